@@ -1,0 +1,46 @@
+"""The ``geomap`` command line: database, demo data, backups and the feature commands.
+
+Each feature module contributes its own sub-commands through a ``register(subparsers)``
+function listed in :data:`COMMAND_MODULES`; this module only wires them and turns a
+:class:`~geomap.errors.GeomapError` into one readable line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from geomap.errors import GeomapError
+
+#: modules that provide ``register(subparsers)``
+COMMAND_MODULES = (
+    "geomap.commands.db",
+    "geomap.commands.demo",
+    "geomap.commands.backup",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="geomap", description="Bản đồ số kinh doanh — ward digital map")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GeomapError as exc:
+        print(f"geomap: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``geomap`` command line, one module per concern."""

@@ -1,0 +1,41 @@
+"""``geomap db start|stop|status|migrate|url``."""
+
+from __future__ import annotations
+
+import argparse
+
+from geomap import cluster, config, db
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("db", help="the database: start, stop, status, migrate, url")
+    p.add_argument("action", choices=["start", "stop", "status", "migrate", "url"])
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action in ("start", "stop") and config.DATABASE_URL:
+        print(f"GEOMAP_DATABASE_URL is set: geomap uses that server and starts or stops nothing ({args.action}).")
+        return 0
+    if args.action == "start":
+        c = cluster.start()
+        db.migrate(c.url())
+        print(f"Database running at {c.url()} (data in {c.data_dir}); schema up to date.")
+    elif args.action == "stop":
+        cluster.stop()
+        print("Private database stopped.")
+    elif args.action == "status":
+        if config.DATABASE_URL:
+            db.get_engine(config.DATABASE_URL)
+            print("Using GEOMAP_DATABASE_URL: reachable, PostGIS available.")
+        else:
+            c = cluster.default_cluster()
+            running = c.info_file.exists() and cluster.is_running(c)
+            print(f"Private database in {c.data_dir}: {'running at ' + c.url() if running else 'not running'}.")
+            return 0 if running else 3
+    elif args.action == "migrate":
+        db.migrate()
+        print("Schema up to date.")
+    elif args.action == "url":
+        print(db.database_url())
+    return 0

@@ -1,0 +1,43 @@
+"""Settings, read once from ``GEOMAP_*`` environment variables.
+
+Each setting is a plain typed module-level value (as in OSMnx's ``settings``), documented
+where it is defined. Tests and scripts may override them by setting the environment
+variable before import, or by assigning to the attribute.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The project folder (holds ``data/``, ``qr/``, ``layers/``).
+PROJECT_DIR: Path = Path(__file__).resolve().parent.parent
+
+#: SQLAlchemy URL of an existing PostgreSQL/PostGIS database. When unset, geomap runs a
+#: private cluster of its own under :data:`STATE_DIR` and starts nothing else.
+DATABASE_URL: str | None = os.environ.get("GEOMAP_DATABASE_URL") or None
+
+#: Where the private cluster, backups and other local state live.
+STATE_DIR: Path = Path(os.environ.get("GEOMAP_STATE_DIR", PROJECT_DIR / ".geomap")).resolve()
+
+#: Name of the database inside the private cluster.
+DATABASE_NAME: str = os.environ.get("GEOMAP_DATABASE_NAME", "geomap")
+
+#: Slug of the ward profile used when none is given (see ``data/profiles/``).
+DEFAULT_WARD: str = os.environ.get("GEOMAP_WARD", "hoa-cuong")
+
+#: Base URL printed on QR stickers and links to the public service.
+PUBLIC_BASE_URL: str = os.environ.get("GEOMAP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+#: Port of the staff app (Streamlit) and of the public service.
+STAFF_PORT: int = int(os.environ.get("GEOMAP_STAFF_PORT", "8501"))
+PUBLIC_PORT: int = int(os.environ.get("GEOMAP_PUBLIC_PORT", "8000"))
+
+#: UI language by default: ``vi`` (Vietnamese) or ``en``.
+LANGUAGE: str = os.environ.get("GEOMAP_LANGUAGE", "vi")
+
+#: Licences expiring within this many days count as "expiring".
+EXPIRING_WITHIN_DAYS: int = int(os.environ.get("GEOMAP_EXPIRING_WITHIN_DAYS", "60"))
+
+#: Folder of ward profiles and reference data.
+DATA_DIR: Path = PROJECT_DIR / "data"

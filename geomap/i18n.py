@@ -1,0 +1,177 @@
+"""Vietnamese first, English available: UI strings and labels of code lists.
+
+``t("key", lang)`` for UI text; ``code_label("licence_status", "valid", lang)`` for the
+label of a code value (the ``codes`` of a layer field). Vietnamese is the default; a key
+missing in English falls back to Vietnamese, a missing key shows itself (easy to spot).
+"""
+
+from __future__ import annotations
+
+from geomap import config
+
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+
+CODES: dict[str, dict[str, tuple[str, str]]] = {
+    "licence_status": {
+        "valid": ("Còn hiệu lực", "Valid"),
+        "expiring": ("Sắp hết hạn", "Expiring soon"),
+        "expired": ("Hết hạn", "Expired"),
+        "missing": ("Chưa có giấy phép", "No licence"),
+    },
+    "food_safety_status": {
+        "certified": ("Có GCN ATTP", "Certified"),
+        "committed": ("Đã ký cam kết ATTP", "Commitment signed"),
+        "expiring": ("GCN ATTP sắp hết hạn", "Certificate expiring"),
+        "expired": ("GCN ATTP hết hạn", "Certificate expired"),
+        "violation": ("Vi phạm, chờ tái kiểm tra", "Violation pending follow-up"),
+        "missing": ("Chưa có GCN/cam kết", "No certificate or commitment"),
+        "not_applicable": ("Không thuộc diện ATTP", "Not applicable"),
+    },
+    "business_type": {
+        "household": ("Hộ kinh doanh", "Household business"),
+        "enterprise": ("Doanh nghiệp", "Enterprise"),
+        "cooperative": ("Hợp tác xã", "Cooperative"),
+        "market_stall": ("Tiểu thương tại chợ", "Market stall"),
+    },
+    "operating_status": {
+        "active": ("Đang hoạt động", "Active"),
+        "suspended": ("Tạm ngừng", "Suspended"),
+        "closed": ("Đã đóng cửa", "Closed"),
+    },
+    "sector": {
+        "food_service": ("Dịch vụ ăn uống", "Food service"),
+        "food_production": ("Sản xuất thực phẩm", "Food production"),
+        "food_retail": ("Kinh doanh thực phẩm", "Food retail"),
+        "retail": ("Bán lẻ", "Retail"),
+        "accommodation": ("Lưu trú", "Accommodation"),
+        "repair": ("Sửa chữa", "Repair"),
+        "personal_services": ("Dịch vụ cá nhân", "Personal services"),
+        "health": ("Y tế", "Health"),
+        "education": ("Giáo dục", "Education"),
+        "office_services": ("Dịch vụ văn phòng", "Office services"),
+    },
+    "payment": {
+        "qr_bank": ("Mã QR ngân hàng", "Bank QR"),
+        "pos_card": ("Quẹt thẻ (POS)", "Card (POS)"),
+        "e_wallet": ("Ví điện tử", "E-wallet"),
+        "bank_transfer": ("Chuyển khoản", "Bank transfer"),
+    },
+    "inspection_result": {
+        "pass": ("Đạt", "Passed"),
+        "violation": ("Vi phạm", "Violation"),
+        "closed": ("Đã đóng cửa", "Closed"),
+        "not_found": ("Không tìm thấy cơ sở", "Not found"),
+    },
+    "inspection_kind": {
+        "periodic": ("Định kỳ", "Periodic"),
+        "unannounced": ("Đột xuất", "Unannounced"),
+        "complaint": ("Theo phản ánh", "Complaint"),
+        "follow_up": ("Tái kiểm tra", "Follow-up"),
+    },
+    "infrastructure_kind": {
+        "street_light": ("Đèn chiếu sáng", "Street light"),
+        "drain": ("Cống thoát nước", "Drain"),
+        "camera": ("Camera giám sát", "Camera"),
+        "sensor": ("Cảm biến môi trường", "Sensor"),
+        "loudspeaker": ("Loa truyền thanh", "Loudspeaker"),
+        "led_screen": ("Màn hình LED", "LED screen"),
+        "wifi": ("Điểm wifi công cộng", "Public wifi"),
+    },
+    "condition": {
+        "working": ("Hoạt động tốt", "Working"),
+        "faulty": ("Hư hỏng", "Faulty"),
+    },
+    "facility_kind": {
+        "school": ("Trường học", "School"),
+        "health_station": ("Trạm y tế", "Health station"),
+        "ward_office": ("Trụ sở UBND phường", "Ward office"),
+        "cultural_house": ("Nhà văn hóa", "Cultural house"),
+        "market_board": ("Ban quản lý chợ", "Market board"),
+        "police": ("Công an phường", "Ward police"),
+    },
+    "report_category": {
+        "garbage": ("Rác thải", "Garbage"),
+        "infrastructure": ("Hạ tầng hư hỏng", "Broken infrastructure"),
+        "urban_order": ("Trật tự đô thị", "Urban order"),
+        "sanitation": ("Vệ sinh môi trường", "Sanitation"),
+        "food_safety": ("An toàn thực phẩm", "Food safety"),
+        "other": ("Khác", "Other"),
+    },
+    "report_status": {
+        "new": ("Mới", "New"),
+        "received": ("Đã tiếp nhận", "Received"),
+        "assigned": ("Đã phân công", "Assigned"),
+        "in_progress": ("Đang xử lý", "In progress"),
+        "resolved": ("Đã xử lý", "Resolved"),
+        "closed": ("Đã đóng", "Closed"),
+        "duplicate": ("Trùng lặp", "Duplicate"),
+        "not_ward": ("Không thuộc thẩm quyền phường", "Not the ward's responsibility"),
+    },
+    "report_channel": {
+        "qr": ("Quét mã QR", "QR scan"),
+        "web": ("Trang web", "Web"),
+        "app": ("Ứng dụng", "App"),
+        "hotline": ("Đường dây nóng", "Hotline"),
+        "officer": ("Cán bộ", "Officer"),
+        "open311": ("Ứng dụng bên thứ ba (Open311)", "Third-party app (Open311)"),
+    },
+    "land_use": {
+        "ODT": ("Đất ở tại đô thị", "Urban residential land"),
+        "TMD": ("Đất thương mại, dịch vụ", "Commercial and service land"),
+        "DGT": ("Đất giao thông", "Transport land"),
+        "DGD": ("Đất cơ sở giáo dục", "Education land"),
+        "DYT": ("Đất cơ sở y tế", "Health land"),
+        "DVH": ("Đất cơ sở văn hóa", "Cultural land"),
+        "CXD": ("Đất công viên, cây xanh", "Parks and green space"),
+        "TSC": ("Đất trụ sở cơ quan", "Government offices"),
+        "SKC": ("Đất cơ sở sản xuất phi nông nghiệp", "Non-agricultural production land"),
+        "DCH": ("Đất chợ", "Market land"),
+    },
+    "role": {
+        "inspector": ("Cán bộ kiểm tra", "Inspector"),
+        "data_officer": ("Cán bộ dữ liệu", "Data officer"),
+        "ward_manager": ("Lãnh đạo phường", "Ward manager"),
+        "admin": ("Quản trị hệ thống", "Administrator"),
+    },
+}
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app.title": ("Bản đồ số kinh doanh", "Business digital map"),
+    "app.synthetic_notice": (
+        "Dữ liệu mô phỏng (tổng hợp) phục vụ trình diễn — không phải dữ liệu thật của phường.",
+        "Synthetic demonstration data — not the ward's real records.",
+    ),
+    "app.language": ("Ngôn ngữ", "Language"),
+    "app.ward": ("Phường", "Ward"),
+    "app.attribution": (
+        "Ranh giới: © OpenStreetMap contributors (ODbL)",
+        "Boundaries: © OpenStreetMap contributors (ODbL)",
+    ),
+}
+
+
+def lang_or_default(lang: str | None) -> str:
+    return lang if lang in LANGUAGES else config.LANGUAGE
+
+
+def t(key: str, lang: str | None = None) -> str:
+    """The UI string ``key`` in ``lang`` (default: :data:`geomap.config.LANGUAGE`)."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang_or_default(lang) == "en" and pair[1] else pair[0]
+
+
+def code_label(codes: str | None, value: object, lang: str | None = None) -> str:
+    """The label of ``value`` in code list ``codes``; the value itself when unknown."""
+    if value is None:
+        return ""
+    pair = CODES.get(codes or "", {}).get(str(value))
+    if pair is None:
+        return str(value)
+    return pair[1] if lang_or_default(lang) == "en" else pair[0]
+
+
+def register(strings: dict[str, tuple[str, str]]) -> None:
+    """Add a feature's UI strings (each page module registers its own at import)."""
+    STRINGS.update(strings)

@@ -1,0 +1,415 @@
+"""The domain schema: SQLAlchemy 2 / GeoAlchemy2 models.
+
+Geometry is stored in WGS84 (EPSG:4326); measuring happens in the ward's local VN-2000
+grid. Every geometry column has a GiST index. Enumerations are short text codes guarded
+by CHECK constraints (easier to extend in a migration than PostgreSQL enums); their
+Vietnamese and English labels live in :mod:`geomap.i18n`. Personal data (owner name, ID
+number, phone, reporter contact) sits in clearly named columns that the layer registry
+never marks public.
+
+Schema changes go through Alembic (``geomap/migrations``); never ``create_all``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+
+BUSINESS_TYPES = ("household", "enterprise", "cooperative", "market_stall")
+OPERATING_STATUSES = ("active", "suspended", "closed")
+LICENCE_KINDS = ("business_registration", "food_safety_certificate", "food_safety_commitment", "other")
+INSPECTION_KINDS = ("periodic", "unannounced", "complaint", "follow_up")
+INSPECTION_RESULTS = ("pass", "violation", "closed", "not_found")
+PAYMENT_METHODS = ("qr_bank", "pos_card", "e_wallet", "bank_transfer")
+INFRASTRUCTURE_KINDS = ("street_light", "drain", "camera", "sensor", "loudspeaker", "led_screen", "wifi")
+FACILITY_KINDS = ("school", "health_station", "ward_office", "cultural_house", "market_board", "police")
+REPORT_CATEGORIES = ("garbage", "infrastructure", "urban_order", "sanitation", "food_safety", "other")
+REPORT_CHANNELS = ("qr", "web", "app", "hotline", "officer", "open311")
+REPORT_STATUSES = (
+    "new", "received", "assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward",
+)
+ROLES = ("inspector", "data_officer", "ward_manager", "admin")
+QR_TARGETS = ("establishment", "stall")
+
+
+def _check_in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONB, list[str]: ARRAY(sa.Text)}
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now()
+    )
+
+
+# --- Territory ---------------------------------------------------------------------------
+
+
+class Ward(Base):
+    """A ward (phường) or commune (xã) with its boundary and local VN-2000 grid."""
+
+    __tablename__ = "ward"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    province: Mapped[str] = mapped_column(sa.Text)
+    local_srid: Mapped[int] = mapped_column(sa.Integer)
+    official_area_km2: Mapped[float | None] = mapped_column(sa.Float)
+    population: Mapped[int | None] = mapped_column(sa.Integer)
+    osm_relation_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+
+
+class FormerWardZone(Base):
+    """The area of one of the wards merged into today's ward (2025 reorganisation)."""
+
+    __tablename__ = "former_ward_zone"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+
+
+class ResidentialGroup(Base):
+    """A residential group (tổ dân phố)."""
+
+    __tablename__ = "residential_group"
+    __table_args__ = (sa.UniqueConstraint("ward_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.Text)
+    population: Mapped[int | None] = mapped_column(sa.Integer)
+    households: Mapped[int | None] = mapped_column(sa.Integer)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+
+
+# --- Business ----------------------------------------------------------------------------
+
+
+class Industry(Base):
+    """A VSIC 2018 industry code with the flags the status rules need."""
+
+    __tablename__ = "industry"
+    vsic_code: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(sa.Text)
+    name_en: Mapped[str] = mapped_column(sa.Text)
+    sector: Mapped[str] = mapped_column(sa.String(32))  # food_drink, retail, accommodation, ...
+    food_safety_applicable: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    risk_level: Mapped[int] = mapped_column(sa.SmallInteger, server_default="1")  # 1 low .. 3 high
+
+
+class Market(Base, TimestampMixin):
+    """A market (chợ)."""
+
+    __tablename__ = "market"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    is_pilot_smart_market: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    footprint = mapped_column(Geometry("POLYGON", srid=SRID, spatial_index=True))
+
+
+class Establishment(Base, TimestampMixin):
+    """A business establishment (cơ sở kinh doanh), market stalls included."""
+
+    __tablename__ = "establishment"
+    __table_args__ = (
+        _check_in("business_type", BUSINESS_TYPES, "ck_establishment_business_type"),
+        _check_in("operating_status", OPERATING_STATUSES, "ck_establishment_operating_status"),
+        sa.Index("ix_establishment_search_key_trgm", "search_key", postgresql_using="gin",
+                 postgresql_ops={"search_key": "gin_trgm_ops"}),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    #: name + address folded to lower case without diacritics, for search ("pho" finds "Phở")
+    search_key: Mapped[str] = mapped_column(sa.Text, server_default="")
+    business_type: Mapped[str] = mapped_column(sa.String(16))
+    vsic_code: Mapped[str] = mapped_column(sa.ForeignKey("industry.vsic_code"), index=True)
+    operating_status: Mapped[str] = mapped_column(sa.String(16), server_default="active")
+    house_number: Mapped[str | None] = mapped_column(sa.Text)
+    street: Mapped[str | None] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    residential_group_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("residential_group.id", ondelete="SET NULL"), index=True)
+    market_id: Mapped[int | None] = mapped_column(sa.ForeignKey("market.id", ondelete="SET NULL"), index=True)
+    tax_code: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    digital_payment: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+    opening_hours: Mapped[str | None] = mapped_column(sa.Text)  # "06:00-22:00"
+    employees: Mapped[int | None] = mapped_column(sa.Integer)
+    opened_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    # personal data: never public
+    owner_name: Mapped[str | None] = mapped_column(sa.Text)
+    owner_id_number: Mapped[str | None] = mapped_column(sa.String(20))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    email: Mapped[str | None] = mapped_column(sa.Text)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    version: Mapped[int] = mapped_column(sa.Integer, server_default="1", nullable=False)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+    licences: Mapped[list[Licence]] = relationship(back_populates="establishment")
+    inspections: Mapped[list[Inspection]] = relationship(back_populates="establishment")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Stall(Base, TimestampMixin):
+    """A stall (quầy/sạp) in a market; its trader is an establishment of type market_stall."""
+
+    __tablename__ = "stall"
+    __table_args__ = (sa.UniqueConstraint("market_id", "stall_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    market_id: Mapped[int] = mapped_column(sa.ForeignKey("market.id", ondelete="CASCADE"), index=True)
+    stall_no: Mapped[str] = mapped_column(sa.String(16))
+    zone: Mapped[str | None] = mapped_column(sa.Text)  # khu hàng tươi sống, khô, ...
+    establishment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("establishment.id", ondelete="SET NULL"), index=True)
+    accepts_qr_pos: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+
+class Licence(Base, TimestampMixin):
+    """A licence (giấy phép): registration, food-safety certificate or commitment, other."""
+
+    __tablename__ = "licence"
+    __table_args__ = (
+        _check_in("kind", LICENCE_KINDS, "ck_licence_kind"),
+        sa.CheckConstraint("expires_on IS NULL OR expires_on >= issued_on", name="ck_licence_dates"),
+        sa.Index("ix_licence_establishment_kind", "establishment_id", "kind", "issued_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(sa.ForeignKey("establishment.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    number: Mapped[str | None] = mapped_column(sa.Text)
+    issuer: Mapped[str | None] = mapped_column(sa.Text)
+    issued_on: Mapped[dt.date] = mapped_column(sa.Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    revoked_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    establishment: Mapped[Establishment] = relationship(back_populates="licences")
+
+
+class Inspection(Base, TimestampMixin):
+    """An inspection (kiểm tra) and its result."""
+
+    __tablename__ = "inspection"
+    __table_args__ = (
+        _check_in("kind", INSPECTION_KINDS, "ck_inspection_kind"),
+        _check_in("result", INSPECTION_RESULTS, "ck_inspection_result"),
+        sa.Index("ix_inspection_establishment_date", "establishment_id", "inspected_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(sa.ForeignKey("establishment.id", ondelete="CASCADE"))
+    inspected_on: Mapped[dt.date] = mapped_column(sa.Date)
+    inspector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    inspector_name: Mapped[str | None] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    result: Mapped[str] = mapped_column(sa.String(16))
+    #: [{"code": "ATTP-03", "severity": 1..3, "text": "..."}]
+    violations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    follow_up_due: Mapped[dt.date | None] = mapped_column(sa.Date)
+    establishment: Mapped[Establishment] = relationship(back_populates="inspections")
+
+
+# --- Land, infrastructure, facilities -------------------------------------------------------
+
+
+class LandParcel(Base):
+    """A land parcel (thửa đất)."""
+
+    __tablename__ = "land_parcel"
+    __table_args__ = (sa.UniqueConstraint("ward_id", "map_sheet", "parcel_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    map_sheet: Mapped[str] = mapped_column(sa.String(16))  # tờ bản đồ
+    parcel_no: Mapped[str] = mapped_column(sa.String(16))  # số thửa
+    land_use_code: Mapped[str] = mapped_column(sa.String(8))  # ODT, TMD, DGT, ...
+    area_m2: Mapped[float] = mapped_column(sa.Float)
+    planning_zone: Mapped[str | None] = mapped_column(sa.Text)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("POLYGON", srid=SRID, spatial_index=True), nullable=False)
+
+
+class Infrastructure(Base, TimestampMixin):
+    """Urban infrastructure: street lights, drains (lines), cameras, sensors, ..."""
+
+    __tablename__ = "infrastructure"
+    __table_args__ = (_check_in("kind", INFRASTRUCTURE_KINDS, "ck_infrastructure_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    condition: Mapped[str] = mapped_column(sa.String(16), server_default="working")  # working/faulty
+    installed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
+
+
+class PublicFacility(Base):
+    """Schools, the health station, the ward office, cultural houses."""
+
+    __tablename__ = "public_facility"
+    __table_args__ = (_check_in("kind", FACILITY_KINDS, "ck_public_facility_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+
+
+# --- Field reports ---------------------------------------------------------------------
+
+
+class FieldReport(Base, TimestampMixin):
+    """A field report (phản ánh hiện trường) from a citizen or an officer."""
+
+    __tablename__ = "field_report"
+    __table_args__ = (
+        _check_in("category", REPORT_CATEGORIES, "ck_field_report_category"),
+        _check_in("status", REPORT_STATUSES, "ck_field_report_status"),
+        _check_in("channel", REPORT_CHANNELS, "ck_field_report_channel"),
+        sa.Index("ix_field_report_ward_reported", "ward_id", "reported_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
+    #: opaque id used in public tracking links (never the sequential id)
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    category: Mapped[str] = mapped_column(sa.String(16))
+    description: Mapped[str] = mapped_column(sa.Text)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="new")
+    reported_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    establishment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("establishment.id", ondelete="SET NULL"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("field_report.id", ondelete="SET NULL"))
+    # personal data: never public
+    reporter_name: Mapped[str | None] = mapped_column(sa.Text)
+    reporter_contact: Mapped[str | None] = mapped_column(sa.Text)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+
+
+class FieldReportUpdate(Base):
+    """One step of a report's history: status change, assignment or note."""
+
+    __tablename__ = "field_report_update"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("field_report.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    status_from: Mapped[str | None] = mapped_column(sa.String(16))
+    status_to: Mapped[str | None] = mapped_column(sa.String(16))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    is_public: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+
+
+class FieldReportPhoto(Base):
+    """A photo attached to a report, stored with its EXIF removed."""
+
+    __tablename__ = "field_report_photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("field_report.id", ondelete="CASCADE"), index=True)
+    media_type: Mapped[str] = mapped_column(sa.String(32))
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
+# --- QR codes ---------------------------------------------------------------------------
+
+
+class QrCode(Base):
+    """An opaque QR code for an establishment or a stall; reissue bumps the version."""
+
+    __tablename__ = "qr_code"
+    __table_args__ = (
+        _check_in("target_type", QR_TARGETS, "ck_qr_code_target_type"),
+        sa.CheckConstraint("(establishment_id IS NOT NULL) <> (stall_id IS NOT NULL)", name="ck_qr_code_one_target"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    short_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    target_type: Mapped[str] = mapped_column(sa.String(16))
+    establishment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("establishment.id", ondelete="CASCADE"), index=True)
+    stall_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stall.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    issued_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# --- Users, API keys, audit ------------------------------------------------------------------
+
+
+class User(Base, TimestampMixin):
+    """A staff account. The public has none."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (_check_in("role", ROLES, "ck_app_user_role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.Text)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    password_hash: Mapped[str] = mapped_column(sa.Text)
+    ward_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ward.id", ondelete="SET NULL"))
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A key for third-party apps (Open311) and the city's internal API access."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    key_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AuditLog(Base):
+    """Every change: who, when, what, before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_entity", "entity_type", "entity_id", "at"),)
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(32))  # create, update, close, import, ...
+    entity_type: Mapped[str] = mapped_column(sa.String(32))
+    entity_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    note: Mapped[str | None] = mapped_column(sa.Text)

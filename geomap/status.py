@@ -1,0 +1,108 @@
+"""Derived statuses: licence and food safety, as pure functions of the records and a date.
+
+Nothing here is ever typed in or stored. The map, the public page, the dashboard and the
+exports all call these functions, vectorised over a frame with the columns of the
+``establishment_overview`` view; :func:`licence_status_of` and :func:`food_safety_status_of`
+are the one-record forms of the same rules.
+
+Rules (``window`` = :data:`geomap.config.EXPIRING_WITHIN_DAYS` unless given):
+
+Licence (business registration)
+    ``missing``: none on record; ``expired``: its expiry date has passed or it was revoked;
+    ``expiring``: it expires within ``window`` days (today included); ``valid``: otherwise
+    (household-business registrations have no expiry date and stay valid).
+
+Food safety (only for industries where it applies; else ``not_applicable``)
+    ``violation``: the last inspection found a violation (pending follow-up);
+    ``certified`` / ``expiring``: a food-safety certificate in force (expiring within
+    ``window`` days); ``committed``: a food-safety commitment (for operators exempt from the
+    certificate) and no certificate in force; ``expired``: the certificate lapsed or was
+    revoked and there is no commitment; ``missing``: neither certificate nor commitment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geomap import config
+
+LICENCE_STATUSES = ("valid", "expiring", "expired", "missing")
+FOOD_SAFETY_STATUSES = ("certified", "committed", "expiring", "expired", "violation", "missing", "not_applicable")
+
+
+def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    return pd.to_datetime(frame[column], errors="coerce")
+
+
+def licence_status(frame: pd.DataFrame, today: dt.date | None = None, window_days: int | None = None) -> pd.Series:
+    """Business-registration status of every row of ``frame``."""
+    today_ts = pd.Timestamp(today or dt.date.today())
+    window = pd.Timedelta(days=config.EXPIRING_WITHIN_DAYS if window_days is None else window_days)
+    issued = _dates(frame, "registration_issued_on")
+    expires = _dates(frame, "registration_expires_on")
+    revoked = _dates(frame, "registration_revoked_on")
+    has = issued.notna()
+    lapsed = (expires.notna() & (expires < today_ts)) | (revoked.notna() & (revoked <= today_ts))
+    expiring = expires.notna() & (expires >= today_ts) & (expires <= today_ts + window)
+    out = np.select(
+        [~has, lapsed, expiring],
+        ["missing", "expired", "expiring"],
+        default="valid",
+    )
+    return pd.Series(out, index=frame.index, name="licence_status")
+
+
+def food_safety_status(
+    frame: pd.DataFrame, today: dt.date | None = None, window_days: int | None = None
+) -> pd.Series:
+    """Food-safety status of every row of ``frame``."""
+    today_ts = pd.Timestamp(today or dt.date.today())
+    window = pd.Timedelta(days=config.EXPIRING_WITHIN_DAYS if window_days is None else window_days)
+    applicable = frame["food_safety_applicable"].fillna(False).astype(bool) if "food_safety_applicable" in frame \
+        else pd.Series(False, index=frame.index)
+    last_result = frame["last_inspection_result"] if "last_inspection_result" in frame \
+        else pd.Series(None, index=frame.index)
+    cert_issued = _dates(frame, "fs_certificate_issued_on")
+    cert_expires = _dates(frame, "fs_certificate_expires_on")
+    cert_revoked = _dates(frame, "fs_certificate_revoked_on")
+    com_issued = _dates(frame, "fs_commitment_issued_on")
+    com_revoked = _dates(frame, "fs_commitment_revoked_on")
+
+    has_cert = cert_issued.notna()
+    cert_revoked_now = cert_revoked.notna() & (cert_revoked <= today_ts)
+    cert_in_force = has_cert & ~cert_revoked_now & (cert_expires.isna() | (cert_expires >= today_ts))
+    cert_expiring = cert_in_force & cert_expires.notna() & (cert_expires <= today_ts + window)
+    committed = com_issued.notna() & ~(com_revoked.notna() & (com_revoked <= today_ts))
+
+    out = np.select(
+        [~applicable, last_result.eq("violation").fillna(False).astype(bool), cert_expiring, cert_in_force,
+         committed, has_cert],
+        ["not_applicable", "violation", "expiring", "certified", "committed", "expired"],
+        default="missing",
+    )
+    return pd.Series(out, index=frame.index, name="food_safety_status")
+
+
+def with_statuses(frame: pd.DataFrame, today: dt.date | None = None, window_days: int | None = None) -> pd.DataFrame:
+    """``frame`` with ``licence_status`` and ``food_safety_status`` columns added."""
+    frame = frame.copy()
+    frame["licence_status"] = licence_status(frame, today, window_days)
+    frame["food_safety_status"] = food_safety_status(frame, today, window_days)
+    return frame
+
+
+def licence_status_of(record: dict[str, Any], today: dt.date | None = None, window_days: int | None = None) -> str:
+    """:func:`licence_status` for one record (a mapping of overview columns)."""
+    return str(licence_status(pd.DataFrame([record]), today, window_days).iloc[0])
+
+
+def food_safety_status_of(record: dict[str, Any], today: dt.date | None = None,
+                          window_days: int | None = None) -> str:
+    """:func:`food_safety_status` for one record (a mapping of overview columns)."""
+    return str(food_safety_status(pd.DataFrame([record]), today, window_days).iloc[0])

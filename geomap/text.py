@@ -1,0 +1,28 @@
+"""Vietnamese text: NFC normalisation on the way in, diacritic-free folding for search."""
+
+from __future__ import annotations
+
+import unicodedata
+
+_FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
+
+
+def nfc(value: str | None) -> str | None:
+    """``value`` in Unicode NFC with surrounding white space removed (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def fold(value: str | None) -> str:
+    """Lower case, without diacritics, white space collapsed: "Phở Hòa" -> "pho hoa"."""
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFD", value.translate(_FOLD_EXTRA))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.lower().split())
+
+
+def search_key(*parts: str | None) -> str:
+    """The folded text an establishment is found by (name, address, code...)."""
+    return fold(" ".join(p for p in parts if p))
