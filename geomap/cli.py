@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "geomap.commands.db",
     "geomap.commands.demo",
     "geomap.commands.backup",
+    "geomap.commands.run",
 )
 
 

@@ -1,0 +1,48 @@
+"""``geomap run`` (public service + staff app) and ``geomap serve`` (public service only)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from geomap import config, db
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the public service (QR pages, reports, APIs)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=config.PUBLIC_PORT)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=run_serve)
+    p = sub.add_parser("run", help="run the public service and the staff app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=run_all)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    db.get_engine()  # a clear message now rather than on the first request
+    print(f"Public service: http://{args.host}:{args.port}/health")
+    uvicorn.run("geomap.web:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", access_log=False)
+    return 0
+
+
+def run_all(args: argparse.Namespace) -> int:
+    db.get_engine()
+    env = {**os.environ, "GEOMAP_DATABASE_URL": db.database_url()}
+    public = subprocess.Popen(
+        [sys.executable, "-m", "geomap.cli", "serve", "--host", args.host, "--port", str(config.PUBLIC_PORT)], env=env)
+    app = str(config.PROJECT_DIR / "app.py")
+    print(f"Staff app: http://{args.host}:{config.STAFF_PORT}   Public service: {config.PUBLIC_BASE_URL}")
+    try:
+        return subprocess.call(
+            [sys.executable, "-m", "streamlit", "run", app, "--server.address", args.host,
+             "--server.port", str(config.STAFF_PORT), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"], env=env)
+    finally:
+        public.terminate()
+        public.wait(timeout=10)

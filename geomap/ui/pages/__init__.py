@@ -1,0 +1,44 @@
+"""Staff-app pages: every module here declares one ``PAGE`` (like layers declare ``LAYER``).
+
+The router (``app.py``) discovers them, orders them, shows each only to the roles it names
+and calls ``render(ctx)``. Adding a page is one new module; nothing else names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ALL_ROLES = ("inspector", "data_officer", "ward_manager", "admin")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the staff app."""
+
+    key: str  # url path, e.g. "map"
+    title_vi: str
+    title_en: str
+    render: Callable[[Any], None]  # render(ctx: geomap.ui.context.Context)
+    icon: str = ":material/map:"
+    roles: tuple[str, ...] = ALL_ROLES
+    order: int = 100
+    default: bool = False
+
+    def title(self, lang: str) -> str:
+        return self.title_vi if lang == "vi" else self.title_en
+
+
+def discover() -> list[Page]:
+    pages: list[Page] = []
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.name.startswith("_"):
+            continue
+        page = getattr(importlib.import_module(f"{__name__}.{info.name}"), "PAGE", None)
+        if isinstance(page, Page):
+            pages.append(page)
+    return sorted(pages, key=lambda p: (p.order, p.key))

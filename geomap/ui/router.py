@@ -1,0 +1,53 @@
+"""The staff app's router: page config, language and ward pickers, navigation by role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geomap import config, i18n, profiles, queries
+from geomap.errors import GeomapError
+from geomap.ui import pages as page_registry
+from geomap.ui.context import Context
+from geomap.ui.resources import engine
+
+
+def main() -> None:
+    st.set_page_config(page_title="Bản đồ số kinh doanh", page_icon=":material/map:", layout="wide")
+    lang = st.sidebar.radio(
+        "Ngôn ngữ / Language", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, horizontal=True,
+        index=list(i18n.LANGUAGES).index(config.LANGUAGE), key="lang",
+    )
+    try:
+        eng = engine()
+        wards = queries.loaded_wards(eng)
+    except GeomapError as exc:
+        st.error(str(exc))
+        st.stop()
+    if not wards:
+        st.warning("Chưa có dữ liệu phường: chạy 'geomap demo load'." if lang == "vi"
+                   else "No ward loaded yet: run 'geomap demo load'.")
+        st.stop()
+    slugs = [w["slug"] for w in wards]
+    default = slugs.index(config.DEFAULT_WARD) if config.DEFAULT_WARD in slugs else 0
+    slug = st.sidebar.selectbox(i18n.t("app.ward", lang), slugs, index=default,
+                                format_func=lambda s: next(w["name"] for w in wards if w["slug"] == s), key="ward")
+    ward = next(w for w in wards if w["slug"] == slug)
+    user = _current_user()
+    ctx = Context(engine=eng, lang=lang, ward_slug=slug, ward_id=ward["id"], user=user)
+
+    allowed = [p for p in page_registry.discover() if user is None or user["role"] in p.roles]
+    nav = st.navigation([
+        st.Page(lambda p=p: p.render(ctx), title=p.title(lang), icon=p.icon, url_path=p.key, default=p.default)
+        for p in allowed
+    ])
+    st.sidebar.caption(i18n.t("app.attribution", lang))
+    nav.run()
+
+
+def _current_user() -> dict | None:
+    """The signed-in user; None while sign-in is not set up (issue: roles and accounts)."""
+    try:
+        from geomap.ui import auth
+    except ImportError:
+        return None
+    return auth.require_user()

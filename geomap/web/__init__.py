@@ -1,0 +1,29 @@
+"""The public service (ASGI, FastAPI): QR lookup pages, report intake, Open311, OGC API.
+
+:func:`create_app` builds the app from the routers in ``geomap.web.routes``: every module
+there exposes ``router`` (a ``fastapi.APIRouter``); adding an endpoint family is one new
+module. Run with ``geomap serve`` (uvicorn).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from fastapi import FastAPI
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """The public ASGI app. ``database_url`` overrides the configured database (tests)."""
+    app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.database_url = database_url
+    routes = Path(__file__).parent / "routes"
+    for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.routes.{info.name}")
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router)
+    return app

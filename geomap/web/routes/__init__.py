@@ -1,0 +1,1 @@
+"""Endpoint families of the public service, one module each, each exposing ``router``."""
