@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import sys
@@ -27,7 +28,8 @@ def main(names: list[str]) -> int:
         return 2
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    print(f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
+    cpus = os.cpu_count()
+    print(f"machine: {platform.node()} {platform.machine()} {cpus} cores, python {platform.python_version()}")
     failed = []
     for name in chosen:
         print(f"\n== {name} ==", flush=True)

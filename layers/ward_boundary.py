@@ -20,5 +20,7 @@ LAYER = Layer(
     ward_column="id",
     order=1,
     description_vi="Ranh giới hành chính sau sắp xếp 01/7/2025. Dữ liệu © OpenStreetMap contributors (ODbL).",
-    description_en="Administrative boundary after the 1 July 2025 reorganisation. Data © OpenStreetMap contributors (ODbL).",
+    description_en=(
+        "Administrative boundary after the 1 July 2025 reorganisation. Data © OpenStreetMap contributors (ODbL)."
+    ),
 )

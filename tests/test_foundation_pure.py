@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import unicodedata
 
+import geopandas as gpd
 import pyproj
 import pytest
-import geopandas as gpd
 
 import layers
 from geomap import profiles, text
@@ -65,7 +65,8 @@ def test_missing_and_corrupt_boundaries_are_clear_errors(tmp_path, monkeypatch):
         profiles.load_boundary("bad.geojson", "Phường Hòa Cường")
     bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
     (tmp_path / "bowtie.geojson").write_text(json.dumps(
-        {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "X"}, "geometry": bowtie}]}))
+        {"type": "FeatureCollection",
+         "features": [{"type": "Feature", "properties": {"name": "X"}, "geometry": bowtie}]}))
     with pytest.raises(BoundaryError, match="not a valid polygon"):
         profiles.load_boundary("bowtie.geojson", "X")
     with pytest.raises(BoundaryError, match="no feature named"):
