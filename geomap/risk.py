@@ -1,0 +1,341 @@
+"""Who is due for inspection: a transparent risk score with its reasons.
+
+The score is a plain sum of points; every point comes with a reason a ward officer can
+read and check against the records ("GCN ATTP hết hạn 2026-05-01: +30"). Nothing is
+learned or hidden. The weights live with the ward (``[risk_weights]`` in the ward profile
+TOML, see :func:`weights_for`), so a ward can decide that complaints nearby matter more
+than the age of the last inspection.
+
+:func:`score` is pure (a frame in, a frame out); :func:`gather_inputs` is the one query that
+collects what it needs (the overview view, violation history, nearby field reports), and
+:func:`due_list` puts the two together for the pages and the command line.
+
+Reasons (code: when it applies → points):
+
+``fs_certificate_expired``  food business whose certificate lapsed or was revoked, no commitment
+``fs_certificate_expiring`` certificate in force but expiring within the status window
+``fs_missing``              food business with neither certificate nor commitment
+``registration_expired``    business registration expired / revoked / missing
+``follow_up_due``           last inspection found a violation and its follow-up date has come
+``past_violations``         violations in the last ``violation_years`` years: per severity point, capped
+``days_since_inspection``   per 30 days since the last inspection, capped
+``never_inspected``         no inspection on record: the cap of the above
+``reports_nearby``          field reports within ``reports_radius_m`` in the last ``reports_days`` days, capped
+``industry_risk``           the industry's risk level (1 low .. 3 high; food service is 3, retail 1)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geomap import config, i18n, status
+
+#: the reason codes in display order
+REASONS = (
+    "follow_up_due", "fs_certificate_expired", "fs_missing", "fs_certificate_expiring", "registration_expired",
+    "past_violations", "reports_nearby", "never_inspected", "days_since_inspection", "industry_risk",
+)
+
+
+@dataclass(frozen=True)
+class RiskWeights:
+    """Points per reason. Defaults are a starting point; each ward sets its own in its profile."""
+
+    fs_certificate_expired: float = 30.0
+    fs_certificate_expiring: float = 12.0
+    fs_missing: float = 25.0
+    registration_expired: float = 10.0
+    follow_up_due: float = 35.0
+    violation_per_severity: float = 6.0
+    violation_cap: float = 30.0
+    violation_years: int = 3
+    per_30_days_since_inspection: float = 1.5
+    days_since_inspection_cap: float = 25.0
+    per_report_nearby: float = 5.0
+    reports_nearby_cap: float = 20.0
+    reports_radius_m: float = 100.0
+    reports_days: int = 90
+    per_industry_risk_level: float = 5.0
+    #: an establishment counts as "due" from this score on, or when never inspected / overdue
+    due_threshold: float = 30.0
+    #: periodic inspection interval: older than this is overdue whatever the score
+    inspection_interval_days: int = 365
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> RiskWeights:
+        """Weights from a ``[risk_weights]`` table; unknown keys are an error (a typo must not pass silently)."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown risk weights {unknown}; known: {sorted(known)}")
+        cast = {k: (int(v) if known[k] == "int" else float(v)) for k, v in values.items()}
+        return replace(cls(), **cast)
+
+
+def weights_for(ward_slug: str | None = None) -> RiskWeights:
+    """The ward's weights: the ``[risk_weights]`` table of ``data/profiles/<slug>.toml``.
+
+    Read from the raw TOML (the profile dataclass does not carry it yet); a ward without the
+    table uses the defaults. A second place, ``data/profiles/risk_weights/<slug>.toml``, is
+    read when present, for wards whose profile loader rejects unknown tables.
+    """
+    slug = ward_slug or config.DEFAULT_WARD
+    base = config.DATA_DIR / "profiles"
+    for path in (base / f"{slug}.toml", base / "risk_weights" / f"{slug}.toml"):
+        table = _risk_table(path)
+        if table is not None:
+            return RiskWeights.from_mapping(table)
+    return RiskWeights()
+
+
+def _risk_table(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    table = raw.get("risk_weights")
+    return dict(table) if isinstance(table, Mapping) else None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One line of an establishment's score: what was found and how many points it adds."""
+
+    code: str
+    points: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str = "vi") -> str:
+        template = i18n.t(f"risk.reason.{self.code}", lang)
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return pd.Timestamp(value).date()
+
+
+def _num(value: Any) -> float:
+    """A number from a frame cell: None and NaN count as 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if math.isnan(number) else number
+
+
+def reasons_for(row: Mapping[str, Any], weights: RiskWeights, today: dt.date) -> list[Reason]:
+    """The reasons that apply to one establishment (a row of :func:`gather_inputs`)."""
+    out: list[Reason] = []
+    # the certificate's own state, even when a pending violation masks it in the food-safety status
+    fs = row.get("certificate_status", row.get("food_safety_status"))
+    cert_expires = _date(row.get("fs_certificate_expires_on"))
+    if fs == "expired":
+        out.append(Reason("fs_certificate_expired", weights.fs_certificate_expired,
+                          {"date": cert_expires.isoformat() if cert_expires else "?"}))
+    elif fs == "expiring":
+        out.append(Reason("fs_certificate_expiring", weights.fs_certificate_expiring,
+                          {"date": cert_expires.isoformat() if cert_expires else "?",
+                           "days": (cert_expires - today).days if cert_expires else "?"}))
+    elif fs == "missing":
+        out.append(Reason("fs_missing", weights.fs_missing))
+    if row.get("licence_status") in ("expired", "missing"):
+        out.append(Reason("registration_expired", weights.registration_expired,
+                          {"status": i18n.code_label("licence_status", row.get("licence_status"))}))
+    follow_up = _date(row.get("last_follow_up_due"))
+    if row.get("last_inspection_result") == "violation" and (follow_up is None or follow_up <= today):
+        out.append(Reason("follow_up_due", weights.follow_up_due,
+                          {"date": follow_up.isoformat() if follow_up else "?"}))
+    severity = _num(row.get("violation_severity_sum"))
+    if severity > 0:
+        out.append(Reason("past_violations", min(weights.violation_cap, severity * weights.violation_per_severity),
+                          {"count": int(_num(row.get("violation_count"))), "severity": int(severity),
+                           "max": int(_num(row.get("violation_severity_max"))), "years": weights.violation_years}))
+    reports = int(_num(row.get("reports_nearby")))
+    if reports > 0:
+        out.append(Reason("reports_nearby", min(weights.reports_nearby_cap, reports * weights.per_report_nearby),
+                          {"count": reports, "radius": int(weights.reports_radius_m), "days": weights.reports_days}))
+    last = _date(row.get("last_inspected_on"))
+    if last is None:
+        out.append(Reason("never_inspected", weights.days_since_inspection_cap))
+    else:
+        days = max(0, (today - last).days)
+        points = min(weights.days_since_inspection_cap, days / 30.0 * weights.per_30_days_since_inspection)
+        if points > 0:
+            out.append(Reason("days_since_inspection", round(points, 1), {"days": days, "date": last.isoformat()}))
+    level = int(_num(row.get("risk_level")))
+    if level > 0:
+        out.append(Reason("industry_risk", level * weights.per_industry_risk_level,
+                          {"level": level, "sector": i18n.code_label("sector", row.get("sector"))}))
+    out.sort(key=lambda r: REASONS.index(r.code))
+    return out
+
+
+def score(frame: pd.DataFrame, weights: RiskWeights | None = None, today: dt.date | None = None) -> pd.DataFrame:
+    """``frame`` with ``risk_score``, ``risk_reasons`` (list of :class:`Reason`) and ``due`` added, ranked.
+
+    ``frame`` has the columns of the establishment overview (statuses are derived here when
+    missing) plus the optional aggregates ``violation_count``, ``violation_severity_sum``,
+    ``violation_severity_max`` and ``reports_nearby``. Ties are broken by the oldest
+    last inspection, then the code, so the order is stable.
+    """
+    weights = weights or RiskWeights()
+    today = today or dt.date.today()
+    out = frame.copy()
+    if "licence_status" not in out or "food_safety_status" not in out:
+        out = status.with_statuses(out, today)
+    out["certificate_status"] = status.food_safety_status(
+        out.drop(columns=["last_inspection_result"], errors="ignore"), today)
+    records = out.to_dict("records")
+    reasons = [reasons_for(r, weights, today) for r in records]
+    out["risk_reasons"] = reasons
+    out["risk_score"] = [round(sum(x.points for x in rs), 1) for rs in reasons]
+    last = pd.to_datetime(out["last_inspected_on"], errors="coerce") if "last_inspected_on" in out \
+        else pd.Series(pd.NaT, index=out.index)
+    overdue = last.isna() | (last < pd.Timestamp(today - dt.timedelta(days=weights.inspection_interval_days)))
+    follow = pd.Series([any(x.code == "follow_up_due" for x in rs) for rs in reasons], index=out.index)
+    out["due"] = (out["risk_score"] >= weights.due_threshold) | overdue | follow
+    out["_last"] = last.fillna(pd.Timestamp("1900-01-01"))
+    sort_cols = ["risk_score", "_last"] + (["code"] if "code" in out else [])
+    out = out.sort_values(sort_cols, ascending=[False, True] + ([True] if "code" in out else []), kind="mergesort")
+    out = out.drop(columns="_last")
+    out["risk_rank"] = range(1, len(out) + 1)
+    return out
+
+
+def reasons_text(reasons: Iterable[Reason], lang: str = "vi") -> str:
+    """One line: "GCN ATTP hết hạn (+30); 2 phản ánh trong 100 m (+10)"."""
+    return "; ".join(f"{r.text(lang)} (+{r.points:g})" for r in reasons)
+
+
+# --- the query ------------------------------------------------------------------------------
+
+_INPUTS_SQL = """
+SELECT o.id, o.code, o.name, o.address, o.vsic_code, o.industry_name_vi, o.industry_name_en, o.sector,
+       o.food_safety_applicable, o.risk_level, o.operating_status, o.business_type,
+       o.residential_group_id, o.residential_group, o.market, o.opening_hours,
+       o.registration_issued_on, o.registration_expires_on, o.registration_revoked_on,
+       o.fs_certificate_number, o.fs_certificate_issued_on, o.fs_certificate_expires_on, o.fs_certificate_revoked_on,
+       o.fs_commitment_issued_on, o.fs_commitment_revoked_on,
+       o.last_inspected_on, o.last_inspection_result, o.last_inspection_kind, o.last_follow_up_due,
+       ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
+       COALESCE(v.violation_count, 0) AS violation_count,
+       COALESCE(v.severity_sum, 0) AS violation_severity_sum,
+       COALESCE(v.severity_max, 0) AS violation_severity_max,
+       COALESCE(r.n, 0) AS reports_nearby
+FROM establishment_overview o
+LEFT JOIN LATERAL (
+    SELECT count(*) AS violation_count,
+           sum(COALESCE(s.sev, 1)) AS severity_sum, max(COALESCE(s.sev, 1)) AS severity_max
+    FROM inspection n
+    LEFT JOIN LATERAL (
+        SELECT sum(LEAST(GREATEST(COALESCE((x->>'severity')::int, 1), 1), 3)) AS sev
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(n.violations) = 'array' THEN n.violations
+                                       ELSE '[]'::jsonb END) x
+        WHERE (x->>'severity') IS NULL OR (x->>'severity') ~ '^[0-9]+$'
+    ) s ON true
+    WHERE n.establishment_id = o.id AND n.result = 'violation' AND n.inspected_on >= :violations_since
+) v ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n FROM field_report f
+    WHERE o.geom IS NOT NULL AND f.ward_id = o.ward_id
+      AND f.reported_at >= :reports_since
+      AND f.status NOT IN ('duplicate', 'not_ward')
+      AND f.geom && ST_Expand(o.geom, :radius_deg)
+      AND ST_DWithin(f.geom::geography, o.geom::geography, :radius_m)
+) r ON true
+WHERE o.ward_id = :ward_id AND o.operating_status <> 'closed'
+"""
+
+
+def gather_inputs(conn: Connection | Engine, ward_id: int, today: dt.date | None = None,
+                  weights: RiskWeights | None = None, ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """One row per open establishment of the ward with everything :func:`score` reads.
+
+    Field reports count within ``weights.reports_radius_m`` metres (geodesic) over the last
+    ``weights.reports_days`` days, duplicates and reports outside the ward's remit excluded.
+    """
+    weights = weights or RiskWeights()
+    today = today or dt.date.today()
+    sql = _INPUTS_SQL
+    params: dict[str, Any] = {
+        "ward_id": ward_id,
+        "violations_since": today - dt.timedelta(days=365 * weights.violation_years),
+        "reports_since": dt.datetime.combine(today - dt.timedelta(days=weights.reports_days), dt.time(),
+                                             tzinfo=dt.UTC),
+        "radius_m": float(weights.reports_radius_m),
+        # a bounding-box prefilter for the GiST index: 1 degree of latitude ~ 111 km, generous at 16° N
+        "radius_deg": float(weights.reports_radius_m) / 100_000.0,
+    }
+    stmt = sa.text(sql)
+    if ids is not None:
+        sql += " AND o.id IN :ids"
+        params["ids"] = tuple(int(i) for i in ids) or (-1,)
+        stmt = sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return pd.read_sql(stmt, c, params=params)
+    return pd.read_sql(stmt, conn, params=params)
+
+
+def due_list(conn: Connection | Engine, ward_id: int, ward_slug: str | None = None, today: dt.date | None = None,
+             *, residential_groups: Iterable[str] | None = None, sectors: Iterable[str] | None = None,
+             vsic_codes: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
+             only_due: bool = False) -> pd.DataFrame:
+    """The ward's establishments ranked by risk, with reasons, optionally filtered.
+
+    ``statuses`` matches either the licence or the food-safety status.
+    """
+    today = today or dt.date.today()
+    weights = weights_for(ward_slug)
+    frame = score(gather_inputs(conn, ward_id, today, weights), weights, today)
+    if residential_groups:
+        frame = frame[frame["residential_group"].isin(list(residential_groups))]
+    if sectors:
+        frame = frame[frame["sector"].isin(list(sectors))]
+    if vsic_codes:
+        frame = frame[frame["vsic_code"].isin(list(vsic_codes))]
+    if statuses:
+        wanted = list(statuses)
+        frame = frame[frame["licence_status"].isin(wanted) | frame["food_safety_status"].isin(wanted)]
+    if only_due:
+        frame = frame[frame["due"]]
+    return frame
+
+
+i18n.register({
+    "risk.reason.fs_certificate_expired": ("GCN ATTP hết hạn từ {date}", "Food-safety certificate expired on {date}"),
+    "risk.reason.fs_certificate_expiring": ("GCN ATTP hết hạn ngày {date} (còn {days} ngày)",
+                                            "Food-safety certificate expires on {date} ({days} days left)"),
+    "risk.reason.fs_missing": ("Cơ sở thực phẩm chưa có GCN ATTP hoặc cam kết",
+                               "Food business without certificate or commitment"),
+    "risk.reason.registration_expired": ("Đăng ký kinh doanh: {status}", "Business registration: {status}"),
+    "risk.reason.follow_up_due": ("Đến hạn tái kiểm tra sau vi phạm ({date})",
+                                  "Follow-up after a violation is due ({date})"),
+    "risk.reason.past_violations": ("{count} lần vi phạm trong {years} năm (tổng mức độ {severity}, cao nhất {max})",
+                                    "{count} violations in {years} years (total severity {severity}, worst {max})"),
+    "risk.reason.reports_nearby": ("{count} phản ánh trong bán kính {radius} m, {days} ngày qua",
+                                   "{count} field reports within {radius} m in the last {days} days"),
+    "risk.reason.days_since_inspection": ("{days} ngày kể từ lần kiểm tra gần nhất",
+                                          "{days} days since last inspection"),
+    "risk.reason.never_inspected": ("Chưa từng được kiểm tra", "Never inspected"),
+    "risk.reason.industry_risk": ("Ngành rủi ro mức {level} ({sector})", "Industry risk level {level} ({sector})"),
+})
