@@ -15,15 +15,23 @@ Licence (business registration)
 Food safety (only for industries where it applies; else ``not_applicable``)
     ``violation``: the last inspection found a violation (pending follow-up);
     ``certified`` / ``expiring``: a food-safety certificate in force (expiring within
-    ``window`` days); ``committed``: a food-safety commitment (for operators exempt from the
-    certificate) and no certificate in force; ``expired``: the certificate lapsed or was
-    revoked and there is no commitment; ``missing``: neither certificate nor commitment.
+    ``window`` days); a certificate recorded without an expiry date is valid
+    :data:`CERTIFICATE_YEARS` years from issue; ``committed``: a food-safety commitment (for
+    operators exempt from the certificate) in force and no certificate in force; a
+    commitment signed *before* a certificate that has since lapsed does not count (the
+    operator moved to the certificate regime, so the lapse shows); ``expired``: the
+    certificate lapsed or was revoked and no later commitment; ``missing``: neither.
+
+An expiry date is the last day of validity: a licence expiring today is ``expiring``, not
+``expired``. A revocation takes effect on its date. "Today" is the date in the ward's time
+zone (:data:`ZONE`), not the server's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -32,6 +40,21 @@ from geomap import config
 
 LICENCE_STATUSES = ("valid", "expiring", "expired", "missing")
 FOOD_SAFETY_STATUSES = ("certified", "committed", "expiring", "expired", "violation", "missing", "not_applicable")
+
+#: the wards' time zone: "today" changes at midnight in Vietnam, whatever the server's zone
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+#: validity of a food-safety certificate recorded without an expiry date (Decree 15/2018/NĐ-CP)
+CERTIFICATE_YEARS = 3
+
+
+def today() -> dt.date:
+    """Today's date in Vietnam."""
+    return dt.datetime.now(ZONE).date()
+
+
+def _today_ts(day: dt.date | None) -> pd.Timestamp:
+    """``day`` (default: :func:`today`) as a midnight timestamp, so a datetime's hour never matters."""
+    return pd.Timestamp(day or today()).normalize()
 
 
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -42,7 +65,7 @@ def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
 
 def licence_status(frame: pd.DataFrame, today: dt.date | None = None, window_days: int | None = None) -> pd.Series:
     """Business-registration status of every row of ``frame``."""
-    today_ts = pd.Timestamp(today or dt.date.today())
+    today_ts = _today_ts(today)
     window = pd.Timedelta(days=config.EXPIRING_WITHIN_DAYS if window_days is None else window_days)
     issued = _dates(frame, "registration_issued_on")
     expires = _dates(frame, "registration_expires_on")
@@ -62,7 +85,7 @@ def food_safety_status(
     frame: pd.DataFrame, today: dt.date | None = None, window_days: int | None = None
 ) -> pd.Series:
     """Food-safety status of every row of ``frame``."""
-    today_ts = pd.Timestamp(today or dt.date.today())
+    today_ts = _today_ts(today)
     window = pd.Timedelta(days=config.EXPIRING_WITHIN_DAYS if window_days is None else window_days)
     applicable = frame["food_safety_applicable"].fillna(False).astype(bool) if "food_safety_applicable" in frame \
         else pd.Series(False, index=frame.index)
@@ -75,10 +98,14 @@ def food_safety_status(
     com_revoked = _dates(frame, "fs_commitment_revoked_on")
 
     has_cert = cert_issued.notna()
+    # a certificate recorded without expiry is valid CERTIFICATE_YEARS from issue
+    cert_expires = cert_expires.fillna(cert_issued + pd.DateOffset(years=CERTIFICATE_YEARS))
     cert_revoked_now = cert_revoked.notna() & (cert_revoked <= today_ts)
-    cert_in_force = has_cert & ~cert_revoked_now & (cert_expires.isna() | (cert_expires >= today_ts))
-    cert_expiring = cert_in_force & cert_expires.notna() & (cert_expires <= today_ts + window)
-    committed = com_issued.notna() & ~(com_revoked.notna() & (com_revoked <= today_ts))
+    cert_in_force = has_cert & ~cert_revoked_now & (cert_expires >= today_ts)
+    cert_expiring = cert_in_force & (cert_expires <= today_ts + window)
+    # a commitment older than a (lapsed) certificate was superseded by it
+    committed = com_issued.notna() & ~(com_revoked.notna() & (com_revoked <= today_ts)) \
+        & (~has_cert | (com_issued >= cert_issued))
 
     out = np.select(
         [~applicable, last_result.eq("violation").fillna(False).astype(bool), cert_expiring, cert_in_force,

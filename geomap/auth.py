@@ -1,0 +1,469 @@
+"""Staff accounts, sign-in sessions, and who may do what.
+
+Roles and permissions live in ONE table, :data:`PERMISSIONS`; every page, service and
+export asks :func:`can` (or :func:`require`) and never compares role names itself. Which
+fields of a layer a user may see is :func:`visible_fields`: the map, the detail panel,
+the records page and the exports all use it, so personal data (``Field.personal``:
+owner name, ID number, phone, e-mail, reporter contact) reaches only roles holding
+``view_personal``.
+
+Decision on inspectors: they do **not** hold ``view_personal``. An inspector meets the
+operator in person and reads the owner's name from the licence on the wall; carrying the
+ID and phone numbers of thousands of household owners on a field phone is exactly the
+exposure Decree 13/2023/NĐ-CP (personal data protection) asks to minimise. Data officers,
+ward managers and administrators keep the records and hold the right.
+
+Passwords are hashed with Argon2id (argon2-cffi) and never logged or stored in clear.
+A sign-in session is a random token kept by the browser session; the database keeps only
+its SHA-256 (table ``user_session``, migration ``0002_accounts``). Sessions end after
+:data:`SESSION_IDLE_MINUTES` without activity, after :data:`SESSION_MAX_HOURS` in all, at
+sign-out, and when the account is disabled or its password reset. After
+:data:`MAX_FAILED_SIGN_INS` wrong passwords in a row an account is locked for
+:data:`LOCK_MINUTES`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import argon2
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geomap import audit, db
+from geomap.errors import GeomapError
+from geomap.models import ROLES
+from geomap.text import nfc
+
+#: permission -> roles holding it. The one place roles are given rights.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # see owner name, ID number, phone, e-mail, reporter contact (Field.personal)
+    "view_personal": frozenset({"data_officer", "ward_manager", "admin"}),
+    # create / update / close / reopen establishments, add / renew / revoke licences, move points
+    "edit_records": frozenset({"data_officer", "admin"}),
+    # record an inspection result (on site or from the paper form)
+    "record_inspection": frozenset({"inspector", "data_officer", "admin"}),
+    # import files of establishments, licences and inspections
+    "import_records": frozenset({"data_officer", "admin"}),
+    # export layers with internal (non-public) fields
+    "export_internal": frozenset({"data_officer", "ward_manager", "admin"}),
+    # read an establishment's change history
+    "view_history": frozenset({"inspector", "data_officer", "ward_manager", "admin"}),
+    # the data-quality worklist
+    "view_quality": frozenset({"data_officer", "ward_manager", "admin"}),
+    # the ward dashboard
+    "view_dashboard": frozenset({"inspector", "data_officer", "ward_manager", "admin"}),
+    # add, reset, disable staff accounts
+    "manage_users": frozenset({"admin"}),
+}
+
+#: the demo accounts made by :func:`ensure_demo_users` (username, role, full name)
+DEMO_USERS: tuple[tuple[str, str, str], ...] = (
+    ("quanly", "ward_manager", "Lãnh đạo phường (demo)"),
+    ("dulieu", "data_officer", "Cán bộ dữ liệu (demo)"),
+    ("kiemtra", "inspector", "Cán bộ kiểm tra (demo)"),
+    ("admin", "admin", "Quản trị hệ thống (demo)"),
+)
+#: the documented password of the demo accounts (demo data only; change it on a real ward)
+DEMO_PASSWORD = "geomap-demo"
+
+#: a session ends after this many minutes without activity
+SESSION_IDLE_MINUTES: int = int(os.environ.get("GEOMAP_SESSION_IDLE_MINUTES", "60"))
+#: ... and after this many hours whatever the activity
+SESSION_MAX_HOURS: int = int(os.environ.get("GEOMAP_SESSION_MAX_HOURS", "12"))
+#: wrong passwords in a row before the account is locked
+MAX_FAILED_SIGN_INS: int = 5
+#: how long a locked account stays locked
+LOCK_MINUTES: int = 15
+#: shortest password accepted
+MIN_PASSWORD_LENGTH: int = 8
+
+#: what replaces a personal value in histories shown to roles without ``view_personal``
+HIDDEN = "•••"
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_hasher = argon2.PasswordHasher()  # Argon2id with the library's current recommended parameters
+_USER_COLUMNS = "id, username, full_name, role, ward_id"
+
+
+class LocalizedError(GeomapError):
+    """A user-facing error in Vietnamese and English; ``field`` names the input at fault."""
+
+    def __init__(self, vi: str, en: str, field: str | None = None):
+        super().__init__(f"{vi} / {en}")
+        self.vi, self.en, self.field = vi, en, field
+
+    def message(self, lang: str = "vi") -> str:
+        return self.en if lang == "en" else self.vi
+
+
+class PermissionDenied(LocalizedError):
+    """The signed-in user's role does not allow the action."""
+
+
+class SignInError(LocalizedError):
+    """Wrong user name or password, disabled or locked account."""
+
+
+class AccountError(LocalizedError):
+    """Bad input to an account change (user name taken, weak password, unknown role...)."""
+
+
+# --- permissions and visibility ----------------------------------------------------------
+
+
+def can(user: Mapping[str, Any] | None, permission: str) -> bool:
+    """Does ``user`` hold ``permission``? The public (``None``) holds none."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}; known: {', '.join(PERMISSIONS)}")
+    return user is not None and user.get("role") in PERMISSIONS[permission]
+
+
+def require(user: Mapping[str, Any] | None, permission: str, *, system_ok: bool = True) -> None:
+    """Raise :class:`PermissionDenied` unless ``user`` may; ``None`` is the command line when ``system_ok``."""
+    if user is None and system_ok:
+        return
+    if not can(user, permission):
+        role = (user or {}).get("role", "public")
+        raise PermissionDenied(
+            f"Vai trò '{role}' không được phép thực hiện thao tác này ({permission}).",
+            f"The role '{role}' may not do this ({permission}).",
+        )
+
+
+def permissions_of(role: str) -> list[str]:
+    """The permissions a role holds, for the user list and the docs."""
+    return [p for p, roles in PERMISSIONS.items() if role in roles]
+
+
+def visible_fields(layer: Any, user: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """The fields of ``layer`` that ``user`` may see (``None``: the public, public fields only)."""
+    if user is None:
+        return layer.public_fields if layer.publishable else ()
+    if can(user, "view_personal"):
+        return tuple(layer.fields)
+    return tuple(f for f in layer.fields if not f.personal)
+
+
+def visible_columns(layer: Any, user: Mapping[str, Any] | None) -> list[str]:
+    """Column names a frame of ``layer`` may keep for ``user``: the id, geometry and visible fields."""
+    keep = [layer.id_field, "geometry", layer.geometry_column]
+    keep += [f.name for f in visible_fields(layer, user)]
+    return list(dict.fromkeys(keep))
+
+
+def redact(frame: pd.DataFrame, layer: Any, user: Mapping[str, Any] | None) -> pd.DataFrame:
+    """``frame`` keeping only what ``user`` may see: a whitelist, so undeclared columns go too."""
+    keep = [c for c in visible_columns(layer, user) if c in frame.columns]
+    return frame[keep]
+
+
+def redact_record(record: Mapping[str, Any], layer: Any, user: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One record (a mapping) keeping only what ``user`` may see."""
+    keep = set(visible_columns(layer, user))
+    return {k: v for k, v in record.items() if k in keep}
+
+
+def personal_names() -> frozenset[str]:
+    """Names of every personal field of every layer (for redacting audit before/after)."""
+    import layers
+
+    return frozenset(f.name for layer in layers.registry().values() for f in layer.personal_fields)
+
+
+def redact_history(entries: Iterable[Mapping[str, Any]], user: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Audit entries with personal values hidden from roles without ``view_personal``."""
+    out = [dict(e) for e in entries]
+    if can(user, "view_personal"):
+        return out
+    hidden = personal_names()
+    for entry in out:
+        for side in ("before", "after"):
+            values = entry.get(side)
+            if isinstance(values, Mapping):
+                entry[side] = {k: (HIDDEN if k in hidden and v not in (None, "") else v) for k, v in values.items()}
+    return out
+
+
+# --- units of work -----------------------------------------------------------------------
+
+
+@contextmanager
+def work_unit(bind: Engine | Connection) -> Iterator[Connection]:
+    """:func:`geomap.db.transaction` for an Engine; a savepoint inside a caller's open transaction.
+
+    Services take either, so a caller (or a test whose connection is rolled back) can
+    compose several of them into one all-or-nothing unit.
+    """
+    if isinstance(bind, Engine):
+        with db.transaction(bind) as conn:
+            yield conn
+    elif bind.in_transaction():
+        with bind.begin_nested():
+            yield bind
+    else:
+        with bind.begin():
+            yield bind
+
+
+# --- passwords and accounts --------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` (after checking it is acceptable)."""
+    check_password(password)
+    return _hasher.hash(password)
+
+
+def check_password(password: str) -> None:
+    """Refuse passwords too short to be safe."""
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.",
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            "password",
+        )
+
+
+def _check_username(username: str) -> str:
+    name = (nfc(username) or "").lower()
+    if not _USERNAME.match(name):
+        raise AccountError(
+            f"Tên đăng nhập '{username}' không hợp lệ: 2–64 ký tự, chữ thường không dấu, số, dấu chấm, gạch.",
+            f"User name '{username}' is not valid: 2-64 characters, lower-case letters, digits, '.', '_', '-'.",
+            "username",
+        )
+    return name
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(
+            f"Vai trò '{role}' không tồn tại; dùng một trong: {', '.join(ROLES)}.",
+            f"Unknown role '{role}'; use one of: {', '.join(ROLES)}.",
+            "role",
+        )
+    return role
+
+
+def _user_row(conn: Connection, username: str) -> dict[str, Any]:
+    row = conn.execute(
+        sa.text(f"SELECT {_USER_COLUMNS}, is_active FROM app_user WHERE username = :u"), {"u": username.lower()}
+    ).mappings().first()
+    if row is None:
+        raise AccountError(f"Không có tài khoản '{username}'.", f"There is no account '{username}'.", "username")
+    return dict(row)
+
+
+def _public(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "username", "full_name", "role", "ward_id")}
+
+
+def create_user(
+    conn: Connection,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    *,
+    ward_id: int | None = None,
+    actor: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Add a staff account; returns {id, username, full_name, role, ward_id}."""
+    require(actor, "manage_users")
+    username = _check_username(username)
+    role = _check_role(role)
+    full_name = nfc(full_name) or ""
+    if not full_name:
+        raise AccountError("Họ tên không được để trống.", "The full name must not be empty.", "full_name")
+    password_hash = hash_password(password)
+    if conn.execute(sa.text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username}).first():
+        raise AccountError(f"Tên đăng nhập '{username}' đã có người dùng.", f"User name '{username}' is taken.",
+                           "username")
+    row = conn.execute(
+        sa.text(
+            "INSERT INTO app_user (username, full_name, role, password_hash, ward_id, password_changed_at) "
+            f"VALUES (:u, :n, :r, :h, :w, now()) RETURNING {_USER_COLUMNS}"
+        ),
+        {"u": username, "n": full_name, "r": role, "h": password_hash, "w": ward_id},
+    ).mappings().one()
+    user = _public(row)
+    audit.record(conn, action="create", entity_type="user", entity_id=user["id"], user=actor,
+                 after={**user, "is_active": True})
+    return user
+
+
+def set_password(conn: Connection, username: str, password: str, *, actor: Mapping[str, Any] | None = None) -> None:
+    """Reset a password: unlocks the account and ends its open sessions."""
+    if not (actor is not None and actor.get("username") == username.lower()):
+        require(actor, "manage_users")
+    row = _user_row(conn, username)
+    password_hash = hash_password(password)
+    conn.execute(
+        sa.text("UPDATE app_user SET password_hash = :h, failed_logins = 0, locked_until = NULL, "
+                "password_changed_at = now(), updated_at = now() WHERE id = :id"),
+        {"h": password_hash, "id": row["id"]},
+    )
+    _end_sessions_of(conn, row["id"])
+    audit.record(conn, action="reset_password", entity_type="user", entity_id=row["id"], user=actor,
+                 after={"password": "changed"})
+
+
+def set_active(conn: Connection, username: str, active: bool, *, actor: Mapping[str, Any] | None = None) -> None:
+    """Disable (ending its sessions) or re-enable an account; accounts are never deleted (the audit keeps names)."""
+    require(actor, "manage_users")
+    row = _user_row(conn, username)
+    conn.execute(sa.text("UPDATE app_user SET is_active = :a, updated_at = now() WHERE id = :id"),
+                 {"a": active, "id": row["id"]})
+    if not active:
+        _end_sessions_of(conn, row["id"])
+    audit.record(conn, action="enable" if active else "disable", entity_type="user", entity_id=row["id"],
+                 user=actor, before={"is_active": row["is_active"]}, after={"is_active": active})
+
+
+def list_users(conn: Connection) -> list[dict[str, Any]]:
+    """Every account (no hashes), by user name."""
+    rows = conn.execute(sa.text(
+        f"SELECT {_USER_COLUMNS}, is_active, last_login_at, locked_until FROM app_user ORDER BY username"
+    )).mappings()
+    return [dict(r) for r in rows]
+
+
+def ensure_demo_users(conn: Connection) -> list[str]:
+    """One demo account per role (password :data:`DEMO_PASSWORD`), only when no account exists yet."""
+    if conn.execute(sa.text("SELECT 1 FROM app_user LIMIT 1")).first():
+        return []
+    for username, role, full_name in DEMO_USERS:
+        create_user(conn, username, full_name, role, DEMO_PASSWORD)
+    return [u for u, _, _ in DEMO_USERS]
+
+
+# --- sign-in and sessions -------------------------------------------------------------------
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _burn_time(password: str) -> None:
+    """Verify against a dummy hash so an unknown user name takes as long as a wrong password."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except argon2.exceptions.VerificationError:
+        pass
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+_WRONG = ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong user name or password.")
+
+
+def sign_in(bind: Engine | Connection, username: str, password: str) -> tuple[dict[str, Any], str]:
+    """Check the password and open a session: returns (user, session token).
+
+    Raises :class:`SignInError` with the same message for an unknown user name and a wrong
+    password; failures are counted (and committed) before the error is raised.
+    """
+    username = (nfc(username) or "").lower()
+    error: SignInError | None = None
+    result: tuple[dict[str, Any], str] | None = None
+    with work_unit(bind) as conn:
+        row = conn.execute(
+            sa.text(f"SELECT {_USER_COLUMNS}, password_hash, is_active, locked_until, "
+                    "locked_until > now() AS locked FROM app_user WHERE username = :u FOR UPDATE"),
+            {"u": username},
+        ).mappings().first()
+        if row is None or not password:
+            _burn_time(password or "")
+            error = SignInError(*_WRONG, "password")
+        elif row["locked"]:
+            until = row["locked_until"].astimezone().strftime("%H:%M")
+            error = SignInError(
+                f"Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần; thử lại sau {until}.",
+                f"The account is locked after too many wrong passwords; try again after {until}.",
+                "password",
+            )
+        else:
+            try:
+                _hasher.verify(row["password_hash"], password)
+                ok = True
+            except argon2.exceptions.VerificationError:
+                ok = False
+            if not ok:
+                conn.execute(sa.text(
+                    "UPDATE app_user SET failed_logins = failed_logins + 1, locked_until = CASE "
+                    "WHEN failed_logins + 1 >= :max THEN now() + make_interval(mins => :lock) END WHERE id = :id"),
+                    {"max": MAX_FAILED_SIGN_INS, "lock": LOCK_MINUTES, "id": row["id"]})
+                error = SignInError(*_WRONG, "password")
+            elif not row["is_active"]:
+                error = SignInError("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.",
+                                    "The account is disabled; ask the administrator.", "username")
+            else:
+                updates = {"id": row["id"], "h": row["password_hash"]}
+                if _hasher.check_needs_rehash(row["password_hash"]):
+                    updates["h"] = _hasher.hash(password)
+                conn.execute(sa.text(
+                    "UPDATE app_user SET failed_logins = 0, locked_until = NULL, last_login_at = now(), "
+                    "password_hash = :h WHERE id = :id"), updates)
+                token = secrets.token_urlsafe(32)
+                conn.execute(sa.text(
+                    "INSERT INTO user_session (token_hash, user_id, expires_at) VALUES "
+                    "(:t, :u, now() + make_interval(mins => :idle))"),
+                    {"t": _token_hash(token), "u": row["id"], "idle": min(SESSION_IDLE_MINUTES,
+                                                                         SESSION_MAX_HOURS * 60)})
+                result = (_public(row), token)
+    if error is not None:
+        raise error
+    assert result is not None
+    return result
+
+
+def session_user(bind: Engine | Connection, token: str | None) -> dict[str, Any] | None:
+    """The user of a live session (sliding its idle expiry), or None when it ended or expired."""
+    if not token:
+        return None
+    with work_unit(bind) as conn:
+        row = conn.execute(
+            sa.text(
+                "UPDATE user_session s SET last_seen_at = now(), expires_at = LEAST("
+                "s.created_at + make_interval(hours => :max_h), now() + make_interval(mins => :idle)) "
+                "FROM app_user u WHERE s.token_hash = :t AND s.ended_at IS NULL AND s.expires_at > now() "
+                "AND u.id = s.user_id AND u.is_active "
+                "RETURNING u.id, u.username, u.full_name, u.role, u.ward_id"
+            ),
+            {"t": _token_hash(token), "max_h": SESSION_MAX_HOURS, "idle": SESSION_IDLE_MINUTES},
+        ).mappings().first()
+    return dict(row) if row else None
+
+
+def sign_out(bind: Engine | Connection, token: str | None) -> None:
+    """End the session of ``token`` (no error if it already ended)."""
+    if not token:
+        return
+    with work_unit(bind) as conn:
+        conn.execute(sa.text("UPDATE user_session SET ended_at = now() WHERE token_hash = :t AND ended_at IS NULL"),
+                     {"t": _token_hash(token)})
+
+
+def _end_sessions_of(conn: Connection, user_id: int) -> None:
+    conn.execute(sa.text("UPDATE user_session SET ended_at = now() WHERE user_id = :u AND ended_at IS NULL"),
+                 {"u": user_id})
+
+
+def purge_sessions(conn: Connection, older_than: dt.timedelta = dt.timedelta(days=30)) -> int:
+    """Delete sessions that ended or expired more than ``older_than`` ago (housekeeping)."""
+    return conn.execute(
+        sa.text("DELETE FROM user_session WHERE COALESCE(ended_at, expires_at) < now() - :age"), {"age": older_than}
+    ).rowcount

@@ -1,0 +1,785 @@
+"""Keeping an establishment's records: edit services with validation, locking and audit.
+
+Every service here is one all-or-nothing unit (:func:`geomap.auth.work_unit`: a
+:func:`geomap.db.transaction` for an Engine, a savepoint inside a caller's transaction),
+checks the acting user's permission (:mod:`geomap.auth`; ``user=None`` is the command
+line), and writes :func:`geomap.audit.record` with before and after in the same
+transaction, so the log and the data never disagree.
+
+Two people editing the same establishment: every change to the establishment row names
+the ``version`` the editor loaded; the row is locked (``SELECT ... FOR UPDATE``) and a
+different version raises :class:`EditConflict` (a :class:`~geomap.errors.ConcurrentEdit`)
+naming who saved first. Nothing is overwritten silently. Licences and inspections are rows
+of their own and do not conflict with an edit of the establishment.
+
+Audit entries about an establishment's licences and inspections are filed under the
+establishment (``entity_type="establishment"``), so its history is one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geomap import audit, auth, status
+from geomap.auth import LocalizedError, work_unit
+from geomap.errors import ConcurrentEdit
+from geomap.models import (
+    BUSINESS_TYPES,
+    INSPECTION_KINDS,
+    INSPECTION_RESULTS,
+    LICENCE_KINDS,
+    OPERATING_STATUSES,
+    PAYMENT_METHODS,
+)
+from geomap.text import nfc, search_key
+
+Bind = Engine | Connection
+User = Mapping[str, Any] | None
+
+#: establishment columns an editor may change (the point moves through :func:`move_point`)
+EDITABLE = (
+    "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
+    "residential_group_id", "market_id", "tax_code", "digital_payment", "opening_hours", "employees", "opened_on",
+    "owner_name", "owner_id_number", "phone", "email",
+)
+_TEXT = ("code", "name", "house_number", "street", "address", "tax_code", "opening_hours", "owner_name",
+         "owner_id_number", "phone", "email")
+_MAX_LEN = {"code": 32, "name": 300, "house_number": 50, "street": 200, "address": 500, "tax_code": 20,
+            "opening_hours": 100, "owner_name": 200, "owner_id_number": 20, "phone": 20, "email": 200}
+_LABELS = {
+    "code": ("Mã cơ sở", "Establishment code"), "name": ("Tên cơ sở", "Name"),
+    "business_type": ("Loại hình", "Business type"), "vsic_code": ("Mã ngành VSIC", "VSIC code"),
+    "operating_status": ("Tình trạng hoạt động", "Operating status"), "house_number": ("Số nhà", "House number"),
+    "street": ("Đường", "Street"), "address": ("Địa chỉ", "Address"),
+    "residential_group_id": ("Tổ dân phố", "Residential group"), "market_id": ("Chợ", "Market"),
+    "tax_code": ("Mã số thuế", "Tax code"), "digital_payment": ("Thanh toán số", "Digital payment"),
+    "opening_hours": ("Giờ mở cửa", "Opening hours"), "employees": ("Số lao động", "Employees"),
+    "opened_on": ("Ngày bắt đầu hoạt động", "Opened on"), "owner_name": ("Chủ cơ sở", "Owner"),
+    "owner_id_number": ("Số CCCD", "ID number"), "phone": ("Điện thoại", "Phone"), "email": ("Thư điện tử", "E-mail"),
+    "point": ("Vị trí", "Location"), "closed_on": ("Ngày đóng cửa", "Closed on"),
+    "kind": ("Loại", "Kind"), "number": ("Số", "Number"), "issuer": ("Nơi cấp", "Issuer"),
+    "issued_on": ("Ngày cấp", "Issued on"), "expires_on": ("Ngày hết hạn", "Expires on"),
+    "revoked_on": ("Ngày thu hồi", "Revoked on"), "inspected_on": ("Ngày kiểm tra", "Inspected on"),
+    "result": ("Kết quả", "Result"), "violations": ("Lỗi vi phạm", "Violations"), "notes": ("Ghi chú", "Notes"),
+    "follow_up_due": ("Hạn tái kiểm tra", "Follow-up due"),
+}
+
+#: earliest date accepted anywhere (older paper records are typed as their renewal)
+EARLIEST_DATE = dt.date(1950, 1, 1)
+#: a licence expiring further than this many years from today is a typing error
+MAX_YEARS_AHEAD = 20
+#: a food-safety certificate is valid 3 years (Decree 15/2018/NĐ-CP, art. 11)
+CERTIFICATE_YEARS = 3
+#: days to the follow-up inspection after a violation, by the worst severity found (1 minor .. 3 serious)
+FOLLOW_UP_DAYS = {1: 30, 2: 15, 3: 7}
+#: a follow-up later than this after the inspection is refused as a typing error
+MAX_FOLLOW_UP_DAYS = 180
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_TAX = re.compile(r"^\d{10}(-\d{3})?$|^\d{13}$")
+_ID_NUMBER = re.compile(r"^\d{9}$|^\d{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class ValidationError(LocalizedError):
+    """One or more inputs are wrong; ``problems`` lists (field, vi, en) for the form."""
+
+    def __init__(self, problems: Sequence[tuple[str, str, str]]):
+        self.problems = list(problems)
+        super().__init__("; ".join(p[1] for p in problems), "; ".join(p[2] for p in problems), problems[0][0])
+
+
+class NotFound(LocalizedError):
+    """The record does not exist (any more)."""
+
+
+class EditConflict(LocalizedError, ConcurrentEdit):
+    """Someone saved the establishment after this editor loaded it."""
+
+
+def label(field: str, lang: str = "vi") -> str:
+    """The form label of a field, for messages and forms."""
+    vi, en = _LABELS.get(field, (field, field))
+    return en if lang == "en" else vi
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, str]] = []
+
+    def add(self, field: str, vi: str, en: str) -> None:
+        lv, le = _LABELS.get(field, (field, field))
+        self.items.append((field, f"{lv}: {vi}", f"{le}: {en}"))
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise ValidationError(self.items)
+
+
+# --- cleaning values -----------------------------------------------------------------------
+
+
+def today() -> dt.date:
+    """Today in the ward's time zone (the status rules' "today")."""
+    return status.today()
+
+
+def _clean_text(value: Any, field: str, problems: _Problems, multiline: bool = False) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = nfc(str(value))
+    if not multiline:
+        text = " ".join(text.split())
+    text = _CONTROL.sub("", text)
+    if not text:
+        return None
+    limit = _MAX_LEN.get(field)
+    if limit and len(text) > limit:
+        problems.add(field, f"dài quá {limit} ký tự", f"longer than {limit} characters")
+    return text
+
+
+def _clean_date(value: Any, field: str, problems: _Problems, *, not_future: bool = True) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            problems.add(field, f"'{value}' không phải ngày hợp lệ (YYYY-MM-DD)",
+                         f"'{value}' is not a date (YYYY-MM-DD)")
+            return None
+    if value < EARLIEST_DATE:
+        problems.add(field, f"ngày {value:%d/%m/%Y} quá xa trong quá khứ", f"{value} is implausibly old")
+    if not_future and value > today():
+        problems.add(field, f"ngày {value:%d/%m/%Y} ở tương lai", f"{value} is in the future")
+    return value
+
+
+def _clean_phone(value: str | None, problems: _Problems) -> str | None:
+    if value is None:
+        return None
+    digits = re.sub(r"[\s.()-]", "", value)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) in (11, 12):
+        digits = "0" + digits[2:]
+    if not re.fullmatch(r"0\d{9,10}", digits):
+        problems.add("phone", f"'{value}' không phải số điện thoại Việt Nam (10–11 số, bắt đầu bằng 0)",
+                     f"'{value}' is not a Vietnamese phone number (10-11 digits starting with 0)")
+        return value
+    return digits
+
+
+def _clean_establishment(conn: Connection, values: Mapping[str, Any], ward_id: int,
+                         establishment_id: int | None) -> dict[str, Any]:
+    """Validated, normalised values of the EDITABLE fields present in ``values``."""
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise ValidationError([(f, f"Trường '{f}' không sửa được ở đây", f"Field '{f}' cannot be edited here")
+                               for f in sorted(unknown)])
+    p = _Problems()
+    out: dict[str, Any] = {}
+    for field in EDITABLE:
+        if field not in values:
+            continue
+        value = values[field]
+        if field in _TEXT:
+            value = _clean_text(value, field, p)
+        out[field] = value
+
+    if "name" in out and not out["name"]:
+        p.add("name", "không được để trống", "must not be empty")
+    if out.get("code") is not None:
+        if not _CODE.match(out["code"]):
+            p.add("code", "chỉ gồm chữ không dấu, số và . _ / -", "only letters, digits and . _ / -")
+        elif conn.execute(sa.text("SELECT 1 FROM establishment WHERE code = :c AND id IS DISTINCT FROM :id"),
+                          {"c": out["code"], "id": establishment_id}).first():
+            p.add("code", f"mã '{out['code']}' đã được dùng cho cơ sở khác", f"'{out['code']}' is already used")
+    elif "code" in out and establishment_id is not None:
+        p.add("code", "không được để trống", "must not be empty")
+    if "business_type" in out and out["business_type"] not in BUSINESS_TYPES:
+        p.add("business_type", f"'{out['business_type']}' không hợp lệ", f"'{out['business_type']}' is not valid")
+    if "operating_status" in out and out["operating_status"] not in OPERATING_STATUSES:
+        p.add("operating_status", f"'{out['operating_status']}' không hợp lệ",
+              f"'{out['operating_status']}' is not valid")
+    if "vsic_code" in out:
+        out["vsic_code"] = nfc(str(out["vsic_code"] or "")) or None
+        if not out["vsic_code"] or not conn.execute(
+                sa.text("SELECT 1 FROM industry WHERE vsic_code = :v"), {"v": out["vsic_code"]}).first():
+            p.add("vsic_code", f"mã ngành '{out['vsic_code']}' không có trong danh mục VSIC 2018",
+                  f"'{out['vsic_code']}' is not a VSIC 2018 code")
+    for field, table in (("residential_group_id", "residential_group"), ("market_id", "market")):
+        if out.get(field) is not None:
+            found = conn.execute(sa.text(f"SELECT ward_id FROM {table} WHERE id = :id"), {"id": out[field]}).scalar()
+            if found != ward_id:
+                p.add(field, "không thuộc phường này", "is not in this ward")
+    if out.get("tax_code") is not None and not _TAX.match(out["tax_code"]):
+        p.add("tax_code", f"'{out['tax_code']}' phải có 10 số (hoặc 10 số-3 số, 13 số)",
+              f"'{out['tax_code']}' must be 10 digits (or 10-3, 13 digits)")
+    if "digital_payment" in out:
+        methods = list(dict.fromkeys(out["digital_payment"] or []))
+        bad = [m for m in methods if m not in PAYMENT_METHODS]
+        if bad:
+            p.add("digital_payment", f"không rõ: {', '.join(map(str, bad))}", f"unknown: {', '.join(map(str, bad))}")
+        out["digital_payment"] = methods
+    if out.get("employees") is not None:
+        try:
+            out["employees"] = int(out["employees"])
+            if not 0 <= out["employees"] <= 100_000:
+                raise ValueError
+        except (TypeError, ValueError):
+            p.add("employees", f"'{out['employees']}' phải là số nguyên từ 0 đến 100000",
+                  f"'{out['employees']}' must be a whole number 0-100000")
+    if "opened_on" in out:
+        out["opened_on"] = _clean_date(out["opened_on"], "opened_on", p)
+    if out.get("owner_id_number") is not None:
+        out["owner_id_number"] = out["owner_id_number"].replace(" ", "")
+        if not _ID_NUMBER.match(out["owner_id_number"]):
+            p.add("owner_id_number", "CCCD có 12 số (CMND cũ 9 số)", "the citizen ID has 12 digits (old ID: 9)")
+    if "phone" in out:
+        out["phone"] = _clean_phone(out["phone"], p)
+    if out.get("email") is not None:
+        out["email"] = out["email"].lower()
+        if not _EMAIL.match(out["email"]):
+            p.add("email", f"'{out['email']}' không phải địa chỉ thư điện tử", f"'{out['email']}' is not an e-mail")
+    p.raise_any()
+    return out
+
+
+def _point_problems(conn: Connection, ward_id: int, lon: Any, lat: Any) -> tuple[float, float]:
+    p = _Problems()
+    try:
+        lon_f, lat_f = float(lon), float(lat)
+        if not (math.isfinite(lon_f) and math.isfinite(lat_f)):
+            raise ValueError
+    except (TypeError, ValueError):
+        p.add("point", f"kinh độ/vĩ độ '{lon}, {lat}' không phải số", f"lon/lat '{lon}, {lat}' are not numbers")
+        p.raise_any()
+    row = conn.execute(sa.text(
+        "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) AS inside, "
+        "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:y, :x), 4326)) AS swapped, "
+        "ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) AS dist_m, name "
+        "FROM ward WHERE id = :w"), {"x": lon_f, "y": lat_f, "w": ward_id}).mappings().one()
+    if not row["inside"]:
+        if row["swapped"]:
+            p.add("point", "kinh độ và vĩ độ bị đảo ngược (kinh độ ~108, vĩ độ ~16)",
+                  "longitude and latitude are swapped (longitude ~108, latitude ~16)")
+        else:
+            dist = row["dist_m"]
+            where = f"cách ranh giới {dist:,.0f} m" if dist is not None and dist < 1e6 else "rất xa"
+            where_en = f"{dist:,.0f} m outside the boundary" if dist is not None and dist < 1e6 else "far away"
+            p.add("point", f"điểm ({lon_f:.6f}, {lat_f:.6f}) nằm ngoài phường {row['name']}, {where}",
+                  f"point ({lon_f:.6f}, {lat_f:.6f}) is outside ward {row['name']}, {where_en}")
+    p.raise_any()
+    return lon_f, lat_f
+
+
+def _group_at(conn: Connection, ward_id: int, lon: float, lat: float) -> int | None:
+    return conn.execute(sa.text(
+        "SELECT id FROM residential_group WHERE ward_id = :w AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), "
+        "4326)) ORDER BY id LIMIT 1"), {"w": ward_id, "x": lon, "y": lat}).scalar()
+
+
+def _compose_address(values: Mapping[str, Any]) -> str | None:
+    parts = [values.get("house_number"), values.get("street")]
+    return ", ".join(p for p in parts if p) or None
+
+
+# --- reading -------------------------------------------------------------------------------
+
+_SNAPSHOT = ", ".join(("id", "ward_id", "version", "closed_on", *EDITABLE)) + \
+    ", ST_X(geom) AS lon, ST_Y(geom) AS lat, updated_at"
+
+
+def get_establishment(conn: Connection, establishment_id: int) -> dict[str, Any]:
+    """The establishment row (with lon/lat, version) and its derived statuses."""
+    row = conn.execute(sa.text(f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id"),
+                       {"id": establishment_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
+    return {**dict(row), **_statuses(conn, establishment_id)}
+
+
+def _statuses(conn: Connection, establishment_id: int) -> dict[str, str]:
+    row = conn.execute(sa.text("SELECT * FROM establishment_overview WHERE id = :id"),
+                       {"id": establishment_id}).mappings().first()
+    if row is None:
+        return {}
+    record = dict(row)
+    return {"licence_status": status.licence_status_of(record),
+            "food_safety_status": status.food_safety_status_of(record)}
+
+
+def search(conn: Connection, ward_id: int, query: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Establishments of the ward whose name, address or code contains ``query`` ("pho" finds "Phở")."""
+    folded = search_key(query)
+    like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(sa.text(
+        "SELECT id, code, name, address, operating_status FROM establishment "
+        "WHERE ward_id = :w AND (:q = '' OR search_key LIKE :like OR lower(code) = :q) "
+        "ORDER BY (lower(code) = :q) DESC, similarity(search_key, :q) DESC, name LIMIT :n"),
+        {"w": ward_id, "q": folded, "like": like, "n": limit}).mappings()
+    return [dict(r) for r in rows]
+
+
+def licences_of(conn: Connection, establishment_id: int) -> list[dict[str, Any]]:
+    """Every licence of an establishment, newest first by kind."""
+    rows = conn.execute(sa.text(
+        "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note FROM licence "
+        "WHERE establishment_id = :id ORDER BY kind, issued_on DESC, id DESC"), {"id": establishment_id}).mappings()
+    return [dict(r) for r in rows]
+
+
+def inspections_of(conn: Connection, establishment_id: int) -> list[dict[str, Any]]:
+    """Every inspection of an establishment, newest first."""
+    rows = conn.execute(sa.text(
+        "SELECT id, inspected_on, kind, result, violations, notes, follow_up_due, inspector_name FROM inspection "
+        "WHERE establishment_id = :id ORDER BY inspected_on DESC, id DESC"), {"id": establishment_id}).mappings()
+    return [dict(r) for r in rows]
+
+
+def history(conn: Connection, establishment_id: int, user: User) -> list[dict[str, Any]]:
+    """The establishment's change history as ``user`` may see it (personal values hidden without the right)."""
+    auth.require(user, "view_history")
+    return auth.redact_history(audit.history(conn, "establishment", establishment_id), user)
+
+
+# --- locking -------------------------------------------------------------------------------
+
+
+def _lock(conn: Connection, establishment_id: int, expected_version: int | None, user: User) -> dict[str, Any]:
+    """Lock the row and check the version the editor loaded is still the current one."""
+    row = conn.execute(sa.text(f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id FOR UPDATE"),
+                       {"id": establishment_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"Không có cơ sở số {establishment_id} (có thể đã bị xóa).",
+                       f"There is no establishment {establishment_id} (it may have been deleted).")
+    _check_scope(user, row["ward_id"])
+    if expected_version is None:
+        raise ValidationError([("version", "Thiếu phiên bản bản ghi đã tải; tải lại cơ sở rồi sửa.",
+                                "The loaded version is missing; reload the establishment and edit again.")])
+    if int(expected_version) != row["version"]:
+        last = conn.execute(sa.text(
+            "SELECT username, at FROM audit_log WHERE entity_type = 'establishment' AND entity_id = :id "
+            "ORDER BY at DESC, id DESC LIMIT 1"), {"id": establishment_id}).mappings().first()
+        who = last["username"] if last else "?"
+        when = last["at"].astimezone(status.ZONE).strftime("%H:%M %d/%m/%Y") if last else "?"
+        raise EditConflict(
+            f"Cơ sở '{row['name']}' vừa được {who} lưu lúc {when} (phiên bản {row['version']}, bạn đang sửa phiên "
+            f"bản {expected_version}); thay đổi của bạn chưa được lưu. Hãy tải lại bản mới nhất rồi sửa lại.",
+            f"'{row['name']}' was saved by {who} at {when} (version {row['version']}; you were editing version "
+            f"{expected_version}); your changes were not saved. Reload the latest version and edit again.",
+            "version",
+        )
+    return dict(row)
+
+
+def _check_scope(user: User, ward_id: int) -> None:
+    if user is not None and user.get("ward_id") is not None and user["ward_id"] != ward_id:
+        raise auth.PermissionDenied("Tài khoản của bạn không quản lý phường của cơ sở này.",
+                                    "Your account does not manage this establishment's ward.")
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def _write(conn: Connection, establishment_id: int, values: Mapping[str, Any], point: tuple[float, float] | None
+           ) -> int:
+    sets = [f"{k} = :{k}" for k in values]
+    params: dict[str, Any] = {**values, "id": establishment_id}
+    if point is not None:
+        sets.append("geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
+        params.update(lon=point[0], lat=point[1])
+    sets += ["version = version + 1", "updated_at = now()"]
+    return int(conn.execute(sa.text(f"UPDATE establishment SET {', '.join(sets)} WHERE id = :id RETURNING version"),
+                            params).scalar_one())
+
+
+def _refresh_search_key(conn: Connection, establishment_id: int) -> None:
+    row = conn.execute(sa.text("SELECT name, address, code FROM establishment WHERE id = :id"),
+                       {"id": establishment_id}).one()
+    conn.execute(sa.text("UPDATE establishment SET search_key = :k WHERE id = :id"),
+                 {"k": search_key(row.name, row.address, row.code), "id": establishment_id})
+
+
+# --- establishment services -------------------------------------------------------------------
+
+
+def create_establishment(
+    bind: Bind, ward_id: int, values: Mapping[str, Any], *, lon: float | None = None, lat: float | None = None,
+    user: User = None,
+) -> dict[str, Any]:
+    """Add an establishment; returns {id, code, version}. ``code`` is issued when not given."""
+    auth.require(user, "edit_records")
+    _check_scope(user, ward_id)
+    with work_unit(bind) as conn:
+        values = dict(values)
+        values.setdefault("operating_status", "active")
+        missing = [f for f in ("name", "business_type", "vsic_code") if not str(values.get(f) or "").strip()]
+        if missing:
+            raise ValidationError([(f, f"{label(f)}: bắt buộc", f"{label(f, 'en')}: required") for f in missing])
+        clean = _clean_establishment(conn, values, ward_id, None)
+        if not clean.get("address"):
+            clean["address"] = _compose_address(clean)
+        point = None
+        if lon is not None or lat is not None:
+            point = _point_problems(conn, ward_id, lon, lat)
+            if clean.get("residential_group_id") is None:
+                clean["residential_group_id"] = _group_at(conn, ward_id, *point)
+        if clean.get("operating_status") == "closed":
+            clean["closed_on"] = today()
+        new_id = int(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('establishment', 'id'))")).scalar())
+        if not clean.get("code"):
+            clean["code"] = _new_code(conn, ward_id, new_id)
+        cols = ["id", "ward_id", *clean]
+        params = {**clean, "id": new_id, "ward_id": ward_id, "lon": None, "lat": None}
+        geom = "NULL"
+        if point is not None:
+            params.update(lon=point[0], lat=point[1])
+            geom = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+        conn.execute(sa.text(f"INSERT INTO establishment ({', '.join(cols)}, geom) VALUES "
+                             f"({', '.join(':' + c for c in cols)}, {geom})"), params)
+        _refresh_search_key(conn, new_id)
+        after = get_establishment(conn, new_id)
+        audit.record(conn, action="create", entity_type="establishment", entity_id=new_id, user=user,
+                     after=_audit_values(after))
+        return {"id": new_id, "code": after["code"], "version": after["version"]}
+
+
+def _new_code(conn: Connection, ward_id: int, new_id: int) -> str:
+    slug = conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar() or "w"
+    prefix = "".join(part[0] for part in slug.split("-") if part).upper() or "CS"
+    code, n = f"{prefix}-{new_id:06d}", 1
+    while conn.execute(sa.text("SELECT 1 FROM establishment WHERE code = :c"), {"c": code}).first():
+        n += 1
+        code = f"{prefix}-{new_id:06d}-{n}"
+    return code
+
+
+def _audit_values(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in snapshot.items() if k not in ("updated_at", "ward_id")}
+
+
+def update_establishment(
+    bind: Bind, establishment_id: int, changes: Mapping[str, Any], *, expected_version: int, user: User = None,
+    action: str = "update", note: str | None = None,
+) -> int:
+    """Change fields of an establishment loaded at ``expected_version``; returns the new version.
+
+    Raises :class:`EditConflict` when someone saved it since, :class:`ValidationError` for bad
+    input. Nothing changes (and nothing is logged) when no value differs.
+    """
+    auth.require(user, "edit_records")
+    with work_unit(bind) as conn:
+        before = _lock(conn, establishment_id, expected_version, user)
+        clean = _clean_establishment(conn, changes, before["ward_id"], establishment_id)
+        if "operating_status" in clean:
+            if clean["operating_status"] == "closed" and before["operating_status"] != "closed":
+                clean["closed_on"] = today()
+            elif clean["operating_status"] != "closed":
+                clean["closed_on"] = None
+        old, new = _changed(before, clean)
+        if not new:
+            return int(before["version"])
+        statuses_before = _statuses(conn, establishment_id)
+        version = _write(conn, establishment_id, new, None)
+        if {"name", "address", "code"} & set(new):
+            _refresh_search_key(conn, establishment_id)
+        statuses_after = _statuses(conn, establishment_id)
+        old.update({k: v for k, v in statuses_before.items() if statuses_after.get(k) != v})
+        new.update({k: v for k, v in statuses_after.items() if statuses_before.get(k) != v})
+        audit.record(conn, action=action, entity_type="establishment", entity_id=establishment_id, user=user,
+                     before={**old, "version": before["version"]}, after={**new, "version": version}, note=note)
+        return version
+
+
+def close_establishment(
+    bind: Bind, establishment_id: int, *, expected_version: int, closed_on: Any = None, reason: str | None = None,
+    user: User = None,
+) -> int:
+    """Mark an establishment closed (kept for history, no longer counted as active)."""
+    auth.require(user, "edit_records")
+    p = _Problems()
+    closed = _clean_date(closed_on, "closed_on", p) if closed_on not in (None, "") else today()
+    p.raise_any()
+    with work_unit(bind) as conn:
+        before = _lock(conn, establishment_id, expected_version, user)
+        if before["operating_status"] == "closed":
+            raise ValidationError([("operating_status", "Cơ sở đã đóng cửa từ trước.",
+                                    "The establishment is already closed.")])
+        if before["opened_on"] and closed and closed < before["opened_on"]:
+            raise ValidationError([("closed_on", "Ngày đóng cửa trước ngày bắt đầu hoạt động.",
+                                    "The closing date is before the opening date.")])
+        version = _write(conn, establishment_id, {"operating_status": "closed", "closed_on": closed}, None)
+        audit.record(conn, action="close", entity_type="establishment", entity_id=establishment_id, user=user,
+                     before={"operating_status": before["operating_status"], "closed_on": before["closed_on"],
+                             "version": before["version"]},
+                     after={"operating_status": "closed", "closed_on": closed, "version": version},
+                     note=_clean_text(reason, "notes", _Problems(), multiline=True))
+        return version
+
+
+def reopen_establishment(
+    bind: Bind, establishment_id: int, *, expected_version: int, reason: str | None = None, user: User = None,
+) -> int:
+    """Reopen a closed or suspended establishment (active again)."""
+    auth.require(user, "edit_records")
+    with work_unit(bind) as conn:
+        before = _lock(conn, establishment_id, expected_version, user)
+        if before["operating_status"] == "active":
+            raise ValidationError([("operating_status", "Cơ sở đang hoạt động.", "The establishment is active.")])
+        version = _write(conn, establishment_id, {"operating_status": "active", "closed_on": None}, None)
+        audit.record(conn, action="reopen", entity_type="establishment", entity_id=establishment_id, user=user,
+                     before={"operating_status": before["operating_status"], "closed_on": before["closed_on"],
+                             "version": before["version"]},
+                     after={"operating_status": "active", "closed_on": None, "version": version},
+                     note=_clean_text(reason, "notes", _Problems(), multiline=True))
+        return version
+
+
+def move_point(
+    bind: Bind, establishment_id: int, lon: float, lat: float, *, expected_version: int, user: User = None,
+) -> int:
+    """Move an establishment's point (must stay inside its ward); its residential group follows."""
+    auth.require(user, "edit_records")
+    with work_unit(bind) as conn:
+        before = _lock(conn, establishment_id, expected_version, user)
+        point = _point_problems(conn, before["ward_id"], lon, lat)
+        values: dict[str, Any] = {}
+        group = _group_at(conn, before["ward_id"], *point)
+        if group is not None and group != before["residential_group_id"]:
+            values["residential_group_id"] = group
+        version = _write(conn, establishment_id, values, point)
+        audit.record(conn, action="move", entity_type="establishment", entity_id=establishment_id, user=user,
+                     before={"lon": before["lon"], "lat": before["lat"],
+                             "residential_group_id": before["residential_group_id"], "version": before["version"]},
+                     after={"lon": point[0], "lat": point[1],
+                            "residential_group_id": values.get("residential_group_id",
+                                                               before["residential_group_id"]),
+                            "version": version})
+        return version
+
+
+# --- licences ---------------------------------------------------------------------------------
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _clean_licence(kind: str, issued_on: Any, expires_on: Any, number: Any, issuer: Any, note: Any
+                   ) -> dict[str, Any]:
+    p = _Problems()
+    if kind not in LICENCE_KINDS:
+        p.add("kind", f"'{kind}' không hợp lệ", f"'{kind}' is not valid")
+    issued = _clean_date(issued_on, "issued_on", p)
+    if issued is None and not any(f == "issued_on" for f, _, _ in p.items):
+        p.add("issued_on", "bắt buộc", "required")
+    expires = _clean_date(expires_on, "expires_on", p, not_future=False)
+    if kind == "food_safety_certificate" and expires is None and issued is not None:
+        expires = _add_years(issued, CERTIFICATE_YEARS)
+    if issued and expires:
+        if expires < issued:
+            p.add("expires_on", f"ngày hết hạn {expires:%d/%m/%Y} trước ngày cấp {issued:%d/%m/%Y}",
+                  f"expiry {expires} is before the issue date {issued}")
+        elif kind == "food_safety_certificate" and expires > _add_years(issued, CERTIFICATE_YEARS):
+            p.add("expires_on", f"GCN ATTP chỉ có hiệu lực {CERTIFICATE_YEARS} năm kể từ ngày cấp",
+                  f"a food-safety certificate is valid {CERTIFICATE_YEARS} years from issue")
+    if expires and expires > _add_years(today(), MAX_YEARS_AHEAD):
+        p.add("expires_on", f"ngày {expires:%d/%m/%Y} quá xa trong tương lai", f"{expires} is implausibly far ahead")
+    values = {"kind": kind, "issued_on": issued, "expires_on": expires,
+              "number": _clean_text(number, "number", p), "issuer": _clean_text(issuer, "issuer", p),
+              "note": _clean_text(note, "notes", p, multiline=True)}
+    p.raise_any()
+    return values
+
+
+def _establishment_for_child(conn: Connection, establishment_id: int, user: User) -> dict[str, Any]:
+    row = conn.execute(sa.text("SELECT id, ward_id, name FROM establishment WHERE id = :id FOR SHARE"),
+                       {"id": establishment_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
+    _check_scope(user, row["ward_id"])
+    return dict(row)
+
+
+def add_licence(
+    bind: Bind, establishment_id: int, kind: str, issued_on: Any, *, expires_on: Any = None, number: Any = None,
+    issuer: Any = None, note: Any = None, user: User = None, action: str = "add_licence",
+) -> int:
+    """Record a licence; a food-safety certificate without expiry gets issue + 3 years. Returns its id."""
+    auth.require(user, "edit_records")
+    values = _clean_licence(kind, issued_on, expires_on, number, issuer, note)
+    with work_unit(bind) as conn:
+        _establishment_for_child(conn, establishment_id, user)
+        if values["number"] and conn.execute(sa.text(
+                "SELECT 1 FROM licence WHERE establishment_id = :e AND kind = :k AND number = :n AND issued_on = :i"),
+                {"e": establishment_id, "k": kind, "n": values["number"], "i": values["issued_on"]}).first():
+            raise ValidationError([("number", f"Giấy phép số {values['number']} cấp ngày "
+                                    f"{values['issued_on']:%d/%m/%Y} đã có trong hồ sơ.",
+                                    f"Licence {values['number']} issued {values['issued_on']} is already recorded.")])
+        before = _statuses(conn, establishment_id)
+        licence_id = int(conn.execute(sa.text(
+            "INSERT INTO licence (establishment_id, kind, number, issuer, issued_on, expires_on, note) "
+            "VALUES (:e, :kind, :number, :issuer, :issued_on, :expires_on, :note) RETURNING id"),
+            {"e": establishment_id, **values}).scalar_one())
+        after = _statuses(conn, establishment_id)
+        audit.record(conn, action=action, entity_type="establishment", entity_id=establishment_id, user=user,
+                     before=before, after={"licence_id": licence_id, **values, **after})
+        return licence_id
+
+
+def _licence(conn: Connection, licence_id: int) -> dict[str, Any]:
+    row = conn.execute(sa.text("SELECT * FROM licence WHERE id = :id FOR UPDATE"), {"id": licence_id}
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"Không có giấy phép số {licence_id}.", f"There is no licence {licence_id}.")
+    return dict(row)
+
+
+def renew_licence(
+    bind: Bind, licence_id: int, issued_on: Any, *, expires_on: Any = None, number: Any = None, issuer: Any = None,
+    note: Any = None, user: User = None,
+) -> int:
+    """Record the renewal of a licence as a new licence of the same kind (the old one stays in the history)."""
+    auth.require(user, "edit_records")
+    with work_unit(bind) as conn:
+        old = _licence(conn, licence_id)
+        values = _clean_licence(old["kind"], issued_on, expires_on, number, issuer, note)
+        if values["issued_on"] < old["issued_on"]:
+            raise ValidationError([("issued_on", f"Ngày cấp mới trước ngày cấp cũ ({old['issued_on']:%d/%m/%Y}).",
+                                    f"The new issue date is before the old one ({old['issued_on']}).")])
+        return add_licence(conn, old["establishment_id"], old["kind"], values["issued_on"],
+                           expires_on=values["expires_on"], number=values["number"] or old["number"],
+                           issuer=values["issuer"] or old["issuer"],
+                           note=values["note"] or f"Gia hạn giấy phép #{licence_id}",
+                           user=user, action="renew_licence")
+
+
+def revoke_licence(bind: Bind, licence_id: int, revoked_on: Any = None, *, reason: Any = None, user: User = None
+                   ) -> None:
+    """Revoke a licence from ``revoked_on`` (default today): it counts as expired from that day."""
+    auth.require(user, "edit_records")
+    p = _Problems()
+    revoked = _clean_date(revoked_on, "revoked_on", p) if revoked_on not in (None, "") else today()
+    reason_text = _clean_text(reason, "notes", p, multiline=True)
+    p.raise_any()
+    with work_unit(bind) as conn:
+        old = _licence(conn, licence_id)
+        _establishment_for_child(conn, old["establishment_id"], user)
+        if old["revoked_on"] is not None:
+            raise ValidationError([("revoked_on", "Giấy phép đã bị thu hồi từ trước.",
+                                    "The licence is already revoked.")])
+        if revoked < old["issued_on"]:
+            raise ValidationError([("revoked_on", "Ngày thu hồi trước ngày cấp.", "Revoked before it was issued.")])
+        before = _statuses(conn, old["establishment_id"])
+        conn.execute(sa.text("UPDATE licence SET revoked_on = :r, note = COALESCE(:n, note), updated_at = now() "
+                             "WHERE id = :id"), {"r": revoked, "n": reason_text, "id": licence_id})
+        after = _statuses(conn, old["establishment_id"])
+        audit.record(conn, action="revoke_licence", entity_type="establishment", entity_id=old["establishment_id"],
+                     user=user, before={"licence_id": licence_id, "revoked_on": None, **before},
+                     after={"licence_id": licence_id, "revoked_on": revoked, **after}, note=reason_text)
+
+
+# --- inspections ------------------------------------------------------------------------------
+
+
+def _clean_violations(items: Iterable[Any] | None, p: _Problems) -> list[dict[str, Any]]:
+    out = []
+    for n, item in enumerate(items or [], start=1):
+        if isinstance(item, str):
+            item = {"text": item}
+        if not isinstance(item, Mapping):
+            p.add("violations", f"mục {n} không hợp lệ", f"item {n} is not valid")
+            continue
+        text = _clean_text(item.get("text"), "violations", p, multiline=True)
+        code = _clean_text(item.get("code"), "violations", p)
+        try:
+            severity = int(item.get("severity") or 1)
+            if severity not in FOLLOW_UP_DAYS:
+                raise ValueError
+        except (TypeError, ValueError):
+            p.add("violations", f"mục {n}: mức độ phải là 1, 2 hoặc 3", f"item {n}: severity must be 1, 2 or 3")
+            severity = 1
+        if not text and not code:
+            p.add("violations", f"mục {n}: thiếu nội dung", f"item {n}: no description")
+            continue
+        out.append({"code": code, "severity": severity, "text": text})
+    return out
+
+
+def record_inspection(
+    bind: Bind, establishment_id: int, inspected_on: Any, kind: str, result: str, *,
+    violations: Iterable[Any] | None = None, notes: Any = None, follow_up_due: Any = None, user: User = None,
+) -> int:
+    """Record an inspection; after a violation the follow-up is due in :data:`FOLLOW_UP_DAYS` by severity.
+
+    The food-safety status before and after goes into the audit entry (a violation turns
+    the establishment red on the map until a follow-up inspection passes).
+    """
+    auth.require(user, "record_inspection")
+    p = _Problems()
+    if kind not in INSPECTION_KINDS:
+        p.add("kind", f"'{kind}' không hợp lệ", f"'{kind}' is not valid")
+    if result not in INSPECTION_RESULTS:
+        p.add("result", f"'{result}' không hợp lệ", f"'{result}' is not valid")
+    day = _clean_date(inspected_on, "inspected_on", p)
+    if day is None and not any(f == "inspected_on" for f, _, _ in p.items):
+        p.add("inspected_on", "bắt buộc", "required")
+    items = _clean_violations(violations, p)
+    notes_text = _clean_text(notes, "notes", p, multiline=True)
+    due = _clean_date(follow_up_due, "follow_up_due", p, not_future=False)
+    if result == "violation" and day is not None:
+        if not items and not notes_text:
+            p.add("violations", "kết quả vi phạm cần ghi rõ lỗi vi phạm", "a violation needs its description")
+        if due is None:
+            worst = max((i["severity"] for i in items), default=1)
+            due = day + dt.timedelta(days=FOLLOW_UP_DAYS[worst])
+        elif due <= day:
+            p.add("follow_up_due", "phải sau ngày kiểm tra", "must be after the inspection")
+        elif due > day + dt.timedelta(days=MAX_FOLLOW_UP_DAYS):
+            p.add("follow_up_due", f"quá {MAX_FOLLOW_UP_DAYS} ngày sau ngày kiểm tra",
+                  f"more than {MAX_FOLLOW_UP_DAYS} days after the inspection")
+    elif due is not None:
+        p.add("follow_up_due", "chỉ đặt khi có vi phạm", "only set after a violation")
+    p.raise_any()
+    with work_unit(bind) as conn:
+        _establishment_for_child(conn, establishment_id, user)
+        before = _statuses(conn, establishment_id)
+        inspection_id = int(conn.execute(sa.text(
+            "INSERT INTO inspection (establishment_id, inspected_on, inspector_id, inspector_name, kind, result, "
+            "violations, notes, follow_up_due) VALUES (:e, :d, :uid, :uname, :kind, :result, CAST(:v AS jsonb), "
+            ":notes, :due) RETURNING id"),
+            {"e": establishment_id, "d": day, "uid": (user or {}).get("id"),
+             "uname": (user or {}).get("full_name"), "kind": kind, "result": result,
+             "v": json.dumps(items, ensure_ascii=False), "notes": notes_text, "due": due}).scalar_one())
+        after = _statuses(conn, establishment_id)
+        changed = before.get("food_safety_status") != after.get("food_safety_status")
+        audit.record(
+            conn, action="record_inspection", entity_type="establishment", entity_id=establishment_id, user=user,
+            before=before,
+            after={"inspection_id": inspection_id, "inspected_on": day, "kind": kind, "result": result,
+                   "violations": items, "follow_up_due": due, **after},
+            note=(f"ATTP: {before.get('food_safety_status')} → {after.get('food_safety_status')}" if changed else None),
+        )
+        return inspection_id
