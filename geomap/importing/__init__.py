@@ -1,0 +1,96 @@
+"""Importing establishments, licences and inspections from XLSX, CSV, GeoJSON and GeoPackage.
+
+Two steps, as a data officer expects: :func:`dry_run` reads, checks and matches every row
+and says, row by row, what would be inserted, updated, left unchanged or rejected (and
+why), writing nothing; :func:`run_import` does the same inside one transaction and writes
+all of it, or nothing when any row is rejected.
+
+- :mod:`~geomap.importing.columns` — the columns of each kind, Vietnamese headers
+- :mod:`~geomap.importing.reading` — file type from the bytes, size limit, raw cells
+- :mod:`~geomap.importing.validation` — pure cell and row checks, coordinate fixes
+- :mod:`~geomap.importing.plan` — matching against the records on file (the dry run)
+- :mod:`~geomap.importing.apply` — bulk writing (COPY + INSERT/UPDATE) and the audit
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy.engine import Connection, Engine
+
+from geomap import db
+from geomap.errors import GeomapError
+from geomap.importing.apply import ImportResult, User, apply_plan
+from geomap.importing.columns import COLUMNS, KINDS, SHEETS, Column, map_columns
+from geomap.importing.plan import ImportPlan, build_plan
+from geomap.importing.reading import MAX_UPLOAD_MB, ImportFileError, RawTable, read_bytes, read_path
+from geomap.importing.validation import Issue
+
+__all__ = [
+    "COLUMNS", "KINDS", "MAX_UPLOAD_MB", "SHEETS", "Column", "ImportFileError", "ImportPlan", "ImportRejected",
+    "ImportResult", "Issue", "dry_run", "map_columns", "read", "run_import",
+]
+
+Source = bytes | str | Path
+
+
+class ImportRejected(GeomapError):
+    """The real run refused a file with rejected rows or missing columns: nothing was written."""
+
+    def __init__(self, plan: ImportPlan, lang: str = "vi"):
+        self.plan = plan
+        errors = [i for i in plan.issues() if i.level == "error"]
+        first = "; ".join(i.describe(lang) for i in errors[:5])
+        rejected = plan.counts["reject"]
+        if rejected:
+            head = (f"{rejected} dòng bị từ chối, chưa ghi dữ liệu nào" if lang != "en"
+                    else f"{rejected} rows rejected, nothing was written")
+        else:
+            head = "Tệp không nhập được, chưa ghi dữ liệu nào" if lang != "en" else "The file cannot be imported"
+        more = f" (+{len(errors) - 5})" if len(errors) > 5 else ""
+        super().__init__(f"{head}: {first}{more}.")
+
+
+def read(kind: str, source: Source, filename: str = "", max_mb: float | None = None) -> RawTable:
+    """The raw table of ``kind`` in ``source`` (bytes of an upload, or a path)."""
+    if kind not in KINDS:
+        raise GeomapError(f"Unknown import kind '{kind}'; use one of: {', '.join(KINDS)}.")
+    if isinstance(source, bytes):
+        return read_bytes(source, kind, filename, max_mb)
+    return read_path(source, kind, max_mb)
+
+
+def dry_run(bind: Engine | Connection, kind: str, source: Source, *, ward_id: int, filename: str = "",
+            today: dt.date | None = None, max_mb: float | None = None) -> ImportPlan:
+    """What importing ``source`` would do, row by row; nothing is written."""
+    filename = filename or (Path(source).name if not isinstance(source, bytes) else "")
+    table = read(kind, source, filename, max_mb)
+    if isinstance(bind, Connection):
+        return build_plan(bind, kind, table, ward_id, filename, today)
+    with bind.connect() as conn:
+        return build_plan(conn, kind, table, ward_id, filename, today)
+
+
+def run_import(bind: Engine | Connection, kind: str, source: Source, *, ward_id: int, filename: str = "",
+               user: User = None, today: dt.date | None = None, max_mb: float | None = None,
+               lang: str = "vi") -> ImportResult:
+    """Import ``source`` all-or-nothing: plan and write in one transaction, or raise and write nothing.
+
+    With an Engine the transaction is :func:`geomap.db.transaction`'s; with a Connection the
+    caller's transaction is used (and the caller commits or rolls back).
+    """
+    filename = filename or (Path(source).name if not isinstance(source, bytes) else "")
+    table = read(kind, source, filename, max_mb)
+
+    def _run(conn: Connection) -> ImportResult:
+        plan = build_plan(conn, kind, table, ward_id, filename, today)
+        if plan.blocked:
+            raise ImportRejected(plan, lang)
+        return apply_plan(conn, plan, user)
+
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            return _run(bind)
+    with db.transaction(bind) as conn:
+        return _run(conn)

@@ -1,0 +1,107 @@
+"""The importer's messages, Vietnamese first and English second, with named parameters."""
+
+from __future__ import annotations
+
+from geomap import i18n
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # whole-file problems
+    "file.empty": ("Tệp {file} trống.", "The file {file} is empty."),
+    "file.no_rows": ("Tệp {file} có dòng tiêu đề nhưng không có dòng dữ liệu nào.",
+                     "The file {file} has a header row but no data rows."),
+    "file.not_found": ("Không tìm thấy tệp {file}.", "The file {file} does not exist."),
+    "file.too_large": ("Tệp {file} nặng {size_mb} MB, vượt giới hạn {limit_mb} MB: hãy chia nhỏ tệp.",
+                       "The file {file} is {size_mb} MB, over the {limit_mb} MB limit: split it into smaller files."),
+    "file.wrong_type": ("Tệp {file} là {found}, không phải XLSX, CSV, GeoJSON hay GeoPackage.",
+                        "The file {file} is {found}, not XLSX, CSV, GeoJSON or GeoPackage."),
+    "file.xls": ("Tệp {file} là Excel cũ (.xls): hãy mở bằng Excel và lưu lại dạng .xlsx.",
+                 "The file {file} is an old Excel .xls workbook: open it in Excel and save it as .xlsx."),
+    "file.ods": ("Tệp {file} là bảng tính OpenDocument (.ods): hãy lưu lại dạng .xlsx.",
+                 "The file {file} is an OpenDocument spreadsheet (.ods): save it as .xlsx."),
+    "file.corrupt": ("Không đọc được tệp {file} (tệp hỏng hoặc sai định dạng): {detail}",
+                     "The file {file} cannot be read (damaged or wrong format): {detail}"),
+    "file.encoding": ("Tệp CSV {file} không ở bảng mã UTF-8: hãy lưu lại với 'CSV UTF-8'.",
+                      "The CSV file {file} is not UTF-8: save it again as 'CSV UTF-8'."),
+    "file.missing_columns": ("Thiếu cột bắt buộc: {columns}.", "Required columns are missing: {columns}."),
+    "file.duplicated_columns": ("Cột bị lặp lại, chỉ dùng cột đầu tiên: {columns}.",
+                                "Columns appear twice; only the first is used: {columns}."),
+    "file.unknown_columns": ("Các cột không thuộc mẫu sẽ bị bỏ qua: {columns}.",
+                             "Columns not in the template are ignored: {columns}."),
+    "file.rejected_rows": ("Có {n} dòng bị từ chối: sửa tệp rồi nhập lại; chưa ghi dữ liệu nào.",
+                           "{n} rows are rejected: fix the file and import again; nothing was written."),
+    # cell problems
+    "cell.required": ("Thiếu giá trị bắt buộc.", "A value is required."),
+    "cell.date_invalid": ("'{value}' không phải là ngày (dùng dd/mm/yyyy).",
+                          "'{value}' is not a date (use dd/mm/yyyy)."),
+    "cell.date_impossible": ("Ngày {value} không tồn tại.", "The date {value} does not exist."),
+    "cell.date_future": ("Ngày {value} nằm trong tương lai.", "The date {value} is in the future."),
+    "cell.date_too_old": ("Ngày {value} quá xa trong quá khứ.", "The date {value} is implausibly old."),
+    "cell.expiry_before_issue": ("Ngày hết hạn {expires} trước ngày cấp {issued}.",
+                                 "The expiry date {expires} is before the issue date {issued}."),
+    "cell.licence_no_issue_date": ("Có số giấy phép nhưng thiếu '{column}'.",
+                                   "A licence number is given but '{column}' is missing."),
+    "cell.int_invalid": ("'{value}' không phải là số nguyên không âm.", "'{value}' is not a whole number ≥ 0."),
+    "cell.float_invalid": ("'{value}' không phải là số.", "'{value}' is not a number."),
+    "cell.code_unknown": ("'{value}' không thuộc danh mục; dùng một trong: {allowed}.",
+                          "'{value}' is not in the list; use one of: {allowed}."),
+    "cell.vsic_unknown": ("Mã ngành VSIC '{value}' không có trong danh mục ngành.",
+                          "The VSIC code '{value}' is not in the industry list."),
+    "cell.tax_invalid": ("Mã số thuế '{value}' phải có 10 chữ số hoặc dạng 10-3 chữ số.",
+                         "The tax code '{value}' must be 10 digits, or 10-3 digits."),
+    "cell.tax_padded": ("Mã số thuế {value} mất số 0 ở đầu (ô dạng số): đã thêm lại.",
+                        "The tax code {value} lost its leading zero (a number cell): added back."),
+    "cell.phone_invalid": ("Số điện thoại '{value}' không hợp lệ.", "The phone number '{value}' is not valid."),
+    "cell.phone_padded": ("Số điện thoại {value} mất số 0 ở đầu: đã thêm lại.",
+                          "The phone number {value} lost its leading zero: added back."),
+    "cell.id_invalid": ("Số CCCD/CMND '{value}' phải có 12 (hoặc 9) chữ số.",
+                        "The ID number '{value}' must have 12 (or 9) digits."),
+    "cell.email_invalid": ("Thư điện tử '{value}' không hợp lệ.", "The e-mail address '{value}' is not valid."),
+    "cell.too_long": ("Giá trị dài quá {max_len} ký tự.", "The value is longer than {max_len} characters."),
+    "cell.control_chars": ("Đã bỏ các ký tự điều khiển không in được.",
+                           "Non-printing control characters were removed."),
+    "cell.group_unknown": ("Không có tổ dân phố '{value}' trong phường; sẽ xác định theo tọa độ.",
+                           "There is no residential group '{value}' in the ward; it will be found from the point."),
+    # coordinates
+    "geo.swapped": ("Kinh độ và vĩ độ bị đảo ({lon}, {lat}): đã đổi lại.",
+                    "Longitude and latitude were swapped ({lon}, {lat}): swapped back."),
+    "geo.vn2000": ("Tọa độ là mét VN-2000 (X={x}, Y={y}) ghi như độ: đã chuyển từ EPSG:{srid} sang WGS84.",
+                   "The coordinates are VN-2000 metres (X={x}, Y={y}) given as degrees: converted from "
+                   "EPSG:{srid} to WGS84."),
+    "geo.vn2000_swapped": ("Tọa độ VN-2000 (mét) bị đảo X/Y: đã đổi lại.",
+                           "The VN-2000 X/Y metres were swapped: swapped back."),
+    "geo.outside_vietnam": ("Tọa độ ({lon}, {lat}) không nằm trong Việt Nam.",
+                            "The point ({lon}, {lat}) is not in Vietnam."),
+    "geo.outside_ward": ("Điểm ({lon:.6f}, {lat:.6f}) nằm ngoài {ward}.",
+                         "The point ({lon:.6f}, {lat:.6f}) is outside {ward}."),
+    "geo.half": ("Chỉ có một trong hai cột Kinh độ/Vĩ độ.", "Only one of longitude/latitude is given."),
+    "geo.wkt_invalid": ("WKT '{value}' không đọc được.", "The WKT '{value}' cannot be read."),
+    "geo.not_point": ("Hình học phải là điểm (POINT), không phải {found}.",
+                      "The geometry must be a POINT, not {found}."),
+    "geo.from_address": ("Không có tọa độ: đã định vị theo địa chỉ trùng với cơ sở {code}.",
+                         "No coordinates: placed at the matching address of establishment {code}."),
+    "geo.missing": ("Không có tọa độ và địa chỉ không khớp: cơ sở sẽ nằm trong danh sách 'Chưa có tọa độ'.",
+                    "No coordinates and no matching address: listed under 'without coordinates'."),
+    # matching
+    "match.code_other_ward": ("Mã cơ sở {value} thuộc phường khác.", "The code {value} belongs to another ward."),
+    "match.tax_ambiguous": ("Có {n} cơ sở cùng mã số thuế {value}: ghi Mã cơ sở để chọn đúng cơ sở.",
+                            "{n} establishments share tax code {value}: give the establishment code."),
+    "match.by_tax": ("Khớp theo mã số thuế với cơ sở {code}.", "Matched by tax code with establishment {code}."),
+    "match.by_name": ("Khớp theo tên, cách {distance_m:.0f} m, với cơ sở {code}.",
+                      "Matched by name, {distance_m:.0f} m away, with establishment {code}."),
+    "match.code_kept": ("Giữ mã cơ sở hiện có {code} (tệp ghi {value}).",
+                        "The existing code {code} is kept (the file says {value})."),
+    "match.duplicate_row": ("Trùng với dòng {other} của tệp.", "Duplicates row {other} of the file."),
+    "match.no_establishment": ("Không tìm thấy cơ sở '{value}' trong phường.",
+                               "No establishment '{value}' in this ward."),
+}
+
+i18n.register({f"import.{k}": v for k, v in MESSAGES.items()})
+
+
+def render(key: str, params: dict, lang: str = "vi") -> str:
+    """The message ``key`` in ``lang`` with its parameters filled in."""
+    template = i18n.t(f"import.{key}", lang)
+    try:
+        return template.format(**params)
+    except (KeyError, ValueError, IndexError):
+        return f"{template} {params}"

@@ -1,0 +1,492 @@
+"""The dry run: what an import would insert, update, leave unchanged or reject, row by row.
+
+Rows are matched to records already on file so that importing the same file again updates
+and never duplicates: an establishment by its code, then its tax code, then the same
+folded name within :data:`MATCH_DISTANCE_M` metres (measured in the ward's VN-2000 grid);
+a licence by establishment, kind and number (or issue date); an inspection by
+establishment, date and kind. Empty cells keep what is on record. Reading the database
+happens here; the checks themselves are the pure :mod:`geomap.importing.validation`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from geomap import i18n
+from geomap.importing.columns import ESTABLISHMENT_LICENCES, ColumnMapping, header_key, map_columns
+from geomap.importing.reading import RawTable
+from geomap.importing.validation import Issue, Refs, RowCheck, validate
+from geomap.text import fold
+
+#: two rows with the same folded name closer than this are the same establishment
+MATCH_DISTANCE_M = 30.0
+
+ESTABLISHMENT_FIELDS = (
+    "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
+    "residential_group_id", "tax_code", "digital_payment", "opening_hours", "employees", "opened_on",
+    "owner_name", "owner_id_number", "phone", "email",
+)
+LICENCE_FIELDS = ("number", "issuer", "issued_on", "expires_on", "revoked_on", "note")
+INSPECTION_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due")
+
+ACTIONS = ("insert", "update", "unchanged", "reject")
+i18n.register({
+    "import.action.insert": ("Thêm mới", "Insert"),
+    "import.action.update": ("Cập nhật", "Update"),
+    "import.action.unchanged": ("Không đổi", "No change"),
+    "import.action.reject": ("Từ chối", "Reject"),
+})
+
+
+@dataclass
+class PlannedLicence:
+    kind: str
+    action: str  # insert | update | unchanged
+    values: dict[str, Any]
+    licence_id: int | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class PlannedRow:
+    """What will happen to one row of the file."""
+
+    row: int
+    action: str
+    values: dict[str, Any]
+    issues: list[Issue] = field(default_factory=list)
+    #: the record updated (establishment, licence or inspection id)
+    target_id: int | None = None
+    #: the establishment the row belongs to (licences, inspections)
+    establishment_id: int | None = None
+    version: int | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    licences: list[PlannedLicence] = field(default_factory=list)
+    #: the matched record as it is on file (updates), for the audit's "before"
+    existing: dict[str, Any] | None = None
+
+    @property
+    def code(self) -> str | None:
+        return self.values.get("code") or self.values.get("establishment_code")
+
+
+@dataclass
+class ImportPlan:
+    """The dry run of one file: nothing has been written."""
+
+    kind: str
+    ward_id: int
+    ward_slug: str
+    filename: str
+    format: str
+    mapping: ColumnMapping
+    rows: list[PlannedRow]
+    file_issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(ACTIONS, 0)
+        for r in self.rows:
+            out[r.action] += 1
+        return out
+
+    @property
+    def blocked(self) -> bool:
+        """True when the file cannot be imported as a whole (file errors or rejected rows)."""
+        return any(i.level == "error" for i in self.file_issues) or any(r.action == "reject" for r in self.rows)
+
+    def issues(self) -> list[Issue]:
+        return [*self.file_issues, *(i for r in self.rows for i in r.issues)]
+
+    def frame(self, lang: str = "vi") -> pd.DataFrame:
+        """One line per row: row number, action, code, name, changes and messages (plain text)."""
+        en = lang == "en"
+        records = []
+        for r in self.rows:
+            changed = [k for k in r.changes] + [f"{lic.kind}:{'+' if lic.action == 'insert' else '~'}"
+                                                 for lic in r.licences if lic.action != "unchanged"]
+            records.append({
+                ("Row" if en else "Dòng"): r.row,
+                ("Action" if en else "Thao tác"): i18n.t(f"import.action.{r.action}", lang),
+                ("Code" if en else "Mã cơ sở"): r.code or "",
+                ("Name" if en else "Tên"): r.values.get("name") or "",
+                ("Changes" if en else "Thay đổi"): ", ".join(changed),
+                ("Messages" if en else "Ghi chú"): "\n".join(
+                    (("⛔ " if i.level == "error" else "⚠ ") + (f"[{i.column}] " if i.column else "") + i.message(lang))
+                    for i in r.issues),
+            })
+        return pd.DataFrame.from_records(records)
+
+
+# --- reference data ---------------------------------------------------------------------------
+
+
+@dataclass
+class WardInfo:
+    id: int
+    slug: str
+    name: str
+    local_srid: int
+    shape: Any
+
+
+def ward_info(conn: Connection, ward_id: int) -> WardInfo:
+    row = conn.execute(sa.text("SELECT id, slug, name, local_srid, ST_AsBinary(geom) AS wkb FROM ward WHERE id = :w"),
+                       {"w": ward_id}).mappings().one()
+    return WardInfo(row["id"], row["slug"], row["name"], row["local_srid"], shapely.from_wkb(bytes(row["wkb"])))
+
+
+def load_refs(conn: Connection, ward: WardInfo, today: dt.date) -> Refs:
+    vsic = frozenset(conn.execute(sa.text("SELECT vsic_code FROM industry")).scalars())
+    groups: dict[str, int] = {}
+    for gid, code, name in conn.execute(sa.text("SELECT id, code, name FROM residential_group WHERE ward_id = :w"),
+                                        {"w": ward.id}):
+        groups.setdefault(header_key(code), gid)
+        groups.setdefault(header_key(name), gid)
+    addresses: dict[str, tuple[float, float, str]] = {}
+    for address, number, street, code, lon, lat in conn.execute(sa.text(
+            "SELECT address, house_number, street, code, ST_X(geom), ST_Y(geom) FROM establishment "
+            "WHERE ward_id = :w AND geom IS NOT NULL ORDER BY id"), {"w": ward.id}):
+        for key in (fold(address), fold((address or "").split(",")[0]), fold(f"{number or ''} {street or ''}")):
+            if key and key not in addresses:
+                addresses[key] = (lon, lat, code)
+    return Refs(today=today, vsic_codes=vsic, ward_name=ward.name, ward_shape=ward.shape,
+                local_srid=ward.local_srid, groups=groups, addresses=addresses)
+
+
+def _existing_establishments(conn: Connection, ward_id: int, full: bool) -> list[dict[str, Any]]:
+    cols = ", ".join(ESTABLISHMENT_FIELDS) if full else "code, name, tax_code"
+    rows = conn.execute(sa.text(
+        f"SELECT id, ward_id, version, {cols}, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM establishment "
+        "WHERE ward_id = :w ORDER BY id"), {"w": ward_id}).mappings()
+    return [dict(r) for r in rows]
+
+
+def _existing_licences(conn: Connection, ward_id: int) -> dict[tuple[int, str], list[dict]]:
+    out: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    rows = conn.execute(sa.text(
+        "SELECT l.id, l.establishment_id, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, l.revoked_on, l.note "
+        "FROM licence l JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = :w ORDER BY l.id"),
+        {"w": ward_id}).mappings()
+    for r in rows:
+        out[(r["establishment_id"], r["kind"])].append(dict(r))
+    return out
+
+
+def _other_ward_codes(conn: Connection, ward_id: int, codes: list[str]) -> set[str]:
+    if not codes:
+        return set()
+    return set(conn.execute(sa.text("SELECT code FROM establishment WHERE ward_id <> :w AND code = ANY(:c)"),
+                            {"w": ward_id, "c": codes}).scalars())
+
+
+# --- comparing ---------------------------------------------------------------------------------
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(new, list) or isinstance(old, (list, tuple, np.ndarray)):
+        return sorted(old if old is not None else []) == sorted(new or [])
+    if isinstance(old, dt.datetime):
+        old = old.date()
+    if hasattr(old, "to_pydatetime"):
+        old = old.to_pydatetime().date()
+    if isinstance(old, (float, np.floating)) and isinstance(new, (int, float)):
+        return abs(float(old) - float(new)) < 1e-9
+    return old == new
+
+
+def diff(existing: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...]) -> dict[str, tuple[Any, Any]]:
+    """The fields of ``new`` (given, non-empty) that differ from ``existing``: name -> (old, new)."""
+    return {k: (existing.get(k), new[k]) for k in fields
+            if k in new and new[k] is not None and not _same(existing.get(k), new[k])}
+
+
+def _point_changed(existing: dict[str, Any], new: dict[str, Any]) -> bool:
+    if new.get("lon") is None:
+        return False
+    if existing.get("lon") is None:
+        return True
+    return abs(existing["lon"] - new["lon"]) > 1e-7 or abs(existing["lat"] - new["lat"]) > 1e-7
+
+
+def _plan_licence(kind: str, values: dict[str, Any], on_file: list[dict]) -> PlannedLicence:
+    match = None
+    if values.get("number"):
+        match = next((x for x in on_file if fold(x["number"]) == fold(values["number"])), None)
+    if match is None and values.get("issued_on"):
+        match = next((x for x in on_file if x["issued_on"] == values["issued_on"]
+                      and (not x["number"] or not values.get("number"))), None)
+    if match is None:
+        return PlannedLicence(kind, "insert", values)
+    changes = diff(match, values, LICENCE_FIELDS)
+    return PlannedLicence(kind, "update" if changes else "unchanged", values, match["id"], changes)
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+def _local_xy(srid: int, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+    from geomap.importing.validation import _to_wgs84
+
+    inverse = _to_wgs84(srid)
+    x, y = inverse.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float),
+                             direction="INVERSE")
+    return np.atleast_1d(x), np.atleast_1d(y)
+
+
+def build_plan(conn: Connection, kind: str, table: RawTable, ward_id: int, filename: str = "",
+               today: dt.date | None = None) -> ImportPlan:
+    """Validate and match every row of ``table``; reads the database, writes nothing."""
+    today = today or dt.date.today()
+    ward = ward_info(conn, ward_id)
+    mapping = map_columns(kind, list(table.frame.columns))
+    plan = ImportPlan(kind, ward.id, ward.slug, filename, table.format, mapping, rows=[])
+    if mapping.missing:
+        names = ", ".join(f"'{c.header_vi}' ({c.header_en})" for c in mapping.missing)
+        plan.file_issues.append(Issue(None, None, "error", "file.missing_columns", {"columns": names}))
+        return plan
+    if mapping.duplicated:
+        plan.file_issues.append(Issue(None, None, "warning", "file.duplicated_columns",
+                                      {"columns": ", ".join(mapping.duplicated)}))
+    unknown = [u for u in mapping.unknown if not u.startswith("__col")]
+    if unknown:
+        plan.file_issues.append(Issue(None, None, "warning", "file.unknown_columns",
+                                      {"columns": ", ".join(unknown)}))
+    refs = load_refs(conn, ward, today)
+    checks = validate(kind, table, mapping, refs)
+    planner = {"establishments": _plan_establishments, "licences": _plan_licences,
+               "inspections": _plan_inspections}[kind]
+    plan.rows = planner(conn, ward, checks, mapping)
+    return plan
+
+
+def _plan_establishments(conn: Connection, ward: WardInfo, checks: list[RowCheck],
+                         mapping: ColumnMapping) -> list[PlannedRow]:
+    records = _existing_establishments(conn, ward.id, full=True)
+    by_code = {r["code"]: r for r in records}
+    by_tax: dict[str, list[dict]] = defaultdict(list)
+    by_name: dict[str, list[tuple[dict, float, float]]] = defaultdict(list)
+    by_name_address: dict[tuple[str, str], dict] = {}
+    placed = [r for r in records if r["lon"] is not None]
+    if placed:
+        xs, ys = _local_xy(ward.local_srid, [r["lon"] for r in placed], [r["lat"] for r in placed])
+        for rec, x, y in zip(placed, xs, ys, strict=True):
+            by_name[fold(rec["name"])].append((rec, float(x), float(y)))
+    for r in records:
+        if r["tax_code"]:
+            by_tax[r["tax_code"]].append(r)
+        by_name_address.setdefault((fold(r["name"]), fold(r["address"])), r)
+    licences = _existing_licences(conn, ward.id)
+    other = _other_ward_codes(conn, ward.id, [c.values["code"] for c in checks if c.values.get("code")])
+
+    rows_xy: dict[int, tuple[float, float]] = {}
+    with_point = [c for c in checks if c.values.get("lon") is not None]
+    if with_point:
+        xs, ys = _local_xy(ward.local_srid, [c.values["lon"] for c in with_point],
+                           [c.values["lat"] for c in with_point])
+        rows_xy = {c.index: (float(x), float(y)) for c, x, y in zip(with_point, xs, ys, strict=True)}
+
+    seen_target: dict[int, int] = {}
+    seen_code: dict[str, int] = {}
+    seen_tax: dict[str, int] = {}
+    new_by_name: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    out: list[PlannedRow] = []
+    for c in checks:
+        v = c.values
+        pr = PlannedRow(c.row, "reject", v, list(c.issues))
+        out.append(pr)
+        if not c.ok:
+            continue
+        code, tax = v.get("code"), v.get("tax_code")
+        if code and code in other:
+            pr.issues.append(Issue(c.row, mapping.header_of("code"), "error", "match.code_other_ward", {"value": code}))
+            continue
+        for key, seen, col in ((code, seen_code, "code"), (tax, seen_tax, "tax_code")):
+            if key and key in seen:
+                pr.issues.append(Issue(c.row, mapping.header_of(col), "error", "match.duplicate_row",
+                                       {"other": seen[key]}))
+        if not pr_ok(pr):
+            continue
+        target: dict | None = by_code.get(code) if code else None
+        if target is None and tax:
+            candidates = by_tax.get(tax, [])
+            if len(candidates) > 1:
+                pr.issues.append(Issue(c.row, mapping.header_of("tax_code"), "error", "match.tax_ambiguous",
+                                       {"n": len(candidates), "value": tax}))
+                continue
+            if candidates:
+                target = candidates[0]
+                pr.issues.append(Issue(c.row, mapping.header_of("tax_code"), "warning", "match.by_tax",
+                                       {"code": target["code"]}))
+        name_key = fold(v.get("name"))
+        xy = rows_xy.get(c.index)
+        if target is None and xy is not None:
+            best = None
+            for rec, x, y in by_name.get(name_key, []):
+                d = float(np.hypot(x - xy[0], y - xy[1]))
+                if d <= MATCH_DISTANCE_M and (best is None or d < best[1]):
+                    best = (rec, d)
+            if best is not None:
+                target = best[0]
+                pr.issues.append(Issue(c.row, mapping.header_of("name"), "warning", "match.by_name",
+                                       {"distance_m": best[1], "code": target["code"]}))
+        if target is None and xy is None and v.get("address"):
+            target = by_name_address.get((name_key, fold(v["address"])))
+        if target is not None:
+            if target["id"] in seen_target:
+                pr.issues.append(Issue(c.row, None, "error", "match.duplicate_row",
+                                       {"other": seen_target[target["id"]]}))
+                continue
+            seen_target[target["id"]] = c.row
+            if code and code != target["code"]:
+                pr.issues.append(Issue(c.row, mapping.header_of("code"), "warning", "match.code_kept",
+                                       {"code": target["code"], "value": code}))
+            v["code"] = target["code"]
+            pr.target_id, pr.establishment_id, pr.version = target["id"], target["id"], target["version"]
+            pr.existing = target
+            pr.changes = diff(target, v, ESTABLISHMENT_FIELDS)
+            if _point_changed(target, v):
+                old = None if target["lon"] is None else f"{target['lon']:.7f}, {target['lat']:.7f}"
+                pr.changes["geom"] = (old, f"{v['lon']:.7f}, {v['lat']:.7f}")
+        elif xy is not None:
+            for other_row, x, y in new_by_name.get(name_key, []):
+                if float(np.hypot(x - xy[0], y - xy[1])) <= MATCH_DISTANCE_M:
+                    pr.issues.append(Issue(c.row, mapping.header_of("name"), "error", "match.duplicate_row",
+                                           {"other": other_row}))
+                    break
+            if not pr_ok(pr):
+                continue
+            new_by_name[name_key].append((c.row, *xy))
+        if code:
+            seen_code[code] = c.row
+        if tax:
+            seen_tax[tax] = c.row
+        for lkind, (number_col, issued_col, expires_col) in ESTABLISHMENT_LICENCES.items():
+            if not v.get(issued_col):
+                continue
+            lvalues = {"issued_on": v[issued_col]}
+            if number_col and v.get(number_col):
+                lvalues["number"] = v[number_col]
+            if expires_col and v.get(expires_col):
+                lvalues["expires_on"] = v[expires_col]
+            on_file = licences.get((target["id"], lkind), []) if target is not None else []
+            pr.licences.append(_plan_licence(lkind, lvalues, on_file))
+        if target is None:
+            pr.action = "insert"
+        elif pr.changes or any(lic.action != "unchanged" for lic in pr.licences):
+            pr.action = "update"
+        else:
+            pr.action = "unchanged"
+    return out
+
+
+def pr_ok(pr: PlannedRow) -> bool:
+    return not any(i.level == "error" for i in pr.issues)
+
+
+def _resolve_establishment(pr: PlannedRow, mapping: ColumnMapping, by_code: dict, by_tax: dict) -> dict | None:
+    code, tax = pr.values.get("establishment_code"), pr.values.get("tax_code")
+    if code:
+        found = by_code.get(code)
+        if found is None:
+            pr.issues.append(Issue(pr.row, mapping.header_of("establishment_code"), "error", "match.no_establishment",
+                                   {"value": code}))
+        return found
+    candidates = by_tax.get(tax, [])
+    if len(candidates) > 1:
+        pr.issues.append(Issue(pr.row, mapping.header_of("tax_code"), "error", "match.tax_ambiguous",
+                               {"n": len(candidates), "value": tax}))
+        return None
+    if not candidates:
+        pr.issues.append(Issue(pr.row, mapping.header_of("tax_code"), "error", "match.no_establishment",
+                               {"value": tax}))
+        return None
+    return candidates[0]
+
+
+def _establishment_index(conn: Connection, ward_id: int) -> tuple[dict, dict]:
+    existing = _existing_establishments(conn, ward_id, full=False)
+    by_tax: dict[str, list[dict]] = defaultdict(list)
+    for r in existing:
+        if r["tax_code"]:
+            by_tax[r["tax_code"]].append(r)
+    return {r["code"]: r for r in existing}, by_tax
+
+
+def _plan_licences(conn: Connection, ward: WardInfo, checks: list[RowCheck],
+                   mapping: ColumnMapping) -> list[PlannedRow]:
+    by_code, by_tax = _establishment_index(conn, ward.id)
+    licences = _existing_licences(conn, ward.id)
+    seen: dict[tuple, int] = {}
+    out = []
+    for c in checks:
+        pr = PlannedRow(c.row, "reject", c.values, list(c.issues))
+        out.append(pr)
+        if not c.ok:
+            continue
+        est = _resolve_establishment(pr, mapping, by_code, by_tax)
+        if est is None:
+            continue
+        v = c.values
+        v["establishment_code"] = est["code"]
+        v.setdefault("name", est["name"])
+        key = (est["id"], v["kind"], fold(v.get("number")) or v["issued_on"])
+        if key in seen:
+            pr.issues.append(Issue(c.row, None, "error", "match.duplicate_row", {"other": seen[key]}))
+            continue
+        seen[key] = c.row
+        lic = _plan_licence(v["kind"], {k: v[k] for k in LICENCE_FIELDS if k in v},
+                            licences.get((est["id"], v["kind"]), []))
+        pr.establishment_id, pr.target_id, pr.changes = est["id"], lic.licence_id, lic.changes
+        pr.licences = [lic]
+        pr.action = lic.action
+    return out
+
+
+def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
+                      mapping: ColumnMapping) -> list[PlannedRow]:
+    by_code, by_tax = _establishment_index(conn, ward.id)
+    existing: dict[tuple, dict] = {}
+    for r in conn.execute(sa.text(
+            "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
+            "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
+            "WHERE e.ward_id = :w ORDER BY n.id"), {"w": ward.id}).mappings():
+        existing.setdefault((r["establishment_id"], r["inspected_on"], r["kind"]), dict(r))
+    seen: dict[tuple, int] = {}
+    out = []
+    for c in checks:
+        pr = PlannedRow(c.row, "reject", c.values, list(c.issues))
+        out.append(pr)
+        if not c.ok:
+            continue
+        est = _resolve_establishment(pr, mapping, by_code, by_tax)
+        if est is None:
+            continue
+        v = c.values
+        v["establishment_code"] = est["code"]
+        v.setdefault("name", est["name"])
+        if "violations" in v:
+            v["violations"] = [{"text": t.strip()} for t in v["violations"].split(";") if t.strip()]
+        key = (est["id"], v["inspected_on"], v["kind"])
+        if key in seen:
+            pr.issues.append(Issue(c.row, None, "error", "match.duplicate_row", {"other": seen[key]}))
+            continue
+        seen[key] = c.row
+        pr.establishment_id = est["id"]
+        match = existing.get(key)
+        if match is None:
+            pr.action = "insert"
+            continue
+        pr.target_id, pr.existing = match["id"], match
+        pr.changes = diff(match, v, INSPECTION_FIELDS)
+        pr.action = "update" if pr.changes else "unchanged"
+    return out

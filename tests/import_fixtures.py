@@ -1,0 +1,69 @@
+"""A small hand-made ward for the import, data-quality and dashboard tests.
+
+Built inside the test's rolled-back connection, under its own slug so it never meets the
+demo ward: the Hòa Cường boundary, split into two residential groups (west and east).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import shapely
+import sqlalchemy as sa
+from shapely.geometry import MultiPolygon, Point, box
+from sqlalchemy.engine import Connection
+
+from geomap import profiles
+
+
+@dataclass
+class SmallWard:
+    id: int
+    slug: str
+    shape: MultiPolygon
+    groups: dict[str, int]  # code -> id
+    west: Point  # a point inside group T01
+    east: Point  # a point inside group T02
+
+    def near(self, base: Point, east_m: float = 0.0, north_m: float = 0.0) -> tuple[float, float]:
+        """A lon/lat about ``east_m`` / ``north_m`` metres from ``base`` (≈ 111 km per degree)."""
+        import math
+
+        return (base.x + east_m / (111_320 * math.cos(math.radians(base.y))), base.y + north_m / 110_574)
+
+
+def _multi(g) -> MultiPolygon:
+    if isinstance(g, MultiPolygon):
+        return g
+    polys = [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon"]
+    return MultiPolygon(polys)
+
+
+def make_ward(conn: Connection, slug: str = "test-ward") -> SmallWard:
+    shape = profiles.get("hoa-cuong").boundary()
+    wid = conn.execute(sa.text(
+        "INSERT INTO ward (slug, name, province, local_srid, geom) "
+        "VALUES (:s, 'Phường Thử nghiệm', 'Đà Nẵng', 5899, ST_GeomFromText(:g, 4326)) RETURNING id"),
+        {"s": slug, "g": shape.wkt}).scalar_one()
+    minx, miny, maxx, maxy = shape.bounds
+    mid = shape.centroid.x
+    halves = {"T01": _multi(shape.intersection(box(minx, miny, mid, maxy))),
+              "T02": _multi(shape.intersection(box(mid, miny, maxx, maxy)))}
+    groups = {}
+    for code, geom in halves.items():
+        groups[code] = conn.execute(sa.text(
+            "INSERT INTO residential_group (ward_id, code, name, geom) "
+            "VALUES (:w, :c, :n, ST_Multi(ST_GeomFromText(:g, 4326))) RETURNING id"),
+            {"w": wid, "c": code, "n": f"Tổ {code[1:]}", "g": geom.wkt}).scalar_one()
+    west = _deep_point(halves["T01"])
+    east = _deep_point(halves["T02"])
+    return SmallWard(wid, slug, shape, groups, west, east)
+
+
+def _deep_point(geom) -> Point:
+    """A point well inside ``geom`` (so points a few hundred metres around it stay inside)."""
+    inner = geom.buffer(-0.004)
+    target = inner if not inner.is_empty else geom
+    p = target.representative_point()
+    assert shapely.contains(geom, p)
+    return p
