@@ -1,0 +1,713 @@
+"""Field reports (phản ánh hiện trường): intake, workflow with deadlines, duplicates, API keys.
+
+Every change is one :func:`geomap.db.transaction`: the report row, its history row in
+``field_report_update`` and the audit entry are written together or not at all. Functions
+take either an :class:`~sqlalchemy.engine.Engine` (they open and commit their own unit of
+work) or a :class:`~sqlalchemy.engine.Connection` (the caller owns the transaction).
+
+Workflow::
+
+    new → received → assigned → in_progress → resolved → closed
+      ↘ duplicate / not_ward (from any open status; undo goes back to received)
+    resolved → in_progress (reopened), closed → received (reopened)
+
+Deadlines count working days (Monday–Friday, Vietnamese public holidays excluded, from the
+``holidays`` package) per category from the ward profile's ``report_deadline_days``, and
+end at 17:00 Đà Nẵng time on the last working day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geomap import audit, db, profiles
+from geomap.errors import GeomapError
+from geomap.models import REPORT_CATEGORIES, REPORT_CHANNELS, REPORT_STATUSES
+from geomap.photos import MAX_PHOTOS, Photo
+from geomap.text import nfc
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+#: end of the working day a deadline falls on (local time)
+DEADLINE_HOUR = 17
+
+OPEN_STATUSES: tuple[str, ...] = ("new", "received", "assigned", "in_progress")
+DONE_STATUSES: tuple[str, ...] = ("resolved", "closed")
+SET_ASIDE_STATUSES: tuple[str, ...] = ("duplicate", "not_ward")
+
+#: allowed status changes (assignment and duplicate marking have their own functions)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"received", "assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward"}),
+    "received": frozenset({"assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward"}),
+    "assigned": frozenset({"received", "in_progress", "resolved", "duplicate", "not_ward"}),
+    "in_progress": frozenset({"assigned", "resolved", "duplicate", "not_ward"}),
+    "resolved": frozenset({"closed", "in_progress"}),
+    "closed": frozenset({"received"}),
+    "duplicate": frozenset({"received"}),
+    "not_ward": frozenset({"received"}),
+}
+assert set(TRANSITIONS) == set(REPORT_STATUSES)
+
+DESCRIPTION_MAX = 2000
+CONTACT_MAX = 200
+#: a replayed submission within this many seconds returns the report it already created
+REPLAY_WINDOW_S = 60
+DUPLICATE_RADIUS_M = 50.0
+DUPLICATE_DAYS = 30
+_PUBLIC_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read over the phone
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Bind = Engine | Connection
+
+
+class ReportError(GeomapError):
+    """A report request that cannot be carried out; ``field`` names the form field at fault."""
+
+    def __init__(self, message_vi: str, message_en: str, field: str | None = None, code: str = "invalid"):
+        super().__init__(message_vi)
+        self.message_vi, self.message_en, self.field, self.code = message_vi, message_en, field, code
+
+    def message(self, lang: str = "vi") -> str:
+        return self.message_en if lang == "en" else self.message_vi
+
+
+class NotFound(ReportError):
+    def __init__(self, what: str):
+        super().__init__(f"Không tìm thấy phản ánh {what}.", f"Report {what} was not found.", code="not_found")
+
+
+# --- small helpers ------------------------------------------------------------------------
+
+
+@contextmanager
+def _unit(bind: Bind) -> Iterator[Connection]:
+    """The caller's connection, or a new all-or-nothing transaction on an engine."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with db.transaction(bind) as conn:
+            yield conn
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_public_id() -> str:
+    """An unguessable tracking code such as ``PA-7KQ2-M9XD-R4TB`` (60 bits)."""
+    raw = "".join(secrets.choice(_PUBLIC_ALPHABET) for _ in range(12))
+    return f"PA-{raw[0:4]}-{raw[4:8]}-{raw[8:12]}"
+
+
+def clean_text(value: str | None) -> str:
+    """NFC, trimmed, control characters (NUL included: PostgreSQL refuses it) removed."""
+    return _CONTROL.sub("", nfc(value or "") or "")
+
+
+# --- deadlines (pure) -------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _holidays(years: tuple[int, ...]) -> tuple[np.datetime64, ...]:
+    import holidays
+
+    return tuple(np.datetime64(d) for d in sorted(holidays.country_holidays("VN", years=list(years))))
+
+
+def add_working_days(day: dt.date, n: int) -> dt.date:
+    """``day`` + ``n`` working days; a report made on a day off counts from the next working day."""
+    hol = _holidays(tuple(range(day.year, day.year + 2)))
+    return np.busday_offset(np.datetime64(day), n, roll="forward", holidays=list(hol)).astype(dt.date)
+
+
+def deadline_for(category: str, reported_at: dt.datetime, deadline_days: Mapping[str, int]) -> dt.datetime | None:
+    """When a report of ``category`` made at ``reported_at`` must be answered (None: no deadline set)."""
+    days = deadline_days.get(category, deadline_days.get("other"))
+    if days is None:
+        return None
+    local_day = reported_at.astimezone(LOCAL_TZ).date()
+    due = add_working_days(local_day, int(days))
+    return dt.datetime.combine(due, dt.time(DEADLINE_HOUR), tzinfo=LOCAL_TZ).astimezone(dt.UTC)
+
+
+def _ward_deadline_days(conn: Connection, ward_id: int) -> dict[str, int]:
+    slug = conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
+    try:
+        return dict(profiles.get(slug).report_deadline_days)
+    except GeomapError:
+        return {}
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """A validated report, ready to store."""
+
+    category: str
+    description: str
+    lat: float
+    lon: float
+    channel: str = "web"
+    establishment_id: int | None = None
+    reporter_name: str | None = None
+    reporter_contact: str | None = None
+    address: str | None = None
+    photos: tuple[Photo, ...] = field(default_factory=tuple)
+
+
+def validate(
+    *,
+    category: str | None,
+    description: str | None,
+    lat: float | str | None,
+    lon: float | str | None,
+    channel: str = "web",
+    establishment_id: int | None = None,
+    reporter_name: str | None = None,
+    reporter_contact: str | None = None,
+    address: str | None = None,
+    photos: Sequence[Photo] = (),
+) -> ReportInput:
+    """Check a submission field by field; the first problem raises :class:`ReportError`."""
+    category = (category or "").strip()
+    if category not in REPORT_CATEGORIES:
+        raise ReportError("Hãy chọn lĩnh vực phản ánh.", "Choose a report category.", "category")
+    if channel not in REPORT_CHANNELS:
+        raise ReportError(f"Kênh '{channel}' không hợp lệ.", f"Unknown channel '{channel}'.", "channel")
+    text = clean_text(description)
+    if not text:
+        raise ReportError("Hãy mô tả sự việc (nội dung đang trống).",
+                          "Describe the problem (the description is empty).", "description")
+    if len(text) > DESCRIPTION_MAX:
+        raise ReportError(
+            f"Nội dung dài {len(text):,} ký tự; tối đa {DESCRIPTION_MAX:,} ký tự.",
+            f"The description is {len(text):,} characters long; at most {DESCRIPTION_MAX:,} are allowed.",
+            "description")
+    gps = next((p.gps for p in photos if p.gps), None)
+    if (lat in (None, "") or lon in (None, "")) and gps:
+        lat, lon = gps
+    try:
+        lat_f, lon_f = float(lat), float(lon)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ReportError("Chưa có vị trí: bật định vị, chạm vào bản đồ hoặc nhập vĩ độ/kinh độ.",
+                          "No location: allow location access, tap the map or enter latitude/longitude.",
+                          "location") from None
+    if not (np.isfinite(lat_f) and np.isfinite(lon_f)) or not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
+        raise ReportError("Vị trí không hợp lệ (vĩ độ −90…90, kinh độ −180…180).",
+                          "Invalid location (latitude −90…90, longitude −180…180).", "location")
+    if abs(lat_f) < 1e-6 and abs(lon_f) < 1e-6:
+        raise ReportError("Vị trí (0, 0) không hợp lệ: điện thoại chưa xác định được vị trí.",
+                          "Location (0, 0) is not valid: the phone has no position fix.", "location")
+    if len(photos) > MAX_PHOTOS:
+        raise ReportError(f"Tối đa {MAX_PHOTOS} ảnh.", f"At most {MAX_PHOTOS} photos.", "photos")
+    contact_fields = {}
+    for name, value in (("reporter_name", reporter_name), ("reporter_contact", reporter_contact),
+                        ("address", address)):
+        value = clean_text(value) or None
+        if value and len(value) > CONTACT_MAX:
+            raise ReportError(f"Trường '{name}' dài quá {CONTACT_MAX} ký tự.",
+                              f"Field '{name}' is longer than {CONTACT_MAX} characters.", name)
+        contact_fields[name] = value
+    return ReportInput(category=category, description=text, lat=lat_f, lon=lon_f, channel=channel,
+                       establishment_id=establishment_id, photos=tuple(photos), **contact_fields)
+
+
+def submission_hash(data: ReportInput, client: str | None) -> str:
+    """Fingerprint of a submission from one client: equal for a replay, different for a new report."""
+    payload = [client or "", data.category, data.description, round(data.lat, 5), round(data.lon, 5),
+               data.establishment_id, data.channel, [hashlib.sha256(p.content).hexdigest() for p in data.photos]]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The outcome of :func:`submit`."""
+
+    id: int
+    public_id: str
+    created: bool  # False: a replay, the earlier report is returned
+    deadline_at: dt.datetime | None
+    ward_id: int
+
+
+def ward_covering(conn: Connection, lon: float, lat: float, ward_id: int | None = None) -> int | None:
+    """The loaded ward whose boundary covers the point (restricted to ``ward_id`` when given)."""
+    sql = "SELECT id FROM ward WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+    params: dict[str, Any] = {"lon": lon, "lat": lat}
+    if ward_id is not None:
+        sql += " AND id = :w"
+        params["w"] = ward_id
+    found = conn.execute(sa.text(sql + " ORDER BY id LIMIT 1"), params).scalar()
+    return int(found) if found is not None else None
+
+
+def submit(
+    bind: Bind,
+    data: ReportInput,
+    *,
+    ward_id: int | None = None,
+    client: str | None = None,
+    user: Mapping[str, Any] | None = None,
+    api_key_id: int | None = None,
+    at: dt.datetime | None = None,
+) -> Submitted:
+    """Store a validated report with its photos, first history step and audit entry.
+
+    The location must lie inside ``ward_id`` (or, without it, inside some loaded ward). The
+    same content from the same ``client`` within :data:`REPLAY_WINDOW_S` returns the first
+    report instead of a second one (an advisory lock on the fingerprint makes this hold for
+    concurrent replays too).
+    """
+    at = at or _now()
+    digest = submission_hash(data, client)
+    with _unit(bind) as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 5))"), {"h": digest})
+        earlier = conn.execute(sa.text(
+            "SELECT id, public_id, deadline_at, ward_id FROM field_report WHERE submission_hash = :h "
+            "AND reported_at > :since ORDER BY id LIMIT 1"),
+            {"h": digest, "since": at - dt.timedelta(seconds=REPLAY_WINDOW_S)}).first()
+        if earlier is not None:
+            return Submitted(earlier.id, earlier.public_id, False, earlier.deadline_at, earlier.ward_id)
+        found = ward_covering(conn, data.lon, data.lat, ward_id)
+        if found is None:
+            name = None
+            if ward_id is not None:
+                name = conn.execute(sa.text("SELECT name FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
+            where = name or "phường"
+            raise ReportError(
+                f"Vị trí ({data.lat:.5f}, {data.lon:.5f}) nằm ngoài {where}; hãy chọn điểm trong phường.",
+                f"The location ({data.lat:.5f}, {data.lon:.5f}) is outside {name or 'the ward'}; "
+                "choose a point inside the ward.", "location", code="outside_ward")
+        deadline = deadline_for(data.category, at, _ward_deadline_days(conn, found))
+        public_id = new_public_id()
+        row = conn.execute(sa.text(
+            "INSERT INTO field_report (ward_id, public_id, category, description, channel, status, reported_at, "
+            "deadline_at, establishment_id, reporter_name, reporter_contact, address, submission_hash, api_key_id, "
+            "geom) VALUES (:ward_id, :public_id, :category, :description, :channel, 'new', :at, :deadline, "
+            ":establishment_id, :reporter_name, :reporter_contact, :address, :h, :api_key_id, "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id"),
+            {"ward_id": found, "public_id": public_id, "category": data.category, "description": data.description,
+             "channel": data.channel, "at": at, "deadline": deadline, "establishment_id": data.establishment_id,
+             "reporter_name": data.reporter_name, "reporter_contact": data.reporter_contact,
+             "address": data.address, "h": digest, "api_key_id": api_key_id, "lon": data.lon, "lat": data.lat},
+        ).one()
+        report_id = int(row.id)
+        if data.photos:
+            conn.execute(sa.text(
+                "INSERT INTO field_report_photo (report_id, media_type, width, height, content) "
+                "VALUES (:r, :m, :w, :h, :c)"),
+                [{"r": report_id, "m": p.media_type, "w": p.width, "h": p.height, "c": p.content}
+                 for p in data.photos])
+        _history(conn, report_id, user, None, "new", f"Tiếp nhận qua kênh {data.channel}", at=at)
+        audit.record(conn, action="create", entity_type="field_report", entity_id=report_id, user=user,
+                     after={"public_id": public_id, "category": data.category, "channel": data.channel,
+                            "lat": data.lat, "lon": data.lon, "photos": len(data.photos),
+                            "deadline_at": deadline, "api_key_id": api_key_id})
+    return Submitted(report_id, public_id, True, deadline, found)
+
+
+def _history(conn: Connection, report_id: int, user: Mapping[str, Any] | None, status_from: str | None,
+             status_to: str | None, note: str | None, *, public: bool = True, at: dt.datetime | None = None) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, is_public) "
+        "VALUES (:r, COALESCE(:at, clock_timestamp()), :u, :f, :t, :n, :p)"),
+        {"r": report_id, "at": at, "u": (user or {}).get("id"), "f": status_from, "t": status_to,
+         "n": note, "p": public})
+
+
+# --- workflow -----------------------------------------------------------------------------
+
+
+def _lock(conn: Connection, report_id: int) -> Mapping[str, Any]:
+    row = conn.execute(sa.text(
+        "SELECT id, public_id, ward_id, status, assignee_id, duplicate_of_id, deadline_at, resolved_at "
+        "FROM field_report WHERE id = :id FOR UPDATE"), {"id": report_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"#{report_id}")
+    return row
+
+
+def transition(
+    bind: Bind,
+    report_id: int,
+    to_status: str,
+    *,
+    user: Mapping[str, Any] | None,
+    note: str | None = None,
+    public: bool = True,
+) -> dict[str, Any]:
+    """Move a report to ``to_status`` if :data:`TRANSITIONS` allows it; returns the new state."""
+    if to_status not in REPORT_STATUSES:
+        raise ReportError(f"Trạng thái '{to_status}' không tồn tại.", f"Unknown status '{to_status}'.", "status")
+    if to_status == "duplicate":
+        raise ReportError("Dùng chức năng 'đánh dấu trùng' để chọn phản ánh gốc.",
+                          "Use 'mark duplicate' to name the original report.", "status")
+    note = clean_text(note) or None
+    with _unit(bind) as conn:
+        before = _lock(conn, report_id)
+        if to_status not in TRANSITIONS[before["status"]]:
+            raise ReportError(
+                f"Không thể chuyển từ '{before['status']}' sang '{to_status}'.",
+                f"A report cannot go from '{before['status']}' to '{to_status}'.", "status", code="transition")
+        if to_status == "not_ward" and not note:
+            raise ReportError("Hãy ghi lý do (cơ quan nào chịu trách nhiệm).",
+                              "Give a reason (which authority is responsible).", "note")
+        extra = ", updated_at = now()"
+        if to_status in DONE_STATUSES and before["resolved_at"] is None:
+            extra += ", resolved_at = now()"
+        elif to_status in OPEN_STATUSES:
+            extra += ", resolved_at = NULL"
+        if to_status == "received" and before["status"] in SET_ASIDE_STATUSES:
+            extra += ", duplicate_of_id = NULL"
+        conn.execute(sa.text(f"UPDATE field_report SET status = :status{extra} WHERE id = :id"),
+                     {"status": to_status, "id": report_id})
+        _history(conn, report_id, user, before["status"], to_status, note, public=public)
+        audit.record(conn, action="status", entity_type="field_report", entity_id=report_id, user=user,
+                     before={"status": before["status"]}, after={"status": to_status}, note=note)
+        return dict(_lock(conn, report_id))
+
+
+def assign(
+    bind: Bind, report_id: int, assignee_id: int, *, user: Mapping[str, Any] | None, note: str | None = None,
+) -> dict[str, Any]:
+    """Give a report to a staff member; an unassigned open report becomes ``assigned``."""
+    note = clean_text(note) or None
+    with _unit(bind) as conn:
+        before = _lock(conn, report_id)
+        if before["status"] not in OPEN_STATUSES:
+            raise ReportError(f"Phản ánh đang ở trạng thái '{before['status']}', không thể phân công.",
+                              f"The report is '{before['status']}' and cannot be assigned.", "assignee")
+        person = conn.execute(sa.text(
+            "SELECT id, full_name, username FROM app_user WHERE id = :u AND is_active"),
+            {"u": assignee_id}).mappings().first()
+        if person is None:
+            raise ReportError(f"Cán bộ #{assignee_id} không tồn tại hoặc đã bị khóa.",
+                              f"Staff user #{assignee_id} does not exist or is disabled.", "assignee")
+        to_status = "assigned" if before["status"] in ("new", "received") else before["status"]
+        conn.execute(sa.text(
+            "UPDATE field_report SET assignee_id = :a, status = :s, updated_at = now() WHERE id = :id"),
+            {"a": assignee_id, "s": to_status, "id": report_id})
+        _history(conn, report_id, user, None, None, note or f"Phân công cho {person['full_name']}", public=False)
+        if to_status != before["status"]:
+            _history(conn, report_id, user, before["status"], to_status, "Đã phân công cán bộ xử lý", public=True)
+        audit.record(conn, action="assign", entity_type="field_report", entity_id=report_id, user=user,
+                     before={"assignee_id": before["assignee_id"], "status": before["status"]},
+                     after={"assignee_id": assignee_id, "status": to_status}, note=note)
+        return dict(_lock(conn, report_id))
+
+
+def mark_duplicate(
+    bind: Bind, report_id: int, original_id: int, *, user: Mapping[str, Any] | None, note: str | None = None,
+) -> dict[str, Any]:
+    """Mark ``report_id`` a duplicate of ``original_id`` (followed to the root of its own chain)."""
+    note = clean_text(note) or None
+    with _unit(bind) as conn:
+        before = _lock(conn, report_id)
+        if "duplicate" not in TRANSITIONS[before["status"]]:
+            raise ReportError(f"Phản ánh ở trạng thái '{before['status']}' không thể đánh dấu trùng.",
+                              f"A '{before['status']}' report cannot be marked duplicate.", "status",
+                              code="transition")
+        root = conn.execute(sa.text(
+            "WITH RECURSIVE chain(id, dup, depth) AS ("
+            " SELECT id, duplicate_of_id, 0 FROM field_report WHERE id = :o"
+            " UNION ALL SELECT f.id, f.duplicate_of_id, c.depth + 1 FROM field_report f JOIN chain c ON f.id = c.dup"
+            " WHERE c.depth < 50) "
+            "SELECT c.id, f.public_id, f.ward_id FROM chain c JOIN field_report f USING (id) "
+            "WHERE c.dup IS NULL LIMIT 1"), {"o": original_id}).mappings().first()
+        if root is None:
+            raise NotFound(f"#{original_id}")
+        if root["id"] == report_id:
+            raise ReportError("Không thể đánh dấu phản ánh trùng với chính nó.",
+                              "A report cannot be a duplicate of itself.", "duplicate_of")
+        if root["ward_id"] != before["ward_id"]:
+            raise ReportError("Phản ánh gốc thuộc phường khác.", "The original report is in another ward.",
+                              "duplicate_of")
+        conn.execute(sa.text(
+            "UPDATE field_report SET status = 'duplicate', duplicate_of_id = :o, resolved_at = now(), "
+            "updated_at = now() WHERE id = :id"), {"o": root["id"], "id": report_id})
+        # reports that pointed at this one now point at the root
+        conn.execute(sa.text("UPDATE field_report SET duplicate_of_id = :o WHERE duplicate_of_id = :id"),
+                     {"o": root["id"], "id": report_id})
+        _history(conn, report_id, user, before["status"], "duplicate",
+                 f"Trùng với phản ánh {root['public_id']}" + (f" — {note}" if note else ""))
+        audit.record(conn, action="duplicate", entity_type="field_report", entity_id=report_id, user=user,
+                     before={"status": before["status"], "duplicate_of_id": before["duplicate_of_id"]},
+                     after={"status": "duplicate", "duplicate_of_id": root["id"]}, note=note)
+        return dict(_lock(conn, report_id))
+
+
+def add_note(bind: Bind, report_id: int, note: str, *, user: Mapping[str, Any] | None, public: bool = False) -> None:
+    """A history entry without a status change (internal by default)."""
+    note = clean_text(note)
+    if not note:
+        raise ReportError("Ghi chú đang trống.", "The note is empty.", "note")
+    with _unit(bind) as conn:
+        _lock(conn, report_id)
+        _history(conn, report_id, user, None, None, note, public=public)
+        audit.record(conn, action="note", entity_type="field_report", entity_id=report_id, user=user, note=note)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def nearby_similar(
+    conn: Connection,
+    *,
+    ward_id: int,
+    category: str,
+    lon: float,
+    lat: float,
+    at: dt.datetime | None = None,
+    exclude_id: int | None = None,
+    radius_m: float = DUPLICATE_RADIUS_M,
+    days: int = DUPLICATE_DAYS,
+) -> list[dict[str, Any]]:
+    """Possible duplicates: same category within ``radius_m`` reported in the ``days`` before ``at``,
+    still open or closed within those days; nearest first."""
+    at = at or _now()
+    rows = conn.execute(sa.text(
+        "SELECT o.id, o.public_id, o.status, o.reported_at, o.resolved_at, o.description, "
+        " ST_Distance(geography(o.geom), geography(p.g)) AS distance_m "
+        "FROM field_report o, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g) p "
+        "WHERE o.ward_id = :w AND o.category = :c AND o.id IS DISTINCT FROM :x "
+        " AND ST_DWithin(geography(o.geom), geography(p.g), :r) "
+        " AND o.reported_at BETWEEN :since AND :at "
+        " AND (o.status = ANY(:open) OR (o.status = ANY(:done) AND COALESCE(o.resolved_at, o.updated_at) >= :since)) "
+        "ORDER BY distance_m, o.reported_at DESC LIMIT 20"),
+        {"lon": lon, "lat": lat, "w": ward_id, "c": category, "x": exclude_id, "r": radius_m,
+         "since": at - dt.timedelta(days=days), "at": at + dt.timedelta(seconds=1),
+         "open": list(OPEN_STATUSES), "done": list(DONE_STATUSES)}).mappings()
+    return [dict(r) for r in rows]
+
+
+def suggest_duplicates(conn: Connection, report_id: int, **kwargs: Any) -> list[dict[str, Any]]:
+    """Possible duplicates of a stored report (see :func:`nearby_similar`)."""
+    r = conn.execute(sa.text(
+        "SELECT ward_id, category, ST_X(geom) lon, ST_Y(geom) lat, reported_at FROM field_report WHERE id = :id"),
+        {"id": report_id}).mappings().first()
+    if r is None:
+        raise NotFound(f"#{report_id}")
+    return nearby_similar(conn, ward_id=r["ward_id"], category=r["category"], lon=r["lon"], lat=r["lat"],
+                          at=r["reported_at"], exclude_id=report_id, **kwargs)
+
+
+_LIST_COLUMNS = (
+    "f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
+    "f.resolved_at, f.assignee_id, u.full_name AS assignee_name, f.duplicate_of_id, f.establishment_id, "
+    "f.address, f.reporter_name, f.reporter_contact, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, f.updated_at"
+)
+
+
+def work_list(
+    conn: Connection | Engine,
+    ward_id: int,
+    *,
+    statuses: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    assignee_id: int | None = None,
+    overdue_only: bool = False,
+    due_within_hours: float | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    ids: Sequence[int] | None = None,
+    now: dt.datetime | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Reports of a ward for the staff work lists, most urgent deadline first."""
+    now = now or _now()
+    where = ["f.ward_id = :w"]
+    params: dict[str, Any] = {"w": ward_id, "now": now, "n": limit}
+    if statuses:
+        where.append("f.status = ANY(:st)")
+        params["st"] = list(statuses)
+    if categories:
+        where.append("f.category = ANY(:cat)")
+        params["cat"] = list(categories)
+    if assignee_id is not None:
+        where.append("f.assignee_id = :a")
+        params["a"] = assignee_id
+    if overdue_only or due_within_hours is not None:
+        where.append("f.status = ANY(:open) AND f.deadline_at IS NOT NULL")
+        params["open"] = list(OPEN_STATUSES)
+    if overdue_only:
+        where.append("f.deadline_at < :now")
+    if due_within_hours is not None:
+        where.append("f.deadline_at >= :now AND f.deadline_at < :soon")
+        params["soon"] = now + dt.timedelta(hours=due_within_hours)
+    if since is not None:
+        where.append("f.reported_at >= :since")
+        params["since"] = since
+    if until is not None:
+        where.append("f.reported_at < :until")
+        params["until"] = until
+    if ids is not None:
+        where.append("f.id = ANY(:ids)")
+        params["ids"] = [int(i) for i in ids]
+    sql = (f"SELECT {_LIST_COLUMNS} FROM field_report f LEFT JOIN app_user u ON u.id = f.assignee_id "
+           f"WHERE {' AND '.join(where)} ORDER BY f.deadline_at NULLS LAST, f.reported_at LIMIT :n")
+    with _read(conn) as c:
+        return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
+
+
+def overdue(conn: Connection | Engine, ward_id: int, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Open reports whose deadline has passed."""
+    return work_list(conn, ward_id, overdue_only=True, now=now)
+
+
+def due_soon(conn: Connection | Engine, ward_id: int, *, hours: float = 24,
+             now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Open reports due within ``hours``."""
+    return work_list(conn, ward_id, due_within_hours=hours, now=now)
+
+
+@contextmanager
+def _read(bind: Connection | Engine) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as c:
+            yield c
+
+
+def get(conn: Connection | Engine, report_id: int) -> dict[str, Any]:
+    """One report with its full (internal) history and photo ids."""
+    with _read(conn) as c:
+        rows = work_list(c, _ward_of(c, report_id), ids=[report_id])
+        if not rows:
+            raise NotFound(f"#{report_id}")
+        report = rows[0]
+        report["history"] = [dict(r) for r in c.execute(sa.text(
+            "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name "
+            "FROM field_report_update h LEFT JOIN app_user u ON u.id = h.user_id "
+            "WHERE h.report_id = :r ORDER BY h.id"), {"r": report_id}).mappings()]
+        report["photo_ids"] = list(c.execute(sa.text(
+            "SELECT id FROM field_report_photo WHERE report_id = :r ORDER BY id"), {"r": report_id}).scalars())
+        if report["duplicate_of_id"]:
+            report["duplicate_of_public_id"] = c.execute(sa.text(
+                "SELECT public_id FROM field_report WHERE id = :d"), {"d": report["duplicate_of_id"]}).scalar()
+        return report
+
+
+def _ward_of(conn: Connection, report_id: int) -> int:
+    w = conn.execute(sa.text("SELECT ward_id FROM field_report WHERE id = :id"), {"id": report_id}).scalar()
+    if w is None:
+        raise NotFound(f"#{report_id}")
+    return int(w)
+
+
+def public_view(conn: Connection | Engine, public_id: str) -> dict[str, Any] | None:
+    """What the tracking page may show: status, deadline, public history; no personal data."""
+    with _read(conn) as c:
+        r = c.execute(sa.text(
+            "SELECT f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
+            "f.resolved_at, f.updated_at, ST_X(f.geom) lon, ST_Y(f.geom) lat, w.name AS ward_name, "
+            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, "
+            "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos "
+            "FROM field_report f JOIN ward w ON w.id = f.ward_id "
+            "LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
+            "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p"),
+            {"p": public_id}).mappings().first()
+        if r is None:
+            return None
+        view = dict(r)
+        view["history"] = [dict(h) for h in c.execute(sa.text(
+            "SELECT at, status_from, status_to, note FROM field_report_update "
+            "WHERE report_id = :r AND is_public ORDER BY id"), {"r": view["id"]}).mappings()]
+        del view["id"]
+        return view
+
+
+def photo(conn: Connection | Engine, public_id: str, n: int) -> tuple[bytes, str] | None:
+    """The ``n``-th (1-based) photo of a report, EXIF already stripped at intake."""
+    with _read(conn) as c:
+        row = c.execute(sa.text(
+            "SELECT p.content, p.media_type FROM field_report_photo p JOIN field_report f ON f.id = p.report_id "
+            "WHERE f.public_id = :p ORDER BY p.id OFFSET :o LIMIT 1"), {"p": public_id, "o": max(n - 1, 0)}).first()
+    return (bytes(row.content), row.media_type) if row else None
+
+
+def staff(conn: Connection | Engine, ward_id: int | None = None) -> list[dict[str, Any]]:
+    """Active staff users a report can be assigned to."""
+    with _read(conn) as c:
+        rows = c.execute(sa.text(
+            "SELECT id, username, full_name, role FROM app_user WHERE is_active "
+            "AND (:w IS NULL OR ward_id IS NULL OR ward_id = :w) ORDER BY full_name"), {"w": ward_id}).mappings()
+        return [dict(r) for r in rows]
+
+
+def establishment_for_token(conn: Connection | Engine, token: str) -> dict[str, Any] | None:
+    """The establishment behind a QR token (a stall's code leads to its trader); None if unknown or revoked."""
+    if not token or len(token) > 64:
+        return None
+    with _read(conn) as c:
+        row = c.execute(sa.text(
+            "SELECT e.id, e.name, e.address, e.ward_id, ST_X(COALESCE(e.geom, s.geom)) lon, "
+            "ST_Y(COALESCE(e.geom, s.geom)) lat FROM qr_code q "
+            "LEFT JOIN stall s ON s.id = q.stall_id "
+            "JOIN establishment e ON e.id = COALESCE(q.establishment_id, s.establishment_id) "
+            "WHERE (q.token = :t OR q.short_code = :t) AND q.revoked_at IS NULL LIMIT 1"),
+            {"t": token}).mappings().first()
+    return dict(row) if row else None
+
+
+# --- API keys (Open311 and other third-party clients) -------------------------------------
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(bind: Bind, name: str, scopes: Sequence[str], *, user: Mapping[str, Any] | None = None) -> str:
+    """A new key; only its sha256 is stored, so the returned plaintext is shown once."""
+    name = clean_text(name)
+    if not name:
+        raise ReportError("Hãy đặt tên cho khóa API.", "Give the API key a name.", "name")
+    key = "gm_" + secrets.token_urlsafe(32)
+    with _unit(bind) as conn:
+        key_id = conn.execute(sa.text(
+            "INSERT INTO api_key (name, key_hash, scopes) VALUES (:n, :h, :s) RETURNING id"),
+            {"n": name, "h": _key_hash(key), "s": list(scopes)}).scalar_one()
+        audit.record(conn, action="create", entity_type="api_key", entity_id=key_id, user=user,
+                     after={"name": name, "scopes": list(scopes)})
+    return key
+
+
+def check_api_key(conn: Connection | Engine, key: str | None, scope: str) -> int | None:
+    """The id of an unrevoked key holding ``scope``; None otherwise."""
+    if not key or len(key) > 200:
+        return None
+    with _read(conn) as c:
+        found = c.execute(sa.text(
+            "SELECT id FROM api_key WHERE key_hash = :h AND revoked_at IS NULL AND :s = ANY(scopes)"),
+            {"h": _key_hash(key), "s": scope}).scalar()
+    return int(found) if found is not None else None
+
+
+def revoke_api_key(bind: Bind, key_id: int, *, user: Mapping[str, Any] | None = None) -> None:
+    with _unit(bind) as conn:
+        n = conn.execute(sa.text(
+            "UPDATE api_key SET revoked_at = now() WHERE id = :i AND revoked_at IS NULL"), {"i": key_id}).rowcount
+        if not n:
+            raise ReportError(f"Không có khóa API #{key_id} đang hoạt động.", f"No active API key #{key_id}.", "id")
+        audit.record(conn, action="revoke", entity_type="api_key", entity_id=key_id, user=user)
+
+
+def list_api_keys(conn: Connection | Engine) -> list[dict[str, Any]]:
+    with _read(conn) as c:
+        return [dict(r) for r in c.execute(sa.text(
+            "SELECT id, name, scopes, created_at, revoked_at FROM api_key ORDER BY id")).mappings()]

@@ -1,0 +1,334 @@
+"""Public report intake: ``GET/POST /report`` and the tracking page ``/report/track/{public_id}``.
+
+A small server-rendered page for a phone on a weak connection: no external requests, no
+framework JavaScript. Without JavaScript the form still works (latitude/longitude inputs);
+with it, ``/report/form.js`` fills them from the phone's position or from a tap on the ward
+outline drawn as inline SVG. ``?establishment=<QR token>`` (the link on every QR page)
+pre-fills the establishment and its location. Replays within a minute redirect to the
+report already made; intake is rate-limited per client (``GEOMAP_REPORT_RATE_PER_MINUTE``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import DictLoader, Environment, select_autoescape
+from sqlalchemy.engine import Engine
+
+from geomap import config, i18n, photos, profiles, reports
+from geomap.models import REPORT_CATEGORIES
+from geomap.web.deps import get_engine
+from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
+
+router = APIRouter()
+
+LIMITER = RateLimiter.from_env("REPORT", per_minute=6, burst=5)
+
+i18n.register({
+    "report.title": ("Phản ánh hiện trường", "Report a problem"),
+    "report.intro": ("Gửi phản ánh về rác thải, hạ tầng hư hỏng, trật tự đô thị, vệ sinh, an toàn thực phẩm.",
+                     "Report garbage, broken infrastructure, urban-order, sanitation or food-safety problems."),
+    "report.about": ("Phản ánh về cơ sở", "About the establishment"),
+    "report.category": ("Lĩnh vực", "Category"),
+    "report.choose": ("— Chọn lĩnh vực —", "— Choose a category —"),
+    "report.description": ("Nội dung phản ánh", "Description"),
+    "report.photos": ("Ảnh (tối đa 3, mỗi ảnh ≤ 10 MB)", "Photos (up to 3, each ≤ 10 MB)"),
+    "report.location": ("Vị trí", "Location"),
+    "report.use_gps": ("Dùng vị trí hiện tại", "Use my location"),
+    "report.tap_map": ("hoặc chạm vào bản đồ phường", "or tap the ward map"),
+    "report.lat": ("Vĩ độ", "Latitude"),
+    "report.lon": ("Kinh độ", "Longitude"),
+    "report.contact": ("Liên hệ (không bắt buộc, không công khai)", "Contact (optional, never published)"),
+    "report.name": ("Họ tên", "Name"),
+    "report.phone": ("Điện thoại hoặc email", "Phone or e-mail"),
+    "report.send": ("Gửi phản ánh", "Send report"),
+    "report.error": ("Chưa gửi được", "Not sent"),
+    "report.track_title": ("Theo dõi phản ánh", "Track your report"),
+    "report.thanks": ("Đã nhận phản ánh. Lưu lại đường dẫn này để theo dõi kết quả xử lý.",
+                      "Report received. Keep this link to follow its progress."),
+    "report.code": ("Mã phản ánh", "Report code"),
+    "report.status": ("Trạng thái", "Status"),
+    "report.reported_at": ("Thời điểm phản ánh", "Reported"),
+    "report.deadline": ("Hạn xử lý", "Deadline"),
+    "report.history": ("Quá trình xử lý", "History"),
+    "report.duplicate_of": ("Trùng với phản ánh", "Duplicate of report"),
+    "report.not_found": ("Không tìm thấy phản ánh với mã này.", "No report has this code."),
+    "report.too_many": ("Bạn gửi quá nhiều phản ánh; hãy thử lại sau ít phút.",
+                        "Too many reports from your connection; try again in a few minutes."),
+    "report.new": ("Gửi phản ánh khác", "Send another report"),
+    "report.synthetic": ("Dữ liệu mô phỏng", "Synthetic data"),
+})
+
+_BASE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>{{ title }}</title>
+<style>body{font:16px/1.4 system-ui,sans-serif;margin:0 auto;max-width:40em;padding:.8em;color:#222}
+h1{font-size:1.3em;color:#b71c1c}label{display:block;margin:.7em 0 .2em;font-weight:600}
+input,select,textarea{width:100%;box-sizing:border-box;font:inherit;padding:.45em;
+border:1px solid #999;border-radius:4px}
+textarea{min-height:7em}button{font:inherit;padding:.6em 1em;border:0;border-radius:4px;background:#b71c1c;color:#fff}
+button.alt{background:#555}.row{display:flex;gap:.5em}.row>div{flex:1}.err{background:#fdecea;
+border-left:4px solid #b71c1c;padding:.5em .7em;margin:.6em 0}
+.ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.5em .7em}
+.fielderr{border-color:#b71c1c;background:#fff8f8}svg{width:100%;height:auto;border:1px solid #ccc;
+touch-action:manipulation}
+dt{font-weight:600}dd{margin:0 0 .5em}ol li{margin-bottom:.4em}small{color:#555}.lang{float:right}</style></head>
+<body><a class="lang" href="?lang={{ 'vi' if lang == 'en' else 'en' }}{{ lang_extra }}">{{ 'Tiếng Việt' if lang == 'en'
+else 'English' }}</a>{% block body %}{% endblock %}</body></html>"""
+
+_FORM = """{% extends "base" %}{% block body %}
+<h1>{{ t('report.title') }}</h1><p>{{ t('report.intro') }}</p>
+{% if error %}<div class="err" role="alert" id="error"><b>{{ t('report.error') }}:</b> {{ error }}</div>{% endif %}
+{% if est %}<p class="ok">{{ t('report.about') }}: <b>{{ est.name }}</b>
+{% if est.address %}, {{ est.address }}{% endif %}</p>
+{% endif %}
+<form method="post" action="/report?lang={{ lang }}" enctype="multipart/form-data" id="report-form">
+<input type="hidden" name="establishment" value="{{ token or '' }}">
+<label for="category">{{ t('report.category') }}</label>
+<select name="category" id="category" required{% if field == 'category' %} class="fielderr"{% endif %}>
+<option value="">{{ t('report.choose') }}</option>
+{% for code, label in categories %}<option value="{{ code }}"{% if code == v.category %} selected{% endif %}>{{ label }}
+</option>{% endfor %}</select>
+<label for="description">{{ t('report.description') }}</label>
+<textarea name="description" id="description" maxlength="{{ max_len }}"
+{% if field == 'description' %} class="fielderr"{% endif %}>{{ v.description or '' }}</textarea>
+<label for="photos">{{ t('report.photos') }}</label>
+<input type="file" name="photos" id="photos" accept="image/jpeg,image/png,image/webp" multiple
+{% if field == 'photos' %} class="fielderr"{% endif %}>
+<label>{{ t('report.location') }}</label>
+<p><button type="button" class="alt" id="gps" hidden>{{ t('report.use_gps') }}</button>
+<small id="tap" hidden>{{ t('report.tap_map') }}</small></p>
+<svg id="wardmap" viewBox="0 0 {{ svg.w }} {{ svg.h }}" data-bounds="{{ svg.bounds }}" role="img"
+aria-label="{{ ward_name }}" hidden><path d="{{ svg.path }}" fill="#fff3e0" stroke="#e65100" stroke-width="2"/>
+<circle id="pin" r="7" cx="-20" cy="-20" fill="#b71c1c"/></svg>
+<div class="row"><div><label for="lat">{{ t('report.lat') }}</label>
+<input name="lat" id="lat" inputmode="decimal" value="{{ v.lat or '' }}"
+{% if field == 'location' %} class="fielderr"{% endif %}>
+</div><div><label for="lon">{{ t('report.lon') }}</label>
+<input name="lon" id="lon" inputmode="decimal" value="{{ v.lon or '' }}"
+{% if field == 'location' %} class="fielderr"{% endif %}>
+</div></div>
+<label>{{ t('report.contact') }}</label>
+<div class="row"><div><input name="reporter_name" aria-label="{{ t('report.name') }}"
+placeholder="{{ t('report.name') }}"
+value="{{ v.reporter_name or '' }}"></div><div><input name="reporter_contact" aria-label="{{ t('report.phone') }}"
+placeholder="{{ t('report.phone') }}" value="{{ v.reporter_contact or '' }}"></div></div>
+<p><button type="submit" id="send">{{ t('report.send') }}</button></p></form>
+<script src="/report/form.js" defer></script>{% endblock %}"""
+
+_TRACK = """{% extends "base" %}{% block body %}
+<h1>{{ t('report.track_title') }}</h1>
+{% if new %}<p class="ok" role="status">{{ t('report.thanks') }}</p>{% endif %}
+<dl><dt>{{ t('report.code') }}</dt><dd id="public-id">{{ r.public_id }}</dd>
+<dt>{{ t('report.category') }}</dt><dd>{{ label('report_category', r.category) }}</dd>
+<dt>{{ t('report.status') }}</dt><dd id="status"><b>{{ label('report_status', r.status) }}</b>
+{% if r.duplicate_of_public_id %} — {{ t('report.duplicate_of') }}
+<a href="/report/track/{{ r.duplicate_of_public_id }}?lang={{ lang }}">
+{{ r.duplicate_of_public_id }}</a>{% endif %}</dd>
+{% if r.establishment_name %}<dt>{{ t('report.about') }}</dt><dd>{{ r.establishment_name }}</dd>{% endif %}
+<dt>{{ t('report.reported_at') }}</dt><dd>{{ fmt(r.reported_at) }}</dd>
+{% if r.deadline_at %}<dt>{{ t('report.deadline') }}</dt><dd>{{ fmt(r.deadline_at) }}</dd>{% endif %}
+<dt>{{ t('report.description') }}</dt><dd id="description" style="white-space:pre-wrap">{{ r.description }}</dd></dl>
+{% for n in range(1, r.photos + 1) %}<img src="/report/track/{{ r.public_id }}/photo/{{ n }}" alt="{{ n }}"
+style="max-width:100%;margin:.3em 0" loading="lazy">{% endfor %}
+<h2>{{ t('report.history') }}</h2><ol id="history">{% for h in r.history %}<li><small>{{ fmt(h.at) }}</small>
+{% if h.status_to %} — <b>{{ label('report_status', h.status_to) }}</b>{% endif %}{% if h.note %}: {{ h.note }}
+{% endif %}</li>{% endfor %}</ol><p><a href="/report?lang={{ lang }}">{{ t('report.new') }}</a></p>{% endblock %}"""
+
+_MESSAGE = """{% extends "base" %}{% block body %}<h1>{{ title }}</h1><p class="err">{{ message }}</p>
+<p><a href="/report?lang={{ lang }}">{{ t('report.new') }}</a></p>{% endblock %}"""
+
+_JS = """(function(){var f=document.getElementById('report-form');if(!f)return;
+var lat=document.getElementById('lat'),lon=document.getElementById('lon'),svg=document.getElementById('wardmap'),
+pin=document.getElementById('pin'),b=JSON.parse(svg.getAttribute('data-bounds')),W=+svg.viewBox.baseVal.width,
+H=+svg.viewBox.baseVal.height;function show(){var x=parseFloat(lon.value),y=parseFloat(lat.value);if(isNaN(x)||isNaN(y))
+return;pin.setAttribute('cx',(x-b[0])/(b[2]-b[0])*W);pin.setAttribute('cy',(b[3]-y)/(b[3]-b[1])*H);}
+svg.hidden=false;document.getElementById('tap').hidden=false;show();lat.addEventListener('change',show);
+lon.addEventListener('change',show);svg.addEventListener('click',function(e){var r=svg.getBoundingClientRect();
+var x=(e.clientX-r.left)/r.width,y=(e.clientY-r.top)/r.height;lon.value=(b[0]+x*(b[2]-b[0])).toFixed(6);
+lat.value=(b[3]-y*(b[3]-b[1])).toFixed(6);show();});if(navigator.geolocation){var g=document.getElementById('gps');
+g.hidden=false;g.addEventListener('click',function(){navigator.geolocation.getCurrentPosition(function(p){
+lat.value=p.coords.latitude.toFixed(6);lon.value=p.coords.longitude.toFixed(6);show();},function(){},
+{enableHighAccuracy:true,timeout:15000});});}})();"""
+
+_ENV = Environment(loader=DictLoader({"base": _BASE, "form": _FORM, "track": _TRACK, "message": _MESSAGE}),
+                   autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True)
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'self'; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def request_lang(request: Request) -> str:
+    """``?lang=`` first, then the browser's Accept-Language; Vietnamese by default."""
+    q = request.query_params.get("lang")
+    if q in i18n.LANGUAGES:
+        return q
+    accept = request.headers.get("accept-language", "").lower()
+    first = accept.split(",")[0].strip()[:2] if accept else ""
+    return "en" if first == "en" else "vi"
+
+
+def _fmt_time(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(reports.LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    tpl = _ENV.get_template(name)
+    html = tpl.render(lang=lang, t=lambda k: i18n.t(k, lang), label=lambda c, v: i18n.code_label(c, v, lang),
+                      fmt=_fmt_time, lang_extra=ctx.pop("lang_extra", ""), **ctx)
+    return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
+
+
+@functools.lru_cache(maxsize=8)
+def _ward_svg(slug: str) -> dict[str, Any]:
+    """The ward outline as an SVG path (simplified; equirectangular, fine at ward scale)."""
+    import math
+
+    area = profiles.get(slug).boundary().simplify(0.0002)
+    minx, miny, maxx, maxy = area.bounds
+    width = 400
+    k = math.cos(math.radians((miny + maxy) / 2))
+    height = max(1, round(width * (maxy - miny) / ((maxx - minx) * k)))
+    parts = []
+    for poly in area.geoms:
+        for ring in (poly.exterior, *poly.interiors):
+            pts = [f"{(x - minx) / (maxx - minx) * width:.1f},{(maxy - y) / (maxy - miny) * height:.1f}"
+                   for x, y in ring.coords]
+            parts.append("M" + "L".join(pts) + "Z")
+    return {"w": width, "h": height, "path": "".join(parts), "bounds": json.dumps([minx, miny, maxx, maxy])}
+
+
+@functools.lru_cache(maxsize=32)
+def _ward_row(engine: Engine, slug: str) -> tuple[int, str] | None:
+    with engine.connect() as c:
+        row = c.execute(sa.text("SELECT id, name FROM ward WHERE slug = :s"), {"s": slug}).first()
+    return (int(row.id), row.name) if row else None
+
+
+def _ward_for(engine: Engine, est: dict[str, Any] | None) -> tuple[int | None, str, str]:
+    """(ward id, name, slug) of the form: the establishment's ward, else the default ward."""
+    slug = config.DEFAULT_WARD
+    if est is not None:
+        with engine.connect() as c:
+            slug = c.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": est["ward_id"]}).scalar() or slug
+    row = _ward_row(engine, slug)
+    return (row[0], row[1], slug) if row else (None, profiles.get(slug).name, slug)
+
+
+def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, Any], *, error: str | None = None,
+               field: str | None = None, status_code: int = 200) -> HTMLResponse:
+    est = reports.establishment_for_token(engine, token) if token else None
+    if est and not values.get("lat"):
+        values = {**values, "lat": f"{est['lat']:.6f}" if est["lat"] is not None else "",
+                  "lon": f"{est['lon']:.6f}" if est["lon"] is not None else ""}
+    _, ward_name, slug = _ward_for(engine, est)
+    categories = [(c, i18n.code_label("report_category", c, lang)) for c in REPORT_CATEGORIES]
+    extra = f"&establishment={token}" if est else ""
+    return _render("form", lang, status_code, title=i18n.t("report.title", lang), error=error, field=field,
+                   est=est, token=token if est else None, v=values, categories=categories,
+                   max_len=reports.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_form(request: Request, establishment: str | None = None,
+                engine: Engine = Depends(get_engine)) -> HTMLResponse:
+    """The public report form, optionally about the establishment of a QR token."""
+    return _form_page(request_lang(request), engine, establishment, {})
+
+
+@router.get("/report/form.js")
+def form_js() -> Response:
+    return Response(_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.post("/report")
+def report_submit(
+    request: Request,
+    category: str = Form(""),
+    description: str = Form(""),
+    lat: str = Form(""),
+    lon: str = Form(""),
+    reporter_name: str = Form(""),
+    reporter_contact: str = Form(""),
+    establishment: str = Form(""),
+    photos_: list[UploadFile] = File(default=[], alias="photos"),
+    engine: Engine = Depends(get_engine),
+) -> Response:
+    """Validate, store (one transaction) and redirect to the tracking page (303)."""
+    lang = request_lang(request)
+    values = {"category": category, "description": description, "lat": lat, "lon": lon,
+              "reporter_name": reporter_name, "reporter_contact": reporter_contact}
+    retry = LIMITER.hit(client_key(request))
+    if retry > 0:
+        resp = _form_page(lang, engine, establishment or None, values, error=i18n.t("report.too_many", lang),
+                          status_code=429)
+        resp.headers["Retry-After"] = retry_after_header(retry)
+        return resp
+    try:
+        cleaned = _read_photos(photos_)
+        est = reports.establishment_for_token(engine, establishment) if establishment else None
+        ward_id, _, _ = _ward_for(engine, est)
+        data = reports.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
+                                lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
+                                establishment_id=est["id"] if est else None, reporter_name=reporter_name,
+                                reporter_contact=reporter_contact, photos=cleaned)
+        client = f"{client_key(request)}|{request.headers.get('user-agent', '')[:200]}"
+        done = reports.submit(engine, data, ward_id=ward_id, client=client)
+    except reports.ReportError as exc:
+        return _form_page(lang, engine, establishment or None, values, error=exc.message(lang), field=exc.field,
+                          status_code=422)
+    except photos.PhotoError as exc:
+        return _form_page(lang, engine, establishment or None, values, error=str(exc), field="photos",
+                          status_code=422)
+    return RedirectResponse(f"/report/track/{done.public_id}?new=1&lang={lang}", status_code=303)
+
+
+def _read_photos(uploads: list[UploadFile]) -> list[photos.Photo]:
+    chosen = [u for u in uploads if u.filename]  # a browser sends one empty part when no file is picked
+    if len(chosen) > photos.MAX_PHOTOS:
+        raise reports.ReportError(f"Tối đa {photos.MAX_PHOTOS} ảnh (đã chọn {len(chosen)}).",
+                                  f"At most {photos.MAX_PHOTOS} photos ({len(chosen)} chosen).", "photos")
+    out = []
+    for u in chosen:
+        data = u.file.read(photos.MAX_BYTES + 1)
+        if len(data) > photos.MAX_BYTES:
+            size = u.size if u.size is not None else len(data)
+            raise photos.PhotoError(
+                f"Ảnh '{u.filename}' quá lớn ({size / 1048576:.0f} MB; tối đa {photos.MAX_BYTES // 1048576} MB) / "
+                f"photo '{u.filename}' is too large ({size / 1048576:.0f} MB; at most "
+                f"{photos.MAX_BYTES // 1048576} MB).")
+        out.append(photos.process(data, name=u.filename or "ảnh"))
+    return out
+
+
+@router.get("/report/track/{public_id}", response_class=HTMLResponse)
+def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depends(get_engine)) -> HTMLResponse:
+    """Status and public history of a report, by its unguessable code."""
+    lang = request_lang(request)
+    view = reports.public_view(engine, public_id[:32])
+    if view is None:
+        return _render("message", lang, 404, title=i18n.t("report.track_title", lang),
+                       message=i18n.t("report.not_found", lang))
+    resp = _render("track", lang, title=f"{i18n.t('report.track_title', lang)} {view['public_id']}", r=view,
+                   new=bool(new))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@router.get("/report/track/{public_id}/photo/{n}")
+def track_photo(public_id: str, n: int, engine: Engine = Depends(get_engine)) -> Response:
+    found = reports.photo(engine, public_id[:32], n)
+    if found is None:
+        return Response(status_code=404)
+    content, media_type = found
+    return Response(content, media_type=media_type,
+                    headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})

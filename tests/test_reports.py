@@ -1,0 +1,312 @@
+"""Field reports: intake validation, replay, location checks, workflow, deadlines, duplicates (real PostGIS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+
+import pytest
+import sqlalchemy as sa
+
+from geomap import profiles, reports
+from geomap.reports import ReportError
+
+UTC = dt.UTC
+
+
+def ensure_ward(request: pytest.FixtureRequest, engine) -> int:
+    """The Hòa Cường ward: the demo ward when the demo loader exists, else the boundary alone."""
+    demo = importlib.util.find_spec("geomap.demo")
+    if demo is not None and hasattr(importlib.import_module("geomap.demo"), "load"):
+        return request.getfixturevalue("demo_ward")["id"]
+    prof = profiles.get("hoa-cuong")
+    with engine.begin() as c:
+        found = c.execute(sa.text("SELECT id FROM ward WHERE slug = 'hoa-cuong'")).scalar()
+        if found:
+            return found
+        return c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('hoa-cuong', :n, :p, 5899, "
+            "ST_Multi(ST_GeomFromText(:g, 4326))) RETURNING id"),
+            {"n": prof.name, "p": prof.province, "g": prof.boundary().wkt}).scalar()
+
+
+@pytest.fixture(scope="module")
+def ward(request, engine) -> int:
+    return ensure_ward(request, engine)
+
+
+@pytest.fixture(scope="module")
+def inside() -> tuple[float, float]:
+    """(lon, lat) of a point well inside the ward."""
+    p = profiles.get("hoa-cuong").boundary().representative_point()
+    return p.x, p.y
+
+
+@pytest.fixture
+def officer(conn) -> dict:
+    uid = conn.execute(sa.text(
+        "INSERT INTO app_user (username, full_name, role, password_hash) VALUES "
+        "('test_officer_r5', 'Nguyễn Văn Xử Lý', 'inspector', 'x') RETURNING id")).scalar()
+    return {"id": uid, "username": "test_officer_r5", "role": "inspector"}
+
+
+def make(conn, ward, lonlat, *, category="garbage", text="Rác đổ trộm ở góc đường", at=None, client="t", **kw):
+    data = reports.validate(category=category, description=text, lat=lonlat[1], lon=lonlat[0], **kw)
+    return reports.submit(conn, data, ward_id=ward, client=client, at=at)
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"description": ""}, "description"),
+    ({"description": "   \n "}, "description"),
+    ({"description": "x" * 10_000}, "description"),
+    ({"category": "nonsense"}, "category"),
+    ({"lat": 0, "lon": 0}, "location"),
+    ({"lat": None, "lon": None}, "location"),
+    ({"lat": "abc", "lon": "108.2"}, "location"),
+    ({"lat": 95, "lon": 108.2}, "location"),
+])
+def test_validate_rejects_with_field(kwargs, field):
+    base = {"category": "garbage", "description": "ok", "lat": 16.04, "lon": 108.22}
+    with pytest.raises(ReportError) as err:
+        reports.validate(**{**base, **kwargs})
+    assert err.value.field == field
+    assert err.value.message("vi") and err.value.message("en") != err.value.message("vi")
+
+
+def test_validate_long_description_message_gives_length():
+    with pytest.raises(ReportError) as err:
+        reports.validate(category="garbage", description="ả" * 10_000, lat=16.04, lon=108.22)
+    assert "10,000" in err.value.message("en") and "2,000" in err.value.message("en")
+
+
+def test_hostile_text_is_stored_verbatim_minus_controls(conn, ward, inside):
+    hostile = "<script>alert('x')</script> '; DROP TABLE field_report; --\x00 Phở"
+    done = make(conn, ward, inside, text=hostile)
+    stored = conn.execute(sa.text("SELECT description FROM field_report WHERE id = :i"), {"i": done.id}).scalar()
+    assert stored == "<script>alert('x')</script> '; DROP TABLE field_report; -- Phở"
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+def test_submit_writes_report_history_and_audit(conn, ward, inside):
+    done = make(conn, ward, inside)
+    assert done.created and done.public_id.startswith("PA-") and done.public_id != str(done.id)
+    row = conn.execute(sa.text("SELECT status, channel, ward_id FROM field_report WHERE id = :i"),
+                       {"i": done.id}).one()
+    assert tuple(row) == ("new", "web", ward)
+    hist = conn.execute(sa.text("SELECT status_to FROM field_report_update WHERE report_id = :i"),
+                        {"i": done.id}).scalars().all()
+    assert hist == ["new"]
+    assert conn.execute(sa.text(
+        "SELECT count(*) FROM audit_log WHERE entity_type = 'field_report' AND entity_id = :i"),
+        {"i": done.id}).scalar() == 1
+
+
+def test_replay_within_a_minute_returns_same_report(conn, ward, inside):
+    at = dt.datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    first = make(conn, ward, inside, at=at, client="1.2.3.4|phone")
+    again = make(conn, ward, inside, at=at + dt.timedelta(seconds=30), client="1.2.3.4|phone")
+    assert not again.created and again.public_id == first.public_id
+    other_client = make(conn, ward, inside, at=at + dt.timedelta(seconds=30), client="5.6.7.8|phone")
+    later = make(conn, ward, inside, at=at + dt.timedelta(seconds=61), client="1.2.3.4|phone")
+    changed = make(conn, ward, inside, at=at + dt.timedelta(seconds=5), client="1.2.3.4|phone", text="Khác hẳn")
+    assert other_client.created and later.created and changed.created
+    assert len({first.id, other_client.id, later.id, changed.id}) == 4
+
+
+def test_outside_ward_rejected_and_nothing_stored(conn, ward):
+    before = conn.execute(sa.text("SELECT count(*) FROM field_report")).scalar()
+    with pytest.raises(ReportError) as err:
+        make(conn, ward, (105.85, 21.03))  # Hà Nội
+    assert err.value.field == "location" and "Hòa Cường" in err.value.message("vi")
+    assert conn.execute(sa.text("SELECT count(*) FROM field_report")).scalar() == before
+
+
+def test_failure_after_insert_rolls_everything_back(engine, ward, inside, monkeypatch):
+    """An error after the report row is written leaves nothing behind (one transaction)."""
+    def boom(*a, **k):
+        raise RuntimeError("audit down")
+    monkeypatch.setattr(reports.audit, "record", boom)
+    data = reports.validate(category="garbage", description="rollback probe 5", lat=inside[1], lon=inside[0])
+    with pytest.raises(RuntimeError):
+        reports.submit(engine, data, ward_id=ward, client="rb")
+    with engine.connect() as c:
+        assert c.execute(sa.text(
+            "SELECT count(*) FROM field_report WHERE description = 'rollback probe 5'")).scalar() == 0
+        assert c.execute(sa.text(
+            "SELECT count(*) FROM field_report_update u LEFT JOIN field_report f ON f.id = u.report_id "
+            "WHERE f.id IS NULL")).scalar() == 0
+
+
+# --- deadlines ------------------------------------------------------------------------------------
+
+
+def test_deadline_counts_working_days_and_holidays():
+    days = {"garbage": 2, "infrastructure": 7, "other": 10}
+    monday = dt.datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 10:00 in Đà Nẵng
+    due = reports.deadline_for("garbage", monday, days).astimezone(reports.LOCAL_TZ)
+    assert (due.date(), due.hour) == (dt.date(2026, 3, 4), 17)
+    friday = dt.datetime(2026, 3, 6, 3, 0, tzinfo=UTC)
+    assert reports.deadline_for("garbage", friday, days).astimezone(reports.LOCAL_TZ).date() == dt.date(2026, 3, 10)
+    saturday = dt.datetime(2026, 3, 7, 3, 0, tzinfo=UTC)
+    assert reports.deadline_for("garbage", saturday, days).astimezone(reports.LOCAL_TZ).date() == dt.date(2026, 3, 11)
+    # 29 April 2026: 30 April and 1 May are public holidays, then a weekend
+    before_holiday = dt.datetime(2026, 4, 29, 3, 0, tzinfo=UTC)
+    assert reports.deadline_for("garbage", before_holiday, days).astimezone(reports.LOCAL_TZ).date() == \
+        dt.date(2026, 5, 5)
+    # unknown category falls back to "other"
+    assert reports.deadline_for("sanitation", monday, days).astimezone(reports.LOCAL_TZ).date() == \
+        dt.date(2026, 3, 16)
+
+
+def test_deadline_stored_from_ward_profile(conn, ward, inside):
+    at = dt.datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    days = profiles.get("hoa-cuong").report_deadline_days
+    for cat in ("garbage", "infrastructure"):
+        done = make(conn, ward, inside, category=cat, at=at, text=f"deadline {cat}")
+        stored = conn.execute(sa.text("SELECT deadline_at FROM field_report WHERE id = :i"), {"i": done.id}).scalar()
+        assert stored == reports.deadline_for(cat, at, days)
+        assert stored.astimezone(reports.LOCAL_TZ).date() == reports.add_working_days(dt.date(2026, 3, 2), days[cat])
+
+
+def test_overdue_and_due_soon(conn, ward, inside):
+    old = make(conn, ward, inside, at=dt.datetime(2026, 3, 2, 3, 0, tzinfo=UTC), text="overdue one")
+    fresh = make(conn, ward, inside, at=dt.datetime(2026, 3, 9, 3, 0, tzinfo=UTC), text="due soon one")
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # fresh is due 11 March 17:00 local
+    over = {r["id"] for r in reports.overdue(conn, ward, now=now)}
+    soon = {r["id"] for r in reports.due_soon(conn, ward, hours=48, now=now)}
+    assert old.id in over and fresh.id not in over
+    assert fresh.id in soon and old.id not in soon
+    reports.transition(conn, old.id, "resolved", user=None, note="done")
+    assert old.id not in {r["id"] for r in reports.overdue(conn, ward, now=now)}
+
+
+# --- workflow ---------------------------------------------------------------------------------------
+
+
+def test_full_workflow_with_history(conn, ward, inside, officer):
+    done = make(conn, ward, inside, text="workflow")
+    reports.transition(conn, done.id, "received", user=officer, note="Đã tiếp nhận")
+    state = reports.assign(conn, done.id, officer["id"], user=officer)
+    assert state["status"] == "assigned" and state["assignee_id"] == officer["id"]
+    reports.transition(conn, done.id, "in_progress", user=officer, note="Đang xử lý")
+    state = reports.transition(conn, done.id, "resolved", user=officer, note="Đã dọn")
+    assert state["resolved_at"] is not None
+    reports.transition(conn, done.id, "closed", user=officer)
+    detail = reports.get(conn, done.id)
+    statuses = [h["status_to"] for h in detail["history"] if h["status_to"]]
+    assert statuses == ["new", "received", "assigned", "in_progress", "resolved", "closed"]
+    assert all(h["by_name"] == "Nguyễn Văn Xử Lý" for h in detail["history"][1:])
+    view = reports.public_view(conn, done.public_id)
+    assert view["status"] == "closed" and "reporter_contact" not in view
+    # the internal assignment note naming the officer is not public
+    assert not any("Phân công cho" in (h["note"] or "") for h in view["history"])
+    audit_actions = conn.execute(sa.text(
+        "SELECT action FROM audit_log WHERE entity_type = 'field_report' AND entity_id = :i ORDER BY id"),
+        {"i": done.id}).scalars().all()
+    assert audit_actions == ["create", "status", "assign", "status", "status", "status"]
+
+
+@pytest.mark.parametrize("path, bad", [
+    ((), "closed_to_resolved"),
+])
+def test_forbidden_transitions(conn, ward, inside, officer, path, bad):
+    done = make(conn, ward, inside, text="forbidden")
+    with pytest.raises(ReportError) as err:
+        reports.transition(conn, done.id, "bogus", user=officer)
+    assert err.value.field == "status"
+    reports.transition(conn, done.id, "closed", user=officer)
+    with pytest.raises(ReportError) as err:
+        reports.transition(conn, done.id, "resolved", user=officer)
+    assert err.value.code == "transition"
+    with pytest.raises(ReportError):
+        reports.assign(conn, done.id, officer["id"], user=officer)
+    with pytest.raises(ReportError) as err:
+        reports.transition(conn, done.id, "received", user=officer)  # reopening is allowed
+        reports.transition(conn, done.id, "not_ward", user=officer)  # but needs a reason
+    assert err.value.field == "note"
+
+
+def test_transitions_table_is_consistent():
+    for src, targets in reports.TRANSITIONS.items():
+        assert src not in targets
+        assert targets
+    # every status is reachable from new
+    seen, todo = {"new"}, ["new"]
+    while todo:
+        for nxt in reports.TRANSITIONS[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    assert seen == set(reports.TRANSITIONS)
+
+
+def test_assign_rejects_unknown_user(conn, ward, inside):
+    done = make(conn, ward, inside, text="assign unknown")
+    with pytest.raises(ReportError) as err:
+        reports.assign(conn, done.id, 999_999, user=None)
+    assert err.value.field == "assignee"
+
+
+# --- duplicates -------------------------------------------------------------------------------------
+
+
+def _offset(lonlat, metres_east):
+    import math
+    return lonlat[0] + metres_east / (111_320 * math.cos(math.radians(lonlat[1]))), lonlat[1]
+
+
+def test_duplicate_suggestions(conn, ward, inside, officer):
+    t0 = dt.datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
+    near = make(conn, ward, _offset(inside, 20), at=t0, text="dup near")
+    far = make(conn, ward, _offset(inside, 120), at=t0, text="dup far")
+    other_cat = make(conn, ward, _offset(inside, 10), category="sanitation", at=t0, text="dup other cat")
+    too_old = make(conn, ward, _offset(inside, 5), at=t0 - dt.timedelta(days=40), text="dup too old")
+    closed_recent = make(conn, ward, _offset(inside, 30), at=t0 - dt.timedelta(days=5), text="dup closed")
+    reports.transition(conn, closed_recent.id, "closed", user=officer)
+    not_ward = make(conn, ward, _offset(inside, 15), at=t0, text="dup not ward")
+    reports.transition(conn, not_ward.id, "not_ward", user=officer, note="Điện lực")
+    new = make(conn, ward, inside, at=t0 + dt.timedelta(days=1), text="dup new")
+    found = reports.suggest_duplicates(conn, new.id)
+    ids = [r["id"] for r in found]
+    assert near.id in ids and closed_recent.id in ids
+    assert far.id not in ids and other_cat.id not in ids and too_old.id not in ids and not_ward.id not in ids
+    assert ids.index(near.id) < ids.index(closed_recent.id)  # nearest first
+    assert all(r["distance_m"] <= 50 for r in found)
+    assert abs(next(r for r in found if r["id"] == near.id)["distance_m"] - 20) < 1
+
+
+def test_mark_duplicate_follows_chain(conn, ward, inside, officer):
+    a = make(conn, ward, inside, text="orig A")
+    b = make(conn, ward, inside, text="dup B")
+    c = make(conn, ward, inside, text="dup C")
+    reports.mark_duplicate(conn, b.id, a.id, user=officer)
+    state = reports.mark_duplicate(conn, c.id, b.id, user=officer, note="cùng chỗ")
+    assert state["status"] == "duplicate" and state["duplicate_of_id"] == a.id
+    with pytest.raises(ReportError):
+        reports.mark_duplicate(conn, a.id, b.id, user=officer)  # would point at itself via the chain
+    view = reports.public_view(conn, c.public_id)
+    assert view["duplicate_of_public_id"] == a.public_id
+    assert any(a.public_id in (h["note"] or "") for h in view["history"])
+
+
+def test_public_ids_are_unique_and_unguessable():
+    ids = {reports.new_public_id() for _ in range(5000)}
+    assert len(ids) == 5000
+    assert all(len(i) == 17 and not set(i[3:].replace("-", "")) - set(reports._PUBLIC_ALPHABET) for i in ids)
+
+
+def test_api_keys(conn):
+    key = reports.create_api_key(conn, "FixMyStreet test", ["open311"])
+    kid = reports.check_api_key(conn, key, "open311")
+    assert kid is not None
+    assert reports.check_api_key(conn, key, "ogc") is None
+    assert reports.check_api_key(conn, key + "x", "open311") is None
+    stored = conn.execute(sa.text("SELECT key_hash FROM api_key WHERE id = :i"), {"i": kid}).scalar()
+    assert key not in stored and len(stored) == 64
+    reports.revoke_api_key(conn, kid)
+    assert reports.check_api_key(conn, key, "open311") is None
