@@ -1,0 +1,162 @@
+"""Exports for the city: registry layers to standard files, in WGS84 or the ward's VN-2000 grid.
+
+``export(engine, layers=..., fmt="gpkg", profile="public", srid=5899, ward="hoa-cuong",
+dest=folder)`` reads each layer once (one consistent snapshot), keeps only the fields the
+profile allows (:mod:`geomap.export.selection`), repairs invalid geometries, reprojects
+with the EPSG operation (:mod:`geomap.crs`) and writes one file (:mod:`geomap.export.writers`)
+to a temporary name in the target folder, moved into place only when complete. Every
+export carries a data dictionary and metadata (ward, layers, counts, CRS, transformation,
+extraction time, source, licence). :func:`geomap.export.lives.export_lives` writes the
+food-safety open-data feed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+import layers as layer_registry
+from geomap import crs
+from geomap.export.reading import read_for_export
+from geomap.export.selection import PROFILES, ExportError, choose_layers, data_dictionary, metadata, shapefile_names
+from geomap.export.writers import WRITERS, Bundle
+
+__all__ = ["FORMATS", "PROFILES", "ExportError", "ExportResult", "export", "atomic_path", "resolve_ward"]
+
+#: format key → (label, file suffix)
+FORMATS: dict[str, tuple[str, str]] = {
+    "gpkg": ("GeoPackage", ".gpkg"),
+    "geojson": ("GeoJSON (RFC 7946, zip)", ".geojson.zip"),
+    "shp": ("Shapefile (zip)", ".shp.zip"),
+    "csv": ("CSV (zip)", ".csv.zip"),
+    "xlsx": ("Excel (XLSX)", ".xlsx"),
+    "parquet": ("GeoParquet (zip)", ".parquet.zip"),
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    metadata: dict[str, Any]
+    dictionary: pd.DataFrame
+
+
+@contextlib.contextmanager
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """A temporary path next to ``dest``, moved onto ``dest`` only if the block succeeds.
+
+    On failure the partial file (and SQLite side files) are removed: a failed export
+    never leaves a file that looks complete.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".partial-{uuid.uuid4().hex[:10]}-{dest.name}")
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm"),
+                         tmp.with_name(tmp.name + "-journal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def resolve_ward(conn: Connection, ward: str | None) -> dict[str, Any] | None:
+    """The loaded ward ``ward`` (slug) as a mapping, or None for every loaded ward (``"*"``/None)."""
+    if ward in (None, "", "*", "all"):
+        return None
+    row = conn.execute(sa.text("SELECT id, slug, name, province, local_srid FROM ward WHERE slug = :s"),
+                       {"s": ward}).mappings().first()
+    if row is None:
+        raise ExportError(f"Ward '{ward}' is not loaded; run 'geomap demo load --ward {ward}' or pick a loaded ward.")
+    return dict(row)
+
+
+def offered_srids(conn: Connection, ward: dict[str, Any] | None) -> set[int]:
+    """WGS84 and the local grid(s) of the ward (or of every loaded ward)."""
+    if ward is not None:
+        return {crs.WGS84, int(ward["local_srid"])}
+    local = conn.execute(sa.text("SELECT DISTINCT local_srid FROM ward")).scalars()
+    return {crs.WGS84, *(int(s) for s in local)}
+
+
+def default_name(ward: dict[str, Any] | None, profile: str, srid: int, fmt: str, now: dt.datetime) -> str:
+    slug = ward["slug"] if ward else "all-wards"
+    return f"geomap_{slug}_{profile}_epsg{srid}_{now:%Y%m%d-%H%M%S}{FORMATS[fmt][1]}"
+
+
+def export(
+    bind: Engine | Connection,
+    *,
+    layers: Iterable[str] | None = None,
+    fmt: str = "gpkg",
+    profile: str = "public",
+    srid: int | str = crs.WGS84,
+    ward: str | None = None,
+    dest: Path | str = ".",
+    now: dt.datetime | None = None,
+) -> ExportResult:
+    """Export registry ``layers`` (None: every layer the profile allows) to ``dest``.
+
+    ``dest`` is a folder (a file name is made up) or a file path. ``srid`` is 4326 or the
+    ward's local grid; GeoJSON is refused outside WGS84 (RFC 7946 allows nothing else).
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+    chosen = choose_layers(layer_registry.registry(), list(layers) if layers is not None else None, profile)
+    unsupported = [layer.name for layer in chosen if fmt not in layer.export_formats]
+    if unsupported:
+        raise ExportError(f"Layer(s) {', '.join(unsupported)} cannot be exported as {fmt}.")
+    now = now or dt.datetime.now(dt.UTC)
+    with _snapshot(bind) as conn:
+        ward_row = resolve_ward(conn, ward)
+        target = crs.parse(srid, offered_srids(conn, ward_row))
+        if fmt == "geojson" and target != crs.WGS84:
+            raise ExportError(f"GeoJSON (RFC 7946) is WGS84 only; EPSG:{target} was refused, not reprojected. "
+                              "Choose EPSG:4326, or GeoPackage for the VN-2000 grid.")
+        frames, counts = {}, {}
+        for layer in chosen:
+            frames[layer.name], counts[layer.name] = read_for_export(
+                conn, layer, profile=profile, ward_id=ward_row["id"] if ward_row else None, srid=target)
+        database = conn.engine.url.database
+    shp = None
+    if fmt == "shp":
+        shp = {name: shapefile_names([c for c in frame.columns if c != "geometry"]) for name, frame in frames.items()}
+    dictionary = data_dictionary(chosen, profile, shp)
+    meta = metadata(
+        ward={k: ward_row[k] for k in ("slug", "name", "province")} if ward_row else None,
+        layers=chosen, counts=counts, profile=profile, fmt=fmt, srid=target, crs_name=crs.name(target),
+        transformation=crs.transformation_info(crs.WGS84, target),
+        source=f"geomap PostGIS database '{database}' (tables/views: "
+               + ", ".join(sorted({layer.source for layer in chosen})) + "); stored in EPSG:4326",
+        extracted_at=now,
+    )
+    path = Path(dest)
+    if path.is_dir() or str(dest).endswith(os.sep):
+        path = path / default_name(ward_row, profile, target, fmt, now)
+    bundle = Bundle(layers=chosen, frames=frames, dictionary=dictionary, metadata=meta, srid=target)
+    with atomic_path(path) as tmp:
+        WRITERS[fmt](tmp, bundle)
+    return ExportResult(path=path, metadata=meta, dictionary=dictionary)
+
+
+@contextlib.contextmanager
+def _snapshot(bind: Engine | Connection) -> Iterator[Connection]:
+    """One read-only, repeatable-read transaction: all layers of an export from the same moment."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+            yield conn
