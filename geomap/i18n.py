@@ -56,6 +56,12 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "e_wallet": ("Ví điện tử", "E-wallet"),
         "bank_transfer": ("Chuyển khoản", "Bank transfer"),
     },
+    "licence_kind": {
+        "business_registration": ("Giấy chứng nhận đăng ký kinh doanh", "Business registration"),
+        "food_safety_certificate": ("Giấy chứng nhận cơ sở đủ điều kiện ATTP", "Food-safety certificate"),
+        "food_safety_commitment": ("Bản cam kết bảo đảm ATTP", "Food-safety commitment"),
+        "other": ("Giấy phép khác", "Other licence"),
+    },
     "inspection_result": {
         "pass": ("Đạt", "Passed"),
         "violation": ("Vi phạm", "Violation"),

@@ -192,7 +192,13 @@ def _other_ward_codes(conn: Connection, ward_id: int, codes: list[str]) -> set[s
 # --- comparing ---------------------------------------------------------------------------------
 
 
+def _texts(violations: Any) -> list[str]:
+    return [str(v.get("text", "")) if isinstance(v, dict) else str(v) for v in violations or []]
+
+
 def _same(old: Any, new: Any) -> bool:
+    if isinstance(new, list) and new and isinstance(new[0], dict):  # inspection violations: compare the texts
+        return _texts(old) == _texts(new)
     if isinstance(new, list) or isinstance(old, (list, tuple, np.ndarray)):
         return sorted(old if old is not None else []) == sorted(new or [])
     if isinstance(old, dt.datetime):

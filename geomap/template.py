@@ -1,0 +1,282 @@
+"""The Excel import template: Vietnamese headers, drop-down lists, a data dictionary and a guide.
+
+:func:`build_template` makes the empty workbook a data officer downloads;
+:func:`fill_from_database` makes the same workbook filled with a ward's records, so the
+ward's data can be edited in Excel and imported back (a round trip that must change
+nothing when nothing was edited). Column headers, descriptions and code lists come from
+:mod:`geomap.importing.columns`, which draws them from the layer registry and
+:mod:`geomap.i18n`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy.engine import Connection
+
+from geomap import config, i18n
+from geomap.importing.columns import COLUMNS, SHEETS, Column
+
+GUIDE_SHEET = "Hướng dẫn"
+DICTIONARY_SHEET = "Từ điển dữ liệu"
+LISTS_SHEET = "Danh mục"
+#: rows that carry drop-down lists and formats (Excel applies them lazily, so this costs nothing)
+VALIDATED_ROWS = 20_000
+
+_HEADER_FILL = PatternFill("solid", fgColor="1565C0")
+_REQUIRED_FILL = PatternFill("solid", fgColor="B71C1C")
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_KIND_LABEL = {
+    "text": ("Văn bản", "Text"), "date": ("Ngày (dd/mm/yyyy)", "Date (dd/mm/yyyy)"),
+    "int": ("Số nguyên", "Whole number"), "float": ("Số thập phân", "Decimal number"),
+    "code": ("Chọn trong danh sách", "Pick from the list"), "list": ("Danh sách, cách nhau dấu phẩy", "Comma list"),
+    "vsic": ("Mã VSIC 2018", "VSIC 2018 code"), "wkt": ("WKT", "WKT"), "tax": ("Mã số thuế", "Tax code"),
+    "phone": ("Số điện thoại", "Phone number"), "id_number": ("Số CCCD", "ID number"),
+    "email": ("Thư điện tử", "E-mail"),
+}
+
+GUIDE_VI = (
+    "MẪU NHẬP DỮ LIỆU — BẢN ĐỒ SỐ KINH DOANH",
+    "",
+    "1. Mỗi trang 'Cơ sở kinh doanh', 'Giấy phép', 'Kiểm tra' là một loại dữ liệu; nhập riêng từng loại.",
+    "2. Giữ nguyên dòng tiêu đề (dòng 1). Cột có dấu * là bắt buộc. Rê chuột lên tiêu đề để xem mô tả.",
+    "3. Ngày ghi dạng dd/mm/yyyy (ví dụ 05/03/2025). Mã số thuế, điện thoại nhập dạng văn bản để giữ số 0 đầu.",
+    "4. Tọa độ: Kinh độ/Vĩ độ WGS84 (độ thập phân), hoặc cột 'Tọa độ WKT' dạng POINT(kinh_độ vĩ_độ). "
+    "Tọa độ VN-2000 (mét) và kinh/vĩ độ bị đảo được tự nhận ra và sửa, có ghi chú từng dòng.",
+    "5. Không có tọa độ: hệ thống định vị theo địa chỉ trùng với cơ sở đã có; nếu không khớp, cơ sở vẫn được "
+    "nhập và hiện trong trang 'Chất lượng dữ liệu'.",
+    "6. Nhập lại cùng một tệp sẽ CẬP NHẬT, không tạo bản trùng: khớp theo Mã cơ sở, rồi Mã số thuế, rồi cùng tên "
+    "trong phạm vi 30 m. Ô để trống giữ nguyên giá trị đang có.",
+    "7. Luôn chạy 'Kiểm tra thử' trước: xem từng dòng sẽ thêm mới / cập nhật / từ chối và lý do. Khi ghi thật, "
+    "hoặc toàn bộ tệp được ghi, hoặc không ghi gì.",
+    "8. Chủ cơ sở, số CCCD, điện thoại, thư điện tử là dữ liệu cá nhân: không bao giờ công khai.",
+    "",
+    "Trang 'Từ điển dữ liệu' mô tả từng cột; trang 'Danh mục' liệt kê mã ngành VSIC và các giá trị cho phép.",
+)
+GUIDE_EN = (
+    "IMPORT TEMPLATE — BUSINESS DIGITAL MAP",
+    "",
+    "1. Each of the sheets 'Cơ sở kinh doanh' (establishments), 'Giấy phép' (licences), 'Kiểm tra' (inspections) "
+    "is imported on its own.",
+    "2. Keep the header row. Columns marked * are required. Hover a header for its description.",
+    "3. Dates as dd/mm/yyyy. Enter tax codes and phone numbers as text to keep leading zeros.",
+    "4. Coordinates: WGS84 longitude/latitude, or POINT(lon lat) in the WKT column. VN-2000 metres and swapped "
+    "lon/lat are detected and fixed, with a note on the row.",
+    "5. Without coordinates the point is taken from a matching address; otherwise the establishment is listed on "
+    "the Data quality page.",
+    "6. Importing the same file again updates, never duplicates (code, then tax code, then same name within 30 m). "
+    "Empty cells keep the value on record.",
+    "7. Always run the dry run first. The real run writes the whole file or nothing.",
+)
+
+
+def _labels(codes: str, lang: str = "vi") -> list[str]:
+    return [pair[1] if lang == "en" else pair[0] for pair in i18n.CODES.get(codes, {}).values()]
+
+
+def _industries(conn: Connection | None) -> list[tuple[str, str, str]]:
+    if conn is not None:
+        return [tuple(r) for r in conn.execute(sa.text("SELECT vsic_code, name_vi, name_en FROM industry "
+                                                       "ORDER BY vsic_code"))]
+    import csv
+
+    with open(config.DATA_DIR / "vsic2018.csv", encoding="utf-8") as fh:
+        return [(r["vsic_code"], r["name_vi"], r["name_en"]) for r in csv.DictReader(fh)]
+
+
+def _header_text(col: Column, lang: str) -> str:
+    return col.header(lang) + (" *" if col.required else "")
+
+
+def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> Any:
+    ws = wb.create_sheet(SHEETS[kind][1 if lang == "en" else 0])
+    cols = COLUMNS[kind]
+    for j, col in enumerate(cols, start=1):
+        cell = ws.cell(row=1, column=j, value=_header_text(col, lang))
+        cell.font = _HEADER_FONT
+        cell.fill = _REQUIRED_FILL if col.required else _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        text = col.description_en if lang == "en" else col.description_vi
+        if text or col.example is not None:
+            example = f"\n{'Example' if lang == 'en' else 'Ví dụ'}: {col.example}" if col.example is not None else ""
+            cell.comment = Comment(f"{text}{example}".strip(), "geomap", width=300, height=120)
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = col.width
+        rng = f"{letter}2:{letter}{VALIDATED_ROWS}"
+        if col.kind == "date":
+            dv = DataValidation(type="date", operator="between", formula1="DATE(1900,1,1)", formula2="DATE(2100,12,31)",
+                                allow_blank=True, showErrorMessage=True, errorTitle="Ngày không hợp lệ",
+                                error="Nhập ngày dạng dd/mm/yyyy." if lang != "en" else "Enter a date dd/mm/yyyy.")
+            dv.add(rng)
+            ws.add_data_validation(dv)
+        elif col.kind in ("code", "vsic") and (col.codes or col.kind) in lists:
+            dv = DataValidation(type="list", formula1=lists[col.codes or col.kind], allow_blank=True,
+                                showErrorMessage=col.kind == "code", errorTitle="Giá trị không hợp lệ",
+                                error="Chọn một giá trị trong danh sách." if lang != "en" else "Pick from the list.")
+            dv.add(rng)
+            ws.add_data_validation(dv)
+    ws.freeze_panes = "C2" if kind == "establishments" else "B2"
+    ws.row_dimensions[1].height = 32
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}1"
+    return ws
+
+
+def _lists_sheet(wb: Workbook, conn: Connection | None, lang: str) -> dict[str, str]:
+    """The 'Danh mục' sheet; returns code list -> range formula for drop-downs."""
+    ws = wb.create_sheet(LISTS_SHEET)
+    refs: dict[str, str] = {}
+    col = 1
+    industries = _industries(conn)
+    ws.cell(row=1, column=col, value="Mã ngành VSIC" if lang != "en" else "VSIC code").font = Font(bold=True)
+    ws.cell(row=1, column=col + 1, value="Tên ngành" if lang != "en" else "Industry").font = Font(bold=True)
+    for i, (code, vi, en) in enumerate(industries, start=2):
+        ws.cell(row=i, column=col, value=code)
+        ws.cell(row=i, column=col + 1, value=en if lang == "en" else vi)
+    refs["vsic"] = f"'{LISTS_SHEET}'!$A$2:$A${len(industries) + 1}"
+    ws.column_dimensions["A"].width = 14
+    ws.column_dimensions["B"].width = 60
+    col = 4
+    for codes in ("business_type", "operating_status", "payment", "licence_kind", "inspection_kind",
+                  "inspection_result"):
+        labels = _labels(codes, lang)
+        letter = get_column_letter(col)
+        ws.cell(row=1, column=col, value=codes).font = Font(bold=True)
+        for i, label in enumerate(labels, start=2):
+            ws.cell(row=i, column=col, value=label)
+        refs[codes] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
+        ws.column_dimensions[letter].width = 34
+        col += 1
+    return refs
+
+
+def _dictionary_sheet(wb: Workbook, lang: str) -> None:
+    ws = wb.create_sheet(DICTIONARY_SHEET)
+    en = lang == "en"
+    heads = (("Sheet", "Header", "Header (Vietnamese)", "Required", "Type", "Description", "Allowed values",
+              "Example") if en else
+             ("Trang", "Tên cột", "Tên cột (tiếng Anh)", "Bắt buộc", "Kiểu dữ liệu", "Mô tả", "Giá trị cho phép",
+              "Ví dụ"))
+    for j, h in enumerate(heads, start=1):
+        c = ws.cell(row=1, column=j, value=h)
+        c.font, c.fill = _HEADER_FONT, _HEADER_FILL
+    r = 2
+    for kind, cols in COLUMNS.items():
+        for col in cols:
+            allowed = ", ".join(_labels(col.codes, lang)) if col.codes else ""
+            if col.kind == "vsic":
+                allowed = f"'{LISTS_SHEET}'"
+            ws.append((SHEETS[kind][1 if en else 0], col.header(lang), col.header("vi" if en else "en"),
+                       ("Yes" if en else "Có") if col.required else "", _KIND_LABEL[col.kind][1 if en else 0],
+                       col.description_en if en else col.description_vi, allowed,
+                       "" if col.example is None else str(col.example)))
+            r += 1
+    for letter, width in zip("ABCDEFGH", (18, 24, 26, 9, 22, 70, 50, 24), strict=True):
+        ws.column_dimensions[letter].width = width
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+
+
+def build_template(lang: str = "vi", conn: Connection | None = None) -> Workbook:
+    """The empty import template (the industry list from ``conn`` when given, else from data/)."""
+    wb = Workbook()
+    guide = wb.active
+    guide.title = GUIDE_SHEET
+    for i, line in enumerate(GUIDE_EN if lang == "en" else GUIDE_VI, start=1):
+        guide.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True)
+    guide["A1"].font = Font(bold=True, size=14)
+    guide.column_dimensions["A"].width = 130
+    lists = _lists_sheet(wb, conn, lang)
+    for kind in COLUMNS:
+        _data_sheet(wb, kind, lang, lists)
+    _dictionary_sheet(wb, lang)
+    wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames))
+    return wb
+
+
+def fill_rows(wb: Workbook, kind: str, rows: Iterable[Mapping[str, Any]], lang: str = "vi") -> int:
+    """Append ``rows`` (mappings of column name -> value) to ``kind``'s sheet, formatted for import."""
+    ws = wb[SHEETS[kind][1 if lang == "en" else 0]]
+    cols = COLUMNS[kind]
+    n = 0
+    for rec in rows:
+        ws.append([_cell(col, rec.get(col.name), lang) for col in cols])
+        n += 1
+    for j, col in enumerate(cols, start=1):
+        if col.kind in ("date",):
+            for cell in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell[0].number_format = "DD/MM/YYYY"
+        elif col.kind in ("tax", "phone", "id_number", "vsic"):
+            for cell in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell[0].number_format = "@"
+    return n
+
+
+def _cell(col: Column, value: Any, lang: str) -> Any:
+    if value is None:
+        return None
+    if col.kind == "code" and col.codes:
+        return i18n.code_label(col.codes, value, lang)
+    if col.kind == "list" and col.codes:
+        return ", ".join(i18n.code_label(col.codes, v, lang) for v in value)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if col.name == "violations" and isinstance(value, list):
+        return "; ".join(str(v.get("text", "")) for v in value if isinstance(v, Mapping))
+    return value
+
+
+def database_rows(conn: Connection, ward_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The ward's establishments (with their latest licence of each kind), licences and inspections."""
+    est = conn.execute(sa.text(
+        "SELECT o.code, o.name, o.business_type, o.vsic_code, o.operating_status, o.house_number, o.street, "
+        "o.address, rg.code AS residential_group, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, o.tax_code, "
+        "o.digital_payment, o.opening_hours, o.employees, o.opened_on, o.owner_name, o.owner_id_number, o.phone, "
+        "o.email, o.registration_number, o.registration_issued_on, o.registration_expires_on, "
+        "o.fs_certificate_number, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
+        "o.fs_commitment_number, o.fs_commitment_issued_on "
+        "FROM establishment_overview o LEFT JOIN residential_group rg ON rg.id = o.residential_group_id "
+        "WHERE o.ward_id = :w ORDER BY o.code"), {"w": ward_id}).mappings()
+    lic = conn.execute(sa.text(
+        "SELECT e.code AS establishment_code, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, l.revoked_on, "
+        "l.note FROM licence l JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = :w "
+        "ORDER BY e.code, l.kind, l.issued_on, l.id"), {"w": ward_id}).mappings()
+    ins = conn.execute(sa.text(
+        "SELECT e.code AS establishment_code, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
+        "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
+        "WHERE e.ward_id = :w ORDER BY e.code, n.inspected_on, n.id"), {"w": ward_id}).mappings()
+    return {"establishments": [dict(r) for r in est], "licences": [dict(r) for r in lic],
+            "inspections": [dict(r) for r in ins]}
+
+
+def fill_from_database(conn: Connection, ward_id: int, lang: str = "vi",
+                       kinds: Sequence[str] = ("establishments", "licences", "inspections")) -> Workbook:
+    """The template filled with the ward's records, ready to edit and import back."""
+    wb = build_template(lang, conn)
+    rows = database_rows(conn, ward_id)
+    for kind in kinds:
+        fill_rows(wb, kind, rows[kind], lang)
+    return wb
+
+
+def to_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def save(wb: Workbook, path: str | Path) -> Path:
+    path = Path(path)
+    wb.save(path)
+    return path
