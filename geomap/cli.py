@@ -20,6 +20,10 @@ COMMAND_MODULES = (
     "geomap.commands.demo",
     "geomap.commands.backup",
     "geomap.commands.run",
+    "geomap.commands.qr",
+    "geomap.commands.user",
+    "geomap.commands.inspections",
+    "geomap.commands.export",
 )
 
 

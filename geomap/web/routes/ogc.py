@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 import html
 import json
 import math
@@ -76,12 +75,9 @@ def profile_for(request: Request, engine: Engine) -> str:
     key = request.headers.get("x-api-key")
     if not key:
         return "public"
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
-    with engine.connect() as c:
-        ok = c.execute(sa.text(
-            "SELECT 1 FROM api_key WHERE key_hash = :h AND revoked_at IS NULL AND :scope = ANY(scopes)"),
-            {"h": digest, "scope": SCOPE_INTERNAL}).first()
-    if not ok:
+    from geomap import reports  # the one place API keys are checked (sha256 in table api_key)
+
+    if reports.check_api_key(engine, key, SCOPE_INTERNAL) is None:
         raise OGCError(401, "InvalidApiKey", "The X-API-Key is unknown, revoked or lacks the ogc:internal scope; "
                                              "leave it out for the public profile.")
     return "internal"
