@@ -440,6 +440,7 @@ def session_user(bind: Engine | Connection, token: str | None) -> dict[str, Any]
                 "UPDATE user_session s SET last_seen_at = now(), expires_at = LEAST("
                 "s.created_at + make_interval(hours => :max_h), now() + make_interval(mins => :idle)) "
                 "FROM app_user u WHERE s.token_hash = :t AND s.ended_at IS NULL AND s.expires_at > now() "
+                "AND s.created_at + make_interval(hours => :max_h) > now() "
                 "AND u.id = s.user_id AND u.is_active "
                 "RETURNING u.id, u.username, u.full_name, u.role, u.ward_id"
             ),
