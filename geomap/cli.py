@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "geomap.commands.user",
     "geomap.commands.inspections",
     "geomap.commands.export",
+    "geomap.commands.importing",
 )
 
 

@@ -1,0 +1,115 @@
+"""``geomap import KIND FILE [--dry-run]``, ``geomap template FILE`` and ``geomap dashboard report``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import sqlalchemy as sa
+
+from geomap import config, db, queries
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from geomap.importing import KINDS
+
+    p = sub.add_parser("import", help="import establishments, licences or inspections (XLSX, CSV, GeoJSON, GPKG)")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, row by row; write nothing")
+    p.add_argument("--ward", default=None, help="ward slug (default: GEOMAP_WARD)")
+    p.add_argument("--lang", choices=["vi", "en"], default=None, help="language of the messages")
+    p.add_argument("--user", default=None, help="staff username the audit log names (default: system)")
+    p.add_argument("--report", default=None, help="write the row-by-row plan to this CSV file")
+    p.set_defaults(func=run_import)
+
+    t = sub.add_parser("template", help="write the Excel import template")
+    t.add_argument("file")
+    t.add_argument("--lang", choices=["vi", "en"], default=None)
+    t.add_argument("--filled", action="store_true", help="fill it with the ward's records (round trip)")
+    t.add_argument("--ward", default=None)
+    t.set_defaults(func=run_template)
+
+    d = sub.add_parser("dashboard", help="the ward dashboard's Excel report")
+    d.add_argument("action", choices=["report"])
+    d.add_argument("file")
+    d.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter)")
+    d.add_argument("--ward", default=None)
+    d.add_argument("--lang", choices=["vi", "en"], default=None)
+    d.set_defaults(func=run_dashboard)
+
+
+def _lang(args: argparse.Namespace) -> str:
+    return args.lang or config.LANGUAGE
+
+
+def _user(engine: sa.Engine, username: str | None) -> dict | None:
+    if not username:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT id, username FROM app_user WHERE username = :u"),
+                           {"u": username}).mappings().first()
+    if row is None:
+        from geomap.errors import GeomapError
+
+        raise GeomapError(f"There is no staff user '{username}'; see 'geomap user add'.")
+    return dict(row)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from geomap.importing import dry_run, run_import
+
+    lang = _lang(args)
+    engine = db.get_engine()
+    ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+    if args.dry_run:
+        plan = dry_run(engine, args.kind, args.file, ward_id=ward)
+    else:
+        result = run_import(engine, args.kind, args.file, ward_id=ward, user=_user(engine, args.user), lang=lang)
+        plan = result.plan
+    frame = plan.frame(lang)
+    for issue in plan.file_issues:
+        print(issue.describe(lang))
+    noteworthy = frame[frame.iloc[:, 5] != ""] if len(frame) else frame
+    for _, row in noteworthy.head(200).iterrows():
+        print(f"{row.iloc[0]:>6}  {row.iloc[1]:<10} {row.iloc[2]:<12} {row.iloc[5]}".replace("\n", "\n" + " " * 31))
+    if len(noteworthy) > 200:
+        print(f"... {len(noteworthy) - 200} more rows with messages (use --report FILE.csv)")
+    if args.report:
+        frame.to_csv(args.report, index=False, encoding="utf-8-sig")
+    counts = plan.counts
+    en = lang == "en"
+    head = ("Dry run (nothing written)" if args.dry_run else "Imported") if en else \
+        ("Kiểm tra thử (chưa ghi gì)" if args.dry_run else "Đã nhập")
+    labels = ("insert", "update", "unchanged", "reject") if en else ("thêm mới", "cập nhật", "không đổi", "từ chối")
+    print(f"{head}: " + ", ".join(f"{labels[i]} {counts[k]}" for i, k in
+                                   enumerate(("insert", "update", "unchanged", "reject"))))
+    return 1 if plan.blocked else 0
+
+
+def run_template(args: argparse.Namespace) -> int:
+    from geomap import template
+
+    lang = _lang(args)
+    if args.filled:
+        engine = db.get_engine()
+        ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+        with engine.connect() as conn:
+            wb = template.fill_from_database(conn, ward, lang)
+    else:
+        wb = template.build_template(lang)
+    print(template.save(wb, args.file))
+    return 0
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    from geomap import dashboard, profiles
+
+    slug = args.ward or config.DEFAULT_WARD
+    engine = db.get_engine()
+    ward = queries.ward_id(engine, slug)
+    frames = dashboard.load_frames(engine, ward)
+    profile = profiles.get(slug)
+    dashboard.write_report(frames, profile, profile.name, args.period, args.file, _lang(args))
+    print(args.file, file=sys.stdout)
+    return 0
