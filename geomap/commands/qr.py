@@ -1,0 +1,172 @@
+"""``geomap qr ...``: issue, reissue and revoke QR codes; print PNG, SVG and A4 sticker sheets.
+
+    geomap qr issue --missing [--ward SLUG]          codes for every establishment and stall without one
+    geomap qr reissue REF [REF ...] [--note TEXT]    new sticker, old one stops passing
+    geomap qr revoke REF [REF ...] --reason closed   e.g. a closed business
+    geomap qr revoke-closed [--ward SLUG]            revoke the codes of every closed establishment
+    geomap qr list [--group G | --market M | --codes A,B] [--all]
+    geomap qr png|svg REF -o FILE
+    geomap qr sheet [--group G | --market M | --codes A,B] -o stickers.pdf
+
+REF is a short code (HC-7K3M-Q9), a token or an establishment code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+from geomap import config, db, queries
+from geomap.errors import GeomapError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("qr", help="QR codes and sticker sheets")
+    qsub = p.add_subparsers(dest="qr_command", required=True)
+
+    def add(name: str, help_text: str, func) -> argparse.ArgumentParser:
+        sp = qsub.add_parser(name, help=help_text)
+        sp.add_argument("--ward", default=None, help="ward profile slug (default: GEOMAP_WARD)")
+        sp.set_defaults(func=func)
+        return sp
+
+    def scope(sp: argparse.ArgumentParser) -> None:
+        group = sp.add_mutually_exclusive_group()
+        group.add_argument("--group", help="one residential group (code or exact name)")
+        group.add_argument("--market", help="one market (code or exact name)")
+        group.add_argument("--codes", help="a selection: comma-separated short codes, tokens or establishment codes")
+
+    sp = add("issue", "issue codes", _issue)
+    sp.add_argument("--missing", action="store_true", required=True,
+                    help="for every establishment (not closed) and stall that has no active code")
+    sp = add("reissue", "reissue codes (the old sticker stops passing)", _reissue)
+    sp.add_argument("refs", nargs="+")
+    sp.add_argument("--note", default=None)
+    sp = add("revoke", "revoke codes", _revoke)
+    sp.add_argument("refs", nargs="+")
+    sp.add_argument("--reason", required=True, choices=("closed", "damaged", "misused", "other"))
+    sp.add_argument("--note", default=None)
+    add("revoke-closed", "revoke the codes of closed establishments", _revoke_closed)
+    sp = add("list", "list codes with their URLs (CSV on stdout)", _list)
+    scope(sp)
+    sp.add_argument("--all", action="store_true", help="include revoked codes")
+    for kind in ("png", "svg"):
+        sp = add(kind, f"{kind.upper()} image of one code", _image)
+        sp.add_argument("ref")
+        sp.add_argument("-o", "--output", required=True)
+        sp.add_argument("--scale", type=int, default=10, help="pixels per module")
+        sp.set_defaults(kind=kind)
+    sp = add("sheet", "A4 PDF sticker sheet (12 a page)", _sheet)
+    scope(sp)
+    sp.add_argument("-o", "--output", required=True)
+
+
+def _ward(args: argparse.Namespace) -> tuple[object, int, str]:
+    engine = db.get_engine()
+    slug = args.ward or config.DEFAULT_WARD
+    return engine, queries.ward_id(engine, slug), slug
+
+
+def _refs(value: str | None) -> list[str] | None:
+    return None if value is None else [r.strip() for r in value.split(",") if r.strip()]
+
+
+def _issue(args: argparse.Namespace) -> int:
+    from qr import codes, issue
+
+    codes.check_base_url(config.PUBLIC_BASE_URL)
+    engine, ward, slug = _ward(args)
+    start = time.perf_counter()
+    with db.transaction(engine) as conn:
+        counts = issue.issue_missing(conn, ward)
+    print(f"{slug}: issued {counts['establishment']} establishment and {counts['stall']} stall codes "
+          f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _reissue(args: argparse.Namespace) -> int:
+    from qr import codes, issue
+
+    engine, _, _ = _ward(args)
+    with db.transaction(engine) as conn:
+        for ref in args.refs:
+            new = issue.reissue(conn, ref, note=args.note)
+            url = codes.lookup_url(new.token, config.PUBLIC_BASE_URL)
+            print(f"{ref} -> {new.short_code} (version {new.version}) {url}")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from qr import issue
+
+    engine, _, _ = _ward(args)
+    with db.transaction(engine) as conn:
+        for ref in args.refs:
+            rec = issue.revoke(conn, ref, reason=args.reason, note=args.note)
+            print(f"revoked {rec.short_code} ({args.reason})")
+    return 0
+
+
+def _revoke_closed(args: argparse.Namespace) -> int:
+    from qr import issue
+
+    engine, ward, slug = _ward(args)
+    with db.transaction(engine) as conn:
+        n = issue.revoke_closed(conn, ward)
+    print(f"{slug}: revoked {n} codes of closed establishments")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from qr import codes, issue
+
+    engine, ward, _ = _ward(args)
+    with engine.connect() as conn:
+        items = issue.select_codes(conn, ward, group=args.group, market=args.market, refs=_refs(args.codes),
+                                   include_revoked=args.all)
+    out = csv.writer(sys.stdout)
+    out.writerow(["short_code", "version", "target_type", "establishment_code", "name", "address", "market",
+                  "stall_no", "residential_group", "revoked_at", "url"])
+    for i in items:
+        out.writerow([i.short_code, i.version, i.target_type, i.establishment_code, i.name, i.address, i.market,
+                      i.stall_no, i.residential_group, i.revoked_at or "",
+                      codes.lookup_url(i.token, config.PUBLIC_BASE_URL)])
+    return 0
+
+
+def _image(args: argparse.Namespace) -> int:
+    from qr import images, issue
+
+    engine, _, _ = _ward(args)
+    with engine.connect() as conn:
+        rec = issue.find(conn, args.ref)
+    if rec is None:
+        raise GeomapError(f"No QR code matches {args.ref!r}; give a short code, a token or an establishment code.")
+    if rec.revoked_at is not None:
+        raise GeomapError(f"QR code {rec.short_code} is revoked; reissue it before printing.")
+    data = (images.png if args.kind == "png" else images.svg)(rec.token, scale=args.scale)
+    Path(args.output).write_bytes(data)
+    print(f"{rec.short_code} -> {args.output}")
+    return 0
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from qr import codes, issue, stickers
+
+    codes.check_base_url(config.PUBLIC_BASE_URL)
+    engine, ward, slug = _ward(args)
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        items = issue.select_codes(conn, ward, group=args.group, market=args.market, refs=_refs(args.codes))
+    title = items[0].ward_name if items else slug
+    if args.group or args.market:
+        title = f"{title} · {args.group or args.market}"
+    pdf = stickers.sheet(items, title=title)
+    Path(args.output).write_bytes(pdf)
+    pages = (len(items) + stickers.PER_PAGE - 1) // stickers.PER_PAGE
+    print(f"{len(items)} stickers on {pages} pages -> {args.output} ({len(pdf) / 1e6:.1f} MB, "
+          f"{time.perf_counter() - start:.1f} s)")
+    return 0

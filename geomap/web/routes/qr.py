@@ -1,0 +1,343 @@
+"""``GET /q/{code}`` (the page a sticker opens) and ``GET /api/q/{code}`` (the same data as JSON).
+
+A thin adapter over :func:`qr.lookup.lookup`. In order, cheapest first: per-client rate
+limit (429 + Retry-After), token shape check without any I/O (400), a small in-process TTL
+cache of rendered responses, then one indexed query in the thread pool. Responses carry
+``Cache-Control`` fitting data that changes daily, a strong ``ETag`` and ``Last-Modified``
+(304 on a match), ``Vary: Accept-Language, Accept-Encoding`` and gzip when accepted.
+
+Statuses: valid 200; unknown or forged 404 with a warning that the sticker may be fake;
+revoked 410; malformed 400. The page is server-rendered Vietnamese (English by
+``Accept-Language`` or ``?lang=en``), needs no JavaScript, loads nothing external and
+stays well under 20 KB with its inline CSS and inline-SVG map.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import gzip
+import hashlib
+import json
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from geomap import i18n
+from geomap.web.deps import get_engine
+from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
+from qr import codes
+from qr.lookup import LOCAL_TZ, Lookup, establishment_layer, lookup
+
+router = APIRouter()
+
+#: 60 lookups a minute per client address, bursts of 30 (GEOMAP_QR_RATE_PER_MINUTE / _BURST)
+LIMITER = RateLimiter.from_env("QR", per_minute=60, burst=30)
+#: seconds a rendered lookup is reused in this process (GEOMAP_QR_CACHE_SECONDS; 0 disables)
+CACHE_SECONDS = float(os.environ.get("GEOMAP_QR_CACHE_SECONDS", "30"))
+CACHE_MAX = 50_000
+#: URLs longer than this are refused before anything else is looked at
+MAX_CODE_CHARS = 64
+
+CACHE_VALID = "public, max-age=300, stale-while-revalidate=86400"
+CACHE_NOT_VALID = "public, max-age=60"
+CACHE_MALFORMED = "public, max-age=86400"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the token must not leak to a map site through Referer
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+}
+
+i18n.register({
+    "qr.service": ("Tra cứu cơ sở kinh doanh", "Business lookup"),
+    "qr.valid": ("Mã QR hợp lệ, do {ward} cấp", "Valid QR code issued by {ward}"),
+    "qr.check_match": (
+        "Hãy kiểm tra tên, địa chỉ và vị trí dưới đây có đúng với nơi bạn đang đứng. Nếu không, tem có thể "
+        "đã bị sao chép.",
+        "Check that the name, address and location below match where you are standing. If not, the sticker "
+        "may have been copied.",
+    ),
+    "qr.closed": ("Cơ sở này đã ngừng hoạt động.", "This business has stopped operating."),
+    "qr.suspended": ("Cơ sở này đang tạm ngừng hoạt động.", "This business is temporarily suspended."),
+    "qr.licence": ("Giấy phép kinh doanh", "Business licence"),
+    "qr.food_safety": ("An toàn thực phẩm", "Food safety"),
+    "qr.inspection": ("Kiểm tra gần nhất", "Last inspection"),
+    "qr.no_inspection": ("Chưa có lần kiểm tra nào được ghi nhận.", "No inspection on record."),
+    "qr.location": ("Vị trí", "Location"),
+    "qr.open_map": ("Mở bản đồ", "Open a map"),
+    "qr.map_alt": ("Vị trí cơ sở trong {context}", "Location within {context}"),
+    "qr.report": ("Phản ánh vấn đề", "Report a problem"),
+    "qr.sticker": ("Mã tem", "Sticker code"),
+    "qr.version": ("lần cấp", "issue"),
+    "qr.updated": ("Dữ liệu cập nhật", "Data updated"),
+    "qr.number": ("Số", "No."),
+    "qr.issued": ("cấp ngày", "issued"),
+    "qr.expires": ("hết hạn", "expires"),
+    "qr.stall_only": ("Quầy chưa có tiểu thương đăng ký.", "No trader is registered at this stall."),
+    "qr.stall": ("Quầy/sạp", "Stall"),
+    "qr.invalid_title": ("Mã QR không hợp lệ — tem có thể là giả",
+                         "Invalid QR code — the sticker may be fake"),
+    "qr.invalid_body": (
+        "Mã này không do phường cấp hoặc không còn tồn tại. Đừng tin thông tin in trên tem này và hãy báo cho "
+        "phường.",
+        "This code was not issued by the ward or no longer exists. Do not trust what this sticker claims; "
+        "please tell the ward.",
+    ),
+    "qr.revoked_title": ("Mã đã bị thu hồi", "This code has been revoked"),
+    "qr.revoked_body": ("Tem này không còn giá trị từ ngày {date}.", "This sticker is no longer valid since {date}."),
+    "qr.revoked_reason": ("Lý do", "Reason"),
+    "qr.malformed_title": ("Mã QR không đúng định dạng", "Malformed QR code"),
+    "qr.malformed_body": (
+        "Đường dẫn này không phải mã tra cứu của phường. Tem có thể là giả hoặc bị hỏng.",
+        "This link is not a ward lookup code. The sticker may be fake or damaged.",
+    ),
+    "qr.busy_title": ("Quá nhiều yêu cầu", "Too many requests"),
+    "qr.busy_body": ("Vui lòng thử lại sau {seconds} giây.", "Please try again in {seconds} seconds."),
+    "qr.report_fake": ("Báo tem giả", "Report a fake sticker"),
+})
+i18n.CODES.setdefault("qr_revoked_reason", {
+    "reissued": ("Đã cấp tem mới thay thế", "Replaced by a new sticker"),
+    "closed": ("Cơ sở đã đóng cửa", "Business closed"),
+    "damaged": ("Tem hư hỏng", "Sticker damaged"),
+    "misused": ("Tem bị sử dụng sai", "Sticker misused"),
+    "other": ("Khác", "Other"),
+})
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+    autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+)
+
+
+@dataclass
+class _Rendered:
+    status: int
+    body: bytes
+    media_type: str
+    cache_control: str
+    etag: str
+    last_modified: str | None
+    gz: bytes | None = None
+    expires: float = 0.0
+
+
+_CACHE: OrderedDict[tuple[str, str, str], _Rendered] = OrderedDict()
+
+
+def clear_cache() -> None:
+    """Forget rendered lookups (after a reissue or revoke in this process; tests)."""
+    _CACHE.clear()
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+def negotiate_lang(request: Request) -> str:
+    """``?lang=`` when given, else the best of vi/en in ``Accept-Language``, else Vietnamese."""
+    asked = request.query_params.get("lang")
+    if asked in i18n.LANGUAGES:
+        return asked
+    best, best_q = "vi", 0.0
+    for part in request.headers.get("accept-language", "")[:200].split(","):
+        bits = part.strip().split(";")
+        tag = bits[0].strip().lower()[:2]
+        q = 1.0
+        for b in bits[1:]:
+            if b.strip().startswith("q="):
+                try:
+                    q = float(b.strip()[2:])
+                except ValueError:
+                    q = 0.0
+        if tag in i18n.LANGUAGES and q > best_q:
+            best, best_q = tag, q
+    return best
+
+
+# --- presentation ---------------------------------------------------------------------------
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def fmt_date(value: Any, lang: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(LOCAL_TZ).date() if value.tzinfo else value.date()
+    return f"{value:%d/%m/%Y}" if lang == "vi" else f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+
+
+def _labels(est: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """Labels of the coded public fields in ``lang`` (lists become lists of labels)."""
+    out: dict[str, Any] = {}
+    for f in establishment_layer().public_fields:
+        if not f.codes or est is None:
+            continue
+        value = est.get(f.name)
+        if isinstance(value, list):
+            out[f.name] = [i18n.code_label(f.codes, v, lang) for v in value]
+        elif value is not None:
+            out[f.name] = i18n.code_label(f.codes, value, lang)
+    return out
+
+
+def _report_url(token: str) -> str:
+    return "/report?" + urlencode({"establishment": token})
+
+
+def _map_link(location: dict[str, float] | None) -> str | None:
+    if not location:
+        return None
+    lat, lon = location["lat"], location["lon"]
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def render(result: Lookup, token: str, kind: str, lang: str) -> tuple[int, bytes, str]:
+    """Body of a lookup outcome as ``html`` or ``json``: (status, bytes, media type)."""
+    t = lambda key, **kw: i18n.t(key, lang).format(**kw)  # noqa: E731
+    if kind == "json":
+        data = dict(result.data) if result.data else {"status": result.status}
+        if result.status == "valid":
+            data["labels"] = _labels(data.get("establishment"), lang)
+            data["report_url"] = _report_url(token)
+            data["map_url"] = _map_link(data.get("location"))
+        elif result.status == "unknown":
+            data["message"] = t("qr.invalid_title")
+        elif result.status == "revoked":
+            data["message"] = t("qr.revoked_title")
+        data["lang"] = lang
+        body = json.dumps(data, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+        return result.http_status, body.encode(), "application/json"
+    layer = establishment_layer()
+    context = {
+        "lang": lang, "t": t, "other_lang": "en" if lang == "vi" else "vi",
+        "other_lang_name": i18n.LANGUAGES["en" if lang == "vi" else "vi"],
+        "date": lambda v: fmt_date(v, lang), "label": lambda codes, v: i18n.code_label(codes, v, lang),
+        "field": lambda name: layer.field(name).label(lang),
+        "colour": lambda name, v: layer.style.palettes.get(name, {}).get(str(v), "#616161"),
+        "d": result.data, "est": (result.data or {}).get("establishment"), "map": result.map,
+        "report_url": _report_url(token), "map_link": _map_link((result.data or {}).get("location")),
+        "synthetic_notice": i18n.t("app.synthetic_notice", lang),
+    }
+    name = {"valid": "qr/page.html", "revoked": "qr/revoked.html"}.get(result.status, "qr/invalid.html")
+    html = _TEMPLATES.get_template(name).render(context)
+    return result.http_status, html.encode(), "text/html; charset=utf-8"
+
+
+def _notice(kind: str, lang: str, title_key: str, body: str, status: int) -> tuple[int, bytes, str]:
+    t = lambda key, **kw: i18n.t(key, lang).format(**kw)  # noqa: E731
+    if kind == "json":
+        payload = {"status": {400: "malformed", 429: "rate_limited"}.get(status, "error"),
+                   "message": t(title_key), "lang": lang}
+        return status, json.dumps(payload, ensure_ascii=False).encode(), "application/json"
+    html = _TEMPLATES.get_template("qr/notice.html").render(
+        lang=lang, t=t, title=t(title_key), body=body, other_lang="en" if lang == "vi" else "vi",
+        other_lang_name=i18n.LANGUAGES["en" if lang == "vi" else "vi"], d=None)
+    return status, html.encode(), "text/html; charset=utf-8"
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+def _finish(entry: _Rendered, request: Request) -> Response:
+    headers = {"Cache-Control": entry.cache_control, "Vary": "Accept-Language, Accept-Encoding", **SECURITY_HEADERS}
+    use_gz = entry.gz is not None and "gzip" in request.headers.get("accept-encoding", "")
+    etag = entry.etag[:-1] + '-gz"' if use_gz else entry.etag
+    headers["ETag"] = etag
+    if entry.last_modified:
+        headers["Last-Modified"] = entry.last_modified
+    if entry.status == 200 and _not_modified(request, etag, entry.last_modified):
+        return Response(status_code=304, headers=headers)
+    if use_gz:
+        headers["Content-Encoding"] = "gzip"
+    return Response(entry.gz if use_gz else entry.body, status_code=entry.status, headers=headers,
+                    media_type=entry.media_type)
+
+
+def _not_modified(request: Request, etag: str, last_modified: str | None) -> bool:
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in inm.split(",")}
+        return etag in tags or "*" in tags
+    ims = request.headers.get("if-modified-since")
+    if ims and last_modified:
+        try:
+            return email.utils.parsedate_to_datetime(ims) >= email.utils.parsedate_to_datetime(last_modified)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _entry(status: int, body: bytes, media_type: str, cache_control: str,
+           last_modified: dt.datetime | None) -> _Rendered:
+    lm = None
+    if last_modified is not None:
+        # statuses are derived from today's date: the representation is at least as new as today
+        today = dt.datetime.combine(dt.datetime.now(LOCAL_TZ).date(), dt.time(), LOCAL_TZ)
+        lm = email.utils.format_datetime(max(last_modified, today).astimezone(dt.UTC), usegmt=True)
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    gz = gzip.compress(body, 6, mtime=0) if len(body) > 600 else None
+    return _Rendered(status, body, media_type, cache_control, etag, lm, gz)
+
+
+def _lookup(request: Request, token: str) -> Lookup:
+    engine = get_engine(request)
+    with engine.connect() as conn:
+        return lookup(conn, token)
+
+
+async def _respond(request: Request, code: str, kind: str) -> Response:
+    lang = negotiate_lang(request)
+    retry = LIMITER.hit(client_key(request))
+    if retry > 0:
+        status, body, media = _notice(kind, lang, "qr.busy_title",
+                                      i18n.t("qr.busy_body", lang).format(seconds=retry_after_header(retry)), 429)
+        return Response(body, status_code=status, media_type=media,
+                        headers={"Retry-After": retry_after_header(retry), "Cache-Control": "no-store"})
+    token = codes.normalize_token(code) if len(code) <= MAX_CODE_CHARS else None
+    if token is None:
+        status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), 400)
+        return _finish(_entry(status, body, media, CACHE_MALFORMED, None), request)
+    key = (token, kind, lang)
+    now = time.monotonic()
+    entry = _CACHE.get(key)
+    if entry is None or entry.expires < now:
+        result = await run_in_threadpool(_lookup, request, token)
+        status, body, media = render(result, token, kind, lang)
+        entry = _entry(status, body, media, CACHE_VALID if status == 200 else CACHE_NOT_VALID, result.last_modified)
+        if CACHE_SECONDS > 0:
+            entry.expires = now + CACHE_SECONDS
+            _CACHE[key] = entry
+            _CACHE.move_to_end(key)
+            while len(_CACHE) > CACHE_MAX:
+                _CACHE.popitem(last=False)
+    return _finish(entry, request)
+
+
+@router.api_route("/q/{code:path}", methods=["GET", "HEAD"], include_in_schema=False)
+async def qr_page(code: str, request: Request) -> Response:
+    """The page a QR sticker opens."""
+    return await _respond(request, code, "html")
+
+
+@router.api_route("/api/q/{code:path}", methods=["GET", "HEAD"])
+async def qr_json(code: str, request: Request) -> Response:
+    """The same lookup as JSON (registry-public fields, statuses as codes plus labels)."""
+    return await _respond(request, code, "json")

@@ -1,0 +1,13 @@
+"""QR codes for establishments and market stalls, and the public lookup behind them.
+
+Layout (pure rules first, I/O at the edges):
+
+- :mod:`qr.codes`    token and short-code rules, URL building, QR fit check (pure, no I/O)
+- :mod:`qr.issue`    issue / reissue / revoke codes and select them for printing (database)
+- :mod:`qr.lookup`   the public lookup: one indexed query, registry-public fields only
+- :mod:`qr.images`   PNG and SVG of one code
+- :mod:`qr.stickers` A4 PDF sticker sheets (reportlab, embedded font with Vietnamese glyphs)
+
+The web adapter is ``geomap/web/routes/qr.py``, the command line ``geomap/commands/qr.py``
+and the staff page ``geomap/ui/pages/qr.py``; all three call the functions here.
+"""

@@ -1,0 +1,157 @@
+"""A4 PDF sticker sheets: 12 stickers a page, each with the QR, name, address, ward and short code.
+
+Drawn with reportlab. The QR modules are vector rectangles (one per horizontal run of
+dark modules, all in one filled path), which is sharper at any printer resolution and
+several times faster than embedding a PNG per sticker. Text uses an embedded TrueType
+font with Vietnamese glyphs (DejaVu Sans from Debian's ``fonts-dejavu-core``, or another
+font named by ``GEOMAP_STICKER_FONT``); reportlab embeds only the glyphs used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from geomap.errors import GeomapError
+from qr import images
+from qr.issue import StickerItem
+
+COLUMNS, ROWS = 3, 4
+PER_PAGE = COLUMNS * ROWS
+CELL_W, CELL_H = 64 * mm, 70 * mm
+QR_SIZE = 36 * mm  # version 4 + quiet zone: 41 modules of 0.88 mm, easy for any phone camera
+
+_FONT_CANDIDATES = (
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"),
+    ("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
+)
+REGULAR, BOLD = "GeomapSans", "GeomapSans-Bold"
+
+
+def register_fonts() -> tuple[str, str]:
+    """Register the sticker fonts once; a clear error when no font with Vietnamese glyphs exists."""
+    if REGULAR in pdfmetrics.getRegisteredFontNames():
+        return REGULAR, BOLD
+    chosen = os.environ.get("GEOMAP_STICKER_FONT")
+    pairs = ((chosen, chosen),) if chosen else _FONT_CANDIDATES
+    for regular, bold in pairs:
+        if regular and Path(regular).exists():
+            pdfmetrics.registerFont(TTFont(REGULAR, regular))
+            pdfmetrics.registerFont(TTFont(BOLD, bold if bold and Path(bold).exists() else regular))
+            return REGULAR, BOLD
+    raise GeomapError("No font with Vietnamese glyphs found for the stickers; install Debian's fonts-dejavu-core "
+                      "or set GEOMAP_STICKER_FONT to a .ttf file.")
+
+
+def printable(text: str | None) -> str:
+    """NFC text without control or bidi-formatting characters (they print as boxes or reorder text)."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf")).strip()
+
+
+def _lines(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
+    lines = simpleSplit(text, font, size, width) or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and pdfmetrics.stringWidth(last + "…", font, size) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "…"
+    return lines
+
+
+def _draw_qr(c: canvas.Canvas, modules: list[list[bool]], x: float, y: float, size: float) -> None:
+    """Dark modules as one filled path of horizontal runs, quiet zone included in ``size``."""
+    n = len(modules)
+    unit = size / (n + 8)
+    top = y + size - 4 * unit
+    path = c.beginPath()
+    for r, row in enumerate(modules):
+        yy = top - (r + 1) * unit
+        start = None
+        for col in range(n + 1):
+            dark = col < n and row[col]
+            if dark and start is None:
+                start = col
+            elif not dark and start is not None:
+                path.rect(x + (4 + start) * unit, yy, (col - start) * unit, unit)
+                start = None
+    c.drawPath(path, stroke=0, fill=1)
+
+
+def _draw_sticker(c: canvas.Canvas, item: StickerItem, x: float, y: float, base_url: str | None,
+                  fonts: tuple[str, str], scan_hint: str) -> None:
+    regular, bold = fonts
+    c.setStrokeGray(0.8)
+    c.setLineWidth(0.4)
+    c.roundRect(x + 1 * mm, y + 1 * mm, CELL_W - 2 * mm, CELL_H - 2 * mm, 3 * mm, stroke=1, fill=0)
+    inner = CELL_W - 8 * mm
+    c.setFillGray(0.25)
+    c.setFont(regular, 6.5)
+    c.drawCentredString(x + CELL_W / 2, y + CELL_H - 5.5 * mm, _lines(printable(item.ward_name), regular, 6.5,
+                                                                      inner, 1)[0])
+    c.setFillGray(0)
+    _draw_qr(c, images.matrix(item.token, base_url), x + (CELL_W - QR_SIZE) / 2, y + CELL_H - 7 * mm - QR_SIZE,
+             QR_SIZE)
+    ty = y + CELL_H - 8 * mm - QR_SIZE
+    c.setFont(bold, 8.5)
+    for line in _lines(printable(item.name), bold, 8.5, inner, 2):
+        ty -= 3.6 * mm
+        c.drawCentredString(x + CELL_W / 2, ty, line)
+    c.setFont(regular, 6.5)
+    address = printable(item.address)
+    if item.stall_no and item.target_type == "establishment":
+        address = f"{address} · Quầy {printable(item.stall_no)}" if address else f"Quầy {printable(item.stall_no)}"
+    for line in _lines(address, regular, 6.5, inner, 2):
+        ty -= 2.9 * mm
+        c.drawCentredString(x + CELL_W / 2, ty, line)
+    c.setFont(bold, 10)
+    c.drawCentredString(x + CELL_W / 2, y + 6.5 * mm, f"Mã: {item.short_code}")
+    c.setFont(regular, 5.5)
+    c.setFillGray(0.3)
+    c.drawCentredString(x + CELL_W / 2, y + 3.3 * mm, scan_hint)
+    c.setFillGray(0)
+
+
+def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: str = "") -> bytes:
+    """The PDF (A4, 3 × 4 stickers a page) for ``items`` in the given order."""
+    if not items:
+        raise GeomapError("There are no QR codes to print for this choice; issue codes first ('geomap qr issue').")
+    fonts = register_fonts()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
+    c.setTitle(title or "Tem mã QR")
+    c.setAuthor("geomap — Bản đồ số kinh doanh")
+    page_w, page_h = A4
+    left = (page_w - COLUMNS * CELL_W) / 2
+    bottom = (page_h - ROWS * CELL_H) / 2 + 3 * mm
+    pages = (len(items) + PER_PAGE - 1) // PER_PAGE
+    hint = "Quét mã để tra cứu giấy phép, an toàn thực phẩm · Scan to verify"
+    printed = dt.date.today().strftime("%d/%m/%Y")
+    for p in range(pages):
+        for i, item in enumerate(items[p * PER_PAGE:(p + 1) * PER_PAGE]):
+            col, row = i % COLUMNS, i // COLUMNS
+            _draw_sticker(c, item, left + col * CELL_W, bottom + (ROWS - 1 - row) * CELL_H, base_url, fonts, hint)
+        c.setFont(fonts[0], 7)
+        c.setFillGray(0.4)
+        c.drawString(left, 6 * mm, printable(f"{title} · in ngày {printed}" if title else f"In ngày {printed}"))
+        c.drawRightString(page_w - left, 6 * mm, f"Trang {p + 1}/{pages}")
+        c.setFillGray(0)
+        c.showPage()
+    c.save()
+    return buf.getvalue()

@@ -1,0 +1,389 @@
+"""QR issuance and the public lookup service against the real PostGIS database.
+
+A small committed ward of our own (``qr-test``: hostile names, distinctive personal data,
+a market with stalls) covers the edge cases; the demo ward covers "no personal field of
+any establishment ever appears". The service is exercised through FastAPI's TestClient on
+``create_app(database_url)``; one test drives a real uvicorn server in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from geomap import db
+from geomap.web import create_app
+from geomap.web.routes import qr as qr_route
+from qr import codes, issue, lookup
+
+HOSTILE = '<script>alert("x")</script>\u202eNhà hàng <b>Độc</b> & "Quán"'
+PERSONAL = {
+    "owner_name": "Trần Thị Bímậtchủ",
+    "owner_id_number": "048199012345",
+    "phone": "0905777888",
+    "email": "chu.co.so.bi.mat@example.vn",
+}
+SQUARE = "SRID=4326;MULTIPOLYGON(((108.215 16.040,108.219 16.040,108.219 16.044,108.215 16.044,108.215 16.040)))"
+
+
+def _insert(conn: sa.Connection, table: str, **values: object) -> int:
+    cols = ", ".join(values)
+    params = ", ".join(f"ST_GeomFromEWKT(:{k})" if k in ("geom", "footprint") else f":{k}" for k in values)
+    return conn.execute(sa.text(f"INSERT INTO {table} ({cols}) VALUES ({params}) RETURNING id"), values).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def qr_ward(engine: sa.Engine) -> dict:
+    """A tiny committed ward with every case the QR page must handle."""
+    today = dt.date.today()
+    with db.transaction(engine) as conn:
+        conn.execute(sa.text("DELETE FROM ward WHERE slug = 'qr-test'"))
+        ward = _insert(conn, "ward", slug="qr-test", name="Phường Thử Nghiệm QR", province="Đà Nẵng",
+                       local_srid=5899, geom=SQUARE)
+        group = _insert(conn, "residential_group", ward_id=ward, code="QT-01", name="Tổ 1 Thử", is_synthetic=True,
+                        geom="SRID=4326;MULTIPOLYGON(((108.216 16.041,108.218 16.041,108.218 16.043,108.216 16.043,"
+                             "108.216 16.041)))")
+        market = _insert(conn, "market", ward_id=ward, code="QT-CHO", name="Chợ Thử Nghiệm", address="1 Đường Chợ",
+                         is_synthetic=True, geom="SRID=4326;POINT(108.2175 16.0425)",
+                         footprint="SRID=4326;POLYGON((108.2172 16.0422,108.2178 16.0422,108.2178 16.0428,"
+                                   "108.2172 16.0428,108.2172 16.0422))")
+        ids = {}
+        for key, name, vsic, status, extra in [
+            ("pho", "Phở Bà Hòa", "5610", "active", {"residential_group_id": group}),
+            ("hostile", HOSTILE, "5630", "active", {"residential_group_id": group}),
+            ("closed", "Tiệm Đã Đóng", "4711", "closed", {"residential_group_id": group}),
+            ("stall", "Sạp Rau Cô Lành", "4721", "active", {"market_id": market, "business_type": "market_stall"}),
+        ]:
+            ids[key] = _insert(conn, "establishment", ward_id=ward, code=f"QT-{key.upper()}", name=name,
+                               business_type=extra.pop("business_type", "household"), vsic_code=vsic,
+                               operating_status=status, address=f"12 Lê Thanh Nghị ({key})",
+                               geom="SRID=4326;POINT(108.2171 16.0421)", is_synthetic=True,
+                               digital_payment=["qr_bank"], **PERSONAL, **extra)
+        _insert(conn, "licence", establishment_id=ids["pho"], kind="business_registration", number="32A8-000123",
+                issued_on=today - dt.timedelta(days=800))
+        _insert(conn, "licence", establishment_id=ids["pho"], kind="food_safety_certificate", number="ATTP-77/2025",
+                issued_on=today - dt.timedelta(days=300), expires_on=today + dt.timedelta(days=795))
+        _insert(conn, "inspection", establishment_id=ids["pho"], inspected_on=today - dt.timedelta(days=20),
+                kind="periodic", result="pass", inspector_name="Cán Bộ Kiểm Tra Bí Mật")
+        stall_with = _insert(conn, "stall", market_id=market, stall_no="A-07", establishment_id=ids["stall"],
+                             geom="SRID=4326;POINT(108.2174 16.0424)")
+        stall_empty = _insert(conn, "stall", market_id=market, stall_no="B-01",
+                              geom="SRID=4326;POINT(108.2176 16.0426)")
+        counts = issue.issue_missing(conn, ward)
+    with engine.connect() as conn:
+        tokens = {k: issue.active_for(conn, establishment_id=v) for k, v in ids.items()}
+        tokens["stall_with"] = issue.active_for(conn, stall_id=stall_with)
+        tokens["stall_empty"] = issue.active_for(conn, stall_id=stall_empty)
+    return {"id": ward, "ids": ids, "codes": tokens, "counts": counts, "market": market}
+
+
+@pytest.fixture(scope="module")
+def client(database_url: str, qr_ward: dict):
+    qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
+    qr_route.clear_cache()
+    with TestClient(create_app(database_url)) as c:
+        yield c
+    qr_route.LIMITER.configure(per_minute=60, burst=30)
+
+
+# --- issuance -------------------------------------------------------------------------------
+
+
+def test_issue_missing_covers_every_open_establishment_and_stall(engine, qr_ward):
+    assert qr_ward["counts"] == {"establishment": 3, "stall": 2}  # the closed one gets none
+    assert qr_ward["codes"]["closed"] is None
+    with engine.begin() as conn:
+        assert issue.issue_missing(conn, qr_ward["id"]) == {"establishment": 0, "stall": 0}  # idempotent
+    rec = qr_ward["codes"]["pho"]
+    assert codes.normalize_token(rec.token) == rec.token and rec.version == 1
+    assert codes.normalize_short_code(rec.short_code) == rec.short_code and rec.short_code.startswith("QT-")
+
+
+def test_reissue_revokes_old_and_bumps_version(conn, qr_ward):
+    old = issue.active_for(conn, establishment_id=qr_ward["ids"]["pho"])
+    new = issue.reissue(conn, old.short_code, note="tem cũ bị sao chép")
+    assert new.version == old.version + 1 and new.token != old.token and new.short_code != old.short_code
+    again = issue.find(conn, old.token)
+    assert again.revoked_at is not None and again.revoked_reason == "reissued"
+    assert issue.active_for(conn, establishment_id=qr_ward["ids"]["pho"]).token == new.token
+    assert lookup.lookup(conn, old.token).status == "revoked"
+    assert lookup.lookup(conn, new.token).status == "valid"
+    logged = conn.execute(sa.text("SELECT count(*) FROM audit_log WHERE action IN ('qr.revoke', 'qr.issue') "
+                                  "AND entity_id IN (:a, :b)"), {"a": old.id, "b": new.id}).scalar()
+    assert logged == 2
+
+
+def test_revoke_and_closed_business(conn, qr_ward):
+    rec = qr_ward["codes"]["hostile"]
+    issue.revoke(conn, rec.token, reason="damaged")
+    assert lookup.lookup(conn, rec.token).status == "revoked"
+    with pytest.raises(Exception, match="already revoked"):
+        issue.revoke(conn, rec.token, reason="damaged")
+    with pytest.raises(Exception, match="Unknown revocation reason"):
+        issue.revoke(conn, qr_ward["codes"]["pho"].token, reason="because")
+    conn.execute(sa.text("UPDATE establishment SET operating_status = 'closed' WHERE id = :i"),
+                 {"i": qr_ward["ids"]["pho"]})
+    assert issue.revoke_closed(conn, qr_ward["id"]) == 1
+    assert issue.active_for(conn, establishment_id=qr_ward["ids"]["pho"]) is None
+    with pytest.raises(Exception, match="closed"):
+        issue.issue(conn, establishment_id=qr_ward["ids"]["pho"])
+
+
+def test_one_active_code_per_target_is_a_database_rule(conn, qr_ward):
+    with pytest.raises(sa.exc.IntegrityError):
+        conn.execute(sa.text("INSERT INTO qr_code (token, short_code, target_type, establishment_id) "
+                             "VALUES ('aaaaaaaaaaaaaaaa', 'QT-0000-00', 'establishment', :e)"),
+                     {"e": qr_ward["ids"]["pho"]})
+
+
+def test_select_codes_by_scope(engine, qr_ward):
+    with engine.connect() as conn:
+        everything = issue.select_codes(conn, qr_ward["id"])
+        market = issue.select_codes(conn, qr_ward["id"], market="QT-CHO")
+        group = issue.select_codes(conn, qr_ward["id"], group="Tổ 1 Thử")
+        picked = issue.select_codes(conn, qr_ward["id"], refs=[qr_ward["codes"]["pho"].short_code.lower()])
+        with pytest.raises(Exception, match="No market"):
+            issue.select_codes(conn, qr_ward["id"], market="Chợ Không Có")
+    assert len(everything) == 5
+    assert {i.target_type for i in market} == {"establishment", "stall"} and len(market) == 3
+    assert {i.name for i in group} == {"Phở Bà Hòa", HOSTILE}
+    assert [i.name for i in picked] == ["Phở Bà Hòa"]
+    assert all(i.ward_name == "Phường Thử Nghiệm QR" for i in everything)
+
+
+# --- the public page and JSON -------------------------------------------------------------------
+
+
+def test_valid_page_shows_public_data(client, qr_ward):
+    rec = qr_ward["codes"]["pho"]
+    r = client.get(f"/q/{rec.token}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    for text in ("Phở Bà Hòa", "Mã QR hợp lệ", "Còn hiệu lực", "Có GCN ATTP", "ATTP-77/2025", "Đạt",
+                 "Phản ánh vấn đề", f"/report?establishment={rec.token}", rec.short_code, "Tổ 1 Thử",
+                 "Dữ liệu mô phỏng", "<svg"):
+        assert text in html, text
+    assert "<script" not in html.lower()
+    assert len(r.content) <= 20_000
+    en = client.get(f"/q/{rec.token}?lang=en")
+    assert "Valid QR code" in en.text and "Report a problem" in en.text and 'lang="en"' in en.text
+    by_header = client.get(f"/q/{rec.token}", headers={"Accept-Language": "en-GB,en;q=0.9,vi;q=0.5"})
+    assert 'lang="en"' in by_header.text
+
+
+def test_json_has_only_public_fields(client, qr_ward):
+    rec = qr_ward["codes"]["pho"]
+    r = client.get(f"/api/q/{rec.token}")
+    assert r.status_code == 200
+    data = r.json()
+    public = {f.name for f in lookup.establishment_layer().public_fields}
+    assert set(data["establishment"]) <= public
+    assert data["establishment"]["licence_status"] == "valid"
+    assert data["establishment"]["food_safety_status"] == "certified"
+    assert data["labels"]["licence_status"] == "Còn hiệu lực"
+    assert data["report_url"] == f"/report?establishment={rec.token}"
+    assert "id" not in data["establishment"] and "id" not in data["code"]
+    for key in ("residential_group_id", "market_id", "establishment_id", "stall_id"):
+        assert key not in r.text
+
+
+def test_no_personal_data_in_test_ward(client, qr_ward):
+    for key in ("pho", "hostile", "stall", "stall_with", "stall_empty"):
+        token = qr_ward["codes"][key].token
+        for path in (f"/q/{token}", f"/api/q/{token}", f"/q/{token}?lang=en"):
+            body = client.get(path).text
+            for value in (*PERSONAL.values(), "Cán Bộ Kiểm Tra Bí Mật"):
+                assert value not in body, (path, value)
+
+
+def test_hostile_name_is_escaped(client, qr_ward):
+    token = qr_ward["codes"]["hostile"].token
+    html = client.get(f"/q/{token}").text
+    assert "<script>" not in html and "<b>Độc</b>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "<bdi>&lt;script&gt;" in html  # the RTL override is isolated in <bdi>
+    data = client.get(f"/api/q/{token}").json()
+    assert data["establishment"]["name"] == HOSTILE  # stored as text, returned as text
+
+
+def test_stall_codes(client, qr_ward):
+    with_trader = client.get(f"/api/q/{qr_ward['codes']['stall_with'].token}").json()
+    assert with_trader["stall"]["stall_no"] == "A-07" and with_trader["stall"]["market"]["name"] == "Chợ Thử Nghiệm"
+    assert with_trader["establishment"]["name"] == "Sạp Rau Cô Lành"
+    empty = client.get(f"/q/{qr_ward['codes']['stall_empty'].token}")
+    assert empty.status_code == 200 and "Quầy chưa có tiểu thương" in empty.text and "B-01" in empty.text
+
+
+def test_unknown_revoked_and_malformed(client, engine, qr_ward):
+    forged = codes.new_token()
+    r = client.get(f"/q/{forged}")
+    assert r.status_code == 404 and "Mã QR không hợp lệ — tem có thể là giả" in r.text
+    assert client.get(f"/api/q/{forged}").json()["status"] == "unknown"
+    with engine.begin() as conn:
+        rec = issue.issue(conn, stall_id=_new_stall(conn, qr_ward["market"]))
+        issue.revoke(conn, rec, reason="misused")
+    qr_route.clear_cache()
+    r = client.get(f"/q/{rec.token}")
+    assert r.status_code == 410 and "Mã đã bị thu hồi" in r.text and "Tem bị sử dụng sai" in r.text
+    assert client.get(f"/api/q/{rec.token}").status_code == 410
+    for bad in ("short", "a" * 15 + "!", "0" * 16, "../../etc/passwd", "%2e%2e%2fetc%2fpasswd",
+                "a" * 16 + "/x", "x" * 5000, "ａ" * 16):
+        r = client.get(f"/q/{bad}")
+        assert r.status_code in (400, 404), bad
+        assert "không đúng định dạng" in r.text or r.status_code == 404
+        assert client.get(f"/api/q/{bad}").status_code in (400, 404)
+
+
+def _new_stall(conn: sa.Connection, market: int) -> int:
+    return _insert(conn, "stall", market_id=market, stall_no=f"Z-{time.monotonic_ns() % 10**6}")
+
+
+def test_malformed_codes_never_reach_the_database(client, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("database touched")
+
+    monkeypatch.setattr(qr_route, "lookup", boom)
+    assert client.get("/q/" + "z" * 300).status_code == 400
+    assert client.get("/q/..%2F..%2Fetc").status_code == 400
+
+
+def test_cache_headers_and_304(client, qr_ward):
+    token = qr_ward["codes"]["pho"].token
+    r = client.get(f"/q/{token}", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in r.headers
+    assert "max-age=300" in r.headers["cache-control"] and "stale-while-revalidate" in r.headers["cache-control"]
+    assert r.headers["etag"] and r.headers["last-modified"]
+    assert "Accept-Language" in r.headers["vary"]
+    plain = {"Accept-Encoding": "identity"}
+    assert client.get(f"/q/{token}", headers={**plain, "If-None-Match": r.headers["etag"]}).status_code == 304
+    assert client.get(f"/q/{token}", headers={"If-Modified-Since": r.headers["last-modified"]}).status_code == 304
+    assert client.get(f"/q/{token}", headers={"If-None-Match": '"other"'}).status_code == 200
+    old = "Mon, 01 Jan 2001 00:00:00 GMT"
+    assert client.get(f"/q/{token}", headers={"If-Modified-Since": old}).status_code == 200
+    gz = client.get(f"/q/{token}", headers={"Accept-Encoding": "gzip"})
+    assert gz.headers.get("content-encoding") == "gzip" and gz.text == r.text
+    assert gz.headers["etag"] != r.headers["etag"]
+
+
+def test_rate_limit_per_client(database_url, qr_ward):
+    qr_route.LIMITER.configure(per_minute=60, burst=5)
+    qr_route.LIMITER.reset()
+    try:
+        token = qr_ward["codes"]["pho"].token
+        with TestClient(create_app(database_url), client=("203.0.113.7", 5000)) as flood:
+            statuses = [flood.get(f"/q/{token}").status_code for _ in range(8)]
+            assert statuses[:5] == [200] * 5 and statuses[5:] == [429] * 3
+            last = flood.get(f"/api/q/{token}")
+            assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
+        with TestClient(create_app(database_url), client=("198.51.100.9", 5000)) as other:
+            assert other.get(f"/q/{token}").status_code == 200  # another address is unaffected
+    finally:
+        qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
+        qr_route.LIMITER.reset()
+
+
+def test_generated_image_urls_open_the_right_page(client, qr_ward):
+    """The URL a sticker encodes (decoded from the PNG by OpenCV) opens this establishment's page."""
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+
+    from qr import images
+
+    rec = qr_ward["codes"]["pho"]
+    png = images.png(rec.token, base_url="https://bando.hoacuong.danang.gov.vn")
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imdecode(np.frombuffer(png, np.uint8), 0))
+    assert decoded == f"https://bando.hoacuong.danang.gov.vn/q/{rec.token}"
+    path = decoded.removeprefix("https://bando.hoacuong.danang.gov.vn")
+    assert "Phở Bà Hòa" in client.get(path).text
+
+
+# --- the demo ward: no personal data for ANY establishment ----------------------------------
+
+
+def test_no_personal_field_for_any_demo_establishment(engine, database_url, demo_ward):
+    from geomap.cli import main as cli_main
+
+    assert cli_main(["qr", "issue", "--missing", "--ward", demo_ward["slug"]]) == 0
+    layer = lookup.establishment_layer()
+    personal = [f.name for f in layer.personal_fields]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            f"SELECT q.token, o.name, {', '.join('o.' + p for p in personal)} FROM qr_code q "
+            "JOIN establishment_overview o ON o.id = q.establishment_id "
+            "WHERE q.revoked_at IS NULL AND o.ward_id = :w"), {"w": demo_ward["id"]}).mappings().all()
+        n_est = conn.execute(sa.text("SELECT count(*) FROM establishment WHERE ward_id = :w AND "
+                                     "operating_status <> 'closed'"), {"w": demo_ward["id"]}).scalar()
+    assert len(rows) == n_est > 1000
+    qr_route.clear_cache()
+    with TestClient(create_app(database_url)) as c:
+        for row in rows:
+            html = c.get(f"/q/{row['token']}").text
+            js = c.get(f"/api/q/{row['token']}").text
+            assert "Mã QR hợp lệ" in html
+            for p in personal:
+                value = row[p]
+                if not value or (p == "owner_name" and value in row["name"]):
+                    continue  # a household business may legally carry its owner's name
+                assert value not in html and json.dumps(value, ensure_ascii=False)[1:-1] not in js, (row["token"], p)
+
+
+# --- a real browser on a real server -------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_page_in_headless_chromium(database_url, qr_ward, chromium_path, tmp_path):
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(database_url), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    token = qr_ward["codes"]["pho"].token
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
+            errors, external = [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: external.append(r.url) if not r.url.startswith(
+                f"http://127.0.0.1:{port}/") else None)
+            response = page.goto(f"http://127.0.0.1:{port}/q/{token}")
+            assert response.status == 200
+            text = page.inner_text("body")
+            assert "Phở Bà Hòa" in text and "Còn hiệu lực" in text and "Phản ánh vấn đề" in text
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+            shot = tmp_path / "qr_page.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert not errors, errors
+            page.goto(f"http://127.0.0.1:{port}/q/{codes.new_token()}")
+            assert "tem có thể là giả" in page.inner_text("body")
+            browser.close()
+        assert not external, external
+        import cv2
+
+        img = cv2.imread(str(shot))
+        assert img.shape[1] == 360 and 500 < img.shape[0] < 3000  # phone-width, not a blank or endless page
+        (db.config.STATE_DIR / "screenshots").mkdir(parents=True, exist_ok=True)
+        (db.config.STATE_DIR / "screenshots" / "qr_page.png").write_bytes(shot.read_bytes())
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
