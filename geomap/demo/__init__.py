@@ -1,0 +1,83 @@
+"""The deterministic synthetic demo ward: ``geomap demo load``.
+
+:func:`load` generates a realistic, clearly labelled synthetic ward inside the real
+boundary of a ward profile and writes it to PostGIS in one transaction, replacing that
+ward's previous data. Generation (:mod:`geomap.demo.synthesis`, :mod:`geomap.demo.territory`)
+is pure and deterministic; writing (:mod:`geomap.demo.loader`) uses COPY.
+
+With ``scale`` above 1 the demo becomes a city: every ward of the city boundary file is
+loaded, those without a profile file through a generated profile
+(:func:`geomap.demo.profiles_city.city_profiles`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geomap import config, db, profiles
+from geomap.demo.profiles_city import city_profiles, generated_profile
+from geomap.demo.synthesis import TABLES, WardData, generate
+from geomap.errors import GeomapError
+from geomap.profiles import WardProfile
+
+__all__ = ["load", "generate", "profiles_for", "city_profiles", "generated_profile", "WardData", "TABLES"]
+
+
+def profiles_for(ward: str | None = None, scale: float = 1.0) -> list[WardProfile]:
+    """The profiles a load covers: ``ward`` alone, or with ``scale`` > 1 the whole city (``ward`` first)."""
+    main = profiles.get(ward or config.DEFAULT_WARD)  # UnknownWard / BoundaryError with one clear sentence
+    main.boundary()
+    if scale <= 1:
+        return [main]
+    others = [p for p in city_profiles(main.boundary_file) if p.slug != main.slug]
+    return [main, *others]
+
+
+def _is_loaded(conn: Connection, slug: str) -> bool:
+    return conn.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": slug}).first() is not None
+
+
+def load(engine: Engine | Connection | None = None, ward: str | None = "hoa-cuong", scale: float = 1.0,
+         if_empty: bool = False, today: dt.date | None = None,
+         progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Load the synthetic ward ``ward`` (with ``scale`` > 1: the whole city) and return rows per table.
+
+    Replaces the wards' existing data in one transaction (a failure leaves the database as it
+    was). ``if_empty``: do nothing, and return ``{}``, when ``ward`` is already loaded.
+    ``today`` fixes the reference date of licence expiries, inspections and reports.
+    """
+    if not scale or scale <= 0:
+        raise GeomapError(f"The demo scale must be a positive number, not {scale}.")
+    plan = profiles_for(ward, scale)
+    today = today or dt.date.today()
+    say = progress or (lambda _msg: None)
+    if isinstance(engine, Connection):
+        with engine.begin_nested():
+            return _load(engine, plan, scale, if_empty, today, say)
+    with db.transaction(engine) as conn:
+        return _load(conn, plan, scale, if_empty, today, say)
+
+
+def _load(conn: Connection, plan: list[WardProfile], scale: float, if_empty: bool, today: dt.date,
+          say: Callable[[str], None]) -> dict[str, int]:
+    from geomap.demo import loader
+
+    if if_empty and _is_loaded(conn, plan[0].slug):
+        say(f"{plan[0].name} is already loaded; nothing to do.")
+        return {}
+    loader.delete_wards(conn, [p.slug for p in plan])
+    totals: dict[str, int] = {"ward": 0, **dict.fromkeys(TABLES, 0)}
+    for profile in plan:
+        started = time.perf_counter()
+        data = generate(profile, scale=scale, today=today)
+        counts = loader.write_ward(conn, data)
+        for k, v in counts.items():
+            totals[k] = totals.get(k, 0) + v
+        say(f"{profile.name}: {counts['establishment']} establishments in {time.perf_counter() - started:.1f} s")
+    loader.analyze(conn)
+    return totals
