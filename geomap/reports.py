@@ -711,3 +711,124 @@ def list_api_keys(conn: Connection | Engine) -> list[dict[str, Any]]:
     with _read(conn) as c:
         return [dict(r) for r in c.execute(sa.text(
             "SELECT id, name, scopes, created_at, revoked_at FROM api_key ORDER BY id")).mappings()]
+
+
+# --- Open311 reads ---------------------------------------------------------------------------
+
+
+def requests_for_open311(
+    conn: Connection | Engine,
+    *,
+    public_ids: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    statuses: Sequence[str] | None = None,
+    ward_id: int | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Reports with what GeoReport v2 shows (no personal data), newest first.
+
+    ``public_ids`` given: only those, other filters ignored (as the spec says).
+    """
+    where = ["TRUE"]
+    params: dict[str, Any] = {"n": limit}
+    if public_ids:
+        where.append("f.public_id = ANY(:ids)")
+        params["ids"] = list(public_ids)
+    else:
+        if categories:
+            where.append("f.category = ANY(:cat)")
+            params["cat"] = list(categories)
+        if start is not None:
+            where.append("f.reported_at >= :start")
+            params["start"] = start
+        if end is not None:
+            where.append("f.reported_at <= :end")
+            params["end"] = end
+        if statuses:
+            where.append("f.status = ANY(:st)")
+            params["st"] = list(statuses)
+    if ward_id is not None:
+        where.append("f.ward_id = :w")
+        params["w"] = ward_id
+    sql = (
+        "SELECT f.public_id, f.category, f.status, f.description, f.reported_at, f.updated_at, f.deadline_at, "
+        "f.resolved_at, f.address, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, w.name AS ward_name, "
+        "d.public_id AS duplicate_of_public_id, "
+        "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos, "
+        "(SELECT u.note FROM field_report_update u WHERE u.report_id = f.id AND u.is_public AND u.note IS NOT NULL "
+        " ORDER BY u.id DESC LIMIT 1) AS last_note, "
+        "(SELECT max(u.at) FROM field_report_update u WHERE u.report_id = f.id) AS last_update "
+        "FROM field_report f JOIN ward w ON w.id = f.ward_id LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
+        f"WHERE {' AND '.join(where)} ORDER BY f.reported_at DESC, f.id DESC LIMIT :n")
+    with _read(conn) as c:
+        return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
+
+
+def report_points(
+    conn: Connection | Engine,
+    ward_id: int,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    categories: Sequence[str] | None = None,
+    include_set_aside: bool = False,
+) -> Any:
+    """Report points (id, lon, lat, reported_at, category, status) of a ward for the hotspot layers.
+
+    Duplicates and not-the-ward's reports are left out by default: a duplicate would count one
+    problem twice."""
+    import pandas as pd
+
+    where = ["ward_id = :w", "reported_at >= :since", "reported_at < :until"]
+    params: dict[str, Any] = {"w": ward_id, "since": since, "until": until}
+    if categories:
+        where.append("category = ANY(:cat)")
+        params["cat"] = list(categories)
+    if not include_set_aside:
+        where.append("status <> ALL(:aside)")
+        params["aside"] = list(SET_ASIDE_STATUSES)
+    sql = ("SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat, reported_at, category, status FROM field_report "
+           f"WHERE {' AND '.join(where)}")
+    with _read(conn) as c:
+        return pd.DataFrame(c.execute(sa.text(sql), params).mappings().all(),
+                            columns=["id", "lon", "lat", "reported_at", "category", "status"])
+
+
+def hotspot_layers(
+    conn: Connection | Engine,
+    ward_id: int,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    categories: Sequence[str] | None = None,
+    grid: Any = None,
+    permutations: int = 999,
+    alpha: float = 0.05,
+    seed: int | None = 0,
+) -> tuple[Any, Any]:
+    """Hotspot analysis of a ward's reports in [start, end) (and the window before, for the trend).
+
+    Returns ``(analysis, points)``: a :class:`geomap.hotspots.HotspotAnalysis` and the current
+    window's points for the heatmap."""
+    from shapely import wkb
+
+    from geomap import hotspots
+
+    prev_start = start - (end - start)
+    points = report_points(conn, ward_id, since=prev_start, until=end, categories=categories)
+    with _read(conn) as c:
+        area = wkb.loads(bytes(c.execute(sa.text("SELECT ST_AsBinary(geom) FROM ward WHERE id = :w"),
+                                         {"w": ward_id}).scalar_one()))
+    analysis = hotspots.analyse(points, area=area, start=start, end=end, grid=grid or hotspots.Grid(),
+                                permutations=permutations, alpha=alpha, seed=seed)
+    current = points[pd_between(points["reported_at"], start, end)]
+    return analysis, current
+
+
+def pd_between(values: Any, start: dt.datetime, end: dt.datetime) -> Any:
+    import pandas as pd
+
+    t = pd.to_datetime(values, utc=True)
+    return (t >= pd.Timestamp(start)) & (t < pd.Timestamp(end))

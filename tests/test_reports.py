@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 
 import pytest
 import sqlalchemy as sa
+from reports_fixtures import ensure_ward, inside_point, offset
 
 from geomap import profiles, reports
 from geomap.reports import ReportError
 
 UTC = dt.UTC
-
-
-def ensure_ward(request: pytest.FixtureRequest, engine) -> int:
-    """The Hòa Cường ward: the demo ward when the demo loader exists, else the boundary alone."""
-    demo = importlib.util.find_spec("geomap.demo")
-    if demo is not None and hasattr(importlib.import_module("geomap.demo"), "load"):
-        return request.getfixturevalue("demo_ward")["id"]
-    prof = profiles.get("hoa-cuong")
-    with engine.begin() as c:
-        found = c.execute(sa.text("SELECT id FROM ward WHERE slug = 'hoa-cuong'")).scalar()
-        if found:
-            return found
-        return c.execute(sa.text(
-            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('hoa-cuong', :n, :p, 5899, "
-            "ST_Multi(ST_GeomFromText(:g, 4326))) RETURNING id"),
-            {"n": prof.name, "p": prof.province, "g": prof.boundary().wkt}).scalar()
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +22,7 @@ def ward(request, engine) -> int:
 @pytest.fixture(scope="module")
 def inside() -> tuple[float, float]:
     """(lon, lat) of a point well inside the ward."""
-    p = profiles.get("hoa-cuong").boundary().representative_point()
-    return p.x, p.y
+    return inside_point()
 
 
 @pytest.fixture
@@ -255,20 +238,15 @@ def test_assign_rejects_unknown_user(conn, ward, inside):
 # --- duplicates -------------------------------------------------------------------------------------
 
 
-def _offset(lonlat, metres_east):
-    import math
-    return lonlat[0] + metres_east / (111_320 * math.cos(math.radians(lonlat[1]))), lonlat[1]
-
-
 def test_duplicate_suggestions(conn, ward, inside, officer):
     t0 = dt.datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
-    near = make(conn, ward, _offset(inside, 20), at=t0, text="dup near")
-    far = make(conn, ward, _offset(inside, 120), at=t0, text="dup far")
-    other_cat = make(conn, ward, _offset(inside, 10), category="sanitation", at=t0, text="dup other cat")
-    too_old = make(conn, ward, _offset(inside, 5), at=t0 - dt.timedelta(days=40), text="dup too old")
-    closed_recent = make(conn, ward, _offset(inside, 30), at=t0 - dt.timedelta(days=5), text="dup closed")
+    near = make(conn, ward, offset(inside, 20), at=t0, text="dup near")
+    far = make(conn, ward, offset(inside, 120), at=t0, text="dup far")
+    other_cat = make(conn, ward, offset(inside, 10), category="sanitation", at=t0, text="dup other cat")
+    too_old = make(conn, ward, offset(inside, 5), at=t0 - dt.timedelta(days=40), text="dup too old")
+    closed_recent = make(conn, ward, offset(inside, 30), at=t0 - dt.timedelta(days=5), text="dup closed")
     reports.transition(conn, closed_recent.id, "closed", user=officer)
-    not_ward = make(conn, ward, _offset(inside, 15), at=t0, text="dup not ward")
+    not_ward = make(conn, ward, offset(inside, 15), at=t0, text="dup not ward")
     reports.transition(conn, not_ward.id, "not_ward", user=officer, note="Điện lực")
     new = make(conn, ward, inside, at=t0 + dt.timedelta(days=1), text="dup new")
     found = reports.suggest_duplicates(conn, new.id)

@@ -199,7 +199,7 @@ def _ward_svg(slug: str) -> dict[str, Any]:
     k = math.cos(math.radians((miny + maxy) / 2))
     height = max(1, round(width * (maxy - miny) / ((maxx - minx) * k)))
     parts = []
-    for poly in area.geoms:
+    for poly in getattr(area, "geoms", [area]):
         for ring in (poly.exterior, *poly.interiors):
             pts = [f"{(x - minx) / (maxx - minx) * width:.1f},{(maxy - y) / (maxy - miny) * height:.1f}"
                    for x, y in ring.coords]

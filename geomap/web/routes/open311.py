@@ -1,0 +1,335 @@
+"""Open311 GeoReport v2: ``/open311/v2/services``, ``/requests`` (JSON and XML), and discovery.
+
+Services are the report categories. ``service_request_id`` is the report's public id (never
+the sequential one). Internal statuses map onto the spec's ``open``/``closed``; the
+internal status and the latest public note go in ``status_notes``, as FixMyStreet does.
+POST needs an ``api_key`` with scope ``open311`` (``geomap apikey add NAME --scope open311``).
+Errors are ``[{"code": ..., "description": ...}]`` (``<errors><error>`` in XML) with the
+HTTP status in ``code``. Lat/long are required: this server does not geocode addresses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
+
+from geomap import config, i18n, reports
+from geomap.models import REPORT_CATEGORIES
+from geomap.web.deps import get_engine
+from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
+from geomap.web.routes.reports import request_lang
+
+router = APIRouter()
+
+PREFIX = "/open311/v2"
+SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+#: the spec's default window for GET requests without dates, and its result cap
+DEFAULT_DAYS = 90
+MAX_RESULTS = 1000
+LIMITER = RateLimiter.from_env("OPEN311", per_minute=120, burst=60)
+
+_GROUPS = {
+    "garbage": ("Môi trường", "Environment"), "sanitation": ("Môi trường", "Environment"),
+    "infrastructure": ("Hạ tầng đô thị", "Urban infrastructure"),
+    "urban_order": ("Trật tự đô thị", "Urban order"), "food_safety": ("An toàn thực phẩm", "Food safety"),
+    "other": ("Khác", "Other"),
+}
+_KEYWORDS = {
+    "garbage": "rác, rác thải, đổ trộm, garbage, litter, dumping",
+    "infrastructure": "đèn đường, ổ gà, cống, vỉa hè, streetlight, pothole, drain, pavement",
+    "urban_order": "lấn chiếm, vỉa hè, xây dựng trái phép, encroachment, illegal construction",
+    "sanitation": "vệ sinh, nước thải, mùi hôi, sanitation, sewage, odour",
+    "food_safety": "an toàn thực phẩm, ngộ độc, food safety, food poisoning",
+    "other": "khác, other",
+}
+_DESCRIPTIONS = {
+    "garbage": ("Rác thải, đổ rác không đúng nơi quy định", "Garbage, illegal dumping"),
+    "infrastructure": ("Đèn đường, mặt đường, cống, vỉa hè hư hỏng", "Broken street lights, roads, drains, pavements"),
+    "urban_order": ("Lấn chiếm lòng lề đường, xây dựng trái phép", "Pavement encroachment, illegal construction"),
+    "sanitation": ("Vệ sinh môi trường, nước thải, mùi hôi", "Sanitation, sewage, odours"),
+    "food_safety": ("Vi phạm an toàn thực phẩm", "Food-safety violations"),
+    "other": ("Phản ánh khác", "Other problems"),
+}
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> bytes:
+    top = ET.Element(root)
+    for row in rows:
+        el = ET.SubElement(top, item)
+        for key, value in row.items():
+            child = ET.SubElement(el, key)
+            if isinstance(value, list):
+                for v in value:
+                    sub = ET.SubElement(child, "keyword" if key == "keywords" else "value")
+                    sub.text = str(v)
+            elif isinstance(value, bool):
+                child.text = "true" if value else "false"
+            elif value is not None:
+                child.text = str(value)
+    return ET.tostring(top, encoding="utf-8", xml_declaration=True)
+
+
+def _respond(fmt: str, root: str, item: str, payload: Any, status_code: int = 200) -> Response:
+    if fmt == "xml":
+        rows = payload if isinstance(payload, list) else [payload]
+        return Response(_xml(root, item, rows), status_code=status_code, media_type=FORMATS["xml"])
+    return JSONResponse(payload, status_code=status_code, media_type=FORMATS["json"])
+
+
+def error(fmt: str, status_code: int, description: str) -> Response:
+    """The spec's error document: a list of {code, description}."""
+    return _respond(fmt if fmt in FORMATS else "json", "errors", "error",
+                    [{"code": status_code, "description": description}], status_code)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(reports.LOCAL_TZ).isoformat(timespec="seconds") if value else None
+
+
+def service(code: str, lang: str) -> dict[str, Any]:
+    g = _GROUPS[code]
+    return {
+        "service_code": code,
+        "service_name": i18n.code_label("report_category", code, lang),
+        "description": _DESCRIPTIONS[code][1 if lang == "en" else 0],
+        "metadata": False,
+        "type": "realtime",
+        "keywords": _KEYWORDS[code],
+        "group": g[1 if lang == "en" else 0],
+    }
+
+
+def status_notes(row: dict[str, Any], lang: str) -> str:
+    """Internal status and latest public note, FixMyStreet style."""
+    label = i18n.code_label("report_status", row["status"], lang)
+    parts = [label]
+    if row.get("duplicate_of_public_id"):
+        parts.append(("duplicate of " if lang == "en" else "trùng với ") + row["duplicate_of_public_id"])
+    if row.get("last_note") and row["status"] != "new":
+        parts.append(row["last_note"])
+    return " — ".join(parts)
+
+
+def service_request(row: dict[str, Any], lang: str, base_url: str) -> dict[str, Any]:
+    """A report as a GeoReport v2 service request (every spec field present)."""
+    closed = row["status"] not in reports.OPEN_STATUSES
+    agency = row["ward_name"] if row["status"] != "not_ward" else (
+        "Cơ quan khác (không thuộc thẩm quyền phường)" if lang != "en" else "Another authority")
+    return {
+        "service_request_id": row["public_id"],
+        "status": "closed" if closed else "open",
+        "status_notes": status_notes(row, lang),
+        "service_name": i18n.code_label("report_category", row["category"], lang),
+        "service_code": row["category"],
+        "description": row["description"],
+        "agency_responsible": f"UBND {agency}" if row["status"] != "not_ward" else agency,
+        "service_notice": None,
+        "requested_datetime": _iso(row["reported_at"]),
+        "updated_datetime": _iso(max(filter(None, (row["updated_at"], row["last_update"])), default=None)),
+        "expected_datetime": _iso(row["deadline_at"]),
+        "address": row["address"],
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(float(row["lat"]), 7),
+        "long": round(float(row["lon"]), 7),
+        "media_url": f"{base_url}/report/track/{row['public_id']}/photo/1" if row["photos"] else None,
+    }
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _parse_date(value: str | None, name: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} '{value[:40]}' is not a W3C date/time such as 2026-03-01T00:00:00+07:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=reports.LOCAL_TZ)
+
+
+def _ward_for_jurisdiction(engine: Engine, jurisdiction_id: str | None) -> tuple[int | None, str | None]:
+    if not jurisdiction_id:
+        return None, None
+    with engine.connect() as c:
+        found = c.execute(sa.text("SELECT id FROM ward WHERE slug = :s"), {"s": jurisdiction_id}).scalar()
+    if found is None:
+        return None, f"jurisdiction_id '{jurisdiction_id[:64]}' is not served here"
+    return int(found), None
+
+
+def _fmt(fmt: str) -> str | None:
+    return fmt if fmt in FORMATS else None
+
+
+# --- endpoints ----------------------------------------------------------------------------------
+
+
+@router.get("/open311/discovery.{fmt}")
+def discovery(fmt: str) -> Response:
+    if not _fmt(fmt):
+        return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
+    doc = {
+        "changeset": "2026-11-22T00:00:00+07:00",
+        "contact": "UBND phường — bộ phận tiếp nhận phản ánh",
+        "key_service": "geomap apikey add NAME --scope open311",
+        "endpoints": [{"specification": SPEC_URL, "url": f"{config.PUBLIC_BASE_URL}{PREFIX}",
+                       "changeset": "2026-11-22T00:00:00+07:00", "type": "production",
+                       "formats": ["application/json", "text/xml"]}],
+    }
+    if fmt == "xml":
+        return Response(_xml("discovery", "endpoint", doc["endpoints"]), media_type=FORMATS["xml"])
+    return JSONResponse(doc)
+
+
+@router.get(PREFIX + "/services.{fmt}")
+@router.get(PREFIX + "/services", include_in_schema=False)
+def services(request: Request, fmt: str = "json", jurisdiction_id: str | None = None,
+             engine: Engine = Depends(get_engine)) -> Response:
+    """The list of services (report categories)."""
+    if not _fmt(fmt):
+        return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
+    _, problem = _ward_for_jurisdiction(engine, jurisdiction_id)
+    if problem:
+        return error(fmt, 404, problem)
+    lang = request_lang(request)
+    return _respond(fmt, "services", "service", [service(c, lang) for c in REPORT_CATEGORIES])
+
+
+@router.get(PREFIX + "/services/{code}.{fmt}")
+@router.get(PREFIX + "/services/{code}", include_in_schema=False)
+def service_definition(code: str, fmt: str = "json") -> Response:
+    """A service definition; no service has extra attributes (metadata is false)."""
+    if not _fmt(fmt):
+        return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
+    if code not in REPORT_CATEGORIES:
+        return error(fmt, 404, f"service_code '{code[:64]}' not found; known: {', '.join(REPORT_CATEGORIES)}")
+    doc = {"service_code": code, "attributes": []}
+    if fmt == "xml":
+        top = ET.Element("service_definition")
+        ET.SubElement(top, "service_code").text = code
+        ET.SubElement(top, "attributes")
+        return Response(ET.tostring(top, encoding="utf-8", xml_declaration=True), media_type=FORMATS["xml"])
+    return JSONResponse(doc)
+
+
+@router.post(PREFIX + "/requests.{fmt}")
+@router.post(PREFIX + "/requests", include_in_schema=False)
+async def create_request(request: Request, fmt: str = "json", engine: Engine = Depends(get_engine)) -> Response:
+    """Create a service request (form-encoded, as the spec says; multipart accepted too)."""
+    if not _fmt(fmt):
+        return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
+    form = await request.form()
+    args = {**request.query_params, **{k: v for k, v in form.items() if isinstance(v, str)}}
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_create, request, fmt, args, engine)
+
+
+def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) -> Response:
+    key_id = reports.check_api_key(engine, args.get("api_key"), "open311")
+    if key_id is None:
+        return error(fmt, 403, "api_key is missing or invalid" if args.get("api_key") else "api_key is required")
+    retry = LIMITER.hit(f"key:{key_id}")
+    if retry > 0:
+        resp = error(fmt, 429, "too many requests for this api_key; retry later")
+        resp.headers["Retry-After"] = retry_after_header(retry)
+        return resp
+    code = args.get("service_code", "")
+    if not code:
+        return error(fmt, 400, "service_code is required")
+    if code not in REPORT_CATEGORIES:
+        return error(fmt, 400, f"service_code '{code[:64]}' is not a known service")
+    ward_id, problem = _ward_for_jurisdiction(engine, args.get("jurisdiction_id"))
+    if problem:
+        return error(fmt, 400, problem)
+    if not args.get("lat") or not args.get("long"):
+        return error(fmt, 400, "lat and long are required (this server does not geocode address_string or "
+                               "address_id)")
+    name = " ".join(p for p in (args.get("first_name"), args.get("last_name")) if p) or None
+    contact = ", ".join(p for p in (args.get("email"), args.get("phone")) if p) or None
+    try:
+        data = reports.validate(category=code, description=args.get("description"), lat=args.get("lat"),
+                                lon=args.get("long"), channel="open311", reporter_name=name,
+                                reporter_contact=contact, address=args.get("address_string"))
+        client = f"open311:{key_id}:{args.get('device_id') or args.get('account_id') or client_key(request)}"
+        done = reports.submit(engine, data, ward_id=ward_id, client=client, api_key_id=key_id)
+    except reports.ReportError as exc:
+        field = {"location": "lat/long", "category": "service_code"}.get(exc.field or "", exc.field or "request")
+        return error(fmt, 400, f"{field}: {exc.message('en')}")
+    notice = (f"Expected by {_iso(done.deadline_at)}" if done.deadline_at else None)
+    body = [{"service_request_id": done.public_id, "service_notice": notice, "account_id": None}]
+    return _respond(fmt, "service_requests", "request", body, 201 if done.created else 200)
+
+
+@router.get(PREFIX + "/requests.{fmt}")
+@router.get(PREFIX + "/requests", include_in_schema=False)
+def list_requests(
+    request: Request,
+    fmt: str = "json",
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    status: str | None = None,
+    jurisdiction_id: str | None = None,
+    engine: Engine = Depends(get_engine),
+) -> Response:
+    """Service requests with the spec's filters; without dates, the last 90 days; at most 1000."""
+    if not _fmt(fmt):
+        return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
+    lang = request_lang(request)
+    ward_id, problem = _ward_for_jurisdiction(engine, jurisdiction_id)
+    if problem:
+        return error(fmt, 404, problem)
+    try:
+        start = _parse_date(start_date, "start_date")
+        end = _parse_date(end_date, "end_date")
+    except ValueError as exc:
+        return error(fmt, 400, str(exc))
+    codes = _split(service_code)
+    unknown = [c for c in codes if c not in REPORT_CATEGORIES]
+    if unknown:
+        return error(fmt, 400, f"service_code '{unknown[0][:64]}' is not a known service")
+    wanted = _split(status)
+    if any(s not in ("open", "closed") for s in wanted):
+        return error(fmt, 400, "status must be open, closed or both (comma-separated)")
+    statuses = None
+    if wanted and set(wanted) != {"open", "closed"}:
+        statuses = reports.OPEN_STATUSES if wanted == ["open"] else (*reports.DONE_STATUSES,
+                                                                      *reports.SET_ASIDE_STATUSES)
+    if start is None and end is None:
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=DEFAULT_DAYS)
+    elif start is not None and end is not None and end < start:
+        return error(fmt, 400, "end_date is before start_date")
+    rows = reports.requests_for_open311(engine, public_ids=_split(service_request_id)[:MAX_RESULTS],
+                                        categories=codes, start=start, end=end, statuses=statuses,
+                                        ward_id=ward_id, limit=MAX_RESULTS)
+    base = config.PUBLIC_BASE_URL
+    return _respond(fmt, "service_requests", "request", [service_request(r, lang, base) for r in rows])
+
+
+@router.get(PREFIX + "/requests/{request_id}.{fmt}")
+@router.get(PREFIX + "/requests/{request_id}", include_in_schema=False)
+def get_request(request: Request, request_id: str, fmt: str = "json",
+                engine: Engine = Depends(get_engine)) -> Response:
+    """One service request (a list of one, as the spec says)."""
+    if not _fmt(fmt):
+        return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
+    rows = reports.requests_for_open311(engine, public_ids=[request_id[:32]])
+    if not rows:
+        return error(fmt, 404, f"service_request_id '{request_id[:32]}' not found")
+    return _respond(fmt, "service_requests", "request",
+                    [service_request(rows[0], request_lang(request), config.PUBLIC_BASE_URL)])

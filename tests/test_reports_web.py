@@ -1,0 +1,159 @@
+"""The public report form and tracking page through the ASGI app (real PostGIS)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from reports_fixtures import ensure_ward, inside_point
+from test_photos import jpeg_with_gps
+
+from geomap import photos
+from geomap.web import create_app
+from geomap.web.routes import reports as report_routes
+
+
+@pytest.fixture(scope="module")
+def client(request, database_url, engine):
+    ensure_ward(request, engine)
+    report_routes.LIMITER.configure(0, 1)  # limiter has its own test below
+    with TestClient(create_app(database_url), follow_redirects=False) as c:
+        yield c
+
+
+def form(**kw) -> dict:
+    lon, lat = inside_point()
+    return {"category": "garbage", "description": "Rác tồn đọng trước hẻm 12", "lat": f"{lat}", "lon": f"{lon}",
+            **kw}
+
+
+def test_form_renders_in_vietnamese_and_english(client):
+    r = client.get("/report")
+    assert r.status_code == 200 and "Phản ánh hiện trường" in r.text and 'name="lat"' in r.text
+    assert "Rác thải" in r.text and "http" not in re.sub(r'href="/[^"]*"|xmlns="[^"]*"', "", r.text).replace(
+        "http-equiv", "")
+    assert len(r.content) < 12_000
+    en = client.get("/report", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Report a problem" in en.text and "Garbage" in en.text
+    assert "Report a problem" in client.get("/report?lang=en").text
+
+
+def test_submit_redirects_to_tracking_page(client, engine):
+    r = client.post("/report", data=form(description="Đèn đường hỏng <b>bold</b>", category="infrastructure"))
+    assert r.status_code == 303
+    track = r.headers["location"]
+    public_id = re.search(r"/report/track/(PA-[A-Z0-9-]+)", track).group(1)
+    page = client.get(track)
+    assert page.status_code == 200 and public_id in page.text and "Mới" in page.text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page.text and "<b>bold</b>" not in page.text
+    with engine.connect() as c:
+        row = c.execute(sa.text("SELECT id, channel FROM field_report WHERE public_id = :p"), {"p": public_id}).one()
+    assert row.channel == "web" and str(row.id) not in track.split("?")[0].split("/")[-1].split("-")[0]
+
+
+def test_replayed_submission_gives_the_same_report(client, engine):
+    data = form(description="Replay: cống nghẹt ở kiệt 45")
+    first = client.post("/report", data=data).headers["location"]
+    second = client.post("/report", data=data).headers["location"]
+    assert first.split("?")[0] == second.split("?")[0]
+    with engine.connect() as c:
+        assert c.execute(sa.text(
+            "SELECT count(*) FROM field_report WHERE description = 'Replay: cống nghẹt ở kiệt 45'")).scalar() == 1
+
+
+@pytest.mark.parametrize("data, status, words", [
+    ({"description": ""}, 422, "nội dung đang trống"),
+    ({"description": "x" * 10_000}, 422, "10,000"),
+    ({"lat": "0", "lon": "0"}, 422, "(0, 0)"),
+    ({"lat": "21.03", "lon": "105.85"}, 422, "nằm ngoài Phường Hòa Cường"),
+    ({"category": ""}, 422, "lĩnh vực"),
+])
+def test_bad_input_rerenders_form_with_message(client, engine, data, status, words):
+    with engine.connect() as c:
+        before = c.execute(sa.text("SELECT count(*) FROM field_report")).scalar()
+    r = client.post("/report", data=form(**data))
+    assert r.status_code == status and words in r.text and 'role="alert"' in r.text
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM field_report")).scalar() == before
+
+
+def test_photo_with_gps_exif_is_stripped_and_locates_report(client, engine):
+    """No lat/lon typed: the photo's GPS places the report; the stored bytes carry no EXIF."""
+    lon, lat = inside_point()
+    def dms(v):
+        d = int(v)
+        m = int((v - d) * 60)
+        return (d, m, round(((v - d) * 60 - m) * 60, 2))
+    data = jpeg_with_gps(lat=dms(lat), lon=dms(lon))
+    r = client.post("/report", data={"category": "garbage", "description": "Ảnh có GPS", "lat": "", "lon": ""},
+                    files=[("photos", ("phone.jpg", data, "image/jpeg"))])
+    assert r.status_code == 303, r.text[:500]
+    public_id = re.search(r"(PA-[A-Z0-9-]+)", r.headers["location"]).group(1)
+    with engine.connect() as c:
+        row = c.execute(sa.text(
+            "SELECT ST_X(f.geom) lon, ST_Y(f.geom) lat, p.content FROM field_report f "
+            "JOIN field_report_photo p ON p.report_id = f.id WHERE f.public_id = :p"), {"p": public_id}).one()
+    assert abs(row.lat - lat) < 1e-4 and abs(row.lon - lon) < 1e-4
+    assert not photos.has_metadata(bytes(row.content)) and b"TestPhoneMaker" not in bytes(row.content)
+    served = client.get(f"/report/track/{public_id}/photo/1")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert b"TestPhoneMaker" not in served.content
+
+
+def test_not_an_image_and_huge_photo(client, engine):
+    r = client.post("/report", data=form(description="bad photo"),
+                    files=[("photos", ("virus.jpg", b"MZ\x90\x00 this is an exe", "image/jpeg"))])
+    assert r.status_code == 422 and "virus.jpg" in r.text and "không phải là ảnh" in r.text
+    big = b"\xff\xd8\xff" + b"\x00" * (30 * 1024 * 1024)
+    r = client.post("/report", data=form(description="huge photo"),
+                    files=[("photos", ("huge.jpg", big, "image/jpeg"))])
+    assert r.status_code == 422 and "huge.jpg" in r.text and "10 MB" in r.text
+    with engine.connect() as c:
+        assert c.execute(sa.text(
+            "SELECT count(*) FROM field_report WHERE description IN ('bad photo', 'huge photo')")).scalar() == 0
+
+
+def test_too_many_photos(client):
+    files = [("photos", (f"p{i}.jpg", jpeg_with_gps(size=(20, 20)), "image/jpeg")) for i in range(4)]
+    r = client.post("/report", data=form(description="four photos"), files=files)
+    assert r.status_code == 422 and "Tối đa 3 ảnh" in r.text
+
+
+def test_establishment_prefill_from_qr_token(client, engine):
+    lon, lat = inside_point()
+    with engine.begin() as c:
+        est = c.execute(sa.text(
+            "INSERT INTO establishment (ward_id, code, name, business_type, vsic_code, geom) "
+            "SELECT id, 'R5-QR-1', 'Quán <Bún> Chả Cá', 'household', (SELECT vsic_code FROM industry LIMIT 1), "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) FROM ward WHERE slug = 'hoa-cuong' "
+            "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name RETURNING id"), {"lon": lon, "lat": lat}).scalar()
+        c.execute(sa.text(
+            "INSERT INTO qr_code (token, short_code, target_type, establishment_id) "
+            "VALUES ('r5tokenabc', 'R5SHORT', 'establishment', :e) ON CONFLICT (token) DO NOTHING"), {"e": est})
+    page = client.get("/report?establishment=r5tokenabc")
+    assert "Quán &lt;Bún&gt; Chả Cá" in page.text and 'value="r5tokenabc"' in page.text
+    assert f"{lat:.6f}" in page.text
+    r = client.post("/report", data={**form(description="QR report"), "establishment": "r5tokenabc"})
+    assert r.status_code == 303
+    with engine.connect() as c:
+        row = c.execute(sa.text("SELECT channel, establishment_id FROM field_report WHERE description = 'QR report'")
+                        ).one()
+    assert tuple(row) == ("qr", est)
+    assert "Quán &lt;Bún&gt; Chả Cá" in client.get(r.headers["location"]).text
+
+
+def test_unknown_tracking_code(client):
+    r = client.get("/report/track/PA-NOPE-NOPE-NOPE")
+    assert r.status_code == 404 and "Không tìm thấy" in r.text
+
+
+def test_rate_limit_answers_429(client):
+    try:
+        report_routes.LIMITER.configure(60, 2)
+        report_routes.LIMITER.reset()
+        codes = [client.post("/report", data=form(description=f"flood {i}")).status_code for i in range(4)]
+    finally:
+        report_routes.LIMITER.configure(0, 1)
+    assert codes[:2] == [303, 303] and codes[2] == 429
