@@ -30,7 +30,7 @@ from qr.issue import StickerItem
 COLUMNS, ROWS = 3, 4
 PER_PAGE = COLUMNS * ROWS
 CELL_W, CELL_H = 64 * mm, 70 * mm
-QR_SIZE = 36 * mm  # version 4 + quiet zone: 41 modules of 0.88 mm, easy for any phone camera
+QR_SIZE = 38 * mm  # version 4 + quiet zone: 41 modules of 0.93 mm, easy for any phone camera
 
 _FONT_CANDIDATES = (
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
@@ -122,7 +122,10 @@ def _draw_sticker(c: canvas.Canvas, item: StickerItem, x: float, y: float, base_
         c.drawCentredString(x + CELL_W / 2, ty, line)
     c.setFont(bold, 10)
     c.drawCentredString(x + CELL_W / 2, y + 6.5 * mm, f"Mã: {item.short_code}")
-    c.setFont(regular, 5.5)
+    size = 5.5
+    while size > 4 and pdfmetrics.stringWidth(scan_hint, regular, size) > inner:
+        size -= 0.25
+    c.setFont(regular, size)
     c.setFillGray(0.3)
     c.drawCentredString(x + CELL_W / 2, y + 3.3 * mm, scan_hint)
     c.setFillGray(0)
@@ -141,7 +144,7 @@ def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: s
     left = (page_w - COLUMNS * CELL_W) / 2
     bottom = (page_h - ROWS * CELL_H) / 2 + 3 * mm
     pages = (len(items) + PER_PAGE - 1) // PER_PAGE
-    hint = "Quét mã để tra cứu giấy phép, an toàn thực phẩm · Scan to verify"
+    hint = "Quét mã để tra cứu giấy phép, ATTP · Scan to verify"
     printed = dt.date.today().strftime("%d/%m/%Y")
     for p in range(pages):
         for i, item in enumerate(items[p * PER_PAGE:(p + 1) * PER_PAGE]):
