@@ -208,8 +208,8 @@ def services(request: Request, fmt: str = "json", jurisdiction_id: str | None = 
     return _respond(fmt, "services", "service", [service(c, lang) for c in REPORT_CATEGORIES])
 
 
-@router.get(PREFIX + "/services/{code}.{fmt}")
 @router.get(PREFIX + "/services/{code}", include_in_schema=False)
+@router.get(PREFIX + "/services/{code}.{fmt}")  # registered first (bottom decorator)
 def service_definition(code: str, fmt: str = "json") -> Response:
     """A service definition; no service has extra attributes (metadata is false)."""
     if not _fmt(fmt):
@@ -321,8 +321,8 @@ def list_requests(
     return _respond(fmt, "service_requests", "request", [service_request(r, lang, base) for r in rows])
 
 
-@router.get(PREFIX + "/requests/{request_id}.{fmt}")
 @router.get(PREFIX + "/requests/{request_id}", include_in_schema=False)
+@router.get(PREFIX + "/requests/{request_id}.{fmt}")  # registered first (bottom decorator)
 def get_request(request: Request, request_id: str, fmt: str = "json",
                 engine: Engine = Depends(get_engine)) -> Response:
     """One service request (a list of one, as the spec says)."""
