@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from geomap import db, demo
 
     started = time.perf_counter()
+    demo.profiles_for(args.ward, args.scale)  # an unknown ward or a broken boundary fails before any database work
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     counts = demo.load(db.get_engine(), ward=args.ward, scale=args.scale, if_empty=args.if_empty,
                        progress=progress)
