@@ -119,7 +119,10 @@ def export(
     now = now or dt.datetime.now(dt.UTC)
     with _snapshot(bind) as conn:
         ward_row = resolve_ward(conn, ward)
-        target = crs.parse(srid, offered_srids(conn, ward_row))
+        try:
+            target = crs.parse(srid, offered_srids(conn, ward_row))
+        except crs.InvalidCRS as exc:
+            raise ExportError(str(exc)) from None
         if fmt == "geojson" and target != crs.WGS84:
             raise ExportError(f"GeoJSON (RFC 7946) is WGS84 only; EPSG:{target} was refused, not reprojected. "
                               "Choose EPSG:4326, or GeoPackage for the VN-2000 grid.")
