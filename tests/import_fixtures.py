@@ -67,3 +67,27 @@ def _deep_point(geom) -> Point:
     p = target.representative_point()
     assert shapely.contains(geom, p)
     return p
+
+
+def csv_bytes(rows: list[dict], headers: list[str] | None = None) -> bytes:
+    """A UTF-8 CSV with the given headers (default: the union of the rows' keys, in order)."""
+    import csv
+    import io
+
+    if headers is None:
+        headers = []
+        for r in rows:
+            headers += [k for k in r if k not in headers]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=headers)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue().encode("utf-8")
+
+
+def establishment_row(code: str | None, name: str, lonlat: tuple[float, float] | None, **extra) -> dict:
+    row = {"Mã cơ sở": code or "", "Tên cơ sở": name, "Loại hình": "Hộ kinh doanh", "Mã ngành VSIC": "5610",
+           "Kinh độ": lonlat[0] if lonlat else "", "Vĩ độ": lonlat[1] if lonlat else ""}
+    row.update(extra)
+    return row

@@ -72,7 +72,7 @@ def sniff(data: bytes, filename: str = "") -> str:
         raise ImportFileError("file.wrong_type", file=filename, found="ZIP")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError("file.xls", file=filename)
-    if head.startswith(b"SQLite format 3\x00"):
+    if data.startswith(b"SQLite format 3\x00"):
         if data[68:72] == b"GPKG" or b"gpkg_contents" in data[:1_000_000]:
             return "gpkg"
         raise ImportFileError("file.wrong_type", file=filename, found="SQLite")
