@@ -5,9 +5,28 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from geomap import db
+from geomap import config, db, mapview
+
+#: the app's static folder (Streamlit serves ``<app dir>/static`` at ``/app/static`` when enabled)
+STATIC_DIR = config.PROJECT_DIR / "static"
+#: the vendored assets as seen from the streamlit-folium iframe (``/component/<name>/index.html``)
+_ASSETS_FROM_COMPONENT = "../../app/static"
 
 
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
     return db.get_engine()
+
+
+@st.cache_resource(show_spinner=False)
+def map_assets_url() -> str | None:
+    """Where the map loads Leaflet from: the app's own copies when it serves them, else the CDN (None).
+
+    Serving them ourselves lets the map work on a ward network without internet access;
+    it needs ``server.enableStaticServing`` (set in ``.streamlit/config.toml``).
+    """
+    if not st.get_option("server.enableStaticServing"):
+        return None
+    if not all((STATIC_DIR / path).is_file() for path in mapview.vendored_files()):
+        return None
+    return _ASSETS_FROM_COMPONENT
