@@ -39,7 +39,7 @@ def read_layer_back(path: Path, fmt: str, layer: str) -> pd.DataFrame:
     if fmt == "xlsx":  # GDAL reads the sheet; geometry from its WKT column, as a user would
         frame = pyogrio.read_dataframe(path, layer=layer, HEADERS="FORCE")
         if "wkt" not in frame:  # GDAL cannot see the header of a sheet without data rows
-            frame = pd.read_excel(path, sheet_name=layer)
+            frame = pd.read_excel(path, sheet_name=layer, engine="openpyxl")
             assert frame.empty
         return gpd.GeoDataFrame(frame.drop(columns="wkt"), geometry=shapely.from_wkt(frame["wkt"]))
     if fmt == "geojson":
