@@ -62,6 +62,11 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "food_safety_commitment": ("Bản cam kết bảo đảm ATTP", "Food-safety commitment"),
         "other": ("Giấy phép khác", "Other licence"),
     },
+    "licence_state": {
+        "in_force": ("Còn hiệu lực", "In force"),
+        "expired": ("Hết hạn", "Expired"),
+        "revoked": ("Đã thu hồi", "Revoked"),
+    },
     "inspection_result": {
         "pass": ("Đạt", "Passed"),
         "violation": ("Vi phạm", "Violation"),
