@@ -1,0 +1,255 @@
+"""OGC API – Features: the standard's endpoints over the registry, Part 2 CRS, API keys, GDAL's OAPIF driver."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pyogrio
+import pytest
+from fastapi.testclient import TestClient
+from test_export_fixtures import ESTABLISHMENTS, HOSTILE, OWNER, PERSONAL_VALUES
+from test_export_fixtures import load as load_fixture
+
+import layers
+from geomap import crs, reports
+from geomap.web import create_app
+
+EPSG_5899 = "http://www.opengis.net/def/crs/EPSG/0/5899"
+EPSG_4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+ITEMS = "/ogc/collections/establishments/items"
+
+
+@pytest.fixture(scope="module")
+def ward(engine):
+    return load_fixture(engine)
+
+
+@pytest.fixture(scope="module")
+def client(database_url, ward):
+    with TestClient(create_app(database_url)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def internal_key(engine):
+    return reports.create_api_key(engine, "Sở TTTT Đà Nẵng (test)", ["ogc:internal"])
+
+
+def _ours(features):
+    codes = {e[0] for e in ESTABLISHMENTS}
+    return [f for f in features if f["properties"]["code"] in codes]
+
+
+def test_landing_conformance_and_collections(client):
+    landing = client.get("/ogc").json()
+    rels = {link["rel"] for link in landing["links"]}
+    assert {"self", "conformance", "data", "service-desc"} <= rels
+    conf = client.get("/ogc/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
+    assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conf
+    cols = client.get("/ogc/collections").json()
+    ids = [c["id"] for c in cols["collections"]]
+    assert ids == [name for name, layer in layers.registry().items() if layer.publishable]
+    est = next(c for c in cols["collections"] if c["id"] == "establishments")
+    assert EPSG_5899 in est["crs"] and crs.CRS84_URI in est["crs"]
+    assert est["extent"]["spatial"]["bbox"][0][0] == pytest.approx(108.22, abs=0.01)
+    assert any(link["rel"] == "items" and link["type"] == "application/geo+json" for link in est["links"])
+    assert client.get("/ogc/collections/establishments").json()["id"] == "establishments"
+
+
+def test_items_public_profile_has_only_public_fields(client):
+    r = client.get(ITEMS, params={"limit": 100})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    body = r.json()
+    public = {f.name for f in layers.get("establishments").public_fields}
+    for feature in body["features"]:
+        assert set(feature["properties"]) == public
+    assert not any(value in r.text for value in PERSONAL_VALUES)
+    assert "Phở Hòa Cường — Bà Tư" in {f["properties"]["name"] for f in body["features"]}
+    assert r.headers["content-crs"] == f"<{crs.CRS84_URI}>"
+
+
+def test_paging_with_next_and_prev_links(client):
+    seen, url, pages = [], ITEMS + "?limit=2", 0
+    first = client.get(url).json()
+    assert first["numberReturned"] == 2 and first["numberMatched"] >= len(ESTABLISHMENTS)
+    assert not any(link["rel"] == "prev" for link in first["links"])
+    while url:
+        body = client.get(url).json()
+        seen += [f["id"] for f in body["features"]]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        url = nxt[0] if nxt else None
+        pages += 1
+        if pages > 1:
+            assert any(link["rel"] == "prev" for link in body["links"])
+    assert len(seen) == len(set(seen)) == first["numberMatched"]
+    assert parse_qs(urlsplit(first["links"][-2]["href"]).query).get("offset") in (["2"], None)
+
+
+def test_limit_bounds_give_ogc_exceptions(client):
+    assert len(client.get(ITEMS).json()["features"]) <= 100
+    for value, status in (("1000000", 400), ("10001", 400), ("0", 400), ("ten", 400), ("10000", 200)):
+        r = client.get(ITEMS, params={"limit": value})
+        assert r.status_code == status, value
+        if status == 400:
+            assert r.json()["code"] == "InvalidParameterValue" and "limit" in r.json()["description"]
+
+
+@pytest.mark.parametrize(("params", "status", "words"), [
+    ({"bbox": "1,2,3"}, 400, "bbox"),
+    ({"bbox": "a,b,c,d"}, 400, "bbox"),
+    ({"bbox": "108.3,16,108.2,16.1"}, 400, "minimum"),
+    ({"crs": "EPSG:3405"}, 400, "not offered"),
+    ({"crs": "http://www.opengis.net/def/crs/EPSG/0/99999"}, 400, "not a coordinate"),
+    ({"bbox-crs": EPSG_5899}, 400, "without bbox"),
+    ({"datetime": "yesterday"}, 400, "RFC 3339"),
+    ({"owner_name": OWNER}, 400, "Unknown parameter"),
+    ({"employees": "3"}, 400, "Unknown parameter"),
+    ({"f": "xml"}, 400, "f=json"),
+    ({"offset": "-1"}, 400, "offset"),
+])
+def test_bad_parameters(client, params, status, words):
+    r = client.get(ITEMS, params=params)
+    assert r.status_code == status
+    assert r.json()["code"] and words in r.json()["description"]
+
+
+def test_not_found(client):
+    assert client.get("/ogc/collections/nope").status_code == 404
+    assert client.get("/ogc/collections/nope/items").json()["code"] == "NotFound"
+    assert client.get(ITEMS + "/999999").status_code == 404
+    assert client.get(ITEMS + "/abc").status_code == 404
+
+
+def test_single_item_and_its_crs(client):
+    first = _ours(client.get(ITEMS, params={"limit": 100}).json()["features"])[0]
+    r = client.get(f"{ITEMS}/{first['id']}", params={"crs": EPSG_5899})
+    assert r.status_code == 200 and r.headers["content-crs"] == f"<{EPSG_5899}>"
+    feature = r.json()
+    x, y = crs.transformer(4326, 5899).transform(*first["geometry"]["coordinates"])
+    assert math.hypot(feature["geometry"]["coordinates"][0] - x, feature["geometry"]["coordinates"][1] - y) < 2e-3
+    assert "crs" not in feature["geometry"]
+
+
+def test_crs_5899_and_epsg_4326_axis_order(client):
+    lonlat = {f["properties"]["code"]: f["geometry"]["coordinates"]
+              for f in _ours(client.get(ITEMS, params={"limit": 100}).json()["features"])}
+    vn = client.get(ITEMS, params={"limit": 100, "crs": EPSG_5899})
+    assert vn.headers["content-crs"] == f"<{EPSG_5899}>"
+    for f in _ours(vn.json()["features"]):
+        x, y = crs.transformer(4326, 5899).transform(*lonlat[f["properties"]["code"]])
+        assert math.hypot(f["geometry"]["coordinates"][0] - x, f["geometry"]["coordinates"][1] - y) < 2e-3
+    latlon = client.get(ITEMS, params={"limit": 100, "crs": EPSG_4326})
+    for f in _ours(latlon.json()["features"]):
+        assert f["geometry"]["coordinates"] == pytest.approx(lonlat[f["properties"]["code"]][::-1])
+
+
+def test_bbox_in_each_crs(client):
+    code, _, _, lon, lat, _ = ESTABLISHMENTS[0]
+    d = 0.0005
+    boxes = [
+        {"bbox": f"{lon - d},{lat - d},{lon + d},{lat + d}"},
+        {"bbox": f"{lat - d},{lon - d},{lat + d},{lon + d}", "bbox-crs": EPSG_4326},
+    ]
+    x, y = crs.transformer(4326, 5899).transform(lon, lat)
+    boxes.append({"bbox": f"{x - 30},{y - 30},{x + 30},{y + 30}", "bbox-crs": EPSG_5899})
+    for params in boxes:
+        body = client.get(ITEMS, params=params).json()
+        assert [f["properties"]["code"] for f in body["features"]] == [code], params
+        assert body["numberMatched"] == 1
+
+
+def test_datetime_and_property_filters(client):
+    after = client.get(ITEMS, params={"datetime": "2026-05-01T00:00:00Z/..", "limit": 100}).json()
+    assert {f["properties"]["code"] for f in _ours(after["features"])} == {"TX-0003", "TX-0004", "TX-0005"}
+    day = client.get(ITEMS, params={"datetime": "2026-03-01"}).json()
+    assert [f["properties"]["code"] for f in _ours(day["features"])] == ["TX-0002"]
+    by_name = client.get(ITEMS, params={"name": "Cà phê Đường Sắt"}).json()
+    assert [f["properties"]["code"] for f in by_name["features"]] == ["TX-0002"]
+    by_list = client.get(ITEMS, params={"digital_payment": "qr_bank", "limit": 100}).json()
+    assert len(_ours(by_list["features"])) == len(ESTABLISHMENTS)
+    derived = client.get(ITEMS, params={"food_safety_status": "violation", "limit": 100}).json()
+    assert [f["properties"]["code"] for f in _ours(derived["features"])] == ["TX-0002"]
+    assert derived["numberMatched"] == derived["numberReturned"]
+    assert client.get("/ogc/collections/markets/items", params={"datetime": "2026-01-01"}).status_code == 400
+
+
+def test_internal_profile_needs_a_valid_api_key(client, internal_key, engine):
+    r = client.get(ITEMS, params={"limit": 100}, headers={"X-API-Key": internal_key})
+    assert r.status_code == 200
+    assert OWNER in {f["properties"].get("owner_name") for f in r.json()["features"]}
+    bad = client.get(ITEMS, headers={"X-API-Key": "gm_not-a-key"})
+    assert bad.status_code == 401 and bad.json()["code"] == "InvalidApiKey"
+    other = reports.create_api_key(engine, "Open311 app", ["open311"])
+    assert client.get(ITEMS, headers={"X-API-Key": other}).status_code == 401
+
+
+def test_html_pages_escape_hostile_text(client):
+    page = client.get(ITEMS, params={"f": "html", "limit": 100})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert HOSTILE.startswith("<script>")
+    for url in ("/ogc?f=html", "/ogc/collections?f=html", "/ogc/collections/establishments?f=html"):
+        assert client.get(url).headers["content-type"].startswith("text/html")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(database_url, ward):
+    """A real uvicorn serving the test database, for GDAL."""
+    port = _free_port()
+    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/ogc", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("uvicorn did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_gdal_oapif_lists_and_reads_collections(server):
+    """GDAL's OAPIF driver (through pyogrio's bundled GDAL, built with curl) reads the service."""
+    assert "OAPIF" in pyogrio.list_drivers()
+    listed = dict(pyogrio.list_layers(f"OAPIF:{server}/ogc"))
+    assert set(listed) == {n for n, layer in layers.registry().items() if layer.publishable}
+    frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer="establishments")
+    ours = frame[frame["code"].isin([e[0] for e in ESTABLISHMENTS])].sort_values("code")
+    assert list(ours["name"]) == [e[1] for e in ESTABLISHMENTS]
+    assert not set(frame.columns) & {f.name for f in layers.get("establishments").personal_fields}
+    assert ours.geometry.x.iloc[0] == pytest.approx(ESTABLISHMENTS[0][3])
+    vn = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer="establishments", CRS="EPSG:5899")
+    assert vn.crs.to_epsg() == 5899
+    x, _ = crs.transformer(4326, 5899).transform(ESTABLISHMENTS[0][3], ESTABLISHMENTS[0][4])
+    got = vn[vn["code"] == ESTABLISHMENTS[0][0]].geometry.x.iloc[0]
+    assert got == pytest.approx(x, abs=2e-3)
+
+
+def test_gdal_ogrinfo_reads_the_service(server):
+    """Debian's ogrinfo (another GDAL build) too."""
+    out = subprocess.run(["ogrinfo", "-ro", "-so", f"OAPIF:{server}/ogc", "establishments"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Geometry: Point" in out.stdout and "Feature Count:" in out.stdout
