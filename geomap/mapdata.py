@@ -185,7 +185,8 @@ def search(bind: Connection | Engine, layer: Layer, ward_id: int, query: str, li
         f'ORDER BY similarity(search_key, :q) DESC, "{layer.id_field}" LIMIT :n')
     with _connection(bind) as conn:
         frame = pd.read_sql(sql, conn, params={"w": ward_id, "p": pattern, "q": folded, "n": int(limit)})
-    frame["label"] = frame[list(dict.fromkeys(shown))].astype("string").fillna("").agg(" · ".join, axis=1)
+    parts = frame[list(dict.fromkeys(shown))].astype(object).where(frame.notna(), "").astype(str)
+    frame["label"] = [" · ".join(p for p in row if p) for row in parts.itertuples(index=False)]
     return frame
 
 
