@@ -21,7 +21,7 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.exceptions import CRSError
 from pyproj.transformer import TransformerGroup
 
-from geomap.errors import GeomapError
+from geomap.auth import LocalizedError
 
 WGS84 = 4326
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -34,7 +34,7 @@ _PATTERNS = (
 _CRS84_NAMES = {CRS84_URI, "OGC:CRS84", "CRS84", "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84"}
 
 
-class InvalidCRS(GeomapError):
+class InvalidCRS(LocalizedError):
     """A CRS code that is malformed, unknown to EPSG or not offered for this ward."""
 
 
@@ -55,14 +55,18 @@ def parse(code: str | int, allowed: set[int] | None = None) -> int:
                 srid = int(m.group(1))
                 break
         if srid is None:
-            raise InvalidCRS(f"'{text}' is not a CRS code; use EPSG:4326 or the ward's VN-2000 grid, e.g. EPSG:5899.")
+            raise InvalidCRS(f"'{text}' không phải mã hệ tọa độ; dùng EPSG:4326 hoặc lưới VN-2000 của phường, "
+                             "ví dụ EPSG:5899.",
+                             f"'{text}' is not a CRS code; use EPSG:4326 or the ward's VN-2000 grid, e.g. EPSG:5899.")
         try:
             CRS.from_epsg(srid)
         except CRSError:
-            raise InvalidCRS(f"EPSG:{srid} is not a coordinate reference system known to EPSG.") from None
+            raise InvalidCRS(f"EPSG:{srid} không có trong danh mục hệ tọa độ EPSG.",
+                             f"EPSG:{srid} is not a coordinate reference system known to EPSG.") from None
     if allowed is not None and srid not in allowed:
         offered = ", ".join(f"EPSG:{s}" for s in sorted(allowed))
-        raise InvalidCRS(f"EPSG:{srid} is not offered here; choose one of {offered}.")
+        raise InvalidCRS(f"EPSG:{srid} không được hỗ trợ ở đây; chọn một trong {offered}.",
+                         f"EPSG:{srid} is not offered here; choose one of {offered}.")
     return srid
 
 
@@ -97,7 +101,8 @@ def transformer(src: int, dst: int) -> Transformer:
     aoi = AreaOfInterest(*area.bounds) if area is not None else None
     group = TransformerGroup(f"EPSG:{src}", f"EPSG:{dst}", always_xy=True, area_of_interest=aoi)
     if not group.transformers:
-        raise InvalidCRS(f"PROJ has no transformation from EPSG:{src} to EPSG:{dst}.")
+        raise InvalidCRS(f"PROJ không có phép chuyển đổi từ EPSG:{src} sang EPSG:{dst}.",
+                         f"PROJ has no transformation from EPSG:{src} to EPSG:{dst}.")
     return group.transformers[0]
 
 

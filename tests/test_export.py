@@ -312,3 +312,27 @@ def test_command_line_export(engine, database_url, ward, tmp_path, monkeypatch, 
     assert len(list(tmp_path.glob("*.gpkg"))) == 1
     assert cli.main(["export", "--ward", SLUG, "--layers", "nope", "--out", str(tmp_path)]) == 1
     assert "Unknown layer(s) nope" in capsys.readouterr().err
+
+
+def test_internal_export_needs_the_permission_and_is_audited(engine, ward, tmp_path):
+    from geomap.auth import PermissionDenied
+
+    inspector = {"id": None, "username": "kt.test", "role": "inspector"}
+    with pytest.raises(PermissionDenied):
+        export.export(engine, fmt="gpkg", ward=SLUG, dest=tmp_path, profile="internal", user=inspector)
+    assert list(tmp_path.iterdir()) == []
+    officer = {"id": None, "username": "dl.test", "role": "data_officer"}
+    result = export.export(engine, fmt="csv", ward=SLUG, dest=tmp_path, profile="internal", user=officer,
+                           layers=["establishments"])
+    with engine.connect() as c:
+        entry = c.execute(sa.text("SELECT username, after FROM audit_log WHERE action = 'export' "
+                                  "ORDER BY id DESC LIMIT 1")).one()
+    assert entry.username == "dl.test"
+    assert entry.after["file"] == result.path.name and entry.after["profile"] == "internal"
+    assert entry.after["layers"] == {"establishments": len(ESTABLISHMENTS)}
+
+
+def test_errors_are_in_vietnamese_and_english(engine, ward, tmp_path):
+    with pytest.raises(ExportError) as info:
+        export.export(engine, fmt="geojson", srid=5899, ward=SLUG, dest=tmp_path)
+    assert "chỉ dùng WGS84" in info.value.message("vi") and "WGS84 only" in info.value.message("en")

@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 import layers as layer_registry
-from geomap import crs
+from geomap import audit, auth, crs, db
 from geomap.export.reading import read_for_export
 from geomap.export.selection import PROFILES, ExportError, choose_layers, data_dictionary, metadata, shapefile_names
 from geomap.export.writers import WRITERS, Bundle
@@ -77,7 +77,9 @@ def resolve_ward(conn: Connection, ward: str | None) -> dict[str, Any] | None:
     row = conn.execute(sa.text("SELECT id, slug, name, province, local_srid FROM ward WHERE slug = :s"),
                        {"s": ward}).mappings().first()
     if row is None:
-        raise ExportError(f"Ward '{ward}' is not loaded; run 'geomap demo load --ward {ward}' or pick a loaded ward.")
+        raise ExportError(f"Chưa có dữ liệu phường '{ward}'; chạy 'geomap demo load --ward {ward}' "
+                          "hoặc chọn phường khác.",
+                          f"Ward '{ward}' is not loaded; run 'geomap demo load --ward {ward}' or pick a loaded ward.")
     return dict(row)
 
 
@@ -104,27 +106,36 @@ def export(
     ward: str | None = None,
     dest: Path | str = ".",
     now: dt.datetime | None = None,
+    user: Mapping[str, Any] | None = None,
 ) -> ExportResult:
     """Export registry ``layers`` (None: every layer the profile allows) to ``dest``.
 
     ``dest`` is a folder (a file name is made up) or a file path. ``srid`` is 4326 or the
     ward's local grid; GeoJSON is refused outside WGS84 (RFC 7946 allows nothing else).
+    ``user`` is the staff user asking (None: the command line); the internal profile needs
+    the ``export_internal`` permission, and every export is written to the audit log.
     """
+    if profile == "internal":
+        auth.require(user, "export_internal")
     if fmt not in FORMATS:
-        raise ExportError(f"Unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+        raise ExportError(f"Không hỗ trợ định dạng '{fmt}'; dùng một trong {', '.join(FORMATS)}.",
+                          f"Unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
     chosen = choose_layers(layer_registry.registry(), list(layers) if layers is not None else None, profile)
     unsupported = [layer.name for layer in chosen if fmt not in layer.export_formats]
     if unsupported:
-        raise ExportError(f"Layer(s) {', '.join(unsupported)} cannot be exported as {fmt}.")
+        raise ExportError(f"Lớp {', '.join(unsupported)} không xuất được sang {fmt}.",
+                          f"Layer(s) {', '.join(unsupported)} cannot be exported as {fmt}.")
     now = now or dt.datetime.now(dt.UTC)
     with _snapshot(bind) as conn:
         ward_row = resolve_ward(conn, ward)
         try:
             target = crs.parse(srid, offered_srids(conn, ward_row))
         except crs.InvalidCRS as exc:
-            raise ExportError(str(exc)) from None
+            raise ExportError(exc.vi, exc.en) from None
         if fmt == "geojson" and target != crs.WGS84:
-            raise ExportError(f"GeoJSON (RFC 7946) is WGS84 only; EPSG:{target} was refused, not reprojected. "
+            raise ExportError(f"GeoJSON (RFC 7946) chỉ dùng WGS84; không xuất EPSG:{target} (không tự chuyển đổi). "
+                              "Chọn EPSG:4326, hoặc GeoPackage cho lưới VN-2000.",
+                              f"GeoJSON (RFC 7946) is WGS84 only; EPSG:{target} was refused, not reprojected. "
                               "Choose EPSG:4326, or GeoPackage for the VN-2000 grid.")
         frames, counts = {}, {}
         for layer in chosen:
@@ -149,7 +160,19 @@ def export(
     bundle = Bundle(layers=chosen, frames=frames, dictionary=dictionary, metadata=meta, srid=target)
     with atomic_path(path) as tmp:
         WRITERS[fmt](tmp, bundle)
+    _audit(bind, user, path, meta)
     return ExportResult(path=path, metadata=meta, dictionary=dictionary)
+
+
+def _audit(bind: Engine | Connection, user: Mapping[str, Any] | None, path: Path, meta: dict[str, Any]) -> None:
+    """Who exported what: profile, format, CRS and per-layer counts (internal exports carry personal data)."""
+    after = {"file": path.name, "profile": meta["profile"], "format": meta["format"], "crs": meta["crs"],
+             "ward": meta["ward"].get("slug"), "layers": {x["name"]: x["features"] for x in meta["layers"]}}
+    if isinstance(bind, Connection):
+        audit.record(bind, action="export", entity_type="export", entity_id=None, user=user, after=after)
+        return
+    with db.transaction(bind) as conn:
+        audit.record(conn, action="export", entity_type="export", entity_id=None, user=user, after=after)
 
 
 @contextlib.contextmanager

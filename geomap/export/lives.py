@@ -38,14 +38,16 @@ def establishments_layer() -> Layer:
     for layer in layer_registry.registry().values():
         if layer.source == "establishment_overview":
             return layer
-    raise ExportError("No layer reads establishment_overview; the LIVES feed needs the establishments layer.")
+    raise ExportError("Không có lớp cơ sở kinh doanh (establishment_overview) để lập dữ liệu LIVES.",
+                      "No layer reads establishment_overview; the LIVES feed needs the establishments layer.")
 
 
 def _public_columns(layer: Layer) -> dict[str, str]:
     public = {f.name for f in layer.public_fields}
     missing = [src for src in BUSINESS_COLUMNS.values() if src not in public]
     if missing:
-        raise ExportError(f"LIVES needs public fields {', '.join(missing)} in layer '{layer.name}'.")
+        raise ExportError(f"LIVES cần các trường công khai {', '.join(missing)} của lớp '{layer.name}'.",
+                          f"LIVES needs public fields {', '.join(missing)} in layer '{layer.name}'.")
     return BUSINESS_COLUMNS
 
 
@@ -68,7 +70,8 @@ def lives_tables(engine: Engine, ward: str, *, today: dt.date | None = None,
     with engine.connect() as conn:
         ward_row = resolve_ward(conn, ward)
         if ward_row is None:
-            raise ExportError("The LIVES feed is published per ward; name one ward.")
+            raise ExportError("Dữ liệu LIVES được công bố theo từng phường; hãy chọn một phường.",
+                              "The LIVES feed is published per ward; name one ward.")
         frame = queries.read_layer(conn, layer, ward_id=ward_row["id"],
                                    columns=[*columns.values(), "food_safety_applicable"])
         frame = frame[frame["food_safety_applicable"].fillna(False).astype(bool)]

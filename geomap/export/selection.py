@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geomap import i18n
-from geomap.errors import GeomapError
+from geomap.auth import LocalizedError
 from layers.base import Field, Layer
 
 PROFILES = ("public", "internal")
@@ -34,30 +34,35 @@ INTERNAL_NOTICE = (
 OSM_ATTRIBUTION = "© OpenStreetMap contributors, Open Database License (ODbL) 1.0, https://www.openstreetmap.org/copyright"
 
 
-class ExportError(GeomapError):
+class ExportError(LocalizedError):
     """An export request that cannot be met (unknown layer or format, bad CRS, empty selection)."""
 
 
 def choose_layers(registry: dict[str, Layer], names: Iterable[str] | None, profile: str) -> list[Layer]:
     """The layers to export, in registry order; all publishable ones when ``names`` is None."""
     if profile not in PROFILES:
-        raise ExportError(f"Unknown profile '{profile}'; use 'public' or 'internal'.")
+        raise ExportError(f"Không có hồ sơ xuất '{profile}'; dùng 'public' (công khai) hoặc 'internal' (nội bộ).",
+                          f"Unknown profile '{profile}'; use 'public' or 'internal'.")
     if names is None:
         chosen = [layer for layer in registry.values() if profile == "internal" or layer.publishable]
     else:
         wanted = [n.strip() for n in names if n and n.strip()]
         if not wanted:
-            raise ExportError("No layer chosen; pick at least one of: " + ", ".join(registry) + ".")
+            raise ExportError("Chưa chọn lớp dữ liệu nào; chọn ít nhất một: " + ", ".join(registry) + ".",
+                              "No layer chosen; pick at least one of: " + ", ".join(registry) + ".")
         unknown = [n for n in wanted if n not in registry]
         if unknown:
-            raise ExportError(f"Unknown layer(s) {', '.join(unknown)}; known layers: {', '.join(registry)}.")
+            raise ExportError(f"Không có lớp {', '.join(unknown)}; các lớp hiện có: {', '.join(registry)}.",
+                              f"Unknown layer(s) {', '.join(unknown)}; known layers: {', '.join(registry)}.")
         chosen = [layer for name, layer in registry.items() if name in wanted]
         if profile == "public":
             closed = [layer.name for layer in chosen if not layer.publishable]
             if closed:
-                raise ExportError(f"Layer(s) {', '.join(closed)} may not be published; use the internal profile.")
+                raise ExportError(f"Lớp {', '.join(closed)} không được công khai; dùng hồ sơ nội bộ.",
+                                  f"Layer(s) {', '.join(closed)} may not be published; use the internal profile.")
     if not chosen:
-        raise ExportError("The selection is empty: no layer may be exported with this profile.")
+        raise ExportError("Không có lớp nào được xuất với hồ sơ này.",
+                          "The selection is empty: no layer may be exported with this profile.")
     return chosen
 
 
@@ -93,7 +98,8 @@ def shape_frame(frame: gpd.GeoDataFrame, layer: Layer, profile: str) -> gpd.GeoD
     keep = [f.name for f in fields if f.name in frame.columns]
     missing = [f.name for f in fields if f.name not in frame.columns]
     if missing:
-        raise ExportError(f"Layer '{layer.name}': fields {', '.join(missing)} are declared but not in its source.")
+        raise ExportError(f"Lớp '{layer.name}': trường {', '.join(missing)} được khai báo nhưng không có trong nguồn.",
+                          f"Layer '{layer.name}': fields {', '.join(missing)} are declared but not in its source.")
     leading = [layer.id_field] if profile == "internal" and layer.id_field not in keep else []
     out = frame[leading + keep].copy()
     for f in fields:

@@ -221,7 +221,7 @@ def _crs_param(params: Mapping[str, str], name: str, offered: Sequence[int]) -> 
         srid = crs.parse(raw, set(offered))
     except crs.InvalidCRS as exc:
         offered_uris = ", ".join(_crs_list(offered))
-        raise OGCError(400, "InvalidParameterValue", f"{name}: {exc} Offered: {offered_uris}.") from None
+        raise OGCError(400, "InvalidParameterValue", f"{name}: {exc.en} Offered: {offered_uris}.") from None
     is_crs84 = raw.strip() in (crs.CRS84_URI, "OGC:CRS84", "CRS84")
     return srid, (not is_crs84) and crs.is_lat_lon(srid)
 
