@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "geomap.commands.inspections",
     "geomap.commands.export",
     "geomap.commands.importing",
+    "geomap.commands.reports",
 )
 
 

@@ -804,7 +804,7 @@ def hotspot_layers(
     end: dt.datetime,
     categories: Sequence[str] | None = None,
     grid: Any = None,
-    permutations: int = 999,
+    permutations: int | None = None,
     alpha: float = 0.05,
     seed: int | None = 0,
 ) -> tuple[Any, Any]:
@@ -822,7 +822,8 @@ def hotspot_layers(
         area = wkb.loads(bytes(c.execute(sa.text("SELECT ST_AsBinary(geom) FROM ward WHERE id = :w"),
                                          {"w": ward_id}).scalar_one()))
     analysis = hotspots.analyse(points, area=area, start=start, end=end, grid=grid or hotspots.Grid(),
-                                permutations=permutations, alpha=alpha, seed=seed)
+                                permutations=hotspots.PERMUTATIONS if permutations is None else permutations,
+                                alpha=alpha, seed=seed)
     current = points[pd_between(points["reported_at"], start, end)]
     return analysis, current
 

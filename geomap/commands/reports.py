@@ -1,0 +1,62 @@
+"""``geomap reports overdue|due-soon|hotspots``: field-report work lists and hotspots for scheduled jobs.
+
+API keys for Open311 clients are made with ``geomap apikey add NAME --scope open311``
+(``geomap/commands/export.py``, backed by :func:`geomap.reports.create_api_key`).
+
+Examples::
+
+    geomap reports overdue --ward hoa-cuong
+    geomap reports due-soon --hours 24
+    geomap reports hotspots --days 90 --category garbage
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from geomap import config, db, i18n, queries, reports
+from geomap.models import REPORT_CATEGORIES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reports", help="field reports: overdue and due-soon lists, hotspots")
+    p.add_argument("action", choices=["overdue", "due-soon", "hotspots"])
+    p.add_argument("--ward", default=config.DEFAULT_WARD, help="ward slug (default: GEOMAP_WARD)")
+    p.add_argument("--hours", type=float, default=24, help="due-soon: deadlines within this many hours")
+    p.add_argument("--days", type=int, default=90, help="hotspots: window length in days, ending now")
+    p.add_argument("--category", action="append", choices=REPORT_CATEGORIES, default=None,
+                   help="hotspots: only these categories (repeatable)")
+    p.add_argument("--lang", default=config.LANGUAGE, choices=list(i18n.LANGUAGES))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    ward = queries.ward_id(engine, args.ward)
+    lang = args.lang
+    if args.action in ("overdue", "due-soon"):
+        rows = (reports.overdue(engine, ward) if args.action == "overdue"
+                else reports.due_soon(engine, ward, hours=args.hours))
+        now = dt.datetime.now(dt.UTC)
+        for r in rows:
+            late = (now - r["deadline_at"]).total_seconds() / 3600
+            when = f"{late:+.0f} h" if args.action == "overdue" else f"{-late:.0f} h left"
+            print("\t".join([r["public_id"], i18n.code_label("report_category", r["category"], lang),
+                             i18n.code_label("report_status", r["status"], lang),
+                             r["deadline_at"].astimezone(reports.LOCAL_TZ).strftime("%Y-%m-%d %H:%M"), when,
+                             r["assignee_name"] or "-"]))
+        print(f"{len(rows)} report(s)")
+        return 0
+    end = dt.datetime.now(dt.UTC)
+    analysis, _ = reports.hotspot_layers(engine, ward, start=end - dt.timedelta(days=args.days), end=end,
+                                         categories=args.category)
+    p = analysis.params
+    print(f"{p['reports']} reports in {p['cells']} cells ({p['grid']}), Gi* {p['permutations']} permutations, "
+          f"FDR {p['alpha']}; previous window: {p['previous_reports']} reports")
+    for h in analysis.hotspots.itertuples():
+        print(f"#{h.rank}\t{h.count} reports ({h.prev_count} before, {h.trend})\t{h.n_cells} cells\t"
+              f"max z {h.max_z:.1f}\t{h.lat:.5f},{h.lon:.5f}")
+    if analysis.hotspots.empty:
+        print("no significant hotspot")
+    return 0
