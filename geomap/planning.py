@@ -185,6 +185,12 @@ def record_visit(
     return inspection_id
 
 
+def follow_up_of(bind: Bind, inspection_id: int) -> dt.date | None:
+    """The follow-up date scheduled by an inspection (after a violation), None otherwise."""
+    rows = _rows(bind, "SELECT follow_up_due FROM inspection WHERE id = :i", {"i": inspection_id})
+    return rows[0]["follow_up_due"] if rows else None
+
+
 def inspection_photos(bind: Bind, inspection_id: int) -> list[dict[str, Any]]:
     return _rows(bind, "SELECT id, media_type, width, height, content FROM inspection_photo "
                        "WHERE inspection_id = :i ORDER BY id", {"i": inspection_id})

@@ -1,0 +1,331 @@
+"""Inspection planning page: who is due (ranked, with reasons), the day's routes, downloads.
+
+Reads widgets, calls :mod:`geomap.risk` / :mod:`geomap.planning`, renders. The plan lives
+in the session until the user saves it for the on-site page or plans again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import folium
+import pandas as pd
+import streamlit as st
+
+from geomap import auth, i18n, planning, profiles, risk, route_export, routing
+from geomap.errors import GeomapError
+from geomap.ui.pages import ALL_ROLES, Page
+
+COLORS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00")
+
+i18n.register({
+    "insp.title": ("Kế hoạch kiểm tra", "Inspection planning"),
+    "insp.due_header": ("Cơ sở đến hạn / có rủi ro", "Due or at-risk establishments"),
+    "insp.date": ("Ngày kiểm tra", "Inspection day"),
+    "insp.filter.group": ("Tổ dân phố", "Residential group"),
+    "insp.filter.sector": ("Nhóm ngành", "Industry group"),
+    "insp.filter.status": ("Tình trạng giấy phép / ATTP", "Licence / food-safety status"),
+    "insp.only_due": ("Chỉ cơ sở đến hạn", "Only those due"),
+    "insp.count": ("{n} cơ sở; điểm rủi ro = tổng điểm các lý do (trọng số theo hồ sơ phường).",
+                   "{n} establishments; risk score = sum of the reasons' points (weights from the ward profile)."),
+    "insp.col.rank": ("Hạng", "Rank"), "insp.col.score": ("Điểm rủi ro", "Risk score"),
+    "insp.col.code": ("Mã", "Code"), "insp.col.name": ("Tên cơ sở", "Name"), "insp.col.address": ("Địa chỉ", "Address"),
+    "insp.col.reasons": ("Lý do", "Reasons"), "insp.col.last": ("Kiểm tra gần nhất", "Last inspection"),
+    "insp.route_header": ("Lập lộ trình trong ngày", "Plan the day's routes"),
+    "insp.choose": ("Cơ sở sẽ kiểm tra", "Establishments to visit"),
+    "insp.must": ("Bắt buộc kiểm tra (không được bỏ)", "Must visit (never dropped)"),
+    "insp.n_inspectors": ("Số cán bộ", "Inspectors"),
+    "insp.inspector_n": ("Cán bộ {n}", "Inspector {n}"),
+    "insp.start_point": ("Điểm xuất phát/kết thúc (vĩ độ, kinh độ; để trống = trụ sở UBND phường)",
+                         "Start/end point (lat, lon; empty = the ward office)"),
+    "insp.day_start": ("Bắt đầu làm việc", "Work starts"), "insp.day_end": ("Kết thúc làm việc", "Work ends"),
+    "insp.lunch_from": ("Nghỉ trưa từ", "Lunch from"), "insp.lunch_to": ("đến", "until"),
+    "insp.lunch_min": ("Thời gian nghỉ trưa (phút)", "Lunch break (minutes)"),
+    "insp.minutes": ("Số phút mỗi lần kiểm tra theo nhóm ngành", "Minutes per visit by industry group"),
+    "insp.speed": ("Tốc độ xe máy (km/h)", "Motorbike speed (km/h)"),
+    "insp.detour": ("Hệ số đường vòng (khi không có mạng đường)", "Detour factor (without a street graph)"),
+    "insp.graph": ("Mạng đường OSM của phường (GraphML hoặc .osm, tùy chọn)",
+                   "The ward's OSM street graph (GraphML or .osm, optional)"),
+    "insp.plan": ("Lập lộ trình", "Plan routes"),
+    "insp.bad_point": ("Điểm của {name} không đọc được (cần dạng 16.0450, 108.2230); dùng trụ sở UBND phường.",
+                       "{name}'s point is unreadable (use 16.0450, 108.2230); the ward office is used."),
+    "insp.result_header": ("Kết quả lộ trình", "Planned routes"),
+    "insp.dropped": ("Cơ sở không xếp được ({n})", "Not scheduled ({n})"),
+    "insp.totals": ("{stops} điểm · {start}–{end} · {km} km · di chuyển {travel} phút",
+                    "{stops} stops · {start}–{end} · {km} km · riding {travel} min"),
+    "insp.col.order": ("TT", "No."), "insp.col.time": ("Giờ", "Time"), "insp.col.ride": ("Di chuyển", "Ride"),
+    "insp.col.nav": ("Chỉ đường", "Directions"),
+    "insp.lunch": ("Nghỉ trưa {start}–{end}", "Lunch {start}–{end}"),
+    "insp.gpx": ("Tải GPX", "Download GPX"), "insp.pdf": ("Tải phiếu lộ trình (PDF)", "Download route sheet (PDF)"),
+    "insp.save": ("Lưu để cán bộ dùng tại hiện trường", "Save for the on-site page"),
+    "insp.saved": ("Đã lưu {n} lộ trình cho ngày {date}.", "Saved {n} routes for {date}."),
+    "insp.model": ("Thời gian di chuyển: {model}", "Travel times: {model}"),
+    "insp.no_inspector_accounts": ("Chưa có tài khoản cán bộ kiểm tra; lộ trình sẽ dùng tên tạm.",
+                                   "No inspector accounts yet; routes use placeholder names."),
+})
+
+
+def render(ctx: Any) -> None:
+    lang = ctx.lang
+    st.title(i18n.t("insp.title", lang))
+    day = st.date_input(i18n.t("insp.date", lang), value=dt.date.today(), format="DD/MM/YYYY", key="insp.date")
+    frame = _due(ctx, day)
+    shown = _due_section(ctx, frame)
+    _plan_section(ctx, shown, day)
+    result = st.session_state.get("insp.plan")
+    if result is not None and result.get("ward_id") == ctx.ward_id:
+        _result_section(ctx, result["plan"])
+
+
+def _due(ctx: Any, day: dt.date) -> pd.DataFrame:
+    return _cached_due(ctx.engine.url.render_as_string(hide_password=False), ctx.ward_id, ctx.ward_slug, day)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _cached_due(_url: str, ward_id: int, ward_slug: str, day: dt.date) -> pd.DataFrame:
+    from geomap.ui.resources import engine
+
+    return risk.due_list(engine(), ward_id, ward_slug, day)
+
+
+def _due_section(ctx: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    lang = ctx.lang
+    st.subheader(i18n.t("insp.due_header", lang))
+    c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
+    groups = c1.multiselect(i18n.t("insp.filter.group", lang), sorted(frame["residential_group"].dropna().unique()))
+    sectors = c2.multiselect(i18n.t("insp.filter.sector", lang), sorted(frame["sector"].dropna().unique()),
+                             format_func=lambda s: ctx.label("sector", s))
+    statuses = sorted(set(frame["licence_status"]) | set(frame["food_safety_status"]))
+    picked = c3.multiselect(i18n.t("insp.filter.status", lang), statuses,
+                            format_func=lambda s: _status_label(ctx, s))
+    only_due = c4.checkbox(i18n.t("insp.only_due", lang), value=True)
+    shown = frame
+    if groups:
+        shown = shown[shown["residential_group"].isin(groups)]
+    if sectors:
+        shown = shown[shown["sector"].isin(sectors)]
+    if picked:
+        shown = shown[shown["licence_status"].isin(picked) | shown["food_safety_status"].isin(picked)]
+    if only_due:
+        shown = shown[shown["due"]]
+    st.caption(i18n.t("insp.count", lang).format(n=len(shown)))
+    table = pd.DataFrame({
+        i18n.t("insp.col.rank", lang): shown["risk_rank"],
+        i18n.t("insp.col.score", lang): shown["risk_score"],
+        i18n.t("insp.col.code", lang): shown["code"],
+        i18n.t("insp.col.name", lang): shown["name"],
+        i18n.t("insp.col.address", lang): shown["address"],
+        i18n.t("insp.filter.group", lang): shown["residential_group"],
+        i18n.t("insp.filter.sector", lang): [ctx.label("sector", s) for s in shown["sector"]],
+        i18n.t("insp.col.last", lang): shown["last_inspected_on"],
+        i18n.t("insp.col.reasons", lang): [risk.reasons_text(r, lang) for r in shown["risk_reasons"]],
+    })
+    st.dataframe(table, hide_index=True, use_container_width=True, height=320)
+    return shown
+
+
+def _status_label(ctx: Any, value: str) -> str:
+    for codes in ("licence_status", "food_safety_status"):
+        label = ctx.label(codes, value)
+        if label != value:
+            return label
+    return value
+
+
+def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
+    """The planning form over the filtered list; anyone on the page may plan, saving needs ``record_inspection``."""
+    lang = ctx.lang
+    st.subheader(i18n.t("insp.route_header", lang))
+    options = {int(r.id): f"{r.code} — {r.name} ({r.risk_score:g})" for r in candidates.itertuples()}
+    with st.form("insp.plan_form"):
+        default = list(options)[:12]
+        chosen = st.multiselect(i18n.t("insp.choose", lang), list(options), default=default,
+                                format_func=lambda i: options.get(i, str(i)))
+        must = st.multiselect(i18n.t("insp.must", lang), list(options), format_func=lambda i: options.get(i, str(i)))
+        staff = planning.inspectors(ctx.engine, ctx.ward_id)
+        n = st.number_input(i18n.t("insp.n_inspectors", lang), 1, routing.MAX_INSPECTORS, 1, step=1)
+        crew_rows = []
+        for k in range(routing.MAX_INSPECTORS):
+            if k >= n:
+                break
+            c1, c2 = st.columns([2, 3])
+            names = [s["full_name"] for s in staff] or [i18n.t("insp.inspector_n", lang).format(n=k + 1)]
+            who = c1.selectbox(i18n.t("insp.inspector_n", lang).format(n=k + 1), names,
+                               index=min(k, len(names) - 1), key=f"insp.who.{k}")
+            point = c2.text_input(i18n.t("insp.start_point", lang), key=f"insp.point.{k}")
+            crew_rows.append((who, point))
+        c1, c2, c3, c4, c5 = st.columns(5)
+        day_start = c1.time_input(i18n.t("insp.day_start", lang), dt.time(7, 30))
+        day_end = c2.time_input(i18n.t("insp.day_end", lang), dt.time(17, 0))
+        lunch_from = c3.time_input(i18n.t("insp.lunch_from", lang), dt.time(11, 30))
+        lunch_to = c4.time_input(i18n.t("insp.lunch_to", lang), dt.time(13, 30))
+        lunch_min = c5.number_input(i18n.t("insp.lunch_min", lang), 0, 180, 60, step=15)
+        minutes = st.data_editor(
+            pd.DataFrame({"sector": list(routing.DEFAULT_SERVICE_MIN),
+                          "label": [ctx.label("sector", s) for s in routing.DEFAULT_SERVICE_MIN],
+                          "minutes": list(routing.DEFAULT_SERVICE_MIN.values())}),
+            column_config={"sector": None, "label": st.column_config.TextColumn(i18n.t("insp.filter.sector", lang),
+                                                                               disabled=True),
+                           "minutes": st.column_config.NumberColumn(i18n.t("insp.minutes", lang), min_value=5,
+                                                                    max_value=240, step=5)},
+            hide_index=True, key="insp.minutes")
+        c1, c2 = st.columns(2)
+        speed = c1.number_input(i18n.t("insp.speed", lang), 3.0, 60.0, routing.DEFAULT_SPEED_KMH, step=1.0)
+        detour = c2.number_input(i18n.t("insp.detour", lang), 1.0, 3.0, routing.DEFAULT_DETOUR_FACTOR, step=0.05)
+        graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml"])
+        submitted = st.form_submit_button(i18n.t("insp.plan", lang), type="primary")
+    if not submitted:
+        return
+    if not staff:
+        st.info(i18n.t("insp.no_inspector_accounts", lang))
+    by_name = {s["full_name"]: s for s in staff}
+    crew = []
+    for who, point in crew_rows:
+        start = _parse_point(point)
+        if point.strip() and start is None:
+            st.warning(i18n.t("insp.bad_point", lang).format(name=who))
+        crew.append(routing.Inspector(who, start=start, end=start, user_id=(by_name.get(who) or {}).get("id")))
+    settings = routing.DaySettings(
+        day_start=day_start.strftime("%H:%M"), day_end=day_end.strftime("%H:%M"),
+        lunch_from=lunch_from.strftime("%H:%M"), lunch_to=lunch_to.strftime("%H:%M"), lunch_min=int(lunch_min),
+        detour_factor=float(detour), speed_kmh=float(speed), local_srid=profiles.get(ctx.ward_slug).local_srid
+        if ctx.ward_slug in profiles.available() else routing.DEFAULT_LOCAL_SRID,
+        service_min_by_sector={r.sector: int(r.minutes) for r in minutes.itertuples() if pd.notna(r.minutes)})
+    graph_path = None
+    if graph_file is not None:
+        suffix = Path(graph_file.name).suffix.lower()
+        with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
+            tmp.write(graph_file.getvalue())
+            graph_path = tmp.name
+    try:
+        with st.spinner("…"):
+            result = planning.plan(ctx.engine, ctx.ward_id, ctx.ward_slug, list(dict.fromkeys([*must, *chosen])),
+                                   crew, settings, date=day, must_visit=must, street_graph=graph_path)
+    except GeomapError as exc:
+        st.error(str(exc))
+        return
+    finally:
+        if graph_path:
+            Path(graph_path).unlink(missing_ok=True)
+    st.session_state["insp.plan"] = {"ward_id": ctx.ward_id, "plan": result}
+
+
+def _parse_point(text: str) -> tuple[float, float] | None:
+    """"16.0450, 108.2230" (lat, lon as Google Maps copies it) → (lon, lat)."""
+    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    if len(parts) != 2:
+        return None
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    if abs(lat) > 90 and abs(lon) <= 90:
+        lat, lon = lon, lat  # typed the other way round
+    return (lon, lat)
+
+
+def _result_section(ctx: Any, plan: routing.Plan) -> None:
+    lang = ctx.lang
+    st.subheader(i18n.t("insp.result_header", lang))
+    st.caption(i18n.t("insp.model", lang).format(model=plan.travel_model))
+    for notice in plan.notices:
+        st.warning(notice.text(lang))
+    if plan.dropped:
+        with st.expander(i18n.t("insp.dropped", lang).format(n=len(plan.dropped)), expanded=True):
+            for d in plan.dropped:
+                st.markdown("- " + _md(d.reason.text(lang)))
+    cols = st.columns(len(plan.routes))
+    for col, route, color in zip(cols, plan.routes, COLORS, strict=False):
+        col.markdown(f"**<span style='color:{color}'>●</span> {_md(route.inspector.name)}**", unsafe_allow_html=True)
+        col.caption(i18n.t("insp.totals", lang).format(
+            stops=len(route.visits), start=routing.hhmm(route.start_s), end=routing.hhmm(route.end_s),
+            km=f"{route.distance_m / 1000:.1f}", travel=round(route.travel_s / 60)))
+    from streamlit_folium import st_folium
+
+    st_folium(route_map(plan.routes), height=480, use_container_width=True, returned_objects=[],
+              key="insp.map")
+    for route in plan.routes:
+        st.markdown(f"**{_md(route.inspector.name)}**")
+        if route.lunch:
+            st.caption(i18n.t("insp.lunch", lang).format(start=routing.hhmm(route.lunch[0]),
+                                                         end=routing.hhmm(route.lunch[1])))
+        links = route_export.leg_links(route)
+        st.dataframe(pd.DataFrame({
+            i18n.t("insp.col.order", lang): [v.order for v in route.visits],
+            i18n.t("insp.col.time", lang): [f"{routing.hhmm(v.start_s)}–{routing.hhmm(v.end_s)}"
+                                             for v in route.visits],
+            i18n.t("insp.col.name", lang): [v.stop.name for v in route.visits],
+            i18n.t("insp.col.address", lang): [v.stop.address for v in route.visits],
+            i18n.t("insp.col.ride", lang): [f"{v.travel_s / 60:.0f}′ · {v.distance_m / 1000:.1f} km"
+                                             for v in route.visits],
+            i18n.t("insp.col.nav", lang): [leg["google_maps"] for leg in links[:-1]],
+        }), hide_index=True, use_container_width=True,
+            column_config={i18n.t("insp.col.nav", lang): st.column_config.LinkColumn(display_text="Google Maps")})
+    name = f"lo-trinh-{plan.date.isoformat() if plan.date else 'ngay'}"
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(i18n.t("insp.gpx", lang), route_export.to_gpx(plan, lang=lang), file_name=f"{name}.gpx",
+                       mime="application/gpx+xml")
+    ward_name = profiles.get(ctx.ward_slug).name if ctx.ward_slug in profiles.available() else ""
+    c2.download_button(i18n.t("insp.pdf", lang), route_export.to_pdf(plan, ward_name=ward_name, lang=lang),
+                       file_name=f"{name}.pdf", mime="application/pdf")
+    if auth.can(ctx.user, "record_inspection") and c3.button(i18n.t("insp.save", lang)):
+        try:
+            ids = planning.save_plan(ctx.engine, ctx.ward_id, plan, user=ctx.user)
+        except GeomapError as exc:
+            st.error(str(exc))
+        else:
+            st.success(i18n.t("insp.saved", lang).format(n=len(ids), date=plan.date.strftime("%d/%m/%Y")))
+
+
+def _md(text: object) -> str:
+    """Text for st.markdown: HTML escaped, Markdown control characters neutralised."""
+    out = html.escape(str(text or ""))
+    for ch in "\\`*_[]#|<>":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def route_map(routes: Any, center: tuple[float, float] | None = None) -> folium.Map:
+    """A folium map of routes: numbered stops with their times, the legs as lines, the start as a square.
+
+    ``routes``: :class:`geomap.routing.Route` objects, or saved routes (dicts with ``stops``
+    and ``summary``) from :func:`geomap.planning.routes_on`.
+    """
+    fmap = folium.Map(location=[16.045, 108.223] if center is None else [center[1], center[0]], zoom_start=15,
+                      tiles="OpenStreetMap", control_scale=True)
+    bounds = []
+    for k, route in enumerate(routes):
+        color = COLORS[k % len(COLORS)]
+        if isinstance(route, routing.Route):
+            start, end = route.start, route.end
+            stops = [(v.order, v.stop.lon, v.stop.lat, v.stop.name, v.start_s, v.end_s) for v in route.visits]
+            who = route.inspector.name
+        else:
+            summary = route["summary"]
+            start, end = tuple(summary["start"]), tuple(summary["end"])
+            stops = [(s["order"], s["lon"], s["lat"], s["name"], s["start_s"], s["end_s"]) for s in route["stops"]]
+            who = route["inspector_name"]
+        line = [(start[1], start[0])] + [(lat, lon) for _, lon, lat, *_ in stops] + [(end[1], end[0])]
+        folium.PolyLine(line, color=color, weight=3, opacity=0.8, tooltip=html.escape(who)).add_to(fmap)
+        folium.RegularPolygonMarker((start[1], start[0]), number_of_sides=4, radius=8, color=color, fill=True,
+                                    tooltip=html.escape(f"{who}: xuất phát / start")).add_to(fmap)
+        for order, lon, lat, name, begin, finish in stops:
+            icon = folium.DivIcon(html=(
+                f"<div style='background:{color};color:#fff;border-radius:50%;width:22px;height:22px;"
+                f"text-align:center;font:bold 12px/22px sans-serif;border:2px solid #fff'>{order}</div>"),
+                icon_size=(22, 22), icon_anchor=(11, 11))
+            label = f"{order}. {name} — {routing.hhmm(begin)}–{routing.hhmm(finish)}"
+            folium.Marker((lat, lon), icon=icon, tooltip=html.escape(label)).add_to(fmap)
+        bounds.extend(line)
+    if bounds:
+        fmap.fit_bounds([[min(p[0] for p in bounds), min(p[1] for p in bounds)],
+                         [max(p[0] for p in bounds), max(p[1] for p in bounds)]], padding=(20, 20))
+    return fmap
+
+
+PAGE = Page("inspections", "Kế hoạch kiểm tra", "Inspection planning", render, icon=":material/route:",
+            roles=ALL_ROLES, order=40)

@@ -1,0 +1,137 @@
+"""The on-site page in headless Chromium at phone size: sign in as an inspector, record a violation.
+
+A committed ward with a ward office, two food businesses and a saved route for today; the
+inspector signs in on /onsite, records a violation at the first stop, and the page, the
+inspection history, the derived food-safety status and the map layer all show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+import layers
+from geomap import auth, config, planning, queries, routing
+
+PASSWORD = "mật-khẩu-hiện-trường"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+OFFICE = (108.305, 16.205)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(engine) -> dict:
+    square = "MULTIPOLYGON(((108.30 16.20,108.31 16.20,108.31 16.21,108.30 16.21,108.30 16.20)))"
+    with engine.begin() as c:
+        ward_id = c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('onsite-ward', 'Phường Hiện Trường', "
+            "'Đà Nẵng', 5899, ST_GeomFromText(:g, 4326)) RETURNING id"), {"g": square}).scalar_one()
+        c.execute(sa.text("INSERT INTO public_facility (ward_id, kind, name, geom) VALUES "
+                          "(:w, 'ward_office', 'UBND', ST_SetSRID(ST_MakePoint(:x, :y), 4326))"),
+                  {"w": ward_id, "x": OFFICE[0], "y": OFFICE[1]})
+        ids = []
+        for code, name, x in (("OS-1", "Quán Cơm Bà Năm", 108.302), ("OS-2", "Bánh Xèo Cô Ba", 108.308)):
+            ids.append(c.execute(sa.text(
+                "INSERT INTO establishment (ward_id, code, name, business_type, vsic_code, address, geom) VALUES "
+                "(:w, :c, :n, 'household', '5610', :a, ST_SetSRID(ST_MakePoint(:x, 16.207), 4326)) RETURNING id"),
+                {"w": ward_id, "c": code, "n": name, "a": f"{code} Lê Duẩn", "x": x}).scalar_one())
+        inspector = auth.create_user(c, "os.kiemtra", "Cán Bộ Hiện Trường", "inspector", PASSWORD, ward_id=ward_id)
+    plan = planning.plan(engine, ward_id, "hoa-cuong", ids,
+                         [routing.Inspector(inspector["full_name"], user_id=inspector["id"])],
+                         routing.DaySettings(day_start="00:00", day_end="23:59", lunch_min=0, time_limit_s=0.2),
+                         date=dt.date.today())
+    assert plan.kept == 2, [d.reason.text("en") for d in plan.dropped]
+    planning.save_plan(engine, ward_id, plan, user=inspector)
+    first = plan.routes[0].visits[0].stop
+    return {"ward_id": ward_id, "ids": ids, "inspector": inspector, "first": first}
+
+
+@pytest.fixture(scope="module")
+def app_url(database_url, site) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": "onsite-ward", "GEOMAP_LANGUAGE": "vi"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, engine):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}/onsite")
+        page.get_by_label("Tên đăng nhập").fill("os.kiemtra")
+        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.get_by_text("Đang đăng nhập", exact=False).first.wait_for(state="attached")
+        if not page.get_by_role("heading", name="Kiểm tra tại hiện trường").count():
+            # signed in on the default page: open the collapsed sidebar and pick the on-site page
+            page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button') \
+                .first.click()
+            page.locator('[data-testid="stSidebarNav"]').get_by_text("Kiểm tra tại chỗ", exact=True).click()
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            if sidebar.get_attribute("aria-expanded") == "true" or sidebar.get_attribute("data-collapsed") == "false":
+                page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
+        page.get_by_role("heading", name="Kiểm tra tại hiện trường").wait_for()
+        page.get_by_text("Đã ghi 0/2 điểm").wait_for()
+        first = site["first"]
+        page.get_by_text(first.name, exact=False).first.wait_for()
+        links = page.locator('a[href^="https://www.google.com/maps/dir/?api=1"]')
+        links.first.wait_for()
+        assert links.count() >= 2
+        assert "travelmode=two-wheeler" in links.first.get_attribute("href")
+
+        form = page.locator('[data-testid="stForm"]').first
+        form.get_by_text("Vi phạm", exact=True).click()
+        form.get_by_label("Ghi chú").fill("Không có GCN ATTP; bếp <chưa> sạch")
+        form.get_by_role("button", name="Lưu kết quả").click()
+        follow = dt.date.today() + dt.timedelta(days=30)
+        page.get_by_text(f"Đã lưu; lịch tái kiểm tra: {follow.strftime('%d/%m/%Y')}.").wait_for()
+        page.get_by_text("Đã ghi 1/2 điểm").wait_for()
+        browser.close()
+
+    with engine.connect() as c:
+        row = c.execute(sa.text("SELECT result, notes, inspector_id, follow_up_due FROM inspection "
+                                "WHERE establishment_id = :e"), {"e": first.id}).mappings().one()
+        assert row["result"] == "violation" and row["inspector_id"] == site["inspector"]["id"]
+        assert row["notes"] == "Không có GCN ATTP; bếp <chưa> sạch" and row["follow_up_due"] == follow
+        mapped = queries.read_layer(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
+        assert mapped.loc[first.id, "food_safety_status"] == "violation"
+        assert mapped.loc[first.id, "last_inspection_result"] == "violation"
