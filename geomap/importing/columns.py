@@ -8,6 +8,7 @@ same field, so the template, the map and the exports name a field the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -44,10 +45,15 @@ class Column:
         return {header_key(x) for x in (self.name, self.header_vi, self.header_en, *self.aliases)}
 
 
+@functools.lru_cache(maxsize=65536)
+def _header_key(text: str) -> str:
+    text = fold(text).replace("*", " ")
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
+
+
 def header_key(header: object) -> str:
     """A header folded for matching: no diacritics, case, required-marker or punctuation."""
-    text = fold(str(header or "")).replace("*", " ")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
+    return _header_key(str(header or ""))
 
 
 def _layer_field(name: str):

@@ -11,6 +11,7 @@ happens here; the checks themselves are the pure :mod:`geomap.importing.validati
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,10 +269,17 @@ def build_plan(conn: Connection, kind: str, table: RawTable, ward_id: int, filen
         plan.file_issues.append(Issue(None, None, "warning", "file.unknown_columns",
                                       {"columns": ", ".join(unknown)}))
     refs = load_refs(conn, ward, today)
-    checks = validate(kind, table, mapping, refs)
     planner = {"establishments": _plan_establishments, "licences": _plan_licences,
                "inspections": _plan_inspections}[kind]
-    plan.rows = planner(conn, ward, checks, mapping)
+    # Millions of small objects and no cycles: the cyclic collector would rescan them over and over.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        checks = validate(kind, table, mapping, refs)
+        plan.rows = planner(conn, ward, checks, mapping)
+    finally:
+        if was_enabled:
+            gc.enable()
     return plan
 
 

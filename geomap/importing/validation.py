@@ -141,11 +141,14 @@ def code_lookup(codes: str) -> dict[str, str]:
     for code, (vi, en) in i18n.CODES.get(codes, {}).items():
         for k in (code, vi, en):
             out.setdefault(header_key(k), code)
+            out.setdefault(k, code)
     return out
 
 
 def _code(value: Any, codes: str) -> str:
-    found = code_lookup(codes).get(header_key(_as_text(value)))
+    text = _as_text(value)
+    lookup = code_lookup(codes)
+    found = lookup.get(text) or lookup.get(header_key(text))
     if found is None:
         allowed = ", ".join(vi for vi, _ in i18n.CODES.get(codes, {}).values())
         raise _Bad("cell.code_unknown", value=_display(value), allowed=allowed)
@@ -322,11 +325,8 @@ def _point(values: dict[str, Any], rc: RowCheck, mapping: ColumnMapping, refs: R
         return
     for key, params in notes:
         rc.issues.append(Issue(rc.row, col, "warning", key, params))
-    if refs.ward_shape is not None and not shapely.intersects_xy(refs.ward_shape, lon, lat):
-        rc.issues.append(Issue(rc.row, col, "error", "geo.outside_ward",
-                               {"lon": lon, "lat": lat, "ward": refs.ward_name or "phường"}))
-        return
     values["lon"], values["lat"] = lon, lat
+    values["_lon_column"] = col  # the ward-containment check runs once for all rows (see validate)
 
 
 def _address_keys(values: dict[str, Any]) -> list[str]:
@@ -371,7 +371,25 @@ def validate(kind: str, table: RawTable, mapping: ColumnMapping, refs: Refs) -> 
                     rc.issues.append(Issue(rc.row, mapping.header_of(name), "error", "cell.required"))
         _ROW_CHECKS[kind](rc, mapping, refs)
         out.append(rc)
+    _check_inside_ward(out, refs)
     return out
+
+
+def _check_inside_ward(checks: list[RowCheck], refs: Refs) -> None:
+    """Reject points outside the ward, in one vectorised test."""
+    placed = [rc for rc in checks if "_lon_column" in rc.values]
+    if not placed:
+        return
+    cols = [rc.values.pop("_lon_column") for rc in placed]
+    if refs.ward_shape is None:
+        return
+    inside = shapely.intersects_xy(refs.ward_shape, [rc.values["lon"] for rc in placed],
+                                   [rc.values["lat"] for rc in placed])
+    for rc, col, ok in zip(placed, cols, inside, strict=True):
+        if not ok:
+            lon, lat = rc.values.pop("lon"), rc.values.pop("lat")
+            rc.issues.append(Issue(rc.row, col, "error", "geo.outside_ward",
+                                   {"lon": lon, "lat": lat, "ward": refs.ward_name or "phường"}))
 
 
 def _dates_in_order(rc: RowCheck, mapping: ColumnMapping, issued: str, later: str) -> None:
