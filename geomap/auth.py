@@ -317,6 +317,23 @@ def set_password(conn: Connection, username: str, password: str, *, actor: Mappi
                  after={"password": "changed"})
 
 
+def change_password(bind: Engine | Connection, user: Mapping[str, Any], current: str, new: str) -> None:
+    """A signed-in user changes their own password (the current one is checked first)."""
+    with work_unit(bind) as conn:
+        stored = conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :id AND is_active"),
+                              {"id": user["id"]}).scalar()
+        try:
+            ok = stored is not None and _hasher.verify(stored, current or "")
+        except argon2.exceptions.VerificationError:
+            ok = False
+        if not ok:
+            raise AccountError("Mật khẩu hiện tại không đúng.", "The current password is wrong.", "password")
+        if new == current:
+            raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.",
+                               "The new password must differ from the current one.", "password")
+        set_password(conn, user["username"], new, actor=user)
+
+
 def set_active(conn: Connection, username: str, active: bool, *, actor: Mapping[str, Any] | None = None) -> None:
     """Disable (ending its sessions) or re-enable an account; accounts are never deleted (the audit keeps names)."""
     require(actor, "manage_users")

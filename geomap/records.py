@@ -325,6 +325,33 @@ def _statuses(conn: Connection, establishment_id: int) -> dict[str, str]:
             "food_safety_status": status.food_safety_status_of(record)}
 
 
+def overview(conn: Connection, establishment_id: int) -> dict[str, Any]:
+    """The establishment as the map shows it (``establishment_overview`` plus derived statuses).
+
+    Pass it through :func:`geomap.auth.redact_record` before showing it to a user.
+    """
+    row = conn.execute(sa.text("SELECT * FROM establishment_overview WHERE id = :id"),
+                       {"id": establishment_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
+    record = {k: v for k, v in row.items() if k != "geom"}
+    record["licence_status"] = status.licence_status_of(record)
+    record["food_safety_status"] = status.food_safety_status_of(record)
+    return record
+
+
+def lookups(conn: Connection, ward_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The choices an edit form offers: industries, and the ward's residential groups and markets."""
+    return {
+        "industries": [dict(r) for r in conn.execute(sa.text(
+            "SELECT vsic_code, name_vi, name_en FROM industry ORDER BY vsic_code")).mappings()],
+        "groups": [dict(r) for r in conn.execute(sa.text(
+            "SELECT id, name FROM residential_group WHERE ward_id = :w ORDER BY code"), {"w": ward_id}).mappings()],
+        "markets": [dict(r) for r in conn.execute(sa.text(
+            "SELECT id, name FROM market WHERE ward_id = :w ORDER BY name"), {"w": ward_id}).mappings()],
+    }
+
+
 def search(conn: Connection, ward_id: int, query: str, limit: int = 50) -> list[dict[str, Any]]:
     """Establishments of the ward whose name, address or code contains ``query`` ("pho" finds "Phở")."""
     folded = search_key(query)

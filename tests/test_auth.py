@@ -225,3 +225,15 @@ def test_cli_add_list_reset_disable(database_url, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("mật-khẩu-cli-2\n"))
     assert cli.main(["user", "add", "cli.user", "--role", "inspector", "--name", "X", "--password-stdin"]) == 1
     assert "is taken" in capsys.readouterr().err
+
+
+def test_change_own_password_checks_the_current_one(conn, user):
+    with pytest.raises(auth.AccountError):
+        auth.change_password(conn, user, "sai-mật-khẩu", "mật-khẩu-mới-3")
+    _, token = auth.sign_in(conn, "lan.nguyen", PASSWORD)
+    auth.change_password(conn, user, PASSWORD, "mật-khẩu-mới-3")
+    assert auth.session_user(conn, token) is None
+    assert auth.sign_in(conn, "lan.nguyen", "mật-khẩu-mới-3")[0]["id"] == user["id"]
+    entry = conn.execute(sa.text("SELECT username, action FROM audit_log WHERE entity_type = 'user' "
+                                 "ORDER BY id DESC LIMIT 1")).one()
+    assert tuple(entry) == ("lan.nguyen", "reset_password")

@@ -1,0 +1,174 @@
+"""The staff app in headless Chromium: sign-in (wrong password, then right), the records page, a refused stale save."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from geomap import auth, config, records
+from geomap.ui import pages as page_registry
+
+PASSWORD = "mật-khẩu-trình-duyệt"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def staff(engine) -> dict:
+    """A committed ward with one establishment and two accounts."""
+    square = "MULTIPOLYGON(((108.1 16.1,108.11 16.1,108.11 16.11,108.1 16.11,108.1 16.1)))"
+    with engine.begin() as c:
+        ward_id = c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('browser-ward', 'Phường Trình Duyệt', "
+            "'Đà Nẵng', 5899, ST_GeomFromText(:g, 4326)) RETURNING id"), {"g": square}).scalar_one()
+        officer = auth.create_user(c, "br.dulieu", "Cán Bộ Dữ Liệu", "data_officer", PASSWORD)
+        inspector = auth.create_user(c, "br.kiemtra", "Cán Bộ Kiểm Tra", "inspector", PASSWORD)
+        made = records.create_establishment(
+            c, ward_id, {"name": "Bún Chả Cá Bà Lữ", "business_type": "household", "vsic_code": "5610",
+                         "phone": "0905111222", "owner_name": "Lữ Thị Bí Mật"}, lon=108.105, lat=16.105)
+    return {"ward_id": ward_id, "officer": officer, "inspector": inspector, "establishment": made}
+
+
+@pytest.fixture(scope="module")
+def app_url(database_url, staff) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": "browser-ward",
+           "GEOMAP_LANGUAGE": "vi"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page(chromium_path, app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(60_000)
+        yield pg
+        browser.close()
+
+
+def _sign_in(page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu", exact=True).fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def test_wrong_password_then_sign_in_shows_the_pages_of_the_role(page, app_url, staff):
+    _sign_in(page, app_url, "br.dulieu", "không-phải-mật-khẩu")
+    page.get_by_text("Tên đăng nhập hoặc mật khẩu không đúng.").wait_for()
+    assert page.get_by_text("Đang đăng nhập").count() == 0
+
+    page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_text("Đang đăng nhập: Cán Bộ Dữ Liệu (Cán bộ dữ liệu)").wait_for()
+    page.get_by_label("Mật khẩu", exact=True).wait_for(state="detached")  # the form is gone
+    allowed = [p for p in page_registry.discover() if "data_officer" in p.roles]
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    if len(allowed) > 1:
+        for p in allowed:
+            assert nav.get_by_text(p.title_vi, exact=True).count() == 1, p.key
+    default = next((p for p in allowed if p.default), allowed[0])
+    if default.key == "map":  # the map page appears first after sign-in
+        page.locator("iframe").first.wait_for()
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.get_by_label("Tên đăng nhập").wait_for()
+
+
+def _open_records(page, name: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    heading = page.get_by_role("heading", name="Hồ sơ cơ sở kinh doanh")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    for _ in range(3):  # a click while the default (map) page is still running can be swallowed: try again
+        nav.get_by_text("Hồ sơ cơ sở", exact=True).click()
+        try:
+            heading.wait_for(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    heading.wait_for()
+    search = page.get_by_label("Tìm theo tên, địa chỉ hoặc mã (gõ không dấu cũng được)")
+    search.fill(name)
+    search.press("Enter")
+
+
+def test_records_page_saves_an_edit_and_refuses_a_stale_one(page, app_url, staff, engine):
+    made = staff["establishment"]
+    _sign_in(page, app_url, "br.dulieu", PASSWORD)
+    page.get_by_text("Đang đăng nhập").wait_for()
+    _open_records(page, "bun cha ca")  # folded search finds "Bún Chả Cá"
+    page.get_by_role("tab", name="Thông tin").wait_for()
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
+    name_box = form.get_by_label("Tên cơ sở *")
+    assert name_box.input_value() == "Bún Chả Cá Bà Lữ"
+    assert form.get_by_label("Điện thoại").input_value() == "0905111222"  # a data officer sees personal data
+    name_box.fill("Bún Chả Cá Bà Lữ <b>2</b>")
+    form.get_by_role("button", name="Lưu thay đổi").click()
+    page.get_by_text("Đã lưu (phiên bản 2).").wait_for()
+    with engine.connect() as c:
+        assert records.get_establishment(c, made["id"])["name"] == "Bún Chả Cá Bà Lữ <b>2</b>"
+
+    # someone else saves while this page still shows version 2
+    records.update_establishment(engine, made["id"], {"employees": 4}, expected_version=2, user=staff["officer"])
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
+    form.get_by_label("Tên cơ sở *").fill("Tên ghi đè")
+    form.get_by_role("button", name="Lưu thay đổi").click()
+    page.get_by_text("thay đổi của bạn chưa được lưu", exact=False).first.wait_for()
+    with engine.connect() as c:
+        row = records.get_establishment(c, made["id"])
+    assert row["name"] == "Bún Chả Cá Bà Lữ <b>2</b>" and row["employees"] == 4 and row["version"] == 3
+
+    page.get_by_role("tab", name="Lịch sử thay đổi").click()
+    page.get_by_text("Sửa thông tin").first.wait_for(state="attached")  # a cell of the history grid
+
+
+def test_inspector_sees_no_personal_data_and_no_edit_form(page, app_url, staff):
+    _sign_in(page, app_url, "br.kiemtra", PASSWORD)
+    page.get_by_text("Đang đăng nhập").wait_for()
+    _open_records(page, "bun cha")
+    page.get_by_text("Vai trò của bạn chỉ được xem hồ sơ này.").wait_for()
+    # the read-only details are there (so the absence of personal values below means something)
+    page.get_by_text("Nhà hàng và các dịch vụ ăn uống phục vụ lưu động").first.wait_for(state="attached")
+    assert page.get_by_role("button", name="Lưu thay đổi").count() == 0
+    page.get_by_role("tab", name="Kiểm tra").click()
+    page.get_by_role("button", name="Ghi kết quả kiểm tra").wait_for()
+    content = page.content()
+    assert "0905111222" not in content and "Lữ Thị Bí Mật" not in content
