@@ -91,3 +91,29 @@ def establishment_row(code: str | None, name: str, lonlat: tuple[float, float] |
            "Kinh độ": lonlat[0] if lonlat else "", "Vĩ độ": lonlat[1] if lonlat else ""}
     row.update(extra)
     return row
+
+
+def add_establishment(conn: Connection, ward: SmallWard, code: str, name: str, *, vsic: str = "5610",
+                      group: str | None = "T01", lonlat: tuple[float, float] | None = None,
+                      status: str = "active", payment: list[str] | None = None, tax_code: str | None = None,
+                      licences: list[tuple] = (), inspections: list[tuple] = (),
+                      created_at: str = "2024-01-01", updated_at: str | None = None) -> int:
+    """Insert one establishment with its licences (kind, issued, expires) and inspections
+    (date, result, follow_up_due) directly, for hand-computed expectations."""
+    eid = conn.execute(sa.text(
+        "INSERT INTO establishment (ward_id, code, name, business_type, vsic_code, operating_status, "
+        "residential_group_id, digital_payment, tax_code, created_at, updated_at, geom) VALUES (:w, :c, :n, "
+        "'household', :v, :s, :g, :dp, :tax, CAST(:ca AS timestamptz), CAST(:ua AS timestamptz), "
+        "CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END) "
+        "RETURNING id"),
+        {"w": ward.id, "c": code, "n": name, "v": vsic, "s": status, "g": ward.groups.get(group) if group else None,
+         "dp": payment or [], "tax": tax_code, "ca": created_at, "ua": updated_at or created_at,
+         "lon": lonlat[0] if lonlat else None, "lat": lonlat[1] if lonlat else None}).scalar_one()
+    for kind, issued, expires in licences:
+        conn.execute(sa.text("INSERT INTO licence (establishment_id, kind, number, issued_on, expires_on) "
+                             "VALUES (:e, :k, :num, :i, :x)"),
+                     {"e": eid, "k": kind, "num": f"{code}-{kind[:3]}", "i": issued, "x": expires})
+    for day, result, follow_up in inspections:
+        conn.execute(sa.text("INSERT INTO inspection (establishment_id, inspected_on, kind, result, follow_up_due) "
+                             "VALUES (:e, :d, 'periodic', :r, :f)"), {"e": eid, "d": day, "r": result, "f": follow_up})
+    return eid

@@ -1,0 +1,171 @@
+"""Dashboard numbers against a hand-computed small ward (real PostGIS, rolled back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from import_fixtures import add_establishment, make_ward
+from openpyxl import load_workbook
+
+from geomap import dashboard, profiles
+from geomap.dashboard import NO_GROUP
+from geomap.errors import GeomapError
+
+TODAY = dt.date(2026, 11, 22)
+BR, FSC, COM = "business_registration", "food_safety_certificate", "food_safety_commitment"
+
+
+@pytest.fixture
+def small(conn):
+    w = make_ward(conn)
+    ids = {}
+    ids["E1"] = add_establishment(conn, w, "E1", "Phở 1", lonlat=w.near(w.west), payment=["qr_bank"],
+                                  licences=[(BR, "2024-01-01", None), (FSC, "2025-01-01", "2028-01-01")],
+                                  inspections=[("2026-06-01", "pass", None)])
+    ids["E2"] = add_establishment(conn, w, "E2", "Cơm 2", licences=[(BR, "2020-01-01", "2025-01-01"),
+                                                                    (COM, "2025-05-01", None)])
+    ids["E3"] = add_establishment(conn, w, "E3", "Tạp hóa 3", vsic="4719", payment=["pos_card"],
+                                  licences=[(BR, "2021-12-01", "2026-12-01")])
+    ids["E4"] = add_establishment(conn, w, "E4", "Tạp hóa 4", vsic="4719")
+    ids["E5"] = add_establishment(conn, w, "E5", "Cà phê 5", vsic="5630", status="closed", payment=["qr_bank"],
+                                  licences=[(BR, "2024-01-01", None)])
+    ids["E6"] = add_establishment(conn, w, "E6", "Bún 6", group="T02", payment=["e_wallet"],
+                                  licences=[(BR, "2024-01-01", None), (FSC, "2023-01-01", "2026-01-01")],
+                                  inspections=[("2025-01-01", "pass", None)])
+    ids["E7"] = add_establishment(conn, w, "E7", "Tạp hóa 7", group="T02", vsic="4719", payment=["qr_bank", "pos_card"],
+                                  licences=[(BR, "2024-01-01", None)],
+                                  inspections=[("2026-09-01", "violation", "2026-10-01")])
+    ids["E8"] = add_establishment(conn, w, "E8", "Cà phê 8", group="T02", vsic="5630",
+                                  licences=[(BR, "2024-01-01", None), (FSC, "2024-06-01", "2027-06-01")],
+                                  inspections=[("2026-10-01", "violation", "2026-12-15")])
+    ids["E9"] = add_establishment(conn, w, "E9", "Tạp hóa 9", group="T02", vsic="4719", status="suspended")
+    ids["E10"] = add_establishment(conn, w, "E10", "Chè 10", group=None, payment=["qr_bank"],
+                                   licences=[(BR, "2024-01-01", None), (COM, "2024-02-01", None)],
+                                   inspections=[("2026-03-01", "pass", None)])
+    # field reports, all in T01: on time, late, open past deadline, open before deadline, duplicate, no deadline
+    lon, lat = w.near(w.west)
+    for i, (status, deadline, resolved) in enumerate([
+            ("resolved", "2026-11-10", "2026-11-09"), ("resolved", "2026-11-10", "2026-11-12"),
+            ("in_progress", "2026-11-15", None), ("received", "2026-11-30", None),
+            ("duplicate", "2026-11-01", None), ("closed", None, "2026-10-05")]):
+        conn.execute(sa.text(
+            "INSERT INTO field_report (ward_id, public_id, category, description, channel, status, reported_at, "
+            "deadline_at, resolved_at, geom) VALUES (:w, :p, 'garbage', 'x', 'web', :s, '2026-10-01', "
+            "CAST(:d AS timestamptz), CAST(:r AS timestamptz), ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"),
+            {"w": w.id, "p": f"test-{i}", "s": status, "d": deadline, "r": resolved, "lon": lon, "lat": lat})
+    for code, pilot, accepts in (("MK1", True, [True, True, True, False]), ("MK2", False, [False, False])):
+        mid = conn.execute(sa.text(
+            "INSERT INTO market (ward_id, code, name, is_pilot_smart_market, geom) VALUES (:w, :c, :nm, :p, "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id"),
+            {"w": w.id, "c": f"TEST-{code}", "nm": f"Chợ {code}", "p": pilot, "lon": lon, "lat": lat}).scalar_one()
+        for n, ok in enumerate(accepts):
+            conn.execute(sa.text("INSERT INTO stall (market_id, stall_no, accepts_qr_pos) VALUES (:m, :n, :a)"),
+                         {"m": mid, "n": str(n), "a": ok})
+    # digital-payment history of E4: gained a method in September, lost it in October
+    for at, before, after in (("2026-09-10", [], ["qr_bank"]), ("2026-10-20", ["qr_bank"], [])):
+        conn.execute(sa.text(
+            "INSERT INTO audit_log (at, action, entity_type, entity_id, before, after) VALUES "
+            "(CAST(:at AS timestamptz), 'update', 'establishment', :e, CAST(:b AS jsonb), CAST(:a AS jsonb))"),
+            {"at": at, "e": ids["E4"], "b": json.dumps({"digital_payment": before}),
+             "a": json.dumps({"digital_payment": after})})
+    return w, ids
+
+
+def test_ward_indicators_match_the_hand_computed_values(conn, small) -> None:
+    w, _ = small
+    frames = dashboard.load_frames(conn, w.id)
+    board = dashboard.compute(frames, profiles.get("hoa-cuong"), TODAY)
+    s = board.summary
+    got = {k: (int(s.loc[k, "num"]), int(s.loc[k, "den"])) for k in s.index}
+    assert got == {
+        "digital_payment_share": (5, 8),     # E1 E3 E6 E7 E10 of 8 active
+        "licensed_share": (6, 8),            # E2 expired, E4 missing; E3 expiring counts
+        "food_safety_share": (3, 5),         # E1 certified, E2 and E10 committed; E6 expired, E8 violation
+        "inspections_overdue": (3, 6),       # E2 never inspected, E6 > 12 months, E7 follow-up passed
+        "reports_on_time": (2, 4),           # on time + no deadline; late, open past deadline; not due, dup
+        "stall_qr_pos_share": (3, 4),        # pilot market only
+    }
+    assert s.loc["digital_payment_share", "value"] == pytest.approx(0.625)
+    assert s.loc["digital_payment_share", "target"] == 0.50 and s.loc["digital_payment_share", "met"] is True
+    assert s.loc["stall_qr_pos_share", "target"] == 0.60 and s.loc["stall_qr_pos_share", "met"] is True
+    assert s.loc["inspections_overdue", "value"] == 3 and pd.isna(s.loc["licensed_share", "target"])
+    assert dashboard.summary(dashboard.indicator_parts(frames, TODAY), profiles.get("hoa-cuong"), 2028) \
+        .loc["digital_payment_share", "target"] == 0.70
+
+
+def test_indicators_per_residential_group(conn, small) -> None:
+    w, _ = small
+    board = dashboard.compute(dashboard.load_frames(conn, w.id), profiles.get("hoa-cuong"), TODAY)
+    g = board.by_group
+    t01, t02 = w.groups["T01"], w.groups["T02"]
+    assert (g.loc[t01, "digital_payment_share"], g.loc[t02, "digital_payment_share"]) == (0.5, pytest.approx(2 / 3))
+    assert (g.loc[t01, "licensed_share"], g.loc[t02, "licensed_share"]) == (0.5, 1.0)
+    assert (g.loc[t01, "food_safety_share"], g.loc[t02, "food_safety_share"]) == (1.0, 0.0)
+    assert (g.loc[t01, "inspections_overdue"], g.loc[t02, "inspections_overdue"]) == (1, 2)
+    assert g.loc[t01, "reports_on_time"] == 0.5 and pd.isna(g.loc[t02, "reports_on_time"])
+    assert NO_GROUP not in g.index  # E10 counts for the ward, not for a group
+    assert g["digital_payment_share_num"].sum() == 4
+
+
+def test_trends_and_the_digital_payment_history(conn, small) -> None:
+    w, _ = small
+    board = dashboard.compute(dashboard.load_frames(conn, w.id), None, TODAY, months=24)
+    a = board.activity
+    assert a.loc[pd.Period("2025-05", "M"), "licences_food_safety_commitment"] == 1
+    assert a.loc[pd.Period("2026-10", "M"), "inspections"] == 1
+    assert a.loc[pd.Period("2026-10", "M"), "reports_received"] == 6
+    assert a.loc[pd.Period("2026-11", "M"), "reports_resolved"] == 2
+    assert a.loc[pd.Period("2026-11", "M"), "reports_on_time"] == 1
+    trend = board.payment_trend
+    assert pd.isna(trend[pd.Period("2026-08", "M")])            # before tracking started
+    assert trend[pd.Period("2026-09", "M")] == pytest.approx(6 / 8)
+    assert trend[pd.Period("2026-10", "M")] == pytest.approx(5 / 8)
+    assert trend[pd.Period("2026-11", "M")] == pytest.approx(5 / 8)
+
+
+def test_choropleth_and_excel_report_in_vietnamese(conn, small) -> None:
+    w, _ = small
+    frames = dashboard.load_frames(conn, w.id)
+    board = dashboard.compute(frames, profiles.get("hoa-cuong"), TODAY)
+    html = dashboard.choropleth(board, "licensed_share").get_root().render()
+    for text in ("Tổ 01", "Tổ 02", "50%", "100%"):
+        assert text in html or json.dumps(text)[1:-1] in html
+    buf = io.BytesIO()
+    dashboard.write_report(frames, profiles.get("hoa-cuong"), "Phường Thử nghiệm", "2026-Q4", buf, today=TODAY)
+    wb = load_workbook(io.BytesIO(buf.getvalue()))
+    assert wb.sheetnames == ["Tổng hợp", "Theo tổ dân phố", "Hoạt động trong kỳ", "Xu hướng theo tháng"]
+    rows = {r[0]: r for r in wb["Tổng hợp"].iter_rows(values_only=True) if r and r[0]}
+    assert rows["Cơ sở sử dụng thanh toán số"][1:6] == (5, 8, 0.625, 0.5, "Đạt")
+    activity = {r[0]: r[1] for r in wb["Hoạt động trong kỳ"].iter_rows(min_row=2, values_only=True)}
+    assert activity["Phản ánh tiếp nhận"] == 6 and activity["Lượt kiểm tra"] == 1
+    month = io.BytesIO()
+    dashboard.write_report(frames, profiles.get("hoa-cuong"), "x", "2026-10", month, lang="en", today=TODAY)
+    assert load_workbook(month).sheetnames[0] == "Summary"
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    ("2026-10", (dt.date(2026, 10, 1), dt.date(2026, 10, 31))),
+    ("2026-Q3", (dt.date(2026, 7, 1), dt.date(2026, 9, 30))),
+    ("2024-02", (dt.date(2024, 2, 1), dt.date(2024, 2, 29))),
+])
+def test_periods(period, expected) -> None:
+    assert dashboard.parse_period(period) == expected
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "2026-Q5", "Q3", "tháng 10"])
+def test_bad_periods_say_what_is_expected(bad) -> None:
+    with pytest.raises(GeomapError, match="YYYY-MM"):
+        dashboard.parse_period(bad)
+
+
+def test_the_demo_ward_dashboard_computes(conn, demo_ward) -> None:
+    frames = dashboard.load_frames(conn, demo_ward["id"])
+    board = dashboard.compute(frames, profiles.get("hoa-cuong"))
+    assert len(board.by_group) == 312
+    assert 0 < board.summary.loc["licensed_share", "value"] < 1
+    assert board.summary.loc["digital_payment_share", "den"] > 1000
