@@ -1,0 +1,66 @@
+"""Data-quality checks on a hand-made ward (real PostGIS, rolled back)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from import_fixtures import add_establishment, make_ward
+
+from geomap import quality
+
+TODAY = dt.date(2026, 11, 22)
+BR, FSC, COM = "business_registration", "food_safety_certificate", "food_safety_commitment"
+
+
+def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
+    w = make_ward(conn)
+    recent = "2026-11-01"
+    ok = dict(licences=[(BR, "2024-01-01", None), (COM, "2024-01-01", None)], updated_at=recent)
+    ids = {
+        "fine": add_establishment(conn, w, "Q0", "Ổn", lonlat=w.near(w.west, north_m=500), **ok),
+        "outside": add_establishment(conn, w, "Q1", "Ngoài", lonlat=(108.30, 16.10), **ok),
+        "nowhere": add_establishment(conn, w, "Q2", "Không tọa độ", **ok),
+        "dup_a": add_establishment(conn, w, "Q3", "Phở Hòa", lonlat=w.near(w.west), **ok),
+        "dup_b": add_establishment(conn, w, "Q4", "PHO HOA", lonlat=w.near(w.west, east_m=20), **ok),
+        "far": add_establishment(conn, w, "Q5", "Phở Hòa", lonlat=w.near(w.west, east_m=200), **ok),
+        "tax_a": add_establishment(conn, w, "Q6", "Một", lonlat=w.near(w.east), tax_code="0401234567", **ok),
+        "tax_b": add_establishment(conn, w, "Q7", "Hai", lonlat=w.near(w.east, north_m=300), tax_code="0401234567",
+                                   **ok),
+        "expired": add_establishment(conn, w, "Q8", "Hết hạn", lonlat=w.near(w.east, east_m=300), updated_at=recent,
+                                     vsic="4719", licences=[(BR, "2020-01-01", "2025-01-01")]),
+        "closed_expired": add_establishment(conn, w, "Q9", "Đã đóng", status="closed", vsic="4719",
+                                            lonlat=w.near(w.east, east_m=-300), updated_at=recent,
+                                            licences=[(BR, "2020-01-01", "2025-01-01")]),
+        "food": add_establishment(conn, w, "Q10", "Quán ăn", lonlat=w.near(w.east, north_m=-300), updated_at=recent,
+                                  licences=[(BR, "2024-01-01", None), (FSC, "2021-01-01", "2024-01-01")]),
+        "stale": add_establishment(conn, w, "Q11", "Lâu rồi", lonlat=w.near(w.west, north_m=-500),
+                                   licences=[(BR, "2024-01-01", None), (COM, "2024-01-01", None)],
+                                   updated_at="2025-06-01"),
+    }
+    found = quality.find(quality.load(conn, w.id), TODAY)
+    got = {k: sorted(found[k]["id"]) for k in found}
+    assert got["outside_ward"] == [ids["outside"]]
+    assert got["no_coordinates"] == [ids["nowhere"]]
+    assert got["duplicates"] == sorted([ids["dup_a"], ids["tax_a"]])
+    assert got["expired_licence"] == [ids["expired"]]
+    assert got["food_without_certificate"] == [ids["food"]]
+    assert got["stale"] == [ids["stale"]]
+    dup = found["duplicates"].set_index("id")
+    assert "Q4" in dup.loc[ids["dup_a"], "detail"] and "20 m" in dup.loc[ids["dup_a"], "detail"]
+    assert "mã số thuế" in dup.loc[ids["tax_a"], "detail"]
+    assert found["expired_licence"]["link"].tolist() == [f"records?establishment={ids['expired']}"]
+    assert found["food_without_certificate"]["detail"].tolist() == ["GCN hết hạn"]
+    summary = quality.summary(found)
+    assert summary.set_index("key")["count"].to_dict() == {
+        "outside_ward": 1, "no_coordinates": 1, "duplicates": 2, "expired_licence": 1,
+        "food_without_certificate": 1, "stale": 1}
+
+
+def test_probable_duplicates_is_pure() -> None:
+    frame = pd.DataFrame({"id": [1, 2, 3, 4], "name": ["Cà phê Mộc", "ca phe moc", "Cà phê Mộc", "Khác"],
+                          "x": [0.0, 29.0, 31.0, 0.0], "y": [0.0, 0.0, 0.0, 0.0],
+                          "tax_code": [None, None, "1", "1"]})
+    pairs = quality.probable_duplicates(frame)
+    assert sorted(map(tuple, pairs[["id", "other_id", "reason"]].to_numpy().tolist())) == [
+        (1, 2, "name"), (2, 3, "name"), (3, 4, "tax_code")]
