@@ -13,6 +13,7 @@ loaded, those without a profile file through a generated profile
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections.abc import Callable
 
@@ -51,7 +52,7 @@ def load(engine: Engine | Connection | None = None, ward: str | None = "hoa-cuon
     was). ``if_empty``: do nothing, and return ``{}``, when ``ward`` is already loaded.
     ``today`` fixes the reference date of licence expiries, inspections and reports.
     """
-    if not scale or scale <= 0:
+    if not math.isfinite(scale) or scale <= 0:
         raise GeomapError(f"The demo scale must be a positive number, not {scale}.")
     plan = profiles_for(ward, scale)
     today = today or dt.date.today()
@@ -68,7 +69,6 @@ def _load(conn: Connection, plan: list[WardProfile], scale: float, if_empty: boo
     from geomap.demo import loader
 
     if if_empty and _is_loaded(conn, plan[0].slug):
-        say(f"{plan[0].name} is already loaded; nothing to do.")
         return {}
     loader.delete_wards(conn, [p.slug for p in plan])
     totals: dict[str, int] = {"ward": 0, **dict.fromkeys(TABLES, 0)}

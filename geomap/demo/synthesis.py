@@ -38,6 +38,8 @@ TABLES = ("former_ward_zone", "residential_group", "market", "establishment", "s
           "land_parcel", "infrastructure", "public_facility", "field_report", "field_report_update")
 #: parcels at scale 1 (a subdivision of the street blocks, not a cadastral survey)
 PARCELS_AT_SCALE_1 = 5000
+#: a market does not grow without bound at city scale (the largest in Đà Nẵng have a few hundred stalls)
+MAX_STALLS_PER_MARKET = 400
 #: business type shares of street establishments, and enterprise share by sector
 ENTERPRISE_SHARE = {"accommodation": 0.25, "health": 0.25, "education": 0.25, "office_services": 0.3,
                     "food_production": 0.2}
@@ -192,7 +194,7 @@ def generate(profile: WardProfile, scale: float = 1.0, today: dt.date | None = N
 
     n_est = max(30, int(round(demo.get("establishments", 1000) * scale)))
     markets = list(demo.get("markets", ())) or [f"Chợ {profile.name.split(' ', 1)[-1]}"]
-    stalls_per_market = max(6, int(round(demo.get("stalls_per_market", 100) * scale)))
+    stalls_per_market = min(MAX_STALLS_PER_MARKET, max(6, int(round(demo.get("stalls_per_market", 100) * scale))))
     stalls_per_market = min(stalls_per_market, n_est // (2 * len(markets)) or 1)
     footprints = _markets(data, markets, stalls_per_market, net, inner, rngs["markets"])
     _establishments(data, n_est, net, inner, footprints, seeds, rngs["establishments"], today)
