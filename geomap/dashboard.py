@@ -395,25 +395,30 @@ def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None =
 # --- map -----------------------------------------------------------------------------------------
 
 
-def choropleth(board: Dashboard, indicator: str, lang: str = "vi"):
-    """A folium map of residential groups coloured by ``indicator`` (simplified polygons)."""
+def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: str | None = None):
+    """A folium map of residential groups coloured by ``indicator`` (simplified polygons).
+
+    ``assets_url``: where Leaflet is served from (the staff app's own copies, see
+    :func:`geomap.mapview.base_map`); the legend is plain HTML, so the map needs no CDN.
+    """
     import branca.colormap as cm
     import folium
 
+    from geomap import mapview
+
     ind = BY_KEY[indicator]
     gdf = board.groups.copy()
-    values = board.by_group[indicator].reindex(gdf["id"].astype(int)).to_numpy()
+    values = board.by_group[indicator].reindex(gdf["id"].astype(int)).to_numpy() if len(gdf) else []
     gdf["value"] = values
     gdf["shown"] = [("—" if pd.isna(v) else (f"{v:.0%}" if ind.kind == "share" else f"{v:.0f}")) for v in values]
-    finite = [v for v in values if not pd.isna(v)]
+    finite = [float(v) for v in values if not pd.isna(v)]
     lo, hi = (0.0, 1.0) if ind.kind == "share" else (0.0, max(finite + [1.0]))
     colours = ["#d73027", "#fee08b", "#1a9850"] if ind.higher_is_better else ["#1a9850", "#fee08b", "#d73027"]
-    scale = cm.LinearColormap(colours, vmin=lo, vmax=hi, caption=ind.label(lang))
+    scale = cm.LinearColormap(colours, vmin=lo, vmax=hi)
+    bounds = tuple(gdf.total_bounds) if len(gdf) else None
+    fmap = mapview.base_map(bounds, assets_url=assets_url, tiles="cartodbpositron")
     if gdf.empty:
-        return folium.Map(location=[16.05, 108.2], zoom_start=13, tiles="cartodbpositron")
-    minx, miny, maxx, maxy = gdf.total_bounds
-    fmap = folium.Map(tiles="cartodbpositron", control_scale=True)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+        return fmap
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         v = feature["properties"]["value"]
@@ -424,8 +429,25 @@ def choropleth(board: Dashboard, indicator: str, lang: str = "vi"):
                    tooltip=folium.GeoJsonTooltip(fields=["name", "shown"],
                                                  aliases=["Tổ dân phố" if lang != "en" else "Group",
                                                           ind.label(lang)])).add_to(fmap)
-    scale.add_to(fmap)
+    fmap.get_root().html.add_child(folium.Element(_legend_html(ind, scale, lo, hi, lang)))
     return fmap
+
+
+def _legend_html(ind: Indicator, scale: Any, lo: float, hi: float, lang: str) -> str:
+    import html
+
+    steps = [lo + (hi - lo) * k / 4 for k in range(5)]
+    fmt = (lambda v: f"{v:.0%}") if ind.kind == "share" else (lambda v: f"{v:.0f}")
+    swatches = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:10px;background:{scale(v)};'
+        f'margin-right:4px"></span>{fmt(v)}</div>' for v in steps)
+    none = "Không có dữ liệu" if lang != "en" else "No data"
+    return (
+        '<div class="geomap-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;'
+        'padding:6px 8px;border-radius:4px;font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
+        f"<b>{html.escape(ind.label(lang))}</b>{swatches}"
+        f'<div><span style="display:inline-block;width:14px;height:10px;background:#bdbdbd;margin-right:4px">'
+        f"</span>{none}</div></div>")
 
 
 # --- Excel report --------------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+"""Ward dashboard page: indicators against targets, by residential group, map, trends, Excel report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geomap import dashboard, i18n, profiles
+from geomap.errors import GeomapError
+from geomap.ui import resources
+from geomap.ui.pages import Page
+
+i18n.register({
+    "dash.title": ("Bảng điều hành phường", "Ward dashboard"),
+    "dash.target": ("Mục tiêu {year}: {target}", "Target {year}: {target}"),
+    "dash.no_target": ("Chưa đặt mục tiêu", "No target set"),
+    "dash.of": ("{num}/{den}", "{num} of {den}"),
+    "dash.map": ("Bản đồ theo tổ dân phố", "Map by residential group"),
+    "dash.map_indicator": ("Chỉ số tô màu", "Indicator shown"),
+    "dash.groups": ("Theo tổ dân phố", "By residential group"),
+    "dash.trends": ("Xu hướng theo tháng", "Monthly trends"),
+    "dash.payment_trend": ("Tỷ lệ cơ sở thanh toán số", "Share using digital payment"),
+    "dash.tracking_since": ("Theo dõi thanh toán số từ {date}.", "Digital payment tracked since {date}."),
+    "dash.no_tracking": ("Chưa có lịch sử thay đổi: xu hướng thanh toán số bắt đầu khi bắt đầu theo dõi.",
+                         "No change history yet: the digital-payment trend starts when tracking starts."),
+    "dash.report": ("Báo cáo Excel", "Excel report"),
+    "dash.period": ("Kỳ báo cáo", "Period"),
+    "dash.make_report": ("Tạo báo cáo", "Make the report"),
+    "dash.download_report": ("Tải báo cáo", "Download the report"),
+    "dash.group": ("Tổ dân phố", "Residential group"),
+})
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _frames(db_key: str, ward_id: int) -> dashboard.Frames:
+    return dashboard.load_frames(resources.engine(), ward_id)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _board(db_key: str, ward_id: int, slug: str, today: dt.date, lang: str) -> dashboard.Dashboard:
+    return dashboard.compute(_frames(db_key, ward_id), _profile(slug), today, lang)
+
+
+def _profile(slug: str) -> profiles.WardProfile | None:
+    try:
+        return profiles.get(slug)
+    except GeomapError:
+        return None
+
+
+def _fmt(ind: dashboard.Indicator, value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:.0%}" if ind.kind == "share" else f"{value:.0f}"
+
+
+def _periods(today: dt.date) -> list[str]:
+    months = [str(p) for p in pd.period_range(end=pd.Period(today, "M"), periods=6, freq="M")][::-1]
+    quarters = [f"{p.year}-Q{p.quarter}" for p in pd.period_range(end=pd.Period(today, "Q"), periods=4, freq="Q")]
+    return months + quarters[::-1]
+
+
+def render(ctx: Any) -> None:
+    lang, today = ctx.lang, dt.date.today()
+    st.title(ctx.t("dash.title"))
+    db_key = ctx.engine.url.render_as_string(hide_password=True)
+    board = _board(db_key, ctx.ward_id, ctx.ward_slug, today, lang)
+
+    cols = st.columns(3)
+    for i, ind in enumerate(dashboard.INDICATORS):
+        row = board.summary.loc[ind.key]
+        target = row["target"]
+        caption = (ctx.t("dash.target").format(year=today.year, target=f"{target:.0%}")
+                   if target is not None and not pd.isna(target) else ctx.t("dash.no_target"))
+        delta = None
+        if target is not None and not pd.isna(target) and row["value"] is not None and not pd.isna(row["value"]):
+            delta = f"{(row['value'] - target) * 100:+.0f} %"
+        with cols[i % 3]:
+            st.metric(ind.label(lang), _fmt(ind, row["value"]), delta=delta,
+                      help=ind.description_en if lang == "en" else ind.description_vi)
+            st.caption(f"{caption} · " + ctx.t("dash.of").format(num=int(row["num"]), den=int(row["den"]))
+                       if ind.kind == "share" else caption)
+
+    st.subheader(ctx.t("dash.map"))
+    choice = st.selectbox(ctx.t("dash.map_indicator"), [i.key for i in dashboard.INDICATORS],
+                          format_func=lambda k: dashboard.BY_KEY[k].label(lang), key="dash.indicator")
+    fmap = dashboard.choropleth(board, choice, lang, assets_url=resources.map_assets_url())
+    st_folium(fmap, key=f"dash.map.{choice}", height=460, use_container_width=True, returned_objects=[])
+
+    st.subheader(ctx.t("dash.groups"))
+    table = board.by_group[["name", *(i.key for i in dashboard.INDICATORS)]].rename(
+        columns={"name": ctx.t("dash.group"), **{i.key: i.label(lang) for i in dashboard.INDICATORS}})
+    st.dataframe(table, hide_index=True, use_container_width=True, column_config={
+        i.label(lang): st.column_config.NumberColumn(format="percent" if i.kind == "share" else "%d")
+        for i in dashboard.INDICATORS})
+
+    st.subheader(ctx.t("dash.trends"))
+    activity = board.activity.copy()
+    activity.index = activity.index.to_timestamp()
+    activity = activity.rename(columns={c: i18n.t(f"dashboard.activity.{c}", lang) for c in activity.columns})
+    st.line_chart(activity)
+    trend = board.payment_trend.dropna()
+    if trend.empty:
+        st.info(ctx.t("dash.no_tracking"))
+    else:
+        trend.index = trend.index.to_timestamp()
+        st.line_chart(trend.rename(ctx.t("dash.payment_trend")))
+        st.caption(ctx.t("dash.tracking_since").format(date=f"{board.tracking_since:%d/%m/%Y}"))
+
+    st.subheader(ctx.t("dash.report"))
+    period = st.selectbox(ctx.t("dash.period"), _periods(today), key="dash.period")
+    if st.button(ctx.t("dash.make_report"), icon=":material/summarize:"):
+        profile = _profile(ctx.ward_slug)
+        if profile is None:
+            st.error(f"No ward profile '{ctx.ward_slug}'.")
+            return
+        buf = io.BytesIO()
+        dashboard.write_report(_frames(db_key, ctx.ward_id), profile, profile.name, period, buf, lang)
+        st.session_state["dash.report"] = (period, buf.getvalue())
+    made = st.session_state.get("dash.report")
+    if made:
+        st.download_button(ctx.t("dash.download_report"), made[1], file_name=f"bao-cao-{ctx.ward_slug}-{made[0]}.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/download:")
+
+
+PAGE = Page("dashboard", "Bảng điều hành", "Dashboard", render, icon=":material/monitoring:", order=20)

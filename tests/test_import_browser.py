@@ -1,0 +1,140 @@
+"""Import and dashboard pages in headless Chromium: sign in, upload, dry-run table, dashboard indicators."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from geomap import config, db, profiles
+
+PASSWORD = "mật-khẩu-nhập-liệu-2026"
+USERNAME = "import.canbo"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def signed_user(engine, demo_ward) -> dict | None:
+    try:
+        from geomap import auth
+    except ImportError:  # accounts not there yet: the app runs without sign-in
+        return None
+    with db.transaction(engine) as c:
+        return auth.create_user(c, USERNAME, "Cán Bộ Dữ Liệu", "data_officer", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def app_url(database_url, demo_ward, signed_user) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": demo_ward["slug"],
+           "GEOMAP_LANGUAGE": "vi"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--server.enableStaticServing", "true"],
+        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page(chromium_path, app_url, signed_user):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1440, "height": 1100})
+        pg.set_default_timeout(90_000)
+        pg.goto(app_url)
+        if signed_user is not None:
+            pg.get_by_label("Tên đăng nhập").fill(USERNAME)
+            pg.get_by_label("Mật khẩu").fill(PASSWORD)
+            pg.get_by_role("button", name="Đăng nhập").click()
+        yield pg
+        browser.close()
+
+
+def _csv() -> bytes:
+    inside = profiles.get("hoa-cuong").boundary().representative_point()
+    return (
+        "Mã cơ sở,Tên cơ sở,Loại hình,Mã ngành VSIC,Kinh độ,Vĩ độ,Ngày cấp\n"
+        f"BT-0001,Quán <b>Thử</b> Nghiệm,Hộ kinh doanh,5610,{inside.x},{inside.y},01/02/2025\n"
+        f"BT-0002,Sai ngày,Hộ kinh doanh,5610,{inside.x},{inside.y + 0.001},31/02/2025\n"
+    ).encode()
+
+
+def test_upload_shows_the_dry_run_row_by_row(page) -> None:
+    page.get_by_role("link", name="Nhập dữ liệu").click()
+    page.get_by_role("heading", name="Nhập dữ liệu từ tệp").wait_for()
+    page.locator("input[type=file]").set_input_files(
+        {"name": "thu.csv", "mimeType": "text/csv", "buffer": _csv()})
+    page.get_by_role("button", name="Kiểm tra thử (chưa ghi)").click()
+    metrics = page.locator('[data-testid="stMetric"]')
+    metrics.first.wait_for()
+    values = {m.locator('[data-testid="stMetricLabel"]').inner_text().strip():
+              m.locator('[data-testid="stMetricValue"]').inner_text().strip() for m in metrics.all()}
+    assert values == {"Thêm mới": "1", "Cập nhật": "0", "Không đổi": "0", "Từ chối": "1"}
+    page.locator('[data-testid="stDataFrame"]').wait_for()
+    assert page.get_by_text("Chưa thể ghi: sửa các dòng bị từ chối").is_visible()
+    assert page.get_by_role("button", name="Ghi vào cơ sở dữ liệu").count() == 0
+    assert page.locator("b", has_text="Thử").count() == 0  # the name is never rendered as markup
+    page.screenshot(path="/tmp/geomap_import.png", full_page=True)
+
+
+def test_dashboard_renders_its_indicators(page) -> None:
+    page.get_by_role("link", name="Bảng điều hành").click()
+    page.get_by_role("heading", name="Bảng điều hành phường").wait_for()
+    metrics = page.locator('[data-testid="stMetric"]')
+    metrics.nth(5).wait_for()
+    labels = [m.locator('[data-testid="stMetricLabel"]').inner_text().strip() for m in metrics.all()]
+    assert sorted(labels) == sorted(["Cơ sở sử dụng thanh toán số", "Cơ sở có giấy phép còn hiệu lực",
+                      "Cơ sở thực phẩm có GCN/cam kết ATTP", "Cơ sở quá hạn kiểm tra",
+                      "Phản ánh được xử lý đúng hạn", "Quầy/sạp chấp nhận QR/POS"])
+    share = metrics.filter(has_text="thanh toán số").locator('[data-testid="stMetricValue"]').inner_text()
+    assert re.fullmatch(r"\d{1,3}%", share.strip())
+    assert page.get_by_text("Mục tiêu 2026: 50%").count() >= 1
+    frame = next(f for f in _wait_frames(page) if "streamlit_folium" in f.url)
+    frame.locator(".leaflet-overlay-pane canvas").first.wait_for()  # the residential groups (canvas renderer)
+    assert "Cơ sở sử dụng thanh toán số" in frame.locator(".geomap-legend").inner_text()
+    page.screenshot(path="/tmp/geomap_dashboard.png", full_page=True)
+
+
+def _wait_frames(page, timeout_s: float = 90):
+    end = time.time() + timeout_s
+    while time.time() < end:
+        frames = [f for f in page.frames if "streamlit_folium" in f.url]
+        if frames:
+            return frames
+        time.sleep(0.5)
+    pytest.fail("the dashboard map did not load")
