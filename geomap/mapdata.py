@@ -95,7 +95,10 @@ def read_map_layer(bind: Connection | Engine, layer: Layer, *, ward_id: int, bbo
 
     Personal fields are never read here: the map does not show them.
     """
-    read = [f.name for f in layer.stored_fields if not f.personal]
+    if layer.derive is None:
+        read = [f.name for f in layer.stored_fields if f.name in set(map_columns(layer))]
+    else:  # derived fields (statuses) need their inputs, which the declaration does not list
+        read = [f.name for f in layer.stored_fields if not f.personal]
     with _connection(bind) as conn:
         frame = queries.read_layer(conn, layer, ward_id=ward_id, bbox=bbox if queried_by_view(layer) else None,
                                    columns=read)

@@ -439,6 +439,14 @@ def layer_groups(layers: Sequence[Layer], frames: Mapping[str, gpd.GeoDataFrame]
     return groups
 
 
+def highlight_group(lat: float, lng: float, *, color: str = "#00b8d4") -> folium.FeatureGroup:
+    """A ring around the selected feature, so the detail panel and the map point at the same place."""
+    group = folium.FeatureGroup(name="selected", control=False)
+    folium.CircleMarker([round(lat, COORD_DECIMALS), round(lng, COORD_DECIMALS)], radius=13, color=color, weight=4,
+                        fill=False, interactive=False).add_to(group)
+    return group
+
+
 def base_map(bounds: BBox | None = None, *, assets_url: str | None = None, tiles: str = "OpenStreetMap",
              height: str | int = "100%") -> folium.Map:
     """The empty map fitted to ``bounds``: tiles, scale bar, canvas renderer and the assets the layers need."""

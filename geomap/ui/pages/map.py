@@ -35,6 +35,7 @@ i18n.register({
     "map.search_results": ("Kết quả tìm kiếm ({n})", "Search results ({n})"),
     "map.search_none": ("Không tìm thấy kết quả nào cho “{q}”.", "Nothing found for “{q}”."),
     "map.filters": ("Lọc: {layer}", "Filter: {layer}"),
+    "map.choose": ("Chọn (để trống: tất cả)", "Choose (empty: all)"),
     "map.filter_search": ("{field} có chứa", "{field} contains"),
     "map.zoom_in": ("{layer}: phóng to tới mức {zoom} để hiển thị.", "{layer}: zoom in to level {zoom} to show it."),
     "map.shown": ("Đang hiển thị", "Shown"),
@@ -165,7 +166,21 @@ def render(ctx: Any) -> None:
 
     # render: counts, map, detail panel
     _counts(ctx, drawn, frames, shown)
-    left, right = st.columns([5, 2], gap="small")
+    left, right = st.columns([3, 2], gap="small")
+    with right:
+        for name, found in results.items():
+            _search_results(ctx, name, found)
+        selected = _selected_from_click(ctx, view)
+        detail = mapdata.establishment_detail(ctx.engine, selected, user=ctx.user) if selected else None
+        if selected is None:
+            st.caption(ctx.t("map.pick_hint"))
+        elif detail is None:
+            st.warning(ctx.t("map.detail.gone"))
+            st.session_state.pop("map.selected", None)
+        else:
+            _detail_panel(ctx, detail)
+            if detail.lat is not None:
+                groups.append(mapview.highlight_group(detail.lat, detail.lng))
     with left:
         center, center_zoom = st.session_state.get("map.center"), None
         if center:
@@ -173,14 +188,6 @@ def render(ctx: Any) -> None:
         st_folium(mapview.base_map(bounds, assets_url=resources.map_assets_url()), key=map_key,
                   feature_group_to_add=groups, returned_objects=RETURNED, height=MAP_HEIGHT,
                   use_container_width=True, center=center, zoom=center_zoom)
-    with right:
-        for name, found in results.items():
-            _search_results(ctx, name, found)
-        selected = _selected_from_click(ctx, view)
-        if selected is None:
-            st.caption(ctx.t("map.pick_hint"))
-        else:
-            _detail_panel(ctx, selected)
 
 
 def _filter_widgets(ctx: Any, layer: Layer, frame: pd.DataFrame) -> dict[str, Any]:
@@ -199,7 +206,7 @@ def _filter_widgets(ctx: Any, layer: Layer, frame: pd.DataFrame) -> dict[str, An
             if flt.field not in options:
                 continue
             chosen[flt.field] = st.multiselect(
-                fld.label(ctx.lang), options[flt.field], key=key,
+                fld.label(ctx.lang), options[flt.field], key=key, placeholder=ctx.t("map.choose"),
                 format_func=lambda v, fld=fld: i18n.code_label(fld.codes, v, ctx.lang) if fld.codes else str(v))
     return chosen
 
@@ -246,16 +253,12 @@ def _selected_from_click(ctx: Any, view: dict) -> int | None:
     return st.session_state.get("map.selected")
 
 
-def _detail_panel(ctx: Any, establishment_id: int) -> None:
-    detail = mapdata.establishment_detail(ctx.engine, establishment_id, user=ctx.user)
-    if detail is None:
-        st.warning(ctx.t("map.detail.gone"))
-        st.session_state.pop("map.selected", None)
-        return
+def _detail_panel(ctx: Any, detail: mapdata.EstablishmentDetail) -> None:
     layer = layers.get(mapdata.ESTABLISHMENT_LAYER)
     rec = detail.record
     head, close = st.columns([5, 1])
-    head.markdown(f"**{_md(rec.get('name') or '')}**  \n`{_md(rec.get('code') or '')}`")
+    head.markdown(f"**{_md(rec.get('name') or '')}**")
+    head.caption(_md(rec.get("code") or ""))
     if close.button("✕", key="map.detail.close", help=ctx.t("map.detail.close")):
         st.session_state.pop("map.selected", None)
         st.rerun()
