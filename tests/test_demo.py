@@ -329,3 +329,16 @@ def test_load_on_a_connection_and_cli(conn, database_url, monkeypatch, capsys) -
     assert cli.main(["demo", "load", "--ward", "hoa-cuong", "--if-empty", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "already loaded" in out or "Loaded synthetic demo data" in out
+
+
+def test_city_scale_shares_the_total_among_the_wards() -> None:
+    from geomap import demo
+
+    plan = demo.profiles_for("hoa-cuong", 17)
+    factors = demo.ward_factors(plan, 17)
+    sizes = {p.slug: factors[p.slug] * p.demo["establishments"] for p in plan}
+    assert len(plan) == 15
+    assert sum(sizes.values()) == pytest.approx(17 * 6000, rel=0.01)
+    assert min(sizes.values()) >= 300
+    assert 5000 < sizes["hoa-cuong"] < 12000  # one ward of a 100,000-establishment city
+    assert demo.ward_factors(plan[:1], 0.2) == {"hoa-cuong": 0.2}

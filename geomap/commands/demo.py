@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action", choices=["load"])
     p.add_argument("--ward", default=None, help="ward profile (default: GEOMAP_WARD or hoa-cuong)")
     p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply sizes; above 1 also loads every other ward of the city (city-scale tests)")
+                   help="multiply sizes; above 1 the city: N x the ward's establishments shared among all 15 wards")
     p.add_argument("--if-empty", action="store_true", help="do nothing when the ward is already loaded")
     p.add_argument("--quiet", action="store_true", help="print only the summary line")
     p.set_defaults(func=run)

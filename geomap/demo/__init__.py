@@ -5,9 +5,11 @@ boundary of a ward profile and writes it to PostGIS in one transaction, replacin
 ward's previous data. Generation (:mod:`geomap.demo.synthesis`, :mod:`geomap.demo.territory`)
 is pure and deterministic; writing (:mod:`geomap.demo.loader`) uses COPY.
 
-With ``scale`` above 1 the demo becomes a city: every ward of the city boundary file is
-loaded, those without a profile file through a generated profile
-(:func:`geomap.demo.profiles_city.city_profiles`).
+With ``scale`` above 1 the demo becomes a city: ``scale`` × the ward's establishments
+(``--scale 17``: 102,000) shared among every ward of the city boundary file by
+:func:`geomap.demo.profiles_city.city_shares` (urban wards denser than communes), those
+without a profile file loaded through a generated profile. Each ward is then generated at
+its own factor, so licences, inspections and reports stay in proportion.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from geomap import config, db, profiles
-from geomap.demo.profiles_city import city_profiles, generated_profile
+from geomap.demo.profiles_city import city_profiles, city_shares, generated_profile
 from geomap.demo.synthesis import TABLES, WardData, generate
 from geomap.errors import GeomapError
 from geomap.profiles import WardProfile
@@ -37,6 +39,15 @@ def profiles_for(ward: str | None = None, scale: float = 1.0) -> list[WardProfil
         return [main]
     others = [p for p in city_profiles(main.boundary_file) if p.slug != main.slug]
     return [main, *others]
+
+
+def ward_factors(plan: list[WardProfile], scale: float) -> dict[str, float]:
+    """The generation factor of each ward: ``scale`` for one ward; for a city, its share of the total."""
+    if len(plan) == 1:
+        return {plan[0].slug: scale}
+    total = scale * plan[0].demo.get("establishments", 1000)
+    shares = city_shares(plan, total)
+    return {p.slug: shares[p.slug] / p.demo.get("establishments", 1000) for p in plan}
 
 
 def _is_loaded(conn: Connection, slug: str) -> bool:
@@ -72,9 +83,10 @@ def _load(conn: Connection, plan: list[WardProfile], scale: float, if_empty: boo
         return {}
     loader.delete_wards(conn, [p.slug for p in plan])
     totals: dict[str, int] = {"ward": 0, **dict.fromkeys(TABLES, 0)}
+    factors = ward_factors(plan, scale)
     for profile in plan:
         started = time.perf_counter()
-        data = generate(profile, scale=scale, today=today)
+        data = generate(profile, scale=factors[profile.slug], today=today)
         counts = loader.write_ward(conn, data)
         for k, v in counts.items():
             totals[k] = totals.get(k, 0) + v

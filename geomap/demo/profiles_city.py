@@ -99,3 +99,23 @@ def city_profiles(boundary_file: str = CITY_BOUNDARY_FILE) -> list[WardProfile]:
         taken.add(prefix)
         out.append(generated_profile(name, area_km2, prefix, boundary_file))
     return out
+
+
+#: a ward's weight in the city is its area, capped (mountain and forest wards are mostly empty),
+#: and a commune (xã) counts for less than an urban ward (phường)
+CITY_WEIGHT_AREA_CAP_KM2 = 20.0
+COMMUNE_WEIGHT = 0.3
+
+
+def city_shares(plan: list[WardProfile], total: float) -> dict[str, int]:
+    """Establishments per ward when ``total`` are shared among the wards of ``plan``."""
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    weights = {}
+    for p in plan:
+        area_km2 = abs(geod.geometry_area_perimeter(p.boundary())[0]) / 1e6
+        kind = COMMUNE_WEIGHT if p.name.startswith("Xã") else 1.0
+        weights[p.slug] = kind * min(area_km2, CITY_WEIGHT_AREA_CAP_KM2)
+    whole = sum(weights.values())
+    return {slug: max(GENERATED_MIN_ESTABLISHMENTS, int(round(total * w / whole))) for slug, w in weights.items()}
