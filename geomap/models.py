@@ -309,7 +309,8 @@ class FieldReport(Base, TimestampMixin):
     establishment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("establishment.id", ondelete="SET NULL"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
-    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("field_report.id", ondelete="SET NULL"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("field_report.id", ondelete="SET NULL"), index=True)
     # personal data: never public
     reporter_name: Mapped[str | None] = mapped_column(sa.Text)
     reporter_contact: Mapped[str | None] = mapped_column(sa.Text)
