@@ -55,10 +55,12 @@ DEFAULT_SERVICE_MIN: dict[str, int] = {
     "food_service": 30, "food_production": 40, "food_retail": 25, "accommodation": 30, "health": 25,
     "retail": 15, "repair": 15, "personal_services": 20, "education": 20, "office_services": 15,
 }
-#: drop penalty of a must-visit stop (seconds-equivalent): larger than any day's travel
-MUST_VISIT_PENALTY = 10_000_000
-#: drop penalty of an optional stop = BASE × (1 + risk score / 25) seconds-equivalent
-OPTIONAL_PENALTY_BASE = 3_600
+#: drop penalty of a must-visit stop (seconds-equivalent): dwarfs any number of optional stops
+MUST_VISIT_PENALTY = 1_000_000_000
+#: drop penalty of an optional stop = BASE × (1 + risk score / 25) seconds-equivalent. BASE exceeds
+#: what one stop can add to riding plus the longest day (about 2 × 10 h), so stops are dropped only when
+#: the day cannot hold them, never to save riding or to even out the inspectors' days.
+OPTIONAL_PENALTY_BASE = 100_000
 
 
 class GeomapRoutingError(GeomapError):
@@ -543,9 +545,16 @@ def plan_day(
         start_s, end_s = solved["starts"][v], solved["ends"][v]
         legs = [int(seconds[a, b]) for a, b in zip([2 * v] + [n for n, _ in order],
                                                    [n for n, _ in order] + [2 * v + 1], strict=True)]
-        ends_at = [start_s] + [b + service[n] for n, b in order]
-        begins = [b for _, b in order] + [max(end_s, ends_at[-1] + legs[-1])]
-        lunch_s, lunch_gap = _place_lunch(ends_at, begins, legs, lunch)
+        begins = [b for _, b in order] + [max(end_s, (order[-1][1] + service[order[-1][0]] if order else start_s)
+                                                 + legs[-1])]
+        lunch_s, lunch_gap, ends_at = None, None, []
+        # leave no earlier than needed to reach the first stop on time, unless lunch then finds no room
+        for depart in ([begins[0] - legs[0], start_s] if order else [start_s]):
+            ends_at = [depart] + [b + service[n] for n, b in order]
+            lunch_s, lunch_gap = _place_lunch(ends_at, begins, legs, lunch)
+            if lunch is None or lunch_s is not None or not _spans_lunch(depart, begins[-1], lunch):
+                break
+        start_s = ends_at[0]
         if lunch is not None and lunch_s is None and _spans_lunch(start_s, begins[-1], lunch):
             notices.append(Notice("lunch_not_placed", {"inspector": insp.name}))
         visits: list[Visit] = []
@@ -734,7 +743,13 @@ def solve(
     routing.AddDimension(transit_idx, day_end - day_start, day_end, False, "time")
     time = routing.GetDimensionOrDie("time")
     if balance_weight and n_vehicles > 1:
+        # share the work: the latest return costs, and so does each stop the busiest inspector has
+        # (10 minutes of riding per stop), so an inspector is not left at the office while another waits
         time.SetGlobalSpanCostCoefficient(int(balance_weight))
+        count_idx = routing.RegisterUnaryTransitCallback(
+            lambda i: 0 if manager.IndexToNode(i) < 2 * n_vehicles else 1)
+        routing.AddDimension(count_idx, 0, n, True, "visits")
+        routing.GetDimensionOrDie("visits").SetGlobalSpanCostCoefficient(600 * int(balance_weight))
     for node in range(2 * n_vehicles, n):
         index = manager.NodeToIndex(node)
         window = windows[node]
@@ -743,9 +758,11 @@ def solve(
         routing.AddDisjunction([index], int(penalties[node]))
     breaks = []
     for v in range(n_vehicles):
-        time.CumulVar(routing.Start(v)).SetRange(day_start, day_end)
+        # every day starts at day_start in the model, so the global span is the latest return: balancing the
+        # work means bringing the last inspector home earliest. Waiting before the first visit is removed
+        # afterwards (the inspector simply leaves later), see plan_day.
+        time.CumulVar(routing.Start(v)).SetValue(day_start)
         time.CumulVar(routing.End(v)).SetRange(day_start, day_end)
-        routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
         if lunch is not None:
             lo, hi, duration = lunch

@@ -135,3 +135,27 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
         mapped = queries.read_layer(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
         assert mapped.loc[first.id, "food_safety_status"] == "violation"
         assert mapped.loc[first.id, "last_inspection_result"] == "violation"
+
+
+def test_planning_page_ranks_plans_and_offers_downloads(chromium_path, app_url, site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(app_url)
+        page.get_by_label("Tên đăng nhập").fill("os.kiemtra")
+        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Kế hoạch kiểm tra", exact=True).click()
+        page.get_by_role("heading", name="Kế hoạch kiểm tra").wait_for()
+        page.get_by_text("điểm rủi ro = tổng điểm các lý do", exact=False).wait_for()
+        page.get_by_role("button", name="Lập lộ trình").click()
+        page.get_by_role("heading", name="Kết quả lộ trình").wait_for()
+        page.get_by_role("button", name="Tải GPX").wait_for()
+        page.get_by_role("button", name="Tải phiếu lộ trình (PDF)").wait_for()
+        page.locator("iframe").first.wait_for()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        browser.close()
+

@@ -124,7 +124,8 @@ def _due_section(ctx: Any, frame: pd.DataFrame) -> pd.DataFrame:
         i18n.t("insp.col.last", lang): shown["last_inspected_on"],
         i18n.t("insp.col.reasons", lang): [risk.reasons_text(r, lang) for r in shown["risk_reasons"]],
     })
-    st.dataframe(table, hide_index=True, use_container_width=True, height=320)
+    st.dataframe(table, hide_index=True, use_container_width=True, height=min(360, 38 + 35 * max(1, len(table))),
+                 column_config={i18n.t("insp.col.reasons", lang): st.column_config.TextColumn(width="large")})
     return shown
 
 
@@ -289,14 +290,17 @@ def _md(text: object) -> str:
     return out
 
 
-def route_map(routes: Any, center: tuple[float, float] | None = None) -> folium.Map:
-    """A folium map of routes: numbered stops with their times, the legs as lines, the start as a square.
+def route_map(routes: Any) -> folium.Map:
+    """A folium map of routes: numbered stops with their times, the legs as lines, the start as a ring.
 
     ``routes``: :class:`geomap.routing.Route` objects, or saved routes (dicts with ``stops``
-    and ``summary``) from :func:`geomap.planning.routes_on`.
+    and ``summary``) from :func:`geomap.planning.routes_on`. Built on the staff map's base
+    (Leaflet from the app's own copies when served), with core Leaflet objects only.
     """
-    fmap = folium.Map(location=[16.045, 108.223] if center is None else [center[1], center[0]], zoom_start=15,
-                      tiles="OpenStreetMap", control_scale=True)
+    from geomap import mapview
+    from geomap.ui import resources
+
+    fmap = mapview.base_map(None, assets_url=resources.map_assets_url())
     bounds = []
     for k, route in enumerate(routes):
         color = COLORS[k % len(COLORS)]
@@ -311,8 +315,8 @@ def route_map(routes: Any, center: tuple[float, float] | None = None) -> folium.
             who = route["inspector_name"]
         line = [(start[1], start[0])] + [(lat, lon) for _, lon, lat, *_ in stops] + [(end[1], end[0])]
         folium.PolyLine(line, color=color, weight=3, opacity=0.8, tooltip=html.escape(who)).add_to(fmap)
-        folium.RegularPolygonMarker((start[1], start[0]), number_of_sides=4, radius=8, color=color, fill=True,
-                                    tooltip=html.escape(f"{who}: xuất phát / start")).add_to(fmap)
+        folium.CircleMarker((start[1], start[0]), radius=9, color=color, weight=4, fill=True, fill_color="#fff",
+                            fill_opacity=1, tooltip=html.escape(f"{who}: xuất phát / start")).add_to(fmap)
         for order, lon, lat, name, begin, finish in stops:
             icon = folium.DivIcon(html=(
                 f"<div style='background:{color};color:#fff;border-radius:50%;width:22px;height:22px;"
