@@ -356,12 +356,18 @@ def search(conn: Connection, ward_id: int, query: str, limit: int = 50) -> list[
     """Establishments of the ward whose name, address or code contains ``query`` ("pho" finds "Phở")."""
     folded = search_key(query)
     like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = conn.execute(sa.text(
+    rows = [dict(r) for r in conn.execute(sa.text(
         "SELECT id, code, name, address, operating_status FROM establishment "
         "WHERE ward_id = :w AND (:q = '' OR search_key LIKE :like OR lower(code) = :q) "
-        "ORDER BY (lower(code) = :q) DESC, similarity(search_key, :q) DESC, name LIMIT :n"),
-        {"w": ward_id, "q": folded, "like": like, "n": limit}).mappings()
-    return [dict(r) for r in rows]
+        "ORDER BY (lower(code) = :q) DESC, word_similarity(:q, search_key) DESC, name LIMIT :n"),
+        {"w": ward_id, "q": folded, "like": like, "n": limit * 4}).mappings()]
+
+    def rank(row: dict[str, Any]) -> tuple[int, int, int]:
+        name = search_key(row["name"])
+        words = name.split()
+        return (row["code"].lower() != folded, not (folded in words or name.startswith(folded)), folded not in name)
+
+    return sorted(rows, key=rank)[:limit]  # exact code, then a name word, then the name, then the address
 
 
 def licences_of(conn: Connection, establishment_id: int) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ i18n.register({
     "records.reason": ("Lý do", "Reason"),
     "records.auto": ("(tự xác định theo vị trí)", "(from the location)"),
     "records.none": ("(không có)", "(none)"),
+    "records.choose": ("Chọn…", "Choose…"),
     "records.lon": ("Kinh độ (WGS84)", "Longitude (WGS84)"),
     "records.lat": ("Vĩ độ (WGS84)", "Latitude (WGS84)"),
     "records.move": ("Lưu vị trí mới", "Save the new location"),
@@ -121,22 +122,27 @@ def render(ctx: Any) -> None:
         with st.expander(ctx.t("records.new"), icon=":material/add_business:"):
             _create_form(ctx, choices)
 
-    linked = st.query_params.get("id")
+    linked = str(st.query_params.get("id") or "")
+    linked_id = int(linked) if linked.isdigit() else None
+    if linked_id is not None and linked_id != st.session_state.get("records.shown"):
+        # arrived by a link (data-quality page, map): show that establishment, whatever was searched before
+        st.session_state["records.query"] = ""
+        st.session_state["records.selected"] = linked_id
     query = st.text_input(ctx.t("records.search"), key="records.query")
     with ctx.engine.connect() as c:
         found = records.search(c, ctx.ward_id, query or "", limit=50)
     options = [r["id"] for r in found]
     labels = {r["id"]: f"{r['code']} — {r['name']} — {r['address'] or ''}" for r in found}
-    if linked and str(linked).isdigit() and int(linked) not in options:
-        options.insert(0, int(linked))
-        labels[int(linked)] = f"#{linked}"
+    if not query and linked_id is not None and linked_id not in options:
+        options.insert(0, linked_id)
+        labels[linked_id] = f"#{linked_id}"
     if not options:
         st.info(ctx.t("records.none_found"))
         return
-    index = options.index(int(linked)) if linked and str(linked).isdigit() else 0
-    selected = st.selectbox(ctx.t("records.pick"), options, index=index, format_func=lambda i: labels.get(i, i),
+    selected = st.selectbox(ctx.t("records.pick"), options, format_func=lambda i: labels.get(i, i),
                             key="records.selected")
     if selected is not None:
+        st.session_state["records.shown"] = selected
         st.query_params["id"] = str(selected)
         _establishment(ctx, int(selected), choices)
 
@@ -159,12 +165,14 @@ def _establishment(ctx: Any, establishment_id: int, choices: dict) -> None:
     vkey = f"records.version.{establishment_id}"
     loaded = st.session_state.setdefault(vkey, row["version"])
     st.subheader(_plain(f"{row['code']} · {row['name']}"))
-    cols = st.columns(3)
-    cols[0].metric(records.label("operating_status", lang), ctx.label("operating_status", row["operating_status"]))
-    cols[1].metric(layers.get("establishments").field("licence_status").label(lang),
-                   ctx.label("licence_status", row["licence_status"]))
-    cols[2].metric(layers.get("establishments").field("food_safety_status").label(lang),
-                   ctx.label("food_safety_status", row["food_safety_status"]))
+    layer = layers.get("establishments")
+    facts = [(records.label("operating_status", lang), ctx.label("operating_status", row["operating_status"])),
+             (layer.field("licence_status").label(lang), ctx.label("licence_status", row["licence_status"])),
+             (layer.field("food_safety_status").label(lang),
+              ctx.label("food_safety_status", row["food_safety_status"]))]
+    for column, (name, value) in zip(st.columns(3), facts, strict=True):
+        column.caption(name)
+        column.markdown(f"**{_plain(value)}**")
     if loaded != row["version"]:
         st.warning(ctx.t("records.stale").format(now=row["version"], loaded=loaded))
         if st.button(ctx.t("records.reload"), key=f"records.reload.{establishment_id}", icon=":material/refresh:"):
@@ -252,7 +260,7 @@ def _inputs(ctx: Any, prefix: str, row: dict, choices: dict) -> dict[str, Any]:
                                               default=[m for m in row.get("digital_payment") or []
                                                        if m in PAYMENT_METHODS],
                                               format_func=lambda v: ctx.label("payment", v),
-                                              key=f"{prefix}.payment")
+                                              placeholder=ctx.t("records.choose"), key=f"{prefix}.payment")
     out["employees"] = right.number_input(lab("employees", lang), min_value=0, max_value=100_000, step=1,
                                           value=row.get("employees"), key=f"{prefix}.employees")
     out["opened_on"] = left.date_input(lab("opened_on", lang), value=row.get("opened_on"),
@@ -359,7 +367,7 @@ def _licences(ctx: Any, row: dict) -> None:
             records.label("expires_on", lang): _display(ctx, None, i["expires_on"]),
             records.label("revoked_on", lang): _display(ctx, None, i["revoked_on"]),
             records.label("notes", lang): i["note"]} for i in items])
-        st.dataframe(frame, hide_index=True, use_container_width=True)
+        st.dataframe(frame, hide_index=True, width="stretch")
     else:
         st.caption(ctx.t("records.none"))
     if not auth.can(ctx.user, "edit_records"):
@@ -427,7 +435,7 @@ def _inspections(ctx: Any, row: dict) -> None:
                                                          for v in i["violations"] or []),
             records.label("follow_up_due", lang): _display(ctx, None, i["follow_up_due"]),
             ctx.t("records.who"): i["inspector_name"], records.label("notes", lang): i["notes"]} for i in items])
-        st.dataframe(frame, hide_index=True, use_container_width=True)
+        st.dataframe(frame, hide_index=True, width="stretch")
     else:
         st.caption(ctx.t("records.none"))
     if not auth.can(ctx.user, "record_inspection"):
@@ -501,7 +509,7 @@ def _history(ctx: Any, establishment_id: int) -> None:
                      ctx.t("records.who"): e["username"],
                      ctx.t("records.action"): ctx.label("audit_action", e["action"]),
                      ctx.t("records.changes"): changes + (f" ({e['note']})" if e.get("note") else "")})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 def _short(value: Any) -> str:
