@@ -416,7 +416,7 @@ def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: s
     colours = ["#d73027", "#fee08b", "#1a9850"] if ind.higher_is_better else ["#1a9850", "#fee08b", "#d73027"]
     scale = cm.LinearColormap(colours, vmin=lo, vmax=hi)
     bounds = tuple(gdf.total_bounds) if len(gdf) else None
-    fmap = mapview.base_map(bounds, assets_url=assets_url, tiles="cartodbpositron")
+    fmap = mapview.base_map(bounds, assets_url=assets_url)
     if gdf.empty:
         return fmap
 
