@@ -77,20 +77,28 @@ def test_items_public_profile_has_only_public_fields(client):
 
 
 def test_paging_with_next_and_prev_links(client):
-    seen, url, pages = [], ITEMS + "?limit=2", 0
+    """next links page by key (after=<last id>), prev links by offset; together they visit every feature once."""
+    seen, url = [], ITEMS + "?limit=2"
     first = client.get(url).json()
     assert first["numberReturned"] == 2 and first["numberMatched"] >= len(ESTABLISHMENTS)
     assert not any(link["rel"] == "prev" for link in first["links"])
     while url:
         body = client.get(url).json()
         seen += [f["id"] for f in body["features"]]
+        assert body["numberMatched"] == first["numberMatched"]
         nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        if nxt:
+            assert parse_qs(urlsplit(nxt[0]).query)["after"] == [str(body["features"][-1]["id"])]
         url = nxt[0] if nxt else None
-        pages += 1
-        if pages > 1:
-            assert any(link["rel"] == "prev" for link in body["links"])
-    assert len(seen) == len(set(seen)) == first["numberMatched"]
-    assert parse_qs(urlsplit(first["links"][-2]["href"]).query).get("offset") in (["2"], None)
+    assert len(seen) == len(set(seen)) == first["numberMatched"] and seen == sorted(seen)
+    by_offset = client.get(ITEMS, params={"limit": 2, "offset": 2}).json()
+    assert [f["id"] for f in by_offset["features"]] == seen[2:4]
+    prev = next(link["href"] for link in by_offset["links"] if link["rel"] == "prev")
+    assert parse_qs(urlsplit(prev).query)["offset"] == ["0"]
+    assert [f["id"] for f in client.get(prev).json()["features"]] == seen[:2]
+    past_end = client.get(ITEMS, params={"after": seen[-1]}).json()
+    assert past_end["features"] == [] and past_end["numberMatched"] == first["numberMatched"]
+    assert not any(link["rel"] == "next" for link in past_end["links"])
 
 
 def test_limit_bounds_give_ogc_exceptions(client):

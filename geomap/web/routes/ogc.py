@@ -50,10 +50,12 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
-STANDARD_PARAMS = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime"}
+STANDARD_PARAMS = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "after"}
 GEOJSON = "application/geo+json"
 _EXTENT_TTL_S = 300.0
 _extent_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+_COUNT_TTL_S = 300.0
+_count_cache: dict[tuple[Any, ...], tuple[float, int]] = {}
 
 
 class OGCError(Exception):
@@ -313,9 +315,18 @@ def query_items(
     properties: Mapping[str, str] | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
+    after: int | None = None,
     fid: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """GeoJSON features of ``layer`` for ``profile`` and the number matched, in one statement."""
+) -> tuple[list[dict[str, Any]], int | None, bool]:
+    """GeoJSON features of ``layer`` for ``profile``, the number matched (None: not counted) and
+    whether more follow, in one statement.
+
+    Pages are ordered by the id; ``after`` (the last id of the previous page, what the
+    ``next`` links carry) is keyset paging, which stays fast at any depth, while a deep
+    ``offset`` makes the database walk all the rows before it. Counting a view with
+    per-row lookups (establishment_overview) is the slow part at city scale, so the count
+    of a filter is kept for a few minutes and the following pages skip it.
+    """
     fields = profile_fields(layer, profile)
     by_name = {f.name: f for f in fields}
     stored = [f.name for f in fields if not f.derived]
@@ -356,34 +367,47 @@ def query_items(
             continue
         binds[f"p{i}"] = _property_value(f, raw)
         where.append(f":p{i} = ANY({_q(name)})" if f.kind == "list" else f"{_q(name)} = :p{i}")
+    ident, source = _q(layer.id_field), _q(layer.source)
+    matching = " AND ".join(where)
+    count_key = (str(engine.url), layer.source, matching, tuple(sorted((k, repr(v)) for k, v in binds.items())))
+    if after is not None:
+        where.append(f"{ident} > :after")
+        binds["after"] = after
     cols = ", ".join(_q(c) for c in [layer.id_field, *[s for s in stored if s != layer.id_field]])
-    base = f"SELECT {cols}, ST_AsGeoJSON({geom}, {digits}, 0) AS __geometry FROM {_q(layer.source)} " \
+    base = f"SELECT {cols}, ST_AsGeoJSON({geom}, {digits}, 0) AS __geometry FROM {source} " \
            f"WHERE {' AND '.join(where)}"
+    matched: int | None = None
     if derived_filters:
         # statuses are computed in Python: filter the whole match, then page (still one statement)
-        sql, page = f"{base} ORDER BY {_q(layer.id_field)}", None
+        sql = f"{base} ORDER BY {ident}"
     else:
-        sql = (f"WITH page AS ({base} ORDER BY {_q(layer.id_field)} LIMIT :limit OFFSET :offset) "
-               f"SELECT page.*, (SELECT count(*) FROM {_q(layer.source)} WHERE {' AND '.join(where)}) AS __matched "
-               f"FROM page")
-        binds.update(limit=limit, offset=offset)
-        page = True
-    with engine.connect() as c:
+        matched = None if fid is not None else _cached_count(count_key)
+        sql = f"{base} ORDER BY {ident} LIMIT :limit_plus_one OFFSET :offset"
+        binds.update(limit_plus_one=limit + 1, offset=offset)
+        if matched is None and fid is None:
+            # the count rides along in the same statement (one round trip), also for an empty page
+            sql = (f"SELECT page.*, m.__matched FROM (SELECT count(*) AS __matched FROM {source} WHERE {matching}) m "
+                   f"LEFT JOIN ({sql}) page ON true ORDER BY page.{ident}")
+    with engine.connect() as c, c.begin():
+        c.execute(sa.text("SET LOCAL jit = off"))  # short OLTP statements: JIT compilation only costs time
         rows = c.execute(sa.text(sql), binds).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[layer.id_field, *stored, "__geometry", "__matched"]
-                         if page else [layer.id_field, *stored, "__geometry"])
-    matched = int(frame["__matched"].iloc[0]) if page and len(frame) else 0
-    if page and not len(frame) and offset:
-        with engine.connect() as c:
-            matched = int(c.execute(sa.text(f"SELECT count(*) FROM {_q(layer.source)} WHERE {' AND '.join(where)}"),
-                                    binds).scalar())
+    frame = pd.DataFrame([dict(r) for r in rows])
+    if "__matched" in frame:
+        matched = int(frame["__matched"].iloc[0])
+        _count_cache[count_key] = (time.monotonic(), matched)
+        frame = frame[frame[layer.id_field].notna()]
+    if frame.empty:
+        frame = pd.DataFrame(columns=[layer.id_field, *stored, "__geometry"])
     if layer.derive is not None and len(frame):
         frame = layer.derive(frame)
     if derived_filters:
         for name, raw in derived_filters.items():
             frame = frame[frame[name].astype(str) == raw]
-        matched = len(frame)
-        frame = frame.iloc[offset: offset + limit]
+        if after is None:
+            matched = len(frame)
+        frame = frame.iloc[offset: offset + limit + 1]
+    has_more = len(frame) > limit
+    frame = frame.iloc[:limit]
     names = [f.name for f in fields]
     features = []
     for rec in frame.to_dict("records"):
@@ -394,7 +418,16 @@ def query_items(
             "geometry": json.loads(geometry) if geometry else None,
             "properties": {n: _json_value(rec.get(n)) for n in names},
         })
-    return features, matched
+    return features, matched, has_more
+
+
+def _cached_count(key: tuple[Any, ...]) -> int | None:
+    hit = _count_cache.get(key)
+    if hit and time.monotonic() - hit[0] < _COUNT_TTL_S:
+        return hit[1]
+    if len(_count_cache) > 512:
+        _count_cache.clear()
+    return None
 
 
 def _items_params(request: Request, layer: Layer, profile: str, offered: Sequence[int]) -> dict[str, Any]:
@@ -418,6 +451,7 @@ def _items_params(request: Request, layer: Layer, profile: str, offered: Sequenc
         "properties": {k: v for k, v in params.items() if k in fields},
         "limit": _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         "offset": _int_param(params, "offset", 0, 0, None),
+        "after": _int_param(params, "after", -1, 0, None) if params.get("after") else None,
     }
 
 
@@ -523,31 +557,30 @@ def items(
     crs_: str | None = Query(None, alias="crs", description="output CRS, e.g. EPSG/0/5899"),
     limit: str | None = Query(None, description=f"1..{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
     offset: str | None = Query(None),
+    after: str | None = Query(None, description="keyset paging: the last id of the previous page (next links)"),
     datetime: str | None = Query(None, description="RFC 3339 instant or interval a/b (open: ..)"),
 ) -> Response:
     profile = profile_for(request, engine)
     layer = _layer(collection_id, profile)
     srids = offered_srids(engine)
     args = _items_params(request, layer, profile, srids)
-    features, matched = query_items(engine, layer, profile, **args)
+    features, matched, has_more = query_items(engine, layer, profile, **args)
     lim, off = args["limit"], args["offset"]
     url = str(request.url.replace(query=""))
-    keep = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
+    keep = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit", "after")}
     links = _self_links(request, GEOJSON)
-    if off + lim < matched:
-        links.append(_link(url + "?" + urlencode({**keep, "limit": lim, "offset": off + lim}), "next", GEOJSON))
-    if off > 0:
+    if has_more and features:
+        links.append(_link(url + "?" + urlencode({**keep, "limit": lim, "after": features[-1]["id"]}), "next",
+                           GEOJSON))
+    if off > 0 and args["after"] is None:
         links.append(_link(url + "?" + urlencode({**keep, "limit": lim, "offset": max(0, off - lim)}), "prev",
                            GEOJSON))
     links.append(_link(f"{_base(request)}/collections/{layer.name}", "collection", "application/json"))
-    body = {
-        "type": "FeatureCollection",
-        "features": features,
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "links": links,
-    }
+    body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if matched is not None:
+        body["numberMatched"] = matched
+    body.update(numberReturned=len(features), timeStamp=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                links=links)
     headers = {"Content-Crs": f"<{crs.uri(args['srid'], crs84=not args['lat_lon'] and args['srid'] == 4326)}>"}
     return _respond(request, body, "items", media=GEOJSON, headers=headers)
 
@@ -563,7 +596,7 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
         fid = int(feature_id)
     except ValueError:
         raise OGCError(404, "NotFound", f"Feature '{feature_id}' does not exist in '{layer.name}'.") from None
-    features, _ = query_items(engine, layer, profile, srid=srid, lat_lon=lat_lon, fid=fid, limit=1)
+    features, _, _ = query_items(engine, layer, profile, srid=srid, lat_lon=lat_lon, fid=fid, limit=1)
     if not features:
         raise OGCError(404, "NotFound", f"Feature '{feature_id}' does not exist in '{layer.name}'.")
     body = {**features[0], "links": [
