@@ -1,0 +1,66 @@
+"""The command line: geomap import / template / dashboard report, against the demo ward."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from geomap import cli, config, db, profiles
+
+
+@pytest.fixture
+def cli_db(monkeypatch, database_url, demo_ward):
+    monkeypatch.setattr(config, "DATABASE_URL", database_url)
+    return demo_ward
+
+
+def _file(tmp_path, good: bool = True):
+    inside = profiles.get("hoa-cuong").boundary().representative_point()
+    day = "01/02/2025" if good else "30/02/2025"
+    path = tmp_path / "cli.csv"
+    path.write_text("Mã cơ sở;Tên cơ sở;Loại hình;Mã ngành VSIC;Kinh độ;Vĩ độ;Ngày cấp\n"
+                    f"CLI-0001;Quán Dòng Lệnh;Hộ kinh doanh;5610;{inside.x};{inside.y};{day}\n", encoding="utf-8")
+    return path
+
+
+def test_import_dry_run_then_real_run(cli_db, tmp_path, capsys, database_url) -> None:
+    path = _file(tmp_path)
+    assert cli.main(["import", "establishments", str(path), "--dry-run", "--ward", "hoa-cuong"]) == 0
+    assert "thêm mới 1" in capsys.readouterr().out
+    engine = db.get_engine(database_url)
+    count = "SELECT count(*) FROM establishment WHERE code = 'CLI-0001'"
+    with engine.connect() as c:
+        assert c.execute(sa.text(count)).scalar() == 0
+    try:
+        assert cli.main(["import", "establishments", str(path), "--lang", "en", "--report",
+                         str(tmp_path / "plan.csv")]) == 0
+        assert "Imported: insert 1" in capsys.readouterr().out
+        assert (tmp_path / "plan.csv").read_text(encoding="utf-8-sig").startswith("Row,Action")
+        with engine.connect() as c:
+            assert c.execute(sa.text(count)).scalar() == 1
+        assert cli.main(["import", "establishments", str(path), "--dry-run"]) == 0
+        assert "không đổi 1" in capsys.readouterr().out
+    finally:
+        with db.transaction(engine) as c:
+            c.execute(sa.text("DELETE FROM establishment WHERE code = 'CLI-0001'"))
+
+
+def test_import_refuses_a_bad_file_with_a_row_message(cli_db, tmp_path, capsys) -> None:
+    assert cli.main(["import", "establishments", str(_file(tmp_path, good=False))]) == 1
+    err = capsys.readouterr().err
+    assert "Dòng 2" in err and "30/02/2025" in err and "chưa ghi dữ liệu nào" in err
+    assert cli.main(["import", "licences", str(tmp_path / "khong-co.xlsx")]) == 1
+    assert "khong-co.xlsx" in capsys.readouterr().err
+
+
+def test_template_and_dashboard_report(cli_db, tmp_path) -> None:
+    assert cli.main(["template", str(tmp_path / "mau.xlsx")]) == 0
+    assert "Từ điển dữ liệu" in load_workbook(tmp_path / "mau.xlsx").sheetnames
+    month = f"{dt.date.today():%Y-%m}"
+    assert cli.main(["dashboard", "report", str(tmp_path / "bc.xlsx"), "--period", month]) == 0
+    wb = load_workbook(tmp_path / "bc.xlsx")
+    assert wb.sheetnames[0] == "Tổng hợp" and wb["Tổng hợp"]["A2"].value == "Phường Hòa Cường"
+    assert cli.main(["dashboard", "report", str(tmp_path / "x.xlsx"), "--period", "2026-13"]) == 1
