@@ -440,6 +440,7 @@ def sign_in(bind: Engine | Connection, username: str, password: str) -> tuple[di
                     "(:t, :u, now() + make_interval(mins => :idle))"),
                     {"t": _token_hash(token), "u": row["id"], "idle": min(SESSION_IDLE_MINUTES,
                                                                          SESSION_MAX_HOURS * 60)})
+                purge_sessions(conn)  # housekeeping: the table never grows without bound
                 result = (_public(row), token)
     if error is not None:
         raise error

@@ -237,3 +237,13 @@ def test_change_own_password_checks_the_current_one(conn, user):
     entry = conn.execute(sa.text("SELECT username, action FROM audit_log WHERE entity_type = 'user' "
                                  "ORDER BY id DESC LIMIT 1")).one()
     assert tuple(entry) == ("lan.nguyen", "reset_password")
+
+
+def test_old_sessions_are_purged_at_sign_in(conn, user):
+    _, old = auth.sign_in(conn, "lan.nguyen", PASSWORD)
+    conn.execute(sa.text("UPDATE user_session SET ended_at = now() - interval '31 days' WHERE token_hash = :h"),
+                 {"h": auth._token_hash(old)})
+    _, fresh = auth.sign_in(conn, "lan.nguyen", PASSWORD)
+    hashes = conn.execute(sa.text("SELECT token_hash FROM user_session WHERE user_id = :id"),
+                          {"id": user["id"]}).scalars().all()
+    assert hashes == [auth._token_hash(fresh)]
