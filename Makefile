@@ -11,6 +11,8 @@ WARD ?= hoa-cuong
 ## run: set everything up, load the demo ward, start the public service and the staff app
 run: setup db
 	@$(GEOMAP) demo load --ward $(WARD) --if-empty
+	@$(GEOMAP) user demo
+	@$(GEOMAP) qr issue --missing --ward $(WARD)
 	@$(GEOMAP) run
 
 ## test: set everything up and run the whole test suite

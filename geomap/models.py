@@ -385,6 +385,22 @@ class User(Base, TimestampMixin):
     ward_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ward.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     last_login_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, server_default="0")  # migration 0002_accounts
+    locked_until: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A sign-in session of the staff app; only the token's SHA-256 is stored (0002_accounts)."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class ApiKey(Base):
