@@ -185,4 +185,6 @@ def _snapshot(bind: Engine | Connection) -> Iterator[Connection]:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+            # view scans with per-row lookups get huge cost estimates; JIT compiling them only costs time
+            conn.execute(sa.text("SET LOCAL jit = off"))
             yield conn

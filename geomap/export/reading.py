@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geomap import crs, queries
@@ -21,7 +23,7 @@ def read_for_export(conn: Connection, layer: Layer, *, profile: str, ward_id: in
     becomes a multipolygon, never a collection with stray lines; counted as ``invalid_geometries_fixed``);
     features without a location are kept with an empty geometry (``without_geometry``).
     """
-    frame = queries.read_layer(conn, layer, ward_id=ward_id, columns=read_columns(layer, profile))
+    frame = _read(conn, layer, ward_id=ward_id, columns=read_columns(layer, profile))
     geoms = frame.geometry.values
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     invalid = present & ~shapely.is_valid(geoms)
@@ -36,6 +38,33 @@ def read_for_export(conn: Connection, layer: Layer, *, profile: str, ward_id: in
     out = shape_frame(frame, layer, profile)
     return out, {"features": len(out), "invalid_geometries_fixed": fixed,
                  "without_geometry": int((~present).sum())}
+
+
+def _read(conn: Connection, layer: Layer, *, ward_id: int | None, columns: list[str]) -> gpd.GeoDataFrame:
+    """The layer's rows with derived fields, like :func:`geomap.queries.read_layer`, built for bulk.
+
+    Geometry travels as WKB bytes and is decoded by shapely in one vectorised call, instead of
+    one Python object per row twice (GeoAlchemy2's result processor, then GeoPandas'):
+    at 100,000 rows that is most of the read time.
+    """
+    t = queries.layer_table(layer)
+    stored = {f.name for f in layer.stored_fields}
+    picked = [t.c[n] for n in columns if n in stored and n != layer.id_field]
+    stmt = sa.select(t.c[layer.id_field], *picked,
+                     sa.func.ST_AsBinary(t.c[layer.geometry_column], type_=sa.LargeBinary).label("__wkb"))
+    if ward_id is not None and layer.ward_column:
+        stmt = stmt.where(t.c[layer.ward_column] == ward_id)
+    result = conn.execute(stmt.order_by(t.c[layer.id_field]))
+    names, rows = list(result.keys()), result.fetchall()
+    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
+    # column-wise, as object arrays: pandas' row-wise construction with type inference is far slower
+    frame = pd.DataFrame({name: np.fromiter(col, dtype=object, count=len(rows))
+                          for name, col in zip(names, columns, strict=True)}, dtype=object, copy=False)
+    wkb = frame.pop("__wkb").map(lambda b: bytes(b) if b is not None else None).to_numpy()
+    frame = gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs="EPSG:4326")
+    if layer.derive is not None:
+        frame = gpd.GeoDataFrame(layer.derive(frame), geometry="geometry", crs="EPSG:4326")
+    return frame
 
 
 def to_srid(geoms: np.ndarray, src: int, dst: int) -> np.ndarray:
