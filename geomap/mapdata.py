@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,8 +114,14 @@ def filter_options(layer: Layer, frame: pd.DataFrame) -> dict[str, list[Any]]:
         if flt.kind != "choice" or flt.field not in frame:
             continue
         values = frame[flt.field].dropna().unique().tolist()
-        out[flt.field] = sorted(values, key=lambda v: (str(v).isdigit() is False, str(v)))
+        out[flt.field] = sorted(values, key=natural_key)
     return out
+
+
+def natural_key(value: Any) -> tuple:
+    """Sort key putting "Tổ dân phố 2" before "Tổ dân phố 10" (numbers compared as numbers)."""
+    parts = re.split(r"(\d+)", str(value))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, fold(p)) for p in parts if p)
 
 
 def select_features(

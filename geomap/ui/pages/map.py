@@ -24,7 +24,7 @@ from layers.base import Layer
 #: seconds a read of a layer stays cached (edits elsewhere show after at most this long, or on "refresh")
 CACHE_TTL_S = 120
 MAP_HEIGHT = 640
-RETURNED = ["last_object_clicked", "last_object_clicked_tooltip", "bounds", "zoom"]
+RETURNED = ["last_object_clicked", "last_object_clicked_count", "last_object_clicked_tooltip", "bounds", "zoom"]
 
 i18n.register({
     "map.title": ("Bản đồ", "Map"),
@@ -176,18 +176,23 @@ def render(ctx: Any) -> None:
             st.caption(ctx.t("map.pick_hint"))
         elif detail is None:
             st.warning(ctx.t("map.detail.gone"))
-            st.session_state.pop("map.selected", None)
+            st.session_state.pop(_state(ctx, "selected"), None)
         else:
             _detail_panel(ctx, detail)
             if detail.lat is not None:
                 groups.append(mapview.highlight_group(detail.lat, detail.lng))
     with left:
-        center, center_zoom = st.session_state.get("map.center"), None
+        center, center_zoom = st.session_state.get(_state(ctx, "center")), None
         if center:
             center_zoom = 18
         st_folium(mapview.base_map(bounds, assets_url=resources.map_assets_url()), key=map_key,
                   feature_group_to_add=groups, returned_objects=RETURNED, height=MAP_HEIGHT,
                   use_container_width=True, center=center, zoom=center_zoom)
+
+
+def _state(ctx: Any, name: str) -> str:
+    """Session key of the page's own state, per ward (a selection never leaks into another ward)."""
+    return f"map.{name}.{ctx.ward_slug}"
 
 
 def _filter_widgets(ctx: Any, layer: Layer, frame: pd.DataFrame) -> dict[str, Any]:
@@ -233,24 +238,24 @@ def _search_results(ctx: Any, name: str, found: pd.DataFrame) -> None:
     labels = dict(zip(ids, found["label"], strict=True))
     picked = st.selectbox(ctx.t("map.search_results").format(n=len(found)), ids, index=None,
                           format_func=lambda i: labels.get(i, str(i)), key=f"map.pick.{name}")
-    if picked is not None and picked != st.session_state.get("map.picked"):
+    if picked is not None and picked != st.session_state.get(_state(ctx, "picked")):
         row = found[found["id"] == picked].iloc[0]
-        st.session_state["map.picked"] = picked
-        st.session_state["map.selected"] = int(picked)
-        st.session_state["map.center"] = (float(row["lat"]), float(row["lng"]))
+        st.session_state[_state(ctx, "picked")] = picked
+        st.session_state[_state(ctx, "selected")] = int(picked)
+        st.session_state[_state(ctx, "center")] = (float(row["lat"]), float(row["lng"]))
         st.rerun()
 
 
 def _selected_from_click(ctx: Any, view: dict) -> int | None:
     """The establishment of the latest map click (nearest within a few metres), else the previous choice."""
-    click = view.get("last_object_clicked")
-    if click and click != st.session_state.get("map.last_click"):
-        st.session_state["map.last_click"] = click
+    click, count = view.get("last_object_clicked"), view.get("last_object_clicked_count")
+    if click and count != st.session_state.get(_state(ctx, "last_click")):
+        st.session_state[_state(ctx, "last_click")] = count  # the same marker clicked again counts too
         code = mapdata.code_from_label(view.get("last_object_clicked_tooltip"))
         hit = mapdata.establishment_at(ctx.engine, ctx.ward_id, click["lat"], click["lng"], code=code)
         if hit is not None:
-            st.session_state["map.selected"] = hit
-    return st.session_state.get("map.selected")
+            st.session_state[_state(ctx, "selected")] = hit
+    return st.session_state.get(_state(ctx, "selected"))
 
 
 def _detail_panel(ctx: Any, detail: mapdata.EstablishmentDetail) -> None:
@@ -260,7 +265,7 @@ def _detail_panel(ctx: Any, detail: mapdata.EstablishmentDetail) -> None:
     head.markdown(f"**{_md(rec.get('name') or '')}**")
     head.caption(_md(rec.get("code") or ""))
     if close.button("✕", key="map.detail.close", help=ctx.t("map.detail.close")):
-        st.session_state.pop("map.selected", None)
+        st.session_state.pop(_state(ctx, "selected"), None)
         st.rerun()
     tabs = st.tabs([ctx.t("map.detail.info"), ctx.t("map.detail.licences").format(n=len(detail.licences)),
                     ctx.t("map.detail.inspections").format(n=len(detail.inspections)),
