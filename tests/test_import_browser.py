@@ -130,7 +130,7 @@ def test_dashboard_renders_its_indicators(page) -> None:
     page.screenshot(path="/tmp/geomap_dashboard.png", full_page=True)
 
 
-def _wait_frames(page, timeout_s: float = 90):
+def _wait_frames(page, timeout_s: float = 180):
     end = time.time() + timeout_s
     while time.time() < end:
         frames = [f for f in page.frames if "streamlit_folium" in f.url]
