@@ -244,10 +244,11 @@ SELECT o.id, o.code, o.name, o.address, o.vsic_code, o.industry_name_vi, o.indus
 FROM establishment_overview o
 LEFT JOIN LATERAL (
     SELECT count(*) AS violation_count,
-           sum(COALESCE(s.sev, 1)) AS severity_sum, max(COALESCE(s.sev, 1)) AS severity_max
+           sum(COALESCE(s.sev, 1)) AS severity_sum, max(COALESCE(s.worst, 1)) AS severity_max
     FROM inspection n
     LEFT JOIN LATERAL (
-        SELECT sum(LEAST(GREATEST(COALESCE((x->>'severity')::int, 1), 1), 3)) AS sev
+        SELECT sum(LEAST(GREATEST(COALESCE((x->>'severity')::int, 1), 1), 3)) AS sev,
+               max(LEAST(GREATEST(COALESCE((x->>'severity')::int, 1), 1), 3)) AS worst
         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(n.violations) = 'array' THEN n.violations
                                        ELSE '[]'::jsonb END) x
         WHERE (x->>'severity') IS NULL OR (x->>'severity') ~ '^[0-9]+$'

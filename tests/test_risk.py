@@ -78,7 +78,8 @@ def ward(engine) -> dict:
         ins = ("INSERT INTO inspection (establishment_id, inspected_on, kind, result, violations, follow_up_due) "
                "VALUES (:e, :d, 'periodic', :r, CAST(:v AS jsonb), :f)")
         c.execute(sa.text(ins), {"e": ids["pho"], "d": dt.date(2025, 12, 1), "r": "violation",
-                                 "v": '[{"code": "ATTP-03", "severity": 3, "text": "Bếp bẩn"}]',
+                                 "v": '[{"code": "ATTP-03", "severity": 3, "text": "Bếp bẩn"}, '
+                                      '{"code": "ATTP-07", "severity": 1}]',
                                  "f": dt.date(2025, 12, 8)})
         c.execute(sa.text(ins), {"e": ids["pho"], "d": dt.date(2026, 1, 5), "r": "pass", "v": "[]", "f": None})
         c.execute(sa.text(ins), {"e": ids["shop"], "d": dt.date(2026, 10, 20), "r": "pass", "v": "[]", "f": None})
@@ -105,7 +106,8 @@ def test_reasons_are_gathered_from_the_records(conn, ward):
     frame = risk.gather_inputs(conn, ward["id"], TODAY).set_index("code")
     assert frame.loc["TR-PHO", "reports_nearby"] == 2  # r1 and r2; not r3 (155 m), r4 (old), r5 (duplicate)
     assert frame.loc["TR-SHOP", "reports_nearby"] == 0
-    assert frame.loc["TR-PHO", "violation_count"] == 1 and frame.loc["TR-PHO", "violation_severity_sum"] == 3
+    assert frame.loc["TR-PHO", "violation_count"] == 1 and frame.loc["TR-PHO", "violation_severity_sum"] == 4
+    assert frame.loc["TR-PHO", "violation_severity_max"] == 3
     assert frame.loc["TR-CAFE", "violation_count"] == 0
 
 
