@@ -275,16 +275,47 @@ def submit(
     """
     at = at or _now()
     digest = submission_hash(data, client)
+    since = at - dt.timedelta(seconds=REPLAY_WINDOW_S)
     with _unit(bind) as conn:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 5))"), {"h": digest})
-        earlier = conn.execute(sa.text(
-            "SELECT id, public_id, deadline_at, ward_id FROM field_report WHERE submission_hash = :h "
-            "AND reported_at > :since ORDER BY id LIMIT 1"),
-            {"h": digest, "since": at - dt.timedelta(seconds=REPLAY_WINDOW_S)}).first()
-        if earlier is not None:
-            return Submitted(earlier.id, earlier.public_id, False, earlier.deadline_at, earlier.ward_id)
-        found = ward_covering(conn, data.lon, data.lat, ward_id)
-        if found is None:
+        # few round trips: this is the public hot path (lock + ward in one, report + history in one)
+        first = conn.execute(sa.text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(:h, 5)) AS locked, w.id, w.slug FROM "
+            "(SELECT 1) one LEFT JOIN LATERAL (SELECT id, slug FROM ward WHERE (CAST(:w AS int) IS NULL OR id = :w) "
+            " AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY id LIMIT 1) w ON TRUE"),
+            {"h": digest, "w": ward_id, "lon": data.lon, "lat": data.lat}).one()
+        found = first.id
+        deadline = None
+        if found is not None:
+            try:
+                deadline = deadline_for(data.category, at, profiles.get(first.slug).report_deadline_days)
+            except GeomapError:
+                deadline = None
+        public_id = new_public_id()
+        row = conn.execute(sa.text(
+            "WITH ins AS (INSERT INTO field_report (ward_id, public_id, category, description, channel, status, "
+            " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, submission_hash, "
+            " api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, :description, :channel, 'new', "
+            " CAST(:at AS timestamptz), CAST(:deadline AS timestamptz), CAST(:establishment_id AS int), "
+            " :reporter_name, :reporter_contact, :address, CAST(:h AS varchar), CAST(:api_key_id AS int), "
+            " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE CAST(:ward_id AS int) IS NOT NULL AND NOT EXISTS ("
+            " SELECT 1 FROM field_report WHERE submission_hash = CAST(:h AS varchar) "
+            " AND reported_at > CAST(:since AS timestamptz)) RETURNING id), "
+            "hist AS (INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, "
+            " is_public) SELECT id, CAST(:at AS timestamptz), CAST(:user_id AS int), NULL, 'new', :note, TRUE "
+            " FROM ins) "
+            "SELECT id FROM ins"),
+            {"ward_id": found, "public_id": public_id, "category": data.category, "description": data.description,
+             "channel": data.channel, "at": at, "deadline": deadline, "establishment_id": data.establishment_id,
+             "reporter_name": data.reporter_name, "reporter_contact": data.reporter_contact,
+             "address": data.address, "h": digest, "api_key_id": api_key_id, "lon": data.lon, "lat": data.lat,
+             "since": since, "user_id": (user or {}).get("id"), "note": f"Tiếp nhận qua kênh {data.channel}"},
+        ).first()
+        if row is None:
+            earlier = conn.execute(sa.text(
+                "SELECT id, public_id, deadline_at, ward_id FROM field_report WHERE submission_hash = :h "
+                "AND reported_at > :since ORDER BY id LIMIT 1"), {"h": digest, "since": since}).first()
+            if earlier is not None:
+                return Submitted(earlier.id, earlier.public_id, False, earlier.deadline_at, earlier.ward_id)
             name = None
             if ward_id is not None:
                 name = conn.execute(sa.text("SELECT name FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
@@ -293,19 +324,6 @@ def submit(
                 f"Vị trí ({data.lat:.5f}, {data.lon:.5f}) nằm ngoài {where}; hãy chọn điểm trong phường.",
                 f"The location ({data.lat:.5f}, {data.lon:.5f}) is outside {name or 'the ward'}; "
                 "choose a point inside the ward.", "location", code="outside_ward")
-        deadline = deadline_for(data.category, at, _ward_deadline_days(conn, found))
-        public_id = new_public_id()
-        row = conn.execute(sa.text(
-            "INSERT INTO field_report (ward_id, public_id, category, description, channel, status, reported_at, "
-            "deadline_at, establishment_id, reporter_name, reporter_contact, address, submission_hash, api_key_id, "
-            "geom) VALUES (:ward_id, :public_id, :category, :description, :channel, 'new', :at, :deadline, "
-            ":establishment_id, :reporter_name, :reporter_contact, :address, :h, :api_key_id, "
-            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id"),
-            {"ward_id": found, "public_id": public_id, "category": data.category, "description": data.description,
-             "channel": data.channel, "at": at, "deadline": deadline, "establishment_id": data.establishment_id,
-             "reporter_name": data.reporter_name, "reporter_contact": data.reporter_contact,
-             "address": data.address, "h": digest, "api_key_id": api_key_id, "lon": data.lon, "lat": data.lat},
-        ).one()
         report_id = int(row.id)
         if data.photos:
             conn.execute(sa.text(
@@ -313,7 +331,6 @@ def submit(
                 "VALUES (:r, :m, :w, :h, :c)"),
                 [{"r": report_id, "m": p.media_type, "w": p.width, "h": p.height, "c": p.content}
                  for p in data.photos])
-        _history(conn, report_id, user, None, "new", f"Tiếp nhận qua kênh {data.channel}", at=at)
         audit.record(conn, action="create", entity_type="field_report", entity_id=report_id, user=user,
                      after={"public_id": public_id, "category": data.category, "channel": data.channel,
                             "lat": data.lat, "lon": data.lon, "photos": len(data.photos),

@@ -260,7 +260,7 @@ def report_submit(
     reporter_name: str = Form(""),
     reporter_contact: str = Form(""),
     establishment: str = Form(""),
-    photos_: list[UploadFile] = File(default=[], alias="photos"),
+    photos_: list[UploadFile | str] = File(default=[], alias="photos"),
     engine: Engine = Depends(get_engine),
 ) -> Response:
     """Validate, store (one transaction) and redirect to the tracking page (303)."""
@@ -292,8 +292,9 @@ def report_submit(
     return RedirectResponse(f"/report/track/{done.public_id}?new=1&lang={lang}", status_code=303)
 
 
-def _read_photos(uploads: list[UploadFile]) -> list[photos.Photo]:
-    chosen = [u for u in uploads if u.filename]  # a browser sends one empty part when no file is picked
+def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
+    # a browser sends one empty file part when no file is picked; other clients an empty text part
+    chosen = [u for u in uploads if not isinstance(u, str) and u.filename]
     if len(chosen) > photos.MAX_PHOTOS:
         raise reports.ReportError(f"Tối đa {photos.MAX_PHOTOS} ảnh (đã chọn {len(chosen)}).",
                                   f"At most {photos.MAX_PHOTOS} photos ({len(chosen)} chosen).", "photos")
