@@ -28,17 +28,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import config, i18n, status
+from geomap import config, i18n, profiles, status
 
 #: the reason codes in display order
 REASONS = (
@@ -83,27 +81,9 @@ class RiskWeights:
 
 
 def weights_for(ward_slug: str | None = None) -> RiskWeights:
-    """The ward's weights: the ``[risk_weights]`` table of ``data/profiles/<slug>.toml``.
-
-    Read from the raw TOML (the profile dataclass does not carry it yet); a ward without the
-    table uses the defaults. A second place, ``data/profiles/risk_weights/<slug>.toml``, is
-    read when present, for wards whose profile loader rejects unknown tables.
-    """
-    slug = ward_slug or config.DEFAULT_WARD
-    base = config.DATA_DIR / "profiles"
-    for path in (base / f"{slug}.toml", base / "risk_weights" / f"{slug}.toml"):
-        table = _risk_table(path)
-        if table is not None:
-            return RiskWeights.from_mapping(table)
-    return RiskWeights()
-
-
-def _risk_table(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    table = raw.get("risk_weights")
-    return dict(table) if isinstance(table, Mapping) else None
+    """The ward's weights: the ``[risk_weights]`` table of its profile (defaults when absent)."""
+    table = profiles.get(ward_slug or config.DEFAULT_WARD).risk_weights
+    return RiskWeights.from_mapping(table) if table else RiskWeights()
 
 
 @dataclass(frozen=True)

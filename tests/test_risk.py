@@ -138,18 +138,25 @@ def test_filters(conn, ward):
 
 
 def test_weights_come_from_the_ward_profile(tmp_path, monkeypatch):
-    from geomap import config
+    from geomap import config, profiles
 
+    shipped = (config.DATA_DIR / "profiles" / "hoa-cuong.toml").read_text(encoding="utf-8")
+    without = shipped[: shipped.index("[risk_weights]")]
     (tmp_path / "profiles").mkdir()
-    (tmp_path / "profiles" / "thu.toml").write_text("[risk_weights]\nfs_missing = 99\nreports_days = 30\n",
-                                                    encoding="utf-8")
+    (tmp_path / "profiles" / "thu.toml").write_text(
+        without + "[risk_weights]\nfs_missing = 99\nreports_days = 30\n", encoding="utf-8")
+    (tmp_path / "profiles" / "sai.toml").write_text(without + "[risk_weights]\nfs_mising = 1\n", encoding="utf-8")
+    (tmp_path / "profiles" / "mac-dinh.toml").write_text(without, encoding="utf-8")
     monkeypatch.setattr(config, "DATA_DIR", tmp_path)
-    weights = risk.weights_for("thu")
-    assert weights.fs_missing == 99 and weights.reports_days == 30 and weights.fs_certificate_expired == 30
-    (tmp_path / "profiles" / "sai.toml").write_text("[risk_weights]\nfs_mising = 1\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="fs_mising"):
-        risk.weights_for("sai")
-    assert risk.weights_for("khong-co") == risk.RiskWeights()
+    profiles.get.cache_clear()
+    try:
+        weights = risk.weights_for("thu")
+        assert weights.fs_missing == 99 and weights.reports_days == 30 and weights.fs_certificate_expired == 30
+        with pytest.raises(ValueError, match="fs_mising"):
+            risk.weights_for("sai")
+        assert risk.weights_for("mac-dinh") == risk.RiskWeights()
+    finally:
+        profiles.get.cache_clear()
 
 
 def test_shipped_ward_weights_load():
