@@ -42,7 +42,7 @@ def run_all(args: argparse.Namespace) -> int:
         return subprocess.call(
             [sys.executable, "-m", "streamlit", "run", app, "--server.address", args.host,
              "--server.port", str(config.STAFF_PORT), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"], env=env)
+             "--browser.gatherUsageStats", "false"], env=env, cwd=config.PROJECT_DIR)
     finally:
         public.terminate()
         public.wait(timeout=10)
