@@ -22,11 +22,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geomap import audit, profiles
+from geomap import audit, i18n, profiles
 from geomap.errors import GeomapError
 from qr import codes
 
 REVOKE_REASONS = ("reissued", "closed", "damaged", "misused", "other")
+i18n.CODES.setdefault("qr_revoked_reason", {
+    "reissued": ("Đã cấp tem mới thay thế", "Replaced by a new sticker"),
+    "closed": ("Cơ sở đã đóng cửa", "Business closed"),
+    "damaged": ("Tem hư hỏng", "Sticker damaged"),
+    "misused": ("Tem bị sử dụng sai", "Sticker misused"),
+    "other": ("Khác", "Other"),
+})
 _MAX_ROUNDS = 8
 
 
@@ -353,3 +360,31 @@ def select_codes(
         sql += " LIMIT :limit"
         params["limit"] = int(limit)
     return [StickerItem(**dict(r)) for r in conn.execute(sa.text(sql), params).mappings()]
+
+
+def summary(conn: Connection, ward_id: int) -> dict[str, int]:
+    """Counts for the staff page: active codes by target, targets still without one, revoked codes."""
+    row = conn.execute(sa.text("""
+        SELECT
+          (SELECT count(*) FROM qr_code q JOIN establishment e ON e.id = q.establishment_id
+            WHERE e.ward_id = :w AND q.revoked_at IS NULL) AS active_establishments,
+          (SELECT count(*) FROM qr_code q JOIN stall s ON s.id = q.stall_id JOIN market m ON m.id = s.market_id
+            WHERE m.ward_id = :w AND q.revoked_at IS NULL) AS active_stalls,
+          (SELECT count(*) FROM establishment e WHERE e.ward_id = :w AND e.operating_status <> 'closed'
+            AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.establishment_id = e.id AND q.revoked_at IS NULL))
+            + (SELECT count(*) FROM stall s JOIN market m ON m.id = s.market_id WHERE m.ward_id = :w
+            AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.stall_id = s.id AND q.revoked_at IS NULL)) AS missing,
+          (SELECT count(*) FROM qr_code q LEFT JOIN establishment e ON e.id = q.establishment_id
+            LEFT JOIN stall s ON s.id = q.stall_id LEFT JOIN market m ON m.id = s.market_id
+            WHERE COALESCE(e.ward_id, m.ward_id) = :w AND q.revoked_at IS NOT NULL) AS revoked
+    """), {"w": ward_id}).mappings().one()
+    return {k: int(v) for k, v in row.items()}
+
+
+def scopes(conn: Connection, ward_id: int) -> dict[str, list[tuple[str, str]]]:
+    """Residential groups and markets of the ward as (code, name), for the staff page's pickers."""
+    groups = conn.execute(sa.text("SELECT code, name FROM residential_group WHERE ward_id = :w ORDER BY code"),
+                          {"w": ward_id}).all()
+    markets = conn.execute(sa.text("SELECT code, name FROM market WHERE ward_id = :w ORDER BY name"),
+                           {"w": ward_id}).all()
+    return {"groups": [tuple(r) for r in groups], "markets": [tuple(r) for r in markets]}

@@ -307,31 +307,54 @@ def test_generated_image_urls_open_the_right_page(client, qr_ward):
 # --- the demo ward: no personal data for ANY establishment ----------------------------------
 
 
-def test_no_personal_field_for_any_demo_establishment(engine, database_url, demo_ward):
+def test_no_personal_field_for_any_demo_establishment(engine, database_url, demo_ward, monkeypatch, capsys):
+    """Every demo establishment's page and JSON, as rendered by the route's own functions (all of them),
+    and through HTTP for a random sample: no personal value appears, statuses match geomap.status."""
+    import random
+
+    from geomap import config, status
     from geomap.cli import main as cli_main
 
+    monkeypatch.setattr(config, "DATABASE_URL", database_url)
     assert cli_main(["qr", "issue", "--missing", "--ward", demo_ward["slug"]]) == 0
+    assert "issued" in capsys.readouterr().out
     layer = lookup.establishment_layer()
     personal = [f.name for f in layer.personal_fields]
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
-            f"SELECT q.token, o.name, {', '.join('o.' + p for p in personal)} FROM qr_code q "
-            "JOIN establishment_overview o ON o.id = q.establishment_id "
+            "SELECT q.token, o.* FROM qr_code q JOIN establishment_overview o ON o.id = q.establishment_id "
             "WHERE q.revoked_at IS NULL AND o.ward_id = :w"), {"w": demo_ward["id"]}).mappings().all()
         n_est = conn.execute(sa.text("SELECT count(*) FROM establishment WHERE ward_id = :w AND "
                                      "operating_status <> 'closed'"), {"w": demo_ward["id"]}).scalar()
-    assert len(rows) == n_est > 1000
-    qr_route.clear_cache()
-    with TestClient(create_app(database_url)) as c:
-        for row in rows:
-            html = c.get(f"/q/{row['token']}").text
-            js = c.get(f"/api/q/{row['token']}").text
-            assert "Mã QR hợp lệ" in html
+        assert len(rows) == n_est > 1000
+        import pandas as pd
+
+        expected = status.with_statuses(pd.DataFrame([dict(r) for r in rows]))
+
+        def check(token: str, row, html: str, js: str) -> None:
             for p in personal:
                 value = row[p]
                 if not value or (p == "owner_name" and value in row["name"]):
                     continue  # a household business may legally carry its owner's name
-                assert value not in html and json.dumps(value, ensure_ascii=False)[1:-1] not in js, (row["token"], p)
+                assert value not in html and json.dumps(value, ensure_ascii=False)[1:-1] not in js, (token, p)
+
+        for k, row in enumerate(rows):
+            result = lookup.lookup(conn, row["token"])
+            assert result.status == "valid"
+            est = result.data["establishment"]
+            assert set(est) <= {f.name for f in layer.public_fields}
+            assert est["licence_status"] == expected["licence_status"].iloc[k]
+            assert est["food_safety_status"] == expected["food_safety_status"].iloc[k]
+            html = qr_route.render(result, row["token"], "html", "vi")[1].decode()
+            js = qr_route.render(result, row["token"], "json", "en")[1].decode()
+            check(row["token"], row, html, js)
+    qr_route.clear_cache()
+    qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
+    with TestClient(create_app(database_url)) as c:
+        for row in random.Random(4).sample(list(rows), 200):
+            html = c.get(f"/q/{row['token']}").text
+            assert "Mã QR hợp lệ" in html
+            check(row["token"], row, html, c.get(f"/api/q/{row['token']}").text)
 
 
 # --- a real browser on a real server -------------------------------------------------------------

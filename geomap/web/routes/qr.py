@@ -35,7 +35,7 @@ from starlette.responses import Response
 from geomap import i18n
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
-from qr import codes
+from qr import codes, issue  # noqa: F401  (issue registers the revocation-reason labels)
 from qr.lookup import LOCAL_TZ, Lookup, establishment_layer, lookup
 
 router = APIRouter()
@@ -104,13 +104,6 @@ i18n.register({
     "qr.busy_title": ("Quá nhiều yêu cầu", "Too many requests"),
     "qr.busy_body": ("Vui lòng thử lại sau {seconds} giây.", "Please try again in {seconds} seconds."),
     "qr.report_fake": ("Báo tem giả", "Report a fake sticker"),
-})
-i18n.CODES.setdefault("qr_revoked_reason", {
-    "reissued": ("Đã cấp tem mới thay thế", "Replaced by a new sticker"),
-    "closed": ("Cơ sở đã đóng cửa", "Business closed"),
-    "damaged": ("Tem hư hỏng", "Sticker damaged"),
-    "misused": ("Tem bị sử dụng sai", "Sticker misused"),
-    "other": ("Khác", "Other"),
 })
 
 _TEMPLATES = jinja2.Environment(

@@ -1,0 +1,327 @@
+"""QR lookups under load, page weight, the Streamlit comparison, and sticker sheets for a whole ward.
+
+Method
+------
+- The public service runs as ``uvicorn geomap.web:create_app`` (what ``geomap serve`` runs)
+  in its own process group on a free loopback port, 2 workers for the 2 cores.
+- Load comes from a second process: ``wrk`` (Debian package; C, event-driven, so the load
+  generator takes little of the shared CPU) with a Lua script picking a random active
+  token of the demo ward per request and a random ``X-Forwarded-For`` address per request
+  (uvicorn trusts it from 127.0.0.1), so the per-client rate limiter is in the path, as in
+  production behind a proxy, without one address being throttled. Without ``wrk`` an
+  asyncio httpx client does the same (it needs more CPU, so figures are lower).
+- Two runs: "cold" with the in-process response cache off (every request is one indexed
+  query + status derivation + template render), and "warm" with the default 30 s cache.
+- Streamlit comparison: a minimal Streamlit page showing the same lookup (same
+  ``qr.lookup`` call, the fields as markdown), against our page, both loaded in headless
+  Chromium; we measure time from navigation until the establishment's name is rendered
+  and the bytes transferred (all responses). The ratio is Streamlit / ours.
+- Sticker sheets: ``qr.stickers.sheet`` for every active code of the ward (A4, 12 a page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from geomap import config, db, queries
+
+WARD = os.environ.get("GEOMAP_BENCH_WARD", config.DEFAULT_WARD)
+DURATION_S = int(os.environ.get("GEOMAP_BENCH_QR_SECONDS", "10"))
+CONNECTIONS = 32
+PROJECT = config.PROJECT_DIR
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+class _Server:
+    """A subprocess in its own process group, stopped with the whole group."""
+
+    def __init__(self, args: list[str], env: dict[str, str]):
+        self.proc = subprocess.Popen(args, env={**os.environ, **env}, cwd=PROJECT, start_new_session=True,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _prepare(url: str) -> tuple[int, list[str]]:
+    from qr import issue
+
+    engine = db.get_engine(url)
+    with engine.connect() as conn:
+        loaded = conn.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": WARD}).first()
+    if not loaded:
+        from geomap import demo
+
+        print(f"loading the demo ward {WARD} ...", flush=True)
+        demo.load(engine, ward=WARD)
+    ward_id = queries.ward_id(engine, WARD)
+    with db.transaction(engine) as conn:
+        issue.issue_missing(conn, ward_id)
+        tokens = conn.execute(sa.text(
+            "SELECT q.token FROM qr_code q LEFT JOIN establishment e ON e.id = q.establishment_id "
+            "LEFT JOIN stall s ON s.id = q.stall_id LEFT JOIN market m ON m.id = s.market_id "
+            "WHERE q.revoked_at IS NULL AND COALESCE(e.ward_id, m.ward_id) = :w"), {"w": ward_id}).scalars().all()
+    return ward_id, list(tokens)
+
+
+_WRK_LUA = """
+local tokens = {}
+for line in io.lines("%s") do tokens[#tokens + 1] = line end
+math.randomseed(os.time())
+request = function()
+  local t = tokens[math.random(#tokens)]
+  local ip = "10." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254)
+  return wrk.format("GET", "/q/" .. t, {["X-Forwarded-For"] = ip, ["Accept-Language"] = "vi"})
+end
+"""
+
+
+def _parse_ms(value: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", value)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+
+def _load_wrk(base: str, tokens_file: Path, seconds: int) -> dict:
+    script = tokens_file.with_suffix(".lua")
+    script.write_text(_WRK_LUA % tokens_file)
+    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"tool": "wrk", "requests": total, "rps": round(rps), "p50_ms": _parse_ms(lat.get("50", "")),
+            "p99_ms": _parse_ms(lat.get("99", "")), "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def _load_httpx(base: str, tokens: list[str], seconds: int) -> dict:
+    import httpx
+
+    async def worker(client: httpx.AsyncClient, stop: float, lat: list[float], bad: list[int]) -> None:
+        while time.perf_counter() < stop:
+            ip = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+            t0 = time.perf_counter()
+            r = await client.get(f"/q/{random.choice(tokens)}", headers={"X-Forwarded-For": ip})
+            lat.append((time.perf_counter() - t0) * 1000)
+            if r.status_code != 200:
+                bad.append(r.status_code)
+
+    async def main() -> tuple[list[float], list[int], float]:
+        lat: list[float] = []
+        bad: list[int] = []
+        async with httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=CONNECTIONS)) as client:
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker(client, t0 + seconds, lat, bad) for _ in range(CONNECTIONS)))
+            return lat, bad, time.perf_counter() - t0
+
+    lat, bad, elapsed = asyncio.run(main())
+    lat.sort()
+    return {"tool": "httpx", "requests": len(lat), "rps": round(len(lat) / elapsed),
+            "p50_ms": round(statistics.median(lat), 2), "p99_ms": round(lat[int(0.99 * (len(lat) - 1))], 2),
+            "non_2xx": len(bad)}
+
+
+def _serve(url: str, port: int, cache_s: str) -> _Server:
+    env = {"GEOMAP_DATABASE_URL": url, "GEOMAP_QR_CACHE_SECONDS": cache_s, "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    server = _Server([sys.executable, "-m", "uvicorn", "geomap.web:create_app", "--factory", "--host", "127.0.0.1",
+                      "--port", str(port), "--workers", "2", "--log-level", "warning", "--no-access-log"], env)
+    _wait_http(f"http://127.0.0.1:{port}/health")
+    return server
+
+
+def _load_run(url: str, tokens: list[str], tokens_file: Path, cache_s: str) -> dict:
+    port = _free_port()
+    server = _serve(url, port, cache_s)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        warm = min(len(tokens), 2000)
+        _load_httpx(base, tokens[:warm], 1)  # connections, pools and template compile in both workers
+        if shutil.which("wrk"):
+            return _load_wrk(base, tokens_file, DURATION_S)
+        return _load_httpx(base, tokens, DURATION_S)
+    finally:
+        server.stop()
+
+
+def _page_weight(url: str, tokens: list[str]) -> dict:
+    from fastapi.testclient import TestClient
+
+    from geomap.web import create_app
+    from geomap.web.routes import qr as qr_route
+
+    qr_route.LIMITER.configure(per_minute=0, burst=1)
+    sizes, gz_sizes = [], []
+    with TestClient(create_app(url)) as c:
+        for token in random.sample(tokens, min(200, len(tokens))):
+            r = c.get(f"/q/{token}", headers={"Accept-Encoding": "identity"})
+            sizes.append(len(r.content))
+            g = c.get(f"/q/{token}", headers={"Accept-Encoding": "gzip"})
+            gz_sizes.append(int(g.headers.get("content-length", len(g.content))))
+    return {"page_bytes_max": max(sizes), "page_bytes_median": int(statistics.median(sizes)),
+            "page_gzip_bytes_median": int(statistics.median(gz_sizes))}
+
+
+_STREAMLIT_PAGE = """
+import streamlit as st
+from geomap import db
+from qr import lookup
+
+token = st.query_params.get("code", "")
+with db.get_engine({url!r}).connect() as conn:
+    result = lookup.lookup(conn, token)
+est = (result.data or {{}}).get("establishment") or {{}}
+st.title(est.get("name") or "?")
+for key, value in est.items():
+    if value not in (None, "", []):
+        st.markdown(f"**{{key}}**: {{value}}")
+"""
+
+
+def _chromium_time_to_content(pages: list[tuple[str, str]]) -> dict:
+    """Median ms from navigation to the name being visible, and median bytes transferred."""
+    from playwright.sync_api import sync_playwright
+
+    times, weights = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        for url, name in pages:
+            context = browser.new_context(locale="vi-VN")  # fresh cache: a first scan
+            page = context.new_page()
+            sizes: list[int] = []
+            page.on("requestfinished", lambda req, s=sizes: s.append(
+                req.sizes()["responseBodySize"] + req.sizes()["responseHeadersSize"]))
+            t0 = time.perf_counter()
+            page.goto(url, wait_until="commit")
+            page.get_by_text(name, exact=False).first.wait_for(state="visible", timeout=60_000)
+            times.append((time.perf_counter() - t0) * 1000)
+            page.wait_for_load_state("load")
+            weights.append(sum(sizes))
+            context.close()
+        browser.close()
+    return {"ms": round(statistics.median(times), 1), "bytes": int(statistics.median(weights))}
+
+
+def _streamlit_ratio(url: str, tokens: list[str]) -> dict:
+    engine = db.get_engine(url)
+    picks = random.sample(tokens, 5)
+    names = {}
+    with engine.connect() as conn:
+        from qr import lookup
+
+        for t in picks:
+            est = lookup.lookup(conn, t).data.get("establishment") or {}
+            names[t] = est.get("name")
+    picks = [t for t in picks if names[t]]
+    port_api, port_st = _free_port(), _free_port()
+    api = _serve(url, port_api, "0")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "lookup_streamlit.py"
+        script.write_text(textwrap.dedent(_STREAMLIT_PAGE.format(url=url)))
+        st_server = _Server([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port_st),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--browser.gatherUsageStats", "false"], {"PYTHONPATH": str(PROJECT)})
+        try:
+            _wait_http(f"http://127.0.0.1:{port_st}/_stcore/health")
+            ours = _chromium_time_to_content([(f"http://127.0.0.1:{port_api}/q/{t}", names[t]) for t in picks])
+            theirs = _chromium_time_to_content([(f"http://127.0.0.1:{port_st}/?code={t}", names[t]) for t in picks])
+        finally:
+            st_server.stop()
+            api.stop()
+    return {"ours_ms": ours["ms"], "ours_bytes": ours["bytes"], "streamlit_ms": theirs["ms"],
+            "streamlit_bytes": theirs["bytes"],
+            "time_ratio": round(theirs["ms"] / ours["ms"], 1), "bytes_ratio": round(theirs["bytes"] / ours["bytes"], 1)}
+
+
+def _stickers(url: str, ward_id: int) -> dict:
+    from qr import issue, stickers
+
+    engine = db.get_engine(url)
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        items = issue.select_codes(conn, ward_id)
+    pdf = stickers.sheet(items, title=items[0].ward_name)
+    elapsed = time.perf_counter() - t0
+    return {"sticker_codes": len(items), "sticker_pages": (len(items) + stickers.PER_PAGE - 1) // stickers.PER_PAGE,
+            "sticker_pdf_mb": round(len(pdf) / 1e6, 1), "sticker_seconds": round(elapsed, 1)}
+
+
+def run() -> dict:
+    url = db.database_url()
+    ward_id, tokens = _prepare(url)
+    print(f"{len(tokens)} active codes in {WARD}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tokens_file = Path(tmp) / "tokens.txt"
+        tokens_file.write_text("\n".join(tokens) + "\n")
+        cold = _load_run(url, tokens, tokens_file, "0")
+        print(f"lookups, no response cache ({cold['tool']}, {CONNECTIONS} connections, 2 workers): "
+              f"{cold['rps']} req/s, p50 {cold['p50_ms']} ms, p99 {cold['p99_ms']} ms, non-2xx {cold['non_2xx']}",
+              flush=True)
+        warm = _load_run(url, tokens, tokens_file, "30")
+        print(f"lookups, 30 s response cache: {warm['rps']} req/s, p50 {warm['p50_ms']} ms, "
+              f"p99 {warm['p99_ms']} ms, non-2xx {warm['non_2xx']}", flush=True)
+    weight = _page_weight(url, tokens)
+    print(f"page weight: max {weight['page_bytes_max']} B, median {weight['page_bytes_median']} B "
+          f"({weight['page_gzip_bytes_median']} B gzipped); no external requests", flush=True)
+    try:
+        ratio = _streamlit_ratio(url, tokens)
+        print(f"first scan in Chromium, time to content: ours {ratio['ours_ms']} ms / {ratio['ours_bytes']} B; "
+              f"Streamlit {ratio['streamlit_ms']} ms / {ratio['streamlit_bytes']} B -> "
+              f"{ratio['time_ratio']}x slower, {ratio['bytes_ratio']}x heavier", flush=True)
+    except Exception as exc:  # the comparison needs Chromium; the other figures stand without it
+        ratio = {"error": repr(exc)}
+        print(f"Streamlit comparison failed: {exc!r}")
+    sheets = _stickers(url, ward_id)
+    print(f"sticker sheets: {sheets['sticker_codes']} codes on {sheets['sticker_pages']} A4 pages, "
+          f"{sheets['sticker_pdf_mb']} MB in {sheets['sticker_seconds']} s", flush=True)
+    return {"codes": len(tokens), "cold": cold, "warm": warm, **weight, "streamlit": ratio, **sheets,
+            "targets": {"rps": 1000, "p99_ms": 50, "page_bytes": 20_000, "sticker_seconds": 60}}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))

@@ -1,0 +1,200 @@
+"""QR codes and stickers: issue missing codes, reissue or revoke one, download PNG/SVG and A4 sheets.
+
+Reads widgets and calls :mod:`qr.issue` (inside :func:`geomap.db.transaction`, with the
+signed-in user for the audit log), :mod:`qr.images` and :mod:`qr.stickers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from geomap import config, db, i18n
+from geomap.errors import GeomapError
+from geomap.ui.pages import Page
+from qr import codes, images, issue, stickers
+
+i18n.register({
+    "qrpage.title": ("Mã QR và tem dán", "QR codes and stickers"),
+    "qrpage.intro": ("Mỗi cơ sở và mỗi quầy chợ có một mã QR riêng, không đoán được. Cấp lại sẽ vô hiệu tem cũ; "
+                     "thu hồi khi cơ sở đóng cửa hoặc tem bị dùng sai.",
+                     "Every establishment and market stall has its own unguessable QR code. Reissuing voids the "
+                     "old sticker; revoke when a business closes or a sticker is misused."),
+    "qrpage.active_est": ("Mã đang dùng (cơ sở)", "Active codes (establishments)"),
+    "qrpage.active_stalls": ("Mã đang dùng (quầy)", "Active codes (stalls)"),
+    "qrpage.missing": ("Chưa có mã", "Without a code"),
+    "qrpage.revoked": ("Đã thu hồi", "Revoked"),
+    "qrpage.issue_missing": ("Cấp mã cho tất cả cơ sở và quầy chưa có", "Issue codes to all without one"),
+    "qrpage.issued": ("Đã cấp {e} mã cơ sở và {s} mã quầy.", "Issued {e} establishment and {s} stall codes."),
+    "qrpage.print": ("In tem", "Print stickers"),
+    "qrpage.scope": ("Phạm vi", "Scope"),
+    "qrpage.scope.ward": ("Toàn phường", "Whole ward"),
+    "qrpage.scope.group": ("Tổ dân phố", "Residential group"),
+    "qrpage.scope.market": ("Chợ", "Market"),
+    "qrpage.scope.codes": ("Chọn mã", "Selection"),
+    "qrpage.codes_help": ("Mã tem (HC-XXXX-XX) hoặc mã cơ sở, cách nhau bằng dấu phẩy hoặc xuống dòng.",
+                          "Sticker codes (HC-XXXX-XX) or establishment codes, separated by commas or new lines."),
+    "qrpage.found": ("{n} mã trong phạm vi này.", "{n} codes in this scope."),
+    "qrpage.make_sheet": ("Tạo tờ tem PDF (A4, 12 tem/trang)", "Make the PDF sheet (A4, 12 a page)"),
+    "qrpage.download_sheet": ("Tải tờ tem PDF", "Download the PDF sheet"),
+    "qrpage.one": ("Một mã", "One code"),
+    "qrpage.ref": ("Mã tem, mã cơ sở hoặc token", "Sticker code, establishment code or token"),
+    "qrpage.not_found": ("Không tìm thấy mã QR này.", "No QR code matches."),
+    "qrpage.status.active": ("Đang dùng", "Active"),
+    "qrpage.status.revoked": ("Đã thu hồi", "Revoked"),
+    "qrpage.reissue": ("Cấp lại tem (tem cũ mất hiệu lực)", "Reissue (the old sticker stops passing)"),
+    "qrpage.revoke": ("Thu hồi", "Revoke"),
+    "qrpage.reason": ("Lý do thu hồi", "Reason"),
+    "qrpage.note": ("Ghi chú (lưu vào nhật ký)", "Note (kept in the audit log)"),
+    "qrpage.done_reissue": ("Đã cấp tem mới {code} (lần {v}).", "New sticker {code} issued (version {v})."),
+    "qrpage.done_revoke": ("Đã thu hồi {code}.", "{code} revoked."),
+    "qrpage.col.code": ("Mã tem", "Sticker code"), "qrpage.col.name": ("Tên", "Name"),
+    "qrpage.col.address": ("Địa chỉ", "Address"), "qrpage.col.version": ("Lần cấp", "Version"),
+    "qrpage.col.status": ("Trạng thái", "Status"), "qrpage.col.type": ("Loại", "Type"),
+    "qrpage.type.establishment": ("Cơ sở", "Establishment"), "qrpage.type.stall": ("Quầy chợ", "Stall"),
+    "qrpage.url": ("Đường dẫn", "URL"),
+})
+
+_SHEET = "geomap.qr.sheet"
+_TABLE_ROWS = 500
+
+
+def _refs(text: str) -> list[str]:
+    return [r.strip() for r in text.replace("\n", ",").split(",") if r.strip()]
+
+
+def _summary(ctx: Any) -> None:
+    flash = st.session_state.pop("qr.flash", None)
+    if flash:
+        st.success(flash)
+    with ctx.engine.connect() as conn:
+        counts = issue.summary(conn, ctx.ward_id)
+    cols = st.columns(4)
+    cols[0].metric(ctx.t("qrpage.active_est"), f"{counts['active_establishments']:,}".replace(",", "."))
+    cols[1].metric(ctx.t("qrpage.active_stalls"), f"{counts['active_stalls']:,}".replace(",", "."))
+    cols[2].metric(ctx.t("qrpage.missing"), f"{counts['missing']:,}".replace(",", "."))
+    cols[3].metric(ctx.t("qrpage.revoked"), f"{counts['revoked']:,}".replace(",", "."))
+    if counts["missing"] and st.button(ctx.t("qrpage.issue_missing"), icon=":material/qr_code_2:", type="primary"):
+        try:
+            with db.transaction(ctx.engine) as conn:
+                done = issue.issue_missing(conn, ctx.ward_id, user=ctx.user)
+        except GeomapError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["qr.flash"] = ctx.t("qrpage.issued").format(e=done["establishment"], s=done["stall"])
+            st.rerun()
+
+
+def _print_section(ctx: Any) -> None:
+    st.subheader(ctx.t("qrpage.print"))
+    with ctx.engine.connect() as conn:
+        options = issue.scopes(conn, ctx.ward_id)
+    kinds = ["ward", "group", "market", "codes"]
+    kind = st.radio(ctx.t("qrpage.scope"), kinds, format_func=lambda k: ctx.t(f"qrpage.scope.{k}"), horizontal=True,
+                    key="qr.scope")
+    group = market = None
+    refs = None
+    if kind == "group":
+        names = dict(options["groups"])
+        group = st.selectbox(ctx.t("qrpage.scope.group"), list(names), format_func=lambda c: f"{c} — {names[c]}")
+    elif kind == "market":
+        names = dict(options["markets"])
+        market = st.selectbox(ctx.t("qrpage.scope.market"), list(names), format_func=lambda c: names[c])
+    elif kind == "codes":
+        refs = _refs(st.text_area(ctx.t("qrpage.scope.codes"), help=ctx.t("qrpage.codes_help")))
+        if not refs:
+            return
+    try:
+        with ctx.engine.connect() as conn:
+            items = issue.select_codes(conn, ctx.ward_id, group=group, market=market, refs=refs)
+    except GeomapError as exc:
+        st.error(str(exc))
+        return
+    st.caption(ctx.t("qrpage.found").format(n=len(items)))
+    table = pd.DataFrame([{
+        ctx.t("qrpage.col.code"): i.short_code, ctx.t("qrpage.col.type"): ctx.t(f"qrpage.type.{i.target_type}"),
+        ctx.t("qrpage.col.name"): i.name, ctx.t("qrpage.col.address"): i.address,
+        ctx.t("qrpage.col.version"): i.version} for i in items[:_TABLE_ROWS]])
+    st.dataframe(table, hide_index=True, use_container_width=True, height=260)
+    scope_key = (ctx.ward_id, kind, group, market, tuple(refs or ()))
+    if st.button(ctx.t("qrpage.make_sheet"), icon=":material/picture_as_pdf:", disabled=not items):
+        with st.spinner("…"):
+            try:
+                pdf = stickers.sheet(items, title=" · ".join(x for x in (items[0].ward_name, group or market) if x))
+            except GeomapError as exc:
+                st.error(str(exc))
+                return
+        st.session_state[_SHEET] = {"key": scope_key, "data": pdf}
+    made = st.session_state.get(_SHEET)
+    if made and made["key"] == scope_key:
+        name = f"tem-qr-{ctx.ward_slug}-{group or market or kind}.pdf".replace(" ", "-")
+        st.download_button(ctx.t("qrpage.download_sheet"), data=made["data"], file_name=name,
+                           mime="application/pdf", icon=":material/download:")
+
+
+def _one_code(ctx: Any) -> None:
+    st.subheader(ctx.t("qrpage.one"))
+    if "qr.ref.next" in st.session_state:  # a reissue shows the new code (set before the widget exists)
+        st.session_state["qr.ref"] = st.session_state.pop("qr.ref.next")
+    ref = st.text_input(ctx.t("qrpage.ref"), key="qr.ref").strip()
+    if not ref:
+        return
+    with ctx.engine.connect() as conn:
+        rec = issue.find(conn, ref)
+        item = issue.select_codes(conn, ctx.ward_id, refs=[rec.token], include_revoked=True) if rec else []
+    if rec is None or not item:
+        st.warning(ctx.t("qrpage.not_found"))
+        return
+    info = item[0]
+    status = ctx.t("qrpage.status.active" if rec.active else "qrpage.status.revoked")
+    url = codes.lookup_url(rec.token, config.PUBLIC_BASE_URL)
+    left, right = st.columns([1, 2])
+    if rec.active:
+        left.image(images.png(rec.token, scale=6), width=200)
+    right.markdown(f"**{info.name}**  \n{info.address}  \n{ctx.t('qrpage.col.code')}: `{rec.short_code}` · "
+                   f"{ctx.t('qrpage.col.version')} {rec.version} · {status}")
+    if rec.revoked_reason:
+        right.caption(f"{ctx.t('qrpage.reason')}: {ctx.label('qr_revoked_reason', rec.revoked_reason)}")
+    right.code(url, language=None)
+    if rec.active:
+        a, b = right.columns(2)
+        a.download_button("PNG", images.png(rec.token, scale=12), file_name=f"{rec.short_code}.png",
+                          mime="image/png", icon=":material/image:")
+        b.download_button("SVG", images.svg(rec.token), file_name=f"{rec.short_code}.svg", mime="image/svg+xml",
+                          icon=":material/polyline:")
+    with st.form("qr.change"):
+        note = st.text_input(ctx.t("qrpage.note"))
+        reasons = [r for r in issue.REVOKE_REASONS if r != "reissued"]
+        reason = st.selectbox(ctx.t("qrpage.reason"), reasons,
+                              format_func=lambda r: ctx.label("qr_revoked_reason", r))
+        c1, c2 = st.columns(2)
+        do_reissue = c1.form_submit_button(ctx.t("qrpage.reissue"), icon=":material/autorenew:")
+        do_revoke = c2.form_submit_button(ctx.t("qrpage.revoke"), icon=":material/block:", disabled=not rec.active)
+    try:
+        if do_reissue:
+            with db.transaction(ctx.engine) as conn:
+                new = issue.reissue(conn, rec, user=ctx.user, note=note or None)
+            st.session_state["qr.flash"] = ctx.t("qrpage.done_reissue").format(code=new.short_code, v=new.version)
+            st.session_state["qr.ref.next"] = new.short_code
+            st.rerun()
+        if do_revoke:
+            with db.transaction(ctx.engine) as conn:
+                issue.revoke(conn, rec, reason=reason, user=ctx.user, note=note or None)
+            st.session_state["qr.flash"] = ctx.t("qrpage.done_revoke").format(code=rec.short_code)
+            st.rerun()
+    except GeomapError as exc:
+        st.error(str(exc))
+
+
+def render(ctx: Any) -> None:
+    st.title(ctx.t("qrpage.title"))
+    st.caption(ctx.t("qrpage.intro"))
+    _summary(ctx)
+    _print_section(ctx)
+    _one_code(ctx)
+
+
+PAGE = Page("qr", "Mã QR và tem", "QR codes", render, icon=":material/qr_code_2:",
+            roles=("data_officer", "ward_manager", "admin"), order=60)
