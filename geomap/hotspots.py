@@ -428,5 +428,17 @@ def heat_points(reports: pd.DataFrame) -> list[list[float]]:
     return reports[["lat", "lon"]].astype(float).to_numpy().tolist()
 
 
-__all__ = ["Grid", "GiStar", "HotspotAnalysis", "aggregate", "analyse", "classify", "gi_star",
+__all__ = ["Grid", "GiStar", "HotspotAnalysis", "aggregate", "analyse", "classify", "gi_star", "grid_of",
            "heat_points", "rank_hotspots", "trend_label"]
+
+
+def grid_of(cell: str) -> Grid:
+    """The grid a cell id belongs to (H3 index or ``sq<size>:<ix>:<iy>``), so a link can name just the cell."""
+    if cell.startswith("sq"):
+        size, _, _ = _parse_square(cell)
+        return Grid("square", cell_m=size)
+    import h3
+
+    if not h3.is_valid_cell(cell):
+        raise ValueError(f"'{cell[:32]}' is not a cell id")
+    return Grid("h3", resolution=h3.get_resolution(cell))

@@ -850,3 +850,27 @@ def pd_between(values: Any, start: dt.datetime, end: dt.datetime) -> Any:
 
     t = pd.to_datetime(values, utc=True)
     return (t >= pd.Timestamp(start)) & (t < pd.Timestamp(end))
+
+
+def reports_in_cells(
+    conn: Connection | Engine,
+    ward_id: int,
+    cells: Sequence[str],
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    categories: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The reports behind hotspot cells (what a hotspot links to), most urgent first."""
+    from geomap import hotspots
+
+    if not cells:
+        return []
+    grid = hotspots.grid_of(cells[0])
+    points = report_points(conn, ward_id, since=since, until=until, categories=categories)
+    if points.empty:
+        return []
+    inside = set(cells)
+    mask = [c in inside for c in grid.assign(points["lon"].to_numpy(), points["lat"].to_numpy())]
+    ids = points.loc[mask, "id"].tolist()
+    return work_list(conn, ward_id, ids=ids) if ids else []

@@ -1,0 +1,176 @@
+"""Staff page: field-report hotspots (điểm nóng) for a time window and categories.
+
+Density heatmap (folium.plugins.HeatMap), report counts on H3 cells (or 250 m squares in the
+ward's VN-2000 grid), Getis-Ord Gi* classes after FDR, and the ranked hotspot list with the
+trend against the previous window; picking a hotspot lists its reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import folium
+import pandas as pd
+import streamlit as st
+from folium.plugins import HeatMap
+
+from geomap import hotspots, i18n, mapview, queries, reports
+from geomap.models import REPORT_CATEGORIES
+from geomap.ui import resources
+from geomap.ui.pages import Page
+
+i18n.register({
+    "hot.title": ("Điểm nóng phản ánh", "Report hotspots"),
+    "hot.window": ("Khoảng thời gian", "Time window"),
+    "hot.categories": ("Lĩnh vực (để trống: tất cả)", "Categories (empty: all)"),
+    "hot.grid": ("Lưới", "Grid"),
+    "hot.layers": ("Lớp hiển thị", "Layers"),
+    "hot.heat": ("Mật độ (heatmap)", "Density (heatmap)"),
+    "hot.counts": ("Số phản ánh theo ô", "Reports per cell"),
+    "hot.gi": ("Gi* (nóng/lạnh)", "Gi* (hot/cold)"),
+    "hot.summary": ("{n} phản ánh trong {cells} ô ({grid}); kỳ trước {prev}. "
+                    "Gi* {perm} hoán vị, kiểm soát FDR {alpha}.",
+                    "{n} reports in {cells} cells ({grid}); previous window {prev}. Gi* {perm} permutations, "
+                    "FDR {alpha}."),
+    "hot.ranked": ("Các điểm nóng (xếp theo số phản ánh)", "Hotspots (ranked by reports)"),
+    "hot.none": ("Không có điểm nóng có ý nghĩa thống kê trong khoảng thời gian này.",
+                 "No statistically significant hotspot in this window."),
+    "hot.rank": ("Hạng", "Rank"),
+    "hot.count": ("Phản ánh", "Reports"),
+    "hot.prev": ("Kỳ trước", "Previous"),
+    "hot.trend": ("Xu hướng", "Trend"),
+    "hot.cells": ("Số ô", "Cells"),
+    "hot.link": ("Danh sách phản ánh", "Reports list"),
+    "hot.reports_of": ("Phản ánh thuộc điểm nóng #{rank}", "Reports in hotspot #{rank}"),
+    "hot.pick": ("Chọn một điểm nóng để xem các phản ánh.", "Select a hotspot to see its reports."),
+    "hot.class.hot": ("Điểm nóng", "Hot spot"),
+    "hot.class.cold": ("Điểm lạnh", "Cold spot"),
+    "hot.class.not_significant": ("Không có ý nghĩa", "Not significant"),
+    "hot.trend.rising": ("↑ tăng", "↑ rising"),
+    "hot.trend.falling": ("↓ giảm", "↓ falling"),
+    "hot.trend.stable": ("→ ổn định", "→ stable"),
+    "hot.trend.new": ("mới xuất hiện", "new"),
+})
+
+_GRIDS = {"h3-10": hotspots.Grid("h3", resolution=10), "h3-9": hotspots.Grid("h3", resolution=9),
+          "sq-250": hotspots.Grid("square", cell_m=250)}
+_CLASS_COLORS = {"hot": "#d7191c", "cold": "#2c7bb6", "not_significant": "#bdbdbd"}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _analysis(ward_id: int, start: dt.date, end: dt.date, categories: tuple[str, ...], grid_key: str):
+    tz = reports.LOCAL_TZ
+    start_at = dt.datetime.combine(start, dt.time(0), tz)
+    end_at = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tz)
+    analysis, points = reports.hotspot_layers(resources.engine(), ward_id, start=start_at, end=end_at,
+                                              categories=list(categories) or None, grid=_GRIDS[grid_key])
+    return analysis, points
+
+
+def _cells_geojson(cells, lang: str) -> dict:
+    frame = cells[["cell", "count", "prev_count", "z", "p_sim", "q", "hotspot_class", "geometry"]].copy()
+    frame["label"] = [i18n.t(f"hot.class.{c}", lang) for c in frame["hotspot_class"]]
+    for col in ("z", "p_sim", "q"):
+        frame[col] = frame[col].astype(float).round(4)
+    return json.loads(frame.to_json(na="null"))
+
+
+def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, lang: str,
+              show: set[str]) -> folium.Map:
+    """Heatmap, cell counts and Gi* classes as toggleable layers."""
+    m = mapview.base_map(bounds)
+    if "heat" in show and len(points):
+        HeatMap(hotspots.heat_points(points), name=i18n.t("hot.heat", lang), radius=14, blur=18,
+                min_opacity=0.3).add_to(m)
+    geo = _cells_geojson(analysis.cells, lang)
+    tooltip = folium.GeoJsonTooltip(fields=["count", "prev_count", "label", "z", "q"],
+                                    aliases=[i18n.t("hot.count", lang), i18n.t("hot.prev", lang), "Gi*", "z", "q"])
+    if "counts" in show:
+        top = max(1, int(analysis.cells["count"].max()))
+        folium.GeoJson(geo, name=i18n.t("hot.counts", lang), tooltip=tooltip, style_function=lambda f: {
+            "color": "#555", "weight": 0.3, "fillColor": "#e65100",
+            "fillOpacity": 0.05 + 0.75 * (f["properties"]["count"] / top) ** 0.5}).add_to(m)
+    if "gi" in show:
+        folium.GeoJson(geo, name=i18n.t("hot.gi", lang), tooltip=folium.GeoJsonTooltip(
+            fields=["label", "count", "z", "q"], aliases=["Gi*", i18n.t("hot.count", lang), "z", "q"]),
+            style_function=lambda f: {
+                "color": _CLASS_COLORS[f["properties"]["hotspot_class"]], "weight": 0.6,
+                "fillColor": _CLASS_COLORS[f["properties"]["hotspot_class"]],
+                "fillOpacity": 0.0 if f["properties"]["hotspot_class"] == "not_significant" else 0.55}).add_to(m)
+    for h in analysis.hotspots.itertuples():
+        folium.Marker([h.lat, h.lon], tooltip=f"#{h.rank}: {h.count}",
+                      icon=folium.DivIcon(html=f'<b style="color:#b71c1c;font-size:15px">#{h.rank}</b>')).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def render(ctx: Any) -> None:
+    lang = ctx.lang
+    st.title(i18n.t("hot.title", lang))
+    today = dt.date.today()
+    c1, c2, c3 = st.columns([2, 3, 1])
+    window = c1.date_input(i18n.t("hot.window", lang), (today - dt.timedelta(days=89), today), max_value=today,
+                           format="DD/MM/YYYY", key="hot.window")
+    cats = c2.multiselect(i18n.t("hot.categories", lang), REPORT_CATEGORIES, key="hot.cats",
+                          format_func=lambda c: i18n.code_label("report_category", c, lang))
+    grid_key = c3.selectbox(i18n.t("hot.grid", lang), list(_GRIDS), key="hot.grid",
+                            format_func=lambda k: _GRIDS[k].label)
+    if not isinstance(window, tuple) or len(window) != 2:
+        st.stop()
+    start, end = window
+    show = set(st.multiselect(i18n.t("hot.layers", lang), ["heat", "counts", "gi"], default=["heat", "gi"],
+                              format_func=lambda k: i18n.t(f"hot.{k}", lang), key="hot.layers"))
+    with st.spinner("Gi*…"):
+        analysis, points = _analysis(ctx.ward_id, start, end, tuple(cats), grid_key)
+    p = analysis.params
+    st.caption(i18n.t("hot.summary", lang).format(n=p["reports"], cells=p["cells"], grid=p["grid"],
+                                                  prev=p["previous_reports"], perm=p["permutations"],
+                                                  alpha=p["alpha"]))
+    from streamlit_folium import st_folium
+
+    bounds = queries.ward_bounds(resources.engine(), ctx.ward_id)
+    st_folium(build_map(analysis, points, bounds, lang, show), height=520, use_container_width=True,
+              returned_objects=[], key=f"hot.map.{grid_key}")
+
+    st.subheader(i18n.t("hot.ranked", lang))
+    ranked = analysis.hotspots
+    if ranked.empty:
+        st.info(i18n.t("hot.none", lang))
+        return
+    since, until = analysis.window
+    table = pd.DataFrame({
+        i18n.t("hot.rank", lang): ranked["rank"],
+        i18n.t("hot.count", lang): ranked["count"],
+        i18n.t("hot.prev", lang): ranked["prev_count"],
+        i18n.t("hot.trend", lang): [i18n.t(f"hot.trend.{t}", lang) for t in ranked["trend"]],
+        i18n.t("hot.cells", lang): ranked["n_cells"],
+        "z max": ranked["max_z"].round(1),
+        i18n.t("hot.link", lang): [f"/reports?cell={','.join(c)}&since={since.isoformat()}&until={until.isoformat()}"
+                                   for c in ranked["cells"]],
+    })
+    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+                          selection_mode="single-row", key="hot.table",
+                          column_config={i18n.t("hot.link", lang): st.column_config.LinkColumn(
+                              display_text=i18n.t("hot.link", lang))})
+    sel = picked.selection.rows if picked and picked.selection else []
+    if not sel:
+        st.caption(i18n.t("hot.pick", lang))
+        return
+    row = ranked.iloc[sel[0]]
+    st.markdown(f"**{i18n.t('hot.reports_of', lang).format(rank=int(row['rank']))}**")
+    rows = reports.reports_in_cells(resources.engine(), ctx.ward_id, list(row["cells"]), since=since, until=until,
+                                    categories=list(cats) or None)
+    st.dataframe(pd.DataFrame({
+        "": [r["public_id"] for r in rows],
+        i18n.t("hot.categories", lang).split(" (")[0]: [i18n.code_label("report_category", r["category"], lang)
+                                                         for r in rows],
+        "status": [i18n.code_label("report_status", r["status"], lang) for r in rows],
+        "at": [r["reported_at"].astimezone(reports.LOCAL_TZ).strftime("%d/%m/%Y") for r in rows],
+        "text": [r["description"][:120] for r in rows],
+    }), hide_index=True, width="stretch")
+
+
+PAGE = Page("hotspots", "Điểm nóng phản ánh", "Report hotspots", render, icon=":material/local_fire_department:",
+            order=45)

@@ -1,0 +1,268 @@
+"""Staff page: field-report work lists (overdue, due soon, by status), one report's workflow, intake.
+
+Reads widgets, calls :mod:`geomap.reports`, renders. ``?cell=<id>[,<id>]&since=&until=`` (the
+hotspot page's links) narrows the list to the reports behind those cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from geomap import i18n, photos, reports
+from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
+from geomap.ui import resources
+from geomap.ui.pages import Page
+
+i18n.register({
+    "rep.title": ("Phản ánh hiện trường", "Field reports"),
+    "rep.tab_list": ("Danh sách xử lý", "Work list"),
+    "rep.tab_intake": ("Tiếp nhận phản ánh", "Take a report"),
+    "rep.view": ("Hiển thị", "Show"),
+    "rep.view_open": ("Đang mở", "Open"),
+    "rep.view_overdue": ("Quá hạn", "Overdue"),
+    "rep.view_due": ("Sắp đến hạn (24 giờ)", "Due within 24 h"),
+    "rep.view_mine": ("Được giao cho tôi", "Assigned to me"),
+    "rep.view_all": ("Tất cả", "All"),
+    "rep.categories": ("Lĩnh vực", "Categories"),
+    "rep.cells": ("Đang lọc theo điểm nóng ({n} ô lưới).", "Filtered to a hotspot ({n} grid cells)."),
+    "rep.clear_cells": ("Bỏ lọc điểm nóng", "Clear the hotspot filter"),
+    "rep.count": ("{n} phản ánh", "{n} reports"),
+    "rep.none": ("Không có phản ánh nào.", "No reports."),
+    "rep.pick": ("Chọn một dòng để xử lý.", "Select a row to work on it."),
+    "rep.code": ("Mã", "Code"),
+    "rep.category": ("Lĩnh vực", "Category"),
+    "rep.status": ("Trạng thái", "Status"),
+    "rep.reported": ("Phản ánh lúc", "Reported"),
+    "rep.deadline": ("Hạn xử lý", "Deadline"),
+    "rep.assignee": ("Người xử lý", "Assignee"),
+    "rep.description": ("Nội dung", "Description"),
+    "rep.overdue_by": ("Quá hạn", "Overdue"),
+    "rep.history": ("Lịch sử xử lý", "History"),
+    "rep.internal": ("nội bộ", "internal"),
+    "rep.move": ("Chuyển trạng thái", "Change status"),
+    "rep.note": ("Ghi chú (công khai cho người phản ánh)", "Note (shown to the reporter)"),
+    "rep.apply": ("Cập nhật", "Update"),
+    "rep.assign": ("Phân công", "Assign"),
+    "rep.assign_to": ("Giao cho", "Assign to"),
+    "rep.no_staff": ("Chưa có tài khoản cán bộ để phân công.", "No staff accounts to assign to."),
+    "rep.dups": ("Có thể trùng (cùng lĩnh vực, trong 50 m, 30 ngày)",
+                 "Possible duplicates (same category, 50 m, 30 days)"),
+    "rep.no_dups": ("Không có phản ánh tương tự gần đây.", "No similar report nearby."),
+    "rep.mark_dup": ("Đánh dấu trùng với", "Mark as duplicate of"),
+    "rep.done": ("Đã cập nhật.", "Updated."),
+    "rep.track": ("Trang theo dõi công khai", "Public tracking page"),
+    "rep.intake_help": ("Ghi nhận phản ánh qua điện thoại, trực tiếp hoặc do cán bộ phát hiện.",
+                        "Record a report taken by phone, in person or found by an officer."),
+    "rep.channel": ("Kênh tiếp nhận", "Channel"),
+    "rep.lat": ("Vĩ độ", "Latitude"),
+    "rep.lon": ("Kinh độ", "Longitude"),
+    "rep.address": ("Địa chỉ (nếu có)", "Address (optional)"),
+    "rep.photos": ("Ảnh (tối đa 3)", "Photos (up to 3)"),
+    "rep.reporter": ("Người phản ánh", "Reporter"),
+    "rep.contact": ("Liên hệ", "Contact"),
+    "rep.save": ("Lưu phản ánh", "Save the report"),
+    "rep.saved": ("Đã lưu phản ánh {code}; hạn xử lý {deadline}.", "Saved report {code}; deadline {deadline}."),
+    "rep.replayed": ("Phản ánh này vừa được lưu ({code}).", "This report was just saved ({code})."),
+})
+
+_VIEWS = ("open", "overdue", "due", "mine", "all")
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return value.astimezone(reports.LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | None, cells: tuple[str, ...],
+          since: str | None, until: str | None) -> list[dict[str, Any]]:
+    engine = resources.engine()
+    if cells:
+        start = dt.datetime.fromisoformat(since) if since else dt.datetime.now(dt.UTC) - dt.timedelta(days=90)
+        end = dt.datetime.fromisoformat(until) if until else dt.datetime.now(dt.UTC)
+        return reports.reports_in_cells(engine, ward_id, list(cells), since=start, until=end,
+                                        categories=list(categories) or None)
+    kwargs: dict[str, Any] = {"categories": list(categories) or None}
+    if view == "open":
+        kwargs["statuses"] = reports.OPEN_STATUSES
+    elif view == "overdue":
+        kwargs["overdue_only"] = True
+    elif view == "due":
+        kwargs["due_within_hours"] = 24
+    elif view == "mine":
+        kwargs["assignee_id"] = user_id if user_id is not None else -1
+        kwargs["statuses"] = reports.OPEN_STATUSES
+    return reports.work_list(engine, ward_id, **kwargs)
+
+
+def render(ctx: Any) -> None:
+    lang = ctx.lang
+    st.title(i18n.t("rep.title", lang))
+    tab_list, tab_intake = st.tabs([i18n.t("rep.tab_list", lang), i18n.t("rep.tab_intake", lang)])
+    with tab_list:
+        _work_list(ctx)
+    with tab_intake:
+        _intake(ctx)
+
+
+def _work_list(ctx: Any) -> None:
+    lang = ctx.lang
+    cells = tuple(c for c in st.query_params.get("cell", "").split(",") if c)
+    c1, c2 = st.columns([2, 3])
+    view = c1.radio(i18n.t("rep.view", lang), _VIEWS, horizontal=True, key="rep.view",
+                    format_func=lambda v: i18n.t(f"rep.view_{v}", lang))
+    cats = c2.multiselect(i18n.t("rep.categories", lang), REPORT_CATEGORIES, key="rep.cats",
+                          format_func=lambda c: i18n.code_label("report_category", c, lang))
+    if cells:
+        st.info(i18n.t("rep.cells", lang).format(n=len(cells)))
+        if st.button(i18n.t("rep.clear_cells", lang)):
+            st.query_params.clear()
+            st.rerun()
+    user_id = (ctx.user or {}).get("id")
+    rows = _list(ctx.ward_id, view, tuple(cats), user_id, cells, st.query_params.get("since"),
+                 st.query_params.get("until"))
+    st.caption(i18n.t("rep.count", lang).format(n=len(rows)))
+    if not rows:
+        st.info(i18n.t("rep.none", lang))
+        return
+    now = dt.datetime.now(dt.UTC)
+    table = pd.DataFrame({
+        i18n.t("rep.code", lang): [r["public_id"] for r in rows],
+        i18n.t("rep.category", lang): [i18n.code_label("report_category", r["category"], lang) for r in rows],
+        i18n.t("rep.status", lang): [i18n.code_label("report_status", r["status"], lang) for r in rows],
+        i18n.t("rep.deadline", lang): [_fmt(r["deadline_at"]) for r in rows],
+        i18n.t("rep.overdue_by", lang): [
+            f"{(now - r['deadline_at']).total_seconds() / 3600:.0f} h"
+            if r["deadline_at"] is not None and r["status"] in reports.OPEN_STATUSES and r["deadline_at"] < now
+            else "" for r in rows],
+        i18n.t("rep.assignee", lang): [r["assignee_name"] or "" for r in rows],
+        i18n.t("rep.reported", lang): [_fmt(r["reported_at"]) for r in rows],
+        i18n.t("rep.description", lang): [r["description"][:120] for r in rows],
+    })
+    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+                          selection_mode="single-row", key="rep.table")
+    sel = picked.selection.rows if picked and picked.selection else []
+    if not sel:
+        st.caption(i18n.t("rep.pick", lang))
+        return
+    _detail(ctx, rows[sel[0]]["id"])
+
+
+def _detail(ctx: Any, report_id: int) -> None:
+    lang = ctx.lang
+    engine = resources.engine()
+    r = reports.get(engine, report_id)
+    st.subheader(f"{r['public_id']} — {i18n.code_label('report_category', r['category'], lang)}")
+    st.markdown(f"**{i18n.t('rep.status', lang)}:** {i18n.code_label('report_status', r['status'], lang)} · "
+                f"**{i18n.t('rep.deadline', lang)}:** {_fmt(r['deadline_at'])} · "
+                f"[{i18n.t('rep.track', lang)}](/report/track/{r['public_id']})")
+    st.text(r["description"])  # st.text: shown as text, never as markdown/HTML
+    if r["reporter_name"] or r["reporter_contact"]:
+        st.caption(f"{i18n.t('rep.reporter', lang)}: {r['reporter_name'] or ''} {r['reporter_contact'] or ''}")
+    for pid in range(1, len(r["photo_ids"]) + 1):
+        found = reports.photo(engine, r["public_id"], pid)
+        if found:
+            st.image(found[0], width=320)
+    with st.expander(i18n.t("rep.history", lang), expanded=False):
+        st.dataframe(pd.DataFrame([{
+            "": _fmt(h["at"]), i18n.t("rep.status", lang): i18n.code_label("report_status", h["status_to"], lang),
+            i18n.t("rep.note", lang): (h["note"] or "")
+            + ("" if h["is_public"] else f" ({i18n.t('rep.internal', lang)})"),
+            i18n.t("rep.assignee", lang): h["by_name"] or "",
+        } for h in r["history"]]), hide_index=True, width="stretch")
+
+    col1, col2 = st.columns(2)
+    with col1.form(f"rep.move.{report_id}"):
+        targets = sorted(reports.TRANSITIONS[r["status"]] - {"duplicate"}, key=REPORT_STATUSES.index)
+        to = st.selectbox(i18n.t("rep.move", lang), targets,
+                          format_func=lambda s: i18n.code_label("report_status", s, lang))
+        note = st.text_area(i18n.t("rep.note", lang), max_chars=2000)
+        if st.form_submit_button(i18n.t("rep.apply", lang)) and to:
+            _act(lambda: reports.transition(engine, report_id, to, user=ctx.user, note=note), lang)
+    with col2.form(f"rep.assign.{report_id}"):
+        people = reports.staff(engine, ctx.ward_id)
+        if people:
+            names = {p["id"]: f"{p['full_name']} ({i18n.code_label('role', p['role'], lang)})" for p in people}
+            who = st.selectbox(i18n.t("rep.assign_to", lang), list(names), format_func=names.get)
+            if st.form_submit_button(i18n.t("rep.assign", lang)):
+                _act(lambda: reports.assign(engine, report_id, who, user=ctx.user), lang)
+        else:
+            st.caption(i18n.t("rep.no_staff", lang))
+            st.form_submit_button(i18n.t("rep.assign", lang), disabled=True)
+
+    st.markdown(f"**{i18n.t('rep.dups', lang)}**")
+    with engine.connect() as conn:
+        dups = reports.suggest_duplicates(conn, report_id)
+    if not dups:
+        st.caption(i18n.t("rep.no_dups", lang))
+        return
+    st.dataframe(pd.DataFrame({
+        i18n.t("rep.code", lang): [d["public_id"] for d in dups],
+        "m": [round(d["distance_m"]) for d in dups],
+        i18n.t("rep.status", lang): [i18n.code_label("report_status", d["status"], lang) for d in dups],
+        i18n.t("rep.reported", lang): [_fmt(d["reported_at"]) for d in dups],
+        i18n.t("rep.description", lang): [d["description"][:100] for d in dups],
+    }), hide_index=True, width="stretch")
+    if "duplicate" in reports.TRANSITIONS[r["status"]]:
+        with st.form(f"rep.dup.{report_id}"):
+            original = st.selectbox(i18n.t("rep.mark_dup", lang), [d["id"] for d in dups],
+                                    format_func=lambda i: next(d["public_id"] for d in dups if d["id"] == i))
+            if st.form_submit_button(i18n.t("rep.mark_dup", lang)):
+                _act(lambda: reports.mark_duplicate(engine, report_id, original, user=ctx.user), lang)
+
+
+def _act(action, lang: str) -> None:
+    try:
+        action()
+    except reports.ReportError as exc:
+        st.error(exc.message(lang))
+        return
+    _list.clear()
+    st.success(i18n.t("rep.done", lang))
+    st.rerun()
+
+
+def _intake(ctx: Any) -> None:
+    lang = ctx.lang
+    st.caption(i18n.t("rep.intake_help", lang))
+    with st.form("rep.intake", clear_on_submit=False):
+        category = st.selectbox(i18n.t("rep.category", lang), REPORT_CATEGORIES,
+                                format_func=lambda c: i18n.code_label("report_category", c, lang))
+        channel = st.selectbox(i18n.t("rep.channel", lang), ("hotline", "officer", "app", "web"),
+                               format_func=lambda c: i18n.code_label("report_channel", c, lang))
+        description = st.text_area(i18n.t("rep.description", lang), max_chars=reports.DESCRIPTION_MAX)
+        c1, c2 = st.columns(2)
+        lat = c1.text_input(i18n.t("rep.lat", lang))
+        lon = c2.text_input(i18n.t("rep.lon", lang))
+        address = st.text_input(i18n.t("rep.address", lang))
+        files = st.file_uploader(i18n.t("rep.photos", lang), type=["jpg", "jpeg", "png", "webp"],
+                                 accept_multiple_files=True)
+        c3, c4 = st.columns(2)
+        name = c3.text_input(i18n.t("rep.reporter", lang))
+        contact = c4.text_input(i18n.t("rep.contact", lang))
+        if not st.form_submit_button(i18n.t("rep.save", lang)):
+            return
+    try:
+        cleaned = [photos.process(f.getvalue(), name=f.name) for f in (files or [])]
+        data = reports.validate(category=category, description=description, lat=lat.replace(",", "."),
+                                lon=lon.replace(",", "."), channel=channel, reporter_name=name,
+                                reporter_contact=contact, address=address, photos=cleaned)
+        done = reports.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
+                              client=f"staff:{(ctx.user or {}).get('id')}")
+    except reports.ReportError as exc:
+        st.error(exc.message(lang))
+        return
+    except photos.PhotoError as exc:
+        st.error(str(exc))
+        return
+    _list.clear()
+    key = "rep.saved" if done.created else "rep.replayed"
+    st.success(i18n.t(key, lang).format(code=done.public_id, deadline=_fmt(done.deadline_at)))
+
+
+PAGE = Page("reports", "Phản ánh hiện trường", "Field reports", render, icon=":material/report:", order=40)
