@@ -109,7 +109,7 @@ def test_vn2000_export_matches_epsg_transformation(engine, ward, tmp_path, fmt):
     geoms = gpd.GeoSeries(back.geometry)
     np.testing.assert_allclose(geoms.x, x, atol=1e-3)  # 1 mm
     np.testing.assert_allclose(geoms.y, y, atol=1e-3)
-    assert 540_000 < geoms.x.min() < 560_000 and 1_770_000 < geoms.y.min() < 1_780_000
+    assert 570_000 < geoms.x.min() < 590_000 and 1_725_000 < geoms.y.min() < 1_735_000
     assert result.metadata["crs"] == "EPSG:5899"
     steps = result.metadata["transformation"]["steps"]
     assert any("6960" in s.get("id", "") for s in steps), steps  # EPSG: VN-2000 to WGS 84 (2)

@@ -1,4 +1,4 @@
-"""Test data (no tests here): a small ward for the export and OGC tests (independent of the demo loader).
+"""Test data (no tests here): a small ward for the export and OGC tests, away from the demo wards.
 
 Rows carry Vietnamese text in NFC, personal data that must never appear in public
 outputs, an invalid (self-intersecting) land parcel and mixed infrastructure geometries.
@@ -20,11 +20,11 @@ HOSTILE = "<script>alert(1)</script> Quán \"Ốc\" & Bún"
 
 ESTABLISHMENTS = [
     # code, name, vsic, lon, lat, updated_at
-    ("TX-0001", "Phở Hòa Cường — Bà Tư", "5610", 108.2201, 16.0402, dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)),
-    ("TX-0002", "Cà phê Đường Sắt", "5630", 108.2215, 16.0418, dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)),
-    ("TX-0003", "Tạp hóa Ánh Dương", "4711", 108.2230, 16.0431, dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)),
-    ("TX-0004", "Bánh mì Ông Sáu", "5610", 108.2248, 16.0447, dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)),
-    ("TX-0005", HOSTILE, "4711", 108.2262, 16.0460, dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC)),
+    ("TX-0001", "Phở Hòa Cường — Bà Tư", "5610", 108.5201, 15.6402, dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)),
+    ("TX-0002", "Cà phê Đường Sắt", "5630", 108.5215, 15.6418, dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)),
+    ("TX-0003", "Tạp hóa Ánh Dương", "4711", 108.5230, 15.6431, dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)),
+    ("TX-0004", "Bánh mì Ông Sáu", "5610", 108.5248, 15.6447, dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)),
+    ("TX-0005", HOSTILE, "4711", 108.5262, 15.6460, dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC)),
 ]
 
 
@@ -38,11 +38,11 @@ def load(engine: Engine) -> dict:
         ward_id = c.execute(sa.text(
             "INSERT INTO ward (slug, name, province, local_srid, official_area_km2, population, geom) VALUES "
             "(:s, 'Phường Thử Nghiệm Xuất', 'Thành phố Đà Nẵng', 5899, 1.5, 1000, "
-            "ST_Multi(ST_MakeEnvelope(108.215, 16.035, 108.230, 16.050, 4326))) RETURNING id"), {"s": SLUG}).scalar()
+            "ST_Multi(ST_MakeEnvelope(108.515, 15.635, 108.530, 15.650, 4326))) RETURNING id"), {"s": SLUG}).scalar()
         rg = c.execute(sa.text(
             "INSERT INTO residential_group (ward_id, code, name, population, households, geom) VALUES "
             "(:w, 'TDP-01', 'Tổ dân phố số 1', 420, 110, "
-            "ST_Multi(ST_MakeEnvelope(108.215, 16.035, 108.222, 16.042, 4326))) RETURNING id"), {"w": ward_id}).scalar()
+            "ST_Multi(ST_MakeEnvelope(108.515, 15.635, 108.522, 15.642, 4326))) RETURNING id"), {"w": ward_id}).scalar()
         for code, name, code_vsic, lon, lat, updated in ESTABLISHMENTS:
             code_vsic = code_vsic if code_vsic in vsic else vsic[0]
             eid = c.execute(sa.text(
@@ -68,21 +68,23 @@ def load(engine: Engine) -> dict:
         c.execute(sa.text(
             "INSERT INTO land_parcel (ward_id, map_sheet, parcel_no, land_use_code, area_m2, planning_zone, geom) "
             "VALUES (:w, '12', '345', 'ODT', 120.5, 'Phân khu Đông', ST_GeomFromText("
-            "'POLYGON((108.216 16.036, 108.217 16.037, 108.217 16.036, 108.216 16.037, 108.216 16.036))', 4326)),"
-            "(:w, '12', '346', 'TMD', 98.0, NULL, ST_MakeEnvelope(108.218, 16.036, 108.2185, 16.0365, 4326))"),
+            "'POLYGON((108.516 15.636, 108.517 15.637, 108.517 15.636, 108.516 15.637, 108.516 15.636))', 4326)),"
+            "(:w, '12', '346', 'TMD', 98.0, NULL, ST_MakeEnvelope(108.518, 15.636, 108.5185, 15.6365, 4326))"),
             {"w": ward_id})
         c.execute(sa.text(
             "INSERT INTO infrastructure (ward_id, kind, code, condition, installed_on, geom) VALUES "
             "(:w, 'street_light', 'TX-DEN-1', 'working', '2023-04-05', "
-            "ST_SetSRID(ST_MakePoint(108.219, 16.038), 4326)),"
-            "(:w, 'drain', 'TX-CONG-1', 'faulty', NULL, ST_GeomFromText('LINESTRING(108.219 16.039, 108.221 16.040)',"
+            "ST_SetSRID(ST_MakePoint(108.519, 15.638), 4326)),"
+            "(:w, 'drain', 'TX-CONG-1', 'faulty', NULL, ST_GeomFromText('LINESTRING(108.519 15.639, 108.521 15.640)',"
             " 4326))"), {"w": ward_id})
         c.execute(sa.text(
             "INSERT INTO field_report (ward_id, public_id, category, description, channel, status, reported_at, "
             "reporter_name, reporter_contact, geom) VALUES (:w, 'PA-TX-1', 'garbage', 'Rác tồn đọng đầu hẻm', 'qr', "
-            "'new', '2026-04-01T09:00:00+07:00', :r, :p, ST_SetSRID(ST_MakePoint(108.2205, 16.0405), 4326))"),
+            "'new', '2026-04-01T09:00:00+07:00', :r, :p, ST_SetSRID(ST_MakePoint(108.5205, 15.6405), 4326))"),
             {"w": ward_id, "r": REPORTER, "p": PHONE})
         return {"id": ward_id, "slug": SLUG}
 
 
+#: lon/lat box around the test ward (other tests may load the demo ward into the same database)
+BBOX = (108.514, 15.634, 108.531, 15.651)
 PERSONAL_VALUES = (OWNER, OWNER_ID, PHONE, REPORTER, "bi.mat@example.vn")
