@@ -76,6 +76,7 @@ border-left:4px solid #b71c1c;padding:.5em .7em;margin:.6em 0}
 .ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.5em .7em}
 .fielderr{border-color:#b71c1c;background:#fff8f8}svg{width:100%;height:auto;border:1px solid #ccc;
 touch-action:manipulation}
+[hidden]{display:none!important}
 dt{font-weight:600}dd{margin:0 0 .5em}ol li{margin-bottom:.4em}small{color:#555}.lang{float:right}</style></head>
 <body><a class="lang" href="?lang={{ 'vi' if lang == 'en' else 'en' }}{{ lang_extra }}">{{ 'Tiếng Việt' if lang == 'en'
 else 'English' }}</a>{% block body %}{% endblock %}</body></html>"""
@@ -147,7 +148,7 @@ var lat=document.getElementById('lat'),lon=document.getElementById('lon'),svg=do
 pin=document.getElementById('pin'),b=JSON.parse(svg.getAttribute('data-bounds')),W=+svg.viewBox.baseVal.width,
 H=+svg.viewBox.baseVal.height;function show(){var x=parseFloat(lon.value),y=parseFloat(lat.value);if(isNaN(x)||isNaN(y))
 return;pin.setAttribute('cx',(x-b[0])/(b[2]-b[0])*W);pin.setAttribute('cy',(b[3]-y)/(b[3]-b[1])*H);}
-svg.hidden=false;document.getElementById('tap').hidden=false;show();lat.addEventListener('change',show);
+svg.removeAttribute('hidden');document.getElementById('tap').hidden=false;show();lat.addEventListener('change',show);
 lon.addEventListener('change',show);svg.addEventListener('click',function(e){var r=svg.getBoundingClientRect();
 var x=(e.clientX-r.left)/r.width,y=(e.clientY-r.top)/r.height;lon.value=(b[0]+x*(b[2]-b[0])).toFixed(6);
 lat.value=(b[3]-y*(b[3]-b[1])).toFixed(6);show();});if(navigator.geolocation){var g=document.getElementById('gps');
