@@ -146,7 +146,8 @@ def _extent(engine: Engine, layer: Layer) -> dict[str, Any]:
     if hit and time.monotonic() - hit[0] < _EXTENT_TTL_S:
         return hit[1]
     g = _q(layer.geometry_column)
-    with engine.connect() as c:
+    with engine.connect() as c, c.begin():
+        c.execute(sa.text("SET LOCAL jit = off"))
         row = c.execute(sa.text(
             f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e){', t0, t1' if layer.temporal_field else ''} "
             f"FROM (SELECT ST_Extent({g}) e{_temporal_cols(layer)} FROM {_q(layer.source)}) s")).one()
