@@ -288,3 +288,16 @@ def test_api_keys(conn):
     assert key not in stored and len(stored) == 64
     reports.revoke_api_key(conn, kid)
     assert reports.check_api_key(conn, key, "open311") is None
+
+
+def test_concurrent_replays_create_one_report(engine, ward, inside):
+    """Eight identical submissions at once (a double-tapped button on a flaky network): one report."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "concurrent replay probe 5"
+    data = reports.validate(category="garbage", description=text, lat=inside[1], lon=inside[0])
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: reports.submit(engine, data, ward_id=ward, client="same-phone"), range(8)))
+    assert len({r.public_id for r in results}) == 1 and sum(r.created for r in results) == 1
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM field_report WHERE description = :t"), {"t": text}).scalar() == 1
