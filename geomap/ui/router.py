@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geomap import config, i18n, profiles, queries
+from geomap import config, i18n, queries
 from geomap.errors import GeomapError
 from geomap.ui import pages as page_registry
 from geomap.ui.context import Context
