@@ -301,3 +301,17 @@ def test_concurrent_replays_create_one_report(engine, ward, inside):
     assert len({r.public_id for r in results}) == 1 and sum(r.created for r in results) == 1
     with engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM field_report WHERE description = :t"), {"t": text}).scalar() == 1
+
+
+def test_cli_overdue_and_hotspots(engine, database_url, ward, inside, monkeypatch, capsys):
+    from geomap import cli, config
+
+    monkeypatch.setattr(config, "DATABASE_URL", database_url)
+    data = reports.validate(category="garbage", description="cli overdue probe", lat=inside[1], lon=inside[0])
+    done = reports.submit(engine, data, ward_id=ward, client="cli", at=dt.datetime(2026, 1, 5, 3, tzinfo=UTC))
+    assert cli.main(["reports", "overdue", "--ward", "hoa-cuong"]) == 0
+    out = capsys.readouterr().out
+    assert done.public_id in out and "Rác thải" in out
+    assert cli.main(["reports", "hotspots", "--ward", "hoa-cuong", "--days", "30", "--lang", "en"]) == 0
+    assert "permutations" in capsys.readouterr().out
+    assert cli.main(["reports", "overdue", "--ward", "no-such-ward"]) == 1
