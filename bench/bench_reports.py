@@ -6,7 +6,8 @@
    aggregation; then esda ``G_Local(transform="B", star=True)`` on the same cells and weights
    (timed alone, without aggregation), with 999 permutations (esda without numba is slow) and
    our own run at 999 for a like-for-like ratio. Target: ≤ 2 s.
-2. Submission: ``geomap.web`` under uvicorn in a separate process (2 workers), load from
+2. Submission: ``geomap.web`` under uvicorn in a separate process (1 worker: on 2 cores the
+   database and the load generator need the other), load from
    this process over raw keep-alive HTTP/1.1 (asyncio streams: a cheap load generator).
    Each request is a browser-like multipart POST /report
    (empty photo part) with a different description and position, so replay protection
@@ -205,7 +206,7 @@ async def _load(host: str, port: int, *, seconds: float, concurrency: int | None
             "p99_ms": round(float(np.percentile(lat_ms, 99)), 1)}
 
 
-def bench_submit(workers: int = 2) -> dict:
+def bench_submit(workers: int = 1) -> dict:
     url = _bench_database()
     port = _free_port()
     env = {**os.environ, "GEOMAP_DATABASE_URL": url, "GEOMAP_REPORT_RATE_PER_MINUTE": "0"}
