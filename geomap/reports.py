@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from geomap import audit, db, profiles
 from geomap.errors import GeomapError
+from geomap.i18n import code_label
 from geomap.models import REPORT_CATEGORIES, REPORT_CHANNELS, REPORT_STATUSES
 from geomap.photos import MAX_PHOTOS, Photo
 from geomap.text import nfc
@@ -308,7 +309,8 @@ def submit(
              "channel": data.channel, "at": at, "deadline": deadline, "establishment_id": data.establishment_id,
              "reporter_name": data.reporter_name, "reporter_contact": data.reporter_contact,
              "address": data.address, "h": digest, "api_key_id": api_key_id, "lon": data.lon, "lat": data.lat,
-             "since": since, "user_id": (user or {}).get("id"), "note": f"Tiếp nhận qua kênh {data.channel}"},
+             "since": since, "user_id": (user or {}).get("id"),
+             "note": f"Tiếp nhận qua kênh: {code_label('report_channel', data.channel, 'vi')}"},
         ).first()
         if row is None:
             earlier = conn.execute(sa.text(
