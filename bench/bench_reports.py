@@ -144,6 +144,18 @@ def _request_bytes(host: str, i: int, lon: float, lat: float) -> bytes:
     return head.encode() + body
 
 
+def _drop_database(url: str) -> None:
+    target = sa.engine.make_url(url)
+    db.get_engine(url).dispose()
+    db._engine_for.cache_clear()
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                  {"n": target.database})
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}"'))
+    admin.dispose()
+
+
 async def _load(host: str, port: int, *, seconds: float, concurrency: int | None = None, rate: float | None = None,
                 offset: int = 0) -> dict:
     """Raw keep-alive HTTP/1.1 over asyncio streams: a load generator that costs little CPU."""
@@ -233,6 +245,7 @@ def bench_submit(workers: int = 1) -> dict:
     with db.get_engine(url).connect() as c:
         stored = c.execute(sa.text("SELECT count(*) FROM field_report")).scalar()
         histories = c.execute(sa.text("SELECT count(*) FROM field_report_update")).scalar()
+    _drop_database(url)
     figures = {"workers": workers, "closed_loop_16": closed, "open_loop_200_per_s": opened,
                "stored_reports": stored, "history_rows": histories,
                "meets_target": opened["per_s"] >= 195 and opened["p99_ms"] <= 100 and opened["errors"] == 0}
