@@ -203,8 +203,8 @@ class StatusMemo:
         cols = ", ".join(f'"{c}"' for c in columns)
         try:
             with engine.connect() as conn:
-                result = conn.execution_options(stream_results=True, max_row_buffer=5000).execute(
-                    sa.text(f'SELECT {cols} FROM "{layer.source}" LIMIT :n'), {"n": self.max_entries // 2})
+                result = conn.execute(sa.text(f'SELECT {cols} FROM "{layer.source}" LIMIT :n'),
+                                      {"n": self.max_entries // 2})
                 for chunk in result.mappings().partitions(5000):
                     self.derive(layer, [dict(r) for r in chunk])
         except Exception:  # priming is an optimisation; lookups derive on their own when it fails

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -251,7 +252,9 @@ def _notice(kind: str, lang: str, title_key: str, body: str, status: int) -> tup
 
 def _finish(entry: _Rendered, request: Request) -> Response:
     headers = {"Cache-Control": entry.cache_control, "Vary": "Accept-Language, Accept-Encoding", **SECURITY_HEADERS}
-    use_gz = entry.gz is not None and "gzip" in request.headers.get("accept-encoding", "")
+    use_gz = len(entry.body) > 600 and "gzip" in request.headers.get("accept-encoding", "")
+    if use_gz and entry.gz is None:
+        entry.gz = gzip.compress(entry.body, 6, mtime=0)
     etag = entry.etag[:-1] + '-gz"' if use_gz else entry.etag
     headers["ETag"] = etag
     if entry.last_modified:
@@ -286,14 +289,35 @@ def _entry(status: int, body: bytes, media_type: str, cache_control: str,
         today = dt.datetime.combine(dt.datetime.now(LOCAL_TZ).date(), dt.time(), LOCAL_TZ)
         lm = email.utils.format_datetime(max(last_modified, today).astimezone(dt.UTC), usegmt=True)
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    gz = gzip.compress(body, 6, mtime=0) if len(body) > 600 else None
-    return _Rendered(status, body, media_type, cache_control, etag, lm, gz)
+    return _Rendered(status, body, media_type, cache_control, etag, lm)
+
+
+def _lookup_engine(request: Request) -> sa.Engine:
+    """A read-only engine for lookups: autocommit and no pre-ping, so a lookup is one round trip.
+
+    (The shared engine's BEGIN, ping and ROLLBACK on return would triple the round trips of
+    the hottest path.) A connection the server dropped is invalidated on first use and the
+    lookup retried once.
+    """
+    engine = getattr(request.app.state, "qr_lookup_engine", None)
+    if engine is None:
+        url = get_engine(request).url  # checked once by the shared dependency (clear error if down)
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=8,
+                                  max_overflow=8, pool_reset_on_return=None)
+        request.app.state.qr_lookup_engine = engine
+    return engine
 
 
 def _lookup(request: Request, token: str) -> Lookup:
-    engine = get_engine(request)
-    with engine.connect() as conn:
-        return lookup(conn, token)
+    engine = _lookup_engine(request)
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as conn:
+                return lookup(conn, token)
+        except sa.exc.DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _respond(request: Request, code: str, kind: str) -> Response:
@@ -324,10 +348,13 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
     return _finish(entry, request)
 
 
-@router.api_route("/q/{code:path}", methods=["GET", "HEAD"], include_in_schema=False)
-async def qr_page(code: str, request: Request) -> Response:
-    """The page a QR sticker opens."""
-    return await _respond(request, code, "html")
+async def qr_page(request: Request) -> Response:
+    """The page a QR sticker opens (a plain Starlette route: the hottest path skips FastAPI's
+    parameter machinery, and an HTML page has no place in the OpenAPI document anyway)."""
+    return await _respond(request, request.path_params["code"], "html")
+
+
+router.add_route("/q/{code:path}", qr_page, methods=["GET", "HEAD"], include_in_schema=False)
 
 
 @router.api_route("/api/q/{code:path}", methods=["GET", "HEAD"])
