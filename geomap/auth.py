@@ -29,8 +29,7 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import argon2
@@ -196,24 +195,6 @@ def redact_history(entries: Iterable[Mapping[str, Any]], user: Mapping[str, Any]
 # --- units of work -----------------------------------------------------------------------
 
 
-@contextmanager
-def work_unit(bind: Engine | Connection) -> Iterator[Connection]:
-    """:func:`geomap.db.transaction` for an Engine; a savepoint inside a caller's open transaction.
-
-    Services take either, so a caller (or a test whose connection is rolled back) can
-    compose several of them into one all-or-nothing unit.
-    """
-    if isinstance(bind, Engine):
-        with db.transaction(bind) as conn:
-            yield conn
-    elif bind.in_transaction():
-        with bind.begin_nested():
-            yield bind
-    else:
-        with bind.begin():
-            yield bind
-
-
 # --- passwords and accounts --------------------------------------------------------------
 
 
@@ -319,7 +300,7 @@ def set_password(conn: Connection, username: str, password: str, *, actor: Mappi
 
 def change_password(bind: Engine | Connection, user: Mapping[str, Any], current: str, new: str) -> None:
     """A signed-in user changes their own password (the current one is checked first)."""
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         stored = conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :id AND is_active"),
                               {"id": user["id"]}).scalar()
         try:
@@ -396,7 +377,7 @@ def sign_in(bind: Engine | Connection, username: str, password: str) -> tuple[di
     username = (nfc(username) or "").lower()
     error: SignInError | None = None
     result: tuple[dict[str, Any], str] | None = None
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         row = conn.execute(
             sa.text(f"SELECT {_USER_COLUMNS}, password_hash, is_active, locked_until, "
                     "locked_until > now() AS locked FROM app_user WHERE username = :u FOR UPDATE"),
@@ -452,7 +433,7 @@ def session_user(bind: Engine | Connection, token: str | None) -> dict[str, Any]
     """The user of a live session (sliding its idle expiry), or None when it ended or expired."""
     if not token:
         return None
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         row = conn.execute(
             sa.text(
                 "UPDATE user_session s SET last_seen_at = now(), expires_at = LEAST("
@@ -471,7 +452,7 @@ def sign_out(bind: Engine | Connection, token: str | None) -> None:
     """End the session of ``token`` (no error if it already ended)."""
     if not token:
         return
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         conn.execute(sa.text("UPDATE user_session SET ended_at = now() WHERE token_hash = :t AND ended_at IS NULL"),
                      {"t": _token_hash(token)})
 

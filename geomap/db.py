@@ -69,11 +69,22 @@ def check(engine: Engine) -> None:
 
 
 @contextmanager
-def transaction(engine: Engine | None = None) -> Iterator[Connection]:
-    """One all-or-nothing unit of work: commits on success, rolls back on any error."""
-    engine = engine or get_engine()
-    with engine.begin() as conn:
-        yield conn
+def transaction(bind: Engine | Connection | None = None) -> Iterator[Connection]:
+    """One all-or-nothing unit of work: commits on success, rolls back on any error.
+
+    ``bind`` is an Engine (default: :func:`get_engine`), or a Connection: inside the caller's
+    open transaction the unit is a savepoint, so callers (and tests whose connection is
+    rolled back) can compose several units into one.
+    """
+    if bind is None or isinstance(bind, Engine):
+        with (bind or get_engine()).begin() as conn:
+            yield conn
+    elif bind.in_transaction():
+        with bind.begin_nested():
+            yield bind
+    else:
+        with bind.begin():
+            yield bind
 
 
 def alembic_config(url: str):

@@ -2,7 +2,7 @@
 
 The pages and the command line call these; each takes a connection (or engine), reads
 what it needs, calls the pure modules and returns plain values. Saving a day's routes
-and recording a visit run in one unit of work each (:func:`geomap.auth.work_unit`).
+and recording a visit run in one unit of work each (:func:`geomap.db.transaction`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import audit, auth, photos, records, risk, routing
+from geomap import audit, auth, db, photos, records, risk, routing
 from geomap.errors import GeomapError
 
 Bind = Engine | Connection
@@ -109,7 +109,7 @@ def save_plan(bind: Bind, ward_id: int, result: routing.Plan, *, user: User = No
     if result.date is None:
         raise GeomapError("A plan needs a date before it can be saved.")
     ids = []
-    with auth.work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         for route in result.routes:
             conn.execute(sa.text(
                 "DELETE FROM inspection_route WHERE ward_id = :w AND route_date = :d AND "
@@ -173,7 +173,7 @@ def record_visit(
     A bad photo refuses the whole save, so nothing is half-written.
     """
     cleaned = [photos.process(data, name=name) for name, data in photo_files]
-    with auth.work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         inspection_id = records.record_inspection(
             conn, establishment_id, day or dt.date.today(), kind, result, violations=violations, notes=notes,
             user=user)

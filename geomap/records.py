@@ -1,6 +1,6 @@
 """Keeping an establishment's records: edit services with validation, locking and audit.
 
-Every service here is one all-or-nothing unit (:func:`geomap.auth.work_unit`: a
+Every service here is one all-or-nothing unit (:func:`geomap.db.transaction`: a
 :func:`geomap.db.transaction` for an Engine, a savepoint inside a caller's transaction),
 checks the acting user's permission (:mod:`geomap.auth`; ``user=None`` is the command
 line), and writes :func:`geomap.audit.record` with before and after in the same
@@ -28,8 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import audit, auth, status
-from geomap.auth import LocalizedError, work_unit
+from geomap import audit, auth, db, status
+from geomap.auth import LocalizedError
 from geomap.errors import ConcurrentEdit
 from geomap.models import (
     BUSINESS_TYPES,
@@ -462,7 +462,7 @@ def create_establishment(
     """Add an establishment; returns {id, code, version}. ``code`` is issued when not given."""
     auth.require(user, "edit_records")
     _check_scope(user, ward_id)
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         values = dict(values)
         values.setdefault("operating_status", "active")
         missing = [f for f in ("name", "business_type", "vsic_code") if not str(values.get(f) or "").strip()]
@@ -520,7 +520,7 @@ def update_establishment(
     input. Nothing changes (and nothing is logged) when no value differs.
     """
     auth.require(user, "edit_records")
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         before = _lock(conn, establishment_id, expected_version, user)
         clean = _clean_establishment(conn, changes, before["ward_id"], establishment_id)
         if "operating_status" in clean:
@@ -552,7 +552,7 @@ def close_establishment(
     p = _Problems()
     closed = _clean_date(closed_on, "closed_on", p) if closed_on not in (None, "") else today()
     p.raise_any()
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         before = _lock(conn, establishment_id, expected_version, user)
         if before["operating_status"] == "closed":
             raise ValidationError([("operating_status", "Cơ sở đã đóng cửa từ trước.",
@@ -574,7 +574,7 @@ def reopen_establishment(
 ) -> int:
     """Reopen a closed or suspended establishment (active again)."""
     auth.require(user, "edit_records")
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         before = _lock(conn, establishment_id, expected_version, user)
         if before["operating_status"] == "active":
             raise ValidationError([("operating_status", "Cơ sở đang hoạt động.", "The establishment is active.")])
@@ -592,7 +592,7 @@ def move_point(
 ) -> int:
     """Move an establishment's point (must stay inside its ward); its residential group follows."""
     auth.require(user, "edit_records")
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         before = _lock(conn, establishment_id, expected_version, user)
         point = _point_problems(conn, before["ward_id"], lon, lat)
         values: dict[str, Any] = {}
@@ -663,7 +663,7 @@ def add_licence(
     """Record a licence; a food-safety certificate without expiry gets issue + 3 years. Returns its id."""
     auth.require(user, "edit_records")
     values = _clean_licence(kind, issued_on, expires_on, number, issuer, note)
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         _establishment_for_child(conn, establishment_id, user)
         if values["number"] and conn.execute(sa.text(
                 "SELECT 1 FROM licence WHERE establishment_id = :e AND kind = :k AND number = :n AND issued_on = :i"),
@@ -696,7 +696,7 @@ def renew_licence(
 ) -> int:
     """Record the renewal of a licence as a new licence of the same kind (the old one stays in the history)."""
     auth.require(user, "edit_records")
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         old = _licence(conn, licence_id)
         values = _clean_licence(old["kind"], issued_on, expires_on, number, issuer, note)
         if values["issued_on"] < old["issued_on"]:
@@ -717,7 +717,7 @@ def revoke_licence(bind: Bind, licence_id: int, revoked_on: Any = None, *, reaso
     revoked = _clean_date(revoked_on, "revoked_on", p) if revoked_on not in (None, "") else today()
     reason_text = _clean_text(reason, "notes", p, multiline=True)
     p.raise_any()
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         old = _licence(conn, licence_id)
         _establishment_for_child(conn, old["establishment_id"], user)
         if old["revoked_on"] is not None:
@@ -796,7 +796,7 @@ def record_inspection(
     elif due is not None:
         p.add("follow_up_due", "chỉ đặt khi có vi phạm", "only set after a violation")
     p.raise_any()
-    with work_unit(bind) as conn:
+    with db.transaction(bind) as conn:
         _establishment_for_child(conn, establishment_id, user)
         before = _statuses(conn, establishment_id)
         inspection_id = int(conn.execute(sa.text(

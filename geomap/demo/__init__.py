@@ -68,9 +68,6 @@ def load(engine: Engine | Connection | None = None, ward: str | None = "hoa-cuon
     plan = profiles_for(ward, scale)
     today = today or dt.date.today()
     say = progress or (lambda _msg: None)
-    if isinstance(engine, Connection):
-        with engine.begin_nested():
-            return _load(engine, plan, scale, if_empty, today, say)
     with db.transaction(engine) as conn:
         return _load(conn, plan, scale, if_empty, today, say)
 

@@ -89,8 +89,5 @@ def run_import(bind: Engine | Connection, kind: str, source: Source, *, ward_id:
             raise ImportRejected(plan, lang)
         return apply_plan(conn, plan, user)
 
-    if isinstance(bind, Connection):
-        with bind.begin_nested():
-            return _run(bind)
     with db.transaction(bind) as conn:
         return _run(conn)
