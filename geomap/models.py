@@ -234,6 +234,38 @@ class Inspection(Base, TimestampMixin):
     establishment: Mapped[Establishment] = relationship(back_populates="inspections")
 
 
+class InspectionRoute(Base):
+    """One inspector's planned day; the stops are a JSON document the phone reads whole (0005_routes)."""
+
+    __tablename__ = "inspection_route"
+    __table_args__ = (
+        sa.Index("ix_inspection_route_ward_date", "ward_id", "route_date"),
+        sa.Index("ix_inspection_route_inspector_date", "inspector_id", "route_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
+    route_date: Mapped[dt.date] = mapped_column(sa.Date)
+    inspector_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    inspector_name: Mapped[str] = mapped_column(sa.Text)
+    stops: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
+class InspectionPhoto(Base):
+    """A photo taken on site, stored with its EXIF removed (0005_routes)."""
+
+    __tablename__ = "inspection_photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspection.id", ondelete="CASCADE"), index=True)
+    media_type: Mapped[str] = mapped_column(sa.String(32))
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
 # --- Land, infrastructure, facilities -------------------------------------------------------
 
 
@@ -294,6 +326,11 @@ class FieldReport(Base, TimestampMixin):
         _check_in("status", REPORT_STATUSES, "ck_field_report_status"),
         _check_in("channel", REPORT_CHANNELS, "ck_field_report_channel"),
         sa.Index("ix_field_report_ward_reported", "ward_id", "reported_at"),
+        # 0004_reports: replay protection, work lists, duplicate search in metres
+        sa.Index("ix_field_report_submission_hash", "submission_hash", "reported_at"),
+        sa.Index("ix_field_report_ward_status_deadline", "ward_id", "status", "deadline_at"),
+        sa.Index("ix_field_report_ward_category_reported", "ward_id", "category", "reported_at"),
+        sa.Index("ix_field_report_geog", sa.text("geography(geom)"), postgresql_using="gist"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
@@ -314,6 +351,11 @@ class FieldReport(Base, TimestampMixin):
     # personal data: never public
     reporter_name: Mapped[str | None] = mapped_column(sa.Text)
     reporter_contact: Mapped[str | None] = mapped_column(sa.Text)
+    #: free-text address (Open311 address_string, staff intake); the point stays authoritative
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    #: sha256 of the submission: a replay within a minute finds the report it created
+    submission_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id", ondelete="SET NULL"))
     is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
 
@@ -322,6 +364,7 @@ class FieldReportUpdate(Base):
     """One step of a report's history: status change, assignment or note."""
 
     __tablename__ = "field_report_update"
+    __table_args__ = (sa.Index("ix_field_report_update_report_at", "report_id", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("field_report.id", ondelete="CASCADE"), index=True)
     at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
@@ -355,6 +398,11 @@ class QrCode(Base):
     __table_args__ = (
         _check_in("target_type", QR_TARGETS, "ck_qr_code_target_type"),
         sa.CheckConstraint("(establishment_id IS NOT NULL) <> (stall_id IS NOT NULL)", name="ck_qr_code_one_target"),
+        # one active code per target (0003_qr)
+        sa.Index("ux_qr_code_active_establishment", "establishment_id", unique=True,
+                 postgresql_where=sa.text("revoked_at IS NULL AND establishment_id IS NOT NULL")),
+        sa.Index("ux_qr_code_active_stall", "stall_id", unique=True,
+                 postgresql_where=sa.text("revoked_at IS NULL AND stall_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(sa.String(32), unique=True)
