@@ -16,6 +16,9 @@ import pandas as pd
 
 ALL_EXPORT_FORMATS = ("gpkg", "geojson", "shp", "csv", "xlsx", "parquet")
 
+#: attribution of layers whose geometry comes from (or is cut from) OpenStreetMap boundaries
+OSM_ODBL = "© OpenStreetMap contributors, Open Database License (ODbL) 1.0, https://www.openstreetmap.org/copyright"
+
 
 @dataclass(frozen=True)
 class Field:
@@ -108,6 +111,8 @@ class Layer:
     publishable: bool = True
     #: adds the ``derived`` fields to a frame read from ``source``
     derive: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    #: licence / attribution the data carries with it (exports, the map), e.g. :data:`OSM_ODBL`
+    attribution: str | None = None
     description_vi: str = ""
     description_en: str = ""
 

@@ -18,6 +18,7 @@ LAYER = Layer(
         Field("deadline_at", "Hạn xử lý", "Deadline", kind="datetime", public=True),
         Field("resolved_at", "Thời điểm xử lý xong", "Resolved at", kind="datetime", public=True),
         Field("description", "Nội dung", "Description"),
+        Field("address", "Địa chỉ (mô tả)", "Address (as reported)"),
         Field("establishment_id", "Mã cơ sở liên quan", "Establishment id", kind="int"),
         Field("assignee_id", "Người xử lý", "Assignee", kind="int"),
         Field("duplicate_of_id", "Trùng với", "Duplicate of", kind="int"),

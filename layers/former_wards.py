@@ -1,6 +1,6 @@
 """Zones of the former wards merged into today's ward."""
 
-from layers.base import Field, Layer, Style
+from layers.base import OSM_ODBL, Field, Layer, Style
 
 LAYER = Layer(
     name="former_wards",
@@ -15,5 +15,6 @@ LAYER = Layer(
     style=Style(color="#6d4c41", weight=2, fill_opacity=0.0),
     popup=("name",),
     default_visible=False,
+    attribution=OSM_ODBL,
     order=2,
 )

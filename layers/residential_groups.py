@@ -1,6 +1,6 @@
 """Residential groups (tổ dân phố)."""
 
-from layers.base import Field, Filter, Layer, Style
+from layers.base import OSM_ODBL, Field, Filter, Layer, Style
 
 LAYER = Layer(
     name="residential_groups",
@@ -18,5 +18,6 @@ LAYER = Layer(
     style=Style(color="#5c6bc0", weight=1, fill_opacity=0.03),
     popup=("name", "population", "households"),
     filters=(Filter("name", kind="search"),),
+    attribution=OSM_ODBL,
     order=10,
 )

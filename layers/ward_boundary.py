@@ -1,6 +1,6 @@
 """The ward boundary (ranh giới phường), from OpenStreetMap (ODbL)."""
 
-from layers.base import Field, Layer, Style
+from layers.base import OSM_ODBL, Field, Layer, Style
 
 LAYER = Layer(
     name="ward_boundary",
@@ -18,6 +18,7 @@ LAYER = Layer(
     style=Style(color="#d84315", weight=3, fill_opacity=0.0),
     popup=("name", "province", "official_area_km2", "population"),
     ward_column="id",
+    attribution=OSM_ODBL,
     order=1,
     description_vi="Ranh giới hành chính sau sắp xếp 01/7/2025. Dữ liệu © OpenStreetMap contributors (ODbL).",
     description_en=(

@@ -31,7 +31,6 @@ INTERNAL_NOTICE = (
     "Sử dụng nội bộ — có dữ liệu cá nhân, bảo vệ theo Nghị định 13/2023/NĐ-CP. "
     "Internal use only — contains personal data protected under Decree 13/2023/ND-CP."
 )
-OSM_ATTRIBUTION = "© OpenStreetMap contributors, Open Database License (ODbL) 1.0, https://www.openstreetmap.org/copyright"
 
 
 class ExportError(LocalizedError):
@@ -170,10 +169,9 @@ def data_dictionary(layers: Sequence[Layer], profile: str, shp_names: dict[str, 
 
 
 def layer_licence(layer: Layer, profile: str) -> str:
-    """The licence / attribution a layer carries: ODbL for OpenStreetMap-derived data."""
-    text = f"{layer.description_en} {layer.description_vi}"
-    if "OpenStreetMap" in text:
-        return OSM_ATTRIBUTION
+    """The licence / attribution a layer carries: its own (ODbL for OpenStreetMap-derived data), else ours."""
+    if layer.attribution:
+        return layer.attribution
     return PUBLIC_LICENCE if profile == "public" else INTERNAL_NOTICE
 
 
@@ -198,8 +196,7 @@ def metadata(*, ward: dict[str, Any] | None, layers: Sequence[Layer], counts: di
              **counts.get(layer.name, {})}
             for layer in layers
         ],
-        "attribution": sorted({layer_licence(layer, profile) for layer in layers if "OpenStreetMap" in
-                               layer_licence(layer, profile)}),
+        "attribution": sorted({layer.attribution for layer in layers if layer.attribution}),
         "personal_data": "none (public profile: only fields the layer registry marks public)" if profile == "public"
         else INTERNAL_NOTICE,
     }
