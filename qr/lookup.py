@@ -219,6 +219,17 @@ class StatusMemo:
 STATUSES = StatusMemo()
 
 
+def prime(engine: Any) -> None:
+    """Fill the status memo for every record of ``engine``'s database now (the service's start-up)."""
+    layer = establishment_layer()
+    with engine.connect() as conn:
+        columns = _source_columns(conn, layer.source, frozenset(f.name for f in layer.personal_fields))
+    url = engine.url.render_as_string(hide_password=True)
+    with STATUSES._lock:
+        STATUSES._primed.add(url)
+    STATUSES._prime(engine, layer, columns)
+
+
 def _plain(value: Any) -> Any:
     """Plain JSON-able Python values (no numpy / pandas scalars, NaN/NaT as None)."""
     if value is None:

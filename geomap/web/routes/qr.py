@@ -14,14 +14,17 @@ stays well under 20 KB with its inline CSS and inline-SVG map.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import gzip
 import hashlib
 import json
 import os
+import threading
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +41,29 @@ from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
 from qr import codes, issue  # noqa: F401  (issue registers the revocation-reason labels)
 from qr.lookup import LOCAL_TZ, Lookup, establishment_layer, lookup
+from qr.lookup import prime as prime_statuses
 
-router = APIRouter()
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    """At start-up, derive every establishment's statuses once in the background (see StatusMemo)."""
+    threading.Thread(target=_prime, args=(app,), daemon=True, name="qr-prime").start()
+    yield
+    engine = getattr(app.state, "qr_lookup_engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _prime(app: Any) -> None:
+    try:
+        from geomap import db
+
+        prime_statuses(db.get_engine(app.state.database_url))
+    except Exception:  # the database may be down at start-up; lookups derive on their own then
+        pass
+
+
+router = APIRouter(lifespan=_lifespan)
 
 #: 60 lookups a minute per client address, bursts of 30 (GEOMAP_QR_RATE_PER_MINUTE / _BURST)
 LIMITER = RateLimiter.from_env("QR", per_minute=60, burst=30)
