@@ -43,7 +43,7 @@ from geomap import config, db, queries
 
 WARD = os.environ.get("GEOMAP_BENCH_WARD", config.DEFAULT_WARD)
 DURATION_S = int(os.environ.get("GEOMAP_BENCH_QR_SECONDS", "10"))
-CONNECTIONS = 16
+CONNECTIONS = 8
 PROJECT = config.PROJECT_DIR
 
 
