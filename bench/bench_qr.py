@@ -138,7 +138,7 @@ def _parse_ms(value: str) -> float:
     m = re.fullmatch(r"([\d.]+)(us|ms|s)", value)
     if not m:
         return float("nan")
-    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    return round(float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)], 2)
 
 
 def _load_wrk(base: str, tokens_file: Path, seconds: int) -> dict:
