@@ -385,7 +385,7 @@ class Dashboard:
 def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None = None,
             lang: str = "vi", months: int = 24) -> Dashboard:
     """All dashboard figures from ``frames`` (pure)."""
-    today = today or dt.date.today()
+    today = today or status.today()
     parts = indicator_parts(frames, today)
     return Dashboard(today, summary(parts, profile, today.year, lang), by_group(parts, frames.groups),
                      monthly_activity(frames, today, months), digital_payment_trend(frames, today, months),
@@ -521,7 +521,7 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
         return i18n.t(key, lang)
 
     start, end = parse_period(period)
-    today = today or dt.date.today()
+    today = today or status.today()
     if start > today:
         raise GeomapError(f"The period {period} has not started yet.")
     as_of = min(end, today)

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 import layers as layer_registry
-from geomap import audit, auth, queries
+from geomap import audit, auth, queries, status
 from geomap.queries import BBox
 from geomap.text import fold
 from layers.base import Layer
@@ -282,7 +282,7 @@ def establishment_detail(bind: Connection | Engine, establishment_id: int, *, us
         ).mappings()]
         history = (auth.redact_history(audit.history(conn, ESTABLISHMENT_ENTITY, int(establishment_id)), user)
                    if auth.can(user, "view_history") else [])
-    today = today or dt.date.today()
+    today = today or status.today()
     for lic in licences:
         lic["state"] = licence_state(lic, today)
     geom = row.geometry

@@ -18,7 +18,7 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import audit, auth, db, photos, records, risk, routing
+from geomap import audit, auth, db, photos, records, risk, routing, status
 from geomap.errors import GeomapError
 
 Bind = Engine | Connection
@@ -75,7 +75,7 @@ def plan(
     Establishments that are closed, unknown or in another ward are reported as dropped
     with that reason, never silently left out.
     """
-    date = date or dt.date.today()
+    date = date or status.today()
     weights = risk.weights_for(ward_slug)
     frame = risk.score(risk.gather_inputs(bind, ward_id, date, weights, ids=establishment_ids), weights, date) \
         if establishment_ids else pd.DataFrame(columns=["id"])
@@ -175,7 +175,7 @@ def record_visit(
     cleaned = [photos.process(data, name=name) for name, data in photo_files]
     with db.transaction(bind) as conn:
         inspection_id = records.record_inspection(
-            conn, establishment_id, day or dt.date.today(), kind, result, violations=violations, notes=notes,
+            conn, establishment_id, day or status.today(), kind, result, violations=violations, notes=notes,
             user=user)
         for photo in cleaned:
             conn.execute(sa.text(

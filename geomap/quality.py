@@ -111,7 +111,7 @@ def probable_duplicates(frame: pd.DataFrame, distance_m: float = DUPLICATE_DISTA
 
 def find(frame: pd.DataFrame, today: dt.date | None = None, lang: str = "vi") -> dict[str, pd.DataFrame]:
     """Check key -> rows needing attention (id, code, name, address, detail, link)."""
-    today = today or dt.date.today()
+    today = today or status.today()
     en = lang == "en"
     out: dict[str, pd.DataFrame] = {}
     active = frame["operating_status"].eq("active")

@@ -178,7 +178,7 @@ def score(frame: pd.DataFrame, weights: RiskWeights | None = None, today: dt.dat
     last inspection, then the code, so the order is stable.
     """
     weights = weights or RiskWeights()
-    today = today or dt.date.today()
+    today = today or status.today()
     out = frame.copy()
     if "licence_status" not in out or "food_safety_status" not in out:
         out = status.with_statuses(out, today)
@@ -255,7 +255,7 @@ def gather_inputs(conn: Connection | Engine, ward_id: int, today: dt.date | None
     ``weights.reports_days`` days, duplicates and reports outside the ward's remit excluded.
     """
     weights = weights or RiskWeights()
-    today = today or dt.date.today()
+    today = today or status.today()
     sql = _INPUTS_SQL
     params: dict[str, Any] = {
         "ward_id": ward_id,
@@ -285,7 +285,7 @@ def due_list(conn: Connection | Engine, ward_id: int, ward_slug: str | None = No
 
     ``statuses`` matches either the licence or the food-safety status.
     """
-    today = today or dt.date.today()
+    today = today or status.today()
     weights = weights_for(ward_slug)
     frame = score(gather_inputs(conn, ward_id, today, weights), weights, today)
     if residential_groups:

@@ -12,6 +12,7 @@ if [ -z "${GEOMAP_DATABASE_URL:-}" ]; then
 fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)  # HTTP load generator for `make bench`
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 [ ${#need[@]} -eq 0 ] && exit 0

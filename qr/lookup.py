@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 import layers
+from geomap import status
 from qr import codes
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -173,7 +174,7 @@ class StatusMemo:
         names = [f.name for f in layer.fields if f.derived]
         if layer.derive is None or not names:
             return [{} for _ in records]
-        day = dt.date.today()  # the date geomap.status uses by default
+        day = status.today()  # the date geomap.status uses by default
         if day != self._day:
             self._memo, self._day = {}, day
         memo = self._memo  # a snapshot: other threads may replace the dict meanwhile

@@ -9,7 +9,6 @@ font named by ``GEOMAP_STICKER_FONT``); reportlab embeds only the glyphs used.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import unicodedata
@@ -23,6 +22,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from geomap import status
 from geomap.errors import GeomapError
 from qr import images
 from qr.issue import StickerItem
@@ -145,7 +145,7 @@ def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: s
     bottom = (page_h - ROWS * CELL_H) / 2 + 3 * mm
     pages = (len(items) + PER_PAGE - 1) // PER_PAGE
     hint = "Quét mã để tra cứu giấy phép, ATTP · Scan to verify"
-    printed = dt.date.today().strftime("%d/%m/%Y")
+    printed = status.today().strftime("%d/%m/%Y")
     for p in range(pages):
         for i, item in enumerate(items[p * PER_PAGE:(p + 1) * PER_PAGE]):
             col, row = i % COLUMNS, i // COLUMNS

@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from geomap import config, db, planning, profiles, queries, risk, route_export, routing
+from geomap import config, db, planning, profiles, queries, risk, route_export, routing, status
 from geomap.errors import GeomapError
 
 
@@ -74,7 +74,7 @@ def run_due(args: argparse.Namespace) -> int:
 
 def run_plan(args: argparse.Namespace) -> int:
     engine, slug, ward = _ward(args)
-    day = args.date or dt.date.today()
+    day = args.date or status.today()
     if not 1 <= args.inspectors <= routing.MAX_INSPECTORS:
         raise GeomapError(f"--inspectors must be between 1 and {routing.MAX_INSPECTORS}.")
     lunch_from, _, lunch_to = args.lunch.partition("-")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import config, db, profiles
+from geomap import config, db, profiles, status
 from geomap.demo.profiles_city import city_profiles, city_shares, generated_profile
 from geomap.demo.synthesis import TABLES, WardData, generate
 from geomap.errors import GeomapError
@@ -66,7 +66,7 @@ def load(engine: Engine | Connection | None = None, ward: str | None = "hoa-cuon
     if not math.isfinite(scale) or scale <= 0:
         raise GeomapError(f"The demo scale must be a positive number, not {scale}.")
     plan = profiles_for(ward, scale)
-    today = today or dt.date.today()
+    today = today or status.today()
     say = progress or (lambda _msg: None)
     with db.transaction(engine) as conn:
         return _load(conn, plan, scale, if_empty, today, say)

@@ -25,7 +25,7 @@ import shapely
 import shapely.ops
 from shapely.geometry import Point
 
-from geomap import config, text
+from geomap import config, status, text
 from geomap.demo import territory as terr
 from geomap.demo import vocabulary as voc
 from geomap.demo.territory import LANE, MAIN, SECONDARY
@@ -171,7 +171,7 @@ class People:
 
 def generate(profile: WardProfile, scale: float = 1.0, today: dt.date | None = None) -> WardData:
     """The synthetic ward for ``profile`` at ``scale`` as of ``today`` (default: today)."""
-    today = today or dt.date.today()
+    today = today or status.today()
     rngs = _rngs(profile.slug, scale)
     srid = profile.local_srid
     boundary = profile.boundary()

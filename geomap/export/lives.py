@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import layers as layer_registry
-from geomap import config, i18n, queries
+from geomap import config, i18n, queries, status
 from geomap.export import atomic_path, resolve_ward
 from geomap.export.selection import ExportError
 from layers.base import Layer
@@ -103,7 +103,7 @@ def lives_tables(engine: Engine, ward: str, *, today: dt.date | None = None,
         for r in inspections.itertuples() for v in (r.violations or []) if isinstance(v, dict)
     ], columns=["business_id", "date", "code", "description"])
     feed_info = pd.DataFrame([{
-        "feed_date": (today or dt.date.today()).strftime("%Y%m%d"),
+        "feed_date": (today or status.today()).strftime("%Y%m%d"),
         "feed_version": FEED_VERSION,
         "municipality_name": ward_row["name"],
         "municipality_url": municipality_url or config.PUBLIC_BASE_URL,
@@ -117,7 +117,7 @@ def export_lives(engine: Engine, ward: str, dest: Path | str, **kwargs: Any) -> 
     tables = lives_tables(engine, ward, **kwargs)
     path = Path(dest)
     if path.is_dir():
-        path = path / f"lives_{ward}_{dt.date.today():%Y%m%d}.zip"
+        path = path / f"lives_{ward}_{status.today():%Y%m%d}.zip"
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, table in tables.items():
             buf = io.StringIO()

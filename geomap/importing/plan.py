@@ -22,7 +22,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geomap import i18n
+from geomap import i18n, status
 from geomap.importing.columns import ESTABLISHMENT_LICENCES, ColumnMapping, header_key, map_columns
 from geomap.importing.reading import RawTable
 from geomap.importing.validation import Issue, Refs, RowCheck, validate
@@ -253,7 +253,7 @@ def _local_xy(srid: int, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
 def build_plan(conn: Connection, kind: str, table: RawTable, ward_id: int, filename: str = "",
                today: dt.date | None = None) -> ImportPlan:
     """Validate and match every row of ``table``; reads the database, writes nothing."""
-    today = today or dt.date.today()
+    today = today or status.today()
     ward = ward_info(conn, ward_id)
     mapping = map_columns(kind, list(table.frame.columns))
     plan = ImportPlan(kind, ward.id, ward.slug, filename, table.format, mapping, rows=[])

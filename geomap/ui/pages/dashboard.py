@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geomap import dashboard, i18n, profiles
+from geomap import dashboard, i18n, profiles, status
 from geomap.errors import GeomapError
 from geomap.ui import resources
 from geomap.ui.pages import Page
@@ -66,7 +66,7 @@ def _periods(today: dt.date) -> list[str]:
 
 
 def render(ctx: Any) -> None:
-    lang, today = ctx.lang, dt.date.today()
+    lang, today = ctx.lang, status.today()
     st.title(ctx.t("dash.title"))
     db_key = ctx.engine.url.render_as_string(hide_password=True)
     board = _board(db_key, ctx.ward_id, ctx.ward_slug, today, lang)

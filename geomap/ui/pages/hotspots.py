@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from folium.plugins import HeatMap
 
-from geomap import hotspots, i18n, mapview, queries, reports
+from geomap import hotspots, i18n, mapview, queries, reports, status
 from geomap.models import REPORT_CATEGORIES
 from geomap.ui import resources
 from geomap.ui.pages import Page
@@ -109,7 +109,7 @@ def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, 
 def render(ctx: Any) -> None:
     lang = ctx.lang
     st.title(i18n.t("hot.title", lang))
-    today = dt.date.today()
+    today = status.today()
     c1, c2, c3 = st.columns([2, 3, 1])
     window = c1.date_input(i18n.t("hot.window", lang), (today - dt.timedelta(days=89), today), max_value=today,
                            format="DD/MM/YYYY", key="hot.window")

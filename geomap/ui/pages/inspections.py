@@ -16,7 +16,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from geomap import auth, i18n, planning, profiles, risk, route_export, routing
+from geomap import auth, i18n, planning, profiles, risk, route_export, routing, status
 from geomap.errors import GeomapError
 from geomap.ui.pages import ALL_ROLES, Page
 
@@ -72,7 +72,7 @@ i18n.register({
 def render(ctx: Any) -> None:
     lang = ctx.lang
     st.title(i18n.t("insp.title", lang))
-    day = st.date_input(i18n.t("insp.date", lang), value=dt.date.today(), format="DD/MM/YYYY", key="insp.date")
+    day = st.date_input(i18n.t("insp.date", lang), value=status.today(), format="DD/MM/YYYY", key="insp.date")
     frame = _due(ctx, day)
     shown = _due_section(ctx, frame)
     _plan_section(ctx, shown, day)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import auth, i18n, planning, route_export, routing
+from geomap import auth, i18n, planning, route_export, routing, status
 from geomap.errors import GeomapError
 from geomap.models import INSPECTION_KINDS, INSPECTION_RESULTS
 from geomap.ui.pages import ALL_ROLES, Page
@@ -52,7 +52,7 @@ def render(ctx: Any) -> None:
     st.markdown("<style>.stButton button, .stFormSubmitButton button {width:100%; min-height:3rem}</style>",
                 unsafe_allow_html=True)
     st.title(i18n.t("onsite.title", lang))
-    day = st.date_input(i18n.t("onsite.day", lang), value=dt.date.today(), format="DD/MM/YYYY", key="onsite.day")
+    day = st.date_input(i18n.t("onsite.day", lang), value=status.today(), format="DD/MM/YYYY", key="onsite.day")
     flash = st.session_state.pop("onsite.flash", None)
     if flash:
         st.success(flash)
