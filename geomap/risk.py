@@ -81,8 +81,12 @@ class RiskWeights:
 
 
 def weights_for(ward_slug: str | None = None) -> RiskWeights:
-    """The ward's weights: the ``[risk_weights]`` table of its profile (defaults when absent)."""
-    table = profiles.get(ward_slug or config.DEFAULT_WARD).risk_weights
+    """The ward's weights: the ``[risk_weights]`` table of its profile (defaults when absent).
+
+    A ward loaded without a profile file (a generated city ward, a test ward) uses the defaults.
+    """
+    slug = ward_slug or config.DEFAULT_WARD
+    table = profiles.get(slug).risk_weights if slug in profiles.available() else {}
     return RiskWeights.from_mapping(table) if table else RiskWeights()
 
 

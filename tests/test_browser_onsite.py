@@ -150,7 +150,11 @@ def test_planning_page_ranks_plans_and_offers_downloads(chromium_path, app_url, 
         page.get_by_role("button", name="Đăng nhập").click()
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Kế hoạch kiểm tra", exact=True).click()
         page.get_by_role("heading", name="Kế hoạch kiểm tra").wait_for()
-        page.get_by_text("điểm rủi ro = tổng điểm các lý do", exact=False).wait_for()
+        try:
+            page.get_by_text("điểm rủi ro = tổng điểm các lý do", exact=False).wait_for()
+        except Exception:
+            page.screenshot(path="/tmp/insp_fail.png", full_page=True)
+            raise
         page.get_by_role("button", name="Lập lộ trình").click()
         page.get_by_role("heading", name="Kết quả lộ trình").wait_for()
         page.get_by_role("button", name="Tải GPX").wait_for()

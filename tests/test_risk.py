@@ -162,6 +162,7 @@ def test_weights_come_from_the_ward_profile(tmp_path, monkeypatch):
 def test_shipped_ward_weights_load():
     for slug in ("hoa-cuong", "thanh-khe"):
         assert risk.weights_for(slug).reports_radius_m == 100
+    assert risk.weights_for("hai-chau") == risk.RiskWeights()  # a generated city ward has no profile file
 
 
 def test_plan_from_the_database_starts_at_the_ward_office(conn, ward):

@@ -37,11 +37,19 @@ def main() -> None:
 
     allowed = [p for p in page_registry.discover() if user is None or user["role"] in p.roles]
     nav = st.navigation([
-        st.Page(lambda p=p: p.render(ctx), title=p.title(lang), icon=p.icon, url_path=p.key, default=p.default)
+        st.Page(lambda p=p: _render(p, ctx), title=p.title(lang), icon=p.icon, url_path=p.key, default=p.default)
         for p in allowed
     ])
     st.sidebar.caption(i18n.t("app.attribution", lang))
     nav.run()
+
+
+def _render(page: page_registry.Page, ctx: Context) -> None:
+    """Render a page; a failure the user can act on is one clear sentence, not a traceback."""
+    try:
+        page.render(ctx)
+    except GeomapError as exc:
+        st.error(str(exc))
 
 
 def _current_user() -> dict | None:
