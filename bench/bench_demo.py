@@ -14,30 +14,20 @@ around them) in ≤ 60 s. Measured in a scratch database on the same server:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 
 import sqlalchemy as sa
 from geoalchemy2.shape import from_shape
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geomap import cluster, db, demo, models, profiles
+from bench._support import bench_database, drop_database
+from geomap import db, demo, models, profiles
 from geomap.demo import loader
 from geomap.demo.synthesis import WardData
 
 WARD = "hoa-cuong"
 NAIVE_SAMPLE = 500
 SCRATCH_DB = "geomap_bench_demo"
-
-
-def _scratch_url() -> tuple[str, sa.Engine]:
-    server = os.environ.get("GEOMAP_TEST_DATABASE_URL") or cluster.ensure_running().url("postgres")
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}"'))
-        c.execute(sa.text(f'CREATE DATABASE "{SCRATCH_DB}"'))
-    return make_url(server).set(database=SCRATCH_DB).render_as_string(hide_password=False), admin
 
 
 def _subset(data: WardData, keep: tuple[str, ...]) -> WardData:
@@ -81,9 +71,8 @@ def _naive_orm(engine: sa.Engine, data: WardData, ward_id: int, n: int) -> float
 
 
 def run() -> dict:
-    url, admin = _scratch_url()
+    url = bench_database(SCRATCH_DB, fresh=True)
     try:
-        db.migrate(url)
         engine = db.get_engine(url)
         profile = profiles.get(WARD)
         today = dt.date.today()
@@ -115,11 +104,7 @@ def run() -> dict:
         engine.dispose()
         db._engine_for.cache_clear()
     finally:
-        with admin.connect() as c:
-            c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
-                              "AND pid <> pg_backend_pid()"), {"n": SCRATCH_DB})
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}"'))
-        admin.dispose()
+        drop_database(url)
 
     figures = {
         "ward": WARD, "rows": rows, "establishments": n_est, "generate_s": round(generate_s, 2),

@@ -41,19 +41,10 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 def city_database() -> str:
     """URL of the city database, created and loaded once (shared with other benchmarks)."""
-    from geomap import cluster, db, demo
+    from bench._support import bench_database
+    from geomap import db, demo
 
-    server = sa.engine.make_url(os.environ.get("GEOMAP_BENCH_SERVER_URL") or cluster.ensure_running().url("postgres"))
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}).first():
-            try:
-                c.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-            except sa.exc.ProgrammingError:  # another benchmark created it a moment ago
-                pass
-    admin.dispose()
-    url = server.set(database=DATABASE).render_as_string(hide_password=False)
-    db.migrate(url)
+    url = bench_database(DATABASE)
     engine = db.get_engine(url)
     for attempt in range(3):
         with engine.connect() as c:

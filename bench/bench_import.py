@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import subprocess
 import sys
@@ -24,7 +23,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from geomap import cluster, db, demo, profiles, queries
+from bench._support import bench_database
+from geomap import db, demo, profiles, queries
 
 WARD = "hoa-cuong"
 DATABASE = "geomap_bench_import"
@@ -36,14 +36,7 @@ PREFIX = "BENCH-"
 
 
 def _database() -> str:
-    server = sa.engine.make_url(os.environ.get("GEOMAP_BENCH_SERVER_URL") or cluster.ensure_running().url("postgres"))
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}).first():
-            c.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    url = server.set(database=DATABASE).render_as_string(hide_password=False)
-    db.migrate(url)
+    url = bench_database(DATABASE)
     engine = db.get_engine(url)
     with engine.connect() as c:
         loaded = c.execute(sa.text("SELECT count(*) FROM establishment e JOIN ward w ON w.id = e.ward_id "

@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import html
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import folium
 import sqlalchemy as sa
 
 import layers
-from geomap import auth, cluster, config, db, demo, mapdata, mapview, queries
+from bench._support import bench_database
+from geomap import auth, db, demo, mapdata, mapview, queries
+from geomap.ui.launch import staff_app
 
 WARD = "hoa-cuong"
 CITY_SCALE = 17
@@ -44,14 +42,7 @@ BENCH_USER, BENCH_PASSWORD = "bench.map", "bench-map-mat-khau"
 
 def _database(name: str, ward: str, scale: float) -> str:
     """URL of bench database ``name`` with the demo loaded at ``scale`` (created and loaded once)."""
-    server = sa.engine.make_url(os.environ.get("GEOMAP_BENCH_SERVER_URL") or cluster.ensure_running().url("postgres"))
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        if not c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = server.set(database=name).render_as_string(hide_password=False)
-    db.migrate(url)
+    url = bench_database(name)
     engine = db.get_engine(url)
     with engine.connect() as c:
         n = c.execute(sa.text("SELECT count(*) FROM establishment")).scalar()
@@ -155,12 +146,6 @@ def _scenario(label: str, url: str, ward: str, naive: bool = True) -> dict:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _vm(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -176,22 +161,8 @@ def _app_memory(url: str) -> dict:
     with db.transaction(engine) as c:
         if not c.execute(sa.text("SELECT 1 FROM app_user WHERE username = :u"), {"u": BENCH_USER}).first():
             auth.create_user(c, BENCH_USER, "Đo hiệu năng", "data_officer", BENCH_PASSWORD)
-    port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": url, "GEOMAP_WARD": WARD}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"],
-        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        idle = _vm(proc.pid, "VmRSS")
+    with staff_app({"GEOMAP_DATABASE_URL": url, "GEOMAP_WARD": WARD}) as (base, pid):
+        idle = _vm(pid, "VmRSS")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -214,10 +185,7 @@ def _app_memory(url: str) -> dict:
             page.get_by_text("Kết quả tìm kiếm").wait_for()
             page.wait_for_timeout(2000)
             browser.close()
-        peak, now = _vm(proc.pid, "VmHWM"), _vm(proc.pid, "VmRSS")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        peak, now = _vm(pid, "VmHWM"), _vm(pid, "VmRSS")
     out = {"app_idle_rss_mb": round(idle / 2**20), "app_peak_rss_mb": round(peak / 2**20),
            "app_rss_after_mb": round(now / 2**20), "browser_sign_in_to_clusters_s": round(shown_s, 2),
            "clusters_drawn": first_draw}

@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 import sqlalchemy as sa
 
+from bench._support import bench_database, drop_database
 from geomap import db, hotspots, profiles
 
 
@@ -108,18 +109,7 @@ def _free_port() -> int:
 
 def _bench_database() -> str:
     """A scratch database with the schema and the Hòa Cường boundary (dropped and recreated each run)."""
-    from geomap import cluster
-
-    server = sa.engine.make_url(os.environ.get("GEOMAP_TEST_DATABASE_URL") or cluster.ensure_running().url("postgres"))
-    name = "geomap_bench_reports"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = server.set(database=name).render_as_string(hide_password=False)
-    db.migrate(url)
+    url = bench_database("geomap_bench_reports", fresh=True)
     prof = profiles.get("hoa-cuong")
     with db.get_engine(url).begin() as c:
         c.execute(sa.text(
@@ -145,15 +135,9 @@ def _request_bytes(host: str, i: int, lon: float, lat: float) -> bytes:
 
 
 def _drop_database(url: str) -> None:
-    target = sa.engine.make_url(url)
     db.get_engine(url).dispose()
     db._engine_for.cache_clear()
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                  {"n": target.database})
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}"'))
-    admin.dispose()
+    drop_database(url)
 
 
 async def _load(host: str, port: int, *, seconds: float, concurrency: int | None = None, rate: float | None = None,

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from staff_app import browser_page, running_app, sign_in
 
-from geomap import auth, config, db
+from geomap import auth, db
 
 PASSWORD = "mật-khẩu-bản-đồ-2026"
 USERNAME = "map.canbo"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOT = "/tmp/geomap_map.png"
 
 pytestmark = pytest.mark.browser
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,47 +26,15 @@ def map_user(engine, demo_ward) -> dict:
 
 @pytest.fixture(scope="module")
 def app_url(database_url, demo_ward, map_user) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": demo_ward["slug"],
-           "GEOMAP_LANGUAGE": "vi"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--server.enableStaticServing", "true"],
-        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+    with running_app(database_url, demo_ward["slug"]) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture
 def page(chromium_path, app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1440, "height": 1000})
-        pg.set_default_timeout(60_000)
-        pg.goto(app_url)
-        pg.get_by_label("Tên đăng nhập").fill(USERNAME)
-        pg.get_by_label("Mật khẩu").fill(PASSWORD)
-        pg.get_by_role("button", name="Đăng nhập").click()
+    with browser_page(chromium_path, width=1440) as pg:
+        sign_in(pg, app_url, USERNAME, PASSWORD)
         yield pg
-        browser.close()
 
 
 def _map_frame(pg, selector: str = ".marker-cluster", timeout_s: float = 90):

@@ -8,30 +8,18 @@ inspection history, the derived food-safety status and the map layer all show it
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from staff_app import browser_page, running_app, sign_in
 
 import layers
-from geomap import auth, config, planning, queries, routing
+from geomap import auth, planning, queries, routing
 
 PASSWORD = "mật-khẩu-hiện-trường"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 OFFICE = (108.305, 16.205)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -63,43 +51,13 @@ def site(engine) -> dict:
 
 @pytest.fixture(scope="module")
 def app_url(database_url, site) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": "onsite-ward", "GEOMAP_LANGUAGE": "vi"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+    with running_app(database_url, "onsite-ward") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, engine):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        page.set_default_timeout(60_000)
-        page.goto(f"{app_url}/onsite")
-        page.get_by_label("Tên đăng nhập").fill("os.kiemtra")
-        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Đăng nhập").click()
+    with browser_page(chromium_path, width=390, height=844, is_mobile=True, has_touch=True) as page:
+        sign_in(page, f"{app_url}/onsite", "os.kiemtra", PASSWORD)
         page.get_by_text("Đang đăng nhập", exact=False).first.wait_for(state="attached")
         if not page.get_by_role("heading", name="Kiểm tra tại hiện trường").count():
             # signed in on the default page: open the collapsed sidebar and pick the on-site page
@@ -125,7 +83,6 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
         follow = dt.date.today() + dt.timedelta(days=30)
         page.get_by_text(f"Đã lưu; lịch tái kiểm tra: {follow.strftime('%d/%m/%Y')}.").wait_for()
         page.get_by_text("Đã ghi 1/2 điểm").wait_for()
-        browser.close()
 
     with engine.connect() as c:
         row = c.execute(sa.text("SELECT result, notes, inspector_id, follow_up_due FROM inspection "
@@ -138,16 +95,8 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
 
 
 def test_planning_page_ranks_plans_and_offers_downloads(chromium_path, app_url, site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(app_url)
-        page.get_by_label("Tên đăng nhập").fill("os.kiemtra")
-        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Đăng nhập").click()
+    with browser_page(chromium_path) as page:
+        sign_in(page, app_url, "os.kiemtra", PASSWORD)
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Kế hoạch kiểm tra", exact=True).click()
         page.get_by_role("heading", name="Kế hoạch kiểm tra").wait_for()
         try:
@@ -161,5 +110,4 @@ def test_planning_page_ranks_plans_and_offers_downloads(chromium_path, app_url, 
         page.get_by_role("button", name="Tải phiếu lộ trình (PDF)").wait_for()
         page.locator("iframe").first.wait_for()
         assert page.locator('[data-testid="stException"]').count() == 0
-        browser.close()
 

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from staff_app import browser_page, running_app, sign_in
 
-from geomap import auth, config, records
+from geomap import auth, records
 from geomap.ui import pages as page_registry
 
 PASSWORD = "mật-khẩu-trình-duyệt"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -45,54 +33,18 @@ def staff(engine) -> dict:
 
 @pytest.fixture(scope="module")
 def app_url(database_url, staff) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": "browser-ward",
-           "GEOMAP_LANGUAGE": "vi"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+    with running_app(database_url, "browser-ward") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture
 def page(chromium_path, app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(60_000)
+    with browser_page(chromium_path) as pg:
         yield pg
-        browser.close()
-
-
-def _sign_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu", exact=True).fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
 
 
 def test_wrong_password_then_sign_in_shows_the_pages_of_the_role(page, app_url, staff):
-    _sign_in(page, app_url, "br.dulieu", "không-phải-mật-khẩu")
+    sign_in(page, app_url, "br.dulieu", "không-phải-mật-khẩu")
     page.get_by_text("Tên đăng nhập hoặc mật khẩu không đúng.").wait_for()
     assert page.get_by_text("Đang đăng nhập").count() == 0
 
@@ -132,7 +84,7 @@ def _open_records(page, name: str) -> None:
 
 def test_records_page_saves_an_edit_and_refuses_a_stale_one(page, app_url, staff, engine):
     made = staff["establishment"]
-    _sign_in(page, app_url, "br.dulieu", PASSWORD)
+    sign_in(page, app_url, "br.dulieu", PASSWORD)
     page.get_by_text("Đang đăng nhập").wait_for()
     _open_records(page, "bun cha ca")  # folded search finds "Bún Chả Cá"
     page.get_by_role("tab", name="Thông tin").wait_for()
@@ -161,7 +113,7 @@ def test_records_page_saves_an_edit_and_refuses_a_stale_one(page, app_url, staff
 
 
 def test_inspector_sees_no_personal_data_and_no_edit_form(page, app_url, staff):
-    _sign_in(page, app_url, "br.kiemtra", PASSWORD)
+    sign_in(page, app_url, "br.kiemtra", PASSWORD)
     page.get_by_text("Đang đăng nhập").wait_for()
     _open_records(page, "bun cha")
     page.get_by_text("Vai trò của bạn chỉ được xem hồ sơ này.").wait_for()

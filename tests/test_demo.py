@@ -221,31 +221,33 @@ def test_demo_ward_area_and_groups(engine, demo_ward) -> None:
     assert abs(population - 119_363) <= 1
 
 
-def test_demo_ward_counts_and_labels(engine, demo_ward) -> None:
-    with engine.connect() as c:
-        counts = {t: c.execute(sa.text(f"SELECT count(*) FROM {t} WHERE ward_id = :w"), {"w": demo_ward["id"]}).scalar()
-                  for t in ("establishment", "market", "field_report", "land_parcel", "infrastructure",
-                            "public_facility", "former_ward_zone")}
-        stalls = c.execute(sa.text("SELECT count(*) FROM stall s JOIN market m ON m.id = s.market_id "
-                                   "WHERE m.ward_id = :w"), {"w": demo_ward["id"]}).scalar()
-        for table in ("establishment", "market", "field_report", "land_parcel", "infrastructure",
-                      "public_facility", "former_ward_zone", "residential_group"):
-            assert c.execute(sa.text(f"SELECT bool_and(is_synthetic) FROM {table} WHERE ward_id = :w"),
-                             {"w": demo_ward["id"]}).scalar(), table
-        kinds = {r[0] for r in c.execute(sa.text("SELECT DISTINCT kind FROM infrastructure WHERE ward_id = :w"),
-                                         {"w": demo_ward["id"]})}
-        facilities = {r[0] for r in c.execute(sa.text("SELECT DISTINCT kind FROM public_facility "
-                                                      "WHERE ward_id = :w"), {"w": demo_ward["id"]})}
-        faulty = c.execute(sa.text("SELECT count(*) FROM infrastructure WHERE ward_id = :w AND condition = 'faulty'"),
-                           {"w": demo_ward["id"]}).scalar()
-        uses = {r[0] for r in c.execute(sa.text("SELECT DISTINCT land_use_code FROM land_parcel WHERE ward_id = :w"),
-                                        {"w": demo_ward["id"]})}
-        updates = c.execute(sa.text("SELECT count(*) FROM field_report_update u JOIN field_report r "
-                                    "ON r.id = u.report_id WHERE r.ward_id = :w"), {"w": demo_ward["id"]}).scalar()
-        inspections = pd.read_sql(sa.text(
-            "SELECT n.kind, n.result, n.violations, n.follow_up_due, n.inspected_on, i.food_safety_applicable "
-            "FROM inspection n JOIN establishment e ON e.id = n.establishment_id JOIN industry i "
-            "ON i.vsic_code = e.vsic_code WHERE e.ward_id = :w"), c, params={"w": demo_ward["id"]})
+def test_demo_ward_counts_and_labels(conn) -> None:
+    """A fresh full-size load (rolled back): other tests may add their own rows to the shared demo ward."""
+    load(conn, ward="hoa-cuong", today=TODAY)
+    demo_ward = {"id": conn.execute(sa.text("SELECT id FROM ward WHERE slug = 'hoa-cuong'")).scalar_one()}
+    counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t} WHERE ward_id = :w"), {"w": demo_ward["id"]}).scalar()
+              for t in ("establishment", "market", "field_report", "land_parcel", "infrastructure",
+                        "public_facility", "former_ward_zone")}
+    stalls = conn.execute(sa.text("SELECT count(*) FROM stall s JOIN market m ON m.id = s.market_id "
+                               "WHERE m.ward_id = :w"), {"w": demo_ward["id"]}).scalar()
+    for table in ("establishment", "market", "field_report", "land_parcel", "infrastructure",
+                  "public_facility", "former_ward_zone", "residential_group"):
+        assert conn.execute(sa.text(f"SELECT bool_and(is_synthetic) FROM {table} WHERE ward_id = :w"),
+                         {"w": demo_ward["id"]}).scalar(), table
+    kinds = {r[0] for r in conn.execute(sa.text("SELECT DISTINCT kind FROM infrastructure WHERE ward_id = :w"),
+                                     {"w": demo_ward["id"]})}
+    facilities = {r[0] for r in conn.execute(sa.text("SELECT DISTINCT kind FROM public_facility "
+                                                  "WHERE ward_id = :w"), {"w": demo_ward["id"]})}
+    faulty = conn.execute(sa.text("SELECT count(*) FROM infrastructure WHERE ward_id = :w AND condition = 'faulty'"),
+                       {"w": demo_ward["id"]}).scalar()
+    uses = {r[0] for r in conn.execute(sa.text("SELECT DISTINCT land_use_code FROM land_parcel WHERE ward_id = :w"),
+                                    {"w": demo_ward["id"]})}
+    updates = conn.execute(sa.text("SELECT count(*) FROM field_report_update u JOIN field_report r "
+                                "ON r.id = u.report_id WHERE r.ward_id = :w"), {"w": demo_ward["id"]}).scalar()
+    inspections = pd.read_sql(sa.text(
+        "SELECT n.kind, n.result, n.violations, n.follow_up_due, n.inspected_on, i.food_safety_applicable "
+        "FROM inspection n JOIN establishment e ON e.id = n.establishment_id JOIN industry i "
+        "ON i.vsic_code = e.vsic_code WHERE e.ward_id = :w"), conn, params={"w": demo_ward["id"]})
     assert counts["establishment"] == 6000 and stalls == 300 and counts["market"] == 2
     assert counts["field_report"] == 3000 and counts["land_parcel"] > 2000 and updates > counts["field_report"]
     assert counts["former_ward_zone"] == 4

@@ -298,7 +298,7 @@ def test_generated_image_urls_open_the_right_page(client, qr_ward):
 
     rec = qr_ward["codes"]["pho"]
     png = images.png(rec.token, base_url="https://bando.hoacuong.danang.gov.vn")
-    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imdecode(np.frombuffer(png, np.uint8), 0))
+    decoded, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(cv2.imdecode(np.frombuffer(png, np.uint8), 0))
     assert decoded == f"https://bando.hoacuong.danang.gov.vn/q/{rec.token}"
     path = decoded.removeprefix("https://bando.hoacuong.danang.gov.vn")
     assert "Phở Bà Hòa" in client.get(path).text

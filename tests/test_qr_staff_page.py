@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from staff_app import browser_page, running_app, sign_in
 
-from geomap import auth, config
+from geomap import auth
 
 PASSWORD = "mật-khẩu-tem-qr"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -44,45 +32,15 @@ def ward(engine) -> dict:
 
 @pytest.fixture(scope="module")
 def app_url(database_url, ward) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": "qr-staff", "GEOMAP_LANGUAGE": "vi"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_DIR / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+    with running_app(database_url, "qr-staff") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_issue_reissue_and_sheet_in_chromium(chromium_path, app_url, engine, ward):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(60_000)
+    with browser_page(chromium_path, height=1100) as page:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url)
-        page.get_by_label("Tên đăng nhập").fill("qr.dulieu")
-        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Đăng nhập").click()
+        sign_in(page, app_url, "qr.dulieu", PASSWORD)
         page.get_by_text("Đang đăng nhập").first.wait_for()
         page.locator('[data-testid="stSidebarNav"]').get_by_text("Mã QR và tem", exact=True).click()
         page.get_by_role("heading", name="Mã QR và tem dán").wait_for()
@@ -109,4 +67,3 @@ def test_issue_reissue_and_sheet_in_chromium(chromium_path, app_url, engine, war
         page.get_by_role("button", name="Tạo tờ tem PDF (A4, 12 tem/trang)").click()
         page.get_by_role("button", name="Tải tờ tem PDF").wait_for()
         assert not errors, errors
-        browser.close()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from geomap import config, db
+from geomap.ui import launch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,13 +37,9 @@ def run_all(args: argparse.Namespace) -> int:
     env = {**os.environ, "GEOMAP_DATABASE_URL": db.database_url()}
     public = subprocess.Popen(
         [sys.executable, "-m", "geomap.cli", "serve", "--host", args.host, "--port", str(config.PUBLIC_PORT)], env=env)
-    app = str(config.PROJECT_DIR / "app.py")
     print(f"Staff app: http://{args.host}:{config.STAFF_PORT}   Public service: {config.PUBLIC_BASE_URL}")
     try:
-        return subprocess.call(
-            [sys.executable, "-m", "streamlit", "run", app, "--server.address", args.host,
-             "--server.port", str(config.STAFF_PORT), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"], env=env, cwd=config.PROJECT_DIR)
+        return subprocess.call(launch.command(config.STAFF_PORT, args.host), env=env, cwd=config.PROJECT_DIR)
     finally:
         public.terminate()
         public.wait(timeout=10)
