@@ -202,7 +202,7 @@ async def _load(host: str, port: int, *, seconds: float, concurrency: int | None
             "p99_ms": round(float(np.percentile(lat_ms, 99)), 1)}
 
 
-def bench_submit(workers: int = 1) -> dict:
+def bench_submit(workers: int = 2) -> dict:
     url = _bench_database()
     port = _free_port()
     env = {**os.environ, "GEOMAP_DATABASE_URL": url, "GEOMAP_REPORT_RATE_PER_MINUTE": "0"}

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the public service (QR pages, reports, APIs)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=config.PUBLIC_PORT)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                   help="uvicorn worker processes (default: one per core, at most 4)")
     p.set_defaults(func=run_serve)
     p = sub.add_parser("run", help="run the public service and the staff app")
     p.add_argument("--host", default="127.0.0.1")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -442,17 +443,7 @@ def _plan_licences(conn: Connection, ward: WardInfo, checks: list[RowCheck],
     licences = _existing_licences(conn, ward.id)
     seen: dict[tuple, int] = {}
     out = []
-    for c in checks:
-        pr = PlannedRow(c.row, "reject", c.values, list(c.issues))
-        out.append(pr)
-        if not c.ok:
-            continue
-        est = _resolve_establishment(pr, mapping, by_code, by_tax)
-        if est is None:
-            continue
-        v = c.values
-        v["establishment_code"] = est["code"]
-        v.setdefault("name", est["name"])
+    for c, pr, est, v in _each_matched(checks, out, mapping, by_code, by_tax):
         key = (est["id"], v["kind"], fold(v.get("number")) or v["issued_on"])
         if key in seen:
             pr.issues.append(Issue(c.row, None, "error", "match.duplicate_row", {"other": seen[key]}))
@@ -466,17 +457,9 @@ def _plan_licences(conn: Connection, ward: WardInfo, checks: list[RowCheck],
     return out
 
 
-def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
-                      mapping: ColumnMapping) -> list[PlannedRow]:
-    by_code, by_tax = _establishment_index(conn, ward.id)
-    existing: dict[tuple, dict] = {}
-    for r in conn.execute(sa.text(
-            "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
-            "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
-            "WHERE e.ward_id = :w ORDER BY n.id"), {"w": ward.id}).mappings():
-        existing.setdefault((r["establishment_id"], r["inspected_on"], r["kind"]), dict(r))
-    seen: dict[tuple, int] = {}
-    out = []
+def _each_matched(checks: list[RowCheck], out: list[PlannedRow], mapping: ColumnMapping,
+                  by_code: dict, by_tax: dict) -> Iterator[tuple[RowCheck, PlannedRow, dict, dict]]:
+    """Plan every row as rejected (appended to ``out``); yield those that passed and name an establishment."""
     for c in checks:
         pr = PlannedRow(c.row, "reject", c.values, list(c.issues))
         out.append(pr)
@@ -488,6 +471,21 @@ def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
         v = c.values
         v["establishment_code"] = est["code"]
         v.setdefault("name", est["name"])
+        yield c, pr, est, v
+
+
+def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
+                      mapping: ColumnMapping) -> list[PlannedRow]:
+    by_code, by_tax = _establishment_index(conn, ward.id)
+    existing: dict[tuple, dict] = {}
+    for r in conn.execute(sa.text(
+            "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
+            "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
+            "WHERE e.ward_id = :w ORDER BY n.id"), {"w": ward.id}).mappings():
+        existing.setdefault((r["establishment_id"], r["inspected_on"], r["kind"]), dict(r))
+    seen: dict[tuple, int] = {}
+    out = []
+    for c, pr, est, v in _each_matched(checks, out, mapping, by_code, by_tax):
         if "violations" in v:
             v["violations"] = [{"text": t.strip()} for t in v["violations"].split(";") if t.strip()]
         key = (est["id"], v["inspected_on"], v["kind"])
