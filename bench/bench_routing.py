@@ -15,7 +15,6 @@ Speed (wall time of ``plan_day``, matrix and model building included)
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
@@ -44,20 +43,6 @@ def _matrix(stops: list[Stop]) -> np.ndarray:
     pts = np.array([OFFICE] + [(s.lon, s.lat) for s in stops])
     seconds, _ = routing.StraightLine().matrix(pts)
     return seconds
-
-
-def held_karp(cost: np.ndarray) -> int:
-    """Exact shortest closed tour from node 0 (O(2^n n^2); fine up to ~12 stops)."""
-    n = len(cost)
-    best = {(1 << k, k): int(cost[0, k]) for k in range(1, n)}
-    for size in range(2, n):
-        for subset in itertools.combinations(range(1, n), size):
-            bits = sum(1 << k for k in subset)
-            for k in subset:
-                prev = bits & ~(1 << k)
-                best[(bits, k)] = min(best[(prev, m)] + int(cost[m, k]) for m in subset if m != k)
-    full = (1 << n) - 2
-    return min(best[(full, k)] + int(cost[k, 0]) for k in range(1, n))
 
 
 def nearest_neighbour(cost: np.ndarray) -> int:
@@ -94,7 +79,7 @@ def run() -> dict:
     for _ in range(100):
         stops = _stops(rng, int(rng.integers(8, 11)))
         cost = _matrix(stops)
-        optimum = held_karp(cost)
+        optimum = routing.exact_tour_cost(cost)
         got, elapsed = _tour_cost(stops)
         small_time.append(elapsed)
         equal += got == optimum

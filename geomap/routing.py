@@ -914,3 +914,23 @@ i18n.register({
     "routing.solver_failed": ("Bộ giải không tìm được lộ trình; mọi cơ sở được liệt kê là chưa xếp.",
                               "The solver found no plan; every stop is listed as not scheduled."),
 })
+
+
+def exact_tour_cost(cost: np.ndarray) -> int:
+    """Exact shortest closed tour from node 0 through all others (Held–Karp, O(2^n n^2)).
+
+    The reference the solver is checked against (tests, ``bench/bench_routing.py``); fine up to
+    about 12 nodes.
+    """
+    import itertools
+
+    n = len(cost)
+    best = {(1 << k, k): int(cost[0, k]) for k in range(1, n)}
+    for size in range(2, n):
+        for subset in itertools.combinations(range(1, n), size):
+            bits = sum(1 << k for k in subset)
+            for k in subset:
+                prev = bits & ~(1 << k)
+                best[(bits, k)] = min(best[(prev, m)] + int(cost[m, k]) for m in subset if m != k)
+    full = (1 << n) - 2
+    return min(best[(full, k)] + int(cost[k, 0]) for k in range(1, n))

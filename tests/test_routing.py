@@ -6,7 +6,6 @@ ward office; the exact-optimum comparison uses a Held-Karp helper.
 
 from __future__ import annotations
 
-import itertools
 import textwrap
 
 import numpy as np
@@ -146,20 +145,6 @@ def test_straight_line_uses_local_metres_detour_and_speed():
     assert seconds[0, 1] == pytest.approx(1300 / (15 / 3.6), abs=2)
 
 
-def _held_karp(cost: np.ndarray) -> int:
-    """Exact shortest tour from node 0 through all others back to 0 (dynamic programming)."""
-    n = len(cost)
-    best = {(1 << k, k): int(cost[0, k]) for k in range(1, n)}
-    for size in range(2, n):
-        for subset in itertools.combinations(range(1, n), size):
-            bits = sum(1 << k for k in subset)
-            for k in subset:
-                prev = bits & ~(1 << k)
-                best[(bits, k)] = min(best[(prev, m)] + int(cost[m, k]) for m in subset if m != k)
-    full = sum(1 << k for k in range(1, n))
-    return min(best[(full, k)] + int(cost[k, 0]) for k in range(1, n))
-
-
 def test_solver_matches_the_exact_optimum_on_small_instances():
     rng = np.random.default_rng(7)
     for _ in range(5):
@@ -172,7 +157,7 @@ def test_solver_matches_the_exact_optimum_on_small_instances():
         full[:, :] = seconds[np.ix_(idx, idx)]
         out = routing.solve(full, [0] * 10, [None] * 10, [routing.MUST_VISIT_PENALTY] * 10, n_vehicles=1,
                             day=(0, 86_000), time_limit_s=0.3)
-        assert out["cost"] == _held_karp(seconds)
+        assert out["cost"] == routing.exact_tour_cost(seconds)
 
 
 def test_street_graph_from_osm_xml(tmp_path):
