@@ -137,6 +137,7 @@ def _ogc_pages(url: str) -> dict:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        _wait_until_idle(server.pid)  # the service derives QR statuses for every record at start-up
         rng = random.Random(7)
         figures = {}
         with httpx.Client(timeout=60) as client:
@@ -172,6 +173,21 @@ def _ogc_pages(url: str) -> dict:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _wait_until_idle(pid: int, timeout_s: float = 120) -> None:
+    """Wait until process ``pid`` uses under 5% of a core over a second (its start-up work is done)."""
+    def cpu_ticks() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    hz = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = cpu_ticks()
+        time.sleep(1)
+        if (cpu_ticks() - before) / hz < 0.05:
+            return
 
 
 def run() -> dict:
