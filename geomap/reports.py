@@ -3,7 +3,7 @@
 Every change is one :func:`geomap.db.transaction`: the report row, its history row in
 ``field_report_update`` and the audit entry are written together or not at all. Functions
 take either an :class:`~sqlalchemy.engine.Engine` (they open and commit their own unit of
-work) or a :class:`~sqlalchemy.engine.Connection` (the caller owns the transaction).
+work) or a :class:`~sqlalchemy.engine.Connection` (a savepoint inside the caller's transaction).
 
 Workflow::
 
@@ -91,16 +91,6 @@ class NotFound(ReportError):
 
 
 # --- small helpers ------------------------------------------------------------------------
-
-
-@contextmanager
-def _unit(bind: Bind) -> Iterator[Connection]:
-    """The caller's connection, or a new all-or-nothing transaction on an engine."""
-    if isinstance(bind, Connection):
-        yield bind
-    else:
-        with db.transaction(bind) as conn:
-            yield conn
 
 
 def _now() -> dt.datetime:
@@ -277,7 +267,7 @@ def submit(
     at = at or _now()
     digest = submission_hash(data, client)
     since = at - dt.timedelta(seconds=REPLAY_WINDOW_S)
-    with _unit(bind) as conn:
+    with db.transaction(bind) as conn:
         # few round trips: this is the public hot path (lock + ward in one, report + history in one)
         first = conn.execute(sa.text(
             "SELECT pg_advisory_xact_lock(hashtextextended(:h, 5)) AS locked, w.id, w.slug FROM "
@@ -377,7 +367,7 @@ def transition(
         raise ReportError("Dùng chức năng 'đánh dấu trùng' để chọn phản ánh gốc.",
                           "Use 'mark duplicate' to name the original report.", "status")
     note = clean_text(note) or None
-    with _unit(bind) as conn:
+    with db.transaction(bind) as conn:
         before = _lock(conn, report_id)
         if to_status not in TRANSITIONS[before["status"]]:
             raise ReportError(
@@ -406,7 +396,7 @@ def assign(
 ) -> dict[str, Any]:
     """Give a report to a staff member; an unassigned open report becomes ``assigned``."""
     note = clean_text(note) or None
-    with _unit(bind) as conn:
+    with db.transaction(bind) as conn:
         before = _lock(conn, report_id)
         if before["status"] not in OPEN_STATUSES:
             raise ReportError(f"Phản ánh đang ở trạng thái '{before['status']}', không thể phân công.",
@@ -435,7 +425,7 @@ def mark_duplicate(
 ) -> dict[str, Any]:
     """Mark ``report_id`` a duplicate of ``original_id`` (followed to the root of its own chain)."""
     note = clean_text(note) or None
-    with _unit(bind) as conn:
+    with db.transaction(bind) as conn:
         before = _lock(conn, report_id)
         if "duplicate" not in TRANSITIONS[before["status"]]:
             raise ReportError(f"Phản ánh ở trạng thái '{before['status']}' không thể đánh dấu trùng.",
@@ -475,7 +465,7 @@ def add_note(bind: Bind, report_id: int, note: str, *, user: Mapping[str, Any] |
     note = clean_text(note)
     if not note:
         raise ReportError("Ghi chú đang trống.", "The note is empty.", "note")
-    with _unit(bind) as conn:
+    with db.transaction(bind) as conn:
         _lock(conn, report_id)
         _history(conn, report_id, user, None, None, note, public=public)
         audit.record(conn, action="note", entity_type="field_report", entity_id=report_id, user=user, note=note)
@@ -697,7 +687,7 @@ def create_api_key(bind: Bind, name: str, scopes: Sequence[str], *, user: Mappin
     if not name:
         raise ReportError("Hãy đặt tên cho khóa API.", "Give the API key a name.", "name")
     key = "gm_" + secrets.token_urlsafe(32)
-    with _unit(bind) as conn:
+    with db.transaction(bind) as conn:
         key_id = conn.execute(sa.text(
             "INSERT INTO api_key (name, key_hash, scopes) VALUES (:n, :h, :s) RETURNING id"),
             {"n": name, "h": _key_hash(key), "s": list(scopes)}).scalar_one()
@@ -718,7 +708,7 @@ def check_api_key(conn: Connection | Engine, key: str | None, scope: str) -> int
 
 
 def revoke_api_key(bind: Bind, key_id: int, *, user: Mapping[str, Any] | None = None) -> None:
-    with _unit(bind) as conn:
+    with db.transaction(bind) as conn:
         n = conn.execute(sa.text(
             "UPDATE api_key SET revoked_at = now() WHERE id = :i AND revoked_at IS NULL"), {"i": key_id}).rowcount
         if not n:
