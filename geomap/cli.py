@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy import exc as sa_exc
+
 from geomap.errors import GeomapError
 
 #: modules that provide ``register(subparsers)``
@@ -44,6 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except GeomapError as exc:
         print(f"geomap: {exc}", file=sys.stderr)
+        return 1
+    except sa_exc.DBAPIError as exc:
+        from geomap.db import readable_error
+
+        readable = readable_error(exc)
+        if readable is None:
+            raise
+        print(f"geomap: {readable}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

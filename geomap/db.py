@@ -14,10 +14,10 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from geomap import config
-from geomap.errors import DatabaseUnavailable
+from geomap.errors import DatabaseUnavailable, GeomapError
 
 
 def database_url() -> str:
@@ -66,6 +66,30 @@ def check(engine: Engine) -> None:
             f"The database at {where} has no PostGIS; install it on that server "
             "(Debian: apt-get install postgresql-15-postgis-3)."
         )
+
+
+def readable_error(exc: BaseException) -> GeomapError | None:
+    """The one sentence for a database failure met after start-up, or None when it is not one.
+
+    The server went away (or restarts), or the schema is older than the code: both happen to
+    a running app or a command, and both have a plain remedy the user can follow.
+    """
+    if isinstance(exc, GeomapError):
+        return exc
+    if isinstance(exc, OperationalError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        return DatabaseUnavailable(
+            f"The database stopped answering ({reason}); start it again ('geomap db start') "
+            "or check GEOMAP_DATABASE_URL, then reload."
+        )
+    if isinstance(exc, ProgrammingError) and getattr(exc.orig, "sqlstate", None) in ("42P01", "42703"):
+        return DatabaseUnavailable(
+            "The database schema is missing or older than this version of geomap; "
+            "run 'geomap db migrate' (or 'make run'), then reload."
+        )
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailable("The connection to the database was lost; reload the page or run the command again.")
+    return None
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what geomap needs from the system's packages, where missing and possible:
-# PostgreSQL + PostGIS (the private database) and Chromium (browser tests, static maps).
+# PostgreSQL + PostGIS (the private database), Chromium (browser tests, static maps) and
+# GDAL's command-line tools (the OGC API read by a real GDAL client; the export benchmark's reference).
 # With GEOMAP_DATABASE_URL set, PostgreSQL is not needed here.
 set -euo pipefail
 
@@ -10,9 +11,11 @@ if [ -z "${GEOMAP_DATABASE_URL:-}" ]; then
     need+=(postgresql postgresql-postgis)
   fi
 fi
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)  # Debian splits venv's pip out
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)  # HTTP load generator for `make bench`
+command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)  # GDAL's OAPIF client (tests), ogr2ogr reference (bench)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 [ ${#need[@]} -eq 0 ] && exit 0

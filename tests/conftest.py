@@ -1,7 +1,8 @@
 """Shared fixtures: a real PostGIS database for the test run, rolled-back connections.
 
 As in GeoAlchemy2's suite, tests run against a real database: ``GEOMAP_TEST_DATABASE_URL``
-when set (a server the tests may create databases on), otherwise geomap's private cluster.
+when set (a server the tests may create databases on), else the server of
+``GEOMAP_DATABASE_URL`` (the same rights needed), otherwise geomap's private cluster.
 Each test run gets a fresh database ``geomap_test_<pid>`` migrated to head, dropped at the
 end, so parallel runs never meet. Tests that need no database never touch these fixtures.
 """
@@ -16,13 +17,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from geomap import cluster, db
+from geomap import cluster, config, db
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def _server_url() -> str:
-    url = os.environ.get("GEOMAP_TEST_DATABASE_URL")
+    """The server the run creates its database on: the test URL, the configured one, or the private cluster."""
+    url = os.environ.get("GEOMAP_TEST_DATABASE_URL") or config.DATABASE_URL
     if url:
         return url
     return cluster.ensure_running().url("postgres")

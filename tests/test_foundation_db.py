@@ -45,26 +45,17 @@ def test_every_geometry_column_has_a_gist_index(engine):
     assert not missing, f"geometry columns without a GiST index: {missing}"
 
 
-def test_fresh_database_upgrades_and_downgrades(database_url):
-    """A brand-new database goes to head, back to base and up again."""
-    from alembic import command
-
+@pytest.fixture
+def empty_database_url(database_url):
+    """A brand-new database on the test server, with nothing in it (not even the schema)."""
     server = make_url(database_url)
-    name = server.database + "_mig"
+    name = server.database + "_empty"
     admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
     try:
-        db.migrate(url)
-        cfg = db.alembic_config(url)
-        command.downgrade(cfg, "base")
-        eng = sa.create_engine(url)
-        with eng.connect() as c:
-            assert "establishment" not in sa.inspect(c).get_table_names()
-        eng.dispose()
-        db.migrate(url)
+        yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         db._engine_for.cache_clear()
         with admin.connect() as c:
@@ -72,6 +63,46 @@ def test_fresh_database_upgrades_and_downgrades(database_url):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def test_fresh_database_upgrades_and_downgrades(empty_database_url):
+    """A brand-new database goes to head, back to base and up again."""
+    from alembic import command
+
+    url = empty_database_url
+    db.migrate(url)
+    cfg = db.alembic_config(url)
+    command.downgrade(cfg, "base")
+    eng = sa.create_engine(url)
+    with eng.connect() as c:
+        assert "establishment" not in sa.inspect(c).get_table_names()
+    eng.dispose()
+    db.migrate(url)
+
+
+def _cli(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "geomap.cli", *args], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", **env}, cwd=cwd)
+
+
+def test_an_external_server_gets_its_schema_from_db_start(empty_database_url, tmp_path):
+    """With GEOMAP_DATABASE_URL set, `geomap db start` starts nothing but migrates that database;
+    before it, a command that needs the schema says so in one sentence."""
+    env = {"GEOMAP_DATABASE_URL": empty_database_url, "GEOMAP_STATE_DIR": str(tmp_path / "state")}
+    before = _cli("demo", "load", "--scale", "0.02", env=env, cwd=tmp_path)
+    assert before.returncode == 1 and "Traceback" not in before.stderr
+    assert len(before.stderr.strip().splitlines()) == 1 and "geomap db migrate" in before.stderr
+
+    started = _cli("db", "start", env=env, cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    assert "starting nothing" in started.stdout
+    assert not (tmp_path / "state" / "pgdata").exists()  # no private cluster was created
+    with sa.create_engine(empty_database_url).connect() as c:
+        assert "establishment" in sa.inspect(c).get_table_names()
+
+
+def test_readable_error_leaves_other_failures_alone():
+    assert db.readable_error(ValueError("not a database failure")) is None
 
 
 def test_unreachable_database_is_one_clear_sentence():
@@ -88,9 +119,8 @@ def test_malformed_url_is_one_clear_sentence():
 
 
 def test_cli_prints_one_line_without_traceback(tmp_path):
-    env = {"GEOMAP_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/nothing", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "geomap.cli", "db", "status"], capture_output=True, text=True,
-                         env=env, cwd=tmp_path)
+    out = _cli("db", "status", env={"GEOMAP_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/nothing"},
+               cwd=tmp_path)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
     assert out.stderr.strip().startswith("geomap: Cannot reach the database")

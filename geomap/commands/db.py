@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy.engine import make_url
+
 from geomap import cluster, config, db
 
 
@@ -14,8 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.action in ("start", "stop") and config.DATABASE_URL:
-        print(f"GEOMAP_DATABASE_URL is set: geomap uses that server and starts or stops nothing ({args.action}).")
+    if args.action == "stop" and config.DATABASE_URL:
+        print("GEOMAP_DATABASE_URL is set: geomap uses that server and stops nothing.")
+        return 0
+    if args.action == "start" and config.DATABASE_URL:
+        db.migrate(config.DATABASE_URL)
+        where = make_url(config.DATABASE_URL).render_as_string(hide_password=True)
+        print(f"GEOMAP_DATABASE_URL is set: using {where}, starting nothing; schema up to date.")
         return 0
     if args.action == "start":
         c = cluster.start()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
-from geomap import config, i18n, queries
+from geomap import config, db, i18n, mapdata, queries
 from geomap.errors import GeomapError
+from geomap.ui import auth
 from geomap.ui import pages as page_registry
 from geomap.ui.context import Context
 from geomap.ui.resources import engine
@@ -20,8 +22,8 @@ def main() -> None:
     try:
         eng = engine()
         wards = queries.loaded_wards(eng)
-    except GeomapError as exc:
-        st.error(str(exc))
+    except (GeomapError, DBAPIError) as exc:
+        _explain(exc)
         st.stop()
     if not wards:
         st.warning("Chưa có dữ liệu phường: chạy 'geomap demo load'." if lang == "vi"
@@ -32,10 +34,10 @@ def main() -> None:
     slug = st.sidebar.selectbox(i18n.t("app.ward", lang), slugs, index=default,
                                 format_func=lambda s: next(w["name"] for w in wards if w["slug"] == s), key="ward")
     ward = next(w for w in wards if w["slug"] == slug)
-    user = _current_user()
+    user = auth.require_user()
     ctx = Context(engine=eng, lang=lang, ward_slug=slug, ward_id=ward["id"], user=user)
 
-    allowed = [p for p in page_registry.discover() if user is None or user["role"] in p.roles]
+    allowed = [p for p in page_registry.discover() if user["role"] in p.roles]
     nav = st.navigation([
         st.Page(lambda p=p: _render(p, ctx), title=p.title(lang), icon=p.icon, url_path=p.key, default=p.default)
         for p in allowed
@@ -45,17 +47,24 @@ def main() -> None:
 
 
 def _render(page: page_registry.Page, ctx: Context) -> None:
-    """Render a page; a failure the user can act on is one clear sentence, not a traceback."""
+    """Render a page under the ward's synthetic-data label; a failure the user can act on is one
+    clear sentence, not a traceback."""
     try:
+        if _ward_is_synthetic(ctx.ward_id):
+            st.info(ctx.t("app.synthetic_notice"), icon=":material/science:")
         page.render(ctx)
-    except GeomapError as exc:
-        st.error(str(exc))
+    except (GeomapError, DBAPIError) as exc:
+        _explain(exc)
 
 
-def _current_user() -> dict | None:
-    """The signed-in user; None while sign-in is not set up (issue: roles and accounts)."""
-    try:
-        from geomap.ui import auth
-    except ImportError:
-        return None
-    return auth.require_user()
+@st.cache_data(ttl=300, show_spinner=False)
+def _ward_is_synthetic(ward_id: int) -> bool:
+    return mapdata.ward_is_synthetic(engine(), ward_id)
+
+
+def _explain(exc: GeomapError | DBAPIError) -> None:
+    """One sentence for a database or user-fixable failure; anything else is a bug and re-raised."""
+    readable = db.readable_error(exc)
+    if readable is None:
+        raise exc
+    st.error(str(readable))

@@ -89,10 +89,10 @@ def _search(db_key: str, ward_id: int, layer_name: str, query: str) -> pd.DataFr
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def _ward_facts(db_key: str, ward_id: int) -> tuple[tuple[float, float, float, float], bool, list[str]]:
+def _ward_facts(db_key: str, ward_id: int) -> tuple[tuple[float, float, float, float], list[str]]:
     eng = resources.engine()
     searchable = [lyr.name for lyr in mapdata.searchable_layers(eng)]
-    return queries.ward_bounds(eng, ward_id), mapdata.ward_is_synthetic(eng, ward_id), searchable
+    return queries.ward_bounds(eng, ward_id), searchable
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -101,14 +101,11 @@ def _ward_facts(db_key: str, ward_id: int) -> tuple[tuple[float, float, float, f
 def render(ctx: Any) -> None:
     reg = layers.registry()
     db_key = _db_key()
-    bounds, synthetic, searchable = _ward_facts(db_key, ctx.ward_id)
+    bounds, searchable = _ward_facts(db_key, ctx.ward_id)
     map_key = f"geomap.map.{ctx.ward_slug}"
     view = st.session_state.get(map_key) or {}
     zoom = view.get("zoom")
     bbox = mapdata.view_bbox(view.get("bounds"))
-
-    if synthetic:
-        st.info(ctx.t("app.synthetic_notice"), icon=":material/science:")
 
     # widgets: layers and colours
     with st.sidebar:
