@@ -6,15 +6,17 @@
    aggregation; then esda ``G_Local(transform="B", star=True)`` on the same cells and weights
    (timed alone, without aggregation), with 999 permutations (esda without numba is slow) and
    our own run at 999 for a like-for-like ratio. Target: ≤ 2 s.
-2. Submission: ``geomap.web`` under uvicorn in a separate process (1 worker: on 2 cores the
-   database and the load generator need the other), load from
+2. Submission: ``geomap.web`` under uvicorn in a separate process with 2 workers (one per core,
+   as ``geomap serve`` starts it; one worker saturates at about 230–250/s), load from
    this process over raw keep-alive HTTP/1.1 (asyncio streams: a cheap load generator).
    Each request is a browser-like multipart POST /report
    (empty photo part) with a different description and position, so replay protection
    never short-circuits it. The per-client rate limiter is switched off for the run
    (GEOMAP_REPORT_RATE_PER_MINUTE=0): all load comes from one address. Closed loop (16
-   concurrent clients) for the ceiling, then open loop at a fixed 200/s for the latency
-   percentiles. Target: ≥ 200/s sustained, p99 ≤ 100 ms.
+   concurrent clients) for the capacity figure, then open loop offering a fixed 220/s for 20 s
+   (somewhat more than the target, so "sustained" is not decided by rounding) for the achieved
+   rate and latency percentiles. Target met when the open loop achieves ≥ 200/s with p99 ≤ 100 ms
+   and no errors.
 """
 
 from __future__ import annotations
@@ -202,7 +204,13 @@ async def _load(host: str, port: int, *, seconds: float, concurrency: int | None
             "p99_ms": round(float(np.percentile(lat_ms, 99)), 1)}
 
 
-def bench_submit(workers: int = 2) -> dict:
+#: what the open loop offers, and what it must achieve (requests per second), and its p99 limit
+OFFERED_PER_S = 220.0
+TARGET_PER_S = 200.0
+TARGET_P99_MS = 100.0
+
+
+def bench_submit(workers: int = 2, offered: float = OFFERED_PER_S) -> dict:
     url = _bench_database()
     port = _free_port()
     env = {**os.environ, "GEOMAP_DATABASE_URL": url, "GEOMAP_REPORT_RATE_PER_MINUTE": "0"}
@@ -222,7 +230,7 @@ def bench_submit(workers: int = 2) -> dict:
             time.sleep(0.2)
         asyncio.run(_load("127.0.0.1", port, seconds=3, concurrency=8, offset=10_000_000))  # warm-up
         closed = asyncio.run(_load("127.0.0.1", port, seconds=15, concurrency=16, offset=20_000_000))
-        opened = asyncio.run(_load("127.0.0.1", port, seconds=20, rate=200, offset=30_000_000))
+        opened = asyncio.run(_load("127.0.0.1", port, seconds=20, rate=offered, offset=30_000_000))
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -230,14 +238,17 @@ def bench_submit(workers: int = 2) -> dict:
         stored = c.execute(sa.text("SELECT count(*) FROM field_report")).scalar()
         histories = c.execute(sa.text("SELECT count(*) FROM field_report_update")).scalar()
     _drop_database(url)
-    figures = {"workers": workers, "closed_loop_16": closed, "open_loop_200_per_s": opened,
-               "stored_reports": stored, "history_rows": histories,
-               "meets_target": opened["per_s"] >= 195 and opened["p99_ms"] <= 100 and opened["errors"] == 0}
+    figures = {"workers": workers, "closed_loop_16": closed, "open_loop_offered_per_s": offered,
+               "open_loop": opened, "stored_reports": stored, "history_rows": histories,
+               "target_per_s": TARGET_PER_S, "target_p99_ms": TARGET_P99_MS,
+               "meets_target": (opened["per_s"] >= TARGET_PER_S and opened["p99_ms"] <= TARGET_P99_MS
+                                and opened["errors"] == 0)}
     print(f"submit, closed loop (16 clients): {closed['per_s']}/s, p50 {closed['p50_ms']} ms, "
           f"p99 {closed['p99_ms']} ms, errors {closed['errors']}")
-    print(f"submit, open loop at 200/s for 20 s: {opened['per_s']}/s, p50 {opened['p50_ms']} ms, "
-          f"p95 {opened['p95_ms']} ms, p99 {opened['p99_ms']} ms, errors {opened['errors']} "
-          f"(target ≥ 200/s, p99 ≤ 100 ms)")
+    print(f"submit, open loop offering {offered:g}/s for 20 s: achieved {opened['per_s']}/s, "
+          f"p50 {opened['p50_ms']} ms, p95 {opened['p95_ms']} ms, p99 {opened['p99_ms']} ms, "
+          f"errors {opened['errors']} (target ≥ {TARGET_PER_S:g}/s, p99 ≤ {TARGET_P99_MS:g} ms): "
+          f"{'met' if figures['meets_target'] else 'MISSED'}")
     print(f"stored {stored} reports, {histories} history rows (one each: nothing half-stored)")
     return figures
 

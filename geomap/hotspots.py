@@ -25,6 +25,7 @@ false discovery rate over all cells before a cell is called hot or cold.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +53,10 @@ CLASSES = ("hot", "cold", "not_significant")
 
 @dataclass(frozen=True)
 class Grid:
-    """A tessellation: ``kind`` "h3" (``resolution``) or "square" (``cell_m`` metres in ``srid``)."""
+    """A tessellation: ``kind`` "h3" (``resolution``) or "square" (``cell_m`` metres in ``srid``).
+
+    ``srid`` defaults to VN-2000 / Đà Nẵng (EPSG:5899); :func:`geomap.reports.hotspot_layers` and
+    :func:`geomap.reports.reports_in_cells` replace it with the ward's own local CRS."""
 
     kind: str = "h3"
     resolution: int = H3_RESOLUTION
@@ -429,16 +433,36 @@ def heat_points(reports: pd.DataFrame) -> list[list[float]]:
 
 
 __all__ = ["Grid", "GiStar", "HotspotAnalysis", "aggregate", "analyse", "classify", "gi_star", "grid_of",
-           "heat_points", "rank_hotspots", "trend_label"]
+           "heat_points", "is_cell_id", "rank_hotspots", "trend_label"]
 
 
-def grid_of(cell: str) -> Grid:
-    """The grid a cell id belongs to (H3 index or ``sq<size>:<ix>:<iy>``), so a link can name just the cell."""
+_SQUARE_ID = re.compile(r"sq\d{1,6}(?:\.\d{1,3})?:-?\d{1,9}:-?\d{1,9}")
+
+
+def is_cell_id(cell: str) -> bool:
+    """Is ``cell`` an H3 index or a square id ``sq<size>:<ix>:<iy>`` (what a hotspot link may carry)?"""
+    if not isinstance(cell, str) or not 0 < len(cell) <= 40:
+        return False
     if cell.startswith("sq"):
-        size, _, _ = _parse_square(cell)
-        return Grid("square", cell_m=size)
+        return _SQUARE_ID.fullmatch(cell) is not None and _parse_square(cell)[0] > 0
     import h3
 
-    if not h3.is_valid_cell(cell):
-        raise ValueError(f"'{cell[:32]}' is not a cell id")
+    try:
+        return bool(h3.is_valid_cell(cell))
+    except (ValueError, TypeError):
+        return False
+
+
+def grid_of(cell: str, *, srid: int) -> Grid:
+    """The grid a cell id belongs to (H3 index or ``sq<size>:<ix>:<iy>``), so a link can name just the cell.
+
+    A square id does not carry its CRS: ``srid`` is the ward's local CRS (``WardProfile.local_srid``,
+    the ``ward.local_srid`` column), the one :func:`geomap.reports.hotspot_layers` lays squares in."""
+    if not is_cell_id(cell):
+        raise ValueError(f"'{str(cell)[:32]}' is not a cell id")
+    if cell.startswith("sq"):
+        size, _, _ = _parse_square(cell)
+        return Grid("square", cell_m=size, srid=int(srid))
+    import h3
+
     return Grid("h3", resolution=h3.get_resolution(cell))

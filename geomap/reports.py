@@ -18,6 +18,7 @@ end at 17:00 Đà Nẵng time on the last working day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -132,14 +133,6 @@ def deadline_for(category: str, reported_at: dt.datetime, deadline_days: Mapping
     local_day = reported_at.astimezone(LOCAL_TZ).date()
     due = add_working_days(local_day, int(days))
     return dt.datetime.combine(due, dt.time(DEADLINE_HOUR), tzinfo=LOCAL_TZ).astimezone(dt.UTC)
-
-
-def _ward_deadline_days(conn: Connection, ward_id: int) -> dict[str, int]:
-    slug = conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
-    try:
-        return dict(profiles.get(slug).report_deadline_days)
-    except GeomapError:
-        return {}
 
 
 # --- intake --------------------------------------------------------------------------------
@@ -493,15 +486,30 @@ def nearby_similar(
         "SELECT o.id, o.public_id, o.status, o.reported_at, o.resolved_at, o.description, "
         " ST_Distance(geography(o.geom), geography(p.g)) AS distance_m "
         "FROM field_report o, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g) p "
-        "WHERE o.ward_id = :w AND o.category = :c AND o.id IS DISTINCT FROM :x "
-        " AND ST_DWithin(geography(o.geom), geography(p.g), :r) "
-        " AND o.reported_at BETWEEN :since AND :at "
-        " AND (o.status = ANY(:open) OR (o.status = ANY(:done) AND COALESCE(o.resolved_at, o.updated_at) >= :since)) "
-        "ORDER BY distance_m, o.reported_at DESC LIMIT 20"),
-        {"lon": lon, "lat": lat, "w": ward_id, "c": category, "x": exclude_id, "r": radius_m,
-         "since": at - dt.timedelta(days=days), "at": at + dt.timedelta(seconds=1),
-         "open": list(OPEN_STATUSES), "done": list(DONE_STATUSES)}).mappings()
+        "WHERE " + _similar_where("o", ward=":w", category=":c", geog="geography(p.g)", at="CAST(:at AS timestamptz)",
+                                  exclude="CAST(:x AS int)")
+        + " ORDER BY distance_m, o.reported_at DESC LIMIT 20"),
+        {"lon": lon, "lat": lat, "w": ward_id, "c": category, "x": exclude_id, "at": at,
+         **_similar_params(radius_m, days)}).mappings()
     return [dict(r) for r in rows]
+
+
+def _similar_where(o: str, *, ward: str, category: str, geog: str, at: str, exclude: str) -> str:
+    """The one duplicate rule as SQL over alias ``o`` (the possible original), for a report given by
+    SQL expressions (bind parameters or another row's columns): same ward and category, within
+    ``:dup_r`` metres, reported in the ``:dup_days`` days up to ``at``, still open or closed within
+    those days. :func:`nearby_similar` and the work list's flag share it."""
+    since = f"({at} - make_interval(days => CAST(:dup_days AS int)))"
+    return (f"{o}.ward_id = {ward} AND {o}.category = {category} AND {o}.id IS DISTINCT FROM {exclude} "
+            f"AND ST_DWithin(geography({o}.geom), {geog}, :dup_r) "
+            f"AND {o}.reported_at BETWEEN {since} AND ({at} + interval '1 second') "
+            f"AND ({o}.status = ANY(:dup_open) OR ({o}.status = ANY(:dup_done) "
+            f"AND COALESCE({o}.resolved_at, {o}.updated_at) >= {since}))")
+
+
+def _similar_params(radius_m: float = DUPLICATE_RADIUS_M, days: int = DUPLICATE_DAYS) -> dict[str, Any]:
+    return {"dup_r": float(radius_m), "dup_days": int(days), "dup_open": list(OPEN_STATUSES),
+            "dup_done": list(DONE_STATUSES)}
 
 
 def suggest_duplicates(conn: Connection, report_id: int, **kwargs: Any) -> list[dict[str, Any]]:
@@ -536,11 +544,23 @@ def work_list(
     ids: Sequence[int] | None = None,
     now: dt.datetime | None = None,
     limit: int = 1000,
+    with_duplicates: bool = False,
 ) -> list[dict[str, Any]]:
-    """Reports of a ward for the staff work lists, most urgent deadline first."""
+    """Reports of a ward for the staff work lists, most urgent deadline first.
+
+    ``with_duplicates``: each row also gets ``likely_duplicate``, True when the report is open and
+    :func:`suggest_duplicates` would find something for it (an EXISTS in the same query, not one
+    query per row)."""
     now = now or _now()
     where = ["f.ward_id = :w"]
     params: dict[str, Any] = {"w": ward_id, "now": now, "n": limit}
+    columns = _LIST_COLUMNS
+    if with_duplicates:
+        columns += (", (f.status = ANY(:dup_open) AND EXISTS (SELECT 1 FROM field_report o WHERE "
+                    + _similar_where("o", ward="f.ward_id", category="f.category", geog="geography(f.geom)",
+                                     at="f.reported_at", exclude="f.id")
+                    + ")) AS likely_duplicate")
+        params.update(_similar_params())
     if statuses:
         where.append("f.status = ANY(:st)")
         params["st"] = list(statuses)
@@ -567,7 +587,7 @@ def work_list(
     if ids is not None:
         where.append("f.id = ANY(:ids)")
         params["ids"] = [int(i) for i in ids]
-    sql = (f"SELECT {_LIST_COLUMNS} FROM field_report f LEFT JOIN app_user u ON u.id = f.assignee_id "
+    sql = (f"SELECT {columns} FROM field_report f LEFT JOIN app_user u ON u.id = f.assignee_id "
            f"WHERE {' AND '.join(where)} ORDER BY f.deadline_at NULLS LAST, f.reported_at LIMIT :n")
     with _read(conn) as c:
         return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
@@ -610,6 +630,24 @@ def get(conn: Connection | Engine, report_id: int) -> dict[str, Any]:
             report["duplicate_of_public_id"] = c.execute(sa.text(
                 "SELECT public_id FROM field_report WHERE id = :d"), {"d": report["duplicate_of_id"]}).scalar()
         return report
+
+
+def hidden_fields(user: Mapping[str, Any] | None) -> frozenset[str]:
+    """Personal fields of a report (reporter name, contact: ``Field.personal`` on the ``field_reports``
+    layer) that ``user`` may not see, by the project's one rule, :func:`geomap.auth.visible_fields`
+    (only roles holding ``view_personal``; not inspectors, not the public)."""
+    import layers
+    from geomap import auth
+
+    layer = layers.get("field_reports")
+    visible = {f.name for f in auth.visible_fields(layer, user)}
+    return frozenset(f.name for f in layer.personal_fields if f.name not in visible)
+
+
+def redact_for(report: Mapping[str, Any], user: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A report (from :func:`get` or :func:`work_list`) without the personal fields ``user`` may not see."""
+    hide = hidden_fields(user)
+    return {k: v for k, v in report.items() if k not in hide}
 
 
 def _ward_of(conn: Connection, report_id: int) -> int:
@@ -828,9 +866,13 @@ def hotspot_layers(
     prev_start = start - (end - start)
     points = report_points(conn, ward_id, since=prev_start, until=end, categories=categories)
     with _read(conn) as c:
-        area = wkb.loads(bytes(c.execute(sa.text("SELECT ST_AsBinary(geom) FROM ward WHERE id = :w"),
-                                         {"w": ward_id}).scalar_one()))
-    analysis = hotspots.analyse(points, area=area, start=start, end=end, grid=grid or hotspots.Grid(),
+        row = c.execute(sa.text("SELECT ST_AsBinary(geom) AS g, local_srid, slug FROM ward WHERE id = :w"),
+                        {"w": ward_id}).one()
+    area = wkb.loads(bytes(row.g))
+    grid = grid or hotspots.Grid()
+    if grid.kind == "square":  # squares in the ward's own local CRS: the ids its links carry mean the same squares
+        grid = dataclasses.replace(grid, srid=_local_srid(row.local_srid, row.slug))
+    analysis = hotspots.analyse(points, area=area, start=start, end=end, grid=grid,
                                 permutations=hotspots.PERMUTATIONS if permutations is None else permutations,
                                 alpha=alpha, seed=seed)
     current = points[pd_between(points["reported_at"], start, end)]
@@ -852,17 +894,118 @@ def reports_in_cells(
     since: dt.datetime,
     until: dt.datetime,
     categories: Sequence[str] | None = None,
+    with_duplicates: bool = False,
 ) -> list[dict[str, Any]]:
-    """The reports behind hotspot cells (what a hotspot links to), most urgent first."""
+    """The reports behind hotspot cells (what a hotspot links to), most urgent first.
+
+    Square cell ids are read in the ward's local CRS, as :func:`hotspot_layers` lays them."""
     from geomap import hotspots
 
     if not cells:
         return []
-    grid = hotspots.grid_of(cells[0])
+    with _read(conn) as c:
+        ward = c.execute(sa.text("SELECT local_srid, slug FROM ward WHERE id = :w"), {"w": ward_id}).first()
+    if ward is None:
+        return []
+    grid = hotspots.grid_of(cells[0], srid=_local_srid(ward.local_srid, ward.slug))
     points = report_points(conn, ward_id, since=since, until=until, categories=categories)
     if points.empty:
         return []
     inside = set(cells)
     mask = [c in inside for c in grid.assign(points["lon"].to_numpy(), points["lat"].to_numpy())]
     ids = points.loc[mask, "id"].tolist()
-    return work_list(conn, ward_id, ids=ids) if ids else []
+    return work_list(conn, ward_id, ids=ids, with_duplicates=with_duplicates) if ids else []
+
+
+def _local_srid(stored: int | None, slug: str | None) -> int:
+    """The ward's local CRS: the ``ward.local_srid`` column, else its profile's."""
+    if stored:
+        return int(stored)
+    return profiles.get(slug).local_srid
+
+
+# --- hotspot -> report list links ---------------------------------------------------------------
+
+#: the staff page listing reports (``geomap.ui.pages.reports``)
+REPORTS_PAGE = "/reports"
+#: most cells a link may name (a hotspot is a few dozen cells)
+MAX_LINK_CELLS = 2000
+
+
+@dataclass(frozen=True)
+class CellFilter:
+    """What a hotspot link asks the report list for: reports in ``cells`` in [since, until)."""
+
+    cells: tuple[str, ...]
+    since: dt.datetime
+    until: dt.datetime
+    categories: tuple[str, ...] = ()
+
+
+def cells_link(cells: Sequence[str], *, since: dt.datetime, until: dt.datetime,
+               categories: Sequence[str] | None = None, page: str = REPORTS_PAGE) -> str:
+    """``/reports?cell=…&since=…&until=…[&category=…]``, URL-encoded: the ``+`` of a ``+07:00``
+    offset becomes ``%2B`` (unencoded, query parsing would turn it into a space).
+    :func:`parse_cells_link` reads it back."""
+    from urllib.parse import urlencode
+
+    query: dict[str, str] = {"cell": ",".join(cells), "since": since.isoformat(), "until": until.isoformat()}
+    if categories:
+        query["category"] = ",".join(categories)
+    return f"{page}?{urlencode(query, safe=',:')}"
+
+
+_OFFSET_LOST_PLUS = re.compile(r"^(.*\d)\s(\d{2}:?\d{2})$")
+
+
+def _link_time(value: str, name: str) -> dt.datetime:
+    text = value.strip()
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        # an old, unencoded link: "…T00:00:00+07:00" arrives as "…T00:00:00 07:00"
+        m = _OFFSET_LOST_PLUS.match(text)
+        try:
+            when = dt.datetime.fromisoformat(f"{m.group(1)}+{m.group(2)}") if m else None
+        except ValueError:
+            when = None
+        if when is None:
+            shown = value[:40]
+            raise ReportError(
+                f"Liên kết có '{name}' không phải ngày giờ hợp lệ ('{shown}'); dùng dạng 2026-03-01T00:00:00+07:00.",
+                f"The link's '{name}' is not a valid date and time ('{shown}'); use e.g. 2026-03-01T00:00:00+07:00.",
+                name) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=LOCAL_TZ)
+
+
+def parse_cells_link(params: Mapping[str, str | None], *, now: dt.datetime | None = None,
+                     default_days: int = 90) -> CellFilter | None:
+    """The :class:`CellFilter` in a page's query parameters (None: the link names no cell).
+
+    Bad cells, dates or categories raise :class:`ReportError` with a message for the page; a
+    missing ``until`` is now, a missing ``since`` ``default_days`` before ``until``."""
+    from geomap import hotspots
+
+    cells = tuple(dict.fromkeys(c.strip() for c in (params.get("cell") or "").split(",") if c.strip()))
+    if not cells:
+        return None
+    if len(cells) > MAX_LINK_CELLS:
+        raise ReportError(f"Liên kết có quá nhiều ô lưới ({len(cells):,}; tối đa {MAX_LINK_CELLS:,}).",
+                          f"The link names too many grid cells ({len(cells):,}; at most {MAX_LINK_CELLS:,}).",
+                          "cell")
+    bad = next((c for c in cells if not hotspots.is_cell_id(c)), None)
+    if bad is not None:
+        raise ReportError(f"Liên kết có mã ô lưới không hợp lệ ('{bad[:40]}').",
+                          f"The link has an invalid grid cell id ('{bad[:40]}').", "cell")
+    until = _link_time(params["until"], "until") if params.get("until") else (now or _now())
+    since = (_link_time(params["since"], "since") if params.get("since")
+             else until - dt.timedelta(days=default_days))
+    if since >= until:
+        raise ReportError("Trong liên kết, 'since' phải trước 'until'.",
+                          "In the link, 'since' must come before 'until'.", "since")
+    categories = tuple(c.strip() for c in (params.get("category") or "").split(",") if c.strip())
+    unknown = [c for c in categories if c not in REPORT_CATEGORIES]
+    if unknown:
+        raise ReportError(f"Liên kết có lĩnh vực không tồn tại: {', '.join(unknown)[:80]}.",
+                          f"The link names unknown categories: {', '.join(unknown)[:80]}.", "category")
+    return CellFilter(cells=cells, since=since, until=until, categories=categories)

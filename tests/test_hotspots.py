@@ -213,3 +213,55 @@ def test_weights_sparse_input_forms():
     a = hotspots.gi_star(y, sp.coo_matrix(w), permutations=0)
     b = hotspots.gi_star(y, w.tocsr() * 3.0, permutations=0)  # binary regardless of stored values
     np.testing.assert_allclose(a.Zs, b.Zs)
+
+
+def test_grid_of_uses_the_given_ward_crs():
+    """A square id carries no CRS: grid_of lays it in the ward's local CRS it is given."""
+    prof = profiles.get("hoa-cuong")
+    sq = hotspots.grid_of("sq250:3141:-59", srid=prof.local_srid)
+    assert (sq.kind, sq.cell_m, sq.srid) == ("square", 250.0, prof.local_srid)
+    assert hotspots.grid_of("sq250:3141:-59", srid=3405).srid == 3405  # VN-2000 UTM 48N: not silently 5899
+    h = hotspots.grid_of("8a65b56628e7fff", srid=prof.local_srid)
+    assert (h.kind, h.resolution) == ("h3", 10)
+    for bad in ("sq250:1:x", "sq0:1:2", "zzz", ""):
+        assert not hotspots.is_cell_id(bad)
+        with pytest.raises(ValueError):
+            hotspots.grid_of(bad, srid=prof.local_srid)
+
+
+def test_square_cells_link_back_to_their_reports_in_the_ward_crs(request, engine):
+    """hotspot_layers lays squares in the ward's CRS even when handed a grid in another one, and
+    reports_in_cells reads the ids back the same way: a cell's link lists exactly the reports it counts."""
+    ward = ensure_ward(request, engine)
+    end = dt.datetime.now(UTC)
+    start = end - dt.timedelta(days=365)
+    other_crs = hotspots.Grid("square", cell_m=250, srid=3405)
+    analysis, _ = reports.hotspot_layers(engine, ward, start=start, end=end, grid=other_crs, permutations=0)
+    assert analysis.grid.srid == profiles.get("hoa-cuong").local_srid
+    assert analysis.params["grid"].endswith(f"EPSG:{profiles.get('hoa-cuong').local_srid}")
+    busiest = analysis.cells.sort_values("count", ascending=False).iloc[0]
+    assert busiest["count"] > 0
+    found = reports.reports_in_cells(engine, ward, [busiest["cell"]], since=start, until=end)
+    assert len(found) == busiest["count"]
+
+
+def test_map_cell_popups_link_to_their_reports():
+    from geomap.ui.pages import hotspots as page
+
+    area, _, frame = synthetic_reports(n_background=300, n_cluster=60)
+    start, end = dt.datetime(2026, 1, 31, tzinfo=UTC), dt.datetime(2026, 3, 2, tzinfo=UTC)
+    result = hotspots.analyse(frame, area=area, start=start.astimezone(reports.LOCAL_TZ),
+                              end=end.astimezone(reports.LOCAL_TZ), permutations=0)
+    geo = page._cells_geojson(result.cells, "en", result.window, ("garbage",))
+    props = [f["properties"] for f in geo["features"]]
+    with_reports = [p for p in props if p["count"] > 0]
+    assert with_reports and all('target="_blank"' in p["link"] for p in with_reports)
+    assert all("href" not in p["link"] for p in props if p["count"] == 0)
+    import html
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    one = with_reports[0]
+    href = html.unescape(re.search(r'href="([^"]+)"', one["link"]).group(1))
+    parsed = reports.parse_cells_link({k: v[-1] for k, v in parse_qs(urlsplit(href).query).items()})
+    assert parsed == reports.CellFilter((one["cell"],), *result.window, ("garbage",))

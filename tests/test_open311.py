@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from reports_fixtures import ensure_ward, inside_point
+from reports_fixtures import assert_not_sequential, assert_public_id_hides_row_id, ensure_ward, inside_point
 
 from geomap import reports
 from geomap.models import REPORT_CATEGORIES
@@ -119,7 +119,17 @@ def test_post_then_get_round_trip(client, api_key, engine):
             "SELECT id, channel, reporter_name, reporter_contact, api_key_id FROM field_report WHERE public_id = :p"),
             {"p": rid}).one()
     assert row.channel == "open311" and row.reporter_name == "Lê Văn Báo" and row.api_key_id is not None
-    assert str(row.id) != rid
+    # the service_request_id is the random tracking code, not (derived from) the sequential row id
+    assert_public_id_hides_row_id(rid, row.id)
+    missing = client.get(f"/open311/v2/requests/{row.id}.json")
+    assert missing.status_code == 404 and missing.json()[0]["code"] == 404
+    nxt = post(client, api_key, description="Open311 second request, right after")
+    assert nxt.status_code == 201
+    next_rid = nxt.json()[0]["service_request_id"]
+    with engine.connect() as c:
+        next_id = c.execute(sa.text("SELECT id FROM field_report WHERE public_id = :p"), {"p": next_rid}).scalar_one()
+    assert_public_id_hides_row_id(next_rid, next_id)
+    assert_not_sequential((row.id, rid), (next_id, next_rid))
     # replay: same content, same key, same device within a minute -> same request id, 200 not 201
     again = post(client, api_key, description="Open311 round trip <script>", address_string="K12 Núi Thành")
     assert again.status_code == 200 and again.json()[0]["service_request_id"] == rid

@@ -194,13 +194,78 @@ def test_full_workflow_with_history(conn, ward, inside, officer):
     assert audit_actions == ["create", "status", "assign", "status", "status", "status"]
 
 
-@pytest.mark.parametrize("path, bad", [
-    ((), "closed_to_resolved"),
-])
-def test_forbidden_transitions(conn, ward, inside, officer, path, bad):
+#: the workflow's rules, written out: every status change the workflow must refuse (the
+#: complement of the allowed changes in the issue: new → received → assigned → in progress →
+#: resolved → closed; duplicate / not the ward's from any open status; reopening)
+FORBIDDEN: dict[str, set[str]] = {
+    "new": {"new"},
+    "received": {"new", "received"},
+    "assigned": {"new", "assigned", "closed"},
+    "in_progress": {"new", "received", "in_progress", "closed"},
+    "resolved": {"new", "received", "assigned", "resolved", "duplicate", "not_ward"},
+    "closed": {"new", "assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward"},
+    "duplicate": {"new", "assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward"},
+    "not_ward": {"new", "assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward"},
+}
+ALLOWED_SAMPLE = [("new", "received"), ("new", "resolved"), ("received", "closed"), ("assigned", "received"),
+                  ("in_progress", "assigned"), ("in_progress", "not_ward"), ("resolved", "in_progress"),
+                  ("resolved", "closed"), ("closed", "received"), ("duplicate", "received"),
+                  ("not_ward", "received")]
+
+
+def bring_to(conn, ward, inside, officer, status: str, text: str):
+    """A fresh report in ``status``, reached through allowed changes."""
+    done = make(conn, ward, inside, text=text)
+    if status == "duplicate":
+        original = make(conn, ward, inside, text=f"{text} (original)")
+        reports.mark_duplicate(conn, done.id, original.id, user=officer)
+    elif status != "new":
+        reports.transition(conn, done.id, status, user=officer, note="lý do: bước chuẩn bị")
+    assert reports.get(conn, done.id)["status"] == status
+    return done
+
+
+def test_forbidden_table_is_the_complement_of_the_workflow():
+    statuses = set(reports.REPORT_STATUSES)
+    assert set(FORBIDDEN) == statuses
+    for src in statuses:
+        assert FORBIDDEN[src] == statuses - reports.TRANSITIONS[src], src
+    assert all(t not in FORBIDDEN[s] for s, t in ALLOWED_SAMPLE)
+
+
+@pytest.mark.parametrize("src, dst", [(s, t) for s, targets in FORBIDDEN.items() for t in sorted(targets)])
+def test_forbidden_transitions(conn, ward, inside, officer, src, dst):
+    done = bring_to(conn, ward, inside, officer, src, f"forbidden {src} -> {dst}")
+    steps = len(reports.get(conn, done.id)["history"])
+    with pytest.raises(ReportError) as err:
+        if dst == "duplicate":
+            original = make(conn, ward, inside, text=f"forbidden {src} -> {dst} (original)")
+            reports.mark_duplicate(conn, done.id, original.id, user=officer)
+        else:
+            reports.transition(conn, done.id, dst, user=officer, note="không được phép")
+    assert err.value.code == "transition" and err.value.field == "status"
+    after = reports.get(conn, done.id)
+    assert after["status"] == src and len(after["history"]) == steps  # nothing written
+
+
+@pytest.mark.parametrize("src, dst", ALLOWED_SAMPLE)
+def test_allowed_transitions(conn, ward, inside, officer, src, dst):
+    done = bring_to(conn, ward, inside, officer, src, f"allowed {src} -> {dst}")
+    state = reports.transition(conn, done.id, dst, user=officer, note="được phép")
+    assert state["status"] == dst
+    last = reports.get(conn, done.id)["history"][-1]
+    assert (last["status_from"], last["status_to"], last["note"]) == (src, dst, "được phép")
+    if dst == "received" and src in reports.SET_ASIDE_STATUSES:
+        assert state["duplicate_of_id"] is None
+
+
+def test_transition_errors(conn, ward, inside, officer):
     done = make(conn, ward, inside, text="forbidden")
     with pytest.raises(ReportError) as err:
         reports.transition(conn, done.id, "bogus", user=officer)
+    assert err.value.field == "status"
+    with pytest.raises(ReportError) as err:
+        reports.transition(conn, done.id, "duplicate", user=officer)  # needs the original: mark_duplicate
     assert err.value.field == "status"
     reports.transition(conn, done.id, "closed", user=officer)
     with pytest.raises(ReportError) as err:
@@ -208,8 +273,8 @@ def test_forbidden_transitions(conn, ward, inside, officer, path, bad):
     assert err.value.code == "transition"
     with pytest.raises(ReportError):
         reports.assign(conn, done.id, officer["id"], user=officer)
+    reports.transition(conn, done.id, "received", user=officer)  # reopening is allowed
     with pytest.raises(ReportError) as err:
-        reports.transition(conn, done.id, "received", user=officer)  # reopening is allowed
         reports.transition(conn, done.id, "not_ward", user=officer)  # but needs a reason
     assert err.value.field == "note"
 
@@ -315,3 +380,111 @@ def test_cli_overdue_and_hotspots(engine, database_url, ward, inside, monkeypatc
     assert cli.main(["reports", "hotspots", "--ward", "hoa-cuong", "--days", "30", "--lang", "en"]) == 0
     assert "permutations" in capsys.readouterr().out
     assert cli.main(["reports", "overdue", "--ward", "no-such-ward"]) == 1
+
+
+# --- personal data ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role, sees", [("inspector", False), ("data_officer", True), ("ward_manager", True),
+                                        ("admin", True)])
+def test_reporter_identity_only_for_view_personal(conn, ward, inside, role, sees):
+    """The staff page's detail and list go through redact_for: inspectors (no view_personal) never get
+    the reporter's name or contact; data officers do."""
+    data = reports.validate(category="garbage", description="personal data probe", lat=inside[1], lon=inside[0],
+                            reporter_name="Trần Thị Riêng Tư", reporter_contact="0905 123 456")
+    done = reports.submit(conn, data, ward_id=ward, client="pd")
+    user = {"id": None, "role": role}
+    detail = reports.redact_for(reports.get(conn, done.id), user)
+    listed = [reports.redact_for(r, user) for r in reports.work_list(conn, ward, ids=[done.id])]
+    for record in (detail, listed[0]):
+        assert record["public_id"] == done.public_id and record["description"] == "personal data probe"
+        if sees:
+            assert (record["reporter_name"], record["reporter_contact"]) == ("Trần Thị Riêng Tư", "0905 123 456")
+        else:
+            assert "reporter_name" not in record and "reporter_contact" not in record
+            assert "Riêng Tư" not in str(record) and "0905" not in str(record)
+    assert (reports.hidden_fields(user) == frozenset()) == sees
+    assert reports.hidden_fields(None) == {"reporter_name", "reporter_contact"}  # the public
+
+
+# --- duplicates flagged in the work list ------------------------------------------------------------
+
+
+def test_work_list_flags_likely_duplicates_in_one_query(conn, ward, inside, officer):
+    t0 = dt.datetime(2019, 7, 1, 3, 0, tzinfo=UTC)  # years before the demo ward's reports: no neighbours there
+    first = make(conn, ward, offset(inside, 400), at=t0, text="flag first")
+    second = make(conn, ward, offset(inside, 420), at=t0 + dt.timedelta(days=2), text="flag second")
+    lonely = make(conn, ward, offset(inside, 600), at=t0, text="flag lonely")
+    other_cat = make(conn, ward, offset(inside, 410), category="sanitation", at=t0 + dt.timedelta(days=1),
+                     text="flag other category")
+    set_aside = make(conn, ward, offset(inside, 405), at=t0 + dt.timedelta(days=3), text="flag set aside")
+    reports.mark_duplicate(conn, set_aside.id, first.id, user=officer)
+    ids = [first.id, second.id, lonely.id, other_cat.id, set_aside.id]
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+    sa.event.listen(conn, "before_cursor_execute", count)
+    try:
+        rows = {r["id"]: r for r in reports.work_list(conn, ward, ids=ids, with_duplicates=True)}
+    finally:
+        sa.event.remove(conn, "before_cursor_execute", count)
+    assert len(statements) == 1
+    flags = {i: rows[i]["likely_duplicate"] for i in ids}
+    assert flags == {first.id: False, second.id: True, lonely.id: False, other_cat.id: False,
+                     set_aside.id: False}
+    # the flag is the same rule as the detail view's suggestions (for open reports)
+    for i in (first.id, second.id, lonely.id, other_cat.id):
+        assert flags[i] == bool(reports.suggest_duplicates(conn, i))
+    assert "likely_duplicate" not in reports.work_list(conn, ward, ids=ids)[0]
+
+
+# --- hotspot -> report list links ---------------------------------------------------------------------
+
+
+def _as_streamlit_reads(link: str) -> dict[str, str]:
+    """Query parameters as st.query_params gives them: urllib's parse_qs (``+`` -> space), last value."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return {k: v[-1] for k, v in parse_qs(urlsplit(link).query, keep_blank_values=True).items()}
+
+
+def test_cells_link_round_trip_keeps_offset_and_categories():
+    since = dt.datetime(2026, 1, 1, tzinfo=reports.LOCAL_TZ)
+    until = dt.datetime(2026, 3, 31, 23, 30, tzinfo=reports.LOCAL_TZ)
+    cells = ["8a65b56628e7fff", "8a65b56628effff", "sq250:3141:-59"]
+    link = reports.cells_link(cells, since=since, until=until, categories=["garbage", "sanitation"])
+    assert link.startswith("/reports?") and "+07:00" not in link and "%2B07:00" in link
+    parsed = reports.parse_cells_link(_as_streamlit_reads(link))
+    assert parsed == reports.CellFilter(tuple(cells), since, until, ("garbage", "sanitation"))
+    assert parsed.since.utcoffset() == dt.timedelta(hours=7)
+    bare = reports.parse_cells_link(_as_streamlit_reads(reports.cells_link(cells[:1], since=since, until=until)))
+    assert bare.categories == () and bare.cells == tuple(cells[:1])
+    assert reports.parse_cells_link({}) is None and reports.parse_cells_link({"cell": " , "}) is None
+
+
+def test_unencoded_old_link_is_read_not_crashed():
+    """Links written before the fix (``+07:00`` unencoded) arrive as ``… 07:00``: still understood."""
+    old = "/reports?cell=8a65b56628e7fff&since=2026-01-01T00:00:00+07:00&until=2026-02-01T00:00:00+07:00"
+    parsed = reports.parse_cells_link(_as_streamlit_reads(old))
+    assert parsed.since == dt.datetime(2026, 1, 1, tzinfo=reports.LOCAL_TZ)
+    assert parsed.until == dt.datetime(2026, 2, 1, tzinfo=reports.LOCAL_TZ)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"cell": "8a65b56628e7fff", "since": "yesterday"}, "since"),
+    ({"cell": "8a65b56628e7fff", "until": "2026-13-45"}, "until"),
+    ({"cell": "8a65b56628e7fff", "since": "2026-03-01", "until": "2026-02-01"}, "since"),
+    ({"cell": "8a65b56628e7fff", "category": "potholes"}, "category"),
+    ({"cell": "not-a-cell"}, "cell"),
+    ({"cell": "sq250:1:x"}, "cell"),
+])
+def test_bad_links_give_a_clear_message(params, field):
+    with pytest.raises(ReportError) as err:
+        reports.parse_cells_link(params)
+    assert err.value.field == field and err.value.message("en") != err.value.message("vi")
+
+
+def test_naive_link_dates_are_local_time():
+    parsed = reports.parse_cells_link({"cell": "8a65b56628e7fff", "since": "2026-03-01", "until": "2026-03-02"})
+    assert parsed.since == dt.datetime(2026, 3, 1, tzinfo=reports.LOCAL_TZ)

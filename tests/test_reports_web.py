@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from reports_fixtures import ensure_ward, inside_point
+from reports_fixtures import assert_not_sequential, assert_public_id_hides_row_id, ensure_ward, inside_point
 from test_photos import jpeg_with_gps
 
 from geomap import photos
@@ -50,7 +51,18 @@ def test_submit_redirects_to_tracking_page(client, engine):
     assert "&lt;b&gt;bold&lt;/b&gt;" in page.text and "<b>bold</b>" not in page.text
     with engine.connect() as c:
         row = c.execute(sa.text("SELECT id, channel FROM field_report WHERE public_id = :p"), {"p": public_id}).one()
-    assert row.channel == "web" and str(row.id) not in track.split("?")[0].split("/")[-1].split("-")[0]
+    assert row.channel == "web"
+    # the tracking link names the report by its random code only, never by the sequential row id
+    assert_public_id_hides_row_id(public_id, row.id)
+    assert str(row.id) not in urlsplit(track).path.split("/")
+    assert client.get(f"/report/track/{row.id}").status_code == 404
+    # the next report's code is unrelated to this one's
+    nxt = client.post("/report", data=form(description="Đèn đường hỏng thứ hai", category="infrastructure"))
+    next_id = re.search(r"/report/track/(PA-[A-Z0-9-]+)", nxt.headers["location"]).group(1)
+    with engine.connect() as c:
+        next_row = c.execute(sa.text("SELECT id FROM field_report WHERE public_id = :p"), {"p": next_id}).one()
+    assert_public_id_hides_row_id(next_id, next_row.id)
+    assert_not_sequential((row.id, public_id), (next_row.id, next_id))
 
 
 def test_replayed_submission_gives_the_same_report(client, engine):

@@ -2,12 +2,15 @@
 
 Density heatmap (folium.plugins.HeatMap), report counts on H3 cells (or 250 m squares in the
 ward's VN-2000 grid), Getis-Ord Gi* classes after FDR, and the ranked hotspot list with the
-trend against the previous window; picking a hotspot lists its reports.
+trend against the previous window; picking a hotspot lists its reports. Hotspot rows and the
+popups of map cells holding reports link to the report list (:func:`geomap.reports.cells_link`).
+Report text (descriptions) is shown only inside data frames, never as Markdown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from typing import Any
 
@@ -69,32 +72,46 @@ def _analysis(ward_id: int, start: dt.date, end: dt.date, categories: tuple[str,
     return analysis, points
 
 
-def _cells_geojson(cells, lang: str) -> dict:
+def _cell_link(url: str, lang: str) -> str:
+    """A popup's link to the report list: a new tab, since the map lives in a component's iframe."""
+    return (f'<a href="{html.escape(url)}" target="_blank" rel="noopener">'
+            f'{html.escape(i18n.t("hot.link", lang))}</a>')
+
+
+def _cells_geojson(cells, lang: str, window=None, categories=()) -> dict:
     frame = cells[["cell", "count", "prev_count", "z", "p_sim", "q", "hotspot_class", "geometry"]].copy()
     frame["label"] = [i18n.t(f"hot.class.{c}", lang) for c in frame["hotspot_class"]]
+    if window is not None:  # cells holding reports link to them (as the ranked list does)
+        frame["link"] = [_cell_link(reports.cells_link([c], since=window[0], until=window[1],
+                                                       categories=categories), lang) if n else
+                         html.escape(f"{i18n.t('hot.count', lang)}: 0")
+                         for c, n in zip(frame["cell"], frame["count"], strict=True)]
     for col in ("z", "p_sim", "q"):
         frame[col] = frame[col].astype(float).round(4)
     return json.loads(frame.to_json(na="null"))
 
 
 def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, lang: str,
-              show: set[str]) -> folium.Map:
-    """Heatmap, cell counts and Gi* classes as toggleable layers."""
+              show: set[str], categories: tuple[str, ...] = ()) -> folium.Map:
+    """Heatmap, cell counts and Gi* classes as toggleable layers; a cell's popup links to its reports."""
     m = mapview.base_map(bounds)
     if "heat" in show and len(points):
         HeatMap(hotspots.heat_points(points), name=i18n.t("hot.heat", lang), radius=14, blur=18,
                 min_opacity=0.3).add_to(m)
-    geo = _cells_geojson(analysis.cells, lang)
+    geo = _cells_geojson(analysis.cells, lang, analysis.window, categories)
     tooltip = folium.GeoJsonTooltip(fields=["count", "prev_count", "label", "z", "q"],
                                     aliases=[i18n.t("hot.count", lang), i18n.t("hot.prev", lang), "Gi*", "z", "q"])
     if "counts" in show:
         top = max(1, int(analysis.cells["count"].max()))
-        folium.GeoJson(geo, name=i18n.t("hot.counts", lang), tooltip=tooltip, style_function=lambda f: {
+        folium.GeoJson(geo, name=i18n.t("hot.counts", lang), tooltip=tooltip,
+                       popup=folium.GeoJsonPopup(fields=["link"], labels=False, localize=False),
+                       style_function=lambda f: {
             "color": "#555", "weight": 0.3, "fillColor": "#e65100",
             "fillOpacity": 0.05 + 0.75 * (f["properties"]["count"] / top) ** 0.5}).add_to(m)
     if "gi" in show:
         folium.GeoJson(geo, name=i18n.t("hot.gi", lang), tooltip=folium.GeoJsonTooltip(
             fields=["label", "count", "z", "q"], aliases=["Gi*", i18n.t("hot.count", lang), "z", "q"]),
+            popup=folium.GeoJsonPopup(fields=["link"], labels=False, localize=False),
             style_function=lambda f: {
                 "color": _CLASS_COLORS[f["properties"]["hotspot_class"]], "weight": 0.6,
                 "fillColor": _CLASS_COLORS[f["properties"]["hotspot_class"]],
@@ -131,7 +148,7 @@ def render(ctx: Any) -> None:
     from streamlit_folium import st_folium
 
     bounds = queries.ward_bounds(resources.engine(), ctx.ward_id)
-    st_folium(build_map(analysis, points, bounds, lang, show), height=520, use_container_width=True,
+    st_folium(build_map(analysis, points, bounds, lang, show, tuple(cats)), height=520, use_container_width=True,
               returned_objects=[], key=f"hot.map.{grid_key}")
 
     st.subheader(i18n.t("hot.ranked", lang))
@@ -147,7 +164,7 @@ def render(ctx: Any) -> None:
         i18n.t("hot.trend", lang): [i18n.t(f"hot.trend.{t}", lang) for t in ranked["trend"]],
         i18n.t("hot.cells", lang): ranked["n_cells"],
         "z max": ranked["max_z"].round(1),
-        i18n.t("hot.link", lang): [f"/reports?cell={','.join(c)}&since={since.isoformat()}&until={until.isoformat()}"
+        i18n.t("hot.link", lang): [reports.cells_link(c, since=since, until=until, categories=cats)
                                    for c in ranked["cells"]],
     })
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",

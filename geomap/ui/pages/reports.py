@@ -1,12 +1,18 @@
 """Staff page: field-report work lists (overdue, due soon, by status), one report's workflow, intake.
 
-Reads widgets, calls :mod:`geomap.reports`, renders. ``?cell=<id>[,<id>]&since=&until=`` (the
-hotspot page's links) narrows the list to the reports behind those cells.
+Reads widgets, calls :mod:`geomap.reports`, renders. ``?cell=<id>[,<id>]&since=&until=&category=``
+(the hotspot page's links, built by :func:`geomap.reports.cells_link` and read by
+:func:`geomap.reports.parse_cells_link`) narrows the list to the reports behind those cells.
+
+Text typed by the public or staff (descriptions, reporter name and contact, notes) is shown
+with ``st.text`` or inside data frames, never as Markdown. Reporter name and contact reach only
+roles holding ``view_personal`` (:func:`geomap.reports.redact_for`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pandas as pd
@@ -67,9 +73,19 @@ i18n.register({
     "rep.save": ("Lưu phản ánh", "Save the report"),
     "rep.saved": ("Đã lưu phản ánh {code}; hạn xử lý {deadline}.", "Saved report {code}; deadline {deadline}."),
     "rep.replayed": ("Phản ánh này vừa được lưu ({code}).", "This report was just saved ({code})."),
+    "rep.likely_dup": ("Có thể trùng", "Likely duplicate"),
+    "rep.bad_link": ("Liên kết điểm nóng không dùng được", "The hotspot link cannot be used"),
 })
 
 _VIEWS = ("open", "overdue", "due", "mine", "all")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def _plain(text: str) -> str:
+    """``text`` with Markdown punctuation escaped, for the few widgets that only take Markdown (st.error)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _fmt(value: Any) -> str:
@@ -80,14 +96,12 @@ def _fmt(value: Any) -> str:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | None, cells: tuple[str, ...],
-          since: str | None, until: str | None) -> list[dict[str, Any]]:
+          since: dt.datetime | None, until: dt.datetime | None) -> list[dict[str, Any]]:
     engine = resources.engine()
     if cells:
-        start = dt.datetime.fromisoformat(since) if since else dt.datetime.now(dt.UTC) - dt.timedelta(days=90)
-        end = dt.datetime.fromisoformat(until) if until else dt.datetime.now(dt.UTC)
-        return reports.reports_in_cells(engine, ward_id, list(cells), since=start, until=end,
-                                        categories=list(categories) or None)
-    kwargs: dict[str, Any] = {"categories": list(categories) or None}
+        return reports.reports_in_cells(engine, ward_id, list(cells), since=since, until=until,
+                                        categories=list(categories) or None, with_duplicates=True)
+    kwargs: dict[str, Any] = {"categories": list(categories) or None, "with_duplicates": True}
     if view == "open":
         kwargs["statuses"] = reports.OPEN_STATUSES
     elif view == "overdue":
@@ -110,9 +124,24 @@ def render(ctx: Any) -> None:
         _intake(ctx)
 
 
+def _link_filter(lang: str) -> reports.CellFilter | None:
+    """The hotspot link's filter; a bad link says why and offers to drop it (never a traceback)."""
+    try:
+        return reports.parse_cells_link({k: st.query_params.get(k) for k in ("cell", "since", "until", "category")})
+    except reports.ReportError as exc:
+        st.error(f"{i18n.t('rep.bad_link', lang)}: {_plain(exc.message(lang))}")
+        if st.button(i18n.t("rep.clear_cells", lang), key="rep.clear_bad_link"):
+            st.query_params.clear()
+            st.rerun()
+        return None
+
+
 def _work_list(ctx: Any) -> None:
     lang = ctx.lang
-    cells = tuple(c for c in st.query_params.get("cell", "").split(",") if c)
+    link = _link_filter(lang)
+    cells = link.cells if link else ()
+    if link and link.categories and "rep.cats" not in st.session_state:
+        st.session_state["rep.cats"] = list(link.categories)  # the hotspot's categories, still editable
     c1, c2 = st.columns([2, 3])
     view = c1.radio(i18n.t("rep.view", lang), _VIEWS, horizontal=True, key="rep.view",
                     format_func=lambda v: i18n.t(f"rep.view_{v}", lang))
@@ -124,8 +153,8 @@ def _work_list(ctx: Any) -> None:
             st.query_params.clear()
             st.rerun()
     user_id = (ctx.user or {}).get("id")
-    rows = _list(ctx.ward_id, view, tuple(cats), user_id, cells, st.query_params.get("since"),
-                 st.query_params.get("until"))
+    rows = [reports.redact_for(r, ctx.user) for r in _list(
+        ctx.ward_id, view, tuple(cats), user_id, cells, link.since if link else None, link.until if link else None)]
     st.caption(i18n.t("rep.count", lang).format(n=len(rows)))
     if not rows:
         st.info(i18n.t("rep.none", lang))
@@ -140,6 +169,7 @@ def _work_list(ctx: Any) -> None:
             f"{(now - r['deadline_at']).total_seconds() / 3600:.0f} h"
             if r["deadline_at"] is not None and r["status"] in reports.OPEN_STATUSES and r["deadline_at"] < now
             else "" for r in rows],
+        i18n.t("rep.likely_dup", lang): ["⚑" if r.get("likely_duplicate") else "" for r in rows],
         i18n.t("rep.assignee", lang): [r["assignee_name"] or "" for r in rows],
         i18n.t("rep.reported", lang): [_fmt(r["reported_at"]) for r in rows],
         i18n.t("rep.description", lang): [r["description"][:120] for r in rows],
@@ -156,14 +186,14 @@ def _work_list(ctx: Any) -> None:
 def _detail(ctx: Any, report_id: int) -> None:
     lang = ctx.lang
     engine = resources.engine()
-    r = reports.get(engine, report_id)
+    r = reports.redact_for(reports.get(engine, report_id), ctx.user)  # reporter name/contact: view_personal only
     st.subheader(f"{r['public_id']} — {i18n.code_label('report_category', r['category'], lang)}")
     st.markdown(f"**{i18n.t('rep.status', lang)}:** {i18n.code_label('report_status', r['status'], lang)} · "
                 f"**{i18n.t('rep.deadline', lang)}:** {_fmt(r['deadline_at'])} · "
                 f"[{i18n.t('rep.track', lang)}](/report/track/{r['public_id']})")
     st.text(r["description"])  # st.text: shown as text, never as markdown/HTML
-    if r["reporter_name"] or r["reporter_contact"]:
-        st.caption(f"{i18n.t('rep.reporter', lang)}: {r['reporter_name'] or ''} {r['reporter_contact'] or ''}")
+    if r.get("reporter_name") or r.get("reporter_contact"):  # absent for roles without view_personal
+        st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")
     for pid in range(1, len(r["photo_ids"]) + 1):
         found = reports.photo(engine, r["public_id"], pid)
         if found:
@@ -195,19 +225,9 @@ def _detail(ctx: Any, report_id: int) -> None:
             st.caption(i18n.t("rep.no_staff", lang))
             st.form_submit_button(i18n.t("rep.assign", lang), disabled=True)
 
-    st.markdown(f"**{i18n.t('rep.dups', lang)}**")
-    with engine.connect() as conn:
-        dups = reports.suggest_duplicates(conn, report_id)
+    dups = _duplicates(engine, report_id, lang)
     if not dups:
-        st.caption(i18n.t("rep.no_dups", lang))
         return
-    st.dataframe(pd.DataFrame({
-        i18n.t("rep.code", lang): [d["public_id"] for d in dups],
-        "m": [round(d["distance_m"]) for d in dups],
-        i18n.t("rep.status", lang): [i18n.code_label("report_status", d["status"], lang) for d in dups],
-        i18n.t("rep.reported", lang): [_fmt(d["reported_at"]) for d in dups],
-        i18n.t("rep.description", lang): [d["description"][:100] for d in dups],
-    }), hide_index=True, width="stretch")
     if "duplicate" in reports.TRANSITIONS[r["status"]]:
         with st.form(f"rep.dup.{report_id}"):
             original = st.selectbox(i18n.t("rep.mark_dup", lang), [d["id"] for d in dups],
@@ -216,11 +236,29 @@ def _detail(ctx: Any, report_id: int) -> None:
                 _act(lambda: reports.mark_duplicate(engine, report_id, original, user=ctx.user), lang)
 
 
+def _duplicates(engine: Any, report_id: int, lang: str) -> list[dict[str, Any]]:
+    """Show the possible duplicates of a stored report (a table: descriptions stay plain text)."""
+    st.markdown(f"**{i18n.t('rep.dups', lang)}**")
+    with engine.connect() as conn:
+        dups = reports.suggest_duplicates(conn, report_id)
+    if not dups:
+        st.caption(i18n.t("rep.no_dups", lang))
+        return dups
+    st.dataframe(pd.DataFrame({
+        i18n.t("rep.code", lang): [d["public_id"] for d in dups],
+        "m": [round(d["distance_m"]) for d in dups],
+        i18n.t("rep.status", lang): [i18n.code_label("report_status", d["status"], lang) for d in dups],
+        i18n.t("rep.reported", lang): [_fmt(d["reported_at"]) for d in dups],
+        i18n.t("rep.description", lang): [d["description"][:100] for d in dups],
+    }), hide_index=True, width="stretch")
+    return dups
+
+
 def _act(action, lang: str) -> None:
     try:
         action()
     except reports.ReportError as exc:
-        st.error(exc.message(lang))
+        st.error(_plain(exc.message(lang)))
         return
     _list.clear()
     st.success(i18n.t("rep.done", lang))
@@ -255,14 +293,15 @@ def _intake(ctx: Any) -> None:
         done = reports.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
                               client=f"staff:{(ctx.user or {}).get('id')}")
     except reports.ReportError as exc:
-        st.error(exc.message(lang))
+        st.error(_plain(exc.message(lang)))
         return
     except photos.PhotoError as exc:
-        st.error(str(exc))
+        st.error(_plain(str(exc)))  # names the uploaded file: the name is not ours
         return
     _list.clear()
     key = "rep.saved" if done.created else "rep.replayed"
     st.success(i18n.t(key, lang).format(code=done.public_id, deadline=_fmt(done.deadline_at)))
+    _duplicates(resources.engine(), done.id, lang)  # "when a report comes in": possible duplicates at once
 
 
 PAGE = Page("reports", "Phản ánh hiện trường", "Field reports", render, icon=":material/report:", order=40)
