@@ -73,7 +73,8 @@ def plan(
     """Plan the day for ``crew`` over the chosen establishments, starting at the ward office by default.
 
     Establishments that are closed, unknown or in another ward are reported as dropped
-    with that reason, never silently left out.
+    with that reason, never silently left out. A street graph file that cannot be read
+    gives a straight-line plan with a ``graph_unusable`` notice saying why, not no plan.
     """
     date = date or status.today()
     weights = risk.weights_for(ward_slug)
@@ -82,11 +83,24 @@ def plan(
     stops = stops_from(frame, must_visit)
     travel = None
     settings = settings or routing.DaySettings()
+    graph_notice: routing.Notice | None = None
     if street_graph:
-        travel = routing.StreetGraph.from_file(street_graph, speed_kmh=settings.speed_kmh,
-                                               detour_factor=settings.detour_factor, local_srid=settings.local_srid)
+        try:
+            travel = routing.StreetGraph.from_file(street_graph, speed_kmh=settings.speed_kmh,
+                                                   detour_factor=settings.detour_factor,
+                                                   local_srid=settings.local_srid)
+        except (GeomapError, ValueError, TypeError, KeyError, OSError) as exc:
+            # a bad file is said plainly, and the day is still planned by straight-line distance
+            reason = (str(exc) or type(exc).__name__).strip()
+            graph_notice = routing.Notice("graph_unusable", {
+                "reason": reason if reason.endswith((".", "!", "?")) else reason + ".",
+                "detour": f"{settings.detour_factor:g}",
+                "speed": f"{settings.speed_kmh:g}"})
     result = routing.plan_day(stops, crew, settings, depot=ward_office(bind, ward_id),
                               boundary=ward_boundary(bind, ward_id), travel=travel, date=date)
+    if graph_notice is not None:
+        result = routing.Plan(result.date, result.settings, result.routes, result.dropped,
+                              (graph_notice, *result.notices), result.travel_model)
     found = {int(i) for i in frame["id"]} if len(frame) else set()
     missing = [int(i) for i in establishment_ids if int(i) not in found]
     if missing:
@@ -199,4 +213,8 @@ def inspection_photos(bind: Bind, inspection_id: int) -> list[dict[str, Any]]:
 routing.i18n.register({
     "routing.not_plannable_record": ("{name}: không tìm thấy, đã đóng cửa hoặc thuộc phường khác.",
                                      "{name}: not found, closed, or in another ward."),
+    "routing.graph_unusable": ("Không dùng được tệp mạng đường: {reason} Lộ trình dưới đây tính theo khoảng cách "
+                               "đường thẳng × {detour} với tốc độ {speed} km/h.",
+                               "The street graph file cannot be used: {reason} The plan below uses straight-line "
+                               "distance × {detour} at {speed} km/h."),
 })

@@ -44,9 +44,10 @@ def geo_uri(point: tuple[float, float], label: str | None = None) -> str:
     return uri
 
 
-def leg_links(route: Route) -> list[dict[str, str]]:
-    """For every leg of ``route``: its label, the Google Maps URL and the geo: URI of the destination."""
-    names = [v.stop.name for v in route.visits] + [i18n.t("route.back_to_end")]
+def leg_links(route: Route, *, lang: str | None = None) -> list[dict[str, str]]:
+    """For every leg of ``route``, the return to its end point last: its label, the Google Maps URL and the geo: URI
+    of the destination."""
+    names = [v.stop.name for v in route.visits] + [i18n.t("route.back_to_end", lang)]
     out = []
     for k, ((origin, destination), name) in enumerate(zip(route.legs(), names, strict=True), 1):
         out.append({"leg": str(k), "to": name, "google_maps": google_maps_url(origin, destination),

@@ -55,6 +55,8 @@ DEFAULT_SERVICE_MIN: dict[str, int] = {
     "food_service": 30, "food_production": 40, "food_retail": 25, "accommodation": 30, "health": 25,
     "retail": 15, "repair": 15, "personal_services": 20, "education": 20, "office_services": 15,
 }
+#: reasons of stops dropped because the day could not hold them with the others (see :func:`_why_dropped`)
+DAY_SHORT_CODES = ("day_full", "day_full_must_visit", "day_full_clash", "window_clash", "must_visit_day_full")
 #: drop penalty of a must-visit stop (seconds-equivalent): dwarfs any number of optional stops
 MUST_VISIT_PENALTY = 1_000_000_000
 #: drop penalty of an optional stop = BASE × (1 + risk score / 25) seconds-equivalent. BASE exceeds
@@ -575,13 +577,14 @@ def plan_day(
                             None if lunch_s is None else (lunch_s, lunch_s + lunch_len),
                             legs[-1], float(metres[last, 2 * v + 1])))
 
+    kept = [candidates[node - n_depots][0] for node in visited]
     for node in range(n_depots, len(lonlat)):
         if node in visited:
             continue
         stop, window = candidates[node - n_depots]
         dropped.append(Dropped(stop, _why_dropped(node, stop, window, seconds, service, vehicles, (day_start, day_end),
-                                                  lunch, settings)))
-    n_short = sum(1 for d in dropped if d.reason.code in ("day_full", "must_visit_day_full"))
+                                                  lunch, settings, kept)))
+    n_short = sum(1 for d in dropped if d.reason.code in DAY_SHORT_CODES)
     if n_short:
         notices.append(Notice("day_too_short", {"dropped": n_short, "total": len(candidates)}))
     dropped.sort(key=lambda d: (not d.stop.must_visit, -d.stop.priority))
@@ -664,12 +667,29 @@ def _lunch(settings: DaySettings, day_start: int, day_end: int) -> tuple[int, in
 
 def _why_dropped(node: int, stop: Stop, window: tuple[int, int] | None, seconds: np.ndarray, service: list[int],
                  vehicles: list, day: tuple[int, int], lunch: tuple[int, int, int] | None,
-                 settings: DaySettings) -> Notice:
-    """Could any inspector visit this stop alone within the day? If not, say why; else the day was full."""
+                 settings: DaySettings, kept: Sequence[Stop] = ()) -> Notice:
+    """Why a stop was left out, truthfully.
+
+    A stop no inspector could visit alone within the day: its window or its distance. One
+    that could: "lower priority" only when no optional stop of lower priority was kept;
+    when only must-visit stops were kept, they took the day; when a lower-priority stop was
+    kept, the dropped one clashes with the route (its opening hours, or its visit and ride
+    would push out more of the stops kept), which is what it says.
+    """
     for v in range(len(vehicles)):
         if _fits_alone(int(seconds[2 * v, node]), int(seconds[node, 2 * v + 1]), service[node], window, day, lunch):
-            code = "must_visit_day_full" if stop.must_visit else "day_full"
-            return Notice(code, {"name": stop.name, "score": round(stop.priority, 1)})
+            params = {"name": stop.name, "score": round(stop.priority, 1), "minutes": service[node] // 60,
+                      "hours": stop.opening_hours}
+            if stop.must_visit:
+                return Notice("must_visit_day_full", params)
+            optional = [s.priority for s in kept if not s.must_visit]
+            if not optional and kept:
+                return Notice("day_full_must_visit", params)
+            lower = [p for p in optional if p < stop.priority]
+            if not lower:
+                return Notice("day_full", params)
+            params["lowest_kept"] = round(min(lower), 1)
+            return Notice("window_clash" if window is not None else "day_full_clash", params)
     if window is not None:
         return Notice("window_unreachable", {"name": stop.name, "hours": stop.opening_hours})
     return Notice("unreachable_in_day", {"name": stop.name})
@@ -761,6 +781,8 @@ def solve(
         time.CumulVar(index).SetRange(int(lo), int(hi))
         routing.AddDisjunction([index], int(penalties[node]))
     breaks = []
+    # OR-Tools reads the visit lengths for breaks by solver index, not by node
+    visit_s_by_index = [service[manager.IndexToNode(i)] for i in range(manager.GetNumberOfIndices())]
     for v in range(n_vehicles):
         # every day starts at day_start in the model, so the global span is the latest return: balancing the
         # work means bringing the last inspector home earliest. Waiting before the first visit is removed
@@ -772,7 +794,7 @@ def solve(
             lo, hi, duration = lunch
             brk = routing.solver().FixedDurationIntervalVar(lo, hi, duration, False, f"lunch {v}")
             # lunch never overlaps a visit; it may split a ride ("lunch on the way"), its time added to the gap
-            time.SetBreakIntervalsOfVehicle([brk], v, service)
+            time.SetBreakIntervalsOfVehicle([brk], v, visit_s_by_index)
             breaks.append((v, brk))
 
     params = pywrapcp.DefaultRoutingSearchParameters()
@@ -806,29 +828,49 @@ def solve(
 # --- checking (used by tests and by the pages before saving a plan) ----------------------------
 
 
-def check_plan(plan: Plan) -> list[str]:
+def check_plan(plan: Plan, travel: TravelModel | None = None) -> list[str]:
     """Every broken rule of ``plan`` as a sentence; empty when the plan is sound.
 
     Each kept stop once, never also dropped; the route inside working hours; each visit
-    inside its window and after its arrival, the arrival following from the previous stop
-    and the ride; lunch (when inside the route) in its window, never overlapping a visit,
-    and the gap holding it long enough for the ride and the lunch.
+    inside its window (the one carried by the visit and the stop's own opening hours) and
+    after its arrival, the arrival following from the previous stop and the ride; lunch in
+    its window and of its length, never overlapping a visit, the gap holding it long enough
+    for the ride and the lunch; and a lunch on every route that spans the lunch window
+    (one that leaves before the earliest lunch could end and returns after the latest
+    lunch could start, the rule :func:`plan_day` plans by).
+
+    Ride times are recomputed with ``travel`` when given, else with the plan's own
+    straight-line model when the plan was made with it (its settings name it); only a plan
+    made with another model (a street graph) is trusted for its ride times.
     """
     problems: list[str] = []
     day_start, day_end = _hours(plan.settings)
     lunch = _lunch(plan.settings, day_start, day_end)
+    if travel is None:
+        default = StraightLine(plan.settings.detour_factor, plan.settings.speed_kmh, plan.settings.local_srid)
+        travel = default if plan.travel_model == default.name else None
     seen: dict[Any, int] = {}
     for route in plan.routes:
         name = route.inspector.name
         if route.start_s < day_start or route.end_s > day_end:
             problems.append(f"{name}: route {hhmm(route.start_s)}-{hhmm(route.end_s)} outside working hours")
+        if route.end_s < route.start_s:
+            problems.append(f"{name}: route ends before it starts")
         lunch_len = (route.lunch[1] - route.lunch[0]) if route.lunch else 0
         if route.lunch and lunch and not (lunch[0] <= route.lunch[0] <= lunch[1]):
             problems.append(f"{name}: lunch at {hhmm(route.lunch[0])} outside its window")
+        if route.lunch and lunch and lunch_len != lunch[2]:
+            problems.append(f"{name}: lunch of {lunch_len // 60} min instead of {lunch[2] // 60}")
+        if lunch and route.lunch is None and _spans_lunch(route.start_s, route.end_s, lunch):
+            problems.append(f"{name}: the route {hhmm(route.start_s)}-{hhmm(route.end_s)} runs through the lunch "
+                            "window without a lunch break")
+        legs = _matrix_legs(route, travel)
         clock, gaps = route.start_s, []
-        for visit in route.visits:
+        for k, visit in enumerate(route.visits):
             seen[visit.stop.id] = seen.get(visit.stop.id, 0) + 1
-            expected = clock + visit.travel_s + (lunch_len if visit.lunch_before and
+            if legs is not None and legs[k] is not None and visit.travel_s != legs[k]:
+                problems.append(f"{visit.stop.name}: ride of {visit.travel_s} s, the travel model says {legs[k]} s")
+            expected = clock + visit.travel_s + (lunch_len if visit.lunch_before and route.lunch and
                                                  route.lunch[0] < clock + visit.travel_s else 0)
             if visit.arrival_s != expected:
                 problems.append(f"{visit.stop.name}: arrival does not follow from the previous stop")
@@ -838,10 +880,19 @@ def check_plan(plan: Plan) -> list[str]:
                 problems.append(f"{visit.stop.name}: visit length differs from the setting")
             if visit.window and not (visit.window[0] <= visit.start_s <= visit.window[1]):
                 problems.append(f"{visit.stop.name}: visit at {hhmm(visit.start_s)} outside its window")
+            try:
+                hours = parse_opening_hours(visit.stop.opening_hours)
+            except ValueError:
+                hours = None  # unreadable hours are planned as open all day (and the plan says so)
+            if hours and not (hours[0] <= visit.start_s and visit.end_s <= hours[1]):
+                problems.append(f"{visit.stop.name}: visit {hhmm(visit.start_s)}-{hhmm(visit.end_s)} outside its "
+                                f"opening hours {visit.stop.opening_hours}")
             if route.lunch and route.lunch[0] < visit.end_s and visit.start_s < route.lunch[1]:
                 problems.append(f"{name}: lunch overlaps the visit to {visit.stop.name}")
             gaps.append((clock, visit.start_s, visit.travel_s))
             clock = visit.end_s
+        if legs is not None and legs[-1] is not None and route.return_travel_s != legs[-1]:
+            problems.append(f"{name}: return ride of {route.return_travel_s} s, the travel model says {legs[-1]} s")
         gaps.append((clock, route.end_s, route.return_travel_s))
         if route.end_s < clock + route.return_travel_s:
             problems.append(f"{name}: end time does not follow from the last stop")
@@ -860,6 +911,16 @@ def check_plan(plan: Plan) -> list[str]:
     return problems
 
 
+def _matrix_legs(route: Route, travel: TravelModel | None) -> list[int | None] | None:
+    """Seconds of every leg of ``route`` (the return last) by ``travel``; None for a leg without coordinates."""
+    if travel is None:
+        return None
+    points = [route.start, *((v.stop.lon, v.stop.lat) for v in route.visits), route.end]
+    if not all(_valid_lonlat(*p) for p in points):
+        return [None] * (len(points) - 1)
+    seconds, _ = travel.matrix(np.array(points, dtype=float))
+    return [int(seconds[k, k + 1]) for k in range(len(points) - 1)]
+
 i18n.register({
     "routing.no_stops": ("Chưa chọn cơ sở nào để kiểm tra: hãy chọn từ danh sách đến hạn.",
                          "No establishments selected: pick some from the due list."),
@@ -876,16 +937,31 @@ i18n.register({
                                    "{name}: cannot be reached within its opening hours {hours}."),
     "routing.unreachable_in_day": ("{name}: quá xa để đi và về trong giờ làm việc.",
                                    "{name}: too far to go and return within working hours."),
-    "routing.day_full": ("{name}: không đủ thời gian trong ngày; ưu tiên (điểm rủi ro {score}) thấp hơn các cơ sở "
-                         "được giữ.", "{name}: the day is too short; lower priority (risk score {score}) than the "
-                         "stops kept."),
+    "routing.day_full": ("{name}: không đủ thời gian trong ngày; ưu tiên (điểm rủi ro {score}) không cao hơn các cơ "
+                         "sở không bắt buộc được giữ.", "{name}: the day is too short; its priority (risk score "
+                         "{score}) is no higher than that of the optional stops kept."),
+    "routing.day_full_must_visit": ("{name}: không xếp được cùng các cơ sở bắt buộc kiểm tra: chúng chiếm khoảng thời "
+                                    "gian có thể kiểm tra cơ sở này.", "{name}: cannot fit with the must-visit stops: "
+                                    "they take the time in which it could be visited."),
+    "routing.day_full_clash": ("{name}: không xếp thêm được vào lộ trình: dù điểm rủi ro {score} cao hơn một số cơ sở "
+                               "được giữ (thấp nhất: {lowest_kept}), {minutes} phút kiểm tra và quãng đường tới đó "
+                               "không vừa cùng các cơ sở bắt buộc nếu không bỏ nhiều cơ sở khác.",
+                               "{name}: cannot be added to the route: though its risk score {score} is higher than "
+                               "some stops kept (lowest kept: {lowest_kept}), its {minutes}-minute visit and the ride "
+                               "there do not fit beside the must-visit stops without dropping several others."),
+    "routing.window_clash": ("{name}: giờ mở cửa {hours} không khớp với lộ trình của các cơ sở bắt buộc và các cơ sở "
+                             "được giữ, dù điểm rủi ro {score} cao hơn một số cơ sở được giữ (thấp nhất: "
+                             "{lowest_kept}).", "{name}: its opening hours {hours} clash with the route of the "
+                             "must-visit and kept stops, though its risk score {score} is higher than some stops "
+                             "kept (lowest kept: {lowest_kept})."),
     "routing.must_visit_day_full": ("{name}: BẮT BUỘC nhưng không thể xếp cùng các cơ sở bắt buộc khác trong ngày; "
                                     "thêm cán bộ hoặc kéo dài giờ làm.",
                                     "{name}: MUST-VISIT but cannot fit with the other must-visit stops; add an "
                                     "inspector or extend the hours."),
     "routing.day_too_short": ("Ngày làm việc không đủ cho tất cả: {dropped}/{total} cơ sở bị bỏ, ưu tiên thấp bỏ "
-                              "trước.", "The day cannot hold every stop: {dropped} of {total} dropped, lowest "
-                              "priority first."),
+                              "trước trừ khi giờ mở cửa hay quãng đường không cho phép (xem lý do từng cơ sở).",
+                              "The day cannot hold every stop: {dropped} of {total} dropped, lowest priority first "
+                              "unless opening hours or distance prevent it (see each reason)."),
     "routing.duplicate_stop": ("{name} được chọn hai lần; chỉ xếp một lần.", "{name} was chosen twice; planned once."),
     "routing.stop_outside": ("{name} nằm ngoài ranh giới phường; vẫn được xếp lịch.",
                              "{name} lies outside the ward boundary; planned anyway."),

@@ -137,6 +137,17 @@ def test_filters(conn, ward):
     assert len(_due(conn, ward, residential_groups=["Tổ 1"])) == 3
 
 
+def test_planning_page_offers_the_vsic_codes_of_the_due_list(conn, ward):
+    from geomap.ui.pages import inspections
+
+    frame = _due(conn, ward)
+    options = inspections._vsic_options(frame, "vi")
+    assert set(options) == {FOOD, RETAIL, "5630"}
+    assert all(label.startswith(f"{code} — ") for code, label in options.items())
+    picked = risk.due_list(conn, ward["id"], "hoa-cuong", TODAY, vsic_codes=[FOOD])
+    assert set(picked["code"]) == {"TR-PHO", "TR-LOST"}
+
+
 def test_weights_come_from_the_ward_profile(tmp_path, monkeypatch):
     from geomap import config, profiles
 
@@ -174,6 +185,23 @@ def test_plan_from_the_database_starts_at_the_ward_office(conn, ward):
     reasons = {d.stop.id: d.reason.code for d in plan.dropped}
     assert reasons == {ids["lost"]: "no_coordinates", 999_999: "not_plannable_record"}
     assert routing.check_plan(plan) == []
+
+
+def test_a_bad_street_graph_gives_a_straight_line_plan_and_says_so(conn, ward, tmp_path):
+    ids = ward["ids"]
+    for name, content in (("ward.osm", b"<osm><node id='1'"), ("ward.pbf", b"\x00\x01"),
+                          ("empty.osm", b"<osm version='0.6'></osm>")):
+        path = tmp_path / name
+        path.write_bytes(content)
+        plan = planning.plan(conn, ward["id"], "hoa-cuong", [ids["pho"], ids["cafe"]],
+                             [routing.Inspector("Cán bộ A")], routing.DaySettings(time_limit_s=0.2), date=TODAY,
+                             street_graph=str(path))
+        assert plan.kept == 2 and routing.check_plan(plan) == []
+        assert plan.travel_model.startswith("straight_line")
+        notice = plan.notices[0]
+        assert notice.code == "graph_unusable"
+        assert "đường thẳng × 1.3" in notice.text("vi") and "15 km/h" in notice.text("en")
+        assert name in notice.text("en")  # the file and what is wrong with it
 
 
 def test_recording_a_violation_changes_statuses_map_and_schedules_follow_up(conn, ward):
@@ -226,6 +254,15 @@ def test_roles_inspector_records_but_cannot_edit(conn, ward):
     planning.record_visit(conn, ward["ids"]["shop"], "pass", day=TODAY, user=inspector)
     with pytest.raises(auth.PermissionDenied):
         planning.record_visit(conn, ward["ids"]["shop"], "pass", day=TODAY, user=manager)
+    # saving a day's routes needs the same right: the ward manager may plan, not save
+    plan = planning.plan(conn, ward["id"], "hoa-cuong", [ward["ids"]["shop"]],
+                         [routing.Inspector(manager["full_name"], user_id=manager["id"])],
+                         routing.DaySettings(time_limit_s=0.2), date=TODAY)
+    routes_before = conn.execute(sa.text("SELECT count(*) FROM inspection_route")).scalar()
+    with pytest.raises(auth.PermissionDenied):
+        planning.save_plan(conn, ward["id"], plan, user=manager)
+    assert conn.execute(sa.text("SELECT count(*) FROM inspection_route")).scalar() == routes_before
+    assert planning.save_plan(conn, ward["id"], plan, user=inspector)  # the inspector may
     assert {u["username"] for u in planning.inspectors(conn, ward["id"])} >= {"risk_inspector", "risk_data_officer"}
     assert "risk_ward_manager" not in {u["username"] for u in planning.inspectors(conn, ward["id"])}
 

@@ -102,3 +102,22 @@ def test_navigation_links_for_every_leg(plan):
     assert query["destination"] == [f"{stop.lat:.6f},{stop.lon:.6f}"]
     assert links[0]["geo"].startswith(f"geo:{stop.lat:.6f},{stop.lon:.6f}?q=")
     assert parse_qs(urlparse(links[-1]["google_maps"]).query)["destination"] == [f"{OFFICE[1]:.6f},{OFFICE[0]:.6f}"]
+
+
+def test_distinct_end_point_gets_the_return_leg_links():
+    home = (OFFICE[0] + 0.01, OFFICE[1] + 0.005)
+    stops = [Stop(i, f"Cơ sở {i}", OFFICE[0] + 0.002 * i, OFFICE[1], sector="retail") for i in range(1, 4)]
+    plan = routing.plan_day(stops, [Inspector("A", end=home)], DaySettings(time_limit_s=0.2), depot=OFFICE)
+    route = plan.routes[0]
+    assert route.start == OFFICE and route.end == home and routing.check_plan(plan) == []
+    links = route_export.leg_links(route, lang="en")
+    back = links[-1]
+    assert back["to"] == "Back to the end point"
+    assert route_export.leg_links(route, lang="vi")[-1]["to"] == "Về điểm kết thúc"
+    assert parse_qs(urlparse(back["google_maps"]).query)["origin"] == [
+        f"{route.visits[-1].stop.lat:.6f},{route.visits[-1].stop.lon:.6f}"]
+    assert parse_qs(urlparse(back["google_maps"]).query)["destination"] == [f"{home[1]:.6f},{home[0]:.6f}"]
+    assert back["geo"].startswith(f"geo:{home[1]:.6f},{home[0]:.6f}?q=")
+    parsed = gpxpy.parse(route_export.to_gpx(plan))
+    last = parsed.routes[0].points[-1]
+    assert (last.latitude, last.longitude) == pytest.approx((home[1], home[0]))

@@ -6,6 +6,7 @@ ward office; the exact-optimum comparison uses a Held-Karp helper.
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import numpy as np
@@ -41,7 +42,10 @@ def test_every_kept_stop_once_within_hours_lunch_and_windows(raw, n_inspectors, 
              for i, (lon, lat, h, s, p, m) in enumerate(raw)]
     s = DaySettings(day_end=day_end, time_limit_s=0.2)
     plan = plan_day(stops, [Inspector(f"CB{k}") for k in range(n_inspectors)], s, depot=OFFICE, boundary=WARD)
+    # check_plan also reports a route that runs through the lunch window without a lunch, and rides that differ
+    # from the straight-line matrix (see the broken-plan tests below: the checker can fail)
     assert check_plan(plan) == []
+    assert not any(n.code == "lunch_not_placed" for n in plan.notices)
     kept = [v.stop.id for r in plan.routes for v in r.visits]
     dropped = [d.stop.id for d in plan.dropped]
     # nothing vanishes: each stop is either kept once or dropped with a reason
@@ -54,6 +58,15 @@ def test_every_kept_stop_once_within_hours_lunch_and_windows(raw, n_inspectors, 
                 assert window[0] <= v.start_s and v.end_s <= window[1]
         if r.lunch:
             assert routing.parse_hhmm("11:30") <= r.lunch[0] <= routing.parse_hhmm("12:30")
+    # a reason is truthful: "lower priority" only when no optional stop of lower priority was kept
+    kept_optional = [v.stop.priority for r in plan.routes for v in r.visits if not v.stop.must_visit]
+    for d in plan.dropped:
+        if d.reason.code == "day_full":
+            assert all(p >= d.stop.priority for p in kept_optional)
+        elif d.reason.code in ("day_full_clash", "window_clash"):
+            assert any(p < d.stop.priority for p in kept_optional)
+        elif d.reason.code == "day_full_must_visit":
+            assert not kept_optional
 
 
 def test_lunch_is_taken_between_stops_not_during_a_visit():
@@ -64,6 +77,25 @@ def test_lunch_is_taken_between_stops_not_during_a_visit():
     assert route.lunch is not None and route.lunch[1] - route.lunch[0] == 3600
     assert check_plan(plan) == []
     assert any(v.lunch_before for v in route.visits) or route.lunch[0] >= route.visits[-1].end_s
+
+
+def test_lunch_is_placed_with_unequal_visit_lengths():
+    """Regression: OR-Tools reads the visit lengths of a break by solver index, not by node.
+
+    Given by node, the lengths were shifted by the end depots (with equal 30-minute visits only the
+    first stop was wrong, which hid it): the solver left no gap of an hour and the route ran
+    through the lunch window without a lunch. Fails on all three days with the by-node list.
+    """
+    lengths = [10, 70, 15, 55, 25, 40]
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        stops = [_stop(i, OFFICE[0] + rng.uniform(-0.012, 0.012), OFFICE[1] + rng.uniform(-0.010, 0.010),
+                       service_min=lengths[i % 6]) for i in range(16)]
+        plan = plan_day(stops, [Inspector("A"), Inspector("B")], DaySettings(time_limit_s=0.3), depot=OFFICE)
+        assert plan.kept == 16
+        assert check_plan(plan) == []  # reports a route through the lunch window without a lunch
+        assert all(r.lunch is not None for r in plan.routes)  # both days run from morning to afternoon
+        assert not any(n.code == "lunch_not_placed" for n in plan.notices)
 
 
 def test_day_too_short_drops_lowest_priority_and_says_why():
@@ -185,3 +217,101 @@ def test_street_graph_rejects_unknown_formats(tmp_path):
     bad.write_bytes(b"\x00\x01")
     with pytest.raises(routing.GeomapRoutingError, match="osmium"):
         routing.StreetGraph.from_file(bad)
+
+
+# --- the checker itself can fail: deliberately broken plans --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sound_plan() -> routing.Plan:
+    stops = [_stop(i, OFFICE[0] + 0.002 * (i % 5), OFFICE[1] + 0.002 * (i // 5), sector="food_service",
+                   opening_hours="06:00-22:00" if i == 3 else None) for i in range(14)]
+    plan = plan_day(stops, [Inspector("A")], FAST, depot=OFFICE)
+    assert check_plan(plan) == [] and plan.routes[0].lunch is not None and plan.kept == 14
+    return plan
+
+
+def _with_route(plan: routing.Plan, **changes) -> routing.Plan:
+    return dataclasses.replace(plan, routes=(dataclasses.replace(plan.routes[0], **changes),))
+
+
+def _problems(plan: routing.Plan, fragment: str) -> list[str]:
+    return [p for p in check_plan(plan) if fragment in p]
+
+
+def test_checker_reports_a_stop_visited_twice(sound_plan):
+    visits = sound_plan.routes[0].visits
+    assert _problems(_with_route(sound_plan, visits=(*visits, visits[1])), f"stop {visits[1].stop.id} visited 2 times")
+    dropped = (routing.Dropped(visits[0].stop, routing.Notice("day_full")),)
+    assert _problems(dataclasses.replace(sound_plan, dropped=dropped), "both visited and dropped")
+
+
+def test_checker_reports_a_visit_outside_its_window(sound_plan):
+    route = sound_plan.routes[0]
+    k = next(i for i, v in enumerate(route.visits) if v.stop.opening_hours)
+    visit = route.visits[k]
+    opens = visit.end_s + 600  # the stop opens only after the planned visit
+    stop = dataclasses.replace(visit.stop, opening_hours=f"{routing.hhmm(opens)}-23:00")
+    moved = dataclasses.replace(visit, stop=stop, window=(opens, routing.parse_hhmm("23:00") - 1800))
+    broken = _with_route(sound_plan, visits=(*route.visits[:k], moved, *route.visits[k + 1:]))
+    assert _problems(broken, f"{stop.name}: visit at {routing.hhmm(visit.start_s)} outside its window")
+    assert _problems(broken, "outside its opening hours")
+
+
+def test_checker_reports_a_route_past_working_hours(sound_plan):
+    late = routing.parse_hhmm("17:00") + 1800
+    assert _problems(_with_route(sound_plan, end_s=late), "outside working hours")
+    early = routing.parse_hhmm("07:30") - 1800
+    assert _problems(_with_route(sound_plan, start_s=early), "outside working hours")
+
+
+def test_checker_reports_lunch_overlapping_a_visit(sound_plan):
+    route = sound_plan.routes[0]
+    visit = min(route.visits, key=lambda v: abs(v.start_s - route.lunch[0]))
+    lunch = (visit.start_s + 300, visit.start_s + 300 + 3600)
+    assert _problems(_with_route(sound_plan, lunch=lunch), f"lunch overlaps the visit to {visit.stop.name}")
+    assert _problems(_with_route(sound_plan, lunch=(route.lunch[0], route.lunch[0] + 1200)), "lunch of 20 min")
+
+
+def test_checker_reports_a_missing_lunch(sound_plan):
+    route = sound_plan.routes[0]
+    assert route.start_s < routing.parse_hhmm("12:30") and route.end_s > routing.parse_hhmm("12:30")
+    visits = tuple(dataclasses.replace(v, lunch_before=False) for v in route.visits)
+    assert _problems(_with_route(sound_plan, lunch=None, visits=visits), "without a lunch break")
+
+
+def test_a_morning_route_needs_no_lunch():
+    """A route back before the latest lunch start (or out after the earliest lunch end) needs none."""
+    stops = [_stop(i, OFFICE[0] + 0.002 * i, OFFICE[1], sector="retail") for i in range(3)]
+    plan = plan_day(stops, [Inspector("A")], DaySettings(day_end="12:30", time_limit_s=0.2), depot=OFFICE)
+    assert plan.kept == 3 and plan.routes[0].end_s <= routing.parse_hhmm("12:30")
+    assert check_plan(dataclasses.replace(plan, routes=(dataclasses.replace(plan.routes[0], lunch=None),))) == []
+
+
+def test_checker_recomputes_rides_from_the_travel_model(sound_plan):
+    route = sound_plan.routes[0]
+    first = route.visits[0]
+    slower = dataclasses.replace(first, travel_s=first.travel_s + 120, arrival_s=first.arrival_s + 120,
+                                 start_s=first.start_s + 120, end_s=first.end_s + 120)
+    broken = _with_route(sound_plan, visits=(slower, *route.visits[1:]))
+    assert _problems(broken, "the travel model says")
+    assert _problems(_with_route(sound_plan, return_travel_s=route.return_travel_s + 60), "return ride")
+
+
+# --- why a stop was dropped, truthfully ------------------------------------------------------------
+
+
+def test_dropped_reason_says_clash_when_a_lower_priority_stop_was_kept():
+    s = DaySettings(day_start="08:00", day_end="17:00", lunch_min=0, time_limit_s=0.3)
+    must = _stop(1, OFFICE[0] + 0.003, OFFICE[1], service_min=40, opening_hours="09:00-10:00", must_visit=True)
+    high = _stop(2, OFFICE[0] - 0.003, OFFICE[1], service_min=40, opening_hours="09:00-09:50", priority=100.0)
+    low = _stop(3, OFFICE[0], OFFICE[1] + 0.003, service_min=20, priority=1.0)
+    plan = plan_day([must, high, low], [Inspector("A")], s, depot=OFFICE)
+    assert {v.stop.id for v in plan.routes[0].visits} == {1, 3} and check_plan(plan) == []
+    (reason,) = [d.reason for d in plan.dropped]
+    assert reason.code == "window_clash"  # not "lower priority": a lower-priority stop was kept
+    assert "09:00-09:50" in reason.text("vi") and "giờ mở cửa" in reason.text("vi")
+    assert "ưu tiên" not in reason.text("vi") and "lower priority" not in reason.text("en")
+    alone = plan_day([must, high], [Inspector("A")], s, depot=OFFICE)
+    assert [d.reason.code for d in alone.dropped] == ["day_full_must_visit"]
+    assert "bắt buộc" in alone.dropped[0].reason.text("vi")

@@ -28,6 +28,7 @@ i18n.register({
     "insp.date": ("Ngày kiểm tra", "Inspection day"),
     "insp.filter.group": ("Tổ dân phố", "Residential group"),
     "insp.filter.sector": ("Nhóm ngành", "Industry group"),
+    "insp.filter.vsic": ("Mã ngành VSIC", "VSIC industry code"),
     "insp.filter.status": ("Tình trạng giấy phép / ATTP", "Licence / food-safety status"),
     "insp.only_due": ("Chỉ cơ sở đến hạn", "Only those due"),
     "insp.count": ("{n} cơ sở; điểm rủi ro = tổng điểm các lý do (trọng số theo hồ sơ phường).",
@@ -40,8 +41,10 @@ i18n.register({
     "insp.must": ("Bắt buộc kiểm tra (không được bỏ)", "Must visit (never dropped)"),
     "insp.n_inspectors": ("Số cán bộ", "Inspectors"),
     "insp.inspector_n": ("Cán bộ {n}", "Inspector {n}"),
-    "insp.start_point": ("Điểm xuất phát/kết thúc (vĩ độ, kinh độ; để trống = trụ sở UBND phường)",
-                         "Start/end point (lat, lon; empty = the ward office)"),
+    "insp.start_point": ("Điểm xuất phát (vĩ độ, kinh độ; để trống = trụ sở UBND phường)",
+                         "Start point (lat, lon; empty = the ward office)"),
+    "insp.end_point": ("Điểm kết thúc (vĩ độ, kinh độ; để trống = trụ sở UBND phường)",
+                       "End point (lat, lon; empty = the ward office)"),
     "insp.day_start": ("Bắt đầu làm việc", "Work starts"), "insp.day_end": ("Kết thúc làm việc", "Work ends"),
     "insp.lunch_from": ("Nghỉ trưa từ", "Lunch from"), "insp.lunch_to": ("đến", "until"),
     "insp.lunch_min": ("Thời gian nghỉ trưa (phút)", "Lunch break (minutes)"),
@@ -59,6 +62,8 @@ i18n.register({
                     "{stops} stops · {start}–{end} · {km} km · riding {travel} min"),
     "insp.col.order": ("TT", "No."), "insp.col.time": ("Giờ", "Time"), "insp.col.ride": ("Di chuyển", "Ride"),
     "insp.col.nav": ("Chỉ đường", "Directions"),
+    "insp.col.geo": ("Ứng dụng bản đồ", "Map app"),
+    "insp.open_map_app": ("Mở ứng dụng bản đồ", "Open in map app"),
     "insp.lunch": ("Nghỉ trưa {start}–{end}", "Lunch {start}–{end}"),
     "insp.gpx": ("Tải GPX", "Download GPX"), "insp.pdf": ("Tải phiếu lộ trình (PDF)", "Download route sheet (PDF)"),
     "insp.save": ("Lưu để cán bộ dùng tại hiện trường", "Save for the on-site page"),
@@ -95,19 +100,24 @@ def _cached_due(_url: str, ward_id: int, ward_slug: str, day: dt.date) -> pd.Dat
 def _due_section(ctx: Any, frame: pd.DataFrame) -> pd.DataFrame:
     lang = ctx.lang
     st.subheader(i18n.t("insp.due_header", lang))
-    c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
+    c1, c2, c3, c4, c5 = st.columns([3, 3, 3, 3, 2])
     groups = c1.multiselect(i18n.t("insp.filter.group", lang), sorted(frame["residential_group"].dropna().unique()))
     sectors = c2.multiselect(i18n.t("insp.filter.sector", lang), sorted(frame["sector"].dropna().unique()),
                              format_func=lambda s: ctx.label("sector", s))
+    industries = _vsic_options(frame, lang)
+    vsic_codes = c3.multiselect(i18n.t("insp.filter.vsic", lang), list(industries),
+                                format_func=lambda code: industries.get(code, code))
     statuses = sorted(set(frame["licence_status"]) | set(frame["food_safety_status"]))
-    picked = c3.multiselect(i18n.t("insp.filter.status", lang), statuses,
+    picked = c4.multiselect(i18n.t("insp.filter.status", lang), statuses,
                             format_func=lambda s: _status_label(ctx, s))
-    only_due = c4.checkbox(i18n.t("insp.only_due", lang), value=True)
+    only_due = c5.checkbox(i18n.t("insp.only_due", lang), value=True)
     shown = frame
     if groups:
         shown = shown[shown["residential_group"].isin(groups)]
     if sectors:
         shown = shown[shown["sector"].isin(sectors)]
+    if vsic_codes:  # as risk.due_list(vsic_codes=...) does, on the cached list
+        shown = shown[shown["vsic_code"].isin(vsic_codes)]
     if picked:
         shown = shown[shown["licence_status"].isin(picked) | shown["food_safety_status"].isin(picked)]
     if only_due:
@@ -127,6 +137,19 @@ def _due_section(ctx: Any, frame: pd.DataFrame) -> pd.DataFrame:
     st.dataframe(table, hide_index=True, use_container_width=True, height=min(360, 38 + 35 * max(1, len(table))),
                  column_config={i18n.t("insp.col.reasons", lang): st.column_config.TextColumn(width="large")})
     return shown
+
+
+def _vsic_options(frame: pd.DataFrame, lang: str) -> dict[str, str]:
+    """VSIC codes present in the due list, each labelled "5610 — Nhà hàng..." in the page language."""
+    name_col = "industry_name_en" if lang == "en" and "industry_name_en" in frame else "industry_name_vi"
+    out: dict[str, str] = {}
+    for row in frame.drop_duplicates("vsic_code").to_dict("records"):
+        code = row.get("vsic_code")
+        if code is None or pd.isna(code):
+            continue
+        name = row.get(name_col)
+        out[str(code)] = f"{code} — {name}" if name is not None and not pd.isna(name) else str(code)
+    return dict(sorted(out.items()))
 
 
 def _status_label(ctx: Any, value: str) -> str:
@@ -153,12 +176,13 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         for k in range(routing.MAX_INSPECTORS):
             if k >= n:
                 break
-            c1, c2 = st.columns([2, 3])
+            c1, c2, c3 = st.columns([2, 3, 3])
             names = [s["full_name"] for s in staff] or [i18n.t("insp.inspector_n", lang).format(n=k + 1)]
             who = c1.selectbox(i18n.t("insp.inspector_n", lang).format(n=k + 1), names,
                                index=min(k, len(names) - 1), key=f"insp.who.{k}")
             point = c2.text_input(i18n.t("insp.start_point", lang), key=f"insp.point.{k}")
-            crew_rows.append((who, point))
+            end_point = c3.text_input(i18n.t("insp.end_point", lang), key=f"insp.end.{k}")
+            crew_rows.append((who, point, end_point))
         c1, c2, c3, c4, c5 = st.columns(5)
         day_start = c1.time_input(i18n.t("insp.day_start", lang), dt.time(7, 30))
         day_end = c2.time_input(i18n.t("insp.day_end", lang), dt.time(17, 0))
@@ -181,15 +205,17 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         submitted = st.form_submit_button(i18n.t("insp.plan", lang), type="primary")
     if not submitted:
         return
+    st.session_state.pop("insp.plan", None)  # never show an earlier plan under this request's messages
     if not staff:
         st.info(i18n.t("insp.no_inspector_accounts", lang))
     by_name = {s["full_name"]: s for s in staff}
     crew = []
-    for who, point in crew_rows:
-        start = _parse_point(point)
-        if point.strip() and start is None:
+    for who, point, end_point in crew_rows:
+        start, end = _parse_point(point), _parse_point(end_point)
+        if (point.strip() and start is None) or (end_point.strip() and end is None):
             st.warning(i18n.t("insp.bad_point", lang).format(name=who))
-        crew.append(routing.Inspector(who, start=start, end=start, user_id=(by_name.get(who) or {}).get("id")))
+        # each empty (or unreadable) point is the ward office
+        crew.append(routing.Inspector(who, start=start, end=end, user_id=(by_name.get(who) or {}).get("id")))
     settings = routing.DaySettings(
         day_start=day_start.strftime("%H:%M"), day_end=day_end.strftime("%H:%M"),
         lunch_from=lunch_from.strftime("%H:%M"), lunch_to=lunch_to.strftime("%H:%M"), lunch_min=int(lunch_min),
@@ -208,6 +234,7 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
                                    crew, settings, date=day, must_visit=must, street_graph=graph_path)
     except GeomapError as exc:
         st.error(str(exc))
+        st.session_state.pop("insp.plan", None)
         return
     finally:
         if graph_path:
@@ -254,18 +281,24 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
         if route.lunch:
             st.caption(i18n.t("insp.lunch", lang).format(start=routing.hhmm(route.lunch[0]),
                                                          end=routing.hhmm(route.lunch[1])))
-        links = route_export.leg_links(route)
+        # every leg, the return to the end point included: Google Maps directions and a geo: pin (the on-site
+        # page's links, built by the same function)
+        links = route_export.leg_links(route, lang=lang)
         st.dataframe(pd.DataFrame({
-            i18n.t("insp.col.order", lang): [v.order for v in route.visits],
+            i18n.t("insp.col.order", lang): [str(v.order) for v in route.visits] + ["↩"],
             i18n.t("insp.col.time", lang): [f"{routing.hhmm(v.start_s)}–{routing.hhmm(v.end_s)}"
-                                             for v in route.visits],
-            i18n.t("insp.col.name", lang): [v.stop.name for v in route.visits],
-            i18n.t("insp.col.address", lang): [v.stop.address for v in route.visits],
+                                             for v in route.visits] + [routing.hhmm(route.end_s)],
+            i18n.t("insp.col.name", lang): [leg["to"] for leg in links],
+            i18n.t("insp.col.address", lang): [v.stop.address for v in route.visits] + [None],
             i18n.t("insp.col.ride", lang): [f"{v.travel_s / 60:.0f}′ · {v.distance_m / 1000:.1f} km"
-                                             for v in route.visits],
-            i18n.t("insp.col.nav", lang): [leg["google_maps"] for leg in links[:-1]],
+                                             for v in route.visits]
+            + [f"{route.return_travel_s / 60:.0f}′ · {route.return_distance_m / 1000:.1f} km"],
+            i18n.t("insp.col.nav", lang): [leg["google_maps"] for leg in links],
+            i18n.t("insp.col.geo", lang): [leg["geo"] for leg in links],
         }), hide_index=True, use_container_width=True,
-            column_config={i18n.t("insp.col.nav", lang): st.column_config.LinkColumn(display_text="Google Maps")})
+            column_config={i18n.t("insp.col.nav", lang): st.column_config.LinkColumn(display_text="Google Maps"),
+                           i18n.t("insp.col.geo", lang): st.column_config.LinkColumn(
+                               display_text=i18n.t("insp.open_map_app", lang))})
     name = f"lo-trinh-{plan.date.isoformat() if plan.date else 'ngay'}"
     c1, c2, c3 = st.columns(3)
     c1.download_button(i18n.t("insp.gpx", lang), route_export.to_gpx(plan, lang=lang), file_name=f"{name}.gpx",
@@ -317,6 +350,9 @@ def route_map(routes: Any) -> folium.Map:
         folium.PolyLine(line, color=color, weight=3, opacity=0.8, tooltip=html.escape(who)).add_to(fmap)
         folium.CircleMarker((start[1], start[0]), radius=9, color=color, weight=4, fill=True, fill_color="#fff",
                             fill_opacity=1, tooltip=html.escape(f"{who}: xuất phát / start")).add_to(fmap)
+        if tuple(end) != tuple(start):
+            folium.CircleMarker((end[1], end[0]), radius=7, color=color, weight=4, fill=True, fill_color=color,
+                                fill_opacity=1, tooltip=html.escape(f"{who}: kết thúc / end")).add_to(fmap)
         for order, lon, lat, name, begin, finish in stops:
             icon = folium.DivIcon(html=(
                 f"<div style='background:{color};color:#fff;border-radius:50%;width:22px;height:22px;"
