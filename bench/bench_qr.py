@@ -214,7 +214,49 @@ def _load_run(url: str, tokens: list[str], tokens_file: Path, cache_s: str) -> d
         server.stop()
 
 
+#: attributes through which a browser fetches something while rendering (``<a href>`` is a link, not a fetch)
+_FETCH_ATTRS = {"src", "srcset", "poster", "data", "background", "xlink:href", "imagesrcset"}
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", re.I)
+
+
+def _render_requests(html: str) -> list[str]:
+    """Every URL the page would make the browser fetch to render it (``data:`` URIs excluded):
+    fetching attributes of any element, ``<link href>`` (stylesheets, icons, preloads), ``<image>`` /
+    ``<use>`` ``href`` in SVG, and ``url(...)`` / ``@import`` in inline CSS."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        in_style = False
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "style":
+                self.in_style = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.in_style = self.in_style or tag == "style"
+            for name, value in attrs:
+                if not value:
+                    continue
+                if name in _FETCH_ATTRS or (name == "href" and tag in ("link", "image", "use", "feimage")):
+                    urls = [u.strip().split()[0] for u in value.split(",") if u.strip()] if "srcset" in name \
+                        else [value.strip()]
+                    found.extend(urls)
+                elif name == "style":
+                    found.extend(a or b for a, b in _CSS_URL.findall(value))
+
+        def handle_data(self, data: str) -> None:
+            if self.in_style:
+                found.extend(a or b for a, b in _CSS_URL.findall(data))
+
+    Parser().feed(html)
+    return [u for u in found if not u.lower().startswith("data:")]
+
+
 def _page_weight(url: str, tokens: list[str]) -> dict:
+    from urllib.parse import urljoin, urlsplit
+
     from fastapi.testclient import TestClient
 
     from geomap.web import create_app
@@ -222,14 +264,21 @@ def _page_weight(url: str, tokens: list[str]) -> dict:
 
     qr_route.LIMITER.configure(per_minute=0, burst=1)
     sizes, gz_sizes = [], []
+    external, same_host = set(), set()
     with TestClient(create_app(url)) as c:
         for token in random.sample(tokens, min(200, len(tokens))):
             r = c.get(f"/q/{token}", headers={"Accept-Encoding": "identity"})
             sizes.append(len(r.content))
+            page_url = str(r.url)
+            for ref in _render_requests(r.text):
+                absolute = urljoin(page_url, ref)
+                (same_host if urlsplit(absolute).netloc == urlsplit(page_url).netloc else external).add(absolute)
             g = c.get(f"/q/{token}", headers={"Accept-Encoding": "gzip"})
             gz_sizes.append(int(g.headers.get("content-length", len(g.content))))
     return {"page_bytes_max": max(sizes), "page_bytes_median": int(statistics.median(sizes)),
-            "page_gzip_bytes_median": int(statistics.median(gz_sizes))}
+            "page_gzip_bytes_median": int(statistics.median(gz_sizes)), "pages_checked": len(sizes),
+            "external_requests": len(external), "external_urls": sorted(external)[:10],
+            "same_host_requests": len(same_host)}
 
 
 _STREAMLIT_PAGE = """
@@ -343,7 +392,10 @@ def run() -> dict:
               f"ms/request (load average before {warm['load_average_before']})", flush=True)
     weight = _page_weight(url, tokens)
     print(f"page weight: max {weight['page_bytes_max']} B, median {weight['page_bytes_median']} B "
-          f"({weight['page_gzip_bytes_median']} B gzipped); no external requests", flush=True)
+          f"({weight['page_gzip_bytes_median']} B gzipped); over {weight['pages_checked']} pages "
+          f"{weight['external_requests']} distinct external and {weight['same_host_requests']} other resource "
+          f"requests needed to render{': ' + ', '.join(weight['external_urls']) if weight['external_urls'] else ''}",
+          flush=True)
     try:
         ratio = _streamlit_ratio(url, tokens)
         print(f"first scan in Chromium, time to content: ours {ratio['ours_ms']} ms / {ratio['ours_bytes']} B; "

@@ -2,9 +2,13 @@
 
 A thin adapter over :func:`qr.lookup.lookup`. In order, cheapest first: per-client rate
 limit (429 + Retry-After), token shape check without any I/O (400), a small in-process TTL
-cache of rendered responses, then one indexed query in the thread pool. Responses carry
-``Cache-Control`` fitting data that changes daily, a strong ``ETag`` and ``Last-Modified``
-(304 on a match), ``Vary: Accept-Language, Accept-Encoding`` and gzip when accepted.
+cache of rendered responses, then one indexed query. A cached response is only reused after
+a one-row index probe confirms its code is still in the same state (active, revoked or
+unknown), so a revoked or reissued sticker fails on the very next request; other changes
+of the establishment's data show within ``GEOMAP_QR_CACHE_SECONDS``. Valid pages may be kept
+by browsers and proxies for at most a minute (``max-age=60, must-revalidate``, no
+stale-while-revalidate), then revalidate with a strong ``ETag`` / ``Last-Modified`` (304
+on a match). ``Vary: Accept-Language, Accept-Encoding`` and gzip when accepted.
 
 Statuses: valid 200; unknown or forged 404 with a warning that the sticker may be fake;
 revoked 410; malformed 400. The page is server-rendered Vietnamese (English by
@@ -69,7 +73,9 @@ router = APIRouter(lifespan=_lifespan)
 
 #: 60 lookups a minute per client address, bursts of 30 (GEOMAP_QR_RATE_PER_MINUTE / _BURST)
 LIMITER = RateLimiter.from_env("QR", per_minute=60, burst=30)
-#: seconds a rendered lookup is reused in this process (GEOMAP_QR_CACHE_SECONDS; 0 disables)
+#: seconds a rendered lookup is reused in this process (GEOMAP_QR_CACHE_SECONDS; 0 disables); every reuse
+#: first re-reads the code's state (_STATE_SQL), so only the establishment's data can be this old, never the
+#: code's validity
 CACHE_SECONDS = float(os.environ.get("GEOMAP_QR_CACHE_SECONDS", "30"))
 CACHE_MAX = 50_000
 #: run the lookup (one indexed query, under a millisecond, statement_timeout 2 s) on the event loop rather
@@ -79,7 +85,9 @@ INLINE_DB = os.environ.get("GEOMAP_QR_INLINE_DB", "1") == "1"
 #: URLs longer than this are refused before anything else is looked at
 MAX_CODE_CHARS = 64
 
-CACHE_VALID = "public, max-age=300, stale-while-revalidate=86400"
+#: a valid page may pass in a browser or proxy cache for at most this minute after a revocation; no
+#: stale-while-revalidate: a revoked sticker must not keep passing while a cache refreshes in the background
+CACHE_VALID = "public, max-age=60, must-revalidate"
 CACHE_NOT_VALID = "public, max-age=60"
 CACHE_MALFORMED = "public, max-age=86400"
 SECURITY_HEADERS = {
@@ -125,7 +133,13 @@ i18n.register({
         "please tell the ward.",
     ),
     "qr.revoked_title": ("Mã đã bị thu hồi", "This code has been revoked"),
-    "qr.revoked_body": ("Tem này không còn giá trị từ ngày {date}.", "This sticker is no longer valid since {date}."),
+    "qr.revoked_body": (
+        "Tem này không còn giá trị từ ngày {date}. Tem có thể là giả hoặc đã hết hiệu lực: đừng tin thông tin "
+        "in trên tem. Nếu tem vẫn được dán tại một cơ sở, hãy báo cho phường bằng nút bên dưới.",
+        "This sticker is no longer valid since {date}. It may be fake or out of date: do not trust what it "
+        "claims. If it is still displayed at a business, please tell the ward with the button below.",
+    ),
+    "qr.report_sticker": ("Báo cho phường về tem này", "Report this sticker to the ward"),
     "qr.revoked_reason": ("Lý do", "Reason"),
     "qr.malformed_title": ("Mã QR không đúng định dạng", "Malformed QR code"),
     "qr.malformed_body": (
@@ -153,13 +167,15 @@ class _Rendered:
     last_modified: str | None
     gz: bytes | None = None
     expires: float = 0.0
+    #: the code's state when rendered (``valid``, ``revoked`` or ``unknown``; see _code_state)
+    state: str = ""
 
 
 _CACHE: OrderedDict[tuple[str, str, str], _Rendered] = OrderedDict()
 
 
 def clear_cache() -> None:
-    """Forget rendered lookups (after a reissue or revoke in this process; tests)."""
+    """Forget rendered lookups (tests; a revoke or reissue needs no call: every reuse re-checks the code)."""
     _CACHE.clear()
 
 
@@ -257,6 +273,7 @@ def render(result: Lookup, token: str, kind: str, lang: str) -> tuple[int, bytes
         "field": lambda name: layer.field(name).label(lang),
         "colour": lambda name, v: layer.style.palettes.get(name, {}).get(str(v), "#616161"),
         "d": result.data, "est": (result.data or {}).get("establishment"), "map": result.map,
+        "labels": _labels((result.data or {}).get("establishment"), lang),
         "report_url": _report_url(token), "map_link": _map_link((result.data or {}).get("location")),
         "synthetic_notice": i18n.t("app.synthetic_notice", lang),
     }
@@ -339,16 +356,31 @@ def _lookup_engine(request: Request) -> sa.Engine:
     return engine
 
 
-def _lookup(request: Request, token: str) -> Lookup:
+#: the state of one code, to check a cached rendering against (one probe of the unique token index)
+_STATE_SQL = sa.text("SELECT revoked_at IS NULL FROM qr_code WHERE token = :token")
+
+
+def _code_state(conn: sa.Connection, token: str) -> str:
+    """``valid``, ``revoked`` or ``unknown``: the code part of a :class:`Lookup`'s status, without the page."""
+    row = conn.execute(_STATE_SQL, {"token": token}).first()
+    return "unknown" if row is None else ("valid" if row[0] else "revoked")
+
+
+def _query(request: Request, fn: Any, token: str) -> Any:
+    """``fn(conn, token)`` on a lookup connection (retried once on a connection the server dropped)."""
     engine = _lookup_engine(request)
     for attempt in (1, 2):
         try:
             with engine.connect() as conn:
-                return lookup(conn, token)
+                return fn(conn, token)
         except sa.exc.DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:
                 raise
     raise AssertionError("unreachable")
+
+
+async def _db(request: Request, fn: Any, token: str) -> Any:
+    return _query(request, fn, token) if INLINE_DB else await run_in_threadpool(_query, request, fn, token)
 
 
 async def _respond(request: Request, code: str, kind: str) -> Response:
@@ -366,10 +398,13 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
     key = (token, kind, lang)
     now = time.monotonic()
     entry = _CACHE.get(key)
-    if entry is None or entry.expires < now:
-        result = _lookup(request, token) if INLINE_DB else await run_in_threadpool(_lookup, request, token)
+    if entry is not None and (entry.expires < now or await _db(request, _code_state, token) != entry.state):
+        entry = None  # expired, or the code was revoked / reissued (or issued) since it was rendered
+    if entry is None:
+        result = await _db(request, lookup, token)
         status, body, media = render(result, token, kind, lang)
         entry = _entry(status, body, media, CACHE_VALID if status == 200 else CACHE_NOT_VALID, result.last_modified)
+        entry.state = result.status
         if CACHE_SECONDS > 0:
             entry.expires = now + CACHE_SECONDS
             _CACHE[key] = entry
