@@ -11,7 +11,9 @@ empty, so the map benchmark and this one share it.
   -t_srs EPSG:5899`` with the same columns (no derived statuses, no data dictionary), same run
 - OGC: ``/ogc/collections/establishments/items?limit=1000`` over the whole city, served by a
   real uvicorn, timed from the client: next-link (keyset) pages at random depths in CRS84
-  and EPSG:5899, shallow offsets, the deepest offset and the cold first page (full count)
+  and EPSG:5899 (public profile: ``after`` is the establishment code, the public feature id),
+  shallow offsets, the deepest offset and the cold first page (full count, from the
+  ``establishment`` table since no filter needs the view)
 """
 
 from __future__ import annotations
@@ -122,8 +124,8 @@ def _ogc_pages(url: str) -> dict:
     import httpx
 
     engine = sa.create_engine(url)
-    with engine.connect() as c:
-        ids = c.execute(sa.text("SELECT id FROM establishment ORDER BY id")).scalars().all()
+    with engine.connect() as c:  # public feature ids: the establishment codes (pages are ordered by them)
+        ids = c.execute(sa.text("SELECT code FROM establishment ORDER BY code")).scalars().all()
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "GEOMAP_DATABASE_URL": url}

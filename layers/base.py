@@ -95,6 +95,14 @@ class Layer:
     filters: tuple[Filter, ...] = ()
     export_formats: tuple[str, ...] = ALL_EXPORT_FORMATS
     id_field: str = "id"
+    #: a public field holding a stable, unique, non-sequential code (establishment code, report
+    #: id...): the feature id of the public profile (OGC API) instead of the database id, which
+    #: public exports never carry. None: the public profile uses an opaque id derived from the id.
+    public_id_field: str | None = None
+    #: a table with exactly one row per feature of ``source`` whose columns shared by name with
+    #: ``source`` hold the same values: counted instead of a slow view (OGC ``numberMatched``)
+    #: when every filtered column is one of them
+    count_source: str | None = None
     geometry_column: str = "geom"
     #: column holding the ward id, used to load one ward (None: the source is not per ward)
     ward_column: str | None = "ward_id"
@@ -126,6 +134,9 @@ class Layer:
             raise ValueError(f"layer {self.name!r}: styled fields not declared: {styled - set(names)}")
         if len(set(names)) != len(names):
             raise ValueError(f"layer {self.name!r}: duplicate field names")
+        if self.public_id_field is not None and not any(f.name == self.public_id_field and f.public
+                                                        for f in self.fields):
+            raise ValueError(f"layer {self.name!r}: public_id_field {self.public_id_field!r} is not a public field")
 
     def title(self, lang: str = "vi") -> str:
         return self.title_vi if lang == "vi" else self.title_en

@@ -10,6 +10,8 @@ LAYER = Layer(
     title_en="Business establishments",
     source="establishment_overview",
     geometry_type="Point",
+    public_id_field="code",
+    count_source="establishment",
     fields=(
         Field("code", "Mã cơ sở", "Establishment code", public=True,
               description_vi="Mã định danh cơ sở do phường cấp", description_en="Identifier issued by the ward"),

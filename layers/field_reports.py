@@ -9,6 +9,7 @@ LAYER = Layer(
     title_en="Field reports",
     source="field_report",
     geometry_type="Point",
+    public_id_field="public_id",
     fields=(
         Field("public_id", "Mã phản ánh", "Report id", public=True),
         Field("category", "Lĩnh vực", "Category", public=True, codes="report_category"),

@@ -18,6 +18,7 @@ LAYER = Layer(
     title_en="Urban infrastructure",
     source="infrastructure",
     geometry_type="Geometry",
+    public_id_field="code",
     fields=(
         Field("code", "Mã thiết bị", "Asset code", public=True),
         Field("kind", "Loại", "Kind", public=True, codes="infrastructure_kind"),

@@ -8,6 +8,7 @@ LAYER = Layer(
     title_en="Markets",
     source="market",
     geometry_type="Point",
+    public_id_field="code",
     fields=(
         Field("code", "Mã chợ", "Market code", public=True),
         Field("name", "Tên chợ", "Market", public=True),

@@ -8,6 +8,7 @@ LAYER = Layer(
     title_en="Ward boundary",
     source="ward",
     geometry_type="MultiPolygon",
+    public_id_field="slug",
     fields=(
         Field("slug", "Mã phường", "Ward code", public=True),
         Field("name", "Tên phường", "Ward", public=True),

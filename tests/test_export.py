@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
+import math
+import re
 import sqlite3
 import unicodedata
 import zipfile
@@ -11,15 +15,17 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pyogrio
 import pytest
 import shapely
 import sqlalchemy as sa
+from pyproj import CRS
 from test_export_fixtures import ESTABLISHMENTS, PERSONAL_VALUES, SLUG
 from test_export_fixtures import load as load_fixture
 
 import layers
-from geomap import crs, export
+from geomap import crs, export, queries
 from geomap.export import lives, selection, writers
 from geomap.export.selection import ExportError
 
@@ -32,8 +38,22 @@ def ward(engine):
     return load_fixture(engine)
 
 
+def read_geoparquet(path: Path, layer: str) -> gpd.GeoDataFrame:
+    """One GeoParquet file of a zipped export, read with pyarrow and decoded by hand from its ``geo``
+    metadata (GeoParquet 1.x: primary column, WKB encoding, CRS as PROJJSON), not by geopandas."""
+    with zipfile.ZipFile(path) as zf:
+        table = pq.read_table(io.BytesIO(zf.read(f"{layer}.parquet")))
+    geo = json.loads(table.schema.metadata[b"geo"])
+    column = geo["primary_column"]
+    assert geo["columns"][column]["encoding"] == "WKB"
+    geometry = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))
+    frame = table.drop_columns([column]).to_pandas()
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS.from_json_dict(geo["columns"][column]["crs"]))
+
+
 def read_layer_back(path: Path, fmt: str, layer: str) -> pd.DataFrame:
-    """Read one layer of an export back with GDAL (pyogrio); GeoParquet with pyarrow (no GDAL driver here)."""
+    """Read one layer of an export back with GDAL (pyogrio); GeoParquet with pyarrow (see
+    :func:`read_geoparquet`; GDAL too when it has the Parquet driver)."""
     if fmt == "gpkg":
         return pyogrio.read_dataframe(path, layer=layer)
     if fmt == "xlsx":  # GDAL reads the sheet; geometry from its WKT column, as a user would
@@ -47,8 +67,7 @@ def read_layer_back(path: Path, fmt: str, layer: str) -> pd.DataFrame:
     if fmt == "csv":
         return pyogrio.read_dataframe(f"/vsizip/{path}/{layer}.csv", GEOM_POSSIBLE_NAMES="wkt", KEEP_GEOM_COLUMNS="NO")
     if fmt == "parquet":
-        with zipfile.ZipFile(path) as zf, zf.open(f"{layer}.parquet") as fh:
-            return gpd.read_parquet(fh)
+        return read_geoparquet(path, layer)
     if fmt == "shp":
         with zipfile.ZipFile(path) as zf:
             mapping = pd.read_csv(zf.open("field_names.csv"), encoding="utf-8-sig")
@@ -73,10 +92,129 @@ def layer_names(path: Path, fmt: str) -> list[str]:
     return sorted(stems)
 
 
+PUBLIC_LAYERS = [layer for layer in layers.registry().values() if layer.publishable]
+#: formats where an empty text cannot be told from a missing one (CSV, XLSX cells; DBF has no null)
+EMPTY_IS_NULL = {"csv", "xlsx", "shp"}
+#: formats that carry time stamps as ISO 8601 text with the offset (DBF, CSV and Excel have no time zones)
+DATETIME_AS_TEXT = {"csv", "xlsx", "shp"}
+
+
+def _missing(value) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def _expected_value(value, kind: str, fmt: str):
+    """A database value (read by :func:`geomap.queries.read_layer`) as the export should carry it."""
+    if kind == "list" and isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
+    if _missing(value):
+        return None
+    if kind in ("text", "list"):
+        return None if value == "" and fmt in EMPTY_IS_NULL else str(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return round(float(value), 9)
+    if kind == "bool":
+        return bool(value)
+    if kind == "date":
+        return value if type(value) is dt.date else pd.Timestamp(value).date()
+    if kind == "datetime":
+        stamp = pd.Timestamp(value)
+        assert stamp.tzinfo is not None
+        return stamp.tz_convert("UTC").floor("ms")
+    raise AssertionError(kind)
+
+
+def _back_value(value, kind: str, fmt: str):
+    """A value read back from ``fmt``, checked to have the type the format carries, canonicalised.
+
+    CSV (GDAL's driver, no type guessing): every value is text, "" for null. Time stamps are
+    ISO text with the offset in DBF/CSV/Excel. Otherwise the native type must come back:
+    integers as integers, booleans as booleans, dates as dates (midnight time stamps in GDAL).
+    """
+    if fmt == "csv":
+        assert isinstance(value, str), (kind, value)
+        if value == "":
+            return None
+        if kind == "int":
+            assert re.fullmatch(r"-?\d+", value), value
+            return int(value)
+        if kind == "float":
+            return round(float(value), 9)
+        if kind == "bool":
+            assert value in ("True", "False"), value
+            return value == "True"
+        if kind == "date":
+            return dt.date.fromisoformat(value)
+    if kind == "list" and isinstance(value, (list, tuple, np.ndarray)):  # a JSON array (OGC API, through GDAL)
+        value = ";".join(str(v) for v in value)
+    if _missing(value):
+        return None
+    if kind in ("text", "list"):
+        assert isinstance(value, str), (kind, value)
+        return None if value == "" and fmt in EMPTY_IS_NULL else value
+    if kind == "int":
+        assert isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) or \
+            isinstance(value, (float, np.floating)) and float(value).is_integer(), (kind, value)  # NaN upcast
+        return int(value)
+    if kind == "float":
+        assert isinstance(value, (float, np.floating, int, np.integer)), (kind, value)
+        return round(float(value), 9)
+    if kind == "bool":
+        assert isinstance(value, (bool, np.bool_)), (kind, value)
+        return bool(value)
+    if kind == "date":
+        if type(value) is dt.date:
+            return value
+        stamp = pd.Timestamp(value)
+        assert isinstance(value, (pd.Timestamp, np.datetime64, dt.datetime)) and stamp == stamp.normalize(), value
+        return stamp.date()
+    if kind == "datetime":
+        assert isinstance(value, str) if fmt in DATETIME_AS_TEXT else isinstance(value, pd.Timestamp), (kind, value)
+        stamp = pd.Timestamp(value)
+        assert stamp.tzinfo is not None, value  # never a local time without its offset
+        return stamp.tz_convert("UTC").floor("ms")
+    raise AssertionError(kind)
+
+
+def _rows(frame: pd.DataFrame, fields, convert, fmt: str) -> list[tuple]:
+    """(canonical attribute values..., geometry) per feature, sorted by the attributes."""
+    geoms = list(frame.geometry.values) if "geometry" in frame else [None] * len(frame)
+    rows = [(*(convert(rec[f.name], f.kind, fmt) for f in fields), geom)
+            for rec, geom in zip(frame.to_dict("records"), geoms, strict=True)]
+    return sorted(rows, key=lambda r: repr(r[:-1]))
+
+
+def assert_same_features(back: pd.DataFrame, expected: gpd.GeoDataFrame, layer, fmt: str) -> None:
+    """Every public field of every feature, with the coercions ``fmt`` implies, and the geometry."""
+    fields = [f for f in layer.public_fields if not f.personal]
+    helpers = {"lon", "lat"} if fmt in ("csv", "xlsx") and layer.geometry_type == "Point" else set()
+    if len(expected) or fmt != "geojson":  # an empty GeoJSON FeatureCollection has no field schema
+        assert set(back.columns) - {"geometry"} == {f.name for f in fields} | helpers, layer.name
+    got, want = _rows(back, fields, _back_value, fmt), _rows(expected, fields, _expected_value, fmt)
+    assert len(got) == len(want), layer.name
+    for g, w in zip(got, want, strict=True):
+        assert dict(zip([f.name for f in fields], g[:-1], strict=True)) == \
+            dict(zip([f.name for f in fields], w[:-1], strict=True)), layer.name
+        if w[-1] is None or shapely.is_empty(w[-1]):
+            assert g[-1] is None or shapely.is_empty(g[-1]), layer.name
+        else:  # 7 decimals in GeoJSON (RFC 7946), CSV and Excel WKT: 1e-7 degrees is about 1 cm
+            assert shapely.hausdorff_distance(g[-1], w[-1]) <= 1e-7, (layer.name, g[-1].wkt, w[-1].wkt)
+    if helpers:
+        points = shapely.get_coordinates(np.asarray(back.geometry.values))
+        np.testing.assert_allclose(pd.to_numeric(back["lon"]), points[:, 0], atol=1e-7)
+        np.testing.assert_allclose(pd.to_numeric(back["lat"]), points[:, 1], atol=1e-7)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_round_trip_each_format(engine, ward, tmp_path, fmt):
-    """Export, read back with GDAL: same features, same attributes, Vietnamese text intact (NFC)."""
-    result = export.export(engine, layers=["establishments", "land_parcels"], fmt=fmt, ward=SLUG, dest=tmp_path)
+    """Export every public layer, read each back with GDAL: same features, all public attributes with
+    the types the format carries (dates, booleans, integers, floats, time stamps), Vietnamese text
+    intact (NFC), same geometries; GeoParquet with pyarrow (and GDAL when it has the driver)."""
+    result = export.export(engine, fmt=fmt, ward=SLUG, dest=tmp_path)
     assert result.path.exists() and result.path.suffix in (".gpkg", ".zip", ".xlsx")
     back = read_layer_back(result.path, fmt, "establishments").sort_values("code").reset_index(drop=True)
     with engine.connect() as c:
@@ -97,6 +235,19 @@ def test_round_trip_each_format(engine, ward, tmp_path, fmt):
     parcels = read_layer_back(result.path, fmt, "land_parcels")
     zones = {z for z in parcels["planning_zone"].dropna() if z != ""}  # CSV/XLSX cannot tell null from ""
     assert len(parcels) == 2 and zones == {"Phân khu Đông"}
+    assert sorted(layer_names(result.path, fmt)) == sorted(layer.name for layer in PUBLIC_LAYERS)
+    gdal_parquet = fmt == "parquet" and "Parquet" in pyogrio.list_drivers()
+    for layer in PUBLIC_LAYERS:
+        with engine.connect() as c:
+            expected = queries.read_layer(c, layer, ward_id=ward["id"],
+                                          columns=[f.name for f in layer.public_fields if not f.derived])
+        assert_same_features(read_layer_back(result.path, fmt, layer.name), expected, layer, fmt)
+        if gdal_parquet:
+            assert_same_features(pyogrio.read_dataframe(f"/vsizip/{result.path}/{layer.name}.parquet"), expected,
+                                 layer, fmt)
+    populated = {x["name"] for x in result.metadata["layers"] if x["features"]}
+    assert {"establishments", "infrastructure", "land_parcels", "residential_groups", "field_reports",
+            "ward_boundary"} <= populated  # the fixture gives every field kind rows to compare
 
 
 @pytest.mark.parametrize("fmt", ["gpkg", "shp", "csv", "xlsx", "parquet"])
@@ -280,11 +431,14 @@ def test_shapefile_names_are_unique_and_short():
     assert names["name"] == "name"
 
 
+LIVES_FILES = ["businesses.csv", "feed_info.csv", "inspections.csv", "violations.csv"]
+
+
 def test_lives_feed_public_only(engine, ward, tmp_path):
     path = lives.export_lives(engine, SLUG, tmp_path)
     with zipfile.ZipFile(path) as zf:
-        assert sorted(zf.namelist()) == ["businesses.csv", "feed_info.csv", "inspections.csv", "violations.csv"]
-        tables = {n[:-4]: pd.read_csv(zf.open(n), dtype=str) for n in zf.namelist()}
+        assert sorted(zf.namelist()) == sorted([*LIVES_FILES, "data_dictionary.csv", "metadata.json"])
+        tables = {n[:-4]: pd.read_csv(zf.open(n), dtype=str) for n in LIVES_FILES}
         raw = b"".join(zf.read(n) for n in zf.namelist())
     b = tables["businesses"]
     assert list(b.columns[:4]) == ["business_id", "name", "address", "city"]
@@ -299,6 +453,73 @@ def test_lives_feed_public_only(engine, ward, tmp_path):
     assert list(v.columns) == ["business_id", "date", "code", "description"]
     assert (v["code"] == "ATTP-03").any()
     assert tables["feed_info"].iloc[0]["municipality_name"] == "Phường Thử Nghiệm Xuất"
+
+
+def test_lives_feed_carries_dictionary_metadata_and_is_audited(engine, ward, tmp_path):
+    """Like every export: a vi/en description of every column of every file, metadata, an audit-log entry."""
+    now = dt.datetime(2026, 6, 30, 1, 2, 3, tzinfo=dt.UTC)
+    officer = {"id": None, "username": "lives.test", "role": "data_officer"}
+    path = lives.export_lives(engine, SLUG, tmp_path / "feed.zip", user=officer, now=now)
+    assert path == tmp_path / "feed.zip"
+    with zipfile.ZipFile(path) as zf:
+        columns = {(n[:-4], c) for n in LIVES_FILES for c in pd.read_csv(zf.open(n), dtype=str, nrows=0).columns}
+        rows = {n[:-4]: len(pd.read_csv(zf.open(n), dtype=str)) for n in LIVES_FILES}
+        dictionary = pd.read_csv(zf.open("data_dictionary.csv"), encoding="utf-8-sig", dtype=str,
+                                 keep_default_na=False)
+        meta = json.loads(zf.read("metadata.json"))
+    assert set(zip(dictionary["layer"], dictionary["field"], strict=True)) == columns
+    assert len(dictionary) == len(columns)
+    for col in ("label_vi", "label_en", "description_vi", "description_en"):
+        assert (dictionary[col].str.strip() != "").all(), col
+    by_field = dictionary.set_index(["layer", "field"])
+    assert by_field.loc[("businesses", "business_id"), "label_vi"] == "Mã cơ sở"
+    assert "YYYYMMDD" in by_field.loc[("inspections", "date"), "description_en"]
+    assert "routine = Kiểm tra định kỳ hoặc đột xuất / Routine" in by_field.loc[("inspections", "type"), "code_values"]
+    assert meta["ward"] == {"slug": SLUG, "name": "Phường Thử Nghiệm Xuất", "province": "Thành phố Đà Nẵng"}
+    assert meta["format"] == "lives" and meta["profile"] == "public" and meta["crs"] == "EPSG:4326"
+    assert meta["extracted_at"] == "2026-06-30T01:02:03+00:00"
+    assert meta["licence"] == selection.PUBLIC_LICENCE and "inspection" in meta["source"]
+    assert {x["name"]: x["features"] for x in meta["layers"]} == rows
+    with engine.connect() as c:
+        food = c.execute(sa.text("SELECT count(*) FROM establishment e JOIN ward w ON w.id = e.ward_id JOIN industry i "
+                                 "ON i.vsic_code = e.vsic_code WHERE w.slug = :s AND i.food_safety_applicable"),
+                         {"s": SLUG}).scalar()
+    assert rows["businesses"] == rows["inspections"] == food > 0 and rows["violations"] == 1
+    with engine.connect() as c:
+        entry = c.execute(sa.text("SELECT username, after FROM audit_log WHERE action = 'export' "
+                                  "ORDER BY id DESC LIMIT 1")).one()
+    assert entry.username == "lives.test"
+    assert entry.after["file"] == "feed.zip" and entry.after["format"] == "lives" and entry.after["ward"] == SLUG
+    assert entry.after["layers"] == rows
+
+
+@pytest.mark.parametrize("out", ["feed/", "feed", "nested/feed/"])
+def test_lives_destination_folder_is_created_not_a_file(engine, database_url, ward, tmp_path, monkeypatch, capsys,
+                                                         out):
+    """``geomap export lives --out feed/`` (or ``feed``) writes lives_<ward>_<date>.zip into a new folder."""
+    from geomap import cli, config
+
+    monkeypatch.setattr(config, "DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["export", "lives", "--ward", SLUG, "--out", out]) == 0
+    folder = tmp_path / out.rstrip("/")
+    assert folder.is_dir()
+    written = list(folder.iterdir())
+    assert len(written) == 1 and written[0].name.startswith(f"lives_{SLUG}_") and written[0].suffix == ".zip"
+    assert f"written: {written[0].relative_to(tmp_path)}\n" in capsys.readouterr().out
+    with zipfile.ZipFile(written[0]) as zf:
+        assert set(LIVES_FILES) <= set(zf.namelist())
+
+
+def test_destination_resolution():
+    assert export.resolve_dest("out/feed.zip", "x.zip", (".zip",)) == Path("out/feed.zip")
+    assert export.resolve_dest("out/feed.ZIP", "x.zip", (".zip",)) == Path("out/feed.ZIP")
+    assert export.resolve_dest("out/feed", "x.zip", (".zip",)) == Path("out/feed/x.zip")
+    assert export.resolve_dest("out/feed.d/", "x.zip", (".zip",)) == Path("out/feed.d/x.zip")
+    assert export.resolve_dest("city.gpkg", "x.gpkg") == Path("city.gpkg")
+    assert export.resolve_dest("exports", "x.gpkg") == Path("exports/x.gpkg")
+    assert export.resolve_dest("exports.v2/", "x.gpkg") == Path("exports.v2/x.gpkg")
+    assert export.resolve_dest(".", "x.gpkg") == Path("x.gpkg")
 
 
 def test_command_line_export(engine, database_url, ward, tmp_path, monkeypatch, capsys):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import zipfile
 
 import numpy as np
+import pyogrio
 import pytest
+import shapely
 import sqlalchemy as sa
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from pyproj import Transformer
+from pyproj import Geod, Transformer
+from test_export_fixtures import SLUG
+from test_export_fixtures import load as load_fixture
 
-from geomap import crs
+from geomap import crs, export
 
 # Published parameters of "VN-2000 to WGS 84" (Decision 05/2007/QĐ-BTNMT; EPSG:6960), coordinate-frame
 # convention. Test reference data only: the product takes them from PROJ's EPSG database.
@@ -56,6 +59,20 @@ def _wgs84_to_vn2000_geographic(lon, lat, position_vector=False):
     return _ecef_to_geodetic(vn)
 
 
+def _vn2000_geographic_to_wgs84(lon, lat):
+    """The 7-parameter Helmert forward (VN-2000 → WGS 84, coordinate frame), written out independently of PROJ."""
+    rx, ry, rz = RX * ARCSEC, RY * ARCSEC, RZ * ARCSEC
+    r = np.array([[1, rz, -ry], [-rz, 1, rx], [ry, -rx, 1]])
+    vn = _geodetic_to_ecef(lon, lat)
+    return _ecef_to_geodetic((1 + DS_PPM * 1e-6) * (r @ vn) + np.array([[TX], [TY], [TZ]]))
+
+
+def _independent_from_5899(x, y):
+    """EPSG:5899 grid → WGS 84: PROJ only for the map projection, the datum shift by hand."""
+    projection = Transformer.from_crs("EPSG:5899", "EPSG:4756", always_xy=True)  # a conversion: no datum step
+    return _vn2000_geographic_to_wgs84(*projection.transform(x, y))
+
+
 def _independent_to_5899(lon, lat, position_vector=False):
     vlon, vlat = _wgs84_to_vn2000_geographic(lon, lat, position_vector)
     projection = Transformer.from_crs("EPSG:4756", "EPSG:5899", always_xy=True)  # a conversion: no datum step
@@ -97,14 +114,68 @@ def test_regression_pin_for_hoa_cuong():
     assert y == pytest.approx(1_774_847.841, abs=0.01)
 
 
-@settings(max_examples=200, deadline=None)
-@given(lon=st.floats(107.8, 108.6), lat=st.floats(15.8, 16.3))
-def test_round_trip_to_wgs84_within_1mm(lon, lat):
-    x, y = crs.transformer(4326, 5899).transform(lon, lat)
-    lon2, lat2 = crs.transformer(5899, 4326).transform(x, y)
-    dy = (lat2 - lat) * 111_320
-    dx = (lon2 - lon) * 111_320 * math.cos(math.radians(lat))
-    assert math.hypot(dx, dy) < 1e-3
+@pytest.fixture(scope="module")
+def ward(engine):
+    return load_fixture(engine)
+
+
+def _read_vertices(path, fmt: str, layer: str) -> dict[str, np.ndarray]:
+    """Every vertex of every feature of an exported file, read back with GDAL, by feature code."""
+    if fmt == "gpkg":
+        frames = [pyogrio.read_dataframe(path, layer=layer)]
+    else:  # zipped Shapefiles, one per geometry type
+        with zipfile.ZipFile(path) as zf:
+            stems = [n[:-4] for n in zf.namelist() if n.endswith(".shp") and n.startswith(layer)]
+        frames = [pyogrio.read_dataframe(f"/vsizip/{path}/{stem}.shp") for stem in stems]
+    out = {}
+    for frame in frames:
+        assert frame.crs.to_epsg() == 5899
+        out.update({code: shapely.get_coordinates(g) for code, g in zip(frame["code"], frame.geometry, strict=True)})
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+def test_round_trip_to_wgs84_within_1mm(engine, ward, tmp_path, fmt):
+    """An exported EPSG:5899 file, read back with GDAL and taken to WGS 84 by PostGIS's ST_Transform and
+    by the independent Helmert above, lands within 1 mm of the WGS 84 coordinates stored in the database.
+
+    Unlike pyproj forward-then-inverse (an inverse undoes its own forward even with wrong rotation
+    signs), this checks the file against two other implementations of the way back.
+    """
+    result = export.export(engine, layers=["establishments", "infrastructure"], fmt=fmt, srid=5899, ward=SLUG,
+                           dest=tmp_path)
+    geod = Geod(ellps="WGS84")
+    checked = 0
+    with engine.connect() as c:
+        for layer, table in (("establishments", "establishment"), ("infrastructure", "infrastructure")):
+            back = _read_vertices(result.path, fmt, layer)
+            stored = {code: shapely.get_coordinates(shapely.from_wkb(bytes(wkb))) for code, wkb in c.execute(sa.text(
+                f"SELECT code, ST_AsBinary(geom) FROM {table} WHERE ward_id = :w"), {"w": ward["id"]})}
+            assert set(back) == set(stored) and stored, layer
+            file_xy = np.concatenate([back[code] for code in sorted(stored)])
+            db_lonlat = np.concatenate([stored[code] for code in sorted(stored)])
+            assert file_xy.shape == db_lonlat.shape and file_xy[:, 0].min() > 500_000  # grid metres, not degrees
+            postgis = np.array(c.execute(sa.text(
+                "SELECT ST_X(g), ST_Y(g) FROM (SELECT n, ST_Transform(ST_SetSRID(ST_MakePoint(x, y), 5899), 4326) g "
+                "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY AS t(x, y, n)) s "
+                "ORDER BY n"), {"xs": file_xy[:, 0].tolist(), "ys": file_xy[:, 1].tolist()}).all())
+            ilon, ilat = _independent_from_5899(file_xy[:, 0], file_xy[:, 1])
+            for lon, lat in ((postgis[:, 0], postgis[:, 1]), (ilon, ilat)):
+                _, _, metres = geod.inv(lon, lat, db_lonlat[:, 0], db_lonlat[:, 1])
+                assert np.max(np.abs(metres)) < 1e-3, (layer, np.max(np.abs(metres)))
+            checked += len(file_xy)
+    assert checked >= 7  # five establishments, a street light, a two-vertex drain
+
+
+def test_independent_way_back_would_catch_a_wrong_file():
+    """The comparison above can fail: grid coordinates made with flipped rotation signs miss by decimetres."""
+    lon, lat = POINTS[:, 0], POINTS[:, 1]
+    wx, wy = _independent_to_5899(lon, lat, position_vector=True)
+    blon, blat = _independent_from_5899(wx, wy)
+    _, _, metres = Geod(ellps="WGS84").inv(blon, blat, lon, lat)
+    assert np.min(np.abs(metres)) > 0.2
+    ok_lon, ok_lat = _independent_from_5899(*crs.transformer(4326, 5899).transform(lon, lat))
+    assert np.max(np.abs(Geod(ellps="WGS84").inv(ok_lon, ok_lat, lon, lat)[2])) < 1e-3
 
 
 def test_postgis_st_transform_agrees_within_1mm(conn):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,13 +14,17 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pyogrio
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from test_export import assert_same_features
 from test_export_fixtures import BBOX, ESTABLISHMENTS, HOSTILE, OWNER, PERSONAL_VALUES
 from test_export_fixtures import load as load_fixture
 
 import layers
-from geomap import crs, reports
+from geomap import crs, queries, reports
 from geomap.web import create_app
+from geomap.web.routes import ogc
 
 EPSG_5899 = "http://www.opengis.net/def/crs/EPSG/0/5899"
 EPSG_4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -211,6 +216,109 @@ def test_html_pages_escape_hostile_text(client):
         assert client.get(url).headers["content-type"].startswith("text/html")
 
 
+def test_html_items_page_without_number_matched(client):
+    """A derived-field filter with ``after`` is not counted; the HTML page must still render (it used to 500)."""
+    params = {"food_safety_status": "certified", "bbox": HERE}
+    matched = client.get(ITEMS, params=params).json()["features"]
+    assert len(matched) >= 2
+    body = client.get(ITEMS, params={**params, "after": matched[0]["id"]}).json()
+    assert "numberMatched" not in body and body["numberReturned"] == len(matched) - 1
+    page = client.get(ITEMS, params={**params, "after": matched[0]["id"], "f": "html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f"<p>{len(matched) - 1}</p>" in page.text and page.text.count("<tr><td>") == len(matched) - 1
+    counted = client.get(ITEMS, params={**params, "f": "html"})
+    assert f"<p>{len(matched)} / {len(matched)}</p>" in counted.text
+
+
+def test_openapi_declares_limit_and_offset_as_bounded_integers(client):
+    doc = client.get("/api/openapi.json").json()
+    params = doc["paths"]["/ogc/collections/{collection_id}/items"]["get"]["parameters"]
+    names = [p["name"] for p in params]
+    assert names.count("limit") == 1 and names.count("offset") == 1
+    by_name = {p["name"]: p for p in params}
+    assert by_name["limit"]["in"] == "query" and by_name["offset"]["in"] == "query"
+    assert by_name["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT,
+                                          "default": ogc.DEFAULT_LIMIT}
+    assert by_name["offset"]["schema"] == {"type": "integer", "minimum": 0, "default": 0}
+    # the declared bounds are the ones the service enforces
+    assert client.get(ITEMS, params={"limit": ogc.MAX_LIMIT}).status_code == 200
+    assert client.get(ITEMS, params={"limit": ogc.MAX_LIMIT + 1}).status_code == 400
+    assert client.get(ITEMS, params={"limit": 0}).status_code == 400
+
+
+def test_public_feature_ids_are_public_codes_not_database_ids(client, engine, ward, internal_key):
+    """Public exports drop the sequential database id; the public API does not show it either."""
+    with engine.connect() as c:
+        db_ids = dict(c.execute(sa.text("SELECT code, id FROM establishment WHERE ward_id = :w"),
+                                {"w": ward["id"]}).all())
+    public = _ours(client.get(ITEMS, params={"limit": 100, "bbox": HERE}).json()["features"])
+    assert [f["id"] for f in public] == [f["properties"]["code"] for f in public] == sorted(db_ids)
+    code = public[1]["id"]
+    one = client.get(f"{ITEMS}/{code}")
+    assert one.status_code == 200 and one.json()["id"] == code and one.json()["properties"] == public[1]["properties"]
+    assert client.get(f"{ITEMS}/{db_ids[code]}").status_code == 404  # the database id is no public address
+    assert str(db_ids[code]) not in {str(f["id"]) for f in public}
+    # the internal profile (staff systems) keeps the database id
+    key = {"X-API-Key": internal_key}
+    internal = _ours(client.get(ITEMS, params={"limit": 100, "bbox": HERE}, headers=key).json()["features"])
+    assert {f["properties"]["code"]: f["id"] for f in internal} == db_ids
+    assert client.get(f"{ITEMS}/{db_ids[code]}", headers=key).json()["properties"]["owner_name"] == OWNER
+
+
+def test_layers_without_a_public_code_get_stable_opaque_ids(client, engine, ward):
+    parcels = "/ogc/collections/land_parcels/items"
+    first = client.get(parcels, params={"bbox": HERE}).json()["features"]
+    again = client.get(parcels, params={"bbox": HERE}).json()["features"]
+    ids = [f["id"] for f in first]
+    assert len(ids) == 2 and ids == [f["id"] for f in again] == sorted(ids)
+    assert all(isinstance(i, str) and re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
+    with engine.connect() as c:
+        db_ids = {str(i) for i in c.execute(sa.text("SELECT id FROM land_parcel WHERE ward_id = :w"),
+                                            {"w": ward["id"]}).scalars()}
+    assert not set(ids) & db_ids
+    for feature in first:
+        one = client.get(f"{parcels}/{feature['id']}").json()
+        assert one["id"] == feature["id"] and one["properties"] == feature["properties"]
+    page = client.get(parcels, params={"bbox": HERE, "limit": 1}).json()
+    nxt = next(link["href"] for link in page["links"] if link["rel"] == "next")
+    assert [f["id"] for f in client.get(nxt).json()["features"]] == ids[1:]
+
+
+def _counted(client, params):
+    """The response to ``params`` and the statement that counted numberMatched (a fresh count)."""
+    ogc._count_cache.clear()
+    statements: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(Engine, "before_cursor_execute", spy)
+    try:
+        body = client.get(ITEMS, params=params).json()
+    finally:
+        sa.event.remove(Engine, "before_cursor_execute", spy)
+    counts = [s for s in statements if "AS __matched FROM" in s]
+    assert len(counts) == 1
+    return body, counts[0]
+
+
+def test_number_matched_counts_the_table_unless_a_filter_needs_the_view(client, engine, ward):
+    """Counting establishment_overview (per-row licence and inspection lookups) is what made the first page
+    slow at city scale; filters on the establishment's own columns count the table, with the same answer."""
+    body, sql = _counted(client, {"bbox": HERE, "datetime": "2026-05-01T00:00:00Z/..", "limit": 1})
+    assert 'FROM "establishment" WHERE' in sql and "establishment_overview" not in sql.split("LEFT JOIN")[0]
+    assert body["numberMatched"] == 3 and body["numberReturned"] == 1
+    body, sql = _counted(client, {"bbox": HERE, "digital_payment": "qr_bank", "name": "Cà phê Đường Sắt"})
+    assert 'FROM "establishment" WHERE' in sql and body["numberMatched"] == 1
+    # sector comes from the industry table: only the view has it
+    with engine.connect() as c:
+        food = c.execute(sa.text("SELECT count(*) FROM establishment_overview WHERE ward_id = :w "
+                                 "AND sector = 'food_service'"), {"w": ward["id"]}).scalar()
+    body, sql = _counted(client, {"bbox": HERE, "sector": "food_service", "limit": 1})
+    assert 'FROM "establishment_overview" WHERE' in sql.split("LEFT JOIN")[0]
+    assert body["numberMatched"] == food >= 2
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -255,6 +363,31 @@ def test_gdal_oapif_lists_and_reads_collections(server):
     x, _ = crs.transformer(4326, 5899).transform(ESTABLISHMENTS[0][3], ESTABLISHMENTS[0][4])
     got = vn[vn["code"] == ESTABLISHMENTS[0][0]].geometry.x.iloc[0]
     assert got == pytest.approx(x, abs=2e-3)
+
+
+def test_gdal_oapif_reads_every_collection(server, engine, ward):
+    """Every public collection through GDAL's OAPIF driver: the test ward's features with all their public
+    properties (typed as GDAL reads GeoJSON: dates, time stamps, booleans, integers), public feature ids."""
+    read = 0
+    for name, layer in layers.registry().items():
+        if not layer.publishable:
+            continue
+        frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer=name, bbox=BBOX)
+        with engine.connect() as c:
+            expected = queries.read_layer(c, layer, ward_id=ward["id"],
+                                          columns=[f.name for f in layer.public_fields if not f.derived])
+        assert len(frame) == len(expected), name
+        if len(frame):
+            ids = frame.pop("id")
+            assert ids.is_unique, name
+            if layer.public_id_field:
+                assert list(ids) == list(frame[layer.public_id_field]), name
+            else:
+                assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids), name
+                assert not set(ids) & {str(i) for i in expected[layer.id_field]}, name
+            read += len(frame)
+        assert_same_features(frame, expected, layer, "geojson")
+    assert read >= 11  # establishments, parcels, infrastructure, the group, the report, the ward
 
 
 def test_gdal_ogrinfo_reads_the_service(server):

@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="public", choices=list(PROFILES),
                    help="public: only publishable fields (no personal data); internal: everything")
     p.add_argument("--ward", default=config.DEFAULT_WARD, help="ward slug, or '*' for every loaded ward")
-    p.add_argument("--out", default=".", help="output folder or file path")
+    p.add_argument("--out", default=".",
+                   help="output file, or folder (created if missing) for a generated name: an existing folder, a "
+                        "path ending in '/', or one without a file suffix (lives: without .zip)")
     p.add_argument("--contact-email", default="", help="LIVES feed_info contact address")
     p.set_defaults(func=run_export)
 

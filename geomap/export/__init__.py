@@ -31,7 +31,8 @@ from geomap.export.reading import read_for_export
 from geomap.export.selection import PROFILES, ExportError, choose_layers, data_dictionary, metadata, shapefile_names
 from geomap.export.writers import WRITERS, Bundle
 
-__all__ = ["FORMATS", "PROFILES", "ExportError", "ExportResult", "export", "atomic_path", "resolve_ward"]
+__all__ = ["FORMATS", "PROFILES", "ExportError", "ExportResult", "export", "atomic_path", "resolve_dest",
+           "resolve_ward"]
 
 #: format key → (label, file suffix)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -68,6 +69,21 @@ def atomic_path(dest: Path) -> Iterator[Path]:
                          tmp.with_name(tmp.name + "-journal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+def resolve_dest(dest: Path | str, file_name: str, suffixes: tuple[str, ...] | None = None) -> Path:
+    """The file to write for ``dest``: ``dest`` itself, or ``file_name`` inside it when it is a folder.
+
+    A folder is an existing directory, a path ending in a slash (``--out feed/``, created if
+    missing), or a path whose name does not end in one of ``suffixes`` (None: has no suffix at
+    all), so ``--out feed`` never becomes a file called ``feed``.
+    """
+    text = str(dest)
+    path = Path(dest)
+    name = path.name.lower()
+    as_folder = (path.is_dir() or text.endswith(("/", os.sep)) or name in ("", ".", "..")
+                 or (not name.endswith(suffixes) if suffixes is not None else not path.suffix))
+    return path / file_name if as_folder else path
 
 
 def resolve_ward(conn: Connection, ward: str | None) -> dict[str, Any] | None:
@@ -154,9 +170,7 @@ def export(
                + ", ".join(sorted({layer.source for layer in chosen})) + "); stored in EPSG:4326",
         extracted_at=now,
     )
-    path = Path(dest)
-    if path.is_dir() or str(dest).endswith(os.sep):
-        path = path / default_name(ward_row, profile, target, fmt, now)
+    path = resolve_dest(dest, default_name(ward_row, profile, target, fmt, now))
     bundle = Bundle(layers=chosen, frames=frames, dictionary=dictionary, metadata=meta, srid=target)
     with atomic_path(path) as tmp:
         WRITERS[fmt](tmp, bundle)

@@ -11,6 +11,13 @@ Every items page is one SQL statement: filters (bbox, datetime, properties), ``S
 to the requested CRS, validity repair, ``LIMIT``/``OFFSET`` and the matched count all run
 in the database. The public profile needs no sign-in; an ``X-API-Key`` whose scopes include
 ``ogc:internal`` (table ``api_key``, SHA-256 of the key) opens the internal profile.
+
+Feature ids: the internal profile uses the database id; the public profile never shows it
+(public file exports drop it too: sequential ids tell how many records exist and in which
+order they were made). It uses the layer's public code instead (``Layer.public_id_field``:
+establishment code, report id, ward slug...), or, for a layer without one, an opaque
+16-hex-digit id derived from the database id (stable and non-sequential, but not secret).
+Pages are ordered by that id; ``next`` links page by it (keyset).
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ _EXTENT_TTL_S = 300.0
 _extent_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 _COUNT_TTL_S = 300.0
 _count_cache: dict[tuple[Any, ...], tuple[float, int]] = {}
+_columns_cache: dict[tuple[str, str], frozenset[str]] = {}
 
 
 class OGCError(Exception):
@@ -303,6 +311,46 @@ def _property_value(f: Field, raw: str) -> Any:
 # --- the items query --------------------------------------------------------------------------
 
 
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def feature_id_sql(layer: Layer, profile: str) -> tuple[str, bool]:
+    """The SQL expression of the feature id for ``profile`` and whether it is text.
+
+    Internal: the database id. Public: the layer's public code (``public_id_field``), else
+    the first 16 hex digits of md5("<layer>:<id>"), so the sequential id never shows.
+    """
+    if profile == "internal":
+        return _q(layer.id_field), False
+    if layer.public_id_field:
+        return _q(layer.public_id_field), True
+    return f"substr(md5({_sql_text(layer.name + ':')} || {_q(layer.id_field)}::text), 1, 16)", True
+
+
+def _columns_of(engine: Engine, table: str) -> frozenset[str]:
+    """The column names of ``table`` (cached for the life of the process)."""
+    key = (str(engine.url), table)
+    if key not in _columns_cache:
+        with engine.connect() as c:
+            _columns_cache[key] = frozenset(c.execute(sa.text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attnum > 0 "
+                "AND NOT attisdropped"), {"t": table}).scalars())
+    return _columns_cache[key]
+
+
+def _count_source(engine: Engine, layer: Layer, used: set[str]) -> str:
+    """What to count ``numberMatched`` from: the layer's ``count_source`` table when every filtered
+    column is one of its columns (one row per feature, same values), else the source itself.
+
+    ``establishment_overview`` joins four per-row lookups (licences, last inspection, stall):
+    counting 100,000 rows through it takes over a second, counting the table a few milliseconds.
+    """
+    if layer.count_source and used <= _columns_of(engine, layer.count_source):
+        return _q(layer.count_source)
+    return _q(layer.source)
+
+
 def query_items(
     engine: Engine,
     layer: Layer,
@@ -316,17 +364,19 @@ def query_items(
     properties: Mapping[str, str] | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
-    after: int | None = None,
-    fid: int | None = None,
+    after: int | str | None = None,
+    fid: int | str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None, bool]:
     """GeoJSON features of ``layer`` for ``profile``, the number matched (None: not counted) and
     whether more follow, in one statement.
 
-    Pages are ordered by the id; ``after`` (the last id of the previous page, what the
-    ``next`` links carry) is keyset paging, which stays fast at any depth, while a deep
-    ``offset`` makes the database walk all the rows before it. Counting a view with
-    per-row lookups (establishment_overview) is the slow part at city scale, so the count
-    of a filter is kept for a few minutes and the following pages skip it.
+    Pages are ordered by the feature id of ``profile`` (:func:`feature_id_sql`); ``after``
+    (the last id of the previous page, what the ``next`` links carry) is keyset paging, which
+    stays fast at any depth, while a deep ``offset`` makes the database walk all the rows
+    before it. Counting a view with per-row lookups (establishment_overview) is slow at city
+    scale, so the count comes from the layer's ``count_source`` table when the filters allow
+    (:func:`_count_source`), and the count of a filter is kept for a few minutes so the
+    following pages skip it.
     """
     fields = profile_fields(layer, profile)
     by_name = {f.name: f for f in fields}
@@ -339,9 +389,11 @@ def query_items(
         geom = f"ST_FlipCoordinates({geom})"
     digits = 7 if srid == crs.WGS84 else 3
     where, binds = ["TRUE"], {}
+    used: set[str] = set()  # the columns the filters read (for the count)
+    ident, text_id = feature_id_sql(layer, profile)
     if fid is not None:
-        where.append(f"{_q(layer.id_field)} = :fid")
-        binds["fid"] = fid
+        where.append(f"{ident} = :fid")
+        binds["fid"] = str(fid) if text_id else int(fid)
     if bbox is not None:
         x1, y1, x2, y2 = bbox  # x = lon/easting (axis order already normalised by the caller)
         env = "ST_MakeEnvelope(:bx1, :by1, :bx2, :by2, :bsrid)"
@@ -349,11 +401,13 @@ def query_items(
             env = f"ST_Transform({env}, 4326)"
         where.append(f"{g} && {env} AND ST_Intersects({g}, {env})")
         binds.update(bx1=x1, by1=y1, bx2=x2, by2=y2, bsrid=int(bbox_srid))
+        used.add(layer.geometry_column)
     if datetime_range is not None:
         if not layer.temporal_field:
             raise OGCError(400, "InvalidParameterValue", f"Collection '{layer.name}' has no time field for datetime.")
         lo, hi = datetime_range
         t = _q(layer.temporal_field)
+        used.add(layer.temporal_field)
         if lo is not None:
             where.append(f"{t} >= :t0")
             binds["t0"] = lo
@@ -368,14 +422,15 @@ def query_items(
             continue
         binds[f"p{i}"] = _property_value(f, raw)
         where.append(f":p{i} = ANY({_q(name)})" if f.kind == "list" else f"{_q(name)} = :p{i}")
-    ident, source = _q(layer.id_field), _q(layer.source)
+        used.add(name)
+    source = _q(layer.source)
     matching = " AND ".join(where)
     count_key = (str(engine.url), layer.source, matching, tuple(sorted((k, repr(v)) for k, v in binds.items())))
     if after is not None:
         where.append(f"{ident} > :after")
-        binds["after"] = after
+        binds["after"] = str(after) if text_id else int(after)
     cols = ", ".join(_q(c) for c in [layer.id_field, *[s for s in stored if s != layer.id_field]])
-    base = f"SELECT {cols}, ST_AsGeoJSON({geom}, {digits}, 0) AS __geometry FROM {source} " \
+    base = f"SELECT {cols}, {ident} AS __fid, ST_AsGeoJSON({geom}, {digits}, 0) AS __geometry FROM {source} " \
            f"WHERE {' AND '.join(where)}"
     matched: int | None = None
     if derived_filters:
@@ -387,8 +442,9 @@ def query_items(
         binds.update(limit_plus_one=limit + 1, offset=offset)
         if matched is None and fid is None:
             # the count rides along in the same statement (one round trip), also for an empty page
-            sql = (f"SELECT page.*, m.__matched FROM (SELECT count(*) AS __matched FROM {source} WHERE {matching}) m "
-                   f"LEFT JOIN ({sql}) page ON true ORDER BY page.{ident}")
+            counted = _count_source(engine, layer, used)
+            sql = (f"SELECT page.*, m.__matched FROM (SELECT count(*) AS __matched FROM {counted} WHERE {matching}) m "
+                   f"LEFT JOIN ({sql}) page ON true ORDER BY page.__fid")
     with engine.connect() as c, c.begin():
         c.execute(sa.text("SET LOCAL jit = off"))  # short OLTP statements: JIT compilation only costs time
         rows = c.execute(sa.text(sql), binds).mappings().all()
@@ -396,9 +452,9 @@ def query_items(
     if "__matched" in frame:
         matched = int(frame["__matched"].iloc[0])
         _count_cache[count_key] = (time.monotonic(), matched)
-        frame = frame[frame[layer.id_field].notna()]
+        frame = frame[frame["__fid"].notna()]
     if frame.empty:
-        frame = pd.DataFrame(columns=[layer.id_field, *stored, "__geometry"])
+        frame = pd.DataFrame(columns=[layer.id_field, *stored, "__fid", "__geometry"])
     if layer.derive is not None and len(frame):
         frame = layer.derive(frame)
     if derived_filters:
@@ -415,7 +471,7 @@ def query_items(
         geometry = rec.get("__geometry")
         features.append({
             "type": "Feature",
-            "id": _json_value(rec[layer.id_field]),
+            "id": _json_value(rec["__fid"]),
             "geometry": json.loads(geometry) if geometry else None,
             "properties": {n: _json_value(rec.get(n)) for n in names},
         })
@@ -446,13 +502,16 @@ def _items_params(request: Request, layer: Layer, profile: str, offered: Sequenc
     bbox = _bbox_param(params.get("bbox"))
     if bbox is not None and bbox_lat_lon:
         bbox = (bbox[1], bbox[0], bbox[3], bbox[2])
+    after: int | str | None = params.get("after") or None
+    if after is not None and not feature_id_sql(layer, profile)[1]:
+        after = _int_param(params, "after", 0, 0, None)
     return {
         "srid": srid, "lat_lon": lat_lon, "bbox": bbox, "bbox_srid": bbox_srid,
         "datetime_range": _datetime_param(params.get("datetime")),
         "properties": {k: v for k, v in params.items() if k in fields},
         "limit": _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         "offset": _int_param(params, "offset", 0, 0, None),
-        "after": _int_param(params, "after", -1, 0, None) if params.get("after") else None,
+        "after": after,
     }
 
 
@@ -546,7 +605,21 @@ def collection(collection_id: str, request: Request, f: str | None = None,
     return _respond(request, _collection_doc(request, engine, layer, offered_srids(engine)), "collection")
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection")
+#: ``limit`` and ``offset`` as OpenAPI 3.0 integers with the service's bounds (OGC API – Features
+#: Part 1, 7.15.3). They are read from the query string by :func:`_items_params`, which answers
+#: an out-of-range or malformed value with an OGC exception (400), not FastAPI's 422.
+_PAGING_PARAMETERS = [
+    {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
+     "description": f"Number of features a page holds: 1..{MAX_LIMIT}, default {DEFAULT_LIMIT}.",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+    {"name": "offset", "in": "query", "required": False, "style": "form", "explode": False,
+     "description": "Features to skip (prev links); next links page by key with 'after', fast at any depth.",
+     "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
+
+
+@router.get("/collections/{collection_id}/items", summary="Features of a collection",
+            openapi_extra={"parameters": _PAGING_PARAMETERS})
 @_guard
 def items(
     collection_id: str,
@@ -556,9 +629,8 @@ def items(
     bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs (default CRS84)"),
     bbox_crs: str | None = Query(None, alias="bbox-crs"),
     crs_: str | None = Query(None, alias="crs", description="output CRS, e.g. EPSG/0/5899"),
-    limit: str | None = Query(None, description=f"1..{MAX_LIMIT}, default {DEFAULT_LIMIT}"),
-    offset: str | None = Query(None),
-    after: str | None = Query(None, description="keyset paging: the last id of the previous page (next links)"),
+    after: str | None = Query(None, description="keyset paging: the last feature id of the previous page "
+                                                "(next links)"),
     datetime: str | None = Query(None, description="RFC 3339 instant or interval a/b (open: ..)"),
 ) -> Response:
     profile = profile_for(request, engine)
@@ -593,10 +665,12 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
     profile = profile_for(request, engine)
     layer = _layer(collection_id, profile)
     srid, lat_lon = _crs_param(request.query_params, "crs", offered_srids(engine))
-    try:
-        fid = int(feature_id)
-    except ValueError:
-        raise OGCError(404, "NotFound", f"Feature '{feature_id}' does not exist in '{layer.name}'.") from None
+    fid: int | str = feature_id
+    if not feature_id_sql(layer, profile)[1]:
+        try:
+            fid = int(feature_id)
+        except ValueError:
+            raise OGCError(404, "NotFound", f"Feature '{feature_id}' does not exist in '{layer.name}'.") from None
     features, _, _ = query_items(engine, layer, profile, srid=srid, lat_lon=lat_lon, fid=fid, limit=1)
     if not features:
         raise OGCError(404, "NotFound", f"Feature '{feature_id}' does not exist in '{layer.name}'.")
@@ -635,8 +709,9 @@ def _html(page: str, body: dict[str, Any]) -> str:
         features = body["features"] if page == "items" else [body]
         names = list(features[0]["properties"]) if features else []
         parts.append("<h1>Đối tượng / Features</h1>")
-        if page == "items":
-            parts.append(f"<p>{body['numberReturned']} / {body['numberMatched']}</p>")
+        if page == "items":  # numberMatched is optional (not counted after a derived-field filter + after)
+            matched = body.get("numberMatched")
+            parts.append(f"<p>{body['numberReturned']}" + (f" / {matched}" if matched is not None else "") + "</p>")
         parts.append("<table><tr><th>id</th>" + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>")
         for feat in features:
             cells = "".join(f"<td>{e('' if v is None else str(v))}</td>" for v in feat["properties"].values())
