@@ -125,7 +125,7 @@ def render(ctx: Any) -> None:
     if st.button(ctx.t("export.lives.make"), icon=":material/restaurant:"):
         with tempfile.TemporaryDirectory() as folder:
             try:
-                _offer(ctx, lives.export_lives(ctx.engine, ctx.ward_slug, Path(folder)), "lives")
+                _offer(ctx, lives.export_lives(ctx.engine, ctx.ward_slug, Path(folder), user=ctx.user), "lives")
             except GeomapError as exc:
                 st.error(_message(exc, ctx.lang))
     _show(ctx, "lives", "application/zip")

@@ -52,7 +52,7 @@ MAX_LIMIT = 10_000
 SCOPE_INTERNAL = "ogc:internal"
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    # not the OpenAPI 3.0 class: FastAPI describes the service in OpenAPI 3.1 (linked as such)
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
@@ -552,7 +552,7 @@ def landing(request: Request, f: str | None = None) -> Response:
             _link(f"{base}/conformance", "conformance", "application/json", "Conformance"),
             _link(f"{base}/collections", "data", "application/json", "Collections"),
             _link(str(request.base_url).rstrip("/") + "/api/openapi.json", "service-desc",
-                  "application/vnd.oai.openapi+json;version=3.0", "OpenAPI"),
+                  "application/vnd.oai.openapi+json;version=3.1", "OpenAPI"),
             _link(str(request.base_url).rstrip("/") + "/api/docs", "service-doc", "text/html", "API docs"),
         ],
     }
