@@ -121,7 +121,7 @@ def _child(url: str, path: str, mode: str) -> dict:
         plan = dry_run(engine, "establishments", path, ward_id=ward)
         counts = plan.counts
     else:
-        result = run_import(engine, "establishments", path, ward_id=ward, user={"username": "bench"})
+        result = run_import(engine, "establishments", path, ward_id=ward, user=None)  # system actor
         counts = {**result.plan.counts, "audit": result.audit_entries, "licences": result.licences_inserted}
     elapsed = time.perf_counter() - started
     return {"seconds": round(elapsed, 2), "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -47,7 +47,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # see owner name, ID number, phone, e-mail, reporter contact (Field.personal)
     "view_personal": frozenset({"data_officer", "ward_manager", "admin"}),
     # create / update / close / reopen establishments, add / renew / revoke licences, move points
-    "edit_records": frozenset({"data_officer", "admin"}),
+    # (ward managers keep the records current with the data officers)
+    "edit_records": frozenset({"data_officer", "ward_manager", "admin"}),
     # record an inspection result (on site or from the paper form)
     "record_inspection": frozenset({"inspector", "data_officer", "admin"}),
     # import files of establishments, licences and inspections
@@ -242,6 +243,14 @@ def _user_row(conn: Connection, username: str) -> dict[str, Any]:
     if row is None:
         raise AccountError(f"Không có tài khoản '{username}'.", f"There is no account '{username}'.", "username")
     return dict(row)
+
+
+def get_user(conn: Connection, username: str) -> dict[str, Any]:
+    """The active account ``username`` as the services take it (id, username, full_name, role, ward_id)."""
+    row = _user_row(conn, username)
+    if not row["is_active"]:
+        raise AccountError(f"Tài khoản '{username}' đã bị khóa.", f"The account '{username}' is disabled.", "username")
+    return _public(row)
 
 
 def _public(row: Mapping[str, Any]) -> dict[str, Any]:

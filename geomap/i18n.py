@@ -73,6 +73,12 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "closed": ("Đã đóng cửa", "Closed"),
         "not_found": ("Không tìm thấy cơ sở", "Not found"),
     },
+    "lives_inspection_type": {  # LIVES inspections.type (the open-data feed's own vocabulary)
+        "initial": ("Kiểm tra lần đầu", "Initial"),
+        "routine": ("Kiểm tra định kỳ hoặc đột xuất", "Routine"),
+        "followup": ("Tái kiểm tra", "Follow-up"),
+        "complaint": ("Kiểm tra theo phản ánh", "Complaint"),
+    },
     "inspection_kind": {
         "periodic": ("Định kỳ", "Periodic"),
         "unannounced": ("Đột xuất", "Unannounced"),

@@ -3,8 +3,9 @@
 "Đúng – đủ – sạch – sống" (correct, complete, clean, current): establishments outside the
 ward or without coordinates, probable duplicates (same folded name within 30 m, or the same
 tax code), active businesses whose licence expired, food businesses with neither a
-certificate nor a commitment, and records not updated for a year. The checks are pure
-functions of one frame (:func:`find`); :func:`load` is the query that feeds them.
+certificate nor a commitment in force (whatever their last inspection found), and records
+not updated for a year. The checks are pure functions of one frame (:func:`find`);
+:func:`load` is the query that feeds them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import status
+from geomap import records, status
 from geomap.text import fold
 
 DUPLICATE_DISTANCE_M = 30.0
@@ -64,7 +65,7 @@ BY_KEY = {c.key: c for c in CHECKS}
 
 def fix_link(establishment_id: int) -> str:
     """Where the record is fixed: the records page opened on the establishment."""
-    return f"records?establishment={int(establishment_id)}"
+    return records.record_link(establishment_id)
 
 
 def load(bind: Connection | Engine, ward_id: int) -> pd.DataFrame:
@@ -143,11 +144,17 @@ def find(frame: pd.DataFrame, today: dt.date | None = None, lang: str = "vi") ->
     expires = pd.to_datetime(frame["registration_expires_on"], errors="coerce").dt.strftime("%d/%m/%Y")
     out["expired_licence"] = rows(active & lic.eq("expired"),
                                   ("expired " if en else "hết hạn ") + expires.fillna(""))
+    # "violation" outranks the papers in the status rules, so a violating food business with
+    # neither certificate nor commitment is found by its papers alone (the last result set aside)
     fs = status.food_safety_status(frame, today)
-    out["food_without_certificate"] = rows(active & fs.isin(["missing", "expired"]),
-                                           fs.map(lambda s: "no certificate" if en and s == "missing" else
-                                                  "certificate expired" if en else
-                                                  "chưa có GCN/cam kết" if s == "missing" else "GCN hết hạn"))
+    papers = status.food_safety_status(frame.assign(last_inspection_result=None), today)
+    unpapered = papers.isin(["missing", "expired"])
+    detail = papers.map(lambda s: "no certificate" if en and s == "missing" else
+                        "certificate expired" if en else
+                        "chưa có GCN/cam kết" if s == "missing" else "GCN hết hạn")
+    detail = detail.where(~fs.eq("violation"), detail + (", violation pending follow-up" if en
+                                                         else ", vi phạm chờ tái kiểm tra"))
+    out["food_without_certificate"] = rows(active & unpapered, detail)
     updated = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce")
     cutoff = pd.Timestamp(today - dt.timedelta(days=STALE_AFTER_DAYS), tz="UTC")
     out["stale"] = rows(updated < cutoff, updated.dt.strftime("%d/%m/%Y").fillna(""))

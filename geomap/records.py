@@ -82,12 +82,88 @@ CERTIFICATE_YEARS = 3
 FOLLOW_UP_DAYS = {1: 30, 2: 15, 3: 7}
 #: a follow-up later than this after the inspection is refused as a typing error
 MAX_FOLLOW_UP_DAYS = 180
+#: severity of a violation recorded without one (imported violations are plain text)
+DEFAULT_SEVERITY = 1
+
+#: the staff-app page where records are kept, and the query parameter naming the establishment it opens
+RECORDS_PAGE = "records"
+LINK_PARAM = "id"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _TAX = re.compile(r"^\d{10}(-\d{3})?$|^\d{13}$")
 _ID_NUMBER = re.compile(r"^\d{9}$|^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def record_link(establishment_id: int) -> str:
+    """The staff-app link opening the records page on one establishment (data-quality "fix" links)."""
+    return f"{RECORDS_PAGE}?{LINK_PARAM}={int(establishment_id)}"
+
+
+# --- rules shared by editing and import (pure) ---------------------------------------------
+# The edit services and geomap.importing.validation both call these, so a value refused by
+# one is refused by the other; each turns the problem key into its own message.
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """``day`` moved ``years`` years (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def date_problem(day: dt.date, today: dt.date, *, not_future: bool = True) -> str | None:
+    """``"too_old"`` before :data:`EARLIEST_DATE`, ``"future"`` after ``today`` when ``not_future``, else None."""
+    if day < EARLIEST_DATE:
+        return "too_old"
+    if not_future and day > today:
+        return "future"
+    return None
+
+
+def expiry_problems(kind: str | None, issued: dt.date | None, expires: dt.date | None, today: dt.date
+                    ) -> list[str]:
+    """What is wrong with a licence's expiry date: ``"before_issue"``, ``"certificate_too_long"``
+    (a food-safety certificate valid more than :data:`CERTIFICATE_YEARS`), ``"too_far_ahead"``
+    (more than :data:`MAX_YEARS_AHEAD` years from ``today``)."""
+    out: list[str] = []
+    if expires is None:
+        return out
+    if issued is not None:
+        if expires < issued:
+            out.append("before_issue")
+        elif kind == "food_safety_certificate" and expires > add_years(issued, CERTIFICATE_YEARS):
+            out.append("certificate_too_long")
+    if expires > add_years(today, MAX_YEARS_AHEAD):
+        out.append("too_far_ahead")
+    return out
+
+
+def follow_up_problem(result: str | None, inspected_on: dt.date | None, due: dt.date | None) -> str | None:
+    """What is wrong with an inspection's follow-up date: ``"not_violation"`` (only a violation has one),
+    ``"not_after"`` (not after the inspection), ``"too_late"`` (over :data:`MAX_FOLLOW_UP_DAYS` days)."""
+    if due is None:
+        return None
+    if result != "violation":
+        return "not_violation"
+    if inspected_on is None:
+        return None
+    if due <= inspected_on:
+        return "not_after"
+    if due > inspected_on + dt.timedelta(days=MAX_FOLLOW_UP_DAYS):
+        return "too_late"
+    return None
+
+
+def default_follow_up(result: str | None, inspected_on: dt.date | None, severities: Iterable[int] = ()
+                      ) -> dt.date | None:
+    """The follow-up due after a violation: :data:`FOLLOW_UP_DAYS` of the worst severity found."""
+    if result != "violation" or inspected_on is None:
+        return None
+    worst = max(severities, default=DEFAULT_SEVERITY)
+    return inspected_on + dt.timedelta(days=FOLLOW_UP_DAYS[worst])
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -163,9 +239,10 @@ def _clean_date(value: Any, field: str, problems: _Problems, *, not_future: bool
             problems.add(field, f"'{value}' không phải ngày hợp lệ (YYYY-MM-DD)",
                          f"'{value}' is not a date (YYYY-MM-DD)")
             return None
-    if value < EARLIEST_DATE:
+    problem = date_problem(value, today(), not_future=not_future)
+    if problem == "too_old":
         problems.add(field, f"ngày {value:%d/%m/%Y} quá xa trong quá khứ", f"{value} is implausibly old")
-    if not_future and value > today():
+    elif problem == "future":
         problems.add(field, f"ngày {value:%d/%m/%Y} ở tương lai", f"{value} is in the future")
     return value
 
@@ -613,13 +690,6 @@ def move_point(
 # --- licences ---------------------------------------------------------------------------------
 
 
-def _add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def _clean_licence(kind: str, issued_on: Any, expires_on: Any, number: Any, issuer: Any, note: Any
                    ) -> dict[str, Any]:
     p = _Problems()
@@ -630,16 +700,17 @@ def _clean_licence(kind: str, issued_on: Any, expires_on: Any, number: Any, issu
         p.add("issued_on", "bắt buộc", "required")
     expires = _clean_date(expires_on, "expires_on", p, not_future=False)
     if kind == "food_safety_certificate" and expires is None and issued is not None:
-        expires = _add_years(issued, CERTIFICATE_YEARS)
-    if issued and expires:
-        if expires < issued:
+        expires = add_years(issued, CERTIFICATE_YEARS)
+    for problem in expiry_problems(kind, issued, expires, today()):
+        if problem == "before_issue":
             p.add("expires_on", f"ngày hết hạn {expires:%d/%m/%Y} trước ngày cấp {issued:%d/%m/%Y}",
                   f"expiry {expires} is before the issue date {issued}")
-        elif kind == "food_safety_certificate" and expires > _add_years(issued, CERTIFICATE_YEARS):
+        elif problem == "certificate_too_long":
             p.add("expires_on", f"GCN ATTP chỉ có hiệu lực {CERTIFICATE_YEARS} năm kể từ ngày cấp",
                   f"a food-safety certificate is valid {CERTIFICATE_YEARS} years from issue")
-    if expires and expires > _add_years(today(), MAX_YEARS_AHEAD):
-        p.add("expires_on", f"ngày {expires:%d/%m/%Y} quá xa trong tương lai", f"{expires} is implausibly far ahead")
+        else:
+            p.add("expires_on", f"ngày {expires:%d/%m/%Y} quá xa trong tương lai",
+                  f"{expires} is implausibly far ahead")
     values = {"kind": kind, "issued_on": issued, "expires_on": expires,
               "number": _clean_text(number, "number", p), "issuer": _clean_text(issuer, "issuer", p),
               "note": _clean_text(note, "notes", p, multiline=True)}
@@ -748,12 +819,12 @@ def _clean_violations(items: Iterable[Any] | None, p: _Problems) -> list[dict[st
         text = _clean_text(item.get("text"), "violations", p, multiline=True)
         code = _clean_text(item.get("code"), "violations", p)
         try:
-            severity = int(item.get("severity") or 1)
+            severity = int(item.get("severity") or DEFAULT_SEVERITY)
             if severity not in FOLLOW_UP_DAYS:
                 raise ValueError
         except (TypeError, ValueError):
             p.add("violations", f"mục {n}: mức độ phải là 1, 2 hoặc 3", f"item {n}: severity must be 1, 2 or 3")
-            severity = 1
+            severity = DEFAULT_SEVERITY
         if not text and not code:
             p.add("violations", f"mục {n}: thiếu nội dung", f"item {n}: no description")
             continue
@@ -782,19 +853,18 @@ def record_inspection(
     items = _clean_violations(violations, p)
     notes_text = _clean_text(notes, "notes", p, multiline=True)
     due = _clean_date(follow_up_due, "follow_up_due", p, not_future=False)
-    if result == "violation" and day is not None:
-        if not items and not notes_text:
-            p.add("violations", "kết quả vi phạm cần ghi rõ lỗi vi phạm", "a violation needs its description")
-        if due is None:
-            worst = max((i["severity"] for i in items), default=1)
-            due = day + dt.timedelta(days=FOLLOW_UP_DAYS[worst])
-        elif due <= day:
-            p.add("follow_up_due", "phải sau ngày kiểm tra", "must be after the inspection")
-        elif due > day + dt.timedelta(days=MAX_FOLLOW_UP_DAYS):
-            p.add("follow_up_due", f"quá {MAX_FOLLOW_UP_DAYS} ngày sau ngày kiểm tra",
-                  f"more than {MAX_FOLLOW_UP_DAYS} days after the inspection")
-    elif due is not None:
+    if result == "violation" and day is not None and not items and not notes_text:
+        p.add("violations", "kết quả vi phạm cần ghi rõ lỗi vi phạm", "a violation needs its description")
+    problem = follow_up_problem(result, day, due)
+    if problem == "not_violation":
         p.add("follow_up_due", "chỉ đặt khi có vi phạm", "only set after a violation")
+    elif problem == "not_after":
+        p.add("follow_up_due", "phải sau ngày kiểm tra", "must be after the inspection")
+    elif problem == "too_late":
+        p.add("follow_up_due", f"quá {MAX_FOLLOW_UP_DAYS} ngày sau ngày kiểm tra",
+              f"more than {MAX_FOLLOW_UP_DAYS} days after the inspection")
+    if due is None:
+        due = default_follow_up(result, day, (i["severity"] for i in items))
     p.raise_any()
     with db.transaction(bind) as conn:
         _establishment_for_child(conn, establishment_id, user)

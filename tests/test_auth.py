@@ -147,11 +147,28 @@ def test_permission_table_covers_known_roles_only():
         assert roles <= set(ROLES), permission
     assert auth.can({"role": "admin"}, "manage_users")
     assert not auth.can({"role": "ward_manager"}, "manage_users")
+    assert auth.can({"role": "ward_manager"}, "edit_records")  # managers keep the records current (README)
     assert not auth.can(None, "view_dashboard")  # the public has no account
     assert not auth.can({"role": "inspector"}, "view_personal")
     assert auth.can({"role": "inspector"}, "record_inspection")
     with pytest.raises(KeyError):
         auth.can({"role": "admin"}, "fly")
+
+
+def test_page_roles_come_from_the_permission_table(monkeypatch):
+    """The import, data-quality and dashboard pages open to exactly the roles holding their right."""
+    from geomap.ui import pages
+
+    by_key = {p.key: p for p in pages.discover()}
+    for key, permission in {"import": "import_records", "quality": "view_quality",
+                            "dashboard": "view_dashboard"}.items():
+        assert by_key[key].permission == permission
+        assert set(by_key[key].roles) == auth.PERMISSIONS[permission], key
+    assert "inspector" not in by_key["import"].roles and "inspector" in by_key["dashboard"].roles
+    # derived, not copied: a change to the table is a change to the page
+    monkeypatch.setitem(auth.PERMISSIONS, "view_quality", frozenset({"admin"}))
+    page = pages.Page("q", "Q", "Q", lambda ctx: None, permission="view_quality")
+    assert page.roles == ("admin",)
 
 
 @pytest.mark.parametrize("role", [*ROLES, None])

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from staff_app import browser_page, running_app, sign_in
 
-from geomap import auth, records
+from geomap import auth, quality, records
 from geomap.ui import pages as page_registry
 
 PASSWORD = "mật-khẩu-trình-duyệt"
@@ -124,3 +124,16 @@ def test_inspector_sees_no_personal_data_and_no_edit_form(page, app_url, staff):
     page.get_by_role("button", name="Ghi kết quả kiểm tra").wait_for()
     content = page.content()
     assert "0905111222" not in content and "Lữ Thị Bí Mật" not in content
+
+
+@pytest.mark.xfail(strict=True, reason="the sign-in rerun (geomap/ui/auth.py, router) lands on the default page: "
+                   "a link opened in a new session loses its page; remove this mark once sign-in keeps it")
+def test_a_data_quality_fix_link_opens_its_record(page, app_url, staff):
+    """The link the data-quality page gives (quality.fix_link) selects the record on the records page."""
+    made = staff["establishment"]
+    sign_in(page, f"{app_url}/{quality.fix_link(made['id'])}", "br.dulieu", PASSWORD)
+    page.get_by_text("Đang đăng nhập").wait_for()
+    page.get_by_role("heading", name="Hồ sơ cơ sở kinh doanh").wait_for(timeout=30_000)
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
+    assert form.get_by_label("Tên cơ sở *").input_value().startswith("Bún Chả Cá Bà Lữ")
+    assert f"{records.LINK_PARAM}={made['id']}" in page.url

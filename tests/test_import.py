@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from import_fixtures import csv_bytes, establishment_row, make_ward
 from shapely.geometry import Point
 
+from geomap import auth, mapdata, records
 from geomap.errors import ConcurrentEdit
 from geomap.importing import ImportRejected, dry_run, read, run_import
 from geomap.importing.apply import apply_plan
@@ -72,7 +73,7 @@ def test_real_run_then_reimport_updates_and_never_duplicates(conn, ward) -> None
 
     edited = _rows(ward)
     edited[1]["Tên cơ sở"] = "Tạp hóa Bình An"
-    edited[0]["Ngày hết hạn GCN ATTP"] = "01/03/2028"
+    edited[0]["Ngày hết hạn GCN ATTP"] = "01/02/2027"  # within the certificate's 3 years
     result = run_import(conn, "establishments", csv_bytes(edited), ward_id=ward.id)
     assert (result.inserted, result.updated, result.unchanged) == (0, 2, 1)
     assert result.licences_updated == 1
@@ -152,11 +153,15 @@ def test_address_matching_places_a_point_and_hostile_text_stays_text(conn, ward)
 
 
 def test_one_audit_entry_per_changed_record(conn, ward) -> None:
-    user = {"id": None, "username": "can-bo-du-lieu"}
+    user = {"id": None, "username": "can-bo-du-lieu", "role": "data_officer"}
     run_import(conn, "establishments", csv_bytes(_rows(ward)), ward_id=ward.id, user=user, filename="a.csv")
     entries = conn.execute(sa.text("SELECT entity_type, count(*) FROM audit_log WHERE action = 'import' "
                                    "AND username = 'can-bo-du-lieu' GROUP BY 1")).all()
-    assert dict(entries) == {"establishment": 3, "licence": 3}
+    # the licences are filed under their establishment, as an edit files them (one history query)
+    assert dict(entries) == {"establishment": 6}
+    licence_entries = conn.execute(sa.text(
+        "SELECT count(*) FROM audit_log WHERE action = 'import' AND after ? 'licence_id'")).scalar()
+    assert licence_entries == 3
     edited = _rows(ward)
     edited[2]["Tên cơ sở"] = "Cà phê Sông Hàn 2"
     run_import(conn, "establishments", csv_bytes(edited), ward_id=ward.id, user=user)
@@ -205,7 +210,7 @@ def test_licence_and_inspection_files(conn, ward) -> None:
     ])
     plan = dry_run(conn, "inspections", inspections, ward_id=ward.id)
     assert [r.action for r in plan.rows] == ["insert", "reject"]
-    assert plan.rows[1].issues[0].key == "cell.expiry_before_issue"
+    assert plan.rows[1].issues[0].key == "cell.follow_up_not_violation"  # a pass has no follow-up (as edited)
     run_import(conn, "inspections", b"\n".join(inspections.split(b"\n")[:2]), ward_id=ward.id)
     v = conn.execute(sa.text("SELECT violations, result FROM inspection i JOIN establishment e "
                              "ON e.id = i.establishment_id WHERE e.code = 'X-0003'")).one()
@@ -255,3 +260,45 @@ def test_a_100000_row_file_is_checked_within_memory(conn, ward) -> None:
     tracemalloc.stop()
     assert plan.counts["insert"] == 100_000 and not plan.blocked
     assert peak < 1024 ** 3, f"peak {peak / 1024 ** 2:.0f} MB"
+
+
+def test_imported_licences_and_inspections_show_in_the_establishments_history(conn, ward) -> None:
+    officer = auth.create_user(conn, "nhap.lieu", "Cán Bộ Nhập Liệu", "data_officer", "mật-khẩu-dài-đủ")
+    run_import(conn, "establishments", csv_bytes(_rows(ward)), ward_id=ward.id, user=officer)
+    est = conn.execute(sa.text("SELECT id FROM establishment WHERE code = 'X-0003'")).scalar_one()
+    inspections = csv_bytes([{"Mã cơ sở": "X-0003", "Ngày kiểm tra": "15/10/2025", "Hình thức kiểm tra": "Định kỳ",
+                              "Kết quả": "Vi phạm", "Nội dung vi phạm": "Không đeo găng tay"}])
+    plan = dry_run(conn, "inspections", inspections, ward_id=ward.id, user=officer)
+    # no follow-up date in the file: one by severity, as an edit sets it, and said on the row
+    note = next(i for i in plan.rows[0].issues if i.key == "cell.follow_up_default")
+    assert (note.row, note.column, note.level) == (2, "Hạn tái kiểm tra", "warning")
+    run_import(conn, "inspections", inspections, ward_id=ward.id, user=officer)
+    inspection_id, due = conn.execute(sa.text(
+        "SELECT id, follow_up_due FROM inspection WHERE establishment_id = :e"), {"e": est}).one()
+    assert due == dt.date(2025, 10, 15) + dt.timedelta(days=records.FOLLOW_UP_DAYS[records.DEFAULT_SEVERITY])
+
+    detail = mapdata.establishment_detail(conn, est, user=officer)
+    imported = [h for h in detail.history if h["action"] == "import"]
+    inspection = next(h for h in imported if (h["after"] or {}).get("inspection_id") == inspection_id)
+    assert inspection["username"] == "nhap.lieu" and inspection["after"]["result"] == "violation"
+    assert inspection["after"]["food_safety_status"] == "violation"  # the status it turned, as an edit records
+    assert inspection["before"]["food_safety_status"] == "missing"
+    food = conn.execute(sa.text("SELECT id FROM establishment WHERE code <> 'X-0003' AND tax_code IS NOT NULL")
+                        ).scalar_one()
+    licence = next(h for h in records.history(conn, food, officer) if "licence_id" in (h["after"] or {}))
+    assert licence["after"]["kind"] in ("business_registration", "food_safety_certificate")
+
+
+def test_import_checks_the_role_and_the_ward(conn, ward) -> None:
+    inspector = auth.create_user(conn, "kiem.tra", "Cán Bộ Kiểm Tra", "inspector", "mật-khẩu-dài-đủ")
+    elsewhere = auth.create_user(conn, "phuong.khac", "Cán Bộ Phường Khác", "data_officer", "mật-khẩu-dài-đủ",
+                                 ward_id=make_ward(conn, "other-ward").id)
+    data = csv_bytes(_rows(ward))
+    for user in (inspector, elsewhere):
+        with pytest.raises(auth.PermissionDenied):
+            dry_run(conn, "establishments", data, ward_id=ward.id, user=user)
+        with pytest.raises(auth.PermissionDenied):
+            run_import(conn, "establishments", data, ward_id=ward.id, user=user)
+    assert _count(conn, ward.id) == 0
+    officer = auth.create_user(conn, "du.lieu", "Cán Bộ Dữ Liệu", "data_officer", "mật-khẩu-dài-đủ")
+    assert run_import(conn, "establishments", data, ward_id=ward.id, user=officer).inserted == 3

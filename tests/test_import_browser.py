@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from staff_app import browser_page, running_app, sign_in
 
-from geomap import db, profiles
+from geomap import auth, db, profiles
 
 PASSWORD = "mật-khẩu-nhập-liệu-2026"
 USERNAME = "import.canbo"
@@ -19,11 +19,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def signed_user(engine, demo_ward) -> dict | None:
-    try:
-        from geomap import auth
-    except ImportError:  # accounts not there yet: the app runs without sign-in
-        return None
+def signed_user(engine, demo_ward) -> dict:
     with db.transaction(engine) as c:
         return auth.create_user(c, USERNAME, "Cán Bộ Dữ Liệu", "data_officer", PASSWORD)
 
@@ -37,10 +33,7 @@ def app_url(database_url, demo_ward, signed_user) -> Iterator[str]:
 @pytest.fixture
 def page(chromium_path, app_url, signed_user):
     with browser_page(chromium_path, width=1440, height=1100, timeout_ms=90_000) as pg:
-        if signed_user is not None:
-            sign_in(pg, app_url, USERNAME, PASSWORD)
-        else:
-            pg.goto(app_url)
+        sign_in(pg, app_url, USERNAME, PASSWORD)
         yield pg
 
 
@@ -69,6 +62,20 @@ def test_upload_shows_the_dry_run_row_by_row(page) -> None:
     assert page.get_by_role("button", name="Ghi vào cơ sở dữ liệu").count() == 0
     assert page.locator("b", has_text="Thử").count() == 0  # the name is never rendered as markup
     page.screenshot(path="/tmp/geomap_import.png", full_page=True)
+
+
+def test_a_too_large_upload_gets_the_apps_own_message(page) -> None:
+    """Streamlit lets the file through (its limit is higher); the page refuses it in Vietnamese."""
+    from geomap.importing import MAX_UPLOAD_MB
+
+    size_mb = int(MAX_UPLOAD_MB) + 1
+    page.get_by_role("link", name="Nhập dữ liệu").click()
+    page.get_by_role("heading", name="Nhập dữ liệu từ tệp").wait_for()
+    page.locator("input[type=file]").set_input_files(
+        {"name": "lon.csv", "mimeType": "text/csv", "buffer": b"Ten co so\n" + b"x" * (size_mb * 1024 * 1024)})
+    page.get_by_text(re.compile(rf"Tệp lon\.csv nặng {size_mb}(\.0)? MB, vượt giới hạn")).wait_for()
+    assert page.get_by_text("or smaller", exact=False).count() == 0  # not Streamlit's English refusal
+    assert page.get_by_role("button", name="Kiểm tra thử (chưa ghi)").count() == 0
 
 
 def test_dashboard_renders_its_indicators(page) -> None:

@@ -64,3 +64,30 @@ def test_template_and_dashboard_report(cli_db, tmp_path) -> None:
     wb = load_workbook(tmp_path / "bc.xlsx")
     assert wb.sheetnames[0] == "Tổng hợp" and wb["Tổng hợp"]["A2"].value == "Phường Hòa Cường"
     assert cli.main(["dashboard", "report", str(tmp_path / "x.xlsx"), "--period", "2026-13"]) == 1
+
+
+def test_import_as_a_named_user_checks_rights_and_names_them(cli_db, tmp_path, capsys, database_url) -> None:
+    from geomap import auth
+
+    engine = db.get_engine(database_url)
+    with db.transaction(engine) as c:
+        auth.create_user(c, "cli_nhap", "Người Nhập", "data_officer", "mat-khau-dai-1")
+        auth.create_user(c, "cli_kiem", "Người Kiểm", "inspector", "mat-khau-dai-1")
+    path = _file(tmp_path)
+    try:
+        assert cli.main(["import", "establishments", str(path), "--user", "cli_kiem"]) == 1
+        assert "Traceback" not in capsys.readouterr().err
+        assert cli.main(["import", "establishments", str(path), "--user", "khong_co_ai"]) == 1
+        assert "khong_co_ai" in capsys.readouterr().err
+        with engine.connect() as c:
+            assert c.execute(sa.text("SELECT count(*) FROM establishment WHERE code = 'CLI-0001'")).scalar() == 0
+        assert cli.main(["import", "establishments", str(path), "--user", "cli_nhap"]) == 0
+        with engine.connect() as c:
+            who = c.execute(sa.text(
+                "SELECT a.username FROM audit_log a JOIN establishment e ON a.entity_id = e.id "
+                "WHERE a.entity_type = 'establishment' AND e.code = 'CLI-0001'")).scalars().all()
+        assert who and set(who) == {"cli_nhap"}
+    finally:
+        with db.transaction(engine) as c:
+            c.execute(sa.text("DELETE FROM establishment WHERE code = 'CLI-0001'"))
+            c.execute(sa.text("DELETE FROM app_user WHERE username IN ('cli_nhap', 'cli_kiem')"))

@@ -175,3 +175,74 @@ def test_half_coordinates_bad_wkt_and_non_points_are_rejected() -> None:
     assert [next(i.key for i in c.issues) if c.issues else None for c in checks] == \
         ["geo.half", "geo.wkt_invalid", "geo.not_point", None]
     assert checks[3].values["lon"] == 108.2
+
+
+def test_import_applies_the_edit_forms_date_rules_with_row_and_column() -> None:
+    """One set of rules (geomap.records) for import and editing: each broken rule names its row and column."""
+    base = {"Tên cơ sở": "A", "Loại hình": "household", "Mã ngành VSIC": "5610"}
+    checks = _check([
+        {**base, "Ngày cấp": "01/02/2024", "Ngày hết hạn": "31/12/9999"},  # editing caps expiry at 20 years
+        {**base, "Ngày cấp GCN ATTP": "01/03/2024", "Ngày hết hạn GCN ATTP": "02/03/2027"},  # > 3 years
+        {**base, "Ngày cấp GCN ATTP": "01/03/2024", "Ngày hết hạn GCN ATTP": "01/03/2027"},  # exactly 3: fine
+        {**base, "Ngày bắt đầu hoạt động": "31/12/1949"},  # before 1950
+        {**base, "Ngày bắt đầu hoạt động": "01/01/1950"},
+    ])
+    errors = [[(i.row, i.column, i.key) for i in c.issues if i.level == "error"] for c in checks]
+    assert errors == [
+        [(2, "Ngày hết hạn", "cell.date_too_far_ahead")],
+        [(3, "Ngày hết hạn GCN ATTP", "cell.certificate_too_long")],
+        [],
+        [(5, "Ngày bắt đầu hoạt động", "cell.date_too_old")],
+        [],
+    ]
+    assert checks[1].issues[0].describe("vi").startswith("Dòng 3, cột 'Ngày hết hạn GCN ATTP': GCN ATTP chỉ có")
+
+    licences = _check([
+        {"Mã cơ sở": "X1", "Loại giấy phép": "food_safety_certificate", "Ngày cấp": "01/03/2024",
+         "Ngày hết hạn": "01/03/2028"},
+        {"Mã cơ sở": "X1", "Loại giấy phép": "business_registration", "Ngày cấp": "01/03/2024",
+         "Ngày hết hạn": "01/01/2050"},
+        {"Mã cơ sở": "X1", "Loại giấy phép": "business_registration", "Ngày cấp": "01/03/2024",
+         "Ngày hết hạn": "01/03/2028"},
+    ], "licences")
+    assert [[(i.row, i.column, i.key) for i in c.issues if i.level == "error"] for c in licences] == [
+        [(2, "Ngày hết hạn", "cell.certificate_too_long")],
+        [(3, "Ngày hết hạn", "cell.date_too_far_ahead")],
+        [],
+    ]
+
+
+def test_import_applies_the_edit_forms_follow_up_rules() -> None:
+    row = {"Mã cơ sở": "X1", "Ngày kiểm tra": "01/10/2026", "Hình thức kiểm tra": "Định kỳ"}
+    checks = _check([
+        {**row, "Kết quả": "Đạt", "Hạn tái kiểm tra": "01/11/2026"},  # a pass has no follow-up
+        {**row, "Kết quả": "Vi phạm", "Nội dung vi phạm": "Bẩn", "Hạn tái kiểm tra": "01/10/2026"},  # same day
+        {**row, "Kết quả": "Vi phạm", "Nội dung vi phạm": "Bẩn", "Hạn tái kiểm tra": "01/05/2027"},  # > 180 days
+        {**row, "Kết quả": "Vi phạm", "Nội dung vi phạm": "Bẩn; Thiếu sổ", "Hạn tái kiểm tra": "15/10/2026"},
+    ], "inspections")
+    errors = [[(i.row, i.column, i.key) for i in c.issues if i.level == "error"] for c in checks]
+    assert errors == [
+        [(2, "Hạn tái kiểm tra", "cell.follow_up_not_violation")],
+        [(3, "Hạn tái kiểm tra", "cell.follow_up_not_after")],
+        [(4, "Hạn tái kiểm tra", "cell.follow_up_too_late")],
+        [],
+    ]
+    assert "180" in checks[2].issues[0].message("en")
+    # violations are stored as an edit stores them: text with the default severity
+    assert checks[3].values["violations"] == [{"code": None, "severity": 1, "text": "Bẩn"},
+                                              {"code": None, "severity": 1, "text": "Thiếu sổ"}]
+
+
+def test_streamlit_lets_through_what_the_app_refuses_with_its_own_message() -> None:
+    """Streamlit's upload limit stays above the app's, so a too-large file gets the app's Vietnamese message."""
+    import tomllib
+    from pathlib import Path
+
+    from geomap.importing import MAX_UPLOAD_MB
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    size_mb = max(50, int(MAX_UPLOAD_MB) + 1)  # the issue's 50 MB upload, or just over a raised limit
+    assert config["server"]["maxUploadSize"] > size_mb  # ... reaches the app instead of Streamlit's refusal
+    with pytest.raises(ImportFileError) as err:
+        read("establishments", b"PK\x03\x04" + b"\x00" * (size_mb * 1024 * 1024), "lon.xlsx")
+    assert err.value.key == "file.too_large" and "vượt giới hạn" in err.value.message("vi")

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 from import_fixtures import add_establishment, make_ward
 
-from geomap import quality
+from geomap import quality, records
 
 TODAY = dt.date(2026, 11, 22)
 BR, FSC, COM = "business_registration", "food_safety_certificate", "food_safety_commitment"
@@ -37,6 +37,15 @@ def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
         "stale": add_establishment(conn, w, "Q11", "Lâu rồi", lonlat=w.near(w.west, north_m=-500),
                                    licences=[(BR, "2024-01-01", None), (COM, "2024-01-01", None)],
                                    updated_at="2025-06-01"),
+        # a violation outranks the papers in the status rules: found all the same when it has none...
+        "violating": add_establishment(conn, w, "Q12", "Quán vi phạm", lonlat=w.near(w.east, north_m=-600),
+                                       updated_at=recent, licences=[(BR, "2024-01-01", None)],
+                                       inspections=[("2026-11-10", "violation", "2026-12-10")]),
+        # ... but not when it holds a commitment
+        "violating_committed": add_establishment(
+            conn, w, "Q13", "Quán vi phạm có cam kết", lonlat=w.near(w.east, north_m=-900), updated_at=recent,
+            licences=[(BR, "2024-01-01", None), (COM, "2024-01-01", None)],
+            inspections=[("2026-11-10", "violation", "2026-12-10")]),
     }
     found = quality.find(quality.load(conn, w.id), TODAY)
     got = {k: sorted(found[k]["id"]) for k in found}
@@ -44,17 +53,21 @@ def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
     assert got["no_coordinates"] == [ids["nowhere"]]
     assert got["duplicates"] == sorted([ids["dup_a"], ids["tax_a"]])
     assert got["expired_licence"] == [ids["expired"]]
-    assert got["food_without_certificate"] == [ids["food"]]
+    assert got["food_without_certificate"] == sorted([ids["food"], ids["violating"]])
     assert got["stale"] == [ids["stale"]]
     dup = found["duplicates"].set_index("id")
     assert "Q4" in dup.loc[ids["dup_a"], "detail"] and "20 m" in dup.loc[ids["dup_a"], "detail"]
     assert "mã số thuế" in dup.loc[ids["tax_a"], "detail"]
-    assert found["expired_licence"]["link"].tolist() == [f"records?establishment={ids['expired']}"]
-    assert found["food_without_certificate"]["detail"].tolist() == ["GCN hết hạn"]
+    # the records page opens the establishment named by its "id" query parameter
+    assert found["expired_licence"]["link"].tolist() == [f"records?id={ids['expired']}"]
+    assert records.LINK_PARAM == "id" and records.RECORDS_PAGE == "records"
+    food = found["food_without_certificate"].set_index("id")["detail"]
+    assert food[ids["food"]] == "GCN hết hạn"
+    assert food[ids["violating"]] == "chưa có GCN/cam kết, vi phạm chờ tái kiểm tra"
     summary = quality.summary(found)
     assert summary.set_index("key")["count"].to_dict() == {
         "outside_ward": 1, "no_coordinates": 1, "duplicates": 2, "expired_licence": 1,
-        "food_without_certificate": 1, "stale": 1}
+        "food_without_certificate": 2, "stale": 1}
 
 
 def test_probable_duplicates_is_pure() -> None:

@@ -357,9 +357,13 @@ def test_each_action_checks_the_role(conn, ward):
     with pytest.raises(auth.PermissionDenied):
         records.add_licence(conn, made["id"], "business_registration", records.today(), user=inspector)
     with pytest.raises(auth.PermissionDenied):
-        _new(conn, ward, user=manager)
+        _new(conn, ward, user=inspector)
     with pytest.raises(auth.PermissionDenied):
         records.record_inspection(conn, made["id"], records.today(), "periodic", "pass", user=manager)
+    # ward managers keep the records current with the data officers (README, PERMISSIONS)
+    by_manager = _new(conn, ward, name="Tạp hóa Quản Lý", point=INSIDE_EAST, user=manager)
+    assert records.update_establishment(conn, by_manager["id"], {"employees": 2}, expected_version=1,
+                                        user=manager) == 2
     # the inspector may record inspections
     assert records.record_inspection(conn, made["id"], records.today(), "periodic", "pass", user=inspector) > 0
     assert records.get_establishment(conn, made["id"])["name"] == "Quán Phở Hòa"
@@ -372,5 +376,44 @@ def test_an_account_bound_to_another_ward_cannot_edit_here(conn, ward):
                                      user=ward["users"]["other_ward"])
 
 
-def test_status_today_is_used_for_record_dates():
-    assert records.today() == status.today()
+def test_dates_are_checked_against_the_wards_today(conn, ward, monkeypatch):
+    """"Today" for the edit checks is the status rules' today (Vietnam), looked up at each call."""
+    made = _new(conn, ward)
+    officer = ward["users"]["data_officer"]
+    monkeypatch.setattr(status, "today", lambda: dt.date(2021, 6, 30))
+    with pytest.raises(records.ValidationError) as err:
+        records.add_licence(conn, made["id"], "business_registration", "2021-07-01", user=officer)
+    assert err.value.field == "issued_on" and "tương lai" in err.value.vi
+    assert records.add_licence(conn, made["id"], "business_registration", "2021-06-30", user=officer) > 0
+
+
+def test_shared_rules_at_their_boundaries():
+    """The pure rules the edit services and the importer share (geomap.records)."""
+    today = dt.date(2026, 11, 22)
+    assert records.date_problem(records.EARLIEST_DATE, today) is None
+    assert records.date_problem(records.EARLIEST_DATE - dt.timedelta(days=1), today) == "too_old"
+    assert records.date_problem(today, today) is None
+    assert records.date_problem(today + dt.timedelta(days=1), today) == "future"
+    assert records.date_problem(today + dt.timedelta(days=1), today, not_future=False) is None
+    issued = dt.date(2024, 2, 29)
+    cert = "food_safety_certificate"
+    assert records.expiry_problems(cert, issued, dt.date(2027, 2, 28), today) == []
+    assert records.expiry_problems(cert, issued, dt.date(2027, 3, 1), today) == ["certificate_too_long"]
+    assert records.expiry_problems("business_registration", issued, dt.date(2027, 3, 1), today) == []
+    assert records.expiry_problems("business_registration", issued, issued - dt.timedelta(days=1), today) == \
+        ["before_issue"]
+    limit = dt.date(2026 + records.MAX_YEARS_AHEAD, 11, 22)
+    assert records.expiry_problems("business_registration", issued, limit, today) == []
+    assert records.expiry_problems("business_registration", issued, limit + dt.timedelta(days=1), today) == \
+        ["too_far_ahead"]
+    day = dt.date(2026, 11, 1)
+    assert records.follow_up_problem("pass", day, day + dt.timedelta(days=5)) == "not_violation"
+    assert records.follow_up_problem("violation", day, day) == "not_after"
+    assert records.follow_up_problem("violation", day, day + dt.timedelta(days=1)) is None
+    assert records.follow_up_problem("violation", day, day + dt.timedelta(days=records.MAX_FOLLOW_UP_DAYS)) is None
+    assert records.follow_up_problem("violation", day,
+                                     day + dt.timedelta(days=records.MAX_FOLLOW_UP_DAYS + 1)) == "too_late"
+    assert records.follow_up_problem("pass", day, None) is None
+    assert records.default_follow_up("pass", day, [3]) is None
+    assert records.default_follow_up("violation", day) == day + dt.timedelta(days=records.FOLLOW_UP_DAYS[1])
+    assert records.default_follow_up("violation", day, [1, 3, 2]) == day + dt.timedelta(days=7)

@@ -44,16 +44,13 @@ def _lang(args: argparse.Namespace) -> str:
 
 
 def _user(engine: sa.Engine, username: str | None) -> dict | None:
+    """The staff account the import runs as (its rights are checked and the audit log names it); None: system."""
     if not username:
         return None
-    with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT id, username FROM app_user WHERE username = :u"),
-                           {"u": username}).mappings().first()
-    if row is None:
-        from geomap.errors import GeomapError
+    from geomap import auth
 
-        raise GeomapError(f"There is no staff user '{username}'; see 'geomap user add'.")
-    return dict(row)
+    with engine.connect() as conn:
+        return auth.get_user(conn, username)
 
 
 def run_import(args: argparse.Namespace) -> int:

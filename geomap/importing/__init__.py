@@ -10,6 +10,10 @@ all of it, or nothing when any row is rejected.
 - :mod:`~geomap.importing.validation` — pure cell and row checks, coordinate fixes
 - :mod:`~geomap.importing.plan` — matching against the records on file (the dry run)
 - :mod:`~geomap.importing.apply` — bulk writing (COPY + INSERT/UPDATE) and the audit
+
+Both steps check the acting user's right (``import_records``, and an account bound to a
+ward imports only into that ward), as the edit services do; ``user=None`` is the command
+line (:func:`geomap.auth.require`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import db
+from geomap import auth, db
 from geomap.errors import GeomapError
 from geomap.importing.apply import ImportResult, User, apply_plan
 from geomap.importing.columns import COLUMNS, KINDS, SHEETS, Column, map_columns
@@ -61,9 +65,18 @@ def read(kind: str, source: Source, filename: str = "", max_mb: float | None = N
     return read_path(source, kind, max_mb)
 
 
+def _require(user: User, ward_id: int) -> None:
+    """Refuse a user without ``import_records``, or bound to another ward (None: the command line)."""
+    auth.require(user, "import_records")
+    if user is not None and user.get("ward_id") is not None and user["ward_id"] != ward_id:
+        raise auth.PermissionDenied("Tài khoản của bạn không quản lý phường này.",
+                                    "Your account does not manage this ward.")
+
+
 def dry_run(bind: Engine | Connection, kind: str, source: Source, *, ward_id: int, filename: str = "",
-            today: dt.date | None = None, max_mb: float | None = None) -> ImportPlan:
+            today: dt.date | None = None, max_mb: float | None = None, user: User = None) -> ImportPlan:
     """What importing ``source`` would do, row by row; nothing is written."""
+    _require(user, ward_id)
     filename = filename or (Path(source).name if not isinstance(source, bytes) else "")
     table = read(kind, source, filename, max_mb)
     if isinstance(bind, Connection):
@@ -80,6 +93,7 @@ def run_import(bind: Engine | Connection, kind: str, source: Source, *, ward_id:
     With an Engine the transaction is :func:`geomap.db.transaction`'s; with a Connection the
     caller's transaction is used (and the caller commits or rolls back).
     """
+    _require(user, ward_id)
     filename = filename or (Path(source).name if not isinstance(source, bytes) else "")
     table = read(kind, source, filename, max_mb)
 

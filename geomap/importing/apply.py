@@ -5,7 +5,10 @@ Rows are streamed with ``COPY`` into temporary tables and merged with one
 handful of statements instead of tens of thousands of round trips. Updates carry the
 version read during planning: a record changed by someone else in between makes the whole
 import fail (:class:`~geomap.errors.ConcurrentEdit`) rather than overwrite it. One audit
-entry per changed record is copied into ``audit_log`` in the same transaction.
+entry per changed record is copied into ``audit_log`` in the same transaction. As with an
+edit (:mod:`geomap.records`), entries about licences and inspections are filed under their
+establishment (``entity_type="establishment"``, naming ``licence_id`` / ``inspection_id``,
+with the derived statuses before and after), so its history shows them.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geomap import status
 from geomap.audit import _jsonable
 from geomap.errors import ConcurrentEdit
 from geomap.importing.plan import ESTABLISHMENT_FIELDS, LICENCE_FIELDS, ImportPlan, PlannedLicence
@@ -81,6 +86,35 @@ def _temp(conn: Connection, name: str, cols: Sequence[str], types: Mapping[str, 
     conn.execute(sa.text(f"CREATE TEMP TABLE {name} ({defs}) ON COMMIT DROP"))
 
 
+_STATUS_COLUMNS = ("id", "food_safety_applicable", "last_inspection_result", "registration_issued_on",
+                   "registration_expires_on", "registration_revoked_on", "fs_certificate_issued_on",
+                   "fs_certificate_expires_on", "fs_certificate_revoked_on", "fs_commitment_issued_on",
+                   "fs_commitment_revoked_on")
+
+
+def _statuses(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Establishment id -> its derived licence and food-safety statuses, in one query (as records._statuses)."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    if not ids:
+        return {}
+    res = conn.execute(sa.text(f"SELECT {', '.join(_STATUS_COLUMNS)} FROM establishment_overview "
+                               "WHERE id = ANY(:ids)"), {"ids": ids})
+    frame = status.with_statuses(pd.DataFrame(res.fetchall(), columns=list(res.keys())))
+    return {int(i): {"licence_status": str(lic), "food_safety_status": str(fs)} for i, lic, fs in
+            zip(frame["id"], frame["licence_status"], frame["food_safety_status"], strict=True)}
+
+
+def _with_statuses(audits: list[tuple], before: Mapping[int, dict], after: Mapping[int, dict]) -> list[tuple]:
+    """Licence and inspection entries (flagged ``child``) get the establishment's statuses before and after."""
+    out = []
+    for etype, eid, old, new, where, child in audits:
+        if child:
+            old = {**(old or {}), **before.get(eid, {})} or None
+            new = {**(new or {}), **after.get(eid, {})}
+        out.append((etype, eid, old, new, where))
+    return out
+
+
 def apply_plan(conn: Connection, plan: ImportPlan, user: User = None, note: str | None = None) -> ImportResult:
     """Write ``plan`` (its accepted rows) on ``conn``, inside the caller's transaction."""
     result = ImportResult(plan)
@@ -88,7 +122,11 @@ def apply_plan(conn: Connection, plan: ImportPlan, user: User = None, note: str 
     note = note or f"import {plan.kind}: {plan.filename}".strip()
     writer = {"establishments": _apply_establishments, "licences": _apply_licences,
               "inspections": _apply_inspections}[plan.kind]
+    statuses_before = _statuses(conn, (r.establishment_id for r in plan.rows
+                                       if r.action in ("insert", "update") and r.establishment_id is not None))
     writer(conn, plan, result, audits, note)
+    statuses_after = _statuses(conn, (eid for _, eid, _, _, _, child in audits if child))
+    audits = _with_statuses(audits, statuses_before, statuses_after)
     result.unchanged = sum(1 for r in plan.rows if r.action == "unchanged")
     user = user or {}
     uid, uname = user.get("id"), user.get("username", "system")
@@ -110,14 +148,16 @@ def _licence_rows(result: ImportResult, audits: list, planned: list[tuple[int, P
         if lic.action == "insert":
             lic.licence_id = next(ids)
             rows.append((lic.licence_id, True, est_id, lic.kind, *(lic.values.get(f) for f in LICENCE_FIELDS)))
-            audits.append(("licence", lic.licence_id, None, {"establishment_id": est_id, "kind": lic.kind,
-                                                              **lic.values}, where))
+            audits.append(("establishment", est_id, None, {"licence_id": lic.licence_id, "kind": lic.kind,
+                                                            **lic.values}, where, True))
             result.licences_inserted += 1
         elif lic.action == "update":
             rows.append((lic.licence_id, False, est_id, lic.kind,
                          *(lic.changes[f][1] if f in lic.changes else None for f in LICENCE_FIELDS)))
-            audits.append(("licence", lic.licence_id, {k: o for k, (o, _) in lic.changes.items()},
-                           {k: n for k, (_, n) in lic.changes.items()}, where))
+            audits.append(("establishment", est_id,
+                           {"licence_id": lic.licence_id, **{k: o for k, (o, _) in lic.changes.items()}},
+                           {"licence_id": lic.licence_id, "kind": lic.kind,
+                            **{k: n for k, (_, n) in lic.changes.items()}}, where, True))
             result.licences_updated += 1
     return rows
 
@@ -160,7 +200,7 @@ def _apply_establishments(conn: Connection, plan: ImportPlan, result: ImportResu
         key = search_key(v.get("name"), v.get("address"), v["code"])
         rows.append((new_id, True, None, *(v.get(f) for f in ESTABLISHMENT_FIELDS), key, v.get("lon"), v.get("lat")))
         after = {f: v.get(f) for f in (*ESTABLISHMENT_FIELDS, "lon", "lat") if v.get(f) is not None}
-        audits.append(("establishment", new_id, None, after, f"row {r.row}"))
+        audits.append(("establishment", new_id, None, after, f"row {r.row}", False))
     for r in updates:
         merged = {**(r.existing or {}), **{k: n for k, (_, n) in r.changes.items()}}
         key = search_key(merged.get("name"), merged.get("address"), merged.get("code"))
@@ -169,7 +209,7 @@ def _apply_establishments(conn: Connection, plan: ImportPlan, result: ImportResu
         rows.append((r.target_id, False, r.version, *staged, key, lon, lat))
         before = {k: o for k, (o, _) in r.changes.items()}
         after = {k: n for k, (_, n) in r.changes.items()}
-        audits.append(("establishment", r.target_id, before, after, f"row {r.row}"))
+        audits.append(("establishment", r.target_id, before, after, f"row {r.row}", False))
     if rows:
         _temp(conn, "_imp_est", _EST_COLS, _EST_TYPES)
         _copy(conn, "_imp_est", _EST_COLS, rows)
@@ -230,15 +270,17 @@ def _apply_inspections(conn: Connection, plan: ImportPlan, result: ImportResult,
         vals = [r.values.get(f) for f in fields]
         vals[fields.index("violations")] = _json(r.values.get("violations") or [])
         rows.append((new_id, True, r.establishment_id, *vals))
-        audits.append(("inspection", new_id, None, {"establishment_id": r.establishment_id,
-                                                    **{f: r.values.get(f) for f in fields}}, f"row {r.row}"))
+        audits.append(("establishment", r.establishment_id, None,
+                       {"inspection_id": new_id, **{f: r.values.get(f) for f in fields}}, f"row {r.row}", True))
     for r in updates:
         vals = [r.changes[f][1] if f in r.changes else None for f in fields]
         if "violations" in r.changes:
             vals[fields.index("violations")] = _json(r.changes["violations"][1])
         rows.append((r.target_id, False, r.establishment_id, *vals))
-        audits.append(("inspection", r.target_id, {k: o for k, (o, _) in r.changes.items()},
-                       {k: n for k, (_, n) in r.changes.items()}, f"row {r.row}"))
+        audits.append(("establishment", r.establishment_id,
+                       {"inspection_id": r.target_id, **{k: o for k, (o, _) in r.changes.items()}},
+                       {"inspection_id": r.target_id, **{k: n for k, (_, n) in r.changes.items()}},
+                       f"row {r.row}", True))
     if rows:
         _temp(conn, "_imp_ins", _INS_COLS, _INS_TYPES)
         _copy(conn, "_imp_ins", _INS_COLS, rows)

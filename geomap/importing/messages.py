@@ -38,6 +38,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cell.date_too_old": ("Ngày {value} quá xa trong quá khứ.", "The date {value} is implausibly old."),
     "cell.expiry_before_issue": ("Ngày hết hạn {expires} trước ngày cấp {issued}.",
                                  "The expiry date {expires} is before the issue date {issued}."),
+    "cell.date_too_far_ahead": ("Ngày {value} quá xa trong tương lai (quá {years} năm kể từ hôm nay).",
+                                "The date {value} is implausibly far ahead (over {years} years from today)."),
+    "cell.certificate_too_long": ("GCN ATTP chỉ có hiệu lực {years} năm kể từ ngày cấp {issued}: "
+                                  "ngày hết hạn {expires} quá xa.",
+                                  "A food-safety certificate is valid {years} years from its issue date {issued}: "
+                                  "the expiry {expires} is too late."),
+    "cell.follow_up_not_violation": ("Hạn tái kiểm tra chỉ đặt khi kết quả là vi phạm.",
+                                     "A follow-up date is only set after a violation."),
+    "cell.follow_up_not_after": ("Hạn tái kiểm tra {due} phải sau ngày kiểm tra {inspected}.",
+                                 "The follow-up {due} must be after the inspection on {inspected}."),
+    "cell.follow_up_too_late": ("Hạn tái kiểm tra {due} quá {days} ngày sau ngày kiểm tra {inspected}.",
+                                "The follow-up {due} is more than {days} days after the inspection on {inspected}."),
+    "cell.follow_up_default": ("Chưa có hạn tái kiểm tra: đặt {due} ({days} ngày sau ngày kiểm tra, theo mức độ "
+                               "vi phạm).",
+                               "No follow-up date: set to {due} ({days} days after the inspection, by the "
+                               "violation's severity)."),
     "cell.licence_no_issue_date": ("Có số giấy phép nhưng thiếu '{column}'.",
                                    "A licence number is given but '{column}' is missing."),
     "cell.int_invalid": ("'{value}' không phải là số nguyên không âm.", "'{value}' is not a whole number ≥ 0."),

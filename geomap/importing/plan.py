@@ -27,6 +27,7 @@ from geomap import i18n, status
 from geomap.importing.columns import ESTABLISHMENT_LICENCES, ColumnMapping, header_key, map_columns
 from geomap.importing.reading import RawTable
 from geomap.importing.validation import Issue, Refs, RowCheck, validate
+from geomap.records import default_follow_up
 from geomap.text import fold
 
 #: two rows with the same folded name closer than this are the same establishment
@@ -486,8 +487,6 @@ def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
     seen: dict[tuple, int] = {}
     out = []
     for c, pr, est, v in _each_matched(checks, out, mapping, by_code, by_tax):
-        if "violations" in v:
-            v["violations"] = [{"text": t.strip()} for t in v["violations"].split(";") if t.strip()]
         key = (est["id"], v["inspected_on"], v["kind"])
         if key in seen:
             pr.issues.append(Issue(c.row, None, "error", "match.duplicate_row", {"other": seen[key]}))
@@ -495,6 +494,14 @@ def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
         seen[key] = c.row
         pr.establishment_id = est["id"]
         match = existing.get(key)
+        if not v.get("follow_up_due") and (match is None or match["follow_up_due"] is None):
+            # a violation without a follow-up gets one by severity, as an edit does (an empty cell keeps one on file)
+            due = default_follow_up(v["result"], v["inspected_on"],
+                                    (i["severity"] for i in v.get("violations") or []))
+            if due is not None:
+                v["follow_up_due"] = due
+                pr.issues.append(Issue(c.row, mapping.header_of("follow_up_due"), "warning", "cell.follow_up_default",
+                                       {"due": due.strftime("%d/%m/%Y"), "days": (due - v["inspected_on"]).days}))
         if match is None:
             pr.action = "insert"
             continue

@@ -19,7 +19,7 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geomap import i18n
+from geomap import i18n, records
 from geomap.importing.columns import COLUMNS, ESTABLISHMENT_LICENCES, Column, ColumnMapping, header_key
 from geomap.importing.messages import render
 from geomap.importing.reading import RawTable
@@ -163,9 +163,10 @@ def _parse_cell(col: Column, value: Any, refs: Refs, warnings: list[_Bad]) -> An
     kind = col.kind
     if kind == "date":
         d = parse_date(value)
-        if d.year < 1900:
+        problem = records.date_problem(d, refs.today, not_future=col.past_only)  # the edit forms' rule
+        if problem == "too_old":
             raise _Bad("cell.date_too_old", value=d.strftime("%d/%m/%Y"))
-        if col.past_only and d > refs.today:
+        if problem == "future":
             raise _Bad("cell.date_future", value=d.strftime("%d/%m/%Y"))
         return d
     if kind == "int":
@@ -392,18 +393,41 @@ def _check_inside_ward(checks: list[RowCheck], refs: Refs) -> None:
                                    {"lon": lon, "lat": lat, "ward": refs.ward_name or "phường"}))
 
 
+def _d(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
 def _dates_in_order(rc: RowCheck, mapping: ColumnMapping, issued: str, later: str) -> None:
     a, b = rc.values.get(issued), rc.values.get(later)
     if a and b and b < a:
         rc.issues.append(Issue(rc.row, mapping.header_of(later), "error", "cell.expiry_before_issue",
-                               {"expires": b.strftime("%d/%m/%Y"), "issued": a.strftime("%d/%m/%Y")}))
+                               {"expires": _d(b), "issued": _d(a)}))
+
+
+def _check_expiry(rc: RowCheck, mapping: ColumnMapping, refs: Refs, kind: str | None, issued: str,
+                  expires: str) -> None:
+    """The edit forms' expiry rules (:func:`geomap.records.expiry_problems`) on one licence of the row."""
+    a, b = rc.values.get(issued), rc.values.get(expires)
+    if not b:
+        return
+    column = mapping.header_of(expires)
+    for problem in records.expiry_problems(kind, a or None, b, refs.today):
+        if problem == "before_issue":
+            rc.issues.append(Issue(rc.row, column, "error", "cell.expiry_before_issue",
+                                   {"expires": _d(b), "issued": _d(a)}))
+        elif problem == "certificate_too_long":
+            rc.issues.append(Issue(rc.row, column, "error", "cell.certificate_too_long",
+                                   {"expires": _d(b), "issued": _d(a), "years": records.CERTIFICATE_YEARS}))
+        else:
+            rc.issues.append(Issue(rc.row, column, "error", "cell.date_too_far_ahead",
+                                   {"value": _d(b), "years": records.MAX_YEARS_AHEAD}))
 
 
 def _check_establishment(rc: RowCheck, mapping: ColumnMapping, refs: Refs) -> None:
     v = rc.values
-    for number, issued, expires in ESTABLISHMENT_LICENCES.values():
+    for kind, (number, issued, expires) in ESTABLISHMENT_LICENCES.items():
         if expires:
-            _dates_in_order(rc, mapping, issued, expires)
+            _check_expiry(rc, mapping, refs, kind, issued, expires)
         has_other = (number and v.get(number)) or (expires and v.get(expires))
         if has_other and not v.get(issued) and not any(i.column == mapping.header_of(issued) for i in rc.issues):
             rc.issues.append(Issue(rc.row, mapping.header_of(issued), "error", "cell.licence_no_issue_date",
@@ -419,13 +443,22 @@ def _check_establishment(rc: RowCheck, mapping: ColumnMapping, refs: Refs) -> No
 
 
 def _check_licence(rc: RowCheck, mapping: ColumnMapping, refs: Refs) -> None:
-    _dates_in_order(rc, mapping, "issued_on", "expires_on")
+    _check_expiry(rc, mapping, refs, rc.values.get("kind"), "issued_on", "expires_on")
     _dates_in_order(rc, mapping, "issued_on", "revoked_on")
     _needs_establishment(rc, mapping)
 
 
 def _check_inspection(rc: RowCheck, mapping: ColumnMapping, refs: Refs) -> None:
-    _dates_in_order(rc, mapping, "inspected_on", "follow_up_due")
+    v = rc.values
+    if isinstance(v.get("violations"), str):  # "a; b": one violation each, of the default severity (as edited)
+        v["violations"] = [{"code": None, "severity": records.DEFAULT_SEVERITY, "text": t.strip()}
+                           for t in v["violations"].split(";") if t.strip()]
+    day, due = v.get("inspected_on"), v.get("follow_up_due")
+    problem = records.follow_up_problem(v["result"], day, due) if due and v.get("result") else None
+    if problem:
+        params = {"due": _d(due), "inspected": _d(day) if day else "", "days": records.MAX_FOLLOW_UP_DAYS}
+        rc.issues.append(Issue(rc.row, mapping.header_of("follow_up_due"), "error", f"cell.follow_up_{problem}",
+                               params))
     _needs_establishment(rc, mapping)
 
 

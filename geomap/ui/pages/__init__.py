@@ -2,6 +2,9 @@
 
 The router (``app.py``) discovers them, orders them, shows each only to the roles it names
 and calls ``render(ctx)``. Adding a page is one new module; nothing else names it.
+
+A page tied to a right names it (``permission="import_records"``): its roles are then the
+roles holding that right in :data:`geomap.auth.PERMISSIONS`, the one table of rights.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from geomap import auth
 
 ALL_ROLES = ("inspector", "data_officer", "ward_manager", "admin")
 
@@ -28,9 +33,21 @@ class Page:
     roles: tuple[str, ...] = ALL_ROLES
     order: int = 100
     default: bool = False
+    #: the right that opens the page; when given, ``roles`` are the roles holding it
+    permission: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.permission is not None:
+            object.__setattr__(self, "roles", roles_with(self.permission))
 
     def title(self, lang: str) -> str:
         return self.title_vi if lang == "vi" else self.title_en
+
+
+def roles_with(permission: str) -> tuple[str, ...]:
+    """The roles holding ``permission`` (in :data:`ALL_ROLES` order)."""
+    holders = auth.PERMISSIONS[permission]
+    return tuple(r for r in ALL_ROLES if r in holders)
 
 
 def discover() -> list[Page]:

@@ -129,4 +129,5 @@ def render(ctx: Any) -> None:
                            icon=":material/download:")
 
 
-PAGE = Page("dashboard", "Bảng điều hành", "Dashboard", render, icon=":material/monitoring:", order=20)
+PAGE = Page("dashboard", "Bảng điều hành", "Dashboard", render, icon=":material/monitoring:",
+            permission="view_dashboard", order=20)

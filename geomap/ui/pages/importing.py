@@ -90,7 +90,7 @@ def render(ctx: Any) -> None:
     if st.button(ctx.t("import.check"), type="primary", icon=":material/fact_check:"):
         try:
             with st.spinner():
-                plan = dry_run(ctx.engine, kind, data, ward_id=ctx.ward_id, filename=upload.name)
+                plan = dry_run(ctx.engine, kind, data, ward_id=ctx.ward_id, filename=upload.name, user=ctx.user)
             st.session_state[_PLAN] = (key, plan)
         except GeomapError as exc:
             st.session_state.pop(_PLAN, None)
@@ -143,4 +143,4 @@ def _show_plan(ctx: Any, plan: Any) -> None:
 
 
 PAGE = Page("import", "Nhập dữ liệu", "Import", render, icon=":material/upload_file:",
-            roles=("data_officer", "admin"), order=60)
+            permission="import_records", order=60)

@@ -57,4 +57,4 @@ def render(ctx: Any) -> None:
 
 
 PAGE = Page("quality", "Chất lượng dữ liệu", "Data quality", render, icon=":material/rule:",
-            roles=("data_officer", "ward_manager", "admin"), order=65)
+            permission="view_quality", order=65)

@@ -1,7 +1,7 @@
 """Records page: find an establishment, edit it, its licences, inspections, location and history.
 
-Deep link: ``/records?id=<establishment id>`` opens one establishment (the data-quality
-page links here). Every action calls one service of :mod:`geomap.records`, which checks
+Deep link: ``/records?id=<establishment id>`` (:func:`geomap.records.record_link`) opens one
+establishment (the data-quality page links here). Every action calls one service of :mod:`geomap.records`, which checks
 the role again, validates, locks and audits; this page only reads widgets and renders.
 The version an editor loaded is kept in the session, so a save after someone else's
 is refused (optimistic locking) instead of overwriting it.
@@ -122,7 +122,7 @@ def render(ctx: Any) -> None:
         with st.expander(ctx.t("records.new"), icon=":material/add_business:"):
             _create_form(ctx, choices)
 
-    linked = str(st.query_params.get("id") or "")
+    linked = str(st.query_params.get(records.LINK_PARAM) or "")
     linked_id = int(linked) if linked.isdigit() else None
     if linked_id is not None and linked_id != st.session_state.get("records.shown"):
         # arrived by a link (data-quality page, map): show that establishment, whatever was searched before
@@ -143,7 +143,7 @@ def render(ctx: Any) -> None:
                             key="records.selected")
     if selected is not None:
         st.session_state["records.shown"] = selected
-        st.query_params["id"] = str(selected)
+        st.query_params[records.LINK_PARAM] = str(selected)
         _establishment(ctx, int(selected), choices)
 
 
@@ -290,7 +290,7 @@ def _create_form(ctx: Any, choices: dict) -> None:
             _show_error(exc, ctx.lang)
             return
         st.success(ctx.t("records.created").format(code=made["code"]))
-        st.query_params["id"] = str(made["id"])
+        st.query_params[records.LINK_PARAM] = str(made["id"])
 
 
 def _edit_form(ctx: Any, row: dict, loaded: int, choices: dict) -> None:
@@ -518,6 +518,6 @@ def _short(value: Any) -> str:
 
 
 PAGE = Page(
-    key="records", title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
+    key=records.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
     roles=ALL_ROLES, order=30,
 )
