@@ -126,8 +126,6 @@ def test_inspector_sees_no_personal_data_and_no_edit_form(page, app_url, staff):
     assert "0905111222" not in content and "Lữ Thị Bí Mật" not in content
 
 
-@pytest.mark.xfail(strict=True, reason="the sign-in rerun (geomap/ui/auth.py, router) lands on the default page: "
-                   "a link opened in a new session loses its page; remove this mark once sign-in keeps it")
 def test_a_data_quality_fix_link_opens_its_record(page, app_url, staff):
     """The link the data-quality page gives (quality.fix_link) selects the record on the records page."""
     made = staff["establishment"]

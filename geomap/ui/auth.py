@@ -9,6 +9,7 @@ a password reset or a disabled account take effect at the next click.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -56,10 +57,27 @@ def require_user() -> dict[str, Any]:
         if token:
             st.session_state.pop(_TOKEN, None)
             st.session_state["geomap.auth_notice"] = i18n.t("auth.expired", lang)
+        _remember_requested_page()
         _sign_in_form(lang)
         st.stop()
     _sidebar(user, token, lang)
     return user
+
+
+_REQUESTED = "geomap.requested_page"
+
+
+def _remember_requested_page() -> None:
+    """Keep the page and query a link asked for (a new browser session must sign in first)."""
+    if _REQUESTED in st.session_state:
+        return
+    path = urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    st.session_state[_REQUESTED] = (path, st.query_params.to_dict())
+
+
+def requested_page() -> tuple[str, dict[str, str]] | None:
+    """The page key and query asked for before sign-in, once (the router then goes there)."""
+    return st.session_state.pop(_REQUESTED, None)
 
 
 def _sign_in_form(lang: str) -> None:

@@ -38,10 +38,13 @@ def main() -> None:
     ctx = Context(engine=eng, lang=lang, ward_slug=slug, ward_id=ward["id"], user=user)
 
     allowed = [p for p in page_registry.discover() if user["role"] in p.roles]
-    nav = st.navigation([
-        st.Page(lambda p=p: _render(p, ctx), title=p.title(lang), icon=p.icon, url_path=p.key, default=p.default)
-        for p in allowed
-    ])
+    st_pages = {p.key: st.Page(lambda p=p: _render(p, ctx), title=p.title(lang), icon=p.icon, url_path=p.key,
+                               default=p.default) for p in allowed}
+    nav = st.navigation(list(st_pages.values()))
+    requested = auth.requested_page()
+    if requested and requested[0] in st_pages and (
+            requested[0] != nav.url_path or requested[1] != st.query_params.to_dict()):
+        st.switch_page(st_pages[requested[0]], query_params=requested[1])  # the link opened before sign-in
     st.sidebar.caption(i18n.t("app.attribution", lang))
     nav.run()
 
