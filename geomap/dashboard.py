@@ -324,7 +324,7 @@ def load_frames(bind: Connection | Engine, ward_id: int) -> Frames:
                 "o.food_safety_applicable, o.registration_issued_on, o.registration_expires_on, "
                 "o.registration_revoked_on, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
                 "o.fs_certificate_revoked_on, o.fs_commitment_issued_on, o.fs_commitment_revoked_on, "
-                "o.last_inspected_on, o.last_inspection_result, o.last_follow_up_due, e.created_at "
+                "o.last_inspected_on, o.last_inspection_result, o.last_follow_up_due, e.created_at, e.is_synthetic "
                 "FROM establishment_overview o JOIN establishment e ON e.id = o.id WHERE o.ward_id = :w")
         reports = q("SELECT r.id, r.category, r.status, r.reported_at, r.deadline_at, r.resolved_at, "
                     "g.id AS residential_group_id FROM field_report r LEFT JOIN LATERAL (SELECT id FROM "
@@ -537,6 +537,9 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     ws.append([t("report.period"), period, f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
     ws.append([t("report.as_of"), as_of])
     ws.append([t("report.generated"), today])
+    if "is_synthetic" in frames.establishments and frames.establishments["is_synthetic"].any():
+        ws.append([t("app.synthetic_notice")])
+        ws.cell(row=ws.max_row, column=1).font = Font(bold=True, color="B71C1C")
     ws.append([])
     heads = [t("report.indicator"), t("report.num"), t("report.den"), t("report.value"),
              f"{t('report.target')} {as_of.year}", t("report.met")]

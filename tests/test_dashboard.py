@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from import_fixtures import add_establishment, make_ward
 from openpyxl import load_workbook
 
-from geomap import dashboard, profiles
+from geomap import dashboard, i18n, profiles
 from geomap.dashboard import NO_GROUP
 from geomap.errors import GeomapError
 
@@ -143,9 +143,17 @@ def test_choropleth_and_excel_report_in_vietnamese(conn, small) -> None:
     assert rows["Cơ sở sử dụng thanh toán số"][1:6] == (5, 8, 0.625, 0.5, "Đạt")
     activity = {r[0]: r[1] for r in wb["Hoạt động trong kỳ"].iter_rows(min_row=2, values_only=True)}
     assert activity["Phản ánh tiếp nhận"] == 6 and activity["Lượt kiểm tra"] == 1
+    notice = i18n.t("app.synthetic_notice", "vi")
+    assert notice not in rows  # real records carry no label
     month = io.BytesIO()
     dashboard.write_report(frames, profiles.get("hoa-cuong"), "x", "2026-10", month, lang="en", today=TODAY)
     assert load_workbook(month).sheetnames[0] == "Summary"
+
+    frames.establishments["is_synthetic"] = True  # a synthetic ward's report says so on its first sheet
+    labelled = io.BytesIO()
+    dashboard.write_report(frames, profiles.get("hoa-cuong"), "x", "2026-Q4", labelled, today=TODAY)
+    first = [r[0] for r in load_workbook(labelled)["Tổng hợp"].iter_rows(max_row=8, values_only=True)]
+    assert notice in first
 
 
 @pytest.mark.parametrize(("period", "expected"), [
