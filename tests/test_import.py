@@ -283,8 +283,8 @@ def test_imported_licences_and_inspections_show_in_the_establishments_history(co
     assert inspection["username"] == "nhap.lieu" and inspection["after"]["result"] == "violation"
     assert inspection["after"]["food_safety_status"] == "violation"  # the status it turned, as an edit records
     assert inspection["before"]["food_safety_status"] == "missing"
-    food = conn.execute(sa.text("SELECT id FROM establishment WHERE code <> 'X-0003' AND tax_code IS NOT NULL")
-                        ).scalar_one()
+    food = conn.execute(sa.text("SELECT id FROM establishment WHERE ward_id = :w AND code <> 'X-0003' "
+                                "AND tax_code IS NOT NULL"), {"w": ward.id}).scalar_one()
     licence = next(h for h in records.history(conn, food, officer) if "licence_id" in (h["after"] or {}))
     assert licence["after"]["kind"] in ("business_registration", "food_safety_certificate")
 
