@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 from staff_app import browser_page, running_app, sign_in
 
 from geomap import auth, quality, records
@@ -133,5 +135,5 @@ def test_a_data_quality_fix_link_opens_its_record(page, app_url, staff):
     page.get_by_text("Đang đăng nhập").wait_for()
     page.get_by_role("heading", name="Hồ sơ cơ sở kinh doanh").wait_for(timeout=30_000)
     form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
-    assert form.get_by_label("Tên cơ sở *").input_value().startswith("Bún Chả Cá Bà Lữ")
+    expect(form.get_by_label("Tên cơ sở *")).to_have_value(re.compile("^Bún Chả Cá Bà Lữ"), timeout=30_000)
     assert f"{records.LINK_PARAM}={made['id']}" in page.url
