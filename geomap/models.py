@@ -35,6 +35,9 @@ REPORT_CHANNELS = ("qr", "web", "app", "hotline", "officer", "open311")
 REPORT_STATUSES = (
     "new", "received", "assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward",
 )
+#: the database default of ``public_id`` (migration 0007_public_ids): 16 random hex digits, not
+#: derived from the id, the public feature id of layers without a public code of their own
+PUBLIC_ID_DEFAULT = "left(replace(gen_random_uuid()::text, '-', ''), 16)"
 ROLES = ("inspector", "data_officer", "ward_manager", "admin")
 QR_TARGETS = ("establishment", "stall")
 
@@ -78,6 +81,9 @@ class FormerWardZone(Base):
 
     __tablename__ = "former_ward_zone"
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: random public feature id (OGC API): never the sequential id (0007_public_ids)
+    public_id: Mapped[str] = mapped_column(sa.String(16), unique=True, index=True,
+                                           server_default=sa.text(PUBLIC_ID_DEFAULT))
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.Text)
     is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
@@ -90,6 +96,9 @@ class ResidentialGroup(Base):
     __tablename__ = "residential_group"
     __table_args__ = (sa.UniqueConstraint("ward_id", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: random public feature id (OGC API): never the sequential id (0007_public_ids)
+    public_id: Mapped[str] = mapped_column(sa.String(16), unique=True, index=True,
+                                           server_default=sa.text(PUBLIC_ID_DEFAULT))
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(sa.String(32))
     name: Mapped[str] = mapped_column(sa.Text)
@@ -275,6 +284,9 @@ class LandParcel(Base):
     __tablename__ = "land_parcel"
     __table_args__ = (sa.UniqueConstraint("ward_id", "map_sheet", "parcel_no"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: random public feature id (OGC API): never the sequential id (0007_public_ids)
+    public_id: Mapped[str] = mapped_column(sa.String(16), unique=True, index=True,
+                                           server_default=sa.text(PUBLIC_ID_DEFAULT))
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
     map_sheet: Mapped[str] = mapped_column(sa.String(16))  # tờ bản đồ
     parcel_no: Mapped[str] = mapped_column(sa.String(16))  # số thửa
@@ -306,6 +318,9 @@ class PublicFacility(Base):
     __tablename__ = "public_facility"
     __table_args__ = (_check_in("kind", FACILITY_KINDS, "ck_public_facility_kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: random public feature id (OGC API): never the sequential id (0007_public_ids)
+    public_id: Mapped[str] = mapped_column(sa.String(16), unique=True, index=True,
+                                           server_default=sa.text(PUBLIC_ID_DEFAULT))
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(16))
     name: Mapped[str] = mapped_column(sa.Text)

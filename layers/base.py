@@ -96,8 +96,8 @@ class Layer:
     export_formats: tuple[str, ...] = ALL_EXPORT_FORMATS
     id_field: str = "id"
     #: a public field holding a stable, unique, non-sequential code (establishment code, report
-    #: id...): the feature id of the public profile (OGC API) instead of the database id, which
-    #: public exports never carry. None: the public profile uses an opaque id derived from the id.
+    #: id, or a stored random ``public_id``): the feature id of the public profile (OGC API)
+    #: instead of the database id, which public exports never carry. None: not in the public API.
     public_id_field: str | None = None
     #: a table with exactly one row per feature of ``source`` whose columns shared by name with
     #: ``source`` hold the same values: counted instead of a slow view (OGC ``numberMatched``)

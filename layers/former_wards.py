@@ -8,7 +8,9 @@ LAYER = Layer(
     title_en="Former wards (before the merger)",
     source="former_ward_zone",
     geometry_type="MultiPolygon",
+    public_id_field="public_id",
     fields=(
+        Field("public_id", "Mã định danh công khai", "Public identifier", public=True),
         Field("name", "Tên phường cũ", "Former ward", public=True),
         Field("is_synthetic", "Dữ liệu mô phỏng", "Synthetic data", kind="bool", public=True),
     ),

@@ -21,7 +21,9 @@ LAYER = Layer(
     title_en="Land parcels",
     source="land_parcel",
     geometry_type="Polygon",
+    public_id_field="public_id",
     fields=(
+        Field("public_id", "Mã định danh công khai", "Public identifier", public=True),
         Field("map_sheet", "Tờ bản đồ", "Map sheet", public=True),
         Field("parcel_no", "Số thửa", "Parcel number", public=True),
         Field("land_use_code", "Mục đích sử dụng", "Land-use code", public=True, codes="land_use"),

@@ -8,7 +8,9 @@ LAYER = Layer(
     title_en="Public facilities",
     source="public_facility",
     geometry_type="Point",
+    public_id_field="public_id",
     fields=(
+        Field("public_id", "Mã định danh công khai", "Public identifier", public=True),
         Field("kind", "Loại", "Kind", public=True, codes="facility_kind"),
         Field("name", "Tên", "Name", public=True),
         Field("address", "Địa chỉ", "Address", public=True),

@@ -8,7 +8,9 @@ LAYER = Layer(
     title_en="Residential groups",
     source="residential_group",
     geometry_type="MultiPolygon",
+    public_id_field="public_id",
     fields=(
+        Field("public_id", "Mã định danh công khai", "Public identifier", public=True),
         Field("code", "Mã tổ", "Code", public=True),
         Field("name", "Tổ dân phố", "Residential group", public=True),
         Field("population", "Dân số", "Population", kind="int", public=True),

@@ -265,23 +265,103 @@ def test_public_feature_ids_are_public_codes_not_database_ids(client, engine, wa
     assert client.get(f"{ITEMS}/{db_ids[code]}", headers=key).json()["properties"]["owner_name"] == OWNER
 
 
-def test_layers_without_a_public_code_get_stable_opaque_ids(client, engine, ward):
-    parcels = "/ogc/collections/land_parcels/items"
-    first = client.get(parcels, params={"bbox": HERE}).json()["features"]
-    again = client.get(parcels, params={"bbox": HERE}).json()["features"]
+PARCELS = "/ogc/collections/land_parcels/items"
+#: the layers whose public feature id is a stored random ``public_id`` (no public code of their own)
+RANDOM_ID_TABLES = {"land_parcels": "land_parcel", "residential_groups": "residential_group",
+                    "public_facilities": "public_facility", "former_wards": "former_ward_zone"}
+
+
+def test_layers_without_a_public_code_serve_their_stored_random_public_id(client, engine, ward):
+    first = client.get(PARCELS, params={"bbox": HERE}).json()["features"]
+    again = client.get(PARCELS, params={"bbox": HERE}).json()["features"]
     ids = [f["id"] for f in first]
     assert len(ids) == 2 and ids == [f["id"] for f in again] == sorted(ids)
     assert all(isinstance(i, str) and re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
     with engine.connect() as c:
-        db_ids = {str(i) for i in c.execute(sa.text("SELECT id FROM land_parcel WHERE ward_id = :w"),
-                                            {"w": ward["id"]}).scalars()}
-    assert not set(ids) & db_ids
+        stored = dict(c.execute(sa.text("SELECT public_id, id FROM land_parcel WHERE ward_id = :w"),
+                                {"w": ward["id"]}).all())
+        # what the old ids were: a public function of the sequential id, recoverable by hashing 1..N
+        hashed = set(c.execute(sa.text("SELECT substr(md5('land_parcels:' || id), 1, 16) FROM land_parcel "
+                                       "WHERE ward_id = :w"), {"w": ward["id"]}).scalars())
+    assert sorted(stored) == ids
+    assert [f["properties"]["public_id"] for f in first] == ids
+    assert not set(ids) & hashed
     for feature in first:
-        one = client.get(f"{parcels}/{feature['id']}").json()
-        assert one["id"] == feature["id"] and one["properties"] == feature["properties"]
-    page = client.get(parcels, params={"bbox": HERE, "limit": 1}).json()
-    nxt = next(link["href"] for link in page["links"] if link["rel"] == "next")
-    assert [f["id"] for f in client.get(nxt).json()["features"]] == ids[1:]
+        one = client.get(f"{PARCELS}/{feature['id']}")
+        assert one.status_code == 200
+        assert one.json()["id"] == feature["id"] and one.json()["properties"] == feature["properties"]
+        assert client.get(f"{PARCELS}/{stored[feature['id']]}").status_code == 404  # no address by database id
+    for old in hashed:
+        assert client.get(f"{PARCELS}/{old}").status_code == 404
+
+
+def test_public_ids_are_random_not_a_function_of_the_row(engine, ward):
+    """Drawing the default again for the same row gives another id; new rows get one from the database."""
+    with engine.connect() as c, c.begin() as tx:
+        for table in RANDOM_ID_TABLES.values():
+            row = c.execute(sa.text(f"SELECT id, public_id FROM {table} WHERE ward_id = :w ORDER BY id LIMIT 1"),
+                            {"w": ward["id"]}).one_or_none()
+            if row is None:  # the test ward has no facility nor former-ward zone
+                continue
+            row_id, original = row
+            redrawn = {c.execute(sa.text(f"UPDATE {table} SET public_id = DEFAULT WHERE id = :i RETURNING public_id"),
+                                 {"i": row_id}).scalar() for _ in range(3)}
+            assert len(redrawn) == 3 and original not in redrawn, table
+            assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in redrawn), table
+        new = c.execute(sa.text(
+            "INSERT INTO land_parcel (ward_id, map_sheet, parcel_no, land_use_code, area_m2, geom) VALUES "
+            "(:w, '99', '1', 'ODT', 1, ST_MakeEnvelope(108.5, 15.6, 108.5001, 15.6001, 4326)), "
+            "(:w, '99', '2', 'ODT', 1, ST_MakeEnvelope(108.5, 15.6, 108.5001, 15.6001, 4326)) RETURNING public_id"),
+            {"w": ward["id"]}).scalars().all()
+        assert len(set(new)) == 2 and all(re.fullmatch(r"[0-9a-f]{16}", i) for i in new)
+        tx.rollback()
+
+
+def _walk(client, url, params):
+    """Every feature id met by following the ``next`` links from the first page."""
+    seen: list[str] = []
+    page = client.get(url, params=params).json()
+    while True:
+        seen += [f["id"] for f in page["features"]]
+        nxt = [link["href"] for link in page["links"] if link["rel"] == "next"]
+        if not nxt:
+            return seen
+        assert "after=" in nxt[0]
+        page = client.get(nxt[0]).json()
+
+
+def test_keyset_paging_walks_every_public_feature_exactly_once(client, engine, ward):
+    walked = 0
+    for name in ogc.collections_for("public"):
+        layer = layers.get(name)
+        with engine.connect() as c:
+            expected = queries.read_layer(c, layer, ward_id=ward["id"], columns=[layer.public_id_field])
+        ids = _walk(client, f"/ogc/collections/{name}/items", {"bbox": HERE, "limit": 1})
+        assert ids == sorted(expected[layer.public_id_field]), name
+        walked += len(ids)
+    assert walked >= 11
+
+
+def test_single_parcel_is_read_through_the_unique_index(client, engine, ward):
+    """items/{id} filters and orders on the indexed public_id column, not on an expression of the id."""
+    fid = client.get(PARCELS, params={"bbox": HERE}).json()["features"][0]["id"]
+    statements: list[tuple[str, object]] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        if "__fid" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(Engine, "before_cursor_execute", spy)
+    try:
+        assert client.get(f"{PARCELS}/{fid}").status_code == 200
+    finally:
+        sa.event.remove(Engine, "before_cursor_execute", spy)
+    (statement, parameters), = statements
+    assert "md5" not in statement
+    with engine.connect() as c, c.begin():
+        c.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner show what it can use
+        plan = "\n".join(r[0] for r in c.exec_driver_sql("EXPLAIN " + statement, parameters))
+    assert "ix_land_parcel_public_id" in plan, plan
 
 
 def _counted(client, params):
@@ -380,11 +460,7 @@ def test_gdal_oapif_reads_every_collection(server, engine, ward):
         if len(frame):
             ids = frame.pop("id")
             assert ids.is_unique, name
-            if layer.public_id_field:
-                assert list(ids) == list(frame[layer.public_id_field]), name
-            else:
-                assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids), name
-                assert not set(ids) & {str(i) for i in expected[layer.id_field]}, name
+            assert list(ids) == list(frame[layer.public_id_field]), name
             read += len(frame)
         assert_same_features(frame, expected, layer, "geojson")
     assert read >= 11  # establishments, parcels, infrastructure, the group, the report, the ward

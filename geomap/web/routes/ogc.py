@@ -15,9 +15,11 @@ in the database. The public profile needs no sign-in; an ``X-API-Key`` whose sco
 Feature ids: the internal profile uses the database id; the public profile never shows it
 (public file exports drop it too: sequential ids tell how many records exist and in which
 order they were made). It uses the layer's public code instead (``Layer.public_id_field``:
-establishment code, report id, ward slug...), or, for a layer without one, an opaque
-16-hex-digit id derived from the database id (stable and non-sequential, but not secret).
-Pages are ordered by that id; ``next`` links page by it (keyset).
+establishment code, report id, ward slug...) or, for a layer without a code of its own, a
+stored random ``public_id`` (16 hex digits drawn by the database, not derived from the id);
+a layer without a public id is not served in the public profile. Every such column has a
+unique index: pages are ordered by it, ``next`` links page by it (keyset) and single items
+are read through it.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def profile_for(request: Request, engine: Engine) -> str:
 
 def collections_for(profile: str) -> dict[str, Layer]:
     return {name: layer for name, layer in layer_registry.registry().items()
-            if profile == "internal" or layer.publishable}
+            if profile == "internal" or (layer.publishable and layer.public_id_field)}
 
 
 def _layer(collection_id: str, profile: str) -> Layer:
@@ -311,21 +313,17 @@ def _property_value(f: Field, raw: str) -> Any:
 # --- the items query --------------------------------------------------------------------------
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def feature_id_sql(layer: Layer, profile: str) -> tuple[str, bool]:
     """The SQL expression of the feature id for ``profile`` and whether it is text.
 
-    Internal: the database id. Public: the layer's public code (``public_id_field``), else
-    the first 16 hex digits of md5("<layer>:<id>"), so the sequential id never shows.
+    Internal: the database id. Public: the layer's public code or stored random id
+    (``public_id_field``, a uniquely indexed column), so the sequential id never shows.
     """
     if profile == "internal":
         return _q(layer.id_field), False
-    if layer.public_id_field:
-        return _q(layer.public_id_field), True
-    return f"substr(md5({_sql_text(layer.name + ':')} || {_q(layer.id_field)}::text), 1, 16)", True
+    if not layer.public_id_field:
+        raise ValueError(f"layer {layer.name!r} has no public_id_field: it is not served in the public profile")
+    return _q(layer.public_id_field), True
 
 
 def _columns_of(engine: Engine, table: str) -> frozenset[str]:
