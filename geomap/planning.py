@@ -7,9 +7,11 @@ and recording a visit run in one unit of work each (:func:`geomap.db.transaction
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -68,13 +70,15 @@ def stops_from(frame: pd.DataFrame, must_visit: Iterable[int] = ()) -> list[rout
 def plan(
     bind: Bind, ward_id: int, ward_slug: str, establishment_ids: Sequence[int], crew: Sequence[routing.Inspector],
     settings: routing.DaySettings | None = None, *, date: dt.date | None = None, must_visit: Iterable[int] = (),
-    street_graph: str | None = None,
+    street_graph: str | None = None, street_graph_name: str | None = None,
 ) -> routing.Plan:
     """Plan the day for ``crew`` over the chosen establishments, starting at the ward office by default.
 
     Establishments that are closed, unknown or in another ward are reported as dropped
     with that reason, never silently left out. A street graph file that cannot be read
     gives a straight-line plan with a ``graph_unusable`` notice saying why, not no plan.
+    ``street_graph_name`` is the name the user knows the file by (an upload saved to a
+    temporary file): notices and the travel model name it instead of the temporary path.
     """
     date = date or status.today()
     weights = risk.weights_for(ward_slug)
@@ -89,9 +93,14 @@ def plan(
             travel = routing.StreetGraph.from_file(street_graph, speed_kmh=settings.speed_kmh,
                                                    detour_factor=settings.detour_factor,
                                                    local_srid=settings.local_srid)
+            if street_graph_name:
+                travel.source = street_graph_name
         except (GeomapError, ValueError, TypeError, KeyError, OSError) as exc:
             # a bad file is said plainly, and the day is still planned by straight-line distance
             reason = (str(exc) or type(exc).__name__).strip()
+            if street_graph_name:
+                reason = reason.replace(str(street_graph), street_graph_name).replace(
+                    Path(street_graph).name, street_graph_name)
             graph_notice = routing.Notice("graph_unusable", {
                 "reason": reason if reason.endswith((".", "!", "?")) else reason + ".",
                 "detour": f"{settings.detour_factor:g}",
@@ -99,15 +108,13 @@ def plan(
     result = routing.plan_day(stops, crew, settings, depot=ward_office(bind, ward_id),
                               boundary=ward_boundary(bind, ward_id), travel=travel, date=date)
     if graph_notice is not None:
-        result = routing.Plan(result.date, result.settings, result.routes, result.dropped,
-                              (graph_notice, *result.notices), result.travel_model)
+        result = dataclasses.replace(result, notices=(graph_notice, *result.notices))
     found = {int(i) for i in frame["id"]} if len(frame) else set()
     missing = [int(i) for i in establishment_ids if int(i) not in found]
     if missing:
         extra = tuple(routing.Dropped(routing.Stop(i, f"#{i}", None, None),
                                       routing.Notice("not_plannable_record", {"name": f"#{i}"})) for i in missing)
-        result = routing.Plan(result.date, result.settings, result.routes, result.dropped + extra, result.notices,
-                              result.travel_model)
+        result = dataclasses.replace(result, dropped=result.dropped + extra)
     return result
 
 

@@ -63,9 +63,9 @@ CHECKS: tuple[Check, ...] = (
 BY_KEY = {c.key: c for c in CHECKS}
 
 
-def fix_link(establishment_id: int) -> str:
-    """Where the record is fixed: the records page opened on the establishment."""
-    return records.record_link(establishment_id)
+def fix_link(establishment_id: int, ward_slug: str | None = None) -> str:
+    """Where the record is fixed: the records page opened on the establishment (and its ward)."""
+    return records.record_link(establishment_id, ward_slug)
 
 
 def load(bind: Connection | Engine, ward_id: int) -> pd.DataFrame:
@@ -110,8 +110,9 @@ def probable_duplicates(frame: pd.DataFrame, distance_m: float = DUPLICATE_DISTA
     return pd.DataFrame(list(pairs.values()), columns=["id", "other_id", "reason", "distance_m"])
 
 
-def find(frame: pd.DataFrame, today: dt.date | None = None, lang: str = "vi") -> dict[str, pd.DataFrame]:
-    """Check key -> rows needing attention (id, code, name, address, detail, link)."""
+def find(frame: pd.DataFrame, today: dt.date | None = None, lang: str = "vi",
+         ward_slug: str | None = None) -> dict[str, pd.DataFrame]:
+    """Check key -> rows needing attention (id, code, name, address, detail, link to fix it in ``ward_slug``)."""
     today = today or status.today()
     en = lang == "en"
     out: dict[str, pd.DataFrame] = {}
@@ -121,7 +122,7 @@ def find(frame: pd.DataFrame, today: dt.date | None = None, lang: str = "vi") ->
     def rows(mask: pd.Series, detail: pd.Series | str) -> pd.DataFrame:
         sel = frame.loc[mask, ["id", "code", "name", "address"]].copy()
         sel["detail"] = detail[mask] if isinstance(detail, pd.Series) else detail
-        sel["link"] = sel["id"].map(fix_link)
+        sel["link"] = sel["id"].map(lambda i: fix_link(i, ward_slug))
         return sel.reset_index(drop=True)
 
     out["outside_ward"] = rows(has_point & ~frame["inside"].fillna(True).astype(bool), "")
@@ -136,7 +137,7 @@ def find(frame: pd.DataFrame, today: dt.date | None = None, lang: str = "vi") ->
             axis=1)
         dup = frame.set_index("id").loc[pairs["id"], ["code", "name", "address"]].reset_index()
         dup["detail"] = detail.to_numpy()
-        dup["link"] = dup["id"].map(fix_link)
+        dup["link"] = dup["id"].map(lambda i: fix_link(i, ward_slug))
         out["duplicates"] = dup
     else:
         out["duplicates"] = rows(pd.Series(False, index=frame.index), "")

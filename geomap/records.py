@@ -24,11 +24,13 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import audit, auth, db, status
+from geomap import audit, auth, db, links, status
 from geomap.auth import LocalizedError
 from geomap.errors import ConcurrentEdit
 from geomap.models import (
@@ -96,9 +98,11 @@ _ID_NUMBER = re.compile(r"^\d{9}$|^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
-def record_link(establishment_id: int) -> str:
-    """The staff-app link opening the records page on one establishment (data-quality "fix" links)."""
-    return f"{RECORDS_PAGE}?{LINK_PARAM}={int(establishment_id)}"
+def record_link(establishment_id: int, ward_slug: str | None = None) -> str:
+    """The staff-app link opening the records page on one establishment (data-quality "fix" links);
+    with ``ward_slug`` it also picks that ward, so the link works in a new browser session."""
+    link = f"{RECORDS_PAGE}?{urlencode({LINK_PARAM: int(establishment_id)})}"
+    return f"{link}&{urlencode({links.WARD_PARAM: ward_slug})}" if ward_slug else link
 
 
 # --- rules shared by editing and import (pure) ---------------------------------------------
@@ -392,14 +396,27 @@ def get_establishment(conn: Connection, establishment_id: int) -> dict[str, Any]
     return {**dict(row), **_statuses(conn, establishment_id)}
 
 
-def _statuses(conn: Connection, establishment_id: int) -> dict[str, str]:
-    row = conn.execute(sa.text("SELECT * FROM establishment_overview WHERE id = :id"),
-                       {"id": establishment_id}).mappings().first()
-    if row is None:
+_STATUS_COLUMNS = ("id", "food_safety_applicable", "last_inspection_result", "registration_issued_on",
+                   "registration_expires_on", "registration_revoked_on", "fs_certificate_issued_on",
+                   "fs_certificate_expires_on", "fs_certificate_revoked_on", "fs_commitment_issued_on",
+                   "fs_commitment_revoked_on")
+
+
+def statuses(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Establishment id -> its derived licence and food-safety statuses, in one query (absent ids left out)."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    if not ids:
         return {}
-    record = dict(row)
-    return {"licence_status": status.licence_status_of(record),
-            "food_safety_status": status.food_safety_status_of(record)}
+    res = conn.execute(sa.text(f"SELECT {', '.join(_STATUS_COLUMNS)} FROM establishment_overview "
+                               "WHERE id = ANY(:ids)"), {"ids": ids})
+    frame = status.with_statuses(pd.DataFrame(res.fetchall(), columns=list(res.keys())))
+    return {int(i): {"licence_status": str(lic), "food_safety_status": str(fs)} for i, lic, fs in
+            zip(frame["id"], frame["licence_status"], frame["food_safety_status"], strict=True)}
+
+
+def _statuses(conn: Connection, establishment_id: int) -> dict[str, str]:
+    """:func:`statuses` of one establishment ({} when there is none)."""
+    return statuses(conn, (establishment_id,)).get(int(establishment_id), {})
 
 
 def overview(conn: Connection, establishment_id: int) -> dict[str, Any]:
@@ -479,7 +496,7 @@ def _lock(conn: Connection, establishment_id: int, expected_version: int | None,
     if row is None:
         raise NotFound(f"Không có cơ sở số {establishment_id} (có thể đã bị xóa).",
                        f"There is no establishment {establishment_id} (it may have been deleted).")
-    _check_scope(user, row["ward_id"])
+    check_scope(user, row["ward_id"])
     if expected_version is None:
         raise ValidationError([("version", "Thiếu phiên bản bản ghi đã tải; tải lại cơ sở rồi sửa.",
                                 "The loaded version is missing; reload the establishment and edit again.")])
@@ -499,10 +516,11 @@ def _lock(conn: Connection, establishment_id: int, expected_version: int | None,
     return dict(row)
 
 
-def _check_scope(user: User, ward_id: int) -> None:
+def check_scope(user: User, ward_id: int) -> None:
+    """Refuse an account bound to another ward than ``ward_id`` (None, or an unbound account: any ward)."""
     if user is not None and user.get("ward_id") is not None and user["ward_id"] != ward_id:
-        raise auth.PermissionDenied("Tài khoản của bạn không quản lý phường của cơ sở này.",
-                                    "Your account does not manage this establishment's ward.")
+        raise auth.PermissionDenied("Tài khoản của bạn không quản lý phường này.",
+                                    "Your account does not manage this ward.")
 
 
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -538,7 +556,7 @@ def create_establishment(
 ) -> dict[str, Any]:
     """Add an establishment; returns {id, code, version}. ``code`` is issued when not given."""
     auth.require(user, "edit_records")
-    _check_scope(user, ward_id)
+    check_scope(user, ward_id)
     with db.transaction(bind) as conn:
         values = dict(values)
         values.setdefault("operating_status", "active")
@@ -723,7 +741,7 @@ def _establishment_for_child(conn: Connection, establishment_id: int, user: User
                        {"id": establishment_id}).mappings().first()
     if row is None:
         raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
-    _check_scope(user, row["ward_id"])
+    check_scope(user, row["ward_id"])
     return dict(row)
 
 

@@ -156,19 +156,28 @@ def test_permission_table_covers_known_roles_only():
 
 
 def test_page_roles_come_from_the_permission_table(monkeypatch):
-    """The import, data-quality and dashboard pages open to exactly the roles holding their right."""
+    """The import, data-quality, dashboard, export and QR pages open to exactly the roles holding their right."""
     from geomap.ui import pages
 
     by_key = {p.key: p for p in pages.discover()}
     for key, permission in {"import": "import_records", "quality": "view_quality",
-                            "dashboard": "view_dashboard"}.items():
+                            "dashboard": "view_dashboard", "export": "export_internal",
+                            "qr": "edit_records"}.items():
         assert by_key[key].permission == permission
         assert set(by_key[key].roles) == auth.PERMISSIONS[permission], key
     assert "inspector" not in by_key["import"].roles and "inspector" in by_key["dashboard"].roles
+    # and any other page tied to a right
+    for page in by_key.values():
+        if page.permission is not None:
+            assert set(page.roles) == auth.PERMISSIONS[page.permission], page.key
     # derived, not copied: a change to the table is a change to the page
     monkeypatch.setitem(auth.PERMISSIONS, "view_quality", frozenset({"admin"}))
     page = pages.Page("q", "Q", "Q", lambda ctx: None, permission="view_quality")
     assert page.roles == ("admin",)
+    # a page names its roles or its right, never both: no silent override
+    with pytest.raises(ValueError, match="both roles and permission"):
+        pages.Page("q", "Q", "Q", lambda ctx: None, roles=("admin",), permission="view_quality")
+    assert pages.Page("q", "Q", "Q", lambda ctx: None).roles == pages.ALL_ROLES
 
 
 @pytest.mark.parametrize("role", [*ROLES, None])

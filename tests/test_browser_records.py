@@ -58,7 +58,7 @@ def test_wrong_password_then_sign_in_shows_the_pages_of_the_role(page, app_url, 
     nav = page.locator('[data-testid="stSidebarNav"]')
     if len(allowed) > 1:
         for p in allowed:
-            assert nav.get_by_text(p.title_vi, exact=True).count() == 1, p.key
+            expect(nav.get_by_text(p.title_vi, exact=True), p.key).to_have_count(1)
     default = next((p for p in allowed if p.default), allowed[0])
     if default.key == "map":  # the map page appears first after sign-in
         page.locator("iframe").first.wait_for()
@@ -137,3 +137,21 @@ def test_a_data_quality_fix_link_opens_its_record(page, app_url, staff):
     form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
     expect(form.get_by_label("Tên cơ sở *")).to_have_value(re.compile("^Bún Chả Cá Bà Lữ"), timeout=30_000)
     assert f"{records.LINK_PARAM}={made['id']}" in page.url
+
+
+def test_a_fix_link_names_its_ward_and_opens_there(page, app_url, engine):
+    """A link into another ward than the app's default selects that ward, then the record."""
+    square = "MULTIPOLYGON(((108.2 16.2,108.21 16.2,108.21 16.21,108.2 16.21,108.2 16.2)))"
+    with engine.begin() as c:
+        other = c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('browser-ward-2', 'Phường Thứ Hai', "
+            "'Đà Nẵng', 5899, ST_GeomFromText(:g, 4326)) RETURNING id"), {"g": square}).scalar_one()
+        made = records.create_establishment(
+            c, other, {"name": "Phở Lụa Phường Hai", "business_type": "household", "vsic_code": "5610"},
+            lon=108.205, lat=16.205)
+    sign_in(page, f"{app_url}/{quality.fix_link(made['id'], 'browser-ward-2')}", "br.dulieu", PASSWORD)
+    page.get_by_role("heading", name="Hồ sơ cơ sở kinh doanh").wait_for(timeout=30_000)
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
+    expect(form.get_by_label("Tên cơ sở *")).to_have_value("Phở Lụa Phường Hai", timeout=30_000)
+    ward_picker = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Phường", exact=True)
+    expect(ward_picker).to_have_value("Phường Thứ Hai")

@@ -175,3 +175,67 @@ def test_models_describe_exactly_what_the_migrations_create(engine):
                                                       "compare_server_default": False})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
+
+
+def test_old_import_audit_entries_move_to_their_establishments_history(empty_database_url):
+    """0008_import_audit: licence and inspection entries an import filed under themselves are re-filed."""
+    import json
+
+    from geomap import audit
+
+    url = empty_database_url
+    db.migrate(url, "0001")  # the tables the old importer wrote; the data migration has not run yet
+    eng = sa.create_engine(url)
+    try:
+        with eng.begin() as c:
+            ward = c.execute(sa.text(
+                "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('cu', 'Phường Cũ', 'Đà Nẵng', "
+                "5899, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((108 16,108.01 16,108.01 16.01,108 16)))')) "
+                "RETURNING id")).scalar_one()
+            vsic = c.execute(sa.text("SELECT vsic_code FROM industry ORDER BY vsic_code LIMIT 1")).scalar_one()
+            est = c.execute(sa.text(
+                "INSERT INTO establishment (ward_id, code, name, business_type, vsic_code) "
+                "VALUES (:w, 'CU-1', 'Quán Cũ', 'household', :v) RETURNING id"), {"w": ward, "v": vsic}).scalar_one()
+            lic = c.execute(sa.text(
+                "INSERT INTO licence (establishment_id, kind, number, issued_on) "
+                "VALUES (:e, 'business_registration', 'GP-1', '2024-01-02') RETURNING id"), {"e": est}).scalar_one()
+            ins = c.execute(sa.text(
+                "INSERT INTO inspection (establishment_id, inspected_on, kind, result) "
+                "VALUES (:e, '2025-10-15', 'periodic', 'pass') RETURNING id"), {"e": est}).scalar_one()
+            old = [  # (entity_type, entity_id, before, after), as the importer wrote them before the change
+                ("licence", lic, None, {"establishment_id": est, "kind": "business_registration", "number": "GP-1"}),
+                ("licence", lic, {"issuer": None}, {"issuer": "UBND quận"}),
+                ("inspection", ins, None, {"establishment_id": est, "result": "violation"}),
+                ("inspection", ins, {"result": "violation"}, {"result": "pass"}),
+                ("licence", 987654, {"issuer": None}, {"issuer": "?"}),  # deleted since: nothing names its owner
+            ]
+            for etype, eid, before, after in old:
+                c.execute(sa.text(
+                    "INSERT INTO audit_log (username, action, entity_type, entity_id, before, after, note) VALUES "
+                    "('system', 'import', :t, :i, CAST(:b AS jsonb), CAST(:a AS jsonb), 'import: cu.xlsx, row 2')"),
+                    {"t": etype, "i": eid, "b": None if before is None else json.dumps(before),
+                     "a": json.dumps(after, ensure_ascii=False)})
+            c.execute(sa.text("INSERT INTO audit_log (username, action, entity_type, entity_id, after) "
+                              "VALUES ('system', 'other', 'licence', :i, '{}')"), {"i": lic})
+            assert audit.history(c, "establishment", est) == []
+
+        db.migrate(url)
+
+        with eng.connect() as c:
+            history = audit.history(c, "establishment", est)
+            left = c.execute(sa.text("SELECT action, entity_type, entity_id FROM audit_log "
+                                     "WHERE entity_type <> 'establishment' ORDER BY id")).all()
+    finally:
+        eng.dispose()
+    by_change = {(("licence_id" in h["after"]), h["before"] is None): h for h in history}
+    assert len(history) == 4 and len(by_change) == 4
+    assert all(h["action"] == "import" and h["note"] == "import: cu.xlsx, row 2" for h in history)
+    assert by_change[True, True]["after"] == {"licence_id": lic, "establishment_id": est,
+                                              "kind": "business_registration", "number": "GP-1"}
+    assert by_change[True, False]["before"] == {"licence_id": lic, "issuer": None}
+    assert by_change[True, False]["after"] == {"licence_id": lic, "issuer": "UBND quận"}
+    assert by_change[False, True]["after"] == {"inspection_id": ins, "establishment_id": est, "result": "violation"}
+    assert by_change[False, False]["before"] == {"inspection_id": ins, "result": "violation"}
+    assert by_change[False, False]["after"] == {"inspection_id": ins, "result": "pass"}
+    # the orphan keeps its old place; entries other than imports are not touched
+    assert [tuple(r) for r in left] == [("import", "licence", 987654), ("other", "licence", lic)]

@@ -302,3 +302,31 @@ def test_import_checks_the_role_and_the_ward(conn, ward) -> None:
     assert _count(conn, ward.id) == 0
     officer = auth.create_user(conn, "du.lieu", "Cán Bộ Dữ Liệu", "data_officer", "mật-khẩu-dài-đủ")
     assert run_import(conn, "establishments", data, ward_id=ward.id, user=officer).inserted == 3
+
+
+def test_reimporting_a_violation_as_a_pass_clears_its_follow_up(conn, ward) -> None:
+    run_import(conn, "establishments", csv_bytes(_rows(ward)), ward_id=ward.id)
+    row = {"Mã cơ sở": "X-0003", "Ngày kiểm tra": "15/10/2025", "Hình thức kiểm tra": "Định kỳ",
+           "Kết quả": "Vi phạm", "Nội dung vi phạm": "Không đeo găng tay", "Hạn tái kiểm tra": "15/11/2025"}
+    run_import(conn, "inspections", csv_bytes([row]), ward_id=ward.id)
+    passed = csv_bytes([{**row, "Kết quả": "Đạt", "Nội dung vi phạm": "", "Hạn tái kiểm tra": ""}])
+
+    plan = dry_run(conn, "inspections", passed, ward_id=ward.id)
+    assert plan.counts["update"] == 1 and not plan.blocked
+    assert plan.rows[0].changes["follow_up_due"] == (dt.date(2025, 11, 15), None)
+    note = next(i for i in plan.rows[0].issues if i.key == "cell.follow_up_cleared")
+    assert (note.column, note.level) == ("Hạn tái kiểm tra", "warning")
+    assert "15/11/2025" in note.message("vi") and "15/11/2025" in note.message("en")
+    assert "follow_up_due" in plan.frame("vi").iloc[0]["Thay đổi"]
+
+    run_import(conn, "inspections", passed, ward_id=ward.id)
+    stored = conn.execute(sa.text(
+        "SELECT i.id, i.result, i.follow_up_due FROM inspection i JOIN establishment e ON e.id = i.establishment_id "
+        "WHERE e.code = 'X-0003'")).one()
+    assert stored.result == "pass" and stored.follow_up_due is None  # not kept from the violation
+    entry = conn.execute(sa.text(
+        "SELECT before, after FROM audit_log WHERE action = 'import' AND entity_type = 'establishment' "
+        "AND after->>'inspection_id' = :i AND after->>'result' = 'pass'"), {"i": str(stored.id)}).one()
+    assert entry.before["follow_up_due"] == "2025-11-15" and entry.after["follow_up_due"] is None
+    assert "follow_up_due" in entry.after
+    assert dry_run(conn, "inspections", passed, ward_id=ward.id).counts["unchanged"] == 1

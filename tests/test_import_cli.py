@@ -75,6 +75,13 @@ def test_import_as_a_named_user_checks_rights_and_names_them(cli_db, tmp_path, c
         auth.create_user(c, "cli_kiem", "Người Kiểm", "inspector", "mat-khau-dai-1")
     path = _file(tmp_path)
     try:
+        # the dry run checks the same rights as the real run: an inspector's is refused too
+        assert cli.main(["import", "establishments", str(path), "--dry-run", "--user", "cli_kiem"]) == 1
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err and "import_records" in out.err
+        assert "thêm mới" not in out.out
+        assert cli.main(["import", "establishments", str(path), "--dry-run", "--user", "cli_nhap"]) == 0
+        assert "thêm mới 1" in capsys.readouterr().out
         assert cli.main(["import", "establishments", str(path), "--user", "cli_kiem"]) == 1
         assert "Traceback" not in capsys.readouterr().err
         assert cli.main(["import", "establishments", str(path), "--user", "khong_co_ai"]) == 1

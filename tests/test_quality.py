@@ -61,6 +61,8 @@ def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
     # the records page opens the establishment named by its "id" query parameter
     assert found["expired_licence"]["link"].tolist() == [f"records?id={ids['expired']}"]
     assert records.LINK_PARAM == "id" and records.RECORDS_PAGE == "records"
+    with_ward = quality.find(quality.load(conn, w.id), TODAY, ward_slug="test-ward")
+    assert with_ward["expired_licence"]["link"].tolist() == [f"records?id={ids['expired']}&ward=test-ward"]
     food = found["food_without_certificate"].set_index("id")["detail"]
     assert food[ids["food"]] == "GCN hết hạn"
     assert food[ids["violating"]] == "chưa có GCN/cam kết, vi phạm chờ tái kiểm tra"

@@ -275,3 +275,25 @@ def _png() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 30, 30)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def test_a_street_graph_upload_is_named_by_its_own_name_not_the_temporary_file(conn, ward, tmp_path):
+    ids = ward["ids"]
+    crew, settings = [routing.Inspector("Cán bộ A")], routing.DaySettings(time_limit_s=0.2)
+    bad = tmp_path / "tmpk3j9x_2.osm"  # as the page saves an upload
+    bad.write_bytes(b"<osm><node id='1'")
+    plan = planning.plan(conn, ward["id"], "hoa-cuong", [ids["pho"], ids["cafe"]], crew, settings, date=TODAY,
+                         street_graph=str(bad), street_graph_name="duong-pho-phuong.osm")
+    text = plan.notices[0].text("en")
+    assert plan.notices[0].code == "graph_unusable" and plan.kept == 2
+    assert "duong-pho-phuong.osm" in text and "tmpk3j9x_2" not in text and str(tmp_path) not in text
+
+    nodes = [(W, S), (E, S), (E, N), (W, N)]
+    good = tmp_path / "tmp0a1b2c.osm"
+    good.write_text('<osm version="0.6">' + "".join(f'<node id="{k}" lon="{x}" lat="{y}"/>'
+                                                      for k, (x, y) in enumerate(nodes, 1))
+                    + '<way id="9"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>'
+                      '<tag k="highway" v="residential"/></way></osm>', encoding="utf-8")
+    plan = planning.plan(conn, ward["id"], "hoa-cuong", [ids["pho"], ids["cafe"]], crew, settings, date=TODAY,
+                         street_graph=str(good), street_graph_name="duong-pho-phuong.osm")
+    assert plan.travel_model.startswith("street_graph(duong-pho-phuong.osm)"), plan.travel_model

@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="show what would change, row by row; write nothing")
     p.add_argument("--ward", default=None, help="ward slug (default: GEOMAP_WARD)")
     p.add_argument("--lang", choices=["vi", "en"], default=None, help="language of the messages")
-    p.add_argument("--user", default=None, help="staff username the audit log names (default: system)")
+    p.add_argument("--user", default=None,
+                   help="staff username the import runs as: its rights and ward are checked (the dry run too) "
+                        "and the audit log names it (default: system)")
     p.add_argument("--report", default=None, help="write the row-by-row plan to this CSV file")
     p.set_defaults(func=run_import)
 
@@ -59,10 +61,11 @@ def run_import(args: argparse.Namespace) -> int:
     lang = _lang(args)
     engine = db.get_engine()
     ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+    user = _user(engine, args.user)
     if args.dry_run:
-        plan = dry_run(engine, args.kind, args.file, ward_id=ward)
+        plan = dry_run(engine, args.kind, args.file, ward_id=ward, user=user)
     else:
-        result = run_import(engine, args.kind, args.file, ward_id=ward, user=_user(engine, args.user), lang=lang)
+        result = run_import(engine, args.kind, args.file, ward_id=ward, user=user, lang=lang)
         plan = result.plan
     frame = plan.frame(lang)
     for issue in plan.file_issues:

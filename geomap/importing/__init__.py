@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import auth, db
+from geomap import auth, db, records
 from geomap.errors import GeomapError
 from geomap.importing.apply import ImportResult, User, apply_plan
 from geomap.importing.columns import COLUMNS, KINDS, SHEETS, Column, map_columns
@@ -68,9 +68,7 @@ def read(kind: str, source: Source, filename: str = "", max_mb: float | None = N
 def _require(user: User, ward_id: int) -> None:
     """Refuse a user without ``import_records``, or bound to another ward (None: the command line)."""
     auth.require(user, "import_records")
-    if user is not None and user.get("ward_id") is not None and user["ward_id"] != ward_id:
-        raise auth.PermissionDenied("Tài khoản của bạn không quản lý phường này.",
-                                    "Your account does not manage this ward.")
+    records.check_scope(user, ward_id)
 
 
 def dry_run(bind: Engine | Connection, kind: str, source: Source, *, ward_id: int, filename: str = "",

@@ -18,14 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geomap import status
 from geomap.audit import _jsonable
 from geomap.errors import ConcurrentEdit
 from geomap.importing.plan import ESTABLISHMENT_FIELDS, LICENCE_FIELDS, ImportPlan, PlannedLicence
+from geomap.records import statuses
 from geomap.text import search_key
 
 User = Mapping[str, Any] | None
@@ -74,34 +73,17 @@ _EST_TYPES = {"id": "int", "is_new": "boolean", "version": "int", "residential_g
 _LIC_COLS = ("id", "is_new", "establishment_id", "kind", *LICENCE_FIELDS)
 _LIC_TYPES = {"id": "int", "is_new": "boolean", "establishment_id": "int", "issued_on": "date",
               "expires_on": "date", "revoked_on": "date"}
-_INS_COLS = ("id", "is_new", "establishment_id", "inspected_on", "kind", "result", "inspector_name", "violations",
-             "notes", "follow_up_due")
+_INS_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due")
+#: clear_follow_up: write NULL (only a violation has a follow-up); a NULL cell elsewhere keeps what is on file
+_INS_COLS = ("id", "is_new", "establishment_id", *_INS_FIELDS, "clear_follow_up")
 _INS_TYPES = {"id": "int", "is_new": "boolean", "establishment_id": "int", "inspected_on": "date",
-              "violations": "jsonb", "follow_up_due": "date"}
+              "violations": "jsonb", "follow_up_due": "date", "clear_follow_up": "boolean"}
 
 
 def _temp(conn: Connection, name: str, cols: Sequence[str], types: Mapping[str, str]) -> None:
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
     defs = ", ".join(f"{c} {types.get(c, 'text')}" for c in cols)
     conn.execute(sa.text(f"CREATE TEMP TABLE {name} ({defs}) ON COMMIT DROP"))
-
-
-_STATUS_COLUMNS = ("id", "food_safety_applicable", "last_inspection_result", "registration_issued_on",
-                   "registration_expires_on", "registration_revoked_on", "fs_certificate_issued_on",
-                   "fs_certificate_expires_on", "fs_certificate_revoked_on", "fs_commitment_issued_on",
-                   "fs_commitment_revoked_on")
-
-
-def _statuses(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, str]]:
-    """Establishment id -> its derived licence and food-safety statuses, in one query (as records._statuses)."""
-    ids = sorted({int(i) for i in ids if i is not None})
-    if not ids:
-        return {}
-    res = conn.execute(sa.text(f"SELECT {', '.join(_STATUS_COLUMNS)} FROM establishment_overview "
-                               "WHERE id = ANY(:ids)"), {"ids": ids})
-    frame = status.with_statuses(pd.DataFrame(res.fetchall(), columns=list(res.keys())))
-    return {int(i): {"licence_status": str(lic), "food_safety_status": str(fs)} for i, lic, fs in
-            zip(frame["id"], frame["licence_status"], frame["food_safety_status"], strict=True)}
 
 
 def _with_statuses(audits: list[tuple], before: Mapping[int, dict], after: Mapping[int, dict]) -> list[tuple]:
@@ -122,10 +104,10 @@ def apply_plan(conn: Connection, plan: ImportPlan, user: User = None, note: str 
     note = note or f"import {plan.kind}: {plan.filename}".strip()
     writer = {"establishments": _apply_establishments, "licences": _apply_licences,
               "inspections": _apply_inspections}[plan.kind]
-    statuses_before = _statuses(conn, (r.establishment_id for r in plan.rows
-                                       if r.action in ("insert", "update") and r.establishment_id is not None))
+    statuses_before = statuses(conn, (r.establishment_id for r in plan.rows
+                                      if r.action in ("insert", "update") and r.establishment_id is not None))
     writer(conn, plan, result, audits, note)
-    statuses_after = _statuses(conn, (eid for _, eid, _, _, _, child in audits if child))
+    statuses_after = statuses(conn, (eid for _, eid, _, _, _, child in audits if child))
     audits = _with_statuses(audits, statuses_before, statuses_after)
     result.unchanged = sum(1 for r in plan.rows if r.action == "unchanged")
     user = user or {}
@@ -263,20 +245,21 @@ def _apply_inspections(conn: Connection, plan: ImportPlan, result: ImportResult,
     inserts = [r for r in plan.rows if r.action == "insert"]
     updates = [r for r in plan.rows if r.action == "update"]
     new_ids = _new_ids(conn, "inspection", len(inserts))
-    fields = _INS_COLS[3:]
+    fields = _INS_FIELDS
     rows = []
     for new_id, r in zip(new_ids, inserts, strict=True):
         r.target_id = new_id
         vals = [r.values.get(f) for f in fields]
         vals[fields.index("violations")] = _json(r.values.get("violations") or [])
-        rows.append((new_id, True, r.establishment_id, *vals))
+        rows.append((new_id, True, r.establishment_id, *vals, False))
         audits.append(("establishment", r.establishment_id, None,
                        {"inspection_id": new_id, **{f: r.values.get(f) for f in fields}}, f"row {r.row}", True))
     for r in updates:
         vals = [r.changes[f][1] if f in r.changes else None for f in fields]
         if "violations" in r.changes:
             vals[fields.index("violations")] = _json(r.changes["violations"][1])
-        rows.append((r.target_id, False, r.establishment_id, *vals))
+        cleared = "follow_up_due" in r.changes and r.changes["follow_up_due"][1] is None
+        rows.append((r.target_id, False, r.establishment_id, *vals, cleared))
         audits.append(("establishment", r.establishment_id,
                        {"inspection_id": r.target_id, **{k: o for k, (o, _) in r.changes.items()}},
                        {"inspection_id": r.target_id, **{k: n for k, (_, n) in r.changes.items()}},
@@ -288,7 +271,9 @@ def _apply_inspections(conn: Connection, plan: ImportPlan, result: ImportResult,
         conn.execute(sa.text(
             f"INSERT INTO inspection (id, establishment_id, {', '.join(fields)}) "
             f"SELECT id, establishment_id, {', '.join(defaults.get(f, f) for f in fields)} FROM _imp_ins WHERE is_new"))
-        sets = ", ".join(f"{f} = COALESCE(t.{f}, n.{f})" for f in fields)
+        sets = ", ".join(f"{f} = COALESCE(t.{f}, n.{f})" for f in fields if f != "follow_up_due")
+        sets += ", follow_up_due = CASE WHEN t.clear_follow_up THEN NULL ELSE COALESCE(t.follow_up_due, " \
+                "n.follow_up_due) END"
         conn.execute(sa.text(f"UPDATE inspection n SET {sets}, updated_at = now() FROM _imp_ins t "
                              "WHERE t.id = n.id AND NOT t.is_new"))
     result.inserted, result.updated = len(inserts), len(updates)

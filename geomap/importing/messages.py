@@ -54,6 +54,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "vi phạm).",
                                "No follow-up date: set to {due} ({days} days after the inspection, by the "
                                "violation's severity)."),
+    "cell.follow_up_cleared": ("Kết quả không phải vi phạm: xóa hạn tái kiểm tra {due} đang lưu (chỉ vi phạm mới "
+                               "có hạn tái kiểm tra).",
+                               "The result is not a violation: the follow-up due {due} on file is cleared (only a "
+                               "violation has a follow-up)."),
     "cell.licence_no_issue_date": ("Có số giấy phép nhưng thiếu '{column}'.",
                                    "A licence number is given but '{column}' is missing."),
     "cell.int_invalid": ("'{value}' không phải là số nguyên không âm.", "'{value}' is not a whole number ≥ 0."),

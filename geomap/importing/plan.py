@@ -507,5 +507,10 @@ def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
             continue
         pr.target_id, pr.existing = match["id"], match
         pr.changes = diff(match, v, INSPECTION_FIELDS)
+        if v["result"] != "violation" and match["follow_up_due"] is not None:
+            # only a violation has a follow-up (as an edit): the one on file is cleared, not kept, and said on the row
+            pr.changes["follow_up_due"] = (match["follow_up_due"], None)
+            pr.issues.append(Issue(c.row, mapping.header_of("follow_up_due"), "warning", "cell.follow_up_cleared",
+                                   {"due": match["follow_up_due"].strftime("%d/%m/%Y")}))
         pr.action = "update" if pr.changes else "unchanged"
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
-from geomap import config, db, i18n, mapdata, queries
+from geomap import config, db, i18n, links, mapdata, queries
 from geomap.errors import GeomapError
 from geomap.ui import auth
 from geomap.ui import pages as page_registry
@@ -30,7 +30,9 @@ def main() -> None:
                    else "No ward loaded yet: run 'geomap demo load'.")
         st.stop()
     slugs = [w["slug"] for w in wards]
-    default = slugs.index(config.DEFAULT_WARD) if config.DEFAULT_WARD in slugs else 0
+    asked = st.query_params.get(links.WARD_PARAM)  # a deep link names its ward
+    default = slugs.index(asked) if asked in slugs else (
+        slugs.index(config.DEFAULT_WARD) if config.DEFAULT_WARD in slugs else 0)
     slug = st.sidebar.selectbox(i18n.t("app.ward", lang), slugs, index=default,
                                 format_func=lambda s: next(w["name"] for w in wards if w["slug"] == s), key="ward")
     ward = next(w for w in wards if w["slug"] == slug)

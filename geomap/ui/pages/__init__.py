@@ -4,7 +4,8 @@ The router (``app.py``) discovers them, orders them, shows each only to the role
 and calls ``render(ctx)``. Adding a page is one new module; nothing else names it.
 
 A page tied to a right names it (``permission="import_records"``): its roles are then the
-roles holding that right in :data:`geomap.auth.PERMISSIONS`, the one table of rights.
+roles holding that right in :data:`geomap.auth.PERMISSIONS`, the one table of rights. A page
+names either its roles or its right, never both (that is an error, not an override).
 """
 
 from __future__ import annotations
@@ -30,15 +31,21 @@ class Page:
     title_en: str
     render: Callable[[Any], None]  # render(ctx: geomap.ui.context.Context)
     icon: str = ":material/map:"
-    roles: tuple[str, ...] = ALL_ROLES
+    #: who may open the page (default: every staff role); not given together with ``permission``
+    roles: tuple[str, ...] | None = None
     order: int = 100
     default: bool = False
     #: the right that opens the page; when given, ``roles`` are the roles holding it
     permission: str | None = None
 
     def __post_init__(self) -> None:
+        if self.permission is not None and self.roles is not None:
+            raise ValueError(f"Page '{self.key}' gives both roles and permission='{self.permission}'; "
+                             "give one (a permission's roles come from auth.PERMISSIONS).")
         if self.permission is not None:
             object.__setattr__(self, "roles", roles_with(self.permission))
+        elif self.roles is None:
+            object.__setattr__(self, "roles", ALL_ROLES)
 
     def title(self, lang: str) -> str:
         return self.title_vi if lang == "vi" else self.title_en

@@ -131,7 +131,8 @@ def render(ctx: Any) -> None:
     _show(ctx, "lives", "application/zip")
 
 
+# the staff who may take the internal profile open the page (the public profile is the public site's data)
 PAGE = Page(
     key="export", title_vi="Xuất dữ liệu", title_en="Export", render=render, icon=":material/download:",
-    roles=("data_officer", "ward_manager", "admin"), order=80,
+    permission="export_internal", order=80,
 )

@@ -18,9 +18,12 @@ import streamlit as st
 
 from geomap import auth, i18n, planning, profiles, risk, route_export, routing, status
 from geomap.errors import GeomapError
+from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
 COLORS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00")
+#: the largest street-graph upload read (networkx parses it in the app's own process)
+MAX_GRAPH_MB = 50
 
 i18n.register({
     "insp.title": ("Kế hoạch kiểm tra", "Inspection planning"),
@@ -43,8 +46,8 @@ i18n.register({
     "insp.inspector_n": ("Cán bộ {n}", "Inspector {n}"),
     "insp.start_point": ("Điểm xuất phát (vĩ độ, kinh độ; để trống = trụ sở UBND phường)",
                          "Start point (lat, lon; empty = the ward office)"),
-    "insp.end_point": ("Điểm kết thúc (vĩ độ, kinh độ; để trống = trụ sở UBND phường)",
-                       "End point (lat, lon; empty = the ward office)"),
+    "insp.end_point": ("Điểm kết thúc (vĩ độ, kinh độ; để trống = điểm xuất phát, nếu không có thì trụ sở UBND "
+                       "phường)", "End point (lat, lon; empty = the start point, else the ward office)"),
     "insp.day_start": ("Bắt đầu làm việc", "Work starts"), "insp.day_end": ("Kết thúc làm việc", "Work ends"),
     "insp.lunch_from": ("Nghỉ trưa từ", "Lunch from"), "insp.lunch_to": ("đến", "until"),
     "insp.lunch_min": ("Thời gian nghỉ trưa (phút)", "Lunch break (minutes)"),
@@ -53,9 +56,16 @@ i18n.register({
     "insp.detour": ("Hệ số đường vòng (khi không có mạng đường)", "Detour factor (without a street graph)"),
     "insp.graph": ("Mạng đường OSM của phường (GraphML hoặc .osm, tùy chọn)",
                    "The ward's OSM street graph (GraphML or .osm, optional)"),
+    "insp.graph_limit": ("Tối đa {mb} MB.", "At most {mb} MB."),
+    "insp.graph_too_large": ("Tệp mạng đường {file} nặng {size} MB, vượt giới hạn {mb} MB: hãy cắt theo ranh giới "
+                             "phường rồi tải lại. Chưa lập lộ trình.",
+                             "The street graph file {file} is {size} MB, over the {mb} MB limit: clip it to the "
+                             "ward boundary and upload it again. No plan was made."),
     "insp.plan": ("Lập lộ trình", "Plan routes"),
-    "insp.bad_point": ("Điểm của {name} không đọc được (cần dạng 16.0450, 108.2230); dùng trụ sở UBND phường.",
-                       "{name}'s point is unreadable (use 16.0450, 108.2230); the ward office is used."),
+    "insp.bad_point": ("Điểm của {name} không đọc được (cần dạng 16.0450, 108.2230); dùng điểm mặc định (trụ sở "
+                       "UBND phường, hoặc điểm xuất phát cho điểm kết thúc).",
+                       "{name}'s point is unreadable (use 16.0450, 108.2230); the default is used (the ward office, "
+                       "or the start point for the end point)."),
     "insp.result_header": ("Kết quả lộ trình", "Planned routes"),
     "insp.dropped": ("Cơ sở không xếp được ({n})", "Not scheduled ({n})"),
     "insp.totals": ("{stops} điểm · {start}–{end} · {km} km · di chuyển {travel} phút",
@@ -201,7 +211,8 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         c1, c2 = st.columns(2)
         speed = c1.number_input(i18n.t("insp.speed", lang), 3.0, 60.0, routing.DEFAULT_SPEED_KMH, step=1.0)
         detour = c2.number_input(i18n.t("insp.detour", lang), 1.0, 3.0, routing.DEFAULT_DETOUR_FACTOR, step=0.05)
-        graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml"])
+        graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml"],
+                                      help=i18n.t("insp.graph_limit", lang).format(mb=MAX_GRAPH_MB))
         submitted = st.form_submit_button(i18n.t("insp.plan", lang), type="primary")
     if not submitted:
         return
@@ -214,8 +225,9 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         start, end = _parse_point(point), _parse_point(end_point)
         if (point.strip() and start is None) or (end_point.strip() and end is None):
             st.warning(i18n.t("insp.bad_point", lang).format(name=who))
-        # each empty (or unreadable) point is the ward office
-        crew.append(routing.Inspector(who, start=start, end=end, user_id=(by_name.get(who) or {}).get("id")))
+        # an empty (or unreadable) start is the ward office; an empty end is the inspector's start (else the office)
+        crew.append(routing.Inspector(who, start=start, end=end if end is not None else start,
+                                      user_id=(by_name.get(who) or {}).get("id")))
     settings = routing.DaySettings(
         day_start=day_start.strftime("%H:%M"), day_end=day_end.strftime("%H:%M"),
         lunch_from=lunch_from.strftime("%H:%M"), lunch_to=lunch_to.strftime("%H:%M"), lunch_min=int(lunch_min),
@@ -223,6 +235,10 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         if ctx.ward_slug in profiles.available() else routing.DEFAULT_LOCAL_SRID,
         service_min_by_sector={r.sector: int(r.minutes) for r in minutes.itertuples() if pd.notna(r.minutes)})
     graph_path = None
+    if graph_file is not None and graph_file.size > MAX_GRAPH_MB * 1024 * 1024:  # before reading a byte of it
+        st.error(i18n.t("insp.graph_too_large", lang).format(
+            file=graph_file.name, size=f"{graph_file.size / 1024 / 1024:.1f}", mb=MAX_GRAPH_MB))
+        return
     if graph_file is not None:
         suffix = Path(graph_file.name).suffix.lower()
         with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
@@ -231,10 +247,10 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
     try:
         with st.spinner("…"):
             result = planning.plan(ctx.engine, ctx.ward_id, ctx.ward_slug, list(dict.fromkeys([*must, *chosen])),
-                                   crew, settings, date=day, must_visit=must, street_graph=graph_path)
+                                   crew, settings, date=day, must_visit=must, street_graph=graph_path,
+                                   street_graph_name=graph_file.name if graph_file is not None else None)
     except GeomapError as exc:
         st.error(str(exc))
-        st.session_state.pop("insp.plan", None)
         return
     finally:
         if graph_path:
@@ -265,10 +281,10 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
     if plan.dropped:
         with st.expander(i18n.t("insp.dropped", lang).format(n=len(plan.dropped)), expanded=True):
             for d in plan.dropped:
-                st.markdown("- " + _md(d.reason.text(lang)))
+                st.markdown("- " + plain(d.reason.text(lang)))
     cols = st.columns(len(plan.routes))
     for col, route, color in zip(cols, plan.routes, COLORS, strict=False):
-        col.markdown(f"**<span style='color:{color}'>●</span> {_md(route.inspector.name)}**", unsafe_allow_html=True)
+        col.markdown(f"**<span style='color:{color}'>●</span> {plain(route.inspector.name)}**", unsafe_allow_html=True)
         col.caption(i18n.t("insp.totals", lang).format(
             stops=len(route.visits), start=routing.hhmm(route.start_s), end=routing.hhmm(route.end_s),
             km=f"{route.distance_m / 1000:.1f}", travel=round(route.travel_s / 60)))
@@ -277,7 +293,7 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
     st_folium(route_map(plan.routes), height=480, use_container_width=True, returned_objects=[],
               key="insp.map")
     for route in plan.routes:
-        st.markdown(f"**{_md(route.inspector.name)}**")
+        st.markdown(f"**{plain(route.inspector.name)}**")
         if route.lunch:
             st.caption(i18n.t("insp.lunch", lang).format(start=routing.hhmm(route.lunch[0]),
                                                          end=routing.hhmm(route.lunch[1])))
@@ -313,14 +329,6 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
             st.error(str(exc))
         else:
             st.success(i18n.t("insp.saved", lang).format(n=len(ids), date=plan.date.strftime("%d/%m/%Y")))
-
-
-def _md(text: object) -> str:
-    """Text for st.markdown: HTML escaped, Markdown control characters neutralised."""
-    out = html.escape(str(text or ""))
-    for ch in "\\`*_[]#|<>":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def route_map(routes: Any) -> folium.Map:

@@ -35,7 +35,7 @@ def render(ctx: Any) -> None:
     st.title(ctx.t("quality.title"))
     st.caption(ctx.t("quality.intro"))
     db_key = ctx.engine.url.render_as_string(hide_password=True)
-    found = quality.find(_frame(db_key, ctx.ward_id), lang=ctx.lang)
+    found = quality.find(_frame(db_key, ctx.ward_id), lang=ctx.lang, ward_slug=ctx.ward_slug)
     cols = st.columns(len(quality.CHECKS))
     for col, check in zip(cols, quality.CHECKS, strict=True):
         col.metric(check.title(ctx.lang), len(found[check.key]))
