@@ -324,7 +324,7 @@ def load_frames(bind: Connection | Engine, ward_id: int) -> Frames:
                 "o.food_safety_applicable, o.registration_issued_on, o.registration_expires_on, "
                 "o.registration_revoked_on, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
                 "o.fs_certificate_revoked_on, o.fs_commitment_issued_on, o.fs_commitment_revoked_on, "
-                "o.last_inspected_on, o.last_inspection_result, o.last_follow_up_due, e.created_at, e.is_synthetic "
+                "o.last_inspected_on, o.last_inspection_result, o.last_follow_up_due, e.created_at "
                 "FROM establishment_overview o JOIN establishment e ON e.id = o.id WHERE o.ward_id = :w")
         reports = q("SELECT r.id, r.category, r.status, r.reported_at, r.deadline_at, r.resolved_at, "
                     "g.id AS residential_group_id FROM field_report r LEFT JOIN LATERAL (SELECT id FROM "
@@ -512,8 +512,12 @@ i18n.register({f"dashboard.activity.{k}": v for k, v in ACTIVITY_LABELS.items()}
 
 
 def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: str,
-                 target: str | Path | io.BytesIO, lang: str = "vi", today: dt.date | None = None) -> None:
-    """The period's Excel report (Vietnamese by default): summary, groups, activity, trend."""
+                 target: str | Path | io.BytesIO, lang: str = "vi", today: dt.date | None = None,
+                 synthetic: bool = False) -> None:
+    """The period's Excel report (Vietnamese by default): summary, groups, activity, trend.
+
+    ``synthetic`` (:func:`geomap.mapdata.ward_is_synthetic`) puts the synthetic-data label under the title.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -537,7 +541,7 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     ws.append([t("report.period"), period, f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
     ws.append([t("report.as_of"), as_of])
     ws.append([t("report.generated"), today])
-    if "is_synthetic" in frames.establishments and frames.establishments["is_synthetic"].any():
+    if synthetic:
         ws.append([t("app.synthetic_notice")])
         ws.cell(row=ws.max_row, column=1).font = Font(bold=True, color="B71C1C")
     ws.append([])

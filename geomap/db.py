@@ -68,27 +68,39 @@ def check(engine: Engine) -> None:
         )
 
 
+#: SQLSTATEs of a server that is gone or going (class 08: connection exceptions; 57P01-03: shutdown, crash, start-up)
+_GONE = ("57P01", "57P02", "57P03")
+#: SQLSTATEs of a change that lost a race or waited too long: serialization failure, deadlock, lock or statement timeout
+_BUSY = ("40001", "40P01", "55P03", "57014")
+
+
 def readable_error(exc: BaseException) -> GeomapError | None:
     """The one sentence for a database failure met after start-up, or None when it is not one.
 
-    The server went away (or restarts), or the schema is older than the code: both happen to
-    a running app or a command, and both have a plain remedy the user can follow.
+    The server went away (or restarts), a change lost a race or waited too long, or the schema is
+    older than the code: each happens to a running app or a command and has a plain remedy. Any
+    other database error is a bug and stays one (None).
     """
     if isinstance(exc, GeomapError):
         return exc
-    if isinstance(exc, OperationalError):
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+    if not isinstance(exc, DBAPIError):
+        return None
+    code = getattr(exc.orig, "sqlstate", None) or ""
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc.orig or exc).__name__
+    if exc.connection_invalidated or code.startswith("08") or code in _GONE or (
+            isinstance(exc, OperationalError) and not code):
         return DatabaseUnavailable(
             f"The database stopped answering ({reason}); start it again ('geomap db start') "
             "or check GEOMAP_DATABASE_URL, then reload."
         )
-    if isinstance(exc, ProgrammingError) and getattr(exc.orig, "sqlstate", None) in ("42P01", "42703"):
+    if code in _BUSY:
+        return GeomapError(f"The database was busy with other work ({reason}); nothing was saved, please try again.")
+    if isinstance(exc, ProgrammingError) and code == "42P01":
         return DatabaseUnavailable(
             "The database schema is missing or older than this version of geomap; "
             "run 'geomap db migrate' (or 'make run'), then reload."
         )
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return DatabaseUnavailable("The connection to the database was lost; reload the page or run the command again.")
     return None
 
 

@@ -680,6 +680,8 @@ def _why_dropped(node: int, stop: Stop, window: tuple[int, int] | None, seconds:
         if _fits_alone(int(seconds[2 * v, node]), int(seconds[node, 2 * v + 1]), service[node], window, day, lunch):
             params = {"name": stop.name, "score": round(stop.priority, 1), "minutes": service[node] // 60,
                       "hours": stop.opening_hours}
+            if not kept:  # nothing was planned at all (the solver found no plan): no comparison to make
+                return Notice("not_planned", params)
             if stop.must_visit:
                 return Notice("must_visit_day_full", params)
             optional = [s.priority for s in kept if not s.must_visit]
@@ -987,6 +989,9 @@ i18n.register({
                            "The street graph cannot connect {pairs} pairs; straight-line distance used for them."),
     "routing.lunch_not_placed": ("Không xếp được giờ nghỉ trưa cho {inspector}; hãy bớt cơ sở hoặc nới giờ nghỉ.",
                                  "No room for {inspector}'s lunch break; drop some stops or widen the lunch window."),
+    "routing.not_planned": ("{name}: chưa xếp được vì không lập được lộ trình nào; cơ sở này một mình thì vừa "
+                            "trong ngày.", "{name}: not scheduled because no route could be planned; on its own it "
+                            "would fit the day."),
     "routing.solver_failed": ("Bộ giải không tìm được lộ trình; mọi cơ sở được liệt kê là chưa xếp.",
                               "The solver found no plan; every stop is listed as not scheduled."),
 })

@@ -149,9 +149,8 @@ def test_choropleth_and_excel_report_in_vietnamese(conn, small) -> None:
     dashboard.write_report(frames, profiles.get("hoa-cuong"), "x", "2026-10", month, lang="en", today=TODAY)
     assert load_workbook(month).sheetnames[0] == "Summary"
 
-    frames.establishments["is_synthetic"] = True  # a synthetic ward's report says so on its first sheet
-    labelled = io.BytesIO()
-    dashboard.write_report(frames, profiles.get("hoa-cuong"), "x", "2026-Q4", labelled, today=TODAY)
+    labelled = io.BytesIO()  # a synthetic ward's report says so on its first sheet
+    dashboard.write_report(frames, profiles.get("hoa-cuong"), "x", "2026-Q4", labelled, today=TODAY, synthetic=True)
     first = [r[0] for r in load_workbook(labelled)["Tổng hợp"].iter_rows(max_row=8, values_only=True)]
     assert notice in first
 

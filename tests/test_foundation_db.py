@@ -101,8 +101,34 @@ def test_an_external_server_gets_its_schema_from_db_start(empty_database_url, tm
         assert "establishment" in sa.inspect(c).get_table_names()
 
 
-def test_readable_error_leaves_other_failures_alone():
+def _raised(engine, sql: str, *, timeout_ms: int | None = None) -> sa.exc.DBAPIError:
+    with engine.connect() as c:
+        if timeout_ms:
+            c.execute(sa.text(f"SET statement_timeout = {int(timeout_ms)}"))
+        with pytest.raises(sa.exc.DBAPIError) as err:
+            c.execute(sa.text(sql))
+        c.rollback()
+    return err.value
+
+
+def test_readable_error_sorts_real_database_failures(engine):
+    """Each kind of failure a running app meets gets its own sentence; bugs stay bugs."""
+    missing = db.readable_error(_raised(engine, "SELECT * FROM no_such_table_here"))
+    assert isinstance(missing, DatabaseUnavailable) and "geomap db migrate" in str(missing)
+    slow = db.readable_error(_raised(engine, "SELECT pg_sleep(2)", timeout_ms=50))
+    assert slow is not None and "try again" in str(slow) and not isinstance(slow, DatabaseUnavailable)
+    assert db.readable_error(_raised(engine, "SELECT 1/0")) is None                   # a bug, not the database
+    assert db.readable_error(_raised(engine, "SELECT no_such_column FROM ward")) is None  # a typo stays a bug
     assert db.readable_error(ValueError("not a database failure")) is None
+
+
+def test_readable_error_when_the_server_is_gone():
+    with pytest.raises(sa.exc.OperationalError) as err:
+        sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing").connect()
+    gone = db.readable_error(err.value)
+    assert isinstance(gone, DatabaseUnavailable) and "geomap db start" in str(gone) and "\n" not in str(gone)
+    empty = sa.exc.OperationalError("SELECT 1", {}, Exception(""))  # a driver error without a message
+    assert "stopped answering (Exception)" in str(db.readable_error(empty))
 
 
 def test_unreachable_database_is_one_clear_sentence():

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from geomap import cli, config, db, profiles
+from geomap import cli, config, db, i18n, profiles
 
 
 @pytest.fixture
@@ -63,6 +63,8 @@ def test_template_and_dashboard_report(cli_db, tmp_path) -> None:
     assert cli.main(["dashboard", "report", str(tmp_path / "bc.xlsx"), "--period", month]) == 0
     wb = load_workbook(tmp_path / "bc.xlsx")
     assert wb.sheetnames[0] == "Tổng hợp" and wb["Tổng hợp"]["A2"].value == "Phường Hòa Cường"
+    first = [r[0] for r in wb["Tổng hợp"].iter_rows(max_row=8, values_only=True)]
+    assert i18n.t("app.synthetic_notice", "vi") in first  # the demo ward is synthetic, and the report says so
     assert cli.main(["dashboard", "report", str(tmp_path / "x.xlsx"), "--period", "2026-13"]) == 1
 
 

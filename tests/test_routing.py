@@ -315,3 +315,17 @@ def test_dropped_reason_says_clash_when_a_lower_priority_stop_was_kept():
     alone = plan_day([must, high], [Inspector("A")], s, depot=OFFICE)
     assert [d.reason.code for d in alone.dropped] == ["day_full_must_visit"]
     assert "bắt buộc" in alone.dropped[0].reason.text("vi")
+
+
+def test_when_no_route_is_found_no_stop_is_called_lower_priority(monkeypatch):
+    """If the solver returns nothing, every stop is listed, and none is said to be outranked by stops kept."""
+    import geomap.routing as routing_module
+
+    monkeypatch.setattr(routing_module, "solve", lambda *a, **k: None)
+    s = DaySettings(day_start="08:00", day_end="17:00", lunch_min=0, time_limit_s=0.3)
+    stops = [_stop(i, OFFICE[0] + 0.002 * i, OFFICE[1], priority=float(i)) for i in (1, 2, 3)]
+    plan = plan_day(stops, [Inspector("A")], s, depot=OFFICE)
+    assert "solver_failed" in {n.code for n in plan.notices}
+    assert sorted(d.stop.id for d in plan.dropped) == [1, 2, 3]
+    assert {d.reason.code for d in plan.dropped} == {"not_planned"}
+    assert "không lập được lộ trình" in plan.dropped[0].reason.text("vi")

@@ -103,13 +103,14 @@ def run_template(args: argparse.Namespace) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    from geomap import dashboard, profiles
+    from geomap import dashboard, mapdata, profiles
 
     slug = args.ward or config.DEFAULT_WARD
     engine = db.get_engine()
     ward = queries.ward_id(engine, slug)
     frames = dashboard.load_frames(engine, ward)
     profile = profiles.get(slug)
-    dashboard.write_report(frames, profile, profile.name, args.period, args.file, _lang(args))
+    dashboard.write_report(frames, profile, profile.name, args.period, args.file, _lang(args),
+                           synthetic=mapdata.ward_is_synthetic(engine, ward))
     print(args.file, file=sys.stdout)
     return 0

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geomap import dashboard, i18n, profiles, status
+from geomap import dashboard, i18n, mapdata, profiles, status
 from geomap.errors import GeomapError
 from geomap.ui import resources
 from geomap.ui.pages import Page
@@ -120,7 +120,8 @@ def render(ctx: Any) -> None:
             st.error(f"No ward profile '{ctx.ward_slug}'.")
             return
         buf = io.BytesIO()
-        dashboard.write_report(_frames(db_key, ctx.ward_id), profile, profile.name, period, buf, lang)
+        dashboard.write_report(_frames(db_key, ctx.ward_id), profile, profile.name, period, buf, lang,
+                               synthetic=mapdata.ward_is_synthetic(ctx.engine, ctx.ward_id))
         st.session_state["dash.report"] = (period, buf.getvalue())
     made = st.session_state.get("dash.report")
     if made:
