@@ -35,7 +35,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import audit, db, profiles
+from geomap import audit, db, links, profiles
 from geomap.errors import GeomapError
 from geomap.i18n import code_label
 from geomap.models import REPORT_CATEGORIES, REPORT_CHANNELS, REPORT_STATUSES
@@ -697,19 +697,29 @@ def staff(conn: Connection | Engine, ward_id: int | None = None) -> list[dict[st
         return [dict(r) for r in rows]
 
 
-def establishment_for_token(conn: Connection | Engine, token: str) -> dict[str, Any] | None:
-    """The establishment behind a QR token (a stall's code leads to its trader); None if unknown or revoked."""
+def establishment_for_token(conn: Connection | Engine, token: str, *,
+                            include_revoked: bool = False) -> dict[str, Any] | None:
+    """The establishment behind a QR token or short code (a stall's code leads to its trader).
+
+    None if unknown, or revoked (reissued codes included) unless ``include_revoked``: the revoked
+    page's "report this sticker" link needs the ward and establishment the sticker was issued
+    for. The mapping carries the sticker's ``short_code`` and ``revoked`` (True for such a code)."""
     if not token or len(token) > 64:
         return None
     with _read(conn) as c:
         row = c.execute(sa.text(
             "SELECT e.id, e.name, e.address, e.ward_id, ST_X(COALESCE(e.geom, s.geom)) lon, "
-            "ST_Y(COALESCE(e.geom, s.geom)) lat FROM qr_code q "
+            "ST_Y(COALESCE(e.geom, s.geom)) lat, q.short_code, q.revoked_at IS NOT NULL AS revoked FROM qr_code q "
             "LEFT JOIN stall s ON s.id = q.stall_id "
             "JOIN establishment e ON e.id = COALESCE(q.establishment_id, s.establishment_id) "
-            "WHERE (q.token = :t OR q.short_code = :t) AND q.revoked_at IS NULL LIMIT 1"),
-            {"t": token}).mappings().first()
+            "WHERE (q.token = :t OR q.short_code = :t) AND (:rev OR q.revoked_at IS NULL) LIMIT 1"),
+            {"t": token, "rev": include_revoked}).mappings().first()
     return dict(row) if row else None
+
+
+def revoked_sticker_note(short_code: str) -> str:
+    """The line that opens a report sent from a revoked sticker's page, naming the sticker for the ward."""
+    return f"[Phản ánh từ tem QR đã thu hồi {short_code} / reported from revoked QR sticker {short_code}]"
 
 
 # --- API keys (Open311 and other third-party clients) -------------------------------------
@@ -866,12 +876,12 @@ def hotspot_layers(
     prev_start = start - (end - start)
     points = report_points(conn, ward_id, since=prev_start, until=end, categories=categories)
     with _read(conn) as c:
-        row = c.execute(sa.text("SELECT ST_AsBinary(geom) AS g, local_srid, slug FROM ward WHERE id = :w"),
+        row = c.execute(sa.text("SELECT ST_AsBinary(geom) AS g, local_srid FROM ward WHERE id = :w"),
                         {"w": ward_id}).one()
     area = wkb.loads(bytes(row.g))
     grid = grid or hotspots.Grid()
     if grid.kind == "square":  # squares in the ward's own local CRS: the ids its links carry mean the same squares
-        grid = dataclasses.replace(grid, srid=_local_srid(row.local_srid, row.slug))
+        grid = dataclasses.replace(grid, srid=int(row.local_srid))
     analysis = hotspots.analyse(points, area=area, start=start, end=end, grid=grid,
                                 permutations=hotspots.PERMUTATIONS if permutations is None else permutations,
                                 alpha=alpha, seed=seed)
@@ -898,16 +908,15 @@ def reports_in_cells(
 ) -> list[dict[str, Any]]:
     """The reports behind hotspot cells (what a hotspot links to), most urgent first.
 
-    Square cell ids are read in the ward's local CRS, as :func:`hotspot_layers` lays them."""
-    from geomap import hotspots
-
+    Square cell ids are read in the ward's local CRS, as :func:`hotspot_layers` lays them. The
+    cells must all be of one grid (:class:`ReportError` otherwise: the others would match nothing)."""
     if not cells:
         return []
     with _read(conn) as c:
-        ward = c.execute(sa.text("SELECT local_srid, slug FROM ward WHERE id = :w"), {"w": ward_id}).first()
-    if ward is None:
+        srid = c.execute(sa.text("SELECT local_srid FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
+    if srid is None:
         return []
-    grid = hotspots.grid_of(cells[0], srid=_local_srid(ward.local_srid, ward.slug))
+    grid = one_grid(cells, srid=int(srid))
     points = report_points(conn, ward_id, since=since, until=until, categories=categories)
     if points.empty:
         return []
@@ -917,11 +926,26 @@ def reports_in_cells(
     return work_list(conn, ward_id, ids=ids, with_duplicates=with_duplicates) if ids else []
 
 
-def _local_srid(stored: int | None, slug: str | None) -> int:
-    """The ward's local CRS: the ``ward.local_srid`` column, else its profile's."""
-    if stored:
-        return int(stored)
-    return profiles.get(slug).local_srid
+def one_grid(cells: Sequence[str], *, srid: int) -> Any:
+    """The one :class:`geomap.hotspots.Grid` all ``cells`` belong to (squares laid in ``srid``).
+
+    Cells of different grids (H3 and squares, two H3 resolutions, two square sizes) raise
+    :class:`ReportError` (field ``cell``): a cell list is matched against one grid only."""
+    from geomap import hotspots
+
+    grids: dict[Any, str] = {}
+    for cell in cells:
+        grids.setdefault(hotspots.grid_of(cell, srid=srid), cell)
+    if len(grids) > 1:
+        kinds = ", ".join(f"{_grid_name(g)} ('{c[:20]}')" for g, c in grids.items())
+        raise ReportError(f"Liên kết trộn ô của nhiều lưới khác nhau: {kinds}; mọi ô phải cùng một lưới.",
+                          f"The link mixes cells of different grids: {kinds}; all cells must be of one grid.",
+                          "cell")
+    return next(iter(grids))
+
+
+def _grid_name(grid: Any) -> str:
+    return f"H3 r{grid.resolution}" if grid.kind == "h3" else f"{grid.cell_m:g} m"
 
 
 # --- hotspot -> report list links ---------------------------------------------------------------
@@ -930,26 +954,34 @@ def _local_srid(stored: int | None, slug: str | None) -> int:
 REPORTS_PAGE = "/reports"
 #: most cells a link may name (a hotspot is a few dozen cells)
 MAX_LINK_CELLS = 2000
+#: ``ward``: the query parameter naming a link's ward by its slug (:mod:`geomap.links`); the staff app's
+#: router selects that ward, so a link opened in a new tab (a new session) lists the right ward's reports
+WARD_PARAM = links.WARD_PARAM
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 @dataclass(frozen=True)
 class CellFilter:
-    """What a hotspot link asks the report list for: reports in ``cells`` in [since, until)."""
+    """What a hotspot link asks the report list for: reports in ``cells`` in [since, until), in
+    ward ``ward`` (its slug; None for a link that does not say)."""
 
     cells: tuple[str, ...]
     since: dt.datetime
     until: dt.datetime
     categories: tuple[str, ...] = ()
+    ward: str | None = None
 
 
-def cells_link(cells: Sequence[str], *, since: dt.datetime, until: dt.datetime,
+def cells_link(cells: Sequence[str], *, ward: str | None, since: dt.datetime, until: dt.datetime,
                categories: Sequence[str] | None = None, page: str = REPORTS_PAGE) -> str:
-    """``/reports?cell=…&since=…&until=…[&category=…]``, URL-encoded: the ``+`` of a ``+07:00``
-    offset becomes ``%2B`` (unencoded, query parsing would turn it into a space).
-    :func:`parse_cells_link` reads it back."""
+    """``/reports?ward=…&cell=…&since=…&until=…[&category=…]``, URL-encoded: the ``+`` of a ``+07:00``
+    offset becomes ``%2B`` (unencoded, query parsing would turn it into a space). ``ward``, the
+    ward's slug, has no default: a caller must say it (a square cell id means nothing without its
+    ward; None leaves the parameter out). :func:`parse_cells_link` reads it back."""
     from urllib.parse import urlencode
 
-    query: dict[str, str] = {"cell": ",".join(cells), "since": since.isoformat(), "until": until.isoformat()}
+    query: dict[str, str] = {WARD_PARAM: ward} if ward else {}
+    query.update({"cell": ",".join(cells), "since": since.isoformat(), "until": until.isoformat()})
     if categories:
         query["category"] = ",".join(categories)
     return f"{page}?{urlencode(query, safe=',:')}"
@@ -982,8 +1014,9 @@ def parse_cells_link(params: Mapping[str, str | None], *, now: dt.datetime | Non
                      default_days: int = 90) -> CellFilter | None:
     """The :class:`CellFilter` in a page's query parameters (None: the link names no cell).
 
-    Bad cells, dates or categories raise :class:`ReportError` with a message for the page; a
-    missing ``until`` is now, a missing ``since`` ``default_days`` before ``until``."""
+    Bad cells (or cells of more than one grid), dates, categories or ward slug raise
+    :class:`ReportError` with a message for the page; a missing ``until`` is now, a missing
+    ``since`` ``default_days`` before ``until``."""
     from geomap import hotspots
 
     cells = tuple(dict.fromkeys(c.strip() for c in (params.get("cell") or "").split(",") if c.strip()))
@@ -997,6 +1030,11 @@ def parse_cells_link(params: Mapping[str, str | None], *, now: dt.datetime | Non
     if bad is not None:
         raise ReportError(f"Liên kết có mã ô lưới không hợp lệ ('{bad[:40]}').",
                           f"The link has an invalid grid cell id ('{bad[:40]}').", "cell")
+    one_grid(cells, srid=hotspots.Grid().srid)  # any CRS: only the kind, resolution and size are compared
+    ward = (params.get(WARD_PARAM) or "").strip() or None
+    if ward is not None and not _SLUG.fullmatch(ward):
+        raise ReportError(f"Liên kết có mã phường không hợp lệ ('{ward[:40]}').",
+                          f"The link has an invalid ward slug ('{ward[:40]}').", WARD_PARAM)
     until = _link_time(params["until"], "until") if params.get("until") else (now or _now())
     since = (_link_time(params["since"], "since") if params.get("since")
              else until - dt.timedelta(days=default_days))
@@ -1008,4 +1046,4 @@ def parse_cells_link(params: Mapping[str, str | None], *, now: dt.datetime | Non
     if unknown:
         raise ReportError(f"Liên kết có lĩnh vực không tồn tại: {', '.join(unknown)[:80]}.",
                           f"The link names unknown categories: {', '.join(unknown)[:80]}.", "category")
-    return CellFilter(cells=cells, since=since, until=until, categories=categories)
+    return CellFilter(cells=cells, since=since, until=until, categories=categories, ward=ward)

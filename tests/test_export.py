@@ -475,6 +475,14 @@ def test_lives_feed_carries_dictionary_metadata_and_is_audited(engine, ward, tmp
     assert by_field.loc[("businesses", "business_id"), "label_vi"] == "Mã cơ sở"
     assert "YYYYMMDD" in by_field.loc[("inspections", "date"), "description_en"]
     assert "routine = Kiểm tra định kỳ hoặc đột xuất / Routine" in by_field.loc[("inspections", "type"), "code_values"]
+    # a column's code list names codes the file holds; "description" holds "vi / en" labels, so it has none
+    assert by_field.loc[("inspections", "description"), "code_values"] == ""
+    with zipfile.ZipFile(path) as zf:
+        for (layer, field), listed in by_field["code_values"].items():
+            if listed:
+                codes = {item.split(" = ")[0] for item in listed.split("; ")}
+                values = set(pd.read_csv(zf.open(f"{layer}.csv"), dtype=str)[field].dropna())
+                assert values <= codes, (layer, field, values - codes)
     assert meta["ward"] == {"slug": SLUG, "name": "Phường Thử Nghiệm Xuất", "province": "Thành phố Đà Nẵng"}
     assert meta["format"] == "lives" and meta["profile"] == "public" and meta["crs"] == "EPSG:4326"
     assert meta["extracted_at"] == "2026-06-30T01:02:03+00:00"
@@ -520,6 +528,25 @@ def test_destination_resolution():
     assert export.resolve_dest("exports", "x.gpkg") == Path("exports/x.gpkg")
     assert export.resolve_dest("exports.v2/", "x.gpkg") == Path("exports.v2/x.gpkg")
     assert export.resolve_dest(".", "x.gpkg") == Path("x.gpkg")
+
+
+def test_existing_file_without_suffix_is_the_target_not_a_folder(engine, ward, tmp_path):
+    """``--out feed`` where ``feed`` is already a file: that file is replaced (it used to raise
+    FileExistsError from mkdir); ``feed/`` says clearly that it is a file; a file in the way of a
+    folder to create is an ExportError, not a traceback."""
+    existing = tmp_path / "feed"
+    existing.write_bytes(b"old")
+    assert export.resolve_dest(existing, "x.zip", (".zip",)) == existing
+    assert export.resolve_dest(str(existing), "x.gpkg") == existing
+    path = lives.export_lives(engine, SLUG, existing)
+    assert path == existing and zipfile.is_zipfile(existing)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed"]  # no partial file left over
+    with pytest.raises(ExportError) as err:
+        export.resolve_dest(f"{existing}/", "x.zip", (".zip",))
+    assert "is a file, not a folder" in err.value.message("en") and "là một tệp" in err.value.message("vi")
+    with pytest.raises(ExportError) as err:
+        lives.export_lives(engine, SLUG, existing / "sub" / "feed.zip")
+    assert "a file of that name is in the way" in err.value.message("en")
 
 
 def test_command_line_export(engine, database_url, ward, tmp_path, monkeypatch, capsys):

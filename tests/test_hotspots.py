@@ -252,7 +252,7 @@ def test_map_cell_popups_link_to_their_reports():
     start, end = dt.datetime(2026, 1, 31, tzinfo=UTC), dt.datetime(2026, 3, 2, tzinfo=UTC)
     result = hotspots.analyse(frame, area=area, start=start.astimezone(reports.LOCAL_TZ),
                               end=end.astimezone(reports.LOCAL_TZ), permutations=0)
-    geo = page._cells_geojson(result.cells, "en", result.window, ("garbage",))
+    geo = page._cells_geojson(result.cells, "en", result.window, ("garbage",), "hoa-cuong")
     props = [f["properties"] for f in geo["features"]]
     with_reports = [p for p in props if p["count"] > 0]
     assert with_reports and all('target="_blank"' in p["link"] for p in with_reports)
@@ -264,4 +264,13 @@ def test_map_cell_popups_link_to_their_reports():
     one = with_reports[0]
     href = html.unescape(re.search(r'href="([^"]+)"', one["link"]).group(1))
     parsed = reports.parse_cells_link({k: v[-1] for k, v in parse_qs(urlsplit(href).query).items()})
-    assert parsed == reports.CellFilter((one["cell"],), *result.window, ("garbage",))
+    assert parsed == reports.CellFilter((one["cell"],), *result.window, ("garbage",), "hoa-cuong")
+
+
+def test_grid_picker_names_the_wards_own_crs():
+    """The square grid is laid in the ward's local CRS: the picker says that CRS, not a fixed EPSG:5899."""
+    from geomap.ui.pages import hotspots as page
+
+    assert page._grid_label("sq-250", 3405) == "250 m EPSG:3405"
+    assert page._grid_label("sq-250", profiles.get("hoa-cuong").local_srid) == "250 m EPSG:5899"
+    assert page._grid_label("h3-10", 3405) == "H3 r10"

@@ -8,6 +8,7 @@ any establishment ever appears". The service is exercised through FastAPI's Test
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import socket
@@ -360,6 +361,87 @@ def test_revoke_fails_the_sticker_on_the_next_fetch(client, engine, qr_ward):
     assert js.status_code == 410 and js.json()["status"] == "revoked"
     assert _cache_directives(r.headers["cache-control"]).get("max-age") == "60"
     assert "stale-while-revalidate" not in r.headers["cache-control"]
+
+
+@contextlib.contextmanager
+def _statements(engine: sa.Engine):
+    """The SQL statements run on ``engine`` inside the block (after the one-off background priming of
+    the establishment statuses, which would otherwise interleave its own query)."""
+    for t in threading.enumerate():
+        if t.name in ("qr-status-prime", "qr-prime"):
+            t.join(timeout=60)
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def _is_state_check(statement: str) -> bool:
+    return statement.startswith("SELECT revoked_at IS NULL FROM qr_code WHERE token")
+
+
+def test_cache_hit_runs_exactly_the_state_check(client, qr_ward):
+    """A page served from the in-process cache costs one SQL statement: the code's state re-check."""
+    assert qr_route.CACHE_SECONDS > 0
+    token = qr_ward["codes"]["pho"].token
+    qr_route.clear_cache()
+    first = client.get(f"/q/{token}")
+    assert first.status_code == 200 and _served_from_cache(token)
+    cached = qr_route._CACHE[(token, "html", "vi")]
+    with _statements(client.app.state.qr_lookup_engine) as seen:
+        hit = client.get(f"/q/{token}")
+    assert hit.status_code == 200 and hit.text == first.text
+    assert qr_route._CACHE[(token, "html", "vi")] is cached  # served from the cache, not rendered again
+    assert len(seen) == 1 and _is_state_check(seen[0]), seen
+
+
+def test_cache_off_runs_no_state_check(client, qr_ward, monkeypatch):
+    """GEOMAP_QR_CACHE_SECONDS=0: every request is a fresh lookup, never a re-check (nor a cached page,
+    even one kept from before the cache was turned off)."""
+    token = qr_ward["codes"]["pho"].token
+    qr_route.clear_cache()
+    assert client.get(f"/q/{token}").status_code == 200 and _served_from_cache(token)
+    monkeypatch.setattr(qr_route, "CACHE_SECONDS", 0)
+    with _statements(client.app.state.qr_lookup_engine) as seen:
+        pages = [client.get(f"/q/{token}") for _ in range(3)]
+    assert all(p.status_code == 200 and "Phở Bà Hòa" in p.text for p in pages)
+    assert not any(_is_state_check(s) for s in seen), seen
+    assert len(seen) >= 3  # one lookup (at least) per request: nothing came from the cache
+
+
+def test_database_down_answers_a_clear_503_not_the_cached_page(client, qr_ward):
+    """With the database unreachable the cached page's validity cannot be checked: 503 with a plain
+    message (not a 500, not the cached 200), for cached and uncached codes, HTML and JSON."""
+    token = qr_ward["codes"]["pho"].token
+    qr_route.clear_cache()
+    assert client.get(f"/q/{token}").status_code == 200 and _served_from_cache(token)
+    assert client.get(f"/api/q/{token}").status_code == 200
+    live = client.app.state.qr_lookup_engine
+    dead = sa.create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/none",
+                            connect_args={"connect_timeout": 2})
+    client.app.state.qr_lookup_engine = dead
+    try:
+        page = client.get(f"/q/{token}")
+        en = client.get(f"/q/{token}?lang=en")
+        js = client.get(f"/api/q/{token}")
+        uncached = client.get(f"/q/{codes.new_token()}")
+    finally:
+        client.app.state.qr_lookup_engine = live
+        dead.dispose()
+    for r in (page, en, js, uncached):
+        assert r.status_code == 503, (r.status_code, r.text[:200])
+        assert r.headers["cache-control"] == "no-store" and int(r.headers["retry-after"]) > 0
+    assert "Tạm thời chưa tra cứu được" in page.text and "đừng coi tem là hợp lệ" in page.text
+    assert "Phở Bà Hòa" not in page.text and "Mã QR hợp lệ" not in page.text
+    assert page.headers["content-type"].startswith("text/html") and "Lookup temporarily unavailable" in en.text
+    assert js.json()["status"] == "unavailable" and js.json()["message"] == "Tạm thời chưa tra cứu được"
+    assert client.get(f"/q/{token}").status_code == 200  # back as soon as the database answers
 
 
 def test_flood_from_one_client_leaves_the_service_up(database_url, qr_ward):

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from reports_fixtures import ensure_ward, inside_point, offset
 
-from geomap import profiles, reports
+from geomap import hotspots, profiles, reports
 from geomap.reports import ReportError
 
 UTC = dt.UTC
@@ -449,18 +449,42 @@ def _as_streamlit_reads(link: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlsplit(link).query, keep_blank_values=True).items()}
 
 
-def test_cells_link_round_trip_keeps_offset_and_categories():
+def test_cells_link_round_trip_keeps_offset_categories_and_ward():
     since = dt.datetime(2026, 1, 1, tzinfo=reports.LOCAL_TZ)
     until = dt.datetime(2026, 3, 31, 23, 30, tzinfo=reports.LOCAL_TZ)
-    cells = ["8a65b56628e7fff", "8a65b56628effff", "sq250:3141:-59"]
-    link = reports.cells_link(cells, since=since, until=until, categories=["garbage", "sanitation"])
+    cells = ["8a65b56628e7fff", "8a65b56628effff"]
+    link = reports.cells_link(cells, ward="hoa-cuong", since=since, until=until,
+                              categories=["garbage", "sanitation"])
     assert link.startswith("/reports?") and "+07:00" not in link and "%2B07:00" in link
+    assert _as_streamlit_reads(link)["ward"] == "hoa-cuong"  # the router's parameter: a new tab opens on this ward
     parsed = reports.parse_cells_link(_as_streamlit_reads(link))
-    assert parsed == reports.CellFilter(tuple(cells), since, until, ("garbage", "sanitation"))
+    assert parsed == reports.CellFilter(tuple(cells), since, until, ("garbage", "sanitation"), "hoa-cuong")
     assert parsed.since.utcoffset() == dt.timedelta(hours=7)
-    bare = reports.parse_cells_link(_as_streamlit_reads(reports.cells_link(cells[:1], since=since, until=until)))
-    assert bare.categories == () and bare.cells == tuple(cells[:1])
+    squares = ["sq250:3141:-59", "sq250:3142:-59"]
+    bare = reports.parse_cells_link(_as_streamlit_reads(
+        reports.cells_link(squares, ward="thanh-khe", since=since, until=until)))
+    assert bare.categories == () and bare.cells == tuple(squares) and bare.ward == "thanh-khe"
+    unnamed = reports.cells_link(cells[:1], ward=None, since=since, until=until)
+    assert "ward" not in _as_streamlit_reads(unnamed) and reports.parse_cells_link(
+        _as_streamlit_reads(unnamed)).ward is None
     assert reports.parse_cells_link({}) is None and reports.parse_cells_link({"cell": " , "}) is None
+
+
+@pytest.mark.parametrize("cells", [
+    "8a65b56628e7fff,sq250:3141:-59",  # H3 and squares
+    "8a65b56628e7fff,8965b56628fffff",  # H3 resolutions 10 and 9
+    "sq250:3141:-59,sq100:1:2",  # two square sizes
+])
+def test_link_cells_must_be_of_one_grid(conn, ward, cells):
+    """reports_in_cells reads every cell in one grid: a mix would match nothing for the others, silently."""
+    assert all(hotspots.is_cell_id(c) for c in cells.split(","))
+    with pytest.raises(ReportError) as err:
+        reports.parse_cells_link({"cell": cells})
+    assert err.value.field == "cell" and "one grid" in err.value.message("en")
+    assert "cùng một lưới" in err.value.message("vi")
+    now = dt.datetime.now(dt.UTC)
+    with pytest.raises(ReportError):
+        reports.reports_in_cells(conn, ward, cells.split(","), since=now - dt.timedelta(days=30), until=now)
 
 
 def test_unencoded_old_link_is_read_not_crashed():
@@ -478,6 +502,7 @@ def test_unencoded_old_link_is_read_not_crashed():
     ({"cell": "8a65b56628e7fff", "category": "potholes"}, "category"),
     ({"cell": "not-a-cell"}, "cell"),
     ({"cell": "sq250:1:x"}, "cell"),
+    ({"cell": "8a65b56628e7fff", "ward": "../admin"}, "ward"),
 ])
 def test_bad_links_give_a_clear_message(params, field):
     with pytest.raises(ReportError) as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import urlsplit
 
@@ -11,9 +12,11 @@ from fastapi.testclient import TestClient
 from reports_fixtures import assert_not_sequential, assert_public_id_hides_row_id, ensure_ward, inside_point
 from test_photos import jpeg_with_gps
 
-from geomap import photos
+from geomap import config, photos, profiles, reports
 from geomap.web import create_app
+from geomap.web.routes import qr as qr_route
 from geomap.web.routes import reports as report_routes
+from qr import issue
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +157,68 @@ def test_establishment_prefill_from_qr_token(client, engine):
                         ).one()
     assert tuple(row) == ("qr", est)
     assert "Quán &lt;Bún&gt; Chả Cá" in client.get(r.headers["location"]).text
+
+
+@pytest.fixture
+def other_ward(engine):
+    """Phường Thanh Khê (not the default ward), loaded for the test when no other test loaded it."""
+    prof = profiles.get("thanh-khe")
+    assert config.DEFAULT_WARD != prof.slug  # else the report would land there even without the fix
+    with engine.begin() as c:
+        found = c.execute(sa.text("SELECT id FROM ward WHERE slug = :s"), {"s": prof.slug}).scalar()
+        ward_id = found or c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES (:s, :n, :p, :srid, "
+            "ST_Multi(ST_GeomFromText(:g, 4326))) RETURNING id"),
+            {"s": prof.slug, "n": prof.name, "p": prof.province, "srid": prof.local_srid,
+             "g": prof.boundary().wkt}).scalar()
+    point = prof.boundary().representative_point()
+    yield {"id": ward_id, "lon": point.x, "lat": point.y}
+    if not found:
+        with engine.begin() as c:
+            c.execute(sa.text("DELETE FROM ward WHERE id = :w"), {"w": ward_id})
+
+
+def test_report_from_a_revoked_sticker_reaches_its_ward_and_names_it(client, engine, other_ward):
+    """The revoked QR page's "report this sticker" button: the report goes to the ward and establishment
+    the sticker was issued for (not the default ward) and opens by naming the sticker's code."""
+    with engine.begin() as c:
+        est = c.execute(sa.text(
+            "INSERT INTO establishment (ward_id, code, name, business_type, vsic_code, geom) "
+            "VALUES (:w, 'R5-TK-REVOKED', 'Tiệm Tem Cũ', 'household', (SELECT vsic_code FROM industry LIMIT 1), "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id"),
+            {"w": other_ward["id"], "lon": other_ward["lon"], "lat": other_ward["lat"]}).scalar()
+        old = issue.issue(c, establishment_id=est)
+        current = issue.reissue(c, old)  # the first sticker is superseded
+        issue.revoke(c, current, reason="misused")  # and the second revoked
+    try:
+        with engine.connect() as c:
+            for rec in (old, current):
+                assert reports.establishment_for_token(c, rec.token) is None  # not for a valid-code lookup
+                found = reports.establishment_for_token(c, rec.token, include_revoked=True)
+                assert (found["id"], found["ward_id"], found["short_code"], found["revoked"]) == (
+                    est, other_ward["id"], rec.short_code, True)
+        qr_route.clear_cache()
+        page = client.get(f"/q/{current.token}")
+        assert page.status_code == 410
+        link = html.unescape(re.search(r'href="(/report\?establishment=[^"]+)"', page.text).group(1))
+        form_page = client.get(link)
+        assert form_page.status_code == 200 and current.short_code in form_page.text
+        assert f'value="{current.token}"' in form_page.text and "Tem QR đã thu hồi".lower() in form_page.text.lower()
+        r = client.post("/report", data={"category": "urban_order", "description": "Tem vẫn dán ở quầy",
+                                         "lat": f"{other_ward['lat']}", "lon": f"{other_ward['lon']}",
+                                         "establishment": current.token})
+        assert r.status_code == 303, r.text
+        with engine.connect() as c:
+            row = c.execute(sa.text("SELECT ward_id, establishment_id, channel, description FROM field_report "
+                                    "WHERE establishment_id = :e"), {"e": est}).one()
+        assert (row.ward_id, row.establishment_id, row.channel) == (other_ward["id"], est, "qr")
+        assert row.description.startswith(reports.revoked_sticker_note(current.short_code))
+        assert f"revoked QR sticker {current.short_code}" in row.description
+        assert row.description.endswith("Tem vẫn dán ở quầy")
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.text("DELETE FROM field_report WHERE establishment_id = :e"), {"e": est})
+            c.execute(sa.text("DELETE FROM establishment WHERE id = :e"), {"e": est})
 
 
 def test_unknown_tracking_code(client):

@@ -59,7 +59,11 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     On failure the partial file (and SQLite side files) are removed: a failed export
     never leaves a file that looks complete.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file stands where a folder on the way must be
+        raise ExportError(f"Không tạo được thư mục '{dest.parent}': đã có một tệp cùng tên trên đường dẫn.",
+                          f"Cannot create the folder '{dest.parent}': a file of that name is in the way.") from None
     tmp = dest.with_name(f".partial-{uuid.uuid4().hex[:10]}-{dest.name}")
     try:
         yield tmp
@@ -76,11 +80,20 @@ def resolve_dest(dest: Path | str, file_name: str, suffixes: tuple[str, ...] | N
 
     A folder is an existing directory, a path ending in a slash (``--out feed/``, created if
     missing), or a path whose name does not end in one of ``suffixes`` (None: has no suffix at
-    all), so ``--out feed`` never becomes a file called ``feed``.
+    all), so ``--out feed`` never becomes a new file called ``feed``. An existing file is the
+    target whatever its name (replaced, as any named file is); named with a trailing slash, it
+    raises :class:`ExportError`.
     """
     text = str(dest)
     path = Path(dest)
     name = path.name.lower()
+    if path.exists() and not path.is_dir():
+        if text.endswith(("/", os.sep)):
+            raise ExportError(f"'{text}' là một tệp, không phải thư mục; bỏ dấu '/' ở cuối để ghi đè tệp đó "
+                              "hoặc chọn thư mục khác.",
+                              f"'{text}' is a file, not a folder; drop the trailing '/' to replace that file "
+                              "or pick another folder.")
+        return path
     as_folder = (path.is_dir() or text.endswith(("/", os.sep)) or name in ("", ".", "..")
                  or (not name.endswith(suffixes) if suffixes is not None else not path.suffix))
     return path / file_name if as_folder else path

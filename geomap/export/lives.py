@@ -71,8 +71,9 @@ def lives_files(layer: Layer) -> list[Layer]:
                "Left empty: Vietnamese food-safety inspections are not scored", kind="float"),
             _f("date", "Ngày kiểm tra", "Inspection date", f"Ngày kiểm tra, {_YYYYMMDD_VI}",
                f"Inspection date, {_YYYYMMDD_EN}"),
+            # the file holds "vi / en" labels, not inspection_result codes: no code list for it
             _f("description", "Kết quả kiểm tra", "Result", "Kết quả: tiếng Việt / tiếng Anh",
-               "Result: Vietnamese / English", codes="inspection_result"),
+               "Result: Vietnamese / English"),
             _f("type", "Loại kiểm tra", "Inspection type", "Loại kiểm tra theo LIVES",
                "Inspection type in the LIVES vocabulary", codes="lives_inspection_type"),
         )),

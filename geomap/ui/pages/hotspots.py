@@ -1,14 +1,16 @@
 """Staff page: field-report hotspots (điểm nóng) for a time window and categories.
 
 Density heatmap (folium.plugins.HeatMap), report counts on H3 cells (or 250 m squares in the
-ward's VN-2000 grid), Getis-Ord Gi* classes after FDR, and the ranked hotspot list with the
+ward's own VN-2000 grid, ``ward.local_srid``), Getis-Ord Gi* classes after FDR, and the ranked hotspot list with the
 trend against the previous window; picking a hotspot lists its reports. Hotspot rows and the
-popups of map cells holding reports link to the report list (:func:`geomap.reports.cells_link`).
+popups of map cells holding reports link to the report list (:func:`geomap.reports.cells_link`,
+naming the ward so the link opens on it in a new tab too).
 Report text (descriptions) is shown only inside data frames, never as Markdown.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -78,11 +80,21 @@ def _cell_link(url: str, lang: str) -> str:
             f'{html.escape(i18n.t("hot.link", lang))}</a>')
 
 
-def _cells_geojson(cells, lang: str, window=None, categories=()) -> dict:
+def _grid_label(key: str, srid: int) -> str:
+    """The picker's name of grid ``key``: squares are laid in the ward's own CRS (``srid``), as the analysis does."""
+    return dataclasses.replace(_GRIDS[key], srid=srid).label
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _ward_srid(ward_id: int) -> int:
+    return next(int(w["local_srid"]) for w in queries.loaded_wards(resources.engine()) if w["id"] == ward_id)
+
+
+def _cells_geojson(cells, lang: str, window=None, categories=(), ward: str | None = None) -> dict:
     frame = cells[["cell", "count", "prev_count", "z", "p_sim", "q", "hotspot_class", "geometry"]].copy()
     frame["label"] = [i18n.t(f"hot.class.{c}", lang) for c in frame["hotspot_class"]]
-    if window is not None:  # cells holding reports link to them (as the ranked list does)
-        frame["link"] = [_cell_link(reports.cells_link([c], since=window[0], until=window[1],
+    if window is not None:  # cells holding reports link to them (as the ranked list does), in ward ``ward``
+        frame["link"] = [_cell_link(reports.cells_link([c], ward=ward, since=window[0], until=window[1],
                                                        categories=categories), lang) if n else
                          html.escape(f"{i18n.t('hot.count', lang)}: 0")
                          for c, n in zip(frame["cell"], frame["count"], strict=True)]
@@ -92,13 +104,14 @@ def _cells_geojson(cells, lang: str, window=None, categories=()) -> dict:
 
 
 def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, lang: str,
-              show: set[str], categories: tuple[str, ...] = ()) -> folium.Map:
-    """Heatmap, cell counts and Gi* classes as toggleable layers; a cell's popup links to its reports."""
+              show: set[str], categories: tuple[str, ...] = (), ward: str | None = None) -> folium.Map:
+    """Heatmap, cell counts and Gi* classes as toggleable layers; a cell's popup links to its reports
+    (in ward ``ward``, its slug)."""
     m = mapview.base_map(bounds)
     if "heat" in show and len(points):
         HeatMap(hotspots.heat_points(points), name=i18n.t("hot.heat", lang), radius=14, blur=18,
                 min_opacity=0.3).add_to(m)
-    geo = _cells_geojson(analysis.cells, lang, analysis.window, categories)
+    geo = _cells_geojson(analysis.cells, lang, analysis.window, categories, ward)
     tooltip = folium.GeoJsonTooltip(fields=["count", "prev_count", "label", "z", "q"],
                                     aliases=[i18n.t("hot.count", lang), i18n.t("hot.prev", lang), "Gi*", "z", "q"])
     if "counts" in show:
@@ -132,8 +145,9 @@ def render(ctx: Any) -> None:
                            format="DD/MM/YYYY", key="hot.window")
     cats = c2.multiselect(i18n.t("hot.categories", lang), REPORT_CATEGORIES, key="hot.cats",
                           format_func=lambda c: i18n.code_label("report_category", c, lang))
+    srid = _ward_srid(ctx.ward_id)
     grid_key = c3.selectbox(i18n.t("hot.grid", lang), list(_GRIDS), key="hot.grid",
-                            format_func=lambda k: _GRIDS[k].label)
+                            format_func=lambda k: _grid_label(k, srid))
     if not isinstance(window, tuple) or len(window) != 2:
         st.stop()
     start, end = window
@@ -148,8 +162,8 @@ def render(ctx: Any) -> None:
     from streamlit_folium import st_folium
 
     bounds = queries.ward_bounds(resources.engine(), ctx.ward_id)
-    st_folium(build_map(analysis, points, bounds, lang, show, tuple(cats)), height=520, use_container_width=True,
-              returned_objects=[], key=f"hot.map.{grid_key}")
+    st_folium(build_map(analysis, points, bounds, lang, show, tuple(cats), ctx.ward_slug), height=520,
+              use_container_width=True, returned_objects=[], key=f"hot.map.{grid_key}")
 
     st.subheader(i18n.t("hot.ranked", lang))
     ranked = analysis.hotspots
@@ -164,8 +178,8 @@ def render(ctx: Any) -> None:
         i18n.t("hot.trend", lang): [i18n.t(f"hot.trend.{t}", lang) for t in ranked["trend"]],
         i18n.t("hot.cells", lang): ranked["n_cells"],
         "z max": ranked["max_z"].round(1),
-        i18n.t("hot.link", lang): [reports.cells_link(c, since=since, until=until, categories=cats)
-                                   for c in ranked["cells"]],
+        i18n.t("hot.link", lang): [reports.cells_link(c, ward=ctx.ward_slug, since=since, until=until,
+                                                      categories=cats) for c in ranked["cells"]],
     })
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                           selection_mode="single-row", key="hot.table",

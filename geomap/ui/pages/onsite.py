@@ -9,7 +9,6 @@ show the new result on the next screen.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 import pandas as pd
@@ -18,6 +17,7 @@ import streamlit as st
 from geomap import auth, i18n, planning, route_export, routing, status
 from geomap.errors import GeomapError
 from geomap.models import INSPECTION_KINDS, INSPECTION_RESULTS
+from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
 i18n.register({
@@ -91,10 +91,10 @@ def _stop(ctx: Any, stop: dict[str, Any], previous: tuple[float, float], day: dt
     lang = ctx.lang
     recorded = stop.get("recorded")
     mark = "✅" if recorded else "⬜"
-    title = f"{mark} {stop['order']}. {routing.hhmm(stop['start_s'])} — {_plain(stop['name'])}"
+    title = f"{mark} {stop['order']}. {routing.hhmm(stop['start_s'])} — {plain(stop['name'])}"
     with st.expander(title, expanded=not recorded):
         if stop.get("address"):
-            st.caption(html.escape(stop["address"]))
+            st.caption(plain(stop["address"]))
         if recorded:
             text = i18n.t("onsite.recorded", lang).format(result=ctx.label("inspection_result", recorded["result"]))
             if recorded.get("follow_up_due"):
@@ -147,16 +147,8 @@ def _stop(ctx: Any, stop: dict[str, Any], previous: tuple[float, float], day: dt
             follow = planning.follow_up_of(ctx.engine, inspection_id)
             st.session_state["onsite.flash"] = (
                 i18n.t("onsite.saved_follow_up", lang).format(date=follow.strftime("%d/%m/%Y")) if follow
-                else i18n.t("onsite.saved", lang).format(name=stop["name"]))
+                else i18n.t("onsite.saved", lang).format(name=plain(stop["name"])))  # st.success reads Markdown
             st.rerun()
-
-
-def _plain(text: object) -> str:
-    """Text for a Markdown label (expander titles): markup characters shown as themselves."""
-    out = str(text or "")
-    for ch in "\\`*_[]#|<>":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 PAGE = Page("onsite", "Kiểm tra tại chỗ", "On site", render, icon=":material/fact_check:", roles=ALL_ROLES, order=41)

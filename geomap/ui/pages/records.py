@@ -10,7 +10,6 @@ is refused (optimistic locking) instead of overwriting it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pandas as pd
@@ -27,6 +26,7 @@ from geomap.models import (
     OPERATING_STATUSES,
     PAYMENT_METHODS,
 )
+from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
 i18n.register({
@@ -95,13 +95,7 @@ i18n.CODES.setdefault("licence_kind", {
     "other": ("Khác", "Other"),
 })
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 _DATE_FMT = "DD/MM/YYYY"
-
-
-def _plain(text: Any) -> str:
-    """Text safe to put in markdown: hostile or odd names show as typed, never as formatting."""
-    return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
 
 
 def _show_error(exc: LocalizedError, lang: str) -> None:
@@ -164,7 +158,7 @@ def _establishment(ctx: Any, establishment_id: int, choices: dict) -> None:
         return
     vkey = f"records.version.{establishment_id}"
     loaded = st.session_state.setdefault(vkey, row["version"])
-    st.subheader(_plain(f"{row['code']} · {row['name']}"))
+    st.subheader(plain(f"{row['code']} · {row['name']}"))
     layer = layers.get("establishments")
     facts = [(records.label("operating_status", lang), ctx.label("operating_status", row["operating_status"])),
              (layer.field("licence_status").label(lang), ctx.label("licence_status", row["licence_status"])),
@@ -172,7 +166,7 @@ def _establishment(ctx: Any, establishment_id: int, choices: dict) -> None:
               ctx.label("food_safety_status", row["food_safety_status"]))]
     for column, (name, value) in zip(st.columns(3), facts, strict=True):
         column.caption(name)
-        column.markdown(f"**{_plain(value)}**")
+        column.markdown(f"**{plain(value)}**")
     if loaded != row["version"]:
         st.warning(ctx.t("records.stale").format(now=row["version"], loaded=loaded))
         if st.button(ctx.t("records.reload"), key=f"records.reload.{establishment_id}", icon=":material/refresh:"):

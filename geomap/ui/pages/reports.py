@@ -1,6 +1,6 @@
 """Staff page: field-report work lists (overdue, due soon, by status), one report's workflow, intake.
 
-Reads widgets, calls :mod:`geomap.reports`, renders. ``?cell=<id>[,<id>]&since=&until=&category=``
+Reads widgets, calls :mod:`geomap.reports`, renders. ``?ward=&cell=<id>[,<id>]&since=&until=&category=``
 (the hotspot page's links, built by :func:`geomap.reports.cells_link` and read by
 :func:`geomap.reports.parse_cells_link`) narrows the list to the reports behind those cells.
 
@@ -12,7 +12,6 @@ roles holding ``view_personal`` (:func:`geomap.reports.redact_for`).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pandas as pd
@@ -21,6 +20,7 @@ import streamlit as st
 from geomap import i18n, photos, reports
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
 from geomap.ui import resources
+from geomap.ui.markdown import plain
 from geomap.ui.pages import Page
 
 i18n.register({
@@ -75,17 +75,13 @@ i18n.register({
     "rep.replayed": ("Phản ánh này vừa được lưu ({code}).", "This report was just saved ({code})."),
     "rep.likely_dup": ("Có thể trùng", "Likely duplicate"),
     "rep.bad_link": ("Liên kết điểm nóng không dùng được", "The hotspot link cannot be used"),
+    "rep.other_ward": ("Liên kết điểm nóng này thuộc phường '{link}', đang xem phường '{current}': hãy chọn "
+                       "phường '{link}' ở thanh bên.",
+                       "This hotspot link is for ward '{link}' but ward '{current}' is shown: pick ward "
+                       "'{link}' in the sidebar."),
 })
 
 _VIEWS = ("open", "overdue", "due", "mine", "all")
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def _plain(text: str) -> str:
-    """``text`` with Markdown punctuation escaped, for the few widgets that only take Markdown (st.error)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _fmt(value: Any) -> str:
@@ -95,12 +91,16 @@ def _fmt(value: Any) -> str:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | None, cells: tuple[str, ...],
-          since: dt.datetime | None, until: dt.datetime | None) -> list[dict[str, Any]]:
+def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | None,
+          link: tuple[tuple[str, str | None], ...] = ()) -> list[dict[str, Any]]:
+    """The rows to show. ``link``: a hotspot link's own ``cell``/``since``/``until`` text, parsed here so
+    that an open ``until`` ("now") is resolved inside the cache: the key stays the same across reruns."""
     engine = resources.engine()
-    if cells:
-        return reports.reports_in_cells(engine, ward_id, list(cells), since=since, until=until,
-                                        categories=list(categories) or None, with_duplicates=True)
+    window = reports.parse_cells_link(dict(link)) if link else None
+    if window is not None:
+        return reports.reports_in_cells(engine, ward_id, list(window.cells), since=window.since,
+                                        until=window.until, categories=list(categories) or None,
+                                        with_duplicates=True)
     kwargs: dict[str, Any] = {"categories": list(categories) or None, "with_duplicates": True}
     if view == "open":
         kwargs["statuses"] = reports.OPEN_STATUSES
@@ -124,12 +124,17 @@ def render(ctx: Any) -> None:
         _intake(ctx)
 
 
-def _link_filter(lang: str) -> reports.CellFilter | None:
+_LINK_PARAMS = (reports.WARD_PARAM, "cell", "since", "until", "category")
+#: the link parameters the list itself depends on (categories reach it through the picker)
+_WINDOW_PARAMS = ("cell", "since", "until")
+
+
+def _link_filter(lang: str, params: dict[str, str | None]) -> reports.CellFilter | None:
     """The hotspot link's filter; a bad link says why and offers to drop it (never a traceback)."""
     try:
-        return reports.parse_cells_link({k: st.query_params.get(k) for k in ("cell", "since", "until", "category")})
+        return reports.parse_cells_link(params)
     except reports.ReportError as exc:
-        st.error(f"{i18n.t('rep.bad_link', lang)}: {_plain(exc.message(lang))}")
+        st.error(f"{i18n.t('rep.bad_link', lang)}: {plain(exc.message(lang))}")
         if st.button(i18n.t("rep.clear_cells", lang), key="rep.clear_bad_link"):
             st.query_params.clear()
             st.rerun()
@@ -138,10 +143,18 @@ def _link_filter(lang: str) -> reports.CellFilter | None:
 
 def _work_list(ctx: Any) -> None:
     lang = ctx.lang
-    link = _link_filter(lang)
+    params = {k: st.query_params.get(k) for k in _LINK_PARAMS}
+    link = _link_filter(lang, params)
     cells = link.cells if link else ()
-    if link and link.categories and "rep.cats" not in st.session_state:
-        st.session_state["rep.cats"] = list(link.categories)  # the hotspot's categories, still editable
+    applied = tuple((k, v) for k, v in params.items() if v) if link else None
+    if st.session_state.get("rep.link") != applied:
+        # a new hotspot link (not a rerun of the same one): its categories replace the picker's, which
+        # stay editable until the next link
+        if link is not None:
+            st.session_state["rep.cats"] = list(link.categories)
+        st.session_state["rep.link"] = applied
+    if link and link.ward and link.ward != ctx.ward_slug:
+        st.warning(i18n.t("rep.other_ward", lang).format(link=plain(link.ward), current=plain(ctx.ward_slug)))
     c1, c2 = st.columns([2, 3])
     view = c1.radio(i18n.t("rep.view", lang), _VIEWS, horizontal=True, key="rep.view",
                     format_func=lambda v: i18n.t(f"rep.view_{v}", lang))
@@ -153,8 +166,8 @@ def _work_list(ctx: Any) -> None:
             st.query_params.clear()
             st.rerun()
     user_id = (ctx.user or {}).get("id")
-    rows = [reports.redact_for(r, ctx.user) for r in _list(
-        ctx.ward_id, view, tuple(cats), user_id, cells, link.since if link else None, link.until if link else None)]
+    window = tuple((k, params[k]) for k in _WINDOW_PARAMS) if link else ()
+    rows = [reports.redact_for(r, ctx.user) for r in _list(ctx.ward_id, view, tuple(cats), user_id, window)]
     st.caption(i18n.t("rep.count", lang).format(n=len(rows)))
     if not rows:
         st.info(i18n.t("rep.none", lang))
@@ -258,7 +271,7 @@ def _act(action, lang: str) -> None:
     try:
         action()
     except reports.ReportError as exc:
-        st.error(_plain(exc.message(lang)))
+        st.error(plain(exc.message(lang)))
         return
     _list.clear()
     st.success(i18n.t("rep.done", lang))
@@ -293,10 +306,10 @@ def _intake(ctx: Any) -> None:
         done = reports.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
                               client=f"staff:{(ctx.user or {}).get('id')}")
     except reports.ReportError as exc:
-        st.error(_plain(exc.message(lang)))
+        st.error(plain(exc.message(lang)))
         return
     except photos.PhotoError as exc:
-        st.error(_plain(str(exc)))  # names the uploaded file: the name is not ours
+        st.error(plain(str(exc)))  # names the uploaded file: the name is not ours
         return
     _list.clear()
     key = "rep.saved" if done.created else "rep.replayed"

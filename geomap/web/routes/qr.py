@@ -11,9 +11,11 @@ stale-while-revalidate), then revalidate with a strong ``ETag`` / ``Last-Modifie
 on a match). ``Vary: Accept-Language, Accept-Encoding`` and gzip when accepted.
 
 Statuses: valid 200; unknown or forged 404 with a warning that the sticker may be fake;
-revoked 410; malformed 400. The page is server-rendered Vietnamese (English by
-``Accept-Language`` or ``?lang=en``), needs no JavaScript, loads nothing external and
-stays well under 20 KB with its inline CSS and inline-SVG map.
+revoked 410; malformed 400; database unreachable 503 (``Retry-After``, ``no-store``) with a
+plain message, even for a page in the cache: its validity cannot be re-checked then. The
+page is server-rendered Vietnamese (English by ``Accept-Language`` or ``?lang=en``), needs no
+JavaScript, loads nothing external and stays well under 20 KB with its inline CSS and
+inline-SVG map.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geomap import i18n
+from geomap.errors import DatabaseUnavailable
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
 from qr import codes, issue  # noqa: F401  (issue registers the revocation-reason labels)
@@ -149,6 +152,13 @@ i18n.register({
     "qr.busy_title": ("Quá nhiều yêu cầu", "Too many requests"),
     "qr.busy_body": ("Vui lòng thử lại sau {seconds} giây.", "Please try again in {seconds} seconds."),
     "qr.report_fake": ("Báo tem giả", "Report a fake sticker"),
+    "qr.unavailable_title": ("Tạm thời chưa tra cứu được", "Lookup temporarily unavailable"),
+    "qr.unavailable_body": (
+        "Hệ thống tra cứu của phường đang gián đoạn nên chưa kiểm tra được tem này. Vui lòng thử lại sau ít "
+        "phút; trong lúc chờ, đừng coi tem là hợp lệ.",
+        "The ward's lookup service is interrupted, so this sticker cannot be checked right now. Please try "
+        "again in a few minutes; until then, do not treat the sticker as valid.",
+    ),
 })
 
 _TEMPLATES = jinja2.Environment(
@@ -285,7 +295,7 @@ def render(result: Lookup, token: str, kind: str, lang: str) -> tuple[int, bytes
 def _notice(kind: str, lang: str, title_key: str, body: str, status: int) -> tuple[int, bytes, str]:
     t = lambda key, **kw: i18n.t(key, lang).format(**kw)  # noqa: E731
     if kind == "json":
-        payload = {"status": {400: "malformed", 429: "rate_limited"}.get(status, "error"),
+        payload = {"status": {400: "malformed", 429: "rate_limited", 503: "unavailable"}.get(status, "error"),
                    "message": t(title_key), "lang": lang}
         return status, json.dumps(payload, ensure_ascii=False).encode(), "application/json"
     html = _TEMPLATES.get_template("qr/notice.html").render(
@@ -383,6 +393,20 @@ async def _db(request: Request, fn: Any, token: str) -> Any:
     return _query(request, fn, token) if INLINE_DB else await run_in_threadpool(_query, request, fn, token)
 
 
+#: the database is down, unreachable, too slow (statement or pool timeout) or not set up
+_DB_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError, DatabaseUnavailable)
+#: seconds a phone is asked to wait before trying again while the database is down
+RETRY_DOWN_S = 30
+
+
+def _unavailable(kind: str, lang: str) -> Response:
+    """503 while the database cannot answer: never a cached page, whose validity cannot be re-checked."""
+    status, body, media = _notice(kind, lang, "qr.unavailable_title", i18n.t("qr.unavailable_body", lang), 503)
+    return Response(body, status_code=status, media_type=media,
+                    headers={"Retry-After": str(RETRY_DOWN_S), "Cache-Control": "no-store",
+                             "Vary": "Accept-Language, Accept-Encoding", **SECURITY_HEADERS})
+
+
 async def _respond(request: Request, code: str, kind: str) -> Response:
     lang = negotiate_lang(request)
     retry = LIMITER.hit(client_key(request))
@@ -397,11 +421,14 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
         return _finish(_entry(status, body, media, CACHE_MALFORMED, None), request)
     key = (token, kind, lang)
     now = time.monotonic()
-    entry = _CACHE.get(key)
-    if entry is not None and (entry.expires < now or await _db(request, _code_state, token) != entry.state):
-        entry = None  # expired, or the code was revoked / reissued (or issued) since it was rendered
-    if entry is None:
-        result = await _db(request, lookup, token)
+    entry = _CACHE.get(key) if CACHE_SECONDS > 0 else None
+    try:
+        if entry is not None and (entry.expires < now or await _db(request, _code_state, token) != entry.state):
+            entry = None  # expired, or the code was revoked / reissued (or issued) since it was rendered
+        result = await _db(request, lookup, token) if entry is None else None
+    except _DB_DOWN:
+        return _unavailable(kind, lang)
+    if result is not None:
         status, body, media = render(result, token, kind, lang)
         entry = _entry(status, body, media, CACHE_VALID if status == 200 else CACHE_NOT_VALID, result.last_modified)
         entry.state = result.status

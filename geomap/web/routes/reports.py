@@ -4,12 +4,16 @@ A small server-rendered page for a phone on a weak connection: no external reque
 framework JavaScript. Without JavaScript the form still works (latitude/longitude inputs);
 with it, ``/report/form.js`` fills them from the phone's position or from a tap on the ward
 outline drawn as inline SVG. ``?establishment=<QR token>`` (the link on every QR page)
-pre-fills the establishment and its location. Replays within a minute redirect to the
+pre-fills the establishment and its location; a revoked or reissued sticker's code (the
+revoked QR page's "report this sticker" button) still sends the report to the ward and
+establishment it was issued for, and the report opens by naming the sticker
+(:func:`geomap.reports.revoked_sticker_note`). Replays within a minute redirect to the
 report already made; intake is rate-limited per client (``GEOMAP_REPORT_RATE_PER_MINUTE``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from typing import Any
@@ -62,6 +66,9 @@ i18n.register({
                         "Too many reports from your connection; try again in a few minutes."),
     "report.new": ("Gửi phản ánh khác", "Send another report"),
     "report.synthetic": ("Dữ liệu mô phỏng", "Synthetic data"),
+    "report.revoked_sticker": ("Phản ánh về tem QR đã thu hồi", "Report about a revoked QR sticker"),
+    "report.revoked_hint": ("Hãy cho biết tem đang được dán ở đâu (dùng vị trí hiện tại của bạn).",
+                            "Say where the sticker is displayed (use your current location)."),
 })
 
 _BASE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
@@ -84,7 +91,9 @@ else 'English' }}</a>{% block body %}{% endblock %}</body></html>"""
 _FORM = """{% extends "base" %}{% block body %}
 <h1>{{ t('report.title') }}</h1><p>{{ t('report.intro') }}</p>
 {% if error %}<div class="err" role="alert" id="error"><b>{{ t('report.error') }}:</b> {{ error }}</div>{% endif %}
-{% if est %}<p class="ok">{{ t('report.about') }}: <b>{{ est.name }}</b>
+{% if est and est.revoked %}<p class="ok" id="sticker">{{ t('report.revoked_sticker') }}: <b>{{ est.short_code }}</b>.
+{{ t('report.revoked_hint') }}</p>
+{% elif est %}<p class="ok">{{ t('report.about') }}: <b>{{ est.name }}</b>
 {% if est.address %}, {{ est.address }}{% endif %}</p>
 {% endif %}
 <form method="post" action="/report?lang={{ lang }}" enctype="multipart/form-data" id="report-form">
@@ -227,8 +236,9 @@ def _ward_for(engine: Engine, est: dict[str, Any] | None) -> tuple[int | None, s
 
 def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, Any], *, error: str | None = None,
                field: str | None = None, status_code: int = 200) -> HTMLResponse:
-    est = reports.establishment_for_token(engine, token) if token else None
-    if est and not values.get("lat"):
+    est = reports.establishment_for_token(engine, token, include_revoked=True) if token else None
+    # a revoked sticker may hang anywhere (copied, moved): its reporter's own position, not the business's
+    if est and not est["revoked"] and not values.get("lat"):
         values = {**values, "lat": f"{est['lat']:.6f}" if est["lat"] is not None else "",
                   "lon": f"{est['lon']:.6f}" if est["lon"] is not None else ""}
     _, ward_name, slug = _ward_for(engine, est)
@@ -276,12 +286,16 @@ def report_submit(
         return resp
     try:
         cleaned = _read_photos(photos_)
-        est = reports.establishment_for_token(engine, establishment) if establishment else None
+        est = (reports.establishment_for_token(engine, establishment, include_revoked=True)
+               if establishment else None)
         ward_id, _, _ = _ward_for(engine, est)
         data = reports.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
                                 lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
                                 establishment_id=est["id"] if est else None, reporter_name=reporter_name,
                                 reporter_contact=reporter_contact, photos=cleaned)
+        if est and est["revoked"]:  # the ward learns which sticker is still out there
+            data = dataclasses.replace(
+                data, description=f"{reports.revoked_sticker_note(est['short_code'])}\n{data.description}")
         client = f"{client_key(request)}|{request.headers.get('user-agent', '')[:200]}"
         done = reports.submit(engine, data, ward_id=ward_id, client=client)
     except reports.ReportError as exc:
