@@ -18,6 +18,7 @@ import layers
 from geomap import i18n, mapdata, mapview, queries
 from geomap.text import fold
 from geomap.ui import resources
+from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 from layers.base import Layer
 
@@ -222,7 +223,7 @@ def _matching(frame: pd.DataFrame, field: str, text: str) -> list[Any]:
 
 def _counts(ctx: Any, drawn: list[Layer], frames: dict, shown: dict) -> None:
     """One line: how many features of each drawn layer are shown, of how many in the ward/view."""
-    parts = [f"**{_md(lyr.title(ctx.lang))}**: " + ctx.t("map.of_total").format(
+    parts = [f"**{plain(lyr.title(ctx.lang))}**: " + ctx.t("map.of_total").format(
         shown=len(shown[lyr.name]), total=len(frames[lyr.name])) for lyr in drawn if lyr.name in shown]
     if parts:
         st.markdown(f"{ctx.t('map.shown')} — " + " · ".join(parts))
@@ -259,8 +260,8 @@ def _detail_panel(ctx: Any, detail: mapdata.EstablishmentDetail) -> None:
     layer = layers.get(mapdata.ESTABLISHMENT_LAYER)
     rec = detail.record
     head, close = st.columns([5, 1])
-    head.markdown(f"**{_md(rec.get('name') or '')}**")
-    head.caption(_md(rec.get("code") or ""))
+    head.markdown(f"**{plain(rec.get('name') or '')}**")
+    head.caption(plain(rec.get("code") or ""))
     if close.button("✕", key="map.detail.close", help=ctx.t("map.detail.close")):
         st.session_state.pop(_state(ctx, "selected"), None)
         st.rerun()
@@ -312,11 +313,6 @@ def _changes(entry: dict) -> str:
 
 def _date(value: Any) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
-
-
-def _md(text: str) -> str:
-    """Text safe inside Markdown (hostile names stay text)."""
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~" else c for c in str(text))
 
 
 PAGE = Page("map", "Bản đồ", "Map", render, icon=":material/map:", roles=ALL_ROLES, order=10, default=True)
