@@ -44,3 +44,39 @@ def sign_in(page, url: str, username: str, password: str) -> None:
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu", exact=True).fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
+
+
+def sign_in_to_page(page, url: str, page_key: str, heading: str, username: str, password: str) -> None:
+    """Sign in through the link of one page (``{url}/{page_key}``) and wait for its heading.
+
+    The app opens the page a link asked for once the user has signed in, so no sidebar click
+    races the default page's first run.
+    """
+    sign_in(page, f"{url}/{page_key}", username, password)
+    page.get_by_role("heading", name=heading).wait_for()
+
+
+def open_from_sidebar(page, title: str, heading: str, tries: int = 4) -> None:
+    """Click the sidebar link ``title`` until the page's ``heading`` shows and stays.
+
+    A click that lands while the previous page's script is still running can be swallowed
+    by Streamlit's rerun, and a late event of the previous page (the map's) can rerun it after
+    the new page appeared; the user would click again, and so does this.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    target = page.get_by_role("heading", name=heading)
+    running = page.locator('[data-testid="stStatusWidget"]')
+    for attempt in range(tries):
+        page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+        try:
+            target.wait_for(timeout=20_000)
+            running.wait_for(state="hidden", timeout=20_000)  # the run finished...
+            page.wait_for_timeout(300)
+            running.wait_for(state="hidden", timeout=20_000)
+            if target.is_visible():                          # ...and left this page showing
+                return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+    target.wait_for(timeout=1)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from staff_app import browser_page, running_app, sign_in
+from staff_app import browser_page, running_app, sign_in, sign_in_to_page
 
 import layers
 from geomap import auth, planning, queries, routing
@@ -96,9 +96,7 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
 
 def test_planning_page_ranks_plans_and_offers_downloads(chromium_path, app_url, site):
     with browser_page(chromium_path) as page:
-        sign_in(page, app_url, "os.kiemtra", PASSWORD)
-        page.locator('[data-testid="stSidebarNav"]').get_by_text("Kế hoạch kiểm tra", exact=True).click()
-        page.get_by_role("heading", name="Kế hoạch kiểm tra").wait_for()
+        sign_in_to_page(page, app_url, "inspections", "Kế hoạch kiểm tra", "os.kiemtra", PASSWORD)
         try:
             page.get_by_text("điểm rủi ro = tổng điểm các lý do", exact=False).wait_for()
         except Exception:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
-from staff_app import browser_page, running_app, sign_in
+from staff_app import browser_page, open_from_sidebar, running_app, sign_in
 
 from geomap import auth, quality, records
 from geomap.ui import pages as page_registry
@@ -67,18 +67,7 @@ def test_wrong_password_then_sign_in_shows_the_pages_of_the_role(page, app_url, 
 
 
 def _open_records(page, name: str) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    heading = page.get_by_role("heading", name="Hồ sơ cơ sở kinh doanh")
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    for _ in range(3):  # a click while the default (map) page is still running can be swallowed: try again
-        nav.get_by_text("Hồ sơ cơ sở", exact=True).click()
-        try:
-            heading.wait_for(timeout=20_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    heading.wait_for()
+    open_from_sidebar(page, "Hồ sơ cơ sở", "Hồ sơ cơ sở kinh doanh")
     search = page.get_by_label("Tìm theo tên, địa chỉ hoặc mã (gõ không dấu cũng được)")
     search.fill(name)
     search.press("Enter")

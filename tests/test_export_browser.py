@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from staff_app import browser_page, running_app, sign_in
+from staff_app import browser_page, running_app, sign_in, sign_in_to_page
 from test_export_fixtures import SLUG
 from test_export_fixtures import load as load_fixture
 
@@ -45,9 +45,7 @@ def _sign_in(page, url: str, username: str) -> None:
 
 
 def test_data_officer_exports_a_vn2000_geopackage(page, app_url, accounts, engine):
-    _sign_in(page, app_url, accounts["officer"])
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("Xuất dữ liệu", exact=True).click()
-    page.get_by_role("heading", name="Xuất dữ liệu cho thành phố").wait_for()
+    sign_in_to_page(page, app_url, "export", "Xuất dữ liệu cho thành phố", accounts["officer"], PASSWORD)
     page.get_by_text("VN-2000 của phường (EPSG:5899)").wait_for()
     page.get_by_text("Nội bộ (có dữ liệu cá nhân", exact=False).wait_for()  # this role may export internally
     page.get_by_role("button", name="Tạo tệp").click()

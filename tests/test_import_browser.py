@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from staff_app import browser_page, running_app, sign_in
+from staff_app import browser_page, open_from_sidebar, running_app, sign_in
 
 from geomap import auth, db, profiles
 
@@ -47,8 +47,7 @@ def _csv() -> bytes:
 
 
 def test_upload_shows_the_dry_run_row_by_row(page) -> None:
-    page.get_by_role("link", name="Nhập dữ liệu").click()
-    page.get_by_role("heading", name="Nhập dữ liệu từ tệp").wait_for()
+    open_from_sidebar(page, "Nhập dữ liệu", "Nhập dữ liệu từ tệp")
     page.locator("input[type=file]").set_input_files(
         {"name": "thu.csv", "mimeType": "text/csv", "buffer": _csv()})
     page.get_by_role("button", name="Kiểm tra thử (chưa ghi)").click()
@@ -69,8 +68,7 @@ def test_a_too_large_upload_gets_the_apps_own_message(page) -> None:
     from geomap.importing import MAX_UPLOAD_MB
 
     size_mb = int(MAX_UPLOAD_MB) + 1
-    page.get_by_role("link", name="Nhập dữ liệu").click()
-    page.get_by_role("heading", name="Nhập dữ liệu từ tệp").wait_for()
+    open_from_sidebar(page, "Nhập dữ liệu", "Nhập dữ liệu từ tệp")
     page.locator("input[type=file]").set_input_files(
         {"name": "lon.csv", "mimeType": "text/csv", "buffer": b"Ten co so\n" + b"x" * (size_mb * 1024 * 1024)})
     page.get_by_text(re.compile(rf"Tệp lon\.csv nặng {size_mb}(\.0)? MB, vượt giới hạn")).wait_for()
@@ -79,8 +77,7 @@ def test_a_too_large_upload_gets_the_apps_own_message(page) -> None:
 
 
 def test_dashboard_renders_its_indicators(page) -> None:
-    page.get_by_role("link", name="Bảng điều hành").click()
-    page.get_by_role("heading", name="Bảng điều hành phường").wait_for()
+    open_from_sidebar(page, "Bảng điều hành", "Bảng điều hành phường")
     metrics = page.locator('[data-testid="stMetric"]')
     metrics.nth(5).wait_for()
     labels = [m.locator('[data-testid="stMetricLabel"]').inner_text().strip() for m in metrics.all()]

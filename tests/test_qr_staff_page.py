@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from staff_app import browser_page, running_app, sign_in
+from staff_app import browser_page, running_app, sign_in_to_page
 
 from geomap import auth
 
@@ -40,10 +40,7 @@ def test_issue_reissue_and_sheet_in_chromium(chromium_path, app_url, engine, war
     with browser_page(chromium_path, height=1100) as page:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        sign_in(page, app_url, "qr.dulieu", PASSWORD)
-        page.get_by_text("Đang đăng nhập").first.wait_for()
-        page.locator('[data-testid="stSidebarNav"]').get_by_text("Mã QR và tem", exact=True).click()
-        page.get_by_role("heading", name="Mã QR và tem dán").wait_for()
+        sign_in_to_page(page, app_url, "qr", "Mã QR và tem dán", "qr.dulieu", PASSWORD)
 
         page.get_by_role("button", name="Cấp mã cho tất cả cơ sở và quầy chưa có").click()
         page.get_by_text("Đã cấp 2 mã cơ sở và 0 mã quầy.").wait_for()
