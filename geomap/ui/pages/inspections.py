@@ -57,10 +57,12 @@ i18n.register({
     "insp.graph": ("Mạng đường OSM của phường (GraphML hoặc .osm, tùy chọn)",
                    "The ward's OSM street graph (GraphML or .osm, optional)"),
     "insp.graph_limit": ("Tối đa {mb} MB.", "At most {mb} MB."),
-    "insp.graph_too_large": ("Tệp mạng đường {file} nặng {size} MB, vượt giới hạn {mb} MB: hãy cắt theo ranh giới "
-                             "phường rồi tải lại. Chưa lập lộ trình.",
-                             "The street graph file {file} is {size} MB, over the {mb} MB limit: clip it to the "
-                             "ward boundary and upload it again. No plan was made."),
+    "insp.graph_too_large": ("Tệp mạng đường {file} nặng {size} MB, vượt giới hạn {mb} MB nên không được đọc: lộ "
+                             "trình dưới đây tính theo khoảng cách đường thẳng. Hãy cắt tệp theo ranh giới phường "
+                             "rồi tải lại.",
+                             "The street graph file {file} is {size} MB, over the {mb} MB limit, so it was not "
+                             "read: the plan below uses straight-line distances. Clip the file to the ward "
+                             "boundary and upload it again."),
     "insp.plan": ("Lập lộ trình", "Plan routes"),
     "insp.bad_point": ("Điểm của {name} không đọc được (cần dạng 16.0450, 108.2230); dùng điểm mặc định (trụ sở "
                        "UBND phường, hoặc điểm xuất phát cho điểm kết thúc).",
@@ -236,9 +238,9 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         service_min_by_sector={r.sector: int(r.minutes) for r in minutes.itertuples() if pd.notna(r.minutes)})
     graph_path = None
     if graph_file is not None and graph_file.size > MAX_GRAPH_MB * 1024 * 1024:  # before reading a byte of it
-        st.error(i18n.t("insp.graph_too_large", lang).format(
+        st.warning(i18n.t("insp.graph_too_large", lang).format(
             file=graph_file.name, size=f"{graph_file.size / 1024 / 1024:.1f}", mb=MAX_GRAPH_MB))
-        return
+        graph_file = None  # a plan all the same, on the stated straight-line model
     if graph_file is not None:
         suffix = Path(graph_file.name).suffix.lower()
         with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
