@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import psycopg
 import sqlalchemy as sa
 from psycopg.rows import dict_row
 from sqlalchemy.engine import Connection
@@ -115,8 +116,15 @@ def lookup(conn: Connection, token: str) -> Lookup:
     market_fields = tuple(f.name for f in market_layer.public_fields)
     # the hottest query of the public service: on the driver's cursor, skipping SQLAlchemy's result set-up
     # (a third of a lookup's CPU); same connection, so same transaction and isolation
-    with conn.connection.driver_connection.cursor(row_factory=dict_row) as cursor:
-        row = cursor.execute(_lookup_sql(columns, layer.source, market_fields), {"token": token}).fetchone()
+    sql, params = _lookup_sql(columns, layer.source, market_fields), {"token": token}
+    raw = conn.connection.driver_connection
+    try:
+        with raw.cursor(row_factory=dict_row) as cursor:
+            row = cursor.execute(sql, params).fetchone()
+    except psycopg.Error as exc:  # as SQLAlchemy would raise it, a lost connection invalidated (callers retry)
+        if raw.broken:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=raw.broken) from exc
     if row is None:
         return Lookup("unknown")
     code = {"short_code": row["short_code"], "version": row["version"], "target_type": row["target_type"],

@@ -644,3 +644,20 @@ def test_page_in_headless_chromium(database_url, qr_ward, chromium_path, tmp_pat
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_connection_the_server_dropped_is_replaced_not_a_500(client, qr_ward, engine, monkeypatch):
+    """The lookup runs on the driver's cursor; a connection the server closed is invalidated and the
+    lookup retried on a fresh one, as for any other query."""
+    token = qr_ward["codes"]["pho"].token
+    monkeypatch.setattr(qr_route, "CACHE_SECONDS", 0)
+    assert client.get(f"/q/{token}").status_code == 200
+    lookup_engine = client.app.state.qr_lookup_engine
+    lookup_engine.dispose()
+    assert client.get(f"/q/{token}").status_code == 200  # the pool now holds exactly one connection
+    with lookup_engine.connect() as c:
+        pid = c.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    with engine.connect() as admin:
+        assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    page = client.get(f"/q/{token}")
+    assert page.status_code == 200 and "Phở Bà Hòa" in page.text
