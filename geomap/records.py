@@ -396,10 +396,7 @@ def get_establishment(conn: Connection, establishment_id: int) -> dict[str, Any]
     return {**dict(row), **_statuses(conn, establishment_id)}
 
 
-_STATUS_COLUMNS = ("id", "food_safety_applicable", "last_inspection_result", "registration_issued_on",
-                   "registration_expires_on", "registration_revoked_on", "fs_certificate_issued_on",
-                   "fs_certificate_expires_on", "fs_certificate_revoked_on", "fs_commitment_issued_on",
-                   "fs_commitment_revoked_on")
+_STATUS_COLUMNS = ("id", *status.INPUT_COLUMNS)
 
 
 def statuses(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, str]]:

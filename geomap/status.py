@@ -45,6 +45,11 @@ FOOD_SAFETY_STATUSES = ("certified", "committed", "expiring", "expired", "violat
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 #: validity of a food-safety certificate recorded without an expiry date (Decree 15/2018/NĐ-CP)
 CERTIFICATE_YEARS = 3
+#: the overview columns the rules below read (anything else in a frame is ignored)
+INPUT_COLUMNS = ("food_safety_applicable", "last_inspection_result", "registration_issued_on",
+                 "registration_expires_on", "registration_revoked_on", "fs_certificate_issued_on",
+                 "fs_certificate_expires_on", "fs_certificate_revoked_on", "fs_commitment_issued_on",
+                 "fs_commitment_revoked_on")
 
 
 def today() -> dt.date:

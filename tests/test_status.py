@@ -173,3 +173,13 @@ def test_licence_status_is_monotonic_in_time(issued, expires, window):
     seen = [order[status.licence_status_of(record, d, window)] for d in days]
     assert seen == sorted(seen)
     assert seen[-1] == 2 and seen[-2] == 1
+
+
+def test_the_registry_declares_every_column_the_rules_read() -> None:
+    """The QR lookup reads only the establishments layer's stored non-personal fields, so those
+    must include every input of the status rules."""
+    import layers
+
+    layer = layers.get("establishments")
+    stored = {f.name for f in layer.fields if not f.derived and not f.personal}
+    assert set(status.INPUT_COLUMNS) <= stored
