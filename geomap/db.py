@@ -104,8 +104,26 @@ def readable_error(exc: BaseException) -> GeomapError | None:
     return None
 
 
+#: what a service takes to reach the database: an Engine, or a Connection the caller already holds
+Bind = Engine | Connection
+
+
 @contextmanager
-def transaction(bind: Engine | Connection | None = None) -> Iterator[Connection]:
+def read(bind: Bind | None = None) -> Iterator[Connection]:
+    """A connection to read on: ``bind`` itself when it is a Connection, else a new one of the engine.
+
+    The one read helper: a service that only reads takes a :data:`Bind` and opens it here, so a
+    caller inside a transaction (or a test whose connection is rolled back) reads its own writes.
+    """
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with (bind or get_engine()).connect() as conn:
+        yield conn
+
+
+@contextmanager
+def transaction(bind: Bind | None = None) -> Iterator[Connection]:
     """One all-or-nothing unit of work: commits on success, rolls back on any error.
 
     ``bind`` is an Engine (default: :func:`get_engine`), or a Connection: inside the caller's
