@@ -8,6 +8,7 @@ as root, so under root the cluster belongs to the ``postgres`` system user.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pwd
@@ -27,23 +28,36 @@ _INSTALL_HINT = (
 )
 
 
+#: Where the cluster's files go when geomap runs as root in a folder the ``postgres`` user cannot
+#: enter (a clone under ``/root`` or a ``mktemp -d``, both mode 700): one sub-folder per state dir.
+OWNER_HOME = Path("/var/lib/geomap/clusters")
+
+
 @dataclass(frozen=True)
 class Cluster:
-    """Where a private cluster lives and how to reach it."""
+    """Where a private cluster lives and how to reach it.
+
+    ``state_dir`` holds ``cluster.json`` (port, binaries, where the data is). The data, socket and
+    log live in ``state_dir`` too, unless the server's owner cannot reach it (see :func:`server_home`).
+    """
 
     state_dir: Path
 
     @property
+    def server_dir(self) -> Path:
+        return server_home(self.state_dir)
+
+    @property
     def data_dir(self) -> Path:
-        return self.state_dir / "pgdata"
+        return self.server_dir / "pgdata"
 
     @property
     def socket_dir(self) -> Path:
-        return self.state_dir / "run"
+        return self.server_dir / "run"
 
     @property
     def log_file(self) -> Path:
-        return self.state_dir / "postgres.log"
+        return self.server_dir / "postgres.log"
 
     @property
     def info_file(self) -> Path:
@@ -60,6 +74,41 @@ class Cluster:
 
     def url(self, database: str | None = None) -> str:
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database or config.DATABASE_NAME}"
+
+
+def _owner_can_enter(path: Path) -> bool:
+    """Whether the ``postgres`` user can reach ``path`` (every parent folder searchable by it)."""
+    try:
+        pw = pwd.getpwnam(SUPERUSER)
+    except KeyError:
+        return True  # _run_as_owner says what is missing
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    for folder in [existing, *existing.parents]:
+        st = folder.stat()
+        if st.st_uid == pw.pw_uid:
+            bit = 0o100
+        elif st.st_gid == pw.pw_gid or st.st_gid in os.getgrouplist(SUPERUSER, pw.pw_gid):
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def server_home(state_dir: Path) -> Path:
+    """The folder for the server's data, socket and log.
+
+    ``state_dir`` itself, unless geomap runs as root and the server's owner (``postgres``, since
+    PostgreSQL refuses root) cannot enter it: then a folder of its own under :data:`OWNER_HOME`,
+    named after ``state_dir``, so two clones never share one.
+    """
+    if os.geteuid() != 0 or _owner_can_enter(state_dir):
+        return state_dir
+    digest = hashlib.sha1(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    return OWNER_HOME / f"{state_dir.parent.name or 'root'}-{digest}"
 
 
 def default_cluster() -> Cluster:
@@ -147,10 +196,11 @@ def init(cluster: Cluster) -> None:
         return
     bindir = find_bindir()
     cluster.state_dir.mkdir(parents=True, exist_ok=True)
+    cluster.server_dir.mkdir(parents=True, exist_ok=True)
     for d in (cluster.data_dir, cluster.socket_dir):
         d.mkdir(parents=True, exist_ok=True)
         _chown_to_owner(d)
-    _chown_to_owner(cluster.state_dir)
+    _chown_to_owner(cluster.server_dir)
     _run(
         [str(bindir / "initdb"), "-D", str(cluster.data_dir), "-U", SUPERUSER, "-A", "trust",
          "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
@@ -166,7 +216,7 @@ def init(cluster: Cluster) -> None:
     )
     with open(cluster.data_dir / "postgresql.conf", "a") as f:
         f.write(conf)
-    cluster.info_file.write_text(json.dumps({"port": port, "bindir": str(bindir)}))
+    cluster.info_file.write_text(json.dumps({"port": port, "bindir": str(bindir), "data": str(cluster.data_dir)}))
 
 
 def start(cluster: Cluster | None = None) -> Cluster:
