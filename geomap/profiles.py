@@ -35,7 +35,7 @@ class WardProfile:
     demo: dict[str, Any] = field(default_factory=dict)
     targets: dict[str, dict[int, float]] = field(default_factory=dict)
     report_deadline_days: dict[str, int] = field(default_factory=dict)
-    #: points per inspection-risk reason (geomap.risk); empty: the defaults
+    #: points per inspection-risk reason (geomap.inspections.risk); empty: the defaults
     risk_weights: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from staff_app import browser_page, running_app, sign_in, sign_in_to_page
 
 import layers
-from geomap import auth, planning, queries, routing
+from geomap import auth, queries
+from geomap.inspections import planning, routing
 
 PASSWORD = "mật-khẩu-hiện-trường"
 OFFICE = (108.305, 16.205)

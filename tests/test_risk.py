@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 import layers
-from geomap import auth, planning, queries, records, risk, routing
+from geomap import auth, queries, records
+from geomap.inspections import data, planning, risk, routing
 
 TODAY = dt.date(2026, 11, 22)
 FOOD, RETAIL = "5610", "4719"
@@ -99,11 +100,11 @@ def ward(engine) -> dict:
 
 
 def _due(conn, ward, **kw) -> pd.DataFrame:
-    return risk.due_list(conn, ward["id"], "hoa-cuong", TODAY, **kw)
+    return planning.due_list(conn, ward["id"], "hoa-cuong", TODAY, **kw)
 
 
 def test_reasons_are_gathered_from_the_records(conn, ward):
-    frame = risk.gather_inputs(conn, ward["id"], TODAY).set_index("code")
+    frame = data.risk_inputs(conn, ward["id"], TODAY).set_index("code")
     assert frame.loc["TR-PHO", "reports_nearby"] == 2  # r1 and r2; not r3 (155 m), r4 (old), r5 (duplicate)
     assert frame.loc["TR-SHOP", "reports_nearby"] == 0
     assert frame.loc["TR-PHO", "violation_count"] == 1 and frame.loc["TR-PHO", "violation_severity_sum"] == 4
@@ -144,7 +145,7 @@ def test_planning_page_offers_the_vsic_codes_of_the_due_list(conn, ward):
     options = inspections._vsic_options(frame, "vi")
     assert set(options) == {FOOD, RETAIL, "5630"}
     assert all(label.startswith(f"{code} — ") for code, label in options.items())
-    picked = risk.due_list(conn, ward["id"], "hoa-cuong", TODAY, vsic_codes=[FOOD])
+    picked = planning.due_list(conn, ward["id"], "hoa-cuong", TODAY, vsic_codes=[FOOD])
     assert set(picked["code"]) == {"TR-PHO", "TR-LOST"}
 
 
@@ -232,7 +233,7 @@ def test_recording_a_violation_changes_statuses_map_and_schedules_follow_up(conn
     done = planning.routes_on(conn, ward["id"], TODAY, inspector_id=inspector["id"])[0]["stops"]
     assert {s["establishment_id"]: (s["recorded"] or {}).get("result") for s in done}[cafe] == "violation"
     # the follow-up makes it due again once its date comes
-    later = risk.due_list(conn, ward["id"], "hoa-cuong", TODAY + dt.timedelta(days=20)).set_index("code")
+    later = planning.due_list(conn, ward["id"], "hoa-cuong", TODAY + dt.timedelta(days=20)).set_index("code")
     assert "follow_up_due" in [r.code for r in later.loc["TR-CAFE", "risk_reasons"]]
 
 

@@ -7,7 +7,6 @@ ward office; the exact-optimum comparison uses a Held-Karp helper.
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from geomap import routing
-from geomap.routing import DaySettings, Inspector, Stop, check_plan, plan_day
+from geomap.inspections import routing, travel
+from geomap.inspections.routing import DaySettings, Inspector, Stop, check_plan, plan_day
 
 OFFICE = (108.2230, 16.0450)
 WARD = box(108.200, 16.025, 108.245, 16.065)  # a stand-in ward boundary around the office
@@ -152,11 +151,11 @@ def test_no_stops_is_explained_not_empty():
 
 
 def test_settings_that_cannot_plan_raise_clear_errors():
-    with pytest.raises(routing.GeomapRoutingError, match="at most 5"):
+    with pytest.raises(travel.GeomapRoutingError, match="at most 5"):
         plan_day([], [Inspector(str(i)) for i in range(6)], FAST, depot=OFFICE)
-    with pytest.raises(routing.GeomapRoutingError, match="no start point"):
+    with pytest.raises(travel.GeomapRoutingError, match="no start point"):
         plan_day([_stop(1, *OFFICE)], [Inspector("A")], FAST)
-    with pytest.raises(routing.GeomapRoutingError, match="end .* before"):
+    with pytest.raises(travel.GeomapRoutingError, match="end .* before"):
         plan_day([], [Inspector("A")], DaySettings(day_start="17:00", day_end="08:00"), depot=OFFICE)
 
 
@@ -169,20 +168,12 @@ def test_opening_hours_parsing():
         routing.parse_opening_hours("sáng")
 
 
-def test_straight_line_uses_local_metres_detour_and_speed():
-    # two points 1 km apart north-south (about 0.00904° of latitude at 16° N)
-    model = routing.StraightLine(detour_factor=1.3, speed_kmh=15)
-    seconds, metres = model.matrix(np.array([OFFICE, (OFFICE[0], OFFICE[1] + 0.009044)]))
-    assert metres[0, 1] == pytest.approx(1300, rel=0.01)
-    assert seconds[0, 1] == pytest.approx(1300 / (15 / 3.6), abs=2)
-
-
 def test_solver_matches_the_exact_optimum_on_small_instances():
     rng = np.random.default_rng(7)
     for _ in range(5):
         pts = np.column_stack([rng.uniform(108.205, 108.240, 9), rng.uniform(16.030, 16.060, 9)])
         pts[0] = OFFICE
-        seconds, _ = routing.StraightLine().matrix(pts)
+        seconds, _ = travel.StraightLine().matrix(pts)
         # node layout of routing.solve: 0 start, 1 end (both the office), then the stops
         full = np.zeros((10, 10), dtype=np.int64)
         idx = [0, 0] + list(range(1, 9))
@@ -190,33 +181,6 @@ def test_solver_matches_the_exact_optimum_on_small_instances():
         out = routing.solve(full, [0] * 10, [None] * 10, [routing.MUST_VISIT_PENALTY] * 10, n_vehicles=1,
                             day=(0, 86_000), time_limit_s=0.3)
         assert out["cost"] == routing.exact_tour_cost(seconds)
-
-
-def test_street_graph_from_osm_xml(tmp_path):
-    # a ring of four streets with a one-way street through the middle
-    nodes = {1: (108.220, 16.040), 2: (108.230, 16.040), 3: (108.230, 16.050), 4: (108.220, 16.050)}
-    xml = ['<osm version="0.6">'] + [f'<node id="{k}" lon="{lon}" lat="{lat}"/>' for k, (lon, lat) in nodes.items()]
-    xml += ['<way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>'
-            '<tag k="highway" v="residential"/></way>',
-            '<way id="11"><nd ref="1"/><nd ref="3"/><tag k="highway" v="tertiary"/><tag k="oneway" v="yes"/></way>',
-            '<way id="12"><nd ref="2"/><nd ref="4"/><tag k="highway" v="footway"/></way>', "</osm>"]
-    path = tmp_path / "ward.osm"
-    path.write_text(textwrap.dedent("\n".join(xml)), encoding="utf-8")
-    graph = routing.StreetGraph.from_file(path, speed_kmh=18)
-    seconds, metres = graph.matrix(np.array([nodes[1], nodes[3], nodes[2], nodes[4]]))
-    diagonal = metres[0, 1]
-    assert metres[1, 0] > diagonal * 1.3  # the one-way street cannot be ridden back
-    assert metres[2, 3] > diagonal * 1.3  # the footway is not for motorbikes
-    assert seconds[0, 1] == pytest.approx(diagonal / 5, abs=1)
-    plan = plan_day([_stop(1, *nodes[3])], [Inspector("A")], FAST, depot=nodes[1], travel=graph)
-    assert plan.travel_model.startswith("street_graph") and check_plan(plan) == []
-
-
-def test_street_graph_rejects_unknown_formats(tmp_path):
-    bad = tmp_path / "ward.pbf"
-    bad.write_bytes(b"\x00\x01")
-    with pytest.raises(routing.GeomapRoutingError, match="osmium"):
-        routing.StreetGraph.from_file(bad)
 
 
 # --- the checker itself can fail: deliberately broken plans --------------------------------------
@@ -319,9 +283,7 @@ def test_dropped_reason_says_clash_when_a_lower_priority_stop_was_kept():
 
 def test_when_no_route_is_found_no_stop_is_called_lower_priority(monkeypatch):
     """If the solver returns nothing, every stop is listed, and none is said to be outranked by stops kept."""
-    import geomap.routing as routing_module
-
-    monkeypatch.setattr(routing_module, "solve", lambda *a, **k: None)
+    monkeypatch.setattr(routing, "solve", lambda *a, **k: None)
     s = DaySettings(day_start="08:00", day_end="17:00", lunch_min=0, time_limit_s=0.3)
     stops = [_stop(i, OFFICE[0] + 0.002 * i, OFFICE[1], priority=float(i)) for i in (1, 2, 3)]
     plan = plan_day(stops, [Inspector("A")], s, depot=OFFICE)

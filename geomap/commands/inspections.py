@@ -12,8 +12,9 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from geomap import config, db, planning, profiles, queries, risk, route_export, routing, status
+from geomap import config, db, profiles, queries, status
 from geomap.errors import GeomapError
+from geomap.inspections import planning, risk, route_files, routing, travel
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--end", default="17:00", help="working hours end HH:MM")
     pl.add_argument("--lunch", default="11:30-13:30", help="lunch window HH:MM-HH:MM")
     pl.add_argument("--lunch-min", type=int, default=60)
-    pl.add_argument("--speed", type=float, default=routing.DEFAULT_SPEED_KMH, help="km/h")
-    pl.add_argument("--detour", type=float, default=routing.DEFAULT_DETOUR_FACTOR,
+    pl.add_argument("--speed", type=float, default=travel.DEFAULT_SPEED_KMH, help="km/h")
+    pl.add_argument("--detour", type=float, default=travel.DEFAULT_DETOUR_FACTOR,
                     help="straight-line distance multiplier (without a street graph)")
     pl.add_argument("--street-graph", default=None, help="GraphML (OSMnx) or .osm street network of the ward")
     pl.add_argument("--time-limit", type=float, default=None, help="solver seconds (default: by size)")
@@ -60,7 +61,7 @@ def _ward(args: argparse.Namespace) -> tuple[object, str, int]:
 
 def run_due(args: argparse.Namespace) -> int:
     engine, slug, ward = _ward(args)
-    frame = risk.due_list(engine, ward, slug, args.date, only_due=not args.all)
+    frame = planning.due_list(engine, ward, slug, args.date, only_due=not args.all)
     if args.csv:
         out = frame.drop(columns=["risk_reasons"]).assign(
             risk_reasons=[risk.reasons_text(r, args.lang) for r in frame["risk_reasons"]])
@@ -81,11 +82,11 @@ def run_plan(args: argparse.Namespace) -> int:
     settings = routing.DaySettings(day_start=args.start, day_end=args.end, lunch_from=lunch_from, lunch_to=lunch_to,
                                    lunch_min=args.lunch_min, speed_kmh=args.speed, detour_factor=args.detour,
                                    local_srid=profiles.get(slug).local_srid, time_limit_s=args.time_limit)
-    due = risk.due_list(engine, ward, slug, day, only_due=True)
+    due = planning.due_list(engine, ward, slug, day, only_due=True)
     must = due[due["code"].isin(args.must)] if args.must else due.iloc[0:0]
     unknown_must = sorted(set(args.must) - set(must["code"]))
     if unknown_must:
-        everyone = risk.due_list(engine, ward, slug, day)
+        everyone = planning.due_list(engine, ward, slug, day)
         must = everyone[everyone["code"].isin(args.must)]
         unknown_must = sorted(set(args.must) - set(must["code"]))
         if unknown_must:
@@ -96,9 +97,9 @@ def run_plan(args: argparse.Namespace) -> int:
     crew = (crew + [routing.Inspector(f"Cán bộ {k + 1}") for k in range(args.inspectors)])[:args.inspectors]
     plan = planning.plan(engine, ward, slug, chosen, crew, settings, date=day, must_visit=must["id"],
                          street_graph=args.street_graph)
-    args.out.write_text(route_export.to_gpx(plan, lang=args.lang), encoding="utf-8")
+    args.out.write_text(route_files.to_gpx(plan, lang=args.lang), encoding="utf-8")
     if args.pdf:
-        args.pdf.write_bytes(route_export.to_pdf(plan, ward_name=profiles.get(slug).name, lang=args.lang))
+        args.pdf.write_bytes(route_files.to_pdf(plan, ward_name=profiles.get(slug).name, lang=args.lang))
     if args.save:
         planning.save_plan(engine, ward, plan)
     print(f"{day.isoformat()}: {plan.kept}/{len(chosen)} stops planned ({plan.travel_model})")

@@ -1,7 +1,8 @@
 """Inspection planning page: who is due (ranked, with reasons), the day's routes, downloads.
 
-Reads widgets, calls :mod:`geomap.risk` / :mod:`geomap.planning`, renders. The plan lives
-in the session until the user saves it for the on-site page or plans again.
+Reads widgets, calls :mod:`geomap.inspections.planning` (and the pure
+:mod:`~geomap.inspections.risk` to filter the cached due list), renders. The plan lives in
+the session until the user saves it for the on-site page or plans again.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from geomap import auth, i18n, planning, profiles, risk, route_export, routing, status
+from geomap import auth, i18n, profiles, status
 from geomap.errors import GeomapError
+from geomap.inspections import planning, risk, route_files, routing, travel
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
@@ -106,7 +108,7 @@ def _due(ctx: Any, day: dt.date) -> pd.DataFrame:
 def _cached_due(_url: str, ward_id: int, ward_slug: str, day: dt.date) -> pd.DataFrame:
     from geomap.ui.resources import engine
 
-    return risk.due_list(engine(), ward_id, ward_slug, day)
+    return planning.due_list(engine(), ward_id, ward_slug, day)
 
 
 def _due_section(ctx: Any, frame: pd.DataFrame) -> pd.DataFrame:
@@ -123,17 +125,9 @@ def _due_section(ctx: Any, frame: pd.DataFrame) -> pd.DataFrame:
     picked = c4.multiselect(i18n.t("insp.filter.status", lang), statuses,
                             format_func=lambda s: _status_label(ctx, s))
     only_due = c5.checkbox(i18n.t("insp.only_due", lang), value=True)
-    shown = frame
-    if groups:
-        shown = shown[shown["residential_group"].isin(groups)]
-    if sectors:
-        shown = shown[shown["sector"].isin(sectors)]
-    if vsic_codes:  # as risk.due_list(vsic_codes=...) does, on the cached list
-        shown = shown[shown["vsic_code"].isin(vsic_codes)]
-    if picked:
-        shown = shown[shown["licence_status"].isin(picked) | shown["food_safety_status"].isin(picked)]
-    if only_due:
-        shown = shown[shown["due"]]
+    # the due list's own filters, on the cached list
+    shown = risk.select(frame, residential_groups=groups, sectors=sectors, vsic_codes=vsic_codes, statuses=picked,
+                        only_due=only_due)
     st.caption(i18n.t("insp.count", lang).format(n=len(shown)))
     table = pd.DataFrame({
         i18n.t("insp.col.rank", lang): shown["risk_rank"],
@@ -211,8 +205,8 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
                                                                     max_value=240, step=5)},
             hide_index=True, key="insp.minutes")
         c1, c2 = st.columns(2)
-        speed = c1.number_input(i18n.t("insp.speed", lang), 3.0, 60.0, routing.DEFAULT_SPEED_KMH, step=1.0)
-        detour = c2.number_input(i18n.t("insp.detour", lang), 1.0, 3.0, routing.DEFAULT_DETOUR_FACTOR, step=0.05)
+        speed = c1.number_input(i18n.t("insp.speed", lang), 3.0, 60.0, travel.DEFAULT_SPEED_KMH, step=1.0)
+        detour = c2.number_input(i18n.t("insp.detour", lang), 1.0, 3.0, travel.DEFAULT_DETOUR_FACTOR, step=0.05)
         graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml"],
                                       help=i18n.t("insp.graph_limit", lang).format(mb=MAX_GRAPH_MB))
         submitted = st.form_submit_button(i18n.t("insp.plan", lang), type="primary")
@@ -234,7 +228,7 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         day_start=day_start.strftime("%H:%M"), day_end=day_end.strftime("%H:%M"),
         lunch_from=lunch_from.strftime("%H:%M"), lunch_to=lunch_to.strftime("%H:%M"), lunch_min=int(lunch_min),
         detour_factor=float(detour), speed_kmh=float(speed), local_srid=profiles.get(ctx.ward_slug).local_srid
-        if ctx.ward_slug in profiles.available() else routing.DEFAULT_LOCAL_SRID,
+        if ctx.ward_slug in profiles.available() else travel.DEFAULT_LOCAL_SRID,
         service_min_by_sector={r.sector: int(r.minutes) for r in minutes.itertuples() if pd.notna(r.minutes)})
     graph_path = None
     if graph_file is not None and graph_file.size > MAX_GRAPH_MB * 1024 * 1024:  # before reading a byte of it
@@ -301,7 +295,7 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
                                                          end=routing.hhmm(route.lunch[1])))
         # every leg, the return to the end point included: Google Maps directions and a geo: pin (the on-site
         # page's links, built by the same function)
-        links = route_export.leg_links(route, lang=lang)
+        links = route_files.leg_links(route, lang=lang)
         st.dataframe(pd.DataFrame({
             i18n.t("insp.col.order", lang): [str(v.order) for v in route.visits] + ["↩"],
             i18n.t("insp.col.time", lang): [f"{routing.hhmm(v.start_s)}–{routing.hhmm(v.end_s)}"
@@ -319,10 +313,10 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
                                display_text=i18n.t("insp.open_map_app", lang))})
     name = f"lo-trinh-{plan.date.isoformat() if plan.date else 'ngay'}"
     c1, c2, c3 = st.columns(3)
-    c1.download_button(i18n.t("insp.gpx", lang), route_export.to_gpx(plan, lang=lang), file_name=f"{name}.gpx",
+    c1.download_button(i18n.t("insp.gpx", lang), route_files.to_gpx(plan, lang=lang), file_name=f"{name}.gpx",
                        mime="application/gpx+xml")
     ward_name = profiles.get(ctx.ward_slug).name if ctx.ward_slug in profiles.available() else ""
-    c2.download_button(i18n.t("insp.pdf", lang), route_export.to_pdf(plan, ward_name=ward_name, lang=lang),
+    c2.download_button(i18n.t("insp.pdf", lang), route_files.to_pdf(plan, ward_name=ward_name, lang=lang),
                        file_name=f"{name}.pdf", mime="application/pdf")
     if auth.can(ctx.user, "record_inspection") and c3.button(i18n.t("insp.save", lang)):
         try:
@@ -336,8 +330,8 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
 def route_map(routes: Any) -> folium.Map:
     """A folium map of routes: numbered stops with their times, the legs as lines, the start as a ring.
 
-    ``routes``: :class:`geomap.routing.Route` objects, or saved routes (dicts with ``stops``
-    and ``summary``) from :func:`geomap.planning.routes_on`. Built on the staff map's base
+    ``routes``: :class:`geomap.inspections.routing.Route` objects, or saved routes (dicts with ``stops``
+    and ``summary``) from :func:`geomap.inspections.planning.routes_on`. Built on the staff map's base
     (Leaflet from the app's own copies when served), with core Leaflet objects only.
     """
     from geomap import mapview

@@ -1,6 +1,6 @@
 """On-site page for the phone: today's stops in order, and a result form per stop.
 
-Saving calls :func:`geomap.planning.record_visit` (which goes through
+Saving calls :func:`geomap.inspections.planning.record_visit` (which goes through
 :func:`geomap.records.record_inspection`: validation, follow-up date after a violation,
 audit), then clears the cached query results so the map, the due list and the statuses
 show the new result on the next screen.
@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import auth, i18n, planning, route_export, routing, status
+from geomap import auth, i18n, status
 from geomap.errors import GeomapError
+from geomap.inspections import planning, route_files, routing
 from geomap.models import INSPECTION_KINDS, INSPECTION_RESULTS
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
@@ -103,8 +104,8 @@ def _stop(ctx: Any, stop: dict[str, Any], previous: tuple[float, float], day: dt
             st.markdown(text)
         here = (stop["lon"], stop["lat"])
         c1, c2 = st.columns(2)
-        c1.link_button(i18n.t("onsite.navigate", lang), route_export.google_maps_url(previous, here))
-        c2.link_button(i18n.t("onsite.open_map_app", lang), route_export.geo_uri(here, stop["name"]))
+        c1.link_button(i18n.t("onsite.navigate", lang), route_files.google_maps_url(previous, here))
+        c2.link_button(i18n.t("onsite.open_map_app", lang), route_files.geo_uri(here, stop["name"]))
         if not can_record:
             return
         key = f"onsite.{stop['establishment_id']}"

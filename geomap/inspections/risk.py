@@ -6,9 +6,10 @@ learned or hidden. The weights live with the ward (``[risk_weights]`` in the war
 TOML, see :func:`weights_for`), so a ward can decide that complaints nearby matter more
 than the age of the last inspection.
 
-:func:`score` is pure (a frame in, a frame out); :func:`gather_inputs` is the one query that
-collects what it needs (the overview view, violation history, nearby field reports), and
-:func:`due_list` puts the two together for the pages and the command line.
+:func:`score` is pure (a frame in, a frame out), and so is this whole module: the one query that
+collects what it reads (the overview view, violation history, nearby field reports) is
+:func:`geomap.inspections.data.risk_inputs`, and :func:`geomap.inspections.planning.due_list`
+puts the two together for the pages and the command line.
 
 Reasons (code: when it applies → points):
 
@@ -33,8 +34,6 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
 from geomap import config, i18n, profiles, status
 
@@ -127,7 +126,7 @@ def _num(value: Any) -> float:
 
 
 def reasons_for(row: Mapping[str, Any], weights: RiskWeights, today: dt.date) -> list[Reason]:
-    """The reasons that apply to one establishment (a row of :func:`gather_inputs`)."""
+    """The reasons that apply to one establishment (a row of :func:`geomap.inspections.data.risk_inputs`)."""
     out: list[Reason] = []
     # the certificate's own state, even when a pending violation masks it in the food-safety status
     fs = row.get("certificate_status", row.get("food_safety_status"))
@@ -210,88 +209,14 @@ def reasons_text(reasons: Iterable[Reason], lang: str = "vi") -> str:
     return "; ".join(f"{r.text(lang)} (+{r.points:g})" for r in reasons)
 
 
-# --- the query ------------------------------------------------------------------------------
+def select(frame: pd.DataFrame, *, residential_groups: Iterable[str] | None = None,
+           sectors: Iterable[str] | None = None, vsic_codes: Iterable[str] | None = None,
+           statuses: Iterable[str] | None = None, only_due: bool = False) -> pd.DataFrame:
+    """The rows of a scored ``frame`` that pass every filter given (an empty filter lets all through).
 
-_INPUTS_SQL = """
-SELECT o.id, o.code, o.name, o.address, o.vsic_code, o.industry_name_vi, o.industry_name_en, o.sector,
-       o.food_safety_applicable, o.risk_level, o.operating_status, o.business_type,
-       o.residential_group_id, o.residential_group, o.market, o.opening_hours,
-       o.registration_issued_on, o.registration_expires_on, o.registration_revoked_on,
-       o.fs_certificate_number, o.fs_certificate_issued_on, o.fs_certificate_expires_on, o.fs_certificate_revoked_on,
-       o.fs_commitment_issued_on, o.fs_commitment_revoked_on,
-       o.last_inspected_on, o.last_inspection_result, o.last_inspection_kind, o.last_follow_up_due,
-       ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
-       COALESCE(v.violation_count, 0) AS violation_count,
-       COALESCE(v.severity_sum, 0) AS violation_severity_sum,
-       COALESCE(v.severity_max, 0) AS violation_severity_max,
-       COALESCE(r.n, 0) AS reports_nearby
-FROM establishment_overview o
-LEFT JOIN LATERAL (
-    SELECT count(*) AS violation_count,
-           sum(COALESCE(s.sev, 1)) AS severity_sum, max(COALESCE(s.worst, 1)) AS severity_max
-    FROM inspection n
-    LEFT JOIN LATERAL (
-        SELECT sum(LEAST(GREATEST(COALESCE((x->>'severity')::int, 1), 1), 3)) AS sev,
-               max(LEAST(GREATEST(COALESCE((x->>'severity')::int, 1), 1), 3)) AS worst
-        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(n.violations) = 'array' THEN n.violations
-                                       ELSE '[]'::jsonb END) x
-        WHERE (x->>'severity') IS NULL OR (x->>'severity') ~ '^[0-9]+$'
-    ) s ON true
-    WHERE n.establishment_id = o.id AND n.result = 'violation' AND n.inspected_on >= :violations_since
-) v ON true
-LEFT JOIN LATERAL (
-    SELECT count(*) AS n FROM field_report f
-    WHERE o.geom IS NOT NULL AND f.ward_id = o.ward_id
-      AND f.reported_at >= :reports_since
-      AND f.status NOT IN ('duplicate', 'not_ward')
-      AND f.geom && ST_Expand(o.geom, :radius_deg)
-      AND ST_DWithin(f.geom::geography, o.geom::geography, :radius_m)
-) r ON true
-WHERE o.ward_id = :ward_id AND o.operating_status <> 'closed'
-"""
-
-
-def gather_inputs(conn: Connection | Engine, ward_id: int, today: dt.date | None = None,
-                  weights: RiskWeights | None = None, ids: Iterable[int] | None = None) -> pd.DataFrame:
-    """One row per open establishment of the ward with everything :func:`score` reads.
-
-    Field reports count within ``weights.reports_radius_m`` metres (geodesic) over the last
-    ``weights.reports_days`` days, duplicates and reports outside the ward's remit excluded.
+    ``statuses`` matches either the licence or the food-safety status. The due list's service
+    filters with it, and so does the planning page on its cached list.
     """
-    weights = weights or RiskWeights()
-    today = today or status.today()
-    sql = _INPUTS_SQL
-    params: dict[str, Any] = {
-        "ward_id": ward_id,
-        "violations_since": today - dt.timedelta(days=365 * weights.violation_years),
-        "reports_since": dt.datetime.combine(today - dt.timedelta(days=weights.reports_days), dt.time(),
-                                             tzinfo=dt.UTC),
-        "radius_m": float(weights.reports_radius_m),
-        # a bounding-box prefilter for the GiST index: 1 degree of latitude ~ 111 km, generous at 16° N
-        "radius_deg": float(weights.reports_radius_m) / 100_000.0,
-    }
-    stmt = sa.text(sql)
-    if ids is not None:
-        sql += " AND o.id IN :ids"
-        params["ids"] = tuple(int(i) for i in ids) or (-1,)
-        stmt = sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
-    if isinstance(conn, Engine):
-        with conn.connect() as c:
-            return pd.read_sql(stmt, c, params=params)
-    return pd.read_sql(stmt, conn, params=params)
-
-
-def due_list(conn: Connection | Engine, ward_id: int, ward_slug: str | None = None, today: dt.date | None = None,
-             *, residential_groups: Iterable[str] | None = None, sectors: Iterable[str] | None = None,
-             vsic_codes: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
-             only_due: bool = False) -> pd.DataFrame:
-    """The ward's establishments ranked by risk, with reasons, optionally filtered.
-
-    ``statuses`` matches either the licence or the food-safety status.
-    """
-    today = today or status.today()
-    weights = weights_for(ward_slug)
-    frame = score(gather_inputs(conn, ward_id, today, weights), weights, today)
     if residential_groups:
         frame = frame[frame["residential_group"].isin(list(residential_groups))]
     if sectors:

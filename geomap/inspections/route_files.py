@@ -18,7 +18,7 @@ import gpxpy
 import gpxpy.gpx
 
 from geomap import i18n
-from geomap.routing import Plan, Route, hhmm
+from geomap.inspections.routing import Plan, Route, hhmm
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_BOLD_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

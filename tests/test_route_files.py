@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlparse
 import gpxpy
 import pytest
 
-from geomap import route_export, routing
-from geomap.routing import DaySettings, Inspector, Stop
+from geomap.inspections import route_files, routing
+from geomap.inspections.routing import DaySettings, Inspector, Stop
 
 OFFICE = (108.2230, 16.0450)
 NS = "{http://www.topografix.com/GPX/1/1}"
@@ -39,7 +39,7 @@ def _order_ok(children: list[str], order: list[str]) -> bool:
 
 
 def test_gpx_validates_and_opens_in_a_standard_parser(plan):
-    xml = route_export.to_gpx(plan)
+    xml = route_files.to_gpx(plan)
     root = ET.fromstring(xml.encode("utf-8"))
     assert root.tag == f"{NS}gpx" and root.get("version") == "1.1" and root.get("creator")
     routes = root.findall(f"{NS}rte")
@@ -66,7 +66,7 @@ def test_gpx_validates_and_opens_in_a_standard_parser(plan):
 def test_gpx_opens_in_gdal_when_available(plan, tmp_path):
     pyogrio = pytest.importorskip("pyogrio")
     path = tmp_path / "route.gpx"
-    path.write_text(route_export.to_gpx(plan), encoding="utf-8")
+    path.write_text(route_files.to_gpx(plan), encoding="utf-8")
     layers = {name for name, _ in pyogrio.list_layers(path)}
     assert {"routes", "route_points", "waypoints"} <= layers
     frame = pyogrio.read_dataframe(path, layer="route_points")
@@ -74,7 +74,7 @@ def test_gpx_opens_in_gdal_when_available(plan, tmp_path):
 
 
 def test_pdf_route_sheet_in_vietnamese(plan):
-    pdf = route_export.to_pdf(plan, ward_name="Phường Hòa Cường")
+    pdf = route_files.to_pdf(plan, ward_name="Phường Hòa Cường")
     assert pdf.startswith(b"%PDF") and len(pdf) > 2000
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
@@ -86,12 +86,12 @@ def test_pdf_route_sheet_in_vietnamese(plan):
 
 def test_pdf_of_an_empty_plan_is_still_a_document():
     empty = routing.plan_day([], [Inspector("A")], DaySettings(time_limit_s=0.1), depot=OFFICE)
-    assert route_export.to_pdf(empty).startswith(b"%PDF")
+    assert route_files.to_pdf(empty).startswith(b"%PDF")
 
 
 def test_navigation_links_for_every_leg(plan):
     route = plan.routes[0]
-    links = route_export.leg_links(route)
+    links = route_files.leg_links(route)
     assert len(links) == len(route.visits) + 1
     url = urlparse(links[0]["google_maps"])
     query = parse_qs(url.query)
@@ -110,14 +110,14 @@ def test_distinct_end_point_gets_the_return_leg_links():
     plan = routing.plan_day(stops, [Inspector("A", end=home)], DaySettings(time_limit_s=0.2), depot=OFFICE)
     route = plan.routes[0]
     assert route.start == OFFICE and route.end == home and routing.check_plan(plan) == []
-    links = route_export.leg_links(route, lang="en")
+    links = route_files.leg_links(route, lang="en")
     back = links[-1]
     assert back["to"] == "Back to the end point"
-    assert route_export.leg_links(route, lang="vi")[-1]["to"] == "Về điểm kết thúc"
+    assert route_files.leg_links(route, lang="vi")[-1]["to"] == "Về điểm kết thúc"
     assert parse_qs(urlparse(back["google_maps"]).query)["origin"] == [
         f"{route.visits[-1].stop.lat:.6f},{route.visits[-1].stop.lon:.6f}"]
     assert parse_qs(urlparse(back["google_maps"]).query)["destination"] == [f"{home[1]:.6f},{home[0]:.6f}"]
     assert back["geo"].startswith(f"geo:{home[1]:.6f},{home[0]:.6f}?q=")
-    parsed = gpxpy.parse(route_export.to_gpx(plan))
+    parsed = gpxpy.parse(route_files.to_gpx(plan))
     last = parsed.routes[0].points[-1]
     assert (last.latitude, last.longitude) == pytest.approx((home[1], home[0]))
