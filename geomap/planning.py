@@ -20,8 +20,9 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import audit, auth, db, photos, records, risk, routing, status
+from geomap import audit, auth, db, records, risk, routing, status
 from geomap.errors import GeomapError
+from geomap.field_reports import photos
 
 Bind = Engine | Connection
 User = Mapping[str, Any] | None
