@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from reports_fixtures import ensure_ward, inside_point, offset
 
 from geomap import field_reports, profiles
-from geomap.accounts import apikeys
 from geomap.field_reports import ReportError, deadlines, hotspot_links, hotspots, intake, reads, workflow
 from geomap.models import REPORT_STATUSES
 
@@ -354,18 +353,6 @@ def test_public_ids_are_unique_and_unguessable():
     ids = {intake.new_public_id() for _ in range(5000)}
     assert len(ids) == 5000
     assert all(len(i) == 17 and not set(i[3:].replace("-", "")) - set(intake._PUBLIC_ALPHABET) for i in ids)
-
-
-def test_api_keys(conn):
-    key = apikeys.create(conn, "FixMyStreet test", ["open311"])
-    kid = apikeys.check(conn, key, "open311")
-    assert kid is not None
-    assert apikeys.check(conn, key, "ogc") is None
-    assert apikeys.check(conn, key + "x", "open311") is None
-    stored = conn.execute(sa.text("SELECT key_hash FROM api_key WHERE id = :i"), {"i": kid}).scalar()
-    assert key not in stored and len(stored) == 64
-    apikeys.revoke(conn, kid)
-    assert apikeys.check(conn, key, "open311") is None
 
 
 def test_concurrent_replays_create_one_report(engine, ward, inside):
