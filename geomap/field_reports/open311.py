@@ -117,20 +117,11 @@ def statuses_for(wanted: Sequence[str]) -> tuple[str, ...] | None:
     return OPEN_STATUSES if list(wanted) == ["open"] else (*DONE_STATUSES, *SET_ASIDE_STATUSES)
 
 
-def requests(
-    bind: db.Bind,
-    *,
-    public_ids: Sequence[str] | None = None,
-    categories: Sequence[str] | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    statuses: Sequence[str] | None = None,
-    ward_id: int | None = None,
-    limit: int = MAX_RESULTS,
-) -> list[dict[str, Any]]:
-    """Reports with what GeoReport v2 shows (no personal data), newest first.
+def requests(bind: db.Bind, **filters: Any) -> list[dict[str, Any]]:
+    """Reports with what GeoReport v2 shows (no personal data), newest first, at most :data:`MAX_RESULTS`.
 
-    ``public_ids`` given: only those, other filters ignored (as the spec says).
+    ``filters`` are those of :func:`geomap.field_reports.data.open311_requests`: ``public_ids`` (given:
+    only those, the other filters ignored, as the spec says), ``categories``, ``start``, ``end``,
+    ``statuses``, ``ward_id``, ``limit``.
     """
-    return data.open311_requests(bind, public_ids=public_ids, categories=categories, start=start, end=end,
-                                 statuses=statuses, ward_id=ward_id, limit=limit)
+    return data.open311_requests(bind, **{"limit": MAX_RESULTS, **filters})

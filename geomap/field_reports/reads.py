@@ -27,30 +27,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def work_list(
-    bind: db.Bind,
-    ward_id: int,
-    *,
-    statuses: Sequence[str] | None = None,
-    categories: Sequence[str] | None = None,
-    assignee_id: int | None = None,
-    overdue_only: bool = False,
-    due_within_hours: float | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    ids: Sequence[int] | None = None,
-    now: dt.datetime | None = None,
-    limit: int = 1000,
-    with_duplicates: bool = False,
-) -> list[dict[str, Any]]:
-    """Reports of a ward for the staff work lists, most urgent deadline first.
+def work_list(bind: db.Bind, ward_id: int, *, now: dt.datetime | None = None, **filters: Any) -> list[dict[str, Any]]:
+    """Reports of a ward for the staff work lists, most urgent deadline first, as of ``now`` (default: now).
 
+    ``filters`` are those of :func:`geomap.field_reports.data.work_list`: ``statuses``, ``categories``,
+    ``assignee_id``, ``overdue_only``, ``due_within_hours``, ``since``, ``until``, ``ids``, ``limit`` and
     ``with_duplicates``: each row also gets ``likely_duplicate``, True when the report is open and
     :func:`geomap.field_reports.intake.suggest_duplicates` would find something for it (an EXISTS in
     the same query, not one query per row)."""
-    return data.work_list(bind, ward_id, now=now or _now(), statuses=statuses, categories=categories,
-                          assignee_id=assignee_id, overdue_only=overdue_only, due_within_hours=due_within_hours,
-                          since=since, until=until, ids=ids, limit=limit, with_duplicates=with_duplicates)
+    return data.work_list(bind, ward_id, now=now or _now(), **filters)
 
 
 def overdue(bind: db.Bind, ward_id: int, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
@@ -119,21 +104,14 @@ def staff(bind: db.Bind, ward_id: int | None = None) -> list[dict[str, Any]]:
 # --- hotspots -----------------------------------------------------------------------------------
 
 
-def report_points(
-    bind: db.Bind,
-    ward_id: int,
-    *,
-    since: dt.datetime,
-    until: dt.datetime,
-    categories: Sequence[str] | None = None,
-    include_set_aside: bool = False,
-) -> pd.DataFrame:
-    """Report points (id, lon, lat, reported_at, category, status) of a ward for the hotspot layers.
+def report_points(bind: db.Bind, ward_id: int, *, include_set_aside: bool = False, **window: Any) -> pd.DataFrame:
+    """Report points (id, lon, lat, reported_at, category, status) of a ward for the hotspot layers, made in
+    [``since``, ``until``) (of ``categories`` when given: see :func:`geomap.field_reports.data.report_points`).
 
     Duplicates and not-the-ward's reports are left out by default: a duplicate would count one
     problem twice."""
-    return data.report_points(bind, ward_id, since=since, until=until, categories=categories,
-                              exclude_statuses=() if include_set_aside else SET_ASIDE_STATUSES)
+    return data.report_points(bind, ward_id, exclude_statuses=() if include_set_aside else SET_ASIDE_STATUSES,
+                              **window)
 
 
 def hotspot_layers(
