@@ -72,7 +72,7 @@ def _analysis(ward_id: int, start: dt.date, end: dt.date, categories: tuple[str,
     start_at = dt.datetime.combine(start, dt.time(0), tz)
     end_at = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tz)
     analysis, points = reads.hotspot_layers(resources.engine(), ward_id, start=start_at, end=end_at,
-                                              categories=list(categories) or None, grid=_GRIDS[grid_key])
+                                            categories=list(categories) or None, grid=_GRIDS[grid_key])
     return analysis, points
 
 
@@ -194,7 +194,7 @@ def render(ctx: Any) -> None:
     row = ranked.iloc[sel[0]]
     st.markdown(f"**{i18n.t('hot.reports_of', lang).format(rank=int(row['rank']))}**")
     rows = reads.reports_in_cells(resources.engine(), ctx.ward_id, list(row["cells"]), since=since, until=until,
-                                    categories=list(cats) or None)
+                                  categories=list(cats) or None)
     st.dataframe(pd.DataFrame({
         "": [r["public_id"] for r in rows],
         i18n.t("hot.categories", lang).split(" (")[0]: [i18n.code_label("report_category", r["category"], lang)

@@ -102,8 +102,8 @@ def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | N
     window = hotspot_links.parse_cells_link(dict(link)) if link else None
     if window is not None:
         return reads.reports_in_cells(engine, ward_id, list(window.cells), since=window.since,
-                                        until=window.until, categories=list(categories) or None,
-                                        with_duplicates=True)
+                                      until=window.until, categories=list(categories) or None,
+                                      with_duplicates=True)
     kwargs: dict[str, Any] = {"categories": list(categories) or None, "with_duplicates": True}
     if view == "open":
         kwargs["statuses"] = field_reports.OPEN_STATUSES
@@ -303,10 +303,10 @@ def _intake(ctx: Any) -> None:
     try:
         cleaned = [photos.process(f.getvalue(), name=f.name) for f in (files or [])]
         data = intake.validate(category=category, description=description, lat=lat.replace(",", "."),
-                                lon=lon.replace(",", "."), channel=channel, reporter_name=name,
-                                reporter_contact=contact, address=address, photos=cleaned)
+                               lon=lon.replace(",", "."), channel=channel, reporter_name=name,
+                               reporter_contact=contact, address=address, photos=cleaned)
         done = intake.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
-                              client=f"staff:{(ctx.user or {}).get('id')}")
+                             client=f"staff:{(ctx.user or {}).get('id')}")
     except field_reports.ReportError as exc:
         st.error(plain(exc.message(lang)))
         return

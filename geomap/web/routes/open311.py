@@ -176,8 +176,8 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
     contact = ", ".join(p for p in (args.get("email"), args.get("phone")) if p) or None
     try:
         data = intake.validate(category=code, description=args.get("description"), lat=args.get("lat"),
-                                lon=args.get("long"), channel="open311", reporter_name=name,
-                                reporter_contact=contact, address=args.get("address_string"))
+                               lon=args.get("long"), channel="open311", reporter_name=name,
+                               reporter_contact=contact, address=args.get("address_string"))
         client = f"open311:{key_id}:{args.get('device_id') or args.get('account_id') or client_key(request)}"
         done = intake.submit(engine, data, ward_id=ward_id, client=client, api_key_id=key_id)
     except ReportError as exc:

@@ -276,9 +276,9 @@ def report_submit(
         cleaned = _read_photos(photos_)
         est = intake.establishment_for_token(engine, establishment, include_revoked=True)
         report = intake.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
-                                lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
-                                establishment_id=est["id"] if est else None, reporter_name=reporter_name,
-                                reporter_contact=reporter_contact, photos=cleaned)
+                                 lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
+                                 establishment_id=est["id"] if est else None, reporter_name=reporter_name,
+                                 reporter_contact=reporter_contact, photos=cleaned)
         if est and est["revoked"]:  # the ward learns which sticker is still out there
             report = dataclasses.replace(
                 report, description=f"{intake.revoked_sticker_note(est['short_code'])}\n{report.description}")
