@@ -2,7 +2,7 @@
 
 1. Gi*: 100,000 synthetic report points in Hòa Cường (background + street-scale clusters)
    aggregated to H3 resolution-10 cells covering the ward, weights built, Gi* with 9,999
-   conditional permutations and BH FDR (``geomap.hotspots``). Timed end to end, including
+   conditional permutations and BH FDR (``geomap.field_reports.hotspots``). Timed end to end, including
    aggregation; then esda ``G_Local(transform="B", star=True)`` on the same cells and weights
    (timed alone, without aggregation), with 999 permutations (esda without numba is slow) and
    our own run at 999 for a like-for-like ratio. Target: ≤ 2 s.
@@ -33,7 +33,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from bench._support import bench_database, drop_database
-from geomap import db, hotspots, profiles
+from geomap import db, profiles
+from geomap.field_reports import hotspots
 
 
 def _points(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

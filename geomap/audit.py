@@ -12,8 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from geomap import db
+from geomap.accounts import data
 
 
 def _jsonable(value: Any) -> Any:
@@ -42,32 +44,18 @@ def record(
     note: str | None = None,
 ) -> None:
     """Append one entry; ``user`` is the acting staff user (None: system or command line)."""
-    conn.execute(
-        sa.text(
-            "INSERT INTO audit_log (user_id, username, action, entity_type, entity_id, before, after, note) "
-            "VALUES (:user_id, :username, :action, :entity_type, :entity_id, "
-            "CAST(:before AS jsonb), CAST(:after AS jsonb), :note)"
-        ),
-        {
-            "user_id": (user or {}).get("id"),
-            "username": (user or {}).get("username", "system"),
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "before": None if before is None else json.dumps(_jsonable(before), ensure_ascii=False),
-            "after": None if after is None else json.dumps(_jsonable(after), ensure_ascii=False),
-            "note": note,
-        },
-    )
+    data.insert_audit(conn, {
+        "user_id": (user or {}).get("id"),
+        "username": (user or {}).get("username", "system"),
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": None if before is None else json.dumps(_jsonable(before), ensure_ascii=False),
+        "after": None if after is None else json.dumps(_jsonable(after), ensure_ascii=False),
+        "note": note,
+    })
 
 
-def history(conn: Connection, entity_type: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]:
+def history(bind: db.Bind, entity_type: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """An entity's history, newest first."""
-    rows = conn.execute(
-        sa.text(
-            "SELECT at, username, action, before, after, note FROM audit_log "
-            "WHERE entity_type = :t AND entity_id = :id ORDER BY at DESC, id DESC LIMIT :n"
-        ),
-        {"t": entity_type, "id": entity_id, "n": limit},
-    ).mappings()
-    return [dict(r) for r in rows]
+    return data.audit_history(bind, entity_type, entity_id, limit)

@@ -34,10 +34,10 @@ from typing import Any
 
 import argon2
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from geomap import audit, db
+from geomap.accounts import data
 from geomap.errors import GeomapError
 from geomap.models import ROLES
 from geomap.text import nfc
@@ -91,7 +91,6 @@ HIDDEN = "•••"
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _hasher = argon2.PasswordHasher()  # Argon2id with the library's current recommended parameters
-_USER_COLUMNS = "id, username, full_name, role, ward_id"
 
 
 class LocalizedError(GeomapError):
@@ -193,9 +192,6 @@ def redact_history(entries: Iterable[Mapping[str, Any]], user: Mapping[str, Any]
     return out
 
 
-# --- units of work -----------------------------------------------------------------------
-
-
 # --- passwords and accounts --------------------------------------------------------------
 
 
@@ -237,12 +233,10 @@ def _check_role(role: str) -> str:
 
 
 def _user_row(conn: Connection, username: str) -> dict[str, Any]:
-    row = conn.execute(
-        sa.text(f"SELECT {_USER_COLUMNS}, is_active FROM app_user WHERE username = :u"), {"u": username.lower()}
-    ).mappings().first()
+    row = data.user_by_name(conn, username.lower())
     if row is None:
         raise AccountError(f"Không có tài khoản '{username}'.", f"There is no account '{username}'.", "username")
-    return dict(row)
+    return row
 
 
 def get_user(conn: Connection, username: str) -> dict[str, Any]:
@@ -275,16 +269,11 @@ def create_user(
     if not full_name:
         raise AccountError("Họ tên không được để trống.", "The full name must not be empty.", "full_name")
     password_hash = hash_password(password)
-    if conn.execute(sa.text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username}).first():
+    if data.username_taken(conn, username):
         raise AccountError(f"Tên đăng nhập '{username}' đã có người dùng.", f"User name '{username}' is taken.",
                            "username")
-    row = conn.execute(
-        sa.text(
-            "INSERT INTO app_user (username, full_name, role, password_hash, ward_id, password_changed_at) "
-            f"VALUES (:u, :n, :r, :h, :w, now()) RETURNING {_USER_COLUMNS}"
-        ),
-        {"u": username, "n": full_name, "r": role, "h": password_hash, "w": ward_id},
-    ).mappings().one()
+    row = data.insert_user(conn, username=username, full_name=full_name, role=role, password_hash=password_hash,
+                           ward_id=ward_id)
     user = _public(row)
     audit.record(conn, action="create", entity_type="user", entity_id=user["id"], user=actor,
                  after={**user, "is_active": True})
@@ -297,21 +286,16 @@ def set_password(conn: Connection, username: str, password: str, *, actor: Mappi
         require(actor, "manage_users")
     row = _user_row(conn, username)
     password_hash = hash_password(password)
-    conn.execute(
-        sa.text("UPDATE app_user SET password_hash = :h, failed_logins = 0, locked_until = NULL, "
-                "password_changed_at = now(), updated_at = now() WHERE id = :id"),
-        {"h": password_hash, "id": row["id"]},
-    )
-    _end_sessions_of(conn, row["id"])
+    data.set_password_hash(conn, row["id"], password_hash)
+    data.end_sessions_of(conn, row["id"])
     audit.record(conn, action="reset_password", entity_type="user", entity_id=row["id"], user=actor,
                  after={"password": "changed"})
 
 
-def change_password(bind: Engine | Connection, user: Mapping[str, Any], current: str, new: str) -> None:
+def change_password(bind: db.Bind, user: Mapping[str, Any], current: str, new: str) -> None:
     """A signed-in user changes their own password (the current one is checked first)."""
     with db.transaction(bind) as conn:
-        stored = conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :id AND is_active"),
-                              {"id": user["id"]}).scalar()
+        stored = data.active_password_hash(conn, user["id"])
         try:
             ok = stored is not None and _hasher.verify(stored, current or "")
         except argon2.exceptions.VerificationError:
@@ -328,25 +312,21 @@ def set_active(conn: Connection, username: str, active: bool, *, actor: Mapping[
     """Disable (ending its sessions) or re-enable an account; accounts are never deleted (the audit keeps names)."""
     require(actor, "manage_users")
     row = _user_row(conn, username)
-    conn.execute(sa.text("UPDATE app_user SET is_active = :a, updated_at = now() WHERE id = :id"),
-                 {"a": active, "id": row["id"]})
+    data.set_active(conn, row["id"], active)
     if not active:
-        _end_sessions_of(conn, row["id"])
+        data.end_sessions_of(conn, row["id"])
     audit.record(conn, action="enable" if active else "disable", entity_type="user", entity_id=row["id"],
                  user=actor, before={"is_active": row["is_active"]}, after={"is_active": active})
 
 
-def list_users(conn: Connection) -> list[dict[str, Any]]:
+def list_users(bind: db.Bind) -> list[dict[str, Any]]:
     """Every account (no hashes), by user name."""
-    rows = conn.execute(sa.text(
-        f"SELECT {_USER_COLUMNS}, is_active, last_login_at, locked_until FROM app_user ORDER BY username"
-    )).mappings()
-    return [dict(r) for r in rows]
+    return data.list_users(bind)
 
 
 def ensure_demo_users(conn: Connection) -> list[str]:
     """One demo account per role (password :data:`DEMO_PASSWORD`), only when no account exists yet."""
-    if conn.execute(sa.text("SELECT 1 FROM app_user LIMIT 1")).first():
+    if data.any_user(conn):
         return []
     for username, role, full_name in DEMO_USERS:
         create_user(conn, username, full_name, role, DEMO_PASSWORD)
@@ -377,7 +357,7 @@ def _token_hash(token: str) -> str:
 _WRONG = ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong user name or password.")
 
 
-def sign_in(bind: Engine | Connection, username: str, password: str) -> tuple[dict[str, Any], str]:
+def sign_in(bind: db.Bind, username: str, password: str) -> tuple[dict[str, Any], str]:
     """Check the password and open a session: returns (user, session token).
 
     Raises :class:`SignInError` with the same message for an unknown user name and a wrong
@@ -387,11 +367,7 @@ def sign_in(bind: Engine | Connection, username: str, password: str) -> tuple[di
     error: SignInError | None = None
     result: tuple[dict[str, Any], str] | None = None
     with db.transaction(bind) as conn:
-        row = conn.execute(
-            sa.text(f"SELECT {_USER_COLUMNS}, password_hash, is_active, locked_until, "
-                    "locked_until > now() AS locked FROM app_user WHERE username = :u FOR UPDATE"),
-            {"u": username},
-        ).mappings().first()
+        row = data.user_for_sign_in(conn, username)
         if row is None or not password:
             _burn_time(password or "")
             error = SignInError(*_WRONG, "password")
@@ -409,27 +385,20 @@ def sign_in(bind: Engine | Connection, username: str, password: str) -> tuple[di
             except argon2.exceptions.VerificationError:
                 ok = False
             if not ok:
-                conn.execute(sa.text(
-                    "UPDATE app_user SET failed_logins = failed_logins + 1, locked_until = CASE "
-                    "WHEN failed_logins + 1 >= :max THEN now() + make_interval(mins => :lock) END WHERE id = :id"),
-                    {"max": MAX_FAILED_SIGN_INS, "lock": LOCK_MINUTES, "id": row["id"]})
+                data.count_failed_sign_in(conn, row["id"], max_failures=MAX_FAILED_SIGN_INS,
+                                          lock_minutes=LOCK_MINUTES)
                 error = SignInError(*_WRONG, "password")
             elif not row["is_active"]:
                 error = SignInError("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.",
                                     "The account is disabled; ask the administrator.", "username")
             else:
-                updates = {"id": row["id"], "h": row["password_hash"]}
-                if _hasher.check_needs_rehash(row["password_hash"]):
-                    updates["h"] = _hasher.hash(password)
-                conn.execute(sa.text(
-                    "UPDATE app_user SET failed_logins = 0, locked_until = NULL, last_login_at = now(), "
-                    "password_hash = :h WHERE id = :id"), updates)
+                stored = row["password_hash"]
+                if _hasher.check_needs_rehash(stored):
+                    stored = _hasher.hash(password)
+                data.record_sign_in(conn, row["id"], stored)
                 token = secrets.token_urlsafe(32)
-                conn.execute(sa.text(
-                    "INSERT INTO user_session (token_hash, user_id, expires_at) VALUES "
-                    "(:t, :u, now() + make_interval(mins => :idle))"),
-                    {"t": _token_hash(token), "u": row["id"], "idle": min(SESSION_IDLE_MINUTES,
-                                                                         SESSION_MAX_HOURS * 60)})
+                data.insert_session(conn, _token_hash(token), row["id"],
+                                    idle_minutes=min(SESSION_IDLE_MINUTES, SESSION_MAX_HOURS * 60))
                 purge_sessions(conn)  # housekeeping: the table never grows without bound
                 result = (_public(row), token)
     if error is not None:
@@ -438,41 +407,23 @@ def sign_in(bind: Engine | Connection, username: str, password: str) -> tuple[di
     return result
 
 
-def session_user(bind: Engine | Connection, token: str | None) -> dict[str, Any] | None:
+def session_user(bind: db.Bind, token: str | None) -> dict[str, Any] | None:
     """The user of a live session (sliding its idle expiry), or None when it ended or expired."""
     if not token:
         return None
     with db.transaction(bind) as conn:
-        row = conn.execute(
-            sa.text(
-                "UPDATE user_session s SET last_seen_at = now(), expires_at = LEAST("
-                "s.created_at + make_interval(hours => :max_h), now() + make_interval(mins => :idle)) "
-                "FROM app_user u WHERE s.token_hash = :t AND s.ended_at IS NULL AND s.expires_at > now() "
-                "AND s.created_at + make_interval(hours => :max_h) > now() "
-                "AND u.id = s.user_id AND u.is_active "
-                "RETURNING u.id, u.username, u.full_name, u.role, u.ward_id"
-            ),
-            {"t": _token_hash(token), "max_h": SESSION_MAX_HOURS, "idle": SESSION_IDLE_MINUTES},
-        ).mappings().first()
-    return dict(row) if row else None
+        return data.touch_session(conn, _token_hash(token), max_hours=SESSION_MAX_HOURS,
+                                  idle_minutes=SESSION_IDLE_MINUTES)
 
 
-def sign_out(bind: Engine | Connection, token: str | None) -> None:
+def sign_out(bind: db.Bind, token: str | None) -> None:
     """End the session of ``token`` (no error if it already ended)."""
     if not token:
         return
     with db.transaction(bind) as conn:
-        conn.execute(sa.text("UPDATE user_session SET ended_at = now() WHERE token_hash = :t AND ended_at IS NULL"),
-                     {"t": _token_hash(token)})
-
-
-def _end_sessions_of(conn: Connection, user_id: int) -> None:
-    conn.execute(sa.text("UPDATE user_session SET ended_at = now() WHERE user_id = :u AND ended_at IS NULL"),
-                 {"u": user_id})
+        data.end_session(conn, _token_hash(token))
 
 
 def purge_sessions(conn: Connection, older_than: dt.timedelta = dt.timedelta(days=30)) -> int:
     """Delete sessions that ended or expired more than ``older_than`` ago (housekeeping)."""
-    return conn.execute(
-        sa.text("DELETE FROM user_session WHERE COALESCE(ended_at, expires_at) < now() - :age"), {"age": older_than}
-    ).rowcount
+    return data.purge_sessions(conn, older_than)

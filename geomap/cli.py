@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "geomap.commands.user",
     "geomap.commands.inspections",
     "geomap.commands.export",
+    "geomap.commands.apikey",
     "geomap.commands.importing",
     "geomap.commands.reports",
 )

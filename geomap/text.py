@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def nfc(value: str | None) -> str | None:
@@ -26,3 +28,8 @@ def fold(value: str | None) -> str:
 def search_key(*parts: str | None) -> str:
     """The folded text an establishment is found by (name, address, code...)."""
     return fold(" ".join(p for p in parts if p))
+
+
+def clean_text(value: str | None) -> str:
+    """NFC, trimmed, control characters (NUL included: PostgreSQL refuses it) removed."""
+    return _CONTROL.sub("", nfc(value or "") or "")

@@ -42,9 +42,9 @@ def assert_public_id_hides_row_id(public_id: str, row_id: int) -> None:
     sequential database id (neither the id nor a zero-padded form of it appears in it)."""
     import re
 
-    from geomap import reports
+    from geomap.field_reports import intake
 
-    alphabet = re.escape(reports._PUBLIC_ALPHABET)
+    alphabet = re.escape(intake._PUBLIC_ALPHABET)
     assert re.fullmatch(rf"PA-[{alphabet}]{{4}}-[{alphabet}]{{4}}-[{alphabet}]{{4}}", public_id), public_id
     compact = public_id[3:].replace("-", "")
     for form in {str(row_id), f"{row_id:04d}", f"{row_id:012d}"}:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from libpysal.weights import W, lat2W
 from reports_fixtures import ensure_ward
 
-from geomap import hotspots, profiles, reports
+from geomap import profiles
+from geomap.field_reports import deadlines, hotspot_links, hotspots, reads
 
 UTC = dt.UTC
 
@@ -192,7 +193,7 @@ def test_demo_reports_have_hotspots_matching_esda(request, engine):
         pytest.fail("the demo loader did not load field reports (geomap.demo.load)")
     end = dt.datetime.now(UTC)
     start = end - dt.timedelta(days=365)
-    analysis, points = reports.hotspot_layers(engine, ward, start=start, end=end, seed=2)
+    analysis, points = reads.hotspot_layers(engine, ward, start=start, end=end, seed=2)
     assert len(points) == analysis.params["reports"] > 100
     assert (analysis.cells["hotspot_class"] == "hot").sum() >= 2 and len(analysis.hotspots) >= 1
     w = analysis.grid.weights(analysis.cells["cell"].tolist())
@@ -203,7 +204,7 @@ def test_demo_reports_have_hotspots_matching_esda(request, engine):
     _, ref_classes = hotspots.classify(ref.Zs, ref.p_sim)
     agree = (ref_classes == analysis.cells["hotspot_class"].to_numpy()).mean()
     assert agree > 0.95
-    garbage, _ = reports.hotspot_layers(engine, ward, start=start, end=end, categories=["garbage"])
+    garbage, _ = reads.hotspot_layers(engine, ward, start=start, end=end, categories=["garbage"])
     assert garbage.params["reports"] < analysis.params["reports"]
 
 
@@ -236,12 +237,12 @@ def test_square_cells_link_back_to_their_reports_in_the_ward_crs(request, engine
     end = dt.datetime.now(UTC)
     start = end - dt.timedelta(days=365)
     other_crs = hotspots.Grid("square", cell_m=250, srid=3405)
-    analysis, _ = reports.hotspot_layers(engine, ward, start=start, end=end, grid=other_crs, permutations=0)
+    analysis, _ = reads.hotspot_layers(engine, ward, start=start, end=end, grid=other_crs, permutations=0)
     assert analysis.grid.srid == profiles.get("hoa-cuong").local_srid
     assert analysis.params["grid"].endswith(f"EPSG:{profiles.get('hoa-cuong').local_srid}")
     busiest = analysis.cells.sort_values("count", ascending=False).iloc[0]
     assert busiest["count"] > 0
-    found = reports.reports_in_cells(engine, ward, [busiest["cell"]], since=start, until=end)
+    found = reads.reports_in_cells(engine, ward, [busiest["cell"]], since=start, until=end)
     assert len(found) == busiest["count"]
 
 
@@ -250,8 +251,8 @@ def test_map_cell_popups_link_to_their_reports():
 
     area, _, frame = synthetic_reports(n_background=300, n_cluster=60)
     start, end = dt.datetime(2026, 1, 31, tzinfo=UTC), dt.datetime(2026, 3, 2, tzinfo=UTC)
-    result = hotspots.analyse(frame, area=area, start=start.astimezone(reports.LOCAL_TZ),
-                              end=end.astimezone(reports.LOCAL_TZ), permutations=0)
+    result = hotspots.analyse(frame, area=area, start=start.astimezone(deadlines.LOCAL_TZ),
+                              end=end.astimezone(deadlines.LOCAL_TZ), permutations=0)
     geo = page._cells_geojson(result.cells, "en", result.window, ("garbage",), "hoa-cuong")
     props = [f["properties"] for f in geo["features"]]
     with_reports = [p for p in props if p["count"] > 0]
@@ -263,8 +264,8 @@ def test_map_cell_popups_link_to_their_reports():
 
     one = with_reports[0]
     href = html.unescape(re.search(r'href="([^"]+)"', one["link"]).group(1))
-    parsed = reports.parse_cells_link({k: v[-1] for k, v in parse_qs(urlsplit(href).query).items()})
-    assert parsed == reports.CellFilter((one["cell"],), *result.window, ("garbage",), "hoa-cuong")
+    parsed = hotspot_links.parse_cells_link({k: v[-1] for k, v in parse_qs(urlsplit(href).query).items()})
+    assert parsed == hotspot_links.CellFilter((one["cell"],), *result.window, ("garbage",), "hoa-cuong")
 
 
 def test_grid_picker_names_the_wards_own_crs():

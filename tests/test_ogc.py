@@ -22,7 +22,8 @@ from test_export_fixtures import BBOX, ESTABLISHMENTS, HOSTILE, OWNER, PERSONAL_
 from test_export_fixtures import load as load_fixture
 
 import layers
-from geomap import crs, queries, reports
+from geomap import crs, queries
+from geomap.accounts import apikeys
 from geomap.web import create_app
 from geomap.web.routes import ogc
 
@@ -45,7 +46,7 @@ def client(database_url, ward):
 
 @pytest.fixture(scope="module")
 def internal_key(engine):
-    return reports.create_api_key(engine, "Sở TTTT Đà Nẵng (test)", ["ogc:internal"])
+    return apikeys.create(engine, "Sở TTTT Đà Nẵng (test)", ["ogc:internal"])
 
 
 def _ours(features):
@@ -202,7 +203,7 @@ def test_internal_profile_needs_a_valid_api_key(client, internal_key, engine):
     assert OWNER in {f["properties"].get("owner_name") for f in r.json()["features"]}
     bad = client.get(ITEMS, headers={"X-API-Key": "gm_not-a-key"})
     assert bad.status_code == 401 and bad.json()["code"] == "InvalidApiKey"
-    other = reports.create_api_key(engine, "Open311 app", ["open311"])
+    other = apikeys.create(engine, "Open311 app", ["open311"])
     assert client.get(ITEMS, headers={"X-API-Key": other}).status_code == 401
 
 

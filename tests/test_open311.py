@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from reports_fixtures import assert_not_sequential, assert_public_id_hides_row_id, ensure_ward, inside_point
 
-from geomap import reports
+from geomap.accounts import apikeys
+from geomap.field_reports import workflow
 from geomap.models import REPORT_CATEGORIES
 from geomap.web import create_app
 
@@ -39,7 +40,7 @@ def client(request, database_url, engine):
 
 @pytest.fixture(scope="module")
 def api_key(engine) -> str:
-    return reports.create_api_key(engine, "Ứng dụng thử nghiệm Open311", ["open311"])
+    return apikeys.create(engine, "Ứng dụng thử nghiệm Open311", ["open311"])
 
 
 def post(client, api_key, **kw):
@@ -147,10 +148,10 @@ def test_post_then_get_round_trip(client, api_key, engine):
     assert abs(req["lat"] - lat) < 1e-6 and abs(req["long"] - lon) < 1e-6
 
     # workflow states map onto open/closed with status_notes
-    reports.transition(engine, row.id, "in_progress", user=None, note="Đội vệ sinh đang đến")
+    workflow.transition(engine, row.id, "in_progress", user=None, note="Đội vệ sinh đang đến")
     req = client.get(f"/open311/v2/requests/{rid}.json").json()[0]
     assert req["status"] == "open" and "Đang xử lý" in req["status_notes"] and "Đội vệ sinh" in req["status_notes"]
-    reports.transition(engine, row.id, "resolved", user=None, note="Đã thu gom")
+    workflow.transition(engine, row.id, "resolved", user=None, note="Đã thu gom")
     req = client.get(f"/open311/v2/requests/{rid}.json?lang=en").json()[0]
     assert req["status"] == "closed" and req["status_notes"].startswith("Resolved") and "Đã thu gom" in \
         req["status_notes"]
@@ -167,7 +168,7 @@ def test_get_requests_filters(client, api_key, engine):
             "service_request_id"]
     with engine.connect() as c:
         fid = c.execute(sa.text("SELECT id FROM field_report WHERE public_id = :p"), {"p": ids["food_safety"]}).scalar()
-    reports.transition(engine, fid, "closed", user=None, note="Kiểm tra không phát hiện vi phạm")
+    workflow.transition(engine, fid, "closed", user=None, note="Kiểm tra không phát hiện vi phạm")
 
     def codes(query):
         r = client.get("/open311/v2/requests.json" + query)

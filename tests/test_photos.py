@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational as R
 
-from geomap import photos
+from geomap.field_reports import photos
 
 
 def jpeg_with_gps(lat=(16, 2, 35.8), lon=(108, 13, 2.0), size=(3000, 2000), maker="TestPhoneMaker") -> bytes:

@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from reports_fixtures import ensure_ward, inside_point, offset
 
-from geomap import hotspots, profiles, reports
-from geomap.reports import ReportError
+from geomap import field_reports, profiles
+from geomap.field_reports import ReportError, deadlines, hotspot_links, hotspots, intake, reads, workflow
+from geomap.models import REPORT_STATUSES
 
 UTC = dt.UTC
 
@@ -34,8 +35,8 @@ def officer(conn) -> dict:
 
 
 def make(conn, ward, lonlat, *, category="garbage", text="Rác đổ trộm ở góc đường", at=None, client="t", **kw):
-    data = reports.validate(category=category, description=text, lat=lonlat[1], lon=lonlat[0], **kw)
-    return reports.submit(conn, data, ward_id=ward, client=client, at=at)
+    data = intake.validate(category=category, description=text, lat=lonlat[1], lon=lonlat[0], **kw)
+    return intake.submit(conn, data, ward_id=ward, client=client, at=at)
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -54,14 +55,14 @@ def make(conn, ward, lonlat, *, category="garbage", text="Rác đổ trộm ở 
 def test_validate_rejects_with_field(kwargs, field):
     base = {"category": "garbage", "description": "ok", "lat": 16.04, "lon": 108.22}
     with pytest.raises(ReportError) as err:
-        reports.validate(**{**base, **kwargs})
+        intake.validate(**{**base, **kwargs})
     assert err.value.field == field
     assert err.value.message("vi") and err.value.message("en") != err.value.message("vi")
 
 
 def test_validate_long_description_message_gives_length():
     with pytest.raises(ReportError) as err:
-        reports.validate(category="garbage", description="ả" * 10_000, lat=16.04, lon=108.22)
+        intake.validate(category="garbage", description="ả" * 10_000, lat=16.04, lon=108.22)
     assert "10,000" in err.value.message("en") and "2,000" in err.value.message("en")
 
 
@@ -113,10 +114,10 @@ def test_failure_after_insert_rolls_everything_back(engine, ward, inside, monkey
     """An error after the report row is written leaves nothing behind (one transaction)."""
     def boom(*a, **k):
         raise RuntimeError("audit down")
-    monkeypatch.setattr(reports.audit, "record", boom)
-    data = reports.validate(category="garbage", description="rollback probe 5", lat=inside[1], lon=inside[0])
+    monkeypatch.setattr(intake.audit, "record", boom)
+    data = intake.validate(category="garbage", description="rollback probe 5", lat=inside[1], lon=inside[0])
     with pytest.raises(RuntimeError):
-        reports.submit(engine, data, ward_id=ward, client="rb")
+        intake.submit(engine, data, ward_id=ward, client="rb")
     with engine.connect() as c:
         assert c.execute(sa.text(
             "SELECT count(*) FROM field_report WHERE description = 'rollback probe 5'")).scalar() == 0
@@ -131,41 +132,52 @@ def test_failure_after_insert_rolls_everything_back(engine, ward, inside, monkey
 def test_deadline_counts_working_days_and_holidays():
     days = {"garbage": 2, "infrastructure": 7, "other": 10}
     monday = dt.datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 10:00 in Đà Nẵng
-    due = reports.deadline_for("garbage", monday, days).astimezone(reports.LOCAL_TZ)
+    due = deadlines.deadline_for("garbage", monday, days).astimezone(deadlines.LOCAL_TZ)
     assert (due.date(), due.hour) == (dt.date(2026, 3, 4), 17)
     friday = dt.datetime(2026, 3, 6, 3, 0, tzinfo=UTC)
-    assert reports.deadline_for("garbage", friday, days).astimezone(reports.LOCAL_TZ).date() == dt.date(2026, 3, 10)
+    assert deadlines.deadline_for("garbage", friday, days).astimezone(deadlines.LOCAL_TZ).date() == \
+        dt.date(2026, 3, 10)
     saturday = dt.datetime(2026, 3, 7, 3, 0, tzinfo=UTC)
-    assert reports.deadline_for("garbage", saturday, days).astimezone(reports.LOCAL_TZ).date() == dt.date(2026, 3, 11)
+    assert deadlines.deadline_for("garbage", saturday, days).astimezone(deadlines.LOCAL_TZ).date() == \
+        dt.date(2026, 3, 11)
     # 29 April 2026: 30 April and 1 May are public holidays, then a weekend
     before_holiday = dt.datetime(2026, 4, 29, 3, 0, tzinfo=UTC)
-    assert reports.deadline_for("garbage", before_holiday, days).astimezone(reports.LOCAL_TZ).date() == \
+    assert deadlines.deadline_for("garbage", before_holiday, days).astimezone(deadlines.LOCAL_TZ).date() == \
         dt.date(2026, 5, 5)
     # unknown category falls back to "other"
-    assert reports.deadline_for("sanitation", monday, days).astimezone(reports.LOCAL_TZ).date() == \
+    assert deadlines.deadline_for("sanitation", monday, days).astimezone(deadlines.LOCAL_TZ).date() == \
         dt.date(2026, 3, 16)
 
 
 def test_deadline_stored_from_ward_profile(conn, ward, inside):
+    """The stored deadline follows the ward profile's working days, checked against dates counted by hand
+    (not against deadline_for itself): reported Monday 2 March 2026, 10:00 in Đà Nẵng; no public holiday
+    falls in the next fortnight; a deadline ends at 17:00 local time (10:00 UTC)."""
     at = dt.datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
     days = profiles.get("hoa-cuong").report_deadline_days
-    for cat in ("garbage", "infrastructure"):
+    assert (days["garbage"], days["infrastructure"]) == (2, 7)  # the counts the dates below were worked out for
+    expected = {
+        "garbage": dt.datetime(2026, 3, 4, 10, 0, tzinfo=UTC),  # Tue 3, Wed 4 March
+        "infrastructure": dt.datetime(2026, 3, 11, 10, 0, tzinfo=UTC),  # Tue 3 … Fri 6, Mon 9 … Wed 11 March
+    }
+    for cat, due in expected.items():
         done = make(conn, ward, inside, category=cat, at=at, text=f"deadline {cat}")
         stored = conn.execute(sa.text("SELECT deadline_at FROM field_report WHERE id = :i"), {"i": done.id}).scalar()
-        assert stored == reports.deadline_for(cat, at, days)
-        assert stored.astimezone(reports.LOCAL_TZ).date() == reports.add_working_days(dt.date(2026, 3, 2), days[cat])
+        assert stored == due and done.deadline_at == due, cat
+        assert (stored.astimezone(deadlines.LOCAL_TZ).date(), stored.astimezone(deadlines.LOCAL_TZ).hour) == (
+            due.date(), 17)
 
 
 def test_overdue_and_due_soon(conn, ward, inside):
     old = make(conn, ward, inside, at=dt.datetime(2026, 3, 2, 3, 0, tzinfo=UTC), text="overdue one")
     fresh = make(conn, ward, inside, at=dt.datetime(2026, 3, 9, 3, 0, tzinfo=UTC), text="due soon one")
     now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # fresh is due 11 March 17:00 local
-    over = {r["id"] for r in reports.overdue(conn, ward, now=now)}
-    soon = {r["id"] for r in reports.due_soon(conn, ward, hours=48, now=now)}
+    over = {r["id"] for r in reads.overdue(conn, ward, now=now)}
+    soon = {r["id"] for r in reads.due_soon(conn, ward, hours=48, now=now)}
     assert old.id in over and fresh.id not in over
     assert fresh.id in soon and old.id not in soon
-    reports.transition(conn, old.id, "resolved", user=None, note="done")
-    assert old.id not in {r["id"] for r in reports.overdue(conn, ward, now=now)}
+    workflow.transition(conn, old.id, "resolved", user=None, note="done")
+    assert old.id not in {r["id"] for r in reads.overdue(conn, ward, now=now)}
 
 
 # --- workflow ---------------------------------------------------------------------------------------
@@ -173,18 +185,18 @@ def test_overdue_and_due_soon(conn, ward, inside):
 
 def test_full_workflow_with_history(conn, ward, inside, officer):
     done = make(conn, ward, inside, text="workflow")
-    reports.transition(conn, done.id, "received", user=officer, note="Đã tiếp nhận")
-    state = reports.assign(conn, done.id, officer["id"], user=officer)
+    workflow.transition(conn, done.id, "received", user=officer, note="Đã tiếp nhận")
+    state = workflow.assign(conn, done.id, officer["id"], user=officer)
     assert state["status"] == "assigned" and state["assignee_id"] == officer["id"]
-    reports.transition(conn, done.id, "in_progress", user=officer, note="Đang xử lý")
-    state = reports.transition(conn, done.id, "resolved", user=officer, note="Đã dọn")
+    workflow.transition(conn, done.id, "in_progress", user=officer, note="Đang xử lý")
+    state = workflow.transition(conn, done.id, "resolved", user=officer, note="Đã dọn")
     assert state["resolved_at"] is not None
-    reports.transition(conn, done.id, "closed", user=officer)
-    detail = reports.get(conn, done.id)
+    workflow.transition(conn, done.id, "closed", user=officer)
+    detail = reads.get(conn, done.id)
     statuses = [h["status_to"] for h in detail["history"] if h["status_to"]]
     assert statuses == ["new", "received", "assigned", "in_progress", "resolved", "closed"]
     assert all(h["by_name"] == "Nguyễn Văn Xử Lý" for h in detail["history"][1:])
-    view = reports.public_view(conn, done.public_id)
+    view = reads.public_view(conn, done.public_id)
     assert view["status"] == "closed" and "reporter_contact" not in view
     # the internal assignment note naming the officer is not public
     assert not any("Phân công cho" in (h["note"] or "") for h in view["history"])
@@ -218,85 +230,85 @@ def bring_to(conn, ward, inside, officer, status: str, text: str):
     done = make(conn, ward, inside, text=text)
     if status == "duplicate":
         original = make(conn, ward, inside, text=f"{text} (original)")
-        reports.mark_duplicate(conn, done.id, original.id, user=officer)
+        workflow.mark_duplicate(conn, done.id, original.id, user=officer)
     elif status != "new":
-        reports.transition(conn, done.id, status, user=officer, note="lý do: bước chuẩn bị")
-    assert reports.get(conn, done.id)["status"] == status
+        workflow.transition(conn, done.id, status, user=officer, note="lý do: bước chuẩn bị")
+    assert reads.get(conn, done.id)["status"] == status
     return done
 
 
 def test_forbidden_table_is_the_complement_of_the_workflow():
-    statuses = set(reports.REPORT_STATUSES)
+    statuses = set(REPORT_STATUSES)
     assert set(FORBIDDEN) == statuses
     for src in statuses:
-        assert FORBIDDEN[src] == statuses - reports.TRANSITIONS[src], src
+        assert FORBIDDEN[src] == statuses - field_reports.TRANSITIONS[src], src
     assert all(t not in FORBIDDEN[s] for s, t in ALLOWED_SAMPLE)
 
 
 @pytest.mark.parametrize("src, dst", [(s, t) for s, targets in FORBIDDEN.items() for t in sorted(targets)])
 def test_forbidden_transitions(conn, ward, inside, officer, src, dst):
     done = bring_to(conn, ward, inside, officer, src, f"forbidden {src} -> {dst}")
-    steps = len(reports.get(conn, done.id)["history"])
+    steps = len(reads.get(conn, done.id)["history"])
     with pytest.raises(ReportError) as err:
         if dst == "duplicate":
             original = make(conn, ward, inside, text=f"forbidden {src} -> {dst} (original)")
-            reports.mark_duplicate(conn, done.id, original.id, user=officer)
+            workflow.mark_duplicate(conn, done.id, original.id, user=officer)
         else:
-            reports.transition(conn, done.id, dst, user=officer, note="không được phép")
+            workflow.transition(conn, done.id, dst, user=officer, note="không được phép")
     assert err.value.code == "transition" and err.value.field == "status"
-    after = reports.get(conn, done.id)
+    after = reads.get(conn, done.id)
     assert after["status"] == src and len(after["history"]) == steps  # nothing written
 
 
 @pytest.mark.parametrize("src, dst", ALLOWED_SAMPLE)
 def test_allowed_transitions(conn, ward, inside, officer, src, dst):
     done = bring_to(conn, ward, inside, officer, src, f"allowed {src} -> {dst}")
-    state = reports.transition(conn, done.id, dst, user=officer, note="được phép")
+    state = workflow.transition(conn, done.id, dst, user=officer, note="được phép")
     assert state["status"] == dst
-    last = reports.get(conn, done.id)["history"][-1]
+    last = reads.get(conn, done.id)["history"][-1]
     assert (last["status_from"], last["status_to"], last["note"]) == (src, dst, "được phép")
-    if dst == "received" and src in reports.SET_ASIDE_STATUSES:
+    if dst == "received" and src in field_reports.SET_ASIDE_STATUSES:
         assert state["duplicate_of_id"] is None
 
 
 def test_transition_errors(conn, ward, inside, officer):
     done = make(conn, ward, inside, text="forbidden")
     with pytest.raises(ReportError) as err:
-        reports.transition(conn, done.id, "bogus", user=officer)
+        workflow.transition(conn, done.id, "bogus", user=officer)
     assert err.value.field == "status"
     with pytest.raises(ReportError) as err:
-        reports.transition(conn, done.id, "duplicate", user=officer)  # needs the original: mark_duplicate
+        workflow.transition(conn, done.id, "duplicate", user=officer)  # needs the original: mark_duplicate
     assert err.value.field == "status"
-    reports.transition(conn, done.id, "closed", user=officer)
+    workflow.transition(conn, done.id, "closed", user=officer)
     with pytest.raises(ReportError) as err:
-        reports.transition(conn, done.id, "resolved", user=officer)
+        workflow.transition(conn, done.id, "resolved", user=officer)
     assert err.value.code == "transition"
     with pytest.raises(ReportError):
-        reports.assign(conn, done.id, officer["id"], user=officer)
-    reports.transition(conn, done.id, "received", user=officer)  # reopening is allowed
+        workflow.assign(conn, done.id, officer["id"], user=officer)
+    workflow.transition(conn, done.id, "received", user=officer)  # reopening is allowed
     with pytest.raises(ReportError) as err:
-        reports.transition(conn, done.id, "not_ward", user=officer)  # but needs a reason
+        workflow.transition(conn, done.id, "not_ward", user=officer)  # but needs a reason
     assert err.value.field == "note"
 
 
 def test_transitions_table_is_consistent():
-    for src, targets in reports.TRANSITIONS.items():
+    for src, targets in field_reports.TRANSITIONS.items():
         assert src not in targets
         assert targets
     # every status is reachable from new
     seen, todo = {"new"}, ["new"]
     while todo:
-        for nxt in reports.TRANSITIONS[todo.pop()]:
+        for nxt in field_reports.TRANSITIONS[todo.pop()]:
             if nxt not in seen:
                 seen.add(nxt)
                 todo.append(nxt)
-    assert seen == set(reports.TRANSITIONS)
+    assert seen == set(field_reports.TRANSITIONS)
 
 
 def test_assign_rejects_unknown_user(conn, ward, inside):
     done = make(conn, ward, inside, text="assign unknown")
     with pytest.raises(ReportError) as err:
-        reports.assign(conn, done.id, 999_999, user=None)
+        workflow.assign(conn, done.id, 999_999, user=None)
     assert err.value.field == "assignee"
 
 
@@ -310,11 +322,11 @@ def test_duplicate_suggestions(conn, ward, inside, officer):
     other_cat = make(conn, ward, offset(inside, 10), category="sanitation", at=t0, text="dup other cat")
     too_old = make(conn, ward, offset(inside, 5), at=t0 - dt.timedelta(days=40), text="dup too old")
     closed_recent = make(conn, ward, offset(inside, 30), at=t0 - dt.timedelta(days=5), text="dup closed")
-    reports.transition(conn, closed_recent.id, "closed", user=officer)
+    workflow.transition(conn, closed_recent.id, "closed", user=officer)
     not_ward = make(conn, ward, offset(inside, 15), at=t0, text="dup not ward")
-    reports.transition(conn, not_ward.id, "not_ward", user=officer, note="Điện lực")
+    workflow.transition(conn, not_ward.id, "not_ward", user=officer, note="Điện lực")
     new = make(conn, ward, inside, at=t0 + dt.timedelta(days=1), text="dup new")
-    found = reports.suggest_duplicates(conn, new.id)
+    found = intake.suggest_duplicates(conn, new.id)
     ids = [r["id"] for r in found]
     assert near.id in ids and closed_recent.id in ids
     assert far.id not in ids and other_cat.id not in ids and too_old.id not in ids and not_ward.id not in ids
@@ -327,32 +339,20 @@ def test_mark_duplicate_follows_chain(conn, ward, inside, officer):
     a = make(conn, ward, inside, text="orig A")
     b = make(conn, ward, inside, text="dup B")
     c = make(conn, ward, inside, text="dup C")
-    reports.mark_duplicate(conn, b.id, a.id, user=officer)
-    state = reports.mark_duplicate(conn, c.id, b.id, user=officer, note="cùng chỗ")
+    workflow.mark_duplicate(conn, b.id, a.id, user=officer)
+    state = workflow.mark_duplicate(conn, c.id, b.id, user=officer, note="cùng chỗ")
     assert state["status"] == "duplicate" and state["duplicate_of_id"] == a.id
     with pytest.raises(ReportError):
-        reports.mark_duplicate(conn, a.id, b.id, user=officer)  # would point at itself via the chain
-    view = reports.public_view(conn, c.public_id)
+        workflow.mark_duplicate(conn, a.id, b.id, user=officer)  # would point at itself via the chain
+    view = reads.public_view(conn, c.public_id)
     assert view["duplicate_of_public_id"] == a.public_id
     assert any(a.public_id in (h["note"] or "") for h in view["history"])
 
 
 def test_public_ids_are_unique_and_unguessable():
-    ids = {reports.new_public_id() for _ in range(5000)}
+    ids = {intake.new_public_id() for _ in range(5000)}
     assert len(ids) == 5000
-    assert all(len(i) == 17 and not set(i[3:].replace("-", "")) - set(reports._PUBLIC_ALPHABET) for i in ids)
-
-
-def test_api_keys(conn):
-    key = reports.create_api_key(conn, "FixMyStreet test", ["open311"])
-    kid = reports.check_api_key(conn, key, "open311")
-    assert kid is not None
-    assert reports.check_api_key(conn, key, "ogc") is None
-    assert reports.check_api_key(conn, key + "x", "open311") is None
-    stored = conn.execute(sa.text("SELECT key_hash FROM api_key WHERE id = :i"), {"i": kid}).scalar()
-    assert key not in stored and len(stored) == 64
-    reports.revoke_api_key(conn, kid)
-    assert reports.check_api_key(conn, key, "open311") is None
+    assert all(len(i) == 17 and not set(i[3:].replace("-", "")) - set(intake._PUBLIC_ALPHABET) for i in ids)
 
 
 def test_concurrent_replays_create_one_report(engine, ward, inside):
@@ -360,9 +360,9 @@ def test_concurrent_replays_create_one_report(engine, ward, inside):
     from concurrent.futures import ThreadPoolExecutor
 
     text = "concurrent replay probe 5"
-    data = reports.validate(category="garbage", description=text, lat=inside[1], lon=inside[0])
+    data = intake.validate(category="garbage", description=text, lat=inside[1], lon=inside[0])
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: reports.submit(engine, data, ward_id=ward, client="same-phone"), range(8)))
+        results = list(pool.map(lambda _: intake.submit(engine, data, ward_id=ward, client="same-phone"), range(8)))
     assert len({r.public_id for r in results}) == 1 and sum(r.created for r in results) == 1
     with engine.connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM field_report WHERE description = :t"), {"t": text}).scalar() == 1
@@ -372,8 +372,8 @@ def test_cli_overdue_and_hotspots(engine, database_url, ward, inside, monkeypatc
     from geomap import cli, config
 
     monkeypatch.setattr(config, "DATABASE_URL", database_url)
-    data = reports.validate(category="garbage", description="cli overdue probe", lat=inside[1], lon=inside[0])
-    done = reports.submit(engine, data, ward_id=ward, client="cli", at=dt.datetime(2026, 1, 5, 3, tzinfo=UTC))
+    data = intake.validate(category="garbage", description="cli overdue probe", lat=inside[1], lon=inside[0])
+    done = intake.submit(engine, data, ward_id=ward, client="cli", at=dt.datetime(2026, 1, 5, 3, tzinfo=UTC))
     assert cli.main(["reports", "overdue", "--ward", "hoa-cuong"]) == 0
     out = capsys.readouterr().out
     assert done.public_id in out and "Rác thải" in out
@@ -390,12 +390,12 @@ def test_cli_overdue_and_hotspots(engine, database_url, ward, inside, monkeypatc
 def test_reporter_identity_only_for_view_personal(conn, ward, inside, role, sees):
     """The staff page's detail and list go through redact_for: inspectors (no view_personal) never get
     the reporter's name or contact; data officers do."""
-    data = reports.validate(category="garbage", description="personal data probe", lat=inside[1], lon=inside[0],
-                            reporter_name="Trần Thị Riêng Tư", reporter_contact="0905 123 456")
-    done = reports.submit(conn, data, ward_id=ward, client="pd")
+    data = intake.validate(category="garbage", description="personal data probe", lat=inside[1], lon=inside[0],
+                           reporter_name="Trần Thị Riêng Tư", reporter_contact="0905 123 456")
+    done = intake.submit(conn, data, ward_id=ward, client="pd")
     user = {"id": None, "role": role}
-    detail = reports.redact_for(reports.get(conn, done.id), user)
-    listed = [reports.redact_for(r, user) for r in reports.work_list(conn, ward, ids=[done.id])]
+    detail = reads.redact_for(reads.get(conn, done.id), user)
+    listed = [reads.redact_for(r, user) for r in reads.work_list(conn, ward, ids=[done.id])]
     for record in (detail, listed[0]):
         assert record["public_id"] == done.public_id and record["description"] == "personal data probe"
         if sees:
@@ -403,8 +403,8 @@ def test_reporter_identity_only_for_view_personal(conn, ward, inside, role, sees
         else:
             assert "reporter_name" not in record and "reporter_contact" not in record
             assert "Riêng Tư" not in str(record) and "0905" not in str(record)
-    assert (reports.hidden_fields(user) == frozenset()) == sees
-    assert reports.hidden_fields(None) == {"reporter_name", "reporter_contact"}  # the public
+    assert (reads.hidden_fields(user) == frozenset()) == sees
+    assert reads.hidden_fields(None) == {"reporter_name", "reporter_contact"}  # the public
 
 
 # --- duplicates flagged in the work list ------------------------------------------------------------
@@ -418,7 +418,7 @@ def test_work_list_flags_likely_duplicates_in_one_query(conn, ward, inside, offi
     other_cat = make(conn, ward, offset(inside, 410), category="sanitation", at=t0 + dt.timedelta(days=1),
                      text="flag other category")
     set_aside = make(conn, ward, offset(inside, 405), at=t0 + dt.timedelta(days=3), text="flag set aside")
-    reports.mark_duplicate(conn, set_aside.id, first.id, user=officer)
+    workflow.mark_duplicate(conn, set_aside.id, first.id, user=officer)
     ids = [first.id, second.id, lonely.id, other_cat.id, set_aside.id]
     statements = []
 
@@ -426,7 +426,7 @@ def test_work_list_flags_likely_duplicates_in_one_query(conn, ward, inside, offi
         statements.append(args[2])
     sa.event.listen(conn, "before_cursor_execute", count)
     try:
-        rows = {r["id"]: r for r in reports.work_list(conn, ward, ids=ids, with_duplicates=True)}
+        rows = {r["id"]: r for r in reads.work_list(conn, ward, ids=ids, with_duplicates=True)}
     finally:
         sa.event.remove(conn, "before_cursor_execute", count)
     assert len(statements) == 1
@@ -435,8 +435,8 @@ def test_work_list_flags_likely_duplicates_in_one_query(conn, ward, inside, offi
                      set_aside.id: False}
     # the flag is the same rule as the detail view's suggestions (for open reports)
     for i in (first.id, second.id, lonely.id, other_cat.id):
-        assert flags[i] == bool(reports.suggest_duplicates(conn, i))
-    assert "likely_duplicate" not in reports.work_list(conn, ward, ids=ids)[0]
+        assert flags[i] == bool(intake.suggest_duplicates(conn, i))
+    assert "likely_duplicate" not in reads.work_list(conn, ward, ids=ids)[0]
 
 
 # --- hotspot -> report list links ---------------------------------------------------------------------
@@ -450,24 +450,24 @@ def _as_streamlit_reads(link: str) -> dict[str, str]:
 
 
 def test_cells_link_round_trip_keeps_offset_categories_and_ward():
-    since = dt.datetime(2026, 1, 1, tzinfo=reports.LOCAL_TZ)
-    until = dt.datetime(2026, 3, 31, 23, 30, tzinfo=reports.LOCAL_TZ)
+    since = dt.datetime(2026, 1, 1, tzinfo=deadlines.LOCAL_TZ)
+    until = dt.datetime(2026, 3, 31, 23, 30, tzinfo=deadlines.LOCAL_TZ)
     cells = ["8a65b56628e7fff", "8a65b56628effff"]
-    link = reports.cells_link(cells, ward="hoa-cuong", since=since, until=until,
+    link = hotspot_links.cells_link(cells, ward="hoa-cuong", since=since, until=until,
                               categories=["garbage", "sanitation"])
     assert link.startswith("/reports?") and "+07:00" not in link and "%2B07:00" in link
     assert _as_streamlit_reads(link)["ward"] == "hoa-cuong"  # the router's parameter: a new tab opens on this ward
-    parsed = reports.parse_cells_link(_as_streamlit_reads(link))
-    assert parsed == reports.CellFilter(tuple(cells), since, until, ("garbage", "sanitation"), "hoa-cuong")
+    parsed = hotspot_links.parse_cells_link(_as_streamlit_reads(link))
+    assert parsed == hotspot_links.CellFilter(tuple(cells), since, until, ("garbage", "sanitation"), "hoa-cuong")
     assert parsed.since.utcoffset() == dt.timedelta(hours=7)
     squares = ["sq250:3141:-59", "sq250:3142:-59"]
-    bare = reports.parse_cells_link(_as_streamlit_reads(
-        reports.cells_link(squares, ward="thanh-khe", since=since, until=until)))
+    bare = hotspot_links.parse_cells_link(_as_streamlit_reads(
+        hotspot_links.cells_link(squares, ward="thanh-khe", since=since, until=until)))
     assert bare.categories == () and bare.cells == tuple(squares) and bare.ward == "thanh-khe"
-    unnamed = reports.cells_link(cells[:1], ward=None, since=since, until=until)
-    assert "ward" not in _as_streamlit_reads(unnamed) and reports.parse_cells_link(
+    unnamed = hotspot_links.cells_link(cells[:1], ward=None, since=since, until=until)
+    assert "ward" not in _as_streamlit_reads(unnamed) and hotspot_links.parse_cells_link(
         _as_streamlit_reads(unnamed)).ward is None
-    assert reports.parse_cells_link({}) is None and reports.parse_cells_link({"cell": " , "}) is None
+    assert hotspot_links.parse_cells_link({}) is None and hotspot_links.parse_cells_link({"cell": " , "}) is None
 
 
 @pytest.mark.parametrize("cells", [
@@ -479,20 +479,20 @@ def test_link_cells_must_be_of_one_grid(conn, ward, cells):
     """reports_in_cells reads every cell in one grid: a mix would match nothing for the others, silently."""
     assert all(hotspots.is_cell_id(c) for c in cells.split(","))
     with pytest.raises(ReportError) as err:
-        reports.parse_cells_link({"cell": cells})
+        hotspot_links.parse_cells_link({"cell": cells})
     assert err.value.field == "cell" and "one grid" in err.value.message("en")
     assert "cùng một lưới" in err.value.message("vi")
     now = dt.datetime.now(dt.UTC)
     with pytest.raises(ReportError):
-        reports.reports_in_cells(conn, ward, cells.split(","), since=now - dt.timedelta(days=30), until=now)
+        reads.reports_in_cells(conn, ward, cells.split(","), since=now - dt.timedelta(days=30), until=now)
 
 
 def test_unencoded_old_link_is_read_not_crashed():
     """Links written before the fix (``+07:00`` unencoded) arrive as ``… 07:00``: still understood."""
     old = "/reports?cell=8a65b56628e7fff&since=2026-01-01T00:00:00+07:00&until=2026-02-01T00:00:00+07:00"
-    parsed = reports.parse_cells_link(_as_streamlit_reads(old))
-    assert parsed.since == dt.datetime(2026, 1, 1, tzinfo=reports.LOCAL_TZ)
-    assert parsed.until == dt.datetime(2026, 2, 1, tzinfo=reports.LOCAL_TZ)
+    parsed = hotspot_links.parse_cells_link(_as_streamlit_reads(old))
+    assert parsed.since == dt.datetime(2026, 1, 1, tzinfo=deadlines.LOCAL_TZ)
+    assert parsed.until == dt.datetime(2026, 2, 1, tzinfo=deadlines.LOCAL_TZ)
 
 
 @pytest.mark.parametrize("params, field", [
@@ -506,10 +506,10 @@ def test_unencoded_old_link_is_read_not_crashed():
 ])
 def test_bad_links_give_a_clear_message(params, field):
     with pytest.raises(ReportError) as err:
-        reports.parse_cells_link(params)
+        hotspot_links.parse_cells_link(params)
     assert err.value.field == field and err.value.message("en") != err.value.message("vi")
 
 
 def test_naive_link_dates_are_local_time():
-    parsed = reports.parse_cells_link({"cell": "8a65b56628e7fff", "since": "2026-03-01", "until": "2026-03-02"})
-    assert parsed.since == dt.datetime(2026, 3, 1, tzinfo=reports.LOCAL_TZ)
+    parsed = hotspot_links.parse_cells_link({"cell": "8a65b56628e7fff", "since": "2026-03-01", "until": "2026-03-02"})
+    assert parsed.since == dt.datetime(2026, 3, 1, tzinfo=deadlines.LOCAL_TZ)

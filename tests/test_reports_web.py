@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from reports_fixtures import assert_not_sequential, assert_public_id_hides_row_id, ensure_ward, inside_point
 from test_photos import jpeg_with_gps
 
-from geomap import config, photos, profiles, reports
+from geomap import config, profiles
+from geomap.field_reports import intake, photos
 from geomap.web import create_app
 from geomap.web.routes import qr as qr_route
 from geomap.web.routes import reports as report_routes
@@ -193,8 +194,8 @@ def test_report_from_a_revoked_sticker_reaches_its_ward_and_names_it(client, eng
     try:
         with engine.connect() as c:
             for rec in (old, current):
-                assert reports.establishment_for_token(c, rec.token) is None  # not for a valid-code lookup
-                found = reports.establishment_for_token(c, rec.token, include_revoked=True)
+                assert intake.establishment_for_token(c, rec.token) is None  # not for a valid-code lookup
+                found = intake.establishment_for_token(c, rec.token, include_revoked=True)
                 assert (found["id"], found["ward_id"], found["short_code"], found["revoked"]) == (
                     est, other_ward["id"], rec.short_code, True)
         qr_route.clear_cache()
@@ -212,13 +213,51 @@ def test_report_from_a_revoked_sticker_reaches_its_ward_and_names_it(client, eng
             row = c.execute(sa.text("SELECT ward_id, establishment_id, channel, description FROM field_report "
                                     "WHERE establishment_id = :e"), {"e": est}).one()
         assert (row.ward_id, row.establishment_id, row.channel) == (other_ward["id"], est, "qr")
-        assert row.description.startswith(reports.revoked_sticker_note(current.short_code))
+        assert row.description.startswith(intake.revoked_sticker_note(current.short_code))
         assert f"revoked QR sticker {current.short_code}" in row.description
         assert row.description.endswith("Tem vẫn dán ở quầy")
     finally:
         with engine.begin() as c:
             c.execute(sa.text("DELETE FROM field_report WHERE establishment_id = :e"), {"e": est})
             c.execute(sa.text("DELETE FROM establishment WHERE id = :e"), {"e": est})
+
+
+def test_report_accepted_after_the_ward_is_reloaded(client, engine, monkeypatch):
+    """``geomap demo load`` replaces a ward (a new row, a new id): a valid report made afterwards, in the
+    same running service, reaches the new ward. (The route once kept the ward's id by slug for the life
+    of the process, and refused every report with 422 "outside the ward" until a restart.)"""
+    from geomap import demo
+    from geomap.demo import loader
+
+    slug = "thanh-khe"
+    prof = profiles.get(slug)
+    with engine.connect() as c:
+        was_loaded = c.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": slug}).first() is not None
+    monkeypatch.setattr(config, "DEFAULT_WARD", slug)  # the form's ward: the one this test reloads
+    point = prof.boundary().representative_point()
+    values = {"category": "garbage", "lat": f"{point.y}", "lon": f"{point.x}"}
+    try:
+        demo.load(engine, ward=slug, scale=0.02)
+        first = client.post("/report", data={**values, "description": "Trước khi nạp lại phường"})
+        assert first.status_code == 303, first.text[:300]
+        with engine.connect() as c:
+            old_id = c.execute(sa.text("SELECT id FROM ward WHERE slug = :s"), {"s": slug}).scalar()
+        demo.load(engine, ward=slug, scale=0.02)  # what `geomap demo load` does: delete the ward, insert it anew
+        with engine.connect() as c:
+            new_id = c.execute(sa.text("SELECT id FROM ward WHERE slug = :s"), {"s": slug}).scalar()
+        assert new_id != old_id
+        after = client.post("/report", data={**values, "description": "Sau khi nạp lại phường"})
+        assert after.status_code == 303, re.sub(r"\s+", " ", html.unescape(
+            re.search(r'id="error">(.*?)</div>', after.text, re.S).group(1) if 'id="error"' in after.text
+            else after.text[:300]))
+        with engine.connect() as c:
+            stored = c.execute(sa.text("SELECT ward_id FROM field_report WHERE description = :d"),
+                               {"d": "Sau khi nạp lại phường"}).scalar()
+        assert stored == new_id
+    finally:
+        if not was_loaded:  # leave the shared test database as it was found
+            with engine.begin() as c:
+                loader.delete_wards(c, [slug])
 
 
 def test_unknown_tracking_code(client):

@@ -1,11 +1,10 @@
-"""``geomap export ...`` (files and the LIVES feed, for scheduled jobs) and ``geomap apikey ...``.
+"""``geomap export ...``: layers to GIS files and the LIVES feed, for scheduled jobs.
 
 Examples::
 
     geomap export --format gpkg --crs 5899 --profile public --out exports/
     geomap export --layers establishments,markets --format shp --out city.shp.zip
     geomap export lives --ward hoa-cuong --out exports/
-    geomap apikey add "Sở TTTT Đà Nẵng" --scope ogc:internal
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import argparse
 
 from geomap import config, db
-from geomap.errors import GeomapError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,14 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "path ending in '/', or one without a file suffix (lives: without .zip)")
     p.add_argument("--contact-email", default="", help="LIVES feed_info contact address")
     p.set_defaults(func=run_export)
-
-    if "apikey" in sub.choices:  # another feature module already offers it
-        return
-    k = sub.add_parser("apikey", help="API keys for the OGC API (internal profile) and third-party apps")
-    k.add_argument("action", choices=["add", "list", "revoke"])
-    k.add_argument("name", nargs="?", help="who the key is for (add), or the key id (revoke)")
-    k.add_argument("--scope", action="append", default=[], help="a scope, e.g. ogc:internal (repeatable)")
-    k.set_defaults(func=run_apikey)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -67,28 +57,3 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"  transformation: {crs.summary(4326, int(meta['crs'].split(':')[1]))}")
     return 0
 
-
-def run_apikey(args: argparse.Namespace) -> int:
-    """Keys are made, listed and revoked by :mod:`geomap.reports` (one implementation, sha256 stored)."""
-    from geomap import reports
-
-    engine = db.get_engine()
-    if args.action == "add":
-        if not args.name:
-            raise GeomapError("Give the key a name: geomap apikey add NAME --scope ogc:internal.")
-        key = reports.create_api_key(engine, args.name, args.scope)
-        print(f"API key for {args.name} ({', '.join(args.scope) or 'no scope'}); shown once, keep it safe:")
-        print(key)
-        return 0
-    if args.action == "list":
-        for row in reports.list_api_keys(engine):
-            state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
-            print(f"{row['id']}\t{row['name']}\t{','.join(row['scopes'])}\t{row['created_at']:%Y-%m-%d}\t{state}")
-        return 0
-    try:
-        key_id = int(args.name or "")
-    except ValueError:
-        raise GeomapError("Give the id of the key to revoke (see 'geomap apikey list').") from None
-    reports.revoke_api_key(engine, key_id)
-    print(f"API key {key_id} revoked.")
-    return 0

@@ -1,7 +1,7 @@
 """``geomap reports overdue|due-soon|hotspots``: field-report work lists and hotspots for scheduled jobs.
 
 API keys for Open311 clients are made with ``geomap apikey add NAME --scope open311``
-(``geomap/commands/export.py``, backed by :func:`geomap.reports.create_api_key`).
+(``geomap/commands/apikey.py``, backed by :func:`geomap.accounts.apikeys.create`).
 
 Examples::
 
@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from geomap import config, db, i18n, queries, reports
+from geomap import config, db, i18n, queries
+from geomap.field_reports import reads
+from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 
 
@@ -36,21 +38,21 @@ def run(args: argparse.Namespace) -> int:
     ward = queries.ward_id(engine, args.ward)
     lang = args.lang
     if args.action in ("overdue", "due-soon"):
-        rows = (reports.overdue(engine, ward) if args.action == "overdue"
-                else reports.due_soon(engine, ward, hours=args.hours))
+        rows = (reads.overdue(engine, ward) if args.action == "overdue"
+                else reads.due_soon(engine, ward, hours=args.hours))
         now = dt.datetime.now(dt.UTC)
         for r in rows:
             late = (now - r["deadline_at"]).total_seconds() / 3600
             when = f"{late:+.0f} h" if args.action == "overdue" else f"{-late:.0f} h left"
             print("\t".join([r["public_id"], i18n.code_label("report_category", r["category"], lang),
                              i18n.code_label("report_status", r["status"], lang),
-                             r["deadline_at"].astimezone(reports.LOCAL_TZ).strftime("%Y-%m-%d %H:%M"), when,
+                             r["deadline_at"].astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"), when,
                              r["assignee_name"] or "-"]))
         print(f"{len(rows)} report(s)")
         return 0
     end = dt.datetime.now(dt.UTC)
-    analysis, _ = reports.hotspot_layers(engine, ward, start=end - dt.timedelta(days=args.days), end=end,
-                                         categories=args.category)
+    analysis, _ = reads.hotspot_layers(engine, ward, start=end - dt.timedelta(days=args.days), end=end,
+                                       categories=args.category)
     p = analysis.params
     print(f"{p['reports']} reports in {p['cells']} cells ({p['grid']}), Gi* {p['permutations']} permutations, "
           f"FDR {p['alpha']}; previous window: {p['previous_reports']} reports")

@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from geomap import audit, auth, db, i18n, photos, records, status
+from geomap import audit, auth, db, i18n, records, status
 from geomap.errors import GeomapError
+from geomap.field_reports import photos
 from geomap.inspections import data, risk, routing, travel
 
 User = Mapping[str, Any] | None

@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     # sha256 of (client, category, description, location, establishment, photos): a replayed
-    # submission within a minute finds the report it already created (see geomap.reports.submit).
+    # submission within a minute finds the report it already created (see geomap.field_reports.intake.submit).
     op.add_column("field_report", sa.Column("submission_hash", sa.String(64), nullable=True))
     # free-text address (Open311 address_string, staff intake); the point stays authoritative
     op.add_column("field_report", sa.Column("address", sa.Text(), nullable=True))

@@ -33,7 +33,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_inspection_route_ward_date", "inspection_route", ["ward_id", "route_date"])
     op.create_index("ix_inspection_route_inspector_date", "inspection_route", ["inspector_id", "route_date"])
-    # Photos taken on site, EXIF stripped (geomap.photos.process) before they are stored.
+    # Photos taken on site, EXIF stripped (geomap.field_reports.photos.process) before they are stored.
     op.create_table(
         "inspection_photo",
         sa.Column("id", sa.Integer(), primary_key=True),

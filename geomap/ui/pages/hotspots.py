@@ -3,7 +3,7 @@
 Density heatmap (folium.plugins.HeatMap), report counts on H3 cells (or 250 m squares in the
 ward's own VN-2000 grid, ``ward.local_srid``), Getis-Ord Gi* classes after FDR, and the ranked hotspot list with the
 trend against the previous window; picking a hotspot lists its reports. Hotspot rows and the
-popups of map cells holding reports link to the report list (:func:`geomap.reports.cells_link`,
+popups of map cells holding reports link to the report list (:func:`geomap.field_reports.hotspot_links.cells_link`,
 naming the ward so the link opens on it in a new tab too).
 Report text (descriptions) is shown only inside data frames, never as Markdown.
 """
@@ -21,7 +21,9 @@ import pandas as pd
 import streamlit as st
 from folium.plugins import HeatMap
 
-from geomap import hotspots, i18n, mapview, queries, reports, status
+from geomap import i18n, mapview, queries, status
+from geomap.field_reports import hotspot_links, hotspots, reads
+from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.ui import resources
 from geomap.ui.pages import Page
@@ -66,11 +68,11 @@ _CLASS_COLORS = {"hot": "#d7191c", "cold": "#2c7bb6", "not_significant": "#bdbdb
 
 @st.cache_data(ttl=300, show_spinner=False)
 def _analysis(ward_id: int, start: dt.date, end: dt.date, categories: tuple[str, ...], grid_key: str):
-    tz = reports.LOCAL_TZ
+    tz = LOCAL_TZ
     start_at = dt.datetime.combine(start, dt.time(0), tz)
     end_at = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tz)
-    analysis, points = reports.hotspot_layers(resources.engine(), ward_id, start=start_at, end=end_at,
-                                              categories=list(categories) or None, grid=_GRIDS[grid_key])
+    analysis, points = reads.hotspot_layers(resources.engine(), ward_id, start=start_at, end=end_at,
+                                            categories=list(categories) or None, grid=_GRIDS[grid_key])
     return analysis, points
 
 
@@ -94,7 +96,7 @@ def _cells_geojson(cells, lang: str, window=None, categories=(), ward: str | Non
     frame = cells[["cell", "count", "prev_count", "z", "p_sim", "q", "hotspot_class", "geometry"]].copy()
     frame["label"] = [i18n.t(f"hot.class.{c}", lang) for c in frame["hotspot_class"]]
     if window is not None:  # cells holding reports link to them (as the ranked list does), in ward ``ward``
-        frame["link"] = [_cell_link(reports.cells_link([c], ward=ward, since=window[0], until=window[1],
+        frame["link"] = [_cell_link(hotspot_links.cells_link([c], ward=ward, since=window[0], until=window[1],
                                                        categories=categories), lang) if n else
                          html.escape(f"{i18n.t('hot.count', lang)}: 0")
                          for c, n in zip(frame["cell"], frame["count"], strict=True)]
@@ -178,7 +180,7 @@ def render(ctx: Any) -> None:
         i18n.t("hot.trend", lang): [i18n.t(f"hot.trend.{t}", lang) for t in ranked["trend"]],
         i18n.t("hot.cells", lang): ranked["n_cells"],
         "z max": ranked["max_z"].round(1),
-        i18n.t("hot.link", lang): [reports.cells_link(c, ward=ctx.ward_slug, since=since, until=until,
+        i18n.t("hot.link", lang): [hotspot_links.cells_link(c, ward=ctx.ward_slug, since=since, until=until,
                                                       categories=cats) for c in ranked["cells"]],
     })
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
@@ -191,14 +193,14 @@ def render(ctx: Any) -> None:
         return
     row = ranked.iloc[sel[0]]
     st.markdown(f"**{i18n.t('hot.reports_of', lang).format(rank=int(row['rank']))}**")
-    rows = reports.reports_in_cells(resources.engine(), ctx.ward_id, list(row["cells"]), since=since, until=until,
-                                    categories=list(cats) or None)
+    rows = reads.reports_in_cells(resources.engine(), ctx.ward_id, list(row["cells"]), since=since, until=until,
+                                  categories=list(cats) or None)
     st.dataframe(pd.DataFrame({
         "": [r["public_id"] for r in rows],
         i18n.t("hot.categories", lang).split(" (")[0]: [i18n.code_label("report_category", r["category"], lang)
                                                          for r in rows],
         "status": [i18n.code_label("report_status", r["status"], lang) for r in rows],
-        "at": [r["reported_at"].astimezone(reports.LOCAL_TZ).strftime("%d/%m/%Y") for r in rows],
+        "at": [r["reported_at"].astimezone(LOCAL_TZ).strftime("%d/%m/%Y") for r in rows],
         "text": [r["description"][:120] for r in rows],
     }), hide_index=True, width="stretch")
 

@@ -1,12 +1,13 @@
 """Staff page: field-report work lists (overdue, due soon, by status), one report's workflow, intake.
 
-Reads widgets, calls :mod:`geomap.reports`, renders. ``?ward=&cell=<id>[,<id>]&since=&until=&category=``
-(the hotspot page's links, built by :func:`geomap.reports.cells_link` and read by
-:func:`geomap.reports.parse_cells_link`) narrows the list to the reports behind those cells.
+Reads widgets, calls the services of :mod:`geomap.field_reports`, renders.
+``?ward=&cell=<id>[,<id>]&since=&until=&category=`` (the hotspot page's links, built by
+:func:`geomap.field_reports.hotspot_links.cells_link` and read by
+:func:`geomap.field_reports.hotspot_links.parse_cells_link`) narrows the list to the reports behind those cells.
 
 Text typed by the public or staff (descriptions, reporter name and contact, notes) is shown
 with ``st.text`` or inside data frames, never as Markdown. Reporter name and contact reach only
-roles holding ``view_personal`` (:func:`geomap.reports.redact_for`).
+roles holding ``view_personal`` (:func:`geomap.field_reports.reads.redact_for`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import i18n, photos, reports
+from geomap import field_reports, i18n
+from geomap.field_reports import hotspot_links, intake, photos, reads, workflow
+from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
 from geomap.ui import resources
 from geomap.ui.markdown import plain
@@ -87,7 +90,7 @@ _VIEWS = ("open", "overdue", "due", "mine", "all")
 def _fmt(value: Any) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    return value.astimezone(reports.LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    return value.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -96,22 +99,22 @@ def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | N
     """The rows to show. ``link``: a hotspot link's own ``cell``/``since``/``until`` text, parsed here so
     that an open ``until`` ("now") is resolved inside the cache: the key stays the same across reruns."""
     engine = resources.engine()
-    window = reports.parse_cells_link(dict(link)) if link else None
+    window = hotspot_links.parse_cells_link(dict(link)) if link else None
     if window is not None:
-        return reports.reports_in_cells(engine, ward_id, list(window.cells), since=window.since,
-                                        until=window.until, categories=list(categories) or None,
-                                        with_duplicates=True)
+        return reads.reports_in_cells(engine, ward_id, list(window.cells), since=window.since,
+                                      until=window.until, categories=list(categories) or None,
+                                      with_duplicates=True)
     kwargs: dict[str, Any] = {"categories": list(categories) or None, "with_duplicates": True}
     if view == "open":
-        kwargs["statuses"] = reports.OPEN_STATUSES
+        kwargs["statuses"] = field_reports.OPEN_STATUSES
     elif view == "overdue":
         kwargs["overdue_only"] = True
     elif view == "due":
         kwargs["due_within_hours"] = 24
     elif view == "mine":
         kwargs["assignee_id"] = user_id if user_id is not None else -1
-        kwargs["statuses"] = reports.OPEN_STATUSES
-    return reports.work_list(engine, ward_id, **kwargs)
+        kwargs["statuses"] = field_reports.OPEN_STATUSES
+    return reads.work_list(engine, ward_id, **kwargs)
 
 
 def render(ctx: Any) -> None:
@@ -124,16 +127,16 @@ def render(ctx: Any) -> None:
         _intake(ctx)
 
 
-_LINK_PARAMS = (reports.WARD_PARAM, "cell", "since", "until", "category")
+_LINK_PARAMS = (hotspot_links.WARD_PARAM, "cell", "since", "until", "category")
 #: the link parameters the list itself depends on (categories reach it through the picker)
 _WINDOW_PARAMS = ("cell", "since", "until")
 
 
-def _link_filter(lang: str, params: dict[str, str | None]) -> reports.CellFilter | None:
+def _link_filter(lang: str, params: dict[str, str | None]) -> hotspot_links.CellFilter | None:
     """The hotspot link's filter; a bad link says why and offers to drop it (never a traceback)."""
     try:
-        return reports.parse_cells_link(params)
-    except reports.ReportError as exc:
+        return hotspot_links.parse_cells_link(params)
+    except field_reports.ReportError as exc:
         st.error(f"{i18n.t('rep.bad_link', lang)}: {plain(exc.message(lang))}")
         if st.button(i18n.t("rep.clear_cells", lang), key="rep.clear_bad_link"):
             st.query_params.clear()
@@ -167,7 +170,7 @@ def _work_list(ctx: Any) -> None:
             st.rerun()
     user_id = (ctx.user or {}).get("id")
     window = tuple((k, params[k]) for k in _WINDOW_PARAMS) if link else ()
-    rows = [reports.redact_for(r, ctx.user) for r in _list(ctx.ward_id, view, tuple(cats), user_id, window)]
+    rows = [reads.redact_for(r, ctx.user) for r in _list(ctx.ward_id, view, tuple(cats), user_id, window)]
     st.caption(i18n.t("rep.count", lang).format(n=len(rows)))
     if not rows:
         st.info(i18n.t("rep.none", lang))
@@ -180,7 +183,7 @@ def _work_list(ctx: Any) -> None:
         i18n.t("rep.deadline", lang): [_fmt(r["deadline_at"]) for r in rows],
         i18n.t("rep.overdue_by", lang): [
             f"{(now - r['deadline_at']).total_seconds() / 3600:.0f} h"
-            if r["deadline_at"] is not None and r["status"] in reports.OPEN_STATUSES and r["deadline_at"] < now
+            if r["deadline_at"] is not None and r["status"] in field_reports.OPEN_STATUSES and r["deadline_at"] < now
             else "" for r in rows],
         i18n.t("rep.likely_dup", lang): ["⚑" if r.get("likely_duplicate") else "" for r in rows],
         i18n.t("rep.assignee", lang): [r["assignee_name"] or "" for r in rows],
@@ -199,7 +202,7 @@ def _work_list(ctx: Any) -> None:
 def _detail(ctx: Any, report_id: int) -> None:
     lang = ctx.lang
     engine = resources.engine()
-    r = reports.redact_for(reports.get(engine, report_id), ctx.user)  # reporter name/contact: view_personal only
+    r = reads.redact_for(reads.get(engine, report_id), ctx.user)  # reporter name/contact: view_personal only
     st.subheader(f"{r['public_id']} — {i18n.code_label('report_category', r['category'], lang)}")
     st.markdown(f"**{i18n.t('rep.status', lang)}:** {i18n.code_label('report_status', r['status'], lang)} · "
                 f"**{i18n.t('rep.deadline', lang)}:** {_fmt(r['deadline_at'])} · "
@@ -208,7 +211,7 @@ def _detail(ctx: Any, report_id: int) -> None:
     if r.get("reporter_name") or r.get("reporter_contact"):  # absent for roles without view_personal
         st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")
     for pid in range(1, len(r["photo_ids"]) + 1):
-        found = reports.photo(engine, r["public_id"], pid)
+        found = reads.photo(engine, r["public_id"], pid)
         if found:
             st.image(found[0], width=320)
     with st.expander(i18n.t("rep.history", lang), expanded=False):
@@ -221,19 +224,19 @@ def _detail(ctx: Any, report_id: int) -> None:
 
     col1, col2 = st.columns(2)
     with col1.form(f"rep.move.{report_id}"):
-        targets = sorted(reports.TRANSITIONS[r["status"]] - {"duplicate"}, key=REPORT_STATUSES.index)
+        targets = sorted(field_reports.TRANSITIONS[r["status"]] - {"duplicate"}, key=REPORT_STATUSES.index)
         to = st.selectbox(i18n.t("rep.move", lang), targets,
                           format_func=lambda s: i18n.code_label("report_status", s, lang))
         note = st.text_area(i18n.t("rep.note", lang), max_chars=2000)
         if st.form_submit_button(i18n.t("rep.apply", lang)) and to:
-            _act(lambda: reports.transition(engine, report_id, to, user=ctx.user, note=note), lang)
+            _act(lambda: workflow.transition(engine, report_id, to, user=ctx.user, note=note), lang)
     with col2.form(f"rep.assign.{report_id}"):
-        people = reports.staff(engine, ctx.ward_id)
+        people = reads.staff(engine, ctx.ward_id)
         if people:
             names = {p["id"]: f"{p['full_name']} ({i18n.code_label('role', p['role'], lang)})" for p in people}
             who = st.selectbox(i18n.t("rep.assign_to", lang), list(names), format_func=names.get)
             if st.form_submit_button(i18n.t("rep.assign", lang)):
-                _act(lambda: reports.assign(engine, report_id, who, user=ctx.user), lang)
+                _act(lambda: workflow.assign(engine, report_id, who, user=ctx.user), lang)
         else:
             st.caption(i18n.t("rep.no_staff", lang))
             st.form_submit_button(i18n.t("rep.assign", lang), disabled=True)
@@ -241,19 +244,18 @@ def _detail(ctx: Any, report_id: int) -> None:
     dups = _duplicates(engine, report_id, lang)
     if not dups:
         return
-    if "duplicate" in reports.TRANSITIONS[r["status"]]:
+    if "duplicate" in field_reports.TRANSITIONS[r["status"]]:
         with st.form(f"rep.dup.{report_id}"):
             original = st.selectbox(i18n.t("rep.mark_dup", lang), [d["id"] for d in dups],
                                     format_func=lambda i: next(d["public_id"] for d in dups if d["id"] == i))
             if st.form_submit_button(i18n.t("rep.mark_dup", lang)):
-                _act(lambda: reports.mark_duplicate(engine, report_id, original, user=ctx.user), lang)
+                _act(lambda: workflow.mark_duplicate(engine, report_id, original, user=ctx.user), lang)
 
 
 def _duplicates(engine: Any, report_id: int, lang: str) -> list[dict[str, Any]]:
     """Show the possible duplicates of a stored report (a table: descriptions stay plain text)."""
     st.markdown(f"**{i18n.t('rep.dups', lang)}**")
-    with engine.connect() as conn:
-        dups = reports.suggest_duplicates(conn, report_id)
+    dups = intake.suggest_duplicates(engine, report_id)
     if not dups:
         st.caption(i18n.t("rep.no_dups", lang))
         return dups
@@ -270,7 +272,7 @@ def _duplicates(engine: Any, report_id: int, lang: str) -> list[dict[str, Any]]:
 def _act(action, lang: str) -> None:
     try:
         action()
-    except reports.ReportError as exc:
+    except field_reports.ReportError as exc:
         st.error(plain(exc.message(lang)))
         return
     _list.clear()
@@ -286,7 +288,7 @@ def _intake(ctx: Any) -> None:
                                 format_func=lambda c: i18n.code_label("report_category", c, lang))
         channel = st.selectbox(i18n.t("rep.channel", lang), ("hotline", "officer", "app", "web"),
                                format_func=lambda c: i18n.code_label("report_channel", c, lang))
-        description = st.text_area(i18n.t("rep.description", lang), max_chars=reports.DESCRIPTION_MAX)
+        description = st.text_area(i18n.t("rep.description", lang), max_chars=intake.DESCRIPTION_MAX)
         c1, c2 = st.columns(2)
         lat = c1.text_input(i18n.t("rep.lat", lang))
         lon = c2.text_input(i18n.t("rep.lon", lang))
@@ -300,12 +302,12 @@ def _intake(ctx: Any) -> None:
             return
     try:
         cleaned = [photos.process(f.getvalue(), name=f.name) for f in (files or [])]
-        data = reports.validate(category=category, description=description, lat=lat.replace(",", "."),
-                                lon=lon.replace(",", "."), channel=channel, reporter_name=name,
-                                reporter_contact=contact, address=address, photos=cleaned)
-        done = reports.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
-                              client=f"staff:{(ctx.user or {}).get('id')}")
-    except reports.ReportError as exc:
+        data = intake.validate(category=category, description=description, lat=lat.replace(",", "."),
+                               lon=lon.replace(",", "."), channel=channel, reporter_name=name,
+                               reporter_contact=contact, address=address, photos=cleaned)
+        done = intake.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
+                             client=f"staff:{(ctx.user or {}).get('id')}")
+    except field_reports.ReportError as exc:
         st.error(plain(exc.message(lang)))
         return
     except photos.PhotoError as exc:

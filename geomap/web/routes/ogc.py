@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 
 import layers as layer_registry
 from geomap import crs
+from geomap.accounts import apikeys
 from geomap.export.selection import profile_fields
 from geomap.web.deps import get_engine
 from layers.base import Field, Layer
@@ -87,9 +88,7 @@ def profile_for(request: Request, engine: Engine) -> str:
     key = request.headers.get("x-api-key")
     if not key:
         return "public"
-    from geomap import reports  # the one place API keys are checked (sha256 in table api_key)
-
-    if reports.check_api_key(engine, key, SCOPE_INTERNAL) is None:
+    if apikeys.check(engine, key, SCOPE_INTERNAL) is None:
         raise OGCError(401, "InvalidApiKey", "The X-API-Key is unknown, revoked or lacks the ogc:internal scope; "
                                              "leave it out for the public profile.")
     return "internal"

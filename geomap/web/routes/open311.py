@@ -14,12 +14,15 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
-from geomap import config, i18n, reports
+from geomap import config
+from geomap.accounts import apikeys
+from geomap.field_reports import ReportError, intake
+from geomap.field_reports import open311 as service_requests
+from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
@@ -30,34 +33,9 @@ router = APIRouter()
 PREFIX = "/open311/v2"
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
-#: the spec's default window for GET requests without dates, and its result cap
-DEFAULT_DAYS = 90
-MAX_RESULTS = 1000
+DEFAULT_DAYS = service_requests.DEFAULT_DAYS
+MAX_RESULTS = service_requests.MAX_RESULTS
 LIMITER = RateLimiter.from_env("OPEN311", per_minute=120, burst=60)
-
-_GROUPS = {
-    "garbage": ("Môi trường", "Environment"), "sanitation": ("Môi trường", "Environment"),
-    "infrastructure": ("Hạ tầng đô thị", "Urban infrastructure"),
-    "urban_order": ("Trật tự đô thị", "Urban order"), "food_safety": ("An toàn thực phẩm", "Food safety"),
-    "other": ("Khác", "Other"),
-}
-_KEYWORDS = {
-    "garbage": "rác, rác thải, đổ trộm, garbage, litter, dumping",
-    "infrastructure": "đèn đường, ổ gà, cống, vỉa hè, streetlight, pothole, drain, pavement",
-    "urban_order": "lấn chiếm, vỉa hè, xây dựng trái phép, encroachment, illegal construction",
-    "sanitation": "vệ sinh, nước thải, mùi hôi, sanitation, sewage, odour",
-    "food_safety": "an toàn thực phẩm, ngộ độc, food safety, food poisoning",
-    "other": "khác, other",
-}
-_DESCRIPTIONS = {
-    "garbage": ("Rác thải, đổ rác không đúng nơi quy định", "Garbage, illegal dumping"),
-    "infrastructure": ("Đèn đường, mặt đường, cống, vỉa hè hư hỏng", "Broken street lights, roads, drains, pavements"),
-    "urban_order": ("Lấn chiếm lòng lề đường, xây dựng trái phép", "Pavement encroachment, illegal construction"),
-    "sanitation": ("Vệ sinh môi trường, nước thải, mùi hôi", "Sanitation, sewage, odours"),
-    "food_safety": ("Vi phạm an toàn thực phẩm", "Food-safety violations"),
-    "other": ("Phản ánh khác", "Other problems"),
-}
-
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -92,60 +70,6 @@ def error(fmt: str, status_code: int, description: str) -> Response:
                     [{"code": status_code, "description": description}], status_code)
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(reports.LOCAL_TZ).isoformat(timespec="seconds") if value else None
-
-
-def service(code: str, lang: str) -> dict[str, Any]:
-    g = _GROUPS[code]
-    return {
-        "service_code": code,
-        "service_name": i18n.code_label("report_category", code, lang),
-        "description": _DESCRIPTIONS[code][1 if lang == "en" else 0],
-        "metadata": False,
-        "type": "realtime",
-        "keywords": _KEYWORDS[code],
-        "group": g[1 if lang == "en" else 0],
-    }
-
-
-def status_notes(row: dict[str, Any], lang: str) -> str:
-    """Internal status and latest public note, FixMyStreet style."""
-    label = i18n.code_label("report_status", row["status"], lang)
-    parts = [label]
-    if row.get("duplicate_of_public_id"):
-        parts.append(("duplicate of " if lang == "en" else "trùng với ") + row["duplicate_of_public_id"])
-    if row.get("last_note") and row["status"] != "new":
-        parts.append(row["last_note"])
-    return " — ".join(parts)
-
-
-def service_request(row: dict[str, Any], lang: str, base_url: str) -> dict[str, Any]:
-    """A report as a GeoReport v2 service request (every spec field present)."""
-    closed = row["status"] not in reports.OPEN_STATUSES
-    agency = row["ward_name"] if row["status"] != "not_ward" else (
-        "Cơ quan khác (không thuộc thẩm quyền phường)" if lang != "en" else "Another authority")
-    return {
-        "service_request_id": row["public_id"],
-        "status": "closed" if closed else "open",
-        "status_notes": status_notes(row, lang),
-        "service_name": i18n.code_label("report_category", row["category"], lang),
-        "service_code": row["category"],
-        "description": row["description"],
-        "agency_responsible": f"UBND {agency}" if row["status"] != "not_ward" else agency,
-        "service_notice": None,
-        "requested_datetime": _iso(row["reported_at"]),
-        "updated_datetime": _iso(max(filter(None, (row["updated_at"], row["last_update"])), default=None)),
-        "expected_datetime": _iso(row["deadline_at"]),
-        "address": row["address"],
-        "address_id": None,
-        "zipcode": None,
-        "lat": round(float(row["lat"]), 7),
-        "long": round(float(row["lon"]), 7),
-        "media_url": f"{base_url}/report/track/{row['public_id']}/photo/1" if row["photos"] else None,
-    }
-
-
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
@@ -157,17 +81,7 @@ def _parse_date(value: str | None, name: str) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{name} '{value[:40]}' is not a W3C date/time such as 2026-03-01T00:00:00+07:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=reports.LOCAL_TZ)
-
-
-def _ward_for_jurisdiction(engine: Engine, jurisdiction_id: str | None) -> tuple[int | None, str | None]:
-    if not jurisdiction_id:
-        return None, None
-    with engine.connect() as c:
-        found = c.execute(sa.text("SELECT id FROM ward WHERE slug = :s"), {"s": jurisdiction_id}).scalar()
-    if found is None:
-        return None, f"jurisdiction_id '{jurisdiction_id[:64]}' is not served here"
-    return int(found), None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_TZ)
 
 
 def _fmt(fmt: str) -> str | None:
@@ -201,11 +115,11 @@ def services(request: Request, fmt: str = "json", jurisdiction_id: str | None = 
     """The list of services (report categories)."""
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
-    _, problem = _ward_for_jurisdiction(engine, jurisdiction_id)
+    _, problem = service_requests.ward_for_jurisdiction(engine, jurisdiction_id)
     if problem:
         return error(fmt, 404, problem)
     lang = request_lang(request)
-    return _respond(fmt, "services", "service", [service(c, lang) for c in REPORT_CATEGORIES])
+    return _respond(fmt, "services", "service", [service_requests.service(c, lang) for c in REPORT_CATEGORIES])
 
 
 @router.get(PREFIX + "/services/{code}", include_in_schema=False)
@@ -239,7 +153,7 @@ async def create_request(request: Request, fmt: str = "json", engine: Engine = D
 
 
 def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) -> Response:
-    key_id = reports.check_api_key(engine, args.get("api_key"), "open311")
+    key_id = apikeys.check(engine, args.get("api_key"), "open311")
     if key_id is None:
         return error(fmt, 403, "api_key is missing or invalid" if args.get("api_key") else "api_key is required")
     retry = LIMITER.hit(f"key:{key_id}")
@@ -252,7 +166,7 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
         return error(fmt, 400, "service_code is required")
     if code not in REPORT_CATEGORIES:
         return error(fmt, 400, f"service_code '{code[:64]}' is not a known service")
-    ward_id, problem = _ward_for_jurisdiction(engine, args.get("jurisdiction_id"))
+    ward_id, problem = service_requests.ward_for_jurisdiction(engine, args.get("jurisdiction_id"))
     if problem:
         return error(fmt, 400, problem)
     if not args.get("lat") or not args.get("long"):
@@ -261,15 +175,15 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
     name = " ".join(p for p in (args.get("first_name"), args.get("last_name")) if p) or None
     contact = ", ".join(p for p in (args.get("email"), args.get("phone")) if p) or None
     try:
-        data = reports.validate(category=code, description=args.get("description"), lat=args.get("lat"),
-                                lon=args.get("long"), channel="open311", reporter_name=name,
-                                reporter_contact=contact, address=args.get("address_string"))
+        data = intake.validate(category=code, description=args.get("description"), lat=args.get("lat"),
+                               lon=args.get("long"), channel="open311", reporter_name=name,
+                               reporter_contact=contact, address=args.get("address_string"))
         client = f"open311:{key_id}:{args.get('device_id') or args.get('account_id') or client_key(request)}"
-        done = reports.submit(engine, data, ward_id=ward_id, client=client, api_key_id=key_id)
-    except reports.ReportError as exc:
+        done = intake.submit(engine, data, ward_id=ward_id, client=client, api_key_id=key_id)
+    except ReportError as exc:
         field = {"location": "lat/long", "category": "service_code"}.get(exc.field or "", exc.field or "request")
         return error(fmt, 400, f"{field}: {exc.message('en')}")
-    notice = (f"Expected by {_iso(done.deadline_at)}" if done.deadline_at else None)
+    notice = (f"Expected by {service_requests.iso(done.deadline_at)}" if done.deadline_at else None)
     body = [{"service_request_id": done.public_id, "service_notice": notice, "account_id": None}]
     return _respond(fmt, "service_requests", "request", body, 201 if done.created else 200)
 
@@ -291,7 +205,7 @@ def list_requests(
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
     lang = request_lang(request)
-    ward_id, problem = _ward_for_jurisdiction(engine, jurisdiction_id)
+    ward_id, problem = service_requests.ward_for_jurisdiction(engine, jurisdiction_id)
     if problem:
         return error(fmt, 404, problem)
     try:
@@ -306,19 +220,16 @@ def list_requests(
     wanted = _split(status)
     if any(s not in ("open", "closed") for s in wanted):
         return error(fmt, 400, "status must be open, closed or both (comma-separated)")
-    statuses = None
-    if wanted and set(wanted) != {"open", "closed"}:
-        statuses = reports.OPEN_STATUSES if wanted == ["open"] else (*reports.DONE_STATUSES,
-                                                                      *reports.SET_ASIDE_STATUSES)
+    statuses = service_requests.statuses_for(wanted)
     if start is None and end is None:
         start = dt.datetime.now(dt.UTC) - dt.timedelta(days=DEFAULT_DAYS)
     elif start is not None and end is not None and end < start:
         return error(fmt, 400, "end_date is before start_date")
-    rows = reports.requests_for_open311(engine, public_ids=_split(service_request_id)[:MAX_RESULTS],
-                                        categories=codes, start=start, end=end, statuses=statuses,
-                                        ward_id=ward_id, limit=MAX_RESULTS)
+    rows = service_requests.requests(engine, public_ids=_split(service_request_id)[:MAX_RESULTS],
+                                     categories=codes, start=start, end=end, statuses=statuses,
+                                     ward_id=ward_id, limit=MAX_RESULTS)
     base = config.PUBLIC_BASE_URL
-    return _respond(fmt, "service_requests", "request", [service_request(r, lang, base) for r in rows])
+    return _respond(fmt, "service_requests", "request", [service_requests.service_request(r, lang, base) for r in rows])
 
 
 @router.get(PREFIX + "/requests/{request_id}", include_in_schema=False)
@@ -328,8 +239,8 @@ def get_request(request: Request, request_id: str, fmt: str = "json",
     """One service request (a list of one, as the spec says)."""
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
-    rows = reports.requests_for_open311(engine, public_ids=[request_id[:32]])
+    rows = service_requests.requests(engine, public_ids=[request_id[:32]])
     if not rows:
         return error(fmt, 404, f"service_request_id '{request_id[:32]}' not found")
     return _respond(fmt, "service_requests", "request",
-                    [service_request(rows[0], request_lang(request), config.PUBLIC_BASE_URL)])
+                    [service_requests.service_request(rows[0], request_lang(request), config.PUBLIC_BASE_URL)])

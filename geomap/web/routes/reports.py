@@ -7,8 +7,12 @@ outline drawn as inline SVG. ``?establishment=<QR token>`` (the link on every QR
 pre-fills the establishment and its location; a revoked or reissued sticker's code (the
 revoked QR page's "report this sticker" button) still sends the report to the ward and
 establishment it was issued for, and the report opens by naming the sticker
-(:func:`geomap.reports.revoked_sticker_note`). Replays within a minute redirect to the
+(:func:`geomap.field_reports.intake.revoked_sticker_note`). Replays within a minute redirect to the
 report already made; intake is rate-limited per client (``GEOMAP_REPORT_RATE_PER_MINUTE``).
+
+The form's ward is read from the database on each request, never kept by the process: ``geomap demo
+load`` replaces a ward (a new id) while this service runs. A plain report names its ward by slug
+(:func:`geomap.field_reports.intake.submit` resolves it in the query that stores the report).
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import functools
 import json
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import DictLoader, Environment, select_autoescape
 from sqlalchemy.engine import Engine
 
-from geomap import config, i18n, photos, profiles, reports
+from geomap import config, i18n, profiles
+from geomap.field_reports import ReportError, intake, photos, reads
+from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
@@ -188,7 +193,7 @@ def request_lang(request: Request) -> str:
 def _fmt_time(value: Any) -> str:
     if value is None:
         return ""
-    return value.astimezone(reports.LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+    return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
 
 
 def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -217,36 +222,19 @@ def _ward_svg(slug: str) -> dict[str, Any]:
     return {"w": width, "h": height, "path": "".join(parts), "bounds": json.dumps([minx, miny, maxx, maxy])}
 
 
-@functools.lru_cache(maxsize=32)
-def _ward_row(engine: Engine, slug: str) -> tuple[int, str] | None:
-    with engine.connect() as c:
-        row = c.execute(sa.text("SELECT id, name FROM ward WHERE slug = :s"), {"s": slug}).first()
-    return (int(row.id), row.name) if row else None
-
-
-def _ward_for(engine: Engine, est: dict[str, Any] | None) -> tuple[int | None, str, str]:
-    """(ward id, name, slug) of the form: the establishment's ward, else the default ward."""
-    slug = config.DEFAULT_WARD
-    if est is not None:
-        with engine.connect() as c:
-            slug = c.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": est["ward_id"]}).scalar() or slug
-    row = _ward_row(engine, slug)
-    return (row[0], row[1], slug) if row else (None, profiles.get(slug).name, slug)
-
-
 def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, Any], *, error: str | None = None,
                field: str | None = None, status_code: int = 200) -> HTMLResponse:
-    est = reports.establishment_for_token(engine, token, include_revoked=True) if token else None
+    est = intake.establishment_for_token(engine, token, include_revoked=True)
     # a revoked sticker may hang anywhere (copied, moved): its reporter's own position, not the business's
     if est and not est["revoked"] and not values.get("lat"):
         values = {**values, "lat": f"{est['lat']:.6f}" if est["lat"] is not None else "",
                   "lon": f"{est['lon']:.6f}" if est["lon"] is not None else ""}
-    _, ward_name, slug = _ward_for(engine, est)
+    ward_name, slug = intake.form_ward(engine, est, default_slug=config.DEFAULT_WARD)
     categories = [(c, i18n.code_label("report_category", c, lang)) for c in REPORT_CATEGORIES]
     extra = f"&establishment={token}" if est else ""
     return _render("form", lang, status_code, title=i18n.t("report.title", lang), error=error, field=field,
                    est=est, token=token if est else None, v=values, categories=categories,
-                   max_len=reports.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
+                   max_len=intake.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -286,19 +274,19 @@ def report_submit(
         return resp
     try:
         cleaned = _read_photos(photos_)
-        est = (reports.establishment_for_token(engine, establishment, include_revoked=True)
-               if establishment else None)
-        ward_id, _, _ = _ward_for(engine, est)
-        data = reports.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
-                                lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
-                                establishment_id=est["id"] if est else None, reporter_name=reporter_name,
-                                reporter_contact=reporter_contact, photos=cleaned)
+        est = intake.establishment_for_token(engine, establishment, include_revoked=True)
+        report = intake.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
+                                 lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
+                                 establishment_id=est["id"] if est else None, reporter_name=reporter_name,
+                                 reporter_contact=reporter_contact, photos=cleaned)
         if est and est["revoked"]:  # the ward learns which sticker is still out there
-            data = dataclasses.replace(
-                data, description=f"{reports.revoked_sticker_note(est['short_code'])}\n{data.description}")
+            report = dataclasses.replace(
+                report, description=f"{intake.revoked_sticker_note(est['short_code'])}\n{report.description}")
         client = f"{client_key(request)}|{request.headers.get('user-agent', '')[:200]}"
-        done = reports.submit(engine, data, ward_id=ward_id, client=client)
-    except reports.ReportError as exc:
+        # the establishment's ward, else the default ward by slug: resolved when the report is stored
+        done = intake.submit(engine, report, ward_id=est["ward_id"] if est else None,
+                             ward_slug=None if est else config.DEFAULT_WARD, client=client)
+    except ReportError as exc:
         return _form_page(lang, engine, establishment or None, values, error=exc.message(lang), field=exc.field,
                           status_code=422)
     except photos.PhotoError as exc:
@@ -311,18 +299,18 @@ def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
     # a browser sends one empty file part when no file is picked; other clients an empty text part
     chosen = [u for u in uploads if not isinstance(u, str) and u.filename]
     if len(chosen) > photos.MAX_PHOTOS:
-        raise reports.ReportError(f"Tối đa {photos.MAX_PHOTOS} ảnh (đã chọn {len(chosen)}).",
-                                  f"At most {photos.MAX_PHOTOS} photos ({len(chosen)} chosen).", "photos")
+        raise ReportError(f"Tối đa {photos.MAX_PHOTOS} ảnh (đã chọn {len(chosen)}).",
+                          f"At most {photos.MAX_PHOTOS} photos ({len(chosen)} chosen).", "photos")
     out = []
     for u in chosen:
-        data = u.file.read(photos.MAX_BYTES + 1)
-        if len(data) > photos.MAX_BYTES:
-            size = u.size if u.size is not None else len(data)
+        content = u.file.read(photos.MAX_BYTES + 1)
+        if len(content) > photos.MAX_BYTES:
+            size = u.size if u.size is not None else len(content)
             raise photos.PhotoError(
                 f"Ảnh '{u.filename}' quá lớn ({size / 1048576:.0f} MB; tối đa {photos.MAX_BYTES // 1048576} MB) / "
                 f"photo '{u.filename}' is too large ({size / 1048576:.0f} MB; at most "
                 f"{photos.MAX_BYTES // 1048576} MB).")
-        out.append(photos.process(data, name=u.filename or "ảnh"))
+        out.append(photos.process(content, name=u.filename or "ảnh"))
     return out
 
 
@@ -330,7 +318,7 @@ def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
 def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depends(get_engine)) -> HTMLResponse:
     """Status and public history of a report, by its unguessable code."""
     lang = request_lang(request)
-    view = reports.public_view(engine, public_id[:32])
+    view = reads.public_view(engine, public_id[:32])
     if view is None:
         return _render("message", lang, 404, title=i18n.t("report.track_title", lang),
                        message=i18n.t("report.not_found", lang))
@@ -342,7 +330,7 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
 
 @router.get("/report/track/{public_id}/photo/{n}")
 def track_photo(public_id: str, n: int, engine: Engine = Depends(get_engine)) -> Response:
-    found = reports.photo(engine, public_id[:32], n)
+    found = reads.photo(engine, public_id[:32], n)
     if found is None:
         return Response(status_code=404)
     content, media_type = found

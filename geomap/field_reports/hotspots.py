@@ -55,8 +55,8 @@ CLASSES = ("hot", "cold", "not_significant")
 class Grid:
     """A tessellation: ``kind`` "h3" (``resolution``) or "square" (``cell_m`` metres in ``srid``).
 
-    ``srid`` defaults to VN-2000 / Đà Nẵng (EPSG:5899); :func:`geomap.reports.hotspot_layers` and
-    :func:`geomap.reports.reports_in_cells` replace it with the ward's own local CRS."""
+    ``srid`` defaults to VN-2000 / Đà Nẵng (EPSG:5899); :func:`geomap.field_reports.reads.hotspot_layers` and
+    :func:`geomap.field_reports.reads.reports_in_cells` replace it with the ward's own local CRS."""
 
     kind: str = "h3"
     resolution: int = H3_RESOLUTION
@@ -457,7 +457,7 @@ def grid_of(cell: str, *, srid: int) -> Grid:
     """The grid a cell id belongs to (H3 index or ``sq<size>:<ix>:<iy>``), so a link can name just the cell.
 
     A square id does not carry its CRS: ``srid`` is the ward's local CRS (``WardProfile.local_srid``,
-    the ``ward.local_srid`` column), the one :func:`geomap.reports.hotspot_layers` lays squares in."""
+    the ``ward.local_srid`` column), the one :func:`geomap.field_reports.reads.hotspot_layers` lays squares in."""
     if not is_cell_id(cell):
         raise ValueError(f"'{str(cell)[:32]}' is not a cell id")
     if cell.startswith("sq"):

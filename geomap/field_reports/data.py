@@ -1,0 +1,434 @@
+"""Every SQL statement of the field-report domain (tables ``field_report``, ``field_report_update``,
+``field_report_photo``; the ward and QR-code reads the intake needs).
+
+Writes take the :class:`~sqlalchemy.engine.Connection` of the caller's
+:func:`geomap.db.transaction` (the services in :mod:`.intake` and :mod:`.workflow` open it, so
+the report, its history and its audit entry commit together); reads take a :data:`geomap.db.Bind`
+and open it with :func:`geomap.db.read`. Nothing here decides a rule: the services do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from geomap import db
+from geomap.field_reports import DONE_STATUSES, DUPLICATE_DAYS, DUPLICATE_RADIUS_M, OPEN_STATUSES
+
+# --- wards and QR codes (what the intake resolves) ----------------------------------------------
+
+
+def form_ward(bind: db.Bind, *, ward_id: int | None, slug: str) -> Row | None:
+    """(id, name, slug) of ward ``ward_id`` when it exists, else of the ward ``slug`` (None: neither is loaded).
+
+    Read on every request, never kept: ``geomap demo load`` replaces a ward (a new id) while the
+    public service runs."""
+    with db.read(bind) as c:
+        return c.execute(sa.text(
+            "SELECT id, name, slug FROM ward WHERE id = CAST(:w AS int) OR (slug = :s AND NOT EXISTS ("
+            " SELECT 1 FROM ward x WHERE x.id = CAST(:w AS int))) ORDER BY id = CAST(:w AS int) DESC LIMIT 1"),
+            {"w": ward_id, "s": slug}).first()
+
+
+def ward_id_by_slug(bind: db.Bind, slug: str) -> int | None:
+    """The id of the loaded ward ``slug`` (None: not loaded)."""
+    with db.read(bind) as c:
+        found = c.execute(sa.text("SELECT id FROM ward WHERE slug = :s"), {"s": slug}).scalar()
+    return int(found) if found is not None else None
+
+
+def ward_area(bind: db.Bind, ward_id: int) -> Row:
+    """The ward's boundary (``g``: WKB) and its local grid's SRID (``local_srid``)."""
+    with db.read(bind) as c:
+        return c.execute(sa.text("SELECT ST_AsBinary(geom) AS g, local_srid FROM ward WHERE id = :w"),
+                         {"w": ward_id}).one()
+
+
+def ward_local_srid(bind: db.Bind, ward_id: int) -> int | None:
+    with db.read(bind) as c:
+        srid = c.execute(sa.text("SELECT local_srid FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
+    return int(srid) if srid is not None else None
+
+
+def establishment_for_token(bind: db.Bind, token: str, *, include_revoked: bool = False) -> dict[str, Any] | None:
+    """The establishment behind a QR token or short code (a stall's code leads to its trader); see
+    :func:`geomap.field_reports.intake.establishment_for_token`."""
+    with db.read(bind) as c:
+        row = c.execute(sa.text(
+            "SELECT e.id, e.name, e.address, e.ward_id, ST_X(COALESCE(e.geom, s.geom)) lon, "
+            "ST_Y(COALESCE(e.geom, s.geom)) lat, q.short_code, q.revoked_at IS NOT NULL AS revoked FROM qr_code q "
+            "LEFT JOIN stall s ON s.id = q.stall_id "
+            "JOIN establishment e ON e.id = COALESCE(q.establishment_id, s.establishment_id) "
+            "WHERE (q.token = :t OR q.short_code = :t) AND (:rev OR q.revoked_at IS NULL) LIMIT 1"),
+            {"t": token, "rev": include_revoked}).mappings().first()
+    return dict(row) if row else None
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+def lock_submission_and_find_ward(conn: Connection, digest: str, *, ward_id: int | None, ward_slug: str | None,
+                                  lon: float, lat: float) -> Row:
+    """Take the submission's advisory lock (held to the end of the transaction) and find the ward covering
+    the point, in one round trip (the public hot path). Row ``(locked, id, slug)``; ``id`` None: no ward.
+
+    The ward is restricted to ``ward_id`` when given, and to the ward ``ward_slug`` when given and loaded
+    (a slug that is not loaded restricts nothing, as a form with no ward of its own)."""
+    return conn.execute(sa.text(
+        "SELECT pg_advisory_xact_lock(hashtextextended(:h, 5)) AS locked, w.id, w.slug FROM "
+        "(SELECT 1) one LEFT JOIN LATERAL (SELECT id, slug FROM ward WHERE (CAST(:w AS int) IS NULL OR id = :w) "
+        " AND (CAST(:s AS text) IS NULL OR slug = :s OR NOT EXISTS (SELECT 1 FROM ward x WHERE x.slug = :s)) "
+        " AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY id LIMIT 1) w ON TRUE"),
+        {"h": digest, "w": ward_id, "s": ward_slug, "lon": lon, "lat": lat}).one()
+
+
+def insert_report(conn: Connection, values: Mapping[str, Any]) -> int | None:
+    """Insert the report and its first (public) history step; None when no ward was found or the same
+    submission (``h``) was stored since ``since`` (a replay)."""
+    row = conn.execute(sa.text(
+        "WITH ins AS (INSERT INTO field_report (ward_id, public_id, category, description, channel, status, "
+        " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, submission_hash, "
+        " api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, :description, :channel, 'new', "
+        " CAST(:at AS timestamptz), CAST(:deadline AS timestamptz), CAST(:establishment_id AS int), "
+        " :reporter_name, :reporter_contact, :address, CAST(:h AS varchar), CAST(:api_key_id AS int), "
+        " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE CAST(:ward_id AS int) IS NOT NULL AND NOT EXISTS ("
+        " SELECT 1 FROM field_report WHERE submission_hash = CAST(:h AS varchar) "
+        " AND reported_at > CAST(:since AS timestamptz)) RETURNING id), "
+        "hist AS (INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, "
+        " is_public) SELECT id, CAST(:at AS timestamptz), CAST(:user_id AS int), NULL, 'new', :note, TRUE "
+        " FROM ins) "
+        "SELECT id FROM ins"), dict(values)).first()
+    return int(row.id) if row is not None else None
+
+
+def earlier_submission(conn: Connection, digest: str, since: dt.datetime) -> Row | None:
+    """The report a replay of ``digest`` made since ``since`` (id, public_id, deadline_at, ward_id)."""
+    return conn.execute(sa.text(
+        "SELECT id, public_id, deadline_at, ward_id FROM field_report WHERE submission_hash = :h "
+        "AND reported_at > :since ORDER BY id LIMIT 1"), {"h": digest, "since": since}).first()
+
+
+def ward_name(conn: Connection, *, ward_id: int | None = None, slug: str | None = None) -> str | None:
+    """The name of the ward ``ward_id`` (or, without it, ``slug``); None when neither names a loaded ward."""
+    if ward_id is not None:
+        return conn.execute(sa.text("SELECT name FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
+    if slug is not None:
+        return conn.execute(sa.text("SELECT name FROM ward WHERE slug = :s"), {"s": slug}).scalar()
+    return None
+
+
+def insert_photos(conn: Connection, report_id: int, photos: Sequence[Any]) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO field_report_photo (report_id, media_type, width, height, content) "
+        "VALUES (:r, :m, :w, :h, :c)"),
+        [{"r": report_id, "m": p.media_type, "w": p.width, "h": p.height, "c": p.content} for p in photos])
+
+
+def add_history(conn: Connection, report_id: int, user_id: int | None, status_from: str | None,
+                status_to: str | None, note: str | None, *, public: bool = True, at: dt.datetime | None = None) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, is_public) "
+        "VALUES (:r, COALESCE(:at, clock_timestamp()), :u, :f, :t, :n, :p)"),
+        {"r": report_id, "at": at, "u": user_id, "f": status_from, "t": status_to, "n": note, "p": public})
+
+
+# --- workflow -------------------------------------------------------------------------------------
+
+
+def lock_report(conn: Connection, report_id: int) -> Mapping[str, Any] | None:
+    """The report's workflow state, locked (FOR UPDATE) to the end of the transaction; None: no such report."""
+    return conn.execute(sa.text(
+        "SELECT id, public_id, ward_id, status, assignee_id, duplicate_of_id, deadline_at, resolved_at "
+        "FROM field_report WHERE id = :id FOR UPDATE"), {"id": report_id}).mappings().first()
+
+
+def set_status(conn: Connection, report_id: int, status: str, *, resolved: bool | None,
+               clear_duplicate: bool = False) -> None:
+    """Set the status; ``resolved`` True stamps ``resolved_at`` now, False clears it, None leaves it."""
+    sets = ["status = :status", "updated_at = now()"]
+    if resolved is True:
+        sets.append("resolved_at = now()")
+    elif resolved is False:
+        sets.append("resolved_at = NULL")
+    if clear_duplicate:
+        sets.append("duplicate_of_id = NULL")
+    conn.execute(sa.text(f"UPDATE field_report SET {', '.join(sets)} WHERE id = :id"),
+                 {"status": status, "id": report_id})
+
+
+def set_assignee(conn: Connection, report_id: int, assignee_id: int, status: str) -> None:
+    conn.execute(sa.text(
+        "UPDATE field_report SET assignee_id = :a, status = :s, updated_at = now() WHERE id = :id"),
+        {"a": assignee_id, "s": status, "id": report_id})
+
+
+def duplicate_root(conn: Connection, original_id: int) -> Mapping[str, Any] | None:
+    """The root of ``original_id``'s duplicate chain (id, public_id, ward_id); None: no such report."""
+    return conn.execute(sa.text(
+        "WITH RECURSIVE chain(id, dup, depth) AS ("
+        " SELECT id, duplicate_of_id, 0 FROM field_report WHERE id = :o"
+        " UNION ALL SELECT f.id, f.duplicate_of_id, c.depth + 1 FROM field_report f JOIN chain c ON f.id = c.dup"
+        " WHERE c.depth < 50) "
+        "SELECT c.id, f.public_id, f.ward_id FROM chain c JOIN field_report f USING (id) "
+        "WHERE c.dup IS NULL LIMIT 1"), {"o": original_id}).mappings().first()
+
+
+def set_duplicate(conn: Connection, report_id: int, root_id: int) -> None:
+    """Mark the report a duplicate of ``root_id``; reports that pointed at it now point at the root."""
+    conn.execute(sa.text(
+        "UPDATE field_report SET status = 'duplicate', duplicate_of_id = :o, resolved_at = now(), "
+        "updated_at = now() WHERE id = :id"), {"o": root_id, "id": report_id})
+    conn.execute(sa.text("UPDATE field_report SET duplicate_of_id = :o WHERE duplicate_of_id = :id"),
+                 {"o": root_id, "id": report_id})
+
+
+# --- duplicates -----------------------------------------------------------------------------------
+
+
+def _similar_where(o: str, *, ward: str, category: str, geog: str, at: str, exclude: str) -> str:
+    """The one duplicate rule as SQL over alias ``o`` (the possible original), for a report given by
+    SQL expressions (bind parameters or another row's columns): same ward and category, within
+    ``:dup_r`` metres, reported in the ``:dup_days`` days up to ``at``, still open or closed within
+    those days. :func:`nearby_similar` and the work list's flag share it."""
+    since = f"({at} - make_interval(days => CAST(:dup_days AS int)))"
+    return (f"{o}.ward_id = {ward} AND {o}.category = {category} AND {o}.id IS DISTINCT FROM {exclude} "
+            f"AND ST_DWithin(geography({o}.geom), {geog}, :dup_r) "
+            f"AND {o}.reported_at BETWEEN {since} AND ({at} + interval '1 second') "
+            f"AND ({o}.status = ANY(:dup_open) OR ({o}.status = ANY(:dup_done) "
+            f"AND COALESCE({o}.resolved_at, {o}.updated_at) >= {since}))")
+
+
+def _similar_params(radius_m: float = DUPLICATE_RADIUS_M, days: int = DUPLICATE_DAYS) -> dict[str, Any]:
+    return {"dup_r": float(radius_m), "dup_days": int(days), "dup_open": list(OPEN_STATUSES),
+            "dup_done": list(DONE_STATUSES)}
+
+
+def nearby_similar(bind: db.Bind, *, ward_id: int, category: str, lon: float, lat: float, at: dt.datetime,
+                   exclude_id: int | None, radius_m: float, days: int) -> list[dict[str, Any]]:
+    """Reports the duplicate rule matches for a report at (lon, lat) made at ``at``; nearest first, 20 at most."""
+    with db.read(bind) as c:
+        rows = c.execute(sa.text(
+            "SELECT o.id, o.public_id, o.status, o.reported_at, o.resolved_at, o.description, "
+            " ST_Distance(geography(o.geom), geography(p.g)) AS distance_m "
+            "FROM field_report o, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g) p "
+            "WHERE " + _similar_where("o", ward=":w", category=":c", geog="geography(p.g)",
+                                      at="CAST(:at AS timestamptz)", exclude="CAST(:x AS int)")
+            + " ORDER BY distance_m, o.reported_at DESC LIMIT 20"),
+            {"lon": lon, "lat": lat, "w": ward_id, "c": category, "x": exclude_id, "at": at,
+             **_similar_params(radius_m, days)}).mappings()
+        return [dict(r) for r in rows]
+
+
+def report_place(bind: db.Bind, report_id: int) -> Mapping[str, Any] | None:
+    """Ward, category, place and time of a stored report (what the duplicate rule compares)."""
+    with db.read(bind) as c:
+        return c.execute(sa.text(
+            "SELECT ward_id, category, ST_X(geom) lon, ST_Y(geom) lat, reported_at FROM field_report WHERE id = :id"),
+            {"id": report_id}).mappings().first()
+
+
+# --- reads ------------------------------------------------------------------------------------------
+
+_LIST_COLUMNS = (
+    "f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
+    "f.resolved_at, f.assignee_id, u.full_name AS assignee_name, f.duplicate_of_id, f.establishment_id, "
+    "f.address, f.reporter_name, f.reporter_contact, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, f.updated_at"
+)
+
+
+def work_list(
+    bind: db.Bind,
+    ward_id: int,
+    *,
+    now: dt.datetime,
+    statuses: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    assignee_id: int | None = None,
+    overdue_only: bool = False,
+    due_within_hours: float | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    ids: Sequence[int] | None = None,
+    limit: int = 1000,
+    with_duplicates: bool = False,
+) -> list[dict[str, Any]]:
+    """Reports of a ward, most urgent deadline first (see :func:`geomap.field_reports.reads.work_list`)."""
+    where = ["f.ward_id = :w"]
+    params: dict[str, Any] = {"w": ward_id, "now": now, "n": limit}
+    columns = _LIST_COLUMNS
+    if with_duplicates:
+        columns += (", (f.status = ANY(:dup_open) AND EXISTS (SELECT 1 FROM field_report o WHERE "
+                    + _similar_where("o", ward="f.ward_id", category="f.category", geog="geography(f.geom)",
+                                     at="f.reported_at", exclude="f.id")
+                    + ")) AS likely_duplicate")
+        params.update(_similar_params())
+    if statuses:
+        where.append("f.status = ANY(:st)")
+        params["st"] = list(statuses)
+    if categories:
+        where.append("f.category = ANY(:cat)")
+        params["cat"] = list(categories)
+    if assignee_id is not None:
+        where.append("f.assignee_id = :a")
+        params["a"] = assignee_id
+    if overdue_only or due_within_hours is not None:
+        where.append("f.status = ANY(:open) AND f.deadline_at IS NOT NULL")
+        params["open"] = list(OPEN_STATUSES)
+    if overdue_only:
+        where.append("f.deadline_at < :now")
+    if due_within_hours is not None:
+        where.append("f.deadline_at >= :now AND f.deadline_at < :soon")
+        params["soon"] = now + dt.timedelta(hours=due_within_hours)
+    if since is not None:
+        where.append("f.reported_at >= :since")
+        params["since"] = since
+    if until is not None:
+        where.append("f.reported_at < :until")
+        params["until"] = until
+    if ids is not None:
+        where.append("f.id = ANY(:ids)")
+        params["ids"] = [int(i) for i in ids]
+    sql = (f"SELECT {columns} FROM field_report f LEFT JOIN app_user u ON u.id = f.assignee_id "
+           f"WHERE {' AND '.join(where)} ORDER BY f.deadline_at NULLS LAST, f.reported_at LIMIT :n")
+    with db.read(bind) as c:
+        return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
+
+
+def ward_of(bind: db.Bind, report_id: int) -> int | None:
+    with db.read(bind) as c:
+        w = c.execute(sa.text("SELECT ward_id FROM field_report WHERE id = :id"), {"id": report_id}).scalar()
+    return int(w) if w is not None else None
+
+
+def history(bind: db.Bind, report_id: int) -> list[dict[str, Any]]:
+    """The report's full (internal) history, oldest first, with who made each step."""
+    with db.read(bind) as c:
+        return [dict(r) for r in c.execute(sa.text(
+            "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name "
+            "FROM field_report_update h LEFT JOIN app_user u ON u.id = h.user_id "
+            "WHERE h.report_id = :r ORDER BY h.id"), {"r": report_id}).mappings()]
+
+
+def photo_ids(bind: db.Bind, report_id: int) -> list[int]:
+    with db.read(bind) as c:
+        return list(c.execute(sa.text(
+            "SELECT id FROM field_report_photo WHERE report_id = :r ORDER BY id"), {"r": report_id}).scalars())
+
+
+def public_id_of(bind: db.Bind, report_id: int) -> str | None:
+    with db.read(bind) as c:
+        return c.execute(sa.text("SELECT public_id FROM field_report WHERE id = :d"), {"d": report_id}).scalar()
+
+
+def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
+    """What the tracking page may show (row id included, for the caller to drop) with the public history."""
+    with db.read(bind) as c:
+        r = c.execute(sa.text(
+            "SELECT f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
+            "f.resolved_at, f.updated_at, ST_X(f.geom) lon, ST_Y(f.geom) lat, w.name AS ward_name, "
+            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, "
+            "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos "
+            "FROM field_report f JOIN ward w ON w.id = f.ward_id "
+            "LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
+            "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p"),
+            {"p": public_id}).mappings().first()
+        if r is None:
+            return None
+        view = dict(r)
+        view["history"] = [dict(h) for h in c.execute(sa.text(
+            "SELECT at, status_from, status_to, note FROM field_report_update "
+            "WHERE report_id = :r AND is_public ORDER BY id"), {"r": view["id"]}).mappings()]
+        return view
+
+
+def photo(bind: db.Bind, public_id: str, n: int) -> tuple[bytes, str] | None:
+    """The ``n``-th (1-based) photo of a report and its media type."""
+    with db.read(bind) as c:
+        row = c.execute(sa.text(
+            "SELECT p.content, p.media_type FROM field_report_photo p JOIN field_report f ON f.id = p.report_id "
+            "WHERE f.public_id = :p ORDER BY p.id OFFSET :o LIMIT 1"), {"p": public_id, "o": max(n - 1, 0)}).first()
+    return (bytes(row.content), row.media_type) if row else None
+
+
+# --- Open311 ------------------------------------------------------------------------------------------
+
+
+def open311_requests(
+    bind: db.Bind,
+    *,
+    public_ids: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    statuses: Sequence[str] | None = None,
+    ward_id: int | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Reports with what GeoReport v2 shows (no personal data), newest first; ``public_ids`` given: only
+    those, the other filters (but the ward) ignored."""
+    where = ["TRUE"]
+    params: dict[str, Any] = {"n": limit}
+    if public_ids:
+        where.append("f.public_id = ANY(:ids)")
+        params["ids"] = list(public_ids)
+    else:
+        if categories:
+            where.append("f.category = ANY(:cat)")
+            params["cat"] = list(categories)
+        if start is not None:
+            where.append("f.reported_at >= :start")
+            params["start"] = start
+        if end is not None:
+            where.append("f.reported_at <= :end")
+            params["end"] = end
+        if statuses:
+            where.append("f.status = ANY(:st)")
+            params["st"] = list(statuses)
+    if ward_id is not None:
+        where.append("f.ward_id = :w")
+        params["w"] = ward_id
+    sql = (
+        "SELECT f.public_id, f.category, f.status, f.description, f.reported_at, f.updated_at, f.deadline_at, "
+        "f.resolved_at, f.address, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, w.name AS ward_name, "
+        "d.public_id AS duplicate_of_public_id, "
+        "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos, "
+        "(SELECT u.note FROM field_report_update u WHERE u.report_id = f.id AND u.is_public AND u.note IS NOT NULL "
+        " ORDER BY u.id DESC LIMIT 1) AS last_note, "
+        "(SELECT max(u.at) FROM field_report_update u WHERE u.report_id = f.id) AS last_update "
+        "FROM field_report f JOIN ward w ON w.id = f.ward_id LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
+        f"WHERE {' AND '.join(where)} ORDER BY f.reported_at DESC, f.id DESC LIMIT :n")
+    with db.read(bind) as c:
+        return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
+
+
+# --- hotspots -------------------------------------------------------------------------------------------
+
+
+def report_points(
+    bind: db.Bind,
+    ward_id: int,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    categories: Sequence[str] | None = None,
+    exclude_statuses: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Report points (id, lon, lat, reported_at, category, status) of a ward made in [since, until)."""
+    where = ["ward_id = :w", "reported_at >= :since", "reported_at < :until"]
+    params: dict[str, Any] = {"w": ward_id, "since": since, "until": until}
+    if categories:
+        where.append("category = ANY(:cat)")
+        params["cat"] = list(categories)
+    if exclude_statuses:
+        where.append("status <> ALL(:aside)")
+        params["aside"] = list(exclude_statuses)
+    sql = ("SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat, reported_at, category, status FROM field_report "
+           f"WHERE {' AND '.join(where)}")
+    with db.read(bind) as c:
+        return pd.DataFrame(c.execute(sa.text(sql), params).mappings().all(),
+                            columns=["id", "lon", "lat", "reported_at", "category", "status"])

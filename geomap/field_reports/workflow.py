@@ -1,0 +1,144 @@
+"""The report workflow: status changes (:data:`geomap.field_reports.TRANSITIONS`), assignment,
+duplicate marking and notes.
+
+Each function is one :func:`geomap.db.transaction`: it locks the report row, checks the move,
+writes the change, its history step(s) and the audit entry, and returns the new state. ``bind``
+is an Engine (a unit of work of its own) or a Connection (a savepoint inside the caller's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from geomap import audit, db
+from geomap.accounts import data as accounts_data
+from geomap.field_reports import (
+    DONE_STATUSES,
+    OPEN_STATUSES,
+    SET_ASIDE_STATUSES,
+    TRANSITIONS,
+    NotFound,
+    ReportError,
+    data,
+)
+from geomap.models import REPORT_STATUSES
+from geomap.text import clean_text
+
+
+def _lock(conn: Connection, report_id: int) -> Mapping[str, Any]:
+    row = data.lock_report(conn, report_id)
+    if row is None:
+        raise NotFound(f"#{report_id}")
+    return row
+
+
+def _history(conn: Connection, report_id: int, user: Mapping[str, Any] | None, status_from: str | None,
+             status_to: str | None, note: str | None, *, public: bool = True) -> None:
+    data.add_history(conn, report_id, (user or {}).get("id"), status_from, status_to, note, public=public)
+
+
+def transition(
+    bind: db.Bind,
+    report_id: int,
+    to_status: str,
+    *,
+    user: Mapping[str, Any] | None,
+    note: str | None = None,
+    public: bool = True,
+) -> dict[str, Any]:
+    """Move a report to ``to_status`` if :data:`TRANSITIONS` allows it; returns the new state."""
+    if to_status not in REPORT_STATUSES:
+        raise ReportError(f"Trạng thái '{to_status}' không tồn tại.", f"Unknown status '{to_status}'.", "status")
+    if to_status == "duplicate":
+        raise ReportError("Dùng chức năng 'đánh dấu trùng' để chọn phản ánh gốc.",
+                          "Use 'mark duplicate' to name the original report.", "status")
+    note = clean_text(note) or None
+    with db.transaction(bind) as conn:
+        before = _lock(conn, report_id)
+        if to_status not in TRANSITIONS[before["status"]]:
+            raise ReportError(
+                f"Không thể chuyển từ '{before['status']}' sang '{to_status}'.",
+                f"A report cannot go from '{before['status']}' to '{to_status}'.", "status", code="transition")
+        if to_status == "not_ward" and not note:
+            raise ReportError("Hãy ghi lý do (cơ quan nào chịu trách nhiệm).",
+                              "Give a reason (which authority is responsible).", "note")
+        resolved = None
+        if to_status in DONE_STATUSES and before["resolved_at"] is None:
+            resolved = True
+        elif to_status in OPEN_STATUSES:
+            resolved = False
+        data.set_status(conn, report_id, to_status, resolved=resolved,
+                        clear_duplicate=to_status == "received" and before["status"] in SET_ASIDE_STATUSES)
+        _history(conn, report_id, user, before["status"], to_status, note, public=public)
+        audit.record(conn, action="status", entity_type="field_report", entity_id=report_id, user=user,
+                     before={"status": before["status"]}, after={"status": to_status}, note=note)
+        return dict(_lock(conn, report_id))
+
+
+def assign(
+    bind: db.Bind, report_id: int, assignee_id: int, *, user: Mapping[str, Any] | None, note: str | None = None,
+) -> dict[str, Any]:
+    """Give a report to a staff member; an unassigned open report becomes ``assigned``."""
+    note = clean_text(note) or None
+    with db.transaction(bind) as conn:
+        before = _lock(conn, report_id)
+        if before["status"] not in OPEN_STATUSES:
+            raise ReportError(f"Phản ánh đang ở trạng thái '{before['status']}', không thể phân công.",
+                              f"The report is '{before['status']}' and cannot be assigned.", "assignee")
+        person = accounts_data.active_user(conn, assignee_id)
+        if person is None:
+            raise ReportError(f"Cán bộ #{assignee_id} không tồn tại hoặc đã bị khóa.",
+                              f"Staff user #{assignee_id} does not exist or is disabled.", "assignee")
+        to_status = "assigned" if before["status"] in ("new", "received") else before["status"]
+        data.set_assignee(conn, report_id, assignee_id, to_status)
+        _history(conn, report_id, user, None, None, note or f"Phân công cho {person['full_name']}", public=False)
+        if to_status != before["status"]:
+            _history(conn, report_id, user, before["status"], to_status, "Đã phân công cán bộ xử lý", public=True)
+        audit.record(conn, action="assign", entity_type="field_report", entity_id=report_id, user=user,
+                     before={"assignee_id": before["assignee_id"], "status": before["status"]},
+                     after={"assignee_id": assignee_id, "status": to_status}, note=note)
+        return dict(_lock(conn, report_id))
+
+
+def mark_duplicate(
+    bind: db.Bind, report_id: int, original_id: int, *, user: Mapping[str, Any] | None, note: str | None = None,
+) -> dict[str, Any]:
+    """Mark ``report_id`` a duplicate of ``original_id`` (followed to the root of its own chain)."""
+    note = clean_text(note) or None
+    with db.transaction(bind) as conn:
+        before = _lock(conn, report_id)
+        if "duplicate" not in TRANSITIONS[before["status"]]:
+            raise ReportError(f"Phản ánh ở trạng thái '{before['status']}' không thể đánh dấu trùng.",
+                              f"A '{before['status']}' report cannot be marked duplicate.", "status",
+                              code="transition")
+        root = data.duplicate_root(conn, original_id)
+        if root is None:
+            raise NotFound(f"#{original_id}")
+        if root["id"] == report_id:
+            raise ReportError("Không thể đánh dấu phản ánh trùng với chính nó.",
+                              "A report cannot be a duplicate of itself.", "duplicate_of")
+        if root["ward_id"] != before["ward_id"]:
+            raise ReportError("Phản ánh gốc thuộc phường khác.", "The original report is in another ward.",
+                              "duplicate_of")
+        data.set_duplicate(conn, report_id, root["id"])
+        _history(conn, report_id, user, before["status"], "duplicate",
+                 f"Trùng với phản ánh {root['public_id']}" + (f" — {note}" if note else ""))
+        audit.record(conn, action="duplicate", entity_type="field_report", entity_id=report_id, user=user,
+                     before={"status": before["status"], "duplicate_of_id": before["duplicate_of_id"]},
+                     after={"status": "duplicate", "duplicate_of_id": root["id"]}, note=note)
+        return dict(_lock(conn, report_id))
+
+
+def add_note(bind: db.Bind, report_id: int, note: str, *, user: Mapping[str, Any] | None,
+             public: bool = False) -> None:
+    """A history entry without a status change (internal by default)."""
+    note = clean_text(note)
+    if not note:
+        raise ReportError("Ghi chú đang trống.", "The note is empty.", "note")
+    with db.transaction(bind) as conn:
+        _lock(conn, report_id)
+        _history(conn, report_id, user, None, None, note, public=public)
+        audit.record(conn, action="note", entity_type="field_report", entity_id=report_id, user=user, note=note)
