@@ -20,8 +20,9 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import audit, auth, db, photos, records, risk, routing, status
+from geomap import audit, auth, db, photos, risk, routing, status
 from geomap.errors import GeomapError
+from geomap.records import edit
 
 Bind = Engine | Connection
 User = Mapping[str, Any] | None
@@ -189,13 +190,13 @@ def record_visit(
 ) -> int:
     """Record an on-site result with its photos in one unit of work; returns the inspection id.
 
-    The inspection itself goes through :func:`geomap.records.record_inspection` (validation,
+    The inspection itself goes through :func:`geomap.records.edit.record_inspection` (validation,
     follow-up date after a violation, audit); photos are cleaned of EXIF before storing.
     A bad photo refuses the whole save, so nothing is half-written.
     """
     cleaned = [photos.process(data, name=name) for name, data in photo_files]
     with db.transaction(bind) as conn:
-        inspection_id = records.record_inspection(
+        inspection_id = edit.record_inspection(
             conn, establishment_id, day or status.today(), kind, result, violations=violations, notes=notes,
             user=user)
         for photo in cleaned:

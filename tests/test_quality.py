@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 from import_fixtures import add_establishment, make_ward
 
-from geomap import quality, records
+from geomap.records import edit, quality
 
 TODAY = dt.date(2026, 11, 22)
 BR, FSC, COM = "business_registration", "food_safety_certificate", "food_safety_commitment"
@@ -60,7 +60,7 @@ def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
     assert "mã số thuế" in dup.loc[ids["tax_a"], "detail"]
     # the records page opens the establishment named by its "id" query parameter
     assert found["expired_licence"]["link"].tolist() == [f"records?id={ids['expired']}"]
-    assert records.LINK_PARAM == "id" and records.RECORDS_PAGE == "records"
+    assert edit.LINK_PARAM == "id" and edit.RECORDS_PAGE == "records"
     with_ward = quality.find(quality.load(conn, w.id), TODAY, ward_slug="test-ward")
     assert with_ward["expired_licence"]["link"].tolist() == [f"records?id={ids['expired']}&ward=test-ward"]
     food = found["food_without_certificate"].set_index("id")["detail"]

@@ -23,13 +23,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
-from geomap import auth, db, records
+from geomap import auth, db
 from geomap.errors import GeomapError
 from geomap.importing.apply import ImportResult, User, apply_plan
 from geomap.importing.columns import COLUMNS, KINDS, SHEETS, Column, map_columns
 from geomap.importing.plan import ImportPlan, build_plan
 from geomap.importing.reading import MAX_UPLOAD_MB, ImportFileError, RawTable, read_bytes, read_path
 from geomap.importing.validation import Issue
+from geomap.records import edit
 
 __all__ = [
     "COLUMNS", "KINDS", "MAX_UPLOAD_MB", "SHEETS", "Column", "ImportFileError", "ImportPlan", "ImportRejected",
@@ -68,7 +69,7 @@ def read(kind: str, source: Source, filename: str = "", max_mb: float | None = N
 def _require(user: User, ward_id: int) -> None:
     """Refuse a user without ``import_records``, or bound to another ward (None: the command line)."""
     auth.require(user, "import_records")
-    records.check_scope(user, ward_id)
+    edit.check_scope(user, ward_id)
 
 
 def dry_run(bind: Engine | Connection, kind: str, source: Source, *, ward_id: int, filename: str = "",

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from geomap.audit import _jsonable
 from geomap.errors import ConcurrentEdit
 from geomap.importing.plan import ESTABLISHMENT_FIELDS, LICENCE_FIELDS, ImportPlan, PlannedLicence
-from geomap.records import statuses
+from geomap.records.edit import statuses
 from geomap.text import search_key
 
 User = Mapping[str, Any] | None

@@ -27,7 +27,7 @@ from geomap import i18n, status
 from geomap.importing.columns import ESTABLISHMENT_LICENCES, ColumnMapping, header_key, map_columns
 from geomap.importing.reading import RawTable
 from geomap.importing.validation import Issue, Refs, RowCheck, validate
-from geomap.records import default_follow_up
+from geomap.records.rules import default_follow_up
 from geomap.text import fold
 
 #: two rows with the same folded name closer than this are the same establishment
