@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "geomap.commands.inspections",
     "geomap.commands.export",
     "geomap.commands.importing",
+    "geomap.commands.template",
+    "geomap.commands.dashboard",
     "geomap.commands.reports",
 )
 
