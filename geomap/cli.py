@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "geomap.commands.export",
     "geomap.commands.apikey",
     "geomap.commands.importing",
+    "geomap.commands.template",
+    "geomap.commands.dashboard",
     "geomap.commands.reports",
 )
 

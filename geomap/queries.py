@@ -83,6 +83,10 @@ def read_layer(
     ``where`` filters on any declared field: stored ones in SQL, derived ones (statuses)
     after derivation.
     """
+    if layer.derive is not None and columns is not None:
+        # derived fields (statuses) need their inputs, which the declaration does not list, and the rules
+        # raise without one: read every non-personal stored field with the columns asked for
+        columns = [*columns, *(f.name for f in layer.stored_fields if not f.personal and f.name not in columns)]
     stmt = layer_select(layer, ward_id=ward_id, bbox=bbox, where=where, columns=columns,
                         limit=limit, offset=offset)
     frame = gpd.read_postgis(stmt, conn, geom_col="geometry", crs="EPSG:4326")

@@ -25,6 +25,11 @@ Food safety (only for industries where it applies; else ``not_applicable``)
 An expiry date is the last day of validity: a licence expiring today is ``expiring``, not
 ``expired``. A revocation takes effect on its date. "Today" is the date in the ward's time
 zone (:data:`ZONE`), not the server's.
+
+Every input a rule reads must be present (a column of the frame, a key of the record; its
+value may be empty): a missing one raises :class:`MissingInputs` naming it, rather than
+being taken for "nothing on file" and answering ``missing`` or ``not_applicable``. Read
+:data:`INPUT_COLUMNS` to have them all.
 """
 
 from __future__ import annotations
@@ -45,11 +50,32 @@ FOOD_SAFETY_STATUSES = ("certified", "committed", "expiring", "expired", "violat
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 #: validity of a food-safety certificate recorded without an expiry date (Decree 15/2018/NĐ-CP)
 CERTIFICATE_YEARS = 3
+#: the overview columns the licence rule reads
+LICENCE_INPUTS = ("registration_issued_on", "registration_expires_on", "registration_revoked_on")
+#: the overview columns the food-safety rule reads
+FOOD_SAFETY_INPUTS = ("food_safety_applicable", "last_inspection_result", "fs_certificate_issued_on",
+                      "fs_certificate_expires_on", "fs_certificate_revoked_on", "fs_commitment_issued_on",
+                      "fs_commitment_revoked_on")
 #: the overview columns the rules below read (anything else in a frame is ignored)
-INPUT_COLUMNS = ("food_safety_applicable", "last_inspection_result", "registration_issued_on",
-                 "registration_expires_on", "registration_revoked_on", "fs_certificate_issued_on",
-                 "fs_certificate_expires_on", "fs_certificate_revoked_on", "fs_commitment_issued_on",
-                 "fs_commitment_revoked_on")
+INPUT_COLUMNS = (*LICENCE_INPUTS, *FOOD_SAFETY_INPUTS)
+
+
+class MissingInputs(KeyError):
+    """A status rule was given a frame (or a record) without some of the columns it reads."""
+
+    def __init__(self, rule: str, missing: list[str]):
+        self.rule, self.missing = rule, tuple(missing)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (f"the {self.rule} status rule needs the column(s) {', '.join(self.missing)}, missing from its "
+                "input; read every column of geomap.status.INPUT_COLUMNS (empty values are fine)")
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], rule: str) -> None:
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise MissingInputs(rule, missing)
 
 
 def today() -> dt.date:
@@ -63,13 +89,13 @@ def _today_ts(day: dt.date | None) -> pd.Timestamp:
 
 
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     return pd.to_datetime(frame[column], errors="coerce")
 
 
 def licence_status(frame: pd.DataFrame, today: dt.date | None = None, window_days: int | None = None) -> pd.Series:
-    """Business-registration status of every row of ``frame``."""
+    """Business-registration status of every row of ``frame`` (raises :class:`MissingInputs` without
+    a column of :data:`LICENCE_INPUTS`)."""
+    _require(frame, LICENCE_INPUTS, "licence")
     today_ts = _today_ts(today)
     window = pd.Timedelta(days=config.EXPIRING_WITHIN_DAYS if window_days is None else window_days)
     issued = _dates(frame, "registration_issued_on")
@@ -89,13 +115,13 @@ def licence_status(frame: pd.DataFrame, today: dt.date | None = None, window_day
 def food_safety_status(
     frame: pd.DataFrame, today: dt.date | None = None, window_days: int | None = None
 ) -> pd.Series:
-    """Food-safety status of every row of ``frame``."""
+    """Food-safety status of every row of ``frame`` (raises :class:`MissingInputs` without a column of
+    :data:`FOOD_SAFETY_INPUTS`)."""
+    _require(frame, FOOD_SAFETY_INPUTS, "food-safety")
     today_ts = _today_ts(today)
     window = pd.Timedelta(days=config.EXPIRING_WITHIN_DAYS if window_days is None else window_days)
-    applicable = frame["food_safety_applicable"].fillna(False).astype(bool) if "food_safety_applicable" in frame \
-        else pd.Series(False, index=frame.index)
-    last_result = frame["last_inspection_result"] if "last_inspection_result" in frame \
-        else pd.Series(None, index=frame.index)
+    applicable = frame["food_safety_applicable"].fillna(False).astype(bool)
+    last_result = frame["last_inspection_result"]
     cert_issued = _dates(frame, "fs_certificate_issued_on")
     cert_expires = _dates(frame, "fs_certificate_expires_on")
     cert_revoked = _dates(frame, "fs_certificate_revoked_on")
@@ -130,11 +156,11 @@ def with_statuses(frame: pd.DataFrame, today: dt.date | None = None, window_days
 
 
 def licence_status_of(record: dict[str, Any], today: dt.date | None = None, window_days: int | None = None) -> str:
-    """:func:`licence_status` for one record (a mapping of overview columns)."""
+    """:func:`licence_status` for one record (a mapping with every key of :data:`LICENCE_INPUTS`)."""
     return str(licence_status(pd.DataFrame([record]), today, window_days).iloc[0])
 
 
 def food_safety_status_of(record: dict[str, Any], today: dt.date | None = None,
                           window_days: int | None = None) -> str:
-    """:func:`food_safety_status` for one record (a mapping of overview columns)."""
+    """:func:`food_safety_status` for one record (a mapping with every key of :data:`FOOD_SAFETY_INPUTS`)."""
     return str(food_safety_status(pd.DataFrame([record]), today, window_days).iloc[0])

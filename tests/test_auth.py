@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 
 import layers
-from geomap import auth, cli, config, queries, records
+from geomap import auth, cli, config, queries
 from geomap.models import ROLES
+from geomap.records import edit
 
 PASSWORD = "đúng-mật-khẩu-9"
 
@@ -203,13 +204,13 @@ def test_no_personal_value_reaches_a_role_without_the_right(conn):
     )).scalar_one()
     secrets_ = {"owner_name": "Trần Bí Mật", "owner_id_number": "048090001234", "phone": "0905777666",
                 "email": "bimat@example.vn"}
-    made = records.create_establishment(conn, ward_id, {"name": "Quán Cơm Bà Ba", "business_type": "household",
+    made = edit.create_establishment(conn, ward_id, {"name": "Quán Cơm Bà Ba", "business_type": "household",
                                                         "vsic_code": "5610", **secrets_}, lon=108.005, lat=16.005)
     layer = layers.get("establishments")
     frame = queries.read_layer(conn, layer, ward_id=ward_id)
     frame["undeclared_extra"] = "x"  # a column the registry does not know must not leak either
     assert set(secrets_.values()) <= set(frame.iloc[0].astype(str))  # the raw read has them
-    row = records.get_establishment(conn, made["id"])
+    row = edit.get_establishment(conn, made["id"])
     for role in (*ROLES, None):
         user = None if role is None else {"id": 1, "role": role}
         shown = auth.redact(frame, layer, user)

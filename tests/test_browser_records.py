@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 from staff_app import browser_page, open_from_sidebar, running_app, sign_in
 
-from geomap import auth, quality, records
+from geomap import auth
+from geomap.records import edit, quality
 from geomap.ui import pages as page_registry
 
 PASSWORD = "mật-khẩu-trình-duyệt"
@@ -27,7 +28,7 @@ def staff(engine) -> dict:
             "'Đà Nẵng', 5899, ST_GeomFromText(:g, 4326)) RETURNING id"), {"g": square}).scalar_one()
         officer = auth.create_user(c, "br.dulieu", "Cán Bộ Dữ Liệu", "data_officer", PASSWORD)
         inspector = auth.create_user(c, "br.kiemtra", "Cán Bộ Kiểm Tra", "inspector", PASSWORD)
-        made = records.create_establishment(
+        made = edit.create_establishment(
             c, ward_id, {"name": "Bún Chả Cá Bà Lữ", "business_type": "household", "vsic_code": "5610",
                          "phone": "0905111222", "owner_name": "Lữ Thị Bí Mật"}, lon=108.105, lat=16.105)
     return {"ward_id": ward_id, "officer": officer, "inspector": inspector, "establishment": made}
@@ -87,16 +88,16 @@ def test_records_page_saves_an_edit_and_refuses_a_stale_one(page, app_url, staff
     form.get_by_role("button", name="Lưu thay đổi").click()
     page.get_by_text("Đã lưu (phiên bản 2).").wait_for()
     with engine.connect() as c:
-        assert records.get_establishment(c, made["id"])["name"] == "Bún Chả Cá Bà Lữ <b>2</b>"
+        assert edit.get_establishment(c, made["id"])["name"] == "Bún Chả Cá Bà Lữ <b>2</b>"
 
     # someone else saves while this page still shows version 2
-    records.update_establishment(engine, made["id"], {"employees": 4}, expected_version=2, user=staff["officer"])
+    edit.update_establishment(engine, made["id"], {"employees": 4}, expected_version=2, user=staff["officer"])
     form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
     form.get_by_label("Tên cơ sở *").fill("Tên ghi đè")
     form.get_by_role("button", name="Lưu thay đổi").click()
     page.get_by_text("thay đổi của bạn chưa được lưu", exact=False).first.wait_for()
     with engine.connect() as c:
-        row = records.get_establishment(c, made["id"])
+        row = edit.get_establishment(c, made["id"])
     assert row["name"] == "Bún Chả Cá Bà Lữ <b>2</b>" and row["employees"] == 4 and row["version"] == 3
 
     page.get_by_role("tab", name="Lịch sử thay đổi").click()
@@ -125,7 +126,7 @@ def test_a_data_quality_fix_link_opens_its_record(page, app_url, staff):
     page.get_by_role("heading", name="Hồ sơ cơ sở kinh doanh").wait_for(timeout=30_000)
     form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
     expect(form.get_by_label("Tên cơ sở *")).to_have_value(re.compile("^Bún Chả Cá Bà Lữ"), timeout=30_000)
-    assert f"{records.LINK_PARAM}={made['id']}" in page.url
+    assert f"{edit.LINK_PARAM}={made['id']}" in page.url
 
 
 def test_a_fix_link_names_its_ward_and_opens_there(page, app_url, engine):
@@ -135,7 +136,7 @@ def test_a_fix_link_names_its_ward_and_opens_there(page, app_url, engine):
         other = c.execute(sa.text(
             "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('browser-ward-2', 'Phường Thứ Hai', "
             "'Đà Nẵng', 5899, ST_GeomFromText(:g, 4326)) RETURNING id"), {"g": square}).scalar_one()
-        made = records.create_establishment(
+        made = edit.create_establishment(
             c, other, {"name": "Phở Lụa Phường Hai", "business_type": "household", "vsic_code": "5610"},
             lon=108.205, lat=16.205)
     sign_in(page, f"{app_url}/{quality.fix_link(made['id'], 'browser-ward-2')}", "br.dulieu", PASSWORD)

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from import_fixtures import csv_bytes, establishment_row, make_ward
 from shapely.geometry import Point
 
-from geomap import auth, mapdata, records
+from geomap import auth, mapdata
 from geomap.errors import ConcurrentEdit
 from geomap.importing import ImportRejected, dry_run, read, run_import
 from geomap.importing.apply import apply_plan
 from geomap.importing.plan import build_plan
+from geomap.records import edit, rules
 
 
 def _count(conn, ward_id: int, table: str = "establishment") -> int:
@@ -275,7 +276,7 @@ def test_imported_licences_and_inspections_show_in_the_establishments_history(co
     run_import(conn, "inspections", inspections, ward_id=ward.id, user=officer)
     inspection_id, due = conn.execute(sa.text(
         "SELECT id, follow_up_due FROM inspection WHERE establishment_id = :e"), {"e": est}).one()
-    assert due == dt.date(2025, 10, 15) + dt.timedelta(days=records.FOLLOW_UP_DAYS[records.DEFAULT_SEVERITY])
+    assert due == dt.date(2025, 10, 15) + dt.timedelta(days=rules.FOLLOW_UP_DAYS[rules.DEFAULT_SEVERITY])
 
     detail = mapdata.establishment_detail(conn, est, user=officer)
     imported = [h for h in detail.history if h["action"] == "import"]
@@ -285,7 +286,7 @@ def test_imported_licences_and_inspections_show_in_the_establishments_history(co
     assert inspection["before"]["food_safety_status"] == "missing"
     food = conn.execute(sa.text("SELECT id FROM establishment WHERE ward_id = :w AND code <> 'X-0003' "
                                 "AND tax_code IS NOT NULL"), {"w": ward.id}).scalar_one()
-    licence = next(h for h in records.history(conn, food, officer) if "licence_id" in (h["after"] or {}))
+    licence = next(h for h in edit.history(conn, food, officer) if "licence_id" in (h["after"] or {}))
     assert licence["after"]["kind"] in ("business_registration", "food_safety_certificate")
 
 

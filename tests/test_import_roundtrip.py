@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from import_fixtures import csv_bytes, establishment_row, make_ward
 from openpyxl import load_workbook
 
-from geomap import template
-from geomap.importing import COLUMNS, SHEETS, dry_run, run_import
+from geomap.importing import COLUMNS, SHEETS, dry_run, run_import, template
 
 
 def test_empty_template_has_vietnamese_headers_lists_dictionary_and_guide() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 from import_fixtures import add_establishment, make_ward
 
-from geomap import quality, records
+from geomap import links
+from geomap.records import edit, quality, rules
+from geomap.ui import pages as page_registry
 
 TODAY = dt.date(2026, 11, 22)
 BR, FSC, COM = "business_registration", "food_safety_certificate", "food_safety_commitment"
@@ -60,7 +63,6 @@ def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
     assert "mã số thuế" in dup.loc[ids["tax_a"], "detail"]
     # the records page opens the establishment named by its "id" query parameter
     assert found["expired_licence"]["link"].tolist() == [f"records?id={ids['expired']}"]
-    assert records.LINK_PARAM == "id" and records.RECORDS_PAGE == "records"
     with_ward = quality.find(quality.load(conn, w.id), TODAY, ward_slug="test-ward")
     assert with_ward["expired_licence"]["link"].tolist() == [f"records?id={ids['expired']}&ward=test-ward"]
     food = found["food_without_certificate"].set_index("id")["detail"]
@@ -79,3 +81,35 @@ def test_probable_duplicates_is_pure() -> None:
     pairs = quality.probable_duplicates(frame)
     assert sorted(map(tuple, pairs[["id", "other_id", "reason"]].to_numpy().tolist())) == [
         (1, 2, "name"), (2, 3, "name"), (3, 4, "tax_code")]
+
+
+def test_fixing_the_records_through_the_edit_services_clears_their_checks(conn) -> None:
+    """Where a fix link leads: once the record is corrected (the records page's services), the check lets it go."""
+    w = make_ward(conn)
+    today = rules.today()
+    recent = today.isoformat()
+    expired = add_establishment(conn, w, "F1", "Giấy phép cũ", vsic="4719", lonlat=w.near(w.west),
+                                updated_at=recent, licences=[(BR, "2020-01-01", "2025-01-01")])
+    unplaced = add_establishment(conn, w, "F2", "Chưa định vị", vsic="4719", updated_at=recent,
+                                 licences=[(BR, "2024-01-01", None)])
+    before = quality.find(quality.load(conn, w.id))
+    assert before["expired_licence"]["id"].tolist() == [expired]
+    assert before["no_coordinates"]["id"].tolist() == [unplaced]
+
+    (old,) = edit.licences_of(conn, expired)
+    edit.renew_licence(conn, old["id"], today, expires_on=rules.add_years(today, 5))
+    edit.move_point(conn, unplaced, *w.near(w.east), expected_version=1)
+
+    after = quality.find(quality.load(conn, w.id))
+    assert after["expired_licence"].empty and after["no_coordinates"].empty
+    assert all(frame.empty for frame in after.values())  # and the fixes raised no other check
+
+
+def test_the_fix_link_opens_a_staff_page_that_everyone_seeing_the_checks_may_open() -> None:
+    """A fix link is a path of the staff app (not a dead link), open to every role of the quality page,
+    naming the establishment and its ward."""
+    link = urlsplit(quality.fix_link(42, "test-ward"))
+    pages = {p.key: p for p in page_registry.discover()}
+    assert link.path in pages
+    assert set(pages["quality"].roles) <= set(pages[link.path].roles)
+    assert parse_qs(link.query) == {edit.LINK_PARAM: ["42"], links.WARD_PARAM: ["test-ward"]}

@@ -10,8 +10,9 @@ import unicodedata
 import pytest
 import sqlalchemy as sa
 
-from geomap import audit, auth, records, status
+from geomap import audit, auth, status
 from geomap.errors import ConcurrentEdit
+from geomap.records import edit, rules
 
 FOOD = "5610"  # restaurants: food safety applies
 RETAIL = "4719"  # general retail: it does not
@@ -51,7 +52,7 @@ def ward(engine) -> dict:
 
 def _new(conn, ward, name="Quán Phở Hòa", vsic=FOOD, point=INSIDE_WEST, user=None, **values) -> dict:
     user = user or ward["users"]["data_officer"]
-    return records.create_establishment(conn, ward["id"], {"name": name, "business_type": "household",
+    return edit.create_establishment(conn, ward["id"], {"name": name, "business_type": "household",
                                                            "vsic_code": vsic, **values},
                                         lon=point[0], lat=point[1], user=user)
 
@@ -62,7 +63,7 @@ def _new(conn, ward, name="Quán Phở Hòa", vsic=FOOD, point=INSIDE_WEST, user
 def test_create_normalises_text_assigns_group_code_and_search_key(conn, ward):
     nfd_name = unicodedata.normalize("NFD", "  Quán   Phở Hòa  ")
     made = _new(conn, ward, name=nfd_name, house_number="12", street="Đường Núi Thành", phone="+84 905 123 456")
-    row = records.get_establishment(conn, made["id"])
+    row = edit.get_establishment(conn, made["id"])
     assert row["name"] == unicodedata.normalize("NFC", "Quán Phở Hòa")
     assert row["address"] == "12, Đường Núi Thành"
     assert row["phone"] == "0905123456"
@@ -72,15 +73,15 @@ def test_create_normalises_text_assigns_group_code_and_search_key(conn, ward):
     assert row["food_safety_status"] == "missing" and row["licence_status"] == "missing"
     key = conn.execute(sa.text("SELECT search_key FROM establishment WHERE id = :id"), {"id": made["id"]}).scalar()
     assert "quan pho hoa" in key and "duong nui thanh" in key
-    assert [r["id"] for r in records.search(conn, ward["id"], "pho hoa")] == [made["id"]]
-    assert records.search(conn, ward["id"], "PHỞ")[0]["id"] == made["id"]
+    assert [r["id"] for r in edit.search(conn, ward["id"], "pho hoa")] == [made["id"]]
+    assert edit.search(conn, ward["id"], "PHỞ")[0]["id"] == made["id"]
     entry = audit.history(conn, "establishment", made["id"])[0]
     assert entry["action"] == "create" and entry["username"] == "rec_data_officer"
     assert entry["after"]["name"] == row["name"]
 
 
 def test_point_outside_the_ward_is_refused_with_the_distance(conn, ward):
-    with pytest.raises(records.ValidationError) as err:
+    with pytest.raises(edit.ValidationError) as err:
         _new(conn, ward, point=(108.22, 16.005))
     assert err.value.field == "point"
     assert "ngoài phường Phường Thử Nghiệm" in err.value.vi and "m" in err.value.vi
@@ -88,36 +89,36 @@ def test_point_outside_the_ward_is_refused_with_the_distance(conn, ward):
 
 
 def test_swapped_lat_lon_is_named(conn, ward):
-    with pytest.raises(records.ValidationError) as err:
+    with pytest.raises(edit.ValidationError) as err:
         _new(conn, ward, point=(INSIDE_WEST[1], INSIDE_WEST[0]))
     assert "đảo ngược" in err.value.vi and "swapped" in err.value.en
 
 
 def test_bad_fields_are_all_reported_by_field(conn, ward):
-    with pytest.raises(records.ValidationError) as err:
+    with pytest.raises(edit.ValidationError) as err:
         _new(conn, ward, vsic="9999", phone="12345", owner_id_number="12", tax_code="abc",
-             opened_on=records.today() + dt.timedelta(days=3), digital_payment=["qr_bank", "bitcoin"])
+             opened_on=rules.today() + dt.timedelta(days=3), digital_payment=["qr_bank", "bitcoin"])
     fields = {f for f, _, _ in err.value.problems}
     assert fields == {"vsic_code", "phone", "owner_id_number", "tax_code", "opened_on", "digital_payment"}
     assert "tương lai" in err.value.vi and "VSIC" in err.value.vi
 
 
 def test_required_fields(conn, ward):
-    with pytest.raises(records.ValidationError) as err:
-        records.create_establishment(conn, ward["id"], {"name": " "}, user=ward["users"]["admin"])
+    with pytest.raises(edit.ValidationError) as err:
+        edit.create_establishment(conn, ward["id"], {"name": " "}, user=ward["users"]["admin"])
     assert {f for f, _, _ in err.value.problems} == {"name", "business_type", "vsic_code"}
 
 
 def test_hostile_text_is_stored_as_text(conn, ward):
     hostile = "<script>alert('x')</script>'; DROP TABLE establishment; --"
     made = _new(conn, ward, name=hostile, street="<b>Lê Duẩn</b>")
-    assert records.get_establishment(conn, made["id"])["name"] == hostile
+    assert edit.get_establishment(conn, made["id"])["name"] == hostile
     assert conn.execute(sa.text("SELECT count(*) FROM establishment")).scalar() >= 1
 
 
 def test_duplicate_code_refused(conn, ward):
     _new(conn, ward, code="HC-DUP-1")
-    with pytest.raises(records.ValidationError) as err:
+    with pytest.raises(edit.ValidationError) as err:
         _new(conn, ward, name="Khác", code="HC-DUP-1")
     assert err.value.field == "code"
 
@@ -129,22 +130,22 @@ def test_second_save_of_the_same_version_is_refused_and_nothing_overwritten(engi
     made = _new(engine, ward, name="Cà phê Sáng")
     officer, manager = ward["users"]["data_officer"], ward["users"]["admin"]
     with engine.connect() as c:
-        first_loaded = records.get_establishment(c, made["id"])["version"]
+        first_loaded = edit.get_establishment(c, made["id"])["version"]
     with engine.connect() as c:
-        second_loaded = records.get_establishment(c, made["id"])["version"]
+        second_loaded = edit.get_establishment(c, made["id"])["version"]
     assert first_loaded == second_loaded == 1
 
-    v2 = records.update_establishment(engine, made["id"], {"name": "Cà phê Sáng Mới"},
+    v2 = edit.update_establishment(engine, made["id"], {"name": "Cà phê Sáng Mới"},
                                       expected_version=first_loaded, user=officer)
     assert v2 == 2
     with pytest.raises(ConcurrentEdit) as err:
-        records.update_establishment(engine, made["id"], {"name": "Cà phê Chiều", "employees": 3},
+        edit.update_establishment(engine, made["id"], {"name": "Cà phê Chiều", "employees": 3},
                                      expected_version=second_loaded, user=manager)
-    assert isinstance(err.value, records.EditConflict)
+    assert isinstance(err.value, edit.EditConflict)
     assert "rec_data_officer" in err.value.vi and "tải lại" in err.value.vi.lower()
     assert "Reload" in err.value.en
     with engine.connect() as c:
-        row = records.get_establishment(c, made["id"])
+        row = edit.get_establishment(c, made["id"])
         updates = [h for h in audit.history(c, "establishment", made["id"]) if h["action"] == "update"]
     assert row["name"] == "Cà phê Sáng Mới" and row["employees"] is None and row["version"] == 2
     assert len(updates) == 1 and updates[0]["username"] == "rec_data_officer"
@@ -157,7 +158,7 @@ def test_simultaneous_saves_wait_for_the_lock_then_the_second_is_refused(engine,
 
     def second_editor():
         try:
-            records.update_establishment(engine, made["id"], {"name": "Bánh Mì B"}, expected_version=1,
+            edit.update_establishment(engine, made["id"], {"name": "Bánh Mì B"}, expected_version=1,
                                          user=ward["users"]["admin"])
             outcome["result"] = "saved"
         except ConcurrentEdit:
@@ -167,7 +168,7 @@ def test_simultaneous_saves_wait_for_the_lock_then_the_second_is_refused(engine,
 
     with engine.connect() as first:
         tx = first.begin()
-        records.update_establishment(first, made["id"], {"name": "Bánh Mì A"}, expected_version=1,
+        edit.update_establishment(first, made["id"], {"name": "Bánh Mì A"}, expected_version=1,
                                      user=ward["users"]["data_officer"])
         thread = threading.Thread(target=second_editor)
         thread.start()
@@ -185,19 +186,19 @@ def test_simultaneous_saves_wait_for_the_lock_then_the_second_is_refused(engine,
     thread.join()
     assert outcome["result"] == "refused"
     with engine.connect() as c:
-        assert records.get_establishment(c, made["id"])["name"] == "Bánh Mì A"
+        assert edit.get_establishment(c, made["id"])["name"] == "Bánh Mì A"
 
 
 def test_close_and_reopen_need_the_current_version(conn, ward):
     made = _new(conn, ward)
     officer = ward["users"]["data_officer"]
-    v = records.close_establishment(conn, made["id"], expected_version=1, reason="Chủ nghỉ kinh doanh", user=officer)
-    row = records.get_establishment(conn, made["id"])
-    assert row["operating_status"] == "closed" and row["closed_on"] == records.today()
+    v = edit.close_establishment(conn, made["id"], expected_version=1, reason="Chủ nghỉ kinh doanh", user=officer)
+    row = edit.get_establishment(conn, made["id"])
+    assert row["operating_status"] == "closed" and row["closed_on"] == rules.today()
     with pytest.raises(ConcurrentEdit):
-        records.reopen_establishment(conn, made["id"], expected_version=1, user=officer)
-    v = records.reopen_establishment(conn, made["id"], expected_version=v, user=officer)
-    row = records.get_establishment(conn, made["id"])
+        edit.reopen_establishment(conn, made["id"], expected_version=1, user=officer)
+    v = edit.reopen_establishment(conn, made["id"], expected_version=v, user=officer)
+    row = edit.get_establishment(conn, made["id"])
     assert row["operating_status"] == "active" and row["closed_on"] is None and row["version"] == v == 3
     assert [h["action"] for h in audit.history(conn, "establishment", made["id"])][:2] == ["reopen", "close"]
 
@@ -205,10 +206,10 @@ def test_close_and_reopen_need_the_current_version(conn, ward):
 def test_move_point_stays_in_ward_and_changes_group(conn, ward):
     made = _new(conn, ward)
     officer = ward["users"]["data_officer"]
-    with pytest.raises(records.ValidationError):
-        records.move_point(conn, made["id"], 108.5, 16.5, expected_version=1, user=officer)
-    v = records.move_point(conn, made["id"], *INSIDE_EAST, expected_version=1, user=officer)
-    row = records.get_establishment(conn, made["id"])
+    with pytest.raises(edit.ValidationError):
+        edit.move_point(conn, made["id"], 108.5, 16.5, expected_version=1, user=officer)
+    v = edit.move_point(conn, made["id"], *INSIDE_EAST, expected_version=1, user=officer)
+    row = edit.get_establishment(conn, made["id"])
     assert (round(row["lon"], 6), round(row["lat"], 6)) == INSIDE_EAST and v == 2
     assert row["residential_group_id"] == ward["groups"]["east"]
     entry = audit.history(conn, "establishment", made["id"])[0]
@@ -222,7 +223,7 @@ def test_move_point_stays_in_ward_and_changes_group(conn, ward):
 def test_an_edit_writes_who_before_and_after(conn, ward):
     made = _new(conn, ward, phone="0905000111", employees=2)
     officer = ward["users"]["data_officer"]
-    records.update_establishment(conn, made["id"], {"name": "Quán Phở Hòa 2", "phone": "0905000222",
+    edit.update_establishment(conn, made["id"], {"name": "Quán Phở Hòa 2", "phone": "0905000222",
                                                     "employees": 2, "digital_payment": ["qr_bank"]},
                                  expected_version=1, user=officer)
     entry = audit.history(conn, "establishment", made["id"])[0]
@@ -234,16 +235,16 @@ def test_an_edit_writes_who_before_and_after(conn, ward):
                            {"id": made["id"]}).scalar()
     assert user_id == officer["id"]
     # an unchanged save writes nothing and keeps the version
-    assert records.update_establishment(conn, made["id"], {"employees": 2}, expected_version=2, user=officer) == 2
+    assert edit.update_establishment(conn, made["id"], {"employees": 2}, expected_version=2, user=officer) == 2
     assert len(audit.history(conn, "establishment", made["id"])) == 2
 
 
 def test_history_hides_personal_values_from_roles_without_the_right(conn, ward):
     made = _new(conn, ward, phone="0905000111", owner_name="Nguyễn Văn A")
-    records.update_establishment(conn, made["id"], {"phone": "0905999888"}, expected_version=1,
+    edit.update_establishment(conn, made["id"], {"phone": "0905999888"}, expected_version=1,
                                  user=ward["users"]["data_officer"])
-    seen_by_inspector = records.history(conn, made["id"], ward["users"]["inspector"])
-    seen_by_manager = records.history(conn, made["id"], ward["users"]["ward_manager"])
+    seen_by_inspector = edit.history(conn, made["id"], ward["users"]["inspector"])
+    seen_by_manager = edit.history(conn, made["id"], ward["users"]["ward_manager"])
     text = repr(seen_by_inspector)
     assert "0905999888" not in text and "0905000111" not in text and "Nguyễn Văn A" not in text
     assert seen_by_inspector[0]["after"]["phone"] == auth.HIDDEN
@@ -256,21 +257,21 @@ def test_history_hides_personal_values_from_roles_without_the_right(conn, ward):
 def test_licence_dates_are_checked(conn, ward):
     made = _new(conn, ward)
     officer = ward["users"]["data_officer"]
-    today = records.today()
+    today = rules.today()
     cases = {
         "expires_on": dict(issued_on=today - dt.timedelta(days=10), expires_on=today - dt.timedelta(days=20)),
         "issued_on": dict(issued_on=today + dt.timedelta(days=1)),
     }
     for field, dates in cases.items():
-        with pytest.raises(records.ValidationError) as err:
-            records.add_licence(conn, made["id"], "business_registration", user=officer, **dates)
+        with pytest.raises(edit.ValidationError) as err:
+            edit.add_licence(conn, made["id"], "business_registration", user=officer, **dates)
         assert err.value.field == field
-    with pytest.raises(records.ValidationError) as err:
-        records.add_licence(conn, made["id"], "business_registration", today, expires_on=dt.date(2090, 1, 1),
+    with pytest.raises(edit.ValidationError) as err:
+        edit.add_licence(conn, made["id"], "business_registration", today, expires_on=dt.date(2090, 1, 1),
                             user=officer)
     assert "quá xa" in err.value.vi
-    with pytest.raises(records.ValidationError) as err:
-        records.add_licence(conn, made["id"], "food_safety_certificate", today,
+    with pytest.raises(edit.ValidationError) as err:
+        edit.add_licence(conn, made["id"], "food_safety_certificate", today,
                             expires_on=today + dt.timedelta(days=4 * 365), user=officer)
     assert "3 năm" in err.value.vi
 
@@ -278,15 +279,15 @@ def test_licence_dates_are_checked(conn, ward):
 def test_licence_add_renew_revoke_drive_the_derived_status(conn, ward):
     made = _new(conn, ward, vsic=RETAIL)
     officer = ward["users"]["data_officer"]
-    today = records.today()
-    lic = records.add_licence(conn, made["id"], "business_registration", today - dt.timedelta(days=700),
+    today = rules.today()
+    lic = edit.add_licence(conn, made["id"], "business_registration", today - dt.timedelta(days=700),
                               expires_on=today + dt.timedelta(days=5), number="32A8001234", user=officer)
-    assert records.get_establishment(conn, made["id"])["licence_status"] == "expiring"
-    new = records.renew_licence(conn, lic, today, expires_on=today + dt.timedelta(days=5 * 365), user=officer)
-    assert records.get_establishment(conn, made["id"])["licence_status"] == "valid"
-    assert records.get_establishment(conn, made["id"])["food_safety_status"] == "not_applicable"
-    records.revoke_licence(conn, new, today, reason="Thu hồi theo quyết định 12/QĐ", user=officer)
-    assert records.get_establishment(conn, made["id"])["licence_status"] == "expired"
+    assert edit.get_establishment(conn, made["id"])["licence_status"] == "expiring"
+    new = edit.renew_licence(conn, lic, today, expires_on=today + dt.timedelta(days=5 * 365), user=officer)
+    assert edit.get_establishment(conn, made["id"])["licence_status"] == "valid"
+    assert edit.get_establishment(conn, made["id"])["food_safety_status"] == "not_applicable"
+    edit.revoke_licence(conn, new, today, reason="Thu hồi theo quyết định 12/QĐ", user=officer)
+    assert edit.get_establishment(conn, made["id"])["licence_status"] == "expired"
     actions = [h["action"] for h in audit.history(conn, "establishment", made["id"])]
     assert actions[:3] == ["revoke_licence", "renew_licence", "add_licence"]
     renewed = next(h for h in audit.history(conn, "establishment", made["id"]) if h["action"] == "renew_licence")
@@ -297,26 +298,26 @@ def test_licence_add_renew_revoke_drive_the_derived_status(conn, ward):
 def test_certificate_without_expiry_gets_three_years(conn, ward):
     made = _new(conn, ward)
     issued = dt.date(2025, 2, 28)
-    lic = records.add_licence(conn, made["id"], "food_safety_certificate", issued, user=ward["users"]["admin"])
-    assert records.licences_of(conn, made["id"])[0]["expires_on"] == dt.date(2028, 2, 28)
+    lic = edit.add_licence(conn, made["id"], "food_safety_certificate", issued, user=ward["users"]["admin"])
+    assert edit.licences_of(conn, made["id"])[0]["expires_on"] == dt.date(2028, 2, 28)
     assert lic > 0
 
 
 def test_violation_sets_follow_up_and_turns_status_until_follow_up_passes(conn, ward):
     made = _new(conn, ward)
     officer, inspector = ward["users"]["data_officer"], ward["users"]["inspector"]
-    today = records.today()
-    records.add_licence(conn, made["id"], "food_safety_certificate", today - dt.timedelta(days=100), user=officer)
-    assert records.get_establishment(conn, made["id"])["food_safety_status"] == "certified"
+    today = rules.today()
+    edit.add_licence(conn, made["id"], "food_safety_certificate", today - dt.timedelta(days=100), user=officer)
+    assert edit.get_establishment(conn, made["id"])["food_safety_status"] == "certified"
 
     day = today - dt.timedelta(days=1)
-    records.record_inspection(conn, made["id"], day, "unannounced", "violation", user=inspector,
+    edit.record_inspection(conn, made["id"], day, "unannounced", "violation", user=inspector,
                               violations=[{"code": "ATTP-03", "severity": 3, "text": "Không có dụng cụ che đậy"},
                                           {"text": "Thiếu sổ kiểm thực", "severity": 1}])
-    row = records.get_establishment(conn, made["id"])
+    row = edit.get_establishment(conn, made["id"])
     assert row["food_safety_status"] == "violation"
-    inspection = records.inspections_of(conn, made["id"])[0]
-    assert inspection["follow_up_due"] == day + dt.timedelta(days=records.FOLLOW_UP_DAYS[3])
+    inspection = edit.inspections_of(conn, made["id"])[0]
+    assert inspection["follow_up_due"] == day + dt.timedelta(days=rules.FOLLOW_UP_DAYS[3])
     assert inspection["inspector_name"] == inspector["full_name"]
     entry = audit.history(conn, "establishment", made["id"])[0]
     assert entry["action"] == "record_inspection" and entry["username"] == "rec_inspector"
@@ -324,26 +325,26 @@ def test_violation_sets_follow_up_and_turns_status_until_follow_up_passes(conn, 
     assert entry["after"]["food_safety_status"] == "violation"
     assert entry["note"] == "ATTP: certified → violation"
 
-    records.record_inspection(conn, made["id"], today, "follow_up", "pass", user=inspector)
-    assert records.get_establishment(conn, made["id"])["food_safety_status"] == "certified"
+    edit.record_inspection(conn, made["id"], today, "follow_up", "pass", user=inspector)
+    assert edit.get_establishment(conn, made["id"])["food_safety_status"] == "certified"
 
 
 def test_inspection_input_checks(conn, ward):
     made = _new(conn, ward)
     inspector = ward["users"]["inspector"]
-    today = records.today()
-    with pytest.raises(records.ValidationError) as err:
-        records.record_inspection(conn, made["id"], today, "periodic", "violation", user=inspector)
+    today = rules.today()
+    with pytest.raises(edit.ValidationError) as err:
+        edit.record_inspection(conn, made["id"], today, "periodic", "violation", user=inspector)
     assert err.value.field == "violations"
-    with pytest.raises(records.ValidationError) as err:
-        records.record_inspection(conn, made["id"], today + dt.timedelta(days=2), "periodic", "pass", user=inspector)
+    with pytest.raises(edit.ValidationError) as err:
+        edit.record_inspection(conn, made["id"], today + dt.timedelta(days=2), "periodic", "pass", user=inspector)
     assert err.value.field == "inspected_on"
-    with pytest.raises(records.ValidationError) as err:
-        records.record_inspection(conn, made["id"], today, "periodic", "violation", violations=["Bẩn"],
+    with pytest.raises(edit.ValidationError) as err:
+        edit.record_inspection(conn, made["id"], today, "periodic", "violation", violations=["Bẩn"],
                                   follow_up_due=today, user=inspector)
     assert err.value.field == "follow_up_due"
-    with pytest.raises(records.ValidationError):
-        records.record_inspection(conn, made["id"], today, "weekly", "great", user=inspector)
+    with pytest.raises(edit.ValidationError):
+        edit.record_inspection(conn, made["id"], today, "weekly", "great", user=inspector)
 
 
 # --- roles --------------------------------------------------------------------------------------
@@ -353,26 +354,26 @@ def test_each_action_checks_the_role(conn, ward):
     made = _new(conn, ward)
     inspector, manager = ward["users"]["inspector"], ward["users"]["ward_manager"]
     with pytest.raises(auth.PermissionDenied):
-        records.update_establishment(conn, made["id"], {"name": "X"}, expected_version=1, user=inspector)
+        edit.update_establishment(conn, made["id"], {"name": "X"}, expected_version=1, user=inspector)
     with pytest.raises(auth.PermissionDenied):
-        records.add_licence(conn, made["id"], "business_registration", records.today(), user=inspector)
+        edit.add_licence(conn, made["id"], "business_registration", rules.today(), user=inspector)
     with pytest.raises(auth.PermissionDenied):
         _new(conn, ward, user=inspector)
     with pytest.raises(auth.PermissionDenied):
-        records.record_inspection(conn, made["id"], records.today(), "periodic", "pass", user=manager)
+        edit.record_inspection(conn, made["id"], rules.today(), "periodic", "pass", user=manager)
     # ward managers keep the records current with the data officers (README, PERMISSIONS)
     by_manager = _new(conn, ward, name="Tạp hóa Quản Lý", point=INSIDE_EAST, user=manager)
-    assert records.update_establishment(conn, by_manager["id"], {"employees": 2}, expected_version=1,
+    assert edit.update_establishment(conn, by_manager["id"], {"employees": 2}, expected_version=1,
                                         user=manager) == 2
     # the inspector may record inspections
-    assert records.record_inspection(conn, made["id"], records.today(), "periodic", "pass", user=inspector) > 0
-    assert records.get_establishment(conn, made["id"])["name"] == "Quán Phở Hòa"
+    assert edit.record_inspection(conn, made["id"], rules.today(), "periodic", "pass", user=inspector) > 0
+    assert edit.get_establishment(conn, made["id"])["name"] == "Quán Phở Hòa"
 
 
 def test_an_account_bound_to_another_ward_cannot_edit_here(conn, ward):
     made = _new(conn, ward)
     with pytest.raises(auth.PermissionDenied):
-        records.update_establishment(conn, made["id"], {"name": "X"}, expected_version=1,
+        edit.update_establishment(conn, made["id"], {"name": "X"}, expected_version=1,
                                      user=ward["users"]["other_ward"])
 
 
@@ -381,39 +382,39 @@ def test_dates_are_checked_against_the_wards_today(conn, ward, monkeypatch):
     made = _new(conn, ward)
     officer = ward["users"]["data_officer"]
     monkeypatch.setattr(status, "today", lambda: dt.date(2021, 6, 30))
-    with pytest.raises(records.ValidationError) as err:
-        records.add_licence(conn, made["id"], "business_registration", "2021-07-01", user=officer)
+    with pytest.raises(edit.ValidationError) as err:
+        edit.add_licence(conn, made["id"], "business_registration", "2021-07-01", user=officer)
     assert err.value.field == "issued_on" and "tương lai" in err.value.vi
-    assert records.add_licence(conn, made["id"], "business_registration", "2021-06-30", user=officer) > 0
+    assert edit.add_licence(conn, made["id"], "business_registration", "2021-06-30", user=officer) > 0
 
 
 def test_shared_rules_at_their_boundaries():
-    """The pure rules the edit services and the importer share (geomap.records)."""
+    """The pure rules the edit services and the importer share (geomap.records.rules)."""
     today = dt.date(2026, 11, 22)
-    assert records.date_problem(records.EARLIEST_DATE, today) is None
-    assert records.date_problem(records.EARLIEST_DATE - dt.timedelta(days=1), today) == "too_old"
-    assert records.date_problem(today, today) is None
-    assert records.date_problem(today + dt.timedelta(days=1), today) == "future"
-    assert records.date_problem(today + dt.timedelta(days=1), today, not_future=False) is None
+    assert rules.date_problem(rules.EARLIEST_DATE, today) is None
+    assert rules.date_problem(rules.EARLIEST_DATE - dt.timedelta(days=1), today) == "too_old"
+    assert rules.date_problem(today, today) is None
+    assert rules.date_problem(today + dt.timedelta(days=1), today) == "future"
+    assert rules.date_problem(today + dt.timedelta(days=1), today, not_future=False) is None
     issued = dt.date(2024, 2, 29)
     cert = "food_safety_certificate"
-    assert records.expiry_problems(cert, issued, dt.date(2027, 2, 28), today) == []
-    assert records.expiry_problems(cert, issued, dt.date(2027, 3, 1), today) == ["certificate_too_long"]
-    assert records.expiry_problems("business_registration", issued, dt.date(2027, 3, 1), today) == []
-    assert records.expiry_problems("business_registration", issued, issued - dt.timedelta(days=1), today) == \
+    assert rules.expiry_problems(cert, issued, dt.date(2027, 2, 28), today) == []
+    assert rules.expiry_problems(cert, issued, dt.date(2027, 3, 1), today) == ["certificate_too_long"]
+    assert rules.expiry_problems("business_registration", issued, dt.date(2027, 3, 1), today) == []
+    assert rules.expiry_problems("business_registration", issued, issued - dt.timedelta(days=1), today) == \
         ["before_issue"]
-    limit = dt.date(2026 + records.MAX_YEARS_AHEAD, 11, 22)
-    assert records.expiry_problems("business_registration", issued, limit, today) == []
-    assert records.expiry_problems("business_registration", issued, limit + dt.timedelta(days=1), today) == \
+    limit = dt.date(2026 + rules.MAX_YEARS_AHEAD, 11, 22)
+    assert rules.expiry_problems("business_registration", issued, limit, today) == []
+    assert rules.expiry_problems("business_registration", issued, limit + dt.timedelta(days=1), today) == \
         ["too_far_ahead"]
     day = dt.date(2026, 11, 1)
-    assert records.follow_up_problem("pass", day, day + dt.timedelta(days=5)) == "not_violation"
-    assert records.follow_up_problem("violation", day, day) == "not_after"
-    assert records.follow_up_problem("violation", day, day + dt.timedelta(days=1)) is None
-    assert records.follow_up_problem("violation", day, day + dt.timedelta(days=records.MAX_FOLLOW_UP_DAYS)) is None
-    assert records.follow_up_problem("violation", day,
-                                     day + dt.timedelta(days=records.MAX_FOLLOW_UP_DAYS + 1)) == "too_late"
-    assert records.follow_up_problem("pass", day, None) is None
-    assert records.default_follow_up("pass", day, [3]) is None
-    assert records.default_follow_up("violation", day) == day + dt.timedelta(days=records.FOLLOW_UP_DAYS[1])
-    assert records.default_follow_up("violation", day, [1, 3, 2]) == day + dt.timedelta(days=7)
+    assert rules.follow_up_problem("pass", day, day + dt.timedelta(days=5)) == "not_violation"
+    assert rules.follow_up_problem("violation", day, day) == "not_after"
+    assert rules.follow_up_problem("violation", day, day + dt.timedelta(days=1)) is None
+    assert rules.follow_up_problem("violation", day, day + dt.timedelta(days=rules.MAX_FOLLOW_UP_DAYS)) is None
+    assert rules.follow_up_problem("violation", day,
+                                     day + dt.timedelta(days=rules.MAX_FOLLOW_UP_DAYS + 1)) == "too_late"
+    assert rules.follow_up_problem("pass", day, None) is None
+    assert rules.default_follow_up("pass", day, [3]) is None
+    assert rules.default_follow_up("violation", day) == day + dt.timedelta(days=rules.FOLLOW_UP_DAYS[1])
+    assert rules.default_follow_up("violation", day, [1, 3, 2]) == day + dt.timedelta(days=7)

@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 import layers
-from geomap import auth, queries, records
+from geomap import auth, queries
 from geomap.inspections import data, planning, risk, routing
+from geomap.records import edit, rules
 
 TODAY = dt.date(2026, 11, 22)
 FOOD, RETAIL = "5610", "4719"
@@ -225,7 +226,7 @@ def test_recording_a_violation_changes_statuses_map_and_schedules_follow_up(conn
     after = queries.read_layer(conn, estab, ward_id=ward["id"], where={"code": ["TR-CAFE"]})
     assert after.iloc[0]["food_safety_status"] == "violation"
     assert after.iloc[0]["last_inspection_result"] == "violation"
-    assert after.iloc[0]["last_follow_up_due"] == TODAY + dt.timedelta(days=records.FOLLOW_UP_DAYS[2])
+    assert after.iloc[0]["last_follow_up_due"] == TODAY + dt.timedelta(days=rules.FOLLOW_UP_DAYS[2])
     stored = conn.execute(sa.text("SELECT notes FROM inspection WHERE id = :i"), {"i": inspection_id}).scalar()
     assert stored == "<script>alert(1)</script>"  # stored as text; pages escape it
     photos = planning.inspection_photos(conn, inspection_id)
@@ -250,7 +251,7 @@ def test_roles_inspector_records_but_cannot_edit(conn, ward):
     inspector, manager = ward["users"]["inspector"], ward["users"]["ward_manager"]
     assert auth.can(inspector, "record_inspection") and not auth.can(inspector, "edit_records")
     with pytest.raises(auth.PermissionDenied):
-        records.update_establishment(conn, ward["ids"]["shop"], {"name": "Đổi tên"}, expected_version=1,
+        edit.update_establishment(conn, ward["ids"]["shop"], {"name": "Đổi tên"}, expected_version=1,
                                      user=inspector)
     planning.record_visit(conn, ward["ids"]["shop"], "pass", day=TODAY, user=inspector)
     with pytest.raises(auth.PermissionDenied):

@@ -14,14 +14,17 @@ from geomap import status
 TODAY = dt.date(2026, 6, 15)
 WINDOW = 30
 D = dt.timedelta
+#: a record with every input of the rules and nothing on file (the rules raise on an absent input)
+NOTHING = dict.fromkeys(status.INPUT_COLUMNS)
 
 
 def lic(**record) -> str:
-    return status.licence_status_of(record, today=TODAY, window_days=WINDOW)
+    return status.licence_status_of({**NOTHING, **record}, today=TODAY, window_days=WINDOW)
 
 
 def fs(**record) -> str:
-    return status.food_safety_status_of({"food_safety_applicable": True, **record}, today=TODAY, window_days=WINDOW)
+    return status.food_safety_status_of({**NOTHING, "food_safety_applicable": True, **record}, today=TODAY,
+                                        window_days=WINDOW)
 
 
 # --- licence (business registration) ----------------------------------------------------
@@ -58,20 +61,20 @@ def test_revoked_wins_over_expiring():
 
 
 def test_today_as_a_datetime_late_in_the_day_does_not_expire_todays_licence():
-    record = {"registration_issued_on": dt.date(2020, 1, 1), "registration_expires_on": TODAY}
+    record = {**NOTHING, "registration_issued_on": dt.date(2020, 1, 1), "registration_expires_on": TODAY}
     late = dt.datetime.combine(TODAY, dt.time(23, 30))
     assert status.licence_status_of(record, today=late, window_days=WINDOW) == "expiring"
 
 
 def test_window_zero_only_today_is_expiring():
-    base = {"registration_issued_on": dt.date(2020, 1, 1)}
+    base = {**NOTHING, "registration_issued_on": dt.date(2020, 1, 1)}
     assert status.licence_status_of({**base, "registration_expires_on": TODAY}, TODAY, 0) == "expiring"
     assert status.licence_status_of({**base, "registration_expires_on": TODAY + D(days=1)}, TODAY, 0) == "valid"
 
 
 def test_default_window_comes_from_config(monkeypatch):
     monkeypatch.setattr(status.config, "EXPIRING_WITHIN_DAYS", 10)
-    base = {"registration_issued_on": dt.date(2020, 1, 1)}
+    base = {**NOTHING, "registration_issued_on": dt.date(2020, 1, 1)}
     assert status.licence_status_of({**base, "registration_expires_on": TODAY + D(days=10)}, TODAY) == "expiring"
     assert status.licence_status_of({**base, "registration_expires_on": TODAY + D(days=11)}, TODAY) == "valid"
 
@@ -82,10 +85,10 @@ CERT = {"fs_certificate_issued_on": dt.date(2025, 1, 1)}
 
 
 def test_not_applicable_wins_over_everything():
-    record = {"food_safety_applicable": False, "last_inspection_result": "violation", **CERT,
+    record = {**NOTHING, "food_safety_applicable": False, "last_inspection_result": "violation", **CERT,
               "fs_certificate_expires_on": TODAY - D(days=1)}
     assert status.food_safety_status_of(record, TODAY, WINDOW) == "not_applicable"
-    assert status.food_safety_status_of({}, TODAY, WINDOW) == "not_applicable"  # unknown industry flag
+    assert status.food_safety_status_of(NOTHING, TODAY, WINDOW) == "not_applicable"  # unknown industry flag
 
 
 @pytest.mark.parametrize(("expires", "expected"), [
@@ -144,12 +147,12 @@ def test_missing_when_neither():
 
 
 def test_vectorised_form_matches_one_record_form():
-    rows = [
+    rows = [{**NOTHING, **r} for r in (
         {"food_safety_applicable": True, **CERT, "fs_certificate_expires_on": TODAY},
         {"food_safety_applicable": False},
         {"food_safety_applicable": True, "last_inspection_result": "violation"},
         {"food_safety_applicable": None, "registration_issued_on": dt.date(2020, 1, 1)},
-    ]
+    )]
     frame = status.with_statuses(pd.DataFrame(rows), TODAY, WINDOW)
     assert list(frame["food_safety_status"]) == [status.food_safety_status_of(r, TODAY, WINDOW) for r in rows]
     assert list(frame["licence_status"]) == [status.licence_status_of(r, TODAY, WINDOW) for r in rows]
@@ -168,7 +171,7 @@ def test_licence_status_is_monotonic_in_time(issued, expires, window):
     if expires < issued:
         issued, expires = expires, issued
     order = {"valid": 0, "expiring": 1, "expired": 2}
-    record = {"registration_issued_on": issued, "registration_expires_on": expires}
+    record = {**NOTHING, "registration_issued_on": issued, "registration_expires_on": expires}
     days = [expires - D(days=window + 1), expires - D(days=window), expires, expires + D(days=1)]
     seen = [order[status.licence_status_of(record, d, window)] for d in days]
     assert seen == sorted(seen)
@@ -183,3 +186,45 @@ def test_the_registry_declares_every_column_the_rules_read() -> None:
     layer = layers.get("establishments")
     stored = {f.name for f in layer.fields if not f.derived and not f.personal}
     assert set(status.INPUT_COLUMNS) <= stored
+
+
+# --- a missing input is an error, not "nothing on file" -------------------------------------------
+
+
+@pytest.mark.parametrize("column", status.INPUT_COLUMNS)
+def test_a_frame_without_an_input_column_raises_naming_it(column):
+    """Forgetting a column must not turn every row "missing" / "not_applicable" silently."""
+    frame = pd.DataFrame([{**NOTHING, "food_safety_applicable": True, "registration_issued_on": TODAY}])
+    rule = status.licence_status if column in status.LICENCE_INPUTS else status.food_safety_status
+    with pytest.raises(status.MissingInputs) as raised:
+        rule(frame.drop(columns=[column]), TODAY, WINDOW)
+    assert raised.value.missing == (column,) and column in str(raised.value)
+    with pytest.raises(KeyError, match=column):  # a KeyError, as for any absent column
+        status.with_statuses(frame.drop(columns=[column]), TODAY, WINDOW)
+
+
+@pytest.mark.parametrize("column", status.INPUT_COLUMNS)
+def test_a_record_without_an_input_raises_naming_it(column):
+    record = {k: v for k, v in NOTHING.items() if k != column}
+    one = status.licence_status_of if column in status.LICENCE_INPUTS else status.food_safety_status_of
+    with pytest.raises(status.MissingInputs, match=column):
+        one(record, TODAY, WINDOW)
+
+
+def test_an_empty_record_names_every_missing_input():
+    with pytest.raises(status.MissingInputs) as raised:
+        status.licence_status_of({}, TODAY, WINDOW)
+    assert raised.value.missing == status.LICENCE_INPUTS
+    with pytest.raises(status.MissingInputs) as raised:
+        status.food_safety_status_of({"registration_issued_on": TODAY}, TODAY, WINDOW)
+    assert raised.value.missing == status.FOOD_SAFETY_INPUTS
+
+
+def test_each_rule_needs_only_its_own_inputs():
+    """The licence rule works on a frame of licence columns alone, and the food-safety rule on its own."""
+    licence_only = pd.DataFrame([{"registration_issued_on": TODAY - D(days=10), "registration_expires_on": None,
+                                  "registration_revoked_on": None}])
+    assert list(status.licence_status(licence_only, TODAY, WINDOW)) == ["valid"]
+    food_only = pd.DataFrame([{**dict.fromkeys(status.FOOD_SAFETY_INPUTS), "food_safety_applicable": True}])
+    assert list(status.food_safety_status(food_only, TODAY, WINDOW)) == ["missing"]
+    assert set(status.INPUT_COLUMNS) == set(status.LICENCE_INPUTS) | set(status.FOOD_SAFETY_INPUTS)

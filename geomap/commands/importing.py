@@ -1,9 +1,8 @@
-"""``geomap import KIND FILE [--dry-run]``, ``geomap template FILE`` and ``geomap dashboard report``."""
+"""``geomap import KIND FILE [--dry-run]``: import establishments, licences or inspections from a file."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 import sqlalchemy as sa
 
@@ -24,21 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "and the audit log names it (default: system)")
     p.add_argument("--report", default=None, help="write the row-by-row plan to this CSV file")
     p.set_defaults(func=run_import)
-
-    t = sub.add_parser("template", help="write the Excel import template")
-    t.add_argument("file")
-    t.add_argument("--lang", choices=["vi", "en"], default=None)
-    t.add_argument("--filled", action="store_true", help="fill it with the ward's records (round trip)")
-    t.add_argument("--ward", default=None)
-    t.set_defaults(func=run_template)
-
-    d = sub.add_parser("dashboard", help="the ward dashboard's Excel report")
-    d.add_argument("action", choices=["report"])
-    d.add_argument("file")
-    d.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter)")
-    d.add_argument("--ward", default=None)
-    d.add_argument("--lang", choices=["vi", "en"], default=None)
-    d.set_defaults(func=run_dashboard)
 
 
 def _lang(args: argparse.Namespace) -> str:
@@ -85,32 +69,3 @@ def run_import(args: argparse.Namespace) -> int:
     print(f"{head}: " + ", ".join(f"{labels[i]} {counts[k]}" for i, k in
                                    enumerate(("insert", "update", "unchanged", "reject"))))
     return 1 if plan.blocked else 0
-
-
-def run_template(args: argparse.Namespace) -> int:
-    from geomap import template
-
-    lang = _lang(args)
-    if args.filled:
-        engine = db.get_engine()
-        ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
-        with engine.connect() as conn:
-            wb = template.fill_from_database(conn, ward, lang)
-    else:
-        wb = template.build_template(lang)
-    print(template.save(wb, args.file))
-    return 0
-
-
-def run_dashboard(args: argparse.Namespace) -> int:
-    from geomap import dashboard, mapdata, profiles
-
-    slug = args.ward or config.DEFAULT_WARD
-    engine = db.get_engine()
-    ward = queries.ward_id(engine, slug)
-    frames = dashboard.load_frames(engine, ward)
-    profile = profiles.get(slug)
-    dashboard.write_report(frames, profile, profile.name, args.period, args.file, _lang(args),
-                           synthetic=mapdata.ward_is_synthetic(engine, ward))
-    print(args.file, file=sys.stdout)
-    return 0

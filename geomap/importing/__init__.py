@@ -10,6 +10,8 @@ all of it, or nothing when any row is rejected.
 - :mod:`~geomap.importing.validation` — pure cell and row checks, coordinate fixes
 - :mod:`~geomap.importing.plan` — matching against the records on file (the dry run)
 - :mod:`~geomap.importing.apply` — bulk writing (COPY + INSERT/UPDATE) and the audit
+- :mod:`~geomap.importing.template` — the Excel template, empty or filled with a ward's records
+- :mod:`~geomap.importing.data` — all of the importer's SQL
 
 Both steps check the acting user's right (``import_records``, and an account bound to a
 ward imports only into that ward), as the edit services do; ``user=None`` is the command
@@ -21,15 +23,17 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from geomap import auth, db, records
+from geomap import auth, db
 from geomap.errors import GeomapError
-from geomap.importing.apply import ImportResult, User, apply_plan
+from geomap.importing.apply import ImportResult, apply_plan
 from geomap.importing.columns import COLUMNS, KINDS, SHEETS, Column, map_columns
 from geomap.importing.plan import ImportPlan, build_plan
 from geomap.importing.reading import MAX_UPLOAD_MB, ImportFileError, RawTable, read_bytes, read_path
 from geomap.importing.validation import Issue
+from geomap.records import edit
+from geomap.records.edit import User
 
 __all__ = [
     "COLUMNS", "KINDS", "MAX_UPLOAD_MB", "SHEETS", "Column", "ImportFileError", "ImportPlan", "ImportRejected",
@@ -68,22 +72,20 @@ def read(kind: str, source: Source, filename: str = "", max_mb: float | None = N
 def _require(user: User, ward_id: int) -> None:
     """Refuse a user without ``import_records``, or bound to another ward (None: the command line)."""
     auth.require(user, "import_records")
-    records.check_scope(user, ward_id)
+    edit.check_scope(user, ward_id)
 
 
-def dry_run(bind: Engine | Connection, kind: str, source: Source, *, ward_id: int, filename: str = "",
+def dry_run(bind: db.Bind, kind: str, source: Source, *, ward_id: int, filename: str = "",
             today: dt.date | None = None, max_mb: float | None = None, user: User = None) -> ImportPlan:
     """What importing ``source`` would do, row by row; nothing is written."""
     _require(user, ward_id)
     filename = filename or (Path(source).name if not isinstance(source, bytes) else "")
     table = read(kind, source, filename, max_mb)
-    if isinstance(bind, Connection):
-        return build_plan(bind, kind, table, ward_id, filename, today)
-    with bind.connect() as conn:
+    with db.read(bind) as conn:
         return build_plan(conn, kind, table, ward_id, filename, today)
 
 
-def run_import(bind: Engine | Connection, kind: str, source: Source, *, ward_id: int, filename: str = "",
+def run_import(bind: db.Bind, kind: str, source: Source, *, ward_id: int, filename: str = "",
                user: User = None, today: dt.date | None = None, max_mb: float | None = None,
                lang: str = "vi") -> ImportResult:
     """Import ``source`` all-or-nothing: plan and write in one transaction, or raise and write nothing.

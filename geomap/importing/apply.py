@@ -1,8 +1,9 @@
 """Writing a checked import plan: all rows in one transaction, in bulk.
 
 Rows are streamed with ``COPY`` into temporary tables and merged with one
-``INSERT ... SELECT`` and one ``UPDATE ... FROM`` per table, so a 10,000-row file costs a
-handful of statements instead of tens of thousands of round trips. Updates carry the
+``INSERT ... SELECT`` and one ``UPDATE ... FROM`` per table (:mod:`geomap.importing.data`), so a
+10,000-row file costs a handful of statements instead of tens of thousands of round trips.
+This module decides what to write (ids, codes, staged rows, audit entries). Updates carry the
 version read during planning: a record changed by someone else in between makes the whole
 import fail (:class:`~geomap.errors.ConcurrentEdit`) rather than overwrite it. One audit
 entry per changed record is copied into ``audit_log`` in the same transaction. As with an
@@ -14,20 +15,19 @@ with the derived statuses before and after), so its history shows them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geomap.audit import _jsonable
 from geomap.errors import ConcurrentEdit
-from geomap.importing.plan import ESTABLISHMENT_FIELDS, LICENCE_FIELDS, ImportPlan, PlannedLicence
-from geomap.records import statuses
+from geomap.importing import data
+from geomap.importing.columns import ESTABLISHMENT_FIELDS, INSPECTION_FIELDS, LICENCE_FIELDS
+from geomap.importing.plan import ImportPlan, PlannedLicence
+from geomap.records.edit import User, statuses
 from geomap.text import search_key
-
-User = Mapping[str, Any] | None
 
 
 @dataclass
@@ -44,46 +44,9 @@ class ImportResult:
     ids: list[int] = field(default_factory=list)
 
 
-def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Stream ``rows`` into ``table`` with COPY on the connection's own transaction."""
-    raw = conn.connection.driver_connection
-    n = 0
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        for row in rows:
-            cp.write_row(row)
-            n += 1
-    return n
-
-
-def _new_ids(conn: Connection, table: str, n: int) -> list[int]:
-    if n == 0:
-        return []
-    return list(conn.execute(sa.text(
-        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": n}).scalars())
-
-
 def _prefix(slug: str) -> str:
     """The establishment-code prefix of a ward, as records are numbered by hand ("hoa-cuong" -> "HC")."""
     return "".join(part[0] for part in slug.split("-") if part).upper() or "CS"
-
-
-_EST_COLS = ("id", "is_new", "version", *ESTABLISHMENT_FIELDS, "search_key", "lon", "lat")
-_EST_TYPES = {"id": "int", "is_new": "boolean", "version": "int", "residential_group_id": "int",
-              "digital_payment": "text[]", "employees": "int", "opened_on": "date", "lon": "float8", "lat": "float8"}
-_LIC_COLS = ("id", "is_new", "establishment_id", "kind", *LICENCE_FIELDS)
-_LIC_TYPES = {"id": "int", "is_new": "boolean", "establishment_id": "int", "issued_on": "date",
-              "expires_on": "date", "revoked_on": "date"}
-_INS_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due")
-#: clear_follow_up: write NULL (only a violation has a follow-up); a NULL cell elsewhere keeps what is on file
-_INS_COLS = ("id", "is_new", "establishment_id", *_INS_FIELDS, "clear_follow_up")
-_INS_TYPES = {"id": "int", "is_new": "boolean", "establishment_id": "int", "inspected_on": "date",
-              "violations": "jsonb", "follow_up_due": "date", "clear_follow_up": "boolean"}
-
-
-def _temp(conn: Connection, name: str, cols: Sequence[str], types: Mapping[str, str]) -> None:
-    conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
-    defs = ", ".join(f"{c} {types.get(c, 'text')}" for c in cols)
-    conn.execute(sa.text(f"CREATE TEMP TABLE {name} ({defs}) ON COMMIT DROP"))
 
 
 def _with_statuses(audits: list[tuple], before: Mapping[int, dict], after: Mapping[int, dict]) -> list[tuple]:
@@ -112,10 +75,9 @@ def apply_plan(conn: Connection, plan: ImportPlan, user: User = None, note: str 
     result.unchanged = sum(1 for r in plan.rows if r.action == "unchanged")
     user = user or {}
     uid, uname = user.get("id"), user.get("username", "system")
-    result.audit_entries = _copy(conn, "audit_log", ("user_id", "username", "action", "entity_type", "entity_id",
-                                                     "before", "after", "note"),
-                                 ((uid, uname, "import", etype, eid, _json(before), _json(after), f"{note}, {where}")
-                                  for etype, eid, before, after, where in audits))
+    result.audit_entries = data.copy_audit(
+        conn, ((uid, uname, "import", etype, eid, _json(before), _json(after), f"{note}, {where}")
+               for etype, eid, before, after, where in audits))
     return result
 
 
@@ -144,27 +106,13 @@ def _licence_rows(result: ImportResult, audits: list, planned: list[tuple[int, P
     return rows
 
 
-def _write_licences(conn: Connection, rows: list[tuple]) -> None:
-    if not rows:
-        return
-    _temp(conn, "_imp_lic", _LIC_COLS, _LIC_TYPES)
-    _copy(conn, "_imp_lic", _LIC_COLS, rows)
-    conn.execute(sa.text(
-        f"INSERT INTO licence (id, establishment_id, kind, {', '.join(LICENCE_FIELDS)}) "
-        f"SELECT id, establishment_id, kind, {', '.join(LICENCE_FIELDS)} FROM _imp_lic WHERE is_new"))
-    sets = ", ".join(f"{f} = COALESCE(t.{f}, l.{f})" for f in LICENCE_FIELDS)
-    conn.execute(sa.text(f"UPDATE licence l SET {sets}, updated_at = now() FROM _imp_lic t "
-                         "WHERE t.id = l.id AND NOT t.is_new"))
-
-
 def _apply_establishments(conn: Connection, plan: ImportPlan, result: ImportResult, audits: list, note: str) -> None:
     inserts = [r for r in plan.rows if r.action == "insert"]
     updates = [r for r in plan.rows if r.action == "update" and r.changes]
-    new_ids = _new_ids(conn, "establishment", len(inserts))
+    new_ids = data.new_ids(conn, "establishment", len(inserts))
     prefix = _prefix(plan.ward_slug)
     wanted = [f"{prefix}-{i:06d}" for i, r in zip(new_ids, inserts, strict=True) if not r.values.get("code")]
-    taken = set(conn.execute(sa.text("SELECT code FROM establishment WHERE code = ANY(:c)"),
-                             {"c": wanted}).scalars()) if wanted else set()
+    taken = data.taken_codes(conn, wanted)
     taken |= {r.values["code"] for r in plan.rows if r.values.get("code")}
     rows = []
     for new_id, r in zip(new_ids, inserts, strict=True):
@@ -192,42 +140,15 @@ def _apply_establishments(conn: Connection, plan: ImportPlan, result: ImportResu
         before = {k: o for k, (o, _) in r.changes.items()}
         after = {k: n for k, (_, n) in r.changes.items()}
         audits.append(("establishment", r.target_id, before, after, f"row {r.row}", False))
-    if rows:
-        _temp(conn, "_imp_est", _EST_COLS, _EST_TYPES)
-        _copy(conn, "_imp_est", _EST_COLS, rows)
-        point = "ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326)"
-        group = (f"(SELECT g.id FROM residential_group g WHERE g.ward_id = :w AND ST_Covers(g.geom, {point}) "
-                 "ORDER BY g.id LIMIT 1)")
-        fields = [f for f in ESTABLISHMENT_FIELDS if f not in ("operating_status", "digital_payment",
-                                                               "residential_group_id")]
-        conn.execute(sa.text(
-            f"INSERT INTO establishment (id, ward_id, {', '.join(fields)}, operating_status, digital_payment, "
-            "residential_group_id, closed_on, search_key, geom) "
-            f"SELECT t.id, :w, {', '.join('t.' + f for f in fields)}, COALESCE(t.operating_status, 'active'), "
-            f"COALESCE(t.digital_payment, '{{}}'), "
-            f"COALESCE(t.residential_group_id, CASE WHEN t.lon IS NOT NULL THEN {group} END), "
-            "CASE WHEN t.operating_status = 'closed' THEN current_date END, t.search_key, "
-            f"CASE WHEN t.lon IS NOT NULL THEN {point} END FROM _imp_est t WHERE t.is_new"), {"w": plan.ward_id})
-        sets = ", ".join(f"{f} = COALESCE(t.{f}, e.{f})" for f in ESTABLISHMENT_FIELDS
-                         if f not in ("code", "residential_group_id"))
-        done = conn.execute(sa.text(
-            f"UPDATE establishment e SET {sets}, search_key = t.search_key, "
-            f"geom = CASE WHEN t.lon IS NOT NULL THEN {point} ELSE e.geom END, "
-            f"residential_group_id = COALESCE(t.residential_group_id, "
-            f"CASE WHEN t.lon IS NOT NULL THEN {group} ELSE e.residential_group_id END), "
-            "closed_on = CASE WHEN t.operating_status = 'closed' THEN COALESCE(e.closed_on, current_date) "
-            "WHEN t.operating_status IS NOT NULL THEN NULL ELSE e.closed_on END, "
-            "version = e.version + 1, updated_at = now() "
-            "FROM _imp_est t WHERE t.id = e.id AND NOT t.is_new AND e.version = t.version"),
-            {"w": plan.ward_id}).rowcount
-        if done != len(updates):
-            raise ConcurrentEdit(
-                f"{len(updates) - done} establishments were changed by someone else since the file was checked; "
-                "nothing was imported: run the import again.")
+    done = data.merge_establishments(conn, plan.ward_id, rows)
+    if done != len(updates):
+        raise ConcurrentEdit(
+            f"{len(updates) - done} establishments were changed by someone else since the file was checked; "
+            "nothing was imported: run the import again.")
     planned = [(r.establishment_id, lic, f"row {r.row}") for r in plan.rows if r.action in ("insert", "update")
                for lic in r.licences]
-    lic_ids = _new_ids(conn, "licence", sum(1 for _, lic, _ in planned if lic.action == "insert"))
-    _write_licences(conn, _licence_rows(result, audits, planned, lic_ids))
+    lic_ids = data.new_ids(conn, "licence", sum(1 for _, lic, _ in planned if lic.action == "insert"))
+    data.merge_licences(conn, _licence_rows(result, audits, planned, lic_ids))
     result.inserted, result.updated = len(inserts), sum(1 for r in plan.rows if r.action == "update")
     result.ids = [r.establishment_id for r in plan.rows if r.action in ("insert", "update")]
 
@@ -235,8 +156,8 @@ def _apply_establishments(conn: Connection, plan: ImportPlan, result: ImportResu
 def _apply_licences(conn: Connection, plan: ImportPlan, result: ImportResult, audits: list, note: str) -> None:
     planned = [(r.establishment_id, r.licences[0], f"row {r.row}") for r in plan.rows
                if r.action in ("insert", "update")]
-    lic_ids = _new_ids(conn, "licence", sum(1 for _, lic, _ in planned if lic.action == "insert"))
-    _write_licences(conn, _licence_rows(result, audits, planned, lic_ids))
+    lic_ids = data.new_ids(conn, "licence", sum(1 for _, lic, _ in planned if lic.action == "insert"))
+    data.merge_licences(conn, _licence_rows(result, audits, planned, lic_ids))
     result.inserted, result.updated = result.licences_inserted, result.licences_updated
     result.ids = [lic.licence_id for _, lic, _ in planned]
 
@@ -244,8 +165,8 @@ def _apply_licences(conn: Connection, plan: ImportPlan, result: ImportResult, au
 def _apply_inspections(conn: Connection, plan: ImportPlan, result: ImportResult, audits: list, note: str) -> None:
     inserts = [r for r in plan.rows if r.action == "insert"]
     updates = [r for r in plan.rows if r.action == "update"]
-    new_ids = _new_ids(conn, "inspection", len(inserts))
-    fields = _INS_FIELDS
+    new_ids = data.new_ids(conn, "inspection", len(inserts))
+    fields = INSPECTION_FIELDS
     rows = []
     for new_id, r in zip(new_ids, inserts, strict=True):
         r.target_id = new_id
@@ -264,17 +185,6 @@ def _apply_inspections(conn: Connection, plan: ImportPlan, result: ImportResult,
                        {"inspection_id": r.target_id, **{k: o for k, (o, _) in r.changes.items()}},
                        {"inspection_id": r.target_id, **{k: n for k, (_, n) in r.changes.items()}},
                        f"row {r.row}", True))
-    if rows:
-        _temp(conn, "_imp_ins", _INS_COLS, _INS_TYPES)
-        _copy(conn, "_imp_ins", _INS_COLS, rows)
-        defaults = {"violations": "COALESCE(violations, '[]'::jsonb)"}
-        conn.execute(sa.text(
-            f"INSERT INTO inspection (id, establishment_id, {', '.join(fields)}) "
-            f"SELECT id, establishment_id, {', '.join(defaults.get(f, f) for f in fields)} FROM _imp_ins WHERE is_new"))
-        sets = ", ".join(f"{f} = COALESCE(t.{f}, n.{f})" for f in fields if f != "follow_up_due")
-        sets += ", follow_up_due = CASE WHEN t.clear_follow_up THEN NULL ELSE COALESCE(t.follow_up_due, " \
-                "n.follow_up_due) END"
-        conn.execute(sa.text(f"UPDATE inspection n SET {sets}, updated_at = now() FROM _imp_ins t "
-                             "WHERE t.id = n.id AND NOT t.is_new"))
+    data.merge_inspections(conn, rows)
     result.inserted, result.updated = len(inserts), len(updates)
     result.ids = [r.target_id for r in (*inserts, *updates)]

@@ -196,6 +196,15 @@ ESTABLISHMENT_LICENCES: dict[str, tuple[str | None, str, str | None]] = {
     "food_safety_commitment": ("fs_commitment_number", "fs_commitment_issued_on", None),
 }
 
+#: the database columns an import writes, per table (an empty cell keeps what is on file)
+ESTABLISHMENT_FIELDS = (
+    "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
+    "residential_group_id", "tax_code", "digital_payment", "opening_hours", "employees", "opened_on",
+    "owner_name", "owner_id_number", "phone", "email",
+)
+LICENCE_FIELDS = ("number", "issuer", "issued_on", "expires_on", "revoked_on", "note")
+INSPECTION_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due")
+
 
 @dataclass
 class ColumnMapping:

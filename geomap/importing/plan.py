@@ -4,8 +4,9 @@ Rows are matched to records already on file so that importing the same file agai
 and never duplicates: an establishment by its code, then its tax code, then the same
 folded name within :data:`MATCH_DISTANCE_M` metres (measured in the ward's VN-2000 grid);
 a licence by establishment, kind and number (or issue date); an inspection by
-establishment, date and kind. Empty cells keep what is on record. Reading the database
-happens here; the checks themselves are the pure :mod:`geomap.importing.validation`.
+establishment, date and kind. Empty cells keep what is on record. The database is read here
+(through :mod:`geomap.importing.data`); the checks themselves are the pure
+:mod:`geomap.importing.validation`.
 """
 
 from __future__ import annotations
@@ -20,26 +21,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-from geomap import i18n, status
-from geomap.importing.columns import ESTABLISHMENT_LICENCES, ColumnMapping, header_key, map_columns
+from geomap import db, i18n, status
+from geomap.importing import data
+from geomap.importing.columns import (
+    ESTABLISHMENT_FIELDS,
+    ESTABLISHMENT_LICENCES,
+    INSPECTION_FIELDS,
+    LICENCE_FIELDS,
+    ColumnMapping,
+    header_key,
+    map_columns,
+)
 from geomap.importing.reading import RawTable
 from geomap.importing.validation import Issue, Refs, RowCheck, validate
-from geomap.records import default_follow_up
+from geomap.records.rules import default_follow_up
 from geomap.text import fold
 
 #: two rows with the same folded name closer than this are the same establishment
 MATCH_DISTANCE_M = 30.0
-
-ESTABLISHMENT_FIELDS = (
-    "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
-    "residential_group_id", "tax_code", "digital_payment", "opening_hours", "employees", "opened_on",
-    "owner_name", "owner_id_number", "phone", "email",
-)
-LICENCE_FIELDS = ("number", "issuer", "issued_on", "expires_on", "revoked_on", "note")
-INSPECTION_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due")
 
 ACTIONS = ("insert", "update", "unchanged", "reject")
 i18n.register({
@@ -142,54 +142,30 @@ class WardInfo:
     shape: Any
 
 
-def ward_info(conn: Connection, ward_id: int) -> WardInfo:
-    row = conn.execute(sa.text("SELECT id, slug, name, local_srid, ST_AsBinary(geom) AS wkb FROM ward WHERE id = :w"),
-                       {"w": ward_id}).mappings().one()
+def ward_info(bind: db.Bind, ward_id: int) -> WardInfo:
+    row = data.ward(bind, ward_id)
     return WardInfo(row["id"], row["slug"], row["name"], row["local_srid"], shapely.from_wkb(bytes(row["wkb"])))
 
 
-def load_refs(conn: Connection, ward: WardInfo, today: dt.date) -> Refs:
-    vsic = frozenset(conn.execute(sa.text("SELECT vsic_code FROM industry")).scalars())
+def load_refs(bind: db.Bind, ward: WardInfo, today: dt.date) -> Refs:
     groups: dict[str, int] = {}
-    for gid, code, name in conn.execute(sa.text("SELECT id, code, name FROM residential_group WHERE ward_id = :w"),
-                                        {"w": ward.id}):
+    for gid, code, name in data.residential_groups(bind, ward.id):
         groups.setdefault(header_key(code), gid)
         groups.setdefault(header_key(name), gid)
     addresses: dict[str, tuple[float, float, str]] = {}
-    for address, number, street, code, lon, lat in conn.execute(sa.text(
-            "SELECT address, house_number, street, code, ST_X(geom), ST_Y(geom) FROM establishment "
-            "WHERE ward_id = :w AND geom IS NOT NULL ORDER BY id"), {"w": ward.id}):
+    for address, number, street, code, lon, lat in data.placed_addresses(bind, ward.id):
         for key in (fold(address), fold((address or "").split(",")[0]), fold(f"{number or ''} {street or ''}")):
             if key and key not in addresses:
                 addresses[key] = (lon, lat, code)
-    return Refs(today=today, vsic_codes=vsic, ward_name=ward.name, ward_shape=ward.shape,
+    return Refs(today=today, vsic_codes=data.vsic_codes(bind), ward_name=ward.name, ward_shape=ward.shape,
                 local_srid=ward.local_srid, groups=groups, addresses=addresses)
 
 
-def _existing_establishments(conn: Connection, ward_id: int, full: bool) -> list[dict[str, Any]]:
-    cols = ", ".join(ESTABLISHMENT_FIELDS) if full else "code, name, tax_code"
-    rows = conn.execute(sa.text(
-        f"SELECT id, ward_id, version, {cols}, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM establishment "
-        "WHERE ward_id = :w ORDER BY id"), {"w": ward_id}).mappings()
-    return [dict(r) for r in rows]
-
-
-def _existing_licences(conn: Connection, ward_id: int) -> dict[tuple[int, str], list[dict]]:
+def _existing_licences(bind: db.Bind, ward_id: int) -> dict[tuple[int, str], list[dict]]:
     out: dict[tuple[int, str], list[dict]] = defaultdict(list)
-    rows = conn.execute(sa.text(
-        "SELECT l.id, l.establishment_id, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, l.revoked_on, l.note "
-        "FROM licence l JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = :w ORDER BY l.id"),
-        {"w": ward_id}).mappings()
-    for r in rows:
-        out[(r["establishment_id"], r["kind"])].append(dict(r))
+    for r in data.licences(bind, ward_id):
+        out[(r["establishment_id"], r["kind"])].append(r)
     return out
-
-
-def _other_ward_codes(conn: Connection, ward_id: int, codes: list[str]) -> set[str]:
-    if not codes:
-        return set()
-    return set(conn.execute(sa.text("SELECT code FROM establishment WHERE ward_id <> :w AND code = ANY(:c)"),
-                            {"w": ward_id, "c": codes}).scalars())
 
 
 # --- comparing ---------------------------------------------------------------------------------
@@ -252,11 +228,11 @@ def _local_xy(srid: int, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.atleast_1d(x), np.atleast_1d(y)
 
 
-def build_plan(conn: Connection, kind: str, table: RawTable, ward_id: int, filename: str = "",
+def build_plan(bind: db.Bind, kind: str, table: RawTable, ward_id: int, filename: str = "",
                today: dt.date | None = None) -> ImportPlan:
     """Validate and match every row of ``table``; reads the database, writes nothing."""
     today = today or status.today()
-    ward = ward_info(conn, ward_id)
+    ward = ward_info(bind, ward_id)
     mapping = map_columns(kind, list(table.frame.columns))
     plan = ImportPlan(kind, ward.id, ward.slug, filename, table.format, mapping, rows=[])
     if mapping.missing:
@@ -270,7 +246,7 @@ def build_plan(conn: Connection, kind: str, table: RawTable, ward_id: int, filen
     if unknown:
         plan.file_issues.append(Issue(None, None, "warning", "file.unknown_columns",
                                       {"columns": ", ".join(unknown)}))
-    refs = load_refs(conn, ward, today)
+    refs = load_refs(bind, ward, today)
     planner = {"establishments": _plan_establishments, "licences": _plan_licences,
                "inspections": _plan_inspections}[kind]
     # Millions of small objects and no cycles: the cyclic collector would rescan them over and over.
@@ -278,16 +254,16 @@ def build_plan(conn: Connection, kind: str, table: RawTable, ward_id: int, filen
     gc.disable()
     try:
         checks = validate(kind, table, mapping, refs)
-        plan.rows = planner(conn, ward, checks, mapping)
+        plan.rows = planner(bind, ward, checks, mapping)
     finally:
         if was_enabled:
             gc.enable()
     return plan
 
 
-def _plan_establishments(conn: Connection, ward: WardInfo, checks: list[RowCheck],
+def _plan_establishments(bind: db.Bind, ward: WardInfo, checks: list[RowCheck],
                          mapping: ColumnMapping) -> list[PlannedRow]:
-    records = _existing_establishments(conn, ward.id, full=True)
+    records = data.establishments(bind, ward.id, full=True)
     by_code = {r["code"]: r for r in records}
     by_tax: dict[str, list[dict]] = defaultdict(list)
     by_name: dict[str, list[tuple[dict, float, float]]] = defaultdict(list)
@@ -301,8 +277,8 @@ def _plan_establishments(conn: Connection, ward: WardInfo, checks: list[RowCheck
         if r["tax_code"]:
             by_tax[r["tax_code"]].append(r)
         by_name_address.setdefault((fold(r["name"]), fold(r["address"])), r)
-    licences = _existing_licences(conn, ward.id)
-    other = _other_ward_codes(conn, ward.id, [c.values["code"] for c in checks if c.values.get("code")])
+    licences = _existing_licences(bind, ward.id)
+    other = data.codes_in_other_wards(bind, ward.id, [c.values["code"] for c in checks if c.values.get("code")])
 
     rows_xy: dict[int, tuple[float, float]] = {}
     with_point = [c for c in checks if c.values.get("lon") is not None]
@@ -429,8 +405,8 @@ def _resolve_establishment(pr: PlannedRow, mapping: ColumnMapping, by_code: dict
     return candidates[0]
 
 
-def _establishment_index(conn: Connection, ward_id: int) -> tuple[dict, dict]:
-    existing = _existing_establishments(conn, ward_id, full=False)
+def _establishment_index(bind: db.Bind, ward_id: int) -> tuple[dict, dict]:
+    existing = data.establishments(bind, ward_id, full=False)
     by_tax: dict[str, list[dict]] = defaultdict(list)
     for r in existing:
         if r["tax_code"]:
@@ -438,10 +414,10 @@ def _establishment_index(conn: Connection, ward_id: int) -> tuple[dict, dict]:
     return {r["code"]: r for r in existing}, by_tax
 
 
-def _plan_licences(conn: Connection, ward: WardInfo, checks: list[RowCheck],
+def _plan_licences(bind: db.Bind, ward: WardInfo, checks: list[RowCheck],
                    mapping: ColumnMapping) -> list[PlannedRow]:
-    by_code, by_tax = _establishment_index(conn, ward.id)
-    licences = _existing_licences(conn, ward.id)
+    by_code, by_tax = _establishment_index(bind, ward.id)
+    licences = _existing_licences(bind, ward.id)
     seen: dict[tuple, int] = {}
     out = []
     for c, pr, est, v in _each_matched(checks, out, mapping, by_code, by_tax):
@@ -475,15 +451,12 @@ def _each_matched(checks: list[RowCheck], out: list[PlannedRow], mapping: Column
         yield c, pr, est, v
 
 
-def _plan_inspections(conn: Connection, ward: WardInfo, checks: list[RowCheck],
+def _plan_inspections(bind: db.Bind, ward: WardInfo, checks: list[RowCheck],
                       mapping: ColumnMapping) -> list[PlannedRow]:
-    by_code, by_tax = _establishment_index(conn, ward.id)
+    by_code, by_tax = _establishment_index(bind, ward.id)
     existing: dict[tuple, dict] = {}
-    for r in conn.execute(sa.text(
-            "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
-            "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
-            "WHERE e.ward_id = :w ORDER BY n.id"), {"w": ward.id}).mappings():
-        existing.setdefault((r["establishment_id"], r["inspected_on"], r["kind"]), dict(r))
+    for r in data.inspections(bind, ward.id):
+        existing.setdefault((r["establishment_id"], r["inspected_on"], r["kind"]), r)
     seen: dict[tuple, int] = {}
     out = []
     for c, pr, est, v in _each_matched(checks, out, mapping, by_code, by_tax):

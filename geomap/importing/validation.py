@@ -19,10 +19,11 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geomap import i18n, records
+from geomap import i18n
 from geomap.importing.columns import COLUMNS, ESTABLISHMENT_LICENCES, Column, ColumnMapping, header_key
 from geomap.importing.messages import render
 from geomap.importing.reading import RawTable
+from geomap.records import rules
 from geomap.text import fold, nfc
 
 #: Vietnam's extent in degrees, for telling degrees from swapped degrees and metres
@@ -163,7 +164,7 @@ def _parse_cell(col: Column, value: Any, refs: Refs, warnings: list[_Bad]) -> An
     kind = col.kind
     if kind == "date":
         d = parse_date(value)
-        problem = records.date_problem(d, refs.today, not_future=col.past_only)  # the edit forms' rule
+        problem = rules.date_problem(d, refs.today, not_future=col.past_only)  # the edit forms' rule
         if problem == "too_old":
             raise _Bad("cell.date_too_old", value=d.strftime("%d/%m/%Y"))
         if problem == "future":
@@ -406,21 +407,21 @@ def _dates_in_order(rc: RowCheck, mapping: ColumnMapping, issued: str, later: st
 
 def _check_expiry(rc: RowCheck, mapping: ColumnMapping, refs: Refs, kind: str | None, issued: str,
                   expires: str) -> None:
-    """The edit forms' expiry rules (:func:`geomap.records.expiry_problems`) on one licence of the row."""
+    """The edit forms' expiry rules (:func:`geomap.records.rules.expiry_problems`) on one licence of the row."""
     a, b = rc.values.get(issued), rc.values.get(expires)
     if not b:
         return
     column = mapping.header_of(expires)
-    for problem in records.expiry_problems(kind, a or None, b, refs.today):
+    for problem in rules.expiry_problems(kind, a or None, b, refs.today):
         if problem == "before_issue":
             rc.issues.append(Issue(rc.row, column, "error", "cell.expiry_before_issue",
                                    {"expires": _d(b), "issued": _d(a)}))
         elif problem == "certificate_too_long":
             rc.issues.append(Issue(rc.row, column, "error", "cell.certificate_too_long",
-                                   {"expires": _d(b), "issued": _d(a), "years": records.CERTIFICATE_YEARS}))
+                                   {"expires": _d(b), "issued": _d(a), "years": rules.CERTIFICATE_YEARS}))
         else:
             rc.issues.append(Issue(rc.row, column, "error", "cell.date_too_far_ahead",
-                                   {"value": _d(b), "years": records.MAX_YEARS_AHEAD}))
+                                   {"value": _d(b), "years": rules.MAX_YEARS_AHEAD}))
 
 
 def _check_establishment(rc: RowCheck, mapping: ColumnMapping, refs: Refs) -> None:
@@ -451,12 +452,12 @@ def _check_licence(rc: RowCheck, mapping: ColumnMapping, refs: Refs) -> None:
 def _check_inspection(rc: RowCheck, mapping: ColumnMapping, refs: Refs) -> None:
     v = rc.values
     if isinstance(v.get("violations"), str):  # "a; b": one violation each, of the default severity (as edited)
-        v["violations"] = [{"code": None, "severity": records.DEFAULT_SEVERITY, "text": t.strip()}
+        v["violations"] = [{"code": None, "severity": rules.DEFAULT_SEVERITY, "text": t.strip()}
                            for t in v["violations"].split(";") if t.strip()]
     day, due = v.get("inspected_on"), v.get("follow_up_due")
-    problem = records.follow_up_problem(v["result"], day, due) if due and v.get("result") else None
+    problem = rules.follow_up_problem(v["result"], day, due) if due and v.get("result") else None
     if problem:
-        params = {"due": _d(due), "inspected": _d(day) if day else "", "days": records.MAX_FOLLOW_UP_DAYS}
+        params = {"due": _d(due), "inspected": _d(day) if day else "", "days": rules.MAX_FOLLOW_UP_DAYS}
         rc.issues.append(Issue(rc.row, mapping.header_of("follow_up_due"), "error", f"cell.follow_up_{problem}",
                                params))
     _needs_establishment(rc, mapping)

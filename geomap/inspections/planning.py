@@ -17,10 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from geomap import audit, auth, db, i18n, records, status
+from geomap import audit, auth, db, i18n, status
 from geomap.errors import GeomapError
 from geomap.field_reports import photos
 from geomap.inspections import data, risk, routing, travel
+from geomap.records import edit
 
 User = Mapping[str, Any] | None
 
@@ -156,13 +157,13 @@ def record_visit(
 ) -> int:
     """Record an on-site result with its photos in one unit of work; returns the inspection id.
 
-    The inspection itself goes through :func:`geomap.records.record_inspection` (validation,
+    The inspection itself goes through :func:`geomap.records.edit.record_inspection` (validation,
     follow-up date after a violation, audit); photos are cleaned of EXIF before storing.
     A bad photo refuses the whole save, so nothing is half-written.
     """
     cleaned = [photos.process(content, name=name) for name, content in photo_files]
     with db.transaction(bind) as conn:
-        inspection_id = records.record_inspection(
+        inspection_id = edit.record_inspection(
             conn, establishment_id, day or status.today(), kind, result, violations=violations, notes=notes,
             user=user)
         for photo in cleaned:

@@ -185,8 +185,7 @@ def score(frame: pd.DataFrame, weights: RiskWeights | None = None, today: dt.dat
     out = frame.copy()
     if "licence_status" not in out or "food_safety_status" not in out:
         out = status.with_statuses(out, today)
-    out["certificate_status"] = status.food_safety_status(
-        out.drop(columns=["last_inspection_result"], errors="ignore"), today)
+    out["certificate_status"] = status.food_safety_status(out.assign(last_inspection_result=None), today)
     records = out.to_dict("records")
     reasons = [reasons_for(r, weights, today) for r in records]
     out["risk_reasons"] = reasons

@@ -12,9 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from geomap import i18n, template
+from geomap import i18n
 from geomap.errors import GeomapError
-from geomap.importing import KINDS, MAX_UPLOAD_MB, ImportFileError, ImportRejected, dry_run, run_import
+from geomap.importing import KINDS, MAX_UPLOAD_MB, ImportFileError, ImportRejected, dry_run, run_import, template
 from geomap.ui.pages import Page
 
 i18n.register({
@@ -66,8 +66,8 @@ def render(ctx: Any) -> None:
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:")
     if c2.button(ctx.t("import.template_filled"), icon=":material/table_view:"):
-        with ctx.engine.connect() as conn, st.spinner():
-            data = template.to_bytes(template.fill_from_database(conn, ctx.ward_id, lang))
+        with st.spinner():
+            data = template.to_bytes(template.fill_from_database(ctx.engine, ctx.ward_id, lang))
         st.session_state["geomap.import.filled"] = data
     if st.session_state.get("geomap.import.filled"):
         c2.download_button(ctx.t("import.template_filled_ready"), st.session_state["geomap.import.filled"],

@@ -1,7 +1,7 @@
 """On-site page for the phone: today's stops in order, and a result form per stop.
 
 Saving calls :func:`geomap.inspections.planning.record_visit` (which goes through
-:func:`geomap.records.record_inspection`: validation, follow-up date after a violation,
+:func:`geomap.records.edit.record_inspection`: validation, follow-up date after a violation,
 audit), then clears the cached query results so the map, the due list and the statuses
 show the new result on the next screen.
 """

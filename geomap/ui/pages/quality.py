@@ -7,7 +7,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import i18n, quality
+from geomap import i18n
+from geomap.records import quality
 from geomap.ui import resources
 from geomap.ui.pages import Page
 

@@ -1,8 +1,9 @@
 """Records page: find an establishment, edit it, its licences, inspections, location and history.
 
-Deep link: ``/records?id=<establishment id>`` (:func:`geomap.records.record_link`) opens one
-establishment (the data-quality page links here). Every action calls one service of :mod:`geomap.records`, which checks
-the role again, validates, locks and audits; this page only reads widgets and renders.
+Deep link: ``/records?id=<establishment id>`` (:func:`geomap.records.edit.record_link`) opens one
+establishment (the data-quality page links here). Every action calls one service of
+:mod:`geomap.records.edit`, which checks the role again, validates, locks and audits; this page
+only reads widgets and renders.
 The version an editor loaded is kept in the session, so a save after someone else's
 is refused (optimistic locking) instead of overwriting it.
 """
@@ -16,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import layers
-from geomap import auth, i18n, records
+from geomap import auth, i18n, status
 from geomap.auth import LocalizedError
 from geomap.models import (
     BUSINESS_TYPES,
@@ -26,6 +27,7 @@ from geomap.models import (
     OPERATING_STATUSES,
     PAYMENT_METHODS,
 )
+from geomap.records import edit, rules
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
@@ -111,12 +113,12 @@ def render(ctx: Any) -> None:
     user = ctx.user
     st.title(ctx.t("records.title"))
     with ctx.engine.connect() as c:
-        choices = records.lookups(c, ctx.ward_id)
+        choices = edit.lookups(c, ctx.ward_id)
     if auth.can(user, "edit_records"):
         with st.expander(ctx.t("records.new"), icon=":material/add_business:"):
             _create_form(ctx, choices)
 
-    linked = str(st.query_params.get(records.LINK_PARAM) or "")
+    linked = str(st.query_params.get(edit.LINK_PARAM) or "")
     linked_id = int(linked) if linked.isdigit() else None
     if linked_id is not None and linked_id != st.session_state.get("records.shown"):
         # arrived by a link (data-quality page, map): show that establishment, whatever was searched before
@@ -124,7 +126,7 @@ def render(ctx: Any) -> None:
         st.session_state["records.selected"] = linked_id
     query = st.text_input(ctx.t("records.search"), key="records.query")
     with ctx.engine.connect() as c:
-        found = records.search(c, ctx.ward_id, query or "", limit=50)
+        found = edit.search(c, ctx.ward_id, query or "", limit=50)
     options = [r["id"] for r in found]
     labels = {r["id"]: f"{r['code']} — {r['name']} — {r['address'] or ''}" for r in found}
     if not query and linked_id is not None and linked_id not in options:
@@ -137,7 +139,7 @@ def render(ctx: Any) -> None:
                             key="records.selected")
     if selected is not None:
         st.session_state["records.shown"] = selected
-        st.query_params[records.LINK_PARAM] = str(selected)
+        st.query_params[edit.LINK_PARAM] = str(selected)
         _establishment(ctx, int(selected), choices)
 
 
@@ -148,8 +150,8 @@ def _establishment(ctx: Any, establishment_id: int, choices: dict) -> None:
     lang, user = ctx.lang, ctx.user
     try:
         with ctx.engine.connect() as c:
-            row = records.get_establishment(c, establishment_id)
-            shown = records.overview(c, establishment_id)
+            row = edit.get_establishment(c, establishment_id)
+            shown = edit.overview(c, establishment_id)
     except LocalizedError as exc:
         st.error(exc.message(lang))
         return
@@ -160,7 +162,7 @@ def _establishment(ctx: Any, establishment_id: int, choices: dict) -> None:
     loaded = st.session_state.setdefault(vkey, row["version"])
     st.subheader(plain(f"{row['code']} · {row['name']}"))
     layer = layers.get("establishments")
-    facts = [(records.label("operating_status", lang), ctx.label("operating_status", row["operating_status"])),
+    facts = [(edit.label("operating_status", lang), ctx.label("operating_status", row["operating_status"])),
              (layer.field("licence_status").label(lang), ctx.label("licence_status", row["licence_status"])),
              (layer.field("food_safety_status").label(lang),
               ctx.label("food_safety_status", row["food_safety_status"]))]
@@ -216,7 +218,7 @@ def _display(ctx: Any, codes: str | None, value: Any) -> str:
 
 def _inputs(ctx: Any, prefix: str, row: dict, choices: dict) -> dict[str, Any]:
     """The establishment fields as widgets; personal ones only for roles that may see them."""
-    lang, lab = ctx.lang, records.label
+    lang, lab = ctx.lang, edit.label
     out: dict[str, Any] = {}
     left, right = st.columns(2)
     out["name"] = left.text_input(lab("name", lang) + " *", row.get("name") or "", key=f"{prefix}.name")
@@ -258,7 +260,7 @@ def _inputs(ctx: Any, prefix: str, row: dict, choices: dict) -> dict[str, Any]:
     out["employees"] = right.number_input(lab("employees", lang), min_value=0, max_value=100_000, step=1,
                                           value=row.get("employees"), key=f"{prefix}.employees")
     out["opened_on"] = left.date_input(lab("opened_on", lang), value=row.get("opened_on"),
-                                       min_value=records.EARLIEST_DATE, max_value=records.today(),
+                                       min_value=rules.EARLIEST_DATE, max_value=rules.today(),
                                        format=_DATE_FMT, key=f"{prefix}.opened_on")
     if auth.can(ctx.user, "view_personal"):
         out["owner_name"] = right.text_input(lab("owner_name", lang), row.get("owner_name") or "",
@@ -279,12 +281,12 @@ def _create_form(ctx: Any, choices: dict) -> None:
         submitted = st.form_submit_button(ctx.t("records.create"), type="primary")
     if submitted:
         try:
-            made = records.create_establishment(ctx.engine, ctx.ward_id, values, lon=lon, lat=lat, user=ctx.user)
+            made = edit.create_establishment(ctx.engine, ctx.ward_id, values, lon=lon, lat=lat, user=ctx.user)
         except LocalizedError as exc:
             _show_error(exc, ctx.lang)
             return
         st.success(ctx.t("records.created").format(code=made["code"]))
-        st.query_params[records.LINK_PARAM] = str(made["id"])
+        st.query_params[edit.LINK_PARAM] = str(made["id"])
 
 
 def _edit_form(ctx: Any, row: dict, loaded: int, choices: dict) -> None:
@@ -292,14 +294,14 @@ def _edit_form(ctx: Any, row: dict, loaded: int, choices: dict) -> None:
     with st.form(prefix):
         values = _inputs(ctx, prefix, row, choices)
         values["operating_status"] = st.selectbox(
-            records.label("operating_status", ctx.lang), OPERATING_STATUSES,
+            edit.label("operating_status", ctx.lang), OPERATING_STATUSES,
             index=OPERATING_STATUSES.index(row["operating_status"]), key=f"{prefix}.status",
             format_func=lambda v: ctx.label("operating_status", v))
         submitted = st.form_submit_button(ctx.t("records.save"), type="primary", icon=":material/save:")
     if submitted:
         if values.get("residential_group_id") is None:
             values.pop("residential_group_id")  # "from the location": keep what the point says
-        _save(ctx, row["id"], lambda: records.update_establishment(
+        _save(ctx, row["id"], lambda: edit.update_establishment(
             ctx.engine, row["id"], values, expected_version=loaded, user=ctx.user), row["version"])
 
 
@@ -307,7 +309,7 @@ def _save(ctx: Any, establishment_id: int, action, old_version: int) -> None:
     vkey = f"records.version.{establishment_id}"
     try:
         version = action()
-    except records.EditConflict as exc:
+    except edit.EditConflict as exc:
         st.error(exc.message(ctx.lang))
         if st.button(ctx.t("records.reload"), key=f"records.conflict_reload.{establishment_id}"):
             st.session_state.pop(vkey, None)
@@ -332,17 +334,17 @@ def _close_reopen(ctx: Any, row: dict, loaded: int) -> None:
     title = ctx.t("records.close") if closing else ctx.t("records.reopen")
     with st.expander(title, icon=":material/store:"):
         with st.form(f"records.close.{row['id']}.v{loaded}"):
-            day = st.date_input(records.label("closed_on", ctx.lang), value=records.today(), format=_DATE_FMT,
-                                min_value=records.EARLIEST_DATE, max_value=records.today()) if closing else None
+            day = st.date_input(edit.label("closed_on", ctx.lang), value=rules.today(), format=_DATE_FMT,
+                                min_value=rules.EARLIEST_DATE, max_value=rules.today()) if closing else None
             reason = st.text_input(ctx.t("records.reason"))
             go = st.form_submit_button(title)
         if go:
             if closing:
-                _save(ctx, row["id"], lambda: records.close_establishment(
+                _save(ctx, row["id"], lambda: edit.close_establishment(
                     ctx.engine, row["id"], expected_version=loaded, closed_on=day, reason=reason, user=ctx.user),
                     row["version"])
             else:
-                _save(ctx, row["id"], lambda: records.reopen_establishment(
+                _save(ctx, row["id"], lambda: edit.reopen_establishment(
                     ctx.engine, row["id"], expected_version=loaded, reason=reason, user=ctx.user), row["version"])
 
 
@@ -352,15 +354,15 @@ def _close_reopen(ctx: Any, row: dict, loaded: int) -> None:
 def _licences(ctx: Any, row: dict) -> None:
     lang = ctx.lang
     with ctx.engine.connect() as c:
-        items = records.licences_of(c, row["id"])
+        items = edit.licences_of(c, row["id"])
     if items:
         frame = pd.DataFrame([{
-            records.label("kind", lang): ctx.label("licence_kind", i["kind"]),
-            records.label("number", lang): i["number"], records.label("issuer", lang): i["issuer"],
-            records.label("issued_on", lang): _display(ctx, None, i["issued_on"]),
-            records.label("expires_on", lang): _display(ctx, None, i["expires_on"]),
-            records.label("revoked_on", lang): _display(ctx, None, i["revoked_on"]),
-            records.label("notes", lang): i["note"]} for i in items])
+            edit.label("kind", lang): ctx.label("licence_kind", i["kind"]),
+            edit.label("number", lang): i["number"], edit.label("issuer", lang): i["issuer"],
+            edit.label("issued_on", lang): _display(ctx, None, i["issued_on"]),
+            edit.label("expires_on", lang): _display(ctx, None, i["expires_on"]),
+            edit.label("revoked_on", lang): _display(ctx, None, i["revoked_on"]),
+            edit.label("notes", lang): i["note"]} for i in items])
         st.dataframe(frame, hide_index=True, width="stretch")
     else:
         st.caption(ctx.t("records.none"))
@@ -369,16 +371,16 @@ def _licences(ctx: Any, row: dict) -> None:
     add, renew, revoke = st.tabs([ctx.t("records.add_licence"), ctx.t("records.renew_licence"),
                                   ctx.t("records.revoke_licence")])
     with add, st.form(f"records.licence.add.{row['id']}", clear_on_submit=True):
-        kind = st.selectbox(records.label("kind", lang), LICENCE_KINDS,
+        kind = st.selectbox(edit.label("kind", lang), LICENCE_KINDS,
                             format_func=lambda v: ctx.label("licence_kind", v))
-        number = st.text_input(records.label("number", lang))
-        issuer = st.text_input(records.label("issuer", lang))
-        issued = st.date_input(records.label("issued_on", lang), value=records.today(), format=_DATE_FMT,
-                               min_value=records.EARLIEST_DATE, max_value=records.today())
-        expires = st.date_input(records.label("expires_on", lang), value=None, format=_DATE_FMT,
-                                min_value=records.EARLIEST_DATE, max_value=dt.date(2100, 1, 1))
+        number = st.text_input(edit.label("number", lang))
+        issuer = st.text_input(edit.label("issuer", lang))
+        issued = st.date_input(edit.label("issued_on", lang), value=rules.today(), format=_DATE_FMT,
+                               min_value=rules.EARLIEST_DATE, max_value=rules.today())
+        expires = st.date_input(edit.label("expires_on", lang), value=None, format=_DATE_FMT,
+                                min_value=rules.EARLIEST_DATE, max_value=dt.date(2100, 1, 1))
         if st.form_submit_button(ctx.t("records.add_licence")):
-            _act(ctx, lambda: records.add_licence(ctx.engine, row["id"], kind, issued, expires_on=expires,
+            _act(ctx, lambda: edit.add_licence(ctx.engine, row["id"], kind, issued, expires_on=expires,
                                                   number=number, issuer=issuer, user=ctx.user))
     live = [i for i in items if i["revoked_on"] is None]
     names = {i["id"]: f"{ctx.label('licence_kind', i['kind'])} {i['number'] or ''} "
@@ -387,23 +389,23 @@ def _licences(ctx: Any, row: dict) -> None:
         if live:
             with st.form(f"records.licence.renew.{row['id']}", clear_on_submit=True):
                 which = st.selectbox(ctx.t("records.licence"), [i["id"] for i in live], format_func=names.get)
-                number = st.text_input(records.label("number", lang))
-                issued = st.date_input(records.label("issued_on", lang), value=records.today(), format=_DATE_FMT,
-                                       min_value=records.EARLIEST_DATE, max_value=records.today())
-                expires = st.date_input(records.label("expires_on", lang), value=None, format=_DATE_FMT,
-                                        min_value=records.EARLIEST_DATE, max_value=dt.date(2100, 1, 1))
+                number = st.text_input(edit.label("number", lang))
+                issued = st.date_input(edit.label("issued_on", lang), value=rules.today(), format=_DATE_FMT,
+                                       min_value=rules.EARLIEST_DATE, max_value=rules.today())
+                expires = st.date_input(edit.label("expires_on", lang), value=None, format=_DATE_FMT,
+                                        min_value=rules.EARLIEST_DATE, max_value=dt.date(2100, 1, 1))
                 if st.form_submit_button(ctx.t("records.renew_licence")):
-                    _act(ctx, lambda: records.renew_licence(ctx.engine, which, issued, expires_on=expires,
+                    _act(ctx, lambda: edit.renew_licence(ctx.engine, which, issued, expires_on=expires,
                                                             number=number, user=ctx.user))
     with revoke:
         if live:
             with st.form(f"records.licence.revoke.{row['id']}", clear_on_submit=True):
                 which = st.selectbox(ctx.t("records.licence"), [i["id"] for i in live], format_func=names.get)
-                day = st.date_input(records.label("revoked_on", lang), value=records.today(), format=_DATE_FMT,
-                                    min_value=records.EARLIEST_DATE, max_value=records.today())
+                day = st.date_input(edit.label("revoked_on", lang), value=rules.today(), format=_DATE_FMT,
+                                    min_value=rules.EARLIEST_DATE, max_value=rules.today())
                 reason = st.text_input(ctx.t("records.reason"))
                 if st.form_submit_button(ctx.t("records.revoke_licence")):
-                    _act(ctx, lambda: records.revoke_licence(ctx.engine, which, day, reason=reason, user=ctx.user))
+                    _act(ctx, lambda: edit.revoke_licence(ctx.engine, which, day, reason=reason, user=ctx.user))
 
 
 def _act(ctx: Any, action) -> None:
@@ -419,16 +421,16 @@ def _act(ctx: Any, action) -> None:
 def _inspections(ctx: Any, row: dict) -> None:
     lang = ctx.lang
     with ctx.engine.connect() as c:
-        items = records.inspections_of(c, row["id"])
+        items = edit.inspections_of(c, row["id"])
     if items:
         frame = pd.DataFrame([{
-            records.label("inspected_on", lang): _display(ctx, None, i["inspected_on"]),
-            records.label("kind", lang): ctx.label("inspection_kind", i["kind"]),
-            records.label("result", lang): ctx.label("inspection_result", i["result"]),
-            records.label("violations", lang): "; ".join(v.get("text") or v.get("code") or ""
+            edit.label("inspected_on", lang): _display(ctx, None, i["inspected_on"]),
+            edit.label("kind", lang): ctx.label("inspection_kind", i["kind"]),
+            edit.label("result", lang): ctx.label("inspection_result", i["result"]),
+            edit.label("violations", lang): "; ".join(v.get("text") or v.get("code") or ""
                                                          for v in i["violations"] or []),
-            records.label("follow_up_due", lang): _display(ctx, None, i["follow_up_due"]),
-            ctx.t("records.who"): i["inspector_name"], records.label("notes", lang): i["notes"]} for i in items])
+            edit.label("follow_up_due", lang): _display(ctx, None, i["follow_up_due"]),
+            ctx.t("records.who"): i["inspector_name"], edit.label("notes", lang): i["notes"]} for i in items])
         st.dataframe(frame, hide_index=True, width="stretch")
     else:
         st.caption(ctx.t("records.none"))
@@ -437,21 +439,21 @@ def _inspections(ctx: Any, row: dict) -> None:
     st.markdown(f"**{ctx.t('records.record_inspection')}**")
     with st.form(f"records.inspection.{row['id']}", clear_on_submit=True):
         left, right = st.columns(2)
-        day = left.date_input(records.label("inspected_on", lang), value=records.today(), format=_DATE_FMT,
-                              min_value=records.EARLIEST_DATE, max_value=records.today())
-        kind = right.selectbox(records.label("kind", lang), INSPECTION_KINDS,
+        day = left.date_input(edit.label("inspected_on", lang), value=rules.today(), format=_DATE_FMT,
+                              min_value=rules.EARLIEST_DATE, max_value=rules.today())
+        kind = right.selectbox(edit.label("kind", lang), INSPECTION_KINDS,
                                format_func=lambda v: ctx.label("inspection_kind", v))
-        result = left.selectbox(records.label("result", lang), INSPECTION_RESULTS,
+        result = left.selectbox(edit.label("result", lang), INSPECTION_RESULTS,
                                 format_func=lambda v: ctx.label("inspection_result", v))
         severity = right.selectbox(ctx.t("records.severity"), (1, 2, 3),
                                    format_func=lambda s: ctx.t(f"records.severity.{s}"))
         lines = st.text_area(ctx.t("records.violation_lines"))
-        notes = st.text_area(records.label("notes", lang))
-        due = st.date_input(records.label("follow_up_due", lang), value=None, format=_DATE_FMT,
-                            min_value=records.EARLIEST_DATE, help=ctx.t("records.follow_up_auto"))
+        notes = st.text_area(edit.label("notes", lang))
+        due = st.date_input(edit.label("follow_up_due", lang), value=None, format=_DATE_FMT,
+                            min_value=rules.EARLIEST_DATE, help=ctx.t("records.follow_up_auto"))
         if st.form_submit_button(ctx.t("records.record_inspection"), type="primary"):
             violations = [{"text": line, "severity": severity} for line in (lines or "").splitlines() if line.strip()]
-            _act(ctx, lambda: records.record_inspection(ctx.engine, row["id"], day, kind, result,
+            _act(ctx, lambda: edit.record_inspection(ctx.engine, row["id"], day, kind, result,
                                                         violations=violations, notes=notes, follow_up_due=due,
                                                         user=ctx.user))
 
@@ -486,20 +488,20 @@ def _location(ctx: Any, row: dict, loaded: int) -> None:
         lon = left.number_input(ctx.t("records.lon"), value=picked.get("lng", row["lon"]), format="%.6f")
         lat = right.number_input(ctx.t("records.lat"), value=picked.get("lat", row["lat"]), format="%.6f")
         if st.form_submit_button(ctx.t("records.move"), icon=":material/pin_drop:"):
-            _save(ctx, row["id"], lambda: records.move_point(ctx.engine, row["id"], lon, lat, expected_version=loaded,
+            _save(ctx, row["id"], lambda: edit.move_point(ctx.engine, row["id"], lon, lat, expected_version=loaded,
                                                              user=ctx.user), row["version"])
 
 
 def _history(ctx: Any, establishment_id: int) -> None:
     with ctx.engine.connect() as c:
-        entries = records.history(c, establishment_id, ctx.user)
+        entries = edit.history(c, establishment_id, ctx.user)
     rows = []
     for e in entries:
         before, after = e.get("before") or {}, e.get("after") or {}
         keys = [k for k in after if k != "version" and before.get(k) != after.get(k)]
-        changes = "; ".join(f"{records.label(k, ctx.lang)}: {_short(before.get(k))} → {_short(after.get(k))}"
+        changes = "; ".join(f"{edit.label(k, ctx.lang)}: {_short(before.get(k))} → {_short(after.get(k))}"
                             for k in keys)
-        rows.append({ctx.t("records.at"): e["at"].astimezone(records.status.ZONE).strftime("%d/%m/%Y %H:%M"),
+        rows.append({ctx.t("records.at"): e["at"].astimezone(status.ZONE).strftime("%d/%m/%Y %H:%M"),
                      ctx.t("records.who"): e["username"],
                      ctx.t("records.action"): ctx.label("audit_action", e["action"]),
                      ctx.t("records.changes"): changes + (f" ({e['note']})" if e.get("note") else "")})
@@ -512,6 +514,6 @@ def _short(value: Any) -> str:
 
 
 PAGE = Page(
-    key=records.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
+    key=edit.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
     roles=ALL_ROLES, order=30,
 )

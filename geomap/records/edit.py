@@ -1,5 +1,10 @@
 """Keeping an establishment's records: edit services with validation, locking and audit.
 
+The services the records page (and the on-site inspection page, the importer's scope check)
+call: reading one establishment for its form (with its derived statuses, licences,
+inspections, history) and every change to it. The date rules shared with the importer are
+:mod:`geomap.records.rules`; the SQL is :mod:`geomap.records.data`.
+
 Every service here is one all-or-nothing unit (:func:`geomap.db.transaction`: a
 :func:`geomap.db.transaction` for an Engine, a savepoint inside a caller's transaction),
 checks the acting user's permission (:mod:`geomap.auth`; ``user=None`` is the command
@@ -9,7 +14,9 @@ transaction, so the log and the data never disagree.
 Two people editing the same establishment: every change to the establishment row names
 the ``version`` the editor loaded; the row is locked (``SELECT ... FOR UPDATE``) and a
 different version raises :class:`EditConflict` (a :class:`~geomap.errors.ConcurrentEdit`)
-naming who saved first. Nothing is overwritten silently. Licences and inspections are rows
+naming who saved first. Nothing is overwritten silently. The write itself is
+``UPDATE ... WHERE version = :expected`` (:func:`geomap.records.data.write_establishment`), the
+same condition the importer's bulk update uses. Licences and inspections are rows
 of their own and do not conflict with an edit of the establishment.
 
 Audit entries about an establishment's licences and inspections are filed under the
@@ -19,16 +26,13 @@ establishment (``entity_type="establishment"``), so its history is one query.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from geomap import audit, auth, db, links, status
 from geomap.auth import LocalizedError
@@ -41,17 +45,23 @@ from geomap.models import (
     OPERATING_STATUSES,
     PAYMENT_METHODS,
 )
+from geomap.records import data
+from geomap.records.rules import (
+    CERTIFICATE_YEARS,
+    DEFAULT_SEVERITY,
+    EDITABLE,
+    FOLLOW_UP_DAYS,
+    MAX_FOLLOW_UP_DAYS,
+    add_years,
+    date_problem,
+    default_follow_up,
+    expiry_problems,
+    follow_up_problem,
+    today,
+)
 from geomap.text import nfc, search_key
 
-Bind = Engine | Connection
 User = Mapping[str, Any] | None
-
-#: establishment columns an editor may change (the point moves through :func:`move_point`)
-EDITABLE = (
-    "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
-    "residential_group_id", "market_id", "tax_code", "digital_payment", "opening_hours", "employees", "opened_on",
-    "owner_name", "owner_id_number", "phone", "email",
-)
 _TEXT = ("code", "name", "house_number", "street", "address", "tax_code", "opening_hours", "owner_name",
          "owner_id_number", "phone", "email")
 _MAX_LEN = {"code": 32, "name": 300, "house_number": 50, "street": 200, "address": 500, "tax_code": 20,
@@ -74,19 +84,6 @@ _LABELS = {
     "follow_up_due": ("Hạn tái kiểm tra", "Follow-up due"),
 }
 
-#: earliest date accepted anywhere (older paper records are typed as their renewal)
-EARLIEST_DATE = dt.date(1950, 1, 1)
-#: a licence expiring further than this many years from today is a typing error
-MAX_YEARS_AHEAD = 20
-#: a food-safety certificate is valid 3 years (Decree 15/2018/NĐ-CP, art. 11)
-CERTIFICATE_YEARS = 3
-#: days to the follow-up inspection after a violation, by the worst severity found (1 minor .. 3 serious)
-FOLLOW_UP_DAYS = {1: 30, 2: 15, 3: 7}
-#: a follow-up later than this after the inspection is refused as a typing error
-MAX_FOLLOW_UP_DAYS = 180
-#: severity of a violation recorded without one (imported violations are plain text)
-DEFAULT_SEVERITY = 1
-
 #: the staff-app page where records are kept, and the query parameter naming the establishment it opens
 RECORDS_PAGE = "records"
 LINK_PARAM = "id"
@@ -103,71 +100,6 @@ def record_link(establishment_id: int, ward_slug: str | None = None) -> str:
     with ``ward_slug`` it also picks that ward, so the link works in a new browser session."""
     link = f"{RECORDS_PAGE}?{urlencode({LINK_PARAM: int(establishment_id)})}"
     return f"{link}&{urlencode({links.WARD_PARAM: ward_slug})}" if ward_slug else link
-
-
-# --- rules shared by editing and import (pure) ---------------------------------------------
-# The edit services and geomap.importing.validation both call these, so a value refused by
-# one is refused by the other; each turns the problem key into its own message.
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """``day`` moved ``years`` years (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def date_problem(day: dt.date, today: dt.date, *, not_future: bool = True) -> str | None:
-    """``"too_old"`` before :data:`EARLIEST_DATE`, ``"future"`` after ``today`` when ``not_future``, else None."""
-    if day < EARLIEST_DATE:
-        return "too_old"
-    if not_future and day > today:
-        return "future"
-    return None
-
-
-def expiry_problems(kind: str | None, issued: dt.date | None, expires: dt.date | None, today: dt.date
-                    ) -> list[str]:
-    """What is wrong with a licence's expiry date: ``"before_issue"``, ``"certificate_too_long"``
-    (a food-safety certificate valid more than :data:`CERTIFICATE_YEARS`), ``"too_far_ahead"``
-    (more than :data:`MAX_YEARS_AHEAD` years from ``today``)."""
-    out: list[str] = []
-    if expires is None:
-        return out
-    if issued is not None:
-        if expires < issued:
-            out.append("before_issue")
-        elif kind == "food_safety_certificate" and expires > add_years(issued, CERTIFICATE_YEARS):
-            out.append("certificate_too_long")
-    if expires > add_years(today, MAX_YEARS_AHEAD):
-        out.append("too_far_ahead")
-    return out
-
-
-def follow_up_problem(result: str | None, inspected_on: dt.date | None, due: dt.date | None) -> str | None:
-    """What is wrong with an inspection's follow-up date: ``"not_violation"`` (only a violation has one),
-    ``"not_after"`` (not after the inspection), ``"too_late"`` (over :data:`MAX_FOLLOW_UP_DAYS` days)."""
-    if due is None:
-        return None
-    if result != "violation":
-        return "not_violation"
-    if inspected_on is None:
-        return None
-    if due <= inspected_on:
-        return "not_after"
-    if due > inspected_on + dt.timedelta(days=MAX_FOLLOW_UP_DAYS):
-        return "too_late"
-    return None
-
-
-def default_follow_up(result: str | None, inspected_on: dt.date | None, severities: Iterable[int] = ()
-                      ) -> dt.date | None:
-    """The follow-up due after a violation: :data:`FOLLOW_UP_DAYS` of the worst severity found."""
-    if result != "violation" or inspected_on is None:
-        return None
-    worst = max(severities, default=DEFAULT_SEVERITY)
-    return inspected_on + dt.timedelta(days=FOLLOW_UP_DAYS[worst])
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -209,11 +141,6 @@ class _Problems:
 
 
 # --- cleaning values -----------------------------------------------------------------------
-
-
-def today() -> dt.date:
-    """Today in the ward's time zone (the status rules' "today")."""
-    return status.today()
 
 
 def _clean_text(value: Any, field: str, problems: _Problems, multiline: bool = False) -> str | None:
@@ -288,8 +215,7 @@ def _clean_establishment(conn: Connection, values: Mapping[str, Any], ward_id: i
     if out.get("code") is not None:
         if not _CODE.match(out["code"]):
             p.add("code", "chỉ gồm chữ không dấu, số và . _ / -", "only letters, digits and . _ / -")
-        elif conn.execute(sa.text("SELECT 1 FROM establishment WHERE code = :c AND id IS DISTINCT FROM :id"),
-                          {"c": out["code"], "id": establishment_id}).first():
+        elif data.code_taken(conn, out["code"], establishment_id):
             p.add("code", f"mã '{out['code']}' đã được dùng cho cơ sở khác", f"'{out['code']}' is already used")
     elif "code" in out and establishment_id is not None:
         p.add("code", "không được để trống", "must not be empty")
@@ -300,14 +226,12 @@ def _clean_establishment(conn: Connection, values: Mapping[str, Any], ward_id: i
               f"'{out['operating_status']}' is not valid")
     if "vsic_code" in out:
         out["vsic_code"] = nfc(str(out["vsic_code"] or "")) or None
-        if not out["vsic_code"] or not conn.execute(
-                sa.text("SELECT 1 FROM industry WHERE vsic_code = :v"), {"v": out["vsic_code"]}).first():
+        if not out["vsic_code"] or not data.is_vsic_code(conn, out["vsic_code"]):
             p.add("vsic_code", f"mã ngành '{out['vsic_code']}' không có trong danh mục VSIC 2018",
                   f"'{out['vsic_code']}' is not a VSIC 2018 code")
-    for field, table in (("residential_group_id", "residential_group"), ("market_id", "market")):
+    for field in ("residential_group_id", "market_id"):
         if out.get(field) is not None:
-            found = conn.execute(sa.text(f"SELECT ward_id FROM {table} WHERE id = :id"), {"id": out[field]}).scalar()
-            if found != ward_id:
+            if data.ward_of(conn, field, out[field]) != ward_id:
                 p.add(field, "không thuộc phường này", "is not in this ward")
     if out.get("tax_code") is not None and not _TAX.match(out["tax_code"]):
         p.add("tax_code", f"'{out['tax_code']}' phải có 10 số (hoặc 10 số-3 số, 13 số)",
@@ -351,11 +275,7 @@ def _point_problems(conn: Connection, ward_id: int, lon: Any, lat: Any) -> tuple
     except (TypeError, ValueError):
         p.add("point", f"kinh độ/vĩ độ '{lon}, {lat}' không phải số", f"lon/lat '{lon}, {lat}' are not numbers")
         p.raise_any()
-    row = conn.execute(sa.text(
-        "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) AS inside, "
-        "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:y, :x), 4326)) AS swapped, "
-        "ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) AS dist_m, name "
-        "FROM ward WHERE id = :w"), {"x": lon_f, "y": lat_f, "w": ward_id}).mappings().one()
+    row = data.point_in_ward(conn, ward_id, lon_f, lat_f)
     if not row["inside"]:
         if row["swapped"]:
             p.add("point", "kinh độ và vĩ độ bị đảo ngược (kinh độ ~108, vĩ độ ~16)",
@@ -370,12 +290,6 @@ def _point_problems(conn: Connection, ward_id: int, lon: Any, lat: Any) -> tuple
     return lon_f, lat_f
 
 
-def _group_at(conn: Connection, ward_id: int, lon: float, lat: float) -> int | None:
-    return conn.execute(sa.text(
-        "SELECT id FROM residential_group WHERE ward_id = :w AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), "
-        "4326)) ORDER BY id LIMIT 1"), {"w": ward_id, "x": lon, "y": lat}).scalar()
-
-
 def _compose_address(values: Mapping[str, Any]) -> str | None:
     parts = [values.get("house_number"), values.get("street")]
     return ", ".join(p for p in parts if p) or None
@@ -383,75 +297,53 @@ def _compose_address(values: Mapping[str, Any]) -> str | None:
 
 # --- reading -------------------------------------------------------------------------------
 
-_SNAPSHOT = ", ".join(("id", "ward_id", "version", "closed_on", *EDITABLE)) + \
-    ", ST_X(geom) AS lon, ST_Y(geom) AS lat, updated_at"
-
-
-def get_establishment(conn: Connection, establishment_id: int) -> dict[str, Any]:
+def get_establishment(bind: db.Bind, establishment_id: int) -> dict[str, Any]:
     """The establishment row (with lon/lat, version) and its derived statuses."""
-    row = conn.execute(sa.text(f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id"),
-                       {"id": establishment_id}).mappings().first()
-    if row is None:
-        raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
-    return {**dict(row), **_statuses(conn, establishment_id)}
+    with db.read(bind) as conn:
+        row = data.establishment(conn, establishment_id)
+        if row is None:
+            raise NotFound(f"Không có cơ sở số {establishment_id}.",
+                           f"There is no establishment {establishment_id}.")
+        return {**row, **_statuses(conn, establishment_id)}
 
 
-_STATUS_COLUMNS = ("id", *status.INPUT_COLUMNS)
-
-
-def statuses(conn: Connection, ids: Iterable[int]) -> dict[int, dict[str, str]]:
+def statuses(bind: db.Bind, ids: Iterable[int]) -> dict[int, dict[str, str]]:
     """Establishment id -> its derived licence and food-safety statuses, in one query (absent ids left out)."""
     ids = sorted({int(i) for i in ids if i is not None})
     if not ids:
         return {}
-    res = conn.execute(sa.text(f"SELECT {', '.join(_STATUS_COLUMNS)} FROM establishment_overview "
-                               "WHERE id = ANY(:ids)"), {"ids": ids})
-    frame = status.with_statuses(pd.DataFrame(res.fetchall(), columns=list(res.keys())))
+    frame = status.with_statuses(data.status_inputs(bind, ids))
     return {int(i): {"licence_status": str(lic), "food_safety_status": str(fs)} for i, lic, fs in
             zip(frame["id"], frame["licence_status"], frame["food_safety_status"], strict=True)}
 
 
-def _statuses(conn: Connection, establishment_id: int) -> dict[str, str]:
+def _statuses(bind: db.Bind, establishment_id: int) -> dict[str, str]:
     """:func:`statuses` of one establishment ({} when there is none)."""
-    return statuses(conn, (establishment_id,)).get(int(establishment_id), {})
+    return statuses(bind, (establishment_id,)).get(int(establishment_id), {})
 
 
-def overview(conn: Connection, establishment_id: int) -> dict[str, Any]:
+def overview(bind: db.Bind, establishment_id: int) -> dict[str, Any]:
     """The establishment as the map shows it (``establishment_overview`` plus derived statuses).
 
     Pass it through :func:`geomap.auth.redact_record` before showing it to a user.
     """
-    row = conn.execute(sa.text("SELECT * FROM establishment_overview WHERE id = :id"),
-                       {"id": establishment_id}).mappings().first()
-    if row is None:
+    record = data.overview(bind, establishment_id)
+    if record is None:
         raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
-    record = {k: v for k, v in row.items() if k != "geom"}
     record["licence_status"] = status.licence_status_of(record)
     record["food_safety_status"] = status.food_safety_status_of(record)
     return record
 
 
-def lookups(conn: Connection, ward_id: int) -> dict[str, list[dict[str, Any]]]:
+def lookups(bind: db.Bind, ward_id: int) -> dict[str, list[dict[str, Any]]]:
     """The choices an edit form offers: industries, and the ward's residential groups and markets."""
-    return {
-        "industries": [dict(r) for r in conn.execute(sa.text(
-            "SELECT vsic_code, name_vi, name_en FROM industry ORDER BY vsic_code")).mappings()],
-        "groups": [dict(r) for r in conn.execute(sa.text(
-            "SELECT id, name FROM residential_group WHERE ward_id = :w ORDER BY code"), {"w": ward_id}).mappings()],
-        "markets": [dict(r) for r in conn.execute(sa.text(
-            "SELECT id, name FROM market WHERE ward_id = :w ORDER BY name"), {"w": ward_id}).mappings()],
-    }
+    return data.lookups(bind, ward_id)
 
 
-def search(conn: Connection, ward_id: int, query: str, limit: int = 50) -> list[dict[str, Any]]:
+def search(bind: db.Bind, ward_id: int, query: str, limit: int = 50) -> list[dict[str, Any]]:
     """Establishments of the ward whose name, address or code contains ``query`` ("pho" finds "Phở")."""
     folded = search_key(query)
-    like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = [dict(r) for r in conn.execute(sa.text(
-        "SELECT id, code, name, address, operating_status FROM establishment "
-        "WHERE ward_id = :w AND (:q = '' OR search_key LIKE :like OR lower(code) = :q) "
-        "ORDER BY (lower(code) = :q) DESC, word_similarity(:q, search_key) DESC, name LIMIT :n"),
-        {"w": ward_id, "q": folded, "like": like, "n": limit * 4}).mappings()]
+    rows = data.search(bind, ward_id, folded, limit * 4)
 
     def rank(row: dict[str, Any]) -> tuple[int, int, int]:
         name = search_key(row["name"])
@@ -461,26 +353,21 @@ def search(conn: Connection, ward_id: int, query: str, limit: int = 50) -> list[
     return sorted(rows, key=rank)[:limit]  # exact code, then a name word, then the name, then the address
 
 
-def licences_of(conn: Connection, establishment_id: int) -> list[dict[str, Any]]:
+def licences_of(bind: db.Bind, establishment_id: int) -> list[dict[str, Any]]:
     """Every licence of an establishment, newest first by kind."""
-    rows = conn.execute(sa.text(
-        "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note FROM licence "
-        "WHERE establishment_id = :id ORDER BY kind, issued_on DESC, id DESC"), {"id": establishment_id}).mappings()
-    return [dict(r) for r in rows]
+    return data.licences_of(bind, establishment_id)
 
 
-def inspections_of(conn: Connection, establishment_id: int) -> list[dict[str, Any]]:
+def inspections_of(bind: db.Bind, establishment_id: int) -> list[dict[str, Any]]:
     """Every inspection of an establishment, newest first."""
-    rows = conn.execute(sa.text(
-        "SELECT id, inspected_on, kind, result, violations, notes, follow_up_due, inspector_name FROM inspection "
-        "WHERE establishment_id = :id ORDER BY inspected_on DESC, id DESC"), {"id": establishment_id}).mappings()
-    return [dict(r) for r in rows]
+    return data.inspections_of(bind, establishment_id)
 
 
-def history(conn: Connection, establishment_id: int, user: User) -> list[dict[str, Any]]:
+def history(bind: db.Bind, establishment_id: int, user: User) -> list[dict[str, Any]]:
     """The establishment's change history as ``user`` may see it (personal values hidden without the right)."""
     auth.require(user, "view_history")
-    return auth.redact_history(audit.history(conn, "establishment", establishment_id), user)
+    with db.read(bind) as conn:
+        return auth.redact_history(audit.history(conn, "establishment", establishment_id), user)
 
 
 # --- locking -------------------------------------------------------------------------------
@@ -488,8 +375,7 @@ def history(conn: Connection, establishment_id: int, user: User) -> list[dict[st
 
 def _lock(conn: Connection, establishment_id: int, expected_version: int | None, user: User) -> dict[str, Any]:
     """Lock the row and check the version the editor loaded is still the current one."""
-    row = conn.execute(sa.text(f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id FOR UPDATE"),
-                       {"id": establishment_id}).mappings().first()
+    row = data.lock_establishment(conn, establishment_id)
     if row is None:
         raise NotFound(f"Không có cơ sở số {establishment_id} (có thể đã bị xóa).",
                        f"There is no establishment {establishment_id} (it may have been deleted).")
@@ -498,9 +384,7 @@ def _lock(conn: Connection, establishment_id: int, expected_version: int | None,
         raise ValidationError([("version", "Thiếu phiên bản bản ghi đã tải; tải lại cơ sở rồi sửa.",
                                 "The loaded version is missing; reload the establishment and edit again.")])
     if int(expected_version) != row["version"]:
-        last = conn.execute(sa.text(
-            "SELECT username, at FROM audit_log WHERE entity_type = 'establishment' AND entity_id = :id "
-            "ORDER BY at DESC, id DESC LIMIT 1"), {"id": establishment_id}).mappings().first()
+        last = data.last_change(conn, establishment_id)
         who = last["username"] if last else "?"
         when = last["at"].astimezone(status.ZONE).strftime("%H:%M %d/%m/%Y") if last else "?"
         raise EditConflict(
@@ -510,7 +394,7 @@ def _lock(conn: Connection, establishment_id: int, expected_version: int | None,
             f"{expected_version}); your changes were not saved. Reload the latest version and edit again.",
             "version",
         )
-    return dict(row)
+    return row
 
 
 def check_scope(user: User, ward_id: int) -> None:
@@ -525,30 +409,25 @@ def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def _write(conn: Connection, establishment_id: int, values: Mapping[str, Any], point: tuple[float, float] | None
-           ) -> int:
-    sets = [f"{k} = :{k}" for k in values]
-    params: dict[str, Any] = {**values, "id": establishment_id}
-    if point is not None:
-        sets.append("geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
-        params.update(lon=point[0], lat=point[1])
-    sets += ["version = version + 1", "updated_at = now()"]
-    return int(conn.execute(sa.text(f"UPDATE establishment SET {', '.join(sets)} WHERE id = :id RETURNING version"),
-                            params).scalar_one())
+def _write(conn: Connection, before: Mapping[str, Any], values: Mapping[str, Any],
+           point: tuple[float, float] | None = None) -> int:
+    """Write ``values`` on the establishment locked as ``before`` (:func:`_lock`); its new version.
 
-
-def _refresh_search_key(conn: Connection, establishment_id: int) -> None:
-    row = conn.execute(sa.text("SELECT name, address, code FROM establishment WHERE id = :id"),
-                       {"id": establishment_id}).one()
-    conn.execute(sa.text("UPDATE establishment SET search_key = :k WHERE id = :id"),
-                 {"k": search_key(row.name, row.address, row.code), "id": establishment_id})
+    The row is locked and its version checked, so the ``WHERE version = :expected`` of
+    :func:`geomap.records.data.write_establishment` always matches here; it is the one rule of every
+    write path (the importer's bulk update too), kept rather than trusted to the lock alone.
+    """
+    version = data.write_establishment(conn, before["id"], before["version"], values, point)
+    if version is None:
+        raise ConcurrentEdit(f"Establishment {before['id']} changed while it was locked.")
+    return int(version)
 
 
 # --- establishment services -------------------------------------------------------------------
 
 
 def create_establishment(
-    bind: Bind, ward_id: int, values: Mapping[str, Any], *, lon: float | None = None, lat: float | None = None,
+    bind: db.Bind, ward_id: int, values: Mapping[str, Any], *, lon: float | None = None, lat: float | None = None,
     user: User = None,
 ) -> dict[str, Any]:
     """Add an establishment; returns {id, code, version}. ``code`` is issued when not given."""
@@ -567,21 +446,14 @@ def create_establishment(
         if lon is not None or lat is not None:
             point = _point_problems(conn, ward_id, lon, lat)
             if clean.get("residential_group_id") is None:
-                clean["residential_group_id"] = _group_at(conn, ward_id, *point)
+                clean["residential_group_id"] = data.group_at(conn, ward_id, *point)
         if clean.get("operating_status") == "closed":
             clean["closed_on"] = today()
-        new_id = int(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('establishment', 'id'))")).scalar())
+        new_id = data.next_establishment_id(conn)
         if not clean.get("code"):
             clean["code"] = _new_code(conn, ward_id, new_id)
-        cols = ["id", "ward_id", *clean]
-        params = {**clean, "id": new_id, "ward_id": ward_id, "lon": None, "lat": None}
-        geom = "NULL"
-        if point is not None:
-            params.update(lon=point[0], lat=point[1])
-            geom = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
-        conn.execute(sa.text(f"INSERT INTO establishment ({', '.join(cols)}, geom) VALUES "
-                             f"({', '.join(':' + c for c in cols)}, {geom})"), params)
-        _refresh_search_key(conn, new_id)
+        data.insert_establishment(conn, new_id, ward_id, clean, point)
+        data.refresh_search_key(conn, new_id)
         after = get_establishment(conn, new_id)
         audit.record(conn, action="create", entity_type="establishment", entity_id=new_id, user=user,
                      after=_audit_values(after))
@@ -589,10 +461,10 @@ def create_establishment(
 
 
 def _new_code(conn: Connection, ward_id: int, new_id: int) -> str:
-    slug = conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar() or "w"
+    slug = data.ward_slug(conn, ward_id) or "w"
     prefix = "".join(part[0] for part in slug.split("-") if part).upper() or "CS"
     code, n = f"{prefix}-{new_id:06d}", 1
-    while conn.execute(sa.text("SELECT 1 FROM establishment WHERE code = :c"), {"c": code}).first():
+    while data.code_taken(conn, code):
         n += 1
         code = f"{prefix}-{new_id:06d}-{n}"
     return code
@@ -603,7 +475,7 @@ def _audit_values(snapshot: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def update_establishment(
-    bind: Bind, establishment_id: int, changes: Mapping[str, Any], *, expected_version: int, user: User = None,
+    bind: db.Bind, establishment_id: int, changes: Mapping[str, Any], *, expected_version: int, user: User = None,
     action: str = "update", note: str | None = None,
 ) -> int:
     """Change fields of an establishment loaded at ``expected_version``; returns the new version.
@@ -624,9 +496,9 @@ def update_establishment(
         if not new:
             return int(before["version"])
         statuses_before = _statuses(conn, establishment_id)
-        version = _write(conn, establishment_id, new, None)
+        version = _write(conn, before, new)
         if {"name", "address", "code"} & set(new):
-            _refresh_search_key(conn, establishment_id)
+            data.refresh_search_key(conn, establishment_id)
         statuses_after = _statuses(conn, establishment_id)
         old.update({k: v for k, v in statuses_before.items() if statuses_after.get(k) != v})
         new.update({k: v for k, v in statuses_after.items() if statuses_before.get(k) != v})
@@ -636,7 +508,7 @@ def update_establishment(
 
 
 def close_establishment(
-    bind: Bind, establishment_id: int, *, expected_version: int, closed_on: Any = None, reason: str | None = None,
+    bind: db.Bind, establishment_id: int, *, expected_version: int, closed_on: Any = None, reason: str | None = None,
     user: User = None,
 ) -> int:
     """Mark an establishment closed (kept for history, no longer counted as active)."""
@@ -652,7 +524,7 @@ def close_establishment(
         if before["opened_on"] and closed and closed < before["opened_on"]:
             raise ValidationError([("closed_on", "Ngày đóng cửa trước ngày bắt đầu hoạt động.",
                                     "The closing date is before the opening date.")])
-        version = _write(conn, establishment_id, {"operating_status": "closed", "closed_on": closed}, None)
+        version = _write(conn, before, {"operating_status": "closed", "closed_on": closed})
         audit.record(conn, action="close", entity_type="establishment", entity_id=establishment_id, user=user,
                      before={"operating_status": before["operating_status"], "closed_on": before["closed_on"],
                              "version": before["version"]},
@@ -662,7 +534,7 @@ def close_establishment(
 
 
 def reopen_establishment(
-    bind: Bind, establishment_id: int, *, expected_version: int, reason: str | None = None, user: User = None,
+    bind: db.Bind, establishment_id: int, *, expected_version: int, reason: str | None = None, user: User = None,
 ) -> int:
     """Reopen a closed or suspended establishment (active again)."""
     auth.require(user, "edit_records")
@@ -670,7 +542,7 @@ def reopen_establishment(
         before = _lock(conn, establishment_id, expected_version, user)
         if before["operating_status"] == "active":
             raise ValidationError([("operating_status", "Cơ sở đang hoạt động.", "The establishment is active.")])
-        version = _write(conn, establishment_id, {"operating_status": "active", "closed_on": None}, None)
+        version = _write(conn, before, {"operating_status": "active", "closed_on": None})
         audit.record(conn, action="reopen", entity_type="establishment", entity_id=establishment_id, user=user,
                      before={"operating_status": before["operating_status"], "closed_on": before["closed_on"],
                              "version": before["version"]},
@@ -680,7 +552,7 @@ def reopen_establishment(
 
 
 def move_point(
-    bind: Bind, establishment_id: int, lon: float, lat: float, *, expected_version: int, user: User = None,
+    bind: db.Bind, establishment_id: int, lon: float, lat: float, *, expected_version: int, user: User = None,
 ) -> int:
     """Move an establishment's point (must stay inside its ward); its residential group follows."""
     auth.require(user, "edit_records")
@@ -688,10 +560,10 @@ def move_point(
         before = _lock(conn, establishment_id, expected_version, user)
         point = _point_problems(conn, before["ward_id"], lon, lat)
         values: dict[str, Any] = {}
-        group = _group_at(conn, before["ward_id"], *point)
+        group = data.group_at(conn, before["ward_id"], *point)
         if group is not None and group != before["residential_group_id"]:
             values["residential_group_id"] = group
-        version = _write(conn, establishment_id, values, point)
+        version = _write(conn, before, values, point)
         audit.record(conn, action="move", entity_type="establishment", entity_id=establishment_id, user=user,
                      before={"lon": before["lon"], "lat": before["lat"],
                              "residential_group_id": before["residential_group_id"], "version": before["version"]},
@@ -734,16 +606,15 @@ def _clean_licence(kind: str, issued_on: Any, expires_on: Any, number: Any, issu
 
 
 def _establishment_for_child(conn: Connection, establishment_id: int, user: User) -> dict[str, Any]:
-    row = conn.execute(sa.text("SELECT id, ward_id, name FROM establishment WHERE id = :id FOR SHARE"),
-                       {"id": establishment_id}).mappings().first()
+    row = data.share_establishment(conn, establishment_id)
     if row is None:
         raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
     check_scope(user, row["ward_id"])
-    return dict(row)
+    return row
 
 
 def add_licence(
-    bind: Bind, establishment_id: int, kind: str, issued_on: Any, *, expires_on: Any = None, number: Any = None,
+    bind: db.Bind, establishment_id: int, kind: str, issued_on: Any, *, expires_on: Any = None, number: Any = None,
     issuer: Any = None, note: Any = None, user: User = None, action: str = "add_licence",
 ) -> int:
     """Record a licence; a food-safety certificate without expiry gets issue + 3 years. Returns its id."""
@@ -751,17 +622,13 @@ def add_licence(
     values = _clean_licence(kind, issued_on, expires_on, number, issuer, note)
     with db.transaction(bind) as conn:
         _establishment_for_child(conn, establishment_id, user)
-        if values["number"] and conn.execute(sa.text(
-                "SELECT 1 FROM licence WHERE establishment_id = :e AND kind = :k AND number = :n AND issued_on = :i"),
-                {"e": establishment_id, "k": kind, "n": values["number"], "i": values["issued_on"]}).first():
+        if values["number"] and data.licence_recorded(conn, establishment_id, kind, values["number"],
+                                                      values["issued_on"]):
             raise ValidationError([("number", f"Giấy phép số {values['number']} cấp ngày "
                                     f"{values['issued_on']:%d/%m/%Y} đã có trong hồ sơ.",
                                     f"Licence {values['number']} issued {values['issued_on']} is already recorded.")])
         before = _statuses(conn, establishment_id)
-        licence_id = int(conn.execute(sa.text(
-            "INSERT INTO licence (establishment_id, kind, number, issuer, issued_on, expires_on, note) "
-            "VALUES (:e, :kind, :number, :issuer, :issued_on, :expires_on, :note) RETURNING id"),
-            {"e": establishment_id, **values}).scalar_one())
+        licence_id = data.insert_licence(conn, establishment_id, values)
         after = _statuses(conn, establishment_id)
         audit.record(conn, action=action, entity_type="establishment", entity_id=establishment_id, user=user,
                      before=before, after={"licence_id": licence_id, **values, **after})
@@ -769,15 +636,14 @@ def add_licence(
 
 
 def _licence(conn: Connection, licence_id: int) -> dict[str, Any]:
-    row = conn.execute(sa.text("SELECT * FROM licence WHERE id = :id FOR UPDATE"), {"id": licence_id}
-                       ).mappings().first()
+    row = data.lock_licence(conn, licence_id)
     if row is None:
         raise NotFound(f"Không có giấy phép số {licence_id}.", f"There is no licence {licence_id}.")
-    return dict(row)
+    return row
 
 
 def renew_licence(
-    bind: Bind, licence_id: int, issued_on: Any, *, expires_on: Any = None, number: Any = None, issuer: Any = None,
+    bind: db.Bind, licence_id: int, issued_on: Any, *, expires_on: Any = None, number: Any = None, issuer: Any = None,
     note: Any = None, user: User = None,
 ) -> int:
     """Record the renewal of a licence as a new licence of the same kind (the old one stays in the history)."""
@@ -795,7 +661,7 @@ def renew_licence(
                            user=user, action="renew_licence")
 
 
-def revoke_licence(bind: Bind, licence_id: int, revoked_on: Any = None, *, reason: Any = None, user: User = None
+def revoke_licence(bind: db.Bind, licence_id: int, revoked_on: Any = None, *, reason: Any = None, user: User = None
                    ) -> None:
     """Revoke a licence from ``revoked_on`` (default today): it counts as expired from that day."""
     auth.require(user, "edit_records")
@@ -812,8 +678,7 @@ def revoke_licence(bind: Bind, licence_id: int, revoked_on: Any = None, *, reaso
         if revoked < old["issued_on"]:
             raise ValidationError([("revoked_on", "Ngày thu hồi trước ngày cấp.", "Revoked before it was issued.")])
         before = _statuses(conn, old["establishment_id"])
-        conn.execute(sa.text("UPDATE licence SET revoked_on = :r, note = COALESCE(:n, note), updated_at = now() "
-                             "WHERE id = :id"), {"r": revoked, "n": reason_text, "id": licence_id})
+        data.revoke_licence(conn, licence_id, revoked, reason_text)
         after = _statuses(conn, old["establishment_id"])
         audit.record(conn, action="revoke_licence", entity_type="establishment", entity_id=old["establishment_id"],
                      user=user, before={"licence_id": licence_id, "revoked_on": None, **before},
@@ -848,7 +713,7 @@ def _clean_violations(items: Iterable[Any] | None, p: _Problems) -> list[dict[st
 
 
 def record_inspection(
-    bind: Bind, establishment_id: int, inspected_on: Any, kind: str, result: str, *,
+    bind: db.Bind, establishment_id: int, inspected_on: Any, kind: str, result: str, *,
     violations: Iterable[Any] | None = None, notes: Any = None, follow_up_due: Any = None, user: User = None,
 ) -> int:
     """Record an inspection; after a violation the follow-up is due in :data:`FOLLOW_UP_DAYS` by severity.
@@ -884,13 +749,10 @@ def record_inspection(
     with db.transaction(bind) as conn:
         _establishment_for_child(conn, establishment_id, user)
         before = _statuses(conn, establishment_id)
-        inspection_id = int(conn.execute(sa.text(
-            "INSERT INTO inspection (establishment_id, inspected_on, inspector_id, inspector_name, kind, result, "
-            "violations, notes, follow_up_due) VALUES (:e, :d, :uid, :uname, :kind, :result, CAST(:v AS jsonb), "
-            ":notes, :due) RETURNING id"),
-            {"e": establishment_id, "d": day, "uid": (user or {}).get("id"),
-             "uname": (user or {}).get("full_name"), "kind": kind, "result": result,
-             "v": json.dumps(items, ensure_ascii=False), "notes": notes_text, "due": due}).scalar_one())
+        inspection_id = data.insert_inspection(conn, establishment_id, {
+            "inspected_on": day, "inspector_id": (user or {}).get("id"),
+            "inspector_name": (user or {}).get("full_name"), "kind": kind, "result": result, "violations": items,
+            "notes": notes_text, "follow_up_due": due})
         after = _statuses(conn, establishment_id)
         changed = before.get("food_safety_status") != after.get("food_safety_status")
         audit.record(

@@ -5,7 +5,7 @@
 ward's data can be edited in Excel and imported back (a round trip that must change
 nothing when nothing was edited). Column headers, descriptions and code lists come from
 :mod:`geomap.importing.columns`, which draws them from the layer registry and
-:mod:`geomap.i18n`.
+:mod:`geomap.i18n`; the rows and the industry list are read by :mod:`geomap.importing.data`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from sqlalchemy.engine import Connection
 
-from geomap import config, i18n
+from geomap import config, db, i18n
+from geomap.importing import data
 from geomap.importing.columns import COLUMNS, SHEETS, Column
 
 GUIDE_SHEET = "Hướng dẫn"
@@ -84,10 +83,9 @@ def _labels(codes: str, lang: str = "vi") -> list[str]:
     return [pair[1] if lang == "en" else pair[0] for pair in i18n.CODES.get(codes, {}).values()]
 
 
-def _industries(conn: Connection | None) -> list[tuple[str, str, str]]:
-    if conn is not None:
-        return [tuple(r) for r in conn.execute(sa.text("SELECT vsic_code, name_vi, name_en FROM industry "
-                                                       "ORDER BY vsic_code"))]
+def _industries(bind: db.Bind | None) -> list[tuple[str, str, str]]:
+    if bind is not None:
+        return data.industries(bind)
     import csv
 
     with open(config.DATA_DIR / "vsic2018.csv", encoding="utf-8") as fh:
@@ -131,12 +129,12 @@ def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> An
     return ws
 
 
-def _lists_sheet(wb: Workbook, conn: Connection | None, lang: str) -> dict[str, str]:
+def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str) -> dict[str, str]:
     """The 'Danh mục' sheet; returns code list -> range formula for drop-downs."""
     ws = wb.create_sheet(LISTS_SHEET)
     refs: dict[str, str] = {}
     col = 1
-    industries = _industries(conn)
+    industries = _industries(bind)
     ws.cell(row=1, column=col, value="Mã ngành VSIC" if lang != "en" else "VSIC code").font = Font(bold=True)
     ws.cell(row=1, column=col + 1, value="Tên ngành" if lang != "en" else "Industry").font = Font(bold=True)
     for i, (code, vi, en) in enumerate(industries, start=2):
@@ -188,8 +186,8 @@ def _dictionary_sheet(wb: Workbook, lang: str) -> None:
     ws.freeze_panes = "A2"
 
 
-def build_template(lang: str = "vi", conn: Connection | None = None) -> Workbook:
-    """The empty import template (the industry list from ``conn`` when given, else from data/)."""
+def build_template(lang: str = "vi", bind: db.Bind | None = None) -> Workbook:
+    """The empty import template (the industry list from the database ``bind`` when given, else from data/)."""
     wb = Workbook()
     guide = wb.active
     guide.title = GUIDE_SHEET
@@ -197,7 +195,7 @@ def build_template(lang: str = "vi", conn: Connection | None = None) -> Workbook
         guide.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True)
     guide["A1"].font = Font(bold=True, size=14)
     guide.column_dimensions["A"].width = 130
-    lists = _lists_sheet(wb, conn, lang)
+    lists = _lists_sheet(wb, bind, lang)
     for kind in COLUMNS:
         _data_sheet(wb, kind, lang, lists)
     _dictionary_sheet(wb, lang)
@@ -237,34 +235,12 @@ def _cell(col: Column, value: Any, lang: str) -> Any:
     return value
 
 
-def database_rows(conn: Connection, ward_id: int) -> dict[str, list[dict[str, Any]]]:
-    """The ward's establishments (with their latest licence of each kind), licences and inspections."""
-    est = conn.execute(sa.text(
-        "SELECT o.code, o.name, o.business_type, o.vsic_code, o.operating_status, o.house_number, o.street, "
-        "o.address, rg.code AS residential_group, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, o.tax_code, "
-        "o.digital_payment, o.opening_hours, o.employees, o.opened_on, o.owner_name, o.owner_id_number, o.phone, "
-        "o.email, o.registration_number, o.registration_issued_on, o.registration_expires_on, "
-        "o.fs_certificate_number, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
-        "o.fs_commitment_number, o.fs_commitment_issued_on "
-        "FROM establishment_overview o LEFT JOIN residential_group rg ON rg.id = o.residential_group_id "
-        "WHERE o.ward_id = :w ORDER BY o.code"), {"w": ward_id}).mappings()
-    lic = conn.execute(sa.text(
-        "SELECT e.code AS establishment_code, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, l.revoked_on, "
-        "l.note FROM licence l JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = :w "
-        "ORDER BY e.code, l.kind, l.issued_on, l.id"), {"w": ward_id}).mappings()
-    ins = conn.execute(sa.text(
-        "SELECT e.code AS establishment_code, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
-        "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
-        "WHERE e.ward_id = :w ORDER BY e.code, n.inspected_on, n.id"), {"w": ward_id}).mappings()
-    return {"establishments": [dict(r) for r in est], "licences": [dict(r) for r in lic],
-            "inspections": [dict(r) for r in ins]}
-
-
-def fill_from_database(conn: Connection, ward_id: int, lang: str = "vi",
+def fill_from_database(bind: db.Bind, ward_id: int, lang: str = "vi",
                        kinds: Sequence[str] = ("establishments", "licences", "inspections")) -> Workbook:
     """The template filled with the ward's records, ready to edit and import back."""
-    wb = build_template(lang, conn)
-    rows = database_rows(conn, ward_id)
+    with db.read(bind) as conn:
+        wb = build_template(lang, conn)
+        rows = data.template_rows(conn, ward_id)
     for kind in kinds:
         fill_rows(wb, kind, rows[kind], lang)
     return wb

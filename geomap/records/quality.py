@@ -5,7 +5,7 @@ ward or without coordinates, probable duplicates (same folded name within 30 m, 
 tax code), active businesses whose licence expired, food businesses with neither a
 certificate nor a commitment in force (whatever their last inspection found), and records
 not updated for a year. The checks are pure functions of one frame (:func:`find`);
-:func:`load` is the query that feeds them.
+:func:`load` reads the frame that feeds them (:func:`geomap.records.data.quality_frame`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
-from geomap import records, status
+from geomap import db, status
+from geomap.records import data, edit
 from geomap.text import fold
 
 DUPLICATE_DISTANCE_M = 30.0
@@ -65,25 +64,12 @@ BY_KEY = {c.key: c for c in CHECKS}
 
 def fix_link(establishment_id: int, ward_slug: str | None = None) -> str:
     """Where the record is fixed: the records page opened on the establishment (and its ward)."""
-    return records.record_link(establishment_id, ward_slug)
+    return edit.record_link(establishment_id, ward_slug)
 
 
-def load(bind: Connection | Engine, ward_id: int) -> pd.DataFrame:
+def load(bind: db.Bind, ward_id: int) -> pd.DataFrame:
     """The ward's establishments with what the checks need (local-grid metres in ``x``/``y``)."""
-    sql = sa.text(
-        "SELECT o.id, o.code, o.name, o.address, o.operating_status, o.tax_code, o.food_safety_applicable, "
-        "o.registration_issued_on, o.registration_expires_on, o.registration_revoked_on, "
-        "o.fs_certificate_issued_on, o.fs_certificate_expires_on, o.fs_certificate_revoked_on, "
-        "o.fs_commitment_issued_on, o.fs_commitment_revoked_on, o.last_inspection_result, o.updated_at, "
-        "o.geom IS NOT NULL AS has_point, ST_Covers(w.geom, o.geom) AS inside, "
-        "ST_X(ST_Transform(o.geom, w.local_srid)) AS x, ST_Y(ST_Transform(o.geom, w.local_srid)) AS y "
-        "FROM establishment_overview o JOIN ward w ON w.id = o.ward_id WHERE o.ward_id = :w ORDER BY o.id")
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            res = conn.execute(sql, {"w": ward_id})
-            return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-    res = bind.execute(sql, {"w": ward_id})
-    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+    return data.quality_frame(bind, ward_id)
 
 
 def probable_duplicates(frame: pd.DataFrame, distance_m: float = DUPLICATE_DISTANCE_M) -> pd.DataFrame:

@@ -1,0 +1,30 @@
+"""``geomap template FILE [--filled]``: the Excel import template, empty or filled with a ward's records."""
+
+from __future__ import annotations
+
+import argparse
+
+from geomap import config, db, queries
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("template", help="write the Excel import template")
+    t.add_argument("file")
+    t.add_argument("--lang", choices=["vi", "en"], default=None)
+    t.add_argument("--filled", action="store_true", help="fill it with the ward's records (round trip)")
+    t.add_argument("--ward", default=None)
+    t.set_defaults(func=run_template)
+
+
+def run_template(args: argparse.Namespace) -> int:
+    from geomap.importing import template
+
+    lang = args.lang or config.LANGUAGE
+    if args.filled:
+        engine = db.get_engine()
+        ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+        wb = template.fill_from_database(engine, ward, lang)
+    else:
+        wb = template.build_template(lang)
+    print(template.save(wb, args.file))
+    return 0
