@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from staff_app import browser_page, running_app, sign_in, sign_in_to_page
 
 import layers
-from geomap import auth, planning, queries, routing
+from geomap import auth, layer_reader, planning, routing
 
 PASSWORD = "mật-khẩu-hiện-trường"
 OFFICE = (108.305, 16.205)
@@ -89,7 +89,7 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
                                 "WHERE establishment_id = :e"), {"e": first.id}).mappings().one()
         assert row["result"] == "violation" and row["inspector_id"] == site["inspector"]["id"]
         assert row["notes"] == "Không có GCN ATTP; bếp <chưa> sạch" and row["follow_up_due"] == follow
-        mapped = queries.read_layer(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
+        mapped = layer_reader.read(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
         assert mapped.loc[first.id, "food_safety_status"] == "violation"
         assert mapped.loc[first.id, "last_inspection_result"] == "violation"
 

@@ -7,7 +7,8 @@ import sys
 
 import sqlalchemy as sa
 
-from geomap import config, db, queries
+from geomap import config, db
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +61,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     lang = _lang(args)
     engine = db.get_engine()
-    ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+    ward = ward_data.ward_id(engine, args.ward or config.DEFAULT_WARD)
     user = _user(engine, args.user)
     if args.dry_run:
         plan = dry_run(engine, args.kind, args.file, ward_id=ward, user=user)
@@ -93,7 +94,7 @@ def run_template(args: argparse.Namespace) -> int:
     lang = _lang(args)
     if args.filled:
         engine = db.get_engine()
-        ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+        ward = ward_data.ward_id(engine, args.ward or config.DEFAULT_WARD)
         with engine.connect() as conn:
             wb = template.fill_from_database(conn, ward, lang)
     else:
@@ -103,14 +104,14 @@ def run_template(args: argparse.Namespace) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    from geomap import dashboard, mapdata, profiles
+    from geomap import dashboard, profiles
 
     slug = args.ward or config.DEFAULT_WARD
     engine = db.get_engine()
-    ward = queries.ward_id(engine, slug)
+    ward = ward_data.ward_id(engine, slug)
     frames = dashboard.load_frames(engine, ward)
     profile = profiles.get(slug)
     dashboard.write_report(frames, profile, profile.name, args.period, args.file, _lang(args),
-                           synthetic=mapdata.ward_is_synthetic(engine, ward))
+                           synthetic=ward_data.ward_is_synthetic(engine, ward))
     print(args.file, file=sys.stdout)
     return 0

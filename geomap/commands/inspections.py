@@ -12,8 +12,9 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from geomap import config, db, planning, profiles, queries, risk, route_export, routing, status
+from geomap import config, db, planning, profiles, risk, route_export, routing, status
 from geomap.errors import GeomapError
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _ward(args: argparse.Namespace) -> tuple[object, str, int]:
     slug = args.ward or config.DEFAULT_WARD
     engine = db.get_engine()
-    return engine, slug, queries.ward_id(engine, slug)
+    return engine, slug, ward_data.ward_id(engine, slug)
 
 
 def run_due(args: argparse.Namespace) -> int:

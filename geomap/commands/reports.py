@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from geomap import config, db, i18n, queries, reports
+from geomap import config, db, i18n, reports
 from geomap.models import REPORT_CATEGORIES
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     engine = db.get_engine()
-    ward = queries.ward_id(engine, args.ward)
+    ward = ward_data.ward_id(engine, args.ward)
     lang = args.lang
     if args.action in ("overdue", "due-soon"):
         rows = (reports.overdue(engine, ward) if args.action == "overdue"
