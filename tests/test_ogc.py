@@ -24,6 +24,7 @@ from test_export import assert_same_features
 import layers
 from geomap import crs, layer_reader, reports
 from geomap.ogc import api as ogc_api
+from geomap.ogc import cache as ogc_cache
 from geomap.ogc import params as ogc_params
 from geomap.web import create_app
 
@@ -398,6 +399,29 @@ def test_number_matched_counts_the_table_unless_a_filter_needs_the_view(database
     body, sql = _counted(database_url, {"bbox": HERE, "sector": "food_service", "limit": 1})
     assert 'FROM "establishment_overview" WHERE' in sql.split("LEFT JOIN")[0]
     assert body["numberMatched"] == food >= 2
+
+
+def test_caches_belong_to_the_app_and_every_entry_expires():
+    """The extent, count and column caches live on app.state (a new app starts empty) and all expire."""
+    one, two = create_app(), create_app()
+    assert isinstance(one.state.ogc, ogc_cache.OGCCaches) and one.state.ogc is not two.state.ogc
+    caches = one.state.ogc
+    assert all(0 < c.ttl_s < float("inf") for c in (caches.extents, caches.counts, caches.columns))
+    now = [0.0]
+    cache = ogc_cache.TTLCache(10.0, max_entries=2, clock=lambda: now[0])
+    cache.put("a", 1)
+    now[0] = 9.9
+    assert cache.get("a") == 1
+    now[0] = 10.0
+    assert cache.get("a") is None
+    loads = []
+    assert cache.get_or_load("b", lambda: loads.append(1) or 7) == 7 == cache.get_or_load("b", lambda: 8)
+    assert loads == [1]
+    cache.put("c", 3)
+    cache.put("d", 4)  # past max_entries: emptied, never grows without bound
+    assert len(cache) == 1 and cache.get("b") is None and cache.get("d") == 4
+    cache.clear()
+    assert cache.get("d") is None
 
 
 def _free_port() -> int:
