@@ -23,7 +23,7 @@ OFFICE = (108.305, 16.205)
 
 
 @pytest.fixture(scope="module")
-def site(engine) -> dict:
+def site(engine) -> Iterator[dict]:
     square = "MULTIPOLYGON(((108.30 16.20,108.31 16.20,108.31 16.21,108.30 16.21,108.30 16.20)))"
     with engine.begin() as c:
         ward_id = c.execute(sa.text(
@@ -46,7 +46,9 @@ def site(engine) -> dict:
     assert plan.kept == 2, [d.reason.text("en") for d in plan.dropped]
     planning.save_plan(engine, ward_id, plan, user=inspector)
     first = plan.routes[0].visits[0].stop
-    return {"ward_id": ward_id, "ids": ids, "inspector": inspector, "first": first}
+    yield {"ward_id": ward_id, "ids": ids, "inspector": inspector, "first": first}
+    with engine.begin() as c:  # the database is shared by the whole run: take the ward (and, by cascade, its rows) away
+        c.execute(sa.text("DELETE FROM ward WHERE id = :w"), {"w": ward_id})
 
 
 @pytest.fixture(scope="module")
