@@ -18,7 +18,8 @@ import time
 import sqlalchemy as sa
 
 from bench.bench_import import _database
-from geomap import dashboard, db, profiles, queries, status
+from geomap import dashboard, db, profiles, status
+from geomap.wards import data as ward_data
 
 WARD = "hoa-cuong"
 TARGET_WARM_S, TARGET_COLD_S = 1.0, 3.0
@@ -51,7 +52,7 @@ def run() -> dict:
 
     started = time.perf_counter()
     engine = db.get_engine(url)
-    ward_id = queries.ward_id(engine, WARD)
+    ward_id = ward_data.ward_id(engine, WARD)
     t_load = time.perf_counter()
     frames = dashboard.load_frames(engine, ward_id)
     load_s = time.perf_counter() - t_load

@@ -24,7 +24,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench._support import bench_database
-from geomap import db, demo, profiles, queries
+from geomap import db, demo, profiles
+from geomap.wards import data as ward_data
 
 WARD = "hoa-cuong"
 DATABASE = "geomap_bench_import"
@@ -115,7 +116,7 @@ def _child(url: str, path: str, mode: str) -> dict:
     from geomap.importing import dry_run, run_import
 
     engine = db.get_engine(url)
-    ward = queries.ward_id(engine, WARD)
+    ward = ward_data.ward_id(engine, WARD)
     started = time.perf_counter()
     if mode == "dry":
         plan = dry_run(engine, "establishments", path, ward_id=ward)
@@ -151,7 +152,7 @@ def _orm_row_by_row(url: str, path: Path, sample: int) -> float:
             break
         rows.append(tuple(r) + (None,) * (29 - len(r)))
     engine = db.get_engine(url)
-    ward = queries.ward_id(engine, WARD)
+    ward = ward_data.ward_id(engine, WARD)
     with Session(engine) as s:
         s.begin()
         started = time.perf_counter()

@@ -28,8 +28,12 @@ import sqlalchemy as sa
 
 import layers
 from bench._support import bench_database
-from geomap import auth, db, demo, mapdata, mapview, queries
+from geomap import auth, db, demo
+from geomap.map import data as mapdata
+from geomap.map import features as mapfeatures
+from geomap.map import view as mapview
 from geomap.ui.launch import staff_app
+from geomap.wards import data as ward_data
 
 WARD = "hoa-cuong"
 CITY_SCALE = 17
@@ -57,7 +61,7 @@ def _database(name: str, ward: str, scale: float) -> str:
 
 def _read(engine, ward_id: int, bbox=None) -> dict:
     return {n: mapdata.read_map_layer(engine, lyr, ward_id=ward_id, bbox=bbox)
-            for n, lyr in layers.registry().items() if bbox is not None or not mapdata.queried_by_view(lyr)}
+            for n, lyr in layers.registry().items() if bbox is not None or not mapfeatures.queried_by_view(lyr)}
 
 
 def _build(frames: dict, bounds, zoom=None) -> tuple[float, int, float]:
@@ -82,9 +86,9 @@ def _naive(frame, layer) -> tuple[float, int]:
 
 def _scenario(label: str, url: str, ward: str, naive: bool = True) -> dict:
     engine = db.get_engine(url)
-    ward_id = queries.ward_id(engine, ward)
-    bounds = queries.ward_bounds(engine, ward_id)
-    est = layers.get(mapdata.ESTABLISHMENT_LAYER)
+    ward_id = ward_data.ward_id(engine, ward)
+    bounds = ward_data.ward_bounds(engine, ward_id)
+    est = layers.get(mapfeatures.ESTABLISHMENT_LAYER)
     with engine.connect() as c:
         total_city = c.execute(sa.text("SELECT count(*) FROM establishment")).scalar()
 
@@ -93,14 +97,14 @@ def _scenario(label: str, url: str, ward: str, naive: bool = True) -> dict:
     frames = _read(engine, ward_id)
     read_s, read_cpu = time.perf_counter() - started, time.process_time() - cpu
     build_s, payload, build_cpu = _build(frames, bounds)
-    n_est = len(frames[mapdata.ESTABLISHMENT_LAYER])
+    n_est = len(frames[mapfeatures.ESTABLISHMENT_LAYER])
 
     filters = [{"licence_status": ["expired", "expiring"]}, {"sector": ["food_service"]},
                {"food_safety_status": ["violation", "missing"]}, {"business_type": ["household"]}, {}]
     filter_s, filter_cpu = [], []
     for chosen in filters:
         t0, c0 = time.perf_counter(), time.process_time()
-        shown = mapdata.select_features(frames, {mapdata.ESTABLISHMENT_LAYER: chosen})
+        shown = mapfeatures.select_features(frames, {mapfeatures.ESTABLISHMENT_LAYER: chosen})
         mapview.build_map(shown, bounds=bounds).get_root().render()
         filter_s.append(time.perf_counter() - t0)
         filter_cpu.append(time.process_time() - c0)
@@ -110,12 +114,12 @@ def _scenario(label: str, url: str, ward: str, naive: bool = True) -> dict:
     view = {"_southWest": {"lat": cy - half_lat, "lng": cx - half_lon},
             "_northEast": {"lat": cy + half_lat, "lng": cx + half_lon}}
     t0 = time.perf_counter()
-    zoomed = _read(engine, ward_id, bbox=mapdata.view_bbox(view))
+    zoomed = _read(engine, ward_id, bbox=mapfeatures.view_bbox(view))
     zoom_read_s = time.perf_counter() - t0
     view_box = (cx - half_lon, cy - half_lat, cx + half_lon, cy + half_lat)
     zoom_build_s, zoom_payload, _ = _build(zoomed, view_box, zoom=17)
 
-    naive_s, naive_payload = _naive(frames[mapdata.ESTABLISHMENT_LAYER], est) if naive else (float("nan"), 0)
+    naive_s, naive_payload = _naive(frames[mapfeatures.ESTABLISHMENT_LAYER], est) if naive else (float("nan"), 0)
     out = {
         "establishments_in_db": total_city, "establishments_in_ward": n_est,
         "read_s": round(read_s, 3), "build_render_s": round(build_s, 3), "total_s": round(read_s + build_s, 3),

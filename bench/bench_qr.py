@@ -39,7 +39,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from geomap import config, db, queries
+from geomap import config, db
+from geomap.wards import data as ward_data
 
 WARD = os.environ.get("GEOMAP_BENCH_WARD", config.DEFAULT_WARD)
 DURATION_S = int(os.environ.get("GEOMAP_BENCH_QR_SECONDS", "10"))
@@ -112,7 +113,7 @@ def _prepare(url: str) -> tuple[int, list[str]]:
 
         print(f"loading the demo ward {WARD} ...", flush=True)
         demo.load(engine, ward=WARD)
-    ward_id = queries.ward_id(engine, WARD)
+    ward_id = ward_data.ward_id(engine, WARD)
     with db.transaction(engine) as conn:
         issue.issue_missing(conn, ward_id)
         tokens = conn.execute(sa.text(

@@ -399,12 +399,12 @@ def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: s
     """A folium map of residential groups coloured by ``indicator`` (simplified polygons).
 
     ``assets_url``: where Leaflet is served from (the staff app's own copies, see
-    :func:`geomap.mapview.base_map`); the legend is plain HTML, so the map needs no CDN.
+    :func:`geomap.map.view.base_map`); the legend is plain HTML, so the map needs no CDN.
     """
     import branca.colormap as cm
     import folium
 
-    from geomap import mapview
+    from geomap.map import view as mapview
 
     ind = BY_KEY[indicator]
     gdf = board.groups.copy()
@@ -516,7 +516,7 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
                  synthetic: bool = False) -> None:
     """The period's Excel report (Vietnamese by default): summary, groups, activity, trend.
 
-    ``synthetic`` (:func:`geomap.mapdata.ward_is_synthetic`) puts the synthetic-data label under the title.
+    ``synthetic`` (:func:`geomap.wards.data.ward_is_synthetic`) puts the synthetic-data label under the title.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill

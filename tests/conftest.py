@@ -70,10 +70,11 @@ def conn(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture(scope="session")
 def demo_ward(engine: Engine) -> dict:
     """The default demo ward, loaded once per test run into the test database."""
-    from geomap import demo, queries
+    from geomap import demo
+    from geomap.wards import data as ward_data
 
     demo.load(engine, ward="hoa-cuong")
-    return {"slug": "hoa-cuong", "id": queries.ward_id(engine, "hoa-cuong")}
+    return {"slug": "hoa-cuong", "id": ward_data.ward_id(engine, "hoa-cuong")}
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 
 import layers
-from geomap import auth, cli, config, queries
+from geomap import auth, cli, config, layer_reader
 from geomap.models import ROLES
 from geomap.records import edit
 
@@ -207,7 +207,7 @@ def test_no_personal_value_reaches_a_role_without_the_right(conn):
     made = edit.create_establishment(conn, ward_id, {"name": "Quán Cơm Bà Ba", "business_type": "household",
                                                         "vsic_code": "5610", **secrets_}, lon=108.005, lat=16.005)
     layer = layers.get("establishments")
-    frame = queries.read_layer(conn, layer, ward_id=ward_id)
+    frame = layer_reader.read(conn, layer, ward_id=ward_id)
     frame["undeclared_extra"] = "x"  # a column the registry does not know must not leak either
     assert set(secrets_.values()) <= set(frame.iloc[0].astype(str))  # the raw read has them
     row = edit.get_establishment(conn, made["id"])

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from staff_app import browser_page, running_app, sign_in, sign_in_to_page
 
 import layers
-from geomap import auth, queries
+from geomap import auth, layer_reader
 from geomap.inspections import planning, routing
 
 PASSWORD = "mật-khẩu-hiện-trường"
@@ -24,7 +24,7 @@ OFFICE = (108.305, 16.205)
 
 
 @pytest.fixture(scope="module")
-def site(engine) -> dict:
+def site(engine) -> Iterator[dict]:
     square = "MULTIPOLYGON(((108.30 16.20,108.31 16.20,108.31 16.21,108.30 16.21,108.30 16.20)))"
     with engine.begin() as c:
         ward_id = c.execute(sa.text(
@@ -47,7 +47,9 @@ def site(engine) -> dict:
     assert plan.kept == 2, [d.reason.text("en") for d in plan.dropped]
     planning.save_plan(engine, ward_id, plan, user=inspector)
     first = plan.routes[0].visits[0].stop
-    return {"ward_id": ward_id, "ids": ids, "inspector": inspector, "first": first}
+    yield {"ward_id": ward_id, "ids": ids, "inspector": inspector, "first": first}
+    with engine.begin() as c:  # the database is shared by the whole run: take the ward (and, by cascade, its rows) away
+        c.execute(sa.text("DELETE FROM ward WHERE id = :w"), {"w": ward_id})
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,7 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
                                 "WHERE establishment_id = :e"), {"e": first.id}).mappings().one()
         assert row["result"] == "violation" and row["inspector_id"] == site["inspector"]["id"]
         assert row["notes"] == "Không có GCN ATTP; bếp <chưa> sạch" and row["follow_up_due"] == follow
-        mapped = queries.read_layer(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
+        mapped = layer_reader.read(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
         assert mapped.loc[first.id, "food_safety_status"] == "violation"
         assert mapped.loc[first.id, "last_inspection_result"] == "violation"
 

@@ -19,7 +19,7 @@ PASSWORD = "mật-khẩu-trình-duyệt"
 
 
 @pytest.fixture(scope="module")
-def staff(engine) -> dict:
+def staff(engine) -> Iterator[dict]:
     """A committed ward with one establishment and two accounts."""
     square = "MULTIPOLYGON(((108.1 16.1,108.11 16.1,108.11 16.11,108.1 16.11,108.1 16.1)))"
     with engine.begin() as c:
@@ -31,7 +31,9 @@ def staff(engine) -> dict:
         made = edit.create_establishment(
             c, ward_id, {"name": "Bún Chả Cá Bà Lữ", "business_type": "household", "vsic_code": "5610",
                          "phone": "0905111222", "owner_name": "Lữ Thị Bí Mật"}, lon=108.105, lat=16.105)
-    return {"ward_id": ward_id, "officer": officer, "inspector": inspector, "establishment": made}
+    yield {"ward_id": ward_id, "officer": officer, "inspector": inspector, "establishment": made}
+    with engine.begin() as c:  # the database is shared by the whole run: take the ward (and, by cascade, its rows) away
+        c.execute(sa.text("DELETE FROM ward WHERE id = :w"), {"w": ward_id})
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,12 @@ import pyogrio
 import pytest
 import shapely
 import sqlalchemy as sa
+from export_fixtures import ESTABLISHMENTS, PERSONAL_VALUES, SLUG
+from export_fixtures import loaded as loaded_fixture
 from pyproj import CRS
-from test_export_fixtures import ESTABLISHMENTS, PERSONAL_VALUES, SLUG
-from test_export_fixtures import load as load_fixture
 
 import layers
-from geomap import crs, export, queries
+from geomap import crs, export, layer_reader
 from geomap.export import lives, selection, writers
 from geomap.export.selection import ExportError
 
@@ -35,7 +35,7 @@ PERSONAL_FIELDS = {f.name for layer in layers.registry().values() for f in layer
 
 @pytest.fixture(scope="module")
 def ward(engine):
-    return load_fixture(engine)
+    yield from loaded_fixture(engine)
 
 
 def read_geoparquet(path: Path, layer: str) -> gpd.GeoDataFrame:
@@ -106,7 +106,7 @@ def _missing(value) -> bool:
 
 
 def _expected_value(value, kind: str, fmt: str):
-    """A database value (read by :func:`geomap.queries.read_layer`) as the export should carry it."""
+    """A database value (read by :func:`geomap.layer_reader.read`) as the export should carry it."""
     if kind == "list" and isinstance(value, (list, tuple)):
         value = ";".join(str(v) for v in value)
     if _missing(value):
@@ -239,7 +239,7 @@ def test_round_trip_each_format(engine, ward, tmp_path, fmt):
     gdal_parquet = fmt == "parquet" and "Parquet" in pyogrio.list_drivers()
     for layer in PUBLIC_LAYERS:
         with engine.connect() as c:
-            expected = queries.read_layer(c, layer, ward_id=ward["id"],
+            expected = layer_reader.read(c, layer, ward_id=ward["id"],
                                           columns=[f.name for f in layer.public_fields if not f.derived])
         assert_same_features(read_layer_back(result.path, fmt, layer.name), expected, layer, fmt)
         if gdal_parquet:

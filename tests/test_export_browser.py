@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from export_fixtures import SLUG
+from export_fixtures import loaded as loaded_fixture
 from staff_app import browser_page, running_app, sign_in, sign_in_to_page
-from test_export_fixtures import SLUG
-from test_export_fixtures import load as load_fixture
 
 from geomap import auth
 
@@ -17,14 +17,17 @@ PASSWORD = "mật-khẩu-xuất-dữ-liệu"
 
 
 @pytest.fixture(scope="module")
-def accounts(engine) -> dict:
-    load_fixture(engine)
+def accounts(engine) -> Iterator[dict]:
+    """The test ward (deleted after the module) and two accounts."""
+    wards = loaded_fixture(engine)
+    next(wards)
     with engine.begin() as c:
         exists = c.execute(sa.text("SELECT 1 FROM app_user WHERE username = 'xuat.dulieu'")).first()
         if not exists:
             auth.create_user(c, "xuat.dulieu", "Cán Bộ Xuất Dữ Liệu", "data_officer", PASSWORD)
             auth.create_user(c, "xuat.kiemtra", "Cán Bộ Kiểm Tra Xuất", "inspector", PASSWORD)
-    return {"officer": "xuat.dulieu", "inspector": "xuat.kiemtra"}
+    yield {"officer": "xuat.dulieu", "inspector": "xuat.kiemtra"}
+    next(wards, None)  # deletes the ward
 
 
 @pytest.fixture(scope="module")

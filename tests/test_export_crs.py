@@ -10,9 +10,9 @@ import pyogrio
 import pytest
 import shapely
 import sqlalchemy as sa
+from export_fixtures import SLUG
+from export_fixtures import loaded as loaded_fixture
 from pyproj import Geod, Transformer
-from test_export_fixtures import SLUG
-from test_export_fixtures import load as load_fixture
 
 from geomap import crs, export
 
@@ -116,7 +116,7 @@ def test_regression_pin_for_hoa_cuong():
 
 @pytest.fixture(scope="module")
 def ward(engine):
-    return load_fixture(engine)
+    yield from loaded_fixture(engine)
 
 
 def _read_vertices(path, fmt: str, layer: str) -> dict[str, np.ndarray]:

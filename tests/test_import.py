@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from import_fixtures import csv_bytes, establishment_row, make_ward
 from shapely.geometry import Point
 
-from geomap import auth, mapdata
+from geomap import auth
 from geomap.errors import ConcurrentEdit
 from geomap.importing import ImportRejected, dry_run, read, run_import
 from geomap.importing.apply import apply_plan
 from geomap.importing.plan import build_plan
+from geomap.map import detail as mapdetail
 from geomap.records import edit, rules
 
 
@@ -278,7 +279,7 @@ def test_imported_licences_and_inspections_show_in_the_establishments_history(co
         "SELECT id, follow_up_due FROM inspection WHERE establishment_id = :e"), {"e": est}).one()
     assert due == dt.date(2025, 10, 15) + dt.timedelta(days=rules.FOLLOW_UP_DAYS[rules.DEFAULT_SEVERITY])
 
-    detail = mapdata.establishment_detail(conn, est, user=officer)
+    detail = mapdetail.establishment_detail(conn, est, user=officer)
     imported = [h for h in detail.history if h["action"] == "import"]
     inspection = next(h for h in imported if (h["after"] or {}).get("inspection_id") == inspection_id)
     assert inspection["username"] == "nhap.lieu" and inspection["after"]["result"] == "violation"

@@ -15,17 +15,19 @@ import httpx
 import pyogrio
 import pytest
 import sqlalchemy as sa
+from export_fixtures import BBOX, ESTABLISHMENTS, HOSTILE, OWNER, PERSONAL_VALUES
+from export_fixtures import loaded as loaded_fixture
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from test_export import assert_same_features
-from test_export_fixtures import BBOX, ESTABLISHMENTS, HOSTILE, OWNER, PERSONAL_VALUES
-from test_export_fixtures import load as load_fixture
 
 import layers
-from geomap import crs, queries
+from geomap import crs, layer_reader
 from geomap.accounts import apikeys
+from geomap.ogc import api as ogc_api
+from geomap.ogc import cache as ogc_cache
+from geomap.ogc import params as ogc_params
 from geomap.web import create_app
-from geomap.web.routes import ogc
 
 EPSG_5899 = "http://www.opengis.net/def/crs/EPSG/0/5899"
 EPSG_4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -35,7 +37,7 @@ HERE = ",".join(map(str, BBOX))  # only the test ward's features
 
 @pytest.fixture(scope="module")
 def ward(engine):
-    return load_fixture(engine)
+    yield from loaded_fixture(engine)
 
 
 @pytest.fixture(scope="module")
@@ -238,12 +240,12 @@ def test_openapi_declares_limit_and_offset_as_bounded_integers(client):
     assert names.count("limit") == 1 and names.count("offset") == 1
     by_name = {p["name"]: p for p in params}
     assert by_name["limit"]["in"] == "query" and by_name["offset"]["in"] == "query"
-    assert by_name["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT,
-                                          "default": ogc.DEFAULT_LIMIT}
+    assert by_name["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": ogc_params.MAX_LIMIT,
+                                          "default": ogc_params.DEFAULT_LIMIT}
     assert by_name["offset"]["schema"] == {"type": "integer", "minimum": 0, "default": 0}
     # the declared bounds are the ones the service enforces
-    assert client.get(ITEMS, params={"limit": ogc.MAX_LIMIT}).status_code == 200
-    assert client.get(ITEMS, params={"limit": ogc.MAX_LIMIT + 1}).status_code == 400
+    assert client.get(ITEMS, params={"limit": ogc_params.MAX_LIMIT}).status_code == 200
+    assert client.get(ITEMS, params={"limit": ogc_params.MAX_LIMIT + 1}).status_code == 400
     assert client.get(ITEMS, params={"limit": 0}).status_code == 400
 
 
@@ -333,10 +335,10 @@ def _walk(client, url, params):
 
 def test_keyset_paging_walks_every_public_feature_exactly_once(client, engine, ward):
     walked = 0
-    for name in ogc.collections_for("public"):
+    for name in ogc_api.collections_for("public"):
         layer = layers.get(name)
         with engine.connect() as c:
-            expected = queries.read_layer(c, layer, ward_id=ward["id"], columns=[layer.public_id_field])
+            expected = layer_reader.read(c, layer, ward_id=ward["id"], columns=[layer.public_id_field])
         ids = _walk(client, f"/ogc/collections/{name}/items", {"bbox": HERE, "limit": 1})
         assert ids == sorted(expected[layer.public_id_field]), name
         walked += len(ids)
@@ -365,9 +367,8 @@ def test_single_parcel_is_read_through_the_unique_index(client, engine, ward):
     assert "ix_land_parcel_public_id" in plan, plan
 
 
-def _counted(client, params):
-    """The response to ``params`` and the statement that counted numberMatched (a fresh count)."""
-    ogc._count_cache.clear()
+def _counted(database_url, params):
+    """The response to ``params`` and the statement that counted numberMatched (a fresh app: a fresh count)."""
     statements: list[str] = []
 
     def spy(conn, cursor, statement, parameters, context, executemany):
@@ -375,7 +376,8 @@ def _counted(client, params):
 
     sa.event.listen(Engine, "before_cursor_execute", spy)
     try:
-        body = client.get(ITEMS, params=params).json()
+        with TestClient(create_app(database_url)) as client:
+            body = client.get(ITEMS, params=params).json()
     finally:
         sa.event.remove(Engine, "before_cursor_execute", spy)
     counts = [s for s in statements if "AS __matched FROM" in s]
@@ -383,21 +385,44 @@ def _counted(client, params):
     return body, counts[0]
 
 
-def test_number_matched_counts_the_table_unless_a_filter_needs_the_view(client, engine, ward):
+def test_number_matched_counts_the_table_unless_a_filter_needs_the_view(database_url, engine, ward):
     """Counting establishment_overview (per-row licence and inspection lookups) is what made the first page
     slow at city scale; filters on the establishment's own columns count the table, with the same answer."""
-    body, sql = _counted(client, {"bbox": HERE, "datetime": "2026-05-01T00:00:00Z/..", "limit": 1})
+    body, sql = _counted(database_url, {"bbox": HERE, "datetime": "2026-05-01T00:00:00Z/..", "limit": 1})
     assert 'FROM "establishment" WHERE' in sql and "establishment_overview" not in sql.split("LEFT JOIN")[0]
     assert body["numberMatched"] == 3 and body["numberReturned"] == 1
-    body, sql = _counted(client, {"bbox": HERE, "digital_payment": "qr_bank", "name": "Cà phê Đường Sắt"})
+    body, sql = _counted(database_url, {"bbox": HERE, "digital_payment": "qr_bank", "name": "Cà phê Đường Sắt"})
     assert 'FROM "establishment" WHERE' in sql and body["numberMatched"] == 1
     # sector comes from the industry table: only the view has it
     with engine.connect() as c:
         food = c.execute(sa.text("SELECT count(*) FROM establishment_overview WHERE ward_id = :w "
                                  "AND sector = 'food_service'"), {"w": ward["id"]}).scalar()
-    body, sql = _counted(client, {"bbox": HERE, "sector": "food_service", "limit": 1})
+    body, sql = _counted(database_url, {"bbox": HERE, "sector": "food_service", "limit": 1})
     assert 'FROM "establishment_overview" WHERE' in sql.split("LEFT JOIN")[0]
     assert body["numberMatched"] == food >= 2
+
+
+def test_caches_belong_to_the_app_and_every_entry_expires():
+    """The extent, count and column caches live on app.state (a new app starts empty) and all expire."""
+    one, two = create_app(), create_app()
+    assert isinstance(one.state.ogc, ogc_cache.OGCCaches) and one.state.ogc is not two.state.ogc
+    caches = one.state.ogc
+    assert all(0 < c.ttl_s < float("inf") for c in (caches.extents, caches.counts, caches.columns))
+    now = [0.0]
+    cache = ogc_cache.TTLCache(10.0, max_entries=2, clock=lambda: now[0])
+    cache.put("a", 1)
+    now[0] = 9.9
+    assert cache.get("a") == 1
+    now[0] = 10.0
+    assert cache.get("a") is None
+    loads = []
+    assert cache.get_or_load("b", lambda: loads.append(1) or 7) == 7 == cache.get_or_load("b", lambda: 8)
+    assert loads == [1]
+    cache.put("c", 3)
+    cache.put("d", 4)  # past max_entries: emptied, never grows without bound
+    assert len(cache) == 1 and cache.get("b") is None and cache.get("d") == 4
+    cache.clear()
+    assert cache.get("d") is None
 
 
 def _free_port() -> int:
@@ -455,7 +480,7 @@ def test_gdal_oapif_reads_every_collection(server, engine, ward):
             continue
         frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer=name, bbox=BBOX)
         with engine.connect() as c:
-            expected = queries.read_layer(c, layer, ward_id=ward["id"],
+            expected = layer_reader.read(c, layer, ward_id=ward["id"],
                                           columns=[f.name for f in layer.public_fields if not f.derived])
         assert len(frame) == len(expected), name
         if len(frame):

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 import layers
-from geomap import auth, queries
+from geomap import auth, layer_reader
 from geomap.inspections import data, planning, risk, routing
 from geomap.records import edit, rules
 
@@ -210,7 +210,7 @@ def test_recording_a_violation_changes_statuses_map_and_schedules_follow_up(conn
     inspector = ward["users"]["inspector"]
     cafe = ward["ids"]["cafe"]
     estab = layers.registry()["establishments"]
-    before = queries.read_layer(conn, estab, ward_id=ward["id"], where={"code": ["TR-CAFE"]})
+    before = layer_reader.read(conn, estab, ward_id=ward["id"], where={"code": ["TR-CAFE"]})
     assert before.iloc[0]["food_safety_status"] == "missing"
 
     plan = planning.plan(conn, ward["id"], "hoa-cuong", [cafe, ward["ids"]["pho"]],
@@ -223,7 +223,7 @@ def test_recording_a_violation_changes_statuses_map_and_schedules_follow_up(conn
     inspection_id = planning.record_visit(
         conn, cafe, "violation", day=TODAY, violations=[{"code": "ATTP-05", "severity": 2, "text": "Không có GCN"}],
         notes="<script>alert(1)</script>", photo_files=[("anh.png", _png())], user=inspector)
-    after = queries.read_layer(conn, estab, ward_id=ward["id"], where={"code": ["TR-CAFE"]})
+    after = layer_reader.read(conn, estab, ward_id=ward["id"], where={"code": ["TR-CAFE"]})
     assert after.iloc[0]["food_safety_status"] == "violation"
     assert after.iloc[0]["last_inspection_result"] == "violation"
     assert after.iloc[0]["last_follow_up_due"] == TODAY + dt.timedelta(days=rules.FOLLOW_UP_DAYS[2])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from geomap import config, db, queries
+from geomap import config, db
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,14 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    from geomap import dashboard, mapdata, profiles
+    from geomap import dashboard, profiles
 
     slug = args.ward or config.DEFAULT_WARD
     engine = db.get_engine()
-    ward = queries.ward_id(engine, slug)
+    ward = ward_data.ward_id(engine, slug)
     frames = dashboard.load_frames(engine, ward)
     profile = profiles.get(slug)
     dashboard.write_report(frames, profile, profile.name, args.period, args.file, args.lang or config.LANGUAGE,
-                           synthetic=mapdata.ward_is_synthetic(engine, ward))
+                           synthetic=ward_data.ward_is_synthetic(engine, ward))
     print(args.file, file=sys.stdout)
     return 0

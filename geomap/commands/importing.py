@@ -6,7 +6,8 @@ import argparse
 
 import sqlalchemy as sa
 
-from geomap import config, db, queries
+from geomap import config, db
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     lang = _lang(args)
     engine = db.get_engine()
-    ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+    ward = ward_data.ward_id(engine, args.ward or config.DEFAULT_WARD)
     user = _user(engine, args.user)
     if args.dry_run:
         plan = dry_run(engine, args.kind, args.file, ward_id=ward, user=user)

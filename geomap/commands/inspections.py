@@ -12,9 +12,10 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from geomap import config, db, profiles, queries, status
+from geomap import config, db, profiles, status
 from geomap.errors import GeomapError
 from geomap.inspections import planning, risk, route_files, routing, travel
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _ward(args: argparse.Namespace) -> tuple[object, str, int]:
     slug = args.ward or config.DEFAULT_WARD
     engine = db.get_engine()
-    return engine, slug, queries.ward_id(engine, slug)
+    return engine, slug, ward_data.ward_id(engine, slug)
 
 
 def run_due(args: argparse.Namespace) -> int:

@@ -19,8 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from geomap import config, db, queries
+from geomap import config, db
 from geomap.errors import GeomapError
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _ward(args: argparse.Namespace) -> tuple[object, int, str]:
     engine = db.get_engine()
     slug = args.ward or config.DEFAULT_WARD
-    return engine, queries.ward_id(engine, slug), slug
+    return engine, ward_data.ward_id(engine, slug), slug
 
 
 def _refs(value: str | None) -> list[str] | None:

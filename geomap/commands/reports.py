@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from geomap import config, db, i18n, queries
+from geomap import config, db, i18n
 from geomap.field_reports import reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     engine = db.get_engine()
-    ward = queries.ward_id(engine, args.ward)
+    ward = ward_data.ward_id(engine, args.ward)
     lang = args.lang
     if args.action in ("overdue", "due-soon"):
         rows = (reads.overdue(engine, ward) if args.action == "overdue"

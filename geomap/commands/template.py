@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from geomap import config, db, queries
+from geomap import config, db
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,7 @@ def run_template(args: argparse.Namespace) -> int:
     lang = args.lang or config.LANGUAGE
     if args.filled:
         engine = db.get_engine()
-        ward = queries.ward_id(engine, args.ward or config.DEFAULT_WARD)
+        ward = ward_data.ward_id(engine, args.ward or config.DEFAULT_WARD)
         wb = template.fill_from_database(engine, ward, lang)
     else:
         wb = template.build_template(lang)

@@ -13,8 +13,9 @@ import getpass
 import secrets
 import sys
 
-from geomap import auth, db, i18n, queries
+from geomap import auth, db, i18n
 from geomap.errors import GeomapError
+from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +61,7 @@ def _password(from_stdin: bool) -> str:
 def run_add(args: argparse.Namespace) -> int:
     password = _password(args.password_stdin)
     with db.transaction() as conn:
-        ward_id = queries.ward_id(conn, args.ward) if args.ward else None
+        ward_id = ward_data.ward_id(conn, args.ward) if args.ward else None
         user = auth.create_user(conn, args.username, args.name, args.role, password, ward_id=ward_id)
     print(f"Added {user['username']} ({i18n.code_label('role', user['role'], 'en')}).")
     return 0

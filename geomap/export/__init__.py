@@ -22,14 +22,22 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 import layers as layer_registry
 from geomap import audit, auth, crs, db
-from geomap.export.reading import read_for_export
-from geomap.export.selection import PROFILES, ExportError, choose_layers, data_dictionary, metadata, shapefile_names
+from geomap.export import data
+from geomap.export.selection import (
+    PROFILES,
+    ExportError,
+    choose_layers,
+    data_dictionary,
+    metadata,
+    prepare,
+    shapefile_names,
+)
 from geomap.export.writers import WRITERS, Bundle
+from geomap.wards import data as ward_data
 
 __all__ = ["FORMATS", "PROFILES", "ExportError", "ExportResult", "export", "atomic_path", "resolve_dest",
            "resolve_ward"]
@@ -103,21 +111,19 @@ def resolve_ward(conn: Connection, ward: str | None) -> dict[str, Any] | None:
     """The loaded ward ``ward`` (slug) as a mapping, or None for every loaded ward (``"*"``/None)."""
     if ward in (None, "", "*", "all"):
         return None
-    row = conn.execute(sa.text("SELECT id, slug, name, province, local_srid FROM ward WHERE slug = :s"),
-                       {"s": ward}).mappings().first()
+    row = ward_data.ward_by_slug(conn, ward)
     if row is None:
         raise ExportError(f"Chưa có dữ liệu phường '{ward}'; chạy 'geomap demo load --ward {ward}' "
                           "hoặc chọn phường khác.",
                           f"Ward '{ward}' is not loaded; run 'geomap demo load --ward {ward}' or pick a loaded ward.")
-    return dict(row)
+    return row
 
 
 def offered_srids(conn: Connection, ward: dict[str, Any] | None) -> set[int]:
     """WGS84 and the local grid(s) of the ward (or of every loaded ward)."""
     if ward is not None:
         return {crs.WGS84, int(ward["local_srid"])}
-    local = conn.execute(sa.text("SELECT DISTINCT local_srid FROM ward")).scalars()
-    return {crs.WGS84, *(int(s) for s in local)}
+    return {crs.WGS84, *ward_data.local_srids(conn)}
 
 
 def default_name(ward: dict[str, Any] | None, profile: str, srid: int, fmt: str, now: dt.datetime) -> str:
@@ -126,7 +132,7 @@ def default_name(ward: dict[str, Any] | None, profile: str, srid: int, fmt: str,
 
 
 def export(
-    bind: Engine | Connection,
+    bind: db.Bind,
     *,
     layers: Iterable[str] | None = None,
     fmt: str = "gpkg",
@@ -155,7 +161,7 @@ def export(
         raise ExportError(f"Lớp {', '.join(unsupported)} không xuất được sang {fmt}.",
                           f"Layer(s) {', '.join(unsupported)} cannot be exported as {fmt}.")
     now = now or dt.datetime.now(dt.UTC)
-    with _snapshot(bind) as conn:
+    with data.snapshot(bind) as conn:
         ward_row = resolve_ward(conn, ward)
         try:
             target = crs.parse(srid, offered_srids(conn, ward_row))
@@ -168,8 +174,8 @@ def export(
                               "Choose EPSG:4326, or GeoPackage for the VN-2000 grid.")
         frames, counts = {}, {}
         for layer in chosen:
-            frames[layer.name], counts[layer.name] = read_for_export(
-                conn, layer, profile=profile, ward_id=ward_row["id"] if ward_row else None, srid=target)
+            read = data.read_layer(conn, layer, profile=profile, ward_id=ward_row["id"] if ward_row else None)
+            frames[layer.name], counts[layer.name] = prepare(read, layer, profile, target)
         database = conn.engine.url.database
     shp = None
     if fmt == "shp":
@@ -191,7 +197,7 @@ def export(
     return ExportResult(path=path, metadata=meta, dictionary=dictionary)
 
 
-def _audit(bind: Engine | Connection, user: Mapping[str, Any] | None, path: Path, meta: dict[str, Any]) -> None:
+def _audit(bind: db.Bind, user: Mapping[str, Any] | None, path: Path, meta: dict[str, Any]) -> None:
     """Who exported what: profile, format, CRS and per-layer counts (internal exports carry personal data)."""
     after = {"file": path.name, "profile": meta["profile"], "format": meta["format"], "crs": meta["crs"],
              "ward": meta["ward"].get("slug"), "layers": {x["name"]: x["features"] for x in meta["layers"]}}
@@ -201,17 +207,3 @@ def _audit(bind: Engine | Connection, user: Mapping[str, Any] | None, path: Path
     with db.transaction(bind) as conn:
         audit.record(conn, action="export", entity_type="export", entity_id=None, user=user, after=after)
 
-
-@contextlib.contextmanager
-def _snapshot(bind: Engine | Connection) -> Iterator[Connection]:
-    """One read-only, repeatable-read transaction: all layers of an export from the same moment."""
-    if isinstance(bind, Connection):
-        yield bind
-        return
-    with bind.connect() as conn:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            conn.execute(sa.text("SET TRANSACTION READ ONLY"))
-            # view scans with per-row lookups get huge cost estimates; JIT compiling them only costs time
-            conn.execute(sa.text("SET LOCAL jit = off"))
-            yield conn

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import layers as layer_registry
-from geomap import config, crs, i18n, queries, status
-from geomap.export import _audit, _snapshot, atomic_path, resolve_dest, resolve_ward
+from geomap import config, crs, i18n, layer_reader, status
+from geomap.export import _audit, atomic_path, data, resolve_dest, resolve_ward
 from geomap.export.selection import ExportError, data_dictionary, metadata
 from geomap.export.writers import Bundle, _zip
 from layers.base import Field, Layer
@@ -142,21 +141,16 @@ def _read(engine: Engine, ward: str, *, today: dt.date | None = None, contact_em
     """(ward row, the four tables, database name), read in one snapshot."""
     layer = establishments_layer()
     columns = _public_columns(layer)
-    with _snapshot(engine) as conn:
+    with data.snapshot(engine) as conn:
         database = conn.engine.url.database
         ward_row = resolve_ward(conn, ward)
         if ward_row is None:
             raise ExportError("Dữ liệu LIVES được công bố theo từng phường; hãy chọn một phường.",
                               "The LIVES feed is published per ward; name one ward.")
-        frame = queries.read_layer(conn, layer, ward_id=ward_row["id"],
-                                   columns=[*columns.values(), "food_safety_applicable"])
+        frame = layer_reader.read(conn, layer, ward_id=ward_row["id"],
+                                  columns=[*columns.values(), "food_safety_applicable"])
         frame = frame[frame["food_safety_applicable"].fillna(False).astype(bool)]
-        inspections = pd.read_sql(sa.text(
-            "SELECT e.code AS business_id, i.inspected_on, i.kind, i.result, i.violations "
-            "FROM inspection i JOIN establishment e ON e.id = i.establishment_id "
-            "JOIN industry ind ON ind.vsic_code = e.vsic_code "
-            "WHERE e.ward_id = :w AND ind.food_safety_applicable ORDER BY e.code, i.inspected_on"),
-            conn, params={"w": ward_row["id"]})
+        inspections = data.food_safety_inspections(conn, ward_row["id"])
     points = frame.geometry
     businesses = pd.DataFrame({
         **{out: frame[src].values for out, src in columns.items()},

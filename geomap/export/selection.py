@@ -14,12 +14,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import shapely
 
-from geomap import i18n
+from geomap import crs, i18n
 from geomap.auth import LocalizedError
-from layers.base import Field, Layer
+from geomap.layer_reader import profile_fields
+from layers.base import Layer
 
 PROFILES = ("public", "internal")
 LIST_SEPARATOR = ";"
@@ -65,17 +68,46 @@ def choose_layers(registry: dict[str, Layer], names: Iterable[str] | None, profi
     return chosen
 
 
-def profile_fields(layer: Layer, profile: str) -> tuple[Field, ...]:
-    """The registry's fields for ``profile``; personal fields are dropped in public, always."""
-    fields = layer.fields_for(profile)
-    if profile == "public":
-        fields = tuple(f for f in fields if not f.personal)
-    return fields
-
-
 def read_columns(layer: Layer, profile: str) -> list[str]:
     """The stored columns to read from the database for ``profile`` (personal ones never in public)."""
     return [f.name for f in profile_fields(layer, profile) if not f.derived]
+
+
+def prepare(frame: gpd.GeoDataFrame, layer: Layer, profile: str, srid: int
+            ) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """A layer's rows (EPSG:4326, as read) ready to write in EPSG:``srid``, and counts for the metadata.
+
+    Geometries invalid in the database are repaired with ``shapely.make_valid`` (structure
+    method: a bow-tie polygon becomes a multipolygon, never a collection with stray lines;
+    counted as ``invalid_geometries_fixed``), then reprojected with the EPSG operation
+    (:func:`to_srid`); features without a location are kept with an empty geometry
+    (``without_geometry``); only the profile's fields are kept (:func:`shape_frame`).
+    """
+    geoms = frame.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    invalid = present & ~shapely.is_valid(geoms)
+    fixed = int(invalid.sum())
+    if fixed:
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+    if srid != crs.WGS84:
+        geoms = to_srid(np.asarray(geoms), crs.WGS84, srid)
+    frame = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=gpd.GeoSeries(geoms, index=frame.index),
+                             crs=f"EPSG:{srid}")
+    out = shape_frame(frame, layer, profile)
+    return out, {"features": len(out), "invalid_geometries_fixed": fixed,
+                 "without_geometry": int((~present).sum())}
+
+
+def to_srid(geoms: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """Geometries transformed with the EPSG operation of :func:`geomap.crs.transformer`."""
+    t = crs.transformer(src, dst)
+
+    def apply(coords: np.ndarray) -> np.ndarray:
+        x, y = t.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, apply)
 
 
 def _as_text_list(value: Any) -> str | None:

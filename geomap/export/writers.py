@@ -9,7 +9,6 @@ layer plus ``data_dictionary.csv`` and ``metadata.json`` (XLSX: extra sheets).
 from __future__ import annotations
 
 import json
-import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import pyogrio
 import shapely
 
 from geomap import crs
+from geomap.export import data
 from geomap.export.selection import metadata_rows, shapefile_names
 from layers.base import Layer
 
@@ -93,22 +93,7 @@ def _gpkg_data_columns(path: Path, bundle: Bundle) -> None:
     """Field titles and descriptions in ``gpkg_data_columns`` (the GeoPackage schema extension)."""
     rows = [(r.layer, r.field, r.field, f"{r.label_vi} / {r.label_en}", f"{r.description_vi} / {r.description_en}")
             for r in bundle.dictionary.itertuples()]
-    con = sqlite3.connect(path)
-    try:
-        with con:
-            con.execute("""CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT,
-                extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL,
-                CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""")
-            con.execute("""CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL,
-                column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT, mime_type TEXT,
-                constraint_name TEXT, CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),
-                CONSTRAINT gdc_tn UNIQUE (table_name, name))""")
-            con.execute("INSERT OR IGNORE INTO gpkg_extensions VALUES ('gpkg_data_columns', NULL, 'gpkg_schema', "
-                        "'http://www.geopackage.org/spec/#extension_schema', 'read-write')")
-            con.executemany("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, "
-                            "description) VALUES (?, ?, ?, ?, ?)", rows)
-    finally:
-        con.close()
+    data.write_gpkg_data_columns(path, rows)
 
 
 def _zip(path: Path, build: Callable[[Path], None], bundle: Bundle) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from geomap import config, db, mapview
+from geomap import config, db
+from geomap.map import view as mapview
 
 #: the app's static folder (Streamlit serves ``<app dir>/static`` at ``/app/static`` when enabled)
 STATIC_DIR = config.PROJECT_DIR / "static"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
-from geomap import config, db, i18n, links, mapdata, queries
+from geomap import config, db, i18n, links
 from geomap.errors import GeomapError
 from geomap.ui import auth
 from geomap.ui import pages as page_registry
 from geomap.ui.context import Context
 from geomap.ui.resources import engine
+from geomap.wards import data as ward_data
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     )
     try:
         eng = engine()
-        wards = queries.loaded_wards(eng)
+        wards = ward_data.loaded_wards(eng)
     except (GeomapError, DBAPIError) as exc:
         _explain(exc)
         st.stop()
@@ -64,7 +65,7 @@ def _render(page: page_registry.Page, ctx: Context) -> None:
 
 @st.cache_data(ttl=300, show_spinner=False)
 def _ward_is_synthetic(ward_id: int) -> bool:
-    return mapdata.ward_is_synthetic(engine(), ward_id)
+    return ward_data.ward_is_synthetic(engine(), ward_id)
 
 
 def _explain(exc: GeomapError | DBAPIError) -> None:

@@ -3,6 +3,10 @@
 :func:`create_app` builds the app from the routers in ``geomap.web.routes``: every module
 there exposes ``router`` (a ``fastapi.APIRouter``); adding an endpoint family is one new
 module. Run with ``geomap serve`` (uvicorn).
+
+The app owns its state (``app.state``), nothing is cached at module level: ``ogc`` holds the
+OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts, table columns, each
+with its TTL), so a new app starts from a clean slate.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from geomap.ogc.cache import OGCCaches
+
 
 def create_app(database_url: str | None = None) -> FastAPI:
     """The public ASGI app. ``database_url`` overrides the configured database (tests)."""
     app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.database_url = database_url
+    app.state.ogc = OGCCaches()
     routes = Path(__file__).parent / "routes"
     for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):
         if info.name.startswith("_"):

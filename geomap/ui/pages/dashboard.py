@@ -10,10 +10,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geomap import dashboard, i18n, mapdata, profiles, status
+from geomap import dashboard, i18n, profiles, status
 from geomap.errors import GeomapError
 from geomap.ui import resources
 from geomap.ui.pages import Page
+from geomap.wards import data as ward_data
 
 i18n.register({
     "dash.title": ("Bảng điều hành phường", "Ward dashboard"),
@@ -121,7 +122,7 @@ def render(ctx: Any) -> None:
             return
         buf = io.BytesIO()
         dashboard.write_report(_frames(db_key, ctx.ward_id), profile, profile.name, period, buf, lang,
-                               synthetic=mapdata.ward_is_synthetic(ctx.engine, ctx.ward_id))
+                               synthetic=ward_data.ward_is_synthetic(ctx.engine, ctx.ward_id))
         st.session_state["dash.report"] = (period, buf.getvalue())
     made = st.session_state.get("dash.report")
     if made:

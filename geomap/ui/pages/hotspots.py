@@ -21,12 +21,14 @@ import pandas as pd
 import streamlit as st
 from folium.plugins import HeatMap
 
-from geomap import i18n, mapview, queries, status
+from geomap import i18n, status
 from geomap.field_reports import hotspot_links, hotspots, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
+from geomap.map import view as mapview
 from geomap.models import REPORT_CATEGORIES
 from geomap.ui import resources
 from geomap.ui.pages import Page
+from geomap.wards import data as ward_data
 
 i18n.register({
     "hot.title": ("Điểm nóng phản ánh", "Report hotspots"),
@@ -89,7 +91,7 @@ def _grid_label(key: str, srid: int) -> str:
 
 @st.cache_data(ttl=300, show_spinner=False)
 def _ward_srid(ward_id: int) -> int:
-    return next(int(w["local_srid"]) for w in queries.loaded_wards(resources.engine()) if w["id"] == ward_id)
+    return next(int(w["local_srid"]) for w in ward_data.loaded_wards(resources.engine()) if w["id"] == ward_id)
 
 
 def _cells_geojson(cells, lang: str, window=None, categories=(), ward: str | None = None) -> dict:
@@ -163,7 +165,7 @@ def render(ctx: Any) -> None:
                                                   alpha=p["alpha"]))
     from streamlit_folium import st_folium
 
-    bounds = queries.ward_bounds(resources.engine(), ctx.ward_id)
+    bounds = ward_data.ward_bounds(resources.engine(), ctx.ward_id)
     st_folium(build_map(analysis, points, bounds, lang, show, tuple(cats), ctx.ward_slug), height=520,
               use_container_width=True, returned_objects=[], key=f"hot.map.{grid_key}")
 

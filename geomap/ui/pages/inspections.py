@@ -334,7 +334,7 @@ def route_map(routes: Any) -> folium.Map:
     and ``summary``) from :func:`geomap.inspections.planning.routes_on`. Built on the staff map's base
     (Leaflet from the app's own copies when served), with core Leaflet objects only.
     """
-    from geomap import mapview
+    from geomap.map import view as mapview
     from geomap.ui import resources
 
     fmap = mapview.base_map(None, assets_url=resources.map_assets_url())

@@ -1,8 +1,8 @@
 """The staff map: registry layers of the ward, filters, search, colours by status, detail panel.
 
-Widgets → services (:mod:`geomap.mapdata`, cached here) → pure map building
-(:mod:`geomap.mapview`) → render. The base map (tiles, ward extent) stays the same while
-the user works, so streamlit-folium keeps its view; layers travel as feature groups that
+Widgets → services (:mod:`geomap.map.data`, :mod:`geomap.map.detail`, cached here) → pure map
+building (:mod:`geomap.map.features`, :mod:`geomap.map.view`) → render. The base map (tiles, ward
+extent) stays the same while the user works, so streamlit-folium keeps its view; layers travel as feature groups that
 are swapped in place when a filter changes.
 """
 
@@ -15,11 +15,16 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import layers
-from geomap import i18n, mapdata, mapview, queries
+from geomap import i18n
+from geomap.map import data as mapdata
+from geomap.map import detail as mapdetail
+from geomap.map import features as mapfeatures
+from geomap.map import view as mapview
 from geomap.text import fold
 from geomap.ui import resources
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
+from geomap.wards import data as ward_data
 from layers.base import Layer
 
 #: seconds a read of a layer stays cached (edits elsewhere show after at most this long, or on "refresh")
@@ -93,7 +98,7 @@ def _search(db_key: str, ward_id: int, layer_name: str, query: str) -> pd.DataFr
 def _ward_facts(db_key: str, ward_id: int) -> tuple[tuple[float, float, float, float], list[str]]:
     eng = resources.engine()
     searchable = [lyr.name for lyr in mapdata.searchable_layers(eng)]
-    return queries.ward_bounds(eng, ward_id), searchable
+    return ward_data.ward_bounds(eng, ward_id), searchable
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -106,7 +111,7 @@ def render(ctx: Any) -> None:
     map_key = f"geomap.map.{ctx.ward_slug}"
     view = st.session_state.get(map_key) or {}
     zoom = view.get("zoom")
-    bbox = mapdata.view_bbox(view.get("bounds"))
+    bbox = mapfeatures.view_bbox(view.get("bounds"))
 
     # widgets: layers and colours
     with st.sidebar:
@@ -127,13 +132,13 @@ def render(ctx: Any) -> None:
             _ward_facts.clear()
 
     # one service call per layer (cached): the ward's features, or the view's for zoom-only layers
-    drawn = [lyr for lyr in toggled if mapdata.drawable(lyr, zoom)]
+    drawn = [lyr for lyr in toggled if mapfeatures.drawable(lyr, zoom)]
     frames = {}
     for lyr in drawn:
-        if mapdata.queried_by_view(lyr) and bbox is None:
+        if mapfeatures.queried_by_view(lyr) and bbox is None:
             continue
         frames[lyr.name] = _layer_frame(db_key, ctx.ward_id, lyr.name,
-                                        bbox if mapdata.queried_by_view(lyr) else None)
+                                        bbox if mapfeatures.queried_by_view(lyr) else None)
     for lyr in toggled:
         if lyr not in drawn:
             st.caption(ctx.t("map.zoom_in").format(layer=lyr.title(ctx.lang), zoom=lyr.min_zoom))
@@ -159,7 +164,7 @@ def render(ctx: Any) -> None:
             if lyr.name in frames and lyr.filters:
                 filters[lyr.name] = _filter_widgets(ctx, lyr, frames[lyr.name])
 
-    shown = mapdata.select_features(frames, filters, only_ids, reg)
+    shown = mapfeatures.select_features(frames, filters, only_ids, reg)
     groups = mapview.layer_groups(drawn, shown, lang=ctx.lang, color_by=color_by, zoom=zoom)
 
     # render: counts, map, detail panel
@@ -169,7 +174,7 @@ def render(ctx: Any) -> None:
         for name, found in results.items():
             _search_results(ctx, name, found)
         selected = _selected_from_click(ctx, view)
-        detail = mapdata.establishment_detail(ctx.engine, selected, user=ctx.user) if selected else None
+        detail = mapdetail.establishment_detail(ctx.engine, selected, user=ctx.user) if selected else None
         if selected is None:
             st.caption(ctx.t("map.pick_hint"))
         elif detail is None:
@@ -196,7 +201,7 @@ def _state(ctx: Any, name: str) -> str:
 def _filter_widgets(ctx: Any, layer: Layer, frame: pd.DataFrame) -> dict[str, Any]:
     """Multi-selects (and text boxes for ``search`` filters) for every declared filter of ``layer``."""
     chosen: dict[str, Any] = {}
-    options = mapdata.filter_options(layer, frame)
+    options = mapfeatures.filter_options(layer, frame)
     with st.expander(ctx.t("map.filters").format(layer=layer.title(ctx.lang))):
         for flt in layer.filters:
             fld = layer.field(flt.field)
@@ -249,15 +254,15 @@ def _selected_from_click(ctx: Any, view: dict) -> int | None:
     click, count = view.get("last_object_clicked"), view.get("last_object_clicked_count")
     if click and count != st.session_state.get(_state(ctx, "last_click")):
         st.session_state[_state(ctx, "last_click")] = count  # the same marker clicked again counts too
-        code = mapdata.code_from_label(view.get("last_object_clicked_tooltip"))
+        code = mapfeatures.code_from_label(view.get("last_object_clicked_tooltip"))
         hit = mapdata.establishment_at(ctx.engine, ctx.ward_id, click["lat"], click["lng"], code=code)
         if hit is not None:
             st.session_state[_state(ctx, "selected")] = hit
     return st.session_state.get(_state(ctx, "selected"))
 
 
-def _detail_panel(ctx: Any, detail: mapdata.EstablishmentDetail) -> None:
-    layer = layers.get(mapdata.ESTABLISHMENT_LAYER)
+def _detail_panel(ctx: Any, detail: mapdetail.EstablishmentDetail) -> None:
+    layer = layers.get(mapfeatures.ESTABLISHMENT_LAYER)
     rec = detail.record
     head, close = st.columns([5, 1])
     head.markdown(f"**{plain(rec.get('name') or '')}**")

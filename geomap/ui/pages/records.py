@@ -473,9 +473,9 @@ def _location(ctx: Any, row: dict, loaded: int) -> None:
 
     center = [row["lat"], row["lon"]] if row["lon"] is not None else None
     if center is None:
-        from geomap import queries
+        from geomap.wards import data as ward_data
 
-        minx, miny, maxx, maxy = queries.ward_bounds(ctx.engine, ctx.ward_id)
+        minx, miny, maxx, maxy = ward_data.ward_bounds(ctx.engine, ctx.ward_id)
         center = [(miny + maxy) / 2, (minx + maxx) / 2]
     fmap = folium.Map(location=center, zoom_start=17, tiles="OpenStreetMap")
     if row["lon"] is not None:

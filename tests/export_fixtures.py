@@ -7,6 +7,7 @@ outputs, an invalid (self-intersecting) land parcel and mixed infrastructure geo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -26,6 +27,28 @@ ESTABLISHMENTS = [
     ("TX-0004", "Bánh mì Ông Sáu", "5610", 108.5248, 15.6447, dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)),
     ("TX-0005", HOSTILE, "4711", 108.5262, 15.6460, dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC)),
 ]
+
+
+def loaded(engine: Engine) -> Iterator[dict]:
+    """For a module fixture: the test ward, loaded (committed) for the module and deleted after it.
+
+    The test database is shared by the whole run, so a ward committed here would otherwise stay
+    for every later module (a ward the module found already loaded is left as it was).
+    """
+    with engine.connect() as c:
+        there = c.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": SLUG}).first() is not None
+    ward = load(engine)
+    try:
+        yield ward
+    finally:
+        if not there:
+            unload(engine)
+
+
+def unload(engine: Engine) -> None:
+    """Delete the test ward and, by cascade, everything in it."""
+    with engine.begin() as c:
+        c.execute(sa.text("DELETE FROM ward WHERE slug = :s"), {"s": SLUG})
 
 
 def load(engine: Engine) -> dict:

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 import layers
-from geomap import mapview
+from geomap.map import view as mapview
 from layers.base import Field, Layer, Style
 
 ESTABLISHMENTS = layers.get("establishments")

@@ -1,4 +1,5 @@
-"""Map data services against the real PostGIS: layers by ward or view, search, click, detail."""
+"""The staff map against the real PostGIS: layers by ward or view (geomap.map.data, .features), search,
+click, detail (geomap.map.detail)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 import layers
-from geomap import audit, mapdata, mapview, text
+from geomap import audit, text
+from geomap.map import data as mapdata
+from geomap.map import detail as mapdetail
+from geomap.map import features as mapfeatures
+from geomap.map import view as mapview
+from geomap.wards import data as ward_data
 from layers.base import Field, Layer, Style
 
 EST = layers.get("establishments")
@@ -84,7 +90,7 @@ INSPECTOR = {"id": None, "username": "inspector", "role": "inspector"}
 def test_read_map_layer_ward_only_map_columns_no_personal_data(conn, ward):
     frame = mapdata.read_map_layer(conn, EST, ward_id=ward["id"])
     assert len(frame) == 4
-    assert set(frame.columns) == {"id", "geometry", *mapdata.map_columns(EST)}
+    assert set(frame.columns) == {"id", "geometry", *mapfeatures.map_columns(EST)}
     assert not {f.name for f in EST.personal_fields} & set(frame.columns)
     statuses = dict(zip(frame["id"], frame["licence_status"], strict=True))
     assert statuses[ward["pho"]] == "valid" and statuses[ward["bun"]] == "expiring"
@@ -94,8 +100,8 @@ def test_read_map_layer_ward_only_map_columns_no_personal_data(conn, ward):
 
 def test_zoom_only_layers_are_read_for_the_view_box(conn, ward):
     parcels = layers.get("land_parcels")
-    assert mapdata.queried_by_view(parcels) and not mapdata.queried_by_view(EST)
-    assert not mapdata.drawable(parcels, 14) and mapdata.drawable(parcels, parcels.min_zoom)
+    assert mapfeatures.queried_by_view(parcels) and not mapfeatures.queried_by_view(EST)
+    assert not mapfeatures.drawable(parcels, 14) and mapfeatures.drawable(parcels, parcels.min_zoom)
     corner = (W - 0.0002, S - 0.0002, W + 0.001, S + 0.001)
     frame = mapdata.read_map_layer(conn, parcels, ward_id=ward["id"], bbox=corner)
     assert frame["parcel_no"].tolist() == ["1"]
@@ -105,37 +111,37 @@ def test_zoom_only_layers_are_read_for_the_view_box(conn, ward):
 
 def test_view_bbox_pads_snaps_and_rejects_bad_bounds():
     bounds = {"_southWest": {"lat": 16.0, "lng": 108.2}, "_northEast": {"lat": 16.01, "lng": 108.21}}
-    box = mapdata.view_bbox(bounds)
+    box = mapfeatures.view_bbox(bounds)
     assert box[0] <= 108.195 and box[1] <= 15.995 and box[2] >= 108.215 and box[3] >= 16.015
-    assert all(abs(v / mapdata.VIEW_GRID_DEG - round(v / mapdata.VIEW_GRID_DEG)) < 1e-6 for v in box)
+    assert all(abs(v / mapfeatures.VIEW_GRID_DEG - round(v / mapfeatures.VIEW_GRID_DEG)) < 1e-6 for v in box)
     nudged = {"_southWest": {"lat": 16.0001, "lng": 108.2001}, "_northEast": {"lat": 16.0101, "lng": 108.2101}}
-    assert mapdata.view_bbox(nudged) == box  # a small pan shares the cache entry
-    assert mapdata.view_bbox(None) is None
-    assert mapdata.view_bbox({"_southWest": {"lat": None, "lng": 1}, "_northEast": {"lat": 2, "lng": 3}}) is None
-    assert mapdata.view_bbox({"_southWest": {"lat": 16.1, "lng": 108.2}, "_northEast": {"lat": 16.0,
+    assert mapfeatures.view_bbox(nudged) == box  # a small pan shares the cache entry
+    assert mapfeatures.view_bbox(None) is None
+    assert mapfeatures.view_bbox({"_southWest": {"lat": None, "lng": 1}, "_northEast": {"lat": 2, "lng": 3}}) is None
+    assert mapfeatures.view_bbox({"_southWest": {"lat": 16.1, "lng": 108.2}, "_northEast": {"lat": 16.0,
                                                                                          "lng": 108.3}}) is None
 
 
 def test_filters_on_stored_and_derived_fields_and_search_ids(conn, ward):
     frames = {"establishments": mapdata.read_map_layer(conn, EST, ward_id=ward["id"])}
-    options = mapdata.filter_options(EST, frames["establishments"])
+    options = mapfeatures.filter_options(EST, frames["establishments"])
     assert options["vsic_code"] == ["4719", "5610"]
     assert set(options["licence_status"]) == {"valid", "expiring", "missing"}
-    only_food = mapdata.select_features(frames, {"establishments": {"vsic_code": ["5610"]}})
+    only_food = mapfeatures.select_features(frames, {"establishments": {"vsic_code": ["5610"]}})
     assert len(only_food["establishments"]) == 3
-    expiring = mapdata.select_features(frames, {"establishments": {"licence_status": ["expiring"],
+    expiring = mapfeatures.select_features(frames, {"establishments": {"licence_status": ["expiring"],
                                                                    "vsic_code": ["5610"]}})
     assert expiring["establishments"]["id"].tolist() == [ward["bun"]]
-    nothing_chosen = mapdata.select_features(frames, {"establishments": {"sector": []}})
+    nothing_chosen = mapfeatures.select_features(frames, {"establishments": {"sector": []}})
     assert len(nothing_chosen["establishments"]) == 4
-    searched = mapdata.select_features(frames, None, {"establishments": [ward["shop"]]})
+    searched = mapfeatures.select_features(frames, None, {"establishments": [ward["shop"]]})
     assert searched["establishments"]["id"].tolist() == [ward["shop"]]
 
 
 def test_synthetic_notice_follows_the_data(conn, ward):
-    assert mapdata.ward_is_synthetic(conn, ward["id"])
+    assert ward_data.ward_is_synthetic(conn, ward["id"])
     conn.execute(sa.text("UPDATE establishment SET is_synthetic = false WHERE ward_id = :w"), {"w": ward["id"]})
-    assert not mapdata.ward_is_synthetic(conn, ward["id"])
+    assert not ward_data.ward_is_synthetic(conn, ward["id"])
 
 
 def test_a_new_layer_module_is_read_and_drawn_from_its_declaration(conn, ward):
@@ -185,12 +191,12 @@ def test_click_selects_nearest_establishment_within_a_few_metres(conn, ward):
     # the marker's label names the establishment: it wins when it is close
     assert mapdata.establishment_at(conn, ward["id"], lat, lon0 + 2 / M_PER_DEG_LON, code="TM-000002") == ward["bun"]
     assert mapdata.establishment_at(conn, ward["id"], lat, lon0, code="TM-000003") == ward["pho"]  # 400 m away
-    assert mapdata.code_from_label("TM-000002 · Bún chả cá") == "TM-000002"
-    assert mapdata.code_from_label(None) is None
+    assert mapfeatures.code_from_label("TM-000002 · Bún chả cá") == "TM-000002"
+    assert mapfeatures.code_from_label(None) is None
 
 
 def test_detail_has_all_licences_inspections_and_history_newest_first(conn, ward):
-    d = mapdata.establishment_detail(conn, ward["pho"], user=OFFICER, today=TODAY)
+    d = mapdetail.establishment_detail(conn, ward["pho"], user=OFFICER, today=TODAY)
     assert d.record["name"] == "Phở Hòa" and d.record["licence_status"] == "valid"
     assert [lic["number"] for lic in d.licences] == ["ĐK-2", "ATTP-9", "ĐK-1"]
     assert {lic["number"]: lic["state"] for lic in d.licences}["ATTP-9"] == "expired"
@@ -199,22 +205,22 @@ def test_detail_has_all_licences_inspections_and_history_newest_first(conn, ward
     assert len(d.history) == 1 and d.history[0]["after"]["name"] == "Phở Hòa"
     assert d.record["owner_name"] == "Nguyễn Văn Chủ" and d.record["phone"] == "0905000111"
     assert abs(d.lat - (S + 0.005)) < 1e-9
-    assert mapdata.establishment_detail(conn, 10**9, user=OFFICER) is None
+    assert mapdetail.establishment_detail(conn, 10**9, user=OFFICER) is None
 
 
 def test_personal_fields_only_for_roles_that_may_see_them(conn, ward):
-    d = mapdata.establishment_detail(conn, ward["pho"], user=INSPECTOR)
+    d = mapdetail.establishment_detail(conn, ward["pho"], user=INSPECTOR)
     names = {f.name for f in d.fields}
     assert not names & {f.name for f in EST.personal_fields}
     assert "owner_name" not in d.record and "phone" not in d.record
     assert d.history and d.history[0]["after"]["phone"] != "0905000111"  # redacted in the history too
-    public = mapdata.establishment_detail(conn, ward["pho"], user=None)
+    public = mapdetail.establishment_detail(conn, ward["pho"], user=None)
     assert all(f.public for f in public.fields) and public.history == []
 
 
 def test_map_of_the_loaded_demo_ward_is_small(engine, demo_ward):
     frames = {name: mapdata.read_map_layer(engine, lyr, ward_id=demo_ward["id"])
-              for name, lyr in layers.registry().items() if not mapdata.queried_by_view(lyr)}
+              for name, lyr in layers.registry().items() if not mapfeatures.queried_by_view(lyr)}
     assert len(frames["establishments"]) >= 5000
     m = mapview.build_map(frames, layers=layers.registry())
     assert mapview.payload_bytes(m) < 2_000_000

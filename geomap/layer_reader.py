@@ -1,0 +1,394 @@
+"""THE reader of a registry layer (the pygeoapi provider idea): one statement builder for every reader.
+
+The staff map (:mod:`geomap.map.data`), the exports (:mod:`geomap.export`) and the OGC API
+(:mod:`geomap.ogc`) read a layer's rows here, and nowhere else. A read is described by:
+
+- the layer declaration (``layers/``) and a **profile**: ``"public"`` (public fields only,
+  never personal ones; the feature id is the layer's public code or stored random
+  ``public_id``, never the sequential database id), ``"internal"`` (every field, the database
+  id), or None (every stored field, the database id: the staff map, which narrows ``columns``);
+- the **area**: one ward (``ward_id``) or the whole city (None), a ``bbox`` in ``bbox_srid``
+  (``bbox_exact``: also ``ST_Intersects``, not only the index's ``&&``);
+- **filters**: ``where`` {field: values} on any declared field (stored ones in SQL, derived
+  ones, the statuses, after derivation) and a ``datetime_range`` on the layer's time field;
+- the **output**: a ``srid`` (``ST_Transform`` in the database; ``lat_lon`` flips the axes),
+  ``repair`` (invalid geometries made valid in the database) and the geometry encoding:
+  ``"shapely"`` (a GeoDataFrame with pandas' type inference), ``"bulk"`` (a GeoDataFrame of
+  object columns, geometry decoded from WKB by shapely in one vectorised call: exports) or
+  ``"geojson"`` (rows with ``__fid`` and ``__geometry`` text: the OGC API);
+- **paging**: ``limit``, ``offset``, a keyset cursor ``after`` (the last feature id of the previous
+  page), one feature ``fid``, ordered by ``sort`` (default: the profile's feature id, a uniquely
+  indexed column, so pages and single items are read through the index).
+
+:func:`read` returns a GeoDataFrame (or rows); :func:`read_page` adds what a web page needs:
+the number matched (counted in the same statement, from the layer's ``count_source`` table
+when the filters allow) and whether more rows follow. :func:`extent` and :func:`table_columns`
+are the helpers the OGC API caches. Statements read with JIT off (short reads; JIT compiling
+the view's per-row lookups only costs time) when the reader opened the connection itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from geomap import crs, db
+from layers.base import Field, Layer
+
+#: (min_x, min_y, max_x, max_y), lon/lat in EPSG:4326 unless a ``bbox_srid`` says otherwise
+BBox = tuple[float, float, float, float]
+Geometry = Literal["shapely", "bulk", "geojson"]
+
+
+def profile_fields(layer: Layer, profile: str) -> tuple[Field, ...]:
+    """The registry's fields for ``profile``; personal fields are dropped in public, always."""
+    fields = layer.fields_for(profile)
+    if profile == "public":
+        fields = tuple(f for f in fields if not f.personal)
+    return fields
+
+
+def feature_id(layer: Layer, profile: str | None) -> tuple[str, bool]:
+    """The column naming a feature for ``profile`` and whether it is text.
+
+    Internal (and None): the database id. Public: the layer's public code or stored random id
+    (``public_id_field``, a uniquely indexed column), so the sequential id never shows.
+    """
+    if profile != "public":
+        return layer.id_field, False
+    if not layer.public_id_field:
+        raise ValueError(f"layer {layer.name!r} has no public_id_field: it is not served in the public profile")
+    return layer.public_id_field, True
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass
+class _Statement:
+    """One read, as SQL: the SELECT without ORDER/LIMIT, the matching clause (for counting) and its binds."""
+
+    select: str
+    matching: str
+    binds: dict[str, Any]
+    used: set[str]  # the columns the filters read (can the count use ``count_source``?)
+    order: str
+    derived: dict[str, list[Any]] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+
+
+def _statement(
+    layer: Layer,
+    *,
+    profile: str | None,
+    columns: Sequence[str] | None,
+    ward_id: int | None,
+    bbox: BBox | None,
+    bbox_srid: int,
+    bbox_exact: bool,
+    where: Mapping[str, Iterable[Any]] | None,
+    datetime_range: tuple[dt.datetime | None, dt.datetime | None] | None,
+    srid: int,
+    lat_lon: bool,
+    repair: bool,
+    geometry: Geometry,
+    after: Any,
+    fid: Any,
+    sort: str | None,
+) -> _Statement:
+    fields = profile_fields(layer, profile) if profile is not None else layer.fields
+    stored = [f.name for f in fields if not f.derived]
+    if columns is not None:
+        allowed = set(stored)
+        stored = [n for n in columns if n in allowed]
+    names = list(dict.fromkeys([layer.id_field, *[n for n in stored if n != layer.id_field]]))
+    kinds = {f.name: f for f in layer.fields}
+    g = _q(layer.geometry_column)
+    geom = f"CASE WHEN ST_IsValid({g}) THEN {g} ELSE ST_MakeValid({g}) END" if repair else g
+    if srid != crs.WGS84:
+        geom = f"ST_Transform({geom}, {int(srid)})"
+    if lat_lon:
+        geom = f"ST_FlipCoordinates({geom})"
+    where_sql, binds, used = ["TRUE"], {}, set()
+    # the feature id is needed only to name, page or order by it (a public read sorted by the
+    # database id, e.g. an export, works for a layer without a public id)
+    if sort and fid is None and after is None:
+        ident, text_id = sort, False
+    else:
+        ident, text_id = feature_id(layer, profile)
+    ident_sql = _q(ident)
+    if fid is not None:
+        where_sql.append(f"{ident_sql} = :fid")
+        binds["fid"] = str(fid) if text_id else int(fid)
+    if ward_id is not None and layer.ward_column:
+        where_sql.append(f"{_q(layer.ward_column)} = :ward")
+        binds["ward"] = int(ward_id)
+        used.add(layer.ward_column)
+    if bbox is not None:
+        x1, y1, x2, y2 = bbox  # x = lon/easting (axis order already normalised by the caller)
+        env = "ST_MakeEnvelope(:bx1, :by1, :bx2, :by2, :bsrid)"
+        if bbox_srid != crs.WGS84:
+            env = f"ST_Transform({env}, 4326)"
+        where_sql.append(f"{g} && {env} AND ST_Intersects({g}, {env})" if bbox_exact else f"{g} && {env}")
+        binds.update(bx1=x1, by1=y1, bx2=x2, by2=y2, bsrid=int(bbox_srid))
+        used.add(layer.geometry_column)
+    if datetime_range is not None:
+        if not layer.temporal_field:
+            raise ValueError(f"layer {layer.name!r} has no time field")
+        lo, hi = datetime_range
+        t = _q(layer.temporal_field)
+        used.add(layer.temporal_field)
+        if lo is not None:
+            where_sql.append(f"{t} >= :t0")
+            binds["t0"] = lo
+        if hi is not None:
+            where_sql.append(f"{t} <= :t1")
+            binds["t1"] = hi
+    derived: dict[str, list[Any]] = {}
+    for i, (name, values) in enumerate((where or {}).items()):
+        values = list(values)
+        f = kinds.get(name)
+        if not values or f is None:
+            continue
+        if f.derived:  # statuses are computed in Python: filtered after derivation
+            derived[name] = values
+            continue
+        keys = [f"p{i}" if len(values) == 1 else f"p{i}_{j}" for j in range(len(values))]
+        binds.update(zip(keys, values, strict=True))
+        if f.kind == "list":
+            clause = " OR ".join(f":{k} = ANY({_q(name)})" for k in keys)
+            where_sql.append(clause if len(keys) == 1 else f"({clause})")
+        elif len(keys) == 1:
+            where_sql.append(f"{_q(name)} = :{keys[0]}")
+        else:
+            where_sql.append(f"{_q(name)} IN ({', '.join(':' + k for k in keys)})")
+        used.add(name)
+    matching = " AND ".join(where_sql)
+    if after is not None:
+        where_sql.append(f"{ident_sql} > :after")
+        binds["after"] = str(after) if text_id else int(after)
+    cols = ", ".join(_q(c) for c in names)
+    if geometry == "geojson":
+        digits = 7 if srid == crs.WGS84 else 3
+        shape = f"{ident_sql} AS __fid, ST_AsGeoJSON({geom}, {digits}, 0) AS __geometry"
+    else:
+        shape = f"ST_AsBinary({geom}) AS __wkb"
+    select = f"SELECT {cols}, {shape} FROM {_q(layer.source)} WHERE {' AND '.join(where_sql)}"
+    return _Statement(select=select, matching=matching, binds=binds, used=used,
+                      order=_q(sort) if sort else ident_sql, derived=derived, columns=names)
+
+
+def no_jit(bind: db.Bind, conn: Connection) -> None:
+    """Short reads on a connection the reader opened: JIT compilation only costs time (ends with it)."""
+    if isinstance(bind, Engine):
+        conn.execute(sa.text("SET LOCAL jit = off"))
+
+
+def _wkb_geometries(wkb: pd.Series | np.ndarray) -> np.ndarray:
+    values = np.asarray([bytes(b) if b is not None else None for b in wkb], dtype=object)
+    return shapely.from_wkb(values)
+
+
+def _bulk_frame(result: sa.CursorResult) -> pd.DataFrame:
+    """Rows as object columns, built column-wise: pandas' row-wise construction with type inference is
+    far slower, and geometry decoded later in one call instead of one Python object per row twice."""
+    names, rows = list(result.keys()), result.fetchall()
+    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
+    return pd.DataFrame({name: np.fromiter(col, dtype=object, count=len(rows))
+                         for name, col in zip(names, columns, strict=True)}, dtype=object, copy=False)
+
+
+def _filter_derived(frame: pd.DataFrame, derived: Mapping[str, list[Any]]) -> pd.DataFrame:
+    for name, values in derived.items():
+        frame = frame[frame[name].astype(str).isin([str(v) for v in values])]
+    return frame
+
+
+def read(
+    bind: db.Bind,
+    layer: Layer,
+    *,
+    profile: str | None = None,
+    columns: Sequence[str] | None = None,
+    ward_id: int | None = None,
+    bbox: BBox | None = None,
+    bbox_srid: int = crs.WGS84,
+    bbox_exact: bool = False,
+    where: Mapping[str, Iterable[Any]] | None = None,
+    datetime_range: tuple[dt.datetime | None, dt.datetime | None] | None = None,
+    srid: int = crs.WGS84,
+    lat_lon: bool = False,
+    repair: bool = False,
+    geometry: Geometry = "shapely",
+    limit: int | None = None,
+    offset: int = 0,
+    after: Any = None,
+    fid: Any = None,
+    sort: str | None = None,
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Features of ``layer`` (see the module's docstring for each argument), derived fields added.
+
+    ``"shapely"`` and ``"bulk"`` give a GeoDataFrame in EPSG:``srid`` whose columns are the id,
+    the stored fields read and the derived ones, then ``geometry``; ``"geojson"`` a DataFrame of
+    the same columns with ``__fid`` and ``__geometry`` (GeoJSON text). Derived filters apply
+    before ``limit``/``offset`` (the whole match is read, then paged).
+    """
+    st = _statement(layer, profile=profile, columns=columns, ward_id=ward_id, bbox=bbox, bbox_srid=bbox_srid,
+                    bbox_exact=bbox_exact, where=where, datetime_range=datetime_range, srid=srid, lat_lon=lat_lon,
+                    repair=repair, geometry=geometry, after=after, fid=fid, sort=sort)
+    sql, binds = f"{st.select} ORDER BY {st.order}", dict(st.binds)
+    if not st.derived and (limit is not None or offset):
+        if limit is not None:
+            sql += " LIMIT :limit"
+            binds["limit"] = int(limit)
+        if offset:
+            sql += " OFFSET :offset"
+            binds["offset"] = int(offset)
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        if geometry == "geojson":
+            frame = pd.DataFrame([dict(r) for r in conn.execute(sa.text(sql), binds).mappings()])
+            if frame.empty:
+                frame = pd.DataFrame(columns=[*st.columns, "__fid", "__geometry"])
+        elif geometry == "bulk":
+            frame = _bulk_frame(conn.execute(sa.text(sql), binds))
+        else:
+            frame = pd.read_sql(sa.text(sql), conn, params=binds)
+    if geometry != "geojson":
+        geoms = _wkb_geometries(frame.pop("__wkb").to_numpy())
+        frame = gpd.GeoDataFrame(frame, geometry=geoms, crs=f"EPSG:{srid}")
+    if layer.derive is not None and (geometry != "geojson" or len(frame)):
+        derived = layer.derive(frame)
+        frame = derived if geometry == "geojson" else gpd.GeoDataFrame(derived, geometry="geometry",
+                                                                        crs=f"EPSG:{srid}")
+    if st.derived:
+        frame = _filter_derived(frame, st.derived)
+        if limit is not None or offset:
+            frame = frame.iloc[offset: None if limit is None else offset + limit]
+    return frame
+
+
+class CountStore(Protocol):
+    """Where :func:`read_page` keeps the counts of filters (the OGC API's app-owned cache)."""
+
+    def get(self, key: Any) -> int | None: ...
+
+    def put(self, key: Any, value: int) -> None: ...
+
+
+@dataclass
+class Page:
+    """One page of :func:`read_page`: rows (``__fid``, ``__geometry``, fields), the number matched
+    (None: not counted) and whether more rows follow."""
+
+    frame: pd.DataFrame
+    matched: int | None
+    has_more: bool
+
+
+def read_page(
+    bind: db.Bind,
+    layer: Layer,
+    profile: str,
+    *,
+    srid: int = crs.WGS84,
+    lat_lon: bool = False,
+    bbox: BBox | None = None,
+    bbox_srid: int = crs.WGS84,
+    datetime_range: tuple[dt.datetime | None, dt.datetime | None] | None = None,
+    where: Mapping[str, Iterable[Any]] | None = None,
+    limit: int,
+    offset: int = 0,
+    after: Any = None,
+    fid: Any = None,
+    counts: CountStore | None = None,
+    columns_of: Callable[[str], frozenset[str]] | None = None,
+    count_scope: Any = None,
+) -> Page:
+    """A page of GeoJSON rows of ``layer`` for ``profile`` in one statement, with the number matched.
+
+    Pages are ordered by the profile's feature id; ``after`` (keyset) stays fast at any depth
+    while a deep ``offset`` walks every row before it. The count rides along in the same
+    statement (one round trip, also for an empty page); it comes from the layer's
+    ``count_source`` table when every filtered column is one of its columns (``columns_of``
+    tells them): counting ``establishment_overview`` (per-row licence and inspection lookups)
+    at city scale takes over a second, the table a few milliseconds. ``counts`` keeps the
+    count of a filter (keyed by ``count_scope``, e.g. the database URL, and the filter) so the
+    following pages skip it. Statuses (derived fields) are computed in Python: with a filter on
+    one the whole match is read, filtered, then paged, still one statement.
+    """
+    st = _statement(layer, profile=profile, columns=None, ward_id=None, bbox=bbox, bbox_srid=bbox_srid,
+                    bbox_exact=True, where=where, datetime_range=datetime_range, srid=srid, lat_lon=lat_lon,
+                    repair=True, geometry="geojson", after=after, fid=fid, sort=None)
+    binds = dict(st.binds)
+    count_key = (count_scope, layer.source, st.matching,
+                 tuple(sorted((k, repr(v)) for k, v in binds.items() if k != "after")))
+    matched: int | None = None
+    if st.derived:
+        sql = f"{st.select} ORDER BY {st.order}"
+    else:
+        matched = None if fid is not None or counts is None else counts.get(count_key)
+        sql = f"{st.select} ORDER BY {st.order} LIMIT :limit_plus_one OFFSET :offset"
+        binds.update(limit_plus_one=limit + 1, offset=offset)
+        if matched is None and fid is None:
+            counted = _q(layer.source)
+            if layer.count_source and columns_of is not None and st.used <= columns_of(layer.count_source):
+                counted = _q(layer.count_source)
+            sql = (f"SELECT page.*, m.__matched FROM (SELECT count(*) AS __matched FROM {counted} "
+                   f"WHERE {st.matching}) m LEFT JOIN ({sql}) page ON true ORDER BY page.__fid")
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        rows = conn.execute(sa.text(sql), binds).mappings().all()
+    frame = pd.DataFrame([dict(r) for r in rows])
+    if "__matched" in frame:
+        matched = int(frame["__matched"].iloc[0])
+        if counts is not None:
+            counts.put(count_key, matched)
+        frame = frame[frame["__fid"].notna()]
+    if frame.empty:
+        frame = pd.DataFrame(columns=[*st.columns, "__fid", "__geometry"])
+    if layer.derive is not None and len(frame):
+        frame = layer.derive(frame)
+    if st.derived:
+        frame = _filter_derived(frame, st.derived)
+        if after is None:
+            matched = len(frame)
+        frame = frame.iloc[offset: offset + limit + 1]
+    has_more = len(frame) > limit
+    return Page(frame=frame.iloc[:limit], matched=matched, has_more=has_more)
+
+
+def extent(bind: db.Bind, layer: Layer) -> tuple[BBox | None, tuple[Any, Any] | None]:
+    """The layer's spatial extent (EPSG:4326) and, with a time field, its first and last time."""
+    g = _q(layer.geometry_column)
+    times = ""
+    if layer.temporal_field:
+        t = _q(layer.temporal_field)
+        times = f", min({t}) t0, max({t}) t1"
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        row = conn.execute(sa.text(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e){', t0, t1' if layer.temporal_field else ''} "
+            f"FROM (SELECT ST_Extent({g}) e{times} FROM {_q(layer.source)}) s")).one()
+    box = None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+    return box, ((row[4], row[5]) if layer.temporal_field else None)
+
+
+def table_columns(bind: db.Bind, table: str) -> frozenset[str]:
+    """The column names of ``table`` (what a ``count_source`` can filter on)."""
+    with db.read(bind) as conn:
+        return frozenset(conn.execute(sa.text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attnum > 0 "
+            "AND NOT attisdropped"), {"t": table}).scalars())
+
+

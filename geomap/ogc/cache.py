@@ -1,0 +1,80 @@
+"""The OGC API's caches, owned by the web app (``app.state.ogc``, built in :func:`geomap.web.create_app`).
+
+Nothing here is module-level: a new app (a test, a restart) starts empty. Every entry
+expires: a collection's extent and a filter's count after :data:`EXTENT_TTL_S` /
+:data:`COUNT_TTL_S` (a page or two of the same filter skips its count), a table's column list
+(what a ``count_source`` can filter on) after :data:`COLUMNS_TTL_S` (a migration adds
+columns without a restart). :meth:`OGCCaches.clear` empties all three (e.g. after loading a ward).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
+
+EXTENT_TTL_S = 300.0
+COUNT_TTL_S = 300.0
+COLUMNS_TTL_S = 3600.0
+
+
+class TTLCache(Generic[V]):
+    """A small thread-safe map whose entries expire ``ttl_s`` seconds after they were put.
+
+    ``get(key)`` → the value or None; ``put(key, value)``; ``get_or_load(key, load)`` calls
+    ``load()`` on a miss and keeps its result; ``clear()``. Past ``max_entries`` the map is
+    emptied (entries are cheap to make again), so it never grows without bound.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 512, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s, self.max_entries, self._clock = ttl_s, max_entries, clock
+        self._entries: dict[Hashable, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> V | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            if self._clock() - hit[0] >= self.ttl_s:
+                del self._entries[key]
+                return None
+            return hit[1]
+
+    def put(self, key: Hashable, value: V) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries and key not in self._entries:
+                self._entries.clear()
+            self._entries[key] = (self._clock(), value)
+
+    def get_or_load(self, key: Hashable, load: Callable[[], V]) -> V:
+        found = self.get(key)
+        if found is None:
+            found = load()
+            self.put(key, found)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class OGCCaches:
+    """The three caches of the OGC API: ``extents`` (collection → extent document), ``counts``
+    (filter → numberMatched) and ``columns`` (table → its column names)."""
+
+    def __init__(self, extent_ttl_s: float = EXTENT_TTL_S, count_ttl_s: float = COUNT_TTL_S,
+                 columns_ttl_s: float = COLUMNS_TTL_S):
+        self.extents: TTLCache[dict[str, Any]] = TTLCache(extent_ttl_s)
+        self.counts: TTLCache[int] = TTLCache(count_ttl_s)
+        self.columns: TTLCache[frozenset[str]] = TTLCache(columns_ttl_s)
+
+    def clear(self) -> None:
+        for cache in (self.extents, self.counts, self.columns):
+            cache.clear()

@@ -1,0 +1,76 @@
+"""Every read of the ``ward`` table: ids by slug, the loaded wards, their extents and grids.
+
+Each function takes a :data:`geomap.db.Bind` (an Engine, or a Connection the caller holds)
+and caches nothing: a ward reloaded by ``geomap demo load`` gets a new id, so callers that
+keep an id keep it with a TTL they own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+import layers as layer_registry
+from geomap import db
+from geomap.errors import GeomapError, UnknownWard
+from geomap.layer_reader import no_jit
+
+#: (min_lon, min_lat, max_lon, max_lat) in EPSG:4326
+BBox = tuple[float, float, float, float]
+
+
+def ward_id(bind: db.Bind, slug: str) -> int:
+    """The id of the loaded ward ``slug``; a clear error when it is not loaded."""
+    with db.read(bind) as conn:
+        found = conn.execute(sa.text("SELECT id FROM ward WHERE slug = :slug"), {"slug": slug}).scalar()
+    if found is None:
+        raise UnknownWard(f"Ward '{slug}' is not loaded in the database; run 'geomap demo load --ward {slug}'.")
+    return int(found)
+
+
+def ward_by_slug(bind: db.Bind, slug: str) -> dict[str, Any] | None:
+    """The loaded ward ``slug`` (id, slug, name, province, local_srid), None when it is not loaded."""
+    with db.read(bind) as conn:
+        row = conn.execute(sa.text("SELECT id, slug, name, province, local_srid FROM ward WHERE slug = :s"),
+                           {"s": slug}).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def loaded_wards(bind: db.Bind) -> list[dict[str, Any]]:
+    """Every loaded ward (id, slug, name, local_srid), by name."""
+    with db.read(bind) as conn:
+        rows = conn.execute(sa.text("SELECT id, slug, name, local_srid FROM ward ORDER BY name")).mappings()
+        return [dict(r) for r in rows]
+
+
+def local_srids(bind: db.Bind) -> set[int]:
+    """The local grids (EPSG codes) of the loaded wards."""
+    with db.read(bind) as conn:
+        return {int(s) for s in conn.execute(sa.text("SELECT DISTINCT local_srid FROM ward")).scalars()}
+
+
+def ward_bounds(bind: db.Bind, ward: int) -> BBox:
+    """The ward's boundary extent in EPSG:4326."""
+    with db.read(bind) as conn:
+        row = conn.execute(sa.text(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Extent(geom) b FROM ward "
+            "WHERE id = :id) s"), {"id": ward}).one()
+    if row[0] is None:
+        raise GeomapError(f"Ward {ward} has no boundary.")
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+def ward_is_synthetic(bind: db.Bind, ward_id: int) -> bool:
+    """Does any registry layer of the ward hold synthetic rows? (pages then say so)."""
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        for layer in layer_registry.registry().values():
+            if not layer.ward_column or not any(f.name == "is_synthetic" for f in layer.fields):
+                continue
+            hit = conn.execute(sa.text(
+                f'SELECT EXISTS (SELECT 1 FROM "{layer.source}" WHERE "{layer.ward_column}" = :w AND is_synthetic)'),
+                {"w": ward_id}).scalar()
+            if hit:
+                return True
+    return False
