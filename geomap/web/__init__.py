@@ -3,6 +3,12 @@
 :func:`create_app` builds the app from the routers in ``geomap.web.routes``: every module
 there exposes ``router`` (a ``fastapi.APIRouter``); adding an endpoint family is one new
 module. Run with ``geomap serve`` (uvicorn).
+
+The app owns what its routes keep between requests, on ``app.state`` (each with explicit
+lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fresh):
+
+- ``app.state.qr``: the QR lookup's :class:`qr.lookup.LookupState` (rendered pages kept
+  ``GEOMAP_QR_CACHE_SECONDS``, the status memo, the source's columns, the lookup engine).
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from qr.lookup import LookupState
+
 
 def create_app(database_url: str | None = None) -> FastAPI:
     """The public ASGI app. ``database_url`` overrides the configured database (tests)."""
     app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.database_url = database_url
+    app.state.qr = LookupState.from_env()
     routes = Path(__file__).parent / "routes"
     for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):
         if info.name.startswith("_"):
