@@ -32,7 +32,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
 import layers
-from geomap import status
+from geomap import db, status
 from qr import codes, data
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -268,20 +268,19 @@ class LookupState:
         """Settings from the environment: ``GEOMAP_QR_CACHE_SECONDS`` (default 30; 0 disables the page cache)."""
         return cls(float(os.environ.get("GEOMAP_QR_CACHE_SECONDS", "30")))
 
-    def columns(self, conn: Connection, layer: layers.Layer) -> tuple[str, ...]:
+    def columns(self, bind: db.Bind, layer: layers.Layer) -> tuple[str, ...]:
         """:func:`stored_public_columns` of ``layer``, read at most once every ``columns_ttl`` seconds."""
         now = time.monotonic()
         found = self._columns.get(layer.name)
         if found is None or found[0] < now:
-            found = (now + self.columns_ttl, stored_public_columns(layer, data.source_columns(conn, layer.source)))
+            found = (now + self.columns_ttl, stored_public_columns(layer, data.source_columns(bind, layer.source)))
             self._columns[layer.name] = found
         return found[1]
 
     def prime(self, engine: Engine) -> None:
         """Fill the status memo for every record of ``engine``'s database now (the service's start-up)."""
         layer = establishment_layer()
-        with engine.connect() as conn:
-            columns = self.columns(conn, layer)
+        columns = self.columns(engine, layer)
         self.statuses.mark_primed(engine)
         self.statuses.prime_now(engine, layer, columns)
 
