@@ -1,7 +1,7 @@
 """Dashboard benchmark on the demo ward: cold (queries + computation + map) and warm (cached frames).
 
-Cold: a fresh engine, :func:`geomap.dashboard.load_frames` (a handful of set-based queries),
-:func:`~geomap.dashboard.compute` and the choropleth rendered to HTML. Warm: what a rerun of
+Cold: a fresh engine, :func:`geomap.dashboard.data.load_frames` (a handful of set-based queries),
+:func:`~geomap.dashboard.indicators.compute` and the choropleth rendered to HTML. Warm: what a rerun of
 the staff page costs when ``st.cache_data`` holds the frames and board — a pickle round trip
 of the cached objects plus rendering the map. The reference is the naive way: one query per
 residential group and indicator source (312 groups), as a per-group loop would do.

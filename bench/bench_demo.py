@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bench._support import bench_database, drop_database
 from geomap import db, demo, models, profiles
-from geomap.demo import loader
+from geomap.demo import data as demo_data
 from geomap.demo.synthesis import WardData
 
 WARD = "hoa-cuong"
@@ -39,7 +39,7 @@ def _time_write(engine: sa.Engine, data: WardData) -> float:
     with engine.connect() as conn:
         trans = conn.begin()
         start = time.perf_counter()
-        loader.write_ward(conn, data)
+        demo_data.write_ward(conn, data)
         elapsed = time.perf_counter() - start
         trans.rollback()
     return elapsed

@@ -287,9 +287,15 @@ import streamlit as st
 from geomap import db
 from qr import lookup
 
+
+@st.cache_resource
+def _state() -> lookup.LookupState:  # what the public service keeps per process (status memo, columns)
+    return lookup.LookupState()
+
+
 token = st.query_params.get("code", "")
 with db.get_engine({url!r}).connect() as conn:
-    result = lookup.lookup(conn, token)
+    result = lookup.lookup(conn, token, _state())
 est = (result.data or {{}}).get("establishment") or {{}}
 st.title(est.get("name") or "?")
 for key, value in est.items():

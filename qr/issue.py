@@ -2,7 +2,7 @@
 
 Every function takes a :class:`~sqlalchemy.engine.Connection` inside the caller's
 :func:`geomap.db.transaction`, so a bulk issue or a reissue is all-or-nothing, and writes
-its audit-log entry in the same transaction.
+its audit-log entry in the same transaction. The statements themselves are in :mod:`qr.data`.
 
 Rules: a target (establishment or market stall) has at most one active code (enforced by
 partial unique indexes, migration ``0003_qr``). Reissuing revokes the active row with
@@ -19,12 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geomap import audit, i18n, profiles
 from geomap.errors import GeomapError
-from qr import codes
+from qr import codes, data
 
 REVOKE_REASONS = ("reissued", "closed", "damaged", "misused", "other")
 i18n.CODES.setdefault("qr_revoked_reason", {
@@ -77,17 +76,13 @@ class StickerItem:
     revoked_reason: str | None
 
 
-_COLUMNS = ("id, token, short_code, target_type, establishment_id, stall_id, version, issued_at, "
-            "revoked_at, revoked_reason")
-
-
 def _record(row: Mapping[str, Any] | None) -> QrRecord | None:
     return None if row is None else QrRecord(**{k: row[k] for k in QrRecord.__dataclass_fields__})
 
 
 def ward_prefix(conn: Connection, ward_id: int) -> str:
     """The short-code prefix of a loaded ward (its profile's ``code_prefix``, else initials)."""
-    slug = conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
+    slug = data.ward_slug(conn, ward_id)
     if slug is None:
         raise GeomapError(f"Ward {ward_id} is not loaded; run 'geomap demo load' first.")
     try:
@@ -97,46 +92,13 @@ def ward_prefix(conn: Connection, ward_id: int) -> str:
     return codes.ward_prefix(slug, prefix)
 
 
-_MISSING_SQL = sa.text("""
-SELECT 'establishment' AS target_type, e.id AS establishment_id, NULL::int AS stall_id
-FROM establishment e
-WHERE e.ward_id = :ward AND e.operating_status <> 'closed'
-  AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.establishment_id = e.id AND q.revoked_at IS NULL)
-UNION ALL
-SELECT 'stall', NULL, s.id
-FROM stall s JOIN market m ON m.id = s.market_id
-WHERE m.ward_id = :ward
-  AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.stall_id = s.id AND q.revoked_at IS NULL)
-ORDER BY 1, 2, 3
-""")
-
-_INSERT_SQL = sa.text(f"""
-INSERT INTO qr_code (token, short_code, target_type, establishment_id, stall_id, version)
-SELECT u.token, u.short_code, u.target_type, u.establishment_id, u.stall_id,
-       1 + COALESCE(CASE WHEN u.establishment_id IS NOT NULL
-                         THEN (SELECT max(q.version) FROM qr_code q WHERE q.establishment_id = u.establishment_id)
-                         ELSE (SELECT max(q.version) FROM qr_code q WHERE q.stall_id = u.stall_id) END, 0)
-FROM unnest(CAST(:tokens AS text[]), CAST(:shorts AS text[]), CAST(:types AS text[]),
-            CAST(:eids AS int[]), CAST(:sids AS int[]))
-     AS u(token, short_code, target_type, establishment_id, stall_id)
-ON CONFLICT DO NOTHING
-RETURNING {_COLUMNS}
-""")
-
-
 def _insert(conn: Connection, targets: Sequence[tuple[str, int | None, int | None]], prefix: str) -> list[QrRecord]:
     """Insert fresh codes for ``targets``; rows that hit a unique constraint are skipped (caller retries)."""
     shorts: set[str] = set()
     while len(shorts) < len(targets):
         shorts.add(codes.new_short_code(prefix))
-    params = {
-        "tokens": [codes.new_token() for _ in targets],
-        "shorts": list(shorts),
-        "types": [t[0] for t in targets],
-        "eids": [t[1] for t in targets],
-        "sids": [t[2] for t in targets],
-    }
-    return [_record(r) for r in conn.execute(_INSERT_SQL, params).mappings()]
+    rows = data.insert_codes(conn, targets, [codes.new_token() for _ in targets], list(shorts))
+    return [_record(r) for r in rows]
 
 
 def issue_missing(conn: Connection, ward_id: int, *, user: Mapping[str, Any] | None = None) -> dict[str, int]:
@@ -149,7 +111,7 @@ def issue_missing(conn: Connection, ward_id: int, *, user: Mapping[str, Any] | N
     prefix = ward_prefix(conn, ward_id)
     counts = {"establishment": 0, "stall": 0}
     for _ in range(_MAX_ROUNDS):
-        targets = [tuple(r) for r in conn.execute(_MISSING_SQL, {"ward": ward_id})]
+        targets = data.missing_targets(conn, ward_id)
         if not targets:
             break
         for rec in _insert(conn, targets, prefix):
@@ -175,18 +137,17 @@ def issue(conn: Connection, *, establishment_id: int | None = None, stall_id: in
 def _issue_one(conn: Connection, establishment_id: int | None, stall_id: int | None,
                user: Mapping[str, Any] | None, note: str | None) -> QrRecord:
     if establishment_id is not None:
-        ward = conn.execute(sa.text("SELECT ward_id, operating_status FROM establishment WHERE id = :i"),
-                            {"i": establishment_id}).first()
-        if ward is None:
+        found = data.establishment_ward(conn, establishment_id)
+        if found is None:
             raise GeomapError(f"Establishment {establishment_id} does not exist.")
-        if ward[1] == "closed":
+        ward_id, operating_status = found
+        if operating_status == "closed":
             raise GeomapError("This establishment is closed; a closed business gets no QR code.")
     else:
-        ward = conn.execute(sa.text("SELECT m.ward_id FROM stall s JOIN market m ON m.id = s.market_id "
-                                    "WHERE s.id = :i"), {"i": stall_id}).first()
-        if ward is None:
+        ward_id = data.stall_ward(conn, stall_id)
+        if ward_id is None:
             raise GeomapError(f"Stall {stall_id} does not exist.")
-    prefix = ward_prefix(conn, ward[0])
+    prefix = ward_prefix(conn, ward_id)
     target = ("establishment" if establishment_id is not None else "stall", establishment_id, stall_id)
     for _ in range(_MAX_ROUNDS):
         inserted = _insert(conn, [target], prefix)
@@ -208,10 +169,7 @@ def _public_dict(rec: QrRecord) -> dict[str, Any]:
 def active_for(conn: Connection, *, establishment_id: int | None = None,
                stall_id: int | None = None, lock: bool = False) -> QrRecord | None:
     """The active code of a target, if any (``lock``: FOR UPDATE, before a reissue/revoke)."""
-    column = "establishment_id" if establishment_id is not None else "stall_id"
-    value = establishment_id if establishment_id is not None else stall_id
-    sql = f"SELECT {_COLUMNS} FROM qr_code WHERE {column} = :v AND revoked_at IS NULL"
-    return _record(conn.execute(sa.text(sql + (" FOR UPDATE" if lock else "")), {"v": value}).mappings().first())
+    return _record(data.active_code(conn, establishment_id=establishment_id, stall_id=stall_id, lock=lock))
 
 
 def find(conn: Connection, ref: str) -> QrRecord | None:
@@ -223,21 +181,15 @@ def find(conn: Connection, ref: str) -> QrRecord | None:
     ref = (ref or "").strip()
     token = codes.normalize_token(ref)
     if token:
-        row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM qr_code WHERE token = :t"), {"t": token})
-        found = _record(row.mappings().first())
+        found = _record(data.code_by_token(conn, token))
         if found:
             return found
     short = codes.normalize_short_code(ref)
     if short:
-        row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM qr_code WHERE short_code = :s"), {"s": short})
-        found = _record(row.mappings().first())
+        found = _record(data.code_by_short_code(conn, short))
         if found:
             return found
-    row = conn.execute(sa.text(
-        f"SELECT {', '.join('q.' + c.strip() for c in _COLUMNS.split(','))} FROM qr_code q "
-        "JOIN establishment e ON e.id = q.establishment_id WHERE e.code = :c "
-        "ORDER BY q.revoked_at IS NULL DESC, q.version DESC LIMIT 1"), {"c": ref})
-    return _record(row.mappings().first())
+    return _record(data.code_of_establishment(conn, ref))
 
 
 def _require(conn: Connection, ref: str | QrRecord) -> QrRecord:
@@ -254,9 +206,7 @@ def revoke(conn: Connection, ref: str | QrRecord, *, reason: str, user: Mapping[
     if reason not in REVOKE_REASONS:
         raise GeomapError(f"Unknown revocation reason {reason!r}; use one of: {', '.join(REVOKE_REASONS)}.")
     rec = _require(conn, ref)
-    row = conn.execute(sa.text(
-        f"UPDATE qr_code SET revoked_at = now(), revoked_reason = :r WHERE id = :i AND revoked_at IS NULL "
-        f"RETURNING {_COLUMNS}"), {"r": reason, "i": rec.id}).mappings().first()
+    row = data.mark_revoked(conn, rec.id, reason)
     if row is None:
         raise GeomapError(f"QR code {rec.short_code} was already revoked.")
     new = _record(row)
@@ -281,38 +231,11 @@ def reissue(conn: Connection, ref: str | QrRecord, *, user: Mapping[str, Any] | 
 
 def revoke_closed(conn: Connection, ward_id: int, *, user: Mapping[str, Any] | None = None) -> int:
     """Revoke (reason ``closed``) the active codes of the ward's closed establishments."""
-    ids = conn.execute(sa.text(
-        "UPDATE qr_code q SET revoked_at = now(), revoked_reason = 'closed' FROM establishment e "
-        "WHERE e.id = q.establishment_id AND e.ward_id = :w AND e.operating_status = 'closed' "
-        "AND q.revoked_at IS NULL RETURNING q.id"), {"w": ward_id}).scalars().all()
+    ids = data.revoke_closed(conn, ward_id)
     if ids:
         audit.record(conn, action="qr.revoke_closed", entity_type="ward", entity_id=ward_id, user=user,
                      after={"revoked": len(ids)})
     return len(ids)
-
-
-_SELECT_SQL = """
-SELECT q.token, q.short_code, q.target_type, q.version, q.issued_at, q.revoked_at, q.revoked_reason,
-       COALESCE(e.name, te.name, concat_ws(' ', m.name, s.stall_no)) AS name,
-       CASE WHEN q.stall_id IS NOT NULL THEN concat_ws(', ', m.name, m.address)
-            ELSE COALESCE(e.address, concat_ws(' ', e.house_number, e.street), '') END AS address,
-       w.name AS ward_name, COALESCE(e.code, te.code) AS establishment_code,
-       COALESCE(m.name, em.name) AS market, COALESCE(s.stall_no, es.stall_no) AS stall_no,
-       rg.name AS residential_group
-FROM qr_code q
-LEFT JOIN establishment e ON e.id = q.establishment_id
-LEFT JOIN stall s ON s.id = q.stall_id
-LEFT JOIN market m ON m.id = s.market_id
-LEFT JOIN establishment te ON te.id = s.establishment_id
-LEFT JOIN market em ON em.id = e.market_id
-LEFT JOIN LATERAL (SELECT x.stall_no FROM stall x WHERE x.establishment_id = e.id ORDER BY x.id LIMIT 1) es
-       ON true
-LEFT JOIN residential_group rg ON rg.id = COALESCE(e.residential_group_id, te.residential_group_id)
-JOIN ward w ON w.id = COALESCE(e.ward_id, m.ward_id)
-WHERE w.id = :ward {filters}
-ORDER BY rg.code NULLS LAST, COALESCE(m.name, em.name) NULLS FIRST, COALESCE(s.stall_no, es.stall_no),
-         name, q.version
-"""
 
 
 def select_codes(
@@ -330,61 +253,29 @@ def select_codes(
     ``group`` and ``market`` match a code or a name; ``refs`` are short codes, tokens or
     establishment codes (a typo is reported by name, not silently skipped).
     """
-    filters: list[str] = []
-    params: dict[str, Any] = {"ward": ward_id}
-    if not include_revoked:
-        filters.append("q.revoked_at IS NULL")
-    if group:
-        filters.append("(rg.code = :group OR rg.name = :group)")
-        params["group"] = group.strip()
-        if not conn.execute(sa.text("SELECT 1 FROM residential_group WHERE ward_id = :ward AND "
-                                    "(code = :group OR name = :group)"), params).first():
-            raise GeomapError(f"No residential group {group!r} in this ward; give its code or exact name.")
-    if market:
-        filters.append("(m.code = :market OR m.name = :market OR em.code = :market OR em.name = :market)")
-        params["market"] = market.strip()
-        if not conn.execute(sa.text("SELECT 1 FROM market WHERE ward_id = :ward AND "
-                                    "(code = :market OR name = :market)"), params).first():
-            raise GeomapError(f"No market {market!r} in this ward; give its code or exact name.")
+    if group and not data.group_exists(conn, ward_id, group.strip()):
+        raise GeomapError(f"No residential group {group!r} in this ward; give its code or exact name.")
+    if market and not data.market_exists(conn, ward_id, market.strip()):
+        raise GeomapError(f"No market {market!r} in this ward; give its code or exact name.")
+    tokens = None
     if refs is not None:
-        ids = []
+        tokens = []
         for ref in refs:
             rec = find(conn, ref)
             if rec is None:
                 raise GeomapError(f"No QR code matches {ref!r}.")
-            ids.append(rec.token)
-        filters.append("q.token = ANY(CAST(:tokens AS text[]))")
-        params["tokens"] = ids
-    sql = _SELECT_SQL.format(filters="".join(f" AND {f}" for f in filters))
-    if limit is not None:
-        sql += " LIMIT :limit"
-        params["limit"] = int(limit)
-    return [StickerItem(**dict(r)) for r in conn.execute(sa.text(sql), params).mappings()]
+            tokens.append(rec.token)
+    rows = data.sticker_rows(conn, ward_id, group=group.strip() if group else None,
+                             market=market.strip() if market else None, tokens=tokens,
+                             include_revoked=include_revoked, limit=limit)
+    return [StickerItem(**r) for r in rows]
 
 
 def summary(conn: Connection, ward_id: int) -> dict[str, int]:
     """Counts for the staff page: active codes by target, targets still without one, revoked codes."""
-    row = conn.execute(sa.text("""
-        SELECT
-          (SELECT count(*) FROM qr_code q JOIN establishment e ON e.id = q.establishment_id
-            WHERE e.ward_id = :w AND q.revoked_at IS NULL) AS active_establishments,
-          (SELECT count(*) FROM qr_code q JOIN stall s ON s.id = q.stall_id JOIN market m ON m.id = s.market_id
-            WHERE m.ward_id = :w AND q.revoked_at IS NULL) AS active_stalls,
-          (SELECT count(*) FROM establishment e WHERE e.ward_id = :w AND e.operating_status <> 'closed'
-            AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.establishment_id = e.id AND q.revoked_at IS NULL))
-            + (SELECT count(*) FROM stall s JOIN market m ON m.id = s.market_id WHERE m.ward_id = :w
-            AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.stall_id = s.id AND q.revoked_at IS NULL)) AS missing,
-          (SELECT count(*) FROM qr_code q LEFT JOIN establishment e ON e.id = q.establishment_id
-            LEFT JOIN stall s ON s.id = q.stall_id LEFT JOIN market m ON m.id = s.market_id
-            WHERE COALESCE(e.ward_id, m.ward_id) = :w AND q.revoked_at IS NOT NULL) AS revoked
-    """), {"w": ward_id}).mappings().one()
-    return {k: int(v) for k, v in row.items()}
+    return data.summary(conn, ward_id)
 
 
 def scopes(conn: Connection, ward_id: int) -> dict[str, list[tuple[str, str]]]:
     """Residential groups and markets of the ward as (code, name), for the staff page's pickers."""
-    groups = conn.execute(sa.text("SELECT code, name FROM residential_group WHERE ward_id = :w ORDER BY code"),
-                          {"w": ward_id}).all()
-    markets = conn.execute(sa.text("SELECT code, name FROM market WHERE ward_id = :w ORDER BY name"),
-                           {"w": ward_id}).all()
-    return {"groups": [tuple(r) for r in groups], "markets": [tuple(r) for r in markets]}
+    return data.scopes(conn, ward_id)

@@ -2,7 +2,12 @@
 
 :func:`lookup` resolves a token to a :class:`Lookup` whose ``data`` is the JSON-able view
 model the public page and ``/api/q/{code}`` both render. Framework-free (the web route is a
-thin adapter), so it is tested and benchmarked without HTTP.
+thin adapter), so it is tested and benchmarked without HTTP. Its SQL is in :mod:`qr.data`.
+
+What a lookup keeps between requests is a :class:`LookupState`, owned by the app that serves
+the lookups (``geomap.web.create_app`` keeps one on ``app.state.qr``): the status memo, the
+source's columns and the rendered pages, each with an explicit lifetime and a ``clear()``.
+Nothing here is process-wide.
 
 Privacy by construction: the query never reads the layer's ``personal`` columns; the
 establishment part of the view model is built by looping over the ``establishments``
@@ -14,28 +19,26 @@ leave this module.
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import os
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import psycopg
-import sqlalchemy as sa
-from psycopg.rows import dict_row
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 import layers
-from geomap import status
-from qr import codes
+from geomap import db, status
+from qr import codes, data
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 #: the layer whose public fields a lookup shows, and the one for a stall's market
 ESTABLISHMENT_LAYER = "establishments"
 MARKET_LAYER = "markets"
-#: tolerance (degrees) used to thin the context polygon of the small map
-_SIMPLIFY_DEG = 0.00002
 
 
 @dataclass(frozen=True)
@@ -58,73 +61,30 @@ def establishment_layer() -> layers.Layer:
     return layers.get(ESTABLISHMENT_LAYER)
 
 
-_COLUMNS: dict[str, tuple[str, ...]] = {}
-
-
-def _source_columns(conn: Connection, layer: layers.Layer) -> tuple[str, ...]:
-    """The layer's stored, non-personal fields that its source has (checked once per process).
+def stored_public_columns(layer: layers.Layer, have: set[str] | list[str]) -> tuple[str, ...]:
+    """The layer's stored, non-personal fields that its source has (``have``: the source's columns).
 
     Exactly what the public page and the status rules read: the registry declares every column
     the rules use (revocation dates included), so a lookup reads no other column. Fewer columns
     is also less per-request work in the driver (about half the view's width).
     """
-    if layer.name not in _COLUMNS:
-        have = set(conn.execute(sa.text(f'SELECT * FROM "{layer.source}" LIMIT 0')).keys())
-        _COLUMNS[layer.name] = tuple(f.name for f in layer.fields
-                                     if not f.derived and not f.personal and f.name in have and f.name != "geom")
-    return _COLUMNS[layer.name]
+    have = set(have)
+    return tuple(f.name for f in layer.fields
+                 if not f.derived and not f.personal and f.name in have and f.name != "geom")
 
 
-@functools.lru_cache(maxsize=8)
-def _lookup_sql(columns: tuple[str, ...], source: str, market_fields: tuple[str, ...]) -> str:
-    """The lookup query in the driver's parameter style (``%(token)s``): it runs on the raw cursor."""
-    est = ", ".join(f'o."{c}" AS "e__{c}"' for c in columns)
-    mkt = ", ".join(f'sm."{c}" AS "m__{c}"' for c in market_fields)
-    return f"""
-SELECT q.token, q.short_code, q.target_type, q.version, q.issued_at, q.revoked_at, q.revoked_reason,
-       (o.id IS NOT NULL) AS has_establishment, s.stall_no AS stall_no, {mkt},
-       w.name AS ward_name,
-       ST_Y(g.pt) AS lat, ST_X(g.pt) AS lon, ST_X(g.pt_l) AS x_m, ST_Y(g.pt_l) AS y_m,
-       ST_AsSVG(g.ctx_l, 0, 0) AS ctx_svg, ST_XMin(g.ctx_l) AS ctx_xmin, ST_YMin(g.ctx_l) AS ctx_ymin,
-       ST_XMax(g.ctx_l) AS ctx_xmax, ST_YMax(g.ctx_l) AS ctx_ymax, g.ctx_name,
-       {est}
-FROM qr_code q
-LEFT JOIN stall s ON s.id = q.stall_id
-LEFT JOIN market sm ON sm.id = s.market_id
-LEFT JOIN "{source}" o ON o.id = COALESCE(q.establishment_id, s.establishment_id)
-LEFT JOIN LATERAL (SELECT name, local_srid FROM ward
-                   WHERE id = COALESCE(o.ward_id, sm.ward_id)) w ON true
-LEFT JOIN market om ON om.id = o.market_id
-LEFT JOIN residential_group rg ON rg.id = o.residential_group_id
-LEFT JOIN LATERAL (
-    SELECT p.pt, ST_Transform(p.pt, w.local_srid) AS pt_l,
-           ST_Transform(ST_SimplifyPreserveTopology(p.ctx, {_SIMPLIFY_DEG}), w.local_srid) AS ctx_l, p.ctx_name
-    FROM (SELECT COALESCE(s.geom, o.geom, sm.geom) AS pt,
-                 COALESCE(sm.footprint, om.footprint, rg.geom) AS ctx,
-                 CASE WHEN COALESCE(sm.footprint, om.footprint) IS NOT NULL THEN COALESCE(sm.name, om.name)
-                      ELSE rg.name END AS ctx_name) p
-) g ON true
-WHERE q.token = %(token)s
-"""
+def lookup(conn: Connection, token: str, state: LookupState | None = None) -> Lookup:
+    """Resolve ``token`` (already normalised by :func:`qr.codes.normalize_token`) with one query.
 
-
-def lookup(conn: Connection, token: str) -> Lookup:
-    """Resolve ``token`` (already normalised by :func:`qr.codes.normalize_token`) with one query."""
+    ``state``: the serving app's :class:`LookupState` (memoised statuses, known columns); without
+    one the lookup reads the source's columns and derives the statuses afresh (a few ms more).
+    """
     layer = establishment_layer()
     market_layer = layers.get(MARKET_LAYER)
-    columns = _source_columns(conn, layer)
+    columns = state.columns(conn, layer) if state is not None else \
+        stored_public_columns(layer, data.source_columns(conn, layer.source))
     market_fields = tuple(f.name for f in market_layer.public_fields)
-    # the hottest query of the public service: on the driver's cursor, skipping SQLAlchemy's result set-up
-    # (a third of a lookup's CPU); same connection, so same transaction and isolation
-    sql, params = _lookup_sql(columns, layer.source, market_fields), {"token": token}
-    raw = conn.connection.driver_connection
-    try:
-        with raw.cursor(row_factory=dict_row) as cursor:
-            row = cursor.execute(sql, params).fetchone()
-    except psycopg.Error as exc:  # as SQLAlchemy would raise it, a lost connection invalidated (callers retry)
-        if raw.broken:
-            conn.invalidate(exc)
-        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=raw.broken) from exc
+    row = data.lookup_row(conn, token, layer.source, columns, market_fields)
     if row is None:
         return Lookup("unknown")
     code = {"short_code": row["short_code"], "version": row["version"], "target_type": row["target_type"],
@@ -136,10 +96,12 @@ def lookup(conn: Connection, token: str) -> Lookup:
     establishment = None
     if row["has_establishment"]:
         record = {c: row[f"e__{c}"] for c in columns}
-        derived = STATUSES.derive(layer, [record])[0]
+        memo = state.statuses if state is not None else StatusMemo()
+        derived = memo.derive(layer, [record])[0]
         establishment = {f.name: _plain(derived[f.name] if f.derived else record.get(f.name))
                          for f in layer.public_fields}
-        STATUSES.prime_soon(conn.engine, layer, columns)
+        if state is not None:
+            memo.prime_soon(conn.engine, layer, columns)
     stall = None
     if row["target_type"] == "stall":
         stall = {"stall_no": row["stall_no"],
@@ -149,7 +111,7 @@ def lookup(conn: Connection, token: str) -> Lookup:
     updated = _data_updated(establishment, row["issued_at"])
     synthetic = bool((establishment or {}).get("is_synthetic")) or bool(
         (stall or {}).get("market", {}).get("is_synthetic"))
-    data = {
+    view = {
         "status": "valid",
         "code": code,
         "ward": row["ward_name"],
@@ -159,7 +121,7 @@ def lookup(conn: Connection, token: str) -> Lookup:
         "data_updated": updated,
         "synthetic": synthetic,
     }
-    return Lookup("valid", data, last_modified=updated, map=_map(row))
+    return Lookup("valid", view, last_modified=updated, map=_map(row))
 
 
 class StatusMemo:
@@ -167,7 +129,7 @@ class StatusMemo:
 
     The status rules are vectorised pandas code: cheap per 10,000 rows, about 10 ms per
     single row. The memo keeps the rules in one place (``layer.derive``) and makes a lookup
-    cost a dictionary access: a background thread primes it once per process with one
+    cost a dictionary access: a background thread primes it once per database with one
     vectorised pass over the source, and any record that changed since (different values,
     so a different key) or a new day is derived on its own and remembered. A stale status
     can therefore never be shown: the key is the whole non-personal record plus the date.
@@ -205,24 +167,27 @@ class StatusMemo:
             memo.update((keys[i], found[keys[i]]) for i in missing)
         return [found[k] for k in keys]
 
-    def prime_soon(self, engine: Any, layer: layers.Layer, columns: tuple[str, ...]) -> None:
-        """Once per database and process: derive every record of the source in a background thread."""
+    def mark_primed(self, engine: Any) -> bool:
+        """Note that ``engine``'s database is (being) primed; False when it already was."""
         url = engine.url.render_as_string(hide_password=True)
         with self._lock:
             if url in self._primed:
-                return
+                return False
             self._primed.add(url)
-        threading.Thread(target=self._prime, args=(engine, layer, columns), daemon=True,
+            return True
+
+    def prime_soon(self, engine: Any, layer: layers.Layer, columns: tuple[str, ...]) -> None:
+        """Once per database and memo: derive every record of the source in a background thread."""
+        if not self.mark_primed(engine):
+            return
+        threading.Thread(target=self.prime_now, args=(engine, layer, columns), daemon=True,
                          name="qr-status-prime").start()
 
-    def _prime(self, engine: Any, layer: layers.Layer, columns: tuple[str, ...]) -> None:
-        cols = ", ".join(f'"{c}"' for c in columns)
+    def prime_now(self, engine: Any, layer: layers.Layer, columns: tuple[str, ...]) -> None:
+        """Derive every record of the source (up to half the memo's size) now, in this thread."""
         try:
-            with engine.connect() as conn:
-                result = conn.execute(sa.text(f'SELECT {cols} FROM "{layer.source}" LIMIT :n'),
-                                      {"n": self.max_entries // 2})
-                for chunk in result.mappings().partitions(5000):
-                    self.derive(layer, [dict(r) for r in chunk])
+            for chunk in data.source_records(engine, layer.source, columns, self.max_entries // 2):
+                self.derive(layer, chunk)
         except Exception:  # priming is an optimisation; lookups derive on their own when it fails
             return
 
@@ -231,19 +196,103 @@ class StatusMemo:
         self._primed.clear()
 
 
-#: the process-wide status memo used by :func:`lookup`
-STATUSES = StatusMemo()
+class PageCache:
+    """Rendered lookups kept ``ttl`` seconds (least recently used dropped past ``max_entries``).
+
+    Values are whatever the adapter renders; the adapter re-checks a code's state
+    (:func:`qr.data.code_state`) before reusing its page, so only the establishment's data can
+    be up to ``ttl`` old, never the code's validity. ``ttl`` 0 turns the cache off.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 50_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Hashable, now: float | None = None) -> Any | None:
+        """The value under ``key`` while it is fresh, else None (an expired value is dropped)."""
+        if self.ttl <= 0:
+            return None
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        if found[0] < (time.monotonic() if now is None else now):
+            self._entries.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key: Hashable, value: Any, now: float | None = None) -> None:
+        if self.ttl <= 0:
+            return
+        self._entries[key] = ((time.monotonic() if now is None else now) + self.ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def forget(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return self.get(key) is not None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
-def prime(engine: Any) -> None:
-    """Fill the status memo for every record of ``engine``'s database now (the service's start-up)."""
-    layer = establishment_layer()
-    with engine.connect() as conn:
-        columns = _source_columns(conn, layer)
-    url = engine.url.render_as_string(hide_password=True)
-    with STATUSES._lock:
-        STATUSES._primed.add(url)
-    STATUSES._prime(engine, layer, columns)
+class LookupState:
+    """What the public lookup keeps between requests, owned by the app that serves it.
+
+    - ``statuses``: the :class:`StatusMemo` (keyed on the whole record and the day, so never stale;
+      primed once per database in the background);
+    - the source's columns (:meth:`columns`), re-read every ``columns_ttl`` seconds (a migration
+      that adds a public column shows without a restart);
+    - ``pages``: the rendered responses (:class:`PageCache`, ``GEOMAP_QR_CACHE_SECONDS``);
+    - ``engine``: the lookup engine (:func:`qr.data.lookup_engine`), built by the adapter on first use.
+
+    :meth:`clear` forgets all of it (the engine is disposed by :meth:`close`).
+    """
+
+    def __init__(self, page_ttl: float = 30.0, *, max_pages: int = 50_000, columns_ttl: float = 600.0,
+                 max_statuses: int = 250_000) -> None:
+        self.statuses = StatusMemo(max_statuses)
+        self.pages = PageCache(page_ttl, max_pages)
+        self.columns_ttl = columns_ttl
+        self._columns: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self.engine: Engine | None = None
+
+    @classmethod
+    def from_env(cls) -> LookupState:
+        """Settings from the environment: ``GEOMAP_QR_CACHE_SECONDS`` (default 30; 0 disables the page cache)."""
+        return cls(float(os.environ.get("GEOMAP_QR_CACHE_SECONDS", "30")))
+
+    def columns(self, bind: db.Bind, layer: layers.Layer) -> tuple[str, ...]:
+        """:func:`stored_public_columns` of ``layer``, read at most once every ``columns_ttl`` seconds."""
+        now = time.monotonic()
+        found = self._columns.get(layer.name)
+        if found is None or found[0] < now:
+            found = (now + self.columns_ttl, stored_public_columns(layer, data.source_columns(bind, layer.source)))
+            self._columns[layer.name] = found
+        return found[1]
+
+    def prime(self, engine: Engine) -> None:
+        """Fill the status memo for every record of ``engine``'s database now (the service's start-up)."""
+        layer = establishment_layer()
+        columns = self.columns(engine, layer)
+        self.statuses.mark_primed(engine)
+        self.statuses.prime_now(engine, layer, columns)
+
+    def clear(self) -> None:
+        self.pages.clear()
+        self._columns.clear()
+        self.statuses.clear()
+
+    def close(self) -> None:
+        """Dispose of the lookup engine (the app's shutdown)."""
+        if self.engine is not None:
+            self.engine.dispose()
 
 
 def _plain(value: Any) -> Any:

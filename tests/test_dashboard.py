@@ -13,7 +13,8 @@ from import_fixtures import add_establishment, make_ward
 from openpyxl import load_workbook
 
 from geomap import dashboard, i18n, profiles
-from geomap.dashboard import NO_GROUP
+from geomap.dashboard import indicators
+from geomap.dashboard.indicators import NO_GROUP
 from geomap.errors import GeomapError
 
 TODAY = dt.date(2026, 11, 22)
@@ -94,7 +95,7 @@ def test_ward_indicators_match_the_hand_computed_values(conn, small) -> None:
     assert s.loc["digital_payment_share", "target"] == 0.50 and s.loc["digital_payment_share", "met"] is True
     assert s.loc["stall_qr_pos_share", "target"] == 0.60 and s.loc["stall_qr_pos_share", "met"] is True
     assert s.loc["inspections_overdue", "value"] == 3 and pd.isna(s.loc["licensed_share", "target"])
-    assert dashboard.summary(dashboard.indicator_parts(frames, TODAY), profiles.get("hoa-cuong"), 2028) \
+    assert indicators.summary(indicators.indicator_parts(frames, TODAY), profiles.get("hoa-cuong"), 2028) \
         .loc["digital_payment_share", "target"] == 0.70
 
 

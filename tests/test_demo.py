@@ -11,7 +11,8 @@ import shapely
 import sqlalchemy as sa
 
 from geomap import cli, config, profiles, status
-from geomap.demo import generate, load, loader, profiles_for, territory
+from geomap.demo import data as demo_data
+from geomap.demo import generate, load, profiles_for, territory
 from geomap.demo.profiles_city import city_profiles, slug_for
 from geomap.errors import BoundaryError, UnknownWard
 
@@ -301,13 +302,13 @@ def test_load_scale_if_empty_and_rollback(engine, monkeypatch) -> None:
         with engine.connect() as c:
             assert _counts(c, "thanh-khe") == before
 
-        real_write = loader.write_ward
+        real_write = demo_data.write_ward
 
         def write_then_fail(conn, data):
             real_write(conn, data)
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr(loader, "write_ward", write_then_fail)
+        monkeypatch.setattr(demo_data, "write_ward", write_then_fail)
         with pytest.raises(RuntimeError, match="disk full"):
             load(engine, ward="thanh-khe", scale=0.2, today=TODAY)
         monkeypatch.undo()
@@ -320,7 +321,7 @@ def test_load_scale_if_empty_and_rollback(engine, monkeypatch) -> None:
         assert after["establishment"] == counts["establishment"] == 600
     finally:
         with engine.begin() as c:
-            loader.delete_wards(c, ["thanh-khe"])
+            demo_data.delete_wards(c, ["thanh-khe"])
 
 
 def test_load_on_a_connection_and_cli(conn, database_url, monkeypatch, capsys) -> None:

@@ -88,10 +88,16 @@ def qr_ward(engine: sa.Engine) -> dict:
 @pytest.fixture(scope="module")
 def client(database_url: str, qr_ward: dict):
     qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
-    qr_route.clear_cache()
     with TestClient(create_app(database_url)) as c:
         yield c
     qr_route.LIMITER.configure(per_minute=60, burst=30)
+
+
+@pytest.fixture
+def fresh(database_url: str, client: TestClient):
+    """A fresh app: its own state (no page cached, its own lookup engine), for tests that need a clean cache."""
+    with TestClient(create_app(database_url)) as c:
+        yield c
 
 
 # --- issuance -------------------------------------------------------------------------------
@@ -197,11 +203,22 @@ def test_json_has_only_public_fields(client, qr_ward):
         assert key not in r.text
 
 
+#: public text each code's page shows (its name, or the stall's number), besides the code's short code
+PUBLIC_TEXT = {"pho": "Phở Bà Hòa", "hostile": "Nhà hàng", "stall": "Sạp Rau Cô Lành", "stall_with": "A-07",
+               "stall_empty": "B-01"}
+
+
 def test_no_personal_data_in_test_ward(client, qr_ward):
-    for key in ("pho", "hostile", "stall", "stall_with", "stall_empty"):
-        token = qr_ward["codes"][key].token
-        for path in (f"/q/{token}", f"/api/q/{token}", f"/q/{token}?lang=en"):
-            body = client.get(path).text
+    """Each page answers 200 with the establishment's public content, and none of the personal values."""
+    for key, public in PUBLIC_TEXT.items():
+        rec = qr_ward["codes"][key]
+        for path, valid in ((f"/q/{rec.token}", "Mã QR hợp lệ"), (f"/api/q/{rec.token}", '"status":"valid"'),
+                            (f"/q/{rec.token}?lang=en", "Valid QR code")):
+            r = client.get(path)
+            body = r.text
+            assert r.status_code == 200, (path, r.status_code)
+            for text in (valid, public, rec.short_code, "Phường Thử Nghiệm QR"):
+                assert text in body, (path, text)
             for value in (*PERSONAL.values(), "Cán Bộ Kiểm Tra Bí Mật"):
                 assert value not in body, (path, value)
 
@@ -224,20 +241,19 @@ def test_stall_codes(client, qr_ward):
     assert empty.status_code == 200 and "Quầy chưa có tiểu thương" in empty.text and "B-01" in empty.text
 
 
-def test_unknown_and_revoked(client, engine, qr_ward):
+def test_unknown_and_revoked(fresh, engine, qr_ward):
     forged = codes.new_token()
-    r = client.get(f"/q/{forged}")
+    r = fresh.get(f"/q/{forged}")
     assert r.status_code == 404 and "Mã QR không hợp lệ — tem có thể là giả" in r.text
-    assert client.get(f"/api/q/{forged}").json()["status"] == "unknown"
+    assert fresh.get(f"/api/q/{forged}").json()["status"] == "unknown"
     with engine.begin() as conn:
         rec = issue.issue(conn, stall_id=_new_stall(conn, qr_ward["market"]))
         issue.revoke(conn, rec, reason="misused")
-    qr_route.clear_cache()
-    r = client.get(f"/q/{rec.token}")
+    r = fresh.get(f"/q/{rec.token}")
     assert r.status_code == 410 and "Mã đã bị thu hồi" in r.text and "Tem bị sử dụng sai" in r.text
-    assert client.get(f"/api/q/{rec.token}").status_code == 410
+    assert fresh.get(f"/api/q/{rec.token}").status_code == 410
     assert "Tem có thể là giả hoặc đã hết hiệu lực" in r.text and "Báo cho phường về tem này" in r.text
-    en = client.get(f"/q/{rec.token}?lang=en")
+    en = fresh.get(f"/q/{rec.token}?lang=en")
     assert en.status_code == 410 and "It may be fake or out of date" in en.text
     assert "Report this sticker to the ward" in en.text and f"/report?establishment={rec.token}" in en.text
 
@@ -319,20 +335,20 @@ def _cache_directives(value: str) -> dict[str, str]:
     return out
 
 
-def _served_from_cache(token: str) -> bool:
-    return (token, "html", "vi") in qr_route._CACHE
+def _served_from_cache(client: TestClient, token: str) -> bool:
+    return (token, "html", "vi") in client.app.state.qr.pages
 
 
 def test_reissue_fails_the_old_sticker_on_the_next_fetch(client, engine, qr_ward):
     """The old code's page is 410 on the very next request, although its 200 page sits in the
     in-process cache and the client revalidates with the old ETag."""
-    assert qr_route.CACHE_SECONDS > 0  # the cache is on, as in production
+    assert client.app.state.qr.pages.ttl > 0  # the cache is on, as in production
     with engine.begin() as conn:
         rec = issue.issue(conn, stall_id=_new_stall(conn, qr_ward["market"]))
     first = client.get(f"/q/{rec.token}")
     assert first.status_code == 200 and "Mã QR hợp lệ" in first.text
     assert client.get(f"/api/q/{rec.token}").json()["status"] == "valid"
-    assert _served_from_cache(rec.token)
+    assert _served_from_cache(client, rec.token)
     again = client.get(f"/q/{rec.token}", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304  # the cached page is in use
     with engine.begin() as conn:
@@ -352,7 +368,7 @@ def test_revoke_fails_the_sticker_on_the_next_fetch(client, engine, qr_ward):
     for _ in range(2):
         assert client.get(f"/q/{rec.token}").status_code == 200
         assert client.get(f"/api/q/{rec.token}").status_code == 200
-    assert _served_from_cache(rec.token)
+    assert _served_from_cache(client, rec.token)
     with engine.begin() as conn:
         issue.revoke(conn, rec.token, reason="misused")
     r = client.get(f"/q/{rec.token}")
@@ -386,55 +402,55 @@ def _is_state_check(statement: str) -> bool:
     return statement.startswith("SELECT revoked_at IS NULL FROM qr_code WHERE token")
 
 
-def test_cache_hit_runs_exactly_the_state_check(client, qr_ward):
+def test_cache_hit_runs_exactly_the_state_check(fresh, qr_ward):
     """A page served from the in-process cache costs one SQL statement: the code's state re-check."""
-    assert qr_route.CACHE_SECONDS > 0
+    pages = fresh.app.state.qr.pages
+    assert pages.ttl > 0
     token = qr_ward["codes"]["pho"].token
-    qr_route.clear_cache()
-    first = client.get(f"/q/{token}")
-    assert first.status_code == 200 and _served_from_cache(token)
-    cached = qr_route._CACHE[(token, "html", "vi")]
-    with _statements(client.app.state.qr_lookup_engine) as seen:
-        hit = client.get(f"/q/{token}")
+    first = fresh.get(f"/q/{token}")
+    assert first.status_code == 200 and _served_from_cache(fresh, token)
+    cached = pages.get((token, "html", "vi"))
+    with _statements(fresh.app.state.qr.engine) as seen:
+        hit = fresh.get(f"/q/{token}")
     assert hit.status_code == 200 and hit.text == first.text
-    assert qr_route._CACHE[(token, "html", "vi")] is cached  # served from the cache, not rendered again
+    assert pages.get((token, "html", "vi")) is cached  # served from the cache, not rendered again
     assert len(seen) == 1 and _is_state_check(seen[0]), seen
 
 
-def test_cache_off_runs_no_state_check(client, qr_ward, monkeypatch):
+def test_cache_off_runs_no_state_check(fresh, qr_ward, monkeypatch):
     """GEOMAP_QR_CACHE_SECONDS=0: every request is a fresh lookup, never a re-check (nor a cached page,
     even one kept from before the cache was turned off)."""
     token = qr_ward["codes"]["pho"].token
-    qr_route.clear_cache()
-    assert client.get(f"/q/{token}").status_code == 200 and _served_from_cache(token)
-    monkeypatch.setattr(qr_route, "CACHE_SECONDS", 0)
+    assert fresh.get(f"/q/{token}").status_code == 200 and _served_from_cache(fresh, token)
+    monkeypatch.setattr(fresh.app.state.qr.pages, "ttl", 0)
     lookups = []
-    monkeypatch.setattr(qr_route, "lookup", lambda conn, t: lookups.append(t) or lookup.lookup(conn, t))
-    with _statements(client.app.state.qr_lookup_engine) as seen:  # the lookup itself runs on the driver's cursor
-        pages = [client.get(f"/q/{token}") for _ in range(3)]
+    monkeypatch.setattr(qr_route, "lookup",
+                        lambda conn, t, state: lookups.append(t) or lookup.lookup(conn, t, state))
+    with _statements(fresh.app.state.qr.engine) as seen:  # the lookup itself runs on the driver's cursor
+        pages = [fresh.get(f"/q/{token}") for _ in range(3)]
     assert all(p.status_code == 200 and "Phở Bà Hòa" in p.text for p in pages)
     assert not any(_is_state_check(s) for s in seen), seen
     assert lookups == [token] * 3  # one lookup per request: nothing came from the cache
 
 
-def test_database_down_answers_a_clear_503_not_the_cached_page(client, qr_ward):
+def test_database_down_answers_a_clear_503_not_the_cached_page(fresh, qr_ward):
     """With the database unreachable the cached page's validity cannot be checked: 503 with a plain
     message (not a 500, not the cached 200), for cached and uncached codes, HTML and JSON."""
     token = qr_ward["codes"]["pho"].token
-    qr_route.clear_cache()
-    assert client.get(f"/q/{token}").status_code == 200 and _served_from_cache(token)
+    client = fresh
+    assert client.get(f"/q/{token}").status_code == 200 and _served_from_cache(client, token)
     assert client.get(f"/api/q/{token}").status_code == 200
-    live = client.app.state.qr_lookup_engine
+    live = client.app.state.qr.engine
     dead = sa.create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/none",
                             connect_args={"connect_timeout": 2})
-    client.app.state.qr_lookup_engine = dead
+    client.app.state.qr.engine = dead
     try:
         page = client.get(f"/q/{token}")
         en = client.get(f"/q/{token}?lang=en")
         js = client.get(f"/api/q/{token}")
         uncached = client.get(f"/q/{codes.new_token()}")
     finally:
-        client.app.state.qr_lookup_engine = live
+        client.app.state.qr.engine = live
         dead.dispose()
     for r in (page, en, js, uncached):
         assert r.status_code == 503, (r.status_code, r.text[:200])
@@ -539,6 +555,8 @@ def test_no_personal_field_for_any_demo_establishment(engine, database_url, demo
     assert "issued" in capsys.readouterr().out
     layer = lookup.establishment_layer()
     personal = [f.name for f in layer.personal_fields]
+    state = lookup.LookupState()  # what the service keeps: statuses derived in one vectorised pass
+    state.prime(engine)
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT q.token, o.* FROM qr_code q JOIN establishment_overview o ON o.id = q.establishment_id "
@@ -558,7 +576,7 @@ def test_no_personal_field_for_any_demo_establishment(engine, database_url, demo
                 assert value not in html and json.dumps(value, ensure_ascii=False)[1:-1] not in js, (token, p)
 
         for k, row in enumerate(rows):
-            result = lookup.lookup(conn, row["token"])
+            result = lookup.lookup(conn, row["token"], state)
             assert result.status == "valid"
             est = result.data["establishment"]
             assert set(est) <= {f.name for f in layer.public_fields}
@@ -567,7 +585,6 @@ def test_no_personal_field_for_any_demo_establishment(engine, database_url, demo
             html = qr_route.render(result, row["token"], "html", "vi")[1].decode()
             js = qr_route.render(result, row["token"], "json", "en")[1].decode()
             check(row["token"], row, html, js)
-    qr_route.clear_cache()
     qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
     with TestClient(create_app(database_url)) as c:
         for row in random.Random(4).sample(list(rows), 200):
@@ -650,9 +667,9 @@ def test_a_connection_the_server_dropped_is_replaced_not_a_500(client, qr_ward, 
     """The lookup runs on the driver's cursor; a connection the server closed is invalidated and the
     lookup retried on a fresh one, as for any other query."""
     token = qr_ward["codes"]["pho"].token
-    monkeypatch.setattr(qr_route, "CACHE_SECONDS", 0)
+    monkeypatch.setattr(client.app.state.qr.pages, "ttl", 0)
     assert client.get(f"/q/{token}").status_code == 200
-    lookup_engine = client.app.state.qr_lookup_engine
+    lookup_engine = client.app.state.qr.engine
     lookup_engine.dispose()
     assert client.get(f"/q/{token}").status_code == 200  # the pool now holds exactly one connection
     with lookup_engine.connect() as c:

@@ -15,7 +15,6 @@ from test_photos import jpeg_with_gps
 from geomap import config, profiles
 from geomap.field_reports import intake, photos
 from geomap.web import create_app
-from geomap.web.routes import qr as qr_route
 from geomap.web.routes import reports as report_routes
 from qr import issue
 
@@ -179,7 +178,7 @@ def other_ward(engine):
             c.execute(sa.text("DELETE FROM ward WHERE id = :w"), {"w": ward_id})
 
 
-def test_report_from_a_revoked_sticker_reaches_its_ward_and_names_it(client, engine, other_ward):
+def test_report_from_a_revoked_sticker_reaches_its_ward_and_names_it(client, engine, other_ward, database_url):
     """The revoked QR page's "report this sticker" button: the report goes to the ward and establishment
     the sticker was issued for (not the default ward) and opens by naming the sticker's code."""
     with engine.begin() as c:
@@ -198,8 +197,8 @@ def test_report_from_a_revoked_sticker_reaches_its_ward_and_names_it(client, eng
                 found = intake.establishment_for_token(c, rec.token, include_revoked=True)
                 assert (found["id"], found["ward_id"], found["short_code"], found["revoked"]) == (
                     est, other_ward["id"], rec.short_code, True)
-        qr_route.clear_cache()
-        page = client.get(f"/q/{current.token}")
+        with TestClient(create_app(database_url)) as fresh:  # a fresh app: no page of this code in its cache
+            page = fresh.get(f"/q/{current.token}")
         assert page.status_code == 410
         link = html.unescape(re.search(r'href="(/report\?establishment=[^"]+)"', page.text).group(1))
         form_page = client.get(link)

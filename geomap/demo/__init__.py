@@ -3,7 +3,7 @@
 :func:`load` generates a realistic, clearly labelled synthetic ward inside the real
 boundary of a ward profile and writes it to PostGIS in one transaction, replacing that
 ward's previous data. Generation (:mod:`geomap.demo.synthesis`, :mod:`geomap.demo.territory`)
-is pure and deterministic; writing (:mod:`geomap.demo.loader`) uses COPY.
+is pure and deterministic; writing (:mod:`geomap.demo.data`, all of its SQL) uses COPY.
 
 With ``scale`` above 1 the demo becomes a city: ``scale`` × the ward's establishments
 (``--scale 17``: 102,000) shared among every ward of the city boundary file by
@@ -19,8 +19,7 @@ import math
 import time
 from collections.abc import Callable
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from geomap import config, db, profiles, status
 from geomap.demo.profiles_city import city_profiles, city_shares, generated_profile
@@ -50,11 +49,7 @@ def ward_factors(plan: list[WardProfile], scale: float) -> dict[str, float]:
     return {p.slug: shares[p.slug] / p.demo.get("establishments", 1000) for p in plan}
 
 
-def _is_loaded(conn: Connection, slug: str) -> bool:
-    return conn.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": slug}).first() is not None
-
-
-def load(engine: Engine | Connection | None = None, ward: str | None = "hoa-cuong", scale: float = 1.0,
+def load(engine: db.Bind | None = None, ward: str | None = "hoa-cuong", scale: float = 1.0,
          if_empty: bool = False, today: dt.date | None = None,
          progress: Callable[[str], None] | None = None) -> dict[str, int]:
     """Load the synthetic ward ``ward`` (with ``scale`` > 1: the whole city) and return rows per table.
@@ -74,19 +69,19 @@ def load(engine: Engine | Connection | None = None, ward: str | None = "hoa-cuon
 
 def _load(conn: Connection, plan: list[WardProfile], scale: float, if_empty: bool, today: dt.date,
           say: Callable[[str], None]) -> dict[str, int]:
-    from geomap.demo import loader
+    from geomap.demo import data as demo_data
 
-    if if_empty and _is_loaded(conn, plan[0].slug):
+    if if_empty and demo_data.is_loaded(conn, plan[0].slug):
         return {}
-    loader.delete_wards(conn, [p.slug for p in plan])
+    demo_data.delete_wards(conn, [p.slug for p in plan])
     totals: dict[str, int] = {"ward": 0, **dict.fromkeys(TABLES, 0)}
     factors = ward_factors(plan, scale)
     for profile in plan:
         started = time.perf_counter()
         data = generate(profile, scale=factors[profile.slug], today=today)
-        counts = loader.write_ward(conn, data)
+        counts = demo_data.write_ward(conn, data)
         for k, v in counts.items():
             totals[k] = totals.get(k, 0) + v
         say(f"{profile.name}: {counts['establishment']} establishments in {time.perf_counter() - started:.1f} s")
-    loader.analyze(conn)
+    demo_data.analyze(conn)
     return totals

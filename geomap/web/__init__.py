@@ -4,9 +4,13 @@
 there exposes ``router`` (a ``fastapi.APIRouter``); adding an endpoint family is one new
 module. Run with ``geomap serve`` (uvicorn).
 
-The app owns its state (``app.state``), nothing is cached at module level: ``ogc`` holds the
-OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts, table columns, each
-with its TTL), so a new app starts from a clean slate.
+The app owns what its routes keep between requests, on ``app.state`` (each with explicit
+lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fresh):
+
+- ``app.state.qr``: the QR lookup's :class:`qr.lookup.LookupState` (rendered pages kept
+  ``GEOMAP_QR_CACHE_SECONDS``, the status memo, the source's columns, the lookup engine).
+- ``app.state.ogc``: the OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts,
+  table columns, each with its TTL).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
+from qr.lookup import LookupState
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -25,6 +30,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.database_url = database_url
     app.state.ogc = OGCCaches()
+    app.state.qr = LookupState.from_env()
     routes = Path(__file__).parent / "routes"
     for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):
         if info.name.startswith("_"):

@@ -1,11 +1,12 @@
 """``GET /q/{code}`` (the page a sticker opens) and ``GET /api/q/{code}`` (the same data as JSON).
 
-A thin adapter over :func:`qr.lookup.lookup`. In order, cheapest first: per-client rate
-limit (429 + Retry-After), token shape check without any I/O (400), a small in-process TTL
-cache of rendered responses, then one indexed query. A cached response is only reused after
-a one-row index probe confirms its code is still in the same state (active, revoked or
-unknown), so a revoked or reissued sticker fails on the very next request; other changes
-of the establishment's data show within ``GEOMAP_QR_CACHE_SECONDS``. Valid pages may be kept
+A thin adapter over :func:`qr.lookup.lookup` (no SQL here: :mod:`qr.data`). In order, cheapest
+first: per-client rate limit (429 + Retry-After), token shape check without any I/O (400), the
+app's cache of rendered responses (``app.state.qr.pages``, built by ``create_app``), then one
+indexed query. A cached response is only reused after a one-row index probe confirms its code
+is still in the same state (active, revoked or unknown), so a revoked or reissued sticker
+fails on the very next request; other changes of the establishment's data show within
+``GEOMAP_QR_CACHE_SECONDS``. Valid pages may be kept
 by browsers and proxies for at most a minute (``max-age=60, must-revalidate``, no
 stale-while-revalidate), then revalidate with a strong ``ETag`` / ``Last-Modified`` (304
 on a match). ``Vary: Accept-Language, Accept-Encoding`` and gzip when accepted.
@@ -29,8 +30,6 @@ import hashlib
 import json
 import os
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +47,8 @@ from geomap.errors import DatabaseUnavailable
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
 from qr import codes, issue  # noqa: F401  (issue registers the revocation-reason labels)
-from qr.lookup import LOCAL_TZ, Lookup, establishment_layer, lookup
-from qr.lookup import prime as prime_statuses
+from qr import data as qr_data
+from qr.lookup import LOCAL_TZ, Lookup, LookupState, establishment_layer, lookup
 
 
 @contextlib.asynccontextmanager
@@ -58,16 +57,14 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
     gc.freeze()  # start-up objects (modules, templates, registry) leave the collector's generations: shorter pauses
     threading.Thread(target=_prime, args=(app,), daemon=True, name="qr-prime").start()
     yield
-    engine = getattr(app.state, "qr_lookup_engine", None)
-    if engine is not None:
-        engine.dispose()
+    app.state.qr.close()
 
 
 def _prime(app: Any) -> None:
     try:
         from geomap import db
 
-        prime_statuses(db.get_engine(app.state.database_url))
+        app.state.qr.prime(db.get_engine(app.state.database_url))
     except Exception:  # the database may be down at start-up; lookups derive on their own then
         pass
 
@@ -76,11 +73,6 @@ router = APIRouter(lifespan=_lifespan)
 
 #: 60 lookups a minute per client address, bursts of 30 (GEOMAP_QR_RATE_PER_MINUTE / _BURST)
 LIMITER = RateLimiter.from_env("QR", per_minute=60, burst=30)
-#: seconds a rendered lookup is reused in this process (GEOMAP_QR_CACHE_SECONDS; 0 disables); every reuse
-#: first re-reads the code's state (_STATE_SQL), so only the establishment's data can be this old, never the
-#: code's validity
-CACHE_SECONDS = float(os.environ.get("GEOMAP_QR_CACHE_SECONDS", "30"))
-CACHE_MAX = 50_000
 #: run the lookup (one indexed query, under a millisecond, statement_timeout 2 s) on the event loop rather
 #: than in the thread pool: measured 1.6x the throughput and a fifth of the p99 latency (bench_qr), as the
 #: thread hop and GIL hand-offs cost more than the query. GEOMAP_QR_INLINE_DB=0 restores the thread pool.
@@ -176,17 +168,8 @@ class _Rendered:
     etag: str
     last_modified: str | None
     gz: bytes | None = None
-    expires: float = 0.0
-    #: the code's state when rendered (``valid``, ``revoked`` or ``unknown``; see _code_state)
+    #: the code's state when rendered (``valid``, ``revoked`` or ``unknown``; see qr.data.code_state)
     state: str = ""
-
-
-_CACHE: OrderedDict[tuple[str, str, str], _Rendered] = OrderedDict()
-
-
-def clear_cache() -> None:
-    """Forget rendered lookups (tests; a revoke or reissue needs no call: every reuse re-checks the code)."""
-    _CACHE.clear()
 
 
 # --- language ------------------------------------------------------------------------------
@@ -350,47 +333,32 @@ def _entry(status: int, body: bytes, media_type: str, cache_control: str,
 
 
 def _lookup_engine(request: Request) -> sa.Engine:
-    """A read-only engine for lookups: autocommit and no pre-ping, so a lookup is one round trip.
+    """The app's lookup engine (:func:`qr.data.lookup_engine`), built on first use.
 
-    (The shared engine's BEGIN, ping and ROLLBACK on return would triple the round trips of
-    the hottest path.) A connection the server dropped is invalidated on first use and the
-    lookup retried once.
+    A connection the server dropped is invalidated on first use and the lookup retried once.
     """
-    engine = getattr(request.app.state, "qr_lookup_engine", None)
-    if engine is None:
-        url = get_engine(request).url  # checked once by the shared dependency (clear error if down)
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=8,
-                                  max_overflow=8, pool_reset_on_return=None, pool_timeout=5,
-                                  connect_args={"options": "-c statement_timeout=2000", "connect_timeout": 5})
-        request.app.state.qr_lookup_engine = engine
-    return engine
+    state: LookupState = request.app.state.qr
+    if state.engine is None:
+        # the shared dependency checked the database once (a clear error if it is down)
+        state.engine = qr_data.lookup_engine(get_engine(request).url)
+    return state.engine
 
 
-#: the state of one code, to check a cached rendering against (one probe of the unique token index)
-_STATE_SQL = sa.text("SELECT revoked_at IS NULL FROM qr_code WHERE token = :token")
-
-
-def _code_state(conn: sa.Connection, token: str) -> str:
-    """``valid``, ``revoked`` or ``unknown``: the code part of a :class:`Lookup`'s status, without the page."""
-    row = conn.execute(_STATE_SQL, {"token": token}).first()
-    return "unknown" if row is None else ("valid" if row[0] else "revoked")
-
-
-def _query(request: Request, fn: Any, token: str) -> Any:
-    """``fn(conn, token)`` on a lookup connection (retried once on a connection the server dropped)."""
+def _query(request: Request, fn: Any, *args: Any) -> Any:
+    """``fn(conn, *args)`` on a lookup connection (retried once on a connection the server dropped)."""
     engine = _lookup_engine(request)
     for attempt in (1, 2):
         try:
             with engine.connect() as conn:
-                return fn(conn, token)
+                return fn(conn, *args)
         except sa.exc.DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:
                 raise
     raise AssertionError("unreachable")
 
 
-async def _db(request: Request, fn: Any, token: str) -> Any:
-    return _query(request, fn, token) if INLINE_DB else await run_in_threadpool(_query, request, fn, token)
+async def _db(request: Request, fn: Any, *args: Any) -> Any:
+    return _query(request, fn, *args) if INLINE_DB else await run_in_threadpool(_query, request, fn, *args)
 
 
 #: the database is down, unreachable, too slow (statement or pool timeout) or not set up
@@ -419,25 +387,20 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
     if token is None:
         status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), 400)
         return _finish(_entry(status, body, media, CACHE_MALFORMED, None), request)
+    state: LookupState = request.app.state.qr
     key = (token, kind, lang)
-    now = time.monotonic()
-    entry = _CACHE.get(key) if CACHE_SECONDS > 0 else None
+    entry = state.pages.get(key)  # None when expired or the cache is off
     try:
-        if entry is not None and (entry.expires < now or await _db(request, _code_state, token) != entry.state):
-            entry = None  # expired, or the code was revoked / reissued (or issued) since it was rendered
-        result = await _db(request, lookup, token) if entry is None else None
+        if entry is not None and await _db(request, qr_data.code_state, token) != entry.state:
+            entry = None  # the code was revoked / reissued (or issued) since it was rendered
+        result = await _db(request, lookup, token, state) if entry is None else None
     except _DB_DOWN:
         return _unavailable(kind, lang)
     if result is not None:
         status, body, media = render(result, token, kind, lang)
         entry = _entry(status, body, media, CACHE_VALID if status == 200 else CACHE_NOT_VALID, result.last_modified)
         entry.state = result.status
-        if CACHE_SECONDS > 0:
-            entry.expires = now + CACHE_SECONDS
-            _CACHE[key] = entry
-            _CACHE.move_to_end(key)
-            while len(_CACHE) > CACHE_MAX:
-                _CACHE.popitem(last=False)
+        state.pages.put(key, entry)
     return _finish(entry, request)
 
 

@@ -1,9 +1,9 @@
-"""The ward dashboard: the indicators the project documents name, against the ward's targets.
+"""The ward dashboard's indicators (pure): the figures the project documents name, against the ward's targets.
 
-Pure indicator functions take frames and a date and return, per residential group, a
-numerator and a denominator (``parts``); the ward figure is their sum, so the ward and
-group figures can never disagree. :func:`load_frames` is the one place the dashboard
-reads the database; :func:`write_report` writes the monthly / quarterly Excel report.
+Indicator functions take frames and a date and return, per residential group, a numerator and a
+denominator (``parts``); the ward figure is their sum, so the ward and group figures can never
+disagree. :func:`compute` turns the :class:`Frames` that :func:`geomap.dashboard.data.load_frames`
+reads into a :class:`Dashboard`; nothing here touches the database.
 
 Indicators (population: active establishments unless said otherwise)
     ``digital_payment_share``  at least one digital payment method recorded;
@@ -19,24 +19,15 @@ Indicators (population: active establishments unless said otherwise)
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
 from geomap import i18n, status
-from geomap.errors import GeomapError
 from geomap.profiles import WardProfile
 
 #: group id used for records outside every residential group
@@ -310,64 +301,6 @@ def digital_payment_trend(frames: Frames, today: dt.date, months: int = 24) -> p
     return out
 
 
-# --- reading -----------------------------------------------------------------------------------
-
-
-def load_frames(bind: Connection | Engine, ward_id: int) -> Frames:
-    """Read what the dashboard needs for ``ward_id`` (a handful of indexed queries)."""
-    with (bind.connect() if isinstance(bind, Engine) else _Same(bind)) as conn:
-        def q(sql: str) -> pd.DataFrame:
-            res = conn.execute(sa.text(sql), {"w": ward_id})
-            return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-
-        est = q("SELECT o.id, o.code, o.name, o.residential_group_id, o.operating_status, o.digital_payment, "
-                "o.food_safety_applicable, o.registration_issued_on, o.registration_expires_on, "
-                "o.registration_revoked_on, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
-                "o.fs_certificate_revoked_on, o.fs_commitment_issued_on, o.fs_commitment_revoked_on, "
-                "o.last_inspected_on, o.last_inspection_result, o.last_follow_up_due, e.created_at "
-                "FROM establishment_overview o JOIN establishment e ON e.id = o.id WHERE o.ward_id = :w")
-        reports = q("SELECT r.id, r.category, r.status, r.reported_at, r.deadline_at, r.resolved_at, "
-                    "g.id AS residential_group_id FROM field_report r LEFT JOIN LATERAL (SELECT id FROM "
-                    "residential_group g WHERE g.ward_id = r.ward_id AND ST_Covers(g.geom, r.geom) ORDER BY id "
-                    "LIMIT 1) g ON true WHERE r.ward_id = :w")
-        stalls = q("SELECT s.id, s.accepts_qr_pos, m.is_pilot_smart_market, "
-                   "COALESCE(e.residential_group_id, g.id) AS residential_group_id FROM stall s "
-                   "JOIN market m ON m.id = s.market_id LEFT JOIN establishment e ON e.id = s.establishment_id "
-                   "LEFT JOIN LATERAL (SELECT id FROM residential_group g WHERE g.ward_id = m.ward_id AND "
-                   "ST_Covers(g.geom, m.geom) ORDER BY id LIMIT 1) g ON true WHERE m.ward_id = :w")
-        licences = q("SELECT l.kind, l.issued_on, e.residential_group_id FROM licence l "
-                     "JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = :w")
-        inspections = q("SELECT n.inspected_on, n.result, n.kind, e.residential_group_id FROM inspection n "
-                        "JOIN establishment e ON e.id = n.establishment_id WHERE e.ward_id = :w")
-        groups = q("SELECT id, code, name, ST_AsBinary(ST_SimplifyPreserveTopology(geom, 0.00003)) AS wkb "
-                   "FROM residential_group WHERE ward_id = :w ORDER BY code")
-        history = q("SELECT a.entity_id, a.at, "
-                    "CASE WHEN a.before ? 'digital_payment' THEN "
-                    "coalesce(jsonb_array_length(a.before->'digital_payment'), 0) > 0 END AS before_has, "
-                    "CASE WHEN a.after ? 'digital_payment' THEN "
-                    "coalesce(jsonb_array_length(a.after->'digital_payment'), 0) > 0 END AS after_has "
-                    "FROM audit_log a JOIN establishment e ON e.id = a.entity_id "
-                    "WHERE a.entity_type = 'establishment' AND e.ward_id = :w "
-                    "AND (a.before ? 'digital_payment' OR a.after ? 'digital_payment')")
-        since = conn.execute(sa.text(
-            "SELECT min(a.at) FROM audit_log a JOIN establishment e ON e.id = a.entity_id "
-            "WHERE a.entity_type = 'establishment' AND e.ward_id = :w"), {"w": ward_id}).scalar()
-    geoms = shapely.from_wkb([bytes(b) for b in groups["wkb"]]) if len(groups) else []
-    gdf = gpd.GeoDataFrame(groups.drop(columns="wkb"), geometry=list(geoms), crs="EPSG:4326")
-    return Frames(est, reports, stalls, licences, inspections, gdf, history,
-                  pd.Timestamp(since) if since is not None else None)
-
-
-class _Same:
-    def __init__(self, conn: Connection):
-        self.conn = conn
-
-    def __enter__(self) -> Connection:
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
 
 @dataclass
 class Dashboard:
@@ -392,111 +325,7 @@ def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None =
                      frames.groups, frames.tracking_since)
 
 
-# --- map -----------------------------------------------------------------------------------------
-
-
-def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: str | None = None):
-    """A folium map of residential groups coloured by ``indicator`` (simplified polygons).
-
-    ``assets_url``: where Leaflet is served from (the staff app's own copies, see
-    :func:`geomap.map.view.base_map`); the legend is plain HTML, so the map needs no CDN.
-    """
-    import branca.colormap as cm
-    import folium
-
-    from geomap.map import view as mapview
-
-    ind = BY_KEY[indicator]
-    gdf = board.groups.copy()
-    values = board.by_group[indicator].reindex(gdf["id"].astype(int)).to_numpy() if len(gdf) else []
-    gdf["value"] = values
-    gdf["shown"] = [("—" if pd.isna(v) else (f"{v:.0%}" if ind.kind == "share" else f"{v:.0f}")) for v in values]
-    finite = [float(v) for v in values if not pd.isna(v)]
-    lo, hi = (0.0, 1.0) if ind.kind == "share" else (0.0, max(finite + [1.0]))
-    colours = ["#d73027", "#fee08b", "#1a9850"] if ind.higher_is_better else ["#1a9850", "#fee08b", "#d73027"]
-    scale = cm.LinearColormap(colours, vmin=lo, vmax=hi)
-    bounds = tuple(gdf.total_bounds) if len(gdf) else None
-    fmap = mapview.base_map(bounds, assets_url=assets_url)
-    if gdf.empty:
-        return fmap
-
-    def style(feature: dict[str, Any]) -> dict[str, Any]:
-        v = feature["properties"]["value"]
-        return {"fillColor": "#bdbdbd" if v is None or pd.isna(v) else scale(v), "color": "#424242",
-                "weight": 0.6, "fillOpacity": 0.7}
-
-    folium.GeoJson(gdf[["name", "shown", "value", "geometry"]].to_json(na="null"), style_function=style,
-                   tooltip=folium.GeoJsonTooltip(fields=["name", "shown"],
-                                                 aliases=["Tổ dân phố" if lang != "en" else "Group",
-                                                          ind.label(lang)])).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend_html(ind, scale, lo, hi, lang)))
-    return fmap
-
-
-def _legend_html(ind: Indicator, scale: Any, lo: float, hi: float, lang: str) -> str:
-    import html
-
-    steps = [lo + (hi - lo) * k / 4 for k in range(5)]
-    fmt = (lambda v: f"{v:.0%}") if ind.kind == "share" else (lambda v: f"{v:.0f}")
-    swatches = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:10px;background:{scale(v)};'
-        f'margin-right:4px"></span>{fmt(v)}</div>' for v in steps)
-    none = "Không có dữ liệu" if lang != "en" else "No data"
-    return (
-        '<div class="geomap-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;'
-        'padding:6px 8px;border-radius:4px;font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
-        f"<b>{html.escape(ind.label(lang))}</b>{swatches}"
-        f'<div><span style="display:inline-block;width:14px;height:10px;background:#bdbdbd;margin-right:4px">'
-        f"</span>{none}</div></div>")
-
-
-# --- Excel report --------------------------------------------------------------------------------
-
-
-def parse_period(period: str) -> tuple[dt.date, dt.date]:
-    """``2026-10`` (a month) or ``2026-Q3`` (a quarter) -> (first day, last day)."""
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", period.strip())
-    if m:
-        y, mo = int(m[1]), int(m[2])
-        if not 1 <= mo <= 12:
-            raise GeomapError(f"The period '{period}' has no month {mo}; use YYYY-MM or YYYY-Qn.")
-        return dt.date(y, mo, 1), dt.date(y, mo, calendar.monthrange(y, mo)[1])
-    m = re.fullmatch(r"(\d{4})-[Qq]([1-4])", period.strip())
-    if m:
-        y, q = int(m[1]), int(m[2])
-        last = 3 * q
-        return dt.date(y, last - 2, 1), dt.date(y, last, calendar.monthrange(y, last)[1])
-    raise GeomapError(f"The period '{period}' is not understood; use YYYY-MM (e.g. 2026-10) or YYYY-Qn (2026-Q3).")
-
-
-REPORT_STRINGS = {
-    "report.title": ("BÁO CÁO CHỈ SỐ BẢN ĐỒ SỐ KINH DOANH", "BUSINESS DIGITAL MAP INDICATOR REPORT"),
-    "report.period": ("Kỳ báo cáo", "Period"),
-    "report.as_of": ("Số liệu tính đến ngày", "Figures as of"),
-    "report.generated": ("Ngày lập", "Generated on"),
-    "report.indicator": ("Chỉ tiêu", "Indicator"),
-    "report.num": ("Tử số", "Numerator"),
-    "report.den": ("Mẫu số", "Denominator"),
-    "report.value": ("Kết quả", "Value"),
-    "report.target": ("Mục tiêu", "Target"),
-    "report.met": ("Đánh giá", "Assessment"),
-    "report.met_yes": ("Đạt", "Met"),
-    "report.met_no": ("Chưa đạt", "Not met"),
-    "report.summary_sheet": ("Tổng hợp", "Summary"),
-    "report.groups_sheet": ("Theo tổ dân phố", "By residential group"),
-    "report.activity_sheet": ("Hoạt động trong kỳ", "Activity in period"),
-    "report.trend_sheet": ("Xu hướng theo tháng", "Monthly trend"),
-    "report.group": ("Tổ dân phố", "Residential group"),
-    "report.month": ("Tháng", "Month"),
-    "report.note": (
-        "Trạng thái giấy phép và ATTP được tính theo hồ sơ hiện có tại ngày lập, đối chiếu với ngày cuối kỳ. "
-        "Xu hướng thanh toán số bắt đầu từ khi hệ thống ghi nhật ký thay đổi.",
-        "Licence and food-safety statuses are derived from the records held on the generation date, evaluated "
-        "at the period end. The digital-payment trend starts when change tracking started."),
-    "report.trend_starts": ("Theo dõi thanh toán số bắt đầu từ", "Digital-payment tracking starts"),
-    "report.no_tracking": ("Chưa có lịch sử thay đổi: xu hướng thanh toán số bắt đầu khi bắt đầu theo dõi.",
-                           "No change history yet: the digital-payment trend starts when tracking starts."),
-}
+#: labels of :func:`monthly_activity`'s columns (the page's trend chart and the Excel report)
 ACTIVITY_LABELS = {
     "licences_business_registration": ("GCN đăng ký kinh doanh cấp mới", "Business registrations issued"),
     "licences_food_safety_certificate": ("GCN ATTP cấp mới", "Food-safety certificates issued"),
@@ -507,105 +336,5 @@ ACTIVITY_LABELS = {
     "reports_resolved": ("Phản ánh đã xử lý", "Field reports resolved"),
     "reports_on_time": ("Phản ánh xử lý đúng hạn", "Field reports resolved on time"),
 }
-i18n.register(REPORT_STRINGS)
 i18n.register({f"dashboard.activity.{k}": v for k, v in ACTIVITY_LABELS.items()})
-
-
-def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: str,
-                 target: str | Path | io.BytesIO, lang: str = "vi", today: dt.date | None = None,
-                 synthetic: bool = False) -> None:
-    """The period's Excel report (Vietnamese by default): summary, groups, activity, trend.
-
-    ``synthetic`` (:func:`geomap.wards.data.ward_is_synthetic`) puts the synthetic-data label under the title.
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    def t(key: str) -> str:
-        return i18n.t(key, lang)
-
-    start, end = parse_period(period)
-    today = today or status.today()
-    if start > today:
-        raise GeomapError(f"The period {period} has not started yet.")
-    as_of = min(end, today)
-    board = compute(frames, profile, as_of, lang, months=max(12, (as_of.year - start.year) * 12 + 12))
-    head_font, head_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1565C0")
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = t("report.summary_sheet")
-    ws.append([t("report.title")])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([ward_name if lang != "en" else profile.name_en])
-    ws.append([t("report.period"), period, f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
-    ws.append([t("report.as_of"), as_of])
-    ws.append([t("report.generated"), today])
-    if synthetic:
-        ws.append([t("app.synthetic_notice")])
-        ws.cell(row=ws.max_row, column=1).font = Font(bold=True, color="B71C1C")
-    ws.append([])
-    heads = [t("report.indicator"), t("report.num"), t("report.den"), t("report.value"),
-             f"{t('report.target')} {as_of.year}", t("report.met")]
-    ws.append(heads)
-    for c in ws[ws.max_row]:
-        c.font, c.fill = head_font, head_fill
-    for key, row in board.summary.iterrows():
-        ind = BY_KEY[str(key)]
-        met = "" if row["met"] is None else t("report.met_yes" if row["met"] else "report.met_no")
-        ws.append([ind.label(lang), row["num"], row["den"] if ind.kind == "share" else None, row["value"],
-                   row["target"], met])
-        fmt = "0.0%" if ind.kind == "share" else "0"
-        ws.cell(row=ws.max_row, column=4).number_format = fmt
-        ws.cell(row=ws.max_row, column=5).number_format = "0%"
-    ws.append([])
-    ws.append([t("report.note")])
-    ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True)
-    for c in ("B", "C", "D"):
-        ws[f"{c}4"].number_format = "DD/MM/YYYY"
-        ws[f"{c}5"].number_format = "DD/MM/YYYY"
-    for letter, width in zip("ABCDEF", (48, 14, 14, 14, 14, 14), strict=True):
-        ws.column_dimensions[letter].width = width
-
-    gs = wb.create_sheet(t("report.groups_sheet"))
-    gs.append([t("report.group"), *(i.label(lang) for i in INDICATORS)])
-    for c in gs[1]:
-        c.font, c.fill = head_font, head_fill
-        c.alignment = Alignment(wrap_text=True)
-    for _, row in board.by_group.iterrows():
-        gs.append([row["name"], *(None if pd.isna(row[i.key]) else float(row[i.key]) for i in INDICATORS)])
-        for j, ind in enumerate(INDICATORS, start=2):
-            gs.cell(row=gs.max_row, column=j).number_format = "0.0%" if ind.kind == "share" else "0"
-    gs.column_dimensions["A"].width = 28
-    gs.freeze_panes = "B2"
-
-    acts = wb.create_sheet(t("report.activity_sheet"))
-    in_period = board.activity.loc[[p for p in board.activity.index
-                                    if start <= p.start_time.date() <= end]]
-    acts.append([t("report.indicator"), t("report.value")])
-    for c in acts[1]:
-        c.font, c.fill = head_font, head_fill
-    for key, (vi, en) in ACTIVITY_LABELS.items():
-        acts.append([en if lang == "en" else vi, int(in_period[key].sum()) if key in in_period else 0])
-    acts.column_dimensions["A"].width = 44
-
-    tr = wb.create_sheet(t("report.trend_sheet"))
-    cols = list(board.activity.columns)
-    tr.append([t("report.month"), i18n.t("dashboard.trend.payment", lang),
-               *(i18n.t(f"dashboard.activity.{c}", lang) for c in cols)])
-    for c in tr[1]:
-        c.font, c.fill = head_font, head_fill
-        c.alignment = Alignment(wrap_text=True)
-    for period_m, row in board.activity.iterrows():
-        share = board.payment_trend.get(period_m)
-        tr.append([str(period_m), None if share is None or pd.isna(share) else float(share),
-                   *(int(row[c]) for c in cols)])
-        tr.cell(row=tr.max_row, column=2).number_format = "0.0%"
-    tr.append([])
-    tr.append([f"{t('report.trend_starts')}: {board.tracking_since:%d/%m/%Y}" if board.tracking_since is not None
-               else t("report.no_tracking")])
-    tr.column_dimensions["A"].width = 12
-    wb.save(target)
-
-
 i18n.register({"dashboard.trend.payment": ("Tỷ lệ thanh toán số", "Digital-payment share")})

@@ -1,9 +1,10 @@
-"""Write generated wards to PostGIS: one transaction, ids reserved up front, rows sent with COPY.
+"""All of the demo's SQL: the COPY loader that writes generated wards to PostGIS.
 
 The loader deletes the ward row first (its children cascade), then writes every table with
 PostgreSQL ``COPY ... FROM STDIN`` through psycopg: geometry as hex EWKB, arrays and JSON
-as their text forms. All of it happens on one connection inside one transaction, so a
-failure anywhere leaves the database as it was.
+as their text forms, ids reserved up front. :func:`geomap.demo.load` runs all of it on one
+connection inside one :func:`geomap.db.transaction`, so a failure anywhere leaves the
+database as it was; each write here is a unit of its own (a savepoint inside that one).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geomap import db
 from geomap.demo.synthesis import TABLES, WardData
 
 #: columns written per table; ``*_idx`` columns are positional references resolved to ids
@@ -56,13 +58,20 @@ GEOMETRY_COLUMNS = ("geom", "footprint")
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"field_report": ("address",)}
 
 
-def delete_wards(conn: Connection, slugs: Sequence[str]) -> int:
+def is_loaded(bind: db.Bind, slug: str) -> bool:
+    """Whether the ward ``slug`` is in the database."""
+    with db.read(bind) as conn:
+        return conn.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": slug}).first() is not None
+
+
+def delete_wards(bind: db.Bind, slugs: Sequence[str]) -> int:
     """Delete the wards ``slugs`` and, by cascade, everything in them; the number of wards deleted."""
-    ids = [r[0] for r in conn.execute(sa.text("SELECT id FROM ward WHERE slug = ANY(:s)"), {"s": list(slugs)})]
-    if not ids:
-        return 0
-    conn.execute(sa.text("DELETE FROM ward WHERE id = ANY(:ids)"), {"ids": ids})
-    return len(ids)
+    with db.transaction(bind) as conn:
+        ids = [r[0] for r in conn.execute(sa.text("SELECT id FROM ward WHERE slug = ANY(:s)"), {"s": list(slugs)})]
+        if not ids:
+            return 0
+        conn.execute(sa.text("DELETE FROM ward WHERE id = ANY(:ids)"), {"ids": ids})
+        return len(ids)
 
 
 def _reserve_ids(conn: Connection, table: str, n: int) -> np.ndarray:
@@ -105,8 +114,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_ward(conn: Connection, data: WardData) -> dict[str, int]:
-    """Insert ``data`` (a ward not in the database) on ``conn``; the rows written per table."""
+def write_ward(bind: db.Bind, data: WardData) -> dict[str, int]:
+    """Insert ``data`` (a ward not in the database); the rows written per table."""
+    with db.transaction(bind) as conn:
+        return _write_ward(conn, data)
+
+
+def _write_ward(conn: Connection, data: WardData) -> dict[str, int]:
     w = data.ward
     ward_id = conn.execute(sa.text(
         "INSERT INTO ward (slug, name, province, local_srid, official_area_km2, population, osm_relation_id, geom) "
@@ -150,7 +164,8 @@ def write_ward(conn: Connection, data: WardData) -> dict[str, int]:
     return counts
 
 
-def analyze(conn: Connection) -> None:
+def analyze(bind: db.Bind) -> None:
     """Refresh planner statistics of the demo tables (bulk loads leave them stale)."""
-    for table in ("ward", *TABLES):
-        conn.execute(sa.text(f"ANALYZE {table}"))
+    with db.transaction(bind) as conn:
+        for table in ("ward", *TABLES):
+            conn.execute(sa.text(f"ANALYZE {table}"))

@@ -1,0 +1,18 @@
+"""The ward dashboard: indicators against the ward's targets, by residential group, map, Excel report.
+
+- :mod:`~geomap.dashboard.indicators`  the indicators and trends, pure (frames and a date in, figures out)
+- :mod:`~geomap.dashboard.data`        all of its SQL: :func:`load_frames` (a handful of set-based queries)
+- :mod:`~geomap.dashboard.choropleth`  the Folium map of residential groups coloured by one indicator
+- :mod:`~geomap.dashboard.excel`       the monthly / quarterly Excel report
+
+The staff page (``geomap/ui/pages/dashboard.py``) and the ``geomap dashboard report`` command call
+the names below: read with :func:`load_frames`, compute with :func:`compute`, then draw or write.
+"""
+
+from geomap.dashboard.choropleth import choropleth
+from geomap.dashboard.data import load_frames
+from geomap.dashboard.excel import parse_period, write_report
+from geomap.dashboard.indicators import BY_KEY, INDICATORS, Dashboard, Frames, Indicator, compute
+
+__all__ = ["BY_KEY", "INDICATORS", "Dashboard", "Frames", "Indicator", "choropleth", "compute", "load_frames",
+           "parse_period", "write_report"]
