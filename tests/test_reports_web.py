@@ -226,7 +226,7 @@ def test_report_accepted_after_the_ward_is_reloaded(client, engine, monkeypatch)
     same running service, reaches the new ward. (The route once kept the ward's id by slug for the life
     of the process, and refused every report with 422 "outside the ward" until a restart.)"""
     from geomap import demo
-    from geomap.demo import loader
+    from geomap.demo import data as demo_data
 
     slug = "thanh-khe"
     prof = profiles.get(slug)
@@ -256,7 +256,7 @@ def test_report_accepted_after_the_ward_is_reloaded(client, engine, monkeypatch)
     finally:
         if not was_loaded:  # leave the shared test database as it was found
             with engine.begin() as c:
-                loader.delete_wards(c, [slug])
+                demo_data.delete_wards(c, [slug])
 
 
 def test_unknown_tracking_code(client):
