@@ -243,6 +243,13 @@ def read(
     the same columns with ``__fid`` and ``__geometry`` (GeoJSON text). Derived filters apply
     before ``limit``/``offset`` (the whole match is read, then paged).
     """
+    inputs: list[str] = []
+    if layer.derive is not None and columns is not None:
+        # derived fields (statuses) need their inputs, which a caller asking for a few columns does not
+        # list, and the rules raise without them: read the layer's non-personal stored fields too, and
+        # drop them again after deriving
+        inputs = [f.name for f in layer.stored_fields if not f.personal and f.name not in columns]
+        columns = [*columns, *inputs]
     st = _statement(layer, profile=profile, columns=columns, ward_id=ward_id, bbox=bbox, bbox_srid=bbox_srid,
                     bbox_exact=bbox_exact, where=where, datetime_range=datetime_range, srid=srid, lat_lon=lat_lon,
                     repair=repair, geometry=geometry, after=after, fid=fid, sort=sort)
@@ -271,6 +278,8 @@ def read(
         derived = layer.derive(frame)
         frame = derived if geometry == "geojson" else gpd.GeoDataFrame(derived, geometry="geometry",
                                                                         crs=f"EPSG:{srid}")
+    if inputs:
+        frame = frame.drop(columns=[c for c in inputs if c in frame.columns])
     if st.derived:
         frame = _filter_derived(frame, st.derived)
         if limit is not None or offset:
