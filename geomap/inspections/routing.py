@@ -30,6 +30,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from geomap import i18n
+from geomap.inspections import tours
 from geomap.inspections.travel import (
     DEFAULT_DETOUR_FACTOR,
     DEFAULT_LOCAL_SRID,
@@ -373,57 +375,107 @@ def plan_day(
     limit = settings.time_limit_s if settings.time_limit_s is not None else default_time_limit_s(len(candidates))
     solved = solve(seconds, service, windows, penalties, n_vehicles=len(vehicles), day=(day_start, day_end),
                    lunch=lunch, time_limit_s=limit, balance_weight=settings.balance_weight)
-    if solved is None:
-        notices.append(Notice("solver_failed"))
-        solved = {"routes": [[] for _ in vehicles], "starts": [day_start] * len(vehicles),
-                  "ends": [day_start] * len(vehicles), "lunch": {}}
 
-    routes: list[Route] = []
-    visited: set[int] = set()
-    lunch_len = settings.lunch_min * 60
-    for v, (insp, start, end) in enumerate(vehicles):
-        order = solved["routes"][v]
-        start_s, end_s = solved["starts"][v], solved["ends"][v]
-        legs = [int(seconds[a, b]) for a, b in zip([2 * v] + [n for n, _ in order],
-                                                   [n for n, _ in order] + [2 * v + 1], strict=True)]
-        begins = [b for _, b in order] + [max(end_s, (order[-1][1] + service[order[-1][0]] if order else start_s)
-                                                 + legs[-1])]
-        lunch_s, lunch_gap, ends_at = None, None, []
-        # leave no earlier than needed to reach the first stop on time, unless lunch then finds no room
-        for depart in ([begins[0] - legs[0], start_s] if order else [start_s]):
-            ends_at = [depart] + [b + service[n] for n, b in order]
-            lunch_s, lunch_gap = _place_lunch(ends_at, begins, legs, lunch)
-            if lunch is None or lunch_s is not None or not _spans_lunch(depart, begins[-1], lunch):
-                break
-        start_s = ends_at[0]
-        if lunch is not None and lunch_s is None and _spans_lunch(start_s, begins[-1], lunch):
-            notices.append(Notice("lunch_not_placed", {"inspector": insp.name}))
-        visits: list[Visit] = []
-        for k, (node, begin) in enumerate(order, 1):
-            visited.add(node)
+    def assemble(solved: dict[str, Any] | None, notices: list[Notice], dropped: list[Dropped]) -> Plan:
+        if solved is None:
+            notices.append(Notice("solver_failed"))
+            solved = {"routes": [[] for _ in vehicles], "starts": [day_start] * len(vehicles),
+                      "ends": [day_start] * len(vehicles), "lunch": {}}
+        routes: list[Route] = []
+        visited: set[int] = set()
+        lunch_len = settings.lunch_min * 60
+        for v, (insp, start, end) in enumerate(vehicles):
+            order = solved["routes"][v]
+            start_s, end_s = solved["starts"][v], solved["ends"][v]
+            legs = [int(seconds[a, b]) for a, b in zip([2 * v] + [n for n, _ in order],
+                                                       [n for n, _ in order] + [2 * v + 1], strict=True)]
+            begins = [b for _, b in order] + [max(end_s, (order[-1][1] + service[order[-1][0]] if order else start_s)
+                                                     + legs[-1])]
+            lunch_s, lunch_gap, ends_at = None, None, []
+            # leave no earlier than needed to reach the first stop on time, unless lunch then finds no room
+            for depart in ([begins[0] - legs[0], start_s] if order else [start_s]):
+                ends_at = [depart] + [b + service[n] for n, b in order]
+                lunch_s, lunch_gap = _place_lunch(ends_at, begins, legs, lunch)
+                if lunch is None or lunch_s is not None or not _spans_lunch(depart, begins[-1], lunch):
+                    break
+            start_s = ends_at[0]
+            if lunch is not None and lunch_s is None and _spans_lunch(start_s, begins[-1], lunch):
+                notices.append(Notice("lunch_not_placed", {"inspector": insp.name}))
+            visits: list[Visit] = []
+            for k, (node, begin) in enumerate(order, 1):
+                visited.add(node)
+                stop, window = candidates[node - n_depots]
+                clock, leg = ends_at[k - 1], legs[k - 1]
+                here = lunch_gap == k - 1
+                arrival = clock + leg + (lunch_len if here and lunch_s < clock + leg else 0)
+                visits.append(Visit(k, stop, arrival, begin, begin + service[node], leg,
+                                    float(metres[order[k - 2][0] if k > 1 else 2 * v, node]), window, here))
+            last = order[-1][0] if order else 2 * v
+            routes.append(Route(insp, start, end, start_s, begins[-1], tuple(visits),
+                                None if lunch_s is None else (lunch_s, lunch_s + lunch_len),
+                                legs[-1], float(metres[last, 2 * v + 1])))
+
+        kept = [candidates[node - n_depots][0] for node in visited]
+        for node in range(n_depots, len(lonlat)):
+            if node in visited:
+                continue
             stop, window = candidates[node - n_depots]
-            clock, leg = ends_at[k - 1], legs[k - 1]
-            here = lunch_gap == k - 1
-            arrival = clock + leg + (lunch_len if here and lunch_s < clock + leg else 0)
-            visits.append(Visit(k, stop, arrival, begin, begin + service[node], leg,
-                                float(metres[order[k - 2][0] if k > 1 else 2 * v, node]), window, here))
-        last = order[-1][0] if order else 2 * v
-        routes.append(Route(insp, start, end, start_s, begins[-1], tuple(visits),
-                            None if lunch_s is None else (lunch_s, lunch_s + lunch_len),
-                            legs[-1], float(metres[last, 2 * v + 1])))
+            dropped.append(Dropped(stop, _why_dropped(node, stop, window, seconds, service, vehicles,
+                                                      (day_start, day_end), lunch, settings, kept)))
+        n_short = sum(1 for d in dropped if d.reason.code in DAY_SHORT_CODES)
+        if n_short:
+            notices.append(Notice("day_too_short", {"dropped": n_short, "total": len(candidates)}))
+        dropped.sort(key=lambda d: (not d.stop.must_visit, -d.stop.priority))
+        return Plan(date, settings, tuple(routes), tuple(dropped), tuple(notices), travel.name)
 
-    kept = [candidates[node - n_depots][0] for node in visited]
-    for node in range(n_depots, len(lonlat)):
-        if node in visited:
-            continue
-        stop, window = candidates[node - n_depots]
-        dropped.append(Dropped(stop, _why_dropped(node, stop, window, seconds, service, vehicles, (day_start, day_end),
-                                                  lunch, settings, kept)))
-    n_short = sum(1 for d in dropped if d.reason.code in DAY_SHORT_CODES)
-    if n_short:
-        notices.append(Notice("day_too_short", {"dropped": n_short, "total": len(candidates)}))
-    dropped.sort(key=lambda d: (not d.stop.must_visit, -d.stop.priority))
-    return Plan(date, settings, tuple(routes), tuple(dropped), tuple(notices), travel.name)
+    plan = assemble(solved, list(notices), list(dropped))
+    if solved is not None and check_plan(plan, _Known(lonlat, seconds)):
+        # never hand out a plan the checker rejects: OR-Tools' own plan, else nothing planned
+        raw = solve_ortools(seconds, service, windows, penalties, n_vehicles=len(vehicles), day=(day_start, day_end),
+                            lunch=lunch, time_limit_s=limit, balance_weight=settings.balance_weight)
+        plan = assemble(raw, list(notices), list(dropped))
+        if raw is not None and check_plan(plan, _Known(lonlat, seconds)):
+            plan = assemble(None, list(notices), list(dropped))
+    return plan
+
+
+class _Known:
+    """The travel model of a plan already computed: the matrix looked up by coordinates (for the final check)."""
+
+    def __init__(self, lonlat: np.ndarray, seconds: np.ndarray):
+        self._row = {}
+        for k, p in enumerate(map(tuple, lonlat.tolist())):
+            self._row.setdefault(p, k)
+        self._seconds = seconds
+        self.name = "known"
+
+    def matrix(self, lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = [self._row[tuple(p)] for p in lonlat.tolist()]
+        return self._seconds[np.ix_(rows, rows)], np.zeros((len(rows), len(rows)))
+
+
+def idle_s(route: Route, visit: Visit) -> int:
+    """Seconds ``visit`` waits after arriving, a lunch taken while waiting not counted."""
+    wait = visit.start_s - visit.arrival_s
+    if route.lunch and visit.arrival_s <= route.lunch[0] and route.lunch[1] <= visit.start_s:
+        wait -= route.lunch[1] - route.lunch[0]
+    return wait
+
+
+def wait_reason(route: Route, visit: Visit) -> Notice | None:
+    """Why ``visit`` waits more than 30 minutes after arriving (None when it does not): the stop opens later, or
+    the route keeps to the times of the stops after it."""
+    idle = idle_s(route, visit)
+    if idle <= tours.LONG_WAIT_S:
+        return None
+    try:
+        hours = parse_opening_hours(visit.stop.opening_hours)
+    except ValueError:
+        hours = None
+    params = {"name": visit.stop.name, "minutes": int(round(idle / 60)), "time": hhmm(visit.start_s)}
+    if hours is not None and visit.start_s == max(hours[0], visit.window[0] if visit.window else 0):
+        return Notice("wait_opening", params)
+    return Notice("wait_schedule", params)
 
 
 def _place_lunch(ends_at: list[int], begins: list[int], legs: list[int],
@@ -561,6 +613,64 @@ def _fits_alone(there_s: int, back_s: int, service_s: int, window: tuple[int, in
 
 
 def solve(
+    seconds: np.ndarray,
+    service_s: Sequence[int],
+    windows: Sequence[tuple[int, int] | None],
+    penalties: Sequence[int],
+    *,
+    n_vehicles: int,
+    day: tuple[int, int],
+    lunch: tuple[int, int, int] | None = None,
+    time_limit_s: float = 1.0,
+    balance_weight: int = 0,
+) -> dict[str, Any] | None:
+    """The day's search: LKH alone when one inspector can take every stop in LKH's order, else OR-Tools
+    (:func:`solve_ortools`) followed by :func:`geomap.inspections.tours.improve`.
+
+    Same nodes and result as :func:`solve_ortools`; the times are the earliest the order allows (the
+    departure at the start of the day: :func:`plan_day` leaves later when it can), and ``cost`` is the
+    riding time plus the penalties of the stops left out.
+    """
+    n = len(seconds)
+    day_start, day_end = day
+    service = [int(x) for x in service_s]
+    lo = [day_start] * n
+    hi = [day_end] * n
+    for node in range(2 * n_vehicles, n):
+        lo[node], hi[node] = windows[node] if windows[node] else (day_start, day_end - service[node])
+    model = tours.Day(np.asarray(seconds, dtype=np.int64).tolist(), service, lo, hi, (day_start, day_end), lunch)
+    stops = list(range(2 * n_vehicles, n))
+    started = perf_counter()
+    timed: list[tours.Timed] | None = None
+    if n_vehicles == 1 and stops:
+        # one inspector: when the shortest tour fits every rule of the day, nothing can beat it
+        alone = tours.schedule(model, 0, 1, tours.lkh_order(model.seconds, 0, 1, stops))
+        if alone is not None:
+            timed = [alone]
+    if timed is None:
+        raw = solve_ortools(seconds, service_s, windows, penalties, n_vehicles=n_vehicles, day=day, lunch=lunch,
+                            time_limit_s=time_limit_s, balance_weight=balance_weight)
+        if raw is None:
+            return None
+        timed = []
+        for v, route in enumerate(raw["routes"]):
+            again = tours.schedule(model, 2 * v, 2 * v + 1, [node for node, _ in route])
+            if again is None:  # cannot happen (OR-Tools' order fits the same rules); keep OR-Tools' own times
+                return raw
+            timed.append(again)
+        kept = {node for r in timed for node in r.order}
+        left = sorted((node for node in stops if node not in kept), key=lambda node: -penalties[node])
+        spent = perf_counter() - started
+        timed = tours.improve(model, timed, left, balance=bool(balance_weight) and n_vehicles > 1,
+                              time_budget_s=max(0.2, min(1.5, 0.5 * time_limit_s, time_limit_s + 1.0 - spent)),
+                              weight=[int(p) for p in penalties])
+    kept = {node for r in timed for node in r.order}
+    return {"routes": [list(zip(r.order, r.begins, strict=True)) for r in timed], "starts": [day_start] * n_vehicles,
+            "ends": [r.end for r in timed], "lunch": {},
+            "cost": sum(r.travel for r in timed) + sum(int(penalties[node]) for node in stops if node not in kept)}
+
+
+def solve_ortools(
     seconds: np.ndarray,
     service_s: Sequence[int],
     windows: Sequence[tuple[int, int] | None],
@@ -827,6 +937,9 @@ i18n.register({
     "routing.not_planned": ("{name}: chưa xếp được vì không lập được lộ trình nào; cơ sở này một mình thì vừa "
                             "trong ngày.", "{name}: not scheduled because no route could be planned; on its own it "
                             "would fit the day."),
+    "routing.wait_opening": ("chờ mở cửa {time} ({minutes} phút)", "waiting for opening {time} ({minutes} min)"),
+    "routing.wait_schedule": ("chờ {minutes} phút để giữ đúng giờ các cơ sở sau",
+                              "waiting {minutes} min to keep the times of the stops after it"),
     "routing.solver_failed": ("Bộ giải không tìm được lộ trình; mọi cơ sở được liệt kê là chưa xếp.",
                               "The solver found no plan; every stop is listed as not scheduled."),
 })
