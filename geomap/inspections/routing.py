@@ -300,9 +300,10 @@ def plan_day(
     travel = travel or StraightLine(settings.detour_factor, settings.speed_kmh, settings.local_srid)
 
     if not inspectors:
-        raise GeomapRoutingError("Choose at least one inspector.")
+        raise _error("Chưa chọn cán bộ nào: hãy chọn ít nhất một cán bộ.", "Choose at least one inspector.")
     if len(inspectors) > MAX_INSPECTORS:
-        raise GeomapRoutingError(f"A day plan takes at most {MAX_INSPECTORS} inspectors, not {len(inspectors)}.")
+        raise _error(f"Một kế hoạch ngày có tối đa {MAX_INSPECTORS} cán bộ, không phải {len(inspectors)}.",
+                     f"A day plan takes at most {MAX_INSPECTORS} inspectors, not {len(inspectors)}.")
     if depot is not None and not _valid_lonlat(*depot):
         notices.append(Notice("depot_invalid"))
         depot = None
@@ -316,7 +317,9 @@ def plan_day(
         if start is None:
             start = end
         if start is None or end is None:
-            raise GeomapRoutingError(
+            raise _error(
+                f"Cán bộ {insp.name} chưa có điểm xuất phát và phường chưa có trụ sở trong dữ liệu; hãy nhập điểm "
+                "xuất phát hoặc thêm trụ sở UBND phường vào danh sách công trình công cộng.",
                 f"Inspector {insp.name} has no start point and the ward has no office on record; "
                 "give a start point or add the ward office to the public facilities.")
         vehicles.append((insp, start, end))
@@ -355,6 +358,12 @@ def plan_day(
             window = (earliest, latest)
         candidates.append((stop, window))
 
+    places: dict[tuple[float, float], list[str]] = {}
+    for stop, _ in candidates:
+        places.setdefault((round(float(stop.lon), 5), round(float(stop.lat), 5)), []).append(stop.name)
+    for names in places.values():
+        if len(names) > 1:  # about a metre apart or less: planned one after the other, no ride between them
+            notices.append(Notice("same_place", {"names": ", ".join(names)}))
     if not stops:
         notices.append(Notice("no_stops"))
     elif not candidates:
@@ -366,6 +375,7 @@ def plan_day(
     seconds, metres = travel.matrix(lonlat)
     if getattr(travel, "unreachable_pairs", 0):
         notices.append(Notice("graph_gaps", {"pairs": travel.unreachable_pairs}))
+    notices.extend(_graph_notices(travel, [s for s, _ in candidates], n_depots))
     service = [0] * n_depots + [settings.service_s(s) for s, _ in candidates]
     windows = [None] * n_depots + [w for _, w in candidates]
     penalties = [0] * n_depots + [
@@ -425,32 +435,50 @@ def plan_day(
         n_short = sum(1 for d in dropped if d.reason.code in DAY_SHORT_CODES)
         if n_short:
             notices.append(Notice("day_too_short", {"dropped": n_short, "total": len(candidates)}))
+        must = [d.stop.name for d in dropped if d.stop.must_visit]
+        if must:
+            notices.append(Notice("must_visit_dropped", {"count": len(must), "names": ", ".join(must)}))
         dropped.sort(key=lambda d: (not d.stop.must_visit, -d.stop.priority))
         return Plan(date, settings, tuple(routes), tuple(dropped), tuple(notices), travel.name)
 
     plan = assemble(solved, list(notices), list(dropped))
-    if solved is not None and check_plan(plan, _Known(lonlat, seconds)):
+    if solved is not None and check_plan(plan, _Known(lonlat, seconds, travel)):
         # never hand out a plan the checker rejects: OR-Tools' own plan, else nothing planned
         raw = solve_ortools(seconds, service, windows, penalties, n_vehicles=len(vehicles), day=(day_start, day_end),
                             lunch=lunch, time_limit_s=limit, balance_weight=settings.balance_weight)
         plan = assemble(raw, list(notices), list(dropped))
-        if raw is not None and check_plan(plan, _Known(lonlat, seconds)):
+        if raw is not None and check_plan(plan, _Known(lonlat, seconds, travel)):
             plan = assemble(None, list(notices), list(dropped))
     return plan
+
+
+def _graph_notices(travel: TravelModel, stops: list[Stop], n_depots: int) -> list[Notice]:
+    """Which stops a street graph leaves out: all of them (the graph covers another area), or each one far from every
+    street or cut off from the others (one-way streets, missing streets)."""
+    far = {k: m for k, m in getattr(travel, "far_points", []) if k >= n_depots}
+    cut = [k for k in getattr(travel, "unreachable_points", []) if k >= n_depots and k not in far]
+    if stops and len(far) == len(stops):
+        return [Notice("graph_outside_area", {"metres": int(round(min(far.values())))})]
+    out = [Notice("off_graph", {"name": stops[k - n_depots].name, "metres": int(round(m))}) for k, m in far.items()]
+    out += [Notice("graph_unreachable", {"name": stops[k - n_depots].name}) for k in cut]
+    return out
 
 
 class _Known:
     """The travel model of a plan already computed: the matrix looked up by coordinates (for the final check)."""
 
-    def __init__(self, lonlat: np.ndarray, seconds: np.ndarray):
-        self._row = {}
+    def __init__(self, lonlat: np.ndarray, seconds: np.ndarray, travel: TravelModel):
+        self._row: dict[tuple[float, float], int] = {}
         for k, p in enumerate(map(tuple, lonlat.tolist())):
             self._row.setdefault(p, k)
         self._seconds = seconds
-        self.name = "known"
+        self._travel = travel
+        self.name = travel.name
 
     def matrix(self, lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rows = [self._row[tuple(p)] for p in lonlat.tolist()]
+        rows = [self._row.get(tuple(p)) for p in lonlat.tolist()]
+        if None in rows:
+            return self._travel.matrix(lonlat)
         return self._seconds[np.ix_(rows, rows)], np.zeros((len(rows), len(rows)))
 
 
@@ -525,13 +553,20 @@ def _endpoint(insp: Inspector, label: str, point: tuple[float, float] | None, de
     return None if point is None else (float(point[0]), float(point[1]))
 
 
+def _error(vi: str, en: str) -> GeomapRoutingError:
+    """An error for settings no plan can come from, in Vietnamese and in English (the pages show it as it is)."""
+    return GeomapRoutingError(f"{vi} / {en}")
+
+
 def _hours(settings: DaySettings) -> tuple[int, int]:
     try:
         start, end = parse_hhmm(settings.day_start), parse_hhmm(settings.day_end)
     except ValueError as exc:
-        raise GeomapRoutingError(f"Working hours: {exc}; use HH:MM.") from exc
+        raise _error(f"Giờ làm việc: không đọc được ({exc}); dùng dạng GG:PP.", f"Working hours: {exc}; use HH:MM.") \
+            from exc
     if end <= start:
-        raise GeomapRoutingError(f"Working hours end ({settings.day_end}) before they begin ({settings.day_start}).")
+        raise _error(f"Giờ kết thúc ({settings.day_end}) không sau giờ bắt đầu ({settings.day_start}).",
+                     f"Working hours end ({settings.day_end}) before they begin ({settings.day_start}).")
     return start, end
 
 
@@ -542,13 +577,20 @@ def _lunch(settings: DaySettings, day_start: int, day_end: int) -> tuple[int, in
     try:
         lo, hi = parse_hhmm(settings.lunch_from), parse_hhmm(settings.lunch_to)
     except ValueError as exc:
-        raise GeomapRoutingError(f"Lunch break: {exc}; use HH:MM.") from exc
+        raise _error(f"Giờ nghỉ trưa: không đọc được ({exc}); dùng dạng GG:PP.", f"Lunch break: {exc}; use HH:MM.") \
+            from exc
     duration = int(settings.lunch_min * 60)
     if hi - lo < duration:
-        raise GeomapRoutingError(
-            f"The lunch window {settings.lunch_from}-{settings.lunch_to} is shorter than {settings.lunch_min} minutes.")
+        raise _error(f"Khung nghỉ trưa {settings.lunch_from}-{settings.lunch_to} ngắn hơn {settings.lunch_min} phút.",
+                     f"The lunch window {settings.lunch_from}-{settings.lunch_to} is shorter than "
+                     f"{settings.lunch_min} minutes.")
     if hi <= day_start or lo >= day_end:
         return None  # lunch outside working hours: nothing to plan around
+    if duration >= day_end - day_start:
+        raise _error(f"Nghỉ trưa {settings.lunch_min} phút không ngắn hơn cả ngày làm việc {settings.day_start}-"
+                     f"{settings.day_end}; hãy rút ngắn giờ nghỉ.",
+                     f"A lunch break of {settings.lunch_min} minutes is not shorter than the working day "
+                     f"{settings.day_start}-{settings.day_end}; shorten the break.")
     return lo, hi - duration, duration
 
 
@@ -932,6 +974,22 @@ i18n.register({
                               "The ward office lies outside the ward boundary."),
     "routing.graph_gaps": ("Mạng đường không nối được {pairs} cặp điểm; dùng khoảng cách đường thẳng cho các cặp đó.",
                            "The street graph cannot connect {pairs} pairs; straight-line distance used for them."),
+    "routing.graph_outside_area": ("Mạng đường không phủ khu vực các cơ sở đã chọn (gần nhất cách {metres} m); thời "
+                                   "gian đi lại tính theo đường thẳng. Hãy nạp mạng đường của phường.",
+                                   "The street graph does not cover the chosen establishments (the nearest is {metres} "
+                                   "m away); ride times use the straight line. Load the ward's own street graph."),
+    "routing.off_graph": ("{name} cách đường gần nhất trong mạng đường {metres} m; thời gian đi lại tới đó là ước "
+                          "tính.",
+                          "{name} is {metres} m from the nearest street of the graph; its ride times are estimates."),
+    "routing.graph_unreachable": ("{name}: mạng đường không có lối tới hoặc lối ra (đường một chiều hoặc thiếu đường); "
+                                  "dùng khoảng cách đường thẳng.", "{name}: the street graph has no way in or out "
+                                  "(one-way or missing streets); the straight line is used."),
+    "routing.same_place": ("{names} ở cùng một địa điểm; được xếp liền nhau khi cùng một cán bộ.",
+                           "{names} are at the same place; planned one after the other when one inspector takes them."),
+    "routing.must_visit_dropped": ("{count} cơ sở BẮT BUỘC không xếp được trong ngày: {names} (xem lý do từng cơ sở); "
+                                   "thêm cán bộ, kéo dài giờ làm hoặc chuyển sang ngày khác.",
+                                   "{count} MUST-VISIT stops do not fit the day: {names} (see each reason); add an "
+                                   "inspector, extend the hours or move them to another day."),
     "routing.lunch_not_placed": ("Không xếp được giờ nghỉ trưa cho {inspector}; hãy bớt cơ sở hoặc nới giờ nghỉ.",
                                  "No room for {inspector}'s lunch break; drop some stops or widen the lunch window."),
     "routing.not_planned": ("{name}: chưa xếp được vì không lập được lộ trình nào; cơ sở này một mình thì vừa "

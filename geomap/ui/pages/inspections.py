@@ -75,6 +75,7 @@ i18n.register({
     "insp.totals": ("{stops} điểm · {start}–{end} · {km} km · di chuyển {travel} phút",
                     "{stops} stops · {start}–{end} · {km} km · riding {travel} min"),
     "insp.col.order": ("TT", "No."), "insp.col.time": ("Giờ", "Time"), "insp.col.ride": ("Di chuyển", "Ride"),
+    "insp.col.wait": ("Chờ", "Wait"),
     "insp.col.nav": ("Chỉ đường", "Directions"),
     "insp.col.geo": ("Ứng dụng bản đồ", "Map app"),
     "insp.open_map_app": ("Mở ứng dụng bản đồ", "Open in map app"),
@@ -268,6 +269,11 @@ def _parse_point(text: str) -> tuple[float, float] | None:
     return (lon, lat)
 
 
+def _wait_text(route: routing.Route, visit: routing.Visit, lang: str) -> str:
+    reason = routing.wait_reason(route, visit)
+    return reason.text(lang) if reason else ""
+
+
 def _result_section(ctx: Any, plan: routing.Plan) -> None:
     lang = ctx.lang
     st.subheader(i18n.t("insp.result_header", lang))
@@ -305,6 +311,8 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
             i18n.t("insp.col.ride", lang): [f"{v.travel_s / 60:.0f}′ · {v.distance_m / 1000:.1f} km"
                                              for v in route.visits]
             + [f"{route.return_travel_s / 60:.0f}′ · {route.return_distance_m / 1000:.1f} km"],
+            # a wait longer than 30 minutes says why ("chờ mở cửa 16:00")
+            i18n.t("insp.col.wait", lang): [_wait_text(route, v, lang) for v in route.visits] + [""],
             i18n.t("insp.col.nav", lang): [leg["google_maps"] for leg in links],
             i18n.t("insp.col.geo", lang): [leg["geo"] for leg in links],
         }), hide_index=True, use_container_width=True,
