@@ -17,13 +17,18 @@ uses it around OR-Tools:
 :func:`improve`
     The search after OR-Tools: each route re-ordered by LKH when the LKH order fits its windows,
     else improved by or-opt and 2-opt moves under :func:`schedule`; dropped stops reinserted,
-    must-visit and higher priority first, where they fit; long waits filled by moving a stop of
-    another route into them when that does not lengthen the day of the busiest inspector.
+    must-visit and higher priority first, where they fit (directly, or by moving one stop of the
+    route elsewhere); stops relocated and exchanged between routes while riding shrinks; then a
+    large neighbourhood search (:func:`ruin_recreate`) on the planner's objective (:func:`cost_of`);
+    a dropped stop may still take the place of a kept one of lower priority; and long waits are
+    filled by a stop of another route when the latest return does not get later and riding grows
+    by at most 5 minutes per hour of waiting removed.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -402,6 +407,70 @@ def _swap_in(day: Day, routes: list[Timed], node: int, weight: Sequence[int]) ->
     return best[2]
 
 
+def cost_of(day: Day, routes: list[Timed], left: Sequence[int], weight: Sequence[int], balance: bool) -> int:
+    """The planner's objective: riding, the dropped stops' penalties and, with ``balance``, the latest return
+    (seconds after the day starts) and 10 minutes per stop between the busiest and the least busy inspector."""
+    total = sum(r.travel for r in routes) + sum(int(weight[n]) for n in left)
+    if balance and len(routes) > 1:
+        counts = [len(r.order) for r in routes]
+        total += max(r.end for r in routes) - day.day[0] + 600 * (max(counts) - min(counts))
+    return total
+
+
+def ruin_recreate(day: Day, routes: list[Timed], left: list[int], weight: Sequence[int], balance: bool,
+                  deadline: float, seed: int = 0) -> tuple[list[Timed], list[int]]:
+    """Large neighbourhood search: take out a few stops close to each other (by riding time), put them and the
+    dropped stops back where they cost least (the heavier first), keep the result when the objective
+    (:func:`cost_of`) does not get worse by more than 0.1 %, and return the best seen (when ``deadline`` comes, or
+    after ten draws per stop without a better one)."""
+    rng = random.Random(seed)
+    t = day.seconds
+    current = (list(routes), list(left))
+    cur_cost = best_cost = cost_of(day, routes, left, weight, balance)
+    best = current
+    kept_all = [n for r in routes for n in r.order]
+    if not kept_all:
+        return best
+    stale, patience = 0, max(100, 10 * len(kept_all))
+    while time.perf_counter() < deadline and stale < patience:
+        stale += 1
+        routes_now, left_now = current
+        kept = [n for r in routes_now for n in r.order]
+        if not kept:
+            break
+        seed_node = rng.choice(kept)
+        k = rng.randint(2, max(2, min(12, len(kept) // 3 + 1)))
+        near = sorted(kept, key=lambda n: t[seed_node][n] + t[n][seed_node])[:k]
+        out = set(near)
+        trial: list[Timed] = []
+        ok = True
+        for v, r in enumerate(routes_now):
+            if out.isdisjoint(r.order):
+                trial.append(r)
+                continue
+            shorter = schedule(day, 2 * v, 2 * v + 1, [n for n in r.order if n not in out])
+            if shorter is None:  # a ride longer than a detour (rounding): skip this draw
+                ok = False
+                break
+            trial.append(shorter)
+        if not ok:
+            continue
+        pool = sorted(list(out) + list(left_now), key=lambda n: -weight[n] * rng.uniform(0.7, 1.3))
+        missing = []
+        for node in pool:
+            found = _cheapest_insertion(day, trial, node, None)
+            if found is None:
+                missing.append(node)
+            else:
+                trial[found[0]] = found[1]
+        cost = cost_of(day, trial, missing, weight, balance)
+        if cost <= cur_cost * 1.001:
+            current, cur_cost = (trial, missing), cost
+            if cost < best_cost:
+                best, best_cost, stale = (list(trial), list(missing)), cost, 0
+    return best
+
+
 def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: bool,
             time_budget_s: float, weight: Sequence[int] | None = None) -> list[Timed]:
     """Better routes than ``routes`` (each already feasible), by the rules of the module docstring.
@@ -444,6 +513,16 @@ def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: b
             break
         if _eject_insert(day, routes, node, deadline):
             left.remove(node)
+    if weight is not None and time.perf_counter() < deadline:
+        # keep a little time for the steps below
+        lns_end = time.perf_counter() + 0.8 * (deadline - time.perf_counter())
+        before = cost_of(day, routes, left, weight, balance)
+        found, missing = ruin_recreate(day, routes, left, weight, balance, lns_end)
+        if cost_of(day, found, missing, weight, balance) < before:
+            routes[:] = found
+            left[:] = missing
+            for v in range(len(routes)):
+                routes[v] = _better_route(day, v, routes[v], deadline, cap())
     if weight is not None:
         for node in list(left):
             if time.perf_counter() > deadline:
@@ -475,7 +554,7 @@ def long_wait(day: Day, v: int, r: Timed) -> int:
 
 def fill_waits(day: Day, routes: list[Timed], deadline: float) -> list[Timed]:
     """Move a stop of another route into a route's long wait when the latest return does not get later and the
-    long waits shrink, at a cost of at most 15 minutes more riding per hour of waiting removed."""
+    long waits shrink, at a cost of at most 5 minutes more riding per hour of waiting removed."""
     routes = list(routes)
     for _ in range(2 * len(routes)):
         if time.perf_counter() > deadline:
@@ -500,7 +579,7 @@ def fill_waits(day: Day, routes: list[Timed], deadline: float) -> list[Timed]:
                         continue
                     shrink = waits[target] + waits[v] - long_wait(day, target, cand) - long_wait(day, v, rest)
                     grow = cand.travel + rest.travel - t.travel - r.travel
-                    if shrink > 0 and grow <= shrink // 4 and (best is None or shrink - grow > best[0]):
+                    if shrink > 0 and grow <= shrink // 12 and (best is None or shrink - grow > best[0]):
                         best = (shrink - grow, v, rest, cand)
                 if time.perf_counter() > deadline:
                     break
