@@ -56,8 +56,8 @@ i18n.register({
     "insp.minutes": ("Số phút mỗi lần kiểm tra theo nhóm ngành", "Minutes per visit by industry group"),
     "insp.speed": ("Tốc độ xe máy (km/h)", "Motorbike speed (km/h)"),
     "insp.detour": ("Hệ số đường vòng (khi không có mạng đường)", "Detour factor (without a street graph)"),
-    "insp.graph": ("Mạng đường OSM của phường (GraphML hoặc .osm, tùy chọn)",
-                   "The ward's OSM street graph (GraphML or .osm, optional)"),
+    "insp.graph": ("Mạng đường OSM của phường (GraphML, .osm hoặc GeoJSON, tùy chọn)",
+                   "The ward's OSM street graph (GraphML, .osm or GeoJSON, optional)"),
     "insp.graph_limit": ("Tối đa {mb} MB.", "At most {mb} MB."),
     "insp.graph_too_large": ("Tệp mạng đường {file} nặng {size} MB, vượt giới hạn {mb} MB nên không được đọc: lộ "
                              "trình dưới đây tính theo khoảng cách đường thẳng. Hãy cắt tệp theo ranh giới phường "
@@ -208,7 +208,7 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         c1, c2 = st.columns(2)
         speed = c1.number_input(i18n.t("insp.speed", lang), 3.0, 60.0, travel.DEFAULT_SPEED_KMH, step=1.0)
         detour = c2.number_input(i18n.t("insp.detour", lang), 1.0, 3.0, travel.DEFAULT_DETOUR_FACTOR, step=0.05)
-        graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml"],
+        graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml", "geojson", "json"],
                                       help=i18n.t("insp.graph_limit", lang).format(mb=MAX_GRAPH_MB))
         submitted = st.form_submit_button(i18n.t("insp.plan", lang), type="primary")
     if not submitted:
