@@ -712,7 +712,7 @@ def solve(
         left = sorted((node for node in stops if node not in kept), key=lambda node: -penalties[node])
         spent = perf_counter() - started
         timed = tours.improve(model, timed, left, balance=bool(balance_weight) and n_vehicles > 1,
-                              time_budget_s=max(0.3, min(3.0 * time_limit_s, 4.4 - spent)),
+                              time_budget_s=max(0.3, min(5.0 * time_limit_s, 4.4 - spent)),
                               weight=[int(p) for p in penalties])
     kept = {node for r in timed for node in r.order}
     return {"routes": [list(zip(r.order, r.begins, strict=True)) for r in timed], "starts": [day_start] * n_vehicles,

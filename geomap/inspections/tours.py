@@ -436,8 +436,8 @@ def ruin_recreate(day: Day, routes: list[Timed], left: list[int], weight: Sequen
                   deadline: float, seed: int = 0) -> tuple[list[Timed], list[int]]:
     """Large neighbourhood search: take out a few stops close to each other (by riding time), put them and the
     dropped stops back where they cost least (the heavier first), keep the result when the objective
-    (:func:`cost_of`) does not get worse by more than 0.1 %, and return the best seen (when ``deadline`` comes, or
-    after 25 draws per stop without a better one)."""
+    (:func:`cost_of`) does not get worse by more than 1 %, and return the best seen (when ``deadline`` comes, or
+    after 100 draws per stop without a better one)."""
     rng = random.Random(seed)
     t = day.seconds
     current = (list(routes), list(left))
@@ -446,16 +446,27 @@ def ruin_recreate(day: Day, routes: list[Timed], left: list[int], weight: Sequen
     kept_all = [n for r in routes for n in r.order]
     if not kept_all:
         return best
-    stale, patience = 0, max(200, 25 * len(kept_all))
+    stale, patience = 0, max(200, 100 * len(kept_all))
     while time.perf_counter() < deadline and stale < patience:
         stale += 1
         routes_now, left_now = current
         kept = [n for r in routes_now for n in r.order]
         if not kept:
             break
-        seed_node = rng.choice(kept)
         k = rng.randint(2, max(2, min(12, len(kept) // 3 + 1)))
-        near = sorted(kept, key=lambda n: t[seed_node][n] + t[n][seed_node])[:k]
+        draw = rng.random()
+        if balance and draw < 0.3:
+            # the latest return: its last stops and their neighbours, so they can move to an earlier inspector
+            last = max(routes_now, key=lambda r: r.end)
+            seed_node = last.order[-1] if last.order else rng.choice(kept)
+            tail = list(last.order[-max(1, k // 2):])
+            near = tail + [n for n in sorted(kept, key=lambda n: t[seed_node][n] + t[n][seed_node])
+                           if n not in tail][:k - len(tail)]
+        elif draw < 0.45:
+            near = rng.sample(kept, min(k, len(kept)))  # anywhere
+        else:
+            seed_node = rng.choice(kept)  # close to each other
+            near = sorted(kept, key=lambda n: t[seed_node][n] + t[n][seed_node])[:k]
         out = set(near)
         trial: list[Timed] = []
         ok = True
@@ -479,7 +490,7 @@ def ruin_recreate(day: Day, routes: list[Timed], left: list[int], weight: Sequen
             else:
                 trial[found[0]] = found[1]
         cost = cost_of(day, trial, missing, weight, balance)
-        if cost <= cur_cost * 1.001:
+        if cost <= cur_cost * 1.01:
             current, cur_cost = (trial, missing), cost
             if cost < best_cost:
                 best, best_cost, stale = (list(trial), list(missing)), cost, 0
