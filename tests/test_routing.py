@@ -291,3 +291,119 @@ def test_when_no_route_is_found_no_stop_is_called_lower_priority(monkeypatch):
     assert sorted(d.stop.id for d in plan.dropped) == [1, 2, 3]
     assert {d.reason.code for d in plan.dropped} == {"not_planned"}
     assert "không lập được lộ trình" in plan.dropped[0].reason.text("vi")
+
+
+# --- issue 15: near the best solvers, explainable waits, bad input -------------------------------------
+
+
+def test_lkh_order_is_the_shortest_path_between_start_and_end():
+    """The open path start → stops → end by LKH equals the best of all orders (symmetric and one-way matrices)."""
+    import itertools
+
+    from geomap.inspections import tours
+
+    rng = np.random.default_rng(15)
+    for symmetric in (True, False):
+        for _ in range(3):
+            n = 10  # nodes 0 (start), 1 (end), 2..9 stops: 8! orders checked by brute force
+            cost = rng.integers(60, 900, size=(n, n))
+            if symmetric:
+                cost = np.triu(cost) + np.triu(cost, 1).T
+            np.fill_diagonal(cost, 0)
+            got = tours.lkh_order(cost.tolist(), 0, 1, list(range(2, n)))
+            best = min(tours._path(cost, 0, 1, p) for p in itertools.permutations(range(2, n)))
+            assert sorted(got) == list(range(2, n))
+            assert tours._path(cost, 0, 1, got) == best
+
+
+def test_single_inspector_days_equal_the_exact_optimum_up_to_12_stops():
+    rng = np.random.default_rng(12)
+    long_day = DaySettings(day_start="00:00", day_end="23:59", lunch_min=0, default_service_min=0,
+                           service_min_by_sector={})
+    for n in (11, 12, 12):
+        stops = [_stop(i, float(rng.uniform(108.205, 108.240)), float(rng.uniform(16.030, 16.060))) for i in range(n)]
+        pts = np.array([OFFICE] + [(s.lon, s.lat) for s in stops])
+        seconds, _ = travel.StraightLine().matrix(pts)
+        plan = plan_day(stops, [Inspector("A")], long_day, depot=OFFICE)
+        assert check_plan(plan) == [] and plan.kept == n
+        assert plan.routes[0].travel_s == routing.exact_tour_cost(seconds)
+
+
+def test_schedule_is_what_check_plan_accepts():
+    """The earliest schedule of tours.schedule, lunch (which may split a ride) included, passes check_plan on many
+    random days with windows; a plan is never returned that the checker rejects."""
+    rng = np.random.default_rng(3)
+    for trial in range(6):
+        stops = [_stop(i, float(rng.uniform(108.205, 108.240)), float(rng.uniform(16.030, 16.060)),
+                       opening_hours=[None, "06:00-21:00", "07:00-11:00", "13:30-22:00", "16:00-23:00"][i % 5],
+                       sector=["food_service", "retail", None][i % 3], priority=float(i))
+                 for i in range(30)]
+        plan = plan_day(stops, [Inspector(f"CB{k}") for k in range(1 + trial % 3)], DaySettings(time_limit_s=0.15),
+                        depot=OFFICE)
+        assert check_plan(plan) == []
+        assert sorted([v.stop.id for r in plan.routes for v in r.visits] + [d.stop.id for d in plan.dropped]) == \
+            list(range(30))
+
+
+def test_a_long_wait_says_why():
+    """A wait longer than 30 minutes says it waits for the opening ("chờ mở cửa 15:00"), on the page and the sheet."""
+    from geomap.inspections import route_files
+
+    s = DaySettings(day_start="07:30", day_end="17:00", lunch_min=0, time_limit_s=0.3)
+    morning = _stop(1, OFFICE[0] + 0.004, OFFICE[1], opening_hours="07:00-09:00", sector="retail")
+    afternoon = _stop(2, OFFICE[0] - 0.004, OFFICE[1], opening_hours="15:00-18:00", sector="retail")
+    plan = plan_day([morning, afternoon], [Inspector("A")], s, depot=OFFICE)
+    assert check_plan(plan) == [] and plan.kept == 2
+    route = plan.routes[0]
+    reasons = [routing.wait_reason(route, v) for v in route.visits]
+    assert reasons[0] is None
+    assert reasons[1].code == "wait_opening"
+    assert reasons[1].text("vi").startswith("chờ mở cửa 15:00")
+    assert reasons[1].text("en").startswith("waiting for opening 15:00")
+    assert "chờ mở cửa 15:00" in route_files.to_gpx(plan, lang="vi")
+
+
+def test_long_waits_are_filled_from_another_route_when_the_day_allows():
+    """tours.fill_waits moves a stop into a route's long wait when the latest return stays and riding barely grows."""
+    from geomap.inspections import tours
+
+    # nodes: 0/1 start/end of A, 2/3 of B (all the office), 4 opens at 10:00 (A), 5 and 6 near the office (B)
+    n = 7
+    seconds = [[0 if i == j else 300 for j in range(n)] for i in range(n)]
+    day = tours.Day(seconds, [0, 0, 0, 0, 1800, 1800, 1800], [0, 0, 0, 0, 36000, 27000, 27000],
+                    [61200] * 4 + [50000, 59400, 59400], (27000, 61200), None)
+    a = tours.schedule(day, 0, 1, [4])
+    b = tours.schedule(day, 2, 3, [5, 6])
+    assert tours.long_wait(day, 0, a) == 0  # the first visit waits at the office: the inspector leaves later
+    a = tours.schedule(day, 0, 1, [5, 4])  # one visit at 07:35, then idle until 10:00
+    b = tours.schedule(day, 2, 3, [6])
+    assert tours.long_wait(day, 0, a) > 30 * 60
+    filled = tours.fill_waits(day, [a, b], deadline=float("inf"))
+    assert sum(tours.long_wait(day, v, r) for v, r in enumerate(filled)) < tours.long_wait(day, 0, a)
+    assert sorted(x for r in filled for x in r.order) == [4, 5, 6]
+
+
+def test_bad_input_messages_in_both_languages():
+    with pytest.raises(travel.GeomapRoutingError, match="Chưa chọn cán bộ.*Choose at least one inspector"):
+        plan_day([_stop(1, *OFFICE)], [], FAST, depot=OFFICE)
+    with pytest.raises(travel.GeomapRoutingError, match="không ngắn hơn cả ngày.*not shorter than the working day"):
+        plan_day([], [Inspector("A")], DaySettings(day_start="11:00", day_end="12:00", lunch_from="10:00",
+                                                   lunch_to="14:00", lunch_min=90), depot=OFFICE)
+
+
+def test_same_place_and_too_many_must_visit_stops_are_explained():
+    s = DaySettings(day_start="08:00", day_end="10:00", lunch_min=0, time_limit_s=0.3)
+    twins = [_stop(1, OFFICE[0] + 0.003, OFFICE[1]), _stop(2, OFFICE[0] + 0.003, OFFICE[1])]
+    must = [_stop(10 + i, OFFICE[0] - 0.002 * i, OFFICE[1] + 0.002, sector="food_service", must_visit=True)
+            for i in range(6)]
+    plan = plan_day(twins + must, [Inspector("A")], s, depot=OFFICE)
+    assert check_plan(plan) == []
+    codes = {n.code for n in plan.notices}
+    assert "same_place" in codes
+    note = next(n for n in plan.notices if n.code == "must_visit_dropped")
+    dropped_must = [d for d in plan.dropped if d.stop.must_visit]
+    assert dropped_must and all(d.reason.code == "must_visit_day_full" for d in dropped_must)
+    assert all(d.stop.name in note.text("vi") for d in dropped_must)
+    assert "BẮT BUỘC" in note.text("vi") and "MUST-VISIT" in note.text("en")
+    kept = [v.stop.id for v in plan.routes[0].visits]
+    assert sum(1 for i in kept if i >= 10) >= 1  # must-visit stops come before the optional twins

@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--speed", type=float, default=travel.DEFAULT_SPEED_KMH, help="km/h")
     pl.add_argument("--detour", type=float, default=travel.DEFAULT_DETOUR_FACTOR,
                     help="straight-line distance multiplier (without a street graph)")
-    pl.add_argument("--street-graph", default=None, help="GraphML (OSMnx) or .osm street network of the ward")
+    pl.add_argument("--street-graph", default=None, help="GraphML (OSMnx), .osm or GeoJSON street network of the ward")
     pl.add_argument("--time-limit", type=float, default=None, help="solver seconds (default: by size)")
     pl.add_argument("--out", type=Path, required=True, help="GPX file to write")
     pl.add_argument("--pdf", type=Path, default=None, help="also write the printable route sheet")

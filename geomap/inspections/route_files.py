@@ -18,7 +18,7 @@ import gpxpy
 import gpxpy.gpx
 
 from geomap import i18n
-from geomap.inspections.routing import Plan, Route, hhmm
+from geomap.inspections.routing import Plan, Route, hhmm, wait_reason
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_BOLD_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -70,6 +70,9 @@ def to_gpx(plan: Plan, *, lang: str = "vi") -> str:
         for v in route.visits:
             label = f"{v.order}. {v.stop.name}"
             comment = f"{hhmm(v.start_s)}–{hhmm(v.end_s)}"
+            why = wait_reason(route, v)
+            if why is not None:
+                comment += f" ({why.text(lang)})"
             rte.points.append(gpxpy.gpx.GPXRoutePoint(v.stop.lat, v.stop.lon, name=label, comment=comment,
                                                       description=v.stop.address))
             wpt = gpxpy.gpx.GPXWaypoint(v.stop.lat, v.stop.lon, name=label, comment=comment,
@@ -140,6 +143,9 @@ def to_pdf(plan: Plan, *, ward_name: str = "", lang: str = "vi") -> bytes:
             place = f"<b>{esc(v.stop.name)}</b><br/>{esc(v.stop.address)}"
             if v.stop.must_visit:
                 place += f"<br/>{esc(i18n.t('route.must_visit', lang))}"
+            why = wait_reason(route, v)
+            if why is not None:  # a wait longer than 30 minutes says why
+                place += f"<br/><i>{esc(why.text(lang))}</i>"
             rows.append([str(v.order), f"{hhmm(v.start_s)}–{hhmm(v.end_s)}", Paragraph(place, cell),
                          f"{v.travel_s / 60:.0f}′ · {v.distance_m / 1000:.1f} km", ""])
         rows.append(["", hhmm(route.end_s), Paragraph(esc(i18n.t("route.back_to_end", lang)), cell),

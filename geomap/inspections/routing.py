@@ -18,9 +18,17 @@ Travel times
     supplies one, otherwise straight-line distance in the ward's local metric CRS times a
     detour factor, at a constant speed.
 
-Search
-    First solution by PATH_CHEAPEST_ARC, improved by guided local search until a time
-    limit that grows with the number of stops (:func:`default_time_limit_s`).
+Search (chosen by measurement, ``bench/bench_routing.py``; see :func:`solve`)
+    One inspector who can take every stop: the shortest tour by LKH-3 (``elkai``), timed by
+    :func:`geomap.inspections.tours.schedule` (the exact earliest schedule with lunch and windows);
+    LKH finds the optimum of these days in milliseconds where OR-Tools' guided local search stays
+    0.5–5 % above it. Otherwise (several inspectors, windows that bind, stops to drop): OR-Tools
+    (first solution by PATH_CHEAPEST_ARC, guided local search until a time limit that grows with
+    the number of stops, :func:`default_time_limit_s`) holds every rule of the day, lunch breaks
+    included, which PyVRP cannot express; its plan is then improved by
+    :func:`geomap.inspections.tours.improve` (LKH or or-opt within each route, reinsertion of
+    dropped stops, moves between routes, a large neighbourhood search, filling long waits). The
+    plan returned always passes :func:`check_plan` (else OR-Tools' own plan, else nothing planned).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -37,6 +46,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from geomap import i18n
+from geomap.inspections import tours
 from geomap.inspections.travel import (
     DEFAULT_DETOUR_FACTOR,
     DEFAULT_LOCAL_SRID,
@@ -298,9 +308,10 @@ def plan_day(
     travel = travel or StraightLine(settings.detour_factor, settings.speed_kmh, settings.local_srid)
 
     if not inspectors:
-        raise GeomapRoutingError("Choose at least one inspector.")
+        raise _error("Chưa chọn cán bộ nào: hãy chọn ít nhất một cán bộ.", "Choose at least one inspector.")
     if len(inspectors) > MAX_INSPECTORS:
-        raise GeomapRoutingError(f"A day plan takes at most {MAX_INSPECTORS} inspectors, not {len(inspectors)}.")
+        raise _error(f"Một kế hoạch ngày có tối đa {MAX_INSPECTORS} cán bộ, không phải {len(inspectors)}.",
+                     f"A day plan takes at most {MAX_INSPECTORS} inspectors, not {len(inspectors)}.")
     if depot is not None and not _valid_lonlat(*depot):
         notices.append(Notice("depot_invalid"))
         depot = None
@@ -314,7 +325,9 @@ def plan_day(
         if start is None:
             start = end
         if start is None or end is None:
-            raise GeomapRoutingError(
+            raise _error(
+                f"Cán bộ {insp.name} chưa có điểm xuất phát và phường chưa có trụ sở trong dữ liệu; hãy nhập điểm "
+                "xuất phát hoặc thêm trụ sở UBND phường vào danh sách công trình công cộng.",
                 f"Inspector {insp.name} has no start point and the ward has no office on record; "
                 "give a start point or add the ward office to the public facilities.")
         vehicles.append((insp, start, end))
@@ -353,6 +366,12 @@ def plan_day(
             window = (earliest, latest)
         candidates.append((stop, window))
 
+    places: dict[tuple[float, float], list[str]] = {}
+    for stop, _ in candidates:
+        places.setdefault((round(float(stop.lon), 5), round(float(stop.lat), 5)), []).append(stop.name)
+    for names in places.values():
+        if len(names) > 1:  # about a metre apart or less: planned one after the other, no ride between them
+            notices.append(Notice("same_place", {"names": ", ".join(names)}))
     if not stops:
         notices.append(Notice("no_stops"))
     elif not candidates:
@@ -364,6 +383,7 @@ def plan_day(
     seconds, metres = travel.matrix(lonlat)
     if getattr(travel, "unreachable_pairs", 0):
         notices.append(Notice("graph_gaps", {"pairs": travel.unreachable_pairs}))
+    notices.extend(_graph_notices(travel, [s for s, _ in candidates], n_depots))
     service = [0] * n_depots + [settings.service_s(s) for s, _ in candidates]
     windows = [None] * n_depots + [w for _, w in candidates]
     penalties = [0] * n_depots + [
@@ -373,57 +393,125 @@ def plan_day(
     limit = settings.time_limit_s if settings.time_limit_s is not None else default_time_limit_s(len(candidates))
     solved = solve(seconds, service, windows, penalties, n_vehicles=len(vehicles), day=(day_start, day_end),
                    lunch=lunch, time_limit_s=limit, balance_weight=settings.balance_weight)
-    if solved is None:
-        notices.append(Notice("solver_failed"))
-        solved = {"routes": [[] for _ in vehicles], "starts": [day_start] * len(vehicles),
-                  "ends": [day_start] * len(vehicles), "lunch": {}}
 
-    routes: list[Route] = []
-    visited: set[int] = set()
-    lunch_len = settings.lunch_min * 60
-    for v, (insp, start, end) in enumerate(vehicles):
-        order = solved["routes"][v]
-        start_s, end_s = solved["starts"][v], solved["ends"][v]
-        legs = [int(seconds[a, b]) for a, b in zip([2 * v] + [n for n, _ in order],
-                                                   [n for n, _ in order] + [2 * v + 1], strict=True)]
-        begins = [b for _, b in order] + [max(end_s, (order[-1][1] + service[order[-1][0]] if order else start_s)
-                                                 + legs[-1])]
-        lunch_s, lunch_gap, ends_at = None, None, []
-        # leave no earlier than needed to reach the first stop on time, unless lunch then finds no room
-        for depart in ([begins[0] - legs[0], start_s] if order else [start_s]):
-            ends_at = [depart] + [b + service[n] for n, b in order]
-            lunch_s, lunch_gap = _place_lunch(ends_at, begins, legs, lunch)
-            if lunch is None or lunch_s is not None or not _spans_lunch(depart, begins[-1], lunch):
-                break
-        start_s = ends_at[0]
-        if lunch is not None and lunch_s is None and _spans_lunch(start_s, begins[-1], lunch):
-            notices.append(Notice("lunch_not_placed", {"inspector": insp.name}))
-        visits: list[Visit] = []
-        for k, (node, begin) in enumerate(order, 1):
-            visited.add(node)
+    def assemble(solved: dict[str, Any] | None, notices: list[Notice], dropped: list[Dropped]) -> Plan:
+        if solved is None:
+            notices.append(Notice("solver_failed"))
+            solved = {"routes": [[] for _ in vehicles], "starts": [day_start] * len(vehicles),
+                      "ends": [day_start] * len(vehicles), "lunch": {}}
+        routes: list[Route] = []
+        visited: set[int] = set()
+        lunch_len = settings.lunch_min * 60
+        for v, (insp, start, end) in enumerate(vehicles):
+            order = solved["routes"][v]
+            start_s, end_s = solved["starts"][v], solved["ends"][v]
+            legs = [int(seconds[a, b]) for a, b in zip([2 * v] + [n for n, _ in order],
+                                                       [n for n, _ in order] + [2 * v + 1], strict=True)]
+            begins = [b for _, b in order] + [max(end_s, (order[-1][1] + service[order[-1][0]] if order else start_s)
+                                                     + legs[-1])]
+            lunch_s, lunch_gap, ends_at = None, None, []
+            # leave no earlier than needed to reach the first stop on time, unless lunch then finds no room
+            for depart in ([begins[0] - legs[0], start_s] if order else [start_s]):
+                ends_at = [depart] + [b + service[n] for n, b in order]
+                lunch_s, lunch_gap = _place_lunch(ends_at, begins, legs, lunch)
+                if lunch is None or lunch_s is not None or not _spans_lunch(depart, begins[-1], lunch):
+                    break
+            start_s = ends_at[0]
+            if lunch is not None and lunch_s is None and _spans_lunch(start_s, begins[-1], lunch):
+                notices.append(Notice("lunch_not_placed", {"inspector": insp.name}))
+            visits: list[Visit] = []
+            for k, (node, begin) in enumerate(order, 1):
+                visited.add(node)
+                stop, window = candidates[node - n_depots]
+                clock, leg = ends_at[k - 1], legs[k - 1]
+                here = lunch_gap == k - 1
+                arrival = clock + leg + (lunch_len if here and lunch_s < clock + leg else 0)
+                visits.append(Visit(k, stop, arrival, begin, begin + service[node], leg,
+                                    float(metres[order[k - 2][0] if k > 1 else 2 * v, node]), window, here))
+            last = order[-1][0] if order else 2 * v
+            routes.append(Route(insp, start, end, start_s, begins[-1], tuple(visits),
+                                None if lunch_s is None else (lunch_s, lunch_s + lunch_len),
+                                legs[-1], float(metres[last, 2 * v + 1])))
+
+        kept = [candidates[node - n_depots][0] for node in visited]
+        for node in range(n_depots, len(lonlat)):
+            if node in visited:
+                continue
             stop, window = candidates[node - n_depots]
-            clock, leg = ends_at[k - 1], legs[k - 1]
-            here = lunch_gap == k - 1
-            arrival = clock + leg + (lunch_len if here and lunch_s < clock + leg else 0)
-            visits.append(Visit(k, stop, arrival, begin, begin + service[node], leg,
-                                float(metres[order[k - 2][0] if k > 1 else 2 * v, node]), window, here))
-        last = order[-1][0] if order else 2 * v
-        routes.append(Route(insp, start, end, start_s, begins[-1], tuple(visits),
-                            None if lunch_s is None else (lunch_s, lunch_s + lunch_len),
-                            legs[-1], float(metres[last, 2 * v + 1])))
+            dropped.append(Dropped(stop, _why_dropped(node, stop, window, seconds, service, vehicles,
+                                                      (day_start, day_end), lunch, settings, kept)))
+        n_short = sum(1 for d in dropped if d.reason.code in DAY_SHORT_CODES)
+        if n_short:
+            notices.append(Notice("day_too_short", {"dropped": n_short, "total": len(candidates)}))
+        must = [d.stop.name for d in dropped if d.stop.must_visit]
+        if must:
+            notices.append(Notice("must_visit_dropped", {"count": len(must), "names": ", ".join(must)}))
+        dropped.sort(key=lambda d: (not d.stop.must_visit, -d.stop.priority))
+        return Plan(date, settings, tuple(routes), tuple(dropped), tuple(notices), travel.name)
 
-    kept = [candidates[node - n_depots][0] for node in visited]
-    for node in range(n_depots, len(lonlat)):
-        if node in visited:
-            continue
-        stop, window = candidates[node - n_depots]
-        dropped.append(Dropped(stop, _why_dropped(node, stop, window, seconds, service, vehicles, (day_start, day_end),
-                                                  lunch, settings, kept)))
-    n_short = sum(1 for d in dropped if d.reason.code in DAY_SHORT_CODES)
-    if n_short:
-        notices.append(Notice("day_too_short", {"dropped": n_short, "total": len(candidates)}))
-    dropped.sort(key=lambda d: (not d.stop.must_visit, -d.stop.priority))
-    return Plan(date, settings, tuple(routes), tuple(dropped), tuple(notices), travel.name)
+    plan = assemble(solved, list(notices), list(dropped))
+    if solved is not None and check_plan(plan, _Known(lonlat, seconds, travel)):
+        # never hand out a plan the checker rejects: OR-Tools' own plan, else nothing planned
+        raw = solve_ortools(seconds, service, windows, penalties, n_vehicles=len(vehicles), day=(day_start, day_end),
+                            lunch=lunch, time_limit_s=limit, balance_weight=settings.balance_weight)
+        plan = assemble(raw, list(notices), list(dropped))
+        if raw is not None and check_plan(plan, _Known(lonlat, seconds, travel)):
+            plan = assemble(None, list(notices), list(dropped))
+    return plan
+
+
+def _graph_notices(travel: TravelModel, stops: list[Stop], n_depots: int) -> list[Notice]:
+    """Which stops a street graph leaves out: all of them (the graph covers another area), or each one far from every
+    street or cut off from the others (one-way streets, missing streets)."""
+    far = {k: m for k, m in getattr(travel, "far_points", []) if k >= n_depots}
+    cut = [k for k in getattr(travel, "unreachable_points", []) if k >= n_depots and k not in far]
+    if stops and len(far) == len(stops):
+        return [Notice("graph_outside_area", {"metres": int(round(min(far.values())))})]
+    out = [Notice("off_graph", {"name": stops[k - n_depots].name, "metres": int(round(m))}) for k, m in far.items()]
+    out += [Notice("graph_unreachable", {"name": stops[k - n_depots].name}) for k in cut]
+    return out
+
+
+class _Known:
+    """The travel model of a plan already computed: the matrix looked up by coordinates (for the final check)."""
+
+    def __init__(self, lonlat: np.ndarray, seconds: np.ndarray, travel: TravelModel):
+        self._row: dict[tuple[float, float], int] = {}
+        for k, p in enumerate(map(tuple, lonlat.tolist())):
+            self._row.setdefault(p, k)
+        self._seconds = seconds
+        self._travel = travel
+        self.name = travel.name
+
+    def matrix(self, lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = [self._row.get(tuple(p)) for p in lonlat.tolist()]
+        if None in rows:
+            return self._travel.matrix(lonlat)
+        return self._seconds[np.ix_(rows, rows)], np.zeros((len(rows), len(rows)))
+
+
+def idle_s(route: Route, visit: Visit) -> int:
+    """Seconds ``visit`` waits after arriving, a lunch taken while waiting not counted."""
+    wait = visit.start_s - visit.arrival_s
+    if route.lunch and visit.arrival_s <= route.lunch[0] and route.lunch[1] <= visit.start_s:
+        wait -= route.lunch[1] - route.lunch[0]
+    return wait
+
+
+def wait_reason(route: Route, visit: Visit) -> Notice | None:
+    """Why ``visit`` waits more than 30 minutes after arriving (None when it does not): the stop opens later, or
+    the route keeps to the times of the stops after it."""
+    idle = idle_s(route, visit)
+    if idle <= tours.LONG_WAIT_S:
+        return None
+    try:
+        hours = parse_opening_hours(visit.stop.opening_hours)
+    except ValueError:
+        hours = None
+    params = {"name": visit.stop.name, "minutes": int(round(idle / 60)), "time": hhmm(visit.start_s)}
+    if hours is not None and visit.start_s == max(hours[0], visit.window[0] if visit.window else 0):
+        return Notice("wait_opening", params)
+    return Notice("wait_schedule", params)
 
 
 def _place_lunch(ends_at: list[int], begins: list[int], legs: list[int],
@@ -473,13 +561,20 @@ def _endpoint(insp: Inspector, label: str, point: tuple[float, float] | None, de
     return None if point is None else (float(point[0]), float(point[1]))
 
 
+def _error(vi: str, en: str) -> GeomapRoutingError:
+    """An error for settings no plan can come from, in Vietnamese and in English (the pages show it as it is)."""
+    return GeomapRoutingError(f"{vi} / {en}")
+
+
 def _hours(settings: DaySettings) -> tuple[int, int]:
     try:
         start, end = parse_hhmm(settings.day_start), parse_hhmm(settings.day_end)
     except ValueError as exc:
-        raise GeomapRoutingError(f"Working hours: {exc}; use HH:MM.") from exc
+        raise _error(f"Giờ làm việc: không đọc được ({exc}); dùng dạng GG:PP.", f"Working hours: {exc}; use HH:MM.") \
+            from exc
     if end <= start:
-        raise GeomapRoutingError(f"Working hours end ({settings.day_end}) before they begin ({settings.day_start}).")
+        raise _error(f"Giờ kết thúc ({settings.day_end}) không sau giờ bắt đầu ({settings.day_start}).",
+                     f"Working hours end ({settings.day_end}) before they begin ({settings.day_start}).")
     return start, end
 
 
@@ -490,13 +585,20 @@ def _lunch(settings: DaySettings, day_start: int, day_end: int) -> tuple[int, in
     try:
         lo, hi = parse_hhmm(settings.lunch_from), parse_hhmm(settings.lunch_to)
     except ValueError as exc:
-        raise GeomapRoutingError(f"Lunch break: {exc}; use HH:MM.") from exc
+        raise _error(f"Giờ nghỉ trưa: không đọc được ({exc}); dùng dạng GG:PP.", f"Lunch break: {exc}; use HH:MM.") \
+            from exc
     duration = int(settings.lunch_min * 60)
     if hi - lo < duration:
-        raise GeomapRoutingError(
-            f"The lunch window {settings.lunch_from}-{settings.lunch_to} is shorter than {settings.lunch_min} minutes.")
+        raise _error(f"Khung nghỉ trưa {settings.lunch_from}-{settings.lunch_to} ngắn hơn {settings.lunch_min} phút.",
+                     f"The lunch window {settings.lunch_from}-{settings.lunch_to} is shorter than "
+                     f"{settings.lunch_min} minutes.")
     if hi <= day_start or lo >= day_end:
         return None  # lunch outside working hours: nothing to plan around
+    if duration >= day_end - day_start:
+        raise _error(f"Nghỉ trưa {settings.lunch_min} phút không ngắn hơn cả ngày làm việc {settings.day_start}-"
+                     f"{settings.day_end}; hãy rút ngắn giờ nghỉ.",
+                     f"A lunch break of {settings.lunch_min} minutes is not shorter than the working day "
+                     f"{settings.day_start}-{settings.day_end}; shorten the break.")
     return lo, hi - duration, duration
 
 
@@ -561,6 +663,64 @@ def _fits_alone(there_s: int, back_s: int, service_s: int, window: tuple[int, in
 
 
 def solve(
+    seconds: np.ndarray,
+    service_s: Sequence[int],
+    windows: Sequence[tuple[int, int] | None],
+    penalties: Sequence[int],
+    *,
+    n_vehicles: int,
+    day: tuple[int, int],
+    lunch: tuple[int, int, int] | None = None,
+    time_limit_s: float = 1.0,
+    balance_weight: int = 0,
+) -> dict[str, Any] | None:
+    """The day's search: LKH alone when one inspector can take every stop in LKH's order, else OR-Tools
+    (:func:`solve_ortools`) followed by :func:`geomap.inspections.tours.improve`.
+
+    Same nodes and result as :func:`solve_ortools`; the times are the earliest the order allows (the
+    departure at the start of the day: :func:`plan_day` leaves later when it can), and ``cost`` is the
+    riding time plus the penalties of the stops left out.
+    """
+    n = len(seconds)
+    day_start, day_end = day
+    service = [int(x) for x in service_s]
+    lo = [day_start] * n
+    hi = [day_end] * n
+    for node in range(2 * n_vehicles, n):
+        lo[node], hi[node] = windows[node] if windows[node] else (day_start, day_end - service[node])
+    model = tours.Day(np.asarray(seconds, dtype=np.int64).tolist(), service, lo, hi, (day_start, day_end), lunch)
+    stops = list(range(2 * n_vehicles, n))
+    started = perf_counter()
+    timed: list[tours.Timed] | None = None
+    if n_vehicles == 1 and stops:
+        # one inspector: when the shortest tour fits every rule of the day, nothing can beat it
+        alone = tours.schedule(model, 0, 1, tours.lkh_order(model.seconds, 0, 1, stops))
+        if alone is not None:
+            timed = [alone]
+    if timed is None:
+        raw = solve_ortools(seconds, service_s, windows, penalties, n_vehicles=n_vehicles, day=day, lunch=lunch,
+                            time_limit_s=time_limit_s, balance_weight=balance_weight)
+        if raw is None:
+            return None
+        timed = []
+        for v, route in enumerate(raw["routes"]):
+            again = tours.schedule(model, 2 * v, 2 * v + 1, [node for node, _ in route])
+            if again is None:  # cannot happen (OR-Tools' order fits the same rules); keep OR-Tools' own times
+                return raw
+            timed.append(again)
+        kept = {node for r in timed for node in r.order}
+        left = sorted((node for node in stops if node not in kept), key=lambda node: -penalties[node])
+        spent = perf_counter() - started
+        timed = tours.improve(model, timed, left, balance=bool(balance_weight) and n_vehicles > 1,
+                              time_budget_s=max(0.3, min(5.0 * time_limit_s, 4.4 - spent)),
+                              weight=[int(p) for p in penalties])
+    kept = {node for r in timed for node in r.order}
+    return {"routes": [list(zip(r.order, r.begins, strict=True)) for r in timed], "starts": [day_start] * n_vehicles,
+            "ends": [r.end for r in timed], "lunch": {},
+            "cost": sum(r.travel for r in timed) + sum(int(penalties[node]) for node in stops if node not in kept)}
+
+
+def solve_ortools(
     seconds: np.ndarray,
     service_s: Sequence[int],
     windows: Sequence[tuple[int, int] | None],
@@ -822,11 +982,30 @@ i18n.register({
                               "The ward office lies outside the ward boundary."),
     "routing.graph_gaps": ("Mạng đường không nối được {pairs} cặp điểm; dùng khoảng cách đường thẳng cho các cặp đó.",
                            "The street graph cannot connect {pairs} pairs; straight-line distance used for them."),
+    "routing.graph_outside_area": ("Mạng đường không phủ khu vực các cơ sở đã chọn (gần nhất cách {metres} m); thời "
+                                   "gian đi lại tính theo đường thẳng. Hãy nạp mạng đường của phường.",
+                                   "The street graph does not cover the chosen establishments (the nearest is {metres} "
+                                   "m away); ride times use the straight line. Load the ward's own street graph."),
+    "routing.off_graph": ("{name} cách đường gần nhất trong mạng đường {metres} m; thời gian đi lại tới đó là ước "
+                          "tính.",
+                          "{name} is {metres} m from the nearest street of the graph; its ride times are estimates."),
+    "routing.graph_unreachable": ("{name}: mạng đường không có lối tới hoặc lối ra (đường một chiều hoặc thiếu đường); "
+                                  "dùng khoảng cách đường thẳng.", "{name}: the street graph has no way in or out "
+                                  "(one-way or missing streets); the straight line is used."),
+    "routing.same_place": ("{names} ở cùng một địa điểm; được xếp liền nhau khi cùng một cán bộ.",
+                           "{names} are at the same place; planned one after the other when one inspector takes them."),
+    "routing.must_visit_dropped": ("{count} cơ sở BẮT BUỘC không xếp được trong ngày: {names} (xem lý do từng cơ sở); "
+                                   "thêm cán bộ, kéo dài giờ làm hoặc chuyển sang ngày khác.",
+                                   "{count} MUST-VISIT stops do not fit the day: {names} (see each reason); add an "
+                                   "inspector, extend the hours or move them to another day."),
     "routing.lunch_not_placed": ("Không xếp được giờ nghỉ trưa cho {inspector}; hãy bớt cơ sở hoặc nới giờ nghỉ.",
                                  "No room for {inspector}'s lunch break; drop some stops or widen the lunch window."),
     "routing.not_planned": ("{name}: chưa xếp được vì không lập được lộ trình nào; cơ sở này một mình thì vừa "
                             "trong ngày.", "{name}: not scheduled because no route could be planned; on its own it "
                             "would fit the day."),
+    "routing.wait_opening": ("chờ mở cửa {time} ({minutes} phút)", "waiting for opening {time} ({minutes} min)"),
+    "routing.wait_schedule": ("chờ {minutes} phút để giữ đúng giờ các cơ sở sau",
+                              "waiting {minutes} min to keep the times of the stops after it"),
     "routing.solver_failed": ("Bộ giải không tìm được lộ trình; mọi cơ sở được liệt kê là chưa xếp.",
                               "The solver found no plan; every stop is listed as not scheduled."),
 })

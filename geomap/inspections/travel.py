@@ -7,15 +7,18 @@ Pure: (lon, lat) rows in, (seconds, metres) matrices out; no database, no solver
     times ``detour_factor``, at ``speed_kmh`` (by default ×1.3 at 15 km/h, a motorbike in
     ward traffic).
 :class:`StreetGraph`
-    A street network the ward supplies (a GraphML file as written by OSMnx, or an
-    OpenStreetMap ``.osm`` XML export): shortest paths by length, ridden at ``speed_kmh``;
-    pairs the graph cannot connect fall back to the straight line.
+    A street network the ward supplies (a GraphML file as written by OSMnx, an
+    OpenStreetMap ``.osm`` XML export, or GeoJSON LineStrings of OSM ways with their
+    ``highway`` and ``oneway`` tags): shortest paths by length, ridden at ``speed_kmh``,
+    one-way streets ridden one way only; pairs the graph cannot connect fall back to the
+    straight line, and points far from every street are reported.
 
 Both satisfy :class:`TravelModel`, which is all :func:`geomap.inspections.routing.plan_day` needs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +49,7 @@ class TravelModel(Protocol):
         """(seconds as int64, metres as float) between every pair of (lon, lat) rows."""
 
 
+@functools.lru_cache(maxsize=8)
 def _projector(srid: int) -> Transformer:
     return Transformer.from_crs("EPSG:4326", f"EPSG:{srid}", always_xy=True)
 
@@ -70,12 +74,31 @@ class StraightLine:
         return seconds, metres
 
 
+#: a point farther than this from every street node is "outside the street graph" (the plan says so)
+FAR_FROM_GRAPH_M = 300.0
+#: OSM ``highway`` values a motorbike does not ride
+NOT_FOR_MOTORBIKES = frozenset({"footway", "path", "steps", "cycleway", "pedestrian", "bridleway", "construction",
+                                "proposed", "motorway", "motorway_link", "platform", "corridor"})
+
+
+def _oneway(value: Any) -> int:
+    """1: one way along the drawing; -1: against it; 0: both ways (the OSM ``oneway`` tag)."""
+    text = str(value).strip().lower() if value is not None else ""
+    if text in ("yes", "1", "true"):
+        return 1
+    if text == "-1" or text == "reverse":
+        return -1
+    return 0
+
+
 class StreetGraph:
     """A street network: shortest paths by length, ridden at ``speed_kmh``.
 
     Points are snapped to the nearest graph node; the snap distance is added as a straight
     segment. Pairs the graph cannot connect fall back to the straight-line model (and the
-    plan says so).
+    plan says so). After :meth:`matrix`, ``unreachable_points`` lists the rows that some
+    other row cannot reach or be reached from, ``far_points`` (row, metres) those farther
+    than :data:`FAR_FROM_GRAPH_M` from every street.
     """
 
     def __init__(self, node_lonlat: np.ndarray, edges: np.ndarray, lengths_m: np.ndarray,
@@ -94,8 +117,16 @@ class StreetGraph:
         self._xy = np.column_stack([x, y])
         self._tree = cKDTree(self._xy)
         n = len(node_lonlat)
-        self._graph = csr_matrix((lengths_m, (edges[:, 0], edges[:, 1])), shape=(n, n))
+        # one edge per ordered pair, the shortest (csr_matrix would add up duplicates, e.g. two ways on one segment)
+        key = edges[:, 0].astype(np.int64) * n + edges[:, 1]
+        by = np.lexsort((lengths_m, key))
+        first = np.ones(len(by), dtype=bool)
+        first[1:] = key[by][1:] != key[by][:-1]
+        keep = by[first]
+        self._graph = csr_matrix((lengths_m[keep], (edges[keep, 0], edges[keep, 1])), shape=(n, n))
         self.unreachable_pairs = 0
+        self.unreachable_points: list[int] = []
+        self.far_points: list[tuple[int, float]] = []
 
     @property
     def name(self) -> str:
@@ -103,7 +134,7 @@ class StreetGraph:
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs: Any) -> StreetGraph:
-        """Read a GraphML (OSMnx ``save_graphml``) or OpenStreetMap XML (``.osm``) file."""
+        """Read a GraphML (OSMnx ``save_graphml``), OpenStreetMap XML (``.osm``) or GeoJSON (``.geojson``) file."""
         path = Path(path)
         if not path.exists():
             raise GeomapRoutingError(f"The street graph file {path} does not exist.")
@@ -112,9 +143,11 @@ class StreetGraph:
             nodes, edges, lengths = _read_graphml(path)
         elif suffix in (".osm", ".xml"):
             nodes, edges, lengths = _read_osm_xml(path, kwargs.get("local_srid", DEFAULT_LOCAL_SRID))
+        elif suffix in (".geojson", ".json"):
+            nodes, edges, lengths = _read_geojson(path, kwargs.get("local_srid", DEFAULT_LOCAL_SRID))
         else:
             raise GeomapRoutingError(
-                f"The street graph {path.name} is neither GraphML nor OpenStreetMap XML (.osm); "
+                f"The street graph {path.name} is neither GraphML, OpenStreetMap XML (.osm) nor GeoJSON; "
                 "convert an OSM PBF with osmium ('osmium cat in.pbf -o out.osm') or save an OSMnx graph as GraphML.")
         return cls(nodes, edges, lengths, source=str(path), **kwargs)
 
@@ -129,6 +162,8 @@ class StreetGraph:
         np.fill_diagonal(metres, 0.0)
         bad = ~np.isfinite(metres)
         self.unreachable_pairs = int(bad.sum())
+        self.unreachable_points = [int(k) for k in np.flatnonzero(bad.any(axis=0) | bad.any(axis=1))]
+        self.far_points = [(int(k), float(snap_m[k])) for k in np.flatnonzero(snap_m > FAR_FROM_GRAPH_M)]
         if bad.any():
             _, straight = self.fallback.matrix(lonlat)
             metres = np.where(bad, straight, metres)
@@ -170,22 +205,62 @@ def _read_osm_xml(path: Path, local_srid: int) -> tuple[np.ndarray, np.ndarray, 
     except ET.ParseError as exc:
         raise GeomapRoutingError(f"The street graph {path.name} is not valid OSM XML ({exc}).") from exc
     coords = {n.get("id"): (float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")}
-    not_for_motorbikes = {"footway", "path", "steps", "cycleway", "pedestrian", "bridleway", "construction",
-                          "proposed", "motorway", "motorway_link"}
     index: dict[str, int] = {}
     pairs: list[tuple[int, int]] = []
     for way in root.iter("way"):
         tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
-        if "highway" not in tags or tags["highway"] in not_for_motorbikes:
+        if "highway" not in tags or tags["highway"] in NOT_FOR_MOTORBIKES:
             continue
         refs = [r.get("ref") for r in way.iter("nd") if r.get("ref") in coords]
-        oneway = tags.get("oneway") in ("yes", "1", "true")
-        for a, b in zip(refs[:-1], refs[1:], strict=False):
-            i, j = index.setdefault(a, len(index)), index.setdefault(b, len(index))
-            pairs.append((i, j))
-            if not oneway:
-                pairs.append((j, i))
+        _add_way(refs, _oneway(tags.get("oneway")), index, pairs)
     nodes = np.array([coords[k] for k in index], dtype=float).reshape(-1, 2)
+    return _lengths(nodes, pairs, local_srid)
+
+
+def _add_way(refs: list[Any], oneway: int, index: dict[Any, int], pairs: list[tuple[int, int]]) -> None:
+    """The edges of one way through node keys ``refs``: both ways, or only the one the ``oneway`` tag allows."""
+    for a, b in zip(refs[:-1], refs[1:], strict=False):
+        if a == b:
+            continue
+        i, j = index.setdefault(a, len(index)), index.setdefault(b, len(index))
+        if oneway >= 0:
+            pairs.append((i, j))
+        if oneway <= 0:
+            pairs.append((j, i))
+
+
+def _read_geojson(path: Path, local_srid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LineStrings (or MultiLineStrings) of OSM ways; ways meet where they share a vertex (to 1e-7°)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data["features"] if data.get("type") == "FeatureCollection" else [data]
+    except (ValueError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+        raise GeomapRoutingError(f"The street graph {path.name} is not a GeoJSON FeatureCollection ({exc}).") from exc
+    index: dict[tuple[float, float], int] = {}
+    pairs: list[tuple[int, int]] = []
+    for feature in features:
+        props = feature.get("properties") or {}
+        geometry = feature.get("geometry") or {}
+        highway = props.get("highway")
+        if highway is not None and highway in NOT_FOR_MOTORBIKES:
+            continue
+        kind = geometry.get("type")
+        lines = [geometry.get("coordinates") or []] if kind == "LineString" else \
+            (geometry.get("coordinates") or []) if kind == "MultiLineString" else []
+        for line in lines:
+            try:
+                refs = [(round(float(p[0]), 7), round(float(p[1]), 7)) for p in line]
+            except (TypeError, ValueError, IndexError):
+                continue
+            _add_way(refs, _oneway(props.get("oneway")), index, pairs)
+    nodes = np.array(list(index), dtype=float).reshape(-1, 2)
+    return _lengths(nodes, pairs, local_srid)
+
+
+def _lengths(nodes: np.ndarray, pairs: list[tuple[int, int]],
+             local_srid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not len(pairs):
         return nodes, np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     edges = np.array(pairs, dtype=np.int64)

@@ -56,8 +56,8 @@ i18n.register({
     "insp.minutes": ("Số phút mỗi lần kiểm tra theo nhóm ngành", "Minutes per visit by industry group"),
     "insp.speed": ("Tốc độ xe máy (km/h)", "Motorbike speed (km/h)"),
     "insp.detour": ("Hệ số đường vòng (khi không có mạng đường)", "Detour factor (without a street graph)"),
-    "insp.graph": ("Mạng đường OSM của phường (GraphML hoặc .osm, tùy chọn)",
-                   "The ward's OSM street graph (GraphML or .osm, optional)"),
+    "insp.graph": ("Mạng đường OSM của phường (GraphML, .osm hoặc GeoJSON, tùy chọn)",
+                   "The ward's OSM street graph (GraphML, .osm or GeoJSON, optional)"),
     "insp.graph_limit": ("Tối đa {mb} MB.", "At most {mb} MB."),
     "insp.graph_too_large": ("Tệp mạng đường {file} nặng {size} MB, vượt giới hạn {mb} MB nên không được đọc: lộ "
                              "trình dưới đây tính theo khoảng cách đường thẳng. Hãy cắt tệp theo ranh giới phường "
@@ -75,6 +75,7 @@ i18n.register({
     "insp.totals": ("{stops} điểm · {start}–{end} · {km} km · di chuyển {travel} phút",
                     "{stops} stops · {start}–{end} · {km} km · riding {travel} min"),
     "insp.col.order": ("TT", "No."), "insp.col.time": ("Giờ", "Time"), "insp.col.ride": ("Di chuyển", "Ride"),
+    "insp.col.wait": ("Chờ", "Wait"),
     "insp.col.nav": ("Chỉ đường", "Directions"),
     "insp.col.geo": ("Ứng dụng bản đồ", "Map app"),
     "insp.open_map_app": ("Mở ứng dụng bản đồ", "Open in map app"),
@@ -207,7 +208,7 @@ def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
         c1, c2 = st.columns(2)
         speed = c1.number_input(i18n.t("insp.speed", lang), 3.0, 60.0, travel.DEFAULT_SPEED_KMH, step=1.0)
         detour = c2.number_input(i18n.t("insp.detour", lang), 1.0, 3.0, travel.DEFAULT_DETOUR_FACTOR, step=0.05)
-        graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml"],
+        graph_file = st.file_uploader(i18n.t("insp.graph", lang), type=["graphml", "osm", "xml", "geojson", "json"],
                                       help=i18n.t("insp.graph_limit", lang).format(mb=MAX_GRAPH_MB))
         submitted = st.form_submit_button(i18n.t("insp.plan", lang), type="primary")
     if not submitted:
@@ -268,6 +269,11 @@ def _parse_point(text: str) -> tuple[float, float] | None:
     return (lon, lat)
 
 
+def _wait_text(route: routing.Route, visit: routing.Visit, lang: str) -> str:
+    reason = routing.wait_reason(route, visit)
+    return reason.text(lang) if reason else ""
+
+
 def _result_section(ctx: Any, plan: routing.Plan) -> None:
     lang = ctx.lang
     st.subheader(i18n.t("insp.result_header", lang))
@@ -305,6 +311,8 @@ def _result_section(ctx: Any, plan: routing.Plan) -> None:
             i18n.t("insp.col.ride", lang): [f"{v.travel_s / 60:.0f}′ · {v.distance_m / 1000:.1f} km"
                                              for v in route.visits]
             + [f"{route.return_travel_s / 60:.0f}′ · {route.return_distance_m / 1000:.1f} km"],
+            # a wait longer than 30 minutes says why ("chờ mở cửa 16:00")
+            i18n.t("insp.col.wait", lang): [_wait_text(route, v, lang) for v in route.visits] + [""],
             i18n.t("insp.col.nav", lang): [leg["google_maps"] for leg in links],
             i18n.t("insp.col.geo", lang): [leg["geo"] for leg in links],
         }), hide_index=True, use_container_width=True,
