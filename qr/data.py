@@ -32,11 +32,6 @@ _COLUMNS = ", ".join(CODE_COLUMNS)
 # --- issuing and revoking ---------------------------------------------------------------------------
 
 
-def ward_slug(bind: db.Bind, ward_id: int) -> str | None:
-    with db.read(bind) as conn:
-        return conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
-
-
 _MISSING_SQL = sa.text("""
 SELECT 'establishment' AS target_type, e.id AS establishment_id, NULL::int AS stall_id
 FROM establishment e
