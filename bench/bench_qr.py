@@ -261,12 +261,12 @@ def _page_weight(url: str, tokens: list[str]) -> dict:
     from fastapi.testclient import TestClient
 
     from geomap.web import create_app
-    from geomap.web.routes import qr as qr_route
 
-    qr_route.LIMITER.configure(per_minute=0, burst=1)
+    app = create_app(url)
+    app.state.limits.qr.configure(per_minute=0, burst=1)
     sizes, gz_sizes = [], []
     external, same_host = set(), set()
-    with TestClient(create_app(url)) as c:
+    with TestClient(app) as c:
         for token in random.sample(tokens, min(200, len(tokens))):
             r = c.get(f"/q/{token}", headers={"Accept-Encoding": "identity"})
             sizes.append(len(r.content))

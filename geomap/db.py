@@ -9,8 +9,9 @@ it, so a failure leaves the database as it was.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -120,6 +121,23 @@ def read(bind: Bind | None = None) -> Iterator[Connection]:
         return
     with (bind or get_engine()).connect() as conn:
         yield conn
+
+
+def rows(bind: Bind | None, statement: str | sa.Executable,
+         params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every row of ``statement`` (SQL text or a SQLAlchemy statement) as a dict, read through :func:`read`."""
+    stmt = sa.text(statement) if isinstance(statement, str) else statement
+    with read(bind) as conn:
+        return [dict(r) for r in conn.execute(stmt, dict(params or {})).mappings()]
+
+
+def row(bind: Bind | None, statement: str | sa.Executable,
+        params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The first row of ``statement`` as a dict (None when there is none), read through :func:`read`."""
+    stmt = sa.text(statement) if isinstance(statement, str) else statement
+    with read(bind) as conn:
+        found = conn.execute(stmt, dict(params or {})).mappings().first()
+    return dict(found) if found is not None else None
 
 
 @contextmanager

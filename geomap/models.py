@@ -175,13 +175,12 @@ class Establishment(Base, TimestampMixin):
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     email: Mapped[str | None] = mapped_column(sa.Text)
     is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    # optimistic locking, by hand: geomap/records/edit.py (UPDATE ... WHERE version = :expected)
     version: Mapped[int] = mapped_column(sa.Integer, server_default="1", nullable=False)
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
 
     licences: Mapped[list[Licence]] = relationship(back_populates="establishment")
     inspections: Mapped[list[Inspection]] = relationship(back_populates="establishment")
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class Stall(Base, TimestampMixin):

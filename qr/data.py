@@ -32,11 +32,6 @@ _COLUMNS = ", ".join(CODE_COLUMNS)
 # --- issuing and revoking ---------------------------------------------------------------------------
 
 
-def ward_slug(bind: db.Bind, ward_id: int) -> str | None:
-    with db.read(bind) as conn:
-        return conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
-
-
 _MISSING_SQL = sa.text("""
 SELECT 'establishment' AS target_type, e.id AS establishment_id, NULL::int AS stall_id
 FROM establishment e
@@ -283,6 +278,8 @@ def code_state(conn: Connection, token: str) -> str:
 SIMPLIFY_DEG = 0.00002
 
 
+# process-wide on purpose: pure text built from its arguments (the columns are part of the key, so a
+# changed source yields a new entry, never a stale one); no database value is kept
 @functools.lru_cache(maxsize=8)
 def _lookup_sql(columns: tuple[str, ...], source: str, market_fields: tuple[str, ...]) -> str:
     """The lookup query in the driver's parameter style (``%(token)s``): it runs on the raw cursor."""

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from geomap import audit, i18n, profiles
 from geomap.errors import GeomapError
+from geomap.wards import data as ward_data
 from qr import codes, data
 
 REVOKE_REASONS = ("reissued", "closed", "damaged", "misused", "other")
@@ -82,7 +83,8 @@ def _record(row: Mapping[str, Any] | None) -> QrRecord | None:
 
 def ward_prefix(conn: Connection, ward_id: int) -> str:
     """The short-code prefix of a loaded ward (its profile's ``code_prefix``, else initials)."""
-    slug = data.ward_slug(conn, ward_id)
+    ward = ward_data.ward_by_id(conn, ward_id)
+    slug = ward["slug"] if ward else None
     if slug is None:
         raise GeomapError(f"Ward {ward_id} is not loaded; run 'geomap demo load' first.")
     try:

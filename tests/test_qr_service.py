@@ -87,10 +87,10 @@ def qr_ward(engine: sa.Engine) -> dict:
 
 @pytest.fixture(scope="module")
 def client(database_url: str, qr_ward: dict):
-    qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
-    with TestClient(create_app(database_url)) as c:
+    app = create_app(database_url)
+    app.state.limits.qr.configure(per_minute=1_000_000, burst=1_000_000)  # the limiter has its own tests below
+    with TestClient(app) as c:
         yield c
-    qr_route.LIMITER.configure(per_minute=60, burst=30)
 
 
 @pytest.fixture
@@ -465,63 +465,55 @@ def test_database_down_answers_a_clear_503_not_the_cached_page(fresh, qr_ward):
 def test_flood_from_one_client_leaves_the_service_up(database_url, qr_ward):
     """One address floods past the 60/min limit (burst 30) while, at the same time, /health answers
     (also to the flooding address) and another address's lookups pass."""
-    qr_route.LIMITER.configure(per_minute=60, burst=30)
-    qr_route.LIMITER.reset()
     token = qr_ward["codes"]["stall_with"].token
     flooder = ("203.0.113.66", 5000)
-    app = create_app(database_url)
+    app = create_app(database_url)  # a fresh app: empty buckets
+    app.state.limits.qr.configure(per_minute=60, burst=30)
     flood_statuses: list[int] = []
     stop = threading.Event()
-    try:
-        with TestClient(app, client=flooder) as flood:
+    with TestClient(app, client=flooder) as flood:
 
-            def hammer() -> None:
-                while not stop.is_set() or len(flood_statuses) < 150:
-                    flood_statuses.append(flood.get(f"/q/{token}").status_code)
+        def hammer() -> None:
+            while not stop.is_set() or len(flood_statuses) < 150:
+                flood_statuses.append(flood.get(f"/q/{token}").status_code)
 
-            t0 = time.monotonic()
-            worker = threading.Thread(target=hammer, daemon=True)
-            worker.start()
-            while len(flood_statuses) < 40 and worker.is_alive() and time.monotonic() < t0 + 30:
-                time.sleep(0.01)  # the flood is past its burst before we check
-            assert len(flood_statuses) >= 40
-            same_address, other = TestClient(app, client=flooder), TestClient(app, client=("198.51.100.23", 5000))
-            for _ in range(5):
-                health = same_address.get("/health")
-                assert health.status_code == 200 and health.json()["status"] == "ok"
-                r = other.get(f"/q/{token}")
-                assert r.status_code == 200 and "Sạp Rau Cô Lành" in r.text
-                assert other.get(f"/api/q/{token}").status_code == 200
-            stop.set()
-            worker.join(timeout=60)
-            elapsed = time.monotonic() - t0
-            assert not worker.is_alive() and len(flood_statuses) >= 150
-            assert set(flood_statuses) == {200, 429}
-            assert flood_statuses[:30] == [200] * 30
-            # no more got through than the burst plus the refill (one a second) over the flood
-            assert flood_statuses.count(200) <= 30 + elapsed + 1, (flood_statuses.count(200), elapsed)
-            throttled = same_address.get(f"/q/{token}")
-            assert throttled.status_code == 429 and "Quá nhiều yêu cầu" in throttled.text
-    finally:
-        qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
-        qr_route.LIMITER.reset()
+        t0 = time.monotonic()
+        worker = threading.Thread(target=hammer, daemon=True)
+        worker.start()
+        while len(flood_statuses) < 40 and worker.is_alive() and time.monotonic() < t0 + 30:
+            time.sleep(0.01)  # the flood is past its burst before we check
+        assert len(flood_statuses) >= 40
+        same_address, other = TestClient(app, client=flooder), TestClient(app, client=("198.51.100.23", 5000))
+        for _ in range(5):
+            health = same_address.get("/health")
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+            r = other.get(f"/q/{token}")
+            assert r.status_code == 200 and "Sạp Rau Cô Lành" in r.text
+            assert other.get(f"/api/q/{token}").status_code == 200
+        stop.set()
+        worker.join(timeout=60)
+        elapsed = time.monotonic() - t0
+        assert not worker.is_alive() and len(flood_statuses) >= 150
+        assert set(flood_statuses) == {200, 429}
+        assert flood_statuses[:30] == [200] * 30
+        # no more got through than the burst plus the refill (one a second) over the flood
+        assert flood_statuses.count(200) <= 30 + elapsed + 1, (flood_statuses.count(200), elapsed)
+        throttled = same_address.get(f"/q/{token}")
+        assert throttled.status_code == 429 and "Quá nhiều yêu cầu" in throttled.text
 
 
 def test_rate_limit_per_client(database_url, qr_ward):
-    qr_route.LIMITER.configure(per_minute=60, burst=5)
-    qr_route.LIMITER.reset()
-    try:
-        token = qr_ward["codes"]["pho"].token
-        with TestClient(create_app(database_url), client=("203.0.113.7", 5000)) as flood:
-            statuses = [flood.get(f"/q/{token}").status_code for _ in range(8)]
-            assert statuses[:5] == [200] * 5 and statuses[5:] == [429] * 3
-            last = flood.get(f"/api/q/{token}")
-            assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
-        with TestClient(create_app(database_url), client=("198.51.100.9", 5000)) as other:
-            assert other.get(f"/q/{token}").status_code == 200  # another address is unaffected
-    finally:
-        qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
-        qr_route.LIMITER.reset()
+    app = create_app(database_url)  # a fresh app: empty buckets
+    app.state.limits.qr.configure(per_minute=60, burst=5)
+    token = qr_ward["codes"]["pho"].token
+    with TestClient(app, client=("203.0.113.7", 5000)) as flood:
+        statuses = [flood.get(f"/q/{token}").status_code for _ in range(8)]
+        assert statuses[:5] == [200] * 5 and statuses[5:] == [429] * 3
+        last = flood.get(f"/api/q/{token}")
+        assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
+        other = TestClient(app, client=("198.51.100.9", 5000))  # same app, same limiter
+        assert other.get(f"/q/{token}").status_code == 200  # another address is unaffected
+        assert flood.get(f"/q/{token}").status_code == 429  # while the flooder is still refused
 
 
 def test_generated_image_urls_open_the_right_page(client, qr_ward):
@@ -585,8 +577,9 @@ def test_no_personal_field_for_any_demo_establishment(engine, database_url, demo
             html = qr_route.render(result, row["token"], "html", "vi")[1].decode()
             js = qr_route.render(result, row["token"], "json", "en")[1].decode()
             check(row["token"], row, html, js)
-    qr_route.LIMITER.configure(per_minute=1_000_000, burst=1_000_000)
-    with TestClient(create_app(database_url)) as c:
+    app = create_app(database_url)
+    app.state.limits.qr.configure(per_minute=1_000_000, burst=1_000_000)
+    with TestClient(app) as c:
         for row in random.Random(4).sample(list(rows), 200):
             html = c.get(f"/q/{row['token']}").text
             assert "Mã QR hợp lệ" in html

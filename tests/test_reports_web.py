@@ -15,15 +15,15 @@ from test_photos import jpeg_with_gps
 from geomap import config, profiles
 from geomap.field_reports import intake, photos
 from geomap.web import create_app
-from geomap.web.routes import reports as report_routes
 from qr import issue
 
 
 @pytest.fixture(scope="module")
 def client(request, database_url, engine):
     ensure_ward(request, engine)
-    report_routes.LIMITER.configure(0, 1)  # limiter has its own test below
-    with TestClient(create_app(database_url), follow_redirects=False) as c:
+    app = create_app(database_url)
+    app.state.limits.report.configure(0, 1)  # limiter has its own test below
+    with TestClient(app, follow_redirects=False) as c:
         yield c
 
 
@@ -264,11 +264,9 @@ def test_unknown_tracking_code(client):
     assert r.status_code == 404 and "Không tìm thấy" in r.text
 
 
-def test_rate_limit_answers_429(client):
-    try:
-        report_routes.LIMITER.configure(60, 2)
-        report_routes.LIMITER.reset()
-        codes = [client.post("/report", data=form(description=f"flood {i}")).status_code for i in range(4)]
-    finally:
-        report_routes.LIMITER.configure(0, 1)
+def test_rate_limit_answers_429(client, database_url):
+    app = create_app(database_url)  # a fresh app: empty buckets (the module's client has limiting off)
+    app.state.limits.report.configure(60, 2)
+    with TestClient(app, follow_redirects=False) as flood:
+        codes = [flood.post("/report", data=form(description=f"flood {i}")).status_code for i in range(4)]
     assert codes[:2] == [303, 303] and codes[2] == 429

@@ -70,8 +70,9 @@ def load(engine: db.Bind | None = None, ward: str | None = "hoa-cuong", scale: f
 def _load(conn: Connection, plan: list[WardProfile], scale: float, if_empty: bool, today: dt.date,
           say: Callable[[str], None]) -> dict[str, int]:
     from geomap.demo import data as demo_data
+    from geomap.wards import data as ward_data
 
-    if if_empty and demo_data.is_loaded(conn, plan[0].slug):
+    if if_empty and ward_data.ward_by_slug(conn, plan[0].slug) is not None:
         return {}
     demo_data.delete_wards(conn, [p.slug for p in plan])
     totals: dict[str, int] = {"ward": 0, **dict.fromkeys(TABLES, 0)}

@@ -58,12 +58,6 @@ GEOMETRY_COLUMNS = ("geom", "footprint")
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"field_report": ("address",)}
 
 
-def is_loaded(bind: db.Bind, slug: str) -> bool:
-    """Whether the ward ``slug`` is in the database."""
-    with db.read(bind) as conn:
-        return conn.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": slug}).first() is not None
-
-
 def delete_wards(bind: db.Bind, slugs: Sequence[str]) -> int:
     """Delete the wards ``slugs`` and, by cascade, everything in them; the number of wards deleted."""
     with db.transaction(bind) as conn:

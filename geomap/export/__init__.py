@@ -201,9 +201,6 @@ def _audit(bind: db.Bind, user: Mapping[str, Any] | None, path: Path, meta: dict
     """Who exported what: profile, format, CRS and per-layer counts (internal exports carry personal data)."""
     after = {"file": path.name, "profile": meta["profile"], "format": meta["format"], "crs": meta["crs"],
              "ward": meta["ward"].get("slug"), "layers": {x["name"]: x["features"] for x in meta["layers"]}}
-    if isinstance(bind, Connection):
-        audit.record(bind, action="export", entity_type="export", entity_id=None, user=user, after=after)
-        return
-    with db.transaction(bind) as conn:
+    with db.transaction(bind) as conn:  # a Connection's open transaction: a savepoint inside it
         audit.record(conn, action="export", entity_type="export", entity_id=None, user=user, after=after)
 

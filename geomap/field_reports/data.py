@@ -20,39 +20,7 @@ from sqlalchemy.engine import Connection, Row
 from geomap import db
 from geomap.field_reports import DONE_STATUSES, DUPLICATE_DAYS, DUPLICATE_RADIUS_M, OPEN_STATUSES
 
-# --- wards and QR codes (what the intake resolves) ----------------------------------------------
-
-
-def form_ward(bind: db.Bind, *, ward_id: int | None, slug: str) -> Row | None:
-    """(id, name, slug) of ward ``ward_id`` when it exists, else of the ward ``slug`` (None: neither is loaded).
-
-    Read on every request, never kept: ``geomap demo load`` replaces a ward (a new id) while the
-    public service runs."""
-    with db.read(bind) as c:
-        return c.execute(sa.text(
-            "SELECT id, name, slug FROM ward WHERE id = CAST(:w AS int) OR (slug = :s AND NOT EXISTS ("
-            " SELECT 1 FROM ward x WHERE x.id = CAST(:w AS int))) ORDER BY id = CAST(:w AS int) DESC LIMIT 1"),
-            {"w": ward_id, "s": slug}).first()
-
-
-def ward_id_by_slug(bind: db.Bind, slug: str) -> int | None:
-    """The id of the loaded ward ``slug`` (None: not loaded)."""
-    with db.read(bind) as c:
-        found = c.execute(sa.text("SELECT id FROM ward WHERE slug = :s"), {"s": slug}).scalar()
-    return int(found) if found is not None else None
-
-
-def ward_area(bind: db.Bind, ward_id: int) -> Row:
-    """The ward's boundary (``g``: WKB) and its local grid's SRID (``local_srid``)."""
-    with db.read(bind) as c:
-        return c.execute(sa.text("SELECT ST_AsBinary(geom) AS g, local_srid FROM ward WHERE id = :w"),
-                         {"w": ward_id}).one()
-
-
-def ward_local_srid(bind: db.Bind, ward_id: int) -> int | None:
-    with db.read(bind) as c:
-        srid = c.execute(sa.text("SELECT local_srid FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
-    return int(srid) if srid is not None else None
+# --- QR codes (what the intake resolves; its wards are read by geomap.wards.data) --------------------
 
 
 def establishment_for_token(bind: db.Bind, token: str, *, include_revoked: bool = False) -> dict[str, Any] | None:
@@ -111,15 +79,6 @@ def earlier_submission(conn: Connection, digest: str, since: dt.datetime) -> Row
     return conn.execute(sa.text(
         "SELECT id, public_id, deadline_at, ward_id FROM field_report WHERE submission_hash = :h "
         "AND reported_at > :since ORDER BY id LIMIT 1"), {"h": digest, "since": since}).first()
-
-
-def ward_name(conn: Connection, *, ward_id: int | None = None, slug: str | None = None) -> str | None:
-    """The name of the ward ``ward_id`` (or, without it, ``slug``); None when neither names a loaded ward."""
-    if ward_id is not None:
-        return conn.execute(sa.text("SELECT name FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
-    if slug is not None:
-        return conn.execute(sa.text("SELECT name FROM ward WHERE slug = :s"), {"s": slug}).scalar()
-    return None
 
 
 def insert_photos(conn: Connection, report_id: int, photos: Sequence[Any]) -> None:

@@ -19,6 +19,7 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEADLINE_HOUR = 17
 
 
+# process-wide on purpose: the public holidays come from the installed ``holidays`` package, not the database
 @functools.lru_cache(maxsize=8)
 def _holidays(years: tuple[int, ...]) -> tuple[np.datetime64, ...]:
     import holidays

@@ -27,6 +27,7 @@ from geomap.field_reports.photos import MAX_PHOTOS, Photo
 from geomap.i18n import code_label
 from geomap.models import REPORT_CATEGORIES, REPORT_CHANNELS
 from geomap.text import clean_text
+from geomap.wards import data as ward_data
 
 DESCRIPTION_MAX = 2000
 CONTACT_MAX = 200
@@ -181,7 +182,9 @@ def submit(
             earlier = data.earlier_submission(conn, digest, since)
             if earlier is not None:
                 return Submitted(earlier.id, earlier.public_id, False, earlier.deadline_at, earlier.ward_id)
-            name = data.ward_name(conn, ward_id=ward_id, slug=ward_slug)
+            found = (ward_data.ward_by_id(conn, ward_id) if ward_id is not None
+                     else ward_data.ward_by_slug(conn, ward_slug) if ward_slug is not None else None)
+            name = found["name"] if found else None
             where = name or "phường"
             raise ReportError(
                 f"Vị trí ({report.lat:.5f}, {report.lon:.5f}) nằm ngoài {where}; hãy chọn điểm trong phường.",
@@ -245,9 +248,10 @@ def form_ward(bind: db.Bind, establishment: Mapping[str, Any] | None, *, default
     """(name, slug) of the public form's ward: the establishment's ward, else the ward ``default_slug``
     (named from its profile when it is not loaded). Read on every call: a ward's row is replaced when
     the ward is reloaded, so nothing about it is kept."""
-    row = data.form_ward(bind, ward_id=establishment["ward_id"] if establishment else None, slug=default_slug)
+    row = ward_data.ward_by_id(bind, establishment["ward_id"]) if establishment else None
+    row = row or ward_data.ward_by_slug(bind, default_slug)
     if row is not None:
-        return row.name, row.slug
+        return row["name"], row["slug"]
     return profiles.get(default_slug).name, default_slug
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from geomap import db, i18n
 from geomap.field_reports import DONE_STATUSES, OPEN_STATUSES, SET_ASIDE_STATUSES, data
 from geomap.field_reports.deadlines import LOCAL_TZ
+from geomap.wards import data as ward_data
 
 #: the spec's default window for GET requests without dates, and its result cap
 DEFAULT_DAYS = 90
@@ -104,10 +105,10 @@ def ward_for_jurisdiction(bind: db.Bind, jurisdiction_id: str | None) -> tuple[i
     (None, problem) for one not served here."""
     if not jurisdiction_id:
         return None, None
-    found = data.ward_id_by_slug(bind, jurisdiction_id)
+    found = ward_data.ward_by_slug(bind, jurisdiction_id)
     if found is None:
         return None, f"jurisdiction_id '{jurisdiction_id[:64]}' is not served here"
-    return found, None
+    return int(found["id"]), None
 
 
 def statuses_for(wanted: Sequence[str]) -> tuple[str, ...] | None:

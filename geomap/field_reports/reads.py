@@ -16,8 +16,10 @@ import pandas as pd
 
 from geomap import db
 from geomap.accounts import data as accounts_data
+from geomap.errors import UnknownWard
 from geomap.field_reports import SET_ASIDE_STATUSES, NotFound, data
 from geomap.field_reports.hotspot_links import one_grid
+from geomap.wards import data as ward_data
 
 if TYPE_CHECKING:  # imported when used: scipy and geopandas stay out of the public service
     from geomap.field_reports import hotspots
@@ -130,17 +132,17 @@ def hotspot_layers(
 
     Returns ``(analysis, points)``: a :class:`geomap.field_reports.hotspots.HotspotAnalysis` and the
     current window's points for the heatmap."""
-    from shapely import wkb
-
     from geomap.field_reports import hotspots
 
     prev_start = start - (end - start)
     points = report_points(bind, ward_id, since=prev_start, until=end, categories=categories)
-    row = data.ward_area(bind, ward_id)
-    area = wkb.loads(bytes(row.g))
+    ward = ward_data.ward_by_id(bind, ward_id, boundary=True)
+    if ward is None:
+        raise UnknownWard(f"Ward {ward_id} is not loaded in the database.")
+    area = ward["boundary"]
     grid = grid or hotspots.Grid()
     if grid.kind == "square":  # squares in the ward's own local CRS: the ids its links carry mean the same squares
-        grid = dataclasses.replace(grid, srid=int(row.local_srid))
+        grid = dataclasses.replace(grid, srid=int(ward["local_srid"]))
     analysis = hotspots.analyse(points, area=area, start=start, end=end, grid=grid,
                                 permutations=hotspots.PERMUTATIONS if permutations is None else permutations,
                                 alpha=alpha, seed=seed)
@@ -170,9 +172,10 @@ def reports_in_cells(
     would match nothing)."""
     if not cells:
         return []
-    srid = data.ward_local_srid(bind, ward_id)
-    if srid is None:
+    ward = ward_data.ward_by_id(bind, ward_id)
+    if ward is None or ward["local_srid"] is None:
         return []
+    srid = int(ward["local_srid"])
     grid = one_grid(cells, srid=srid)
     points = report_points(bind, ward_id, since=since, until=until, categories=categories)
     if points.empty:

@@ -43,14 +43,6 @@ _ID_TABLES = ("establishment", "licence", "inspection")
 # --- reading (the dry run) ------------------------------------------------------------------------
 
 
-def ward(bind: db.Bind, ward_id: int) -> dict[str, Any]:
-    """``id``, ``slug``, ``name``, ``local_srid`` and the boundary as WKB (``wkb``) of the ward."""
-    with db.read(bind) as conn:
-        return dict(conn.execute(sa.text(
-            "SELECT id, slug, name, local_srid, ST_AsBinary(geom) AS wkb FROM ward WHERE id = :w"),
-            {"w": ward_id}).mappings().one())
-
-
 def vsic_codes(bind: db.Bind) -> frozenset[str]:
     with db.read(bind) as conn:
         return frozenset(conn.execute(sa.text("SELECT vsic_code FROM industry")).scalars())

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from geomap import db, i18n, status
+from geomap.errors import UnknownWard
 from geomap.importing import data
 from geomap.importing.columns import (
     ESTABLISHMENT_FIELDS,
@@ -37,6 +37,7 @@ from geomap.importing.reading import RawTable
 from geomap.importing.validation import Issue, Refs, RowCheck, validate
 from geomap.records.rules import default_follow_up
 from geomap.text import fold
+from geomap.wards import data as ward_data
 
 #: two rows with the same folded name closer than this are the same establishment
 MATCH_DISTANCE_M = 30.0
@@ -143,8 +144,10 @@ class WardInfo:
 
 
 def ward_info(bind: db.Bind, ward_id: int) -> WardInfo:
-    row = data.ward(bind, ward_id)
-    return WardInfo(row["id"], row["slug"], row["name"], row["local_srid"], shapely.from_wkb(bytes(row["wkb"])))
+    row = ward_data.ward_by_id(bind, ward_id, boundary=True)
+    if row is None:
+        raise UnknownWard(f"Ward {ward_id} is not loaded in the database.")
+    return WardInfo(row["id"], row["slug"], row["name"], row["local_srid"], row["boundary"])
 
 
 def load_refs(bind: db.Bind, ward: WardInfo, today: dt.date) -> Refs:

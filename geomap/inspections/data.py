@@ -15,18 +15,9 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from shapely import wkb
-from shapely.geometry.base import BaseGeometry
 
 from geomap import db, status
 from geomap.inspections.risk import RiskWeights
-
-
-def _rows(bind: db.Bind, sql: str | sa.TextClause, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    stmt = sa.text(sql) if isinstance(sql, str) else sql
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(stmt, dict(params or {})).mappings()]
-
 
 # --- risk -------------------------------------------------------------------------------------
 
@@ -98,25 +89,19 @@ def risk_inputs(bind: db.Bind, ward_id: int, today: dt.date | None = None, weigh
         return pd.read_sql(stmt, conn, params=params)
 
 
-# --- the ward and its staff -----------------------------------------------------------------
+# --- the ward office and staff (the ward itself: geomap.wards.data) -----------------------------
 
 
 def ward_office(bind: db.Bind, ward_id: int) -> tuple[float, float] | None:
     """(lon, lat) of the ward office (``public_facility`` of kind ``ward_office``), None when not on record."""
-    rows = _rows(bind, "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM public_facility "
-                       "WHERE ward_id = :w AND kind = 'ward_office' ORDER BY id LIMIT 1", {"w": ward_id})
-    return (float(rows[0]["lon"]), float(rows[0]["lat"])) if rows else None
-
-
-def ward_boundary(bind: db.Bind, ward_id: int) -> BaseGeometry | None:
-    """The ward's boundary (WGS84), None when the ward has none."""
-    rows = _rows(bind, "SELECT ST_AsBinary(geom) AS g FROM ward WHERE id = :w", {"w": ward_id})
-    return wkb.loads(bytes(rows[0]["g"])) if rows and rows[0]["g"] is not None else None
+    row = db.row(bind, "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM public_facility "
+                     "WHERE ward_id = :w AND kind = 'ward_office' ORDER BY id LIMIT 1", {"w": ward_id})
+    return (float(row["lon"]), float(row["lat"])) if row else None
 
 
 def active_staff(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
     """Active accounts of this ward or of every ward (id, username, full_name, role), by name."""
-    return _rows(bind, "SELECT id, username, full_name, role FROM app_user WHERE is_active "
+    return db.rows(bind, "SELECT id, username, full_name, role FROM app_user WHERE is_active "
                        "AND (ward_id = :w OR ward_id IS NULL) ORDER BY full_name", {"w": ward_id})
 
 
@@ -152,7 +137,7 @@ def saved_routes(bind: db.Bind, ward_id: int, day: dt.date, *, inspector_id: int
     if inspector_id is not None:
         sql += " AND inspector_id = :uid"
         params["uid"] = inspector_id
-    return _rows(bind, sql + " ORDER BY inspector_name, id", params)
+    return db.rows(bind, sql + " ORDER BY inspector_name, id", params)
 
 
 # --- visits -----------------------------------------------------------------------------------
@@ -166,7 +151,7 @@ def results_on(bind: db.Bind, day: dt.date, establishment_ids: Iterable[int]) ->
     stmt = sa.text("SELECT DISTINCT ON (establishment_id) establishment_id, id, result, follow_up_due "
                    "FROM inspection WHERE inspected_on = :d AND establishment_id IN :ids "
                    "ORDER BY establishment_id, id DESC").bindparams(sa.bindparam("ids", expanding=True))
-    return {int(r["establishment_id"]): r for r in _rows(bind, stmt, {"d": day, "ids": ids})}
+    return {int(r["establishment_id"]): r for r in db.rows(bind, stmt, {"d": day, "ids": ids})}
 
 
 def add_photo(bind: db.Bind, inspection_id: int, *, media_type: str, width: int, height: int, content: bytes) -> None:
@@ -180,11 +165,11 @@ def add_photo(bind: db.Bind, inspection_id: int, *, media_type: str, width: int,
 
 def follow_up_due(bind: db.Bind, inspection_id: int) -> dt.date | None:
     """The follow-up date an inspection scheduled, None when it scheduled none (or is not on record)."""
-    rows = _rows(bind, "SELECT follow_up_due FROM inspection WHERE id = :i", {"i": inspection_id})
-    return rows[0]["follow_up_due"] if rows else None
+    row = db.row(bind, "SELECT follow_up_due FROM inspection WHERE id = :i", {"i": inspection_id})
+    return row["follow_up_due"] if row else None
 
 
 def photos_of(bind: db.Bind, inspection_id: int) -> list[dict[str, Any]]:
     """An inspection's photos (id, media_type, width, height, content), in the order stored."""
-    return _rows(bind, "SELECT id, media_type, width, height, content FROM inspection_photo "
+    return db.rows(bind, "SELECT id, media_type, width, height, content FROM inspection_photo "
                        "WHERE inspection_id = :i ORDER BY id", {"i": inspection_id})

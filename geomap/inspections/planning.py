@@ -22,6 +22,7 @@ from geomap.errors import GeomapError
 from geomap.field_reports import photos
 from geomap.inspections import data, risk, routing, travel
 from geomap.records import edit
+from geomap.wards import data as ward_data
 
 User = Mapping[str, Any] | None
 
@@ -98,8 +99,9 @@ def plan(
                 "reason": reason if reason.endswith((".", "!", "?")) else reason + ".",
                 "detour": f"{settings.detour_factor:g}",
                 "speed": f"{settings.speed_kmh:g}"})
+    ward = ward_data.ward_by_id(bind, ward_id, boundary=True)
     result = routing.plan_day(stops, crew, settings, depot=data.ward_office(bind, ward_id),
-                              boundary=data.ward_boundary(bind, ward_id), travel=model, date=date)
+                              boundary=ward["boundary"] if ward else None, travel=model, date=date)
     if graph_notice is not None:
         result = dataclasses.replace(result, notices=(graph_notice, *result.notices))
     found = {int(i) for i in frame["id"]} if len(frame) else set()

@@ -126,11 +126,6 @@ def ward_of(bind: db.Bind, field: str, row_id: int) -> int | None:
                             {"id": row_id}).scalar()
 
 
-def ward_slug(bind: db.Bind, ward_id: int) -> str | None:
-    with db.read(bind) as conn:
-        return conn.execute(sa.text("SELECT slug FROM ward WHERE id = :w"), {"w": ward_id}).scalar()
-
-
 def point_in_ward(bind: db.Bind, ward_id: int, lon: float, lat: float) -> dict[str, Any]:
     """Where a point lies for the ward: ``inside``, ``swapped`` (inside with lon/lat exchanged),
     ``dist_m`` (metres from the boundary) and the ward's ``name``."""

@@ -60,6 +60,7 @@ from geomap.records.rules import (
     today,
 )
 from geomap.text import nfc, search_key
+from geomap.wards import data as ward_data
 
 User = Mapping[str, Any] | None
 _TEXT = ("code", "name", "house_number", "street", "address", "tax_code", "opening_hours", "owner_name",
@@ -461,7 +462,8 @@ def create_establishment(
 
 
 def _new_code(conn: Connection, ward_id: int, new_id: int) -> str:
-    slug = data.ward_slug(conn, ward_id) or "w"
+    ward = ward_data.ward_by_id(conn, ward_id)
+    slug = (ward["slug"] if ward else None) or "w"
     prefix = "".join(part[0] for part in slug.split("-") if part).upper() or "CS"
     code, n = f"{prefix}-{new_id:06d}", 1
     while data.code_taken(conn, code):

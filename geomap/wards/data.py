@@ -1,14 +1,17 @@
-"""Every read of the ``ward`` table: ids by slug, the loaded wards, their extents and grids.
+"""Every read of the ``ward`` table: ids by slug, a ward by id or slug (with its boundary when
+asked), the loaded wards, their extents and grids.
 
 Each function takes a :data:`geomap.db.Bind` (an Engine, or a Connection the caller holds)
 and caches nothing: a ward reloaded by ``geomap demo load`` gets a new id, so callers that
-keep an id keep it with a TTL they own.
+keep an id keep it with a TTL they own. Queries that join the ward with a domain's own table
+in one statement (the report intake's lock-and-find-ward, the QR lookup) stay in that domain.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import shapely
 import sqlalchemy as sa
 
 import layers as layer_registry
@@ -31,17 +34,22 @@ def ward_id(bind: db.Bind, slug: str) -> int:
 
 def ward_by_slug(bind: db.Bind, slug: str) -> dict[str, Any] | None:
     """The loaded ward ``slug`` (id, slug, name, province, local_srid), None when it is not loaded."""
-    with db.read(bind) as conn:
-        row = conn.execute(sa.text("SELECT id, slug, name, province, local_srid FROM ward WHERE slug = :s"),
-                           {"s": slug}).mappings().first()
-    return dict(row) if row is not None else None
+    return db.row(bind, "SELECT id, slug, name, province, local_srid FROM ward WHERE slug = :s", {"s": slug})
+
+
+def ward_by_id(bind: db.Bind, ward_id: int, *, boundary: bool = False) -> dict[str, Any] | None:
+    """The ward ``ward_id`` (id, slug, name, province, local_srid; with ``boundary``, also its boundary
+    as a shapely geometry in EPSG:4326, None when it has none), None when there is no such ward."""
+    extra = ", ST_AsBinary(geom) AS boundary" if boundary else ""
+    row = db.row(bind, f"SELECT id, slug, name, province, local_srid{extra} FROM ward WHERE id = :w", {"w": ward_id})
+    if row is not None and boundary:
+        row["boundary"] = shapely.from_wkb(bytes(row["boundary"])) if row["boundary"] is not None else None
+    return row
 
 
 def loaded_wards(bind: db.Bind) -> list[dict[str, Any]]:
     """Every loaded ward (id, slug, name, local_srid), by name."""
-    with db.read(bind) as conn:
-        rows = conn.execute(sa.text("SELECT id, slug, name, local_srid FROM ward ORDER BY name")).mappings()
-        return [dict(r) for r in rows]
+    return db.rows(bind, "SELECT id, slug, name, local_srid FROM ward ORDER BY name")
 
 
 def local_srids(bind: db.Bind) -> set[int]:

@@ -11,6 +11,11 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
   ``GEOMAP_QR_CACHE_SECONDS``, the status memo, the source's columns, the lookup engine).
 - ``app.state.ogc``: the OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts,
   table columns, each with its TTL).
+- ``app.state.limits``: the rate limiters (:class:`geomap.web.ratelimit.RateLimits`: ``qr``,
+  ``report``, ``open311``; token buckets, at most 100,000 clients each, ``clear()`` empties them).
+
+Left process-wide on purpose: ``db.get_engine``'s engine per database URL (a connection pool, no
+data) and pure caches of files shipped with the code (a ward's outline from its boundary file).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
+from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
 
@@ -31,6 +37,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.database_url = database_url
     app.state.ogc = OGCCaches()
     app.state.qr = LookupState.from_env()
+    app.state.limits = RateLimits.from_env()
     routes = Path(__file__).parent / "routes"
     for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):
         if info.name.startswith("_"):

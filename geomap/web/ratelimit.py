@@ -11,8 +11,10 @@ Buckets live in each worker process (with N workers the effective limit is up to
 higher; a city deployment behind several machines would move them to the proxy or Redis).
 Memory is bounded: past ``max_clients`` the least recently seen addresses are dropped.
 
-Usage in a route: ``retry = LIMITER.hit(client_key(request))``; ``retry > 0`` means refuse.
-Other routes reuse the class with their own settings (``RateLimiter.from_env("REPORT", ...)``).
+The app owns its limiters: :func:`geomap.web.create_app` builds one :class:`RateLimits`
+(``app.state.limits``: ``qr``, ``report``, ``open311``), so a fresh app starts with empty buckets.
+Usage in a route: ``retry = request.app.state.limits.qr.hit(client_key(request))``; ``retry > 0``
+means refuse.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
@@ -70,11 +73,37 @@ class RateLimiter:
         return retry
 
     def reset(self) -> None:
+        """Forget every bucket (the limits stay)."""
         with self._lock:
             self._buckets.clear()
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The public service's limiters, one per endpoint family (``app.state.limits``, built by create_app).
+
+    Defaults (per minute, burst), each overridable by ``GEOMAP_{NAME}_RATE_PER_MINUTE`` / ``_BURST``
+    read when the app is built: QR lookups 60/30 per client address, report intake 6/5 per client
+    address, Open311 ``POST`` 120/60 per API key. Each keeps at most 100,000 buckets (LRU).
+    """
+
+    qr: RateLimiter
+    report: RateLimiter
+    open311: RateLimiter
+
+    @classmethod
+    def from_env(cls) -> RateLimits:
+        return cls(qr=RateLimiter.from_env("QR", per_minute=60, burst=30),
+                   report=RateLimiter.from_env("REPORT", per_minute=6, burst=5),
+                   open311=RateLimiter.from_env("OPEN311", per_minute=120, burst=60))
+
+    def clear(self) -> None:
+        """Empty every bucket of every limiter (limits unchanged)."""
+        for limiter in (self.qr, self.report, self.open311):
+            limiter.reset()
 
 
 def client_key(request: Request) -> str:

@@ -25,7 +25,7 @@ from geomap.field_reports import open311 as service_requests
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.web.deps import get_engine
-from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
+from geomap.web.ratelimit import client_key, retry_after_header
 from geomap.web.routes.reports import request_lang
 
 router = APIRouter()
@@ -35,7 +35,6 @@ SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 DEFAULT_DAYS = service_requests.DEFAULT_DAYS
 MAX_RESULTS = service_requests.MAX_RESULTS
-LIMITER = RateLimiter.from_env("OPEN311", per_minute=120, burst=60)
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -156,7 +155,7 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
     key_id = apikeys.check(engine, args.get("api_key"), "open311")
     if key_id is None:
         return error(fmt, 403, "api_key is missing or invalid" if args.get("api_key") else "api_key is required")
-    retry = LIMITER.hit(f"key:{key_id}")
+    retry = request.app.state.limits.open311.hit(f"key:{key_id}")  # default 120/min, burst 60 per key
     if retry > 0:
         resp = error(fmt, 429, "too many requests for this api_key; retry later")
         resp.headers["Retry-After"] = retry_after_header(retry)

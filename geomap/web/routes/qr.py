@@ -45,7 +45,7 @@ from starlette.responses import Response
 from geomap import i18n
 from geomap.errors import DatabaseUnavailable
 from geomap.web.deps import get_engine
-from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
+from geomap.web.ratelimit import client_key, retry_after_header
 from qr import codes, issue  # noqa: F401  (issue registers the revocation-reason labels)
 from qr import data as qr_data
 from qr.lookup import LOCAL_TZ, Lookup, LookupState, establishment_layer, lookup
@@ -71,8 +71,6 @@ def _prime(app: Any) -> None:
 
 router = APIRouter(lifespan=_lifespan)
 
-#: 60 lookups a minute per client address, bursts of 30 (GEOMAP_QR_RATE_PER_MINUTE / _BURST)
-LIMITER = RateLimiter.from_env("QR", per_minute=60, burst=30)
 #: run the lookup (one indexed query, under a millisecond, statement_timeout 2 s) on the event loop rather
 #: than in the thread pool: measured 1.6x the throughput and a fifth of the p99 latency (bench_qr), as the
 #: thread hop and GIL hand-offs cost more than the query. GEOMAP_QR_INLINE_DB=0 restores the thread pool.
@@ -377,7 +375,7 @@ def _unavailable(kind: str, lang: str) -> Response:
 
 async def _respond(request: Request, code: str, kind: str) -> Response:
     lang = negotiate_lang(request)
-    retry = LIMITER.hit(client_key(request))
+    retry = request.app.state.limits.qr.hit(client_key(request))  # default 60/min, burst 30 per address
     if retry > 0:
         status, body, media = _notice(kind, lang, "qr.busy_title",
                                       i18n.t("qr.busy_body", lang).format(seconds=retry_after_header(retry)), 429)

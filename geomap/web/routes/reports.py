@@ -32,11 +32,9 @@ from geomap.field_reports import ReportError, intake, photos, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.web.deps import get_engine
-from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
+from geomap.web.ratelimit import client_key, retry_after_header
 
 router = APIRouter()
-
-LIMITER = RateLimiter.from_env("REPORT", per_minute=6, burst=5)
 
 i18n.register({
     "report.title": ("Phản ánh hiện trường", "Report a problem"),
@@ -203,6 +201,7 @@ def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLRes
     return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
 
 
+# process-wide on purpose: a pure function of the ward's boundary file shipped in data/ (never the database)
 @functools.lru_cache(maxsize=8)
 def _ward_svg(slug: str) -> dict[str, Any]:
     """The ward outline as an SVG path (simplified; equirectangular, fine at ward scale)."""
@@ -266,7 +265,7 @@ def report_submit(
     lang = request_lang(request)
     values = {"category": category, "description": description, "lat": lat, "lon": lon,
               "reporter_name": reporter_name, "reporter_contact": reporter_contact}
-    retry = LIMITER.hit(client_key(request))
+    retry = request.app.state.limits.report.hit(client_key(request))  # default 6/min, burst 5 per address
     if retry > 0:
         resp = _form_page(lang, engine, establishment or None, values, error=i18n.t("report.too_many", lang),
                           status_code=429)
