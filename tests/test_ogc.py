@@ -498,3 +498,23 @@ def test_gdal_ogrinfo_reads_the_service(server):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "Geometry: Point" in out.stdout and "Feature Count:" in out.stdout
+
+
+def test_an_establishment_without_a_location_is_a_feature_with_null_geometry(client, engine, ward):
+    """An establishment accepted without coordinates (the "Chưa có tọa độ" list) is still served:
+    GeoJSON's ``"geometry": null``, never a 500 (it once was one, NaN reaching json.loads)."""
+    with engine.begin() as c:
+        eid = c.execute(sa.text(
+            "INSERT INTO establishment (ward_id, code, name, business_type, vsic_code, address, geom) "
+            "SELECT :w, 'TX-9999', 'Cà phê Đường Sắt', 'household', min(vsic_code), 'K9/9 Núi Thành', NULL "
+            "FROM industry RETURNING id"), {"w": ward["id"]}).scalar()
+    try:
+        # a page holding a placed establishment (TX-0002, same name) and the one not placed
+        answer = client.get(ITEMS, params={"name": "Cà phê Đường Sắt", "limit": 50})
+        assert answer.status_code == 200, answer.text
+        by_code = {f["properties"]["code"]: f for f in answer.json()["features"]}
+        assert by_code["TX-9999"]["geometry"] is None and by_code["TX-0002"]["geometry"]["type"] == "Point"
+        assert client.get(f"{ITEMS}/TX-9999").json()["geometry"] is None
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.text("DELETE FROM establishment WHERE id = :e"), {"e": eid})

@@ -8,6 +8,7 @@ connection on top of it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -43,7 +44,7 @@ def _insert_establishment(c, ward_id, code, name, vsic, point, **extra):
 
 
 @pytest.fixture(scope="module")
-def ward(engine) -> dict:
+def ward(engine) -> Iterator[dict]:
     with engine.begin() as c:
         ward_id = c.execute(sa.text(
             "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES "
@@ -97,7 +98,11 @@ def ward(engine) -> dict:
                                      "x": PHO[0], "y": PHO[1] + dlat})
         users = {role: auth.create_user(c, f"risk_{role}", f"Cán bộ {role}", role, "mật-khẩu-dài", ward_id=ward_id)
                  for role in ("inspector", "data_officer", "ward_manager")}
-    return {"id": ward_id, "ids": ids, "users": users}
+    yield {"id": ward_id, "ids": ids, "users": users}
+    # the test database is shared by the whole run: later modules must not meet this ward
+    with engine.begin() as c:
+        c.execute(sa.text("DELETE FROM app_user WHERE username LIKE 'risk\\_%'"))
+        c.execute(sa.text("DELETE FROM ward WHERE id = :w"), {"w": ward_id})
 
 
 def _due(conn, ward, **kw) -> pd.DataFrame:

@@ -170,7 +170,8 @@ def _features(page: layer_reader.Page | pd.DataFrame, layer: Layer, profile: str
     return [{
         "type": "Feature",
         "id": json_value(rec["__fid"]),
-        "geometry": json.loads(rec["__geometry"]) if rec.get("__geometry") else None,
+        # an establishment not placed yet has no geometry: GeoJSON's null (pandas may hold it as NaN)
+        "geometry": json.loads(rec["__geometry"]) if isinstance(rec.get("__geometry"), str) else None,
         "properties": {n: json_value(rec.get(n)) for n in names},
     } for rec in frame.to_dict("records")]
 
