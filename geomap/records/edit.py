@@ -35,8 +35,7 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Connection
 
 from geomap import audit, auth, db, links, status
-from geomap.auth import LocalizedError
-from geomap.errors import ConcurrentEdit
+from geomap.errors import ConcurrentEdit, LocalizedError
 from geomap.models import (
     BUSINESS_TYPES,
     INSPECTION_KINDS,
@@ -108,6 +107,8 @@ def record_link(establishment_id: int, ward_slug: str | None = None) -> str:
 class ValidationError(LocalizedError):
     """One or more inputs are wrong; ``problems`` lists (field, vi, en) for the form."""
 
+    both_in_str = True
+
     def __init__(self, problems: Sequence[tuple[str, str, str]]):
         self.problems = list(problems)
         super().__init__("; ".join(p[1] for p in problems), "; ".join(p[2] for p in problems), problems[0][0])
@@ -116,9 +117,13 @@ class ValidationError(LocalizedError):
 class NotFound(LocalizedError):
     """The record does not exist (any more)."""
 
+    both_in_str = True
+
 
 class EditConflict(LocalizedError, ConcurrentEdit):
     """Someone saved the establishment after this editor loaded it."""
+
+    both_in_str = True
 
 
 def label(field: str, lang: str = "vi") -> str:

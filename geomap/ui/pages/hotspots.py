@@ -30,7 +30,7 @@ from geomap.ui import resources
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "hot.title": ("Điểm nóng phản ánh", "Report hotspots"),
     "hot.window": ("Khoảng thời gian", "Time window"),
     "hot.categories": ("Lĩnh vực (để trống: tất cả)", "Categories (empty: all)"),
@@ -61,7 +61,7 @@ i18n.register({
     "hot.trend.falling": ("↓ giảm", "↓ falling"),
     "hot.trend.stable": ("→ ổn định", "→ stable"),
     "hot.trend.new": ("mới xuất hiện", "new"),
-})
+}
 
 _GRIDS = {"h3-10": hotspots.Grid("h3", resolution=10), "h3-9": hotspots.Grid("h3", resolution=9),
           "sq-250": hotspots.Grid("square", cell_m=250)}

@@ -17,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 import layers
-from geomap import auth, i18n, status
-from geomap.auth import LocalizedError
+from geomap import auth, status
+from geomap.errors import LocalizedError
 from geomap.models import (
     BUSINESS_TYPES,
     INSPECTION_KINDS,
@@ -31,7 +31,7 @@ from geomap.records import edit, rules
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "records.title": ("Hồ sơ cơ sở kinh doanh", "Establishment records"),
     "records.search": ("Tìm theo tên, địa chỉ hoặc mã (gõ không dấu cũng được)",
                        "Search by name, address or code (diacritics optional)"),
@@ -82,20 +82,7 @@ i18n.register({
     "records.action": ("Thao tác", "Action"),
     "records.changes": ("Thay đổi", "Changes"),
     "records.read_only": ("Vai trò của bạn chỉ được xem hồ sơ này.", "Your role may only view this record."),
-})
-i18n.CODES.setdefault("audit_action", {
-    "create": ("Tạo mới", "Created"), "update": ("Sửa thông tin", "Updated"), "close": ("Đóng cửa", "Closed"),
-    "reopen": ("Mở lại", "Reopened"), "move": ("Di chuyển vị trí", "Moved"),
-    "add_licence": ("Thêm giấy phép", "Licence added"), "renew_licence": ("Gia hạn giấy phép", "Licence renewed"),
-    "revoke_licence": ("Thu hồi giấy phép", "Licence revoked"),
-    "record_inspection": ("Ghi kết quả kiểm tra", "Inspection recorded"), "import": ("Nhập dữ liệu", "Imported"),
-})
-i18n.CODES.setdefault("licence_kind", {
-    "business_registration": ("Đăng ký kinh doanh", "Business registration"),
-    "food_safety_certificate": ("Giấy chứng nhận ATTP", "Food-safety certificate"),
-    "food_safety_commitment": ("Cam kết ATTP", "Food-safety commitment"),
-    "other": ("Khác", "Other"),
-})
+}
 
 _DATE_FMT = "DD/MM/YYYY"
 

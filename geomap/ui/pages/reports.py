@@ -26,7 +26,7 @@ from geomap.ui import resources
 from geomap.ui.markdown import plain
 from geomap.ui.pages import Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "rep.title": ("Phản ánh hiện trường", "Field reports"),
     "rep.tab_list": ("Danh sách xử lý", "Work list"),
     "rep.tab_intake": ("Tiếp nhận phản ánh", "Take a report"),
@@ -82,7 +82,7 @@ i18n.register({
                        "phường '{link}' ở thanh bên.",
                        "This hotspot link is for ward '{link}' but ward '{current}' is shown: pick ward "
                        "'{link}' in the sidebar."),
-})
+}
 
 _VIEWS = ("open", "overdue", "due", "mine", "all")
 

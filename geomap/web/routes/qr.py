@@ -46,7 +46,7 @@ from geomap import i18n
 from geomap.errors import DatabaseUnavailable
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
-from qr import codes, issue  # noqa: F401  (issue registers the revocation-reason labels)
+from qr import codes
 from qr import data as qr_data
 from qr.lookup import LOCAL_TZ, Lookup, LookupState, establishment_layer, lookup
 
@@ -92,7 +92,7 @@ SECURITY_HEADERS = {
                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 }
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "qr.service": ("Tra cứu cơ sở kinh doanh", "Business lookup"),
     "qr.valid": ("Mã QR hợp lệ, do {ward} cấp", "Valid QR code issued by {ward}"),
     "qr.check_match": (
@@ -151,7 +151,7 @@ i18n.register({
         "The ward's lookup service is interrupted, so this sticker cannot be checked right now. Please try "
         "again in a few minutes; until then, do not treat the sticker as valid.",
     ),
-})
+}
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
