@@ -1,6 +1,6 @@
 """Records page: find an establishment, edit it, its licences, inspections, location and history.
 
-Deep link: ``/records?id=<establishment id>`` (:func:`geomap.records.edit.record_link`) opens one
+Deep link: ``/records?id=<establishment id>`` (:func:`geomap.links.record`) opens one
 establishment (the data-quality page links here). Every action calls one service of
 :mod:`geomap.records.edit`, which checks the role again, validates, locks and audits; this page
 only reads widgets and renders.
@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 import layers
-from geomap import auth, status
+from geomap import auth, links, status
 from geomap.errors import LocalizedError
 from geomap.models import (
     BUSINESS_TYPES,
@@ -105,7 +105,7 @@ def render(ctx: Any) -> None:
         with st.expander(ctx.t("records.new"), icon=":material/add_business:"):
             _create_form(ctx, choices)
 
-    linked = str(st.query_params.get(edit.LINK_PARAM) or "")
+    linked = str(st.query_params.get(links.RECORD_PARAM) or "")
     linked_id = int(linked) if linked.isdigit() else None
     if linked_id is not None and linked_id != st.session_state.get("records.shown"):
         # arrived by a link (data-quality page, map): show that establishment, whatever was searched before
@@ -126,7 +126,7 @@ def render(ctx: Any) -> None:
                             key="records.selected")
     if selected is not None:
         st.session_state["records.shown"] = selected
-        st.query_params[edit.LINK_PARAM] = str(selected)
+        st.query_params[links.RECORD_PARAM] = str(selected)
         _establishment(ctx, int(selected), choices)
 
 
@@ -273,7 +273,7 @@ def _create_form(ctx: Any, choices: dict) -> None:
             _show_error(exc, ctx.lang)
             return
         st.success(ctx.t("records.created").format(code=made["code"]))
-        st.query_params[edit.LINK_PARAM] = str(made["id"])
+        st.query_params[links.RECORD_PARAM] = str(made["id"])
 
 
 def _edit_form(ctx: Any, row: dict, loaded: int, choices: dict) -> None:
@@ -501,6 +501,6 @@ def _short(value: Any) -> str:
 
 
 PAGE = Page(
-    key=edit.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
+    key=links.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
     roles=ALL_ROLES, order=30,
 )

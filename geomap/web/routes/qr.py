@@ -34,7 +34,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 import sqlalchemy as sa
@@ -42,7 +41,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from geomap import i18n
+from geomap import i18n, links
 from geomap.errors import DatabaseUnavailable
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import RateLimiter, client_key, retry_after_header
@@ -226,7 +225,7 @@ def _labels(est: dict[str, Any] | None, lang: str) -> dict[str, Any]:
 
 
 def _report_url(token: str) -> str:
-    return "/report?" + urlencode({"establishment": token})
+    return links.report_form(token)
 
 
 def _map_link(location: dict[str, float] | None) -> str | None:

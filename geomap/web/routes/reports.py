@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
-from geomap import config, i18n, profiles
+from geomap import config, i18n, links, profiles
 from geomap.field_reports import ReportError, intake, photos, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
@@ -213,7 +213,7 @@ def report_submit(
     except photos.PhotoError as exc:
         return _form_page(lang, engine, establishment or None, values, error=str(exc), field="photos",
                           status_code=422)
-    return RedirectResponse(f"/report/track/{done.public_id}?new=1&lang={lang}", status_code=303)
+    return RedirectResponse(links.report_track(done.public_id, new=1, lang=lang), status_code=303)
 
 
 def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
