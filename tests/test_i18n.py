@@ -70,3 +70,17 @@ def test_a_key_without_catalog_shows_itself():
     assert i18n.t("nosuchfeature.key", "en") == "nosuchfeature.key"
     assert i18n.t("report.no_such_key", "vi") == "report.no_such_key"
     assert i18n.code_label("qr_revoked_reason", "damaged", "en") == "Sticker damaged"
+
+
+def test_services_never_load_an_adapters_catalog():
+    """A key used outside the staff app must not live in a page module (it would import Streamlit into the
+    web service or the CLI), and one used outside the web service not in a route module."""
+    wrong = []
+    for path in _sources():
+        parts = path.relative_to(ROOT).parts
+        for key in _CALL.findall(path.read_text(encoding="utf-8")):
+            module = i18n.catalog_of(key) or ""
+            if (module.startswith("geomap.ui.") and "ui" not in parts[:2]) or \
+                    (module.startswith("geomap.web.") and "web" not in parts[:2]):
+                wrong.append((str(path.relative_to(ROOT)), key, module))
+    assert not wrong
