@@ -71,9 +71,12 @@ def qr_lookup(token: str, base_url: str | None = None) -> str:
     return public_url(f"{QR_PATH}{token}", base_url)
 
 
-def report_form(establishment_token: str | None = None) -> str:
-    """The public report form (relative), pre-filled with the establishment of a QR token."""
-    return "/report?" + urlencode({"establishment": establishment_token}) if establishment_token else "/report"
+def report_form(establishment_token: str | None = None, **query: object) -> str:
+    """The public report form (relative), pre-filled with the establishment of a QR token; ``query``
+    (``lang=…``) follows."""
+    params = {"establishment": establishment_token} if establishment_token else {}
+    params.update(query)
+    return f"/report?{urlencode(params)}" if params else "/report"
 
 
 def report_track(public_id: str, **query: object) -> str:
@@ -83,5 +86,5 @@ def report_track(public_id: str, **query: object) -> str:
 
 
 def report_photo(public_id: str, n: int, base_url: str | None = None) -> str:
-    """The ``n``-th photo of a report (1-based) on the public service."""
+    """The ``n``-th photo of a report (1-based) on the public service (``base_url=""``: a relative link)."""
     return public_url(f"/report/track/{public_id}/photo/{n}", base_url)

@@ -120,7 +120,7 @@ def _fmt_time(value: Any) -> str:
 def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     tpl = _ENV.get_template(f"report/{name}.html")
     html = tpl.render(lang=lang, t=lambda k: i18n.t(k, lang), label=lambda c, v: i18n.code_label(c, v, lang),
-                      fmt=_fmt_time, lang_extra=ctx.pop("lang_extra", ""), **ctx)
+                      fmt=_fmt_time, links=links, lang_extra=ctx.pop("lang_extra", ""), **ctx)
     return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
 
 
