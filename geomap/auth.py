@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection
 
 from geomap import audit, db
 from geomap.accounts import data
-from geomap.errors import GeomapError
+from geomap.errors import LocalizedError
 from geomap.models import ROLES
 from geomap.text import nfc
 
@@ -93,27 +93,22 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _hasher = argon2.PasswordHasher()  # Argon2id with the library's current recommended parameters
 
 
-class LocalizedError(GeomapError):
-    """A user-facing error in Vietnamese and English; ``field`` names the input at fault."""
-
-    def __init__(self, vi: str, en: str, field: str | None = None):
-        super().__init__(f"{vi} / {en}")
-        self.vi, self.en, self.field = vi, en, field
-
-    def message(self, lang: str = "vi") -> str:
-        return self.en if lang == "en" else self.vi
-
-
 class PermissionDenied(LocalizedError):
     """The signed-in user's role does not allow the action."""
+
+    both_in_str = True
 
 
 class SignInError(LocalizedError):
     """Wrong user name or password, disabled or locked account."""
 
+    both_in_str = True
+
 
 class AccountError(LocalizedError):
     """Bad input to an account change (user name taken, weak password, unknown role...)."""
+
+    both_in_str = True
 
 
 # --- permissions and visibility ----------------------------------------------------------

@@ -21,7 +21,7 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.exceptions import CRSError
 from pyproj.transformer import TransformerGroup
 
-from geomap.auth import LocalizedError
+from geomap.errors import LocalizedError
 
 WGS84 = 4326
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -36,6 +36,8 @@ _CRS84_NAMES = {CRS84_URI, "OGC:CRS84", "CRS84", "urn:ogc:def:crs:OGC:1.3:CRS84"
 
 class InvalidCRS(LocalizedError):
     """A CRS code that is malformed, unknown to EPSG or not offered for this ward."""
+
+    both_in_str = True
 
 
 def parse(code: str | int, allowed: set[int] | None = None) -> int:

@@ -3,9 +3,19 @@
 ``t("key", lang)`` for UI text; ``code_label("licence_status", "valid", lang)`` for the
 label of a code value (the ``codes`` of a layer field). Vietnamese is the default; a key
 missing in English falls back to Vietnamese, a missing key shows itself (easy to spot).
+
+Each feature keeps its own strings in a module constant ``STRINGS`` (key → (vi, en)), and
+:data:`CATALOGS` says which module holds the keys of each prefix: the first ``t()`` of a key
+imports that module and reads its ``STRINGS`` (the longest matching prefix wins). Nothing
+registers itself at import, so no module is imported only for its strings, and a key whose
+catalog is missing shows itself (``tests/test_i18n.py`` checks every ``t("...")`` literal).
+The code lists (:data:`CODES`) all live here.
 """
 
 from __future__ import annotations
+
+import importlib
+import threading
 
 from geomap import config
 
@@ -150,8 +160,53 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "ward_manager": ("Lãnh đạo phường", "Ward manager"),
         "admin": ("Quản trị hệ thống", "Administrator"),
     },
+    "audit_action": {  # the history of a record (records page)
+        "create": ("Tạo mới", "Created"), "update": ("Sửa thông tin", "Updated"), "close": ("Đóng cửa", "Closed"),
+        "reopen": ("Mở lại", "Reopened"), "move": ("Di chuyển vị trí", "Moved"),
+        "add_licence": ("Thêm giấy phép", "Licence added"), "renew_licence": ("Gia hạn giấy phép", "Licence renewed"),
+        "revoke_licence": ("Thu hồi giấy phép", "Licence revoked"),
+        "record_inspection": ("Ghi kết quả kiểm tra", "Inspection recorded"), "import": ("Nhập dữ liệu", "Imported"),
+    },
+    "qr_revoked_reason": {  # qr.issue.REVOKE_REASONS, in this order
+        "reissued": ("Đã cấp tem mới thay thế", "Replaced by a new sticker"),
+        "closed": ("Cơ sở đã đóng cửa", "Business closed"),
+        "damaged": ("Tem hư hỏng", "Sticker damaged"),
+        "misused": ("Tem bị sử dụng sai", "Sticker misused"),
+        "other": ("Khác", "Other"),
+    },
 }
 
+#: key prefix → the module whose ``STRINGS`` holds those keys (the longest matching prefix wins)
+CATALOGS: dict[str, str] = {
+    "auth.": "geomap.ui.auth",
+    "dash.": "geomap.ui.pages.dashboard",
+    "dashboard.activity.": "geomap.dashboard.indicators",
+    "dashboard.trend.": "geomap.dashboard.indicators",
+    "dashboard.report.": "geomap.dashboard.excel",
+    "export.": "geomap.ui.pages.export",
+    "hot.": "geomap.ui.pages.hotspots",
+    "import.": "geomap.ui.pages.importing",
+    "import.action.": "geomap.importing.plan",
+    "import.cell.": "geomap.importing.messages",
+    "import.file.": "geomap.importing.messages",
+    "import.geo.": "geomap.importing.messages",
+    "import.match.": "geomap.importing.messages",
+    "insp.": "geomap.ui.pages.inspections",
+    "map.": "geomap.ui.pages.map",
+    "map.legend.": "geomap.map.view",
+    "onsite.": "geomap.ui.pages.onsite",
+    "qr.": "geomap.web.routes.qr",
+    "qrpage.": "geomap.ui.pages.qr",
+    "quality.": "geomap.ui.pages.quality",
+    "records.": "geomap.ui.pages.records",
+    "rep.": "geomap.ui.pages.reports",
+    "report.": "geomap.web.routes.reports",
+    "risk.": "geomap.inspections.risk",
+    "route.": "geomap.inspections.route_files",
+    "routing.": "geomap.inspections.routing",
+}
+
+#: the strings of the app itself (prefix ``app.``)
 STRINGS: dict[str, tuple[str, str]] = {
     "app.title": ("Bản đồ số kinh doanh", "Business digital map"),
     "app.synthetic_notice": (
@@ -171,9 +226,36 @@ def lang_or_default(lang: str | None) -> str:
     return lang if lang in LANGUAGES else config.LANGUAGE
 
 
+_loaded: dict[str, dict[str, tuple[str, str]]] = {}
+_lock = threading.Lock()
+
+
+def catalog_of(key: str) -> str | None:
+    """The module that holds ``key`` (from :data:`CATALOGS`); None for the app's own strings."""
+    prefix = max((p for p in CATALOGS if key.startswith(p)), key=len, default=None)
+    return CATALOGS[prefix] if prefix is not None else None
+
+
+def catalog(module: str) -> dict[str, tuple[str, str]]:
+    """The ``STRINGS`` of ``module``, imported on first use."""
+    strings = _loaded.get(module)
+    if strings is None:
+        with _lock:
+            strings = _loaded.get(module)
+            if strings is None:
+                strings = _loaded[module] = importlib.import_module(module).STRINGS
+    return strings
+
+
+def lookup(key: str) -> tuple[str, str] | None:
+    """The (vi, en) pair of ``key``; None when no catalog holds it."""
+    module = catalog_of(key)
+    return STRINGS.get(key) if module is None else catalog(module).get(key)
+
+
 def t(key: str, lang: str | None = None) -> str:
     """The UI string ``key`` in ``lang`` (default: :data:`geomap.config.LANGUAGE`)."""
-    pair = STRINGS.get(key)
+    pair = lookup(key)
     if pair is None:
         return key
     return pair[1] if lang_or_default(lang) == "en" and pair[1] else pair[0]
@@ -188,7 +270,3 @@ def code_label(codes: str | None, value: object, lang: str | None = None) -> str
         return str(value)
     return pair[1] if lang_or_default(lang) == "en" else pair[0]
 
-
-def register(strings: dict[str, tuple[str, str]]) -> None:
-    """Add a feature's UI strings (each page module registers its own at import)."""
-    STRINGS.update(strings)

@@ -23,7 +23,7 @@ import base64
 import re
 import secrets
 
-from geomap import text
+from geomap import links, text
 
 TOKEN_BYTES = 10
 TOKEN_LENGTH = 16  # base32 of 10 bytes, no padding
@@ -40,7 +40,7 @@ _SHORT_RE = re.compile(r"([A-Z]{1,4})([0-9A-Z]{6})")
 MAX_QR_VERSION = 4
 QR_ERROR = "M"
 #: bytes a version-4-M QR holds in byte mode, minus "/q/" and the token
-MAX_BASE_URL_LENGTH = 62 - len("/q/") - TOKEN_LENGTH
+MAX_BASE_URL_LENGTH = 62 - len(links.QR_PATH) - TOKEN_LENGTH
 
 
 def new_token() -> str:
@@ -112,11 +112,6 @@ def normalize_short_code(value: str) -> str | None:
     return f"{prefix}-{body[:4]}-{body[4:]}"
 
 
-def lookup_url(token: str, base_url: str) -> str:
-    """The URL a sticker encodes."""
-    return f"{base_url.rstrip('/')}/q/{token}"
-
-
 def qr_version(data: str) -> int:
     """Smallest QR version holding ``data`` at level M (segno picks the most compact mode)."""
     import segno
@@ -128,7 +123,7 @@ def check_base_url(base_url: str) -> None:
     """Raise a readable error unless stickers for ``base_url`` fit QR version 4 at level M."""
     from geomap.errors import GeomapError
 
-    sample = lookup_url("a" * TOKEN_LENGTH, base_url)
+    sample = links.qr_lookup("a" * TOKEN_LENGTH, base_url)
     version = qr_version(sample)
     if version > MAX_QR_VERSION:
         raise GeomapError(

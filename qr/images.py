@@ -11,14 +11,14 @@ import io
 
 import segno
 
-from geomap import config
+from geomap import config, links
 from geomap.errors import GeomapError
 from qr import codes
 
 
 def symbol(token: str, base_url: str | None = None) -> segno.QRCode:
     """The QR symbol for ``token``'s lookup URL (version ≤ 4, level ≥ M)."""
-    url = codes.lookup_url(token, base_url or config.PUBLIC_BASE_URL)
+    url = links.qr_lookup(token, base_url or None)
     qr = segno.make(url, error=codes.QR_ERROR.lower(), micro=False, boost_error=True)
     if qr.version > codes.MAX_QR_VERSION:
         codes.check_base_url(base_url or config.PUBLIC_BASE_URL)  # raises with the reason

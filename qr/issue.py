@@ -26,14 +26,8 @@ from geomap.errors import GeomapError
 from geomap.wards import data as ward_data
 from qr import codes, data
 
-REVOKE_REASONS = ("reissued", "closed", "damaged", "misused", "other")
-i18n.CODES.setdefault("qr_revoked_reason", {
-    "reissued": ("Đã cấp tem mới thay thế", "Replaced by a new sticker"),
-    "closed": ("Cơ sở đã đóng cửa", "Business closed"),
-    "damaged": ("Tem hư hỏng", "Sticker damaged"),
-    "misused": ("Tem bị sử dụng sai", "Sticker misused"),
-    "other": ("Khác", "Other"),
-})
+#: why a code was revoked (labels: the ``qr_revoked_reason`` code list of geomap/i18n.py)
+REVOKE_REASONS = tuple(i18n.CODES["qr_revoked_reason"])
 _MAX_ROUNDS = 8
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 from staff_app import browser_page, open_from_sidebar, running_app, sign_in
 
-from geomap import auth
+from geomap import auth, links
 from geomap.records import edit, quality
 from geomap.ui import pages as page_registry
 
@@ -128,7 +128,7 @@ def test_a_data_quality_fix_link_opens_its_record(page, app_url, staff):
     page.get_by_role("heading", name="Hồ sơ cơ sở kinh doanh").wait_for(timeout=30_000)
     form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
     expect(form.get_by_label("Tên cơ sở *")).to_have_value(re.compile("^Bún Chả Cá Bà Lữ"), timeout=30_000)
-    assert f"{edit.LINK_PARAM}={made['id']}" in page.url
+    assert f"{links.RECORD_PARAM}={made['id']}" in page.url
 
 
 def test_a_fix_link_names_its_ward_and_opens_there(page, app_url, engine):

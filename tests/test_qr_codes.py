@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from geomap import links
 from geomap.errors import GeomapError
 from qr import codes
 
@@ -30,11 +31,11 @@ def test_full_url_fits_version_4_at_level_m_with_the_real_encoder():
     import segno
 
     for _ in range(50):
-        url = codes.lookup_url(codes.new_token(), CITY_URL)
+        url = links.qr_lookup(codes.new_token(), CITY_URL)
         qr = segno.make(url, error="m", micro=False, boost_error=False)
         assert qr.version <= 4 and qr.error == "M"
     longest = "https://" + "a" * (codes.MAX_BASE_URL_LENGTH - len("https://"))
-    assert codes.qr_version(codes.lookup_url(codes.new_token(), longest)) <= 4
+    assert codes.qr_version(links.qr_lookup(codes.new_token(), longest)) <= 4
     codes.check_base_url(longest)
     with pytest.raises(GeomapError, match="too long"):
         codes.check_base_url(longest + "/more")

@@ -112,4 +112,4 @@ def test_the_fix_link_opens_a_staff_page_that_everyone_seeing_the_checks_may_ope
     pages = {p.key: p for p in page_registry.discover()}
     assert link.path in pages
     assert set(pages["quality"].roles) <= set(pages[link.path].roles)
-    assert parse_qs(link.query) == {edit.LINK_PARAM: ["42"], links.WARD_PARAM: ["test-ward"]}
+    assert parse_qs(link.query) == {links.RECORD_PARAM: ["42"], links.WARD_PARAM: ["test-ward"]}

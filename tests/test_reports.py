@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from reports_fixtures import ensure_ward, inside_point, offset
 
-from geomap import field_reports, profiles
+from geomap import field_reports, links, profiles
 from geomap.field_reports import ReportError, deadlines, hotspot_links, hotspots, intake, reads, workflow
 from geomap.models import REPORT_STATUSES
 
@@ -453,7 +453,7 @@ def test_cells_link_round_trip_keeps_offset_categories_and_ward():
     since = dt.datetime(2026, 1, 1, tzinfo=deadlines.LOCAL_TZ)
     until = dt.datetime(2026, 3, 31, 23, 30, tzinfo=deadlines.LOCAL_TZ)
     cells = ["8a65b56628e7fff", "8a65b56628effff"]
-    link = hotspot_links.cells_link(cells, ward="hoa-cuong", since=since, until=until,
+    link = links.report_cells(cells, ward="hoa-cuong", since=since, until=until,
                               categories=["garbage", "sanitation"])
     assert link.startswith("/reports?") and "+07:00" not in link and "%2B07:00" in link
     assert _as_streamlit_reads(link)["ward"] == "hoa-cuong"  # the router's parameter: a new tab opens on this ward
@@ -462,9 +462,9 @@ def test_cells_link_round_trip_keeps_offset_categories_and_ward():
     assert parsed.since.utcoffset() == dt.timedelta(hours=7)
     squares = ["sq250:3141:-59", "sq250:3142:-59"]
     bare = hotspot_links.parse_cells_link(_as_streamlit_reads(
-        hotspot_links.cells_link(squares, ward="thanh-khe", since=since, until=until)))
+        links.report_cells(squares, ward="thanh-khe", since=since, until=until)))
     assert bare.categories == () and bare.cells == tuple(squares) and bare.ward == "thanh-khe"
-    unnamed = hotspot_links.cells_link(cells[:1], ward=None, since=since, until=until)
+    unnamed = links.report_cells(cells[:1], ward=None, since=since, until=until)
     assert "ward" not in _as_streamlit_reads(unnamed) and hotspot_links.parse_cells_link(
         _as_streamlit_reads(unnamed)).ward is None
     assert hotspot_links.parse_cells_link({}) is None and hotspot_links.parse_cells_link({"cell": " , "}) is None

@@ -15,19 +15,12 @@ from typing import Any
 
 from geomap import audit, db
 from geomap.accounts import data
-from geomap.errors import GeomapError
+from geomap.errors import LocalizedError
 from geomap.text import clean_text
 
 
-class ApiKeyError(GeomapError):
+class ApiKeyError(LocalizedError):
     """A key request that cannot be carried out (no name, no such active key); ``field`` names the input."""
-
-    def __init__(self, message_vi: str, message_en: str, field: str | None = None):
-        super().__init__(message_vi)
-        self.message_vi, self.message_en, self.field = message_vi, message_en, field
-
-    def message(self, lang: str = "vi") -> str:
-        return self.message_en if lang == "en" else self.message_vi
 
 
 def _key_hash(key: str) -> str:

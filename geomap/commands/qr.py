@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from geomap import config, db
+from geomap import config, db, links
 from geomap.errors import GeomapError
 from geomap.wards import data as ward_data
 
@@ -89,13 +89,13 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _reissue(args: argparse.Namespace) -> int:
-    from qr import codes, issue
+    from qr import issue
 
     engine, _, _ = _ward(args)
     with db.transaction(engine) as conn:
         for ref in args.refs:
             new = issue.reissue(conn, ref, note=args.note)
-            url = codes.lookup_url(new.token, config.PUBLIC_BASE_URL)
+            url = links.qr_lookup(new.token)
             print(f"{ref} -> {new.short_code} (version {new.version}) {url}")
     return 0
 
@@ -122,7 +122,7 @@ def _revoke_closed(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from qr import codes, issue
+    from qr import issue
 
     engine, ward, _ = _ward(args)
     with engine.connect() as conn:
@@ -134,7 +134,7 @@ def _list(args: argparse.Namespace) -> int:
     for i in items:
         out.writerow([i.short_code, i.version, i.target_type, i.establishment_code, i.name, i.address, i.market,
                       i.stall_no, i.residential_group, i.revoked_at or "",
-                      codes.lookup_url(i.token, config.PUBLIC_BASE_URL)])
+                      links.qr_lookup(i.token)])
     return 0
 
 

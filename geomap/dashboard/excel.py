@@ -31,35 +31,34 @@ def parse_period(period: str) -> tuple[dt.date, dt.date]:
         return dt.date(y, last - 2, 1), dt.date(y, last, calendar.monthrange(y, last)[1])
     raise GeomapError(f"The period '{period}' is not understood; use YYYY-MM (e.g. 2026-10) or YYYY-Qn (2026-Q3).")
 
-REPORT_STRINGS = {
-    "report.title": ("BÁO CÁO CHỈ SỐ BẢN ĐỒ SỐ KINH DOANH", "BUSINESS DIGITAL MAP INDICATOR REPORT"),
-    "report.period": ("Kỳ báo cáo", "Period"),
-    "report.as_of": ("Số liệu tính đến ngày", "Figures as of"),
-    "report.generated": ("Ngày lập", "Generated on"),
-    "report.indicator": ("Chỉ tiêu", "Indicator"),
-    "report.num": ("Tử số", "Numerator"),
-    "report.den": ("Mẫu số", "Denominator"),
-    "report.value": ("Kết quả", "Value"),
-    "report.target": ("Mục tiêu", "Target"),
-    "report.met": ("Đánh giá", "Assessment"),
-    "report.met_yes": ("Đạt", "Met"),
-    "report.met_no": ("Chưa đạt", "Not met"),
-    "report.summary_sheet": ("Tổng hợp", "Summary"),
-    "report.groups_sheet": ("Theo tổ dân phố", "By residential group"),
-    "report.activity_sheet": ("Hoạt động trong kỳ", "Activity in period"),
-    "report.trend_sheet": ("Xu hướng theo tháng", "Monthly trend"),
-    "report.group": ("Tổ dân phố", "Residential group"),
-    "report.month": ("Tháng", "Month"),
-    "report.note": (
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
+    "dashboard.report.title": ("BÁO CÁO CHỈ SỐ BẢN ĐỒ SỐ KINH DOANH", "BUSINESS DIGITAL MAP INDICATOR REPORT"),
+    "dashboard.report.period": ("Kỳ báo cáo", "Period"),
+    "dashboard.report.as_of": ("Số liệu tính đến ngày", "Figures as of"),
+    "dashboard.report.generated": ("Ngày lập", "Generated on"),
+    "dashboard.report.indicator": ("Chỉ tiêu", "Indicator"),
+    "dashboard.report.num": ("Tử số", "Numerator"),
+    "dashboard.report.den": ("Mẫu số", "Denominator"),
+    "dashboard.report.value": ("Kết quả", "Value"),
+    "dashboard.report.target": ("Mục tiêu", "Target"),
+    "dashboard.report.met": ("Đánh giá", "Assessment"),
+    "dashboard.report.met_yes": ("Đạt", "Met"),
+    "dashboard.report.met_no": ("Chưa đạt", "Not met"),
+    "dashboard.report.summary_sheet": ("Tổng hợp", "Summary"),
+    "dashboard.report.groups_sheet": ("Theo tổ dân phố", "By residential group"),
+    "dashboard.report.activity_sheet": ("Hoạt động trong kỳ", "Activity in period"),
+    "dashboard.report.trend_sheet": ("Xu hướng theo tháng", "Monthly trend"),
+    "dashboard.report.group": ("Tổ dân phố", "Residential group"),
+    "dashboard.report.month": ("Tháng", "Month"),
+    "dashboard.report.note": (
         "Trạng thái giấy phép và ATTP được tính theo hồ sơ hiện có tại ngày lập, đối chiếu với ngày cuối kỳ. "
         "Xu hướng thanh toán số bắt đầu từ khi hệ thống ghi nhật ký thay đổi.",
         "Licence and food-safety statuses are derived from the records held on the generation date, evaluated "
         "at the period end. The digital-payment trend starts when change tracking started."),
-    "report.trend_starts": ("Theo dõi thanh toán số bắt đầu từ", "Digital-payment tracking starts"),
-    "report.no_tracking": ("Chưa có lịch sử thay đổi: xu hướng thanh toán số bắt đầu khi bắt đầu theo dõi.",
+    "dashboard.report.trend_starts": ("Theo dõi thanh toán số bắt đầu từ", "Digital-payment tracking starts"),
+    "dashboard.report.no_tracking": ("Chưa có lịch sử thay đổi: xu hướng thanh toán số bắt đầu khi bắt đầu theo dõi.",
                            "No change history yet: the digital-payment trend starts when tracking starts."),
 }
-i18n.register(REPORT_STRINGS)
 
 
 def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: str,
@@ -85,32 +84,33 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
 
     wb = Workbook()
     ws = wb.active
-    ws.title = t("report.summary_sheet")
-    ws.append([t("report.title")])
+    ws.title = t("dashboard.report.summary_sheet")
+    ws.append([t("dashboard.report.title")])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([ward_name if lang != "en" else profile.name_en])
-    ws.append([t("report.period"), period, f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
-    ws.append([t("report.as_of"), as_of])
-    ws.append([t("report.generated"), today])
+    ws.append([t("dashboard.report.period"), period, f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
+    ws.append([t("dashboard.report.as_of"), as_of])
+    ws.append([t("dashboard.report.generated"), today])
     if synthetic:
         ws.append([t("app.synthetic_notice")])
         ws.cell(row=ws.max_row, column=1).font = Font(bold=True, color="B71C1C")
     ws.append([])
-    heads = [t("report.indicator"), t("report.num"), t("report.den"), t("report.value"),
-             f"{t('report.target')} {as_of.year}", t("report.met")]
+    heads = [t("dashboard.report.indicator"), t("dashboard.report.num"), t("dashboard.report.den"),
+             t("dashboard.report.value"),
+             f"{t('dashboard.report.target')} {as_of.year}", t("dashboard.report.met")]
     ws.append(heads)
     for c in ws[ws.max_row]:
         c.font, c.fill = head_font, head_fill
     for key, row in board.summary.iterrows():
         ind = BY_KEY[str(key)]
-        met = "" if row["met"] is None else t("report.met_yes" if row["met"] else "report.met_no")
+        met = "" if row["met"] is None else t("dashboard.report.met_yes" if row["met"] else "dashboard.report.met_no")
         ws.append([ind.label(lang), row["num"], row["den"] if ind.kind == "share" else None, row["value"],
                    row["target"], met])
         fmt = "0.0%" if ind.kind == "share" else "0"
         ws.cell(row=ws.max_row, column=4).number_format = fmt
         ws.cell(row=ws.max_row, column=5).number_format = "0%"
     ws.append([])
-    ws.append([t("report.note")])
+    ws.append([t("dashboard.report.note")])
     ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True)
     for c in ("B", "C", "D"):
         ws[f"{c}4"].number_format = "DD/MM/YYYY"
@@ -118,8 +118,8 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     for letter, width in zip("ABCDEF", (48, 14, 14, 14, 14, 14), strict=True):
         ws.column_dimensions[letter].width = width
 
-    gs = wb.create_sheet(t("report.groups_sheet"))
-    gs.append([t("report.group"), *(i.label(lang) for i in INDICATORS)])
+    gs = wb.create_sheet(t("dashboard.report.groups_sheet"))
+    gs.append([t("dashboard.report.group"), *(i.label(lang) for i in INDICATORS)])
     for c in gs[1]:
         c.font, c.fill = head_font, head_fill
         c.alignment = Alignment(wrap_text=True)
@@ -130,19 +130,19 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     gs.column_dimensions["A"].width = 28
     gs.freeze_panes = "B2"
 
-    acts = wb.create_sheet(t("report.activity_sheet"))
+    acts = wb.create_sheet(t("dashboard.report.activity_sheet"))
     in_period = board.activity.loc[[p for p in board.activity.index
                                     if start <= p.start_time.date() <= end]]
-    acts.append([t("report.indicator"), t("report.value")])
+    acts.append([t("dashboard.report.indicator"), t("dashboard.report.value")])
     for c in acts[1]:
         c.font, c.fill = head_font, head_fill
     for key, (vi, en) in ACTIVITY_LABELS.items():
         acts.append([en if lang == "en" else vi, int(in_period[key].sum()) if key in in_period else 0])
     acts.column_dimensions["A"].width = 44
 
-    tr = wb.create_sheet(t("report.trend_sheet"))
+    tr = wb.create_sheet(t("dashboard.report.trend_sheet"))
     cols = list(board.activity.columns)
-    tr.append([t("report.month"), i18n.t("dashboard.trend.payment", lang),
+    tr.append([t("dashboard.report.month"), i18n.t("dashboard.trend.payment", lang),
                *(i18n.t(f"dashboard.activity.{c}", lang) for c in cols)])
     for c in tr[1]:
         c.font, c.fill = head_font, head_fill
@@ -153,7 +153,7 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
                    *(int(row[c]) for c in cols)])
         tr.cell(row=tr.max_row, column=2).number_format = "0.0%"
     tr.append([])
-    tr.append([f"{t('report.trend_starts')}: {board.tracking_since:%d/%m/%Y}" if board.tracking_since is not None
-               else t("report.no_tracking")])
+    tr.append([f"{t('dashboard.report.trend_starts')}: {board.tracking_since:%d/%m/%Y}"
+               if board.tracking_since is not None else t("dashboard.report.no_tracking")])
     tr.column_dimensions["A"].width = 12
     wb.save(target)

@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geomap import i18n, status
+from geomap import status
 from geomap.profiles import WardProfile
 
 #: group id used for records outside every residential group
@@ -336,5 +336,7 @@ ACTIVITY_LABELS = {
     "reports_resolved": ("Phản ánh đã xử lý", "Field reports resolved"),
     "reports_on_time": ("Phản ánh xử lý đúng hạn", "Field reports resolved on time"),
 }
-i18n.register({f"dashboard.activity.{k}": v for k, v in ACTIVITY_LABELS.items()})
-i18n.register({"dashboard.trend.payment": ("Tỷ lệ thanh toán số", "Digital-payment share")})
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
+    **{f"dashboard.activity.{k}": v for k, v in ACTIVITY_LABELS.items()},
+    "dashboard.trend.payment": ("Tỷ lệ thanh toán số", "Digital-payment share"),
+}

@@ -20,7 +20,7 @@ import pyarrow as pa
 import shapely
 
 from geomap import crs, i18n
-from geomap.auth import LocalizedError
+from geomap.errors import LocalizedError
 from geomap.layer_reader import profile_fields
 from layers.base import Layer
 
@@ -38,6 +38,8 @@ INTERNAL_NOTICE = (
 
 class ExportError(LocalizedError):
     """An export request that cannot be met (unknown layer or format, bad CRS, empty selection)."""
+
+    both_in_str = True
 
 
 def choose_layers(registry: dict[str, Layer], names: Iterable[str] | None, profile: str) -> list[Layer]:

@@ -27,7 +27,7 @@ Workflow::
 
 from __future__ import annotations
 
-from geomap.errors import GeomapError
+from geomap.errors import LocalizedError
 from geomap.models import REPORT_STATUSES
 
 OPEN_STATUSES: tuple[str, ...] = ("new", "received", "assigned", "in_progress")
@@ -52,15 +52,13 @@ DUPLICATE_RADIUS_M = 50.0
 DUPLICATE_DAYS = 30
 
 
-class ReportError(GeomapError):
-    """A report request that cannot be carried out; ``field`` names the form field at fault."""
+class ReportError(LocalizedError):
+    """A report request that cannot be carried out; ``field`` names the form field at fault,
+    ``code`` the kind of failure for API clients (``invalid``, ``not_found``, ``transition``...)."""
 
-    def __init__(self, message_vi: str, message_en: str, field: str | None = None, code: str = "invalid"):
-        super().__init__(message_vi)
-        self.message_vi, self.message_en, self.field, self.code = message_vi, message_en, field, code
-
-    def message(self, lang: str = "vi") -> str:
-        return self.message_en if lang == "en" else self.message_vi
+    def __init__(self, vi: str, en: str, field: str | None = None, code: str = "invalid"):
+        super().__init__(vi, en, field)
+        self.code = code
 
 
 class NotFound(ReportError):

@@ -1,5 +1,6 @@
-"""Links from a hotspot to the report list (pure): :func:`cells_link` builds one, :func:`parse_cells_link`
-reads it back into a :class:`CellFilter`; :func:`one_grid` checks that a link's cells are of one grid.
+"""Links from a hotspot to the report list (pure): :func:`geomap.links.report_cells` builds one,
+:func:`parse_cells_link` reads it back into a :class:`CellFilter`; :func:`one_grid` checks that a link's
+cells are of one grid.
 """
 
 from __future__ import annotations
@@ -43,13 +44,8 @@ def _grid_name(grid: Any) -> str:
 
 
 
-#: the staff page listing reports (``geomap.ui.pages.reports``)
-REPORTS_PAGE = "/reports"
 #: most cells a link may name (a hotspot is a few dozen cells)
 MAX_LINK_CELLS = 2000
-#: ``ward``: the query parameter naming a link's ward by its slug (:mod:`geomap.links`); the staff app's
-#: router selects that ward, so a link opened in a new tab (a new session) lists the right ward's reports
-WARD_PARAM = links.WARD_PARAM
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
@@ -63,21 +59,6 @@ class CellFilter:
     until: dt.datetime
     categories: tuple[str, ...] = ()
     ward: str | None = None
-
-
-def cells_link(cells: Sequence[str], *, ward: str | None, since: dt.datetime, until: dt.datetime,
-               categories: Sequence[str] | None = None, page: str = REPORTS_PAGE) -> str:
-    """``/reports?ward=…&cell=…&since=…&until=…[&category=…]``, URL-encoded: the ``+`` of a ``+07:00``
-    offset becomes ``%2B`` (unencoded, query parsing would turn it into a space). ``ward``, the
-    ward's slug, has no default: a caller must say it (a square cell id means nothing without its
-    ward; None leaves the parameter out). :func:`parse_cells_link` reads it back."""
-    from urllib.parse import urlencode
-
-    query: dict[str, str] = {WARD_PARAM: ward} if ward else {}
-    query.update({"cell": ",".join(cells), "since": since.isoformat(), "until": until.isoformat()})
-    if categories:
-        query["category"] = ",".join(categories)
-    return f"{page}?{urlencode(query, safe=',:')}"
 
 
 _OFFSET_LOST_PLUS = re.compile(r"^(.*\d)\s(\d{2}:?\d{2})$")
@@ -112,7 +93,7 @@ def parse_cells_link(params: Mapping[str, str | None], *, now: dt.datetime | Non
     ``since`` ``default_days`` before ``until``."""
     from geomap.field_reports import hotspots
 
-    cells = tuple(dict.fromkeys(c.strip() for c in (params.get("cell") or "").split(",") if c.strip()))
+    cells = tuple(dict.fromkeys(c.strip() for c in (params.get(links.CELL_PARAM) or "").split(",") if c.strip()))
     if not cells:
         return None
     if len(cells) > MAX_LINK_CELLS:
@@ -124,17 +105,18 @@ def parse_cells_link(params: Mapping[str, str | None], *, now: dt.datetime | Non
         raise ReportError(f"Liên kết có mã ô lưới không hợp lệ ('{bad[:40]}').",
                           f"The link has an invalid grid cell id ('{bad[:40]}').", "cell")
     one_grid(cells, srid=hotspots.Grid().srid)  # any CRS: only the kind, resolution and size are compared
-    ward = (params.get(WARD_PARAM) or "").strip() or None
+    ward = (params.get(links.WARD_PARAM) or "").strip() or None
     if ward is not None and not _SLUG.fullmatch(ward):
         raise ReportError(f"Liên kết có mã phường không hợp lệ ('{ward[:40]}').",
-                          f"The link has an invalid ward slug ('{ward[:40]}').", WARD_PARAM)
-    until = _link_time(params["until"], "until") if params.get("until") else (now or _now())
-    since = (_link_time(params["since"], "since") if params.get("since")
+                          f"The link has an invalid ward slug ('{ward[:40]}').", links.WARD_PARAM)
+    until = (_link_time(params[links.UNTIL_PARAM], links.UNTIL_PARAM) if params.get(links.UNTIL_PARAM)
+             else (now or _now()))
+    since = (_link_time(params[links.SINCE_PARAM], links.SINCE_PARAM) if params.get(links.SINCE_PARAM)
              else until - dt.timedelta(days=default_days))
     if since >= until:
         raise ReportError("Trong liên kết, 'since' phải trước 'until'.",
                           "In the link, 'since' must come before 'until'.", "since")
-    categories = tuple(c.strip() for c in (params.get("category") or "").split(",") if c.strip())
+    categories = tuple(c.strip() for c in (params.get(links.CATEGORY_PARAM) or "").split(",") if c.strip())
     unknown = [c for c in categories if c not in REPORT_CATEGORIES]
     if unknown:
         raise ReportError(f"Liên kết có lĩnh vực không tồn tại: {', '.join(unknown)[:80]}.",

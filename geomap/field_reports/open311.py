@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from geomap import db, i18n
+from geomap import db, i18n, links
 from geomap.field_reports import DONE_STATUSES, OPEN_STATUSES, SET_ASIDE_STATUSES, data
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.wards import data as ward_data
@@ -96,7 +96,7 @@ def service_request(row: dict[str, Any], lang: str, base_url: str) -> dict[str, 
         "zipcode": None,
         "lat": round(float(row["lat"]), 7),
         "long": round(float(row["lon"]), 7),
-        "media_url": f"{base_url}/report/track/{row['public_id']}/photo/1" if row["photos"] else None,
+        "media_url": links.report_photo(row["public_id"], 1, base_url) if row["photos"] else None,
     }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from geomap.errors import GeomapError
+from geomap.errors import LocalizedError
 
 #: largest accepted upload, before resizing
 MAX_BYTES: int = 10 * 1024 * 1024
@@ -30,8 +30,10 @@ _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _GPS_IFD = 0x8825
 
 
-class PhotoError(GeomapError):
-    """A photo that cannot be accepted; the message names the file and the reason."""
+class PhotoError(LocalizedError):
+    """A photo that cannot be accepted; the message names the file and the reason (form field ``photos``)."""
+
+    both_in_str = True
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,11 @@ def process(data: bytes, *, name: str = "ảnh", max_bytes: int = MAX_BYTES, max
     """
     if len(data) > max_bytes:
         raise PhotoError(
-            f"Ảnh '{name}' quá lớn ({len(data) / 1048576:.1f} MB; tối đa {max_bytes // 1048576} MB) / "
-            f"photo '{name}' is too large ({len(data) / 1048576:.1f} MB; at most {max_bytes // 1048576} MB)."
-        )
+            f"Ảnh '{name}' quá lớn ({len(data) / 1048576:.1f} MB; tối đa {max_bytes // 1048576} MB)",
+            f"photo '{name}' is too large ({len(data) / 1048576:.1f} MB; at most {max_bytes // 1048576} MB).",
+            "photos")
     if not data:
-        raise PhotoError(f"Ảnh '{name}' rỗng / photo '{name}' is empty.")
+        raise PhotoError(f"Ảnh '{name}' rỗng", f"photo '{name}' is empty.", "photos")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -91,11 +93,12 @@ def process(data: bytes, *, name: str = "ảnh", max_bytes: int = MAX_BYTES, max
             fmt = image.format
             if fmt not in _FORMATS:
                 raise PhotoError(
-                    f"Tệp '{name}' là {fmt or 'không rõ'}, chỉ nhận JPEG, PNG hoặc WebP / "
-                    f"file '{name}' is {fmt or 'unknown'}; only JPEG, PNG or WebP are accepted."
-                )
+                    f"Tệp '{name}' là {fmt or 'không rõ'}, chỉ nhận JPEG, PNG hoặc WebP",
+                    f"file '{name}' is {fmt or 'unknown'}; only JPEG, PNG or WebP are accepted.",
+                    "photos")
             if image.width * image.height > MAX_PIXELS:
-                raise PhotoError(f"Ảnh '{name}' có quá nhiều điểm ảnh / photo '{name}' has too many pixels.")
+                raise PhotoError(f"Ảnh '{name}' có quá nhiều điểm ảnh", f"photo '{name}' has too many pixels.",
+                                 "photos")
             gps = read_gps(image)
             image.load()
     except PhotoError:
@@ -103,8 +106,8 @@ def process(data: bytes, *, name: str = "ảnh", max_bytes: int = MAX_BYTES, max
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as exc:
         raise PhotoError(
-            f"Tệp '{name}' không phải là ảnh hợp lệ / file '{name}' is not a valid image ({type(exc).__name__})."
-        ) from exc
+            f"Tệp '{name}' không phải là ảnh hợp lệ",
+            f"file '{name}' is not a valid image ({type(exc).__name__}).", "photos") from exc
 
     # apply the EXIF orientation to the pixels: the tag itself is about to go
     image = ImageOps.exif_transpose(image)

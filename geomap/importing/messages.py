@@ -115,7 +115,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "No establishment '{value}' in this ward."),
 }
 
-i18n.register({f"import.{k}": v for k, v in MESSAGES.items()})
+#: the catalog geomap.i18n loads on first use of an ``import.file.`` / ``cell.`` / ``geo.`` / ``match.`` key
+STRINGS: dict[str, tuple[str, str]] = {f"import.{k}": v for k, v in MESSAGES.items()}
 
 
 def render(key: str, params: dict, lang: str = "vi") -> str:

@@ -43,12 +43,12 @@ from geomap.wards import data as ward_data
 MATCH_DISTANCE_M = 30.0
 
 ACTIONS = ("insert", "update", "unchanged", "reject")
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "import.action.insert": ("Thêm mới", "Insert"),
     "import.action.update": ("Cập nhật", "Update"),
     "import.action.unchanged": ("Không đổi", "No change"),
     "import.action.reject": ("Từ chối", "Reject"),
-})
+}
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geomap.errors import GeomapError
+from geomap.errors import LocalizedError
 from geomap.importing.columns import SHEETS, header_key, map_columns
 
 #: Largest accepted upload, in megabytes (``GEOMAP_IMPORT_MAX_MB``). A 100,000-row XLSX of
@@ -27,20 +27,16 @@ MAX_UPLOAD_MB: float = float(os.environ.get("GEOMAP_IMPORT_MAX_MB", "30"))
 FORMATS = ("xlsx", "csv", "geojson", "gpkg")
 
 
-class ImportFileError(GeomapError):
-    """The file cannot be read at all (wrong type, empty, too large, no header)."""
+class ImportFileError(LocalizedError):
+    """The file cannot be read at all (wrong type, empty, too large, no header): the import
+    message ``key`` (geomap/importing/messages.py) rendered with ``params`` in both languages."""
 
     def __init__(self, key: str, **params: object):
         from geomap.importing.messages import render
 
         self.key = key
         self.params = params
-        super().__init__(render(key, params, "vi"))
-
-    def message(self, lang: str = "vi") -> str:
-        from geomap.importing.messages import render
-
-        return render(self.key, self.params, lang)
+        super().__init__(render(key, params, "vi"), render(key, params, "en"))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from geomap import audit, auth, db, i18n, status
+from geomap import audit, auth, db, status
 from geomap.errors import GeomapError
 from geomap.field_reports import photos
 from geomap.inspections import data, risk, routing, travel
@@ -183,12 +183,3 @@ def inspection_photos(bind: db.Bind, inspection_id: int) -> list[dict[str, Any]]
     """An inspection's photos (id, media_type, width, height, content), in the order stored."""
     return data.photos_of(bind, inspection_id)
 
-
-i18n.register({
-    "routing.not_plannable_record": ("{name}: không tìm thấy, đã đóng cửa hoặc thuộc phường khác.",
-                                     "{name}: not found, closed, or in another ward."),
-    "routing.graph_unusable": ("Không dùng được tệp mạng đường: {reason} Lộ trình dưới đây tính theo khoảng cách "
-                               "đường thẳng × {detour} với tốc độ {speed} km/h.",
-                               "The street graph file cannot be used: {reason} The plan below uses straight-line "
-                               "distance × {detour} at {speed} km/h."),
-})

@@ -230,7 +230,7 @@ def select(frame: pd.DataFrame, *, residential_groups: Iterable[str] | None = No
     return frame
 
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "risk.reason.fs_certificate_expired": ("GCN ATTP hết hạn từ {date}", "Food-safety certificate expired on {date}"),
     "risk.reason.fs_certificate_expiring": ("GCN ATTP hết hạn ngày {date} (còn {days} ngày)",
                                             "Food-safety certificate expires on {date} ({days} days left)"),
@@ -247,4 +247,4 @@ i18n.register({
                                           "{days} days since last inspection"),
     "risk.reason.never_inspected": ("Chưa từng được kiểm tra", "Never inspected"),
     "risk.reason.industry_risk": ("Ngành rủi ro mức {level} ({sector})", "Industry risk level {level} ({sector})"),
-})
+}

@@ -168,7 +168,7 @@ def to_pdf(plan: Plan, *, ward_name: str = "", lang: str = "vi") -> bytes:
     return buf.getvalue()
 
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "route.gpx_name": ("Lộ trình kiểm tra {date}", "Inspection routes {date}"),
     "route.start": ("Xuất phát", "Start"),
     "route.end": ("Kết thúc", "End"),
@@ -186,4 +186,4 @@ i18n.register({
     "route.must_visit": ("(bắt buộc)", "(must visit)"),
     "route.dropped_title": ("Cơ sở chưa xếp được lịch", "Establishments not scheduled"),
     "route.empty": ("Không có lộ trình nào.", "No routes."),
-})
+}

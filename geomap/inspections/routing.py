@@ -918,7 +918,7 @@ def _matrix_legs(route: Route, travel: TravelModel | None) -> list[int | None] |
     seconds, _ = travel.matrix(np.array(points, dtype=float))
     return [int(seconds[k, k + 1]) for k in range(len(points) - 1)]
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "routing.no_stops": ("Chưa chọn cơ sở nào để kiểm tra: hãy chọn từ danh sách đến hạn.",
                          "No establishments selected: pick some from the due list."),
     "routing.nothing_plannable": ("Không cơ sở nào đã chọn có thể xếp lịch; xem lý do từng cơ sở bên dưới.",
@@ -1008,7 +1008,14 @@ i18n.register({
                               "waiting {minutes} min to keep the times of the stops after it"),
     "routing.solver_failed": ("Bộ giải không tìm được lộ trình; mọi cơ sở được liệt kê là chưa xếp.",
                               "The solver found no plan; every stop is listed as not scheduled."),
-})
+    # the notices planning.py adds to a plan (a record that cannot be planned, a street graph it could not use)
+    "routing.not_plannable_record": ("{name}: không tìm thấy, đã đóng cửa hoặc thuộc phường khác.",
+                                     "{name}: not found, closed, or in another ward."),
+    "routing.graph_unusable": ("Không dùng được tệp mạng đường: {reason} Lộ trình dưới đây tính theo khoảng cách "
+                               "đường thẳng × {detour} với tốc độ {speed} km/h.",
+                               "The street graph file cannot be used: {reason} The plan below uses straight-line "
+                               "distance × {detour} at {speed} km/h."),
+}
 
 
 def exact_tour_cost(cost: np.ndarray) -> int:

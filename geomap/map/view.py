@@ -82,10 +82,10 @@ _CLUSTER_OPTIONS = {
     "maxClusterRadius": 45,
 }
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "map.legend.count": ("{n} đối tượng", "{n} features"),
     "map.legend.other": ("Khác", "Other"),
-})
+}
 
 
 def _asset_urls(names: Sequence[str], assets_url: str | None) -> list[tuple[str, str]]:

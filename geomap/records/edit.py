@@ -30,13 +30,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.engine import Connection
 
-from geomap import audit, auth, db, links, status
-from geomap.auth import LocalizedError
-from geomap.errors import ConcurrentEdit
+from geomap import audit, auth, db, status
+from geomap.errors import ConcurrentEdit, LocalizedError
 from geomap.models import (
     BUSINESS_TYPES,
     INSPECTION_KINDS,
@@ -85,10 +83,6 @@ _LABELS = {
     "follow_up_due": ("Hạn tái kiểm tra", "Follow-up due"),
 }
 
-#: the staff-app page where records are kept, and the query parameter naming the establishment it opens
-RECORDS_PAGE = "records"
-LINK_PARAM = "id"
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _TAX = re.compile(r"^\d{10}(-\d{3})?$|^\d{13}$")
@@ -96,18 +90,13 @@ _ID_NUMBER = re.compile(r"^\d{9}$|^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
-def record_link(establishment_id: int, ward_slug: str | None = None) -> str:
-    """The staff-app link opening the records page on one establishment (data-quality "fix" links);
-    with ``ward_slug`` it also picks that ward, so the link works in a new browser session."""
-    link = f"{RECORDS_PAGE}?{urlencode({LINK_PARAM: int(establishment_id)})}"
-    return f"{link}&{urlencode({links.WARD_PARAM: ward_slug})}" if ward_slug else link
-
-
 # --- errors ------------------------------------------------------------------------------
 
 
 class ValidationError(LocalizedError):
     """One or more inputs are wrong; ``problems`` lists (field, vi, en) for the form."""
+
+    both_in_str = True
 
     def __init__(self, problems: Sequence[tuple[str, str, str]]):
         self.problems = list(problems)
@@ -117,9 +106,13 @@ class ValidationError(LocalizedError):
 class NotFound(LocalizedError):
     """The record does not exist (any more)."""
 
+    both_in_str = True
+
 
 class EditConflict(LocalizedError, ConcurrentEdit):
     """Someone saved the establishment after this editor loaded it."""
+
+    both_in_str = True
 
 
 def label(field: str, lang: str = "vi") -> str:

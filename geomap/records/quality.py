@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geomap import db, status
-from geomap.records import data, edit
+from geomap import db, links, status
+from geomap.records import data
 from geomap.text import fold
 
 DUPLICATE_DISTANCE_M = 30.0
@@ -64,7 +64,7 @@ BY_KEY = {c.key: c for c in CHECKS}
 
 def fix_link(establishment_id: int, ward_slug: str | None = None) -> str:
     """Where the record is fixed: the records page opened on the establishment (and its ward)."""
-    return edit.record_link(establishment_id, ward_slug)
+    return links.record(establishment_id, ward_slug)
 
 
 def load(bind: db.Bind, ward_id: int) -> pd.DataFrame:

@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from geomap import auth, config, i18n
-from geomap.errors import GeomapError
+from geomap.errors import GeomapError, LocalizedError
 from geomap.ui.resources import engine
 
 _TOKEN = "geomap.session_token"
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "auth.title": ("Đăng nhập", "Sign in"),
     "auth.intro": ("Dành cho cán bộ phường. Người dân tra cứu cơ sở bằng mã QR, không cần tài khoản.",
                    "For ward staff. The public looks establishments up by QR code, without an account."),
@@ -36,7 +36,7 @@ i18n.register({
     "auth.repeat_password": ("Nhập lại mật khẩu mới", "Repeat the new password"),
     "auth.passwords_differ": ("Hai mật khẩu mới không giống nhau.", "The two new passwords differ."),
     "auth.password_changed": ("Đã đổi mật khẩu; vui lòng đăng nhập lại.", "Password changed; please sign in again."),
-})
+}
 
 
 def _lang() -> str:
@@ -126,7 +126,7 @@ def _sidebar(user: dict[str, Any], token: str, lang: str) -> None:
                     else:
                         try:
                             auth.change_password(engine(), user, current, new)
-                        except auth.LocalizedError as exc:
+                        except LocalizedError as exc:
                             st.error(exc.message(lang))
                         else:
                             st.session_state.pop(_TOKEN, None)

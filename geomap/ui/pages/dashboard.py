@@ -16,7 +16,7 @@ from geomap.ui import resources
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "dash.title": ("Bảng điều hành phường", "Ward dashboard"),
     "dash.target": ("Mục tiêu {year}: {target}", "Target {year}: {target}"),
     "dash.no_target": ("Chưa đặt mục tiêu", "No target set"),
@@ -34,7 +34,7 @@ i18n.register({
     "dash.make_report": ("Tạo báo cáo", "Make the report"),
     "dash.download_report": ("Tải báo cáo", "Download the report"),
     "dash.group": ("Tổ dân phố", "Residential group"),
-})
+}
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -15,12 +15,12 @@ import pandas as pd
 import streamlit as st
 
 import layers
-from geomap import auth, crs, export, i18n
-from geomap.errors import GeomapError
+from geomap import auth, crs, export
+from geomap.errors import GeomapError, LocalizedError
 from geomap.export import lives
 from geomap.ui.pages import Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "export.title": ("Xuất dữ liệu cho thành phố", "Export for the city"),
     "export.intro": ("Tệp GIS theo chuẩn chung (GeoPackage là tệp trao đổi chính), kèm từ điển dữ liệu và siêu dữ "
                      "liệu. Hồ sơ công khai không có dữ liệu cá nhân.",
@@ -49,13 +49,13 @@ i18n.register({
                            "Businesses, inspections, violations and feed info; public fields only."),
     "export.lives.make": ("Tạo dữ liệu LIVES", "Make the LIVES feed"),
     "export.nothing": ("Hãy chọn ít nhất một lớp.", "Choose at least one layer."),
-})
+}
 
 _STATE = "geomap.export.file"
 
 
 def _message(exc: GeomapError, lang: str) -> str:
-    return exc.message(lang) if isinstance(exc, auth.LocalizedError) else str(exc)
+    return exc.message(lang) if isinstance(exc, LocalizedError) else str(exc)
 
 
 def _offer(ctx: Any, path: Path, key: str) -> None:

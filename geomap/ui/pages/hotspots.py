@@ -3,7 +3,7 @@
 Density heatmap (folium.plugins.HeatMap), report counts on H3 cells (or 250 m squares in the
 ward's own VN-2000 grid, ``ward.local_srid``), Getis-Ord Gi* classes after FDR, and the ranked hotspot list with the
 trend against the previous window; picking a hotspot lists its reports. Hotspot rows and the
-popups of map cells holding reports link to the report list (:func:`geomap.field_reports.hotspot_links.cells_link`,
+popups of map cells holding reports link to the report list (:func:`geomap.links.report_cells`,
 naming the ward so the link opens on it in a new tab too).
 Report text (descriptions) is shown only inside data frames, never as Markdown.
 """
@@ -21,8 +21,8 @@ import pandas as pd
 import streamlit as st
 from folium.plugins import HeatMap
 
-from geomap import i18n, status
-from geomap.field_reports import hotspot_links, hotspots, reads
+from geomap import i18n, links, status
+from geomap.field_reports import hotspots, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.map import view as mapview
 from geomap.models import REPORT_CATEGORIES
@@ -30,7 +30,7 @@ from geomap.ui import resources
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "hot.title": ("Điểm nóng phản ánh", "Report hotspots"),
     "hot.window": ("Khoảng thời gian", "Time window"),
     "hot.categories": ("Lĩnh vực (để trống: tất cả)", "Categories (empty: all)"),
@@ -61,7 +61,7 @@ i18n.register({
     "hot.trend.falling": ("↓ giảm", "↓ falling"),
     "hot.trend.stable": ("→ ổn định", "→ stable"),
     "hot.trend.new": ("mới xuất hiện", "new"),
-})
+}
 
 _GRIDS = {"h3-10": hotspots.Grid("h3", resolution=10), "h3-9": hotspots.Grid("h3", resolution=9),
           "sq-250": hotspots.Grid("square", cell_m=250)}
@@ -98,7 +98,7 @@ def _cells_geojson(cells, lang: str, window=None, categories=(), ward: str | Non
     frame = cells[["cell", "count", "prev_count", "z", "p_sim", "q", "hotspot_class", "geometry"]].copy()
     frame["label"] = [i18n.t(f"hot.class.{c}", lang) for c in frame["hotspot_class"]]
     if window is not None:  # cells holding reports link to them (as the ranked list does), in ward ``ward``
-        frame["link"] = [_cell_link(hotspot_links.cells_link([c], ward=ward, since=window[0], until=window[1],
+        frame["link"] = [_cell_link(links.report_cells([c], ward=ward, since=window[0], until=window[1],
                                                        categories=categories), lang) if n else
                          html.escape(f"{i18n.t('hot.count', lang)}: 0")
                          for c, n in zip(frame["cell"], frame["count"], strict=True)]
@@ -182,7 +182,7 @@ def render(ctx: Any) -> None:
         i18n.t("hot.trend", lang): [i18n.t(f"hot.trend.{t}", lang) for t in ranked["trend"]],
         i18n.t("hot.cells", lang): ranked["n_cells"],
         "z max": ranked["max_z"].round(1),
-        i18n.t("hot.link", lang): [hotspot_links.cells_link(c, ward=ctx.ward_slug, since=since, until=until,
+        i18n.t("hot.link", lang): [links.report_cells(c, ward=ctx.ward_slug, since=since, until=until,
                                                       categories=cats) for c in ranked["cells"]],
     })
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",

@@ -17,7 +17,7 @@ from geomap.errors import GeomapError
 from geomap.importing import KINDS, MAX_UPLOAD_MB, ImportFileError, ImportRejected, dry_run, run_import, template
 from geomap.ui.pages import Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "import.title": ("Nhập dữ liệu từ tệp", "Import from a file"),
     "import.intro": (
         "Nhận tệp Excel (.xlsx), CSV, GeoJSON hoặc GeoPackage. Luôn kiểm tra thử trước: từng dòng sẽ được thêm "
@@ -43,7 +43,7 @@ i18n.register({
     "import.blocked": ("Chưa thể ghi: sửa các dòng bị từ chối trong tệp rồi kiểm tra lại.",
                        "Cannot write yet: fix the rejected rows in the file and dry-run again."),
     "import.nothing_to_do": ("Không có gì thay đổi.", "Nothing to change."),
-})
+}
 
 _PLAN = "geomap.import.plan"
 

@@ -27,7 +27,7 @@ COLORS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00")
 #: the largest street-graph upload read (networkx parses it in the app's own process)
 MAX_GRAPH_MB = 50
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "insp.title": ("Kế hoạch kiểm tra", "Inspection planning"),
     "insp.due_header": ("Cơ sở đến hạn / có rủi ro", "Due or at-risk establishments"),
     "insp.date": ("Ngày kiểm tra", "Inspection day"),
@@ -86,7 +86,7 @@ i18n.register({
     "insp.model": ("Thời gian di chuyển: {model}", "Travel times: {model}"),
     "insp.no_inspector_accounts": ("Chưa có tài khoản cán bộ kiểm tra; lộ trình sẽ dùng tên tạm.",
                                    "No inspector accounts yet; routes use placeholder names."),
-})
+}
 
 
 def render(ctx: Any) -> None:

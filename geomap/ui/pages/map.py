@@ -32,7 +32,7 @@ CACHE_TTL_S = 120
 MAP_HEIGHT = 640
 RETURNED = ["last_object_clicked", "last_object_clicked_count", "last_object_clicked_tooltip", "bounds", "zoom"]
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "map.title": ("Bản đồ", "Map"),
     "map.layers": ("Lớp bản đồ", "Map layers"),
     "map.color_by": ("Tô màu {layer} theo", "Colour {layer} by"),
@@ -74,7 +74,7 @@ i18n.register({
     "map.col.user": ("Người thực hiện", "By"),
     "map.col.action": ("Thao tác", "Action"),
     "map.col.changes": ("Thay đổi", "Changes"),
-})
+}
 
 
 # --- cached services (the only caching of the page) ------------------------------------------

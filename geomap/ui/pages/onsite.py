@@ -15,13 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from geomap import auth, i18n, status
-from geomap.errors import GeomapError
+from geomap.errors import GeomapError, LocalizedError
 from geomap.inspections import planning, route_files, routing
 from geomap.models import INSPECTION_KINDS, INSPECTION_RESULTS
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "onsite.title": ("Kiểm tra tại hiện trường", "On-site inspection"),
     "onsite.day": ("Ngày", "Day"),
     "onsite.route_of": ("Lộ trình của", "Route of"),
@@ -45,7 +45,7 @@ i18n.register({
     "onsite.saved_follow_up": ("Đã lưu; lịch tái kiểm tra: {date}.", "Saved; follow-up scheduled for {date}."),
     "onsite.no_right": ("Vai trò của bạn chỉ được xem lộ trình, không được ghi kết quả.",
                         "Your role may view routes but not record results."),
-})
+}
 
 
 def render(ctx: Any) -> None:
@@ -138,7 +138,7 @@ def _stop(ctx: Any, stop: dict[str, Any], previous: tuple[float, float], day: dt
                     ctx.engine, int(stop["establishment_id"]), result, day=day, kind=kind,
                     violations=items if result == "violation" else None, notes=notes or None,
                     photo_files=[(f.name, f.getvalue()) for f in files or []], user=ctx.user)
-            except auth.LocalizedError as exc:
+            except LocalizedError as exc:
                 st.error(exc.message(lang))
                 return
             except GeomapError as exc:

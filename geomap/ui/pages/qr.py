@@ -11,12 +11,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import config, db, i18n
+from geomap import db, links
 from geomap.errors import GeomapError
 from geomap.ui.pages import Page
-from qr import codes, images, issue, stickers
+from qr import images, issue, stickers
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "qrpage.title": ("Mã QR và tem dán", "QR codes and stickers"),
     "qrpage.intro": ("Mỗi cơ sở và mỗi quầy chợ có một mã QR riêng, không đoán được. Cấp lại sẽ vô hiệu tem cũ; "
                      "thu hồi khi cơ sở đóng cửa hoặc tem bị dùng sai.",
@@ -55,7 +55,7 @@ i18n.register({
     "qrpage.col.status": ("Trạng thái", "Status"), "qrpage.col.type": ("Loại", "Type"),
     "qrpage.type.establishment": ("Cơ sở", "Establishment"), "qrpage.type.stall": ("Quầy chợ", "Stall"),
     "qrpage.url": ("Đường dẫn", "URL"),
-})
+}
 
 _SHEET = "geomap.qr.sheet"
 _TABLE_ROWS = 500
@@ -149,7 +149,7 @@ def _one_code(ctx: Any) -> None:
         return
     info = item[0]
     status = ctx.t("qrpage.status.active" if rec.active else "qrpage.status.revoked")
-    url = codes.lookup_url(rec.token, config.PUBLIC_BASE_URL)
+    url = links.qr_lookup(rec.token)
     left, right = st.columns([1, 2])
     if rec.active:
         left.image(images.png(rec.token, scale=6), width=200)

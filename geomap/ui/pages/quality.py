@@ -7,12 +7,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import i18n
 from geomap.records import quality
 from geomap.ui import resources
 from geomap.ui.pages import Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "quality.title": ("Chất lượng dữ liệu", "Data quality"),
     "quality.intro": ("Dữ liệu cần “đúng – đủ – sạch – sống”: danh sách dưới đây là các hồ sơ cần xử lý. "
                       "Bấm “Sửa” để mở hồ sơ.",
@@ -24,7 +23,7 @@ i18n.register({
     "quality.col.name": ("Tên cơ sở", "Name"),
     "quality.col.address": ("Địa chỉ", "Address"),
     "quality.col.detail": ("Chi tiết", "Detail"),
-})
+}
 
 
 @st.cache_data(ttl=120, show_spinner=False)

@@ -1,6 +1,6 @@
 """Records page: find an establishment, edit it, its licences, inspections, location and history.
 
-Deep link: ``/records?id=<establishment id>`` (:func:`geomap.records.edit.record_link`) opens one
+Deep link: ``/records?id=<establishment id>`` (:func:`geomap.links.record`) opens one
 establishment (the data-quality page links here). Every action calls one service of
 :mod:`geomap.records.edit`, which checks the role again, validates, locks and audits; this page
 only reads widgets and renders.
@@ -17,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 import layers
-from geomap import auth, i18n, status
-from geomap.auth import LocalizedError
+from geomap import auth, links, status
+from geomap.errors import LocalizedError
 from geomap.models import (
     BUSINESS_TYPES,
     INSPECTION_KINDS,
@@ -31,7 +31,7 @@ from geomap.records import edit, rules
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "records.title": ("Hồ sơ cơ sở kinh doanh", "Establishment records"),
     "records.search": ("Tìm theo tên, địa chỉ hoặc mã (gõ không dấu cũng được)",
                        "Search by name, address or code (diacritics optional)"),
@@ -82,20 +82,7 @@ i18n.register({
     "records.action": ("Thao tác", "Action"),
     "records.changes": ("Thay đổi", "Changes"),
     "records.read_only": ("Vai trò của bạn chỉ được xem hồ sơ này.", "Your role may only view this record."),
-})
-i18n.CODES.setdefault("audit_action", {
-    "create": ("Tạo mới", "Created"), "update": ("Sửa thông tin", "Updated"), "close": ("Đóng cửa", "Closed"),
-    "reopen": ("Mở lại", "Reopened"), "move": ("Di chuyển vị trí", "Moved"),
-    "add_licence": ("Thêm giấy phép", "Licence added"), "renew_licence": ("Gia hạn giấy phép", "Licence renewed"),
-    "revoke_licence": ("Thu hồi giấy phép", "Licence revoked"),
-    "record_inspection": ("Ghi kết quả kiểm tra", "Inspection recorded"), "import": ("Nhập dữ liệu", "Imported"),
-})
-i18n.CODES.setdefault("licence_kind", {
-    "business_registration": ("Đăng ký kinh doanh", "Business registration"),
-    "food_safety_certificate": ("Giấy chứng nhận ATTP", "Food-safety certificate"),
-    "food_safety_commitment": ("Cam kết ATTP", "Food-safety commitment"),
-    "other": ("Khác", "Other"),
-})
+}
 
 _DATE_FMT = "DD/MM/YYYY"
 
@@ -118,7 +105,7 @@ def render(ctx: Any) -> None:
         with st.expander(ctx.t("records.new"), icon=":material/add_business:"):
             _create_form(ctx, choices)
 
-    linked = str(st.query_params.get(edit.LINK_PARAM) or "")
+    linked = str(st.query_params.get(links.RECORD_PARAM) or "")
     linked_id = int(linked) if linked.isdigit() else None
     if linked_id is not None and linked_id != st.session_state.get("records.shown"):
         # arrived by a link (data-quality page, map): show that establishment, whatever was searched before
@@ -139,7 +126,7 @@ def render(ctx: Any) -> None:
                             key="records.selected")
     if selected is not None:
         st.session_state["records.shown"] = selected
-        st.query_params[edit.LINK_PARAM] = str(selected)
+        st.query_params[links.RECORD_PARAM] = str(selected)
         _establishment(ctx, int(selected), choices)
 
 
@@ -286,7 +273,7 @@ def _create_form(ctx: Any, choices: dict) -> None:
             _show_error(exc, ctx.lang)
             return
         st.success(ctx.t("records.created").format(code=made["code"]))
-        st.query_params[edit.LINK_PARAM] = str(made["id"])
+        st.query_params[links.RECORD_PARAM] = str(made["id"])
 
 
 def _edit_form(ctx: Any, row: dict, loaded: int, choices: dict) -> None:
@@ -514,6 +501,6 @@ def _short(value: Any) -> str:
 
 
 PAGE = Page(
-    key=edit.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
+    key=links.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
     roles=ALL_ROLES, order=30,
 )

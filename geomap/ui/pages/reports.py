@@ -2,7 +2,7 @@
 
 Reads widgets, calls the services of :mod:`geomap.field_reports`, renders.
 ``?ward=&cell=<id>[,<id>]&since=&until=&category=`` (the hotspot page's links, built by
-:func:`geomap.field_reports.hotspot_links.cells_link` and read by
+:func:`geomap.links.report_cells` and read by
 :func:`geomap.field_reports.hotspot_links.parse_cells_link`) narrows the list to the reports behind those cells.
 
 Text typed by the public or staff (descriptions, reporter name and contact, notes) is shown
@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import field_reports, i18n
+from geomap import field_reports, i18n, links
 from geomap.field_reports import hotspot_links, intake, photos, reads, workflow
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
@@ -26,7 +26,7 @@ from geomap.ui import resources
 from geomap.ui.markdown import plain
 from geomap.ui.pages import Page
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "rep.title": ("Phản ánh hiện trường", "Field reports"),
     "rep.tab_list": ("Danh sách xử lý", "Work list"),
     "rep.tab_intake": ("Tiếp nhận phản ánh", "Take a report"),
@@ -82,7 +82,7 @@ i18n.register({
                        "phường '{link}' ở thanh bên.",
                        "This hotspot link is for ward '{link}' but ward '{current}' is shown: pick ward "
                        "'{link}' in the sidebar."),
-})
+}
 
 _VIEWS = ("open", "overdue", "due", "mine", "all")
 
@@ -127,9 +127,9 @@ def render(ctx: Any) -> None:
         _intake(ctx)
 
 
-_LINK_PARAMS = (hotspot_links.WARD_PARAM, "cell", "since", "until", "category")
+_LINK_PARAMS = links.REPORT_LINK_PARAMS
 #: the link parameters the list itself depends on (categories reach it through the picker)
-_WINDOW_PARAMS = ("cell", "since", "until")
+_WINDOW_PARAMS = (links.CELL_PARAM, links.SINCE_PARAM, links.UNTIL_PARAM)
 
 
 def _link_filter(lang: str, params: dict[str, str | None]) -> hotspot_links.CellFilter | None:
@@ -206,7 +206,7 @@ def _detail(ctx: Any, report_id: int) -> None:
     st.subheader(f"{r['public_id']} — {i18n.code_label('report_category', r['category'], lang)}")
     st.markdown(f"**{i18n.t('rep.status', lang)}:** {i18n.code_label('report_status', r['status'], lang)} · "
                 f"**{i18n.t('rep.deadline', lang)}:** {_fmt(r['deadline_at'])} · "
-                f"[{i18n.t('rep.track', lang)}](/report/track/{r['public_id']})")
+                f"[{i18n.t('rep.track', lang)}]({links.report_track(r['public_id'])})")
     st.text(r["description"])  # st.text: shown as text, never as markdown/HTML
     if r.get("reporter_name") or r.get("reporter_contact"):  # absent for roles without view_personal
         st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
-from geomap import config
+from geomap import config, links
 from geomap.accounts import apikeys
 from geomap.field_reports import ReportError, intake
 from geomap.field_reports import open311 as service_requests
@@ -98,7 +98,7 @@ def discovery(fmt: str) -> Response:
         "changeset": "2026-11-22T00:00:00+07:00",
         "contact": "UBND phường — bộ phận tiếp nhận phản ánh",
         "key_service": "geomap apikey add NAME --scope open311",
-        "endpoints": [{"specification": SPEC_URL, "url": f"{config.PUBLIC_BASE_URL}{PREFIX}",
+        "endpoints": [{"specification": SPEC_URL, "url": links.public_url(PREFIX),
                        "changeset": "2026-11-22T00:00:00+07:00", "type": "production",
                        "formats": ["application/json", "text/xml"]}],
     }

@@ -34,7 +34,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 import sqlalchemy as sa
@@ -42,11 +41,11 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from geomap import i18n
+from geomap import i18n, links
 from geomap.errors import DatabaseUnavailable
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
-from qr import codes, issue  # noqa: F401  (issue registers the revocation-reason labels)
+from qr import codes
 from qr import data as qr_data
 from qr.lookup import LOCAL_TZ, Lookup, LookupState, establishment_layer, lookup
 
@@ -90,7 +89,7 @@ SECURITY_HEADERS = {
                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 }
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "qr.service": ("Tra cứu cơ sở kinh doanh", "Business lookup"),
     "qr.valid": ("Mã QR hợp lệ, do {ward} cấp", "Valid QR code issued by {ward}"),
     "qr.check_match": (
@@ -149,7 +148,7 @@ i18n.register({
         "The ward's lookup service is interrupted, so this sticker cannot be checked right now. Please try "
         "again in a few minutes; until then, do not treat the sticker as valid.",
     ),
-})
+}
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
@@ -224,7 +223,7 @@ def _labels(est: dict[str, Any] | None, lang: str) -> dict[str, Any]:
 
 
 def _report_url(token: str) -> str:
-    return "/report?" + urlencode({"establishment": token})
+    return links.report_form(token)
 
 
 def _map_link(location: dict[str, float] | None) -> str | None:

@@ -20,14 +20,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import DictLoader, Environment, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
-from geomap import config, i18n, profiles
+from geomap import config, i18n, links, profiles
 from geomap.field_reports import ReportError, intake, photos, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
@@ -36,7 +37,7 @@ from geomap.web.ratelimit import client_key, retry_after_header
 
 router = APIRouter()
 
-i18n.register({
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "report.title": ("Phản ánh hiện trường", "Report a problem"),
     "report.intro": ("Gửi phản ánh về rác thải, hạ tầng hư hỏng, trật tự đô thị, vệ sinh, an toàn thực phẩm.",
                      "Report garbage, broken infrastructure, urban-order, sanitation or food-safety problems."),
@@ -72,88 +73,7 @@ i18n.register({
     "report.revoked_sticker": ("Phản ánh về tem QR đã thu hồi", "Report about a revoked QR sticker"),
     "report.revoked_hint": ("Hãy cho biết tem đang được dán ở đâu (dùng vị trí hiện tại của bạn).",
                             "Say where the sticker is displayed (use your current location)."),
-})
-
-_BASE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>{{ title }}</title>
-<style>body{font:16px/1.4 system-ui,sans-serif;margin:0 auto;max-width:40em;padding:.8em;color:#222}
-h1{font-size:1.3em;color:#b71c1c}label{display:block;margin:.7em 0 .2em;font-weight:600}
-input,select,textarea{width:100%;box-sizing:border-box;font:inherit;padding:.45em;
-border:1px solid #999;border-radius:4px}
-textarea{min-height:7em}button{font:inherit;padding:.6em 1em;border:0;border-radius:4px;background:#b71c1c;color:#fff}
-button.alt{background:#555}.row{display:flex;gap:.5em}.row>div{flex:1}.err{background:#fdecea;
-border-left:4px solid #b71c1c;padding:.5em .7em;margin:.6em 0}
-.ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.5em .7em}
-.fielderr{border-color:#b71c1c;background:#fff8f8}svg{width:100%;height:auto;border:1px solid #ccc;
-touch-action:manipulation}
-[hidden]{display:none!important}
-dt{font-weight:600}dd{margin:0 0 .5em}ol li{margin-bottom:.4em}small{color:#555}.lang{float:right}</style></head>
-<body><a class="lang" href="?lang={{ 'vi' if lang == 'en' else 'en' }}{{ lang_extra }}">{{ 'Tiếng Việt' if lang == 'en'
-else 'English' }}</a>{% block body %}{% endblock %}</body></html>"""
-
-_FORM = """{% extends "base" %}{% block body %}
-<h1>{{ t('report.title') }}</h1><p>{{ t('report.intro') }}</p>
-{% if error %}<div class="err" role="alert" id="error"><b>{{ t('report.error') }}:</b> {{ error }}</div>{% endif %}
-{% if est and est.revoked %}<p class="ok" id="sticker">{{ t('report.revoked_sticker') }}: <b>{{ est.short_code }}</b>.
-{{ t('report.revoked_hint') }}</p>
-{% elif est %}<p class="ok">{{ t('report.about') }}: <b>{{ est.name }}</b>
-{% if est.address %}, {{ est.address }}{% endif %}</p>
-{% endif %}
-<form method="post" action="/report?lang={{ lang }}" enctype="multipart/form-data" id="report-form">
-<input type="hidden" name="establishment" value="{{ token or '' }}">
-<label for="category">{{ t('report.category') }}</label>
-<select name="category" id="category" required{% if field == 'category' %} class="fielderr"{% endif %}>
-<option value="">{{ t('report.choose') }}</option>
-{% for code, label in categories %}<option value="{{ code }}"{% if code == v.category %} selected{% endif %}>{{ label }}
-</option>{% endfor %}</select>
-<label for="description">{{ t('report.description') }}</label>
-<textarea name="description" id="description" maxlength="{{ max_len }}"
-{% if field == 'description' %} class="fielderr"{% endif %}>{{ v.description or '' }}</textarea>
-<label for="photos">{{ t('report.photos') }}</label>
-<input type="file" name="photos" id="photos" accept="image/jpeg,image/png,image/webp" multiple
-{% if field == 'photos' %} class="fielderr"{% endif %}>
-<label>{{ t('report.location') }}</label>
-<p><button type="button" class="alt" id="gps" hidden>{{ t('report.use_gps') }}</button>
-<small id="tap" hidden>{{ t('report.tap_map') }}</small></p>
-<svg id="wardmap" viewBox="0 0 {{ svg.w }} {{ svg.h }}" data-bounds="{{ svg.bounds }}" role="img"
-aria-label="{{ ward_name }}" hidden><path d="{{ svg.path }}" fill="#fff3e0" stroke="#e65100" stroke-width="2"/>
-<circle id="pin" r="7" cx="-20" cy="-20" fill="#b71c1c"/></svg>
-<div class="row"><div><label for="lat">{{ t('report.lat') }}</label>
-<input name="lat" id="lat" inputmode="decimal" value="{{ v.lat or '' }}"
-{% if field == 'location' %} class="fielderr"{% endif %}>
-</div><div><label for="lon">{{ t('report.lon') }}</label>
-<input name="lon" id="lon" inputmode="decimal" value="{{ v.lon or '' }}"
-{% if field == 'location' %} class="fielderr"{% endif %}>
-</div></div>
-<label>{{ t('report.contact') }}</label>
-<div class="row"><div><input name="reporter_name" aria-label="{{ t('report.name') }}"
-placeholder="{{ t('report.name') }}"
-value="{{ v.reporter_name or '' }}"></div><div><input name="reporter_contact" aria-label="{{ t('report.phone') }}"
-placeholder="{{ t('report.phone') }}" value="{{ v.reporter_contact or '' }}"></div></div>
-<p><button type="submit" id="send">{{ t('report.send') }}</button></p></form>
-<script src="/report/form.js" defer></script>{% endblock %}"""
-
-_TRACK = """{% extends "base" %}{% block body %}
-<h1>{{ t('report.track_title') }}</h1>
-{% if new %}<p class="ok" role="status">{{ t('report.thanks') }}</p>{% endif %}
-<dl><dt>{{ t('report.code') }}</dt><dd id="public-id">{{ r.public_id }}</dd>
-<dt>{{ t('report.category') }}</dt><dd>{{ label('report_category', r.category) }}</dd>
-<dt>{{ t('report.status') }}</dt><dd id="status"><b>{{ label('report_status', r.status) }}</b>
-{% if r.duplicate_of_public_id %} — {{ t('report.duplicate_of') }}
-<a href="/report/track/{{ r.duplicate_of_public_id }}?lang={{ lang }}">
-{{ r.duplicate_of_public_id }}</a>{% endif %}</dd>
-{% if r.establishment_name %}<dt>{{ t('report.about') }}</dt><dd>{{ r.establishment_name }}</dd>{% endif %}
-<dt>{{ t('report.reported_at') }}</dt><dd>{{ fmt(r.reported_at) }}</dd>
-{% if r.deadline_at %}<dt>{{ t('report.deadline') }}</dt><dd>{{ fmt(r.deadline_at) }}</dd>{% endif %}
-<dt>{{ t('report.description') }}</dt><dd id="description" style="white-space:pre-wrap">{{ r.description }}</dd></dl>
-{% for n in range(1, r.photos + 1) %}<img src="/report/track/{{ r.public_id }}/photo/{{ n }}" alt="{{ n }}"
-style="max-width:100%;margin:.3em 0" loading="lazy">{% endfor %}
-<h2>{{ t('report.history') }}</h2><ol id="history">{% for h in r.history %}<li><small>{{ fmt(h.at) }}</small>
-{% if h.status_to %} — <b>{{ label('report_status', h.status_to) }}</b>{% endif %}{% if h.note %}: {{ h.note }}
-{% endif %}</li>{% endfor %}</ol><p><a href="/report?lang={{ lang }}">{{ t('report.new') }}</a></p>{% endblock %}"""
-
-_MESSAGE = """{% extends "base" %}{% block body %}<h1>{{ title }}</h1><p class="err">{{ message }}</p>
-<p><a href="/report?lang={{ lang }}">{{ t('report.new') }}</a></p>{% endblock %}"""
+}
 
 _JS = """(function(){var f=document.getElementById('report-form');if(!f)return;
 var lat=document.getElementById('lat'),lon=document.getElementById('lon'),svg=document.getElementById('wardmap'),
@@ -168,7 +88,8 @@ g.hidden=false;g.addEventListener('click',function(){navigator.geolocation.getCu
 lat.value=p.coords.latitude.toFixed(6);lon.value=p.coords.longitude.toFixed(6);show();},function(){},
 {enableHighAccuracy:true,timeout:15000});});}})();"""
 
-_ENV = Environment(loader=DictLoader({"base": _BASE, "form": _FORM, "track": _TRACK, "message": _MESSAGE}),
+#: the pages: geomap/web/templates/report/ (base, form, track, message)
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
                    autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True)
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'self'; "
@@ -195,9 +116,9 @@ def _fmt_time(value: Any) -> str:
 
 
 def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
-    tpl = _ENV.get_template(name)
+    tpl = _ENV.get_template(f"report/{name}.html")
     html = tpl.render(lang=lang, t=lambda k: i18n.t(k, lang), label=lambda c, v: i18n.code_label(c, v, lang),
-                      fmt=_fmt_time, lang_extra=ctx.pop("lang_extra", ""), **ctx)
+                      fmt=_fmt_time, links=links, lang_extra=ctx.pop("lang_extra", ""), **ctx)
     return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
 
 
@@ -291,7 +212,7 @@ def report_submit(
     except photos.PhotoError as exc:
         return _form_page(lang, engine, establishment or None, values, error=str(exc), field="photos",
                           status_code=422)
-    return RedirectResponse(f"/report/track/{done.public_id}?new=1&lang={lang}", status_code=303)
+    return RedirectResponse(links.report_track(done.public_id, new=1, lang=lang), status_code=303)
 
 
 def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
@@ -306,9 +227,9 @@ def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
         if len(content) > photos.MAX_BYTES:
             size = u.size if u.size is not None else len(content)
             raise photos.PhotoError(
-                f"Ảnh '{u.filename}' quá lớn ({size / 1048576:.0f} MB; tối đa {photos.MAX_BYTES // 1048576} MB) / "
+                f"Ảnh '{u.filename}' quá lớn ({size / 1048576:.0f} MB; tối đa {photos.MAX_BYTES // 1048576} MB)",
                 f"photo '{u.filename}' is too large ({size / 1048576:.0f} MB; at most "
-                f"{photos.MAX_BYTES // 1048576} MB).")
+                f"{photos.MAX_BYTES // 1048576} MB).", "photos")
         out.append(photos.process(content, name=u.filename or "ảnh"))
     return out
 
