@@ -122,9 +122,14 @@ class AccountError(LocalizedError):
 
 def can(user: User | None, permission: str) -> bool:
     """Does ``user`` hold ``permission``? The public (``None``) holds none."""
+    return role_can(user.role if user is not None else None, permission)
+
+
+def role_can(role: str | None, permission: str) -> bool:
+    """Does ``role`` hold ``permission`` (for a list of accounts; a signed-in user asks :func:`can`)?"""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}; known: {', '.join(PERMISSIONS)}")
-    return user is not None and user.role in PERMISSIONS[permission]
+    return role is not None and role in PERMISSIONS[permission]
 
 
 def require(user: User | None, permission: str, *, system_ok: bool = True) -> None:

@@ -178,6 +178,7 @@ def test_simultaneous_saves_wait_for_the_lock_then_the_second_is_refused(engine,
                 waiting = watcher.execute(sa.text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND wait_event_type = 'Lock'")).scalar()
+                watcher.rollback()  # pg_stat_activity is read once per transaction: a new one each time
                 if waiting or not thread.is_alive():
                     break
                 time.sleep(0.05)

@@ -42,7 +42,7 @@ def due_list(bind: db.Bind, ward_id: int, ward_slug: str | None = None, today: d
 
 def inspectors(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
     """Active staff who hold ``record_inspection`` in this ward (or in every ward), by name."""
-    return [r for r in data.active_staff(bind, ward_id) if auth.can(r, "record_inspection")]
+    return [r for r in data.active_staff(bind, ward_id) if auth.role_can(r["role"], "record_inspection")]
 
 
 def stops_from(frame: pd.DataFrame, must_visit: Iterable[int] = ()) -> list[routing.Stop]:
