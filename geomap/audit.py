@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from geomap import db
 from geomap.accounts import data
+from geomap.users import User
 
 
 def _jsonable(value: Any) -> Any:
@@ -38,15 +39,15 @@ def record(
     action: str,
     entity_type: str,
     entity_id: int | None,
-    user: Mapping[str, Any] | None = None,
+    user: User | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     note: str | None = None,
 ) -> None:
     """Append one entry; ``user`` is the acting staff user (None: system or command line)."""
     data.insert_audit(conn, {
-        "user_id": (user or {}).get("id"),
-        "username": (user or {}).get("username", "system"),
+        "user_id": user.id if user is not None else None,
+        "username": user.username if user is not None else "system",
         "action": action,
         "entity_type": entity_type,
         "entity_id": entity_id,

@@ -41,6 +41,7 @@ from geomap.accounts import data
 from geomap.errors import LocalizedError
 from geomap.models import ROLES
 from geomap.text import nfc
+from geomap.users import User
 
 #: permission -> roles holding it. The one place roles are given rights.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -114,19 +115,24 @@ class AccountError(LocalizedError):
 # --- permissions and visibility ----------------------------------------------------------
 
 
-def can(user: Mapping[str, Any] | None, permission: str) -> bool:
+def can(user: User | None, permission: str) -> bool:
     """Does ``user`` hold ``permission``? The public (``None``) holds none."""
+    return role_can(user.role if user is not None else None, permission)
+
+
+def role_can(role: str | None, permission: str) -> bool:
+    """Does ``role`` hold ``permission`` (for a list of accounts; a signed-in user asks :func:`can`)?"""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}; known: {', '.join(PERMISSIONS)}")
-    return user is not None and user.get("role") in PERMISSIONS[permission]
+    return role is not None and role in PERMISSIONS[permission]
 
 
-def require(user: Mapping[str, Any] | None, permission: str, *, system_ok: bool = True) -> None:
+def require(user: User | None, permission: str, *, system_ok: bool = True) -> None:
     """Raise :class:`PermissionDenied` unless ``user`` may; ``None`` is the command line when ``system_ok``."""
     if user is None and system_ok:
         return
     if not can(user, permission):
-        role = (user or {}).get("role", "public")
+        role = user.role if user is not None else "public"
         raise PermissionDenied(
             f"Vai trò '{role}' không được phép thực hiện thao tác này ({permission}).",
             f"The role '{role}' may not do this ({permission}).",
@@ -138,7 +144,7 @@ def permissions_of(role: str) -> list[str]:
     return [p for p, roles in PERMISSIONS.items() if role in roles]
 
 
-def visible_fields(layer: Any, user: Mapping[str, Any] | None) -> tuple[Any, ...]:
+def visible_fields(layer: Any, user: User | None) -> tuple[Any, ...]:
     """The fields of ``layer`` that ``user`` may see (``None``: the public, public fields only)."""
     if user is None:
         return layer.public_fields if layer.publishable else ()
@@ -147,20 +153,20 @@ def visible_fields(layer: Any, user: Mapping[str, Any] | None) -> tuple[Any, ...
     return tuple(f for f in layer.fields if not f.personal)
 
 
-def visible_columns(layer: Any, user: Mapping[str, Any] | None) -> list[str]:
+def visible_columns(layer: Any, user: User | None) -> list[str]:
     """Column names a frame of ``layer`` may keep for ``user``: the id, geometry and visible fields."""
     keep = [layer.id_field, "geometry", layer.geometry_column]
     keep += [f.name for f in visible_fields(layer, user)]
     return list(dict.fromkeys(keep))
 
 
-def redact(frame: pd.DataFrame, layer: Any, user: Mapping[str, Any] | None) -> pd.DataFrame:
+def redact(frame: pd.DataFrame, layer: Any, user: User | None) -> pd.DataFrame:
     """``frame`` keeping only what ``user`` may see: a whitelist, so undeclared columns go too."""
     keep = [c for c in visible_columns(layer, user) if c in frame.columns]
     return frame[keep]
 
 
-def redact_record(record: Mapping[str, Any], layer: Any, user: Mapping[str, Any] | None) -> dict[str, Any]:
+def redact_record(record: Mapping[str, Any], layer: Any, user: User | None) -> dict[str, Any]:
     """One record (a mapping) keeping only what ``user`` may see."""
     keep = set(visible_columns(layer, user))
     return {k: v for k, v in record.items() if k in keep}
@@ -173,7 +179,7 @@ def personal_names() -> frozenset[str]:
     return frozenset(f.name for layer in layers.registry().values() for f in layer.personal_fields)
 
 
-def redact_history(entries: Iterable[Mapping[str, Any]], user: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def redact_history(entries: Iterable[Mapping[str, Any]], user: User | None) -> list[dict[str, Any]]:
     """Audit entries with personal values hidden from roles without ``view_personal``."""
     out = [dict(e) for e in entries]
     if can(user, "view_personal"):
@@ -234,16 +240,12 @@ def _user_row(conn: Connection, username: str) -> dict[str, Any]:
     return row
 
 
-def get_user(conn: Connection, username: str) -> dict[str, Any]:
-    """The active account ``username`` as the services take it (id, username, full_name, role, ward_id)."""
+def get_user(conn: Connection, username: str) -> User:
+    """The active account ``username`` as the services take it."""
     row = _user_row(conn, username)
     if not row["is_active"]:
         raise AccountError(f"Tài khoản '{username}' đã bị khóa.", f"The account '{username}' is disabled.", "username")
-    return _public(row)
-
-
-def _public(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "username", "full_name", "role", "ward_id")}
+    return User.from_row(row)
 
 
 def create_user(
@@ -254,9 +256,9 @@ def create_user(
     password: str,
     *,
     ward_id: int | None = None,
-    actor: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Add a staff account; returns {id, username, full_name, role, ward_id}."""
+    actor: User | None = None,
+) -> User:
+    """Add a staff account."""
     require(actor, "manage_users")
     username = _check_username(username)
     role = _check_role(role)
@@ -269,15 +271,15 @@ def create_user(
                            "username")
     row = data.insert_user(conn, username=username, full_name=full_name, role=role, password_hash=password_hash,
                            ward_id=ward_id)
-    user = _public(row)
-    audit.record(conn, action="create", entity_type="user", entity_id=user["id"], user=actor,
-                 after={**user, "is_active": True})
+    user = User.from_row(row)
+    audit.record(conn, action="create", entity_type="user", entity_id=user.id, user=actor,
+                 after={**user.as_dict(), "is_active": True})
     return user
 
 
-def set_password(conn: Connection, username: str, password: str, *, actor: Mapping[str, Any] | None = None) -> None:
+def set_password(conn: Connection, username: str, password: str, *, actor: User | None = None) -> None:
     """Reset a password: unlocks the account and ends its open sessions."""
-    if not (actor is not None and actor.get("username") == username.lower()):
+    if not (actor is not None and actor.username == username.lower()):
         require(actor, "manage_users")
     row = _user_row(conn, username)
     password_hash = hash_password(password)
@@ -287,10 +289,10 @@ def set_password(conn: Connection, username: str, password: str, *, actor: Mappi
                  after={"password": "changed"})
 
 
-def change_password(bind: db.Bind, user: Mapping[str, Any], current: str, new: str) -> None:
+def change_password(bind: db.Bind, user: User, current: str, new: str) -> None:
     """A signed-in user changes their own password (the current one is checked first)."""
     with db.transaction(bind) as conn:
-        stored = data.active_password_hash(conn, user["id"])
+        stored = data.active_password_hash(conn, user.id)
         try:
             ok = stored is not None and _hasher.verify(stored, current or "")
         except argon2.exceptions.VerificationError:
@@ -300,10 +302,10 @@ def change_password(bind: db.Bind, user: Mapping[str, Any], current: str, new: s
         if new == current:
             raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.",
                                "The new password must differ from the current one.", "password")
-        set_password(conn, user["username"], new, actor=user)
+        set_password(conn, user.username, new, actor=user)
 
 
-def set_active(conn: Connection, username: str, active: bool, *, actor: Mapping[str, Any] | None = None) -> None:
+def set_active(conn: Connection, username: str, active: bool, *, actor: User | None = None) -> None:
     """Disable (ending its sessions) or re-enable an account; accounts are never deleted (the audit keeps names)."""
     require(actor, "manage_users")
     row = _user_row(conn, username)
@@ -352,7 +354,7 @@ def _token_hash(token: str) -> str:
 _WRONG = ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong user name or password.")
 
 
-def sign_in(bind: db.Bind, username: str, password: str) -> tuple[dict[str, Any], str]:
+def sign_in(bind: db.Bind, username: str, password: str) -> tuple[User, str]:
     """Check the password and open a session: returns (user, session token).
 
     Raises :class:`SignInError` with the same message for an unknown user name and a wrong
@@ -360,7 +362,7 @@ def sign_in(bind: db.Bind, username: str, password: str) -> tuple[dict[str, Any]
     """
     username = (nfc(username) or "").lower()
     error: SignInError | None = None
-    result: tuple[dict[str, Any], str] | None = None
+    result: tuple[User, str] | None = None
     with db.transaction(bind) as conn:
         row = data.user_for_sign_in(conn, username)
         if row is None or not password:
@@ -395,20 +397,21 @@ def sign_in(bind: db.Bind, username: str, password: str) -> tuple[dict[str, Any]
                 data.insert_session(conn, _token_hash(token), row["id"],
                                     idle_minutes=min(SESSION_IDLE_MINUTES, SESSION_MAX_HOURS * 60))
                 purge_sessions(conn)  # housekeeping: the table never grows without bound
-                result = (_public(row), token)
+                result = (User.from_row(row), token)
     if error is not None:
         raise error
     assert result is not None
     return result
 
 
-def session_user(bind: db.Bind, token: str | None) -> dict[str, Any] | None:
+def session_user(bind: db.Bind, token: str | None) -> User | None:
     """The user of a live session (sliding its idle expiry), or None when it ended or expired."""
     if not token:
         return None
     with db.transaction(bind) as conn:
-        return data.touch_session(conn, _token_hash(token), max_hours=SESSION_MAX_HOURS,
-                                  idle_minutes=SESSION_IDLE_MINUTES)
+        row = data.touch_session(conn, _token_hash(token), max_hours=SESSION_MAX_HOURS,
+                                 idle_minutes=SESSION_IDLE_MINUTES)
+    return User.from_row(row) if row is not None else None
 
 
 def sign_out(bind: db.Bind, token: str | None) -> None:

@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from geomap import crs, db
+from geomap.users import Profile
 from layers.base import Field, Layer
 
 #: (min_x, min_y, max_x, max_y), lon/lat in EPSG:4326 unless a ``bbox_srid`` says otherwise
@@ -49,7 +50,7 @@ BBox = tuple[float, float, float, float]
 Geometry = Literal["shapely", "bulk", "geojson"]
 
 
-def profile_fields(layer: Layer, profile: str) -> tuple[Field, ...]:
+def profile_fields(layer: Layer, profile: Profile) -> tuple[Field, ...]:
     """The registry's fields for ``profile``; personal fields are dropped in public, always."""
     fields = layer.fields_for(profile)
     if profile == "public":
@@ -57,7 +58,7 @@ def profile_fields(layer: Layer, profile: str) -> tuple[Field, ...]:
     return fields
 
 
-def feature_id(layer: Layer, profile: str | None) -> tuple[str, bool]:
+def feature_id(layer: Layer, profile: Profile | None) -> tuple[str, bool]:
     """The column naming a feature for ``profile`` and whether it is text.
 
     Internal (and None): the database id. Public: the layer's public code or stored random id
@@ -90,7 +91,7 @@ class _Statement:
 def _statement(
     layer: Layer,
     *,
-    profile: str | None,
+    profile: Profile | None,
     columns: Sequence[str] | None,
     ward_id: int | None,
     bbox: BBox | None,
@@ -218,7 +219,7 @@ def read(
     bind: db.Bind,
     layer: Layer,
     *,
-    profile: str | None = None,
+    profile: Profile | None = None,
     columns: Sequence[str] | None = None,
     ward_id: int | None = None,
     bbox: BBox | None = None,
@@ -308,7 +309,7 @@ class Page:
 def read_page(
     bind: db.Bind,
     layer: Layer,
-    profile: str,
+    profile: Profile,
     *,
     srid: int = crs.WGS84,
     lat_lon: bool = False,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from geomap.users import Profile
+
 ALL_EXPORT_FORMATS = ("gpkg", "geojson", "shp", "csv", "xlsx", "parquet")
 
 #: attribution of layers whose geometry comes from (or is cut from) OpenStreetMap boundaries
@@ -160,7 +162,7 @@ class Layer:
     def personal_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.personal)
 
-    def fields_for(self, profile: str) -> tuple[Field, ...]:
+    def fields_for(self, profile: Profile) -> tuple[Field, ...]:
         """The fields of an export/API ``profile``: ``public`` or ``internal``."""
         if profile == "public":
             return self.public_fields

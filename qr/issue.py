@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from geomap import audit, i18n, profiles
 from geomap.errors import GeomapError
+from geomap.users import User
 from geomap.wards import data as ward_data
 from qr import codes, data
 
@@ -97,7 +98,7 @@ def _insert(conn: Connection, targets: Sequence[tuple[str, int | None, int | Non
     return [_record(r) for r in rows]
 
 
-def issue_missing(conn: Connection, ward_id: int, *, user: Mapping[str, Any] | None = None) -> dict[str, int]:
+def issue_missing(conn: Connection, ward_id: int, *, user: User | None = None) -> dict[str, int]:
     """Issue a code to every establishment (not closed) and stall of the ward that has no active one.
 
     Bulk: one query finds the targets, one ``INSERT ... SELECT FROM unnest`` writes them.
@@ -120,7 +121,7 @@ def issue_missing(conn: Connection, ward_id: int, *, user: Mapping[str, Any] | N
 
 
 def issue(conn: Connection, *, establishment_id: int | None = None, stall_id: int | None = None,
-          user: Mapping[str, Any] | None = None) -> QrRecord:
+          user: User | None = None) -> QrRecord:
     """Issue the first (or next, after a revocation) code of one target that has no active code."""
     if (establishment_id is None) == (stall_id is None):
         raise ValueError("give exactly one of establishment_id and stall_id")
@@ -131,7 +132,7 @@ def issue(conn: Connection, *, establishment_id: int | None = None, stall_id: in
 
 
 def _issue_one(conn: Connection, establishment_id: int | None, stall_id: int | None,
-               user: Mapping[str, Any] | None, note: str | None) -> QrRecord:
+               user: User | None, note: str | None) -> QrRecord:
     if establishment_id is not None:
         found = data.establishment_ward(conn, establishment_id)
         if found is None:
@@ -196,7 +197,7 @@ def _require(conn: Connection, ref: str | QrRecord) -> QrRecord:
     return rec
 
 
-def revoke(conn: Connection, ref: str | QrRecord, *, reason: str, user: Mapping[str, Any] | None = None,
+def revoke(conn: Connection, ref: str | QrRecord, *, reason: str, user: User | None = None,
            note: str | None = None) -> QrRecord:
     """Revoke one code (``reason`` from :data:`REVOKE_REASONS`); its sticker then shows as revoked."""
     if reason not in REVOKE_REASONS:
@@ -211,7 +212,7 @@ def revoke(conn: Connection, ref: str | QrRecord, *, reason: str, user: Mapping[
     return new
 
 
-def reissue(conn: Connection, ref: str | QrRecord, *, user: Mapping[str, Any] | None = None,
+def reissue(conn: Connection, ref: str | QrRecord, *, user: User | None = None,
             note: str | None = None) -> QrRecord:
     """Revoke the target's active code (reason ``reissued``) and issue the next version.
 
@@ -225,7 +226,7 @@ def reissue(conn: Connection, ref: str | QrRecord, *, user: Mapping[str, Any] | 
     return _issue_one(conn, rec.establishment_id, rec.stall_id, user, note=note)
 
 
-def revoke_closed(conn: Connection, ward_id: int, *, user: Mapping[str, Any] | None = None) -> int:
+def revoke_closed(conn: Connection, ward_id: int, *, user: User | None = None) -> int:
     """Revoke (reason ``closed``) the active codes of the ward's closed establishments."""
     ids = data.revoke_closed(conn, ward_id)
     if ids:

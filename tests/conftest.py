@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from geomap import cluster, config, db
+from geomap.users import User
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -82,3 +83,10 @@ def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):
         pytest.fail("Chromium is missing: run 'make test' (it installs Debian's chromium package).")
     return CHROMIUM
+
+
+def staff_user(role: str, username: str = "test.staff", *, id: int | None = None, full_name: str = "Cán Bộ Thử",
+          ward_id: int | None = None) -> User:
+    """A staff :class:`User` for a test (``from conftest import staff_user``); ``id`` None: not stored in
+    ``app_user`` (the audit log then names it by ``username`` only)."""
+    return User(id=id, username=username, full_name=full_name, role=role, ward_id=ward_id)

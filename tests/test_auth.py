@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
+from conftest import staff_user
 from shapely.geometry import Point
 
 import layers
 from geomap import auth, cli, config, layer_reader
 from geomap.models import ROLES
 from geomap.records import edit
+from geomap.users import User
 
 PASSWORD = "đúng-mật-khẩu-9"
 
@@ -27,7 +30,7 @@ def user(conn):
 
 
 def test_password_is_hashed_with_argon2id_and_never_stored_in_clear(conn, user):
-    stored = conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :id"), {"id": user["id"]}).scalar()
+    stored = conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :id"), {"id": user.id}).scalar()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     logged = conn.execute(sa.text("SELECT coalesce(string_agg(after::text, ' '), '') FROM audit_log "
                                   "WHERE entity_type = 'user'")).scalar()
@@ -38,10 +41,10 @@ def test_sign_in_opens_a_session_stored_only_as_a_hash(conn, user):
     signed, token = auth.sign_in(conn, "Lan.Nguyen", PASSWORD)
     assert signed == user
     assert auth.session_user(conn, token) == user
-    stored = conn.execute(sa.text("SELECT token_hash FROM user_session WHERE user_id = :id"), {"id": user["id"]}).all()
+    stored = conn.execute(sa.text("SELECT token_hash FROM user_session WHERE user_id = :id"), {"id": user.id}).all()
     assert len(stored) == 1 and stored[0][0] != token and len(stored[0][0]) == 64
     assert conn.execute(sa.text("SELECT last_login_at IS NOT NULL FROM app_user WHERE id = :id"),
-                        {"id": user["id"]}).scalar()
+                        {"id": user.id}).scalar()
 
 
 @pytest.mark.parametrize(("username", "password"), [("lan.nguyen", "sai-mật-khẩu"), ("khong.co", PASSWORD),
@@ -61,7 +64,7 @@ def test_account_locks_after_repeated_failures_and_reset_unlocks(conn, user):
         auth.sign_in(conn, "lan.nguyen", PASSWORD)  # even the right password while locked
     assert "tạm khóa" in err.value.vi
     auth.set_password(conn, "lan.nguyen", "mật-khẩu-mới-1")
-    assert auth.sign_in(conn, "lan.nguyen", "mật-khẩu-mới-1")[0]["id"] == user["id"]
+    assert auth.sign_in(conn, "lan.nguyen", "mật-khẩu-mới-1")[0].id == user.id
 
 
 def test_failures_are_counted_even_though_sign_in_raises(engine):
@@ -109,7 +112,7 @@ def test_disable_and_reset_end_open_sessions(conn, user):
         auth.sign_in(conn, "lan.nguyen", "mật-khẩu-mới-2")
     assert "vô hiệu hóa" in err.value.vi
     actions = conn.execute(sa.text("SELECT action FROM audit_log WHERE entity_type = 'user' AND entity_id = :id "
-                                   "ORDER BY id"), {"id": user["id"]}).scalars().all()
+                                   "ORDER BY id"), {"id": user.id}).scalars().all()
     assert actions == ["create", "reset_password", "disable"]
 
 
@@ -128,7 +131,20 @@ def test_account_input_checks(conn, user):
     with pytest.raises(auth.PermissionDenied):
         auth.create_user(conn, "new.one", "Mới", "inspector", PASSWORD, actor=user)  # a data officer
     admin = auth.create_user(conn, "root2", "Quản trị", "admin", PASSWORD)
-    assert auth.create_user(conn, "new.one", "Mới", "inspector", PASSWORD, actor=admin)["role"] == "inspector"
+    assert auth.create_user(conn, "new.one", "Mới", "inspector", PASSWORD, actor=admin).role == "inspector"
+
+
+def test_a_user_is_a_frozen_value_and_the_audit_records_it_as_before(conn, user):
+    admin = auth.create_user(conn, "root3", "Quản trị", "admin", PASSWORD)
+    made = auth.create_user(conn, "moi.vao", "Người Mới", "inspector", PASSWORD, actor=admin)
+    assert isinstance(made, User) and auth.get_user(conn, "moi.vao") == made and made.ward_id is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.role = "admin"  # type: ignore[misc]
+    entry = conn.execute(sa.text("SELECT user_id, username, after FROM audit_log WHERE entity_type = 'user' "
+                                 "AND entity_id = :id AND action = 'create'"), {"id": made.id}).one()
+    assert (entry.user_id, entry.username) == (admin.id, "root3")
+    assert entry.after == {"id": made.id, "username": "moi.vao", "full_name": "Người Mới", "role": "inspector",
+                           "ward_id": None, "is_active": True}
 
 
 def test_demo_users_only_when_no_account_exists(conn):
@@ -137,7 +153,7 @@ def test_demo_users_only_when_no_account_exists(conn):
     assert auth.ensure_demo_users(conn) == []
     roles = {u["username"]: u["role"] for u in auth.list_users(conn)}
     assert roles == {"quanly": "ward_manager", "dulieu": "data_officer", "kiemtra": "inspector", "admin": "admin"}
-    assert auth.sign_in(conn, "kiemtra", auth.DEMO_PASSWORD)[0]["role"] == "inspector"
+    assert auth.sign_in(conn, "kiemtra", auth.DEMO_PASSWORD)[0].role == "inspector"
 
 
 # --- permissions and visibility --------------------------------------------------------------
@@ -146,14 +162,14 @@ def test_demo_users_only_when_no_account_exists(conn):
 def test_permission_table_covers_known_roles_only():
     for permission, roles in auth.PERMISSIONS.items():
         assert roles <= set(ROLES), permission
-    assert auth.can({"role": "admin"}, "manage_users")
-    assert not auth.can({"role": "ward_manager"}, "manage_users")
-    assert auth.can({"role": "ward_manager"}, "edit_records")  # managers keep the records current (README)
+    assert auth.can(staff_user("admin"), "manage_users")
+    assert not auth.can(staff_user("ward_manager"), "manage_users")
+    assert auth.can(staff_user("ward_manager"), "edit_records")  # managers keep the records current (README)
     assert not auth.can(None, "view_dashboard")  # the public has no account
-    assert not auth.can({"role": "inspector"}, "view_personal")
-    assert auth.can({"role": "inspector"}, "record_inspection")
+    assert not auth.can(staff_user("inspector"), "view_personal")
+    assert auth.can(staff_user("inspector"), "record_inspection")
     with pytest.raises(KeyError):
-        auth.can({"role": "admin"}, "fly")
+        auth.can(staff_user("admin"), "fly")
 
 
 def test_page_roles_come_from_the_permission_table(monkeypatch):
@@ -183,7 +199,7 @@ def test_page_roles_come_from_the_permission_table(monkeypatch):
 
 @pytest.mark.parametrize("role", [*ROLES, None])
 def test_each_role_sees_only_the_fields_it_may_in_every_layer(role):
-    user = None if role is None else {"id": 1, "role": role}
+    user = None if role is None else staff_user(role, id=1)
     for layer in layers.registry().values():
         names = {f.name for f in auth.visible_fields(layer, user)}
         personal = {f.name for f in layer.personal_fields}
@@ -212,7 +228,7 @@ def test_no_personal_value_reaches_a_role_without_the_right(conn):
     assert set(secrets_.values()) <= set(frame.iloc[0].astype(str))  # the raw read has them
     row = edit.get_establishment(conn, made["id"])
     for role in (*ROLES, None):
-        user = None if role is None else {"id": 1, "role": role}
+        user = None if role is None else staff_user(role, id=1)
         shown = auth.redact(frame, layer, user)
         shown_record = auth.redact_record(row, layer, user)
         text = shown.drop(columns="geometry").to_json(force_ascii=False, date_format="iso")
@@ -243,7 +259,7 @@ def test_cli_add_list_reset_disable(database_url, monkeypatch, capsys):
     new_password = capsys.readouterr().out.strip().rsplit(" ", 1)[-1]
     engine = sa.create_engine(database_url)
     try:
-        assert auth.sign_in(engine, "cli.user", new_password)[0]["username"] == "cli.user"
+        assert auth.sign_in(engine, "cli.user", new_password)[0].username == "cli.user"
         assert cli.main(["user", "disable", "cli.user"]) == 0
         with pytest.raises(auth.SignInError):
             auth.sign_in(engine, "cli.user", new_password)
@@ -260,7 +276,7 @@ def test_change_own_password_checks_the_current_one(conn, user):
     _, token = auth.sign_in(conn, "lan.nguyen", PASSWORD)
     auth.change_password(conn, user, PASSWORD, "mật-khẩu-mới-3")
     assert auth.session_user(conn, token) is None
-    assert auth.sign_in(conn, "lan.nguyen", "mật-khẩu-mới-3")[0]["id"] == user["id"]
+    assert auth.sign_in(conn, "lan.nguyen", "mật-khẩu-mới-3")[0].id == user.id
     entry = conn.execute(sa.text("SELECT username, action FROM audit_log WHERE entity_type = 'user' "
                                  "ORDER BY id DESC LIMIT 1")).one()
     assert tuple(entry) == ("lan.nguyen", "reset_password")
@@ -272,5 +288,5 @@ def test_old_sessions_are_purged_at_sign_in(conn, user):
                  {"h": auth._token_hash(old)})
     _, fresh = auth.sign_in(conn, "lan.nguyen", PASSWORD)
     hashes = conn.execute(sa.text("SELECT token_hash FROM user_session WHERE user_id = :id"),
-                          {"id": user["id"]}).scalars().all()
+                          {"id": user.id}).scalars().all()
     assert hashes == [auth._token_hash(fresh)]

@@ -41,7 +41,7 @@ def site(engine) -> Iterator[dict]:
                 {"w": ward_id, "c": code, "n": name, "a": f"{code} Lê Duẩn", "x": x}).scalar_one())
         inspector = auth.create_user(c, "os.kiemtra", "Cán Bộ Hiện Trường", "inspector", PASSWORD, ward_id=ward_id)
     plan = planning.plan(engine, ward_id, "hoa-cuong", ids,
-                         [routing.Inspector(inspector["full_name"], user_id=inspector["id"])],
+                         [routing.Inspector(inspector.full_name, user_id=inspector.id)],
                          routing.DaySettings(day_start="00:00", day_end="23:59", lunch_min=0, time_limit_s=0.2),
                          date=dt.date.today())
     assert plan.kept == 2, [d.reason.text("en") for d in plan.dropped]
@@ -90,7 +90,7 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
     with engine.connect() as c:
         row = c.execute(sa.text("SELECT result, notes, inspector_id, follow_up_due FROM inspection "
                                 "WHERE establishment_id = :e"), {"e": first.id}).mappings().one()
-        assert row["result"] == "violation" and row["inspector_id"] == site["inspector"]["id"]
+        assert row["result"] == "violation" and row["inspector_id"] == site["inspector"].id
         assert row["notes"] == "Không có GCN ATTP; bếp <chưa> sạch" and row["follow_up_due"] == follow
         mapped = layer_reader.read(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
         assert mapped.loc[first.id, "food_safety_status"] == "violation"

@@ -20,6 +20,7 @@ import pyogrio
 import pytest
 import shapely
 import sqlalchemy as sa
+from conftest import staff_user
 from export_fixtures import ESTABLISHMENTS, PERSONAL_VALUES, SLUG
 from export_fixtures import loaded as loaded_fixture
 from pyproj import CRS
@@ -458,7 +459,7 @@ def test_lives_feed_public_only(engine, ward, tmp_path):
 def test_lives_feed_carries_dictionary_metadata_and_is_audited(engine, ward, tmp_path):
     """Like every export: a vi/en description of every column of every file, metadata, an audit-log entry."""
     now = dt.datetime(2026, 6, 30, 1, 2, 3, tzinfo=dt.UTC)
-    officer = {"id": None, "username": "lives.test", "role": "data_officer"}
+    officer = staff_user("data_officer", "lives.test")
     path = lives.export_lives(engine, SLUG, tmp_path / "feed.zip", user=officer, now=now)
     assert path == tmp_path / "feed.zip"
     with zipfile.ZipFile(path) as zf:
@@ -565,11 +566,11 @@ def test_command_line_export(engine, database_url, ward, tmp_path, monkeypatch, 
 def test_internal_export_needs_the_permission_and_is_audited(engine, ward, tmp_path):
     from geomap.auth import PermissionDenied
 
-    inspector = {"id": None, "username": "kt.test", "role": "inspector"}
+    inspector = staff_user("inspector", "kt.test")
     with pytest.raises(PermissionDenied):
         export.export(engine, fmt="gpkg", ward=SLUG, dest=tmp_path, profile="internal", user=inspector)
     assert list(tmp_path.iterdir()) == []
-    officer = {"id": None, "username": "dl.test", "role": "data_officer"}
+    officer = staff_user("data_officer", "dl.test")
     result = export.export(engine, fmt="csv", ward=SLUG, dest=tmp_path, profile="internal", user=officer,
                            layers=["establishments"])
     with engine.connect() as c:

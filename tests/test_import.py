@@ -8,6 +8,7 @@ import io
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
+from conftest import staff_user
 from import_fixtures import csv_bytes, establishment_row, make_ward
 from shapely.geometry import Point
 
@@ -155,7 +156,7 @@ def test_address_matching_places_a_point_and_hostile_text_stays_text(conn, ward)
 
 
 def test_one_audit_entry_per_changed_record(conn, ward) -> None:
-    user = {"id": None, "username": "can-bo-du-lieu", "role": "data_officer"}
+    user = staff_user("data_officer", "can-bo-du-lieu")
     run_import(conn, "establishments", csv_bytes(_rows(ward)), ward_id=ward.id, user=user, filename="a.csv")
     entries = conn.execute(sa.text("SELECT entity_type, count(*) FROM audit_log WHERE action = 'import' "
                                    "AND username = 'can-bo-du-lieu' GROUP BY 1")).all()

@@ -9,6 +9,7 @@ import json
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
+from conftest import staff_user
 
 import layers
 from geomap import audit, text
@@ -80,8 +81,8 @@ def ward(conn) -> dict:
     return {"id": ward_id, "group": group, **ids}
 
 
-OFFICER = {"id": None, "username": "officer", "role": "data_officer"}
-INSPECTOR = {"id": None, "username": "inspector", "role": "inspector"}
+OFFICER = staff_user("data_officer", "officer")
+INSPECTOR = staff_user("inspector", "inspector")
 
 
 # --- reading layers --------------------------------------------------------------------------

@@ -178,6 +178,7 @@ def test_simultaneous_saves_wait_for_the_lock_then_the_second_is_refused(engine,
                 waiting = watcher.execute(sa.text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND wait_event_type = 'Lock'")).scalar()
+                watcher.rollback()  # pg_stat_activity is read once per transaction: a new one each time
                 if waiting or not thread.is_alive():
                     break
                 time.sleep(0.05)
@@ -233,7 +234,7 @@ def test_an_edit_writes_who_before_and_after(conn, ward):
                               "version": 2}
     user_id = conn.execute(sa.text("SELECT user_id FROM audit_log WHERE entity_id = :id ORDER BY id DESC LIMIT 1"),
                            {"id": made["id"]}).scalar()
-    assert user_id == officer["id"]
+    assert user_id == officer.id
     # an unchanged save writes nothing and keeps the version
     assert edit.update_establishment(conn, made["id"], {"employees": 2}, expected_version=2, user=officer) == 2
     assert len(audit.history(conn, "establishment", made["id"])) == 2
@@ -318,7 +319,7 @@ def test_violation_sets_follow_up_and_turns_status_until_follow_up_passes(conn, 
     assert row["food_safety_status"] == "violation"
     inspection = edit.inspections_of(conn, made["id"])[0]
     assert inspection["follow_up_due"] == day + dt.timedelta(days=rules.FOLLOW_UP_DAYS[3])
-    assert inspection["inspector_name"] == inspector["full_name"]
+    assert inspection["inspector_name"] == inspector.full_name
     entry = audit.history(conn, "establishment", made["id"])[0]
     assert entry["action"] == "record_inspection" and entry["username"] == "rec_inspector"
     assert entry["before"]["food_safety_status"] == "certified"

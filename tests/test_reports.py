@@ -6,11 +6,13 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from conftest import staff_user
 from reports_fixtures import ensure_ward, inside_point, offset
 
 from geomap import field_reports, links, profiles
 from geomap.field_reports import ReportError, deadlines, hotspot_links, hotspots, intake, reads, workflow
 from geomap.models import REPORT_STATUSES
+from geomap.users import User
 
 UTC = dt.UTC
 
@@ -27,11 +29,11 @@ def inside() -> tuple[float, float]:
 
 
 @pytest.fixture
-def officer(conn) -> dict:
+def officer(conn) -> User:
     uid = conn.execute(sa.text(
         "INSERT INTO app_user (username, full_name, role, password_hash) VALUES "
         "('test_officer_r5', 'Nguyễn Văn Xử Lý', 'inspector', 'x') RETURNING id")).scalar()
-    return {"id": uid, "username": "test_officer_r5", "role": "inspector"}
+    return User(id=uid, username="test_officer_r5", full_name="Nguyễn Văn Xử Lý", role="inspector")
 
 
 def make(conn, ward, lonlat, *, category="garbage", text="Rác đổ trộm ở góc đường", at=None, client="t", **kw):
@@ -186,8 +188,8 @@ def test_overdue_and_due_soon(conn, ward, inside):
 def test_full_workflow_with_history(conn, ward, inside, officer):
     done = make(conn, ward, inside, text="workflow")
     workflow.transition(conn, done.id, "received", user=officer, note="Đã tiếp nhận")
-    state = workflow.assign(conn, done.id, officer["id"], user=officer)
-    assert state["status"] == "assigned" and state["assignee_id"] == officer["id"]
+    state = workflow.assign(conn, done.id, officer.id, user=officer)
+    assert state["status"] == "assigned" and state["assignee_id"] == officer.id
     workflow.transition(conn, done.id, "in_progress", user=officer, note="Đang xử lý")
     state = workflow.transition(conn, done.id, "resolved", user=officer, note="Đã dọn")
     assert state["resolved_at"] is not None
@@ -284,7 +286,7 @@ def test_transition_errors(conn, ward, inside, officer):
         workflow.transition(conn, done.id, "resolved", user=officer)
     assert err.value.code == "transition"
     with pytest.raises(ReportError):
-        workflow.assign(conn, done.id, officer["id"], user=officer)
+        workflow.assign(conn, done.id, officer.id, user=officer)
     workflow.transition(conn, done.id, "received", user=officer)  # reopening is allowed
     with pytest.raises(ReportError) as err:
         workflow.transition(conn, done.id, "not_ward", user=officer)  # but needs a reason
@@ -393,7 +395,7 @@ def test_reporter_identity_only_for_view_personal(conn, ward, inside, role, sees
     data = intake.validate(category="garbage", description="personal data probe", lat=inside[1], lon=inside[0],
                            reporter_name="Trần Thị Riêng Tư", reporter_contact="0905 123 456")
     done = intake.submit(conn, data, ward_id=ward, client="pd")
-    user = {"id": None, "role": role}
+    user = staff_user(role)
     detail = reads.redact_for(reads.get(conn, done.id), user)
     listed = [reads.redact_for(r, user) for r in reads.work_list(conn, ward, ids=[done.id])]
     for record in (detail, listed[0]):

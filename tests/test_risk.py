@@ -219,10 +219,10 @@ def test_recording_a_violation_changes_statuses_map_and_schedules_follow_up(conn
     assert before.iloc[0]["food_safety_status"] == "missing"
 
     plan = planning.plan(conn, ward["id"], "hoa-cuong", [cafe, ward["ids"]["pho"]],
-                         [routing.Inspector(inspector["full_name"], user_id=inspector["id"])],
+                         [routing.Inspector(inspector.full_name, user_id=inspector.id)],
                          routing.DaySettings(time_limit_s=0.2), date=TODAY)
     planning.save_plan(conn, ward["id"], plan, user=inspector)
-    today_routes = planning.routes_on(conn, ward["id"], TODAY, inspector_id=inspector["id"])
+    today_routes = planning.routes_on(conn, ward["id"], TODAY, inspector_id=inspector.id)
     assert len(today_routes) == 1 and all(s["recorded"] is None for s in today_routes[0]["stops"])
 
     inspection_id = planning.record_visit(
@@ -236,7 +236,7 @@ def test_recording_a_violation_changes_statuses_map_and_schedules_follow_up(conn
     assert stored == "<script>alert(1)</script>"  # stored as text; pages escape it
     photos = planning.inspection_photos(conn, inspection_id)
     assert len(photos) == 1 and photos[0]["media_type"] == "image/png"
-    done = planning.routes_on(conn, ward["id"], TODAY, inspector_id=inspector["id"])[0]["stops"]
+    done = planning.routes_on(conn, ward["id"], TODAY, inspector_id=inspector.id)[0]["stops"]
     assert {s["establishment_id"]: (s["recorded"] or {}).get("result") for s in done}[cafe] == "violation"
     # the follow-up makes it due again once its date comes
     later = planning.due_list(conn, ward["id"], "hoa-cuong", TODAY + dt.timedelta(days=20)).set_index("code")
@@ -263,7 +263,7 @@ def test_roles_inspector_records_but_cannot_edit(conn, ward):
         planning.record_visit(conn, ward["ids"]["shop"], "pass", day=TODAY, user=manager)
     # saving a day's routes needs the same right: the ward manager may plan, not save
     plan = planning.plan(conn, ward["id"], "hoa-cuong", [ward["ids"]["shop"]],
-                         [routing.Inspector(manager["full_name"], user_id=manager["id"])],
+                         [routing.Inspector(manager.full_name, user_id=manager.id)],
                          routing.DaySettings(time_limit_s=0.2), date=TODAY)
     routes_before = conn.execute(sa.text("SELECT count(*) FROM inspection_route")).scalar()
     with pytest.raises(auth.PermissionDenied):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from geomap import audit, db
 from geomap.accounts import data
 from geomap.errors import LocalizedError
 from geomap.text import clean_text
+from geomap.users import User
 
 
 class ApiKeyError(LocalizedError):
@@ -27,7 +28,7 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create(bind: db.Bind, name: str, scopes: Sequence[str], *, user: Mapping[str, Any] | None = None) -> str:
+def create(bind: db.Bind, name: str, scopes: Sequence[str], *, user: User | None = None) -> str:
     """A new key; only its sha256 is stored, so the returned plaintext is shown once."""
     name = clean_text(name)
     if not name:
@@ -47,7 +48,7 @@ def check(bind: db.Bind, key: str | None, scope: str) -> int | None:
     return data.api_key_id(bind, _key_hash(key), scope)
 
 
-def revoke(bind: db.Bind, key_id: int, *, user: Mapping[str, Any] | None = None) -> None:
+def revoke(bind: db.Bind, key_id: int, *, user: User | None = None) -> None:
     with db.transaction(bind) as conn:
         if not data.revoke_api_key(conn, key_id):
             raise ApiKeyError(f"Không có khóa API #{key_id} đang hoạt động.", f"No active API key #{key_id}.", "id")

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from geomap import db
 
-#: the columns of a user as the services take it
+#: the columns of a user as the services take it (:meth:`geomap.users.User.from_row` builds it)
 USER_COLUMNS = "id, username, full_name, role, ward_id"
 
 # --- users ------------------------------------------------------------------------------------------

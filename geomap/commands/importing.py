@@ -7,6 +7,7 @@ import argparse
 import sqlalchemy as sa
 
 from geomap import config, db
+from geomap.users import User
 from geomap.wards import data as ward_data
 
 
@@ -30,7 +31,7 @@ def _lang(args: argparse.Namespace) -> str:
     return args.lang or config.LANGUAGE
 
 
-def _user(engine: sa.Engine, username: str | None) -> dict | None:
+def _user(engine: sa.Engine, username: str | None) -> User | None:
     """The staff account the import runs as (its rights are checked and the audit log names it); None: system."""
     if not username:
         return None

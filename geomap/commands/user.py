@@ -63,7 +63,7 @@ def run_add(args: argparse.Namespace) -> int:
     with db.transaction() as conn:
         ward_id = ward_data.ward_id(conn, args.ward) if args.ward else None
         user = auth.create_user(conn, args.username, args.name, args.role, password, ward_id=ward_id)
-    print(f"Added {user['username']} ({i18n.code_label('role', user['role'], 'en')}).")
+    print(f"Added {user.username} ({i18n.code_label('role', user.role, 'en')}).")
     return 0
 
 

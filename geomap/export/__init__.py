@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ import layers as layer_registry
 from geomap import audit, auth, crs, db
 from geomap.export import data
 from geomap.export.selection import (
-    PROFILES,
     ExportError,
     choose_layers,
     data_dictionary,
@@ -37,6 +36,7 @@ from geomap.export.selection import (
     shapefile_names,
 )
 from geomap.export.writers import WRITERS, Bundle
+from geomap.users import PROFILES, Profile, User
 from geomap.wards import data as ward_data
 
 __all__ = ["FORMATS", "PROFILES", "ExportError", "ExportResult", "export", "atomic_path", "resolve_dest",
@@ -126,7 +126,7 @@ def offered_srids(conn: Connection, ward: dict[str, Any] | None) -> set[int]:
     return {crs.WGS84, *ward_data.local_srids(conn)}
 
 
-def default_name(ward: dict[str, Any] | None, profile: str, srid: int, fmt: str, now: dt.datetime) -> str:
+def default_name(ward: dict[str, Any] | None, profile: Profile, srid: int, fmt: str, now: dt.datetime) -> str:
     slug = ward["slug"] if ward else "all-wards"
     return f"geomap_{slug}_{profile}_epsg{srid}_{now:%Y%m%d-%H%M%S}{FORMATS[fmt][1]}"
 
@@ -136,12 +136,12 @@ def export(
     *,
     layers: Iterable[str] | None = None,
     fmt: str = "gpkg",
-    profile: str = "public",
+    profile: Profile = "public",
     srid: int | str = crs.WGS84,
     ward: str | None = None,
     dest: Path | str = ".",
     now: dt.datetime | None = None,
-    user: Mapping[str, Any] | None = None,
+    user: User | None = None,
 ) -> ExportResult:
     """Export registry ``layers`` (None: every layer the profile allows) to ``dest``.
 
@@ -197,7 +197,7 @@ def export(
     return ExportResult(path=path, metadata=meta, dictionary=dictionary)
 
 
-def _audit(bind: db.Bind, user: Mapping[str, Any] | None, path: Path, meta: dict[str, Any]) -> None:
+def _audit(bind: db.Bind, user: User | None, path: Path, meta: dict[str, Any]) -> None:
     """Who exported what: profile, format, CRS and per-layer counts (internal exports carry personal data)."""
     after = {"file": path.name, "profile": meta["profile"], "format": meta["format"], "crs": meta["crs"],
              "ward": meta["ward"].get("slug"), "layers": {x["name"]: x["features"] for x in meta["layers"]}}

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geomap import db, layer_reader
+from geomap.users import Profile
 from layers.base import Layer
 
 
@@ -39,7 +40,7 @@ def snapshot(bind: db.Bind) -> Iterator[Connection]:
             yield conn
 
 
-def read_layer(conn: Connection, layer: Layer, *, profile: str, ward_id: int | None) -> gpd.GeoDataFrame:
+def read_layer(conn: Connection, layer: Layer, *, profile: Profile, ward_id: int | None) -> gpd.GeoDataFrame:
     """The layer's rows for ``profile`` (personal columns not even read in public), derived fields
     added, in EPSG:4326, in database-id order, geometries as stored (repaired by the caller)."""
     return layer_reader.read(conn, layer, profile=profile, ward_id=ward_id, geometry="bulk", sort=layer.id_field)

@@ -27,6 +27,7 @@ from geomap import config, crs, i18n, layer_reader, status
 from geomap.export import _audit, atomic_path, data, resolve_dest, resolve_ward
 from geomap.export.selection import ExportError, data_dictionary, metadata
 from geomap.export.writers import Bundle, _zip
+from geomap.users import User
 from layers.base import Field, Layer
 
 #: LIVES business column → establishment field (each must be public in the registry)
@@ -183,7 +184,7 @@ def _read(engine: Engine, ward: str, *, today: dt.date | None = None, contact_em
     return dict(ward_row), tables, str(database)
 
 
-def export_lives(engine: Engine, ward: str, dest: Path | str, *, user: dict[str, Any] | None = None,
+def export_lives(engine: Engine, ward: str, dest: Path | str, *, user: User | None = None,
                  now: dt.datetime | None = None, **kwargs: Any) -> Path:
     """Write the LIVES zip to ``dest`` atomically and return its path.
 

@@ -22,9 +22,9 @@ import shapely
 from geomap import crs, i18n
 from geomap.errors import LocalizedError
 from geomap.layer_reader import profile_fields
+from geomap.users import PROFILES, Profile
 from layers.base import Layer
 
-PROFILES = ("public", "internal")
 LIST_SEPARATOR = ";"
 DATE = pd.ArrowDtype(pa.date32())
 
@@ -42,7 +42,7 @@ class ExportError(LocalizedError):
     both_in_str = True
 
 
-def choose_layers(registry: dict[str, Layer], names: Iterable[str] | None, profile: str) -> list[Layer]:
+def choose_layers(registry: dict[str, Layer], names: Iterable[str] | None, profile: Profile) -> list[Layer]:
     """The layers to export, in registry order; all publishable ones when ``names`` is None."""
     if profile not in PROFILES:
         raise ExportError(f"Không có hồ sơ xuất '{profile}'; dùng 'public' (công khai) hoặc 'internal' (nội bộ).",
@@ -70,12 +70,12 @@ def choose_layers(registry: dict[str, Layer], names: Iterable[str] | None, profi
     return chosen
 
 
-def read_columns(layer: Layer, profile: str) -> list[str]:
+def read_columns(layer: Layer, profile: Profile) -> list[str]:
     """The stored columns to read from the database for ``profile`` (personal ones never in public)."""
     return [f.name for f in profile_fields(layer, profile) if not f.derived]
 
 
-def prepare(frame: gpd.GeoDataFrame, layer: Layer, profile: str, srid: int
+def prepare(frame: gpd.GeoDataFrame, layer: Layer, profile: Profile, srid: int
             ) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     """A layer's rows (EPSG:4326, as read) ready to write in EPSG:``srid``, and counts for the metadata.
 
@@ -120,7 +120,7 @@ def _as_text_list(value: Any) -> str | None:
     return str(value)
 
 
-def shape_frame(frame: gpd.GeoDataFrame, layer: Layer, profile: str) -> gpd.GeoDataFrame:
+def shape_frame(frame: gpd.GeoDataFrame, layer: Layer, profile: Profile) -> gpd.GeoDataFrame:
     """Only the profile's fields, in registry order, with export-friendly value types.
 
     Lists become ``;``-joined text, dates stay dates (``datetime.date``, written as Date
@@ -176,7 +176,7 @@ def _codes_text(codes: str | None) -> str:
     return "; ".join(f"{k} = {vi} / {en}" for k, (vi, en) in values.items())
 
 
-def data_dictionary(layers: Sequence[Layer], profile: str, shp_names: dict[str, dict[str, str]] | None = None
+def data_dictionary(layers: Sequence[Layer], profile: Profile, shp_names: dict[str, dict[str, str]] | None = None
                     ) -> pd.DataFrame:
     """One row per exported field: layer, name, type, Vietnamese and English label/description, codes."""
     rows = []
@@ -202,7 +202,7 @@ def data_dictionary(layers: Sequence[Layer], profile: str, shp_names: dict[str, 
     return pd.DataFrame(rows)
 
 
-def layer_licence(layer: Layer, profile: str) -> str:
+def layer_licence(layer: Layer, profile: Profile) -> str:
     """The licence / attribution a layer carries: its own (ODbL for OpenStreetMap-derived data), else ours."""
     if layer.attribution:
         return layer.attribution
@@ -210,7 +210,7 @@ def layer_licence(layer: Layer, profile: str) -> str:
 
 
 def metadata(*, ward: dict[str, Any] | None, layers: Sequence[Layer], counts: dict[str, dict[str, int]],
-             profile: str, fmt: str, srid: int, crs_name: str, transformation: dict[str, Any],
+             profile: Profile, fmt: str, srid: int, crs_name: str, transformation: dict[str, Any],
              source: str, extracted_at: dt.datetime) -> dict[str, Any]:
     """The export's metadata document (also written as a key/value table)."""
     return {

@@ -27,6 +27,7 @@ from geomap.field_reports.photos import MAX_PHOTOS, Photo
 from geomap.i18n import code_label
 from geomap.models import REPORT_CATEGORIES, REPORT_CHANNELS
 from geomap.text import clean_text
+from geomap.users import User
 from geomap.wards import data as ward_data
 
 DESCRIPTION_MAX = 2000
@@ -144,7 +145,7 @@ def submit(
     ward_id: int | None = None,
     ward_slug: str | None = None,
     client: str | None = None,
-    user: Mapping[str, Any] | None = None,
+    user: User | None = None,
     api_key_id: int | None = None,
     at: dt.datetime | None = None,
 ) -> Submitted:
@@ -176,7 +177,7 @@ def submit(
             "channel": report.channel, "at": at, "deadline": deadline, "establishment_id": report.establishment_id,
             "reporter_name": report.reporter_name, "reporter_contact": report.reporter_contact,
             "address": report.address, "h": digest, "api_key_id": api_key_id, "lon": report.lon, "lat": report.lat,
-            "since": since, "user_id": (user or {}).get("id"),
+            "since": since, "user_id": user.id if user is not None else None,
             "note": f"Tiếp nhận qua kênh: {code_label('report_channel', report.channel, 'vi')}"})
         if report_id is None:
             earlier = data.earlier_submission(conn, digest, since)

@@ -19,6 +19,7 @@ from geomap.accounts import data as accounts_data
 from geomap.errors import UnknownWard
 from geomap.field_reports import SET_ASIDE_STATUSES, NotFound, data
 from geomap.field_reports.hotspot_links import one_grid
+from geomap.users import User
 from geomap.wards import data as ward_data
 
 if TYPE_CHECKING:  # imported when used: scipy and geopandas stay out of the public service
@@ -66,7 +67,7 @@ def get(bind: db.Bind, report_id: int) -> dict[str, Any]:
         return report
 
 
-def hidden_fields(user: Mapping[str, Any] | None) -> frozenset[str]:
+def hidden_fields(user: User | None) -> frozenset[str]:
     """Personal fields of a report (reporter name, contact: ``Field.personal`` on the ``field_reports``
     layer) that ``user`` may not see, by the project's one rule, :func:`geomap.auth.visible_fields`
     (only roles holding ``view_personal``; not inspectors, not the public)."""
@@ -78,7 +79,7 @@ def hidden_fields(user: Mapping[str, Any] | None) -> frozenset[str]:
     return frozenset(f.name for f in layer.personal_fields if f.name not in visible)
 
 
-def redact_for(report: Mapping[str, Any], user: Mapping[str, Any] | None) -> dict[str, Any]:
+def redact_for(report: Mapping[str, Any], user: User | None) -> dict[str, Any]:
     """A report (from :func:`get` or :func:`work_list`) without the personal fields ``user`` may not see."""
     hide = hidden_fields(user)
     return {k: v for k, v in report.items() if k not in hide}

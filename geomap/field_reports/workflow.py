@@ -26,6 +26,7 @@ from geomap.field_reports import (
 )
 from geomap.models import REPORT_STATUSES
 from geomap.text import clean_text
+from geomap.users import User
 
 
 def _lock(conn: Connection, report_id: int) -> Mapping[str, Any]:
@@ -35,9 +36,10 @@ def _lock(conn: Connection, report_id: int) -> Mapping[str, Any]:
     return row
 
 
-def _history(conn: Connection, report_id: int, user: Mapping[str, Any] | None, status_from: str | None,
+def _history(conn: Connection, report_id: int, user: User | None, status_from: str | None,
              status_to: str | None, note: str | None, *, public: bool = True) -> None:
-    data.add_history(conn, report_id, (user or {}).get("id"), status_from, status_to, note, public=public)
+    user_id = user.id if user is not None else None
+    data.add_history(conn, report_id, user_id, status_from, status_to, note, public=public)
 
 
 def transition(
@@ -45,7 +47,7 @@ def transition(
     report_id: int,
     to_status: str,
     *,
-    user: Mapping[str, Any] | None,
+    user: User | None,
     note: str | None = None,
     public: bool = True,
 ) -> dict[str, Any]:
@@ -79,7 +81,7 @@ def transition(
 
 
 def assign(
-    bind: db.Bind, report_id: int, assignee_id: int, *, user: Mapping[str, Any] | None, note: str | None = None,
+    bind: db.Bind, report_id: int, assignee_id: int, *, user: User | None, note: str | None = None,
 ) -> dict[str, Any]:
     """Give a report to a staff member; an unassigned open report becomes ``assigned``."""
     note = clean_text(note) or None
@@ -104,7 +106,7 @@ def assign(
 
 
 def mark_duplicate(
-    bind: db.Bind, report_id: int, original_id: int, *, user: Mapping[str, Any] | None, note: str | None = None,
+    bind: db.Bind, report_id: int, original_id: int, *, user: User | None, note: str | None = None,
 ) -> dict[str, Any]:
     """Mark ``report_id`` a duplicate of ``original_id`` (followed to the root of its own chain)."""
     note = clean_text(note) or None
@@ -132,7 +134,7 @@ def mark_duplicate(
         return dict(_lock(conn, report_id))
 
 
-def add_note(bind: db.Bind, report_id: int, note: str, *, user: Mapping[str, Any] | None,
+def add_note(bind: db.Bind, report_id: int, note: str, *, user: User | None,
              public: bool = False) -> None:
     """A history entry without a status change (internal by default)."""
     note = clean_text(note)

@@ -33,7 +33,7 @@ from geomap.importing.plan import ImportPlan, build_plan
 from geomap.importing.reading import MAX_UPLOAD_MB, ImportFileError, RawTable, read_bytes, read_path
 from geomap.importing.validation import Issue
 from geomap.records import edit
-from geomap.records.edit import User
+from geomap.users import User
 
 __all__ = [
     "COLUMNS", "KINDS", "MAX_UPLOAD_MB", "SHEETS", "Column", "ImportFileError", "ImportPlan", "ImportRejected",
@@ -69,14 +69,14 @@ def read(kind: str, source: Source, filename: str = "", max_mb: float | None = N
     return read_path(source, kind, max_mb)
 
 
-def _require(user: User, ward_id: int) -> None:
+def _require(user: User | None, ward_id: int) -> None:
     """Refuse a user without ``import_records``, or bound to another ward (None: the command line)."""
     auth.require(user, "import_records")
     edit.check_scope(user, ward_id)
 
 
 def dry_run(bind: db.Bind, kind: str, source: Source, *, ward_id: int, filename: str = "",
-            today: dt.date | None = None, max_mb: float | None = None, user: User = None) -> ImportPlan:
+            today: dt.date | None = None, max_mb: float | None = None, user: User | None = None) -> ImportPlan:
     """What importing ``source`` would do, row by row; nothing is written."""
     _require(user, ward_id)
     filename = filename or (Path(source).name if not isinstance(source, bytes) else "")
@@ -86,7 +86,7 @@ def dry_run(bind: db.Bind, kind: str, source: Source, *, ward_id: int, filename:
 
 
 def run_import(bind: db.Bind, kind: str, source: Source, *, ward_id: int, filename: str = "",
-               user: User = None, today: dt.date | None = None, max_mb: float | None = None,
+               user: User | None = None, today: dt.date | None = None, max_mb: float | None = None,
                lang: str = "vi") -> ImportResult:
     """Import ``source`` all-or-nothing: plan and write in one transaction, or raise and write nothing.
 

@@ -26,8 +26,9 @@ from geomap.errors import ConcurrentEdit
 from geomap.importing import data
 from geomap.importing.columns import ESTABLISHMENT_FIELDS, INSPECTION_FIELDS, LICENCE_FIELDS
 from geomap.importing.plan import ImportPlan, PlannedLicence
-from geomap.records.edit import User, statuses
+from geomap.records.edit import statuses
 from geomap.text import search_key
+from geomap.users import User
 
 
 @dataclass
@@ -60,7 +61,7 @@ def _with_statuses(audits: list[tuple], before: Mapping[int, dict], after: Mappi
     return out
 
 
-def apply_plan(conn: Connection, plan: ImportPlan, user: User = None, note: str | None = None) -> ImportResult:
+def apply_plan(conn: Connection, plan: ImportPlan, user: User | None = None, note: str | None = None) -> ImportResult:
     """Write ``plan`` (its accepted rows) on ``conn``, inside the caller's transaction."""
     result = ImportResult(plan)
     audits: list[tuple] = []
@@ -73,8 +74,7 @@ def apply_plan(conn: Connection, plan: ImportPlan, user: User = None, note: str 
     statuses_after = statuses(conn, (eid for _, eid, _, _, _, child in audits if child))
     audits = _with_statuses(audits, statuses_before, statuses_after)
     result.unchanged = sum(1 for r in plan.rows if r.action == "unchanged")
-    user = user or {}
-    uid, uname = user.get("id"), user.get("username", "system")
+    uid, uname = (user.id, user.username) if user is not None else (None, "system")
     result.audit_entries = data.copy_audit(
         conn, ((uid, uname, "import", etype, eid, _json(before), _json(after), f"{note}, {where}")
                for etype, eid, before, after, where in audits))

@@ -22,9 +22,8 @@ from geomap.errors import GeomapError
 from geomap.field_reports import photos
 from geomap.inspections import data, risk, routing, travel
 from geomap.records import edit
+from geomap.users import User
 from geomap.wards import data as ward_data
-
-User = Mapping[str, Any] | None
 
 
 def due_list(bind: db.Bind, ward_id: int, ward_slug: str | None = None, today: dt.date | None = None,
@@ -44,7 +43,7 @@ def due_list(bind: db.Bind, ward_id: int, ward_slug: str | None = None, today: d
 
 def inspectors(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
     """Active staff who hold ``record_inspection`` in this ward (or in every ward), by name."""
-    return [r for r in data.active_staff(bind, ward_id) if auth.can(r, "record_inspection")]
+    return [r for r in data.active_staff(bind, ward_id) if auth.role_can(r["role"], "record_inspection")]
 
 
 def stops_from(frame: pd.DataFrame, must_visit: Iterable[int] = ()) -> list[routing.Stop]:
@@ -119,7 +118,7 @@ def _summary(r: routing.Route) -> dict[str, Any]:
             "return_travel_s": r.return_travel_s, "return_distance_m": round(r.return_distance_m)}
 
 
-def save_plan(bind: db.Bind, ward_id: int, result: routing.Plan, *, user: User = None) -> list[int]:
+def save_plan(bind: db.Bind, ward_id: int, result: routing.Plan, *, user: User | None = None) -> list[int]:
     """Store each inspector's route for the plan's date, replacing that inspector's earlier plan for the day."""
     auth.require(user, "record_inspection")
     if result.date is None:
@@ -134,7 +133,7 @@ def save_plan(bind: db.Bind, ward_id: int, result: routing.Plan, *, user: User =
             new_id = data.replace_route(
                 conn, ward_id, result.date, inspector_id=route.inspector.user_id, inspector_name=route.inspector.name,
                 stops=stops, summary={**_summary(route), "travel_model": result.travel_model},
-                created_by=(user or {}).get("id"))
+                created_by=user.id if user is not None else None)
             audit.record(conn, action="plan_route", entity_type="inspection_route", entity_id=new_id, user=user,
                          after={"route_date": result.date, "inspector": route.inspector.name,
                                 "stops": [s["establishment_id"] for s in stops]})
@@ -155,7 +154,7 @@ def routes_on(bind: db.Bind, ward_id: int, day: dt.date, *, inspector_id: int | 
 def record_visit(
     bind: db.Bind, establishment_id: int, result: str, *, day: dt.date | None = None, kind: str = "periodic",
     violations: Sequence[Mapping[str, Any]] | None = None, notes: str | None = None,
-    photo_files: Sequence[tuple[str, bytes]] = (), user: User = None,
+    photo_files: Sequence[tuple[str, bytes]] = (), user: User | None = None,
 ) -> int:
     """Record an on-site result with its photos in one unit of work; returns the inspection id.
 

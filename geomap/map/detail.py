@@ -15,6 +15,7 @@ import layers as layer_registry
 from geomap import auth, db, status
 from geomap.map import data
 from geomap.map.features import ESTABLISHMENT_LAYER
+from geomap.users import User
 from layers.base import Layer
 
 
@@ -32,7 +33,7 @@ class EstablishmentDetail:
     lng: float | None = None
 
 
-def detail_fields(layer: Layer, user: Mapping[str, Any] | None) -> tuple:
+def detail_fields(layer: Layer, user: User | None) -> tuple:
     """The one check of which fields the detail panel shows to ``user`` (personal data by role).
 
     Staff without ``view_personal`` (see :mod:`geomap.auth`) see every field but the personal
@@ -41,7 +42,7 @@ def detail_fields(layer: Layer, user: Mapping[str, Any] | None) -> tuple:
     return tuple(auth.visible_fields(layer, user))
 
 
-def establishment_detail(bind: db.Bind, establishment_id: int, *, user: Mapping[str, Any] | None,
+def establishment_detail(bind: db.Bind, establishment_id: int, *, user: User | None,
                          today: dt.date | None = None) -> EstablishmentDetail | None:
     """The establishment's record, all its licences and inspections, and its change history."""
     layer = layer_registry.get(ESTABLISHMENT_LAYER)

@@ -23,6 +23,7 @@ import layers as layer_registry
 from geomap import crs, layer_reader
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError, crs_list, crs_param, feature_key, items_params
+from geomap.users import Profile
 from geomap.wards import data as ward_data
 from layers.base import Layer
 
@@ -38,13 +39,13 @@ CONFORMANCE = (
 )
 
 
-def collections_for(profile: str) -> dict[str, Layer]:
+def collections_for(profile: Profile) -> dict[str, Layer]:
     """The registry's layers served to ``profile``: public ones need a public feature id."""
     return {name: layer for name, layer in layer_registry.registry().items()
             if profile == "internal" or (layer.publishable and layer.public_id_field)}
 
 
-def collection_layer(collection_id: str, profile: str) -> Layer:
+def collection_layer(collection_id: str, profile: Profile) -> Layer:
     found = collections_for(profile).get(collection_id)
     if found is None:
         raise OGCError(404, "NotFound", f"There is no collection '{collection_id}'; see {PREFIX}/collections.")
@@ -154,7 +155,7 @@ def collection(root: str, engine: Engine, layer: Layer, srids: Sequence[int], ca
     }
 
 
-def collections(root: str, url: str, params: Mapping[str, str], engine: Engine, profile: str,
+def collections(root: str, url: str, params: Mapping[str, str], engine: Engine, profile: Profile,
                 caches: OGCCaches) -> dict[str, Any]:
     srids = offered_srids(engine)
     return {
@@ -164,7 +165,7 @@ def collections(root: str, url: str, params: Mapping[str, str], engine: Engine, 
     }
 
 
-def _features(page: layer_reader.Page | pd.DataFrame, layer: Layer, profile: str) -> list[dict[str, Any]]:
+def _features(page: layer_reader.Page | pd.DataFrame, layer: Layer, profile: Profile) -> list[dict[str, Any]]:
     frame = page.frame if isinstance(page, layer_reader.Page) else page
     names = [f.name for f in layer_reader.profile_fields(layer, profile)]
     return [{
@@ -180,7 +181,7 @@ def content_crs(srid: int, lat_lon: bool) -> dict[str, str]:
     return {"Content-Crs": f"<{crs.uri(srid, crs84=not lat_lon and srid == 4326)}>"}
 
 
-def items(root: str, url: str, params: Mapping[str, str], engine: Engine, layer: Layer, profile: str,
+def items(root: str, url: str, params: Mapping[str, str], engine: Engine, layer: Layer, profile: Profile,
           caches: OGCCaches) -> tuple[dict[str, Any], dict[str, str]]:
     """The items page (a FeatureCollection with ``next``/``prev`` links) and its headers."""
     args = items_params(params, layer, profile, offered_srids(engine))
@@ -207,7 +208,7 @@ def items(root: str, url: str, params: Mapping[str, str], engine: Engine, layer:
     return body, content_crs(args["srid"], args["lat_lon"])
 
 
-def item(root: str, url: str, params: Mapping[str, str], engine: Engine, layer: Layer, profile: str,
+def item(root: str, url: str, params: Mapping[str, str], engine: Engine, layer: Layer, profile: Profile,
          raw_id: str) -> tuple[dict[str, Any], dict[str, str]]:
     """One feature by its public (or, internal, database) id, with its links and headers."""
     srid, lat_lon = crs_param(params, "crs", offered_srids(engine))

@@ -14,6 +14,7 @@ from typing import Any
 
 from geomap import crs
 from geomap.layer_reader import feature_id, profile_fields
+from geomap.users import Profile
 from layers.base import Field, Layer
 
 DEFAULT_LIMIT = 100
@@ -149,7 +150,7 @@ def property_value(f: Field, raw: str) -> Any:
     return raw
 
 
-def feature_key(layer: Layer, profile: str, raw: str) -> int | str | None:
+def feature_key(layer: Layer, profile: Profile, raw: str) -> int | str | None:
     """A feature id from a URL as the profile's id column holds it; None when it cannot be one."""
     if feature_id(layer, profile)[1]:
         return raw
@@ -159,7 +160,7 @@ def feature_key(layer: Layer, profile: str, raw: str) -> int | str | None:
         return None
 
 
-def items_params(params: Mapping[str, str], layer: Layer, profile: str, offered: Sequence[int]) -> dict[str, Any]:
+def items_params(params: Mapping[str, str], layer: Layer, profile: Profile, offered: Sequence[int]) -> dict[str, Any]:
     """The items request as :func:`geomap.layer_reader.read_page` arguments (plus ``srid``/``lat_lon``)."""
     fields = {f.name: f for f in profile_fields(layer, profile)}
     unknown = [k for k in params if k not in STANDARD_PARAMS and k not in fields]

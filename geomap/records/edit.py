@@ -58,9 +58,9 @@ from geomap.records.rules import (
     today,
 )
 from geomap.text import nfc, search_key
+from geomap.users import User
 from geomap.wards import data as ward_data
 
-User = Mapping[str, Any] | None
 _TEXT = ("code", "name", "house_number", "street", "address", "tax_code", "opening_hours", "owner_name",
          "owner_id_number", "phone", "email")
 _MAX_LEN = {"code": 32, "name": 300, "house_number": 50, "street": 200, "address": 500, "tax_code": 20,
@@ -357,7 +357,7 @@ def inspections_of(bind: db.Bind, establishment_id: int) -> list[dict[str, Any]]
     return data.inspections_of(bind, establishment_id)
 
 
-def history(bind: db.Bind, establishment_id: int, user: User) -> list[dict[str, Any]]:
+def history(bind: db.Bind, establishment_id: int, user: User | None) -> list[dict[str, Any]]:
     """The establishment's change history as ``user`` may see it (personal values hidden without the right)."""
     auth.require(user, "view_history")
     with db.read(bind) as conn:
@@ -367,7 +367,7 @@ def history(bind: db.Bind, establishment_id: int, user: User) -> list[dict[str, 
 # --- locking -------------------------------------------------------------------------------
 
 
-def _lock(conn: Connection, establishment_id: int, expected_version: int | None, user: User) -> dict[str, Any]:
+def _lock(conn: Connection, establishment_id: int, expected_version: int | None, user: User | None) -> dict[str, Any]:
     """Lock the row and check the version the editor loaded is still the current one."""
     row = data.lock_establishment(conn, establishment_id)
     if row is None:
@@ -391,9 +391,9 @@ def _lock(conn: Connection, establishment_id: int, expected_version: int | None,
     return row
 
 
-def check_scope(user: User, ward_id: int) -> None:
+def check_scope(user: User | None, ward_id: int) -> None:
     """Refuse an account bound to another ward than ``ward_id`` (None, or an unbound account: any ward)."""
-    if user is not None and user.get("ward_id") is not None and user["ward_id"] != ward_id:
+    if user is not None and user.ward_id is not None and user.ward_id != ward_id:
         raise auth.PermissionDenied("Tài khoản của bạn không quản lý phường này.",
                                     "Your account does not manage this ward.")
 
@@ -422,7 +422,7 @@ def _write(conn: Connection, before: Mapping[str, Any], values: Mapping[str, Any
 
 def create_establishment(
     bind: db.Bind, ward_id: int, values: Mapping[str, Any], *, lon: float | None = None, lat: float | None = None,
-    user: User = None,
+    user: User | None = None,
 ) -> dict[str, Any]:
     """Add an establishment; returns {id, code, version}. ``code`` is issued when not given."""
     auth.require(user, "edit_records")
@@ -470,8 +470,8 @@ def _audit_values(snapshot: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def update_establishment(
-    bind: db.Bind, establishment_id: int, changes: Mapping[str, Any], *, expected_version: int, user: User = None,
-    action: str = "update", note: str | None = None,
+    bind: db.Bind, establishment_id: int, changes: Mapping[str, Any], *, expected_version: int,
+    user: User | None = None, action: str = "update", note: str | None = None,
 ) -> int:
     """Change fields of an establishment loaded at ``expected_version``; returns the new version.
 
@@ -504,7 +504,7 @@ def update_establishment(
 
 def close_establishment(
     bind: db.Bind, establishment_id: int, *, expected_version: int, closed_on: Any = None, reason: str | None = None,
-    user: User = None,
+    user: User | None = None,
 ) -> int:
     """Mark an establishment closed (kept for history, no longer counted as active)."""
     auth.require(user, "edit_records")
@@ -529,7 +529,7 @@ def close_establishment(
 
 
 def reopen_establishment(
-    bind: db.Bind, establishment_id: int, *, expected_version: int, reason: str | None = None, user: User = None,
+    bind: db.Bind, establishment_id: int, *, expected_version: int, reason: str | None = None, user: User | None = None,
 ) -> int:
     """Reopen a closed or suspended establishment (active again)."""
     auth.require(user, "edit_records")
@@ -547,7 +547,7 @@ def reopen_establishment(
 
 
 def move_point(
-    bind: db.Bind, establishment_id: int, lon: float, lat: float, *, expected_version: int, user: User = None,
+    bind: db.Bind, establishment_id: int, lon: float, lat: float, *, expected_version: int, user: User | None = None,
 ) -> int:
     """Move an establishment's point (must stay inside its ward); its residential group follows."""
     auth.require(user, "edit_records")
@@ -600,7 +600,7 @@ def _clean_licence(kind: str, issued_on: Any, expires_on: Any, number: Any, issu
     return values
 
 
-def _establishment_for_child(conn: Connection, establishment_id: int, user: User) -> dict[str, Any]:
+def _establishment_for_child(conn: Connection, establishment_id: int, user: User | None) -> dict[str, Any]:
     row = data.share_establishment(conn, establishment_id)
     if row is None:
         raise NotFound(f"Không có cơ sở số {establishment_id}.", f"There is no establishment {establishment_id}.")
@@ -610,7 +610,7 @@ def _establishment_for_child(conn: Connection, establishment_id: int, user: User
 
 def add_licence(
     bind: db.Bind, establishment_id: int, kind: str, issued_on: Any, *, expires_on: Any = None, number: Any = None,
-    issuer: Any = None, note: Any = None, user: User = None, action: str = "add_licence",
+    issuer: Any = None, note: Any = None, user: User | None = None, action: str = "add_licence",
 ) -> int:
     """Record a licence; a food-safety certificate without expiry gets issue + 3 years. Returns its id."""
     auth.require(user, "edit_records")
@@ -639,7 +639,7 @@ def _licence(conn: Connection, licence_id: int) -> dict[str, Any]:
 
 def renew_licence(
     bind: db.Bind, licence_id: int, issued_on: Any, *, expires_on: Any = None, number: Any = None, issuer: Any = None,
-    note: Any = None, user: User = None,
+    note: Any = None, user: User | None = None,
 ) -> int:
     """Record the renewal of a licence as a new licence of the same kind (the old one stays in the history)."""
     auth.require(user, "edit_records")
@@ -656,8 +656,8 @@ def renew_licence(
                            user=user, action="renew_licence")
 
 
-def revoke_licence(bind: db.Bind, licence_id: int, revoked_on: Any = None, *, reason: Any = None, user: User = None
-                   ) -> None:
+def revoke_licence(bind: db.Bind, licence_id: int, revoked_on: Any = None, *, reason: Any = None,
+                   user: User | None = None) -> None:
     """Revoke a licence from ``revoked_on`` (default today): it counts as expired from that day."""
     auth.require(user, "edit_records")
     p = _Problems()
@@ -709,7 +709,7 @@ def _clean_violations(items: Iterable[Any] | None, p: _Problems) -> list[dict[st
 
 def record_inspection(
     bind: db.Bind, establishment_id: int, inspected_on: Any, kind: str, result: str, *,
-    violations: Iterable[Any] | None = None, notes: Any = None, follow_up_due: Any = None, user: User = None,
+    violations: Iterable[Any] | None = None, notes: Any = None, follow_up_due: Any = None, user: User | None = None,
 ) -> int:
     """Record an inspection; after a violation the follow-up is due in :data:`FOLLOW_UP_DAYS` by severity.
 
@@ -745,9 +745,9 @@ def record_inspection(
         _establishment_for_child(conn, establishment_id, user)
         before = _statuses(conn, establishment_id)
         inspection_id = data.insert_inspection(conn, establishment_id, {
-            "inspected_on": day, "inspector_id": (user or {}).get("id"),
-            "inspector_name": (user or {}).get("full_name"), "kind": kind, "result": result, "violations": items,
-            "notes": notes_text, "follow_up_due": due})
+            "inspected_on": day, "inspector_id": user.id if user is not None else None,
+            "inspector_name": user.full_name if user is not None else None, "kind": kind, "result": result,
+            "violations": items, "notes": notes_text, "follow_up_due": due})
         after = _statuses(conn, establishment_id)
         changed = before.get("food_safety_status") != after.get("food_safety_status")
         audit.record(

@@ -8,7 +8,6 @@ a password reset or a disabled account take effect at the next click.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -16,6 +15,7 @@ import streamlit as st
 from geomap import auth, config, i18n
 from geomap.errors import GeomapError, LocalizedError
 from geomap.ui.resources import engine
+from geomap.users import User
 
 _TOKEN = "geomap.session_token"
 
@@ -43,8 +43,8 @@ def _lang() -> str:
     return i18n.lang_or_default(st.session_state.get("lang", config.LANGUAGE))
 
 
-def require_user() -> dict[str, Any]:
-    """The signed-in user {id, username, full_name, role, ward_id}; otherwise shows the form and stops."""
+def require_user() -> User:
+    """The signed-in user; otherwise shows the form and stops."""
     lang = _lang()
     eng = engine()
     token = st.session_state.get(_TOKEN)
@@ -107,10 +107,10 @@ def _sign_in_form(lang: str) -> None:
     st.rerun()
 
 
-def _sidebar(user: dict[str, Any], token: str, lang: str) -> None:
+def _sidebar(user: User, token: str, lang: str) -> None:
     with st.sidebar:
-        st.caption(f"{i18n.t('auth.signed_in_as', lang)}: {user['full_name']} "
-                   f"({i18n.code_label('role', user['role'], lang)})")
+        st.caption(f"{i18n.t('auth.signed_in_as', lang)}: {user.full_name} "
+                   f"({i18n.code_label('role', user.role, lang)})")
         if st.button(i18n.t("auth.sign_out", lang), key="geomap.sign_out", icon=":material/logout:"):
             auth.sign_out(engine(), token)
             st.session_state.pop(_TOKEN, None)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from geomap import i18n
+from geomap.users import User
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,8 @@ class Context:
     lang: str
     ward_slug: str
     ward_id: int
-    #: the signed-in staff user (a mapping with id, username, full_name, role), None before sign-in
-    user: dict[str, Any] | None = None
+    #: the signed-in staff user, None before sign-in
+    user: User | None = None
 
     def t(self, key: str) -> str:
         return i18n.t(key, self.lang)
@@ -27,4 +27,8 @@ class Context:
 
     @property
     def role(self) -> str | None:
-        return self.user["role"] if self.user else None
+        return self.user.role if self.user is not None else None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None

@@ -40,7 +40,7 @@ def main() -> None:
     user = auth.require_user()
     ctx = Context(engine=eng, lang=lang, ward_slug=slug, ward_id=ward["id"], user=user)
 
-    allowed = [p for p in page_registry.discover() if user["role"] in p.roles]
+    allowed = [p for p in page_registry.discover() if user.role in p.roles]
     st_pages = {p.key: st.Page(lambda p=p: _render(p, ctx), title=p.title(lang), icon=p.icon, url_path=p.key,
                                default=p.default) for p in allowed}
     nav = st.navigation(list(st_pages.values()))

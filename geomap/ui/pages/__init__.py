@@ -15,9 +15,9 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from geomap import auth
+from geomap.ui.context import Context
 
 ALL_ROLES = ("inspector", "data_officer", "ward_manager", "admin")
 
@@ -29,7 +29,7 @@ class Page:
     key: str  # url path, e.g. "map"
     title_vi: str
     title_en: str
-    render: Callable[[Any], None]  # render(ctx: geomap.ui.context.Context)
+    render: Callable[[Context], None]
     icon: str = ":material/map:"
     #: who may open the page (default: every staff role); not given together with ``permission``
     roles: tuple[str, ...] | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -13,6 +12,7 @@ from streamlit_folium import st_folium
 from geomap import dashboard, i18n, profiles, status
 from geomap.errors import GeomapError
 from geomap.ui import resources
+from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
 
@@ -66,7 +66,7 @@ def _periods(today: dt.date) -> list[str]:
     return months + quarters[::-1]
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     lang, today = ctx.lang, status.today()
     st.title(ctx.t("dash.title"))
     db_key = ctx.engine.url.render_as_string(hide_password=True)

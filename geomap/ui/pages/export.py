@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +17,7 @@ import layers
 from geomap import auth, crs, export
 from geomap.errors import GeomapError, LocalizedError
 from geomap.export import lives
+from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
@@ -58,11 +58,11 @@ def _message(exc: GeomapError, lang: str) -> str:
     return exc.message(lang) if isinstance(exc, LocalizedError) else str(exc)
 
 
-def _offer(ctx: Any, path: Path, key: str) -> None:
+def _offer(ctx: Context, path: Path, key: str) -> None:
     st.session_state[f"{_STATE}.{key}"] = {"name": path.name, "data": path.read_bytes()}
 
 
-def _show(ctx: Any, key: str, mime: str) -> None:
+def _show(ctx: Context, key: str, mime: str) -> None:
     made = st.session_state.get(f"{_STATE}.{key}")
     if made:
         st.success(ctx.t("export.ready").format(name=made["name"]))
@@ -70,7 +70,7 @@ def _show(ctx: Any, key: str, mime: str) -> None:
                            icon=":material/download:", key=f"export.download.{key}")
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     st.title(ctx.t("export.title"))
     st.caption(ctx.t("export.intro"))
     registry = layers.registry()

@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import html
 import json
-from typing import Any
 
 import folium
 import pandas as pd
@@ -27,6 +26,7 @@ from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.map import view as mapview
 from geomap.models import REPORT_CATEGORIES
 from geomap.ui import resources
+from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
 
@@ -140,7 +140,7 @@ def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, 
     return m
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     lang = ctx.lang
     st.title(i18n.t("hot.title", lang))
     today = status.today()

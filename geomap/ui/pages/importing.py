@@ -15,6 +15,7 @@ import streamlit as st
 from geomap import i18n
 from geomap.errors import GeomapError
 from geomap.importing import KINDS, MAX_UPLOAD_MB, ImportFileError, ImportRejected, dry_run, run_import, template
+from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
@@ -57,7 +58,7 @@ def _file_error(exc: GeomapError, lang: str) -> str:
     return exc.message(lang) if isinstance(exc, ImportFileError) else str(exc)
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     lang = ctx.lang
     st.title(ctx.t("import.title"))
     st.caption(ctx.t("import.intro"))
@@ -126,7 +127,7 @@ def render(ctx: Any) -> None:
                                                unchanged=result.unchanged, audit=result.audit_entries))
 
 
-def _show_plan(ctx: Any, plan: Any) -> None:
+def _show_plan(ctx: Context, plan: Any) -> None:
     counts = plan.counts
     cols = st.columns(4)
     for col, action in zip(cols, ("insert", "update", "unchanged", "reject"), strict=True):

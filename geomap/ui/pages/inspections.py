@@ -20,6 +20,7 @@ import streamlit as st
 from geomap import auth, i18n, profiles, status
 from geomap.errors import GeomapError
 from geomap.inspections import planning, risk, route_files, routing, travel
+from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
@@ -89,7 +90,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
 }
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     lang = ctx.lang
     st.title(i18n.t("insp.title", lang))
     day = st.date_input(i18n.t("insp.date", lang), value=status.today(), format="DD/MM/YYYY", key="insp.date")
@@ -101,7 +102,7 @@ def render(ctx: Any) -> None:
         _result_section(ctx, result["plan"])
 
 
-def _due(ctx: Any, day: dt.date) -> pd.DataFrame:
+def _due(ctx: Context, day: dt.date) -> pd.DataFrame:
     return _cached_due(ctx.engine.url.render_as_string(hide_password=False), ctx.ward_id, ctx.ward_slug, day)
 
 
@@ -112,7 +113,7 @@ def _cached_due(_url: str, ward_id: int, ward_slug: str, day: dt.date) -> pd.Dat
     return planning.due_list(engine(), ward_id, ward_slug, day)
 
 
-def _due_section(ctx: Any, frame: pd.DataFrame) -> pd.DataFrame:
+def _due_section(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
     lang = ctx.lang
     st.subheader(i18n.t("insp.due_header", lang))
     c1, c2, c3, c4, c5 = st.columns([3, 3, 3, 3, 2])
@@ -159,7 +160,7 @@ def _vsic_options(frame: pd.DataFrame, lang: str) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def _status_label(ctx: Any, value: str) -> str:
+def _status_label(ctx: Context, value: str) -> str:
     for codes in ("licence_status", "food_safety_status"):
         label = ctx.label(codes, value)
         if label != value:
@@ -167,7 +168,7 @@ def _status_label(ctx: Any, value: str) -> str:
     return value
 
 
-def _plan_section(ctx: Any, candidates: pd.DataFrame, day: dt.date) -> None:
+def _plan_section(ctx: Context, candidates: pd.DataFrame, day: dt.date) -> None:
     """The planning form over the filtered list; anyone on the page may plan, saving needs ``record_inspection``."""
     lang = ctx.lang
     st.subheader(i18n.t("insp.route_header", lang))
@@ -274,7 +275,7 @@ def _wait_text(route: routing.Route, visit: routing.Visit, lang: str) -> str:
     return reason.text(lang) if reason else ""
 
 
-def _result_section(ctx: Any, plan: routing.Plan) -> None:
+def _result_section(ctx: Context, plan: routing.Plan) -> None:
     lang = ctx.lang
     st.subheader(i18n.t("insp.result_header", lang))
     st.caption(i18n.t("insp.model", lang).format(model=plan.travel_model))

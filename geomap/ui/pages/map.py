@@ -22,6 +22,7 @@ from geomap.map import features as mapfeatures
 from geomap.map import view as mapview
 from geomap.text import fold
 from geomap.ui import resources
+from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 from geomap.wards import data as ward_data
@@ -104,7 +105,7 @@ def _ward_facts(db_key: str, ward_id: int) -> tuple[tuple[float, float, float, f
 # --- the page ------------------------------------------------------------------------------------
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     reg = layers.registry()
     db_key = _db_key()
     bounds, searchable = _ward_facts(db_key, ctx.ward_id)
@@ -193,12 +194,12 @@ def render(ctx: Any) -> None:
                   use_container_width=True, center=center, zoom=center_zoom)
 
 
-def _state(ctx: Any, name: str) -> str:
+def _state(ctx: Context, name: str) -> str:
     """Session key of the page's own state, per ward (a selection never leaks into another ward)."""
     return f"map.{name}.{ctx.ward_slug}"
 
 
-def _filter_widgets(ctx: Any, layer: Layer, frame: pd.DataFrame) -> dict[str, Any]:
+def _filter_widgets(ctx: Context, layer: Layer, frame: pd.DataFrame) -> dict[str, Any]:
     """Multi-selects (and text boxes for ``search`` filters) for every declared filter of ``layer``."""
     chosen: dict[str, Any] = {}
     options = mapfeatures.filter_options(layer, frame)
@@ -226,7 +227,7 @@ def _matching(frame: pd.DataFrame, field: str, text: str) -> list[Any]:
     return [v for v in values if needle in fold(str(v))] or ["\x00no match"]
 
 
-def _counts(ctx: Any, drawn: list[Layer], frames: dict, shown: dict) -> None:
+def _counts(ctx: Context, drawn: list[Layer], frames: dict, shown: dict) -> None:
     """One line: how many features of each drawn layer are shown, of how many in the ward/view."""
     parts = [f"**{plain(lyr.title(ctx.lang))}**: " + ctx.t("map.of_total").format(
         shown=len(shown[lyr.name]), total=len(frames[lyr.name])) for lyr in drawn if lyr.name in shown]
@@ -234,7 +235,7 @@ def _counts(ctx: Any, drawn: list[Layer], frames: dict, shown: dict) -> None:
         st.markdown(f"{ctx.t('map.shown')} — " + " · ".join(parts))
 
 
-def _search_results(ctx: Any, name: str, found: pd.DataFrame) -> None:
+def _search_results(ctx: Context, name: str, found: pd.DataFrame) -> None:
     if found.empty:
         return
     ids = found["id"].tolist()
@@ -249,7 +250,7 @@ def _search_results(ctx: Any, name: str, found: pd.DataFrame) -> None:
         st.rerun()
 
 
-def _selected_from_click(ctx: Any, view: dict) -> int | None:
+def _selected_from_click(ctx: Context, view: dict) -> int | None:
     """The establishment of the latest map click (nearest within a few metres), else the previous choice."""
     click, count = view.get("last_object_clicked"), view.get("last_object_clicked_count")
     if click and count != st.session_state.get(_state(ctx, "last_click")):
@@ -261,7 +262,7 @@ def _selected_from_click(ctx: Any, view: dict) -> int | None:
     return st.session_state.get(_state(ctx, "selected"))
 
 
-def _detail_panel(ctx: Any, detail: mapdetail.EstablishmentDetail) -> None:
+def _detail_panel(ctx: Context, detail: mapdetail.EstablishmentDetail) -> None:
     layer = layers.get(mapfeatures.ESTABLISHMENT_LAYER)
     rec = detail.record
     head, close = st.columns([5, 1])
@@ -303,7 +304,7 @@ def _detail_panel(ctx: Any, detail: mapdetail.EstablishmentDetail) -> None:
         } for h in detail.history]))
 
 
-def _table(ctx: Any, frame: pd.DataFrame) -> None:
+def _table(ctx: Context, frame: pd.DataFrame) -> None:
     if frame.empty:
         st.caption(ctx.t("map.detail.none"))
     else:

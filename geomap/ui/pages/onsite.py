@@ -18,6 +18,7 @@ from geomap import auth, i18n, status
 from geomap.errors import GeomapError, LocalizedError
 from geomap.inspections import planning, route_files, routing
 from geomap.models import INSPECTION_KINDS, INSPECTION_RESULTS
+from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
@@ -48,7 +49,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
 }
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     lang = ctx.lang
     st.markdown("<style>.stButton button, .stFormSubmitButton button {width:100%; min-height:3rem}</style>",
                 unsafe_allow_html=True)
@@ -57,7 +58,7 @@ def render(ctx: Any) -> None:
     flash = st.session_state.pop("onsite.flash", None)
     if flash:
         st.success(flash)
-    mine = planning.routes_on(ctx.engine, ctx.ward_id, day, inspector_id=(ctx.user or {}).get("id"))
+    mine = planning.routes_on(ctx.engine, ctx.ward_id, day, inspector_id=ctx.user_id)
     routes = mine or planning.routes_on(ctx.engine, ctx.ward_id, day)
     if not routes:
         st.info(i18n.t("onsite.none", lang))
@@ -88,7 +89,7 @@ def render(ctx: Any) -> None:
             previous = (stop["lon"], stop["lat"])
 
 
-def _stop(ctx: Any, stop: dict[str, Any], previous: tuple[float, float], day: dt.date, can_record: bool) -> None:
+def _stop(ctx: Context, stop: dict[str, Any], previous: tuple[float, float], day: dt.date, can_record: bool) -> None:
     lang = ctx.lang
     recorded = stop.get("recorded")
     mark = "✅" if recorded else "⬜"

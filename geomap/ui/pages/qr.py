@@ -6,13 +6,12 @@ signed-in user for the audit log), :mod:`qr.images` and :mod:`qr.stickers`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
 from geomap import db, links
 from geomap.errors import GeomapError
+from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from qr import images, issue, stickers
 
@@ -65,7 +64,7 @@ def _refs(text: str) -> list[str]:
     return [r.strip() for r in text.replace("\n", ",").split(",") if r.strip()]
 
 
-def _summary(ctx: Any) -> None:
+def _summary(ctx: Context) -> None:
     flash = st.session_state.pop("qr.flash", None)
     if flash:
         st.success(flash)
@@ -87,7 +86,7 @@ def _summary(ctx: Any) -> None:
             st.rerun()
 
 
-def _print_section(ctx: Any) -> None:
+def _print_section(ctx: Context) -> None:
     st.subheader(ctx.t("qrpage.print"))
     with ctx.engine.connect() as conn:
         options = issue.scopes(conn, ctx.ward_id)
@@ -134,7 +133,7 @@ def _print_section(ctx: Any) -> None:
                            mime="application/pdf", icon=":material/download:")
 
 
-def _one_code(ctx: Any) -> None:
+def _one_code(ctx: Context) -> None:
     st.subheader(ctx.t("qrpage.one"))
     if "qr.ref.next" in st.session_state:  # a reissue shows the new code (set before the widget exists)
         st.session_state["qr.ref"] = st.session_state.pop("qr.ref.next")
@@ -188,7 +187,7 @@ def _one_code(ctx: Any) -> None:
         st.error(str(exc))
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     st.title(ctx.t("qrpage.title"))
     st.caption(ctx.t("qrpage.intro"))
     _summary(ctx)

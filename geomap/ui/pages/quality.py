@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
 from geomap.records import quality
 from geomap.ui import resources
+from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
@@ -31,7 +30,7 @@ def _frame(db_key: str, ward_id: int) -> pd.DataFrame:
     return quality.load(resources.engine(), ward_id)
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     st.title(ctx.t("quality.title"))
     st.caption(ctx.t("quality.intro"))
     db_key = ctx.engine.url.render_as_string(hide_password=True)

@@ -28,6 +28,7 @@ from geomap.models import (
     PAYMENT_METHODS,
 )
 from geomap.records import edit, rules
+from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
 
@@ -96,7 +97,7 @@ def _show_error(exc: LocalizedError, lang: str) -> None:
         st.error(exc.message(lang))
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     user = ctx.user
     st.title(ctx.t("records.title"))
     with ctx.engine.connect() as c:
@@ -133,7 +134,7 @@ def render(ctx: Any) -> None:
 # --- one establishment ----------------------------------------------------------------------
 
 
-def _establishment(ctx: Any, establishment_id: int, choices: dict) -> None:
+def _establishment(ctx: Context, establishment_id: int, choices: dict) -> None:
     lang, user = ctx.lang, ctx.user
     try:
         with ctx.engine.connect() as c:
@@ -185,7 +186,7 @@ def _establishment(ctx: Any, establishment_id: int, choices: dict) -> None:
             _history(ctx, establishment_id)
 
 
-def _read_only(ctx: Any, shown: dict) -> None:
+def _read_only(ctx: Context, shown: dict) -> None:
     layer = layers.get("establishments")
     visible = auth.redact_record(shown, layer, ctx.user)
     rows = [(f.label(ctx.lang), _display(ctx, f.codes, visible.get(f.name)))
@@ -193,7 +194,7 @@ def _read_only(ctx: Any, shown: dict) -> None:
     st.table(pd.DataFrame(rows, columns=["", " "]).set_index(""))
 
 
-def _display(ctx: Any, codes: str | None, value: Any) -> str:
+def _display(ctx: Context, codes: str | None, value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     if isinstance(value, (list, tuple)):
@@ -203,7 +204,7 @@ def _display(ctx: Any, codes: str | None, value: Any) -> str:
     return ctx.label(codes, value) if codes else str(value)
 
 
-def _inputs(ctx: Any, prefix: str, row: dict, choices: dict) -> dict[str, Any]:
+def _inputs(ctx: Context, prefix: str, row: dict, choices: dict) -> dict[str, Any]:
     """The establishment fields as widgets; personal ones only for roles that may see them."""
     lang, lab = ctx.lang, edit.label
     out: dict[str, Any] = {}
@@ -259,7 +260,7 @@ def _inputs(ctx: Any, prefix: str, row: dict, choices: dict) -> dict[str, Any]:
     return {k: (v if v != "" else None) for k, v in out.items()}
 
 
-def _create_form(ctx: Any, choices: dict) -> None:
+def _create_form(ctx: Context, choices: dict) -> None:
     with st.form("records.create", clear_on_submit=False):
         values = _inputs(ctx, "records.create", {}, choices)
         left, right = st.columns(2)
@@ -276,7 +277,7 @@ def _create_form(ctx: Any, choices: dict) -> None:
         st.query_params[links.RECORD_PARAM] = str(made["id"])
 
 
-def _edit_form(ctx: Any, row: dict, loaded: int, choices: dict) -> None:
+def _edit_form(ctx: Context, row: dict, loaded: int, choices: dict) -> None:
     prefix = f"records.edit.{row['id']}.v{loaded}"  # new widgets (fresh defaults) after each save / reload
     with st.form(prefix):
         values = _inputs(ctx, prefix, row, choices)
@@ -292,7 +293,7 @@ def _edit_form(ctx: Any, row: dict, loaded: int, choices: dict) -> None:
             ctx.engine, row["id"], values, expected_version=loaded, user=ctx.user), row["version"])
 
 
-def _save(ctx: Any, establishment_id: int, action, old_version: int) -> None:
+def _save(ctx: Context, establishment_id: int, action, old_version: int) -> None:
     vkey = f"records.version.{establishment_id}"
     try:
         version = action()
@@ -313,7 +314,7 @@ def _save(ctx: Any, establishment_id: int, action, old_version: int) -> None:
     st.rerun()
 
 
-def _close_reopen(ctx: Any, row: dict, loaded: int) -> None:
+def _close_reopen(ctx: Context, row: dict, loaded: int) -> None:
     flash = st.session_state.pop("records.flash", None)
     if flash:
         st.success(flash)
@@ -338,7 +339,7 @@ def _close_reopen(ctx: Any, row: dict, loaded: int) -> None:
 # --- licences and inspections -------------------------------------------------------------------
 
 
-def _licences(ctx: Any, row: dict) -> None:
+def _licences(ctx: Context, row: dict) -> None:
     lang = ctx.lang
     with ctx.engine.connect() as c:
         items = edit.licences_of(c, row["id"])
@@ -395,7 +396,7 @@ def _licences(ctx: Any, row: dict) -> None:
                     _act(ctx, lambda: edit.revoke_licence(ctx.engine, which, day, reason=reason, user=ctx.user))
 
 
-def _act(ctx: Any, action) -> None:
+def _act(ctx: Context, action) -> None:
     try:
         action()
     except LocalizedError as exc:
@@ -405,7 +406,7 @@ def _act(ctx: Any, action) -> None:
     st.rerun()
 
 
-def _inspections(ctx: Any, row: dict) -> None:
+def _inspections(ctx: Context, row: dict) -> None:
     lang = ctx.lang
     with ctx.engine.connect() as c:
         items = edit.inspections_of(c, row["id"])
@@ -448,7 +449,7 @@ def _inspections(ctx: Any, row: dict) -> None:
 # --- location and history ---------------------------------------------------------------------
 
 
-def _location(ctx: Any, row: dict, loaded: int) -> None:
+def _location(ctx: Context, row: dict, loaded: int) -> None:
     if row["lon"] is None:
         st.caption(ctx.t("records.no_point"))
     else:
@@ -479,7 +480,7 @@ def _location(ctx: Any, row: dict, loaded: int) -> None:
                                                              user=ctx.user), row["version"])
 
 
-def _history(ctx: Any, establishment_id: int) -> None:
+def _history(ctx: Context, establishment_id: int) -> None:
     with ctx.engine.connect() as c:
         entries = edit.history(c, establishment_id, ctx.user)
     rows = []

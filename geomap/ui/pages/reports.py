@@ -23,6 +23,7 @@ from geomap.field_reports import hotspot_links, intake, photos, reads, workflow
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
 from geomap.ui import resources
+from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import Page
 
@@ -117,7 +118,7 @@ def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | N
     return reads.work_list(engine, ward_id, **kwargs)
 
 
-def render(ctx: Any) -> None:
+def render(ctx: Context) -> None:
     lang = ctx.lang
     st.title(i18n.t("rep.title", lang))
     tab_list, tab_intake = st.tabs([i18n.t("rep.tab_list", lang), i18n.t("rep.tab_intake", lang)])
@@ -144,7 +145,7 @@ def _link_filter(lang: str, params: dict[str, str | None]) -> hotspot_links.Cell
         return None
 
 
-def _work_list(ctx: Any) -> None:
+def _work_list(ctx: Context) -> None:
     lang = ctx.lang
     params = {k: st.query_params.get(k) for k in _LINK_PARAMS}
     link = _link_filter(lang, params)
@@ -168,7 +169,7 @@ def _work_list(ctx: Any) -> None:
         if st.button(i18n.t("rep.clear_cells", lang)):
             st.query_params.clear()
             st.rerun()
-    user_id = (ctx.user or {}).get("id")
+    user_id = ctx.user_id
     window = tuple((k, params[k]) for k in _WINDOW_PARAMS) if link else ()
     rows = [reads.redact_for(r, ctx.user) for r in _list(ctx.ward_id, view, tuple(cats), user_id, window)]
     st.caption(i18n.t("rep.count", lang).format(n=len(rows)))
@@ -199,7 +200,7 @@ def _work_list(ctx: Any) -> None:
     _detail(ctx, rows[sel[0]]["id"])
 
 
-def _detail(ctx: Any, report_id: int) -> None:
+def _detail(ctx: Context, report_id: int) -> None:
     lang = ctx.lang
     engine = resources.engine()
     r = reads.redact_for(reads.get(engine, report_id), ctx.user)  # reporter name/contact: view_personal only
@@ -280,7 +281,7 @@ def _act(action, lang: str) -> None:
     st.rerun()
 
 
-def _intake(ctx: Any) -> None:
+def _intake(ctx: Context) -> None:
     lang = ctx.lang
     st.caption(i18n.t("rep.intake_help", lang))
     with st.form("rep.intake", clear_on_submit=False):
@@ -306,7 +307,7 @@ def _intake(ctx: Any) -> None:
                                lon=lon.replace(",", "."), channel=channel, reporter_name=name,
                                reporter_contact=contact, address=address, photos=cleaned)
         done = intake.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
-                             client=f"staff:{(ctx.user or {}).get('id')}")
+                             client=f"staff:{ctx.user_id}")
     except field_reports.ReportError as exc:
         st.error(plain(exc.message(lang)))
         return

@@ -42,6 +42,7 @@ from geomap.accounts import apikeys
 from geomap.ogc import api
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import DEFAULT_LIMIT, MAX_LIMIT, OGCError, wants_html
+from geomap.users import Profile
 from geomap.web.deps import get_engine
 
 PREFIX = api.PREFIX
@@ -58,7 +59,7 @@ def caches(request: Request) -> OGCCaches:
     return request.app.state.ogc
 
 
-def profile_for(request: Request, engine: Engine) -> str:
+def profile_for(request: Request, engine: Engine) -> Profile:
     """``internal`` for a valid ``X-API-Key`` with scope ogc:internal, ``public`` without a key."""
     key = request.headers.get("x-api-key")
     if not key:
