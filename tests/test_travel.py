@@ -143,3 +143,14 @@ def test_stops_outside_the_street_graph_are_said(real_streets):
     assert "graph_outside_area" in codes and check_plan(plan, graph) == []
     note = next(n for n in plan.notices if n.code == "graph_outside_area")
     assert "không phủ" in note.text("vi") and "does not cover" in note.text("en")
+
+
+def test_a_street_graph_error_speaks_vietnamese_first(tmp_path):
+    """The planning page shows the error as it is: Vietnamese first, English after."""
+    bad = tmp_path / "duong.geojson"
+    bad.write_text("không phải json", encoding="utf-8")
+    with pytest.raises(travel.GeomapRoutingError) as err:
+        travel.StreetGraph.from_file(bad)
+    assert err.value.message("vi").startswith("Tệp mạng đường duong.geojson không phải GeoJSON")
+    assert err.value.message("en").startswith("The street graph duong.geojson is not a GeoJSON")
+    assert str(err.value).startswith("Tệp mạng đường") and " / The street graph" in str(err.value)

@@ -563,7 +563,7 @@ def _endpoint(insp: Inspector, label: str, point: tuple[float, float] | None, de
 
 def _error(vi: str, en: str) -> GeomapRoutingError:
     """An error for settings no plan can come from, in Vietnamese and in English (the pages show it as it is)."""
-    return GeomapRoutingError(f"{vi} / {en}")
+    return GeomapRoutingError(vi, en)
 
 
 def _hours(settings: DaySettings) -> tuple[int, int]:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 from pyproj import Transformer
 
-from geomap.errors import GeomapError
+from geomap.errors import LocalizedError
 
 #: the ward's local metric CRS used for straight-line distances (VN-2000 / TM-3 107-45)
 DEFAULT_LOCAL_SRID = 5899
@@ -37,9 +37,11 @@ DEFAULT_DETOUR_FACTOR = 1.3
 DEFAULT_SPEED_KMH = 15.0
 
 
-class GeomapRoutingError(GeomapError):
+class GeomapRoutingError(LocalizedError):
     """Input no plan can come from: settings (no start point, hours that end before they begin...) or a street
-    graph file that cannot be read."""
+    graph file that cannot be read. ``str()`` says it in both languages, as the planning page and the CLI show it."""
+
+    both_in_str = True
 
 
 class TravelModel(Protocol):
@@ -108,7 +110,8 @@ class StreetGraph:
         from scipy.spatial import cKDTree
 
         if len(node_lonlat) == 0 or len(edges) == 0:
-            raise GeomapRoutingError(f"The street graph {source} has no streets; check the file.")
+            raise GeomapRoutingError(f"Tệp mạng đường {source} không có tuyến đường nào; hãy kiểm tra lại tệp.",
+                                     f"The street graph {source} has no streets; check the file.")
         self.source = source
         self.speed_kmh = speed_kmh
         self.local_srid = local_srid
@@ -137,7 +140,8 @@ class StreetGraph:
         """Read a GraphML (OSMnx ``save_graphml``), OpenStreetMap XML (``.osm``) or GeoJSON (``.geojson``) file."""
         path = Path(path)
         if not path.exists():
-            raise GeomapRoutingError(f"The street graph file {path} does not exist.")
+            raise GeomapRoutingError(f"Không tìm thấy tệp mạng đường {path}.",
+                                     f"The street graph file {path} does not exist.")
         suffix = path.suffix.lower()
         if suffix == ".graphml":
             nodes, edges, lengths = _read_graphml(path)
@@ -147,6 +151,8 @@ class StreetGraph:
             nodes, edges, lengths = _read_geojson(path, kwargs.get("local_srid", DEFAULT_LOCAL_SRID))
         else:
             raise GeomapRoutingError(
+                f"Tệp mạng đường {path.name} không phải GraphML, OpenStreetMap XML (.osm) hay GeoJSON; "
+                "đổi tệp OSM PBF bằng osmium ('osmium cat in.pbf -o out.osm') hoặc lưu đồ thị OSMnx dạng GraphML.",
                 f"The street graph {path.name} is neither GraphML, OpenStreetMap XML (.osm) nor GeoJSON; "
                 "convert an OSM PBF with osmium ('osmium cat in.pbf -o out.osm') or save an OSMnx graph as GraphML.")
         return cls(nodes, edges, lengths, source=str(path), **kwargs)
@@ -177,12 +183,14 @@ def _read_graphml(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     try:
         graph = nx.read_graphml(path)
     except Exception as exc:  # networkx raises several XML / key errors
-        raise GeomapRoutingError(f"The street graph {path.name} cannot be read as GraphML ({exc}).") from exc
+        raise GeomapRoutingError(f"Không đọc được tệp mạng đường {path.name} dạng GraphML ({exc}).",
+                                 f"The street graph {path.name} cannot be read as GraphML ({exc}).") from exc
     index = {n: i for i, n in enumerate(graph.nodes)}
     try:
         nodes = np.array([[float(d["x"]), float(d["y"])] for _, d in graph.nodes(data=True)], dtype=float)
     except (KeyError, ValueError) as exc:
-        raise GeomapRoutingError(f"The nodes of {path.name} need x (longitude) and y (latitude).") from exc
+        raise GeomapRoutingError(f"Các nút của {path.name} cần có x (kinh độ) và y (vĩ độ).",
+                                 f"The nodes of {path.name} need x (longitude) and y (latitude).") from exc
     pairs, lengths = [], []
     x, y = _projector(DEFAULT_LOCAL_SRID).transform(nodes[:, 0], nodes[:, 1]) if len(nodes) else ([], [])
     for u, v, d in graph.edges(data=True):
@@ -203,7 +211,8 @@ def _read_osm_xml(path: Path, local_srid: int) -> tuple[np.ndarray, np.ndarray, 
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
-        raise GeomapRoutingError(f"The street graph {path.name} is not valid OSM XML ({exc}).") from exc
+        raise GeomapRoutingError(f"Tệp mạng đường {path.name} không phải OSM XML hợp lệ ({exc}).",
+                                 f"The street graph {path.name} is not valid OSM XML ({exc}).") from exc
     coords = {n.get("id"): (float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")}
     index: dict[str, int] = {}
     pairs: list[tuple[int, int]] = []
@@ -237,7 +246,8 @@ def _read_geojson(path: Path, local_srid: int) -> tuple[np.ndarray, np.ndarray, 
         data = json.loads(path.read_text(encoding="utf-8"))
         features = data["features"] if data.get("type") == "FeatureCollection" else [data]
     except (ValueError, KeyError, AttributeError, UnicodeDecodeError) as exc:
-        raise GeomapRoutingError(f"The street graph {path.name} is not a GeoJSON FeatureCollection ({exc}).") from exc
+        raise GeomapRoutingError(f"Tệp mạng đường {path.name} không phải GeoJSON FeatureCollection ({exc}).",
+                                 f"The street graph {path.name} is not a GeoJSON FeatureCollection ({exc}).") from exc
     index: dict[tuple[float, float], int] = {}
     pairs: list[tuple[int, int]] = []
     for feature in features:
