@@ -123,21 +123,40 @@ def read(bind: Bind | None = None) -> Iterator[Connection]:
         yield conn
 
 
-def rows(bind: Bind | None, statement: str | sa.Executable,
-         params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every row of ``statement`` (SQL text or a SQLAlchemy statement) as a dict, read through :func:`read`."""
+#: what :func:`rows`, :func:`row`, :func:`scalar` and :func:`scalars` take: SQL text or a SQLAlchemy statement
+Statement = str | sa.Executable
+
+
+@contextmanager
+def _result(bind: Bind | None, statement: Statement, params: Mapping[str, Any] | None) -> Iterator[sa.CursorResult]:
     stmt = sa.text(statement) if isinstance(statement, str) else statement
     with read(bind) as conn:
-        return [dict(r) for r in conn.execute(stmt, dict(params or {})).mappings()]
+        yield conn.execute(stmt, dict(params or {}))
 
 
-def row(bind: Bind | None, statement: str | sa.Executable,
-        params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+def rows(bind: Bind | None, statement: Statement, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every row of ``statement`` as a dict, read through :func:`read`."""
+    with _result(bind, statement, params) as res:
+        return [dict(r) for r in res.mappings()]
+
+
+def row(bind: Bind | None, statement: Statement, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The first row of ``statement`` as a dict (None when there is none), read through :func:`read`."""
-    stmt = sa.text(statement) if isinstance(statement, str) else statement
-    with read(bind) as conn:
-        found = conn.execute(stmt, dict(params or {})).mappings().first()
+    with _result(bind, statement, params) as res:
+        found = res.mappings().first()
     return dict(found) if found is not None else None
+
+
+def scalar(bind: Bind | None, statement: Statement, params: Mapping[str, Any] | None = None) -> Any:
+    """The first column of the first row of ``statement`` (None when there is no row), read through :func:`read`."""
+    with _result(bind, statement, params) as res:
+        return res.scalar()
+
+
+def scalars(bind: Bind | None, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+    """The first column of every row of ``statement``, read through :func:`read`."""
+    with _result(bind, statement, params) as res:
+        return list(res.scalars())
 
 
 @contextmanager

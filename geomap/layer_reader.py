@@ -396,9 +396,7 @@ def extent(bind: db.Bind, layer: Layer) -> tuple[BBox | None, tuple[Any, Any] | 
 
 def table_columns(bind: db.Bind, table: str) -> frozenset[str]:
     """The column names of ``table`` (what a ``count_source`` can filter on)."""
-    with db.read(bind) as conn:
-        return frozenset(conn.execute(sa.text(
-            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attnum > 0 "
-            "AND NOT attisdropped"), {"t": table}).scalars())
+    return frozenset(db.scalars(bind, "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) "
+                                "AND attnum > 0 AND NOT attisdropped", {"t": table}))
 
 

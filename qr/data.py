@@ -84,40 +84,32 @@ def establishment_ward(bind: db.Bind, establishment_id: int) -> tuple[int, str] 
 
 
 def stall_ward(bind: db.Bind, stall_id: int) -> int | None:
-    with db.read(bind) as conn:
-        return conn.execute(sa.text("SELECT m.ward_id FROM stall s JOIN market m ON m.id = s.market_id "
-                                    "WHERE s.id = :i"), {"i": stall_id}).scalar()
+    return db.scalar(bind, "SELECT m.ward_id FROM stall s JOIN market m ON m.id = s.market_id WHERE s.id = :i",
+                     {"i": stall_id})
 
 
 def active_code(bind: db.Bind, *, establishment_id: int | None = None, stall_id: int | None = None,
-                lock: bool = False) -> RowMapping | None:
+                lock: bool = False) -> dict[str, Any] | None:
     """The active code row of a target (``lock``: FOR UPDATE, before a reissue/revoke)."""
     column = "establishment_id" if establishment_id is not None else "stall_id"
     value = establishment_id if establishment_id is not None else stall_id
     sql = f"SELECT {_COLUMNS} FROM qr_code WHERE {column} = :v AND revoked_at IS NULL"
-    with db.read(bind) as conn:
-        return conn.execute(sa.text(sql + (" FOR UPDATE" if lock else "")), {"v": value}).mappings().first()
+    return db.row(bind, sql + (" FOR UPDATE" if lock else ""), {"v": value})
 
 
-def code_by_token(bind: db.Bind, token: str) -> RowMapping | None:
-    with db.read(bind) as conn:
-        return conn.execute(sa.text(f"SELECT {_COLUMNS} FROM qr_code WHERE token = :t"),
-                            {"t": token}).mappings().first()
+def code_by_token(bind: db.Bind, token: str) -> dict[str, Any] | None:
+    return db.row(bind, f"SELECT {_COLUMNS} FROM qr_code WHERE token = :t", {"t": token})
 
 
-def code_by_short_code(bind: db.Bind, short_code: str) -> RowMapping | None:
-    with db.read(bind) as conn:
-        return conn.execute(sa.text(f"SELECT {_COLUMNS} FROM qr_code WHERE short_code = :s"),
-                            {"s": short_code}).mappings().first()
+def code_by_short_code(bind: db.Bind, short_code: str) -> dict[str, Any] | None:
+    return db.row(bind, f"SELECT {_COLUMNS} FROM qr_code WHERE short_code = :s", {"s": short_code})
 
 
-def code_of_establishment(bind: db.Bind, establishment_code: str) -> RowMapping | None:
+def code_of_establishment(bind: db.Bind, establishment_code: str) -> dict[str, Any] | None:
     """The active code of the establishment with this code, else its latest one."""
-    with db.read(bind) as conn:
-        return conn.execute(sa.text(
-            f"SELECT {', '.join('q.' + c for c in CODE_COLUMNS)} FROM qr_code q "
-            "JOIN establishment e ON e.id = q.establishment_id WHERE e.code = :c "
-            "ORDER BY q.revoked_at IS NULL DESC, q.version DESC LIMIT 1"), {"c": establishment_code}).mappings().first()
+    return db.row(bind, f"SELECT {', '.join('q.' + c for c in CODE_COLUMNS)} FROM qr_code q "
+                  "JOIN establishment e ON e.id = q.establishment_id WHERE e.code = :c "
+                  "ORDER BY q.revoked_at IS NULL DESC, q.version DESC LIMIT 1", {"c": establishment_code})
 
 
 def mark_revoked(bind: db.Bind, code_id: int, reason: str) -> RowMapping | None:
@@ -141,17 +133,17 @@ def revoke_closed(bind: db.Bind, ward_id: int) -> list[int]:
 
 
 def group_exists(bind: db.Bind, ward_id: int, group: str) -> bool:
-    with db.read(bind) as conn:
-        row = conn.execute(sa.text("SELECT 1 FROM residential_group WHERE ward_id = :ward AND "
-                                   "(code = :group OR name = :group)"), {"ward": ward_id, "group": group}).first()
-    return row is not None
+    return _named_in_ward(bind, "residential_group", ward_id, group)
 
 
 def market_exists(bind: db.Bind, ward_id: int, market: str) -> bool:
-    with db.read(bind) as conn:
-        row = conn.execute(sa.text("SELECT 1 FROM market WHERE ward_id = :ward AND "
-                                   "(code = :market OR name = :market)"), {"ward": ward_id, "market": market}).first()
-    return row is not None
+    return _named_in_ward(bind, "market", ward_id, market)
+
+
+def _named_in_ward(bind: db.Bind, table: str, ward_id: int, code_or_name: str) -> bool:
+    """Whether the ward has a row of ``table`` (residential_group or market) with this code or name."""
+    return db.scalar(bind, f"SELECT 1 FROM {table} WHERE ward_id = :ward AND (code = :v OR name = :v)",
+                     {"ward": ward_id, "v": code_or_name}) is not None
 
 
 _SELECT_SQL = """
@@ -199,8 +191,7 @@ def sticker_rows(bind: db.Bind, ward_id: int, *, group: str | None = None, marke
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = int(limit)
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(sa.text(sql), params).mappings()]
+    return db.rows(bind, sql, params)
 
 
 def summary(bind: db.Bind, ward_id: int) -> dict[str, int]:

@@ -26,14 +26,11 @@ USER_COLUMNS = "id, username, full_name, role, ward_id"
 
 def user_by_name(conn: Connection, username: str) -> dict[str, Any] | None:
     """The account ``username`` (its :data:`USER_COLUMNS` and ``is_active``), active or not."""
-    row = conn.execute(
-        sa.text(f"SELECT {USER_COLUMNS}, is_active FROM app_user WHERE username = :u"), {"u": username}
-    ).mappings().first()
-    return dict(row) if row else None
+    return db.row(conn, f"SELECT {USER_COLUMNS}, is_active FROM app_user WHERE username = :u", {"u": username})
 
 
 def username_taken(conn: Connection, username: str) -> bool:
-    return conn.execute(sa.text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username}).first() is not None
+    return db.scalar(conn, "SELECT 1 FROM app_user WHERE username = :u", {"u": username}) is not None
 
 
 def insert_user(conn: Connection, *, username: str, full_name: str, role: str, password_hash: str,
@@ -59,8 +56,7 @@ def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> Non
 
 def active_password_hash(conn: Connection, user_id: int) -> str | None:
     """The stored hash of an active account (None: no such account, or disabled)."""
-    return conn.execute(sa.text("SELECT password_hash FROM app_user WHERE id = :id AND is_active"),
-                        {"id": user_id}).scalar()
+    return db.scalar(conn, "SELECT password_hash FROM app_user WHERE id = :id AND is_active", {"id": user_id})
 
 
 def set_active(conn: Connection, user_id: int, active: bool) -> None:
@@ -70,33 +66,23 @@ def set_active(conn: Connection, user_id: int, active: bool) -> None:
 
 def list_users(bind: db.Bind) -> list[dict[str, Any]]:
     """Every account (no hashes), by user name."""
-    with db.read(bind) as c:
-        rows = c.execute(sa.text(
-            f"SELECT {USER_COLUMNS}, is_active, last_login_at, locked_until FROM app_user ORDER BY username"
-        )).mappings()
-        return [dict(r) for r in rows]
+    return db.rows(bind, f"SELECT {USER_COLUMNS}, is_active, last_login_at, locked_until FROM app_user "
+                         "ORDER BY username")
 
 
 def any_user(conn: Connection) -> bool:
-    return conn.execute(sa.text("SELECT 1 FROM app_user LIMIT 1")).first() is not None
+    return db.scalar(conn, "SELECT 1 FROM app_user LIMIT 1") is not None
 
 
 def active_user(bind: db.Bind, user_id: int) -> dict[str, Any] | None:
     """An active account by id (id, full_name, username); None: unknown or disabled."""
-    with db.read(bind) as c:
-        row = c.execute(sa.text(
-            "SELECT id, full_name, username FROM app_user WHERE id = :u AND is_active"),
-            {"u": user_id}).mappings().first()
-    return dict(row) if row else None
+    return db.row(bind, "SELECT id, full_name, username FROM app_user WHERE id = :u AND is_active", {"u": user_id})
 
 
 def active_staff(bind: db.Bind, ward_id: int | None = None) -> list[dict[str, Any]]:
     """Active accounts of ``ward_id`` (and those of no ward), by full name."""
-    with db.read(bind) as c:
-        rows = c.execute(sa.text(
-            "SELECT id, username, full_name, role FROM app_user WHERE is_active "
-            "AND (:w IS NULL OR ward_id IS NULL OR ward_id = :w) ORDER BY full_name"), {"w": ward_id}).mappings()
-        return [dict(r) for r in rows]
+    return db.rows(bind, "SELECT id, username, full_name, role FROM app_user WHERE is_active "
+                         "AND (:w IS NULL OR ward_id IS NULL OR ward_id = :w) ORDER BY full_name", {"w": ward_id})
 
 
 # --- sign-in and lock-out ---------------------------------------------------------------------------
@@ -104,12 +90,9 @@ def active_staff(bind: db.Bind, ward_id: int | None = None) -> list[dict[str, An
 
 def user_for_sign_in(conn: Connection, username: str) -> dict[str, Any] | None:
     """The account with its hash and lock state, locked FOR UPDATE (failures are counted on it)."""
-    row = conn.execute(
-        sa.text(f"SELECT {USER_COLUMNS}, password_hash, is_active, locked_until, "
-                "locked_until > now() AS locked FROM app_user WHERE username = :u FOR UPDATE"),
-        {"u": username},
-    ).mappings().first()
-    return dict(row) if row else None
+    return db.row(conn, f"SELECT {USER_COLUMNS}, password_hash, is_active, locked_until, "
+                        "locked_until > now() AS locked FROM app_user WHERE username = :u FOR UPDATE",
+                  {"u": username})
 
 
 def count_failed_sign_in(conn: Connection, user_id: int, *, max_failures: int, lock_minutes: int) -> None:
@@ -181,10 +164,8 @@ def insert_api_key(conn: Connection, name: str, key_hash: str, scopes: Sequence[
 
 def api_key_id(bind: db.Bind, key_hash: str, scope: str) -> int | None:
     """The id of the unrevoked key with ``key_hash`` holding ``scope``."""
-    with db.read(bind) as c:
-        found = c.execute(sa.text(
-            "SELECT id FROM api_key WHERE key_hash = :h AND revoked_at IS NULL AND :s = ANY(scopes)"),
-            {"h": key_hash, "s": scope}).scalar()
+    found = db.scalar(bind, "SELECT id FROM api_key WHERE key_hash = :h AND revoked_at IS NULL AND :s = ANY(scopes)",
+                      {"h": key_hash, "s": scope})
     return int(found) if found is not None else None
 
 
@@ -195,9 +176,7 @@ def revoke_api_key(conn: Connection, key_id: int) -> bool:
 
 
 def list_api_keys(bind: db.Bind) -> list[dict[str, Any]]:
-    with db.read(bind) as c:
-        return [dict(r) for r in c.execute(sa.text(
-            "SELECT id, name, scopes, created_at, revoked_at FROM api_key ORDER BY id")).mappings()]
+    return db.rows(bind, "SELECT id, name, scopes, created_at, revoked_at FROM api_key ORDER BY id")
 
 
 # --- audit log ------------------------------------------------------------------------------------------
@@ -217,12 +196,6 @@ def insert_audit(conn: Connection, entry: dict[str, Any]) -> None:
 
 def audit_history(bind: db.Bind, entity_type: str, entity_id: int, limit: int) -> list[dict[str, Any]]:
     """An entity's audit entries, newest first."""
-    with db.read(bind) as c:
-        rows = c.execute(
-            sa.text(
-                "SELECT at, username, action, before, after, note FROM audit_log "
-                "WHERE entity_type = :t AND entity_id = :id ORDER BY at DESC, id DESC LIMIT :n"
-            ),
-            {"t": entity_type, "id": entity_id, "n": limit},
-        ).mappings()
-        return [dict(r) for r in rows]
+    return db.rows(bind, "SELECT at, username, action, before, after, note FROM audit_log "
+                         "WHERE entity_type = :t AND entity_id = :id ORDER BY at DESC, id DESC LIMIT :n",
+                   {"t": entity_type, "id": entity_id, "n": limit})

@@ -26,15 +26,14 @@ from geomap.field_reports import DONE_STATUSES, DUPLICATE_DAYS, DUPLICATE_RADIUS
 def establishment_for_token(bind: db.Bind, token: str, *, include_revoked: bool = False) -> dict[str, Any] | None:
     """The establishment behind a QR token or short code (a stall's code leads to its trader); see
     :func:`geomap.field_reports.intake.establishment_for_token`."""
-    with db.read(bind) as c:
-        row = c.execute(sa.text(
-            "SELECT e.id, e.name, e.address, e.ward_id, ST_X(COALESCE(e.geom, s.geom)) lon, "
-            "ST_Y(COALESCE(e.geom, s.geom)) lat, q.short_code, q.revoked_at IS NOT NULL AS revoked FROM qr_code q "
-            "LEFT JOIN stall s ON s.id = q.stall_id "
-            "JOIN establishment e ON e.id = COALESCE(q.establishment_id, s.establishment_id) "
-            "WHERE (q.token = :t OR q.short_code = :t) AND (:rev OR q.revoked_at IS NULL) LIMIT 1"),
-            {"t": token, "rev": include_revoked}).mappings().first()
-    return dict(row) if row else None
+    return db.row(
+        bind,
+        "SELECT e.id, e.name, e.address, e.ward_id, ST_X(COALESCE(e.geom, s.geom)) lon, "
+        "ST_Y(COALESCE(e.geom, s.geom)) lat, q.short_code, q.revoked_at IS NOT NULL AS revoked FROM qr_code q "
+        "LEFT JOIN stall s ON s.id = q.stall_id "
+        "JOIN establishment e ON e.id = COALESCE(q.establishment_id, s.establishment_id) "
+        "WHERE (q.token = :t OR q.short_code = :t) AND (:rev OR q.revoked_at IS NULL) LIMIT 1",
+        {"t": token, "rev": include_revoked})
 
 
 # --- intake ---------------------------------------------------------------------------------------
@@ -99,11 +98,10 @@ def add_history(conn: Connection, report_id: int, user_id: int | None, status_fr
 # --- workflow -------------------------------------------------------------------------------------
 
 
-def lock_report(conn: Connection, report_id: int) -> Mapping[str, Any] | None:
+def lock_report(conn: Connection, report_id: int) -> dict[str, Any] | None:
     """The report's workflow state, locked (FOR UPDATE) to the end of the transaction; None: no such report."""
-    return conn.execute(sa.text(
-        "SELECT id, public_id, ward_id, status, assignee_id, duplicate_of_id, deadline_at, resolved_at "
-        "FROM field_report WHERE id = :id FOR UPDATE"), {"id": report_id}).mappings().first()
+    return db.row(conn, "SELECT id, public_id, ward_id, status, assignee_id, duplicate_of_id, deadline_at, resolved_at "
+                  "FROM field_report WHERE id = :id FOR UPDATE", {"id": report_id})
 
 
 def set_status(conn: Connection, report_id: int, status: str, *, resolved: bool | None,
@@ -126,15 +124,16 @@ def set_assignee(conn: Connection, report_id: int, assignee_id: int, status: str
         {"a": assignee_id, "s": status, "id": report_id})
 
 
-def duplicate_root(conn: Connection, original_id: int) -> Mapping[str, Any] | None:
+def duplicate_root(conn: Connection, original_id: int) -> dict[str, Any] | None:
     """The root of ``original_id``'s duplicate chain (id, public_id, ward_id); None: no such report."""
-    return conn.execute(sa.text(
+    return db.row(
+        conn,
         "WITH RECURSIVE chain(id, dup, depth) AS ("
         " SELECT id, duplicate_of_id, 0 FROM field_report WHERE id = :o"
         " UNION ALL SELECT f.id, f.duplicate_of_id, c.depth + 1 FROM field_report f JOIN chain c ON f.id = c.dup"
         " WHERE c.depth < 50) "
         "SELECT c.id, f.public_id, f.ward_id FROM chain c JOIN field_report f USING (id) "
-        "WHERE c.dup IS NULL LIMIT 1"), {"o": original_id}).mappings().first()
+        "WHERE c.dup IS NULL LIMIT 1", {"o": original_id})
 
 
 def set_duplicate(conn: Connection, report_id: int, root_id: int) -> None:
@@ -170,28 +169,33 @@ def _similar_params(radius_m: float = DUPLICATE_RADIUS_M, days: int = DUPLICATE_
 def nearby_similar(bind: db.Bind, *, ward_id: int, category: str, lon: float, lat: float, at: dt.datetime,
                    exclude_id: int | None, radius_m: float, days: int) -> list[dict[str, Any]]:
     """Reports the duplicate rule matches for a report at (lon, lat) made at ``at``; nearest first, 20 at most."""
-    with db.read(bind) as c:
-        rows = c.execute(sa.text(
-            "SELECT o.id, o.public_id, o.status, o.reported_at, o.resolved_at, o.description, "
-            " ST_Distance(geography(o.geom), geography(p.g)) AS distance_m "
-            "FROM field_report o, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g) p "
-            "WHERE " + _similar_where("o", ward=":w", category=":c", geog="geography(p.g)",
-                                      at="CAST(:at AS timestamptz)", exclude="CAST(:x AS int)")
-            + " ORDER BY distance_m, o.reported_at DESC LIMIT 20"),
-            {"lon": lon, "lat": lat, "w": ward_id, "c": category, "x": exclude_id, "at": at,
-             **_similar_params(radius_m, days)}).mappings()
-        return [dict(r) for r in rows]
+    return db.rows(
+        bind,
+        "SELECT o.id, o.public_id, o.status, o.reported_at, o.resolved_at, o.description, "
+        " ST_Distance(geography(o.geom), geography(p.g)) AS distance_m "
+        "FROM field_report o, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g) p "
+        "WHERE " + _similar_where("o", ward=":w", category=":c", geog="geography(p.g)",
+                                  at="CAST(:at AS timestamptz)", exclude="CAST(:x AS int)")
+        + " ORDER BY distance_m, o.reported_at DESC LIMIT 20",
+        {"lon": lon, "lat": lat, "w": ward_id, "c": category, "x": exclude_id, "at": at,
+         **_similar_params(radius_m, days)})
 
 
-def report_place(bind: db.Bind, report_id: int) -> Mapping[str, Any] | None:
+def report_place(bind: db.Bind, report_id: int) -> dict[str, Any] | None:
     """Ward, category, place and time of a stored report (what the duplicate rule compares)."""
-    with db.read(bind) as c:
-        return c.execute(sa.text(
-            "SELECT ward_id, category, ST_X(geom) lon, ST_Y(geom) lat, reported_at FROM field_report WHERE id = :id"),
-            {"id": report_id}).mappings().first()
+    return db.row(bind, "SELECT ward_id, category, ST_X(geom) lon, ST_Y(geom) lat, reported_at FROM field_report "
+                  "WHERE id = :id", {"id": report_id})
 
 
 # --- reads ------------------------------------------------------------------------------------------
+
+
+def _one_of(where: list[str], params: dict[str, Any], column: str, key: str, values: Sequence[Any] | None) -> None:
+    """Add the filter ``column = ANY(:key)`` when ``values`` holds any (none: no filter); the lists' shared step."""
+    if values:
+        where.append(f"{column} = ANY(:{key})")
+        params[key] = list(values)
+
 
 _LIST_COLUMNS = (
     "f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
@@ -226,12 +230,8 @@ def work_list(
                                      at="f.reported_at", exclude="f.id")
                     + ")) AS likely_duplicate")
         params.update(_similar_params())
-    if statuses:
-        where.append("f.status = ANY(:st)")
-        params["st"] = list(statuses)
-    if categories:
-        where.append("f.category = ANY(:cat)")
-        params["cat"] = list(categories)
+    _one_of(where, params, "f.status", "st", statuses)
+    _one_of(where, params, "f.category", "cat", categories)
     if assignee_id is not None:
         where.append("f.assignee_id = :a")
         params["a"] = assignee_id
@@ -254,54 +254,45 @@ def work_list(
         params["ids"] = [int(i) for i in ids]
     sql = (f"SELECT {columns} FROM field_report f LEFT JOIN app_user u ON u.id = f.assignee_id "
            f"WHERE {' AND '.join(where)} ORDER BY f.deadline_at NULLS LAST, f.reported_at LIMIT :n")
-    with db.read(bind) as c:
-        return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
+    return db.rows(bind, sql, params)
 
 
 def ward_of(bind: db.Bind, report_id: int) -> int | None:
-    with db.read(bind) as c:
-        w = c.execute(sa.text("SELECT ward_id FROM field_report WHERE id = :id"), {"id": report_id}).scalar()
+    w = db.scalar(bind, "SELECT ward_id FROM field_report WHERE id = :id", {"id": report_id})
     return int(w) if w is not None else None
 
 
 def history(bind: db.Bind, report_id: int) -> list[dict[str, Any]]:
     """The report's full (internal) history, oldest first, with who made each step."""
-    with db.read(bind) as c:
-        return [dict(r) for r in c.execute(sa.text(
-            "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name "
-            "FROM field_report_update h LEFT JOIN app_user u ON u.id = h.user_id "
-            "WHERE h.report_id = :r ORDER BY h.id"), {"r": report_id}).mappings()]
+    return db.rows(bind, "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name "
+                   "FROM field_report_update h LEFT JOIN app_user u ON u.id = h.user_id "
+                   "WHERE h.report_id = :r ORDER BY h.id", {"r": report_id})
 
 
 def photo_ids(bind: db.Bind, report_id: int) -> list[int]:
-    with db.read(bind) as c:
-        return list(c.execute(sa.text(
-            "SELECT id FROM field_report_photo WHERE report_id = :r ORDER BY id"), {"r": report_id}).scalars())
+    return db.scalars(bind, "SELECT id FROM field_report_photo WHERE report_id = :r ORDER BY id", {"r": report_id})
 
 
 def public_id_of(bind: db.Bind, report_id: int) -> str | None:
-    with db.read(bind) as c:
-        return c.execute(sa.text("SELECT public_id FROM field_report WHERE id = :d"), {"d": report_id}).scalar()
+    return db.scalar(bind, "SELECT public_id FROM field_report WHERE id = :d", {"d": report_id})
 
 
 def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
     """What the tracking page may show (row id included, for the caller to drop) with the public history."""
     with db.read(bind) as c:
-        r = c.execute(sa.text(
+        view = db.row(
+            c,
             "SELECT f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
             "f.resolved_at, f.updated_at, ST_X(f.geom) lon, ST_Y(f.geom) lat, w.name AS ward_name, "
             "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, "
             "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos "
             "FROM field_report f JOIN ward w ON w.id = f.ward_id "
             "LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
-            "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p"),
-            {"p": public_id}).mappings().first()
-        if r is None:
+            "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p", {"p": public_id})
+        if view is None:
             return None
-        view = dict(r)
-        view["history"] = [dict(h) for h in c.execute(sa.text(
-            "SELECT at, status_from, status_to, note FROM field_report_update "
-            "WHERE report_id = :r AND is_public ORDER BY id"), {"r": view["id"]}).mappings()]
+        view["history"] = db.rows(c, "SELECT at, status_from, status_to, note FROM field_report_update "
+                                     "WHERE report_id = :r AND is_public ORDER BY id", {"r": view["id"]})
         return view
 
 
@@ -336,18 +327,14 @@ def open311_requests(
         where.append("f.public_id = ANY(:ids)")
         params["ids"] = list(public_ids)
     else:
-        if categories:
-            where.append("f.category = ANY(:cat)")
-            params["cat"] = list(categories)
+        _one_of(where, params, "f.category", "cat", categories)
         if start is not None:
             where.append("f.reported_at >= :start")
             params["start"] = start
         if end is not None:
             where.append("f.reported_at <= :end")
             params["end"] = end
-        if statuses:
-            where.append("f.status = ANY(:st)")
-            params["st"] = list(statuses)
+        _one_of(where, params, "f.status", "st", statuses)
     if ward_id is not None:
         where.append("f.ward_id = :w")
         params["w"] = ward_id
@@ -361,8 +348,7 @@ def open311_requests(
         "(SELECT max(u.at) FROM field_report_update u WHERE u.report_id = f.id) AS last_update "
         "FROM field_report f JOIN ward w ON w.id = f.ward_id LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
         f"WHERE {' AND '.join(where)} ORDER BY f.reported_at DESC, f.id DESC LIMIT :n")
-    with db.read(bind) as c:
-        return [dict(r) for r in c.execute(sa.text(sql), params).mappings()]
+    return db.rows(bind, sql, params)
 
 
 # --- hotspots -------------------------------------------------------------------------------------------
@@ -380,9 +366,7 @@ def report_points(
     """Report points (id, lon, lat, reported_at, category, status) of a ward made in [since, until)."""
     where = ["ward_id = :w", "reported_at >= :since", "reported_at < :until"]
     params: dict[str, Any] = {"w": ward_id, "since": since, "until": until}
-    if categories:
-        where.append("category = ANY(:cat)")
-        params["cat"] = list(categories)
+    _one_of(where, params, "category", "cat", categories)
     if exclude_statuses:
         where.append("status <> ALL(:aside)")
         params["aside"] = list(exclude_statuses)

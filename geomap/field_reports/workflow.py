@@ -8,7 +8,6 @@ is an Engine (a unit of work of its own) or a Connection (a savepoint inside the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -29,7 +28,7 @@ from geomap.text import clean_text
 from geomap.users import User
 
 
-def _lock(conn: Connection, report_id: int) -> Mapping[str, Any]:
+def _lock(conn: Connection, report_id: int) -> dict[str, Any]:
     row = data.lock_report(conn, report_id)
     if row is None:
         raise NotFound(f"#{report_id}")
@@ -77,7 +76,7 @@ def transition(
         _history(conn, report_id, user, before["status"], to_status, note, public=public)
         audit.record(conn, action="status", entity_type="field_report", entity_id=report_id, user=user,
                      before={"status": before["status"]}, after={"status": to_status}, note=note)
-        return dict(_lock(conn, report_id))
+        return _lock(conn, report_id)
 
 
 def assign(
@@ -102,7 +101,7 @@ def assign(
         audit.record(conn, action="assign", entity_type="field_report", entity_id=report_id, user=user,
                      before={"assignee_id": before["assignee_id"], "status": before["status"]},
                      after={"assignee_id": assignee_id, "status": to_status}, note=note)
-        return dict(_lock(conn, report_id))
+        return _lock(conn, report_id)
 
 
 def mark_duplicate(
@@ -131,7 +130,7 @@ def mark_duplicate(
         audit.record(conn, action="duplicate", entity_type="field_report", entity_id=report_id, user=user,
                      before={"status": before["status"], "duplicate_of_id": before["duplicate_of_id"]},
                      after={"status": "duplicate", "duplicate_of_id": root["id"]}, note=note)
-        return dict(_lock(conn, report_id))
+        return _lock(conn, report_id)
 
 
 def add_note(bind: db.Bind, report_id: int, note: str, *, user: User | None,

@@ -44,8 +44,7 @@ _ID_TABLES = ("establishment", "licence", "inspection")
 
 
 def vsic_codes(bind: db.Bind) -> frozenset[str]:
-    with db.read(bind) as conn:
-        return frozenset(conn.execute(sa.text("SELECT vsic_code FROM industry")).scalars())
+    return frozenset(db.scalars(bind, "SELECT vsic_code FROM industry"))
 
 
 def residential_groups(bind: db.Bind, ward_id: int) -> list[tuple[int, str, str]]:
@@ -67,46 +66,38 @@ def establishments(bind: db.Bind, ward_id: int, full: bool) -> list[dict[str, An
     """The ward's establishments by id: ``id``, ``ward_id``, ``version``, ``lon``, ``lat`` and every
     imported field (``full``), or only ``code``, ``name`` and ``tax_code``."""
     cols = ", ".join(ESTABLISHMENT_FIELDS) if full else "code, name, tax_code"
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            f"SELECT id, ward_id, version, {cols}, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM establishment "
-            "WHERE ward_id = :w ORDER BY id"), {"w": ward_id}).mappings()]
+    return db.rows(bind, f"SELECT id, ward_id, version, {cols}, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+                         "FROM establishment WHERE ward_id = :w ORDER BY id", {"w": ward_id})
 
 
 def licences(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
     """Every licence of the ward's establishments, by id."""
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT l.id, l.establishment_id, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, l.revoked_on, "
-            "l.note FROM licence l JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = :w "
-            "ORDER BY l.id"), {"w": ward_id}).mappings()]
+    return db.rows(bind, "SELECT l.id, l.establishment_id, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, "
+                         "l.revoked_on, l.note FROM licence l JOIN establishment e ON e.id = l.establishment_id "
+                         "WHERE e.ward_id = :w ORDER BY l.id", {"w": ward_id})
 
 
 def inspections(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
     """Every inspection of the ward's establishments, by id."""
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
-            "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
-            "WHERE e.ward_id = :w ORDER BY n.id"), {"w": ward_id}).mappings()]
+    return db.rows(bind, "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, "
+                         "n.violations, n.notes, n.follow_up_due FROM inspection n "
+                         "JOIN establishment e ON e.id = n.establishment_id WHERE e.ward_id = :w ORDER BY n.id",
+                   {"w": ward_id})
 
 
 def codes_in_other_wards(bind: db.Bind, ward_id: int, codes: Sequence[str]) -> set[str]:
     """Those of ``codes`` that establishments of another ward already carry."""
     if not codes:
         return set()
-    with db.read(bind) as conn:
-        return set(conn.execute(sa.text("SELECT code FROM establishment WHERE ward_id <> :w AND code = ANY(:c)"),
-                                {"w": ward_id, "c": list(codes)}).scalars())
+    return set(db.scalars(bind, "SELECT code FROM establishment WHERE ward_id <> :w AND code = ANY(:c)",
+                          {"w": ward_id, "c": list(codes)}))
 
 
 def taken_codes(bind: db.Bind, codes: Sequence[str]) -> set[str]:
     """Those of ``codes`` that some establishment already carries."""
     if not codes:
         return set()
-    with db.read(bind) as conn:
-        return set(conn.execute(sa.text("SELECT code FROM establishment WHERE code = ANY(:c)"),
-                                {"c": list(codes)}).scalars())
+    return set(db.scalars(bind, "SELECT code FROM establishment WHERE code = ANY(:c)", {"c": list(codes)}))
 
 
 # --- the template -------------------------------------------------------------------------------
@@ -122,26 +113,31 @@ def industries(bind: db.Bind) -> list[tuple[str, str, str]]:
 def template_rows(bind: db.Bind, ward_id: int) -> dict[str, list[dict[str, Any]]]:
     """The ward's establishments (with their latest licence of each kind), licences and inspections,
     under the template's column names."""
+    params = {"w": ward_id}
     with db.read(bind) as conn:
-        est = conn.execute(sa.text(
-            "SELECT o.code, o.name, o.business_type, o.vsic_code, o.operating_status, o.house_number, o.street, "
-            "o.address, rg.code AS residential_group, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, o.tax_code, "
-            "o.digital_payment, o.opening_hours, o.employees, o.opened_on, o.owner_name, o.owner_id_number, "
-            "o.phone, o.email, o.registration_number, o.registration_issued_on, o.registration_expires_on, "
-            "o.fs_certificate_number, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
-            "o.fs_commitment_number, o.fs_commitment_issued_on "
-            "FROM establishment_overview o LEFT JOIN residential_group rg ON rg.id = o.residential_group_id "
-            "WHERE o.ward_id = :w ORDER BY o.code"), {"w": ward_id}).mappings()
-        lic = conn.execute(sa.text(
-            "SELECT e.code AS establishment_code, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, "
-            "l.revoked_on, l.note FROM licence l JOIN establishment e ON e.id = l.establishment_id "
-            "WHERE e.ward_id = :w ORDER BY e.code, l.kind, l.issued_on, l.id"), {"w": ward_id}).mappings()
-        ins = conn.execute(sa.text(
-            "SELECT e.code AS establishment_code, n.inspected_on, n.kind, n.result, n.inspector_name, n.violations, "
-            "n.notes, n.follow_up_due FROM inspection n JOIN establishment e ON e.id = n.establishment_id "
-            "WHERE e.ward_id = :w ORDER BY e.code, n.inspected_on, n.id"), {"w": ward_id}).mappings()
-        return {"establishments": [dict(r) for r in est], "licences": [dict(r) for r in lic],
-                "inspections": [dict(r) for r in ins]}
+        return {
+            "establishments": db.rows(
+                conn,
+                "SELECT o.code, o.name, o.business_type, o.vsic_code, o.operating_status, o.house_number, o.street, "
+                "o.address, rg.code AS residential_group, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, o.tax_code, "
+                "o.digital_payment, o.opening_hours, o.employees, o.opened_on, o.owner_name, o.owner_id_number, "
+                "o.phone, o.email, o.registration_number, o.registration_issued_on, o.registration_expires_on, "
+                "o.fs_certificate_number, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
+                "o.fs_commitment_number, o.fs_commitment_issued_on "
+                "FROM establishment_overview o LEFT JOIN residential_group rg ON rg.id = o.residential_group_id "
+                "WHERE o.ward_id = :w ORDER BY o.code", params),
+            "licences": db.rows(
+                conn,
+                "SELECT e.code AS establishment_code, l.kind, l.number, l.issuer, l.issued_on, l.expires_on, "
+                "l.revoked_on, l.note FROM licence l JOIN establishment e ON e.id = l.establishment_id "
+                "WHERE e.ward_id = :w ORDER BY e.code, l.kind, l.issued_on, l.id", params),
+            "inspections": db.rows(
+                conn,
+                "SELECT e.code AS establishment_code, n.inspected_on, n.kind, n.result, n.inspector_name, "
+                "n.violations, n.notes, n.follow_up_due FROM inspection n "
+                "JOIN establishment e ON e.id = n.establishment_id "
+                "WHERE e.ward_id = :w ORDER BY e.code, n.inspected_on, n.id", params),
+        }
 
 
 # --- writing (inside the import's transaction) ---------------------------------------------------

@@ -133,12 +133,11 @@ def establishment_rows(bind: db.Bind, layer: Layer, establishment_id: int, *, wi
         frame = layer_reader.read(conn, layer, fid=int(establishment_id))
         if frame.empty:
             return None
-        licences = [dict(r) for r in conn.execute(sa.text(
-            "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note FROM licence "
-            "WHERE establishment_id = :id ORDER BY issued_on DESC, id DESC"), {"id": int(establishment_id)}).mappings()]
-        inspections = [dict(r) for r in conn.execute(sa.text(
-            "SELECT id, inspected_on, kind, result, inspector_name, violations, notes, follow_up_due FROM inspection "
-            "WHERE establishment_id = :id ORDER BY inspected_on DESC, id DESC"), {"id": int(establishment_id)}
-        ).mappings()]
+        licences = db.rows(conn, "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note "
+                                 "FROM licence WHERE establishment_id = :id ORDER BY issued_on DESC, id DESC",
+                           {"id": int(establishment_id)})
+        inspections = db.rows(conn, "SELECT id, inspected_on, kind, result, inspector_name, violations, notes, "
+                                    "follow_up_due FROM inspection WHERE establishment_id = :id "
+                                    "ORDER BY inspected_on DESC, id DESC", {"id": int(establishment_id)})
         history = audit.history(conn, ESTABLISHMENT_ENTITY, int(establishment_id)) if with_history else []
     return EstablishmentRows(record=frame.iloc[0], licences=licences, inspections=inspections, history=history)

@@ -1,6 +1,7 @@
 """All of the records domain's SQL: establishments, licences, inspections and the quality frame.
 
-Reads take a :data:`geomap.db.Bind` and open it with :func:`geomap.db.read`. Writes take the
+Reads take a :data:`geomap.db.Bind` and go through :func:`geomap.db.rows`, :func:`~geomap.db.row` and
+:func:`~geomap.db.scalar` (or open it with :func:`geomap.db.read` for several statements). Writes take the
 ``Connection`` of the caller's :func:`geomap.db.transaction` (the edit services in
 :mod:`geomap.records.edit` open it, lock, check, write and audit in that one unit), so a
 statement here never commits on its own.
@@ -41,10 +42,7 @@ def _frame(res: sa.CursorResult) -> pd.DataFrame:
 
 def establishment(bind: db.Bind, establishment_id: int) -> dict[str, Any] | None:
     """The establishment row with its ``version`` and ``lon``/``lat`` (None when there is none)."""
-    with db.read(bind) as conn:
-        row = conn.execute(sa.text(f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id"),
-                           {"id": establishment_id}).mappings().first()
-    return None if row is None else dict(row)
+    return db.row(bind, f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id", {"id": establishment_id})
 
 
 def status_inputs(bind: db.Bind, ids: Sequence[int]) -> pd.DataFrame:
@@ -56,9 +54,7 @@ def status_inputs(bind: db.Bind, ids: Sequence[int]) -> pd.DataFrame:
 
 def overview(bind: db.Bind, establishment_id: int) -> dict[str, Any] | None:
     """The ``establishment_overview`` row of one establishment, without its geometry (None when there is none)."""
-    with db.read(bind) as conn:
-        row = conn.execute(sa.text("SELECT * FROM establishment_overview WHERE id = :id"),
-                           {"id": establishment_id}).mappings().first()
+    row = db.row(bind, "SELECT * FROM establishment_overview WHERE id = :id", {"id": establishment_id})
     return None if row is None else {k: v for k, v in row.items() if k != "geom"}
 
 
@@ -66,13 +62,10 @@ def lookups(bind: db.Bind, ward_id: int) -> dict[str, list[dict[str, Any]]]:
     """The choices an edit form offers: industries, and the ward's residential groups and markets."""
     with db.read(bind) as conn:
         return {
-            "industries": [dict(r) for r in conn.execute(sa.text(
-                "SELECT vsic_code, name_vi, name_en FROM industry ORDER BY vsic_code")).mappings()],
-            "groups": [dict(r) for r in conn.execute(sa.text(
-                "SELECT id, name FROM residential_group WHERE ward_id = :w ORDER BY code"),
-                {"w": ward_id}).mappings()],
-            "markets": [dict(r) for r in conn.execute(sa.text(
-                "SELECT id, name FROM market WHERE ward_id = :w ORDER BY name"), {"w": ward_id}).mappings()],
+            "industries": db.rows(conn, "SELECT vsic_code, name_vi, name_en FROM industry ORDER BY vsic_code"),
+            "groups": db.rows(conn, "SELECT id, name FROM residential_group WHERE ward_id = :w ORDER BY code",
+                              {"w": ward_id}),
+            "markets": db.rows(conn, "SELECT id, name FROM market WHERE ward_id = :w ORDER BY name", {"w": ward_id}),
         }
 
 
@@ -80,50 +73,39 @@ def search(bind: db.Bind, ward_id: int, folded: str, limit: int) -> list[dict[st
     """Up to ``limit`` establishments of the ward whose folded name + address (``search_key``) contains
     ``folded`` or whose code is it, exact codes and the most similar names first."""
     like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT id, code, name, address, operating_status FROM establishment "
-            "WHERE ward_id = :w AND (:q = '' OR search_key LIKE :like OR lower(code) = :q) "
-            "ORDER BY (lower(code) = :q) DESC, word_similarity(:q, search_key) DESC, name LIMIT :n"),
-            {"w": ward_id, "q": folded, "like": like, "n": limit}).mappings()]
+    return db.rows(bind, "SELECT id, code, name, address, operating_status FROM establishment "
+                   "WHERE ward_id = :w AND (:q = '' OR search_key LIKE :like OR lower(code) = :q) "
+                   "ORDER BY (lower(code) = :q) DESC, word_similarity(:q, search_key) DESC, name LIMIT :n",
+                   {"w": ward_id, "q": folded, "like": like, "n": limit})
 
 
 def licences_of(bind: db.Bind, establishment_id: int) -> list[dict[str, Any]]:
     """Every licence of an establishment, newest first by kind."""
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note FROM licence "
-            "WHERE establishment_id = :id ORDER BY kind, issued_on DESC, id DESC"),
-            {"id": establishment_id}).mappings()]
+    return db.rows(bind, "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note FROM licence "
+                   "WHERE establishment_id = :id ORDER BY kind, issued_on DESC, id DESC", {"id": establishment_id})
 
 
 def inspections_of(bind: db.Bind, establishment_id: int) -> list[dict[str, Any]]:
     """Every inspection of an establishment, newest first."""
-    with db.read(bind) as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT id, inspected_on, kind, result, violations, notes, follow_up_due, inspector_name FROM inspection "
-            "WHERE establishment_id = :id ORDER BY inspected_on DESC, id DESC"),
-            {"id": establishment_id}).mappings()]
+    return db.rows(bind, "SELECT id, inspected_on, kind, result, violations, notes, follow_up_due, inspector_name "
+                   "FROM inspection WHERE establishment_id = :id ORDER BY inspected_on DESC, id DESC",
+                   {"id": establishment_id})
 
 
 def code_taken(bind: db.Bind, code: str, establishment_id: int | None = None) -> bool:
     """Whether another establishment than ``establishment_id`` (None: any) has ``code``."""
-    with db.read(bind) as conn:
-        return conn.execute(sa.text("SELECT 1 FROM establishment WHERE code = :c AND id IS DISTINCT FROM :id"),
-                            {"c": code, "id": establishment_id}).first() is not None
+    return db.scalar(bind, "SELECT 1 FROM establishment WHERE code = :c AND id IS DISTINCT FROM :id",
+                     {"c": code, "id": establishment_id}) is not None
 
 
 def is_vsic_code(bind: db.Bind, code: str) -> bool:
     """Whether ``code`` is in the VSIC 2018 list."""
-    with db.read(bind) as conn:
-        return conn.execute(sa.text("SELECT 1 FROM industry WHERE vsic_code = :v"), {"v": code}).first() is not None
+    return db.scalar(bind, "SELECT 1 FROM industry WHERE vsic_code = :v", {"v": code}) is not None
 
 
 def ward_of(bind: db.Bind, field: str, row_id: int) -> int | None:
     """The ward of the residential group or market an establishment's ``field`` names (None: no such row)."""
-    with db.read(bind) as conn:
-        return conn.execute(sa.text(f"SELECT ward_id FROM {_WARD_TABLES[field]} WHERE id = :id"),
-                            {"id": row_id}).scalar()
+    return db.scalar(bind, f"SELECT ward_id FROM {_WARD_TABLES[field]} WHERE id = :id", {"id": row_id})
 
 
 def point_in_ward(bind: db.Bind, ward_id: int, lon: float, lat: float) -> dict[str, Any]:
@@ -139,19 +121,14 @@ def point_in_ward(bind: db.Bind, ward_id: int, lon: float, lat: float) -> dict[s
 
 def group_at(bind: db.Bind, ward_id: int, lon: float, lat: float) -> int | None:
     """The ward's residential group covering the point (the lowest id when several do)."""
-    with db.read(bind) as conn:
-        return conn.execute(sa.text(
-            "SELECT id FROM residential_group WHERE ward_id = :w AND ST_Covers(geom, "
-            "ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1"), {"w": ward_id, "x": lon, "y": lat}).scalar()
+    return db.scalar(bind, "SELECT id FROM residential_group WHERE ward_id = :w AND ST_Covers(geom, "
+                     "ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1", {"w": ward_id, "x": lon, "y": lat})
 
 
 def last_change(bind: db.Bind, establishment_id: int) -> dict[str, Any] | None:
     """Who changed the establishment last and when (``username``, ``at``), from the audit log."""
-    with db.read(bind) as conn:
-        row = conn.execute(sa.text(
-            "SELECT username, at FROM audit_log WHERE entity_type = 'establishment' AND entity_id = :id "
-            "ORDER BY at DESC, id DESC LIMIT 1"), {"id": establishment_id}).mappings().first()
-    return None if row is None else dict(row)
+    return db.row(bind, "SELECT username, at FROM audit_log WHERE entity_type = 'establishment' AND entity_id = :id "
+                  "ORDER BY at DESC, id DESC LIMIT 1", {"id": establishment_id})
 
 
 def quality_frame(bind: db.Bind, ward_id: int) -> pd.DataFrame:
@@ -173,17 +150,14 @@ def quality_frame(bind: db.Bind, ward_id: int) -> pd.DataFrame:
 
 def lock_establishment(conn: Connection, establishment_id: int) -> dict[str, Any] | None:
     """The establishment row (as :func:`establishment`), locked ``FOR UPDATE`` until the transaction ends."""
-    row = conn.execute(sa.text(f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id FOR UPDATE"),
-                       {"id": establishment_id}).mappings().first()
-    return None if row is None else dict(row)
+    return db.row(conn, f"SELECT {_SNAPSHOT} FROM establishment WHERE id = :id FOR UPDATE", {"id": establishment_id})
 
 
 def share_establishment(conn: Connection, establishment_id: int) -> dict[str, Any] | None:
     """``id``, ``ward_id`` and ``name`` of the establishment, locked ``FOR SHARE`` (a licence or an
     inspection is being added to it: it must not be deleted meanwhile)."""
-    row = conn.execute(sa.text("SELECT id, ward_id, name FROM establishment WHERE id = :id FOR SHARE"),
-                       {"id": establishment_id}).mappings().first()
-    return None if row is None else dict(row)
+    return db.row(conn, "SELECT id, ward_id, name FROM establishment WHERE id = :id FOR SHARE",
+                  {"id": establishment_id})
 
 
 def write_establishment(conn: Connection, establishment_id: int, expected_version: int, values: Mapping[str, Any],
@@ -243,9 +217,7 @@ def insert_licence(conn: Connection, establishment_id: int, values: Mapping[str,
 
 def lock_licence(conn: Connection, licence_id: int) -> dict[str, Any] | None:
     """The licence row, locked ``FOR UPDATE`` (None when there is none)."""
-    row = conn.execute(sa.text("SELECT * FROM licence WHERE id = :id FOR UPDATE"), {"id": licence_id}
-                       ).mappings().first()
-    return None if row is None else dict(row)
+    return db.row(conn, "SELECT * FROM licence WHERE id = :id FOR UPDATE", {"id": licence_id})
 
 
 def revoke_licence(conn: Connection, licence_id: int, revoked_on: Any, note: str | None) -> None:

@@ -519,13 +519,7 @@ def close_establishment(
         if before["opened_on"] and closed and closed < before["opened_on"]:
             raise ValidationError([("closed_on", "Ngày đóng cửa trước ngày bắt đầu hoạt động.",
                                     "The closing date is before the opening date.")])
-        version = _write(conn, before, {"operating_status": "closed", "closed_on": closed})
-        audit.record(conn, action="close", entity_type="establishment", entity_id=establishment_id, user=user,
-                     before={"operating_status": before["operating_status"], "closed_on": before["closed_on"],
-                             "version": before["version"]},
-                     after={"operating_status": "closed", "closed_on": closed, "version": version},
-                     note=_clean_text(reason, "notes", _Problems(), multiline=True))
-        return version
+        return _set_operating_status(conn, before, "closed", closed, action="close", user=user, reason=reason)
 
 
 def reopen_establishment(
@@ -537,13 +531,19 @@ def reopen_establishment(
         before = _lock(conn, establishment_id, expected_version, user)
         if before["operating_status"] == "active":
             raise ValidationError([("operating_status", "Cơ sở đang hoạt động.", "The establishment is active.")])
-        version = _write(conn, before, {"operating_status": "active", "closed_on": None})
-        audit.record(conn, action="reopen", entity_type="establishment", entity_id=establishment_id, user=user,
-                     before={"operating_status": before["operating_status"], "closed_on": before["closed_on"],
-                             "version": before["version"]},
-                     after={"operating_status": "active", "closed_on": None, "version": version},
-                     note=_clean_text(reason, "notes", _Problems(), multiline=True))
-        return version
+        return _set_operating_status(conn, before, "active", None, action="reopen", user=user, reason=reason)
+
+
+def _set_operating_status(conn: Connection, before: dict[str, Any], operating_status: str, closed_on: Any, *,
+                          action: str, user: User | None, reason: str | None) -> int:
+    """Write the locked establishment's ``operating_status`` and ``closed_on`` and audit it (close, reopen)."""
+    version = _write(conn, before, {"operating_status": operating_status, "closed_on": closed_on})
+    audit.record(conn, action=action, entity_type="establishment", entity_id=before["id"], user=user,
+                 before={"operating_status": before["operating_status"], "closed_on": before["closed_on"],
+                         "version": before["version"]},
+                 after={"operating_status": operating_status, "closed_on": closed_on, "version": version},
+                 note=_clean_text(reason, "notes", _Problems(), multiline=True))
+    return version
 
 
 def move_point(

@@ -25,8 +25,7 @@ BBox = tuple[float, float, float, float]
 
 def ward_id(bind: db.Bind, slug: str) -> int:
     """The id of the loaded ward ``slug``; a clear error when it is not loaded."""
-    with db.read(bind) as conn:
-        found = conn.execute(sa.text("SELECT id FROM ward WHERE slug = :slug"), {"slug": slug}).scalar()
+    found = db.scalar(bind, "SELECT id FROM ward WHERE slug = :slug", {"slug": slug})
     if found is None:
         raise UnknownWard(f"Ward '{slug}' is not loaded in the database; run 'geomap demo load --ward {slug}'.")
     return int(found)
@@ -54,8 +53,7 @@ def loaded_wards(bind: db.Bind) -> list[dict[str, Any]]:
 
 def local_srids(bind: db.Bind) -> set[int]:
     """The local grids (EPSG codes) of the loaded wards."""
-    with db.read(bind) as conn:
-        return {int(s) for s in conn.execute(sa.text("SELECT DISTINCT local_srid FROM ward")).scalars()}
+    return {int(s) for s in db.scalars(bind, "SELECT DISTINCT local_srid FROM ward")}
 
 
 def ward_bounds(bind: db.Bind, ward: int) -> BBox:
