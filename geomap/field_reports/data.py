@@ -191,10 +191,17 @@ def report_place(bind: db.Bind, report_id: int) -> dict[str, Any] | None:
 
 
 def _one_of(where: list[str], params: dict[str, Any], column: str, key: str, values: Sequence[Any] | None) -> None:
-    """Add the filter ``column = ANY(:key)`` when ``values`` holds any (none: no filter); the lists' shared step."""
+    """Add the filter ``column = ANY(:key)`` when ``values`` holds any (empty or None: no filter)."""
     if values:
         where.append(f"{column} = ANY(:{key})")
         params[key] = list(values)
+
+
+def _given(where: list[str], params: dict[str, Any], clause: str, key: str, value: Any) -> None:
+    """Add the filter ``clause`` (naming ``:key``) when ``value`` is not None."""
+    if value is not None:
+        where.append(clause)
+        params[key] = value
 
 
 _LIST_COLUMNS = (
@@ -232,9 +239,7 @@ def work_list(
         params.update(_similar_params())
     _one_of(where, params, "f.status", "st", statuses)
     _one_of(where, params, "f.category", "cat", categories)
-    if assignee_id is not None:
-        where.append("f.assignee_id = :a")
-        params["a"] = assignee_id
+    _given(where, params, "f.assignee_id = :a", "a", assignee_id)
     if overdue_only or due_within_hours is not None:
         where.append("f.status = ANY(:open) AND f.deadline_at IS NOT NULL")
         params["open"] = list(OPEN_STATUSES)
@@ -243,12 +248,8 @@ def work_list(
     if due_within_hours is not None:
         where.append("f.deadline_at >= :now AND f.deadline_at < :soon")
         params["soon"] = now + dt.timedelta(hours=due_within_hours)
-    if since is not None:
-        where.append("f.reported_at >= :since")
-        params["since"] = since
-    if until is not None:
-        where.append("f.reported_at < :until")
-        params["until"] = until
+    _given(where, params, "f.reported_at >= :since", "since", since)
+    _given(where, params, "f.reported_at < :until", "until", until)
     if ids is not None:
         where.append("f.id = ANY(:ids)")
         params["ids"] = [int(i) for i in ids]
@@ -328,16 +329,10 @@ def open311_requests(
         params["ids"] = list(public_ids)
     else:
         _one_of(where, params, "f.category", "cat", categories)
-        if start is not None:
-            where.append("f.reported_at >= :start")
-            params["start"] = start
-        if end is not None:
-            where.append("f.reported_at <= :end")
-            params["end"] = end
+        _given(where, params, "f.reported_at >= :start", "start", start)
+        _given(where, params, "f.reported_at <= :end", "end", end)
         _one_of(where, params, "f.status", "st", statuses)
-    if ward_id is not None:
-        where.append("f.ward_id = :w")
-        params["w"] = ward_id
+    _given(where, params, "f.ward_id = :w", "w", ward_id)
     sql = (
         "SELECT f.public_id, f.category, f.status, f.description, f.reported_at, f.updated_at, f.deadline_at, "
         "f.resolved_at, f.address, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, w.name AS ward_name, "
