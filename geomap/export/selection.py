@@ -70,11 +70,6 @@ def choose_layers(registry: dict[str, Layer], names: Iterable[str] | None, profi
     return chosen
 
 
-def read_columns(layer: Layer, profile: Profile) -> list[str]:
-    """The stored columns to read from the database for ``profile`` (personal ones never in public)."""
-    return [f.name for f in profile_fields(layer, profile) if not f.derived]
-
-
 def prepare(frame: gpd.GeoDataFrame, layer: Layer, profile: Profile, srid: int
             ) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     """A layer's rows (EPSG:4326, as read) ready to write in EPSG:``srid``, and counts for the metadata.

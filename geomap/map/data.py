@@ -20,6 +20,7 @@ import layers as layer_registry
 from geomap import audit, db, layer_reader
 from geomap.layer_reader import BBox, no_jit
 from geomap.map.features import map_columns, queried_by_view
+from geomap.records import data as records_data
 from geomap.text import fold
 from layers.base import Layer
 
@@ -133,11 +134,8 @@ def establishment_rows(bind: db.Bind, layer: Layer, establishment_id: int, *, wi
         frame = layer_reader.read(conn, layer, fid=int(establishment_id))
         if frame.empty:
             return None
-        licences = db.rows(conn, "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note "
-                                 "FROM licence WHERE establishment_id = :id ORDER BY issued_on DESC, id DESC",
-                           {"id": int(establishment_id)})
-        inspections = db.rows(conn, "SELECT id, inspected_on, kind, result, inspector_name, violations, notes, "
-                                    "follow_up_due FROM inspection WHERE establishment_id = :id "
-                                    "ORDER BY inspected_on DESC, id DESC", {"id": int(establishment_id)})
+        # the records domain owns its tables' SQL: the panel reads them through it, on this connection
+        licences = records_data.licences_of(conn, establishment_id, by_kind=False)
+        inspections = records_data.inspections_of(conn, establishment_id)
         history = audit.history(conn, ESTABLISHMENT_ENTITY, int(establishment_id)) if with_history else []
     return EstablishmentRows(record=frame.iloc[0], licences=licences, inspections=inspections, history=history)

@@ -79,17 +79,18 @@ def search(bind: db.Bind, ward_id: int, folded: str, limit: int) -> list[dict[st
                    {"w": ward_id, "q": folded, "like": like, "n": limit})
 
 
-def licences_of(bind: db.Bind, establishment_id: int) -> list[dict[str, Any]]:
-    """Every licence of an establishment, newest first by kind."""
+def licences_of(bind: db.Bind, establishment_id: int, *, by_kind: bool = True) -> list[dict[str, Any]]:
+    """Every licence of an establishment, newest first (grouped by kind unless ``by_kind`` is False)."""
+    order = "kind, issued_on DESC, id DESC" if by_kind else "issued_on DESC, id DESC"
     return db.rows(bind, "SELECT id, kind, number, issuer, issued_on, expires_on, revoked_on, note FROM licence "
-                   "WHERE establishment_id = :id ORDER BY kind, issued_on DESC, id DESC", {"id": establishment_id})
+                   f"WHERE establishment_id = :id ORDER BY {order}", {"id": int(establishment_id)})
 
 
 def inspections_of(bind: db.Bind, establishment_id: int) -> list[dict[str, Any]]:
     """Every inspection of an establishment, newest first."""
     return db.rows(bind, "SELECT id, inspected_on, kind, result, violations, notes, follow_up_due, inspector_name "
                    "FROM inspection WHERE establishment_id = :id ORDER BY inspected_on DESC, id DESC",
-                   {"id": establishment_id})
+                   {"id": int(establishment_id)})
 
 
 def code_taken(bind: db.Bind, code: str, establishment_id: int | None = None) -> bool:
