@@ -3,6 +3,13 @@
 Each function takes the query string as a plain mapping and raises :class:`OGCError` (an HTTP
 status, an OGC exception code and one sentence for the caller) on a malformed or out-of-range
 value, so a bad request is an OGC exception document (400), never FastAPI's 422.
+
+What the database cannot hold is refused here, before any query (control characters are refused
+earlier, by :mod:`geomap.web.guard`): whole numbers beyond 64 bits (``offset``, ``after``, integer
+filters; a feature id beyond them cannot exist: 404), non-finite numbers, instants outside years
+1..9999 in UTC (the calendar Python and PostgreSQL share; ``9999-12-31`` as a whole day is inside
+it), and a ``bbox`` whose corners the ``bbox-crs`` cannot carry to WGS 84 (outside the
+projection's domain, where PostGIS's ``ST_Transform`` would fail).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from layers.base import Field, Layer
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+#: the largest value of a PostgreSQL ``bigint`` (ids, ``OFFSET``)
+INT64_MAX = 2**63 - 1
 STANDARD_PARAMS = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "after"}
 
 
@@ -56,8 +65,8 @@ def int_param(params: Mapping[str, str], name: str, default: int, low: int, high
         value = int(raw)
     except ValueError:
         raise OGCError(400, "InvalidParameterValue", f"{name}={raw!r} is not a whole number.") from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+    if value < low or value > (INT64_MAX if high is None else high):
+        bound = f"between {low} and {high if high is not None else INT64_MAX}"
         raise OGCError(400, "InvalidParameterValue", f"{name}={value} is out of range; it must be {bound}.")
     return value
 
@@ -95,20 +104,36 @@ def bbox_param(raw: str | None) -> tuple[float, float, float, float] | None:
     return values[0], values[1], values[2], values[3]
 
 
+def check_domain(bbox: tuple[float, float, float, float], srid: int, raw: str) -> None:
+    """Refuse a ``bbox`` whose corners EPSG:``srid`` cannot carry to WGS 84 (outside its projection's domain)."""
+    x1, y1, x2, y2 = bbox
+    try:
+        lons, lats = crs.transformer(srid, crs.WGS84).transform([x1, x1, x2, x2], [y1, y2, y1, y2], errcheck=True)
+        inside = all(math.isfinite(v) for v in (*lons, *lats)) and all(abs(v) <= 90 for v in lats)
+    except Exception:  # pyproj.exceptions.ProjError, or a transformation PROJ cannot build
+        inside = False
+    if not inside:
+        raise OGCError(400, "InvalidParameterValue",
+                       f"bbox={raw!r} lies outside the domain of {crs.uri(srid)}; give coordinates inside it.")
+
+
 def _instant(text: str, end: bool) -> dt.datetime | None:
+    """An instant in UTC (a date: its first or, for an ``end``, its last microsecond)."""
     text = text.strip()
     if text in ("", ".."):
         return None
     try:
         if len(text) == 10:  # a date: the whole day
             day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time(), tzinfo=dt.UTC)
-            return moment - dt.timedelta(microseconds=1) if end else moment
+            return dt.datetime.combine(day, dt.time.max if end else dt.time(), tzinfo=dt.UTC)
         moment = dt.datetime.fromisoformat(text)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
     except ValueError:
         raise OGCError(400, "InvalidParameterValue",
                        f"datetime: {text!r} is not an RFC 3339 date-time (e.g. 2026-01-31T08:00:00Z).") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except OverflowError:
+        raise OGCError(400, "InvalidParameterValue",
+                       f"datetime: {text!r} is outside the calendar served (years 1 to 9999, UTC).") from None
 
 
 def datetime_param(raw: str | None) -> tuple[dt.datetime | None, dt.datetime | None] | None:
@@ -134,9 +159,15 @@ def property_value(f: Field, raw: str) -> Any:
         return raw
     try:
         if f.kind == "int":
-            return int(raw)
+            value = int(raw)
+            if abs(value) > INT64_MAX:
+                raise OGCError(400, "InvalidParameterValue", f"{f.name}={raw!r} is beyond a 64-bit whole number.")
+            return value
         if f.kind == "float":
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
         if f.kind == "bool":
             if raw.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
@@ -155,9 +186,10 @@ def feature_key(layer: Layer, profile: Profile, raw: str) -> int | str | None:
     if feature_id(layer, profile)[1]:
         return raw
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         return None
+    return value if 0 <= value <= INT64_MAX else None
 
 
 def items_params(params: Mapping[str, str], layer: Layer, profile: Profile, offered: Sequence[int]) -> dict[str, Any]:
@@ -175,6 +207,8 @@ def items_params(params: Mapping[str, str], layer: Layer, profile: Profile, offe
     bbox = bbox_param(params.get("bbox"))
     if bbox is not None and bbox_lat_lon:
         bbox = (bbox[1], bbox[0], bbox[3], bbox[2])
+    if bbox is not None and bbox_srid != crs.WGS84:
+        check_domain(bbox, bbox_srid, params.get("bbox", ""))
     after: int | str | None = params.get("after") or None
     if after is not None and not feature_id(layer, profile)[1]:
         after = int_param(params, "after", 0, 0, None)

@@ -14,6 +14,10 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
 - ``app.state.limits``: the rate limiters (:class:`geomap.web.ratelimit.RateLimits`: ``qr``,
   ``report``, ``open311``; token buckets, at most 100,000 clients each, ``clear()`` empties them).
 
+Every request passes the edge guard first (:mod:`geomap.web.guard`): control characters in the
+path, the query string or a form's text fields are refused (400) before any route or query runs,
+in the message shape of the route family (each routes module's ``PREFIXES`` and ``refuse``).
+
 Left process-wide on purpose: ``db.get_engine``'s engine per database URL (a connection pool, no
 data) and pure caches of files shipped with the code (a ward's outline from its boundary file).
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
+from geomap.web import guard
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -38,6 +43,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.ogc = OGCCaches()
     app.state.qr = LookupState.from_env()
     app.state.limits = RateLimits.from_env()
+    refusals = guard.Refusals()
     routes = Path(__file__).parent / "routes"
     for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):
         if info.name.startswith("_"):
@@ -46,4 +52,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         router = getattr(module, "router", None)
         if router is not None:
             app.include_router(router)
+        if hasattr(module, "refuse"):
+            refusals.add(module.PREFIXES, module.refuse)
+    guard.install(app, refusals)
     return app

@@ -39,9 +39,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
 
 from geomap.accounts import apikeys
+from geomap.errors import LocalizedError
 from geomap.ogc import api
 from geomap.ogc.cache import OGCCaches
-from geomap.ogc.params import DEFAULT_LIMIT, MAX_LIMIT, OGCError, wants_html
+from geomap.ogc.params import DEFAULT_LIMIT, INT64_MAX, MAX_LIMIT, OGCError, wants_html
 from geomap.users import Profile
 from geomap.web.deps import get_engine
 
@@ -99,6 +100,15 @@ def _respond(request: Request, body: dict[str, Any], page: str, *, media: str = 
     return Response(json.dumps(body, ensure_ascii=False), media_type=media, headers=headers)
 
 
+#: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
+PREFIXES = (PREFIX,)
+
+
+def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
+    """Input the edge guard refuses, as an OGC exception document."""
+    return JSONResponse(OGCError(status, "InvalidParameterValue", problem.en).document(), status_code=status)
+
+
 def _guard(handler):
     """Turn :class:`OGCError` into an OGC exception document."""
     @functools.wraps(handler)
@@ -149,7 +159,7 @@ _PAGING_PARAMETERS = [
      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
     {"name": "offset", "in": "query", "required": False, "style": "form", "explode": False,
      "description": "Features to skip (prev links); next links page by key with 'after', fast at any depth.",
-     "schema": {"type": "integer", "minimum": 0, "default": 0}},
+     "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX, "default": 0}},
 ]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from geomap import config, links
 from geomap.accounts import apikeys
+from geomap.errors import LocalizedError
 from geomap.field_reports import ReportError, intake
 from geomap.field_reports import open311 as service_requests
 from geomap.field_reports.deadlines import LOCAL_TZ
@@ -67,6 +68,15 @@ def error(fmt: str, status_code: int, description: str) -> Response:
     """The spec's error document: a list of {code, description}."""
     return _respond(fmt if fmt in FORMATS else "json", "errors", "error",
                     [{"code": status_code, "description": description}], status_code)
+
+
+#: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
+PREFIXES = ("/open311",)
+
+
+def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
+    """Input the edge guard refuses, as the spec's error list (XML for a ``.xml`` path)."""
+    return error("xml" if request.url.path.endswith(".xml") else "json", status, problem.en)
 
 
 def _split(value: str | None) -> list[str]:

@@ -42,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geomap import i18n, links
-from geomap.errors import DatabaseUnavailable
+from geomap.errors import DatabaseUnavailable, LocalizedError
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
 from qr import codes
@@ -285,6 +285,18 @@ def _notice(kind: str, lang: str, title_key: str, body: str, status: int) -> tup
 
 
 # --- HTTP -------------------------------------------------------------------------------------
+
+#: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
+PREFIXES = ("/q", "/api/q")
+
+
+def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
+    """Input the edge guard refuses: the malformed-code notice (HTML, or JSON under ``/api/q``)."""
+    kind = "json" if request.url.path.startswith("/api/") else "html"
+    lang = negotiate_lang(request)
+    status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), status)
+    return Response(body, status_code=status, media_type=media,
+                    headers={"Cache-Control": "no-store", "Vary": "Accept-Language", **SECURITY_HEADERS})
 
 
 def _finish(entry: _Rendered, request: Request) -> Response:

@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
 from geomap import config, i18n, links, profiles
+from geomap.errors import LocalizedError
 from geomap.field_reports import ReportError, intake, photos, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
@@ -120,6 +121,16 @@ def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLRes
     html = tpl.render(lang=lang, t=lambda k: i18n.t(k, lang), label=lambda c, v: i18n.code_label(c, v, lang),
                       fmt=_fmt_time, links=links, lang_extra=ctx.pop("lang_extra", ""), **ctx)
     return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
+
+
+#: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
+PREFIXES = ("/report",)
+
+
+def refuse(request: Request, problem: LocalizedError, status: int) -> HTMLResponse:
+    """Input the edge guard refuses, as the message page in the reader's language."""
+    lang = request_lang(request)
+    return _render("message", lang, status, title=i18n.t("report.error", lang), message=problem.message(lang))
 
 
 # process-wide on purpose: a pure function of the ward's boundary file shipped in data/ (never the database)
@@ -250,6 +261,8 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
 
 @router.get("/report/track/{public_id}/photo/{n}")
 def track_photo(public_id: str, n: int, engine: Engine = Depends(get_engine)) -> Response:
+    if not 1 <= n <= photos.MAX_PHOTOS:  # no report has that photo (and 10**20 is no bigint): no query
+        return Response(status_code=404)
     found = reads.photo(engine, public_id[:32], n)
     if found is None:
         return Response(status_code=404)

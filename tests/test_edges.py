@@ -1,0 +1,236 @@
+"""Hostile requests against the public service's edges (issue 18): each one answered with its family's
+message shape and a 400/404 (never a 500 traceback), and the database left unchanged.
+
+One table, :data:`CASES`: (method, path, query params, form body, expected status, expected shape).
+The guard under test is :mod:`geomap.web.guard` (control characters in the path, the query string and
+form fields) and the range checks of :mod:`geomap.ogc.params` and the report routes.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+import sqlalchemy as sa
+from export_fixtures import loaded as loaded_fixture
+from fastapi.testclient import TestClient
+from reports_fixtures import ensure_ward, inside_point
+
+from geomap.accounts import apikeys
+from geomap.web import create_app
+
+NUL = "\x00"
+ITEMS = "/ogc/collections/establishments/items"
+REPORTS = "/ogc/collections/field_reports/items"
+EPSG_5899 = "http://www.opengis.net/def/crs/EPSG/0/5899"
+TOKEN15 = "a" * 15
+#: placeholders filled by fixtures: a real tracking id, an Open311 key, an internal OGC key
+REAL, KEY, INTERNAL = "{real}", "{key}", "{internal}"
+
+
+def _report(**kw: str) -> dict[str, str]:
+    lon, lat = inside_point()
+    return {"category": "garbage", "description": "Rác tồn đọng", "lat": f"{lat}", "lon": f"{lon}", **kw}
+
+
+def _open311(**kw: str) -> dict[str, str]:
+    lon, lat = inside_point()
+    return {"api_key": KEY, "service_code": "garbage", "lat": f"{lat}", "long": f"{lon}",
+            "description": "Rác đổ trộm", **kw}
+
+
+# (id, method, path, params, form, status, shape)
+CASES: list[tuple[str, str, str, dict | None, dict | None, int, str]] = [
+    # --- QR pages ---------------------------------------------------------------------------------
+    ("q NUL in code", "GET", f"/q/{TOKEN15}%00", None, None, 400, "qr"),
+    ("q NUL in lang", "GET", "/q/" + "a" * 16, {"lang": "vi" + NUL}, None, 400, "qr"),
+    ("q ESC in code", "GET", f"/q/{TOKEN15}%1b", None, None, 400, "qr"),
+    ("q DEL in code", "HEAD", f"/q/{TOKEN15}%7f", None, None, 400, "none"),
+    ("api/q NUL in code", "GET", f"/api/q/{TOKEN15}%00", None, None, 400, "qrjson"),
+    ("api/q control in query", "GET", "/api/q/" + "a" * 16, {"x": "\x01"}, None, 400, "qrjson"),
+    # --- report form --------------------------------------------------------------------------------
+    ("report GET NUL establishment", "GET", "/report", {"establishment": TOKEN15 + NUL}, None, 400, "report"),
+    ("report GET ANSI escape", "GET", "/report", {"establishment": "\x1b[31m"}, None, 400, "report"),
+    ("report GET NUL lang", "GET", "/report", {"lang": NUL}, None, 400, "report"),
+    ("report POST NUL description", "POST", "/report", None, _report(description="Rác" + NUL), 400, "report"),
+    ("report POST NUL category", "POST", "/report", None, _report(category="garbage" + NUL), 400, "report"),
+    ("report POST NUL establishment", "POST", "/report", None, _report(establishment=TOKEN15 + NUL), 400,
+     "report"),
+    ("report POST BEL name", "POST", "/report", None, _report(reporter_name="Lê\x07"), 400, "report"),
+    ("report POST NUL contact", "POST", "/report", None, _report(reporter_contact="09" + NUL), 400, "report"),
+    ("report POST NUL lat", "POST", "/report", None, _report(lat="16.0" + NUL), 400, "report"),
+    ("report POST NUL field name", "POST", "/report", None, _report(**{"x" + NUL: "1"}), 400, "report"),
+    ("report POST multipart NUL description", "POST", "/report", None,
+     {**_report(description="Rác" + NUL), "_multipart": "1"}, 400, "report"),
+    ("report POST NUL in query", "POST", "/report", {"lang": NUL}, _report(), 400, "report"),
+    # --- tracking page --------------------------------------------------------------------------------
+    ("track NUL id", "GET", "/report/track/PA-AAAA%00", None, None, 400, "report"),
+    ("track real id + NUL", "GET", f"/report/track/{REAL}%00", None, None, 400, "report"),
+    ("track NUL new", "GET", f"/report/track/{REAL}", {"new": NUL}, None, 400, "report"),
+    ("track new not a number", "GET", f"/report/track/{REAL}", {"new": "1e20"}, None, 400, "report"),
+    ("track photo 1e20", "GET", f"/report/track/{REAL}/photo/1e20", None, None, 400, "report"),
+    ("track photo 10**20", "GET", f"/report/track/{REAL}/photo/100000000000000000000", None, None, 404, "none"),
+    ("track photo -1", "GET", f"/report/track/{REAL}/photo/-1", None, None, 404, "none"),
+    ("track photo 0", "GET", f"/report/track/{REAL}/photo/0", None, None, 404, "none"),
+    ("track photo NUL", "GET", f"/report/track/{REAL}/photo/1%00", None, None, 400, "report"),
+    # --- Open311 --------------------------------------------------------------------------------------
+    ("311 requests NUL jurisdiction", "GET", "/open311/v2/requests.json", {"jurisdiction_id": NUL}, None, 400,
+     "open311"),
+    ("311 requests.xml NUL jurisdiction", "GET", "/open311/v2/requests.xml", {"jurisdiction_id": "a" + NUL},
+     None, 400, "open311xml"),
+    ("311 services NUL jurisdiction", "GET", "/open311/v2/services.json", {"jurisdiction_id": NUL}, None, 400,
+     "open311"),
+    ("311 request id NUL", "GET", "/open311/v2/requests/PA-%00.json", None, None, 400, "open311"),
+    ("311 request id NUL xml", "GET", "/open311/v2/requests/PA-%00.xml", None, None, 400, "open311xml"),
+    ("311 real request id + NUL", "GET", f"/open311/v2/requests/{REAL}%00", None, None, 400, "open311"),
+    ("311 service_request_id NUL", "GET", "/open311/v2/requests.json", {"service_request_id": "PA-1" + NUL},
+     None, 400, "open311"),
+    ("311 start_date NUL", "GET", "/open311/v2/requests.json", {"start_date": "2026-01-01" + NUL}, None, 400,
+     "open311"),
+    ("311 service code NUL", "GET", "/open311/v2/services/garbage%00.json", None, None, 400, "open311"),
+    ("311 POST NUL description", "POST", "/open311/v2/requests.json", None, _open311(description="x" + NUL), 400,
+     "open311"),
+    ("311 POST NUL jurisdiction", "POST", "/open311/v2/requests.json", None, _open311(jurisdiction_id=NUL), 400,
+     "open311"),
+    ("311 POST NUL api_key", "POST", "/open311/v2/requests.json", None, _open311(api_key=NUL), 400, "open311"),
+    ("311 POST NUL address", "POST", "/open311/v2/requests.xml", None, _open311(address_string="Số 1" + NUL),
+     400, "open311xml"),
+    ("311 POST NUL jurisdiction in query", "POST", "/open311/v2/requests.json", {"jurisdiction_id": NUL},
+     _open311(), 400, "open311"),
+    ("311 POST NUL device_id", "POST", "/open311/v2/requests.json", None, _open311(device_id="d" + NUL), 400,
+     "open311"),
+    # --- OGC API – Features ---------------------------------------------------------------------------
+    ("ogc NUL text filter", "GET", ITEMS, {"name": NUL}, None, 400, "ogc"),
+    ("ogc NUL code filter", "GET", ITEMS, {"code": "TX" + NUL + "0001"}, None, 400, "ogc"),
+    ("ogc NUL date filter", "GET", ITEMS, {"registration_issued_on": NUL}, None, 400, "ogc"),
+    ("ogc NUL bool filter", "GET", ITEMS, {"food_safety_applicable": NUL}, None, 400, "ogc"),
+    ("ogc NUL filter name", "GET", ITEMS, {"na" + NUL + "me": "x"}, None, 400, "ogc"),
+    ("ogc NUL item id", "GET", ITEMS + "/TX-0001%00", None, None, 400, "ogc"),
+    ("ogc NUL collection id", "GET", "/ogc/collections/establish%00ments/items", None, None, 400, "ogc"),
+    ("ogc NUL after", "GET", ITEMS, {"after": "TX" + NUL}, None, 400, "ogc"),
+    ("ogc NUL f", "GET", ITEMS, {"f": NUL}, None, 400, "ogc"),
+    ("ogc NUL crs", "GET", ITEMS, {"crs": NUL}, None, 400, "ogc"),
+    ("ogc LF in f", "GET", "/ogc/collections", {"f": "json\n"}, None, 400, "ogc"),
+    ("ogc offset 1e20", "GET", ITEMS, {"offset": "1e20"}, None, 400, "ogc"),
+    ("ogc offset 10**20", "GET", ITEMS, {"offset": str(10**20)}, None, 400, "ogc"),
+    ("ogc offset 2**63", "GET", ITEMS, {"offset": str(2**63)}, None, 400, "ogc"),
+    ("ogc limit 10**20", "GET", ITEMS, {"limit": str(10**20)}, None, 400, "ogc"),
+    ("ogc limit -1", "GET", ITEMS, {"limit": "-1"}, None, 400, "ogc"),
+    ("ogc datetime 9999-12-31", "GET", ITEMS, {"datetime": "9999-12-31"}, None, 200, "geojson"),
+    ("ogc datetime ../9999-12-31", "GET", ITEMS, {"datetime": "../9999-12-31"}, None, 200, "geojson"),
+    ("ogc datetime 0001-01-01/..", "GET", ITEMS, {"datetime": "0001-01-01/.."}, None, 200, "geojson"),
+    ("ogc datetime past 9999 in UTC", "GET", ITEMS, {"datetime": "9999-12-31T23:00:00-05:00"}, None, 400, "ogc"),
+    ("ogc datetime before year 1 in UTC", "GET", ITEMS, {"datetime": "0001-01-01T00:00:00+01:00/.."}, None,
+     400, "ogc"),
+    ("ogc datetime year 10000", "GET", ITEMS, {"datetime": "10000-01-01"}, None, 400, "ogc"),
+    ("ogc datetime filter past 9999", "GET", REPORTS, {"reported_at": "9999-12-31T23:59:59-12:00"}, None, 400,
+     "ogc"),
+    ("ogc bbox 5899 far outside", "GET", ITEMS, {"bbox": "1e7,1e7,2e7,2e7", "bbox-crs": EPSG_5899}, None, 400,
+     "ogc"),
+    ("ogc bbox 5899 huge", "GET", ITEMS, {"bbox": "-1e9,-1e9,1e9,1e9", "bbox-crs": EPSG_5899}, None, 400, "ogc"),
+    ("ogc bbox 5899 1e30", "GET", ITEMS, {"bbox": "0,0,1e30,1e30", "bbox-crs": EPSG_5899}, None, 400, "ogc"),
+    ("ogc bbox inf", "GET", ITEMS, {"bbox": "0,0,inf,1"}, None, 400, "ogc"),
+    ("ogc internal item id 10**20", "GET", ITEMS + "/100000000000000000000", {"_key": INTERNAL}, None, 404, "ogc"),
+    ("ogc internal after 10**20", "GET", ITEMS, {"after": str(10**20), "_key": INTERNAL}, None, 400, "ogc"),
+    # --- anything else --------------------------------------------------------------------------------
+    ("health NUL query", "GET", "/health", {"x": NUL}, None, 400, "json"),
+]
+
+
+@pytest.fixture(scope="module")
+def export_ward(engine):
+    yield from loaded_fixture(engine)
+
+
+@pytest.fixture(scope="module")
+def client(request, database_url, engine, export_ward):
+    ensure_ward(request, engine)
+    app = create_app(database_url)
+    for limiter in (app.state.limits.report, app.state.limits.qr, app.state.limits.open311):
+        limiter.configure(0, 1)
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def fill(client, engine) -> dict[str, str]:
+    """Values for the placeholders: a real tracking id, an Open311 key, an internal OGC key."""
+    made = client.post("/report", data=_report())
+    assert made.status_code == 303
+    real = re.search(r"/report/track/(PA-[A-Z0-9-]+)", made.headers["location"]).group(1)
+    return {REAL: real, KEY: apikeys.create(engine, "Edges (test)", ["open311"]),
+            INTERNAL: apikeys.create(engine, "Edges internal (test)", ["ogc:internal"])}
+
+
+def _counts(engine) -> tuple[int, int, int]:
+    with engine.connect() as c:
+        return tuple(c.execute(sa.text(
+            "SELECT (SELECT count(*) FROM field_report), (SELECT count(*) FROM establishment), "
+            "(SELECT count(*) FROM qr_code)")).one())
+
+
+def _sub(value, fill):
+    if isinstance(value, str):
+        for k, v in fill.items():
+            value = value.replace(k, v)
+    return value
+
+
+def _check_shape(r, shape: str) -> None:
+    ctype = r.headers.get("content-type", "")
+    if shape == "ogc":
+        body = r.json()
+        assert set(body) == {"code", "description"} and body["description"], body
+    elif shape == "open311":
+        body = r.json()
+        assert isinstance(body, list) and set(body[0]) == {"code", "description"} and body[0]["code"] == r.status_code
+    elif shape == "open311xml":
+        root = ET.fromstring(r.content)
+        assert root.tag == "errors" and root.find("error/code").text == str(r.status_code)
+    elif shape == "report":
+        assert ctype.startswith("text/html") and "<html" in r.text and "Traceback" not in r.text
+        assert "Chưa gửi được" in r.text or "Not sent" in r.text, r.text[:300]
+    elif shape == "qr":
+        assert ctype.startswith("text/html") and "<html" in r.text.lower()
+    elif shape == "qrjson":
+        assert r.json()["status"] == "malformed"
+    elif shape == "geojson":
+        assert r.json()["type"] == "FeatureCollection"
+    elif shape == "json":
+        assert "detail" in r.json()
+
+
+@pytest.mark.parametrize(("method", "path", "params", "form", "status", "shape"),
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_hostile_request(client, engine, fill, method, path, params, form, status, shape):
+    before = _counts(engine)
+    path = _sub(path, fill)
+    params = {k: _sub(v, fill) for k, v in (params or {}).items()}
+    headers = {}
+    if "_key" in params:
+        headers["X-API-Key"] = params.pop("_key")
+    kwargs: dict = {"params": params or None, "headers": headers}
+    if form is not None:
+        form = {k: _sub(v, fill) for k, v in form.items()}
+        if form.pop("_multipart", None):
+            kwargs["files"] = {k: (None, v) for k, v in form.items()}
+        else:
+            kwargs["data"] = form
+    r = client.request(method, path, **kwargs)
+    assert r.status_code == status, (r.status_code, r.text[:500])
+    _check_shape(r, shape)
+    assert _counts(engine) == before, "a refused request changed the database"
+
+
+def test_at_least_forty_hostile_cases():
+    assert len(CASES) >= 40 and len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_guard_lets_ordinary_text_through(client, engine):
+    """Vietnamese text, tabs and line breaks in a description are not control characters to refuse."""
+    before = _counts(engine)
+    r = client.post("/report", data=_report(description="Rác tồn đọng\r\nở hẻm 12\tđường Lê Thanh Nghị"))
+    assert r.status_code == 303
+    assert _counts(engine)[0] == before[0] + 1
+    assert client.get(ITEMS, params={"name": "Phở Hòa Cường — Bà Tư"}).status_code == 200
