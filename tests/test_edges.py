@@ -234,3 +234,23 @@ def test_guard_lets_ordinary_text_through(client, engine):
     assert r.status_code == 303
     assert _counts(engine)[0] == before[0] + 1
     assert client.get(ITEMS, params={"name": "Phở Hòa Cường — Bà Tư"}).status_code == 200
+
+
+def test_ogc_links_come_from_the_configured_base_url_not_the_host_header(client, monkeypatch):
+    """``Host: evil.example`` must not reach any link (a shared cache would serve it to everyone)."""
+    from geomap import config
+
+    monkeypatch.setattr(config, "PUBLIC_BASE_URL", "https://geomap.danang.example")
+    evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    pages = [("/ogc", {}), ("/ogc/collections", {}), ("/ogc/collections/establishments", {}),
+             (ITEMS, {"limit": 2, "offset": 2}), (ITEMS + "/TX-0001", {}), (ITEMS, {"limit": 1, "f": "html"})]
+    for path, params in pages:
+        r = client.get(path, params=params, headers=evil)
+        assert r.status_code == 200, (path, r.text[:300])
+        assert "evil.example" not in r.text, path
+        if path != ITEMS or params.get("f") != "html":
+            hrefs = [lk["href"] for lk in r.json()["links"]]
+            assert hrefs and all(h.startswith("https://geomap.danang.example/") for h in hrefs), hrefs
+    body = client.get(ITEMS, params={"limit": 1}, headers=evil).json()
+    nxt = [lk["href"] for lk in body["links"] if lk["rel"] == "next"]
+    assert nxt and nxt[0].startswith("https://geomap.danang.example/ogc/collections/establishments/items?")

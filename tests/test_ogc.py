@@ -242,11 +242,13 @@ def test_openapi_declares_limit_and_offset_as_bounded_integers(client):
     assert by_name["limit"]["in"] == "query" and by_name["offset"]["in"] == "query"
     assert by_name["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": ogc_params.MAX_LIMIT,
                                           "default": ogc_params.DEFAULT_LIMIT}
-    assert by_name["offset"]["schema"] == {"type": "integer", "minimum": 0, "default": 0}
+    assert by_name["offset"]["schema"] == {"type": "integer", "minimum": 0, "maximum": ogc_params.INT64_MAX,
+                                           "default": 0}
     # the declared bounds are the ones the service enforces
     assert client.get(ITEMS, params={"limit": ogc_params.MAX_LIMIT}).status_code == 200
     assert client.get(ITEMS, params={"limit": ogc_params.MAX_LIMIT + 1}).status_code == 400
     assert client.get(ITEMS, params={"limit": 0}).status_code == 400
+    assert client.get(ITEMS, params={"offset": ogc_params.INT64_MAX + 1}).status_code == 400
 
 
 def test_public_feature_ids_are_public_codes_not_database_ids(client, engine, ward, internal_key):
@@ -435,10 +437,11 @@ def _free_port() -> int:
 def server(database_url, ward):
     """A real uvicorn serving the test database, for GDAL."""
     port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url}
+    base = f"http://127.0.0.1:{port}"
+    # links are built on the configured public base URL, which is this server here
+    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_PUBLIC_BASE_URL": base}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             try:

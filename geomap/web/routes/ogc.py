@@ -13,6 +13,10 @@ documents built in :mod:`geomap.ogc.api`, rows read by :func:`geomap.layer_reade
 validity repair, ``LIMIT``/``OFFSET`` and the matched count all run in the database), HTML
 rendered from ``geomap/web/templates/ogc/``; the caches are the app's (``app.state.ogc``).
 
+Every link (self, alternate, next, prev, collection, service-desc) is built on the configured public
+base URL (``GEOMAP_PUBLIC_BASE_URL``, :func:`geomap.links.public_url`), never on the request's
+``Host`` header.
+
 The public profile needs no sign-in; an ``X-API-Key`` whose scopes include ``ogc:internal``
 (table ``api_key``, SHA-256 of the key) opens the internal profile.
 
@@ -38,6 +42,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
 
+from geomap import links
 from geomap.accounts import apikeys
 from geomap.errors import LocalizedError
 from geomap.ogc import api
@@ -72,11 +77,17 @@ def profile_for(request: Request, engine: Engine) -> Profile:
 
 
 def _root(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The service's root as the public knows it (``GEOMAP_PUBLIC_BASE_URL``), never the client's ``Host``:
+    links built from a header the client chooses would poison a shared cache in front of the service."""
+    return links.public_url("")
 
 
 def _url(request: Request) -> str:
-    return str(request.url.replace(query=""))
+    """This page's URL (no query) on the configured public base URL."""
+    path, root_path = request.url.path, request.scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path):]
+    return links.public_url(path)
 
 
 def _html(page: str, body: dict[str, Any]) -> str:
