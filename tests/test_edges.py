@@ -133,6 +133,31 @@ CASES: list[tuple[str, str, str, dict | None, dict | None, int, str]] = [
     ("ogc bbox inf", "GET", ITEMS, {"bbox": "0,0,inf,1"}, None, 400, "ogc"),
     ("ogc internal item id 10**20", "GET", ITEMS + "/100000000000000000000", {"_key": INTERNAL}, None, 404, "ogc"),
     ("ogc internal after 10**20", "GET", ITEMS, {"after": str(10**20), "_key": INTERNAL}, None, 400, "ogc"),
+    # --- ranges: numbers, dates and lengths at and beyond the edge ---------------------------------------
+    ("q very long code", "GET", "/q/" + "a" * 5000, None, None, 400, "qr"),
+    ("track very long id", "GET", "/report/track/PA-" + "A" * 5000, None, None, 404, "report-404"),
+    ("report POST lat nan", "POST", "/report", None, _report(lat="nan"), 422, "report-form"),
+    ("report POST lat 1e400", "POST", "/report", None, _report(lat="1e400"), 422, "report-form"),
+    ("report POST lon -inf", "POST", "/report", None, _report(lon="-inf"), 422, "report-form"),
+    ("311 POST lat nan", "POST", "/open311/v2/requests.json", None, _open311(lat="nan"), 400, "open311"),
+    ("311 POST long 1e400", "POST", "/open311/v2/requests.json", None, _open311(long="1e400"), 400, "open311"),
+    ("311 start_date year 10000", "GET", "/open311/v2/requests.json", {"start_date": "10000-01-01T00:00:00Z"},
+     None, 400, "open311"),
+    ("311 start_date at the calendar's end", "GET", "/open311/v2/requests.json",
+     {"start_date": "9999-12-31T23:59:59-12:00"}, None, 200, "list"),
+    ("311 end_date at the calendar's start", "GET", "/open311/v2/requests.json",
+     {"end_date": "0001-01-01T00:00:00+14:00"}, None, 200, "list"),
+    ("311 2000 request ids", "GET", "/open311/v2/requests.json",
+     {"service_request_id": ",".join(f"PA-{i:04d}-AAAA-AAAA" for i in range(2000))}, None, 200, "list"),
+    ("ogc date filter year 1", "GET", ITEMS, {"registration_issued_on": "0001-01-01"}, None, 200, "geojson"),
+    ("ogc date filter 9999-12-31", "GET", ITEMS, {"registration_issued_on": "9999-12-31"}, None, 200, "geojson"),
+    ("ogc date filter year 10000", "GET", ITEMS, {"registration_issued_on": "10000-01-01"}, None, 400, "ogc"),
+    ("ogc bool filter 2", "GET", ITEMS, {"food_safety_applicable": "2"}, None, 400, "ogc"),
+    ("ogc datetime filter at the end", "GET", ITEMS, {"updated_at": "9999-12-31T23:59:59Z"}, None, 200,
+     "geojson"),
+    ("ogc long after", "GET", ITEMS, {"after": "x" * 5000}, None, 200, "geojson"),
+    ("ogc long text filter", "GET", ITEMS, {"name": "x" * 5000}, None, 200, "geojson"),
+    ("ogc bbox 4326 beyond the poles", "GET", ITEMS, {"bbox": "-500,-100,500,100"}, None, 200, "geojson"),
     # --- anything else --------------------------------------------------------------------------------
     ("health NUL query", "GET", "/health", {"x": NUL}, None, 400, "json"),
 ]
@@ -197,6 +222,12 @@ def _check_shape(r, shape: str) -> None:
         assert r.json()["status"] == "malformed"
     elif shape == "geojson":
         assert r.json()["type"] == "FeatureCollection"
+    elif shape == "report-404":
+        assert ctype.startswith("text/html") and "Không tìm thấy" in r.text
+    elif shape == "report-form":
+        assert ctype.startswith("text/html") and 'name="lat"' in r.text and "Chưa gửi được" in r.text
+    elif shape == "list":
+        assert isinstance(r.json(), list)
     elif shape == "json":
         assert "detail" in r.json()
 
