@@ -285,3 +285,24 @@ def test_ogc_links_come_from_the_configured_base_url_not_the_host_header(client,
     body = client.get(ITEMS, params={"limit": 1}, headers=evil).json()
     nxt = [lk["href"] for lk in body["links"] if lk["rel"] == "next"]
     assert nxt and nxt[0].startswith("https://geomap.danang.example/ogc/collections/establishments/items?")
+
+
+def test_a_value_the_database_refuses_is_the_familys_400_not_a_traceback(database_url, engine, caplog):
+    """The net under the checks: a DataError that gets past them is a 400 in the family's shape and one log line."""
+    from geomap import db
+
+    app = create_app(database_url)
+
+    def boom():
+        with db.read(engine) as c:
+            c.execute(sa.text("SELECT CAST(:v AS integer)"), {"v": "99999999999999999999"})
+
+    app.add_api_route("/ogc/boom", boom)
+    app.add_api_route("/open311/v2/boom.xml", boom)
+    with TestClient(app) as c, caplog.at_level("WARNING", logger="geomap.web.guard"):
+        ogc = c.get("/ogc/boom")
+        assert ogc.status_code == 400 and ogc.json()["code"] == "InvalidParameterValue"
+        xml = c.get("/open311/v2/boom.xml")
+        assert xml.status_code == 400 and ET.fromstring(xml.content).find("error/code").text == "400"
+    assert sum("database refused a value" in r.message for r in caplog.records) == 2
+    assert "Traceback" not in caplog.text

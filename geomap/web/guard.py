@@ -16,10 +16,15 @@ collects them, the longest matching prefix wins, and other paths get ``{"detail"
 
 Ranges (integers beyond their column, dates beyond the calendar, coordinates outside a CRS's
 domain) are checked where each parameter is parsed: :mod:`geomap.ogc.params` and the routes.
+A value that still gets past them and that the database refuses as data (``DataError``: a number
+out of range, a malformed value; never a lost connection) is answered the same way, 400 in the
+family's shape, with one warning line in the log instead of a traceback: the net under the checks,
+not a substitute for them (a new instance means a check is missing where that parameter is read).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +32,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +44,8 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: control characters refused in a form's text field (tab, line feed and carriage return allowed)
 FORM_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+log = logging.getLogger(__name__)
 
 Refuse = Callable[[Request, LocalizedError, int], Response]
 
@@ -145,7 +153,7 @@ class EdgeGuard:
 
 
 def install(app: FastAPI, refusals: Refusals) -> None:
-    """Add the guard and answer FastAPI's parameter errors (422) as the family's 400."""
+    """Add the guard; answer FastAPI's parameter errors (422) and the database's data errors as the family's 400."""
     app.state.refusals = refusals
 
     async def invalid(request: Request, exc: Exception) -> Response:
@@ -155,5 +163,13 @@ def install(app: FastAPI, refusals: Refusals) -> None:
                          f"Request refused: the value of {where!r} is not valid.", where)
         return refusals.response(request, error, 400)
 
+    async def refused_by_database(request: Request, exc: Exception) -> Response:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        log.warning("database refused a value of %s %s: %s", request.method, request.url.path, reason)
+        error = BadInput("Yêu cầu bị từ chối: một giá trị nằm ngoài phạm vi cơ sở dữ liệu chấp nhận.",
+                         "Request refused: a value is outside what the database accepts.")
+        return refusals.response(request, error, 400)
+
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(DataError, refused_by_database)
     app.add_middleware(EdgeGuard, refusals=refusals)
