@@ -306,3 +306,24 @@ def test_a_value_the_database_refuses_is_the_familys_400_not_a_traceback(databas
         assert xml.status_code == 400 and ET.fromstring(xml.content).find("error/code").text == "400"
     assert sum("database refused a value" in r.message for r in caplog.records) == 2
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(("path", "shape"), [("/report", "report"), ("/open311/v2/requests.json", "open311")])
+def test_a_body_beyond_the_limit_is_413_before_it_is_read(client, engine, monkeypatch, path, shape):
+    from geomap.web import guard
+
+    assert guard.MAX_BODY_BYTES > 3 * 10 * 1024 * 1024  # three photos of the largest size fit
+    monkeypatch.setattr(guard, "MAX_BODY_BYTES", 50_000)
+    before = _counts(engine)
+    big = client.post(path, data=_report(description="x" * 60_000) if shape == "report" else
+                      {**_open311(description="x" * 60_000)}, files={"photos": ("a.jpg", b"\xff" * 10)}
+                      if shape == "report" else None)
+    assert big.status_code == 413
+    if shape == "report":
+        assert "quá lớn" in big.text
+    else:
+        assert big.json()[0]["code"] == 413
+    chunked = client.post(path, content=(b"x" * 10_000 for _ in range(6)),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert chunked.status_code == 413
+    assert _counts(engine) == before

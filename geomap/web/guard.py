@@ -14,6 +14,10 @@ define ``PREFIXES`` (the paths it serves) and ``refuse(request, error, status) -
 Vietnamese/English HTML page for ``/report`` and ``/q``...); :func:`geomap.web.create_app`
 collects them, the longest matching prefix wins, and other paths get ``{"detail": ...}``.
 
+Bodies: a request whose ``Content-Length`` exceeds :data:`MAX_BODY_BYTES` (three photos of the
+report form's largest size plus 1 MiB of fields) is answered **413** before its body is read; a form
+body sent without a length is counted as it arrives and refused the same way once past the limit.
+
 Ranges (integers beyond their column, dates beyond the calendar, coordinates outside a CRS's
 domain) are checked where each parameter is parsed: :mod:`geomap.ogc.params` and the routes.
 A value that still gets past them and that the database refuses as data (``DataError``: a number
@@ -38,11 +42,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geomap.errors import LocalizedError
+from geomap.field_reports import photos
 
 #: control characters refused in a path segment or a query parameter (all of C0, and DEL)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: control characters refused in a form's text field (tab, line feed and carriage return allowed)
 FORM_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: the largest request body accepted: the report form's photos at their largest, plus 1 MiB of text fields
+MAX_BODY_BYTES = photos.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,11 @@ def control_error(where: str, name: str) -> BadInput:
     return BadInput(f"Yêu cầu bị từ chối: {label}{shown} chứa ký tự điều khiển (như NUL), không được phép.",
                     f"Request refused: {en_label}{shown} contains a control character (such as NUL), which is "
                     f"not allowed.", name)
+
+
+def too_large() -> BadInput:
+    mb = MAX_BODY_BYTES / 1048576
+    return BadInput(f"Yêu cầu quá lớn (tối đa {mb:.0f} MB).", f"Request too large (at most {mb:.0f} MB).", "body")
 
 
 def check_text(pairs: Iterable[tuple[str, Any]], where: str, pattern: re.Pattern[str] = CONTROL) -> BadInput | None:
@@ -100,29 +112,37 @@ class EdgeGuard:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        problem = None
-        if CONTROL.search(scope.get("path", "")):
+        problem, status = None, 400
+        length = request.headers.get("content-length")
+        if length is not None and (not length.strip().isdigit() or int(length) > MAX_BODY_BYTES):
+            problem, status = too_large(), 413
+        if problem is None and CONTROL.search(scope.get("path", "")):
             problem = control_error("path", "path")
         if problem is None:
             problem = check_text(request.query_params.multi_items(), "query")
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if problem is None and scope.get("method") in ("POST", "PUT", "PATCH") and ctype in _FORM_TYPES:
-            receive, problem = await self._check_form(scope, receive)
+            receive, problem, status = await self._check_form(scope, receive)
         if problem is not None:
-            await self.refusals.response(request, problem, 400)(scope, receive, send)
+            await self.refusals.response(request, problem, status)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    async def _check_form(self, scope: Scope, receive: Receive) -> tuple[Receive, BadInput | None]:
-        """Read the body once, check its text fields, and hand the app a ``receive`` that replays it."""
+    async def _check_form(self, scope: Scope, receive: Receive) -> tuple[Receive, BadInput | None, int]:
+        """Read the body once (at most :data:`MAX_BODY_BYTES`), check its text fields, and hand the app a
+        ``receive`` that replays it."""
         chunks: list[bytes] = []
         tail: list[Message] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 tail.append(message)
                 break
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > MAX_BODY_BYTES:
+                return receive, too_large(), 413
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
@@ -144,12 +164,12 @@ class EdgeGuard:
         try:
             form = await Request(scope, once).form()
         except Exception:  # a malformed body: the route answers it as it always has
-            return replay, None
+            return replay, None, 400
         try:
             problem = check_text(form.multi_items(), "form", FORM_CONTROL)
         finally:
             await form.close()
-        return replay, problem
+        return replay, problem, 400
 
 
 def install(app: FastAPI, refusals: Refusals) -> None:
