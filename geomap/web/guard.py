@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -129,47 +130,70 @@ class EdgeGuard:
         await self.app(scope, receive, send)
 
     async def _check_form(self, scope: Scope, receive: Receive) -> tuple[Receive, BadInput | None, int]:
-        """Read the body once (at most :data:`MAX_BODY_BYTES`), check its text fields, and hand the app a
-        ``receive`` that replays it."""
-        chunks: list[bytes] = []
-        tail: list[Message] = []
-        size = 0
+        """Read the body once (at most :data:`MAX_BODY_BYTES`, spooled to disk past 1 MiB as Starlette
+        spools uploads), check its text fields, and hand the app a ``receive`` that replays it."""
+        spool = _Spool()
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                tail.append(message)
+                spool.tail.append(message)
                 break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > MAX_BODY_BYTES:
+            spool.write(message.get("body", b""))
+            if spool.size > MAX_BODY_BYTES:
+                spool.close()
                 return receive, too_large(), 413
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            if tail:
-                return tail.pop(0)
-            return await receive()
-
-        async def once() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        problem = None
         try:
-            form = await Request(scope, once).form()
+            form = await Request(scope, spool.reader()).form()
         except Exception:  # a malformed body: the route answers it as it always has
-            return replay, None, 400
+            return spool.reader(receive), None, 400
         try:
             problem = check_text(form.multi_items(), "form", FORM_CONTROL)
         finally:
             await form.close()
-        return replay, problem, 400
+        return spool.reader(receive), problem, 400
+
+
+class _Spool:
+    """A request body kept once (in memory up to 1 MiB, then in a temporary file) and read again in chunks."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+        self.size = 0
+        self.tail: list[Message] = []
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.size += len(data)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def reader(self, then: Receive | None = None) -> Receive:
+        """A ``receive`` giving the body from its start; after it, the messages that followed, then ``then``."""
+        position, done = 0, False
+        tail = list(self.tail)
+
+        async def receive() -> Message:
+            nonlocal position, done
+            if not done:
+                self.file.seek(position)
+                data = self.file.read(self.CHUNK)
+                position += len(data)
+                done = position >= self.size
+                if done and then is not None:
+                    self.close()  # the app's copy is the last reader
+                return {"type": "http.request", "body": data, "more_body": not done}
+            if tail:
+                return tail.pop(0)
+            if then is None:
+                return {"type": "http.disconnect"}
+            return await then()
+
+        return receive
 
 
 def install(app: FastAPI, refusals: Refusals) -> None:
