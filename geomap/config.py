@@ -26,12 +26,13 @@ DATABASE_NAME: str = os.environ.get("GEOMAP_DATABASE_NAME", "geomap")
 #: Slug of the ward profile used when none is given (see ``data/profiles/``).
 DEFAULT_WARD: str = os.environ.get("GEOMAP_WARD", "hoa-cuong")
 
-#: Base URL printed on QR stickers and links to the public service.
-PUBLIC_BASE_URL: str = os.environ.get("GEOMAP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-
 #: Port of the staff app (Streamlit) and of the public service.
 STAFF_PORT: int = int(os.environ.get("GEOMAP_STAFF_PORT", "8501"))
 PUBLIC_PORT: int = int(os.environ.get("GEOMAP_PUBLIC_PORT", "8000"))
+
+#: Base URL printed on QR stickers and used for every link of the public service (OGC links too:
+#: never the client's Host header). Default: this machine's public-service port.
+PUBLIC_BASE_URL: str = os.environ.get("GEOMAP_PUBLIC_BASE_URL", f"http://127.0.0.1:{PUBLIC_PORT}").rstrip("/")
 
 #: UI language by default: ``vi`` (Vietnamese) or ``en``.
 LANGUAGE: str = os.environ.get("GEOMAP_LANGUAGE", "vi")
