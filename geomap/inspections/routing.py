@@ -711,8 +711,12 @@ def solve(
         kept = {node for r in timed for node in r.order}
         left = sorted((node for node in stops if node not in kept), key=lambda node: -penalties[node])
         spent = perf_counter() - started
+        # one inspector whose stops do not all fit: the search is over which stops to keep, and the large
+        # neighbourhood search settles within half the OR-Tools limit (bench: 60 stops, 20 kept); several
+        # inspectors: the balancing needs longer (bench: 5 × 40 stops settles in about 3 s)
+        budget = 0.5 * time_limit_s if n_vehicles == 1 else 5.0 * time_limit_s
         timed = tours.improve(model, timed, left, balance=bool(balance_weight) and n_vehicles > 1,
-                              time_budget_s=max(0.3, min(5.0 * time_limit_s, 4.4 - spent)),
+                              time_budget_s=max(0.3, min(budget, 4.4 - spent)),
                               weight=[int(p) for p in penalties])
     kept = {node for r in timed for node in r.order}
     return {"routes": [list(zip(r.order, r.begins, strict=True)) for r in timed], "starts": [day_start] * n_vehicles,
