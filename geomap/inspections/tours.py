@@ -20,9 +20,14 @@ uses it around OR-Tools:
     must-visit and higher priority first, where they fit (directly, or by moving one stop of the
     route elsewhere); stops relocated and exchanged between routes while riding shrinks; then a
     large neighbourhood search (:func:`ruin_recreate`) on the planner's objective (:func:`cost_of`);
-    a dropped stop may still take the place of a kept one of lower priority; and long waits are
+    a dropped stop may still take the place of a kept one of lower priority; long waits are
     filled by a stop of another route when the latest return does not get later and riding grows
-    by at most 5 minutes per hour of waiting removed.
+    by at most 5 minutes per hour of waiting removed; and, with several inspectors, the stops are
+    evened out between them (:func:`balance_pairs`: one or two stops moved at once) and riding
+    shortened by swaps and re-ordering, keeping the same latest return and no longer waits.
+:class:`Slots`
+    Quick necessary conditions for a stop to fit at a place of a route (windows, the day, the
+    lunch), so the searches above call :func:`schedule` only where it may succeed.
 """
 
 from __future__ import annotations
@@ -460,8 +465,9 @@ def _eject_insert(day: Day, routes: list[Timed], node: int, deadline: float) -> 
     return True
 
 
-def _exchange(day: Day, routes: list[Timed], deadline: float, cap: int | None) -> bool:
-    """Swap two stops of different routes where that shortens the total riding (first improvement)."""
+def _exchange(day: Day, routes: list[Timed], deadline: float, cap: int | None, keep_waits: bool = False) -> bool:
+    """Swap two stops of different routes where that shortens the total riding (first improvement); with
+    ``keep_waits``, only where the long waits (:func:`long_wait`) of the two routes do not grow."""
     t = day.seconds
     for a in range(len(routes)):
         for b in range(a + 1, len(routes)):
@@ -479,6 +485,9 @@ def _exchange(day: Day, routes: list[Timed], deadline: float, cap: int | None) -
                         continue
                     new_b = schedule(day, 2 * b, 2 * b + 1, [*rb.order[:j], x, *rb.order[j + 1:]])
                     if new_b is None or (cap is not None and new_b.end > cap):
+                        continue
+                    if keep_waits and (long_wait(day, a, new_a) + long_wait(day, b, new_b)
+                                       > long_wait(day, a, ra) + long_wait(day, b, rb)):
                         continue
                     routes[a], routes[b] = new_a, new_b
                     return True
@@ -724,9 +733,16 @@ def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: b
                 insert_left()
     if balance:
         routes = fill_waits(day, routes, deadline)
-    if balance:
-        # after the waits are filled (and keeping them filled): filling one may leave the stops uneven
+        # after the waits are filled (and keeping them filled): filling one may leave the stops uneven; then
+        # shorter riding with the same number of stops each (swaps, each route re-ordered), no later return
         routes = balance_pairs(day, routes, deadline)
+        for _ in range(1000):
+            if not _exchange(day, routes, deadline, cap(), keep_waits=True):
+                break
+        for v in range(len(routes)):
+            again = _better_route(day, v, routes[v], deadline, cap())
+            if long_wait(day, v, again) <= long_wait(day, v, routes[v]):
+                routes[v] = again
     return routes
 
 
