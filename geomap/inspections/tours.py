@@ -19,7 +19,9 @@ uses it around OR-Tools:
     else improved by or-opt and 2-opt moves under :func:`schedule`; dropped stops reinserted,
     must-visit and higher priority first, where they fit (directly, or by moving one stop of the
     route elsewhere); stops relocated and exchanged between routes while riding shrinks; then a
-    large neighbourhood search (:func:`ruin_recreate`) on the planner's objective (:func:`cost_of`);
+    large neighbourhood search (:func:`ruin_recreate`) on the planner's objective (:func:`cost_of`),
+    with several inspectors three shorter runs with different draws, each finished by the steps below
+    and the best kept;
     a dropped stop may still take the place of a kept one of lower priority; long waits are
     filled by a stop of another route when the latest return does not get later and riding grows
     by at most 5 minutes per hour of waiting removed; and, with several inspectors, the stops are
@@ -711,16 +713,38 @@ def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: b
             break
         if _eject_insert(day, routes, node, deadline):
             left.remove(node)
-    if weight is not None and time.perf_counter() < deadline:
-        # keep a little time for the steps below
-        lns_end = time.perf_counter() + 0.8 * (deadline - time.perf_counter())
-        before = cost_of(day, routes, left, weight, balance)
-        found, missing = ruin_recreate(day, routes, left, weight, balance, lns_end)
-        if cost_of(day, found, missing, weight, balance) < before:
-            routes[:] = found
-            left[:] = missing
-            for v in range(len(routes)):
-                routes[v] = _better_route(day, v, routes[v], deadline, cap())
+    if weight is None or time.perf_counter() > deadline:
+        return _finish(day, routes, left, weight, balance, deadline)[0]
+    # large neighbourhood search from here, a few times with other draws when several inspectors are balanced
+    # (its result varies a lot with the draws there: one run left 1 of 40 stops out where another kept all),
+    # each finished by the steps after it; the best finished plan wins
+    seeds = [0, 1, 2] if balance else [0]
+    lns_end = time.perf_counter() + 0.8 * (deadline - time.perf_counter())  # a little time kept for finishing
+    start_cost = cost_of(day, routes, left, weight, balance)
+    best: tuple[int, list[Timed], list[int]] | None = None
+    for i, seed in enumerate(seeds):
+        part = time.perf_counter() + (lns_end - time.perf_counter()) / (len(seeds) - i)
+        found, missing = ruin_recreate(day, routes, left, weight, balance, part, seed=seed)
+        if cost_of(day, found, missing, weight, balance) >= start_cost:
+            found, missing = list(routes), list(left)
+        found, missing = _finish(day, found, missing, weight, balance, deadline)
+        cost = cost_of(day, found, missing, weight, balance)
+        if best is None or cost < best[0]:
+            best = (cost, found, missing)
+    assert best is not None
+    return best[1]
+
+
+def _finish(day: Day, routes: list[Timed], left: list[int], weight: Sequence[int] | None, balance: bool,
+            deadline: float) -> tuple[list[Timed], list[int]]:
+    """The steps of :func:`improve` after the large neighbourhood search (on copies)."""
+    routes, left = list(routes), list(left)
+
+    def cap() -> int | None:
+        return max(r.end for r in routes) if balance and routes else None
+
+    for v in range(len(routes)):
+        routes[v] = _better_route(day, v, routes[v], deadline, cap())
     if weight is not None:
         for node in list(left):
             if time.perf_counter() > deadline:
@@ -730,7 +754,13 @@ def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: b
                 left.remove(node)
                 left.append(out)
                 left.sort(key=lambda n: -weight[n])
-                insert_left()
+                for back in list(left):
+                    if time.perf_counter() > deadline:
+                        break
+                    found = _cheapest_insertion(day, routes, back, None)
+                    if found is not None:
+                        routes[found[0]] = found[1]
+                        left.remove(back)
     if balance:
         routes = fill_waits(day, routes, deadline)
         # after the waits are filled (and keeping them filled): filling one may leave the stops uneven; then
@@ -743,8 +773,7 @@ def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: b
             again = _better_route(day, v, routes[v], deadline, cap())
             if long_wait(day, v, again) <= long_wait(day, v, routes[v]):
                 routes[v] = again
-    return routes
-
+    return routes, left
 
 def long_wait(day: Day, v: int, r: Timed) -> int:
     """Seconds of waiting longer than :data:`LONG_WAIT_S` in a route (lunch not counted)."""
