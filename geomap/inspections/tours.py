@@ -172,6 +172,16 @@ class Slots:
 
     __slots__ = ("day", "nodes", "f0", "f1", "l0", "l1", "lc")
 
+    @classmethod
+    def of(cls, day: Day, v: int, r: Timed) -> Slots:
+        """The slots of route ``r`` (vehicle ``v``), kept on ``r`` for the next call (routes never change)."""
+        cached = r.__dict__.get("_slots")
+        if cached is not None and cached.day is day and cached.nodes[0] == 2 * v:
+            return cached
+        slots = cls(day, v, r)
+        r.__dict__["_slots"] = slots
+        return slots
+
     def __init__(self, day: Day, v: int, r: Timed):
         t, svc, hi = day.seconds, day.service, day.hi
         day_start, day_end = day.day
@@ -379,7 +389,7 @@ def _cheapest_insertion(day: Day, routes: list[Timed], node: int, end_cap: int |
             extra = 600 * (max(counts) - min(counts) - spread)
             counts[v] -= 1
         tried = 0
-        slots = Slots(day, v, r)
+        slots = Slots.of(day, v, r)
         for j in by_cost:
             if not slots.fits(j, node):
                 continue
@@ -414,7 +424,7 @@ def _relocate(day: Day, routes: list[Timed], deadline: float, cap: int | None) -
                 for added, j in costs:
                     if added >= saved:
                         break
-                    slots = slots or Slots(day, b, rb)
+                    slots = slots or Slots.of(day, b, rb)
                     if not slots.fits(j, node):
                         continue
                     into = schedule(day, 2 * b, 2 * b + 1, [*rb.order[:j], node, *rb.order[j:]])
@@ -442,7 +452,7 @@ def _eject_insert(day: Day, routes: list[Timed], node: int, deadline: float) -> 
             shorter = schedule(day, 2 * v, 2 * v + 1, order)
             if shorter is None:
                 continue
-            slots = Slots(day, v, shorter)
+            slots = Slots.of(day, v, shorter)
             for j in sorted(range(len(order) + 1),
                             key=lambda j: t[nodes[j]][node] + t[node][nodes[j + 1]] - t[nodes[j]][nodes[j + 1]]):
                 if not slots.fits(j, node):
@@ -512,7 +522,7 @@ def _swap_in(day: Day, routes: list[Timed], node: int, weight: Sequence[int]) ->
             shorter = schedule(day, 2 * v, 2 * v + 1, order)
             if shorter is None:
                 continue
-            slots = Slots(day, v, shorter)
+            slots = Slots.of(day, v, shorter)
             for j in sorted(range(len(order) + 1),
                             key=lambda j: t[nodes[j]][node] + t[node][nodes[j + 1]] - t[nodes[j]][nodes[j + 1]]):
                 if not slots.fits(j, node):
@@ -633,7 +643,7 @@ def balance_pairs(day: Day, routes: list[Timed], deadline: float) -> list[Timed]
                 for b, rb in enumerate(routes):
                     if b == a:
                         continue
-                    slots = Slots(day, b, rb)
+                    slots = Slots.of(day, b, rb)
                     best = None
                     for j in range(len(rb.order) + 1):
                         if not slots.fits(j, node):
@@ -810,7 +820,7 @@ def fill_waits(day: Day, routes: list[Timed], deadline: float) -> list[Timed]:
                 if rest is None:
                     continue
                 t = routes[target]
-                slots = Slots(day, target, t)
+                slots = Slots.of(day, target, t)
                 for j in range(len(t.order) + 1):
                     if not slots.fits(j, node):
                         continue
