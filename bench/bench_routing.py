@@ -12,10 +12,12 @@ Quality
       OR-Tools guided local search alone (the planner before issue 15, its default time limit).
       Target: within 0.5 % of LKH in ≤ 1 s each.
     * Multi-inspector days with opening-hour windows and lunch (3 inspectors and 60 stops, 5 inspectors
-      and 40 stops): the planner against the best of long runs of the reference solver that can
-      express lunch breaks (OR-Tools; PyVRP has no breaks), ``GEOMAP_BENCH_REF_S`` seconds each
-      (default 60), on the planner's own objective (riding + the dropped stops' penalties + the
-      balancing terms). Target: within 1 % in ≤ 5 s.
+      and 40 stops): the planner (three runs, the worst compared) against the best of long runs of
+      the reference solver that can express lunch breaks (OR-Tools; PyVRP has no breaks), one run
+      per metaheuristic in ``GEOMAP_BENCH_REF_META`` (default guided local search and tabu search;
+      simulated annealing measured no better than guided local search on these days),
+      ``GEOMAP_BENCH_REF_S`` seconds each (default 60), on the planner's own objective (riding +
+      the dropped stops' penalties + the balancing terms). Target: within 1 % in ≤ 5 s.
 Speed (wall time of ``plan_day``, matrix and model building included), each plan checked by ``check_plan``
     * 60 stops, one inspector, working hours, lunch and opening-hour windows.
     * 200 stops, three inspectors with time windows: ≤ 5 s.
@@ -34,6 +36,8 @@ from geomap.inspections.routing import DaySettings, Inspector, Stop
 OFFICE = (108.2230, 16.0450)
 LONG_DAY = DaySettings(day_start="00:00", day_end="23:59", lunch_min=0, default_service_min=0,
                        service_min_by_sector={})
+#: planner runs per multi-inspector day (the worst is compared)
+PLANNER_RUNS = 3
 HOURS = [None, None, None, "06:00-21:00", "07:00-22:00", "08:00-11:30", "13:30-21:00", "06:30-14:00",
          "10:00-22:00", "16:00-23:00"]
 
@@ -177,28 +181,42 @@ def run() -> dict:
 
     # --- several inspectors, windows and lunch: against long reference runs -----------------------------
     ref_s = float(os.environ.get("GEOMAP_BENCH_REF_S", "60"))
+    metas = os.environ.get("GEOMAP_BENCH_REF_META", "GUIDED_LOCAL_SEARCH,TABU_SEARCH").split(",")
     day = DaySettings()
     multi = []
     for k, n in ((3, 60), (5, 40)):
         stops = _stops(np.random.default_rng(7 * n + k), n, windows=True)
         crew = [Inspector(f"CB{i + 1}") for i in range(k)]
-        t0 = time.perf_counter()
-        plan = routing.plan_day(stops, crew, day, depot=OFFICE)
-        elapsed = time.perf_counter() - t0
-        assert routing.check_plan(plan) == [], routing.check_plan(plan)
-        ref = _reference_plan(stops, crew, day, ref_s, "GUIDED_LOCAL_SEARCH")
-        assert routing.check_plan(ref) == []
-        got, best = objective(plan), objective(ref)
+        runs = []
+        for _ in range(PLANNER_RUNS):  # OR-Tools' start is time-limited, so the planner varies with the load
+            t0 = time.perf_counter()
+            plan = routing.plan_day(stops, crew, day, depot=OFFICE)
+            elapsed = time.perf_counter() - t0
+            assert routing.check_plan(plan) == [], routing.check_plan(plan)
+            runs.append((objective(plan), elapsed, plan))
+        refs = {}
+        for meta in metas:
+            ref = _reference_plan(stops, crew, day, ref_s, meta)
+            assert routing.check_plan(ref) == []
+            refs[meta] = (objective(ref), ref)
+        best_meta = min(refs, key=lambda m: refs[m][0])
+        best, ref = refs[best_meta]
+        got, elapsed, plan = max(runs, key=lambda r: r[0])  # the planner's worst run
         waits = sum(1 for r in plan.routes for v in r.visits if routing.wait_reason(r, v))
         multi.append({"inspectors": k, "stops": n, "planner_objective": got, "planner_s": elapsed,
+                      "planner_runs": [{"objective": o, "s": round(e, 3), "gap": round(o / best - 1, 5)}
+                                       for o, e, _ in runs],
                       "planner_kept": plan.kept, "planner_riding_s": sum(r.travel_s for r in plan.routes),
                       "reference_objective": best, "reference_s": ref_s, "reference_kept": ref.kept,
+                      "reference_solver": best_meta, "references": {m: o for m, (o, _) in refs.items()},
                       "reference_riding_s": sum(r.travel_s for r in ref.routes), "gap": got / best - 1,
                       "waits_over_30_min": waits})
-        print(f"{k} inspectors, {n} stops, windows+lunch: planner objective {got} in {elapsed:.2f} s (kept "
-              f"{plan.kept}, riding {multi[-1]['planner_riding_s']} s, {waits} waits > 30 min, each explained); "
-              f"OR-Tools {ref_s:g} s: {best} (kept {ref.kept}, riding {multi[-1]['reference_riding_s']} s); gap "
-              f"{got / best - 1:+.2%} (target ≤ 1%, ≤ 5 s)")
+        print(f"{k} inspectors, {n} stops, windows+lunch: planner objective {', '.join(str(o) for o, _, _ in runs)} "
+              f"in {', '.join(f'{e:.2f}' for _, e, _ in runs)} s (worst run: kept {plan.kept}, riding "
+              f"{multi[-1]['planner_riding_s']} s, {waits} waits > 30 min, each explained); OR-Tools {ref_s:g} s "
+              f"{', '.join(f'{m}: {o}' for m, (o, _) in refs.items())} (best kept {ref.kept}, riding "
+              f"{multi[-1]['reference_riding_s']} s); gap of the worst run {got / best - 1:+.2%}, best run "
+              f"{min(o for o, _, _ in runs) / best - 1:+.2%} (target ≤ 1%, ≤ 5 s)")
 
     # --- speed --------------------------------------------------------------------------------
     rng = np.random.default_rng(2027)

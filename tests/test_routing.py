@@ -383,6 +383,66 @@ def test_long_waits_are_filled_from_another_route_when_the_day_allows():
     assert sorted(x for r in filled for x in r.order) == [4, 5, 6]
 
 
+def test_quick_insertion_check_never_rejects_a_stop_that_fits():
+    """tours.Slots only skips places where tours.schedule would fail: random routes with windows, with and without
+    a lunch (early, late, short, long), every stop tried at every place."""
+    import random
+
+    from geomap.inspections import tours
+
+    rng = random.Random(7)
+    checked = skipped = 0
+    for trial in range(60):
+        n = 2 + 14
+        pts = [(rng.uniform(0, 4000), rng.uniform(0, 4000)) for _ in range(n)]
+        seconds = [[int(abs(a[0] - b[0]) + abs(a[1] - b[1])) // 4 for b in pts] for a in pts]
+        service = [0, 0] + [rng.choice([600, 900, 1800]) for _ in range(n - 2)]
+        lo, hi = [27000] * n, [61200] * n
+        for node in range(2, n):
+            if rng.random() < 0.5:
+                lo[node] = rng.randint(27000, 55000)
+                hi[node] = min(61200 - service[node], lo[node] + rng.randint(1800, 20000))
+        lunch_from = rng.randint(36000, 46000)
+        lunch = None if trial % 3 == 0 else (lunch_from, lunch_from + rng.randint(0, 7200), rng.choice([1800, 3600]))
+        day = tours.Day(seconds, service, lo, hi, (27000, 61200), lunch)
+        order: list[int] = []
+        for node in rng.sample(range(2, n), n - 2):
+            j = rng.randint(0, len(order))
+            if tours.schedule(day, 0, 1, [*order[:j], node, *order[j:]]) is not None:
+                order.insert(j, node)
+            if len(order) >= rng.randint(2, 10):
+                break
+        route = tours.schedule(day, 0, 1, order)
+        assert route is not None
+        slots = tours.Slots(day, 0, route)
+        for node in set(range(2, n)) - set(order):
+            for j in range(len(order) + 1):
+                fits = tours.schedule(day, 0, 1, [*order[:j], node, *order[j:]]) is not None
+                checked += 1
+                skipped += not slots.fits(j, node)
+                assert slots.fits(j, node) or not fits, (trial, order, node, j)
+    assert checked > 1000 and skipped > 100  # it does skip places, and never one that fits
+
+
+def test_stops_are_evened_out_between_inspectors_when_it_costs_less_than_the_spread():
+    """tours.balance_pairs moves two stops at once (busiest → least busy, twice) when single moves cannot shrink
+    the spread of stops; the routes stay feasible and keep every stop."""
+    from geomap.inspections import tours
+
+    # four inspectors at the office (nodes 0–7), eight stops next to it; counts 3, 3, 1, 1
+    n = 8 + 8
+    seconds = [[0 if i == j else 120 for j in range(n)] for i in range(n)]
+    day = tours.Day(seconds, [0] * 8 + [900] * 8, [27000] * n, [61200] * n, (27000, 61200), None)
+    routes = [tours.schedule(day, 0, 1, [8, 9, 10]), tours.schedule(day, 2, 3, [11, 12, 13]),
+              tours.schedule(day, 4, 5, [14]), tours.schedule(day, 6, 7, [15])]
+    before = tours.cost_of(day, routes, [], [0] * n, True)
+    after = tours.balance_pairs(day, routes, float("inf"))
+    assert sorted(len(r.order) for r in after) == [2, 2, 2, 2]
+    assert tours.cost_of(day, after, [], [0] * n, True) < before
+    assert sorted(x for r in after for x in r.order) == list(range(8, 16))
+    assert all(tours.schedule(day, 2 * v, 2 * v + 1, r.order) == r for v, r in enumerate(after))
+
+
 def test_bad_input_messages_in_both_languages():
     with pytest.raises(travel.GeomapRoutingError, match="Chưa chọn cán bộ.*Choose at least one inspector"):
         plan_day([_stop(1, *OFFICE)], [], FAST, depot=OFFICE)

@@ -19,10 +19,17 @@ uses it around OR-Tools:
     else improved by or-opt and 2-opt moves under :func:`schedule`; dropped stops reinserted,
     must-visit and higher priority first, where they fit (directly, or by moving one stop of the
     route elsewhere); stops relocated and exchanged between routes while riding shrinks; then a
-    large neighbourhood search (:func:`ruin_recreate`) on the planner's objective (:func:`cost_of`);
-    a dropped stop may still take the place of a kept one of lower priority; and long waits are
+    large neighbourhood search (:func:`ruin_recreate`) on the planner's objective (:func:`cost_of`),
+    with several inspectors three shorter runs with different draws, each finished by the steps below
+    and the best kept;
+    a dropped stop may still take the place of a kept one of lower priority; long waits are
     filled by a stop of another route when the latest return does not get later and riding grows
-    by at most 5 minutes per hour of waiting removed.
+    by at most 5 minutes per hour of waiting removed; and, with several inspectors, the stops are
+    evened out between them (:func:`balance_pairs`: one or two stops moved at once) and riding
+    shortened by swaps and re-ordering, keeping the same latest return and no longer waits.
+:class:`Slots`
+    Quick necessary conditions for a stop to fit at a place of a route (windows, the day, the
+    lunch), so the searches above call :func:`schedule` only where it may succeed.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from dataclasses import dataclass
 INF = float("inf")
 #: a wait longer than this (seconds) is explained on the route sheet and worth filling
 LONG_WAIT_S = 30 * 60
+#: a time no schedule reaches (an impossible state in :class:`Timed`)
+NEVER = 10 ** 12
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,11 @@ class Timed:
     begins: tuple[int, ...]
     end: int
     travel: int
+    #: the earliest each visit can start with the lunch still to come / already taken (NEVER if it cannot):
+    #: lower bounds for any route with the same stops before it (see :class:`Slots`)
+    early0: tuple[int, ...] = ()
+    early1: tuple[int, ...] = ()
+
 
 
 def travel_of(day: Day, start: int, end: int, order: Sequence[int]) -> int:
@@ -140,7 +154,86 @@ def schedule(day: Day, start: int, end: int, order: Sequence[int]) -> Timed | No
             k -= 1
     else:
         begins = b0
-    return Timed(tuple(order), tuple(int(b) for b in begins), int(back), travel_of(day, start, end, order))
+    return Timed(tuple(order), tuple(int(b) for b in begins), int(back), travel_of(day, start, end, order),
+                 tuple(NEVER if x == INF else int(x) for x in b0), tuple(NEVER if x == INF else int(x) for x in b1))
+
+
+class Slots:
+    """Quick necessary conditions for putting one stop into a route, so :func:`schedule` runs only where the stop
+    may fit. Nodes: the route's start, its stops, its end.
+
+    Forward (from :class:`Timed`): ``f0[j]`` / ``f1[j]``, the earliest the inspector can leave ``nodes[j]`` with
+    the lunch still to come / already taken (lunch still to come is impossible once the lunch window has passed).
+    Backward: the latest ``nodes[k]`` may start for the rest of the route to fit with no lunch after it
+    (``l0``), with no lunch and home before the lunch window closes (``lc``: a route that ends before lunch needs
+    none), or with the lunch in some gap after it (``l1``). Each is an upper bound, so a stop failing all three
+    ways (lunch before it, after it, none) cannot fit there.
+    """
+
+    __slots__ = ("day", "nodes", "f0", "f1", "l0", "l1", "lc")
+
+    @classmethod
+    def of(cls, day: Day, v: int, r: Timed) -> Slots:
+        """The slots of route ``r`` (vehicle ``v``), kept on ``r`` for the next call (routes never change)."""
+        cached = r.__dict__.get("_slots")
+        if cached is not None and cached.day is day and cached.nodes[0] == 2 * v:
+            return cached
+        slots = cls(day, v, r)
+        r.__dict__["_slots"] = slots
+        return slots
+
+    def __init__(self, day: Day, v: int, r: Timed):
+        t, svc, hi = day.seconds, day.service, day.hi
+        day_start, day_end = day.day
+        self.day = day
+        self.nodes = nodes = [2 * v, *r.order, 2 * v + 1]
+        m = len(nodes)
+        lunch = day.lunch
+        l_hi = lunch[1] if lunch else NEVER
+        self.f0 = [day_start] + [e + svc[n] if e < NEVER and e + svc[n] <= l_hi else NEVER
+                                 for e, n in zip(r.early0, r.order, strict=True)]
+        self.f1 = [NEVER] + [e + svc[n] if e < NEVER else NEVER for e, n in zip(r.early1, r.order, strict=True)]
+        l0 = [0] * m
+        lc = [0] * m
+        l1 = [-NEVER] * m
+        l0[-1] = day_end
+        lc[-1] = min(day_end, l_hi)
+        for k in range(m - 2, 0, -1):
+            node, nxt = nodes[k], nodes[k + 1]
+            ride = svc[node] + t[node][nxt]
+            l0[k] = min(hi[node], l0[k + 1] - ride)
+            lc[k] = min(hi[node], lc[k + 1] - ride)
+            if lunch:
+                l1[k] = min(hi[node], max(l1[k + 1] - ride, self._lunch_leave(l0[k + 1], t[node][nxt]) - svc[node]))
+        self.l0, self.l1, self.lc = l0, l1, lc
+
+    def _lunch_leave(self, latest_next: int, ride: int) -> int:
+        """The latest departure that still fits the lunch in the ride (or right before or after it) and
+        reaches a node whose latest start is ``latest_next``."""
+        l_lo, l_hi, dur = self.day.lunch  # type: ignore[misc]
+        if l_lo + dur > latest_next:
+            return -NEVER
+        return min(l_hi, latest_next - ride - dur)
+
+    def fits(self, j: int, node: int) -> bool:
+        day = self.day
+        t = day.seconds
+        here, nxt = self.nodes[j], self.nodes[j + 1]
+        lo, hi, svc = day.lo[node], day.hi[node], day.service[node]
+        there, on = t[here][node], t[node][nxt]
+        f0 = self.f0[j]
+        s0 = max(f0 + there, lo) if f0 < NEVER else NEVER
+        if day.lunch is None:
+            return s0 <= hi and s0 + svc + on <= self.l0[j + 1]
+        if s0 <= hi and (s0 + svc + on <= self.lc[j + 1]
+                         or s0 <= max(self.l1[j + 1] - svc - on, self._lunch_leave(self.l0[j + 1], on) - svc)):
+            return True
+        l_lo, l_hi, dur = day.lunch
+        arrive = self.f1[j] + there if self.f1[j] < NEVER else NEVER
+        if f0 < NEVER and max(l_lo, f0) <= l_hi:
+            arrive = min(arrive, max(f0 + there, l_lo) + dur)
+        s1 = max(arrive, lo)
+        return s1 <= hi and s1 + svc + on <= self.l0[j + 1]
 
 
 # --- LKH --------------------------------------------------------------------------------------
@@ -296,7 +389,10 @@ def _cheapest_insertion(day: Day, routes: list[Timed], node: int, end_cap: int |
             extra = 600 * (max(counts) - min(counts) - spread)
             counts[v] -= 1
         tried = 0
+        slots = Slots.of(day, v, r)
         for j in by_cost:
+            if not slots.fits(j, node):
+                continue
             cand = schedule(day, start, end, [*r.order[:j], node, *r.order[j:]])
             if cand is None or (end_cap is not None and cand.end > end_cap):
                 continue
@@ -324,9 +420,13 @@ def _relocate(day: Day, routes: list[Timed], deadline: float, cap: int | None) -
                 nb = [2 * b, *rb.order, 2 * b + 1]
                 costs = sorted((t[nb[j]][node] + t[node][nb[j + 1]] - t[nb[j]][nb[j + 1]], j)
                                for j in range(len(rb.order) + 1))
+                slots = None
                 for added, j in costs:
                     if added >= saved:
                         break
+                    slots = slots or Slots.of(day, b, rb)
+                    if not slots.fits(j, node):
+                        continue
                     into = schedule(day, 2 * b, 2 * b + 1, [*rb.order[:j], node, *rb.order[j:]])
                     if into is None or (cap is not None and into.end > cap):
                         continue
@@ -349,8 +449,14 @@ def _eject_insert(day: Day, routes: list[Timed], node: int, deadline: float) -> 
         for k, out in enumerate(r.order):
             order = [*r.order[:k], *r.order[k + 1:]]
             nodes = [2 * v, *order, 2 * v + 1]
+            shorter = schedule(day, 2 * v, 2 * v + 1, order)
+            if shorter is None:
+                continue
+            slots = Slots.of(day, v, shorter)
             for j in sorted(range(len(order) + 1),
                             key=lambda j: t[nodes[j]][node] + t[node][nodes[j + 1]] - t[nodes[j]][nodes[j + 1]]):
+                if not slots.fits(j, node):
+                    continue
                 cand = schedule(day, 2 * v, 2 * v + 1, [*order[:j], node, *order[j:]])
                 if cand is None:
                     continue
@@ -371,8 +477,9 @@ def _eject_insert(day: Day, routes: list[Timed], node: int, deadline: float) -> 
     return True
 
 
-def _exchange(day: Day, routes: list[Timed], deadline: float, cap: int | None) -> bool:
-    """Swap two stops of different routes where that shortens the total riding (first improvement)."""
+def _exchange(day: Day, routes: list[Timed], deadline: float, cap: int | None, keep_waits: bool = False) -> bool:
+    """Swap two stops of different routes where that shortens the total riding (first improvement); with
+    ``keep_waits``, only where the long waits (:func:`long_wait`) of the two routes do not grow."""
     t = day.seconds
     for a in range(len(routes)):
         for b in range(a + 1, len(routes)):
@@ -390,6 +497,9 @@ def _exchange(day: Day, routes: list[Timed], deadline: float, cap: int | None) -
                         continue
                     new_b = schedule(day, 2 * b, 2 * b + 1, [*rb.order[:j], x, *rb.order[j + 1:]])
                     if new_b is None or (cap is not None and new_b.end > cap):
+                        continue
+                    if keep_waits and (long_wait(day, a, new_a) + long_wait(day, b, new_b)
+                                       > long_wait(day, a, ra) + long_wait(day, b, rb)):
                         continue
                     routes[a], routes[b] = new_a, new_b
                     return True
@@ -409,8 +519,14 @@ def _swap_in(day: Day, routes: list[Timed], node: int, weight: Sequence[int]) ->
                 continue
             order = [*r.order[:k], *r.order[k + 1:]]
             nodes = [2 * v, *order, 2 * v + 1]
+            shorter = schedule(day, 2 * v, 2 * v + 1, order)
+            if shorter is None:
+                continue
+            slots = Slots.of(day, v, shorter)
             for j in sorted(range(len(order) + 1),
                             key=lambda j: t[nodes[j]][node] + t[node][nodes[j + 1]] - t[nodes[j]][nodes[j + 1]]):
+                if not slots.fits(j, node):
+                    continue
                 cand = schedule(day, 2 * v, 2 * v + 1, [*order[:j], node, *order[j:]])
                 if cand is not None:
                     if best is None or weight[out] < best[0]:
@@ -497,6 +613,74 @@ def ruin_recreate(day: Day, routes: list[Timed], left: list[int], weight: Sequen
     return best
 
 
+def balance_pairs(day: Day, routes: list[Timed], deadline: float) -> list[Timed]:
+    """Even out the stops between inspectors: one stop moved to another route, or two such moves between four
+    different routes at once (the spread of stops only shrinks when every busiest route loses one or every least
+    busy one gains one, which no single move does with two of each), whenever riding + latest return + spread
+    (:func:`cost_of`'s balancing terms) goes down and no long wait (:func:`long_wait`) grows. Best combination
+    first, until none helps or ``deadline``."""
+    routes = list(routes)
+    day0 = day.day[0]
+
+    def total(rs: list[Timed]) -> int:
+        counts = [len(r.order) for r in rs]
+        return sum(r.travel for r in rs) + max(r.end for r in rs) - day0 + 600 * (max(counts) - min(counts))
+
+    current = total(routes)
+    waits = [long_wait(day, v, r) for v, r in enumerate(routes)]
+
+    def no_longer_waits(changed: dict[int, Timed]) -> bool:
+        return sum(long_wait(day, v, r) for v, r in changed.items()) <= sum(waits[v] for v in changed)
+
+    while time.perf_counter() < deadline:
+        latest = max(r.end for r in routes)
+        singles: list[tuple[int, int, Timed, Timed]] = []  # (from, to, route left behind, route moved into)
+        for a, ra in enumerate(routes):
+            for k, node in enumerate(ra.order):
+                rest = schedule(day, 2 * a, 2 * a + 1, [*ra.order[:k], *ra.order[k + 1:]])
+                if rest is None:
+                    continue
+                for b, rb in enumerate(routes):
+                    if b == a:
+                        continue
+                    slots = Slots.of(day, b, rb)
+                    best = None
+                    for j in range(len(rb.order) + 1):
+                        if not slots.fits(j, node):
+                            continue
+                        into = schedule(day, 2 * b, 2 * b + 1, [*rb.order[:j], node, *rb.order[j:]])
+                        if into is None:
+                            continue
+                        score = into.travel + max(0, into.end - latest)
+                        if best is None or score < best[0]:
+                            best = (score, into)
+                    if best is not None:
+                        singles.append((a, b, rest, best[1]))
+            if time.perf_counter() > deadline:
+                return routes
+        found: tuple[int, list[Timed]] | None = None
+        for i, (a, b, rest, into) in enumerate(singles):
+            trial = list(routes)
+            trial[a], trial[b] = rest, into
+            cost = total(trial)
+            if cost < current and (found is None or cost < found[0]) and no_longer_waits({a: rest, b: into}):
+                found = (cost, trial)
+            for c, d, rest2, into2 in singles[i + 1:]:
+                if c in (a, b) or d in (a, b):
+                    continue
+                both = list(trial)
+                both[c], both[d] = rest2, into2
+                cost = total(both)
+                if cost < current and (found is None or cost < found[0]) and \
+                        no_longer_waits({a: rest, b: into, c: rest2, d: into2}):
+                    found = (cost, both)
+        if found is None:
+            break
+        current, routes = found
+        waits = [long_wait(day, v, r) for v, r in enumerate(routes)]
+    return routes
+
+
 def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: bool,
             time_budget_s: float, weight: Sequence[int] | None = None) -> list[Timed]:
     """Better routes than ``routes`` (each already feasible), by the rules of the module docstring.
@@ -539,16 +723,38 @@ def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: b
             break
         if _eject_insert(day, routes, node, deadline):
             left.remove(node)
-    if weight is not None and time.perf_counter() < deadline:
-        # keep a little time for the steps below
-        lns_end = time.perf_counter() + 0.8 * (deadline - time.perf_counter())
-        before = cost_of(day, routes, left, weight, balance)
-        found, missing = ruin_recreate(day, routes, left, weight, balance, lns_end)
-        if cost_of(day, found, missing, weight, balance) < before:
-            routes[:] = found
-            left[:] = missing
-            for v in range(len(routes)):
-                routes[v] = _better_route(day, v, routes[v], deadline, cap())
+    if weight is None or time.perf_counter() > deadline:
+        return _finish(day, routes, left, weight, balance, deadline)[0]
+    # large neighbourhood search from here, a few times with other draws when several inspectors are balanced
+    # (its result varies a lot with the draws there: one run left 1 of 40 stops out where another kept all),
+    # each finished by the steps after it; the best finished plan wins
+    seeds = [0, 1, 2] if balance else [0]
+    lns_end = time.perf_counter() + 0.8 * (deadline - time.perf_counter())  # a little time kept for finishing
+    start_cost = cost_of(day, routes, left, weight, balance)
+    best: tuple[int, list[Timed], list[int]] | None = None
+    for i, seed in enumerate(seeds):
+        part = time.perf_counter() + (lns_end - time.perf_counter()) / (len(seeds) - i)
+        found, missing = ruin_recreate(day, routes, left, weight, balance, part, seed=seed)
+        if cost_of(day, found, missing, weight, balance) >= start_cost:
+            found, missing = list(routes), list(left)
+        found, missing = _finish(day, found, missing, weight, balance, deadline)
+        cost = cost_of(day, found, missing, weight, balance)
+        if best is None or cost < best[0]:
+            best = (cost, found, missing)
+    assert best is not None
+    return best[1]
+
+
+def _finish(day: Day, routes: list[Timed], left: list[int], weight: Sequence[int] | None, balance: bool,
+            deadline: float) -> tuple[list[Timed], list[int]]:
+    """The steps of :func:`improve` after the large neighbourhood search (on copies)."""
+    routes, left = list(routes), list(left)
+
+    def cap() -> int | None:
+        return max(r.end for r in routes) if balance and routes else None
+
+    for v in range(len(routes)):
+        routes[v] = _better_route(day, v, routes[v], deadline, cap())
     if weight is not None:
         for node in list(left):
             if time.perf_counter() > deadline:
@@ -558,11 +764,26 @@ def improve(day: Day, routes: list[Timed], dropped: Sequence[int], *, balance: b
                 left.remove(node)
                 left.append(out)
                 left.sort(key=lambda n: -weight[n])
-                insert_left()
+                for back in list(left):
+                    if time.perf_counter() > deadline:
+                        break
+                    found = _cheapest_insertion(day, routes, back, None)
+                    if found is not None:
+                        routes[found[0]] = found[1]
+                        left.remove(back)
     if balance:
         routes = fill_waits(day, routes, deadline)
-    return routes
-
+        # after the waits are filled (and keeping them filled): filling one may leave the stops uneven; then
+        # shorter riding with the same number of stops each (swaps, each route re-ordered), no later return
+        routes = balance_pairs(day, routes, deadline)
+        for _ in range(1000):
+            if not _exchange(day, routes, deadline, cap(), keep_waits=True):
+                break
+        for v in range(len(routes)):
+            again = _better_route(day, v, routes[v], deadline, cap())
+            if long_wait(day, v, again) <= long_wait(day, v, routes[v]):
+                routes[v] = again
+    return routes, left
 
 def long_wait(day: Day, v: int, r: Timed) -> int:
     """Seconds of waiting longer than :data:`LONG_WAIT_S` in a route (lunch not counted)."""
@@ -599,7 +820,10 @@ def fill_waits(day: Day, routes: list[Timed], deadline: float) -> list[Timed]:
                 if rest is None:
                     continue
                 t = routes[target]
+                slots = Slots.of(day, target, t)
                 for j in range(len(t.order) + 1):
+                    if not slots.fits(j, node):
+                        continue
                     cand = schedule(day, 2 * target, 2 * target + 1, [*t.order[:j], node, *t.order[j:]])
                     if cand is None or cand.end > latest:
                         continue
