@@ -161,15 +161,26 @@ def _script_json(value: object) -> str:
 
 
 class _Assets(JSCSSMixin, MacroElement):
-    """Declares the JavaScript and CSS the map needs (so they load once, with the base map)."""
+    """Declares the JavaScript and CSS the map needs (so they load once, with the base map).
 
-    _template = Template("")
+    It also tells Leaflet where its marker images are: Leaflet guesses that from leaflet.css, which
+    streamlit-folium may not have applied yet when the first marker is made, and the guess then
+    misses the ``images/`` folder (a broken marker icon).
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.Icon.Default.imagePath = {{ this.image_path_json }};
+        {% endmacro %}
+    """)
 
     def __init__(self, assets_url: str | None = None):
         super().__init__()
         self._name = "GeomapAssets"
         self.default_js = _asset_urls(_JS, assets_url)
         self.default_css = _asset_urls(_CSS, assets_url)
+        css = self.default_css[0][1]  # leaflet.css, next to its images/ folder
+        self.image_path_json = _script_json(css[: css.rindex("/") + 1] + "images/")
 
 
 class PointLayer(MacroElement):
