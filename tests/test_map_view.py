@@ -226,3 +226,17 @@ def test_tiles_come_from_the_configured_source(monkeypatch):
     page = mapview.base_map(None).get_root().render()
     assert "http://tiles.phuong.local/{z}/{x}/{y}.png" in page and "Ward tile server of Phuong 7" in page
     assert "tile.openstreetmap.org" not in page
+
+
+def test_base_map_is_the_only_way_a_map_is_made():
+    """A map made with folium.Map directly would load folium's CDN links (offline: no map)."""
+    made_elsewhere, without_assets = [], []
+    for path in sorted((config.PROJECT_DIR / "geomap").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "view.py" and re.search(r"folium\.(Map|Figure)\(|\bMap\(location", text):
+            made_elsewhere.append(path.name)
+        if "/ui/" in path.as_posix():  # the staff app's maps load the copies the app serves
+            without_assets += [f"{path.name}: {line.strip()}" for line in text.splitlines()
+                               if "base_map(" in line and "assets_url=" not in line]
+    assert made_elsewhere == []
+    assert without_assets == []
