@@ -42,3 +42,10 @@ EXPIRING_WITHIN_DAYS: int = int(os.environ.get("GEOMAP_EXPIRING_WITHIN_DAYS", "6
 
 #: Folder of ward profiles and reference data.
 DATA_DIR: Path = PROJECT_DIR / "data"
+
+#: Base-map tiles: an XYZ URL template (``{z}/{x}/{y}``; ``{s}`` for subdomains) and the attribution
+#: the tile source requires. Default: the public OpenStreetMap servers, whose tile usage policy asks
+#: for this attribution. A ward without internet access points these at its own tile server.
+TILE_URL: str = os.environ.get("GEOMAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILE_ATTRIBUTION: str = os.environ.get("GEOMAP_TILE_ATTRIBUTION") or (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')

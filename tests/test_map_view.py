@@ -14,6 +14,7 @@ import pytest
 import shapely
 
 import layers
+from geomap import config
 from geomap.map import view as mapview
 from layers.base import Field, Layer, Style
 
@@ -187,3 +188,55 @@ def test_empty_frames_still_make_a_map(bounds):
     m = mapview.build_map({"establishments": empty}, bounds=bounds)
     assert "L.map(" in m.get_root().render()
     assert mapview.status_counts(pd.DataFrame({"x": []}), "x") == {}
+
+
+def test_every_map_pins_plugin_and_default_links():
+    """A plugin added to any map (the hotspot heatmap) loads geomap's vendored copy, never its CDN."""
+    from folium.plugins import HeatMap
+
+    m = mapview.base_map((108.19, 16.01, 108.24, 16.06), assets_url="../../app/static")
+    HeatMap([[16.03, 108.21, 1.0]]).add_to(m)
+    folium.Marker([16.03, 108.21]).add_to(m)
+    page = m.get_root().render()
+    sources = re.findall(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"', page)
+    assert sources and all(s.startswith("../../app/static/vendor/") for s in sources)
+    assert "../../app/static/vendor/leaflet.heat-0.2.0/leaflet-heat.js" in sources
+    # what streamlit-folium reads from the elements themselves is pinned too
+    links = [url for el in (m, *m._children.values()) for _, url in getattr(el, "default_js", [])]
+    assert links and all(u.startswith("../../app/static/vendor/") for u in links)
+    for path in mapview.vendored_files():
+        assert (config.PROJECT_DIR / "static" / path).is_file()
+
+
+def test_an_asset_without_a_vendored_copy_is_refused():
+    from folium.plugins import Fullscreen
+
+    m = mapview.base_map(None, assets_url="../../app/static")
+    Fullscreen().add_to(m)
+    with pytest.raises(mapview.UnpinnedAsset, match="Control.Fullscreen|fullscreen"):
+        m.get_root().render()
+
+
+def test_tiles_come_from_the_configured_source(monkeypatch):
+    page = mapview.base_map(None).get_root().render()
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page
+    assert "openstreetmap.org/copyright" in page  # the OSM tile usage policy's attribution
+    monkeypatch.setattr(config, "TILE_URL", "http://tiles.phuong.local/{z}/{x}/{y}.png")
+    monkeypatch.setattr(config, "TILE_ATTRIBUTION", "Ward tile server of Phuong 7")
+    page = mapview.base_map(None).get_root().render()
+    assert "http://tiles.phuong.local/{z}/{x}/{y}.png" in page and "Ward tile server of Phuong 7" in page
+    assert "tile.openstreetmap.org" not in page
+
+
+def test_base_map_is_the_only_way_a_map_is_made():
+    """A map made with folium.Map directly would load folium's CDN links (offline: no map)."""
+    made_elsewhere, without_assets = [], []
+    for path in sorted((config.PROJECT_DIR / "geomap").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "view.py" and re.search(r"folium\.(Map|Figure)\(|\bMap\(location", text):
+            made_elsewhere.append(path.name)
+        if "/ui/" in path.as_posix():  # the staff app's maps load the copies the app serves
+            without_assets += [f"{path.name}: {line.strip()}" for line in text.splitlines()
+                               if "base_map(" in line and "assets_url=" not in line]
+    assert made_elsewhere == []
+    assert without_assets == []

@@ -13,9 +13,15 @@ a canvas renderer; polygons and lines are one GeoJSON document per layer with ge
 simplified to about a metre and coordinates rounded to 6 decimals (~0.1 m), carrying only
 a colour index and the popup text.
 
-Map assets (Leaflet, Leaflet.markercluster) come from the usual CDNs unless
-``assets_url`` points at the copies vendored in ``static/vendor`` (the staff app serves them
-itself, so the map works on a ward intranet without internet access).
+Every map is made by :func:`base_map` (a :class:`GeomapMap`). Its assets (Leaflet,
+Leaflet.markercluster, Leaflet.heat) are pinned versions: the copies vendored in
+``static/vendor`` when ``assets_url`` points at them (the staff app serves them itself, so
+every map works on a ward intranet without internet access), else the same versions from a CDN.
+When the map renders, every JavaScript/CSS link that folium or a plugin declares (its default
+CDN links: jQuery, Bootstrap, folium's own heatmap copy ...) is replaced by the pinned copy of
+the same name, or dropped when the map's own code does not need it; an asset geomap does not
+pin is an error (:class:`UnpinnedAsset`), so a new plugin cannot quietly reach the internet.
+Tiles come from :data:`geomap.config.TILE_URL` (OpenStreetMap by default).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
-from geomap import i18n
+from geomap import config, i18n
 from layers.base import Layer
 
 #: (min_lon, min_lat, max_lon, max_lat) in EPSG:4326
@@ -52,6 +58,7 @@ CLUSTER_MIN = 2_000
 
 LEAFLET_VERSION = "1.9.3"
 MARKERCLUSTER_VERSION = "1.1.0"
+LEAFLET_HEAT_VERSION = "0.2.0"
 _CDN = {
     "leaflet": f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js",
     "leaflet_css": f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css",
@@ -61,6 +68,7 @@ _CDN = {
                          "MarkerCluster.css",
     "markercluster_default_css": f"https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/"
                                  f"{MARKERCLUSTER_VERSION}/MarkerCluster.Default.css",
+    "leaflet_heat": f"https://cdn.jsdelivr.net/npm/leaflet.heat@{LEAFLET_HEAT_VERSION}/dist/leaflet-heat.js",
 }
 #: paths of the vendored copies under the app's ``static/`` folder
 _LOCAL = {
@@ -69,7 +77,14 @@ _LOCAL = {
     "markercluster": f"vendor/leaflet.markercluster-{MARKERCLUSTER_VERSION}/leaflet.markercluster.js",
     "markercluster_css": f"vendor/leaflet.markercluster-{MARKERCLUSTER_VERSION}/MarkerCluster.css",
     "markercluster_default_css": f"vendor/leaflet.markercluster-{MARKERCLUSTER_VERSION}/MarkerCluster.Default.css",
+    "leaflet_heat": f"vendor/leaflet.heat-{LEAFLET_HEAT_VERSION}/leaflet-heat.js",
 }
+#: folium's and its plugins' names for the assets geomap pins (folium.plugins.HeatMap: "leaflet-heat.js")
+_ALIASES = {"leaflet-heat.js": "leaflet_heat"}
+#: assets folium declares by default that geomap's maps never use (jQuery, Bootstrap, awesome-markers,
+#: Font Awesome, folium's own CSS): dropped, not fetched
+_UNUSED = frozenset({"jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
+                     "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"})
 #: everything the map's JavaScript needs; folium's jQuery / Bootstrap / awesome-markers are not used
 _JS = ("leaflet", "markercluster")
 _CSS = ("leaflet_css", "markercluster_css", "markercluster_default_css")
@@ -95,6 +110,46 @@ def _asset_urls(names: Sequence[str], assets_url: str | None) -> list[tuple[str,
     return [(n, f"{base}/{_LOCAL[n]}") for n in names]
 
 
+class UnpinnedAsset(ValueError):
+    """A map element asks for a script or style sheet geomap has no pinned (vendored) copy of."""
+
+
+def _pinned(links: Sequence[tuple[str, str]], assets_url: str | None) -> list[tuple[str, str]]:
+    """``links`` (name, url) with every url replaced by geomap's pinned copy of that name."""
+    out = []
+    for name, url in links:
+        key = _ALIASES.get(name, name)
+        if key in _UNUSED:
+            continue
+        if key not in _LOCAL:
+            raise UnpinnedAsset(f"map asset {name!r} ({url}) has no vendored copy in static/vendor; "
+                                "vendor it and add it to geomap.map.view._LOCAL")
+        out.extend(_asset_urls((key,), assets_url))
+    return out
+
+
+def pin_assets(element: object, assets_url: str | None) -> None:
+    """Point every JS/CSS link of ``element`` and its descendants at geomap's pinned copies."""
+    for attr in ("default_js", "default_css"):
+        links = getattr(element, attr, None)
+        if links:
+            setattr(element, attr, _pinned(links, assets_url))
+    for child in list(getattr(element, "_children", {}).values()):
+        pin_assets(child, assets_url)
+
+
+class GeomapMap(folium.Map):
+    """A ``folium.Map`` that, when rendered, loads only geomap's pinned assets (see :func:`pin_assets`)."""
+
+    def __init__(self, *args, assets_url: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.assets_url = assets_url
+
+    def render(self, **kwargs):
+        pin_assets(self, self.assets_url)
+        super().render(**kwargs)
+
+
 def vendored_files() -> list[str]:
     """Paths (relative to the app's ``static/`` folder) of the vendored map assets."""
     return list(_LOCAL.values())
@@ -106,15 +161,26 @@ def _script_json(value: object) -> str:
 
 
 class _Assets(JSCSSMixin, MacroElement):
-    """Declares the JavaScript and CSS the map needs (so they load once, with the base map)."""
+    """Declares the JavaScript and CSS the map needs (so they load once, with the base map).
 
-    _template = Template("")
+    It also tells Leaflet where its marker images are: Leaflet guesses that from leaflet.css, which
+    streamlit-folium may not have applied yet when the first marker is made, and the guess then
+    misses the ``images/`` folder (a broken marker icon).
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.Icon.Default.imagePath = {{ this.image_path_json }};
+        {% endmacro %}
+    """)
 
     def __init__(self, assets_url: str | None = None):
         super().__init__()
         self._name = "GeomapAssets"
         self.default_js = _asset_urls(_JS, assets_url)
         self.default_css = _asset_urls(_CSS, assets_url)
+        css = self.default_css[0][1]  # leaflet.css, next to its images/ folder
+        self.image_path_json = _script_json(css[: css.rindex("/") + 1] + "images/")
 
 
 class PointLayer(MacroElement):
@@ -447,11 +513,19 @@ def highlight_group(lat: float, lng: float, *, color: str = "#00b8d4") -> folium
     return group
 
 
-def base_map(bounds: BBox | None = None, *, assets_url: str | None = None, tiles: str = "OpenStreetMap",
-             height: str | int = "100%") -> folium.Map:
-    """The empty map fitted to ``bounds``: tiles, scale bar, canvas renderer and the assets the layers need."""
-    m = folium.Map(location=_center(bounds), zoom_start=_zoom_for(bounds), tiles=tiles, prefer_canvas=True,
-                   control_scale=True, height=height)
+def base_map(bounds: BBox | None = None, *, assets_url: str | None = None, tiles: str | None = None,
+             attribution: str | None = None, height: str | int = "100%", zoom_start: int | None = None,
+             location: tuple[float, float] | None = None) -> GeomapMap:
+    """The empty map fitted to ``bounds``: tiles, scale bar, canvas renderer and the assets the layers need.
+
+    The one way a map is made: whatever is added to it later (folium features, plugins) loads
+    only geomap's pinned copies. ``tiles``/``attribution`` default to the configured tile source
+    (:data:`geomap.config.TILE_URL`, :data:`geomap.config.TILE_ATTRIBUTION`).
+    """
+    if tiles is None:
+        tiles, attribution = config.TILE_URL, attribution or config.TILE_ATTRIBUTION
+    m = GeomapMap(location=location or _center(bounds), zoom_start=zoom_start or _zoom_for(bounds), tiles=tiles,
+                  attr=attribution, prefer_canvas=True, control_scale=True, height=height, assets_url=assets_url)
     m.default_js = _asset_urls(("leaflet",), assets_url)
     m.default_css = _asset_urls(("leaflet_css",), assets_url)
     m.add_child(_Assets(assets_url))

@@ -10,6 +10,8 @@ from geomap.map import view as mapview
 
 #: the app's static folder (Streamlit serves ``<app dir>/static`` at ``/app/static`` when enabled)
 STATIC_DIR = config.PROJECT_DIR / "static"
+#: the staff app's tab icon (served by Streamlit itself, never from a CDN)
+FAVICON = STATIC_DIR / "favicon.png"
 #: the vendored assets as seen from the streamlit-folium iframe (``/component/<name>/index.html``)
 _ASSETS_FROM_COMPONENT = "../../app/static"
 

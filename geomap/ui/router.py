@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geomap import config, db, i18n, links
 from geomap.errors import GeomapError
-from geomap.ui import auth
+from geomap.ui import auth, resources
 from geomap.ui import pages as page_registry
 from geomap.ui.context import Context
 from geomap.ui.resources import engine
@@ -15,7 +15,9 @@ from geomap.wards import data as ward_data
 
 
 def main() -> None:
-    st.set_page_config(page_title="Bản đồ số kinh doanh", page_icon=":material/map:", layout="wide")
+    # the tab icon is a file the app serves itself: an emoji or ":material/…" icon makes the browser
+    # fetch it from a font/emoji CDN, which a ward intranet cannot reach
+    st.set_page_config(page_title="Bản đồ số kinh doanh", page_icon=str(resources.FAVICON), layout="wide")
     lang = st.sidebar.radio(
         "Ngôn ngữ / Language", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, horizontal=True,
         index=list(i18n.LANGUAGES).index(config.LANGUAGE), key="lang",

@@ -108,10 +108,12 @@ def _cells_geojson(cells, lang: str, window=None, categories=(), ward: str | Non
 
 
 def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, lang: str,
-              show: set[str], categories: tuple[str, ...] = (), ward: str | None = None) -> folium.Map:
+              show: set[str], categories: tuple[str, ...] = (), ward: str | None = None,
+              assets_url: str | None = None) -> folium.Map:
     """Heatmap, cell counts and Gi* classes as toggleable layers; a cell's popup links to its reports
-    (in ward ``ward``, its slug)."""
-    m = mapview.base_map(bounds)
+    (in ward ``ward``, its slug). ``assets_url``: where the pinned Leaflet and Leaflet.heat are served
+    (see :func:`geomap.map.view.base_map`)."""
+    m = mapview.base_map(bounds, assets_url=assets_url)
     if "heat" in show and len(points):
         HeatMap(hotspots.heat_points(points), name=i18n.t("hot.heat", lang), radius=14, blur=18,
                 min_opacity=0.3).add_to(m)
@@ -166,7 +168,8 @@ def render(ctx: Context) -> None:
     from streamlit_folium import st_folium
 
     bounds = ward_data.ward_bounds(resources.engine(), ctx.ward_id)
-    st_folium(build_map(analysis, points, bounds, lang, show, tuple(cats), ctx.ward_slug), height=520,
+    st_folium(build_map(analysis, points, bounds, lang, show, tuple(cats), ctx.ward_slug,
+                        assets_url=resources.map_assets_url()), height=520,
               use_container_width=True, returned_objects=[], key=f"hot.map.{grid_key}")
 
     st.subheader(i18n.t("hot.ranked", lang))

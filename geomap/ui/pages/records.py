@@ -19,6 +19,7 @@ import streamlit as st
 import layers
 from geomap import auth, links, status
 from geomap.errors import LocalizedError
+from geomap.map import view as mapview
 from geomap.models import (
     BUSINESS_TYPES,
     INSPECTION_KINDS,
@@ -28,6 +29,7 @@ from geomap.models import (
     PAYMENT_METHODS,
 )
 from geomap.records import edit, rules
+from geomap.ui import resources
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
@@ -465,7 +467,7 @@ def _location(ctx: Context, row: dict, loaded: int) -> None:
 
         minx, miny, maxx, maxy = ward_data.ward_bounds(ctx.engine, ctx.ward_id)
         center = [(miny + maxy) / 2, (minx + maxx) / 2]
-    fmap = folium.Map(location=center, zoom_start=17, tiles="OpenStreetMap")
+    fmap = mapview.base_map(None, location=tuple(center), zoom_start=17, assets_url=resources.map_assets_url())
     if row["lon"] is not None:
         folium.Marker(center, tooltip=row["name"]).add_to(fmap)
     st.caption(ctx.t("records.click_map"))
