@@ -37,7 +37,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 INF = float("inf")
@@ -440,13 +440,16 @@ def _relocate(day: Day, routes: list[Timed], deadline: float, cap: int | None) -
     return False
 
 
-def _eject_insert(day: Day, routes: list[Timed], node: int, deadline: float) -> bool:
-    """Insert dropped ``node`` into a route in place of one of its stops, which moves to another route (or to
-    another place of the same one); True if done (the cheapest such pair of moves in riding)."""
-    best = None
+def _replacements(day: Day, routes: list[Timed], node: int, *, take_out: Callable[[int], bool] | None = None,
+                  deadline: float | None = None) -> Iterator[tuple[int, int, Timed]]:
+    """Each way to put ``node`` into a route in place of one of its stops: (route, the stop taken out, the
+    route with ``node`` at its cheapest place that fits), for every stop ``take_out`` accepts (default: all);
+    past ``deadline`` it goes on to the next route."""
     t = day.seconds
     for v, r in enumerate(routes):
         for k, out in enumerate(r.order):
+            if take_out is not None and not take_out(out):
+                continue
             order = [*r.order[:k], *r.order[k + 1:]]
             nodes = [2 * v, *order, 2 * v + 1]
             shorter = schedule(day, 2 * v, 2 * v + 1, order)
@@ -458,19 +461,26 @@ def _eject_insert(day: Day, routes: list[Timed], node: int, deadline: float) -> 
                 if not slots.fits(j, node):
                     continue
                 cand = schedule(day, 2 * v, 2 * v + 1, [*order[:j], node, *order[j:]])
-                if cand is None:
-                    continue
-                trial = list(routes)
-                trial[v] = cand
-                moved = _cheapest_insertion(day, trial, out, None)
-                if moved is not None:
-                    trial[moved[0]] = moved[1]
-                    riding = sum(x.travel for x in trial)
-                    if best is None or riding < best[0]:
-                        best = (riding, trial)
+                if cand is not None:
+                    yield v, out, cand
+                    break
+            if deadline is not None and time.perf_counter() > deadline:
                 break
-            if time.perf_counter() > deadline:
-                break
+
+
+def _eject_insert(day: Day, routes: list[Timed], node: int, deadline: float) -> bool:
+    """Insert dropped ``node`` into a route in place of one of its stops, which moves to another route (or to
+    another place of the same one); True if done (the cheapest such pair of moves in riding)."""
+    best = None
+    for v, out, cand in _replacements(day, routes, node, deadline=deadline):
+        trial = list(routes)
+        trial[v] = cand
+        moved = _cheapest_insertion(day, trial, out, None)
+        if moved is not None:
+            trial[moved[0]] = moved[1]
+            riding = sum(x.travel for x in trial)
+            if best is None or riding < best[0]:
+                best = (riding, trial)
     if best is None:
         return False
     routes[:] = best[1]
@@ -512,26 +522,9 @@ def _swap_in(day: Day, routes: list[Timed], node: int, weight: Sequence[int]) ->
     """Put dropped ``node`` in place of a kept stop of lower ``weight`` (its drop penalty) when only that makes
     room; the stop taken out (returned) is dropped instead."""
     best = None
-    t = day.seconds
-    for v, r in enumerate(routes):
-        for k, out in enumerate(r.order):
-            if weight[out] >= weight[node]:
-                continue
-            order = [*r.order[:k], *r.order[k + 1:]]
-            nodes = [2 * v, *order, 2 * v + 1]
-            shorter = schedule(day, 2 * v, 2 * v + 1, order)
-            if shorter is None:
-                continue
-            slots = Slots.of(day, v, shorter)
-            for j in sorted(range(len(order) + 1),
-                            key=lambda j: t[nodes[j]][node] + t[node][nodes[j + 1]] - t[nodes[j]][nodes[j + 1]]):
-                if not slots.fits(j, node):
-                    continue
-                cand = schedule(day, 2 * v, 2 * v + 1, [*order[:j], node, *order[j:]])
-                if cand is not None:
-                    if best is None or weight[out] < best[0]:
-                        best = (weight[out], v, out, cand)
-                    break
+    for v, out, cand in _replacements(day, routes, node, take_out=lambda out: weight[out] < weight[node]):
+        if best is None or weight[out] < best[0]:
+            best = (weight[out], v, out, cand)
     if best is None:
         return None
     routes[best[1]] = best[3]
