@@ -17,6 +17,9 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
 Every request passes the edge guard first (:mod:`geomap.web.guard`): control characters in the
 path, the query string or a form's text fields are refused (400) before any route or query runs,
 in the message shape of the route family (each routes module's ``PREFIXES`` and ``refuse``).
+While the database cannot answer, every route answers 503 with ``Retry-After`` in that same shape,
+logged once per failure class per minute (:mod:`geomap.web.outage`, ``app.state.outage_log``); a
+bug's 500 is sent ``Connection: close``.
 
 Left process-wide on purpose: ``db.get_engine``'s engine per database URL (a connection pool, no
 data) and pure caches of files shipped with the code (a ward's outline from its boundary file).
@@ -31,7 +34,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard
+from geomap.web import guard, outage
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -55,4 +58,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
         if hasattr(module, "refuse"):
             refusals.add(module.PREFIXES, module.refuse)
     guard.install(app, refusals)
+    outage.install(app)
     return app

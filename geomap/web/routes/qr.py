@@ -294,6 +294,8 @@ def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
     """Input the edge guard refuses: the malformed-code notice (HTML, or JSON under ``/api/q``)."""
     kind = "json" if request.url.path.startswith("/api/") else "html"
     lang = negotiate_lang(request)
+    if status == 503:  # the database cannot answer (geomap.web.outage)
+        return _unavailable(kind, lang)
     status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), status)
     return Response(body, status_code=status, media_type=media,
                     headers={"Cache-Control": "no-store", "Vary": "Accept-Language", **SECURITY_HEADERS})
