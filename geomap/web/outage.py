@@ -68,7 +68,7 @@ class OutageLog:
                 return False
             self._seen[kind] = (now, 0)
         extra = f" ({suppressed} more since the last line)" if suppressed else ""
-        log.warning("database unavailable [%s] at %s: %s; answering 503%s", kind, where, reason, extra)
+        log.warning("database unavailable [%s] at %s: %s; answering 503%s", kind, where, reason.rstrip("."), extra)
         return True
 
     def clear(self) -> None:
@@ -84,6 +84,14 @@ def failure_class(exc: BaseException) -> str:
     return f"{name}:{code}" if code else name
 
 
+def note(request: Request, exc: BaseException, reason: str | None = None) -> None:
+    """Log a database outage met by ``request`` (throttled by the app's :class:`OutageLog`)."""
+    if reason is None:
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        reason = lines[0][:300] if lines else type(exc).__name__
+    request.app.state.outage_log.record(failure_class(exc), reason, f"{request.method} {request.url.path}")
+
+
 def install(app: FastAPI) -> None:
     """Answer database outages as 503 in each family's shape (``app.state.refusals``); a 500 ``Connection: close``."""
     app.state.outage_log = OutageLog()
@@ -92,8 +100,7 @@ def install(app: FastAPI) -> None:
         readable = db.readable_error(exc) if not isinstance(exc, sa.exc.TimeoutError) else DatabaseUnavailable(str(exc))
         if readable is None:  # a database error that is not an outage: a bug, answered 500 by the server
             raise exc
-        reason = str(readable).splitlines()[0][:300] if str(readable) else type(exc).__name__
-        request.app.state.outage_log.record(failure_class(exc), reason, f"{request.method} {request.url.path}")
+        note(request, exc, str(readable).splitlines()[0][:300] if str(readable) else type(exc).__name__)
         response = request.app.state.refusals.response(request, unavailable_error(), 503)
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         response.headers["Cache-Control"] = "no-store"

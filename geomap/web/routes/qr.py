@@ -43,6 +43,7 @@ from starlette.responses import Response
 
 from geomap import i18n, links
 from geomap.errors import DatabaseUnavailable, LocalizedError
+from geomap.web import outage
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
 from qr import codes
@@ -405,7 +406,8 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
         if entry is not None and await _db(request, qr_data.code_state, token) != entry.state:
             entry = None  # the code was revoked / reissued (or issued) since it was rendered
         result = await _db(request, lookup, token, state) if entry is None else None
-    except _DB_DOWN:
+    except _DB_DOWN as exc:
+        outage.note(request, exc)  # one line per failure class per minute, no traceback
         return _unavailable(kind, lang)
     if result is not None:
         status, body, media = render(result, token, kind, lang)
