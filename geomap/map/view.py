@@ -16,7 +16,8 @@ a colour index and the popup text.
 Every map is made by :func:`base_map` (a :class:`GeomapMap`). Its assets (Leaflet,
 Leaflet.markercluster, Leaflet.heat) are pinned versions: the copies vendored in
 ``static/vendor`` when ``assets_url`` points at them (the staff app serves them itself, so
-every map works on a ward intranet without internet access), else the same versions from a CDN.
+every map works on a ward intranet without internet access), else the vendored files themselves
+as ``file://`` links (a map saved as HTML and opened on this machine); never a CDN.
 When the map renders, every JavaScript/CSS link that folium or a plugin declares (its default
 CDN links: jQuery, Bootstrap, folium's own heatmap copy ...) is replaced by the pinned copy of
 the same name, or dropped when the map's own code does not need it; an asset geomap does not
@@ -59,17 +60,8 @@ CLUSTER_MIN = 2_000
 LEAFLET_VERSION = "1.9.3"
 MARKERCLUSTER_VERSION = "1.1.0"
 LEAFLET_HEAT_VERSION = "0.2.0"
-_CDN = {
-    "leaflet": f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js",
-    "leaflet_css": f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css",
-    "markercluster": f"https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/{MARKERCLUSTER_VERSION}/"
-                     "leaflet.markercluster.js",
-    "markercluster_css": f"https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/{MARKERCLUSTER_VERSION}/"
-                         "MarkerCluster.css",
-    "markercluster_default_css": f"https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/"
-                                 f"{MARKERCLUSTER_VERSION}/MarkerCluster.Default.css",
-    "leaflet_heat": f"https://cdn.jsdelivr.net/npm/leaflet.heat@{LEAFLET_HEAT_VERSION}/dist/leaflet-heat.js",
-}
+#: the app's ``static/`` folder (served by the staff app; see ``.streamlit/config.toml``)
+STATIC_DIR = config.PROJECT_DIR / "static"
 #: paths of the vendored copies under the app's ``static/`` folder
 _LOCAL = {
     "leaflet": f"vendor/leaflet-{LEAFLET_VERSION}/leaflet.js",
@@ -104,8 +96,10 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
 
 
 def _asset_urls(names: Sequence[str], assets_url: str | None) -> list[tuple[str, str]]:
+    """The pinned copies of ``names``: under ``assets_url`` (a served ``static/``), or without one the
+    vendored files themselves (``file://``: a map saved as HTML on this machine); never a CDN."""
     if assets_url is None:
-        return [(n, _CDN[n]) for n in names]
+        return [(n, (STATIC_DIR / _LOCAL[n]).as_uri()) for n in names]
     base = assets_url.rstrip("/")
     return [(n, f"{base}/{_LOCAL[n]}") for n in names]
 

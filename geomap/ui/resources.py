@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from geomap import config, db
+from geomap import db
 from geomap.map import view as mapview
 
 #: the app's static folder (Streamlit serves ``<app dir>/static`` at ``/app/static`` when enabled)
-STATIC_DIR = config.PROJECT_DIR / "static"
+STATIC_DIR = mapview.STATIC_DIR
 #: the staff app's tab icon (served by Streamlit itself, never from a CDN)
 FAVICON = STATIC_DIR / "favicon.png"
 #: the vendored assets as seen from the streamlit-folium iframe (``/component/<name>/index.html``)
@@ -23,7 +23,9 @@ def engine() -> Engine:
 
 @st.cache_resource(show_spinner=False)
 def map_assets_url() -> str | None:
-    """Where the map loads Leaflet from: the app's own copies when it serves them, else the CDN (None).
+    """Where the map loads Leaflet from: the app's own copies, served by the app (None when it cannot
+    serve them: the maps then link the vendored files on disk, which only a browser on this machine
+    reaches; no map ever loads from the internet).
 
     Serving them ourselves lets the map work on a ward network without internet access;
     it needs ``server.enableStaticServing`` (set in ``.streamlit/config.toml``).
