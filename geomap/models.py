@@ -178,6 +178,11 @@ class Establishment(Base, TimestampMixin):
     # optimistic locking, by hand: geomap/records/edit.py (UPDATE ... WHERE version = :expected)
     version: Mapped[int] = mapped_column(sa.Integer, server_default="1", nullable=False)
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    #: how the point was obtained: exact | address | street | group; NULL without a point
+    #: (kept with geom by a trigger, migration 0009_location_quality)
+    location_quality: Mapped[str | None] = mapped_column(sa.String(16))
+    #: digital platforms it sells on (shopee, grabfood, zalo_shop, ...): the plan's ≥50 % target
+    digital_platforms: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
 
     licences: Mapped[list[Licence]] = relationship(back_populates="establishment")
     inspections: Mapped[list[Inspection]] = relationship(back_populates="establishment")
