@@ -42,6 +42,9 @@ SELECT 'stall', NULL, s.id
 FROM stall s JOIN market m ON m.id = s.market_id
 WHERE m.ward_id = :ward
   AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.stall_id = s.id AND q.revoked_at IS NULL)
+  -- a stall whose last code was revoked because it closed gets none in bulk
+  AND coalesce((SELECT q.revoked_reason FROM qr_code q WHERE q.stall_id = s.id
+                ORDER BY q.version DESC LIMIT 1), '') <> 'closed'
 ORDER BY 1, 2, 3
 """)
 

@@ -9,7 +9,10 @@ partial unique indexes, migration ``0003_qr``). Reissuing revokes the active row
 reason ``reissued`` and inserts a new one with the next version, a new token and a new
 short code, so the old sticker stops passing at once. Revoking (closed business, damaged
 or misused sticker) marks the row; the public page then says the code is no longer valid.
-Closed establishments get no new codes.
+Closed establishments get no new codes: revoking an establishment's code for closure closes
+the record in the same transaction (through the records service: optimistic lock, audit), and
+a stall whose last code was revoked for closure is left out of bulk issue until a code is
+issued to it by name.
 """
 
 from __future__ import annotations
@@ -209,7 +212,22 @@ def revoke(conn: Connection, ref: str | QrRecord, *, reason: str, user: User | N
     new = _record(row)
     audit.record(conn, action="qr.revoke", entity_type="qr_code", entity_id=new.id, user=user,
                  before=_public_dict(rec), after=_public_dict(new), note=note)
+    if reason == "closed" and rec.establishment_id is not None:
+        _close_establishment(conn, rec, user, note)
     return new
+
+
+def _close_establishment(conn: Connection, rec: QrRecord, user: User | None, note: str | None) -> None:
+    """The business closed: close its record too, or the next bulk issue would give it a new sticker."""
+    from geomap.records import data as records_data
+    from geomap.records import edit
+
+    current = records_data.lock_establishment(conn, rec.establishment_id)
+    if current is None or current["operating_status"] == "closed":
+        return
+    reason = f"Thu hồi tem QR {rec.short_code}: cơ sở đã đóng cửa" + (f" ({note})" if note else "")
+    edit.close_establishment(conn, rec.establishment_id, expected_version=current["version"], reason=reason,
+                             user=user)
 
 
 def reissue(conn: Connection, ref: str | QrRecord, *, user: User | None = None,

@@ -143,6 +143,30 @@ def test_revoke_and_closed_business(conn, qr_ward):
         issue.issue(conn, establishment_id=qr_ward["ids"]["pho"])
 
 
+def test_revoking_for_closure_closes_the_record_and_bulk_issue_skips_it(conn, qr_ward):
+    pho = qr_ward["ids"]["pho"]
+    rec = issue.active_for(conn, establishment_id=pho)
+    issue.revoke(conn, rec.short_code, reason="closed", note="đã trả mặt bằng")
+    row = conn.execute(sa.text("SELECT operating_status, closed_on, version FROM establishment WHERE id = :i"),
+                       {"i": pho}).one()
+    assert row.operating_status == "closed" and row.closed_on is not None
+    actions = conn.execute(sa.text("SELECT action FROM audit_log WHERE entity_type = 'establishment' "
+                                   "AND entity_id = :i ORDER BY id DESC LIMIT 1"), {"i": pho}).scalar()
+    assert actions == "close"
+    # a stall revoked for closure is left out of bulk issue too; a damaged sticker is replaced
+    stalls = conn.execute(sa.text("SELECT stall_id FROM qr_code WHERE stall_id IS NOT NULL AND revoked_at IS NULL "
+                                  "ORDER BY stall_id")).scalars().all()
+    closed_stall, damaged_stall = stalls[:2]
+    issue.revoke(conn, issue.active_for(conn, stall_id=closed_stall).token, reason="closed")
+    issue.revoke(conn, issue.active_for(conn, stall_id=damaged_stall).token, reason="damaged")
+    assert issue.issue_missing(conn, qr_ward["id"]) == {"establishment": 0, "stall": 1}
+    assert issue.active_for(conn, establishment_id=pho) is None
+    assert issue.active_for(conn, stall_id=closed_stall) is None
+    assert issue.active_for(conn, stall_id=damaged_stall) is not None
+    # by name the closed stall can get one again (it reopened)
+    assert issue.issue(conn, stall_id=closed_stall).version == 2
+
+
 def test_one_active_code_per_target_is_a_database_rule(conn, qr_ward):
     with pytest.raises(sa.exc.IntegrityError):
         conn.execute(sa.text("INSERT INTO qr_code (token, short_code, target_type, establishment_id) "

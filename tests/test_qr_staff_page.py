@@ -61,6 +61,22 @@ def test_issue_reissue_and_sheet_in_chromium(chromium_path, app_url, engine, war
         assert [(r.version, r.revoked_reason) for r in rows] == [(1, "reissued"), (2, None)]
         assert rows[0].short_code == first
 
+        # revoking asks for a confirmation; for closure it closes the record
+        revoke = page.get_by_role("button", name="Thu hồi", exact=True)
+        revoke.click()
+        page.get_by_text("Đánh dấu ô xác nhận trước khi thu hồi.").wait_for()
+        with engine.connect() as c:
+            assert c.execute(sa.text("SELECT count(*) FROM qr_code q JOIN establishment e ON e.id = q.establishment_id "
+                                     "WHERE e.code = 'QS-001' AND q.revoked_at IS NULL")).scalar_one() == 1
+        page.get_by_text("Tôi xác nhận thu hồi tem này").click()
+        revoke.click()
+        page.get_by_text("và đánh dấu cơ sở đã đóng cửa").wait_for()
+        with engine.connect() as c:
+            status = c.execute(sa.text("SELECT operating_status FROM establishment WHERE code = 'QS-001'")).scalar_one()
+            active = c.execute(sa.text("SELECT count(*) FROM qr_code q JOIN establishment e ON e.id = q.establishment_id "
+                                       "WHERE e.code = 'QS-001' AND q.revoked_at IS NULL")).scalar_one()
+        assert (status, active) == ("closed", 0)
+
         page.get_by_role("button", name="Tạo tờ tem PDF (A4, 12 tem/trang)").click()
         page.get_by_role("button", name="Tải tờ tem PDF").wait_for()
         assert not errors, errors

@@ -49,6 +49,15 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "qrpage.note": ("Ghi chú (lưu vào nhật ký)", "Note (kept in the audit log)"),
     "qrpage.done_reissue": ("Đã cấp tem mới {code} (lần {v}).", "New sticker {code} issued (version {v})."),
     "qrpage.done_revoke": ("Đã thu hồi {code}.", "{code} revoked."),
+    "qrpage.confirm_revoke": ("Tôi xác nhận thu hồi tem này (không hoàn tác được; muốn dán lại thì cấp tem mới).",
+                              "I confirm revoking this sticker (cannot be undone; issue a new one to replace it)."),
+    "qrpage.confirm_needed": ("Đánh dấu ô xác nhận trước khi thu hồi.", "Tick the confirmation box before revoking."),
+    "qrpage.closed_closes": ("Lý do \u201cCơ sở đã đóng cửa\u201d cũng đánh dấu hồ sơ cơ sở là đã đóng cửa, "
+                             "nên lần cấp tem hàng loạt sau sẽ bỏ qua cơ sở này.",
+                             "The reason \u201cBusiness closed\u201d also marks the establishment's record closed, "
+                             "so the next bulk issue skips it."),
+    "qrpage.done_revoke_closed": ("Đã thu hồi {code} và đánh dấu cơ sở đã đóng cửa.",
+                                  "{code} revoked and the establishment marked closed."),
     "qrpage.col.code": ("Mã tem", "Sticker code"), "qrpage.col.name": ("Tên", "Name"),
     "qrpage.col.address": ("Địa chỉ", "Address"), "qrpage.col.version": ("Lần cấp", "Version"),
     "qrpage.col.status": ("Trạng thái", "Status"), "qrpage.col.type": ("Loại", "Type"),
@@ -168,6 +177,9 @@ def _one_code(ctx: Context) -> None:
         reasons = [r for r in issue.REVOKE_REASONS if r != "reissued"]
         reason = st.selectbox(ctx.t("qrpage.reason"), reasons,
                               format_func=lambda r: ctx.label("qr_revoked_reason", r))
+        if rec.target_type == "establishment":
+            st.caption(ctx.t("qrpage.closed_closes"))
+        confirmed = st.checkbox(ctx.t("qrpage.confirm_revoke"), disabled=not rec.active)
         c1, c2 = st.columns(2)
         do_reissue = c1.form_submit_button(ctx.t("qrpage.reissue"), icon=":material/autorenew:")
         do_revoke = c2.form_submit_button(ctx.t("qrpage.revoke"), icon=":material/block:", disabled=not rec.active)
@@ -178,10 +190,14 @@ def _one_code(ctx: Context) -> None:
             st.session_state["qr.flash"] = ctx.t("qrpage.done_reissue").format(code=new.short_code, v=new.version)
             st.session_state["qr.ref.next"] = new.short_code
             st.rerun()
-        if do_revoke:
+        if do_revoke and not confirmed:
+            st.warning(ctx.t("qrpage.confirm_needed"))
+        elif do_revoke:
             with db.transaction(ctx.engine) as conn:
                 issue.revoke(conn, rec, reason=reason, user=ctx.user, note=note or None)
-            st.session_state["qr.flash"] = ctx.t("qrpage.done_revoke").format(code=rec.short_code)
+            closes = reason == "closed" and rec.target_type == "establishment"
+            st.session_state["qr.flash"] = ctx.t("qrpage.done_revoke_closed" if closes else "qrpage.done_revoke"
+                                                 ).format(code=rec.short_code)
             st.rerun()
     except GeomapError as exc:
         st.error(str(exc))
