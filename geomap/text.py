@@ -33,3 +33,18 @@ def search_key(*parts: str | None) -> str:
 def clean_text(value: str | None) -> str:
     """NFC, trimmed, control characters (NUL included: PostgreSQL refuses it) removed."""
     return _CONTROL.sub("", nfc(value or "") or "")
+
+
+def with_label(label: str, name: str | None) -> str:
+    """``name`` prefixed by ``label`` unless the name already says what it is.
+
+    Residential groups are named "Tổ 74" or "Tổ dân phố 74" in the ward's own files: writing
+    the field label in front gives "Tổ dân phố Tổ dân phố 74". A name that already starts with
+    "tổ" (or with the label itself), compared without diacritics, stands alone.
+    """
+    if not name:
+        return ""
+    folded = fold(name)
+    if folded.startswith(("to ", "to dan pho", fold(label))):
+        return name
+    return f"{label} {name}"

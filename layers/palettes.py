@@ -1,6 +1,7 @@
 """Colour palettes shared by layers (status colours mean the same thing everywhere).
 
-Not a layer: it declares no ``LAYER``.
+Not a layer: it declares no ``LAYER``. :func:`text_on` picks the text colour that reads on a
+palette colour (WCAG 2.1 contrast, at least 4.5:1 for every colour here: tests/test_qr_service.py).
 """
 
 LICENCE_STATUS = {
@@ -30,3 +31,21 @@ REPORT_STATUS = {
     "duplicate": "#9e9e9e",
     "not_ward": "#9e9e9e",
 }
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of ``#rrggbb``."""
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_on(background: str) -> str:
+    """Black or white, whichever contrasts more with ``background``."""
+    return "#000000" if contrast("#000000", background) >= contrast("#ffffff", background) else "#ffffff"

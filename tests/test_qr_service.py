@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from geomap import db
+from geomap.text import with_label
 from geomap.web import create_app
 from geomap.web.routes import qr as qr_route
+from layers import palettes
 from qr import codes, issue, lookup
 
 HOSTILE = '<script>alert("x")</script>\u202eNhà hàng <b>Độc</b> & "Quán"'
@@ -619,6 +621,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _hex(css: str) -> str:
+    """``rgb(r, g, b)`` as computed by the browser → ``#rrggbb``."""
+    r, g, b = (int(v) for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def test_every_status_colour_has_readable_text():
+    for palette in (palettes.LICENCE_STATUS, palettes.FOOD_SAFETY_STATUS, palettes.REPORT_STATUS):
+        for status, colour in palette.items():
+            assert palettes.contrast(palettes.text_on(colour), colour) >= 4.5, (status, colour)
+    assert palettes.text_on("#7cb342") == "#000000"  # the light green that white text could not be read on
+    assert round(palettes.contrast("#000000", "#ffffff"), 1) == 21.0
+
+
+def test_group_label_is_not_repeated(client, qr_ward):
+    assert with_label("Tổ dân phố", "Tổ dân phố 74") == "Tổ dân phố 74"
+    assert with_label("Tổ dân phố", "TO 74") == "TO 74"
+    assert with_label("Residential group", "Tổ 74") == "Tổ 74"
+    assert with_label("Tổ dân phố", "Khu vực chợ") == "Tổ dân phố Khu vực chợ"
+    html = client.get(f"/q/{qr_ward['codes']['pho'].token}").text
+    assert "(<bdi>Tổ 1 Thử</bdi>)" in html and "Tổ dân phố Tổ" not in html
+
+
 def test_page_in_headless_chromium(database_url, qr_ward, chromium_path, tmp_path):
     import uvicorn
     from playwright.sync_api import sync_playwright
@@ -658,6 +683,12 @@ def test_page_in_headless_chromium(database_url, qr_ward, chromium_path, tmp_pat
             text = page.inner_text("body")
             assert "Phở Bà Hòa" in text and "Còn hiệu lực" in text and "Phản ánh vấn đề" in text
             assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+            # what a reader sees: each status badge's computed text and background colours, WCAG AA
+            badges = page.eval_on_selector_all(".badge", """els => els.map(e => {
+                const s = getComputedStyle(e); return [e.textContent, s.color, s.backgroundColor]; })""")
+            assert len(badges) == 2, badges
+            for label, ink, paper in badges:
+                assert palettes.contrast(_hex(ink), _hex(paper)) >= 4.5, (label, ink, paper)
             shot = tmp_path / "qr_page.png"
             page.screenshot(path=str(shot), full_page=True)
             assert not errors, errors

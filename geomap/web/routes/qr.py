@@ -41,11 +41,12 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from geomap import i18n, links
+from geomap import i18n, links, text
 from geomap.errors import DatabaseUnavailable, LocalizedError
 from geomap.web import outage
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
+from layers import palettes
 from qr import codes
 from qr import data as qr_data
 from qr.lookup import LOCAL_TZ, Lookup, LookupState, establishment_layer, lookup
@@ -263,6 +264,8 @@ def render(result: Lookup, token: str, kind: str, lang: str) -> tuple[int, bytes
         "date": lambda v: fmt_date(v, lang), "label": lambda codes, v: i18n.code_label(codes, v, lang),
         "field": lambda name: layer.field(name).label(lang),
         "colour": lambda name, v: layer.style.palettes.get(name, {}).get(str(v), "#616161"),
+        "ink": lambda name, v: palettes.text_on(layer.style.palettes.get(name, {}).get(str(v), "#616161")),
+        "group": lambda name: text.with_label(layer.field("residential_group").label(lang), name),
         "d": result.data, "est": (result.data or {}).get("establishment"), "map": result.map,
         "labels": _labels((result.data or {}).get("establishment"), lang),
         "report_url": _report_url(token), "map_link": _map_link((result.data or {}).get("location")),
