@@ -128,7 +128,9 @@ def test_field_reports_cluster_in_hotspots(small) -> None:
     assert 0.03 < late < 0.3
     old = reports[reports["reported_at"] < pd.Timestamp(TODAY - dt.timedelta(days=60), tz="Asia/Ho_Chi_Minh")]
     assert old["status"].isin(["closed", "resolved", "duplicate", "not_ward"]).mean() > 0.85
-    assert reports["public_id"].is_unique and reports["public_id"].str.fullmatch(r"[A-Za-z0-9_-]{12}").all()
+    # demo tracking ids have the shape of real ones (PA-XXXX-XXXX-XXXX, the form's alphabet)
+    assert reports["public_id"].is_unique
+    assert reports["public_id"].str.fullmatch(r"PA-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}").all()
     assert reports["establishment_idx"].notna().any()
 
 

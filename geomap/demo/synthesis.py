@@ -12,7 +12,6 @@ offsets, distances and areas are metres, and kept a few metres inside the real b
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import hashlib
@@ -29,6 +28,7 @@ from geomap import config, status, text
 from geomap.demo import territory as terr
 from geomap.demo import vocabulary as voc
 from geomap.demo.territory import LANE, MAIN, SECONDARY
+from geomap.field_reports import intake
 from geomap.profiles import WardProfile
 
 WGS84 = 4326
@@ -128,11 +128,6 @@ def _to_wgs84(geoms: np.ndarray | list, srid: int) -> np.ndarray:
 
 def _points(xy: np.ndarray, srid: int) -> np.ndarray:
     return _to_wgs84(shapely.points(xy), srid)
-
-
-def _token(rng: np.random.Generator, nbytes: int = 9) -> str:
-    """Like ``secrets.token_urlsafe(9)`` but drawn from the seeded generator (deterministic)."""
-    return base64.urlsafe_b64encode(rng.bytes(nbytes)).rstrip(b"=").decode()
 
 
 class People:
@@ -774,7 +769,8 @@ def _field_reports(data: WardData, n: int, net: terr.Streets, inner, rng: np.ran
             texts[i] = texts[i].replace(addresses[i], f"{est['name'].iat[e]}, {est['address'].iat[e]}")
     channel = _choice(rng, REPORT_CHANNELS, n)
     channel[[e is not None for e in est_idx]] = "qr"
-    tokens = [_token(rng) for _ in range(n)]
+    pick = lambda alphabet: alphabet[int(rng.integers(len(alphabet)))]  # noqa: E731
+    tokens = [intake.new_public_id(pick) for _ in range(n)]  # PA-XXXX-XXXX-XXXX, like real reports
     data.tables["field_report"] = pd.DataFrame({
         "public_id": tokens, "category": category, "description": texts, "channel": channel, "status": statuses,
         "reported_at": reported, "deadline_at": deadlines, "resolved_at": resolved,
