@@ -34,6 +34,10 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "dash.make_report": ("Tạo báo cáo", "Make the report"),
     "dash.download_report": ("Tải báo cáo", "Download the report"),
     "dash.group": ("Tổ dân phố", "Residential group"),
+    "dash.points": ("{delta:+.0f} điểm % so với mục tiêu", "{delta:+.0f} points against the target"),
+    "dash.partial_month": ("Tháng {month} chưa hết nên chưa đưa vào biểu đồ (các tháng tính đủ đến {end}).",
+                           "{month} is not over yet, so it is left out of the charts (full months up to {end})."),
+    "dash.report_for": ("Báo cáo kỳ {period} đã sẵn sàng.", "The report for {period} is ready."),
 }
 
 
@@ -60,6 +64,14 @@ def _fmt(ind: dashboard.Indicator, value: float | None) -> str:
     return f"{value:.0%}" if ind.kind == "share" else f"{value:.0f}"
 
 
+def _full_months(frame: pd.DataFrame | pd.Series, current: pd.Period) -> pd.DataFrame | pd.Series:
+    """Complete months only (the running month would look like a drop), indexed "2026-11": a label
+    that reads the same in both languages and sorts in time (the chart's own month names are English)."""
+    kept = frame[frame.index < current]
+    kept.index = [str(p) for p in kept.index]
+    return kept
+
+
 def _periods(today: dt.date) -> list[str]:
     months = [str(p) for p in pd.period_range(end=pd.Period(today, "M"), periods=6, freq="M")][::-1]
     quarters = [f"{p.year}-Q{p.quarter}" for p in pd.period_range(end=pd.Period(today, "Q"), periods=4, freq="Q")]
@@ -80,7 +92,8 @@ def render(ctx: Context) -> None:
                    if target is not None and not pd.isna(target) else ctx.t("dash.no_target"))
         delta = None
         if target is not None and not pd.isna(target) and row["value"] is not None and not pd.isna(row["value"]):
-            delta = f"{(row['value'] - target) * 100:+.0f} %"
+            # a change of a percentage is in percentage points ("điểm %"), not a percentage of it
+            delta = ctx.t("dash.points").format(delta=(row["value"] - target) * 100)
         with cols[i % 3]:
             st.metric(ind.label(lang), _fmt(ind, row["value"]), delta=delta,
                       help=ind.description_en if lang == "en" else ind.description_vi)
@@ -101,17 +114,17 @@ def render(ctx: Context) -> None:
         for i in dashboard.INDICATORS})
 
     st.subheader(ctx.t("dash.trends"))
-    activity = board.activity.copy()
-    activity.index = activity.index.to_timestamp()
+    current = pd.Period(today, "M")
+    activity = _full_months(board.activity, current)
     activity = activity.rename(columns={c: i18n.t(f"dashboard.activity.{c}", lang) for c in activity.columns})
     st.line_chart(activity)
-    trend = board.payment_trend.dropna()
+    trend = _full_months(board.payment_trend.dropna(), current)
     if trend.empty:
         st.info(ctx.t("dash.no_tracking"))
     else:
-        trend.index = trend.index.to_timestamp()
         st.line_chart(trend.rename(ctx.t("dash.payment_trend")))
         st.caption(ctx.t("dash.tracking_since").format(date=f"{board.tracking_since:%d/%m/%Y}"))
+    st.caption(ctx.t("dash.partial_month").format(month=f"{current:%m/%Y}", end=f"{current - 1:%m/%Y}"))
 
     st.subheader(ctx.t("dash.report"))
     period = st.selectbox(ctx.t("dash.period"), _periods(today), key="dash.period")
@@ -125,7 +138,8 @@ def render(ctx: Context) -> None:
                                synthetic=ward_data.ward_is_synthetic(ctx.engine, ctx.ward_id))
         st.session_state["dash.report"] = (period, buf.getvalue())
     made = st.session_state.get("dash.report")
-    if made:
+    if made and made[0] == period:  # the file offered is always the chosen period's
+        st.caption(ctx.t("dash.report_for").format(period=period))
         st.download_button(ctx.t("dash.download_report"), made[1], file_name=f"bao-cao-{ctx.ward_slug}-{made[0]}.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:")
