@@ -85,6 +85,12 @@ def report_track(public_id: str, **query: object) -> str:
     return f"{link}?{urlencode(query)}" if query else link
 
 
+def report_track_url(public_id: str, base_url: str | None = None) -> str:
+    """The tracking page of one report on the public service, absolute: what the staff app links to (a
+    relative link would resolve against the staff app and open a blank page) and what e-mails carry."""
+    return public_url(report_track(public_id), base_url)
+
+
 def report_photo(public_id: str, n: int, base_url: str | None = None) -> str:
     """The ``n``-th photo of a report (1-based) on the public service (``base_url=""``: a relative link)."""
     return public_url(f"/report/track/{public_id}/photo/{n}", base_url)

@@ -270,3 +270,12 @@ def test_rate_limit_answers_429(client, database_url):
     with TestClient(app, follow_redirects=False) as flood:
         codes = [flood.post("/report", data=form(description=f"flood {i}")).status_code for i in range(4)]
     assert codes[:2] == [303, 303] and codes[2] == 429
+
+
+def test_the_staff_app_links_to_the_public_tracking_page_absolutely(monkeypatch):
+    from geomap import config, links
+
+    monkeypatch.setattr(config, "PUBLIC_BASE_URL", "https://phananh.hoacuong.danang.gov.vn/")
+    assert links.report_track_url("PA-7KQ2-M9XD-R4TB") == \
+        "https://phananh.hoacuong.danang.gov.vn/report/track/PA-7KQ2-M9XD-R4TB"
+    assert links.report_track("PA-7KQ2-M9XD-R4TB") == "/report/track/PA-7KQ2-M9XD-R4TB"  # the service's own redirect

@@ -207,7 +207,7 @@ def _detail(ctx: Context, report_id: int) -> None:
     st.subheader(f"{r['public_id']} — {i18n.code_label('report_category', r['category'], lang)}")
     st.markdown(f"**{i18n.t('rep.status', lang)}:** {i18n.code_label('report_status', r['status'], lang)} · "
                 f"**{i18n.t('rep.deadline', lang)}:** {_fmt(r['deadline_at'])} · "
-                f"[{i18n.t('rep.track', lang)}]({links.report_track(r['public_id'])})")
+                f"[{i18n.t('rep.track', lang)}]({links.report_track_url(r['public_id'])})")
     st.text(r["description"])  # st.text: shown as text, never as markdown/HTML
     if r.get("reporter_name") or r.get("reporter_contact"):  # absent for roles without view_personal
         st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")
