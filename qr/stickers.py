@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
@@ -131,8 +131,18 @@ def _draw_sticker(c: canvas.Canvas, item: StickerItem, x: float, y: float, base_
     c.setFillGray(0)
 
 
-def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: str = "") -> bytes:
-    """The PDF (A4, 3 × 4 stickers a page) for ``items`` in the given order."""
+#: printed on every sticker and page of a synthetic (demo) ward: never mistaken for a real sticker
+SYNTHETIC_MARK = "MẪU · DỮ LIỆU MÔ PHỎNG"
+SYNTHETIC_FOOTER = "Dữ liệu mô phỏng phục vụ trình diễn, không dán ra thực tế · Synthetic demo data, do not post"
+
+
+def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: str = "", synthetic: bool = False,
+          progress: Callable[[int, int], None] | None = None) -> bytes:
+    """The PDF (A4, 3 × 4 stickers a page) for ``items`` in the given order.
+
+    ``synthetic`` (:func:`geomap.wards.data.ward_is_synthetic`) marks every sticker and page as demo
+    data. ``progress(done, total)`` is called after each page (a whole ward is ~500 pages).
+    """
     if not items:
         raise GeomapError("There are no QR codes to print for this choice; issue codes first ('geomap qr issue').")
     fonts = register_fonts()
@@ -150,11 +160,23 @@ def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: s
         for i, item in enumerate(items[p * PER_PAGE:(p + 1) * PER_PAGE]):
             col, row = i % COLUMNS, i // COLUMNS
             _draw_sticker(c, item, left + col * CELL_W, bottom + (ROWS - 1 - row) * CELL_H, base_url, fonts, hint)
+            if synthetic:
+                c.setFont(fonts[1], 6)
+                c.setFillColorRGB(0.75, 0.1, 0.1)
+                c.drawCentredString(left + col * CELL_W + CELL_W / 2,
+                                    bottom + (ROWS - 1 - row) * CELL_H + CELL_H - 2.8 * mm, SYNTHETIC_MARK)
+                c.setFillGray(0)
+        if synthetic:
+            c.setFont(fonts[1], 7.5)
+            c.setFillColorRGB(0.75, 0.1, 0.1)
+            c.drawCentredString(page_w / 2, 2.5 * mm, SYNTHETIC_FOOTER)
         c.setFont(fonts[0], 7)
         c.setFillGray(0.4)
         c.drawString(left, 6 * mm, printable(f"{title} · in ngày {printed}" if title else f"In ngày {printed}"))
         c.drawRightString(page_w - left, 6 * mm, f"Trang {p + 1}/{pages}")
         c.setFillGray(0)
         c.showPage()
+        if progress is not None:
+            progress(min((p + 1) * PER_PAGE, len(items)), len(items))
     c.save()
     return buf.getvalue()

@@ -121,6 +121,23 @@ def test_sticker_sheet_text_and_every_qr(tmp_path: Path, poppler):
     assert decoded == {f"{BASE}/q/{i.token}" for i in items}
 
 
+def test_a_synthetic_wards_sheet_says_so_on_every_sticker_and_reports_progress(tmp_path: Path, poppler):
+    items = _items(14)
+    seen: list[tuple[int, int]] = []
+    pdf = stickers.sheet(items, base_url=BASE, title="Phường Hòa Cường", synthetic=True,
+                         progress=lambda done, total: seen.append((done, total)))
+    path = tmp_path / "demo.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert text.count(stickers.SYNTHETIC_MARK) == len(items)
+    assert text.count("không dán ra thực tế") == 2  # once a page
+    assert seen == [(12, 14), (14, 14)]
+    real = subprocess.run(["pdftotext", "-", "-"], input=stickers.sheet(items, base_url=BASE), capture_output=True,
+                          check=True).stdout.decode()
+    assert stickers.SYNTHETIC_MARK not in real
+
+
 def test_sheet_without_codes_says_what_to_do():
     with pytest.raises(GeomapError, match="issue codes first"):
         stickers.sheet([])

@@ -84,6 +84,17 @@ def test_pdf_route_sheet_in_vietnamese(plan):
         assert "Quán Phở Bà Tư 0 <&>" in text  # markup shown as text
 
 
+def test_pdf_route_sheet_of_a_synthetic_ward_carries_the_label(plan):
+    if not shutil.which("pdftotext"):
+        pytest.fail("poppler-utils is missing: run 'make test'")
+    read = lambda pdf: subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,  # noqa: E731
+                                      check=True).stdout.decode()
+    demo = read(route_files.to_pdf(plan, ward_name="Phường Hòa Cường", synthetic=True))
+    assert "Dữ liệu mô phỏng" in demo
+    assert "Synthetic demonstration data" in read(route_files.to_pdf(plan, synthetic=True, lang="en"))
+    assert "Dữ liệu mô phỏng" not in read(route_files.to_pdf(plan, ward_name="Phường Hòa Cường"))
+
+
 def test_pdf_of_an_empty_plan_is_still_a_document():
     empty = routing.plan_day([], [Inspector("A")], DaySettings(time_limit_s=0.1), depot=OFFICE)
     assert route_files.to_pdf(empty).startswith(b"%PDF")

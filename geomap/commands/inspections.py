@@ -100,7 +100,9 @@ def run_plan(args: argparse.Namespace) -> int:
                          street_graph=args.street_graph)
     args.out.write_text(route_files.to_gpx(plan, lang=args.lang), encoding="utf-8")
     if args.pdf:
-        args.pdf.write_bytes(route_files.to_pdf(plan, ward_name=profiles.get(slug).name, lang=args.lang))
+        args.pdf.write_bytes(route_files.to_pdf(
+            plan, ward_name=profiles.get(slug).name, lang=args.lang,
+            synthetic=ward_data.ward_is_synthetic(engine, ward)))
     if args.save:
         planning.save_plan(engine, ward, plan)
     print(f"{day.isoformat()}: {plan.kept}/{len(chosen)} stops planned ({plan.travel_model})")

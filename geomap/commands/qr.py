@@ -165,7 +165,17 @@ def _sheet(args: argparse.Namespace) -> int:
     title = items[0].ward_name if items else slug
     if args.group or args.market:
         title = f"{title} · {args.group or args.market}"
-    pdf = stickers.sheet(items, title=title)
+    from geomap.wards import data as ward_data
+
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:  # one line per tenth on stderr: a whole ward takes ~20 s
+        tenth = done * 10 // total
+        if tenth != shown[0]:
+            shown[0] = tenth
+            print(f"  {done}/{total} stickers ({done * 100 // total} %)", file=sys.stderr, flush=True)
+
+    pdf = stickers.sheet(items, title=title, synthetic=ward_data.ward_is_synthetic(engine, ward), progress=progress)
     Path(args.output).write_bytes(pdf)
     pages = (len(items) + stickers.PER_PAGE - 1) // stickers.PER_PAGE
     print(f"{len(items)} stickers on {pages} pages -> {args.output} ({len(pdf) / 1e6:.1f} MB, "

@@ -104,8 +104,11 @@ def _fonts() -> tuple[str, str]:
     return "DejaVuSans", "DejaVuSans-Bold"
 
 
-def to_pdf(plan: Plan, *, ward_name: str = "", lang: str = "vi") -> bytes:
-    """The printable route sheet: one A4 page (or more) per inspector, in Vietnamese by default."""
+def to_pdf(plan: Plan, *, ward_name: str = "", lang: str = "vi", synthetic: bool = False) -> bytes:
+    """The printable route sheet: one A4 page (or more) per inspector, in Vietnamese by default.
+
+    ``synthetic`` (:func:`geomap.wards.data.ward_is_synthetic`) puts the synthetic-data label on each page,
+    as every screen carries it."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -129,6 +132,9 @@ def to_pdf(plan: Plan, *, ward_name: str = "", lang: str = "vi") -> bytes:
         if n:
             story.append(PageBreak())
         story.append(Paragraph(esc(i18n.t("route.sheet_title", lang)), title))
+        if synthetic:
+            story.append(Paragraph(f'<font color="#b71c1c"><b>{esc(i18n.t("app.synthetic_notice", lang))}</b></font>',
+                                   body))
         story.append(Paragraph(esc(f"{ward_name} — {date} — {i18n.t('route.inspector', lang)}: "
                                    f"{route.inspector.name}"), body))
         story.append(Paragraph(esc(_route_totals(route, lang)), body))

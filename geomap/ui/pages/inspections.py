@@ -23,6 +23,7 @@ from geomap.inspections import planning, risk, route_files, routing, travel
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
+from geomap.wards import data as ward_data
 
 COLORS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00")
 #: the largest street-graph upload read (networkx parses it in the app's own process)
@@ -325,7 +326,8 @@ def _result_section(ctx: Context, plan: routing.Plan) -> None:
     c1.download_button(i18n.t("insp.gpx", lang), route_files.to_gpx(plan, lang=lang), file_name=f"{name}.gpx",
                        mime="application/gpx+xml")
     ward_name = profiles.get(ctx.ward_slug).name if ctx.ward_slug in profiles.available() else ""
-    c2.download_button(i18n.t("insp.pdf", lang), route_files.to_pdf(plan, ward_name=ward_name, lang=lang),
+    c2.download_button(i18n.t("insp.pdf", lang), route_files.to_pdf(
+        plan, ward_name=ward_name, lang=lang, synthetic=ward_data.ward_is_synthetic(ctx.engine, ctx.ward_id)),
                        file_name=f"{name}.pdf", mime="application/pdf")
     if auth.can(ctx.user, "record_inspection") and c3.button(i18n.t("insp.save", lang)):
         try:

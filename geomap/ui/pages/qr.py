@@ -13,6 +13,7 @@ from geomap import db, links
 from geomap.errors import GeomapError
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
+from geomap.wards import data as ward_data
 from qr import images, issue, stickers
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
@@ -38,6 +39,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "qrpage.found": ("{n} mã trong phạm vi này.", "{n} codes in this scope."),
     "qrpage.make_sheet": ("Tạo tờ tem PDF (A4, 12 tem/trang)", "Make the PDF sheet (A4, 12 a page)"),
     "qrpage.download_sheet": ("Tải tờ tem PDF", "Download the PDF sheet"),
+    "qrpage.sheet_progress": ("Đang tạo tờ tem: {done}/{total} tem", "Making the sheet: {done} of {total} stickers"),
     "qrpage.one": ("Một mã", "One code"),
     "qrpage.ref": ("Mã tem, mã cơ sở hoặc token", "Sticker code, establishment code or token"),
     "qrpage.not_found": ("Không tìm thấy mã QR này.", "No QR code matches."),
@@ -128,12 +130,18 @@ def _print_section(ctx: Context) -> None:
     st.dataframe(table, hide_index=True, use_container_width=True, height=260)
     scope_key = (ctx.ward_id, kind, group, market, tuple(refs or ()))
     if st.button(ctx.t("qrpage.make_sheet"), icon=":material/picture_as_pdf:", disabled=not items):
-        with st.spinner("…"):
-            try:
-                pdf = stickers.sheet(items, title=" · ".join(x for x in (items[0].ward_name, group or market) if x))
-            except GeomapError as exc:
-                st.error(str(exc))
-                return
+        bar = st.progress(0.0, text=ctx.t("qrpage.sheet_progress").format(done=0, total=len(items)))
+        try:
+            pdf = stickers.sheet(
+                items, title=" · ".join(x for x in (items[0].ward_name, group or market) if x),
+                synthetic=ward_data.ward_is_synthetic(ctx.engine, ctx.ward_id),
+                progress=lambda done, total: bar.progress(
+                    done / total, text=ctx.t("qrpage.sheet_progress").format(done=done, total=total)))
+        except GeomapError as exc:
+            st.error(str(exc))
+            return
+        finally:
+            bar.empty()
         st.session_state[_SHEET] = {"key": scope_key, "data": pdf}
     made = st.session_state.get(_SHEET)
     if made and made["key"] == scope_key:
