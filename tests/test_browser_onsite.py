@@ -102,6 +102,9 @@ def test_planning_page_ranks_plans_and_offers_downloads(chromium_path, app_url, 
         sign_in_to_page(page, app_url, "inspections", "Kế hoạch kiểm tra", "os.kiemtra", PASSWORD)
         try:
             page.get_by_text("điểm rủi ro = tổng điểm các lý do", exact=False).wait_for()
+            # the due list comes in tiers with their counts
+            for tier in ("Bắt buộc theo quy định", "Rủi ro cao", "Định kỳ", "Chưa đến hạn"):
+                page.get_by_text(tier, exact=True).first.wait_for()
         except Exception:
             page.screenshot(path="/tmp/insp_fail.png", full_page=True)
             raise

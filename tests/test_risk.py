@@ -304,3 +304,32 @@ def test_a_street_graph_upload_is_named_by_its_own_name_not_the_temporary_file(c
     plan = planning.plan(conn, ward["id"], "hoa-cuong", [ids["pho"], ids["cafe"]], crew, settings, date=TODAY,
                          street_graph=str(good), street_graph_name="duong-pho-phuong.osm")
     assert plan.travel_model.startswith("street_graph(duong-pho-phuong.osm)"), plan.travel_model
+
+
+def test_tiers_separate_what_the_rules_require_from_risk_and_routine(conn, ward):
+    due = _due(conn, ward).set_index("code")
+    assert due.loc["TR-PHO", "tier"] == "required"  # certificate expired
+    assert due.loc["TR-CAFE", "tier"] == "required"  # food business without certificate or commitment
+    assert not due.loc["TR-SHOP", "due"] and due.loc["TR-SHOP", "tier"] in ("none", "routine")
+    counts = risk.tier_counts(due)
+    assert list(counts) == list(risk.TIERS) and sum(counts.values()) == len(due)
+    assert set(_due(conn, ward, tiers=["required"])["code"]) == set(due.index[due["tier"] == "required"])
+    # every due row sits in a tier, and only due rows do
+    assert (due["due"] == (due["tier"] != "none")).all()
+    # a score at or above the threshold without a rule's reason is "high risk"; an old inspection alone "routine"
+    weights = risk.RiskWeights()
+    frame = pd.DataFrame([
+        {"code": "A", "last_inspected_on": TODAY - dt.timedelta(days=400), "licence_status": "valid",
+         "food_safety_status": "not_applicable", "food_safety_applicable": False, "risk_level": 1},
+        {"code": "B", "last_inspected_on": TODAY - dt.timedelta(days=30), "licence_status": "valid",
+         "food_safety_status": "not_applicable", "food_safety_applicable": False, "risk_level": 3,
+         "reports_nearby": 10, "violation_count": 3, "violation_severity_sum": 9, "violation_severity_max": 3},
+    ])
+    from geomap import status as status_rules
+
+    for col in status_rules.INPUT_COLUMNS:
+        if col not in frame:
+            frame[col] = None
+    frame["business_type"] = "household"
+    tiers = risk.score(frame, weights, TODAY).set_index("code")["tier"]
+    assert tiers.to_dict() == {"A": "routine", "B": "high_risk"}

@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from geomap import config, db, profiles, status
+from geomap import config, db, i18n, profiles, status
 from geomap.errors import GeomapError
 from geomap.inspections import planning, risk, route_files, routing, travel
 from geomap.wards import data as ward_data
@@ -68,6 +68,9 @@ def run_due(args: argparse.Namespace) -> int:
             risk_reasons=[risk.reasons_text(r, args.lang) for r in frame["risk_reasons"]])
         out.to_csv(args.csv, index=False, encoding="utf-8-sig")
     print(f"{len(frame)} {'cơ sở đến hạn / at risk' if not args.all else 'cơ sở / establishments'}")
+    counts = risk.tier_counts(frame)
+    print("  " + " · ".join(f"{i18n.t(f'risk.tier.{t}', args.lang)}: {counts[t]}" for t in risk.TIERS
+                            if counts[t] or t != "none"))
     for row in frame.head(args.limit).itertuples():
         print(f"{row.risk_rank:>4}. {row.risk_score:>5.1f}  {row.code}  {row.name}")
         print(f"         {risk.reasons_text(row.risk_reasons, args.lang)}")

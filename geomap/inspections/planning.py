@@ -29,7 +29,7 @@ from geomap.wards import data as ward_data
 def due_list(bind: db.Bind, ward_id: int, ward_slug: str | None = None, today: dt.date | None = None,
              *, residential_groups: Iterable[str] | None = None, sectors: Iterable[str] | None = None,
              vsic_codes: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
-             only_due: bool = False) -> pd.DataFrame:
+             only_due: bool = False, tiers: Iterable[str] | None = None) -> pd.DataFrame:
     """The ward's establishments ranked by risk, with reasons, optionally filtered (:func:`risk.select`).
 
     ``statuses`` matches either the licence or the food-safety status.
@@ -38,7 +38,7 @@ def due_list(bind: db.Bind, ward_id: int, ward_slug: str | None = None, today: d
     weights = risk.weights_for(ward_slug)
     frame = risk.score(data.risk_inputs(bind, ward_id, today, weights), weights, today)
     return risk.select(frame, residential_groups=residential_groups, sectors=sectors, vsic_codes=vsic_codes,
-                       statuses=statuses, only_due=only_due)
+                       statuses=statuses, only_due=only_due, tiers=tiers)
 
 
 def inspectors(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:

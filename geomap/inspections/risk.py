@@ -37,6 +37,12 @@ import pandas as pd
 
 from geomap import config, i18n, profiles, status
 
+#: the due list's tiers, most pressing first: what a rule requires now (a follow-up after a violation,
+#: a food business or a registration without a valid licence), then a high risk score, then the
+#: routine periodic inspection (never inspected, or the interval has passed); ``none``: not due
+TIERS = ("required", "high_risk", "routine", "none")
+REQUIRED_REASONS = frozenset({"follow_up_due", "fs_certificate_expired", "fs_missing", "registration_expired"})
+
 #: the reason codes in display order
 REASONS = (
     "follow_up_due", "fs_certificate_expired", "fs_missing", "fs_certificate_expiring", "registration_expired",
@@ -195,6 +201,12 @@ def score(frame: pd.DataFrame, weights: RiskWeights | None = None, today: dt.dat
     overdue = last.isna() | (last < pd.Timestamp(today - dt.timedelta(days=weights.inspection_interval_days)))
     follow = pd.Series([any(x.code == "follow_up_due" for x in rs) for rs in reasons], index=out.index)
     out["due"] = (out["risk_score"] >= weights.due_threshold) | overdue | follow
+    required = pd.Series([any(x.code in REQUIRED_REASONS for x in rs) for rs in reasons], index=out.index)
+    high = out["risk_score"] >= weights.due_threshold
+    out["tier"] = "none"
+    out.loc[overdue, "tier"] = "routine"
+    out.loc[high, "tier"] = "high_risk"
+    out.loc[required, "tier"] = "required"
     out["_last"] = last.fillna(pd.Timestamp("1900-01-01"))
     sort_cols = ["risk_score", "_last"] + (["code"] if "code" in out else [])
     out = out.sort_values(sort_cols, ascending=[False, True] + ([True] if "code" in out else []), kind="mergesort")
@@ -210,7 +222,8 @@ def reasons_text(reasons: Iterable[Reason], lang: str = "vi") -> str:
 
 def select(frame: pd.DataFrame, *, residential_groups: Iterable[str] | None = None,
            sectors: Iterable[str] | None = None, vsic_codes: Iterable[str] | None = None,
-           statuses: Iterable[str] | None = None, only_due: bool = False) -> pd.DataFrame:
+           statuses: Iterable[str] | None = None, only_due: bool = False,
+           tiers: Iterable[str] | None = None) -> pd.DataFrame:
     """The rows of a scored ``frame`` that pass every filter given (an empty filter lets all through).
 
     ``statuses`` matches either the licence or the food-safety status. The due list's service
@@ -227,10 +240,33 @@ def select(frame: pd.DataFrame, *, residential_groups: Iterable[str] | None = No
         frame = frame[frame["licence_status"].isin(wanted) | frame["food_safety_status"].isin(wanted)]
     if only_due:
         frame = frame[frame["due"]]
+    if tiers:
+        frame = frame[frame["tier"].isin(list(tiers))]
     return frame
 
 
+def tier_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """How many rows of a scored ``frame`` fall in each tier (every tier named, zero included)."""
+    counts = frame["tier"].value_counts()
+    return {t: int(counts.get(t, 0)) for t in TIERS}
+
+
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
+    "risk.tier.required": ("Bắt buộc theo quy định", "Required by the rules"),
+    "risk.tier.required.help": ("Tái kiểm tra sau vi phạm đã đến hạn, hoặc cơ sở đang thiếu giấy phép "
+                                "(GCN ATTP, cam kết, đăng ký kinh doanh).",
+                                "A follow-up after a violation is due, or a licence is missing or lapsed "
+                                "(food-safety certificate or commitment, business registration)."),
+    "risk.tier.high_risk": ("Rủi ro cao", "High risk"),
+    "risk.tier.high_risk.help": ("Điểm rủi ro từ ngưỡng của phường trở lên (vi phạm cũ, phản ánh gần đó, "
+                                 "ngành rủi ro cao...).",
+                                 "Risk score at or above the ward's threshold (past violations, reports "
+                                 "nearby, high-risk trade...)."),
+    "risk.tier.routine": ("Định kỳ", "Routine"),
+    "risk.tier.routine.help": ("Chưa kiểm tra lần nào hoặc đã quá hạn kiểm tra định kỳ.",
+                               "Never inspected, or the periodic inspection interval has passed."),
+    "risk.tier.none": ("Chưa đến hạn", "Not due"),
+    "risk.tier.none.help": ("Không có lý do kiểm tra lúc này.", "No reason to inspect now."),
     "risk.reason.fs_certificate_expired": ("GCN ATTP hết hạn từ {date}", "Food-safety certificate expired on {date}"),
     "risk.reason.fs_certificate_expiring": ("GCN ATTP hết hạn ngày {date} (còn {days} ngày)",
                                             "Food-safety certificate expires on {date} ({days} days left)"),

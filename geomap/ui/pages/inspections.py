@@ -37,7 +37,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "insp.filter.sector": ("Nhóm ngành", "Industry group"),
     "insp.filter.vsic": ("Mã ngành VSIC", "VSIC industry code"),
     "insp.filter.status": ("Tình trạng giấy phép / ATTP", "Licence / food-safety status"),
-    "insp.only_due": ("Chỉ cơ sở đến hạn", "Only those due"),
+    "insp.filter.tier": ("Mức ưu tiên", "Priority"),
     "insp.count": ("{n} cơ sở; điểm rủi ro = tổng điểm các lý do (trọng số theo hồ sơ phường).",
                    "{n} establishments; risk score = sum of the reasons' points (weights from the ward profile)."),
     "insp.col.rank": ("Hạng", "Rank"), "insp.col.score": ("Điểm rủi ro", "Risk score"),
@@ -117,7 +117,7 @@ def _cached_due(_url: str, ward_id: int, ward_slug: str, day: dt.date) -> pd.Dat
 def _due_section(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
     lang = ctx.lang
     st.subheader(i18n.t("insp.due_header", lang))
-    c1, c2, c3, c4, c5 = st.columns([3, 3, 3, 3, 2])
+    c1, c2, c3, c4, c5 = st.columns(5)
     groups = c1.multiselect(i18n.t("insp.filter.group", lang), sorted(frame["residential_group"].dropna().unique()))
     sectors = c2.multiselect(i18n.t("insp.filter.sector", lang), sorted(frame["sector"].dropna().unique()),
                              format_func=lambda s: ctx.label("sector", s))
@@ -127,12 +127,19 @@ def _due_section(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
     statuses = sorted(set(frame["licence_status"]) | set(frame["food_safety_status"]))
     picked = c4.multiselect(i18n.t("insp.filter.status", lang), statuses,
                             format_func=lambda s: _status_label(ctx, s))
-    only_due = c5.checkbox(i18n.t("insp.only_due", lang), value=True)
-    # the due list's own filters, on the cached list
-    shown = risk.select(frame, residential_groups=groups, sectors=sectors, vsic_codes=vsic_codes, statuses=picked,
-                        only_due=only_due)
+    # tiers with their counts (the other filters applied): the week's work, not 4,791 of 6,005 rows
+    filtered = risk.select(frame, residential_groups=groups, sectors=sectors, vsic_codes=vsic_codes, statuses=picked)
+    counts = risk.tier_counts(filtered)
+    for col, tier in zip(st.columns(len(risk.TIERS)), risk.TIERS, strict=True):
+        col.metric(i18n.t(f"risk.tier.{tier}", lang), f"{counts[tier]:,}".replace(",", "."),
+                   help=i18n.t(f"risk.tier.{tier}.help", lang))
+    tiers = c5.multiselect(i18n.t("insp.filter.tier", lang), list(risk.TIERS), default=["required", "high_risk"],
+                           format_func=lambda t: f"{i18n.t(f'risk.tier.{t}', lang)} ({counts[t]})",
+                           key="insp.tiers")
+    shown = risk.select(filtered, tiers=tiers)
     st.caption(i18n.t("insp.count", lang).format(n=len(shown)))
     table = pd.DataFrame({
+        i18n.t("insp.filter.tier", lang): [i18n.t(f"risk.tier.{t}", lang) for t in shown["tier"]],
         i18n.t("insp.col.rank", lang): shown["risk_rank"],
         i18n.t("insp.col.score", lang): shown["risk_score"],
         i18n.t("insp.col.code", lang): shown["code"],
