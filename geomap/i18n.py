@@ -204,6 +204,7 @@ CATALOGS: dict[str, str] = {
     "risk.": "geomap.inspections.risk",
     "route.": "geomap.inspections.route_files",
     "routing.": "geomap.inspections.routing",
+    "travel.": "geomap.inspections.travel",
 }
 
 #: the strings of the app itself (prefix ``app.``)

@@ -154,3 +154,14 @@ def test_a_street_graph_error_speaks_vietnamese_first(tmp_path):
     assert err.value.message("vi").startswith("Tệp mạng đường duong.geojson không phải GeoJSON")
     assert err.value.message("en").startswith("The street graph duong.geojson is not a GeoJSON")
     assert str(err.value).startswith("Tệp mạng đường") and " / The street graph" in str(err.value)
+
+
+def test_travel_models_are_said_in_words():
+    assert travel.describe("straight_line×1.3@15km/h", "vi") == \
+        "đường chim bay nhân 1,3 để tính đường vòng, đi với tốc độ 15 km/h"
+    assert travel.describe("straight_line×1.3@15km/h", "en") == \
+        "straight-line distance times 1.3 for detours, at 15 km/h"
+    assert "hai-chau.geojson" in travel.describe("street_graph(hai-chau.geojson)@12.5km/h", "vi")
+    assert "12,5 km/h" in travel.describe("street_graph(hai-chau.geojson)@12.5km/h", "vi")
+    model = travel.StraightLine(detour_factor=1.25, speed_kmh=18)
+    assert "×" not in travel.describe(model.name, "vi") and "1,25" in travel.describe(model.name, "vi")

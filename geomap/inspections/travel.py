@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 from pyproj import Transformer
 
+from geomap import i18n
 from geomap.errors import LocalizedError
 
 #: the ward's local metric CRS used for straight-line distances (VN-2000 / TM-3 107-45)
@@ -277,3 +279,24 @@ def _lengths(nodes: np.ndarray, pairs: list[tuple[int, int]],
     x, y = _projector(local_srid).transform(nodes[:, 0], nodes[:, 1])
     lengths = np.hypot(x[edges[:, 0]] - x[edges[:, 1]], y[edges[:, 0]] - y[edges[:, 1]])
     return nodes, edges, lengths
+
+
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
+    "travel.straight_line": ("đường chim bay nhân {detour} để tính đường vòng, đi với tốc độ {speed} km/h",
+                             "straight-line distance times {detour} for detours, at {speed} km/h"),
+    "travel.street_graph": ("theo mạng đường phố trong tệp {file} (có đường một chiều), đi với tốc độ {speed} km/h",
+                            "along the street network in {file} (one-way streets kept), at {speed} km/h"),
+}
+
+_STRAIGHT = re.compile(r"^straight_line×(?P<detour>[\d.]+)@(?P<speed>[\d.]+)km/h$")
+_GRAPH = re.compile(r"^street_graph\((?P<file>.*)\)@(?P<speed>[\d.]+)km/h$")
+
+
+def describe(model_name: str, lang: str = "vi") -> str:
+    """A travel model's :attr:`name` (as plans store it) in words: "đường chim bay nhân 1,3 ..."."""
+    number = (lambda v: v.replace(".", ",")) if lang == "vi" else (lambda v: v)  # noqa: E731
+    if m := _STRAIGHT.match(model_name):
+        return i18n.t("travel.straight_line", lang).format(detour=number(m["detour"]), speed=number(m["speed"]))
+    if m := _GRAPH.match(model_name):
+        return i18n.t("travel.street_graph", lang).format(file=m["file"], speed=number(m["speed"]))
+    return model_name

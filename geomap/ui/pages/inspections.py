@@ -38,6 +38,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "insp.filter.vsic": ("Mã ngành VSIC", "VSIC industry code"),
     "insp.filter.status": ("Tình trạng giấy phép / ATTP", "Licence / food-safety status"),
     "insp.filter.tier": ("Mức ưu tiên", "Priority"),
+    "insp.never": ("chưa kiểm tra", "never"),
     "insp.count": ("{n} cơ sở; điểm rủi ro = tổng điểm các lý do (trọng số theo hồ sơ phường).",
                    "{n} establishments; risk score = sum of the reasons' points (weights from the ward profile)."),
     "insp.col.rank": ("Hạng", "Rank"), "insp.col.score": ("Điểm rủi ro", "Risk score"),
@@ -144,10 +145,12 @@ def _due_section(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
         i18n.t("insp.col.score", lang): shown["risk_score"],
         i18n.t("insp.col.code", lang): shown["code"],
         i18n.t("insp.col.name", lang): shown["name"],
-        i18n.t("insp.col.address", lang): shown["address"],
-        i18n.t("insp.filter.group", lang): shown["residential_group"],
+        # no "None" cells: an empty value is blank, a missing inspection says so
+        i18n.t("insp.col.address", lang): shown["address"].fillna(""),
+        i18n.t("insp.filter.group", lang): shown["residential_group"].fillna(""),
         i18n.t("insp.filter.sector", lang): [ctx.label("sector", s) for s in shown["sector"]],
-        i18n.t("insp.col.last", lang): shown["last_inspected_on"],
+        i18n.t("insp.col.last", lang): [f"{d:%d/%m/%Y}" if pd.notna(d) else i18n.t("insp.never", lang)
+                                         for d in pd.to_datetime(shown["last_inspected_on"])],
         i18n.t("insp.col.reasons", lang): [risk.reasons_text(r, lang) for r in shown["risk_reasons"]],
     })
     st.dataframe(table, hide_index=True, use_container_width=True, height=min(360, 38 + 35 * max(1, len(table))),
@@ -181,13 +184,16 @@ def _plan_section(ctx: Context, candidates: pd.DataFrame, day: dt.date) -> None:
     lang = ctx.lang
     st.subheader(i18n.t("insp.route_header", lang))
     options = {int(r.id): f"{r.code} — {r.name} ({r.risk_score:g})" for r in candidates.itertuples()}
+    # outside the form: the inspector rows follow the number as soon as it changes
+    n = st.number_input(i18n.t("insp.n_inspectors", lang), 1, routing.MAX_INSPECTORS, 1, step=1, key="insp.n")
+    staff = planning.inspectors(ctx.engine, ctx.ward_id)
+    # the signed-in inspector plans their own day first
+    staff = sorted(staff, key=lambda s: s["id"] != ctx.user.id)
     with st.form("insp.plan_form"):
         default = list(options)[:12]
         chosen = st.multiselect(i18n.t("insp.choose", lang), list(options), default=default,
                                 format_func=lambda i: options.get(i, str(i)))
         must = st.multiselect(i18n.t("insp.must", lang), list(options), format_func=lambda i: options.get(i, str(i)))
-        staff = planning.inspectors(ctx.engine, ctx.ward_id)
-        n = st.number_input(i18n.t("insp.n_inspectors", lang), 1, routing.MAX_INSPECTORS, 1, step=1)
         crew_rows = []
         for k in range(routing.MAX_INSPECTORS):
             if k >= n:
@@ -286,7 +292,7 @@ def _wait_text(route: routing.Route, visit: routing.Visit, lang: str) -> str:
 def _result_section(ctx: Context, plan: routing.Plan) -> None:
     lang = ctx.lang
     st.subheader(i18n.t("insp.result_header", lang))
-    st.caption(i18n.t("insp.model", lang).format(model=plan.travel_model))
+    st.caption(i18n.t("insp.model", lang).format(model=travel.describe(plan.travel_model, lang)))
     for notice in plan.notices:
         st.warning(notice.text(lang))
     if plan.dropped:
