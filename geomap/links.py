@@ -40,6 +40,19 @@ def record(establishment_id: int, ward_slug: str | None = None) -> str:
     return f"{link}&{urlencode({WARD_PARAM: ward_slug})}" if ward_slug else link
 
 
+#: the staff map (the app's default page, at its root) and the parameter centring it on a place
+MAP_PAGE = "./"
+AT_PARAM = "at"
+
+
+def map_at(lat: float, lon: float, ward_slug: str | None = None) -> str:
+    """The staff map centred on (lat, lon) at street zoom: ``./?at=16.04,108.22&ward=…``."""
+    query = {AT_PARAM: f"{lat:.6f},{lon:.6f}"}
+    if ward_slug:
+        query[WARD_PARAM] = ward_slug
+    return f"{MAP_PAGE}?{urlencode(query, safe=',')}"
+
+
 def report_cells(cells: Sequence[str], *, ward: str | None, since: dt.datetime, until: dt.datetime,
                  categories: Sequence[str] | None = None, page: str = REPORTS_PAGE) -> str:
     """``/reports?ward=…&cell=…&since=…&until=…[&category=…]``, URL-encoded: the ``+`` of a ``+07:00``

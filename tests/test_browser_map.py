@@ -72,6 +72,12 @@ def test_search_pick_and_click_open_the_detail_panel(page):
     box.fill("pho")
     box.press("Enter")
     page.get_by_text("Kết quả tìm kiếm").wait_for()
+    # the map shows the first 50 matches and says so; "show all" shows every one
+    count = page.get_by_text("kết quả trên bản đồ")
+    shown, total = (int(x.replace(",", "")) for x in count.inner_text().split()[1].split("/"))
+    assert shown == 50 and total > 50
+    page.get_by_role("button", name=f"Hiện tất cả {total:,} kết quả").click()
+    page.get_by_text(f"Hiện {total:,}/{total:,} kết quả trên bản đồ").wait_for()
     page.get_by_text("Kết quả tìm kiếm").locator("xpath=ancestor::div[contains(@class,'stSelectbox')]").locator(
         "input").click()
     option = page.get_by_role("option").first
@@ -94,6 +100,22 @@ def test_search_pick_and_click_open_the_detail_panel(page):
     frame.locator("#map_div").click(position={"x": box["width"] / 2, "y": box["height"] / 2})
     page.get_by_role("tab", name="Giấy phép", exact=False).wait_for()
     assert name in page.inner_text("body")
+
+
+def test_a_place_link_centres_the_map_there(chromium_path, app_url, map_user):
+    with browser_page(chromium_path, width=1440) as page:
+        sign_in(page, f"{app_url}/?at=16.0415,108.2210&ward=hoa-cuong", USERNAME, PASSWORD)
+        frame = _map_frame(page, ".leaflet-marker-pane")
+        page.wait_for_timeout(3000)
+        page.screenshot(path="/tmp/geomap_map_at.png", full_page=True)
+        _assert_street_level(page, frame)
+
+
+def _assert_street_level(page, frame) -> None:
+    assert "at=" not in page.url  # used once, then left out of the address
+    # zoomed to street level on the place: the scale bar reads tens of metres (the ward view reads ~1 km)
+    scale = frame.locator(".leaflet-control-scale-line").first.inner_text().strip()
+    assert scale.endswith(" m") and int(scale.split()[0]) <= 100, scale
 
 
 def test_language_switch_to_english(page):

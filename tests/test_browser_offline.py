@@ -132,6 +132,10 @@ def test_hotspot_page_offline(offline, app_url):
     frame = _map_frame(offline.page, "canvas.leaflet-heatmap-layer")
     assert _canvas_drawn(frame, "canvas.leaflet-heatmap-layer"), "the heatmap drew nothing"
     assert _canvas_drawn(frame, ".leaflet-overlay-pane canvas:not(.leaflet-heatmap-layer)")  # Gi* cells
+    # plain words: ranked hotspots named by where they are; the statistics behind a fold
+    offline.page.get_by_text("Các điểm nóng nổi bật").wait_for()
+    offline.page.get_by_text("Cách xác định điểm nóng").wait_for()
+    assert "Gi*" not in offline.page.locator('[data-testid="stCaptionContainer"]').all_inner_texts().__str__()
     _assert_only_tiles_left(offline, frame)
     _assert_local_tab_icon(offline.page)
 

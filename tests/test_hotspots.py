@@ -206,6 +206,10 @@ def test_demo_reports_have_hotspots_matching_esda(request, engine):
     assert agree > 0.95
     garbage, _ = reads.hotspot_layers(engine, ward, start=start, end=end, categories=["garbage"])
     assert garbage.params["reports"] < analysis.params["reports"]
+    # each ranked hotspot is named by a nearby address and its residential group
+    places = reads.hotspot_places(engine, ward, analysis.hotspots)
+    assert len(places) == len(analysis.hotspots)
+    assert all(p["near_address"] and p["residential_group"] for p in places), places
 
 
 def test_weights_sparse_input_forms():

@@ -73,8 +73,9 @@ def test_issue_reissue_and_sheet_in_chromium(chromium_path, app_url, engine, war
         page.get_by_text("và đánh dấu cơ sở đã đóng cửa").wait_for()
         with engine.connect() as c:
             status = c.execute(sa.text("SELECT operating_status FROM establishment WHERE code = 'QS-001'")).scalar_one()
-            active = c.execute(sa.text("SELECT count(*) FROM qr_code q JOIN establishment e ON e.id = q.establishment_id "
-                                       "WHERE e.code = 'QS-001' AND q.revoked_at IS NULL")).scalar_one()
+            active = c.execute(sa.text(
+                "SELECT count(*) FROM qr_code q JOIN establishment e ON e.id = q.establishment_id "
+                "WHERE e.code = 'QS-001' AND q.revoked_at IS NULL")).scalar_one()
         assert (status, active) == ("closed", 0)
 
         page.get_by_role("button", name="Tạo tờ tem PDF (A4, 12 tem/trang)").click()

@@ -370,3 +370,21 @@ def report_points(
     with db.read(bind) as c:
         return pd.DataFrame(c.execute(sa.text(sql), params).mappings().all(),
                             columns=["id", "lon", "lat", "reported_at", "category", "status"])
+
+
+def places_near(bind: db.Bind, ward_id: int, points: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
+    """For each (lon, lat), in order: the residential group it lies in and the nearest placed
+    establishment's address (house number and street when known): how a hotspot is named."""
+    if not points:
+        return []
+    return db.rows(bind, """
+        WITH p AS (SELECT n, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS g
+                   FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS u(lon, lat, n))
+        SELECT p.n,
+               (SELECT rg.name FROM residential_group rg
+                 WHERE rg.ward_id = :w AND ST_Intersects(rg.geom, p.g) ORDER BY rg.id LIMIT 1) AS residential_group,
+               (SELECT coalesce(nullif(trim(concat_ws(' ', e.house_number, e.street)), ''), e.address)
+                  FROM establishment e WHERE e.ward_id = :w AND e.geom IS NOT NULL
+                 ORDER BY e.geom <-> p.g LIMIT 1) AS near_address
+        FROM p ORDER BY p.n""", {"w": ward_id, "lons": [float(x) for x, _ in points],
+                                 "lats": [float(y) for _, y in points]})

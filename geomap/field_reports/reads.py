@@ -151,6 +151,15 @@ def hotspot_layers(
     return analysis, current
 
 
+def hotspot_places(bind: db.Bind, ward_id: int, hotspots_frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Where each ranked hotspot is: ``near_address`` (the nearest placed establishment's address) and
+    ``residential_group`` (the group holding the hotspot's centre), either None when there is none;
+    the page says it as "quanh K300 Nguyễn Văn Linh, Tổ 74"."""
+    if hotspots_frame.empty:
+        return []
+    return data.places_near(bind, ward_id, list(zip(hotspots_frame["lon"], hotspots_frame["lat"], strict=True)))
+
+
 def _between(values: Any, start: dt.datetime, end: dt.datetime) -> Any:
     t = pd.to_datetime(values, utc=True)
     return (t >= pd.Timestamp(start)) & (t < pd.Timestamp(end))

@@ -29,6 +29,8 @@ ESTABLISHMENT_ENTITY = "establishment"
 #: a click selects the nearest establishment within this distance
 CLICK_TOLERANCE_M = 5.0
 SEARCH_LIMIT = 50
+#: "show all" still stops here (a search matching more is better narrowed with the filters)
+SEARCH_ALL_LIMIT = 5000
 
 
 def read_map_layer(bind: db.Bind, layer: Layer, *, ward_id: int, bbox: BBox | None = None) -> gpd.GeoDataFrame:
@@ -64,17 +66,18 @@ def search(bind: db.Bind, layer: Layer, ward_id: int, query: str, limit: int = S
     """Features of ``layer`` whose name or address contains ``query``, ignoring case and diacritics.
 
     "pho" finds "Phở", "PHO" and "phố". Uses the trigram index on ``search_key``; best
-    matches first. Columns: id, the layer's first popup fields, address when declared, lat, lng.
+    matches first. Columns: id, the layer's first popup fields, address when declared, lat, lng, and
+    ``total``: how many features match in all (the page says "50 of 246").
     """
     folded = fold(query)
     if not folded:
-        return pd.DataFrame(columns=["id", "label", "lat", "lng"])
+        return pd.DataFrame(columns=["id", "label", "lat", "lng", "total"])
     shown = [n for n in (*layer.popup[:2], "address") if any(f.name == n for f in layer.stored_fields)]
     cols = ", ".join(f'"{c}"' for c in dict.fromkeys(shown))
     pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     sql = sa.text(
         f'SELECT "{layer.id_field}" AS id, {cols}, ST_Y("{layer.geometry_column}") AS lat, '
-        f'ST_X("{layer.geometry_column}") AS lng FROM "{layer.source}" '
+        f'ST_X("{layer.geometry_column}") AS lng, count(*) OVER () AS total FROM "{layer.source}" '
         f'WHERE "{layer.ward_column}" = :w AND search_key ILIKE :p '
         f'ORDER BY similarity(search_key, :q) DESC, "{layer.id_field}" LIMIT :n')
     with db.read(bind) as conn:

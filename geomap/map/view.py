@@ -349,9 +349,10 @@ def legend_html(layer: Layer, frame: pd.DataFrame, color_by: str | None = None, 
     """The legend box of one layer: title, then a swatch, label and count per value."""
     by = color_field(layer, color_by)
     title = html.escape(layer.title(lang))
-    parts = ['<div style="background:#fff;padding:6px 8px;border-radius:4px;font:12px/1.4 sans-serif;'
-             'box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:260px">',
-             f"<b>{title}</b>"]
+    # a <details> box: one tap folds it to its title, so a legend never has to cover the map
+    parts = ['<details open style="background:#fff;padding:6px 8px;border-radius:4px;font:12px/1.4 sans-serif;'
+             'box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:260px;max-height:40vh;overflow:auto">',
+             f'<summary style="cursor:pointer"><b>{title}</b></summary>']
     if by is not None:
         parts.append(f'<div style="color:#555">{html.escape(layer.field(by).label(lang))}</div>')
         for e in legend_entries(layer, frame, by, lang):
@@ -360,7 +361,7 @@ def legend_html(layer: Layer, frame: pd.DataFrame, color_by: str | None = None, 
                 f'background:{e.color};margin-right:5px"></span>{html.escape(e.label)} ({e.count:,})</div>')
     else:
         parts.append(f'<div>{html.escape(i18n.t("map.legend.count", lang).format(n=f"{len(frame):,}"))}</div>')
-    parts.append("</div>")
+    parts.append("</details>")
     return "".join(parts)
 
 

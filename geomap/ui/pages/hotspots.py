@@ -38,25 +38,42 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "hot.layers": ("Lớp hiển thị", "Layers"),
     "hot.heat": ("Mật độ (heatmap)", "Density (heatmap)"),
     "hot.counts": ("Số phản ánh theo ô", "Reports per cell"),
-    "hot.gi": ("Gi* (nóng/lạnh)", "Gi* (hot/cold)"),
-    "hot.summary": ("{n} phản ánh trong {cells} ô ({grid}); kỳ trước {prev}. "
-                    "Gi* {perm} hoán vị, kiểm soát FDR {alpha}.",
-                    "{n} reports in {cells} cells ({grid}); previous window {prev}. Gi* {perm} permutations, "
-                    "FDR {alpha}."),
-    "hot.ranked": ("Các điểm nóng (xếp theo số phản ánh)", "Hotspots (ranked by reports)"),
-    "hot.none": ("Không có điểm nóng có ý nghĩa thống kê trong khoảng thời gian này.",
-                 "No statistically significant hotspot in this window."),
+    "hot.gi": ("Điểm nóng / điểm lạnh", "Hot and cold spots"),
+    "hot.summary": ("{n} phản ánh trong {cells} ô ({grid}); cùng độ dài kỳ trước: {prev} phản ánh.",
+                    "{n} reports in {cells} cells ({grid}); the same length of time before: {prev} reports."),
+    "hot.method": ("Cách xác định điểm nóng", "How hotspots are found"),
+    "hot.method.text": (
+        "Khu vực được chia thành các ô đều nhau. Một ô là **điểm nóng nổi bật** khi nó và các ô quanh nó có nhiều "
+        "phản ánh hơn hẳn mức trung bình của phường, nhiều đến mức khó xảy ra do ngẫu nhiên; **điểm lạnh** là "
+        "ngược lại. Các ô nóng liền nhau gộp thành một điểm nóng, xếp theo số phản ánh.\n\n"
+        "Chi tiết kỹ thuật: thống kê Getis–Ord Gi\\* (chỉ số z), so với {perm} lần xáo trộn ngẫu nhiên số phản ánh "
+        "giữa các ô; ngưỡng sai sót toàn bảng (FDR, giá trị q) {alpha}.",
+        "The area is split into equal cells. A cell is a **notable hotspot** when it and the cells around it hold "
+        "clearly more reports than the ward's average, more than chance would easily give; a **cold spot** is the "
+        "opposite. Neighbouring hot cells make one hotspot, ranked by its reports.\n\n"
+        "Technical detail: the Getis–Ord Gi\\* statistic (z score), compared with {perm} random shuffles of the "
+        "counts between cells; false discovery rate over the whole map (FDR, q value) {alpha}."),
+    "hot.ranked": ("Các điểm nóng nổi bật (xếp theo số phản ánh)", "Notable hotspots (ranked by reports)"),
+    "hot.none": ("Không có điểm nóng nổi bật trong khoảng thời gian này.",
+                 "No notable hotspot in this time window."),
+    "hot.place": ("Vị trí", "Where"),
+    "hot.around": ("quanh {address}", "around {address}"),
+    "hot.on_map": ("Xem trên bản đồ", "Show on the map"),
+    "hot.strength": ("Mức nổi bật", "How notable"),
+    "hot.col.status": ("Trạng thái", "Status"),
+    "hot.col.at": ("Ngày phản ánh", "Reported on"),
+    "hot.col.text": ("Nội dung", "Description"),
     "hot.rank": ("Hạng", "Rank"),
-    "hot.count": ("Phản ánh", "Reports"),
+    "hot.count": ("Số phản ánh", "Reports"),
     "hot.prev": ("Kỳ trước", "Previous"),
     "hot.trend": ("Xu hướng", "Trend"),
     "hot.cells": ("Số ô", "Cells"),
     "hot.link": ("Danh sách phản ánh", "Reports list"),
     "hot.reports_of": ("Phản ánh thuộc điểm nóng #{rank}", "Reports in hotspot #{rank}"),
     "hot.pick": ("Chọn một điểm nóng để xem các phản ánh.", "Select a hotspot to see its reports."),
-    "hot.class.hot": ("Điểm nóng", "Hot spot"),
+    "hot.class.hot": ("Điểm nóng nổi bật", "Notable hotspot"),
     "hot.class.cold": ("Điểm lạnh", "Cold spot"),
-    "hot.class.not_significant": ("Không có ý nghĩa", "Not significant"),
+    "hot.class.not_significant": ("Không nổi bật", "Not notable"),
     "hot.trend.rising": ("↑ tăng", "↑ rising"),
     "hot.trend.falling": ("↓ giảm", "↓ falling"),
     "hot.trend.stable": ("→ ổn định", "→ stable"),
@@ -118,8 +135,9 @@ def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, 
         HeatMap(hotspots.heat_points(points), name=i18n.t("hot.heat", lang), radius=14, blur=18,
                 min_opacity=0.3).add_to(m)
     geo = _cells_geojson(analysis.cells, lang, analysis.window, categories, ward)
-    tooltip = folium.GeoJsonTooltip(fields=["count", "prev_count", "label", "z", "q"],
-                                    aliases=[i18n.t("hot.count", lang), i18n.t("hot.prev", lang), "Gi*", "z", "q"])
+    tooltip = folium.GeoJsonTooltip(fields=["count", "prev_count", "label"],
+                                    aliases=[i18n.t("hot.count", lang), i18n.t("hot.prev", lang),
+                                             i18n.t("hot.strength", lang)])
     if "counts" in show:
         top = max(1, int(analysis.cells["count"].max()))
         folium.GeoJson(geo, name=i18n.t("hot.counts", lang), tooltip=tooltip,
@@ -129,7 +147,7 @@ def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, 
             "fillOpacity": 0.05 + 0.75 * (f["properties"]["count"] / top) ** 0.5}).add_to(m)
     if "gi" in show:
         folium.GeoJson(geo, name=i18n.t("hot.gi", lang), tooltip=folium.GeoJsonTooltip(
-            fields=["label", "count", "z", "q"], aliases=["Gi*", i18n.t("hot.count", lang), "z", "q"]),
+            fields=["label", "count"], aliases=[i18n.t("hot.strength", lang), i18n.t("hot.count", lang)]),
             popup=folium.GeoJsonPopup(fields=["link"], labels=False, localize=False),
             style_function=lambda f: {
                 "color": _CLASS_COLORS[f["properties"]["hotspot_class"]], "weight": 0.6,
@@ -140,6 +158,13 @@ def build_map(analysis: hotspots.HotspotAnalysis, points: pd.DataFrame, bounds, 
                       icon=folium.DivIcon(html=f'<b style="color:#b71c1c;font-size:15px">#{h.rank}</b>')).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _place_text(place: dict, lang: str) -> str:
+    """"quanh K300 Nguyễn Văn Linh, Tổ 74": the nearest address and the residential group."""
+    parts = [i18n.t("hot.around", lang).format(address=place["near_address"]) if place["near_address"] else None,
+             place["residential_group"]]
+    return ", ".join(x for x in parts if x) or "—"
 
 
 def render(ctx: Context) -> None:
@@ -159,12 +184,13 @@ def render(ctx: Context) -> None:
     start, end = window
     show = set(st.multiselect(i18n.t("hot.layers", lang), ["heat", "counts", "gi"], default=["heat", "gi"],
                               format_func=lambda k: i18n.t(f"hot.{k}", lang), key="hot.layers"))
-    with st.spinner("Gi*…"):
+    with st.spinner("…"):
         analysis, points = _analysis(ctx.ward_id, start, end, tuple(cats), grid_key)
     p = analysis.params
     st.caption(i18n.t("hot.summary", lang).format(n=p["reports"], cells=p["cells"], grid=p["grid"],
-                                                  prev=p["previous_reports"], perm=p["permutations"],
-                                                  alpha=p["alpha"]))
+                                                  prev=p["previous_reports"]))
+    with st.expander(i18n.t("hot.method", lang)):
+        st.markdown(i18n.t("hot.method.text", lang).format(perm=p["permutations"], alpha=p["alpha"]))
     from streamlit_folium import st_folium
 
     bounds = ward_data.ward_bounds(resources.engine(), ctx.ward_id)
@@ -180,18 +206,23 @@ def render(ctx: Context) -> None:
     since, until = analysis.window
     table = pd.DataFrame({
         i18n.t("hot.rank", lang): ranked["rank"],
+        i18n.t("hot.place", lang): [_place_text(p, lang) for p in
+                                    reads.hotspot_places(resources.engine(), ctx.ward_id, ranked)],
         i18n.t("hot.count", lang): ranked["count"],
         i18n.t("hot.prev", lang): ranked["prev_count"],
         i18n.t("hot.trend", lang): [i18n.t(f"hot.trend.{t}", lang) for t in ranked["trend"]],
         i18n.t("hot.cells", lang): ranked["n_cells"],
-        "z max": ranked["max_z"].round(1),
         i18n.t("hot.link", lang): [links.report_cells(c, ward=ctx.ward_slug, since=since, until=until,
                                                       categories=cats) for c in ranked["cells"]],
+        i18n.t("hot.on_map", lang): [links.map_at(lat, lon, ctx.ward_slug)
+                                     for lat, lon in zip(ranked["lat"], ranked["lon"], strict=True)],
     })
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                           selection_mode="single-row", key="hot.table",
                           column_config={i18n.t("hot.link", lang): st.column_config.LinkColumn(
-                              display_text=i18n.t("hot.link", lang))})
+                              display_text=i18n.t("hot.link", lang)),
+                              i18n.t("hot.on_map", lang): st.column_config.LinkColumn(
+                              display_text=i18n.t("hot.on_map", lang))})
     sel = picked.selection.rows if picked and picked.selection else []
     if not sel:
         st.caption(i18n.t("hot.pick", lang))
@@ -204,9 +235,9 @@ def render(ctx: Context) -> None:
         "": [r["public_id"] for r in rows],
         i18n.t("hot.categories", lang).split(" (")[0]: [i18n.code_label("report_category", r["category"], lang)
                                                          for r in rows],
-        "status": [i18n.code_label("report_status", r["status"], lang) for r in rows],
-        "at": [r["reported_at"].astimezone(LOCAL_TZ).strftime("%d/%m/%Y") for r in rows],
-        "text": [r["description"][:120] for r in rows],
+        i18n.t("hot.col.status", lang): [i18n.code_label("report_status", r["status"], lang) for r in rows],
+        i18n.t("hot.col.at", lang): [r["reported_at"].astimezone(LOCAL_TZ).strftime("%d/%m/%Y") for r in rows],
+        i18n.t("hot.col.text", lang): [r["description"][:120] for r in rows],
     }), hide_index=True, width="stretch")
 
 

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import layers
-from geomap import i18n
+from geomap import i18n, links
 from geomap.map import data as mapdata
 from geomap.map import detail as mapdetail
 from geomap.map import features as mapfeatures
@@ -48,6 +48,9 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "map.shown": ("Đang hiển thị", "Shown"),
     "map.of_total": ("{shown:,} / {total:,}", "{shown:,} of {total:,}"),
     "map.refresh": ("Làm mới dữ liệu", "Refresh data"),
+    "map.search_count": ("Hiện {shown:,}/{total:,} kết quả trên bản đồ",
+                         "{shown:,} of {total:,} results shown on the map"),
+    "map.search_all": ("Hiện tất cả {total:,} kết quả", "Show all {total:,} results"),
     "map.pick_hint": ("Bấm vào một cơ sở trên bản đồ hoặc chọn trong kết quả tìm kiếm để xem chi tiết.",
                       "Click an establishment on the map or pick a search result to see its details."),
     "map.detail.info": ("Thông tin", "Details"),
@@ -91,8 +94,9 @@ def _layer_frame(db_key: str, ward_id: int, layer_name: str, bbox: tuple | None)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=256)
-def _search(db_key: str, ward_id: int, layer_name: str, query: str) -> pd.DataFrame:
-    return mapdata.search(resources.engine(), layers.get(layer_name), ward_id, query)
+def _search(db_key: str, ward_id: int, layer_name: str, query: str, everything: bool = False) -> pd.DataFrame:
+    return mapdata.search(resources.engine(), layers.get(layer_name), ward_id, query,
+                          limit=mapdata.SEARCH_ALL_LIMIT if everything else mapdata.SEARCH_LIMIT)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
@@ -105,9 +109,24 @@ def _ward_facts(db_key: str, ward_id: int) -> tuple[tuple[float, float, float, f
 # --- the page ------------------------------------------------------------------------------------
 
 
+def _centre_from_link(ctx: Context) -> None:
+    """A link such as a hotspot's ``./?at=lat,lon`` centres the map there once, then leaves the URL."""
+    at = st.query_params.get(links.AT_PARAM)
+    if not at:
+        return
+    try:
+        lat, lon = (float(v) for v in str(at).split(","))
+    except ValueError:
+        lat = lon = None
+    if lat is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+        st.session_state[_state(ctx, "center")] = (lat, lon)
+    del st.query_params[links.AT_PARAM]
+
+
 def render(ctx: Context) -> None:
     reg = layers.registry()
     db_key = _db_key()
+    _centre_from_link(ctx)
     bounds, searchable = _ward_facts(db_key, ctx.ward_id)
     map_key = f"geomap.map.{ctx.ward_slug}"
     view = st.session_state.get(map_key) or {}
@@ -156,11 +175,19 @@ def render(ctx: Context) -> None:
             query = st.text_input(ctx.t("map.search").format(layer=lyr.title(ctx.lang).lower()),
                                   key=f"map.search.{name}", max_chars=120)
             if query.strip():
-                found = _search(db_key, ctx.ward_id, name, query.strip())
+                everything = st.session_state.get(f"map.search_all.{name}") == query.strip()
+                found = _search(db_key, ctx.ward_id, name, query.strip(), everything)
                 results[name] = found
                 only_ids[name] = found["id"].tolist()
                 if found.empty:
                     st.warning(ctx.t("map.search_none").format(q=query.strip()))
+                else:
+                    total = int(found["total"].iloc[0])
+                    st.caption(ctx.t("map.search_count").format(shown=len(found), total=total))
+                    if len(found) < total and st.button(ctx.t("map.search_all").format(total=total),
+                                                        key=f"map.search_all_btn.{name}"):
+                        st.session_state[f"map.search_all.{name}"] = query.strip()
+                        st.rerun()
         for lyr in drawn:
             if lyr.name in frames and lyr.filters:
                 filters[lyr.name] = _filter_widgets(ctx, lyr, frames[lyr.name])
@@ -170,8 +197,8 @@ def render(ctx: Context) -> None:
 
     # render: counts, map, detail panel
     _counts(ctx, drawn, frames, shown)
-    left, right = st.columns([3, 2], gap="small")
-    with right:
+    above, below = st.container(), st.container()  # the map the page's width; what it selected under it
+    with below:
         for name, found in results.items():
             _search_results(ctx, name, found)
         selected = _selected_from_click(ctx, view)
@@ -185,7 +212,7 @@ def render(ctx: Context) -> None:
             _detail_panel(ctx, detail)
             if detail.lat is not None:
                 groups.append(mapview.highlight_group(detail.lat, detail.lng))
-    with left:
+    with above:
         center, center_zoom = st.session_state.get(_state(ctx, "center")), None
         if center:
             center_zoom = 18
