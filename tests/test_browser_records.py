@@ -101,6 +101,13 @@ def test_records_page_saves_an_edit_and_refuses_a_stale_one(page, app_url, staff
     with engine.connect() as c:
         row = edit.get_establishment(c, made["id"])
     assert row["name"] == "Bún Chả Cá Bà Lữ <b>2</b>" and row["employees"] == 4 and row["version"] == 3
+    # the reload button under the refusal loads the latest version into the form
+    page.get_by_role("button", name="Tải lại bản mới nhất").last.click()
+    page.get_by_text("thay đổi của bạn chưa được lưu", exact=False).first.wait_for(state="detached")
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Lưu thay đổi"))
+    assert form.get_by_label("Tên cơ sở *").input_value() == "Bún Chả Cá Bà Lữ <b>2</b>"
+    assert form.get_by_label("Số lao động").input_value() == "4"
+    assert page.get_by_text("đã được thay đổi sau khi bạn mở", exact=False).count() == 0
 
     page.get_by_role("tab", name="Lịch sử thay đổi").click()
     page.get_by_text("Sửa thông tin").first.wait_for(state="attached")  # a cell of the history grid

@@ -301,9 +301,10 @@ def _save(ctx: Context, establishment_id: int, action, old_version: int) -> None
         version = action()
     except edit.EditConflict as exc:
         st.error(exc.message(ctx.lang))
-        if st.button(ctx.t("records.reload"), key=f"records.conflict_reload.{establishment_id}"):
-            st.session_state.pop(vkey, None)
-            st.rerun()
+        # this button exists only in the run that tried to save: its action must be a callback (run before the
+        # next run), since the next run does not save again and would never reach an "if st.button(...)" here
+        st.button(ctx.t("records.reload"), key=f"records.conflict_reload.{establishment_id}", icon=":material/refresh:",
+                  on_click=st.session_state.pop, args=(vkey, None))
         return
     except LocalizedError as exc:
         _show_error(exc, ctx.lang)
