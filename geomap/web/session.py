@@ -249,12 +249,12 @@ def signin_url(request: Request) -> str:
 
 
 def lang(request: Request) -> str:
-    """``?lang=`` first, then the ``geomap_lang`` cookie, then the browser's first language; Vietnamese by default."""
+    """``?lang=`` first, then the ``geomap_lang`` cookie (the switch remembers it), then the configured language
+    (Vietnamese): staff phones set to English still open the ward's app in Vietnamese until they switch."""
     for value in (request.query_params.get("lang"), request.cookies.get("geomap_lang")):
         if value in i18n.LANGUAGES:
             return value
-    accept = request.headers.get("accept-language", "").lower()
-    return "en" if accept[:2] == "en" else "vi"
+    return i18n.lang_or_default(config.LANGUAGE)
 
 
 def _problem(request: Request, status: int, error: str, key: str, page: Any, **extra: Any) -> Response:
