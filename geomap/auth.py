@@ -389,9 +389,9 @@ class SignInThrottled(SignInError):
         self.retry_after = retry_after
 
 
-def local_time(value: dt.datetime) -> str:
-    """``HH:MM`` of ``value`` in Vietnam time (Asia/Ho_Chi_Minh), whatever the server's zone."""
-    return value.astimezone(ZONE).strftime("%H:%M")
+def local_time(value: dt.datetime | None, fmt: str = "%H:%M", empty: str = "-") -> str:
+    """``value`` in Vietnam time (Asia/Ho_Chi_Minh), whatever the server's zone: every time shown to staff."""
+    return value.astimezone(ZONE).strftime(fmt) if value is not None else empty
 
 
 def _throttled(times: list[dt.datetime], now: dt.datetime) -> SignInThrottled:

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
-from geomap import auth, config, i18n
+from geomap import auth, config, db, i18n
 from geomap.errors import GeomapError, LocalizedError
 from geomap.ui.resources import engine
 from geomap.users import User
@@ -31,6 +31,7 @@ _TOKEN = "geomap.session_token"
 #: the cookie the public service sets at sign-in (:data:`geomap.web.session.COOKIE`; not imported: no web here)
 COOKIE = "geomap_session"
 _SIGNED_OUT = "geomap.signed_out_token"
+_DAY_TIME = "%d/%m/%Y %H:%M"
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "auth.title": ("Đăng nhập", "Sign in"),
@@ -52,6 +53,14 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "auth.via_field": ("Đăng nhập qua ứng dụng hiện trường (dùng chung cho cả hai ứng dụng, giữ đăng nhập khi tải "
                        "lại trang)",
                        "Sign in through the field app (one sign-in for both apps, kept when the page reloads)"),
+    "auth.sessions": ("Phiên đăng nhập", "Sign-in sessions"),
+    "auth.sessions_none": ("Không có phiên nào đang mở.", "No live session."),
+    "auth.sessions_user": ("Tài khoản", "Account"),
+    "auth.sessions_started": ("Bắt đầu", "Started"),
+    "auth.sessions_seen": ("Hoạt động gần nhất", "Last seen"),
+    "auth.sessions_client": ("Địa chỉ máy", "Client"),
+    "auth.sessions_end": ("Kết thúc mọi phiên của tài khoản", "End every session of the account"),
+    "auth.sessions_ended": ("Đã kết thúc {n} phiên của {user}.", "Ended {n} session(s) of {user}."),
     "auth.form_here": ("Hoặc đăng nhập chỉ cho thẻ trình duyệt này:", "Or sign in for this browser tab only:"),
 }
 
@@ -157,6 +166,9 @@ def _sidebar(user: User, token: str, lang: str) -> None:
             st.session_state.pop(_TOKEN, None)
             st.session_state[_SIGNED_OUT] = token
             st.rerun()
+        if auth.can(user, "manage_users"):
+            with st.popover(i18n.t("auth.sessions", lang)):
+                _sessions_admin(user, lang)
         with st.popover(i18n.t("auth.change_password", lang)):
             with st.form("geomap.change_password", clear_on_submit=True):
                 current = st.text_input(i18n.t("auth.current_password", lang), type="password")
@@ -175,3 +187,25 @@ def _sidebar(user: User, token: str, lang: str) -> None:
                             st.session_state[_SIGNED_OUT] = token
                             st.session_state["geomap.auth_notice"] = i18n.t("auth.password_changed", lang)
                             st.rerun()
+
+
+def _sessions_admin(admin: User, lang: str) -> None:
+    """Live sessions (Vietnam time) and ending an account's sessions: its cookie stops working in both apps."""
+    rows = auth.live_sessions(engine())
+    if not rows:
+        st.caption(i18n.t("auth.sessions_none", lang))
+        return
+    st.table([{i18n.t("auth.sessions_user", lang): r["username"],
+                   i18n.t("auth.sessions_started", lang): auth.local_time(r["created_at"], _DAY_TIME),
+                   i18n.t("auth.sessions_seen", lang): auth.local_time(r["last_seen_at"], _DAY_TIME),
+                   i18n.t("auth.sessions_client", lang): r["client"] or "—"} for r in rows])
+    with st.form("geomap.end_sessions"):
+        name = st.selectbox(i18n.t("auth.sessions_user", lang), sorted({r["username"] for r in rows}))
+        if st.form_submit_button(i18n.t("auth.sessions_end", lang)) and name:
+            try:
+                with db.transaction(engine()) as conn:
+                    ended = auth.end_sessions(conn, name, actor=admin)
+            except LocalizedError as exc:
+                st.error(exc.message(lang))
+            else:
+                st.success(i18n.t("auth.sessions_ended", lang).format(n=ended, user=name))
