@@ -445,7 +445,7 @@ def _check_credentials(conn: Connection, username: str, password: str, key: str,
     row = data.user_for_sign_in(conn, username)
     if row is None or not password:
         _burn_time(password or "")
-        data.insert_sign_in_failure(conn, key, username, row["id"] if row is not None else None)
+        data.insert_sign_in_failure(conn, key, row["id"] if row is not None else None)
         return SignInError(*_WRONG, "password"), None
     failures, _ = data.account_client_failures(conn, row["id"], key, LOCK_MINUTES)
     if row["locked"] or failures >= MAX_FAILED_SIGN_INS:
@@ -459,7 +459,7 @@ def _check_credentials(conn: Connection, username: str, password: str, key: str,
         ok = False
     if not ok:
         data.count_failed_sign_in(conn, row["id"], max_failures=ACCOUNT_LOCK_FAILURES, lock_minutes=LOCK_MINUTES)
-        data.insert_sign_in_failure(conn, key, username, row["id"])
+        data.insert_sign_in_failure(conn, key, row["id"])
         return SignInError(*_WRONG, "password"), None
     if not row["is_active"]:
         return SignInError("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.",
