@@ -204,6 +204,8 @@ CATALOGS: dict[str, str] = {
     "risk.": "geomap.inspections.risk",
     "route.": "geomap.inspections.route_files",
     "routing.": "geomap.inspections.routing",
+    "wardpage.": "geomap.ui.pages.wards",
+    "wardsetup.": "geomap.wards.setup",
 }
 
 #: the strings of the app itself (prefix ``app.``)
