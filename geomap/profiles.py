@@ -62,6 +62,8 @@ class WardProfile:
     former_wards: tuple[str, ...] = ()
     #: the province before the 2025 merger whose VN-2000 meridian the ward's grid is (empty: the default)
     former_province: str = ""
+    #: the boundary stored with a ward set up by ``geomap ward create`` (WGS84 WKB), read with its profile
+    stored_boundary_wkb: bytes | None = field(default=None, repr=False, compare=False)
     demo: dict[str, Any] = field(default_factory=dict)
     targets: dict[str, dict[int, float]] = field(default_factory=dict)
     report_deadline_days: dict[str, int] = field(default_factory=dict)
@@ -80,6 +82,9 @@ class WardProfile:
         """
         if self.boundary_file:
             return load_boundary(self.boundary_file, self.boundary_name)
+        if self.stored_boundary_wkb is not None:
+            geom = shapely.from_wkb(self.stored_boundary_wkb)
+            return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
         return stored_boundary(self.slug)
 
     def target(self, indicator: str, year: int) -> float | None:
@@ -155,7 +160,7 @@ def _from_database(slug: str, bind: Any) -> WardProfile | None:
     raw = {k: v for k, v in stored.items() if k in PROFILE_KEYS}
     raw.update(slug=row["slug"], name=row["name"], province=row["province"], local_srid=int(row["local_srid"]),
                official_area_km2=float(row["official_area_km2"] or 0), population=int(row["population"] or 0),
-               boundary_file="", boundary_name=row["name"])
+               boundary_file="", boundary_name=row["name"], stored_boundary_wkb=row["boundary"])
     raw.setdefault("name_en", row["name"])
     raw.setdefault("residential_groups", 0)
     raw.setdefault("code_prefix", "")

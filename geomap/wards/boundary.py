@@ -212,11 +212,13 @@ def _pick_feature(frame: gpd.GeoDataFrame, shown: str, ward_name: str | None,
             return hit, ward_name
     if len(distinct) > 1:
         shown_names = ", ".join(distinct[:5]) + (", …" if len(distinct) > 5 else "")
+        none_vi = f" và không có đối tượng nào tên '{ward_name}'" if ward_name else ""
+        none_en = f" and none named '{ward_name}'" if ward_name else ""
         raise BoundaryFileError(
-            f"Tệp {shown} có {len(frame)} đối tượng mang {len(distinct)} tên khác nhau ({shown_names}) và không có "
-            f"đối tượng nào tên '{ward_name}'; hãy chọn đối tượng của phường (--feature) hoặc để lại một đối tượng.",
-            f"{shown} has {len(frame)} features with {len(distinct)} different names ({shown_names}) and none named "
-            f"'{ward_name}'; pick the ward's feature (--feature) or keep only one.", field="feature")
+            f"Tệp {shown} có {len(frame)} đối tượng mang {len(distinct)} tên khác nhau ({shown_names}){none_vi}; "
+            "hãy chọn đối tượng của phường (--feature) hoặc để lại một đối tượng.",
+            f"{shown} has {len(frame)} features with {len(distinct)} different names ({shown_names}){none_en}; "
+            "pick the ward's feature (--feature) or keep only one.", field="feature")
     return frame, None
 
 

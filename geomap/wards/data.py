@@ -93,7 +93,7 @@ def ensure_srid(bind: db.Bind, srid: int) -> bool:
     """Give PostGIS the EPSG grid ``srid`` when its ``spatial_ref_sys`` lacks it; True when a row was added.
 
     The row names the EPSG code (PostGIS then takes the definition from its PROJ by code); its WKT
-    comes from pyproj's copy of PROJ's database.
+    comes from pyproj's copy of PROJ's database, and it carries no PROJ string.
     """
     from pyproj import CRS
 
@@ -103,8 +103,8 @@ def ensure_srid(bind: db.Bind, srid: int) -> bool:
         definition = CRS.from_epsg(srid)
         conn.execute(sa.text(
             "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) "
-            "VALUES (:s, 'EPSG', :s, :wkt, :proj4) ON CONFLICT (srid) DO NOTHING"),
-            {"s": srid, "wkt": definition.to_wkt("WKT1_GDAL"), "proj4": definition.to_proj4() or ""})
+            "VALUES (:s, 'EPSG', :s, :wkt, '') ON CONFLICT (srid) DO NOTHING"),
+            {"s": srid, "wkt": definition.to_wkt("WKT1_GDAL")})
         return True
 
 

@@ -31,7 +31,7 @@ OVERLAP_REFUSED = 0.05
 #: measured area this far from the official one is said in the preview
 AREA_WARNING = 0.20
 MIN_AREA_KM2 = 0.01
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 _UNIT_WORDS = ("phuong ", "xa ", "dac khu ", "thi tran ")
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
