@@ -54,6 +54,11 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
                           "Profile: {source}; population {population}, {groups} residential groups"),
     "wardsetup.profile_defaults": ("mặc định của kế hoạch", "the plan's defaults"),
     "wardsetup.targets": ("Chỉ tiêu {indicator}: {milestones}", "Target {indicator}: {milestones}"),
+    "wardsetup.unknown": ("chưa có", "not given"),
+    "wardsetup.ind.digital_payment_share": ("Tỷ lệ cơ sở dùng thanh toán số", "Share of businesses paying digitally"),
+    "wardsetup.ind.stall_qr_pos_share": ("Tỷ lệ quầy chợ chấp nhận QR/POS", "Share of market stalls accepting QR/POS"),
+    "wardsetup.ind.digital_inspection_share": ("Tỷ lệ kiểm tra qua hệ thống số",
+                                               "Share of inspections run digitally"),
     "wardsetup.created": ("Đã tạo phường {name} (mã {slug}, id {id}).", "Created ward {name} (slug {slug}, id {id})."),
     "wardsetup.dry_run": ("Chạy thử: chưa ghi gì vào cơ sở dữ liệu.", "Dry run: nothing written to the database."),
 }
@@ -104,13 +109,15 @@ class WardPlan:
                                                                  diff=diff))
         else:
             out.append(t("wardsetup.area", lang).format(area=self.area_km2))
+        unknown = t("wardsetup.unknown", lang)
         out.append(t("wardsetup.profile", lang).format(
             source=self.profile_source or t("wardsetup.profile_defaults", lang),
-            population=f"{self.population:,}".replace(",", ".") if self.population else "?",
-            groups=self.residential_groups or "?"))
+            population=f"{self.population:,}".replace(",", ".") if self.population else unknown,
+            groups=self.residential_groups or unknown))
         for indicator, milestones in self.profile["targets"].items():
             shown = ", ".join(f"{y}: {v:.0%}" for y, v in sorted(milestones.items()))
-            out.append(t("wardsetup.targets", lang).format(indicator=indicator, milestones=shown))
+            out.append(t("wardsetup.targets", lang).format(indicator=t(f"wardsetup.ind.{indicator}", lang),
+                                                           milestones=shown))
         out += [vi if lang == "vi" else en for vi, en in [*self.boundary.notes, *self.notes]]
         return out
 

@@ -1,4 +1,4 @@
-"""Wards (admins only): set up a real ward from its boundary file, with a dry-run preview, and list them.
+"""Ward setup (admins only): set up a real ward from its boundary file, with a dry-run preview, and list them.
 
 Reads the form, writes the uploads to a temporary folder, calls :func:`geomap.wards.setup.plan_ward`
 (the preview: the checks, the grid, the area in the local grid against the official one, the outline
@@ -21,7 +21,7 @@ from geomap.ui.pages import Page
 from geomap.wards import grid, setup
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
-    "wardpage.title": ("Phường", "Wards"),
+    "wardpage.title": ("Thiết lập phường", "Ward setup"),
     "wardpage.intro": (
         "Tạo một phường thật từ tệp ranh giới của phường (GeoJSON, GeoPackage hoặc Shapefile nén .zip; WGS84 "
         "hoặc VN-2000), không cần dữ liệu mô phỏng. Luôn kiểm tra thử trước; phường chỉ được tạo khi mọi kiểm tra "
@@ -145,4 +145,4 @@ def _loaded(ctx: Context) -> None:
                  use_container_width=True)
 
 
-PAGE = Page("wards", "Phường", "Wards", render, icon=":material/add_location_alt:", roles=("admin",), order=90)
+PAGE = Page("wards", "Thiết lập phường", "Ward setup", render, icon=":material/add_location_alt:", roles=("admin",), order=90)
