@@ -145,4 +145,5 @@ def _loaded(ctx: Context) -> None:
                  use_container_width=True)
 
 
-PAGE = Page("wards", "Thiết lập phường", "Ward setup", render, icon=":material/add_location_alt:", roles=("admin",), order=90)
+PAGE = Page("wards", "Thiết lập phường", "Ward setup", render, icon=":material/add_location_alt:", roles=("admin",),
+            order=90)
