@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from pyproj import CRS
 from shapely.geometry import LineString, MultiPolygon, Polygon, box
 
-from geomap import cli, config, crs, profiles
+from geomap import cli, config, crs, demo, profiles
+from geomap.errors import GeomapError
 from geomap.text import fold
 from geomap.wards import data as ward_data
 from geomap.wards import grid, setup
@@ -250,6 +251,32 @@ def test_several_features_merged_picked_by_name_or_refused(tmp_path):
     assert picked.feature_name == "phuong dong" and picked.geom.area == pytest.approx(east.area)
 
 
+OSM = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="test">
+ {nodes}
+ <way id="10">{refs}</way>
+ <way id="11"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="1"/><tag k="building" v="yes"/></way>
+ <relation id="100">
+  <member type="way" ref="10" role="outer"/>
+  <tag k="type" v="boundary"/><tag k="boundary" v="administrative"/><tag k="admin_level" v="6"/>
+  <tag k="name" v="Phường Thạch Khôi"/>
+ </relation>
+</osm>
+"""
+
+
+def test_an_openstreetmap_relation_export(tmp_path):
+    """What openstreetmap.org or JOSM exports for a ward's boundary relation (GDAL's OSM driver)."""
+    coords = list(WARD.exterior.coords)[:-1]
+    nodes = "\n ".join(f'<node id="{i + 1}" lat="{lat}" lon="{lon}"/>' for i, (lon, lat) in enumerate(coords))
+    refs = "".join(f'<nd ref="{i + 1}"/>' for i in range(len(coords))) + '<nd ref="1"/>'
+    path = tmp_path / "thach-khoi.osm"
+    path.write_text(OSM.format(nodes=nodes, refs=refs), encoding="utf-8")
+    b = read_boundary(path, _hd(), ward_name="Phường Thạch Khôi")
+    assert b.features == 1 and b.source_crs == 4326  # the building is not a boundary
+    assert b.geom.equals_exact(MultiPolygon([WARD]), 1e-7) or shapely.hausdorff_distance(b.geom, WARD) < 1e-7
+
+
 # --- profiles ----------------------------------------------------------------------------------------
 
 def test_thach_khoi_profile_ships_with_the_plan_figures():
@@ -331,6 +358,9 @@ def test_create_a_ward_then_read_it_back_without_disturbing_the_demo_ward(engine
         stored = profiles.get("thach-khoi", bind=engine)   # the shipped file: its boundary comes from the database
         assert stored.boundary().equals_exact(row["boundary"], 1e-9)
         assert _counts(engine, demo_ward["id"]) == before
+        with pytest.raises(GeomapError, match="set up from its own files"):  # the demo never replaces a real ward
+            demo.load(engine, ward="thach-khoi")
+        assert ward_data.ward_id(engine, "thach-khoi") == ward_id
         # the same boundary again: refused, as is the same slug
         with pytest.raises(setup.WardSetupError, match="Đã có phường mang mã .thach-khoi."):
             setup.plan_ward(engine, name="Phường Thạch Khôi", province="Hải Dương", boundary_path=path)

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--province", default=None,
                    help="province or city (one of the 34 since July 2025, or a former province to use its grid); "
                         "default: the profile's")
-    c.add_argument("--boundary", required=True, help="boundary file: .geojson, .gpkg, .shp (with .shx/.dbf) or .zip")
+    c.add_argument("--boundary", required=True,
+                   help="boundary file: .geojson, .gpkg, .shp (with .shx/.dbf), .zip, or OSM (.osm, .osm.pbf)")
     c.add_argument("--profile", default=None, help="ward profile (TOML): official figures and targets; "
                                                    "the plan's defaults for what it leaves out")
     c.add_argument("--slug", default=None, help="short id (default: from the name, e.g. thach-khoi)")

@@ -1,7 +1,8 @@
 """A ward's boundary from the ward's own file: read, checked, taken to WGS84 (no database).
 
-Reads GeoJSON, GeoPackage and Shapefile (a ``.zip`` holding one, or a ``.shp`` beside its
-``.shx``/``.dbf``) with GDAL through pyogrio, in the file's CRS: WGS84, a VN-2000 grid, or any
+Reads GeoJSON, GeoPackage, Shapefile (a ``.zip`` holding one, or a ``.shp`` beside its
+``.shx``/``.dbf``) and OpenStreetMap exports (``.osm``, ``.osm.pbf``: the administrative boundary
+relations in them) with GDAL through pyogrio, in the file's CRS: WGS84, a VN-2000 grid, or any
 CRS with an EPSG code. A file without a CRS is read as WGS84 when its coordinates fit Vietnam's
 longitude/latitude box, as the province's VN-2000 grid when they fit that grid, and refused
 otherwise. Each fault is one Vietnamese sentence naming the file and the feature:
@@ -50,7 +51,7 @@ MAINLAND_BOX = (102.1, 8.3, 109.5, 23.4)
 GRID_EASTING = (500000 - 200000, 500000 + 200000)
 GRID_NORTHING = (600000, 2650000)
 NAME_COLUMNS = ("name", "ten", "tên", "ten_phuong", "name_vi", "ward", "phuong")
-SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
+SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".osm", ".pbf")
 _SELF_INTERSECTION = re.compile(r"^(Ring )?Self-intersection\[\s*([-0-9.eE+]+)\s+([-0-9.eE+]+)\s*\]")
 _WHERE = re.compile(r"\[\s*([-0-9.eE+]+)\s+([-0-9.eE+]+)\s*\]")
 
@@ -125,8 +126,10 @@ def _read(path: Path, shown: str) -> gpd.GeoDataFrame:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise BoundaryFileError(
-            f"Tệp {shown} không phải GeoJSON, GeoPackage hay Shapefile (.geojson, .gpkg, .shp hoặc .zip chứa .shp).",
-            f"{shown} is not GeoJSON, GeoPackage or Shapefile (.geojson, .gpkg, .shp, or a .zip holding a .shp).")
+            f"Tệp {shown} không phải GeoJSON, GeoPackage, Shapefile hay OpenStreetMap (.geojson, .gpkg, .shp, .zip "
+            "chứa .shp, .osm, .osm.pbf).",
+            f"{shown} is not GeoJSON, GeoPackage, Shapefile or OpenStreetMap (.geojson, .gpkg, .shp, a .zip holding "
+            "a .shp, .osm, .osm.pbf).")
     source = str(path)
     if suffix == ".zip":
         try:
@@ -147,12 +150,36 @@ def _read(path: Path, shown: str) -> gpd.GeoDataFrame:
     layer = None
     if suffix == ".gpkg":
         layer = _gpkg_layer(path, shown)
+    if suffix in (".osm", ".pbf"):
+        return _read_osm(source, shown)
     try:
         return gpd.read_file(source, layer=layer, engine="pyogrio")
     except Exception as exc:  # GDAL raises several types for unreadable files
-        reason = str(exc).splitlines()[0][:200]
-        raise BoundaryFileError(f"Không đọc được tệp {shown} ({reason}).",
-                                f"{shown} cannot be read ({reason}).") from None
+        raise _unreadable(shown, exc) from None
+
+
+def _unreadable(shown: str, exc: Exception) -> BoundaryFileError:
+    reason = str(exc).splitlines()[0][:200]
+    return BoundaryFileError(f"Không đọc được tệp {shown} ({reason}).", f"{shown} cannot be read ({reason}).")
+
+
+def _read_osm(source: str, shown: str) -> gpd.GeoDataFrame:
+    """The administrative boundaries of an OpenStreetMap export (``.osm``/``.osm.pbf``), by GDAL's OSM driver.
+
+    Only relations tagged ``boundary=administrative`` count (an export around a ward also holds its
+    buildings and parks); the ward's own one is then picked by name. Unsaved JOSM objects have
+    negative ids, which GDAL reads only without its custom node index.
+    """
+    pyogrio.set_gdal_config_options({"OSM_USE_CUSTOM_INDEXING": "NO"})
+    try:
+        frame = gpd.read_file(source, layer="multipolygons", engine="pyogrio")
+    except Exception as exc:
+        raise _unreadable(shown, exc) from None
+    finally:
+        pyogrio.set_gdal_config_options({"OSM_USE_CUSTOM_INDEXING": None})
+    if "boundary" not in frame.columns:
+        return frame.iloc[0:0]
+    return frame[frame["boundary"] == "administrative"].reset_index(drop=True)
 
 
 def _check_siblings(shp_name: str, has, shown: str) -> None:

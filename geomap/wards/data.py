@@ -151,6 +151,12 @@ def stored_boundary(bind: db.Bind, slug: str) -> bytes | None:
     return bytes(found) if found is not None else None
 
 
+def set_up_from_files(bind: db.Bind, slugs: list[str]) -> list[str]:
+    """The names of the wards among ``slugs`` set up by ``geomap ward create`` (the demo never replaces them)."""
+    return list(db.scalars(bind, "SELECT name FROM ward WHERE slug = ANY(:s) AND profile IS NOT NULL ORDER BY name",
+                          {"s": list(slugs)}))
+
+
 def ward_summaries(bind: db.Bind) -> list[dict[str, Any]]:
     """Every loaded ward with its area measured in its own grid (km²) and whether it was set up from files."""
     return db.rows(bind, """

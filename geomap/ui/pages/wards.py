@@ -81,7 +81,7 @@ def render(ctx: Context) -> None:
                             format_func=lambda o: _province_label(o, lang), help=ctx.t("wardpage.province_help"),
                             key="wardpage.province")
     slug = st.text_input(ctx.t("wardpage.slug"), key="wardpage.slug")
-    boundary = st.file_uploader(ctx.t("wardpage.boundary"), type=["geojson", "json", "gpkg", "zip"],
+    boundary = st.file_uploader(ctx.t("wardpage.boundary"), type=["geojson", "json", "gpkg", "zip", "osm", "pbf"],
                                 key="wardpage.boundary")
     profile = st.file_uploader(ctx.t("wardpage.profile"), type=["toml"], key="wardpage.profile")
     if boundary is not None and boundary.size <= _MAX_MB * 1024 * 1024:
