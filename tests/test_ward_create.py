@@ -435,3 +435,14 @@ def test_setting_up_your_ward_from_the_boundary_file(cli_db, engine, tmp_path, c
     finally:
         with engine.begin() as c:
             c.execute(sa.text("DELETE FROM ward WHERE slug = 'thach-khoi'"))
+
+
+def test_the_real_osm_boundaries_of_danang(engine, demo_ward):
+    """The shipped OSM file of 15 Đà Nẵng wards: a ward is picked by name and measured in EPSG:5899; the demo
+    ward's own boundary is refused as a second ward."""
+    path = config.DATA_DIR / "boundaries" / "danang-wards-2025-osm.geojson"
+    plan = setup.plan_ward(engine, name="Phường Hải Châu", province="Đà Nẵng", boundary_path=path)
+    assert plan.boundary.features == 15 and plan.boundary.feature_name == "Phường Hải Châu"
+    assert plan.grid.epsg == 5899 and plan.slug == "hai-chau"
+    with pytest.raises(setup.WardSetupError, match=r"trùng 100% diện tích với Phường Hòa Cường \(mã hoa-cuong\)"):
+        setup.plan_ward(engine, name="Phường Hòa Cường", province="Đà Nẵng", boundary_path=path, slug="hc-lan-hai")
