@@ -203,6 +203,15 @@ def test_swapped_axes_are_detected_and_not_fixed(tmp_path):
         read_boundary(_shapefile_zip(tmp_path, grid_swapped, f"EPSG:{HAI_DUONG}", name="sw2", keep_prj=False), _hd())
 
 
+def test_a_wrong_crs_in_the_file_is_named(tmp_path):
+    metres = _in_grid(WARD, HAI_DUONG)
+    with pytest.raises(BoundaryFileError, match="ghi hệ tọa độ EPSG:4326 .* là tọa độ lưới VN-2000"):
+        read_boundary(_geojson(tmp_path, [metres]), _hd())
+    with pytest.raises(BoundaryFileError, match="ghi hệ tọa độ EPSG:9209 .* là kinh độ/vĩ độ WGS84"):
+        read_boundary(_write(gpd.GeoDataFrame({"name": ["x"]}, geometry=[WARD], crs=f"EPSG:{HAI_DUONG}"),
+                             tmp_path / "w.gpkg", "GPKG"), _hd())
+
+
 def test_self_intersection_names_the_coordinate(tmp_path):
     bowtie = [[[LON0, LAT0], [LON0 + 0.04, LAT0 + 0.04], [LON0 + 0.04, LAT0], [LON0, LAT0 + 0.04], [LON0, LAT0]]]
     with pytest.raises(BoundaryFileError, match="tự cắt nhau") as exc:

@@ -11,6 +11,7 @@ otherwise. Each fault is one Vietnamese sentence naming the file and the feature
 - a feature that is not a polygon (a line, a point);
 - a self-intersecting polygon (with the coordinate of the first crossing, from GEOS);
 - swapped axes (latitude given as x): detected and said, never silently fixed;
+- the wrong CRS stated (lon/lat in a file labelled VN-2000, metres in one labelled WGS84);
 - a boundary far from Vietnam, or outside the province's 3° grid zone (wrong CRS or province).
 
 Several features: when one of them is named like the ward (a ``name``/``ten`` column) it is the
@@ -357,7 +358,8 @@ def _swapped(shown: str) -> BoundaryFileError:
 
 
 def _check_axes(geoms: list[BaseGeometry], source_crs: int, shown: str) -> None:
-    """Refuse coordinates that land outside Vietnam as read but inside it with x and y exchanged."""
+    """Refuse coordinates that land outside Vietnam as read but inside it with x and y exchanged, and a file
+    whose stated CRS does not match its coordinates (lon/lat labelled as a grid, metres labelled as lon/lat)."""
     bounds = shapely.total_bounds(np.array(geoms, dtype=object))
     as_read = _wgs84_bounds(bounds, source_crs)
     if as_read is not None and _in_box(as_read, VIETNAM_BOX):
@@ -365,6 +367,17 @@ def _check_axes(geoms: list[BaseGeometry], source_crs: int, shown: str) -> None:
     swapped = _wgs84_bounds((bounds[1], bounds[0], bounds[3], bounds[2]), source_crs)
     if swapped is not None and _in_box(swapped, VIETNAM_BOX):
         raise _swapped(shown)
+    raw = tuple(float(b) for b in bounds)
+    geographic = CRS.from_epsg(source_crs).is_geographic
+    looks = ("kinh độ/vĩ độ WGS84", "WGS84 longitude/latitude") if not geographic and _in_box(raw, VIETNAM_BOX) \
+        else ("tọa độ lưới VN-2000 (mét)", "VN-2000 grid coordinates (metres)") if geographic and _fits_grid(raw) \
+        else None
+    if looks is not None:
+        raise BoundaryFileError(
+            f"Tệp {shown} ghi hệ tọa độ EPSG:{source_crs} ({crs.name(source_crs)}) nhưng tọa độ trong tệp là "
+            f"{looks[0]}; hãy gán lại đúng hệ tọa độ cho tệp (ví dụ trong QGIS) rồi xuất lại.",
+            f"{shown} states EPSG:{source_crs} ({crs.name(source_crs)}) but its coordinates are {looks[1]}; assign "
+            "the right CRS to the file (e.g. in QGIS) and export it again.")
 
 
 def _wgs84_bounds(bounds, source_crs: int) -> tuple[float, float, float, float] | None:
