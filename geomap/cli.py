@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "geomap.commands.template",
     "geomap.commands.dashboard",
     "geomap.commands.reports",
+    "geomap.commands.ward",
 )
 
 

@@ -207,6 +207,8 @@ CATALOGS: dict[str, str] = {
     "session.": "geomap.web.session",
     "routing.": "geomap.inspections.routing",
     "travel.": "geomap.inspections.travel",
+    "wardpage.": "geomap.ui.pages.wards",
+    "wardsetup.": "geomap.wards.setup",
 }
 
 #: the strings of the app itself (prefix ``app.``)

@@ -73,6 +73,8 @@ class Ward(Base):
     official_area_km2: Mapped[float | None] = mapped_column(sa.Float)
     population: Mapped[int | None] = mapped_column(sa.Integer)
     osm_relation_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: a ward set up by ``geomap ward create``: its profile (targets, deadlines...) and boundary source (0014)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
 
 

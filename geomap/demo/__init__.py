@@ -74,6 +74,10 @@ def _load(conn: Connection, plan: list[WardProfile], scale: float, if_empty: boo
 
     if if_empty and ward_data.ward_by_slug(conn, plan[0].slug) is not None:
         return {}
+    real = ward_data.set_up_from_files(conn, [p.slug for p in plan])
+    if real:
+        raise GeomapError(f"{', '.join(real)} was set up from its own files ('geomap ward create'); the demo would "
+                          "replace it with synthetic data, so it is not loaded over it.")
     demo_data.delete_wards(conn, [p.slug for p in plan])
     totals: dict[str, int] = {"ward": 0, **dict.fromkeys(TABLES, 0)}
     factors = ward_factors(plan, scale)

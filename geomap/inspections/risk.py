@@ -88,10 +88,12 @@ class RiskWeights:
 def weights_for(ward_slug: str | None = None) -> RiskWeights:
     """The ward's weights: the ``[risk_weights]`` table of its profile (defaults when absent).
 
-    A ward loaded without a profile file (a generated city ward, a test ward) uses the defaults.
+    A ward set up with ``geomap ward create`` uses the profile stored with it; a ward loaded
+    without any profile (a generated city ward, a test ward) uses the defaults.
     """
     slug = ward_slug or config.DEFAULT_WARD
-    table = profiles.get(slug).risk_weights if slug in profiles.available() else {}
+    profile = profiles.find(slug)
+    table = profile.risk_weights if profile is not None else {}
     return RiskWeights.from_mapping(table) if table else RiskWeights()
 
 

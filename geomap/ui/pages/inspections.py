@@ -243,8 +243,8 @@ def _plan_section(ctx: Context, candidates: pd.DataFrame, day: dt.date) -> None:
     settings = routing.DaySettings(
         day_start=day_start.strftime("%H:%M"), day_end=day_end.strftime("%H:%M"),
         lunch_from=lunch_from.strftime("%H:%M"), lunch_to=lunch_to.strftime("%H:%M"), lunch_min=int(lunch_min),
-        detour_factor=float(detour), speed_kmh=float(speed), local_srid=profiles.get(ctx.ward_slug).local_srid
-        if ctx.ward_slug in profiles.available() else travel.DEFAULT_LOCAL_SRID,
+        detour_factor=float(detour), speed_kmh=float(speed),
+        local_srid=getattr(profiles.find(ctx.ward_slug), "local_srid", travel.DEFAULT_LOCAL_SRID),
         service_min_by_sector={r.sector: int(r.minutes) for r in minutes.itertuples() if pd.notna(r.minutes)})
     graph_path = None
     if graph_file is not None and graph_file.size > MAX_GRAPH_MB * 1024 * 1024:  # before reading a byte of it
@@ -338,7 +338,7 @@ def _result_section(ctx: Context, plan: routing.Plan) -> None:
     c1, c2, c3 = st.columns(3)
     c1.download_button(i18n.t("insp.gpx", lang), route_files.to_gpx(plan, lang=lang), file_name=f"{name}.gpx",
                        mime="application/gpx+xml")
-    ward_name = profiles.get(ctx.ward_slug).name if ctx.ward_slug in profiles.available() else ""
+    ward_name = getattr(profiles.find(ctx.ward_slug), "name", "")
     c2.download_button(i18n.t("insp.pdf", lang), route_files.to_pdf(
         plan, ward_name=ward_name, lang=lang, synthetic=ward_data.ward_is_synthetic(ctx.engine, ctx.ward_id)),
                        file_name=f"{name}.pdf", mime="application/pdf")
