@@ -32,6 +32,8 @@ VN_LON = (102.0, 110.0)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMPTY_LIST = {"", "khong", "none", "-", "0", "no"}
+_TRUE = {"co", "x", "1", "yes", "y", "true", "dung", "v"}
+_FALSE = {"khong", "0", "no", "n", "false", "sai", "-"}
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,15 @@ def _parse_cell(col: Column, value: Any, refs: Refs, warnings: list[_Bad]) -> An
         return number
     if kind == "code":
         return _code(value, col.codes or "")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        word = fold(_as_text(value)).strip()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise _Bad("cell.bool_invalid", value=_display(value))
     if kind == "list":
         parts = [p for p in re.split(r"[,;\n]", _as_text(value))]
         if all(fold(p).strip() in _EMPTY_LIST for p in parts):
@@ -371,7 +382,9 @@ def validate(kind: str, table: RawTable, mapping: ColumnMapping, refs: Refs) -> 
             if col.required and rc.values.get(name) in (None, "") and name in mapping.by_header.values():
                 if not any(i.column == mapping.header_of(name) for i in rc.issues):
                     rc.issues.append(Issue(rc.row, mapping.header_of(name), "error", "cell.required"))
-        _ROW_CHECKS[kind](rc, mapping, refs)
+        check = _ROW_CHECKS.get(kind)  # base layers: geometry and file-wide checks in geomap.importing.specs
+        if check is not None:
+            check(rc, mapping, refs)
         out.append(rc)
     _check_inside_ward(out, refs)
     return out
