@@ -325,10 +325,14 @@ _COMMERCIAL_STREET = (
                     points=False, required=True),
 )
 
+#: the columns of the establishments' template (establishments, licences, inspections)
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "establishments": _ESTABLISHMENT,
     "licences": _LICENCE,
     "inspections": _INSPECTION,
+}
+#: the columns of each base layer's template
+LAYER_COLUMNS: dict[str, tuple[Column, ...]] = {
     "residential_groups": _RESIDENTIAL_GROUP,
     "land_parcels": _LAND_PARCEL,
     "infrastructure": _INFRASTRUCTURE,
@@ -337,6 +341,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "stalls": _STALL,
     "commercial_streets": _COMMERCIAL_STREET,
 }
+#: every kind's columns
+ALL_COLUMNS: dict[str, tuple[Column, ...]] = {**COLUMNS, **LAYER_COLUMNS}
 
 #: the sheet of the template holding each kind (the importer looks for it first)
 SHEETS: dict[str, tuple[str, str]] = {
@@ -388,7 +394,7 @@ class ColumnMapping:
 
 
 def column(kind: str, name: str) -> Column:
-    for c in COLUMNS[kind]:
+    for c in ALL_COLUMNS[kind]:
         if c.name == name:
             return c
     raise KeyError(name)
@@ -396,7 +402,7 @@ def column(kind: str, name: str) -> Column:
 
 def map_columns(kind: str, headers: list[object]) -> ColumnMapping:
     """Match ``headers`` to ``kind``'s columns; list required ones that are missing."""
-    cols = COLUMNS[kind]
+    cols = ALL_COLUMNS[kind]
     index: dict[str, str] = {}
     for c in cols:
         for k in c.keys:

@@ -37,7 +37,7 @@ from geomap import db
 from geomap.audit import _jsonable
 from geomap.importing import data
 from geomap.importing import geometry as geo
-from geomap.importing.columns import ColumnMapping
+from geomap.importing.columns import ColumnMapping, column
 from geomap.importing.plan import ImportPlan, PlannedRow, WardInfo, diff, pr_ok
 from geomap.importing.specs import SPECS, LayerSpec
 from geomap.importing.validation import VN_LAT, VN_LON, Issue, RowCheck, _Bad, _display, fix_point
@@ -53,8 +53,10 @@ AREA_TOLERANCE_PCT = 10
 
 
 def _geom_column(mapping: ColumnMapping) -> str:
+    """The file's header of the shape (a GeoJSON/GeoPackage feature's geometry is the template's WKT column)."""
     present = set(mapping.by_header.values())
-    return mapping.header_of("lon" if "wkt" not in present and "lon" in present else "wkt")
+    header = mapping.header_of("lon" if "wkt" not in present and "lon" in present else "wkt")
+    return column(mapping.kind, "wkt").header_vi if header == "wkt" else header
 
 
 def _in_vietnam(geom: BaseGeometry) -> bool:
@@ -151,13 +153,16 @@ class Context:
     def ok(self) -> list[int]:
         return [i for i, r in enumerate(self.rows) if pr_ok(r)]
 
+    def header(self, column: str | None) -> str | None:
+        if column is None:
+            return None
+        return _geom_column(self.mapping) if column == "wkt" else self.mapping.header_of(column)
+
     def error(self, i: int, column: str | None, key: str, **params: Any) -> None:
-        self.rows[i].issues.append(Issue(self.rows[i].row, self.mapping.header_of(column) if column else None,
-                                         "error", key, params))
+        self.rows[i].issues.append(Issue(self.rows[i].row, self.header(column), "error", key, params))
 
     def warn(self, i: int, column: str | None, key: str, **params: Any) -> None:
-        self.rows[i].issues.append(Issue(self.rows[i].row, self.mapping.header_of(column) if column else None,
-                                         "warning", key, params))
+        self.rows[i].issues.append(Issue(self.rows[i].row, self.header(column), "warning", key, params))
 
 
 def _residential_groups(ctx: Context) -> None:
@@ -329,7 +334,10 @@ def _same_shape(old: bytes | None, new: BaseGeometry | None) -> bool:
         return True
     if old is None:
         return False
-    return bool(shapely.equals_exact(shapely.from_wkb(bytes(old)), new, tolerance=SAME_SHAPE_DEG))
+    stored = shapely.from_wkb(bytes(old))
+    if stored.geom_type == f"Multi{new.geom_type}":  # stored as Multi* (residential groups): one part is the same
+        stored = stored.geoms[0] if len(stored.geoms) == 1 else stored
+    return bool(shapely.equals_exact(stored, new, tolerance=SAME_SHAPE_DEG))
 
 
 def plan_rows(bind: db.Bind, ward: WardInfo, checks: list[RowCheck], mapping: ColumnMapping,

@@ -24,7 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from geomap import config, db, i18n
 from geomap.importing import data
-from geomap.importing.columns import COLUMNS, RECORD_KINDS, SHEETS, Column
+from geomap.importing.columns import ALL_COLUMNS, RECORD_KINDS, SHEETS, Column
 
 GUIDE_SHEET = "Hướng dẫn"
 DICTIONARY_SHEET = "Từ điển dữ liệu"
@@ -126,7 +126,7 @@ def _header_text(col: Column, lang: str) -> str:
 
 def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> Any:
     ws = wb.create_sheet(SHEETS[kind][1 if lang == "en" else 0])
-    cols = COLUMNS[kind]
+    cols = ALL_COLUMNS[kind]
     for j, col in enumerate(cols, start=1):
         cell = ws.cell(row=1, column=j, value=_header_text(col, lang))
         cell.font = _HEADER_FONT
@@ -166,7 +166,7 @@ def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str,
     """The 'Danh mục' sheet; returns code list -> range formula for drop-downs."""
     ws = wb.create_sheet(LISTS_SHEET)
     refs: dict[str, str] = {}
-    cols = [c for k in kinds for c in COLUMNS[k]]
+    cols = [c for k in kinds for c in ALL_COLUMNS[k]]
     codes = list(_RECORD_CODES) if set(kinds) & set(RECORD_KINDS) else []
     codes += [c.codes for c in cols if c.codes and c.codes not in codes]
     col = 4
@@ -210,7 +210,7 @@ def _dictionary_sheet(wb: Workbook, lang: str, kinds: Sequence[str] = RECORD_KIN
         c.font, c.fill = _HEADER_FONT, _HEADER_FILL
     r = 2
     for kind in kinds:
-        for col in COLUMNS[kind]:
+        for col in ALL_COLUMNS[kind]:
             allowed = ", ".join(_labels(col.codes, lang)) if col.codes else ""
             if col.kind == "bool":
                 allowed = ", ".join(_YES_NO["en" if en else "vi"])
@@ -256,7 +256,7 @@ def build_template(lang: str = "vi", bind: db.Bind | None = None,
 def fill_rows(wb: Workbook, kind: str, rows: Iterable[Mapping[str, Any]], lang: str = "vi") -> int:
     """Append ``rows`` (mappings of column name -> value) to ``kind``'s sheet, formatted for import."""
     ws = wb[SHEETS[kind][1 if lang == "en" else 0]]
-    cols = COLUMNS[kind]
+    cols = ALL_COLUMNS[kind]
     n = 0
     for rec in rows:
         ws.append([_cell(col, rec.get(col.name), lang) for col in cols])

@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geomap import i18n
-from geomap.importing.columns import COLUMNS, ESTABLISHMENT_LICENCES, Column, ColumnMapping, header_key
+from geomap.importing.columns import ALL_COLUMNS, ESTABLISHMENT_LICENCES, Column, ColumnMapping, header_key
 from geomap.importing.messages import render
 from geomap.importing.reading import RawTable
 from geomap.records import rules
@@ -357,7 +357,7 @@ def _address_keys(values: dict[str, Any]) -> list[str]:
 
 def validate(kind: str, table: RawTable, mapping: ColumnMapping, refs: Refs) -> list[RowCheck]:
     """Check every row of ``table`` as ``kind``; one :class:`RowCheck` per data row."""
-    cols = {c.name: c for c in COLUMNS[kind]}
+    cols = {c.name: c for c in ALL_COLUMNS[kind]}
     used = [(header, cols[name]) for header, name in mapping.by_header.items()]
     frame = table.frame
     positions = [(header, col, frame.columns.get_loc(header)) for header, col in used]
