@@ -191,6 +191,7 @@ CATALOGS: dict[str, str] = {
     "import.file.": "geomap.importing.messages",
     "import.geo.": "geomap.importing.messages",
     "import.match.": "geomap.importing.messages",
+    "infra.": "geomap.ui.pages.infrastructure",
     "insp.": "geomap.ui.pages.inspections",
     "map.": "geomap.ui.pages.map",
     "map.legend.": "geomap.map.view",

@@ -253,3 +253,12 @@ def lock_infrastructure(conn: Connection, infrastructure_id: int) -> dict[str, A
 def write_infrastructure_condition(conn: Connection, infrastructure_id: int, condition: str, checked_on: Any) -> None:
     conn.execute(sa.text("UPDATE infrastructure SET condition = :c, checked_on = :d, updated_at = now() "
                          "WHERE id = :i"), {"c": condition, "d": checked_on, "i": infrastructure_id})
+
+
+def infrastructure_list(bind: db.Bind, ward_id: int, *, kind: str | None, condition: str | None, query: str | None,
+                        limit: int) -> list[dict[str, Any]]:
+    return db.rows(bind, "SELECT id, code, kind, condition, checked_on, installed_on FROM infrastructure "
+                         "WHERE ward_id = :w AND (CAST(:k AS text) IS NULL OR kind = :k) "
+                         "AND (CAST(:c AS text) IS NULL OR condition = :c) "
+                         "AND (CAST(:q AS text) IS NULL OR code ILIKE '%' || :q || '%') ORDER BY code LIMIT :n",
+                   {"w": ward_id, "k": kind, "c": condition, "q": query, "n": limit})

@@ -61,3 +61,11 @@ def set_condition(bind: db.Bind, infrastructure_id: int, condition: str, checked
             audit.record(conn, action="update", entity_type="infrastructure", entity_id=infrastructure_id,
                          user=user, before={k: before.get(k) for k in changed}, after=changed)
         return {**before, **after}
+
+
+def list_assets(bind: db.Bind, ward_id: int, *, kind: str | None = None, condition: str | None = None,
+                query: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """The ward's assets by code (``id``, ``code``, ``kind``, ``condition``, ``checked_on``, ``installed_on``),
+    of one kind / condition, or whose code contains ``query``."""
+    return data.infrastructure_list(bind, ward_id, kind=kind, condition=condition,
+                                    query=(query or "").strip() or None, limit=limit)
