@@ -77,7 +77,7 @@ def normalise(geom: BaseGeometry, allowed: tuple[str, ...]) -> BaseGeometry:
 
 def invalid_reason(geom: BaseGeometry) -> str | None:
     """Why ``geom`` is not a valid shape (GEOS's reason, with its location), or None."""
-    if shapely.is_valid(geom):
+    if geom.geom_type == "Point" or geom.is_valid:
         return None
     return shapely.is_valid_reason(geom)
 

@@ -24,6 +24,7 @@ Layer checks:
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -64,18 +65,31 @@ def _in_vietnam(geom: BaseGeometry) -> bool:
     return VN_LON[0] <= minx and maxx <= VN_LON[1] and VN_LAT[0] <= miny and maxy <= VN_LAT[1]
 
 
-def read_shape(pr: PlannedRow, spec: LayerSpec, mapping: ColumnMapping, srid: int) -> BaseGeometry | None:
-    """The row's shape in EPSG:4326 (None when it has none, or an error was added to the row)."""
+def read_shapes(rows: list[PlannedRow], spec: LayerSpec, mapping: ColumnMapping, srid: int) -> list:
+    """Each row's shape in EPSG:4326 (None when it has none, or an error was added to the row).
+
+    WKT is parsed and shapes are checked for validity in one vectorised call each; the CRS of each
+    shape is told from its first coordinate.
+    """
+    wkts = [r.values.pop("wkt", None) if pr_ok(r) else None for r in rows]
+    texts = np.asarray([None if w is None else str(w) for w in wkts], dtype=object)
+    parsed = shapely.from_wkt(texts, on_invalid="ignore")
+    return [read_shape(r, spec, mapping, srid, w, g) if pr_ok(r) else None
+            for r, w, g in zip(rows, wkts, parsed, strict=True)]
+
+
+def read_shape(pr: PlannedRow, spec: LayerSpec, mapping: ColumnMapping, srid: int, wkt: Any = None,
+               parsed: BaseGeometry | None = None) -> BaseGeometry | None:
+    """One row's shape (``wkt`` as given, ``parsed`` its shape or None when it could not be read)."""
     v = pr.values
-    wkt, lon, lat = v.pop("wkt", None), v.pop("lon", None), v.pop("lat", None)
+    lon, lat = v.pop("lon", None), v.pop("lat", None)
     col = _geom_column(mapping)
     geom = None
     if wkt is not None:
-        try:
-            geom = shapely.from_wkt(str(wkt))
-        except Exception:  # shapely.errors.GEOSException and friends
+        if parsed is None:
             pr.issues.append(Issue(pr.row, col, "error", "geo.wkt_invalid", {"value": _display(wkt)}))
             return None
+        geom = parsed
     elif lon is not None or lat is not None:
         if lon is None or lat is None:
             pr.issues.append(Issue(pr.row, col, "error", "geo.half"))
@@ -90,13 +104,14 @@ def read_shape(pr: PlannedRow, spec: LayerSpec, mapping: ColumnMapping, srid: in
         pr.issues.append(Issue(pr.row, col, "error", "geo.wrong_crs",
                                {"x": round(float(first[0]), 3), "y": round(float(first[1]), 3), "srid": srid}))
         return None
-    keys = [k for k, _ in notes]
-    if "geo.swapped" in keys or "geo.vn2000_swapped" in keys:
-        geom = geo.swap_axes(geom)
-    if "geo.vn2000" in keys:
-        geom = geo.to_wgs84(geom, srid)
-    for key, params in notes:
-        pr.issues.append(Issue(pr.row, col, "warning", key, params))
+    if notes:
+        keys = [k for k, _ in notes]
+        if "geo.swapped" in keys or "geo.vn2000_swapped" in keys:
+            geom = geo.swap_axes(geom)
+        if "geo.vn2000" in keys:
+            geom = geo.to_wgs84(geom, srid)
+        for key, params in notes:
+            pr.issues.append(Issue(pr.row, col, "warning", key, params))
     if not _in_vietnam(geom):
         pr.issues.append(Issue(pr.row, col, "error", "geo.wrong_crs",
                                {"x": round(float(first[0]), 3), "y": round(float(first[1]), 3), "srid": srid}))
@@ -132,11 +147,16 @@ def _check_in_ward(rows: list[PlannedRow], shapes: list, ward: WardInfo, mapping
             shapes[i] = None
 
 
+@functools.lru_cache(maxsize=65536)
+def _fold(text: str) -> str:
+    return fold(text)
+
+
 def _key(spec: LayerSpec, values: dict[str, Any]) -> tuple | None:
     parts = tuple(values.get(k) for k in spec.key)
     if any(p is None or p == "" for p in parts):
         return None
-    return tuple(fold(str(p)) for p in parts)
+    return tuple(_fold(str(p)) for p in parts)
 
 
 # --- the layers' own checks ----------------------------------------------------------------------
@@ -345,8 +365,7 @@ def plan_rows(bind: db.Bind, ward: WardInfo, checks: list[RowCheck], mapping: Co
     """Plan every row of a base-layer file (``plan.kind``): reads the database, writes nothing."""
     spec = SPECS[plan.kind]
     rows = [PlannedRow(c.row, "reject", c.values, list(c.issues)) for c in checks]
-    shapes: list[BaseGeometry | None] = [
-        read_shape(pr, spec, mapping, ward.local_srid) if pr_ok(pr) else None for pr in rows]
+    shapes: list[BaseGeometry | None] = read_shapes(rows, spec, mapping, ward.local_srid)
     _check_in_ward(rows, shapes, ward, mapping)
     on_file = data.layer_records(bind, spec, ward.id)
     check = _CHECKS.get(spec.kind)
