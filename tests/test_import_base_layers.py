@@ -81,6 +81,7 @@ def _messages(plan, lang: str = "vi") -> str:
 
 
 def test_residential_groups_update_and_insert_then_reimport_changes_nothing(conn, ward) -> None:
+    conn.execute(sa.text("UPDATE residential_group SET is_synthetic = true WHERE ward_id = :w"), {"w": ward.id})
     data = _geojson(_group_rows(3), _strips(ward, 3))
     plan = dry_run(conn, "residential_groups", data, ward_id=ward.id, filename="to.geojson")
     assert plan.counts == {"insert": 1, "update": 2, "unchanged": 0, "reject": 0}, _messages(plan)
@@ -249,6 +250,20 @@ def test_wrong_crs_is_converted_or_refused(conn, ward) -> None:
     assert any(i.key in ("geo.shape_outside_ward", "geo.wrong_crs") for i in plan.rows[1].issues)
     assert any(i.key == "geo.wrong_crs" for i in plan.rows[2].issues)
     assert "hệ tọa độ" in _messages(plan)
+
+
+def test_a_geopackage_in_the_wards_vn2000_grid_is_read_in_its_declared_crs(conn, ward, tmp_path) -> None:
+    rows, shapes = _parcel_rows(ward, 2)
+    frame = gpd.GeoDataFrame(rows, geometry=shapes, crs=4326).to_crs(LOCAL)
+    path = tmp_path / "thua.gpkg"
+    frame.to_file(path, layer="thua_dat", driver="GPKG")
+    plan = dry_run(conn, "land_parcels", path, ward_id=ward.id)
+    assert plan.counts["insert"] == 2 and plan.format == "gpkg", _messages(plan)
+    run_import(conn, "land_parcels", path, ward_id=ward.id)
+    stored = conn.execute(sa.text("SELECT ST_AsBinary(geom) FROM land_parcel WHERE ward_id = :w ORDER BY parcel_no"),
+                          {"w": ward.id}).scalars().all()
+    for wkb, shape in zip(stored, shapes, strict=True):
+        assert shapely.equals_exact(shapely.from_wkb(bytes(wkb)), shape, tolerance=1e-8)
 
 
 def test_invalid_and_wrong_type_geometries_are_refused(conn, ward) -> None:
