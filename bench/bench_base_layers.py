@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from shapely.geometry import box, mapping
+from shapely.geometry import mapping
 
 from bench._support import bench_database, drop_database
 from geomap import db, profiles
@@ -93,7 +93,8 @@ def _ward(engine: sa.Engine) -> int:
         c.execute(sa.text("DELETE FROM ward WHERE slug = :s"), {"s": SLUG})
         return c.execute(sa.text(
             "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES (:s, 'Phường Đo thử', 'Đà Nẵng', :srid, "
-            "ST_Multi(ST_GeomFromText(:g, 4326))) RETURNING id"), {"s": SLUG, "srid": SRID, "g": shape.wkt}).scalar_one()
+            "ST_Multi(ST_GeomFromText(:g, 4326))) RETURNING id"),
+            {"s": SLUG, "srid": SRID, "g": shape.wkt}).scalar_one()
 
 
 def _timed(fn):

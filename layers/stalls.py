@@ -11,7 +11,6 @@ LAYER = Layer(
     title_vi="Quầy/sạp chợ",
     title_en="Market stalls",
     source="stall_overview",
-    count_source="stall",
     geometry_type="Point",
     fields=(
         Field("market_code", "Mã chợ", "Market code", public=True),
