@@ -101,6 +101,24 @@ def test_residential_groups_update_and_insert_then_reimport_changes_nothing(conn
     assert again.counts == {"insert": 0, "update": 0, "unchanged": 3, "reject": 0}
 
 
+def test_establishments_without_a_group_get_the_group_covering_their_point(conn, ward) -> None:
+    lone = add_establishment(conn, ward, "NG-1", "Chưa có tổ", group=None, lonlat=(ward.west.x, ward.west.y))
+    kept = add_establishment(conn, ward, "NG-2", "Đã có tổ", group="T02", lonlat=(ward.west.x, ward.west.y))
+    data = _geojson(_group_rows(3), _strips(ward, 3))
+    plan = dry_run(conn, "residential_groups", data, ward_id=ward.id)
+    note = next(i for i in plan.file_issues if i.key == "geo.groups_assigned")
+    assert note.params["n"] == 1 and note.describe("vi").startswith("1 cơ sở chưa có tổ dân phố")
+    run_import(conn, "residential_groups", data, ward_id=ward.id)
+    got = dict(conn.execute(sa.text(
+        "SELECT e.code, g.code FROM establishment e LEFT JOIN residential_group g ON g.id = e.residential_group_id "
+        "WHERE e.id IN (:a, :b)"), {"a": lone, "b": kept}).all())
+    covering = next(c for c, s in zip(("T01", "T02", "T03"), _strips(ward, 3), strict=True) if s.covers(ward.west))
+    assert got == {"NG-1": covering, "NG-2": "T02"}
+    entry = conn.execute(sa.text("SELECT before, after FROM audit_log WHERE entity_type = 'establishment' "
+                                 "AND entity_id = :e AND action = 'import'"), {"e": lone}).one()
+    assert entry.before == {"residential_group_id": None} and entry.after["residential_group_id"] is not None
+
+
 def test_overlapping_groups_are_refused_with_the_groups_a_coordinate_and_the_area(conn, ward) -> None:
     strips = _strips(ward, 3, overlap_m=20)
     expected = _local(strips[0]).intersection(_local(strips[1])).area

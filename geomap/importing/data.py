@@ -364,3 +364,23 @@ def layer_template_rows(bind: db.Bind, kind: str, ward_id: int) -> list[dict[str
     evidence of a stall with it), shapes as WKT to 8 decimals (about 1 mm)."""
     cols, source, where, order = _LAYER_TEMPLATE[kind]
     return db.rows(bind, f"SELECT {cols} FROM {source} WHERE {where} ORDER BY {order}", {"w": ward_id})
+
+
+def ungrouped_points(bind: db.Bind, ward_id: int) -> list[tuple[int, float, float]]:
+    """(id, lon, lat) of the ward's establishments with a point and no residential group."""
+    with db.read(bind) as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM establishment WHERE ward_id = :w AND geom IS NOT NULL "
+            "AND residential_group_id IS NULL ORDER BY id"), {"w": ward_id})]
+
+
+def assign_groups(conn: Connection, ward_id: int) -> list[tuple[int, int]]:
+    """Give each establishment of the ward with a point and no group the group covering it (the lowest id
+    where two touch); (establishment id, group id) of those changed, their version bumped as an edit's."""
+    return [tuple(r) for r in conn.execute(sa.text(
+        "UPDATE establishment e SET residential_group_id = c.gid, version = e.version + 1, updated_at = now() "
+        "FROM (SELECT DISTINCT ON (e2.id) e2.id AS eid, g.id AS gid FROM establishment e2 "
+        "      JOIN residential_group g ON g.ward_id = e2.ward_id AND ST_Covers(g.geom, e2.geom) "
+        "      WHERE e2.ward_id = :w AND e2.geom IS NOT NULL AND e2.residential_group_id IS NULL "
+        "      ORDER BY e2.id, g.id) c "
+        "WHERE e.id = c.eid RETURNING e.id, c.gid"), {"w": ward_id})]

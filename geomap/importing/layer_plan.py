@@ -13,7 +13,8 @@ Layer checks:
 - **residential groups** tile the ward: overlaps between groups and gaps left in the ward are
   refused with the groups involved, a coordinate and the area in m² of the ward's VN-2000
   grid (thin slivers along shared edges are warnings). When every row is a point, the groups
-  are drawn as a Voronoi tiling within the ward boundary, and the dry run says so.
+  are drawn as a Voronoi tiling within the ward boundary, and the dry run says so. Establishments
+  with a point and no group get the group covering it (said in the dry run, audited).
 - **land parcels**: a (map sheet, parcel number) twice in the file refuses both rows; the area
   is computed in the local grid when empty, and a stated area far from the shape's is said.
 - **markets**: a polygon is the market's footprint; its point is placed inside.
@@ -238,6 +239,14 @@ def _residential_groups(ctx: Context) -> None:
                                                   **params)
         else:
             ctx.plan.file_issues.append(Issue(None, None, "warning" if g.sliver else "error", key, params))
+    ungrouped = data.ungrouped_points(ctx.bind, ward.id)
+    if ungrouped:
+        tree = shapely.STRtree(np.asarray(shapes, dtype=object))
+        pts = shapely.points([p[1] for p in ungrouped], [p[2] for p in ungrouped])
+        hits = tree.query(pts, predicate="covered_by")
+        n_grouped = len(set(hits[0].tolist()))
+        if n_grouped:
+            ctx.plan.file_issues.append(Issue(None, None, "warning", "geo.groups_assigned", {"n": n_grouped}))
     if boundary is not None:
         for k, i in enumerate(idx):
             outside = shapely.difference(local[k], boundary)
@@ -487,9 +496,13 @@ def apply_layer(conn: Connection, plan: ImportPlan, user: User | None, note: str
         if r.values.get("_evidence"):
             after["evidence"] = {k: v for k, v in r.values["_evidence"].items() if v is not None}
     uid, uname = (user.id, user.username) if user is not None else (None, "system")
-    result.audit_entries = data.copy_audit(
-        conn, ((uid, uname, "import", spec.table, eid, _json(before), _json(after), f"{note}, row {row}")
-               for eid, before, after, row in audits))
+    entries = [(uid, uname, "import", spec.table, eid, _json(before), _json(after), f"{note}, row {row}")
+               for eid, before, after, row in audits]
+    if spec.kind == "residential_groups":  # establishments without a group get the one covering their point
+        entries += [(uid, uname, "import", "establishment", eid, _json({"residential_group_id": None}),
+                     _json({"residential_group_id": gid}), f"{note}: residential group from the point")
+                    for eid, gid in data.assign_groups(conn, plan.ward_id)]
+    result.audit_entries = data.copy_audit(conn, entries)
     result.inserted, result.updated = len(inserts), len(updates)
     result.unchanged = sum(1 for r in plan.rows if r.action == "unchanged")
     result.ids = [r.target_id for r in (*inserts, *updates)]

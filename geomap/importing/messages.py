@@ -142,6 +142,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "a point."),
     "geo.same_point": ("Trùng điểm với dòng {other}: không vẽ được ranh giới hai tổ.",
                        "The same point as row {other}: the two groups cannot be told apart."),
+    "geo.groups_assigned": ("{n} cơ sở chưa có tổ dân phố sẽ được gán tổ chứa vị trí của cơ sở.",
+                            "{n} establishments without a residential group will get the group containing "
+                            "their point."),
     "geo.area_computed": ("Diện tích tính từ hình thửa: {area} m².", "Area computed from the shape: {area} m²."),
     "geo.area_differs": ("Diện tích ghi {given} m² khác diện tích hình thửa {area} m² hơn {pct}%.",
                          "The stated area {given} m² differs from the shape's {area} m² by more than {pct}%."),
