@@ -29,6 +29,7 @@ INSPECTION_KINDS = ("periodic", "unannounced", "complaint", "follow_up")
 INSPECTION_RESULTS = ("pass", "violation", "closed", "not_found")
 PAYMENT_METHODS = ("qr_bank", "pos_card", "e_wallet", "bank_transfer")
 INFRASTRUCTURE_KINDS = ("street_light", "drain", "camera", "sensor", "loudspeaker", "led_screen", "wifi")
+CONDITIONS = ("working", "faulty")
 FACILITY_KINDS = ("school", "health_station", "ward_office", "cultural_house", "market_board", "police")
 REPORT_CATEGORIES = ("garbage", "infrastructure", "urban_order", "sanitation", "food_safety", "other")
 REPORT_CHANNELS = ("qr", "web", "app", "hotline", "officer", "open311")
@@ -202,7 +203,34 @@ class Stall(Base, TimestampMixin):
     establishment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("establishment.id", ondelete="SET NULL"), index=True)
     accepts_qr_pos: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    #: what the stall sells (0015_base_layers)
+    trade: Mapped[str | None] = mapped_column(sa.Text)
+    #: the stall holder: personal data, never public (0015_base_layers)
+    holder_name: Mapped[str | None] = mapped_column(sa.Text)
+    holder_phone: Mapped[str | None] = mapped_column(sa.Text)
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+
+
+class StallPaymentEvidence(Base):
+    """A stall seen accepting and transacting by QR or card: when, by whom, an optional photo
+    (0015_base_layers). The pilot target counts stalls with evidence within a period."""
+
+    __tablename__ = "stall_payment_evidence"
+    __table_args__ = (
+        sa.UniqueConstraint("stall_id", "seen_on", name="uq_stall_payment_evidence_stall_seen"),
+        sa.CheckConstraint("method IS NULL OR method IN ('qr_bank', 'pos_card', 'e_wallet', 'bank_transfer')",
+                           name="ck_stall_payment_evidence_method"),
+        sa.Index("ix_stall_payment_evidence_seen", "stall_id", "seen_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stall_id: Mapped[int] = mapped_column(sa.ForeignKey("stall.id", ondelete="CASCADE"))
+    method: Mapped[str | None] = mapped_column(sa.String(16))
+    seen_on: Mapped[dt.date] = mapped_column(sa.Date)
+    seen_by: Mapped[str] = mapped_column(sa.Text)
+    #: a photo's file name or link, as the officer gave it
+    photo: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class Licence(Base, TimestampMixin):
@@ -307,13 +335,16 @@ class Infrastructure(Base, TimestampMixin):
     """Urban infrastructure: street lights, drains (lines), cameras, sensors, ..."""
 
     __tablename__ = "infrastructure"
-    __table_args__ = (_check_in("kind", INFRASTRUCTURE_KINDS, "ck_infrastructure_kind"),)
+    __table_args__ = (_check_in("kind", INFRASTRUCTURE_KINDS, "ck_infrastructure_kind"),
+                      _check_in("condition", CONDITIONS, "ck_infrastructure_condition"))
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(16), index=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     condition: Mapped[str] = mapped_column(sa.String(16), server_default="working")  # working/faulty
     installed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    #: when the condition was last checked (0015_base_layers)
+    checked_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
 
@@ -333,6 +364,27 @@ class PublicFacility(Base):
     address: Mapped[str | None] = mapped_column(sa.Text)
     is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+
+
+class CommercialStreet(Base, TimestampMixin):
+    """A pilot cashless commercial street: a line (its establishments within 30 m) or a polygon
+    (those inside) (0015_base_layers; counted in the view ``commercial_street_overview``)."""
+
+    __tablename__ = "commercial_street"
+    __table_args__ = (
+        sa.UniqueConstraint("ward_id", "code", name="uq_commercial_street_ward_code"),
+        sa.CheckConstraint("GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING', 'POLYGON', 'MULTIPOLYGON')",
+                           name="ck_commercial_street_geom"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(16), unique=True,
+                                           server_default=sa.text(PUBLIC_ID_DEFAULT))
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False)
 
 
 # --- Field reports ---------------------------------------------------------------------

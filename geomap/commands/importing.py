@@ -1,4 +1,6 @@
-"""``geomap import KIND FILE [--dry-run]``: import establishments, licences or inspections from a file."""
+"""``geomap import KIND FILE [--dry-run] [--ward SLUG]``: import establishments, licences, inspections or a base
+layer (residential_groups, land_parcels, infrastructure, public_facilities, markets, stalls, commercial_streets)
+from a file."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from geomap.wards import data as ward_data
 def register(sub: argparse._SubParsersAction) -> None:
     from geomap.importing import KINDS
 
-    p = sub.add_parser("import", help="import establishments, licences or inspections (XLSX, CSV, GeoJSON, GPKG)")
+    p = sub.add_parser("import", help="import establishments, licences, inspections or a base layer "
+                                      "(XLSX, CSV, GeoJSON, GPKG)")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="show what would change, row by row; write nothing")

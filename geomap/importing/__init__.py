@@ -1,4 +1,4 @@
-"""Importing establishments, licences and inspections from XLSX, CSV, GeoJSON and GeoPackage.
+"""Importing establishments, licences, inspections and every base layer from XLSX, CSV, GeoJSON and GeoPackage.
 
 Two steps, as a data officer expects: :func:`dry_run` reads, checks and matches every row
 and says, row by row, what would be inserted, updated, left unchanged or rejected (and
@@ -11,6 +11,9 @@ all of it, or nothing when any row is rejected.
 - :mod:`~geomap.importing.plan` — matching against the records on file (the dry run)
 - :mod:`~geomap.importing.apply` — bulk writing (COPY + INSERT/UPDATE) and the audit
 - :mod:`~geomap.importing.template` — the Excel template, empty or filled with a ward's records
+- :mod:`~geomap.importing.specs`, :mod:`~geomap.importing.layer_plan`, :mod:`~geomap.importing.geometry` — the
+  base layers (residential groups, land parcels, infrastructure, public facilities, markets, stalls, pilot
+  commercial streets): what each is, and their one path through the same dry run and all-or-nothing run
 - :mod:`~geomap.importing.data` — all of the importer's SQL
 
 Both steps check the acting user's right (``import_records``, and an account bound to a
@@ -28,7 +31,16 @@ from sqlalchemy.engine import Connection
 from geomap import auth, db
 from geomap.errors import GeomapError
 from geomap.importing.apply import ImportResult, apply_plan
-from geomap.importing.columns import COLUMNS, KINDS, SHEETS, Column, map_columns
+from geomap.importing.columns import (
+    BASE_KINDS,
+    COLUMNS,
+    KINDS,
+    LAYER_COLUMNS,
+    RECORD_KINDS,
+    SHEETS,
+    Column,
+    map_columns,
+)
 from geomap.importing.plan import ImportPlan, build_plan
 from geomap.importing.reading import MAX_UPLOAD_MB, ImportFileError, RawTable, read_bytes, read_path
 from geomap.importing.validation import Issue
@@ -36,7 +48,8 @@ from geomap.records import edit
 from geomap.users import User
 
 __all__ = [
-    "COLUMNS", "KINDS", "MAX_UPLOAD_MB", "SHEETS", "Column", "ImportFileError", "ImportPlan", "ImportRejected",
+    "BASE_KINDS", "COLUMNS", "KINDS", "LAYER_COLUMNS", "RECORD_KINDS",
+    "MAX_UPLOAD_MB", "SHEETS", "Column", "ImportFileError", "ImportPlan", "ImportRejected",
     "ImportResult", "Issue", "dry_run", "map_columns", "read", "run_import",
 ]
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from geomap.audit import _jsonable
 from geomap.errors import ConcurrentEdit
 from geomap.importing import data
-from geomap.importing.columns import ESTABLISHMENT_FIELDS, INSPECTION_FIELDS, LICENCE_FIELDS
+from geomap.importing.columns import ESTABLISHMENT_FIELDS, INSPECTION_FIELDS, LICENCE_FIELDS, RECORD_KINDS
 from geomap.importing.plan import ImportPlan, PlannedLicence
 from geomap.records.edit import statuses
 from geomap.text import search_key
@@ -66,6 +66,11 @@ def apply_plan(conn: Connection, plan: ImportPlan, user: User | None = None, not
     result = ImportResult(plan)
     audits: list[tuple] = []
     note = note or f"import {plan.kind}: {plan.filename}".strip()
+    if plan.kind not in RECORD_KINDS:  # a base layer (geomap/importing/layer_plan.py)
+        from geomap.importing.layer_plan import apply_layer
+
+        apply_layer(conn, plan, user, note, result)
+        return result
     writer = {"establishments": _apply_establishments, "licences": _apply_licences,
               "inspections": _apply_inspections}[plan.kind]
     statuses_before = statuses(conn, (r.establishment_id for r in plan.rows

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from geomap.text import fold
 
-KINDS = ("establishments", "licences", "inspections")
+#: establishments and their records (matched by establishment), then the ward's base layers
+#: (each declared by a :class:`geomap.importing.specs.LayerSpec`)
+RECORD_KINDS = ("establishments", "licences", "inspections")
+BASE_KINDS = ("residential_groups", "land_parcels", "infrastructure", "public_facilities", "markets", "stalls",
+              "commercial_streets")
+KINDS = RECORD_KINDS + BASE_KINDS
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class Column:
     name: str
     header_vi: str
     header_en: str
-    #: text | date | int | code | list | vsic | float | wkt | tax | phone | id_number | email
+    #: text | date | int | code | list | vsic | float | wkt | tax | phone | id_number | email | bool
     kind: str = "text"
     required: bool = False
     codes: str | None = None
@@ -176,17 +181,181 @@ _INSPECTION = (
     _col("follow_up_due", "Hạn tái kiểm tra", "Follow-up due", kind="date"),
 )
 
+
+def _lcol(layer: str, name: str, **kw) -> Column:
+    """A base-layer column named, described and coded as the registry's ``layer`` declares field ``name``."""
+    import layers
+
+    f = layers.get(layer).field(kw.pop("layer_field", name))
+    aliases = tuple(kw.pop("aliases", ())) + (f.label_vi, f.label_en)
+    kw.setdefault("description_vi", f.description_vi)
+    kw.setdefault("description_en", f.description_en)
+    kw.setdefault("codes", f.codes)
+    if f.codes and "kind" not in kw:
+        kw["kind"] = "code"
+    header_vi = kw.pop("header_vi", f.label_vi)
+    header_en = kw.pop("header_en", f.label_en)
+    return Column(name, header_vi, header_en, aliases=aliases, **kw)
+
+
+def _geometry_cols(what_vi: str, what_en: str, *, points: bool = True, required: bool = False) -> tuple[Column, ...]:
+    """The geometry of a base-layer row: WKT (any shape the layer takes), or longitude/latitude for a point."""
+    wkt = Column("wkt", "Tọa độ WKT", "WKT geometry", kind="wkt", required=required and not points, width=30,
+                 aliases=("WKT", "geometry", "geom", "Hình học"),
+                 description_vi=f"{what_vi}, WGS84 (độ) hoặc VN-2000 của phường (mét). Tệp GeoJSON/GeoPackage: lấy "
+                                "hình học của đối tượng.",
+                 description_en=f"{what_en}, in WGS84 degrees or the ward's VN-2000 metres. GeoJSON/GeoPackage "
+                                "files: the feature's geometry.")
+    if not points:
+        return (wkt,)
+    return (
+        Column("lon", "Kinh độ", "Longitude", kind="float", aliases=("lon", "lng", "x", "Kinh độ (X)"),
+               description_vi="Kinh độ WGS84 (độ thập phân) của điểm, thay cho cột WKT.",
+               description_en="WGS84 longitude of the point, instead of the WKT column."),
+        Column("lat", "Vĩ độ", "Latitude", kind="float", aliases=("lat", "y", "Vĩ độ (Y)"),
+               description_vi="Vĩ độ WGS84 (độ thập phân) của điểm.", description_en="WGS84 latitude of the point."),
+        wkt,
+    )
+
+
+_RESIDENTIAL_GROUP = (
+    _lcol("residential_groups", "code", required=True, max_len=32, example="T24", header_vi="Mã tổ",
+          description_vi="Mã tổ dân phố, duy nhất trong phường (khớp khi nhập lại).",
+          description_en="Residential group code, unique in the ward (matched on re-import)."),
+    _lcol("residential_groups", "name", required=True, example="Tổ 24", width=22, aliases=("Tên tổ",)),
+    _lcol("residential_groups", "population", kind="int", example=1200),
+    _lcol("residential_groups", "households", kind="int", example=310),
+    *_geometry_cols("Ranh giới tổ (POLYGON/MULTIPOLYGON), hoặc một điểm (POINT) trong tổ: khi mọi dòng là điểm, "
+                    "hệ thống vẽ ranh giới các tổ bằng phân vùng Voronoi trong ranh giới phường",
+                    "The group's boundary (POLYGON/MULTIPOLYGON), or one POINT inside it: when every row is a point, "
+                    "geomap draws the groups as a Voronoi tiling within the ward boundary"),
+)
+
+_LAND_PARCEL = (
+    _lcol("land_parcels", "map_sheet", required=True, max_len=16, example="12", width=10,
+          aliases=("Tờ", "Số tờ", "Tờ BĐ"),
+          description_vi="Số hiệu tờ bản đồ địa chính.", description_en="Cadastral map sheet number."),
+    _lcol("land_parcels", "parcel_no", required=True, max_len=16, example="245", width=10,
+          aliases=("Thửa", "Số thửa đất"),
+          description_vi="Số thửa, duy nhất trên một tờ bản đồ.", description_en="Parcel number, unique on its sheet."),
+    _lcol("land_parcels", "land_use_code", required=True, example="ODT", aliases=("Mã loại đất", "Loại đất", "MDSD"),
+          description_vi="Mã loại đất theo Luật Đất đai (ODT, TMD, DGT, ...), xem trang Danh mục.",
+          description_en="Land-use code (ODT, TMD, DGT, ...), see the Lists sheet."),
+    _lcol("land_parcels", "area_m2", kind="float", example=86.5, aliases=("Diện tích",),
+          description_vi="Diện tích pháp lý (m²); để trống thì tính từ hình thửa theo lưới VN-2000 của phường.",
+          description_en="Legal area (m²); empty: computed from the shape in the ward's VN-2000 grid."),
+    _lcol("land_parcels", "planning_zone", example="Khu dân cư hiện trạng", width=24),
+    *_geometry_cols("Hình thửa (POLYGON)", "The parcel's shape (POLYGON)", points=False, required=True),
+)
+
+_INFRASTRUCTURE = (
+    _lcol("infrastructure", "code", required=True, max_len=32, example="DCS-0012",
+          description_vi="Mã thiết bị, duy nhất (khớp khi nhập lại).", description_en="Asset code, unique."),
+    _lcol("infrastructure", "kind", required=True, example="Đèn chiếu sáng"),
+    _lcol("infrastructure", "condition", example="Hoạt động tốt",
+          description_vi="Hoạt động tốt hoặc Hư hỏng; để trống = Hoạt động tốt (thêm mới) hoặc giữ nguyên.",
+          description_en="Working or faulty; empty: working (new) or kept."),
+    _lcol("infrastructure", "checked_on", kind="date", past_only=True, aliases=("Ngày kiểm tra",),
+          description_vi="Ngày kiểm tra tình trạng gần nhất.", description_en="Date the condition was last checked."),
+    _lcol("infrastructure", "installed_on", kind="date", past_only=True),
+    *_geometry_cols("Vị trí (POINT) hoặc tuyến (LINESTRING, ví dụ cống)", "Location (POINT) or line (LINESTRING, "
+                    "e.g. a drain)"),
+)
+
+_PUBLIC_FACILITY = (
+    _lcol("public_facilities", "kind", required=True, example="Trường học"),
+    _lcol("public_facilities", "name", required=True, width=30, example="Trường THCS Nguyễn Huệ",
+          description_vi="Tên công trình; cùng loại và cùng tên thì cập nhật khi nhập lại.",
+          description_en="The facility's name; the same kind and name updates on re-import."),
+    _lcol("public_facilities", "address", width=30),
+    *_geometry_cols("Vị trí (POINT)", "Location (POINT)"),
+)
+
+_MARKET = (
+    _lcol("markets", "code", required=True, max_len=32, example="CHO-HC-01"),
+    _lcol("markets", "name", required=True, width=24, example="Chợ Hòa Cường"),
+    _lcol("markets", "address", width=30),
+    _lcol("markets", "is_pilot_smart_market", kind="bool", example="Có",
+          description_vi="Có/Không: chợ thí điểm chợ thông minh (không dùng tiền mặt).",
+          description_en="Yes/No: a pilot smart (cashless) market."),
+    *_geometry_cols("Vị trí chợ (POINT) hoặc khuôn viên chợ (POLYGON)", "The market's location (POINT) or "
+                    "footprint (POLYGON)"),
+)
+
+_STALL = (
+    _lcol("stalls", "market_code", example="CHO-HC-01", aliases=("Chợ", "Mã chợ (quầy)"),
+          description_vi="Mã chợ đã có trong phường; để trống thì xác định theo tọa độ (trong khuôn viên chợ hoặc "
+                         "cách chợ không quá 150 m).",
+          description_en="Code of a market of the ward; empty: found from the point (inside the market's "
+                         "footprint, or within 150 m of it)."),
+    _lcol("stalls", "stall_no", required=True, max_len=16, example="A-012", width=10, aliases=("Số quầy", "Số sạp"),
+          description_vi="Số quầy/sạp, duy nhất trong một chợ.", description_en="Stall number, unique in its market."),
+    _lcol("stalls", "zone", example="Khu hàng khô", aliases=("Khu hàng",)),
+    _lcol("stalls", "trade", example="Rau củ quả", aliases=("Mặt hàng",)),
+    _lcol("stalls", "holder_name", example="Nguyễn Thị B", aliases=("Tiểu thương", "Chủ sạp")),
+    _lcol("stalls", "holder_phone", kind="phone", example="0905123456"),
+    Column("establishment_code", "Mã cơ sở", "Establishment code", max_len=32,
+           description_vi="Mã cơ sở (tiểu thương) đã có trong phường, nếu có.",
+           description_en="Code of the stall's establishment on record, if any."),
+    _lcol("stalls", "accepts_qr_pos", kind="bool", example="Có",
+          description_vi="Có/Không. Chỉ tính vào chỉ tiêu thí điểm khi có bằng chứng (ngày thấy giao dịch, người "
+                         "xác nhận).",
+          description_en="Yes/No. Counts toward the pilot target only with evidence (date seen, by whom)."),
+    Column("seen_on", "Ngày thấy giao dịch QR/POS", "Seen transacting on", kind="date", past_only=True,
+           aliases=("Ngày xác nhận",),
+           description_vi="Ngày cán bộ thấy quầy nhận thanh toán QR/thẻ (bằng chứng).",
+           description_en="Date an officer saw the stall take a QR or card payment (evidence)."),
+    Column("seen_by", "Người xác nhận", "Seen by", width=20,
+           description_vi="Cán bộ đã thấy giao dịch; bắt buộc khi có ngày.", description_en="Who saw it; required "
+                                                                                         "with the date."),
+    Column("payment_method", "Hình thức thanh toán thấy", "Method seen", kind="code", codes="payment",
+           example="Mã QR ngân hàng"),
+    Column("photo", "Ảnh minh chứng", "Photo", width=24,
+           description_vi="Tên tệp hoặc đường dẫn ảnh (không bắt buộc).",
+           description_en="A photo's file name or link (optional)."),
+    *_geometry_cols("Vị trí quầy (POINT)", "The stall's location (POINT)"),
+)
+
+_COMMERCIAL_STREET = (
+    _lcol("commercial_streets", "code", required=True, max_len=32, example="PTM-01"),
+    _lcol("commercial_streets", "name", required=True, width=26, example="Phố Núi Thành (đoạn thí điểm)"),
+    _lcol("commercial_streets", "note", width=30),
+    *_geometry_cols("Tuyến phố (LINESTRING, đếm cơ sở trong vòng 30 m) hoặc khu vực (POLYGON)",
+                    "The street (LINESTRING: establishments within 30 m are counted) or area (POLYGON)",
+                    points=False, required=True),
+)
+
+#: the columns of the establishments' template (establishments, licences, inspections)
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "establishments": _ESTABLISHMENT,
     "licences": _LICENCE,
     "inspections": _INSPECTION,
 }
+#: the columns of each base layer's template
+LAYER_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "residential_groups": _RESIDENTIAL_GROUP,
+    "land_parcels": _LAND_PARCEL,
+    "infrastructure": _INFRASTRUCTURE,
+    "public_facilities": _PUBLIC_FACILITY,
+    "markets": _MARKET,
+    "stalls": _STALL,
+    "commercial_streets": _COMMERCIAL_STREET,
+}
+#: every kind's columns
+ALL_COLUMNS: dict[str, tuple[Column, ...]] = {**COLUMNS, **LAYER_COLUMNS}
 
 #: the sheet of the template holding each kind (the importer looks for it first)
 SHEETS: dict[str, tuple[str, str]] = {
     "establishments": ("Cơ sở kinh doanh", "Establishments"),
     "licences": ("Giấy phép", "Licences"),
     "inspections": ("Kiểm tra", "Inspections"),
+    "residential_groups": ("Tổ dân phố", "Residential groups"),
+    "land_parcels": ("Thửa đất", "Land parcels"),
+    "infrastructure": ("Hạ tầng", "Infrastructure"),
+    "public_facilities": ("Công trình công cộng", "Public facilities"),
+    "markets": ("Chợ", "Markets"),
+    "stalls": ("Quầy sạp", "Stalls"),
+    "commercial_streets": ("Tuyến phố thương mại", "Commercial streets"),
 }
 
 #: licence columns carried on an establishment row: kind -> (number, issued, expires) column names
@@ -225,7 +394,7 @@ class ColumnMapping:
 
 
 def column(kind: str, name: str) -> Column:
-    for c in COLUMNS[kind]:
+    for c in ALL_COLUMNS[kind]:
         if c.name == name:
             return c
     raise KeyError(name)
@@ -233,7 +402,7 @@ def column(kind: str, name: str) -> Column:
 
 def map_columns(kind: str, headers: list[object]) -> ColumnMapping:
     """Match ``headers`` to ``kind``'s columns; list required ones that are missing."""
-    cols = COLUMNS[kind]
+    cols = ALL_COLUMNS[kind]
     index: dict[str, str] = {}
     for c in cols:
         for k in c.keys:
@@ -251,6 +420,6 @@ def map_columns(kind: str, headers: list[object]) -> ColumnMapping:
             mapping.by_header[str(h)] = name
     present = set(mapping.by_header.values())
     mapping.missing = [c for c in cols if c.required and c.name not in present]
-    if kind != "establishments" and not present & {"establishment_code", "tax_code"}:
+    if kind in ("licences", "inspections") and not present & {"establishment_code", "tax_code"}:
         mapping.missing.insert(0, column(kind, "establishment_code"))
     return mapping

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from geomap import db
 from geomap.importing.columns import ESTABLISHMENT_FIELDS, INSPECTION_FIELDS, LICENCE_FIELDS
+from geomap.importing.specs import EVIDENCE_FIELDS, LayerSpec
 
 #: the columns of the staged tables, in the order of the rows the writer builds
 STAGED_ESTABLISHMENT = ("id", "is_new", "version", *ESTABLISHMENT_FIELDS, "search_key", "lon", "lat")
@@ -37,7 +38,8 @@ _INSPECTION_TYPES = {"id": "int", "is_new": "boolean", "establishment_id": "int"
 #: the columns of one audit entry, as :func:`copy_audit` takes them
 AUDIT_COLUMNS = ("user_id", "username", "action", "entity_type", "entity_id", "before", "after", "note")
 #: the tables whose ids an import draws ahead (:func:`new_ids`)
-_ID_TABLES = ("establishment", "licence", "inspection")
+_ID_TABLES = ("establishment", "licence", "inspection", "residential_group", "land_parcel", "infrastructure",
+              "public_facility", "market", "stall", "commercial_street")
 
 
 # --- reading (the dry run) ------------------------------------------------------------------------
@@ -244,3 +246,141 @@ def merge_inspections(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
             "n.follow_up_due) END"
     conn.execute(sa.text(f"UPDATE inspection n SET {sets}, updated_at = now() FROM _imp_ins t "
                          "WHERE t.id = n.id AND NOT t.is_new"))
+
+
+# --- base layers (geomap/importing/layer_plan.py; tables and columns come from importing/specs.py) --------
+
+
+def _layer_from(spec: LayerSpec) -> tuple[str, str]:
+    """FROM clause and ward condition of ``spec``'s table (stalls belong to the ward through their market)."""
+    if spec.ward_scoped:
+        return f"{spec.table} x", "x.ward_id = :w"
+    return f"{spec.table} x JOIN market m ON m.id = x.market_id", "m.ward_id = :w"
+
+
+def layer_records(bind: db.Bind, spec: LayerSpec, ward_id: int) -> list[dict[str, Any]]:
+    """The ward's rows of ``spec``'s table: ``id``, the imported fields (geometry fields as WKB) and ``geom`` (WKB)."""
+    source, where = _layer_from(spec)
+    cols = ", ".join(f"ST_AsBinary(x.{f}) AS {f}" if f in spec.geometry_fields else f"x.{f}" for f in spec.fields)
+    return db.rows(bind, f"SELECT x.id, {cols}, ST_AsBinary(x.geom) AS geom FROM {source} WHERE {where} "
+                         "ORDER BY x.id", {"w": ward_id})
+
+
+def codes_elsewhere(bind: db.Bind, table: str, ward_id: int, codes: Sequence[str]) -> set[str]:
+    """Those of ``codes`` that a row of ``table`` in another ward carries (codes unique across wards)."""
+    if not codes:
+        return set()
+    return set(db.scalars(bind, f"SELECT code FROM {table} WHERE ward_id <> :w AND code = ANY(:c)",
+                          {"w": ward_id, "c": list(codes)}))
+
+
+def markets(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
+    """The ward's markets: ``id``, ``code``, ``name``, ``geom`` and ``footprint`` (WKB)."""
+    return db.rows(bind, "SELECT id, code, name, ST_AsBinary(geom) AS geom, ST_AsBinary(footprint) AS footprint "
+                         "FROM market WHERE ward_id = :w ORDER BY id", {"w": ward_id})
+
+
+def establishment_codes(bind: db.Bind, ward_id: int, codes: Sequence[str]) -> dict[str, int]:
+    """code -> id of those of ``codes`` that name an establishment of the ward."""
+    if not codes:
+        return {}
+    with db.read(bind) as conn:
+        return {r[0]: r[1] for r in conn.execute(sa.text(
+            "SELECT code, id FROM establishment WHERE ward_id = :w AND code = ANY(:c)"),
+            {"w": ward_id, "c": list(codes)})}
+
+
+def evidence_on_file(bind: db.Bind, stall_ids: Sequence[int]) -> set[tuple[int, Any]]:
+    """(stall id, date seen) of the QR/POS evidence already recorded for ``stall_ids``."""
+    if not stall_ids:
+        return set()
+    with db.read(bind) as conn:
+        return {(r[0], r[1]) for r in conn.execute(sa.text(
+            "SELECT stall_id, seen_on FROM stall_payment_evidence WHERE stall_id = ANY(:s)"),
+            {"s": list(stall_ids)})}
+
+
+def merge_layer(conn: Connection, spec: LayerSpec, ward_id: int, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert and update rows of ``spec``'s table from staged tuples ``(id, is_new, *fields, geom)``
+    (geometries as hex WKB; an empty value keeps what is on file; an updated row is no longer synthetic)."""
+    if not rows:
+        return
+    cols = ("id", "is_new", *spec.fields, "geom")
+    _stage(conn, "_imp_layer", cols, {"id": "int", "is_new": "boolean", **spec.types}, rows)
+
+    def value(f: str) -> str:
+        if f in spec.geometry_fields:
+            return f"ST_SetSRID(CAST(t.{f} AS geometry), 4326)"
+        return f"t.{f}"
+
+    ward = ["ward_id"] if spec.ward_scoped else []
+    inserted = [f"COALESCE({value(f)}, {spec.insert_defaults[f]})" if f in spec.insert_defaults else value(f)
+                for f in spec.fields]
+    conn.execute(sa.text(
+        f"INSERT INTO {spec.table} (id, {', '.join([*ward, *spec.fields])}, geom) "
+        f"SELECT t.id, {', '.join([':w'] * len(ward) + inserted)}, {spec.geom_sql} FROM _imp_layer t WHERE t.is_new"),
+        {"w": ward_id})
+    sets = [f"{f} = COALESCE({value(f)}, x.{f})" for f in spec.fields]
+    sets.append(f"geom = COALESCE({spec.geom_sql}, x.geom)")
+    if spec.ward_scoped:
+        sets.append("is_synthetic = false")
+    if spec.has_updated_at:
+        sets.append("updated_at = now()")
+    conn.execute(sa.text(f"UPDATE {spec.table} x SET {', '.join(sets)} FROM _imp_layer t "
+                         "WHERE t.id = x.id AND NOT t.is_new"))
+
+
+def copy_evidence(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Append QR/POS evidence rows (tuples in the order of :data:`geomap.importing.specs.EVIDENCE_FIELDS`)."""
+    return _copy(conn, "stall_payment_evidence", EVIDENCE_FIELDS, rows)
+
+
+#: the template's columns of each base layer, as SQL over the table ``x`` (see :func:`layer_template_rows`)
+_LAYER_TEMPLATE = {
+    "residential_groups": ("x.code, x.name, x.population, x.households, ST_AsText(x.geom, 8) AS wkt",
+                           "residential_group x", "x.ward_id = :w", "x.code"),
+    "land_parcels": ("x.map_sheet, x.parcel_no, x.land_use_code, x.area_m2, x.planning_zone, "
+                     "ST_AsText(x.geom, 8) AS wkt", "land_parcel x", "x.ward_id = :w", "x.map_sheet, x.parcel_no"),
+    "infrastructure": ("x.code, x.kind, x.condition, x.checked_on, x.installed_on, ST_AsText(x.geom, 8) AS wkt",
+                       "infrastructure x", "x.ward_id = :w", "x.code"),
+    "public_facilities": ("x.kind, x.name, x.address, ST_AsText(x.geom, 8) AS wkt", "public_facility x",
+                          "x.ward_id = :w", "x.kind, x.name"),
+    "markets": ("x.code, x.name, x.address, x.is_pilot_smart_market, "
+                "ST_AsText(COALESCE(x.footprint, x.geom), 8) AS wkt", "market x", "x.ward_id = :w", "x.code"),
+    "stalls": ("m.code AS market_code, x.stall_no, x.zone, x.trade, x.holder_name, x.holder_phone, "
+               "e.code AS establishment_code, x.accepts_qr_pos, ev.seen_on, ev.seen_by, ev.method AS payment_method, "
+               "ev.photo, ST_AsText(x.geom, 8) AS wkt",
+               "stall x JOIN market m ON m.id = x.market_id LEFT JOIN establishment e ON e.id = x.establishment_id "
+               "LEFT JOIN LATERAL (SELECT p.seen_on, p.seen_by, p.method, p.photo FROM stall_payment_evidence p "
+               "WHERE p.stall_id = x.id ORDER BY p.seen_on DESC, p.id DESC LIMIT 1) ev ON true",
+               "m.ward_id = :w", "m.code, x.stall_no"),
+    "commercial_streets": ("x.code, x.name, x.note, ST_AsText(x.geom, 8) AS wkt", "commercial_street x",
+                           "x.ward_id = :w", "x.code"),
+}
+
+
+def layer_template_rows(bind: db.Bind, kind: str, ward_id: int) -> list[dict[str, Any]]:
+    """The ward's rows of base layer ``kind`` under the template's column names (the latest QR/POS
+    evidence of a stall with it), shapes as WKT to 8 decimals (about 1 mm)."""
+    cols, source, where, order = _LAYER_TEMPLATE[kind]
+    return db.rows(bind, f"SELECT {cols} FROM {source} WHERE {where} ORDER BY {order}", {"w": ward_id})
+
+
+def ungrouped_points(bind: db.Bind, ward_id: int) -> list[tuple[int, float, float]]:
+    """(id, lon, lat) of the ward's establishments with a point and no residential group."""
+    with db.read(bind) as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM establishment WHERE ward_id = :w AND geom IS NOT NULL "
+            "AND residential_group_id IS NULL ORDER BY id"), {"w": ward_id})]
+
+
+def assign_groups(conn: Connection, ward_id: int) -> list[tuple[int, int]]:
+    """Give each establishment of the ward with a point and no group the group covering it (the lowest id
+    where two touch); (establishment id, group id) of those changed, their version bumped as an edit's."""
+    return [tuple(r) for r in conn.execute(sa.text(
+        "UPDATE establishment e SET residential_group_id = c.gid, version = e.version + 1, updated_at = now() "
+        "FROM (SELECT DISTINCT ON (e2.id) e2.id AS eid, g.id AS gid FROM establishment e2 "
+        "      JOIN residential_group g ON g.ward_id = e2.ward_id AND ST_Covers(g.geom, e2.geom) "
+        "      WHERE e2.ward_id = :w AND e2.geom IS NOT NULL AND e2.residential_group_id IS NULL "
+        "      ORDER BY e2.id, g.id) c "
+        "WHERE e.id = c.eid RETURNING e.id, c.gid"), {"w": ward_id})]

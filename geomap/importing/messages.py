@@ -60,6 +60,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "violation has a follow-up)."),
     "cell.licence_no_issue_date": ("Có số giấy phép nhưng thiếu '{column}'.",
                                    "A licence number is given but '{column}' is missing."),
+    "cell.bool_invalid": ("'{value}' không phải Có hoặc Không.", "'{value}' is not yes or no."),
     "cell.int_invalid": ("'{value}' không phải là số nguyên không âm.", "'{value}' is not a whole number ≥ 0."),
     "cell.float_invalid": ("'{value}' không phải là số.", "'{value}' is not a number."),
     "cell.code_unknown": ("'{value}' không thuộc danh mục; dùng một trong: {allowed}.",
@@ -101,6 +102,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "No coordinates: placed at the matching address of establishment {code}."),
     "geo.missing": ("Không có tọa độ và địa chỉ không khớp: cơ sở sẽ nằm trong danh sách 'Chưa có tọa độ'.",
                     "No coordinates and no matching address: listed under 'without coordinates'."),
+    # base layers: shapes (geomap/importing/geometry.py, layer_plan.py)
+    "geo.required": ("Thiếu hình học: ghi cột 'Tọa độ WKT' (hoặc Kinh độ/Vĩ độ cho một điểm).",
+                     "No geometry: give the WKT column (or longitude/latitude for a point)."),
+    "geo.wrong_type": ("Hình học là {found}, lớp này nhận: {allowed}.",
+                       "The geometry is a {found}; this layer takes: {allowed}."),
+    "geo.invalid": ("Hình học không hợp lệ ({reason}): sửa trong phần mềm GIS (ví dụ Sửa hình học của QGIS).",
+                    "The geometry is not valid ({reason}): fix it in a GIS (e.g. QGIS's Fix geometries)."),
+    "geo.wrong_crs": ("Tọa độ ({x}, {y}) không phải độ WGS84 hay mét VN-2000 của phường (EPSG:{srid}): kiểm tra hệ "
+                      "tọa độ của tệp.",
+                      "The coordinates ({x}, {y}) are neither WGS84 degrees nor the ward's VN-2000 metres "
+                      "(EPSG:{srid}): check the file's coordinate system."),
+    "geo.shape_outside_ward": ("Hình học nằm ngoài {ward} (quanh điểm {lon}, {lat}): kiểm tra hệ tọa độ của tệp.",
+                               "The geometry lies outside {ward} (around {lon}, {lat}): check the file's "
+                               "coordinate system."),
+    "geo.partly_outside_ward": ("{area} m² của hình nằm ngoài ranh giới {ward} (quanh điểm {lon}, {lat}).",
+                                "{area} m² of the shape lie outside the {ward} boundary (around {lon}, {lat})."),
+    "geo.overlap": ("Chồng lấn với tổ {other} {area} m², quanh điểm ({lon}, {lat}).",
+                    "Overlaps group {other} by {area} m², around ({lon}, {lat})."),
+    "geo.overlap_sliver": ("Dải chồng lấn rất hẹp với tổ {other} ({area} m², quanh điểm {lon}, {lat}): "
+                           "chấp nhận, nên sửa.",
+                           "A thin overlap with group {other} ({area} m², around {lon}, {lat}): accepted, worth "
+                           "fixing."),
+    "geo.gap": ("Khoảng trống {area} m² không thuộc tổ nào, giáp các tổ {groups}, quanh điểm ({lon}, {lat}).",
+                "A gap of {area} m² in no group, next to groups {groups}, around ({lon}, {lat})."),
+    "geo.gap_sliver": ("Dải trống rất hẹp {area} m² giáp các tổ {groups} (quanh điểm {lon}, {lat}): chấp nhận, "
+                       "nên sửa.",
+                       "A thin gap of {area} m² next to groups {groups} (around {lon}, {lat}): accepted, worth "
+                       "fixing."),
+    "geo.tiling": ("Mọi tổ được cho bằng một điểm: hệ thống đã vẽ ranh giới các tổ bằng phân vùng Voronoi trong "
+                   "ranh giới phường (mỗi tổ gồm phần đất gần điểm của tổ hơn điểm của tổ khác). Nên thay bằng ranh "
+                   "giới thật khi có.",
+                   "Every group is given as a point: geomap drew the groups as a Voronoi tiling within the ward "
+                   "boundary (each group is the land closer to its point than to any other group's). Replace it "
+                   "with real boundaries when you have them."),
+    "geo.tiled": ("Ranh giới vẽ từ điểm (Voronoi): {area} m².", "Boundary drawn from the point (Voronoi): {area} m²."),
+    "geo.points_mixed": ("Tệp vừa có ranh giới vừa có điểm: cho mọi tổ bằng ranh giới, hoặc mọi tổ bằng một điểm.",
+                         "The file mixes boundaries and points: give every group as a boundary, or every group as "
+                         "a point."),
+    "geo.same_point": ("Trùng điểm với dòng {other}: không vẽ được ranh giới hai tổ.",
+                       "The same point as row {other}: the two groups cannot be told apart."),
+    "geo.groups_assigned": ("{n} cơ sở chưa có tổ dân phố sẽ được gán tổ chứa vị trí của cơ sở.",
+                            "{n} establishments without a residential group will get the group containing "
+                            "their point."),
+    "geo.area_computed": ("Diện tích tính từ hình thửa: {area} m².", "Area computed from the shape: {area} m²."),
+    "geo.area_differs": ("Diện tích ghi {given} m² khác diện tích hình thửa {area} m² hơn {pct}%.",
+                         "The stated area {given} m² differs from the shape's {area} m² by more than {pct}%."),
+    "geo.footprint": ("Hình là khuôn viên chợ: vị trí chợ đặt tại một điểm bên trong.",
+                      "The shape is the market's footprint: the market's point is placed inside it."),
     # matching
     "match.code_other_ward": ("Mã cơ sở {value} thuộc phường khác.", "The code {value} belongs to another ward."),
     "match.tax_ambiguous": ("Có {n} cơ sở cùng mã số thuế {value}: ghi Mã cơ sở để chọn đúng cơ sở.",
@@ -111,6 +160,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "match.code_kept": ("Giữ mã cơ sở hiện có {code} (tệp ghi {value}).",
                         "The existing code {code} is kept (the file says {value})."),
     "match.duplicate_row": ("Trùng với dòng {other} của tệp.", "Duplicates row {other} of the file."),
+    "match.duplicate_parcel": ("Tờ {sheet}, thửa {parcel} có ở cả dòng {first} và dòng {second} của tệp.",
+                               "Sheet {sheet}, parcel {parcel} is on both row {first} and row {second} of the file."),
+    "match.market_unknown": ("Không có chợ '{value}' trong phường: quầy phải thuộc một chợ đã có (nhập chợ trước).",
+                             "There is no market '{value}' in the ward: a stall must belong to a market on record "
+                             "(import the markets first)."),
+    "match.no_market": ("Quầy không thuộc chợ nào: ghi Mã chợ, hoặc tọa độ trong khuôn viên chợ.",
+                        "The stall is in no market: give the market code, or a point inside a market."),
+    "match.market_by_point": ("Xác định chợ {code} theo tọa độ.", "Market {code} found from the point."),
+    "match.evidence_needs_seen_by": ("Có ngày thấy giao dịch nhưng thiếu người xác nhận.",
+                                     "A date seen transacting needs who saw it."),
+    "match.evidence_contradicts": ("Có bằng chứng giao dịch QR/POS nhưng cột 'Nhận QR/POS' ghi Không.",
+                                   "There is evidence of QR/POS payments but 'Accepts QR/POS' says no."),
+    "match.no_evidence": ("Nhận QR/POS nhưng chưa có bằng chứng (ngày thấy giao dịch, người xác nhận): không tính "
+                          "vào chỉ tiêu thí điểm.",
+                          "Accepts QR/POS but without evidence (date seen, by whom): not counted toward the pilot "
+                          "target."),
+    "match.evidence_on_file": ("Bằng chứng ngày {day} đã có.", "Evidence of {day} is already on file."),
     "match.no_establishment": ("Không tìm thấy cơ sở '{value}' trong phường.",
                                "No establishment '{value}' in this ward."),
 }

@@ -29,6 +29,7 @@ from geomap.importing.columns import (
     ESTABLISHMENT_LICENCES,
     INSPECTION_FIELDS,
     LICENCE_FIELDS,
+    RECORD_KINDS,
     ColumnMapping,
     header_key,
     map_columns,
@@ -77,10 +78,12 @@ class PlannedRow:
     licences: list[PlannedLicence] = field(default_factory=list)
     #: the matched record as it is on file (updates), for the audit's "before"
     existing: dict[str, Any] | None = None
+    #: how a base-layer row is named in the dry run (a code, "sheet/parcel", "market/stall")
+    label: str | None = None
 
     @property
     def code(self) -> str | None:
-        return self.values.get("code") or self.values.get("establishment_code")
+        return self.label or self.values.get("code") or self.values.get("establishment_code")
 
 
 @dataclass
@@ -114,6 +117,7 @@ class ImportPlan:
     def frame(self, lang: str = "vi") -> pd.DataFrame:
         """One line per row: row number, action, code, name, changes and messages (plain text)."""
         en = lang == "en"
+        records_kind = self.kind in RECORD_KINDS
         records = []
         for r in self.rows:
             changed = [k for k in r.changes] + [f"{lic.kind}:{'+' if lic.action == 'insert' else '~'}"
@@ -121,7 +125,7 @@ class ImportPlan:
             records.append({
                 ("Row" if en else "Dòng"): r.row,
                 ("Action" if en else "Thao tác"): i18n.t(f"import.action.{r.action}", lang),
-                ("Code" if en else "Mã cơ sở"): r.code or "",
+                ("Code" if en else ("Mã cơ sở" if records_kind else "Mã")): r.code or "",
                 ("Name" if en else "Tên"): r.values.get("name") or "",
                 ("Changes" if en else "Thay đổi"): ", ".join(changed),
                 ("Messages" if en else "Ghi chú"): "\n".join(
@@ -249,6 +253,13 @@ def build_plan(bind: db.Bind, kind: str, table: RawTable, ward_id: int, filename
     if unknown:
         plan.file_issues.append(Issue(None, None, "warning", "file.unknown_columns",
                                       {"columns": ", ".join(unknown)}))
+    if kind not in RECORD_KINDS:  # a base layer: one path for all of them (geomap/importing/layer_plan.py)
+        from geomap.importing import layer_plan
+
+        refs = Refs(today=today, vsic_codes=frozenset(), ward_name=ward.name, ward_shape=None,
+                    local_srid=ward.local_srid)
+        plan.rows = layer_plan.plan_rows(bind, ward, validate(kind, table, mapping, refs), mapping, plan)
+        return plan
     refs = load_refs(bind, ward, today)
     planner = {"establishments": _plan_establishments, "licences": _plan_licences,
                "inspections": _plan_inspections}[kind]

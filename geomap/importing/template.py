@@ -24,7 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from geomap import config, db, i18n
 from geomap.importing import data
-from geomap.importing.columns import COLUMNS, SHEETS, Column
+from geomap.importing.columns import ALL_COLUMNS, RECORD_KINDS, SHEETS, Column
 
 GUIDE_SHEET = "Hướng dẫn"
 DICTIONARY_SHEET = "Từ điển dữ liệu"
@@ -41,8 +41,14 @@ _KIND_LABEL = {
     "code": ("Chọn trong danh sách", "Pick from the list"), "list": ("Danh sách, cách nhau dấu phẩy", "Comma list"),
     "vsic": ("Mã VSIC 2018", "VSIC 2018 code"), "wkt": ("WKT", "WKT"), "tax": ("Mã số thuế", "Tax code"),
     "phone": ("Số điện thoại", "Phone number"), "id_number": ("Số CCCD", "ID number"),
-    "email": ("Thư điện tử", "E-mail"),
+    "email": ("Thư điện tử", "E-mail"), "bool": ("Có/Không", "Yes/No"),
 }
+#: the code lists of the establishments' template, in this order (base layers add their own)
+_RECORD_CODES = ("business_type", "operating_status", "payment", "licence_kind", "inspection_kind",
+                 "inspection_result")
+_YES_NO = {"vi": ("Có", "Không"), "en": ("Yes", "No")}
+#: Excel's limit of characters in one cell: a longer WKT is left empty (the shape on file is kept)
+EXCEL_CELL_MAX = 32_767
 
 GUIDE_VI = (
     "MẪU NHẬP DỮ LIỆU — BẢN ĐỒ SỐ KINH DOANH",
@@ -61,6 +67,28 @@ GUIDE_VI = (
     "8. Chủ cơ sở, số CCCD, điện thoại, thư điện tử là dữ liệu cá nhân: không bao giờ công khai.",
     "",
     "Trang 'Từ điển dữ liệu' mô tả từng cột; trang 'Danh mục' liệt kê mã ngành VSIC và các giá trị cho phép.",
+)
+GUIDE_LAYER_VI = (
+    "MẪU NHẬP DỮ LIỆU NỀN — {title}",
+    "",
+    "1. Giữ nguyên dòng tiêu đề (dòng 1). Cột có dấu * là bắt buộc. Rê chuột lên tiêu đề để xem mô tả.",
+    "2. Hình học: cột 'Tọa độ WKT' (ví dụ POLYGON((108.22 16.04, ...)) hoặc POINT(108.22 16.04)), WGS84 hoặc mét "
+    "VN-2000 của phường; với điểm có thể dùng Kinh độ/Vĩ độ. Cũng nhận tệp GeoJSON, GeoPackage có cùng tên cột.",
+    "3. Nhập lại cùng một tệp sẽ CẬP NHẬT, không tạo bản trùng. Ô để trống giữ nguyên giá trị đang có.",
+    "4. Luôn chạy 'Kiểm tra thử' trước: xem từng dòng sẽ thêm mới / cập nhật / từ chối và lý do. Khi ghi thật, "
+    "hoặc toàn bộ tệp được ghi, hoặc không ghi gì.",
+    "",
+    "Trang 'Từ điển dữ liệu' mô tả từng cột; trang 'Danh mục' liệt kê các giá trị cho phép.",
+)
+GUIDE_LAYER_EN = (
+    "BASE DATA IMPORT TEMPLATE — {title}",
+    "",
+    "1. Keep the header row. Columns marked * are required. Hover a header for its description.",
+    "2. Geometry: the WKT column (e.g. POLYGON((108.22 16.04, ...)) or POINT(108.22 16.04)), in WGS84 or the ward's "
+    "VN-2000 metres; a point may be given as longitude/latitude. GeoJSON and GeoPackage files with the same columns "
+    "are accepted too.",
+    "3. Importing the same file again updates, never duplicates. Empty cells keep the value on record.",
+    "4. Always run the dry run first. The real run writes the whole file or nothing.",
 )
 GUIDE_EN = (
     "IMPORT TEMPLATE — BUSINESS DIGITAL MAP",
@@ -98,7 +126,7 @@ def _header_text(col: Column, lang: str) -> str:
 
 def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> Any:
     ws = wb.create_sheet(SHEETS[kind][1 if lang == "en" else 0])
-    cols = COLUMNS[kind]
+    cols = ALL_COLUMNS[kind]
     for j, col in enumerate(cols, start=1):
         cell = ws.cell(row=1, column=j, value=_header_text(col, lang))
         cell.font = _HEADER_FONT
@@ -117,6 +145,10 @@ def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> An
                                 error="Nhập ngày dạng dd/mm/yyyy." if lang != "en" else "Enter a date dd/mm/yyyy.")
             dv.add(rng)
             ws.add_data_validation(dv)
+        elif col.kind == "bool" and "bool" in lists:
+            dv = DataValidation(type="list", formula1=lists["bool"], allow_blank=True)
+            dv.add(rng)
+            ws.add_data_validation(dv)
         elif col.kind in ("code", "vsic") and (col.codes or col.kind) in lists:
             dv = DataValidation(type="list", formula1=lists[col.codes or col.kind], allow_blank=True,
                                 showErrorMessage=col.kind == "code", errorTitle="Giá trị không hợp lệ",
@@ -129,10 +161,30 @@ def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> An
     return ws
 
 
-def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str) -> dict[str, str]:
+def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str,
+                 kinds: Sequence[str] = RECORD_KINDS) -> dict[str, str]:
     """The 'Danh mục' sheet; returns code list -> range formula for drop-downs."""
     ws = wb.create_sheet(LISTS_SHEET)
     refs: dict[str, str] = {}
+    cols = [c for k in kinds for c in ALL_COLUMNS[k]]
+    codes = list(_RECORD_CODES) if set(kinds) & set(RECORD_KINDS) else []
+    codes += [c.codes for c in cols if c.codes and c.codes not in codes]
+    col = 4
+    if any(c.kind == "bool" for c in cols):
+        codes.append("bool")
+    if not any(c.kind == "vsic" for c in cols):
+        col = 1
+    for codes_name in codes:
+        labels = list(_YES_NO[lang if lang == "en" else "vi"]) if codes_name == "bool" else _labels(codes_name, lang)
+        letter = get_column_letter(col)
+        ws.cell(row=1, column=col, value=codes_name).font = Font(bold=True)
+        for i, label in enumerate(labels, start=2):
+            ws.cell(row=i, column=col, value=label)
+        refs[codes_name] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
+        ws.column_dimensions[letter].width = 34
+        col += 1
+    if not any(c.kind == "vsic" for c in cols):
+        return refs
     col = 1
     industries = _industries(bind)
     ws.cell(row=1, column=col, value="Mã ngành VSIC" if lang != "en" else "VSIC code").font = Font(bold=True)
@@ -143,21 +195,10 @@ def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str) -> dict[str, str
     refs["vsic"] = f"'{LISTS_SHEET}'!$A$2:$A${len(industries) + 1}"
     ws.column_dimensions["A"].width = 14
     ws.column_dimensions["B"].width = 60
-    col = 4
-    for codes in ("business_type", "operating_status", "payment", "licence_kind", "inspection_kind",
-                  "inspection_result"):
-        labels = _labels(codes, lang)
-        letter = get_column_letter(col)
-        ws.cell(row=1, column=col, value=codes).font = Font(bold=True)
-        for i, label in enumerate(labels, start=2):
-            ws.cell(row=i, column=col, value=label)
-        refs[codes] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
-        ws.column_dimensions[letter].width = 34
-        col += 1
     return refs
 
 
-def _dictionary_sheet(wb: Workbook, lang: str) -> None:
+def _dictionary_sheet(wb: Workbook, lang: str, kinds: Sequence[str] = RECORD_KINDS) -> None:
     ws = wb.create_sheet(DICTIONARY_SHEET)
     en = lang == "en"
     heads = (("Sheet", "Header", "Header (Vietnamese)", "Required", "Type", "Description", "Allowed values",
@@ -168,9 +209,11 @@ def _dictionary_sheet(wb: Workbook, lang: str) -> None:
         c = ws.cell(row=1, column=j, value=h)
         c.font, c.fill = _HEADER_FONT, _HEADER_FILL
     r = 2
-    for kind, cols in COLUMNS.items():
-        for col in cols:
+    for kind in kinds:
+        for col in ALL_COLUMNS[kind]:
             allowed = ", ".join(_labels(col.codes, lang)) if col.codes else ""
+            if col.kind == "bool":
+                allowed = ", ".join(_YES_NO["en" if en else "vi"])
             if col.kind == "vsic":
                 allowed = f"'{LISTS_SHEET}'"
             ws.append((SHEETS[kind][1 if en else 0], col.header(lang), col.header("vi" if en else "en"),
@@ -186,19 +229,26 @@ def _dictionary_sheet(wb: Workbook, lang: str) -> None:
     ws.freeze_panes = "A2"
 
 
-def build_template(lang: str = "vi", bind: db.Bind | None = None) -> Workbook:
-    """The empty import template (the industry list from the database ``bind`` when given, else from data/)."""
+def build_template(lang: str = "vi", bind: db.Bind | None = None,
+                   kinds: Sequence[str] = RECORD_KINDS) -> Workbook:
+    """The empty import template of ``kinds`` (establishments with their licences and inspections, or one
+    base layer); the industry list from the database ``bind`` when given, else from data/."""
     wb = Workbook()
     guide = wb.active
     guide.title = GUIDE_SHEET
-    for i, line in enumerate(GUIDE_EN if lang == "en" else GUIDE_VI, start=1):
+    if set(kinds) <= set(RECORD_KINDS):
+        lines = GUIDE_EN if lang == "en" else GUIDE_VI
+    else:
+        title = ", ".join(SHEETS[k][1 if lang == "en" else 0] for k in kinds).upper()
+        lines = [line.format(title=title) for line in (GUIDE_LAYER_EN if lang == "en" else GUIDE_LAYER_VI)]
+    for i, line in enumerate(lines, start=1):
         guide.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True)
     guide["A1"].font = Font(bold=True, size=14)
     guide.column_dimensions["A"].width = 130
-    lists = _lists_sheet(wb, bind, lang)
-    for kind in COLUMNS:
+    lists = _lists_sheet(wb, bind, lang, kinds)
+    for kind in kinds:
         _data_sheet(wb, kind, lang, lists)
-    _dictionary_sheet(wb, lang)
+    _dictionary_sheet(wb, lang, kinds)
     wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames))
     return wb
 
@@ -206,7 +256,7 @@ def build_template(lang: str = "vi", bind: db.Bind | None = None) -> Workbook:
 def fill_rows(wb: Workbook, kind: str, rows: Iterable[Mapping[str, Any]], lang: str = "vi") -> int:
     """Append ``rows`` (mappings of column name -> value) to ``kind``'s sheet, formatted for import."""
     ws = wb[SHEETS[kind][1 if lang == "en" else 0]]
-    cols = COLUMNS[kind]
+    cols = ALL_COLUMNS[kind]
     n = 0
     for rec in rows:
         ws.append([_cell(col, rec.get(col.name), lang) for col in cols])
@@ -224,6 +274,10 @@ def fill_rows(wb: Workbook, kind: str, rows: Iterable[Mapping[str, Any]], lang: 
 def _cell(col: Column, value: Any, lang: str) -> Any:
     if value is None:
         return None
+    if col.kind == "bool":
+        return _YES_NO["en" if lang == "en" else "vi"][0 if value else 1]
+    if col.kind == "wkt" and len(str(value)) > EXCEL_CELL_MAX:
+        return None
     if col.kind == "code" and col.codes:
         return i18n.code_label(col.codes, value, lang)
     if col.kind == "list" and col.codes:
@@ -236,11 +290,14 @@ def _cell(col: Column, value: Any, lang: str) -> Any:
 
 
 def fill_from_database(bind: db.Bind, ward_id: int, lang: str = "vi",
-                       kinds: Sequence[str] = ("establishments", "licences", "inspections")) -> Workbook:
-    """The template filled with the ward's records, ready to edit and import back."""
+                       kinds: Sequence[str] = RECORD_KINDS) -> Workbook:
+    """The template filled with the ward's records (of ``kinds``), ready to edit and import back."""
     with db.read(bind) as conn:
-        wb = build_template(lang, conn)
-        rows = data.template_rows(conn, ward_id)
+        wb = build_template(lang, conn, kinds)
+        rows = data.template_rows(conn, ward_id) if set(kinds) & set(RECORD_KINDS) else {}
+        for kind in kinds:
+            if kind not in RECORD_KINDS:
+                rows[kind] = data.layer_template_rows(conn, kind, ward_id)
     for kind in kinds:
         fill_rows(wb, kind, rows[kind], lang)
     return wb

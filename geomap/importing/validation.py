@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geomap import i18n
-from geomap.importing.columns import COLUMNS, ESTABLISHMENT_LICENCES, Column, ColumnMapping, header_key
+from geomap.importing.columns import ALL_COLUMNS, ESTABLISHMENT_LICENCES, Column, ColumnMapping, header_key
 from geomap.importing.messages import render
 from geomap.importing.reading import RawTable
 from geomap.records import rules
@@ -32,6 +32,8 @@ VN_LON = (102.0, 110.0)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMPTY_LIST = {"", "khong", "none", "-", "0", "no"}
+_TRUE = {"co", "x", "1", "yes", "y", "true", "dung", "v"}
+_FALSE = {"khong", "0", "no", "n", "false", "sai", "-"}
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,15 @@ def _parse_cell(col: Column, value: Any, refs: Refs, warnings: list[_Bad]) -> An
         return number
     if kind == "code":
         return _code(value, col.codes or "")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        word = fold(_as_text(value)).strip()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise _Bad("cell.bool_invalid", value=_display(value))
     if kind == "list":
         parts = [p for p in re.split(r"[,;\n]", _as_text(value))]
         if all(fold(p).strip() in _EMPTY_LIST for p in parts):
@@ -346,7 +357,7 @@ def _address_keys(values: dict[str, Any]) -> list[str]:
 
 def validate(kind: str, table: RawTable, mapping: ColumnMapping, refs: Refs) -> list[RowCheck]:
     """Check every row of ``table`` as ``kind``; one :class:`RowCheck` per data row."""
-    cols = {c.name: c for c in COLUMNS[kind]}
+    cols = {c.name: c for c in ALL_COLUMNS[kind]}
     used = [(header, cols[name]) for header, name in mapping.by_header.items()]
     frame = table.frame
     positions = [(header, col, frame.columns.get_loc(header)) for header, col in used]
@@ -371,7 +382,9 @@ def validate(kind: str, table: RawTable, mapping: ColumnMapping, refs: Refs) -> 
             if col.required and rc.values.get(name) in (None, "") and name in mapping.by_header.values():
                 if not any(i.column == mapping.header_of(name) for i in rc.issues):
                     rc.issues.append(Issue(rc.row, mapping.header_of(name), "error", "cell.required"))
-        _ROW_CHECKS[kind](rc, mapping, refs)
+        check = _ROW_CHECKS.get(kind)  # base layers: geometry and file-wide checks in geomap.importing.specs
+        if check is not None:
+            check(rc, mapping, refs)
         out.append(rc)
     _check_inside_ward(out, refs)
     return out

@@ -235,3 +235,30 @@ def insert_inspection(conn: Connection, establishment_id: int, values: Mapping[s
         "INSERT INTO inspection (establishment_id, inspected_on, inspector_id, inspector_name, kind, result, "
         "violations, notes, follow_up_due) VALUES (:e, :inspected_on, :inspector_id, :inspector_name, :kind, "
         ":result, CAST(:violations AS jsonb), :notes, :follow_up_due) RETURNING id"), params).scalar_one())
+
+
+# --- infrastructure (geomap/records/infrastructure.py) ----------------------------------------------
+
+
+def infrastructure(bind: db.Bind, infrastructure_id: int) -> dict[str, Any] | None:
+    return db.row(bind, "SELECT id, ward_id, code, kind, condition, checked_on, installed_on FROM infrastructure "
+                        "WHERE id = :i", {"i": infrastructure_id})
+
+
+def lock_infrastructure(conn: Connection, infrastructure_id: int) -> dict[str, Any] | None:
+    return db.row(conn, "SELECT id, ward_id, code, kind, condition, checked_on FROM infrastructure WHERE id = :i "
+                        "FOR UPDATE", {"i": infrastructure_id})
+
+
+def write_infrastructure_condition(conn: Connection, infrastructure_id: int, condition: str, checked_on: Any) -> None:
+    conn.execute(sa.text("UPDATE infrastructure SET condition = :c, checked_on = :d, updated_at = now() "
+                         "WHERE id = :i"), {"c": condition, "d": checked_on, "i": infrastructure_id})
+
+
+def infrastructure_list(bind: db.Bind, ward_id: int, *, kind: str | None, condition: str | None, query: str | None,
+                        limit: int) -> list[dict[str, Any]]:
+    return db.rows(bind, "SELECT id, code, kind, condition, checked_on, installed_on FROM infrastructure "
+                         "WHERE ward_id = :w AND (CAST(:k AS text) IS NULL OR kind = :k) "
+                         "AND (CAST(:c AS text) IS NULL OR condition = :c) "
+                         "AND (CAST(:q AS text) IS NULL OR code ILIKE '%' || :q || '%') ORDER BY code LIMIT :n",
+                   {"w": ward_id, "k": kind, "c": condition, "q": query, "n": limit})

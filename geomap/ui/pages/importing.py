@@ -1,4 +1,5 @@
-"""Import page: download the template, upload a file, see the dry run row by row, then import it.
+"""Import page: pick what to import (establishments and their records, or a base layer), download its
+template, upload a file, see the dry run row by row, then import it.
 
 Reads widgets, calls :func:`geomap.importing.dry_run` / :func:`geomap.importing.run_import`,
 renders. The real run is offered only when the dry run found nothing to reject, and it
@@ -14,7 +15,16 @@ import streamlit as st
 
 from geomap import i18n
 from geomap.errors import GeomapError
-from geomap.importing import KINDS, MAX_UPLOAD_MB, ImportFileError, ImportRejected, dry_run, run_import, template
+from geomap.importing import (
+    KINDS,
+    MAX_UPLOAD_MB,
+    RECORD_KINDS,
+    ImportFileError,
+    ImportRejected,
+    dry_run,
+    run_import,
+    template,
+)
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
@@ -32,6 +42,13 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "import.kind.establishments": ("Cơ sở kinh doanh (kèm giấy phép)", "Establishments (with licences)"),
     "import.kind.licences": ("Giấy phép", "Licences"),
     "import.kind.inspections": ("Kết quả kiểm tra", "Inspections"),
+    "import.kind.residential_groups": ("Tổ dân phố (ranh giới hoặc điểm)", "Residential groups (boundaries or points)"),
+    "import.kind.land_parcels": ("Thửa đất", "Land parcels"),
+    "import.kind.infrastructure": ("Hạ tầng đô thị", "Urban infrastructure"),
+    "import.kind.public_facilities": ("Công trình công cộng", "Public facilities"),
+    "import.kind.markets": ("Chợ", "Markets"),
+    "import.kind.stalls": ("Quầy/sạp chợ (kèm bằng chứng QR/POS)", "Market stalls (with QR/POS evidence)"),
+    "import.kind.commercial_streets": ("Tuyến phố thương mại thí điểm", "Pilot commercial streets"),
     "import.file": ("Tệp dữ liệu", "Data file"),
     "import.limit": ("Tối đa {mb} MB.", "At most {mb} MB."),
     "import.check": ("Kiểm tra thử (chưa ghi)", "Dry run (writes nothing)"),
@@ -50,8 +67,13 @@ _PLAN = "geomap.import.plan"
 
 
 @st.cache_data(show_spinner=False)
-def _template_bytes(lang: str) -> bytes:
-    return template.to_bytes(template.build_template(lang))
+def _template_bytes(lang: str, kinds: tuple[str, ...]) -> bytes:
+    return template.to_bytes(template.build_template(lang, kinds=kinds))
+
+
+def _template_kinds(kind: str) -> tuple[str, ...]:
+    """The kinds of the template offered with ``kind``: the establishments' three sheets, or the one base layer."""
+    return RECORD_KINDS if kind in RECORD_KINDS else (kind,)
 
 
 def _file_error(exc: GeomapError, lang: str) -> str:
@@ -62,21 +84,25 @@ def render(ctx: Context) -> None:
     lang = ctx.lang
     st.title(ctx.t("import.title"))
     st.caption(ctx.t("import.intro"))
-    c1, c2 = st.columns(2)
-    c1.download_button(ctx.t("import.template"), _template_bytes(lang), file_name="mau-nhap-du-lieu.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       icon=":material/download:")
-    if c2.button(ctx.t("import.template_filled"), icon=":material/table_view:"):
-        with st.spinner():
-            data = template.to_bytes(template.fill_from_database(ctx.engine, ctx.ward_id, lang))
-        st.session_state["geomap.import.filled"] = data
-    if st.session_state.get("geomap.import.filled"):
-        c2.download_button(ctx.t("import.template_filled_ready"), st.session_state["geomap.import.filled"],
-                           file_name=f"du-lieu-{ctx.ward_slug}.xlsx", icon=":material/download:",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
     kind = st.selectbox(ctx.t("import.kind"), KINDS, format_func=lambda k: ctx.t(f"import.kind.{k}"),
                         key="import.kind")
+    kinds = _template_kinds(kind)
+    suffix = "" if kinds == RECORD_KINDS else f"-{kind.replace('_', '-')}"
+    c1, c2 = st.columns(2)
+    c1.download_button(ctx.t("import.template"), _template_bytes(lang, kinds),
+                       file_name=f"mau-nhap-du-lieu{suffix}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       icon=":material/download:")
+    filled_key = f"geomap.import.filled{suffix}"
+    if c2.button(ctx.t("import.template_filled"), icon=":material/table_view:"):
+        with st.spinner():
+            data = template.to_bytes(template.fill_from_database(ctx.engine, ctx.ward_id, lang, kinds))
+        st.session_state[filled_key] = data
+    if st.session_state.get(filled_key):
+        c2.download_button(ctx.t("import.template_filled_ready"), st.session_state[filled_key],
+                           file_name=f"du-lieu-{ctx.ward_slug}{suffix}.xlsx", icon=":material/download:",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
     upload = st.file_uploader(ctx.t("import.file"), type=["xlsx", "csv", "txt", "geojson", "json", "gpkg"],
                               help=ctx.t("import.limit").format(mb=f"{MAX_UPLOAD_MB:g}"), key="import.file")
     if upload is None:
