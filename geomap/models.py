@@ -153,8 +153,6 @@ class Establishment(Base, TimestampMixin):
         _check_in("review_status", REVIEW_STATUSES, "ck_establishment_review_status"),
         sa.Index("ix_establishment_unpublished", "ward_id", "id",
                  postgresql_where=sa.text("review_status <> 'approved'")),
-        sa.Index("ix_establishment_approximate_geog", sa.text("geography(geom)"), postgresql_using="gist",
-                 postgresql_where=sa.text("location_quality <> 'exact'")),
         sa.Index("ix_establishment_search_key_trgm", "search_key", postgresql_using="gin",
                  postgresql_ops={"search_key": "gin_trgm_ops"}),
     )

@@ -39,9 +39,6 @@ def upgrade() -> None:
     # the few rows not yet published: the public readers' anti-join and the review list read this
     op.create_index("ix_establishment_unpublished", "establishment", ["ward_id", "id"],
                     postgresql_where=sa.text("review_status <> 'approved'"))
-    # the survey worklist: nearest first among the establishments placed only approximately
-    op.create_index("ix_establishment_approximate_geog", "establishment", [sa.text("geography(geom)")],
-                    postgresql_using="gist", postgresql_where=sa.text("location_quality <> 'exact'"))
     op.create_table(
         "establishment_photo",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -61,7 +58,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_establishment_photo_establishment_id", table_name="establishment_photo")
     op.drop_table("establishment_photo")
-    op.drop_index("ix_establishment_approximate_geog", table_name="establishment")
     op.drop_index("ix_establishment_unpublished", table_name="establishment")
     op.drop_constraint("ck_establishment_review_status", "establishment")
     for column in ("reviewed_at", "reviewed_by", "review_status", "verified_by", "verified_on"):

@@ -1,0 +1,353 @@
+"""Survey mode against the real PostGIS: worklist order, pin here, checks, additions and their review, rights."""
+
+from __future__ import annotations
+
+import io
+import json
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+import layers
+from geomap import auth, layer_reader
+from geomap.errors import ConcurrentEdit, LocalizedError
+from geomap.field_reports import photos
+from geomap.records import edit
+from geomap.survey import capture, review, worklist
+from geomap.survey.worklist import Position
+from qr import issue as qr_issue
+from qr import lookup as qr_lookup
+
+FOOD = "5610"
+W, S, E, N = 108.400, 16.200, 108.410, 16.210
+# positions along the ward's middle latitude, west to east (0.001° of longitude is about 107 m here)
+AT = {name: (W + 0.001 * (i + 1), 16.205) for i, name in enumerate("abcdefgh")}
+
+
+def _square(x0: float, y0: float, x1: float, y1: float) -> str:
+    return f"SRID=4326;MULTIPOLYGON((({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0})))"
+
+
+@pytest.fixture(scope="module")
+def ward(engine) -> dict:
+    """A small committed ward (no ward profile: inspectors may not survey it) with one account per role."""
+    with engine.begin() as c:
+        ward_id = c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES "
+            "('test-survey', 'Phường Khảo Sát', 'Đà Nẵng', 5899, ST_GeomFromEWKT(:g)) RETURNING id"),
+            {"g": _square(W, S, E, N)}).scalar_one()
+        for code, (x0, x1) in {"g1-west": (W, (W + E) / 2), "g2-east": ((W + E) / 2, E)}.items():
+            c.execute(sa.text("INSERT INTO residential_group (ward_id, code, name, geom) VALUES "
+                              "(:w, :c, :n, ST_GeomFromEWKT(:g))"),
+                      {"w": ward_id, "c": code, "n": f"Tổ {code}", "g": _square(x0, S, x1, N)})
+        other = c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES "
+            "('test-survey-other', 'Phường Bên Cạnh', 'Đà Nẵng', 5899, ST_GeomFromEWKT(:g)) RETURNING id"),
+            {"g": _square(108.5, 16.3, 108.51, 16.31)}).scalar_one()
+        users = {role: auth.create_user(c, f"sv_{role}", f"Cán bộ {role}", role, "mật-khẩu-dài", ward_id=ward_id)
+                 for role in ("inspector", "data_officer", "ward_manager", "admin")}
+        users["other_ward"] = auth.create_user(c, "sv_other", "Cán bộ phường khác", "data_officer", "mật-khẩu-dài",
+                                               ward_id=other)
+    return {"id": ward_id, "users": users}
+
+
+def _make(conn, ward, name, point, quality="address", **values) -> dict:
+    """An establishment created by the data officer, then marked as placed approximately (``quality``)."""
+    made = edit.create_establishment(conn, ward["id"], {"name": name, "business_type": "household", "vsic_code": FOOD,
+                                                        "owner_name": "Nguyễn Văn Chủ", "phone": "0905123456",
+                                                        **values},
+                                     lon=point[0] if point else None, lat=point[1] if point else None,
+                                     user=ward["users"]["data_officer"])
+    if point is not None and quality != "exact":
+        conn.execute(sa.text("UPDATE establishment SET location_quality = :q WHERE id = :i"),
+                     {"q": quality, "i": made["id"]})
+    return {**made, "version": _version(conn, made["id"])}
+
+
+def _version(conn, establishment_id) -> int:
+    return conn.execute(sa.text("SELECT version FROM establishment WHERE id = :i"), {"i": establishment_id}).scalar()
+
+
+def _codes(page) -> list[str]:
+    return [r["code"] for r in page["items"]]
+
+
+def _jpeg_with_exif() -> bytes:
+    im = Image.new("RGB", (800, 600), (30, 120, 200))
+    ex = Image.Exif()
+    ex[0x010F] = "SurveyPhoneMaker"
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=ex)
+    return buf.getvalue()
+
+
+# --- worklist --------------------------------------------------------------------------------
+
+
+def test_worklist_is_nearest_first_excludes_exact_and_ends_with_the_unplaced(conn, ward):
+    officer = ward["users"]["data_officer"]
+    far = _make(conn, ward, "Tiệm Xa", AT["h"], "group")
+    near = _make(conn, ward, "Tiệm Gần", AT["b"], "street")
+    middle = _make(conn, ward, "Tiệm Giữa", AT["e"], "address")
+    exact = _make(conn, ward, "Tiệm Chính Xác", AT["a"], "exact")
+    unplaced = _make(conn, ward, "Tiệm Chưa Có Vị Trí", None)
+    closed = _make(conn, ward, "Tiệm Đã Đóng", AT["c"])
+    edit.close_establishment(conn, closed["id"], expected_version=closed["version"], user=officer)
+
+    page = worklist.worklist(conn, officer, here=Position(*AT["a"], 5))
+    assert _codes(page) == [near["code"], middle["code"], far["code"], unplaced["code"]]
+    assert exact["code"] not in _codes(page) and closed["code"] not in _codes(page)
+    distances = [r["distance_m"] for r in page["items"]]
+    assert distances[0] == pytest.approx(107, abs=3) and distances[0] < distances[1] < distances[2]
+    assert distances[3] is None and page["total"] == 4 and not page["has_more"]
+
+    # from the east end the order turns round; without a position, by residential group (west, then east)
+    assert _codes(worklist.worklist(conn, officer, here=Position(*AT["h"])))[:3] == \
+        [far["code"], middle["code"], near["code"]]
+    by_group = _codes(worklist.worklist(conn, officer))
+    assert sorted(by_group[:2]) == sorted([near["code"], middle["code"]]) and by_group[2:] == [far["code"],
+                                                                                              unplaced["code"]]
+    # paged
+    first = worklist.worklist(conn, officer, here=Position(*AT["a"]), page_size=2)
+    second = worklist.worklist(conn, officer, here=Position(*AT["a"]), page=1, page_size=2)
+    assert first["has_more"] and not second["has_more"]
+    assert _codes(first) + _codes(second) == _codes(page)
+
+
+def test_worklist_and_form_carry_no_personal_data(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = _make(conn, ward, "Tiệm Riêng Tư", AT["c"])
+    hidden = {f.name for f in layers.get("establishments").personal_fields}
+    row = next(r for r in worklist.worklist(conn, officer)["items"] if r["code"] == made["code"])
+    assert not hidden & set(row)
+    form = capture.form(conn, officer, made["code"])
+    assert not hidden & set(form) and "Nguyễn Văn Chủ" not in json.dumps(form, default=str)
+
+
+def test_bad_positions_are_refused_with_a_sentence():
+    assert Position.parse("", "") is None
+    with pytest.raises(LocalizedError, match="không phải tọa độ"):
+        Position.parse("abc", "16.2")
+    with pytest.raises(LocalizedError, match="không phải tọa độ"):
+        Position.parse("108.4", "16.2", "-5")
+
+
+# --- pin here and the check ----------------------------------------------------------------------
+
+
+def test_pin_worse_than_30_m_needs_a_confirmation_then_leaves_the_worklist(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = _make(conn, ward, "Quán Cơm Ghim", AT["d"])
+    here = Position(AT["d"][0] + 0.0002, AT["d"][1], 45)
+    with pytest.raises(LocalizedError, match="45 m") as refused:
+        capture.check(conn, officer, made["code"], expected_version=made["version"], here=here)
+    assert refused.value.field == "confirm_accuracy"
+    assert _version(conn, made["id"]) == made["version"]
+    with pytest.raises(LocalizedError, match="độ chính xác"):  # unknown accuracy: confirm too
+        capture.check(conn, officer, made["code"], expected_version=made["version"], here=Position(*AT["d"]))
+
+    saved = capture.check(conn, officer, made["code"], expected_version=made["version"], here=here,
+                          confirm_accuracy=True)
+    row = conn.execute(sa.text("SELECT location_quality, ST_X(geom) x, verified_by, verified_on, version "
+                               "FROM establishment WHERE id = :i"), {"i": made["id"]}).mappings().one()
+    assert row["location_quality"] == "exact" and row["x"] == pytest.approx(here.lon)
+    assert row["verified_by"] == officer.id and row["verified_on"] is not None
+    assert saved["pinned"] and row["version"] == saved["version"] == made["version"] + 1
+    assert made["code"] not in _codes(worklist.worklist(conn, officer, here=here))
+    entry = conn.execute(sa.text("SELECT action, username, before, after, note FROM audit_log WHERE entity_type = "
+                                 "'establishment' AND entity_id = :i ORDER BY id DESC LIMIT 1"),
+                         {"i": made["id"]}).mappings().one()
+    assert entry["action"] == "survey" and entry["username"] == officer.username
+    assert entry["before"]["location_quality"] == "address" and entry["after"]["location_quality"] == "exact"
+    assert "45 m" in entry["note"] and "xác nhận" in entry["note"]
+
+
+def test_a_good_fix_pins_without_confirmation_and_the_check_saves_the_fields(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = _make(conn, ward, "Tạp Hóa Cũ", AT["f"])
+    changes = {"name": "Tạp Hóa Mới", "opening_hours": "06:00-21:00", "digital_payment": ["qr_bank", "e_wallet"],
+               "digital_platforms": ["shopee", "zalo"], "address": "12 Đường Thử"}
+    saved = capture.check(conn, officer, made["code"], expected_version=made["version"], changes=changes,
+                          here=Position(*AT["f"], 8), photo=_jpeg_with_exif(), photo_name="mat-tien.jpg")
+    row = conn.execute(sa.text("SELECT name, opening_hours, digital_payment, digital_platforms, address, search_key "
+                               "FROM establishment WHERE id = :i"), {"i": made["id"]}).mappings().one()
+    assert dict(row) | {"search_key": None} == {**changes, "search_key": None}
+    assert "tap hoa moi" in row["search_key"]
+    stored = conn.execute(sa.text("SELECT content, taken_by FROM establishment_photo WHERE id = :p"),
+                          {"p": saved["photo_id"]}).mappings().one()
+    assert stored["taken_by"] == officer.id and not photos.has_metadata(bytes(stored["content"]))
+    # the staff app's overview (map, dashboard) sees the platforms at once
+    overview = edit.overview(conn, made["id"])
+    assert overview["digital_platforms"] == ["shopee", "zalo"] and overview["location_quality"] == "exact"
+
+
+def test_a_check_without_a_position_verifies_but_does_not_pin(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = _make(conn, ward, "Tiệm Không GPS", AT["g"])
+    saved = capture.check(conn, officer, made["code"], expected_version=made["version"],
+                          changes={"opening_hours": "07:00-20:00"})
+    row = conn.execute(sa.text("SELECT location_quality, verified_on FROM establishment WHERE id = :i"),
+                       {"i": made["id"]}).mappings().one()
+    assert not saved["pinned"] and row["location_quality"] == "address" and row["verified_on"] is not None
+
+
+def test_a_stale_version_is_refused_with_a_clear_sentence_and_nothing_saved(conn, ward):
+    officer, manager = ward["users"]["data_officer"], ward["users"]["ward_manager"]
+    made = _make(conn, ward, "Quán Bị Sửa", AT["c"])
+    edit.update_establishment(conn, made["id"], {"opening_hours": "08:00-17:00"}, expected_version=made["version"],
+                              user=manager)
+    photos_before = conn.execute(sa.text("SELECT count(*) FROM establishment_photo")).scalar()
+    with pytest.raises(ConcurrentEdit) as stale:
+        capture.check(conn, officer, made["code"], expected_version=made["version"],
+                      changes={"opening_hours": "09:00-22:00"}, here=Position(*AT["c"], 5), photo=_jpeg_with_exif())
+    assert "vừa được sv_ward_manager lưu" in stale.value.message("vi") and "chưa được lưu" in stale.value.message("vi")
+    row = conn.execute(sa.text("SELECT opening_hours, location_quality FROM establishment WHERE id = :i"),
+                       {"i": made["id"]}).mappings().one()
+    assert dict(row) == {"opening_hours": "08:00-17:00", "location_quality": "address"}
+    assert conn.execute(sa.text("SELECT count(*) FROM establishment_photo")).scalar() == photos_before
+
+
+def test_bad_input_is_refused_whole(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = _make(conn, ward, "Quán Sai", AT["b"])
+    with pytest.raises(edit.ValidationError, match="Nền tảng số: không rõ: myspace"):
+        capture.check(conn, officer, made["code"], expected_version=made["version"],
+                      changes={"digital_platforms": ["shopee", "myspace"]}, here=Position(*AT["b"], 5))
+    with pytest.raises(edit.ValidationError, match="không sửa được"):
+        capture.check(conn, officer, made["code"], expected_version=made["version"], changes={"phone": "0905000000"})
+    with pytest.raises(photos.PhotoError, match="không phải là ảnh"):
+        capture.check(conn, officer, made["code"], expected_version=made["version"], photo=b"%PDF-1.4 not an image")
+    with pytest.raises(edit.ValidationError, match="nằm ngoài phường"):
+        capture.check(conn, officer, made["code"], expected_version=made["version"], here=Position(108.6, 16.4, 5))
+    with pytest.raises(edit.NotFound):
+        capture.check(conn, officer, "KHONG-CO", expected_version=1)
+    assert _version(conn, made["id"]) == made["version"]
+
+
+# --- found on the street: pending until reviewed, never public before ----------------------------
+
+
+def _public_codes(conn, ward_id) -> tuple[set[str], set[str], set[str]]:
+    """Codes in the public OGC page, the public export read and the internal read."""
+    layer = layers.get("establishments")
+    page = layer_reader.read_page(conn, layer, "public", limit=1000)
+    exported = layer_reader.read(conn, layer, profile="public", ward_id=ward_id, geometry="bulk", sort="id")
+    internal = layer_reader.read(conn, layer, profile="internal", ward_id=ward_id, geometry="bulk")
+    return set(page.frame["code"]), set(exported["code"]), set(internal["code"])
+
+
+def test_an_addition_waits_for_review_and_is_not_public_until_approved(conn, ward):
+    officer, inspector = ward["users"]["data_officer"], ward["users"]["inspector"]
+    made = capture.add(conn, officer, {"name": "Bánh Mì Mới Mở", "vsic_code": FOOD, "street": "Đường Thử",
+                                       "house_number": "45", "digital_platforms": ["grabfood"]},
+                       here=Position(*AT["e"], 6), photo=_jpeg_with_exif())
+    row = conn.execute(sa.text("SELECT review_status, location_quality, address, verified_by FROM establishment "
+                               "WHERE id = :i"), {"i": made["id"]}).mappings().one()
+    assert dict(row) == {"review_status": "pending", "location_quality": "exact", "address": "45, Đường Thử",
+                         "verified_by": officer.id}
+    ogc, export, internal = _public_codes(conn, ward["id"])
+    assert made["code"] not in ogc and made["code"] not in export and made["code"] in internal
+    with pytest.raises(Exception, match="not approved"):
+        qr_issue.issue(conn, establishment_id=made["id"])
+    assert made["code"] not in {r["code"] for r in qr_issue_missing_codes(conn, ward["id"])}
+
+    pending = review.pending(conn, officer, ward["id"])
+    assert [p["code"] for p in pending] == [made["code"]] and pending[0]["photo_id"] == made["photo_id"]
+    with pytest.raises(auth.PermissionDenied):
+        review.pending(conn, inspector, ward["id"])
+    with pytest.raises(auth.PermissionDenied):
+        review.decide(conn, ward["users"]["ward_manager"], made["id"], "approved", expected_version=made["version"])
+
+    version = review.decide(conn, officer, made["id"], "approved", expected_version=made["version"])
+    assert version == made["version"] + 1 and review.pending(conn, officer, ward["id"]) == []
+    ogc, export, _ = _public_codes(conn, ward["id"])
+    assert made["code"] in ogc and made["code"] in export
+    code = qr_issue.issue(conn, establishment_id=made["id"])
+    found = qr_lookup.lookup(conn, code.token)
+    assert found.status == "valid" and found.data["establishment"]["name"] == "Bánh Mì Mới Mở"
+    with pytest.raises(edit.ValidationError, match="không chờ duyệt"):
+        review.decide(conn, officer, made["id"], "rejected", expected_version=version, note="trùng")
+
+
+def qr_issue_missing_codes(conn, ward_id):
+    from qr import data as qr_data
+
+    ids = [t[1] for t in qr_data.missing_targets(conn, ward_id) if t[1] is not None]
+    return conn.execute(sa.text("SELECT code FROM establishment WHERE id = ANY(:i)"), {"i": ids}).mappings().all()
+
+
+def test_qr_page_of_a_pending_establishment_shows_nothing_of_it(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = _make(conn, ward, "Tiệm Có Tem", AT["g"], "exact")
+    code = qr_issue.issue(conn, establishment_id=made["id"])
+    conn.execute(sa.text("UPDATE establishment SET review_status = 'pending' WHERE id = :i"), {"i": made["id"]})
+    found = qr_lookup.lookup(conn, code.token)
+    assert found.data["establishment"] is None and "Tiệm Có Tem" not in json.dumps(found.data, default=str)
+    del officer
+
+
+def test_rejection_needs_a_reason_and_keeps_it_out_of_the_public(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = capture.add(conn, officer, {"name": "Tiệm Nghi Trùng", "vsic_code": FOOD}, here=Position(*AT["h"], 4))
+    with pytest.raises(edit.ValidationError, match="lý do"):
+        review.decide(conn, officer, made["id"], "rejected", expected_version=made["version"])
+    review.decide(conn, officer, made["id"], "rejected", expected_version=made["version"], note="Trùng với HC-1")
+    ogc, export, _ = _public_codes(conn, ward["id"])
+    assert made["code"] not in ogc | export
+    entry = conn.execute(sa.text("SELECT action, note FROM audit_log WHERE entity_id = :i AND entity_type = "
+                                 "'establishment' ORDER BY id DESC LIMIT 1"), {"i": made["id"]}).mappings().one()
+    assert dict(entry) == {"action": "review_reject", "note": "Trùng với HC-1"}
+
+
+def test_an_addition_needs_a_position_and_is_not_a_duplicate(conn, ward):
+    officer = ward["users"]["data_officer"]
+    with pytest.raises(LocalizedError, match="Chưa có vị trí"):
+        capture.add(conn, officer, {"name": "Tiệm Không Vị Trí", "vsic_code": FOOD}, here=None)
+    with pytest.raises(LocalizedError, match="50 m"):
+        capture.add(conn, officer, {"name": "Tiệm GPS Kém", "vsic_code": FOOD}, here=Position(*AT["a"], 50))
+    _make(conn, ward, "Phở Bà Năm", AT["a"], "exact")
+    with pytest.raises(edit.ValidationError, match="cùng tên trong vòng 30 m"):
+        capture.add(conn, officer, {"name": "PHO BA NAM", "vsic_code": FOOD},
+                    here=Position(AT["a"][0] + 0.0001, AT["a"][1], 5))
+    with pytest.raises(edit.ValidationError, match="không nhập được"):
+        capture.add(conn, officer, {"name": "Tiệm X", "vsic_code": FOOD, "owner_name": "A"}, here=Position(*AT["b"], 5))
+
+
+# --- who may ------------------------------------------------------------------------------------
+
+
+def test_roles_and_wards(conn, ward, monkeypatch):
+    users = ward["users"]
+    made = _make(conn, ward, "Tiệm Phân Quyền", AT["c"])
+    # inspectors only where the ward's profile allows it; this test ward has no profile
+    with pytest.raises(auth.PermissionDenied, match="chưa cho phép"):
+        worklist.worklist(conn, users["inspector"])
+    with pytest.raises(auth.PermissionDenied):
+        capture.check(conn, users["inspector"], made["code"], expected_version=made["version"],
+                      here=Position(*AT["c"], 5))
+    with pytest.raises(auth.PermissionDenied):
+        capture.add(conn, users["inspector"], {"name": "Tiệm Y", "vsic_code": FOOD}, here=Position(*AT["d"], 5))
+    # another ward's officer never reaches this ward's establishments
+    with pytest.raises(edit.NotFound):
+        capture.check(conn, users["other_ward"], made["code"], expected_version=made["version"])
+    assert made["code"] not in _codes(worklist.worklist(conn, users["other_ward"]))
+    # data officers, ward managers and admins survey
+    for role in ("data_officer", "ward_manager", "admin"):
+        assert made["code"] in _codes(worklist.worklist(conn, users[role]))
+
+    monkeypatch.setattr(edit.profiles, "get", lambda slug=None: SimpleNamespace(survey_by_inspectors=True))
+    assert made["code"] in _codes(worklist.worklist(conn, users["inspector"]))
+    saved = capture.check(conn, users["inspector"], made["code"], expected_version=made["version"],
+                          here=Position(*AT["c"], 5))
+    assert saved["pinned"]
+    with pytest.raises(auth.PermissionDenied):  # inspectors never review
+        review.pending(conn, users["inspector"], ward["id"])
+
+
+def test_the_demo_profiles_say_whether_inspectors_survey():
+    from geomap import profiles
+
+    assert profiles.get("hoa-cuong").survey_by_inspectors is True
+    assert profiles.get("thanh-khe").survey_by_inspectors is False
