@@ -211,6 +211,7 @@ CATALOGS: dict[str, str] = {
     "dashboard.trend.": "geomap.dashboard.indicators",
     "dashboard.report.": "geomap.dashboard.excel",
     "export.": "geomap.ui.pages.export",
+    "field.": "geomap.web.field_pages",
     "survey.": "geomap.web.routes.field_survey",
     "survey.review.": "geomap.ui.pages.quality",
     "hot.": "geomap.ui.pages.hotspots",
@@ -232,6 +233,7 @@ CATALOGS: dict[str, str] = {
     "report.": "geomap.web.routes.reports",
     "risk.": "geomap.inspections.risk",
     "route.": "geomap.inspections.route_files",
+    "session.": "geomap.web.session",
     "routing.": "geomap.inspections.routing",
 }
 
