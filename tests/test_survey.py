@@ -349,5 +349,150 @@ def test_roles_and_wards(conn, ward, monkeypatch):
 def test_the_demo_profiles_say_whether_inspectors_survey():
     from geomap import profiles
 
-    assert profiles.get("hoa-cuong").survey_by_inspectors is True
+    # off by default: a ward turns it on in its profile (survey_by_inspectors = true)
+    assert profiles.get("hoa-cuong").survey_by_inspectors is False
     assert profiles.get("thanh-khe").survey_by_inspectors is False
+
+
+# --- the pages (/field/survey) through the public service ---------------------------------------------
+
+WX, WY = 108.420, 16.220  # the web tests' own ward, so committed rows never meet the rolled-back tests above
+PASSWORD = "mật-khẩu-dài"
+PAGE = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
+JSON = {"Accept": "application/json", "Sec-Fetch-Mode": "cors"}
+
+
+@pytest.fixture(scope="module")
+def web(engine, database_url):
+    from fastapi.testclient import TestClient
+
+    from geomap.web import create_app
+
+    with engine.begin() as c:
+        ward_id = c.execute(sa.text(
+            "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES "
+            "('test-survey-web', 'Phường Khảo Sát Web', 'Đà Nẵng', 5899, ST_GeomFromEWKT(:g)) RETURNING id"),
+            {"g": _square(WX, WY, WX + 0.01, WY + 0.01)}).scalar_one()
+        users = {role: auth.create_user(c, f"svw_{role}", f"Cán bộ web {role}", role, PASSWORD, ward_id=ward_id)
+                 for role in ("inspector", "data_officer")}
+    app = create_app(database_url)
+
+    def client():
+        return TestClient(app, follow_redirects=False, base_url="http://127.0.0.1", client=("198.51.100.9", 5000))
+
+    def make(name, x, quality="street"):
+        made = edit.create_establishment(engine, ward_id, {"name": name, "business_type": "household",
+                                                           "vsic_code": FOOD}, lon=x, lat=WY + 0.005,
+                                         user=users["data_officer"])
+        with engine.begin() as c:
+            c.execute(sa.text("UPDATE establishment SET location_quality = :q WHERE id = :i"),
+                      {"q": quality, "i": made["id"]})
+            made["version"] = _version(c, made["id"])
+        return made
+
+    return SimpleNamespace(ward_id=ward_id, users=users, client=client, make=make, engine=engine)
+
+
+def _signed_in(web, username: str):
+    import re
+
+    c = web.client()
+    page = c.get("/field/signin", headers=PAGE)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    answer = c.post("/field/signin", data={"username": username, "password": PASSWORD, "csrf_token": token},
+                    headers=PAGE)
+    assert answer.status_code == 303, answer.text
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', c.get("/field/", headers=PAGE).text).group(1)
+    return c, csrf
+
+
+def _state(web, establishment_id) -> dict:
+    with web.engine.connect() as c:
+        return dict(c.execute(sa.text("SELECT version, location_quality, opening_hours, review_status FROM "
+                                      "establishment WHERE id = :i"), {"i": establishment_id}).mappings().one())
+
+
+def test_pages_worklist_pin_with_confirmation_csrf_and_conflict(web):
+    near, far = web.make("Quán Web Gần", WX + 0.002), web.make("Quán Web Xa", WX + 0.008)
+    c, csrf = _signed_in(web, "svw_data_officer")
+    listing = c.get(f"/field/survey?lon={WX + 0.001}&lat={WY + 0.005}&acc=6", headers=PAGE)
+    assert listing.status_code == 200 and listing.text.index(near["code"]) < listing.text.index(far["code"])
+    assert "Gần đúng theo tuyến đường" in listing.text and "no-store" in listing.headers["cache-control"]
+    form = c.get(f"/field/survey/{near['code']}", headers=PAGE)
+    assert form.status_code == 200 and f'name="version" value="{near["version"]}"' in form.text
+    post = {"version": str(near["version"]), "name": "Quán Web Gần", "opening_hours": "06:00-22:00",
+            "digital_payment": ["qr_bank"], "digital_platforms": ["grabfood", "zalo"], "lon": str(WX + 0.0021),
+            "lat": str(WY + 0.005), "accuracy": "45", "pin": "1"}
+
+    # no CSRF token, a wrong one: refused, nothing changed
+    assert c.post(f"/field/survey/{near['code']}", data=post, headers=PAGE).status_code == 403
+    assert c.post(f"/field/survey/{near['code']}", data={**post, "csrf_token": "x" * 43},
+                  headers=PAGE).status_code == 403
+    # accuracy 45 m without the confirmation: the form again, with the sentence
+    weak = c.post(f"/field/survey/{near['code']}", data={**post, "csrf_token": csrf}, headers=PAGE)
+    assert weak.status_code == 422 and "45 m" in weak.text and 'id="confirm-row"' in weak.text
+    assert 'id="confirm-row" hidden' not in weak.text
+    assert _state(web, near["id"]) == {"version": near["version"], "location_quality": "street",
+                                       "opening_hours": None, "review_status": "approved"}
+    done = c.post(f"/field/survey/{near['code']}", data={**post, "csrf_token": csrf, "confirm_accuracy": "1"},
+                  headers=PAGE)
+    assert done.status_code == 303 and f"done={near['code']}" in done.headers["location"]
+    assert _state(web, near["id"])["location_quality"] == "exact"
+    after = c.get(done.headers["location"], headers=PAGE)
+    assert near["code"] not in after.text.split('id="survey-list"')[-1] and far["code"] in after.text
+
+    # the same (now stale) version again: 409 with the sentence, as a page and as JSON for the outbox
+    stale = c.post(f"/field/survey/{near['code']}", data={**post, "csrf_token": csrf, "confirm_accuracy": "1",
+                                                          "opening_hours": "01:00-02:00"}, headers=PAGE)
+    assert stale.status_code == 409 and "chưa được lưu" in stale.text and 'id="survey-typed"' in stale.text
+    fetched = c.post(f"/field/survey/{near['code']}", data={**post, "confirm_accuracy": "1"},
+                     headers={**JSON, "X-CSRF-Token": csrf})
+    assert fetched.status_code == 409 and fetched.json()["error"] == "conflict"
+    assert _state(web, near["id"])["opening_hours"] == "06:00-22:00"
+
+
+def test_pages_refuse_the_signed_out_and_roles_without_the_right(web):
+    anonymous = web.client()
+    answer = anonymous.get("/field/survey", headers=PAGE)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/field/signin")
+    assert anonymous.get("/field/survey", headers=JSON).status_code == 401
+    c, csrf = _signed_in(web, "svw_inspector")  # the test ward has no profile: inspectors may not survey
+    page = c.get("/field/survey", headers=PAGE)
+    assert page.status_code == 403 and "không được khảo sát" in page.text
+    made = web.make("Quán Cấm", WX + 0.004)
+    refused = c.post(f"/field/survey/{made['code']}", data={"version": str(made["version"]), "csrf_token": csrf,
+                                                            "name": "Đổi Tên"}, headers=PAGE)
+    assert refused.status_code == 403 and _state(web, made["id"])["version"] == made["version"]
+    assert 'id="link-survey"' not in c.get("/field/", headers=PAGE).text
+
+
+def test_pages_add_an_establishment_that_waits_for_review(web):
+    c, csrf = _signed_in(web, "svw_data_officer")
+    assert 'id="link-survey"' in c.get("/field/", headers=PAGE).text
+    form = c.get("/field/survey/new", headers=PAGE)
+    assert form.status_code == 200 and 'value="5610"' in form.text and 'value="tiktok_shop"' in form.text
+    data = {"csrf_token": csrf, "name": "Trà Sữa Mới", "vsic_code": FOOD, "house_number": "7", "street": "Đường Web",
+            "digital_platforms": ["shopeefood"], "lon": str(WX + 0.006), "lat": str(WY + 0.006), "accuracy": "9"}
+    jpeg = _jpeg_with_exif()
+    answer = c.post("/field/survey/new", data=data, files={"photo": ("mat-tien.jpg", jpeg, "image/jpeg")},
+                    headers=PAGE)
+    assert answer.status_code == 303 and "added=" in answer.headers["location"]
+    with web.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT e.id, e.code, e.review_status, p.id AS photo FROM establishment e "
+                                   "JOIN establishment_photo p ON p.establishment_id = e.id WHERE e.name = "
+                                   "'Trà Sữa Mới'")).mappings().one()
+    assert row["review_status"] == "pending"
+    # not in the public OGC API until approved
+    ogc = c.get(f"/ogc/collections/establishments/items/{row['code']}", headers={"Accept": "application/geo+json"})
+    assert ogc.status_code == 404
+    shown = c.get(f"/field/survey/photo/{row['photo']}")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    assert not photos.has_metadata(shown.content)
+    review.decide(web.engine, web.users["data_officer"], row["id"], "approved",
+                  expected_version=_state(web, row["id"])["version"])
+    assert c.get(f"/ogc/collections/establishments/items/{row['code']}",
+                 headers={"Accept": "application/geo+json"}).status_code == 200
+    # not an image: the form again with the sentence, nothing added
+    bad = c.post("/field/survey/new", data={**data, "name": "Tiệm Ảnh Hỏng"},
+                 files={"photo": ("x.jpg", b"not an image", "image/jpeg")}, headers=PAGE)
+    assert bad.status_code == 422 and "không phải là ảnh" in bad.text and 'value="Tiệm Ảnh Hỏng"' in bad.text

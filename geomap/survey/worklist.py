@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geomap import config, db
-from geomap.errors import LocalizedError
+from geomap.errors import LocalizedError, UnknownWard
 from geomap.records import edit
 from geomap.survey import data
 from geomap.users import User
@@ -55,6 +55,14 @@ def ward_of(bind: db.Bind, user: User | None) -> int:
     if user is not None and user.ward_id is not None:
         return user.ward_id
     return ward_data.ward_id(bind, config.DEFAULT_WARD)
+
+
+def may_survey(bind: db.Bind, user: User | None) -> bool:
+    """Whether ``user`` may open survey mode in their ward (the field app's landing shows the link)."""
+    try:
+        return edit.survey_allowed(bind, user, ward_of(bind, user))
+    except UnknownWard:
+        return False
 
 
 def worklist(bind: db.Bind, user: User | None, *, here: Position | None = None, page: int = 0,
