@@ -212,8 +212,6 @@ CATALOGS: dict[str, str] = {
     "dashboard.report.": "geomap.dashboard.excel",
     "export.": "geomap.ui.pages.export",
     "field.": "geomap.web.field_pages",
-    "survey.": "geomap.web.routes.field_survey",
-    "survey.review.": "geomap.ui.pages.quality",
     "hot.": "geomap.ui.pages.hotspots",
     "import.": "geomap.ui.pages.importing",
     "import.action.": "geomap.importing.plan",
@@ -234,6 +232,8 @@ CATALOGS: dict[str, str] = {
     "risk.": "geomap.inspections.risk",
     "route.": "geomap.inspections.route_files",
     "session.": "geomap.web.session",
+    "survey.": "geomap.web.routes.field_survey",
+    "survey.review.": "geomap.ui.pages.quality",
     "routing.": "geomap.inspections.routing",
 }
 
