@@ -496,3 +496,38 @@ def test_pages_add_an_establishment_that_waits_for_review(web):
     bad = c.post("/field/survey/new", data={**data, "name": "Tiệm Ảnh Hỏng"},
                  files={"photo": ("x.jpg", b"not an image", "image/jpeg")}, headers=PAGE)
     assert bad.status_code == 422 and "không phải là ảnh" in bad.text and 'value="Tiệm Ảnh Hỏng"' in bad.text
+
+
+def _review_script(url: str, ward_id: int, user_id: int, username: str) -> None:
+    from geomap import db
+    from geomap.ui.context import Context
+    from geomap.ui.pages import quality
+    from geomap.users import User
+
+    user = User(id=user_id, username=username, full_name="Cán bộ", role="data_officer", ward_id=ward_id)
+    quality._review(Context(engine=db.get_engine(url), lang="vi", ward_slug="test-survey-web", ward_id=ward_id,
+                            user=user))
+
+
+def test_the_staff_app_reviews_additions(web, database_url):
+    from streamlit.testing.v1 import AppTest
+
+    officer = web.users["data_officer"]
+    first = capture.add(web.engine, officer, {"name": "Tiệm Chờ Duyệt Một", "vsic_code": FOOD},
+                        here=Position(WX + 0.003, WY + 0.008, 5), photo=_jpeg_with_exif())
+    second = capture.add(web.engine, officer, {"name": "Tiệm Chờ Duyệt Hai", "vsic_code": FOOD},
+                         here=Position(WX + 0.007, WY + 0.008, 5))
+    at = AppTest.from_function(_review_script, kwargs={"url": database_url, "ward_id": web.ward_id,
+                                                       "user_id": officer.id, "username": officer.username},
+                               default_timeout=60)
+    at.run()
+    labels = [e.label for e in at.expander]
+    assert any("Tiệm Chờ Duyệt Một" in x for x in labels) and any("Tiệm Chờ Duyệt Hai" in x for x in labels)
+    assert len(at.get("image")) == 1  # the storefront photo of the first
+    at.button(key=f"reject-{second['id']}").click().run()
+    assert "lý do" in at.error[0].value and _state(web, second["id"])["review_status"] == "pending"
+    at.text_input(key=f"review-reason-{second['id']}").input("Trùng với cơ sở đã có")
+    at.button(key=f"reject-{second['id']}").click().run()
+    assert _state(web, second["id"])["review_status"] == "rejected"
+    at.button(key=f"approve-{first['id']}").click().run()
+    assert _state(web, first["id"])["review_status"] == "approved" and not at.exception
