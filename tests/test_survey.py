@@ -466,6 +466,15 @@ def test_pages_refuse_the_signed_out_and_roles_without_the_right(web):
     assert 'id="link-survey"' not in c.get("/field/", headers=PAGE).text
 
 
+def test_pages_in_english_and_for_inspectors_where_the_ward_allows(web, monkeypatch):
+    c, _ = _signed_in(web, "svw_inspector")
+    monkeypatch.setattr(edit.profiles, "get", lambda slug=None: SimpleNamespace(survey_by_inspectors=True))
+    assert 'id="link-survey"' in c.get("/field/", headers=PAGE).text
+    page = c.get("/field/survey?lang=en", headers=PAGE)
+    assert page.status_code == 200 and "Survey establishments" in page.text and "Khảo sát cơ sở" not in page.text
+    assert "Add an establishment found on the street" in page.text
+
+
 def test_pages_add_an_establishment_that_waits_for_review(web):
     c, csrf = _signed_in(web, "svw_data_officer")
     assert 'id="link-survey"' in c.get("/field/", headers=PAGE).text
