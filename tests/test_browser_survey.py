@@ -3,31 +3,19 @@ approximate establishment is pinned (issue 12)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from staff_app import CHROMIUM_ARGS
+from staff_app import CHROMIUM_ARGS, public_service
 
-from geomap import auth, config
+from geomap import auth
 from geomap.records import edit
 
 FOOD = "5610"
 X0, Y0 = 108.440, 16.240  # the test's own 0.01° ward
 PASSWORD = "mật-khẩu-khảo-sát"
 PHONE_AT = (X0 + 0.001, Y0 + 0.005)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -53,28 +41,8 @@ def ward(engine) -> dict:
 
 @pytest.fixture(scope="module")
 def service(database_url, ward) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": "hoa-cuong"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"uvicorn exited: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("the public service did not start")
+    with public_service({"GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": "hoa-cuong"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture

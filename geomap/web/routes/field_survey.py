@@ -12,6 +12,7 @@ the phone); a fetch (an offline outbox) sending the same form with ``X-CSRF-Toke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -118,8 +119,8 @@ def _refused(request: Request, exc: LocalizedError) -> Response | None:
     return field_pages.message(request, text, status=status, title_key="survey.error")
 
 
-def _failed(request: Request, exc: LocalizedError, template: str, **ctx: Any) -> Response:
-    """A refused save: JSON for a fetch, else the same form again with the sentence and what was typed."""
+def _failed(request: Request, exc: LocalizedError, page: Callable[..., Response]) -> Response:
+    """A refused save: JSON for a fetch, else ``page`` (the same form again) with the sentence and what was typed."""
     refused = _refused(request, exc)
     if refused is not None:
         return refused
@@ -127,7 +128,7 @@ def _failed(request: Request, exc: LocalizedError, template: str, **ctx: Any) ->
     text = exc.message(session.lang(request))
     if session.wants_json(request):
         return JSONResponse({"error": name, "message": text, "field": exc.field}, status_code=status)
-    return field_pages.render(request, template, status=status, error=text, conflict=status == 409, **ctx)
+    return page(status=status, error=text, error_field=exc.field, conflict=status == 409)
 
 
 def _choices(lang: str) -> dict[str, Any]:
@@ -160,12 +161,13 @@ def new_form(request: Request, user: User = Depends(session.require_user)) -> Re
         edit.require_survey(engine, user, worklist.ward_of(engine, user))
     except LocalizedError as exc:
         return _refused(request, exc) or field_pages.message(request, exc.message(session.lang(request)), status=422)
-    return _new_page(request, {})
+    return _new_page(request, user, {})
 
 
-def _new_page(request: Request, values: dict[str, Any], **ctx: Any) -> Response:
+def _new_page(request: Request, user: User, values: dict[str, Any], **ctx: Any) -> Response:
     lang = session.lang(request)
-    industries = edit.lookups(get_engine(request), 0)["industries"]
+    engine = get_engine(request)
+    industries = edit.lookups(engine, worklist.ward_of(engine, user))["industries"]
     return field_pages.render(request, "survey_new.html", values=values, industries=industries,
                               **_choices(lang), **ctx)
 
@@ -186,14 +188,7 @@ async def add(request: Request, user: User = Depends(session.require_csrf), name
         made = capture.add(get_engine(request), user, values, here=Position.parse(lon, lat, accuracy),
                            confirm_accuracy=bool(confirm_accuracy), photo=content, photo_name=filename)
     except LocalizedError as exc:
-        refused = _refused(request, exc)
-        if refused is not None:
-            return refused
-        status, name_ = _status_of(exc)
-        text = exc.message(session.lang(request))
-        if session.wants_json(request):
-            return JSONResponse({"error": name_, "message": text, "field": exc.field}, status_code=status)
-        return _new_page(request, form, error=text, status=status, error_field=exc.field)
+        return _failed(request, exc, lambda **page: _new_page(request, user, form, **page))
     if session.wants_json(request):
         return JSONResponse({"ok": True, "code": made["code"], "version": made["version"], "review": "pending"})
     return RedirectResponse("/field/survey?" + urlencode({"added": made["code"], "lon": lon, "lat": lat,
@@ -254,13 +249,12 @@ async def check(request: Request, code: str, user: User = Depends(session.requir
                               confirm_accuracy=bool(confirm_accuracy), photo=content, photo_name=filename)
     except LocalizedError as exc:
         refused = _refused(request, exc)
-        if refused is not None:
+        if refused is not None:  # no right, or no such establishment here: no form to show again
             return refused
         record = capture.form(engine, user, code)
         if not isinstance(exc, ConcurrentEdit):  # keep what was typed over the stored values, and its version
             record = {**record, **changes, "version": expected if expected is not None else record["version"]}
-        return _failed(request, exc, "survey_check.html", record=record, form=form, error_field=exc.field,
-                       **_choices(session.lang(request)))
+        return _failed(request, exc, lambda **page: _check_page(request, record, form, **page))
     if session.wants_json(request):
         return JSONResponse({"ok": True, "code": saved["code"], "version": saved["version"],
                              "pinned": saved["pinned"]})
