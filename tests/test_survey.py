@@ -271,6 +271,17 @@ def test_an_addition_waits_for_review_and_is_not_public_until_approved(conn, war
         review.decide(conn, officer, made["id"], "rejected", expected_version=version, note="trùng")
 
 
+def test_the_dashboard_counts_only_reviewed_establishments(conn, ward):
+    from geomap.dashboard import data as dashboard_data
+
+    officer = ward["users"]["data_officer"]
+    made = capture.add(conn, officer, {"name": "Tiệm Chưa Đếm", "vsic_code": FOOD, "digital_payment": ["qr_bank"]},
+                       here=Position(*AT["c"], 5))
+    assert made["code"] not in set(dashboard_data.load_frames(conn, ward["id"]).establishments["code"])
+    review.decide(conn, officer, made["id"], "approved", expected_version=made["version"])
+    assert made["code"] in set(dashboard_data.load_frames(conn, ward["id"]).establishments["code"])
+
+
 def qr_issue_missing_codes(conn, ward_id):
     from qr import data as qr_data
 
