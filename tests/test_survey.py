@@ -215,7 +215,7 @@ def test_bad_input_is_refused_whole(conn, ward):
     with pytest.raises(edit.ValidationError, match="Nền tảng số: không rõ: myspace"):
         capture.check(conn, officer, made["code"], expected_version=made["version"],
                       changes={"digital_platforms": ["shopee", "myspace"]}, here=Position(*AT["b"], 5))
-    with pytest.raises(edit.ValidationError, match="không sửa được"):
+    with pytest.raises(edit.ValidationError, match="không nhập được khi khảo sát"):
         capture.check(conn, officer, made["code"], expected_version=made["version"], changes={"phone": "0905000000"})
     with pytest.raises(photos.PhotoError, match="không phải là ảnh"):
         capture.check(conn, officer, made["code"], expected_version=made["version"], photo=b"%PDF-1.4 not an image")
@@ -322,7 +322,7 @@ def test_an_addition_needs_a_position_and_is_not_a_duplicate(conn, ward):
     with pytest.raises(edit.ValidationError, match="cùng tên trong vòng 30 m"):
         capture.add(conn, officer, {"name": "PHO BA NAM", "vsic_code": FOOD},
                     here=Position(AT["a"][0] + 0.0001, AT["a"][1], 5))
-    with pytest.raises(edit.ValidationError, match="không nhập được"):
+    with pytest.raises(edit.ValidationError, match="không nhập được khi khảo sát"):
         capture.add(conn, officer, {"name": "Tiệm X", "vsic_code": FOOD, "owner_name": "A"}, here=Position(*AT["b"], 5))
 
 

@@ -807,8 +807,8 @@ def require_survey(bind: db.Bind, user: User | None, ward_id: int) -> None:
 def _survey_changes(changes: Mapping[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
     unknown = sorted(set(changes) - set(allowed))
     if unknown:
-        raise ValidationError([(f, f"Trường '{f}' không sửa được khi khảo sát", f"Field '{f}' cannot be changed in a "
-                                "survey") for f in unknown])
+        raise ValidationError([(f, f"Trường '{f}' không nhập được khi khảo sát", f"Field '{f}' cannot be entered in "
+                                "a survey") for f in unknown])
     return dict(changes)
 
 

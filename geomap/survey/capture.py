@@ -14,7 +14,6 @@ from typing import Any
 from geomap import auth, db
 from geomap.field_reports import photos
 from geomap.records import edit
-from geomap.records.rules import PROPOSED, SURVEYED
 from geomap.survey import data
 from geomap.survey.worklist import Position, PositionError, ward_of
 from geomap.users import User
@@ -78,10 +77,6 @@ def check(
     A position worse than :data:`CONFIRM_ACCURACY_M` needs ``confirm_accuracy``; a version other than
     the current one is refused (:class:`geomap.records.edit.EditConflict`), nothing saved.
     """
-    unknown = set(changes or {}) - set(SURVEYED)
-    if unknown:
-        raise edit.ValidationError([(f, f"Trường '{f}' không sửa được khi khảo sát",
-                                     f"Field '{f}' cannot be changed in a survey") for f in sorted(unknown)])
     pinning = here is not None and pin
     if pinning and (problem := accuracy_problem(here, confirm_accuracy)) is not None:
         raise problem
@@ -110,10 +105,6 @@ def add(
 ) -> dict[str, Any]:
     """Add an establishment found on the street (:data:`~geomap.records.rules.PROPOSED` values), pinned at
     ``here``; it waits for a data officer's review before it is public. Returns {id, code, version, photo_id}."""
-    unknown = set(values) - set(PROPOSED)
-    if unknown:
-        raise edit.ValidationError([(f, f"Trường '{f}' không nhập được ở đây", f"Field '{f}' cannot be entered here")
-                                    for f in sorted(unknown)])
     if here is None:
         raise PositionError("Chưa có vị trí: hãy bật định vị và ghim vị trí cơ sở trước khi lưu.",
                             "No position: turn on location and pin the establishment before saving.", "position")
