@@ -162,6 +162,15 @@ def test_pin_worse_than_30_m_needs_a_confirmation_then_leaves_the_worklist(conn,
     assert entry["action"] == "survey" and entry["username"] == officer.username
     assert entry["before"]["location_quality"] == "address" and entry["after"]["location_quality"] == "exact"
     assert "45 m" in entry["note"] and "xác nhận" in entry["note"]
+    assert entry["after"]["moved_m"] == pytest.approx(21.4, abs=1) and saved["moved_m"] == entry["after"]["moved_m"]
+    assert not saved["far"]
+
+
+def test_a_pin_far_from_the_recorded_point_is_saved_with_a_warning(conn, ward):
+    officer = ward["users"]["data_officer"]
+    made = _make(conn, ward, "Tiệm Ghim Xa", AT["a"], "group")
+    saved = capture.check(conn, officer, made["code"], expected_version=made["version"], here=Position(*AT["d"], 5))
+    assert saved["far"] and saved["moved_m"] == pytest.approx(320, abs=5)
 
 
 def test_a_good_fix_pins_without_confirmation_and_the_check_saves_the_fields(conn, ward):
@@ -424,7 +433,8 @@ def _state(web, establishment_id) -> dict:
 
 
 def test_pages_worklist_pin_with_confirmation_csrf_and_conflict(web):
-    near, far = web.make("Quán Web Gần", WX + 0.002), web.make("Quán Web Xa", WX + 0.008)
+    far_name = "Quán Web Xa"
+    near, far = web.make("Quán Web Gần", WX + 0.002), web.make(far_name, WX + 0.008)
     c, csrf = _signed_in(web, "svw_data_officer")
     listing = c.get(f"/field/survey?lon={WX + 0.001}&lat={WY + 0.005}&acc=6", headers=PAGE)
     assert listing.status_code == 200 and listing.text.index(near["code"]) < listing.text.index(far["code"])
@@ -460,6 +470,12 @@ def test_pages_worklist_pin_with_confirmation_csrf_and_conflict(web):
                      headers={**JSON, "X-CSRF-Token": csrf})
     assert fetched.status_code == 409 and fetched.json()["error"] == "conflict"
     assert _state(web, near["id"])["opening_hours"] == "06:00-22:00"
+    assert 'id="survey-moved"' not in after.text  # ~10 m: no warning
+    # a pin 640 m from the recorded point: saved, and the officer is told to make sure of the shop
+    moved = c.post(f"/field/survey/{far['code']}", data={**post, "version": str(far["version"]), "name": far_name,
+                                                         "csrf_token": csrf, "accuracy": "5"}, headers=PAGE)
+    assert moved.status_code == 303 and "moved=6" in moved.headers["location"]
+    assert "cách vị trí cũ 6" in c.get(moved.headers["location"], headers=PAGE).text
 
 
 def test_pages_refuse_the_signed_out_and_roles_without_the_right(web):

@@ -135,6 +135,13 @@ def nearby(bind: db.Bind, ward_id: int, lon: float, lat: float, radius_m: float)
                    {"w": ward_id, "x": lon, "y": lat, "r": radius_m})
 
 
+def distance_m(bind: db.Bind, a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Metres between two lon/lat points (on the spheroid)."""
+    return float(db.scalar(bind, "SELECT ST_Distance(ST_SetSRID(ST_MakePoint(:x1, :y1), 4326)::geography, "
+                           "ST_SetSRID(ST_MakePoint(:x2, :y2), 4326)::geography)",
+                           {"x1": a[0], "y1": a[1], "x2": b[0], "y2": b[1]}))
+
+
 def last_change(bind: db.Bind, establishment_id: int) -> dict[str, Any] | None:
     """Who changed the establishment last and when (``username``, ``at``), from the audit log."""
     return db.row(bind, "SELECT username, at FROM audit_log WHERE entity_type = 'establishment' AND entity_id = :id "

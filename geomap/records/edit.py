@@ -815,9 +815,10 @@ def _survey_changes(changes: Mapping[str, Any], allowed: Sequence[str]) -> dict[
 def survey_establishment(
     bind: db.Bind, establishment_id: int, *, expected_version: int, changes: Mapping[str, Any] | None = None,
     point: tuple[float, float] | None = None, user: User | None = None, note: str | None = None,
-) -> int:
+) -> dict[str, Any]:
     """Record a check on site: the :data:`SURVEYED` fields as found, the point pinned there (quality
-    ``exact``) when given, and who verified it when (``verified_on``/``verified_by``); returns the new version.
+    ``exact``) when given, and who verified it when (``verified_on``/``verified_by``); returns the new
+    ``version`` and ``moved_m`` (metres the pin moved an existing point, else None).
 
     One change of the row at the version the phone loaded (a stale one raises :class:`EditConflict`),
     one audit entry (action ``survey``). Personal data is never part of a survey.
@@ -839,15 +840,16 @@ def survey_establishment(
         if lonlat is not None:
             old.update(lon=before["lon"], lat=before["lat"], location_quality=before["location_quality"])
             new.update(lon=lonlat[0], lat=lonlat[1], location_quality="exact")
+            if before["lon"] is not None:  # how far the pin moved the point (an officer at the wrong shop?)
+                new["moved_m"] = round(data.distance_m(conn, (before["lon"], before["lat"]), lonlat), 1)
         stamp = {"verified_on": dt.datetime.now(dt.UTC), "verified_by": user.id if user is not None else None}
-        version = _write(conn, before, {**{k: values[k] for k in values if k in new or k == "location_quality"},
-                                        **stamp}, lonlat)
+        version = _write(conn, before, {**{k: values[k] for k in values if k in new}, **stamp}, lonlat)
         if {"name", "address"} & set(new):
             data.refresh_search_key(conn, establishment_id)
         audit.record(conn, action="survey", entity_type="establishment", entity_id=establishment_id, user=user,
                      before={**old, "verified_on": before["verified_on"], "version": before["version"]},
                      after={**new, **stamp, "version": version}, note=note)
-        return version
+        return {"version": version, "moved_m": new.get("moved_m")}
 
 
 def propose_establishment(

@@ -20,6 +20,8 @@ from geomap.users import User
 
 #: a position less accurate than this (metres) is used only after the officer confirms it
 CONFIRM_ACCURACY_M: float = 30.0
+#: a pin moving the recorded point further than this (metres) is saved with a warning to check the shop
+FAR_MOVE_M: float = 200.0
 
 
 def accuracy_problem(here: Position, confirmed: bool) -> PositionError | None:
@@ -72,7 +74,8 @@ def check(
 ) -> dict[str, Any]:
     """Save a check on site of establishment ``code``: the :data:`~geomap.records.rules.SURVEYED` values as
     found, "pin here" at ``here`` (when given and ``pin``), a storefront photo; returns {id, code, version,
-    pinned, photo_id}.
+    pinned, photo_id, moved_m, far} (``far``: the pin moved the point more than :data:`FAR_MOVE_M`, said to
+    the officer; the distance is in the audit entry).
 
     A position worse than :data:`CONFIRM_ACCURACY_M` needs ``confirm_accuracy``; a version other than
     the current one is refused (:class:`geomap.records.edit.EditConflict`), nothing saved.
@@ -92,11 +95,12 @@ def check(
         if clean_photo is not None:
             photo_id = data.insert_photo(conn, row["id"], clean_photo.media_type, clean_photo.width,
                                          clean_photo.height, clean_photo.content, user.id if user else None)
-        version = edit.survey_establishment(
+        saved = edit.survey_establishment(
             conn, row["id"], expected_version=expected_version, changes=changes,
             point=(here.lon, here.lat) if pinning else None, user=user,
             note=_note(here if pinning else None, confirm_accuracy, photo_id))
-        return {"id": row["id"], "code": code, "version": version, "pinned": pinning, "photo_id": photo_id}
+        return {"id": row["id"], "code": code, "version": saved["version"], "pinned": pinning, "photo_id": photo_id,
+                "moved_m": saved["moved_m"], "far": (saved["moved_m"] or 0) > FAR_MOVE_M}
 
 
 def add(

@@ -91,6 +91,9 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "survey.new_hint": ("Cơ sở mới chỉ được công bố sau khi cán bộ dữ liệu duyệt.",
                         "A new establishment is published only after a data officer approves it."),
     "survey.pending": ("Chờ duyệt", "Waiting for review"),
+    "survey.moved": ("Vị trí mới cách vị trí cũ {m} m: hãy chắc chắn đã ghim đúng cơ sở (khoảng cách đã được ghi "
+                     "lại).", "The new position is {m} m from the old one: make sure you pinned the right "
+                     "establishment (the distance is recorded)."),
 }
 
 _ERROR_STATUS = ((ConcurrentEdit, 409, "conflict"), (auth.PermissionDenied, 403, "forbidden"),
@@ -138,7 +141,8 @@ def _choices(lang: str) -> dict[str, Any]:
 
 @router.get("/field/survey", include_in_schema=False)
 def survey_list(request: Request, lon: str = "", lat: str = "", acc: str = "", page: int = 0,
-                done: str = "", added: str = "", user: User = Depends(session.require_user)) -> Response:
+                done: str = "", added: str = "", moved: str = "",
+                user: User = Depends(session.require_user)) -> Response:
     engine = get_engine(request)
     here = _here(lon, lat, acc)
     try:
@@ -151,7 +155,7 @@ def survey_list(request: Request, lon: str = "", lat: str = "", acc: str = "", p
         return "/field/survey?" + urlencode({**query, "page": n})
 
     return field_pages.render(request, "survey.html", listing=listing, here=here, done=done, added=added,
-                              page_url=page_url)
+                              moved=moved if moved.isdigit() else "", page_url=page_url)
 
 
 @router.get("/field/survey/new", include_in_schema=False)
@@ -257,6 +261,7 @@ async def check(request: Request, code: str, user: User = Depends(session.requir
         return _failed(request, exc, lambda **page: _check_page(request, record, form, **page))
     if session.wants_json(request):
         return JSONResponse({"ok": True, "code": saved["code"], "version": saved["version"],
-                             "pinned": saved["pinned"]})
-    return RedirectResponse("/field/survey?" + urlencode({"done": saved["code"], "lon": lon, "lat": lat,
+                             "pinned": saved["pinned"], "moved_m": saved["moved_m"]})
+    moved = {"moved": f"{saved['moved_m']:.0f}"} if saved["far"] else {}
+    return RedirectResponse("/field/survey?" + urlencode({"done": saved["code"], **moved, "lon": lon, "lat": lat,
                                                          "acc": accuracy}), status_code=303)
