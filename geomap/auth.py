@@ -71,6 +71,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_quality": frozenset({"data_officer", "ward_manager", "admin"}),
     # the ward dashboard
     "view_dashboard": frozenset({"inspector", "data_officer", "ward_manager", "admin"}),
+    # survey mode of the field app: check and pin establishments on site, add ones found on the street
+    "survey": frozenset({"data_officer", "ward_manager", "admin"}),
+    # ... the same for inspectors, where the ward's profile allows it (``survey_by_inspectors``)
+    "survey_if_ward_allows": frozenset({"inspector"}),
+    # approve or reject establishments added on site before they are published
+    "review_additions": frozenset({"data_officer", "admin"}),
     # add, reset, disable staff accounts
     "manage_users": frozenset({"admin"}),
 }

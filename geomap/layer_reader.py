@@ -4,9 +4,10 @@ The staff map (:mod:`geomap.map.data`), the exports (:mod:`geomap.export`) and t
 (:mod:`geomap.ogc`) read a layer's rows here, and nowhere else. A read is described by:
 
 - the layer declaration (``layers/``) and a **profile**: ``"public"`` (public fields only,
-  never personal ones; the feature id is the layer's public code or stored random
-  ``public_id``, never the sequential database id), ``"internal"`` (every field, the database
-  id), or None (every stored field, the database id: the staff map, which narrows ``columns``);
+  never personal ones; only the rows the layer's ``public_rows`` lets through; the feature id is
+  the layer's public code or stored random ``public_id``, never the sequential database id),
+  ``"internal"`` (every field, the database id), or None (every stored field, the database id: the
+  staff map, which narrows ``columns``);
 - the **area**: one ward (``ward_id``) or the whole city (None), a ``bbox`` in ``bbox_srid``
   (``bbox_exact``: also ``ST_Intersects``, not only the index's ``&&``);
 - **filters**: ``where`` {field: values} on any declared field (stored ones in SQL, derived
@@ -128,6 +129,9 @@ def _statement(
     else:
         ident, text_id = feature_id(layer, profile)
     ident_sql = _q(ident)
+    if profile == "public" and layer.public_rows:
+        where_sql.append(layer.public_condition(_q(layer.id_field)))
+        used.add(layer.id_field)
     if fid is not None:
         where_sql.append(f"{ident_sql} = :fid")
         binds["fid"] = str(fid) if text_id else int(fid)

@@ -28,6 +28,11 @@ LICENCE_KINDS = ("business_registration", "food_safety_certificate", "food_safet
 INSPECTION_KINDS = ("periodic", "unannounced", "complaint", "follow_up")
 INSPECTION_RESULTS = ("pass", "violation", "closed", "not_found")
 PAYMENT_METHODS = ("qr_bank", "pos_card", "e_wallet", "bank_transfer")
+#: digital platforms an establishment sells or takes orders on (``establishment.digital_platforms``)
+DIGITAL_PLATFORMS = ("shopee", "lazada", "tiktok_shop", "grabfood", "shopeefood", "be", "zalo", "facebook",
+                     "website", "other")
+#: an establishment added in survey mode waits for a data officer's review (0012_survey)
+REVIEW_STATUSES = ("pending", "approved", "rejected")
 INFRASTRUCTURE_KINDS = ("street_light", "drain", "camera", "sensor", "loudspeaker", "led_screen", "wifi")
 CONDITIONS = ("working", "faulty")
 FACILITY_KINDS = ("school", "health_station", "ward_office", "cultural_house", "market_board", "police")
@@ -148,6 +153,9 @@ class Establishment(Base, TimestampMixin):
     __table_args__ = (
         _check_in("business_type", BUSINESS_TYPES, "ck_establishment_business_type"),
         _check_in("operating_status", OPERATING_STATUSES, "ck_establishment_operating_status"),
+        _check_in("review_status", REVIEW_STATUSES, "ck_establishment_review_status"),
+        sa.Index("ix_establishment_unpublished", "ward_id", "id",
+                 postgresql_where=sa.text("review_status <> 'approved'")),
         sa.Index("ix_establishment_search_key_trgm", "search_key", postgresql_using="gin",
                  postgresql_ops={"search_key": "gin_trgm_ops"}),
     )
@@ -186,6 +194,13 @@ class Establishment(Base, TimestampMixin):
     location_quality: Mapped[str | None] = mapped_column(sa.String(16))
     #: digital platforms it sells on (shopee, grabfood, zalo_shop, ...): the plan's ≥50 % target
     digital_platforms: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+    #: last checked on site in survey mode, and by whom (0012_survey)
+    verified_on: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    verified_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    #: approved (public) | pending (added on the street, waiting for a data officer) | rejected (0012_survey)
+    review_status: Mapped[str] = mapped_column(sa.String(16), server_default="approved")
+    reviewed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     licences: Mapped[list[Licence]] = relationship(back_populates="establishment")
     inspections: Mapped[list[Inspection]] = relationship(back_populates="establishment")
@@ -306,6 +321,22 @@ class InspectionPhoto(Base):
     width: Mapped[int] = mapped_column(sa.Integer)
     height: Mapped[int] = mapped_column(sa.Integer)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
+class EstablishmentPhoto(Base):
+    """A storefront photo taken in survey mode, stored with its EXIF removed (0012_survey)."""
+
+    __tablename__ = "establishment_photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(sa.ForeignKey("establishment.id", ondelete="CASCADE"),
+                                                  index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), server_default="storefront")
+    media_type: Mapped[str] = mapped_column(sa.String(32))
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    taken_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 

@@ -69,6 +69,8 @@ class WardProfile:
     report_deadline_days: dict[str, int] = field(default_factory=dict)
     #: points per inspection-risk reason (geomap.inspections.risk); empty: the defaults
     risk_weights: dict[str, Any] = field(default_factory=dict)
+    #: inspectors may use the field app's survey mode here too (data officers always may)
+    survey_by_inspectors: bool = False
 
     @property
     def local_crs(self) -> str:

@@ -119,6 +119,10 @@ class Layer:
     order: int = 100
     #: may this layer be published at all (public exports, public API)?
     publishable: bool = True
+    #: an SQL condition on the rows of ``source`` (and of ``count_source``) that every public read adds,
+    #: ``{id}`` standing for the id column: rows not yet published (an establishment added on site,
+    #: waiting for a data officer's review) stay out of the public API, public exports and the QR page
+    public_rows: str | None = None
     #: adds the ``derived`` fields to a frame read from ``source``
     derive: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     #: licence / attribution the data carries with it (exports, the map), e.g. :data:`OSM_ODBL`
@@ -139,6 +143,10 @@ class Layer:
         if self.public_id_field is not None and not any(f.name == self.public_id_field and f.public
                                                         for f in self.fields):
             raise ValueError(f"layer {self.name!r}: public_id_field {self.public_id_field!r} is not a public field")
+
+    def public_condition(self, id_sql: str) -> str:
+        """:attr:`public_rows` for the id column written ``id_sql`` (``TRUE`` when every row is public)."""
+        return f"({self.public_rows.format(id=id_sql)})" if self.public_rows else "TRUE"
 
     def title(self, lang: str = "vi") -> str:
         return self.title_vi if lang == "vi" else self.title_en

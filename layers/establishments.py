@@ -12,6 +12,8 @@ LAYER = Layer(
     geometry_type="Point",
     public_id_field="code",
     count_source="establishment",
+    # added on site in survey mode: public only once a data officer approved it (0012_survey)
+    public_rows="{id} NOT IN (SELECT id FROM establishment WHERE review_status <> 'approved')",
     fields=(
         Field("code", "Mã cơ sở", "Establishment code", public=True,
               description_vi="Mã định danh cơ sở do phường cấp", description_en="Identifier issued by the ward"),

@@ -35,7 +35,7 @@ _COLUMNS = ", ".join(CODE_COLUMNS)
 _MISSING_SQL = sa.text("""
 SELECT 'establishment' AS target_type, e.id AS establishment_id, NULL::int AS stall_id
 FROM establishment e
-WHERE e.ward_id = :ward AND e.operating_status <> 'closed'
+WHERE e.ward_id = :ward AND e.operating_status <> 'closed' AND e.review_status = 'approved'
   AND NOT EXISTS (SELECT 1 FROM qr_code q WHERE q.establishment_id = e.id AND q.revoked_at IS NULL)
 UNION ALL
 SELECT 'stall', NULL, s.id
@@ -79,9 +79,11 @@ def insert_codes(bind: db.Bind, targets: Sequence[tuple[str, int | None, int | N
 
 
 def establishment_ward(bind: db.Bind, establishment_id: int) -> tuple[int, str] | None:
-    """(ward id, operating status) of an establishment, or None."""
+    """(ward id, operating status) of an establishment, or None; an establishment added on site and not
+    yet approved (``review_status``, 0012_survey) reads as ``unreviewed``."""
     with db.read(bind) as conn:
-        row = conn.execute(sa.text("SELECT ward_id, operating_status FROM establishment WHERE id = :i"),
+        row = conn.execute(sa.text("SELECT ward_id, CASE WHEN review_status = 'approved' THEN operating_status "
+                                   "ELSE 'unreviewed' END FROM establishment WHERE id = :i"),
                            {"i": establishment_id}).first()
     return None if row is None else (row[0], row[1])
 
@@ -275,7 +277,7 @@ SIMPLIFY_DEG = 0.00002
 # process-wide on purpose: pure text built from its arguments (the columns are part of the key, so a
 # changed source yields a new entry, never a stale one); no database value is kept
 @functools.lru_cache(maxsize=8)
-def _lookup_sql(columns: tuple[str, ...], source: str, market_fields: tuple[str, ...]) -> str:
+def _lookup_sql(columns: tuple[str, ...], source: str, market_fields: tuple[str, ...], published: str) -> str:
     """The lookup query in the driver's parameter style (``%(token)s``): it runs on the raw cursor."""
     est = ", ".join(f'o."{c}" AS "e__{c}"' for c in columns)
     mkt = ", ".join(f'sm."{c}" AS "m__{c}"' for c in market_fields)
@@ -290,7 +292,7 @@ SELECT q.token, q.short_code, q.target_type, q.version, q.issued_at, q.revoked_a
 FROM qr_code q
 LEFT JOIN stall s ON s.id = q.stall_id
 LEFT JOIN market sm ON sm.id = s.market_id
-LEFT JOIN "{source}" o ON o.id = COALESCE(q.establishment_id, s.establishment_id)
+LEFT JOIN "{source}" o ON o.id = COALESCE(q.establishment_id, s.establishment_id) AND {published}
 LEFT JOIN LATERAL (SELECT name, local_srid FROM ward
                    WHERE id = COALESCE(o.ward_id, sm.ward_id)) w ON true
 LEFT JOIN market om ON om.id = o.market_id
@@ -308,7 +310,7 @@ WHERE q.token = %(token)s
 
 
 def lookup_row(conn: Connection, token: str, source: str, columns: tuple[str, ...],
-               market_fields: tuple[str, ...]) -> dict[str, Any] | None:
+               market_fields: tuple[str, ...], published: str = "TRUE") -> dict[str, Any] | None:
     """The one row a lookup needs: the code, its target (``e__<column>`` of ``source``, ``m__<field>`` of the
     stall's market), the ward's name and the small map's geometry in the ward's metric grid.
 
@@ -316,7 +318,7 @@ def lookup_row(conn: Connection, token: str, source: str, columns: tuple[str, ..
     set-up (a third of a lookup's CPU); same connection, so same transaction and isolation. A
     driver error is raised as SQLAlchemy would raise it, a lost connection invalidated (callers retry).
     """
-    sql, params = _lookup_sql(columns, source, market_fields), {"token": token}
+    sql, params = _lookup_sql(columns, source, market_fields, published), {"token": token}
     raw = conn.connection.driver_connection
     try:
         with raw.cursor(row_factory=dict_row) as cursor:

@@ -143,6 +143,9 @@ def _issue_one(conn: Connection, establishment_id: int | None, stall_id: int | N
         ward_id, operating_status = found
         if operating_status == "closed":
             raise GeomapError("This establishment is closed; a closed business gets no QR code.")
+        if operating_status == "unreviewed":
+            raise GeomapError("This establishment was added on site and is not approved yet; it gets a QR code "
+                              "once a data officer approves it.")
     else:
         ward_id = data.stall_ward(conn, stall_id)
         if ward_id is None:

@@ -84,7 +84,7 @@ def lookup(conn: Connection, token: str, state: LookupState | None = None) -> Lo
     columns = state.columns(conn, layer) if state is not None else \
         stored_public_columns(layer, data.source_columns(conn, layer.source))
     market_fields = tuple(f.name for f in market_layer.public_fields)
-    row = data.lookup_row(conn, token, layer.source, columns, market_fields)
+    row = data.lookup_row(conn, token, layer.source, columns, market_fields, layer.public_condition('o."id"'))
     if row is None:
         return Lookup("unknown")
     code = {"short_code": row["short_code"], "version": row["version"], "target_type": row["target_type"],

@@ -23,7 +23,8 @@ def load_frames(bind: db.Bind, ward_id: int) -> Frames:
                 "o.registration_revoked_on, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
                 "o.fs_certificate_revoked_on, o.fs_commitment_issued_on, o.fs_commitment_revoked_on, "
                 "o.last_inspected_on, o.last_inspection_result, o.last_follow_up_due, e.created_at "
-                "FROM establishment_overview o JOIN establishment e ON e.id = o.id WHERE o.ward_id = :w")
+                "FROM establishment_overview o JOIN establishment e ON e.id = o.id WHERE o.ward_id = :w "
+                "AND e.review_status = 'approved'")  # added on site and not yet reviewed: not counted
         reports = q("SELECT r.id, r.category, r.status, r.reported_at, r.deadline_at, r.resolved_at, "
                     "g.id AS residential_group_id FROM field_report r LEFT JOIN LATERAL (SELECT id FROM "
                     "residential_group g WHERE g.ward_id = r.ward_id AND ST_Covers(g.geom, r.geom) ORDER BY id "

@@ -148,7 +148,7 @@ def _read(engine: Engine, ward: str, *, today: dt.date | None = None, contact_em
         if ward_row is None:
             raise ExportError("Dữ liệu LIVES được công bố theo từng phường; hãy chọn một phường.",
                               "The LIVES feed is published per ward; name one ward.")
-        frame = layer_reader.read(conn, layer, ward_id=ward_row["id"],
+        frame = layer_reader.read(conn, layer, profile="public", ward_id=ward_row["id"], sort=layer.id_field,
                                   columns=[*columns.values(), "food_safety_applicable"])
         frame = frame[frame["food_safety_applicable"].fillna(False).astype(bool)]
         inspections = data.food_safety_inspections(conn, ward_row["id"])

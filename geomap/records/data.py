@@ -27,7 +27,7 @@ from geomap.text import search_key
 
 #: what an edit reads and the audit compares: the row, its version and its point
 _SNAPSHOT = ", ".join(("id", "ward_id", "version", "closed_on", *EDITABLE)) + \
-    ", ST_X(geom) AS lon, ST_Y(geom) AS lat, updated_at"
+    ", ST_X(geom) AS lon, ST_Y(geom) AS lat, location_quality, review_status, verified_on, verified_by, updated_at"
 _STATUS_COLUMNS = ("id", *status.INPUT_COLUMNS)
 #: the tables a foreign key of an establishment may name, with the ward they belong to
 _WARD_TABLES = {"residential_group_id": "residential_group", "market_id": "market"}
@@ -124,6 +124,22 @@ def group_at(bind: db.Bind, ward_id: int, lon: float, lat: float) -> int | None:
     """The ward's residential group covering the point (the lowest id when several do)."""
     return db.scalar(bind, "SELECT id FROM residential_group WHERE ward_id = :w AND ST_Covers(geom, "
                      "ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY id LIMIT 1", {"w": ward_id, "x": lon, "y": lat})
+
+
+def nearby(bind: db.Bind, ward_id: int, lon: float, lat: float, radius_m: float) -> list[dict[str, Any]]:
+    """``code`` and ``name`` of the ward's establishments (not rejected) within ``radius_m`` of the point,
+    nearest first."""
+    return db.rows(bind, "SELECT code, name FROM establishment WHERE ward_id = :w AND review_status <> 'rejected' "
+                   "AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, :r) "
+                   "ORDER BY geom::geography <-> ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography",
+                   {"w": ward_id, "x": lon, "y": lat, "r": radius_m})
+
+
+def distance_m(bind: db.Bind, a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Metres between two lon/lat points (on the spheroid)."""
+    return float(db.scalar(bind, "SELECT ST_Distance(ST_SetSRID(ST_MakePoint(:x1, :y1), 4326)::geography, "
+                           "ST_SetSRID(ST_MakePoint(:x2, :y2), 4326)::geography)",
+                           {"x1": a[0], "y1": a[1], "x2": b[0], "y2": b[1]}))
 
 
 def last_change(bind: db.Bind, establishment_id: int) -> dict[str, Any] | None:

@@ -33,10 +33,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from geomap import audit, auth, db, status
-from geomap.errors import ConcurrentEdit, LocalizedError
+from geomap import audit, auth, db, profiles, status
+from geomap.errors import ConcurrentEdit, LocalizedError, UnknownWard
 from geomap.models import (
     BUSINESS_TYPES,
+    DIGITAL_PLATFORMS,
     INSPECTION_KINDS,
     INSPECTION_RESULTS,
     LICENCE_KINDS,
@@ -50,6 +51,8 @@ from geomap.records.rules import (
     EDITABLE,
     FOLLOW_UP_DAYS,
     MAX_FOLLOW_UP_DAYS,
+    PROPOSED,
+    SURVEYED,
     add_years,
     date_problem,
     default_follow_up,
@@ -72,6 +75,7 @@ _LABELS = {
     "street": ("Đường", "Street"), "address": ("Địa chỉ", "Address"),
     "residential_group_id": ("Tổ dân phố", "Residential group"), "market_id": ("Chợ", "Market"),
     "tax_code": ("Mã số thuế", "Tax code"), "digital_payment": ("Thanh toán số", "Digital payment"),
+    "digital_platforms": ("Nền tảng số", "Digital platforms"),
     "opening_hours": ("Giờ mở cửa", "Opening hours"), "employees": ("Số lao động", "Employees"),
     "opened_on": ("Ngày bắt đầu hoạt động", "Opened on"), "owner_name": ("Chủ cơ sở", "Owner"),
     "owner_id_number": ("Số CCCD", "ID number"), "phone": ("Điện thoại", "Phone"), "email": ("Thư điện tử", "E-mail"),
@@ -236,6 +240,13 @@ def _clean_establishment(conn: Connection, values: Mapping[str, Any], ward_id: i
         if bad:
             p.add("digital_payment", f"không rõ: {', '.join(map(str, bad))}", f"unknown: {', '.join(map(str, bad))}")
         out["digital_payment"] = methods
+    if "digital_platforms" in out:
+        platforms = list(dict.fromkeys(out["digital_platforms"] or []))
+        bad = [m for m in platforms if m not in DIGITAL_PLATFORMS]
+        if bad:
+            p.add("digital_platforms", f"không rõ: {', '.join(map(str, bad))}",
+                  f"unknown: {', '.join(map(str, bad))}")
+        out["digital_platforms"] = platforms
     if out.get("employees") is not None:
         try:
             out["employees"] = int(out["employees"])
@@ -428,30 +439,36 @@ def create_establishment(
     auth.require(user, "edit_records")
     check_scope(user, ward_id)
     with db.transaction(bind) as conn:
-        values = dict(values)
-        values.setdefault("operating_status", "active")
-        missing = [f for f in ("name", "business_type", "vsic_code") if not str(values.get(f) or "").strip()]
-        if missing:
-            raise ValidationError([(f, f"{label(f)}: bắt buộc", f"{label(f, 'en')}: required") for f in missing])
-        clean = _clean_establishment(conn, values, ward_id, None)
-        if not clean.get("address"):
-            clean["address"] = _compose_address(clean)
-        point = None
-        if lon is not None or lat is not None:
-            point = _point_problems(conn, ward_id, lon, lat)
-            if clean.get("residential_group_id") is None:
-                clean["residential_group_id"] = data.group_at(conn, ward_id, *point)
-        if clean.get("operating_status") == "closed":
-            clean["closed_on"] = today()
-        new_id = data.next_establishment_id(conn)
-        if not clean.get("code"):
-            clean["code"] = _new_code(conn, ward_id, new_id)
-        data.insert_establishment(conn, new_id, ward_id, clean, point)
-        data.refresh_search_key(conn, new_id)
-        after = get_establishment(conn, new_id)
-        audit.record(conn, action="create", entity_type="establishment", entity_id=new_id, user=user,
-                     after=_audit_values(after))
-        return {"id": new_id, "code": after["code"], "version": after["version"]}
+        return _insert_new(conn, ward_id, values, lon, lat, user, extra={}, action="create")
+
+
+def _insert_new(conn: Connection, ward_id: int, values: Mapping[str, Any], lon: float | None, lat: float | None,
+                user: User | None, *, extra: Mapping[str, Any], action: str) -> dict[str, Any]:
+    """Validate and insert a new establishment (``extra``: columns set by the service, not the form); audited."""
+    values = dict(values)
+    values.setdefault("operating_status", "active")
+    missing = [f for f in ("name", "business_type", "vsic_code") if not str(values.get(f) or "").strip()]
+    if missing:
+        raise ValidationError([(f, f"{label(f)}: bắt buộc", f"{label(f, 'en')}: required") for f in missing])
+    clean = _clean_establishment(conn, values, ward_id, None)
+    if not clean.get("address"):
+        clean["address"] = _compose_address(clean)
+    point = None
+    if lon is not None or lat is not None:
+        point = _point_problems(conn, ward_id, lon, lat)
+        if clean.get("residential_group_id") is None:
+            clean["residential_group_id"] = data.group_at(conn, ward_id, *point)
+    if clean.get("operating_status") == "closed":
+        clean["closed_on"] = today()
+    new_id = data.next_establishment_id(conn)
+    if not clean.get("code"):
+        clean["code"] = _new_code(conn, ward_id, new_id)
+    data.insert_establishment(conn, new_id, ward_id, {**clean, **extra}, point)
+    data.refresh_search_key(conn, new_id)
+    after = get_establishment(conn, new_id)
+    audit.record(conn, action=action, entity_type="establishment", entity_id=new_id, user=user,
+                 after=_audit_values(after))
+    return {"id": new_id, "code": after["code"], "version": after["version"]}
 
 
 def _new_code(conn: Connection, ward_id: int, new_id: int) -> str:
@@ -758,3 +775,143 @@ def record_inspection(
             note=(f"ATTP: {before.get('food_safety_status')} → {after.get('food_safety_status')}" if changed else None),
         )
         return inspection_id
+
+
+# --- survey on site (field app) and the review of establishments added there ------------------
+
+
+def survey_allowed(bind: db.Bind, user: User | None, ward_id: int) -> bool:
+    """May ``user`` survey ward ``ward_id``? Data officers, ward managers and admins may; inspectors only
+    where the ward's profile says ``survey_by_inspectors = true`` (a ward without a profile: no)."""
+    if user is None or auth.can(user, "survey"):
+        return True
+    if not auth.can(user, "survey_if_ward_allows"):
+        return False
+    ward = ward_data.ward_by_id(bind, ward_id)
+    try:
+        return bool(ward and profiles.get(ward["slug"]).survey_by_inspectors)
+    except UnknownWard:
+        return False
+
+
+def require_survey(bind: db.Bind, user: User | None, ward_id: int) -> None:
+    """Raise :class:`geomap.auth.PermissionDenied` unless ``user`` may survey ward ``ward_id``."""
+    check_scope(user, ward_id)
+    if not survey_allowed(bind, user, ward_id):
+        role = user.role if user is not None else "public"
+        raise auth.PermissionDenied(
+            f"Vai trò '{role}' không được khảo sát cơ sở ở phường này (phường chưa cho phép cán bộ kiểm tra khảo sát).",
+            f"The role '{role}' may not survey establishments in this ward (the ward has not allowed inspectors to).")
+
+
+def _survey_changes(changes: Mapping[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise ValidationError([(f, f"Trường '{f}' không nhập được khi khảo sát", f"Field '{f}' cannot be entered in "
+                                "a survey") for f in unknown])
+    return dict(changes)
+
+
+def survey_establishment(
+    bind: db.Bind, establishment_id: int, *, expected_version: int, changes: Mapping[str, Any] | None = None,
+    point: tuple[float, float] | None = None, user: User | None = None, note: str | None = None,
+) -> dict[str, Any]:
+    """Record a check on site: the :data:`SURVEYED` fields as found, the point pinned there (quality
+    ``exact``) when given, and who verified it when (``verified_on``/``verified_by``); returns the new
+    ``version`` and ``moved_m`` (metres the pin moved an existing point, else None).
+
+    One change of the row at the version the phone loaded (a stale one raises :class:`EditConflict`),
+    one audit entry (action ``survey``). Personal data is never part of a survey.
+    """
+    changes = _survey_changes(changes or {}, SURVEYED)
+    with db.transaction(bind) as conn:
+        before = _lock(conn, establishment_id, expected_version, user)
+        require_survey(conn, user, before["ward_id"])
+        clean = _clean_establishment(conn, changes, before["ward_id"], establishment_id)
+        values: dict[str, Any] = dict(clean)
+        lonlat = None
+        if point is not None:
+            lonlat = _point_problems(conn, before["ward_id"], *point)
+            group = data.group_at(conn, before["ward_id"], *lonlat)
+            if group is not None and group != before["residential_group_id"]:
+                values["residential_group_id"] = group
+            values["location_quality"] = "exact"
+        old, new = _changed(before, values)
+        if lonlat is not None:
+            old.update(lon=before["lon"], lat=before["lat"], location_quality=before["location_quality"])
+            new.update(lon=lonlat[0], lat=lonlat[1], location_quality="exact")
+            if before["lon"] is not None:  # how far the pin moved the point (an officer at the wrong shop?)
+                new["moved_m"] = round(data.distance_m(conn, (before["lon"], before["lat"]), lonlat), 1)
+        stamp = {"verified_on": dt.datetime.now(dt.UTC), "verified_by": user.id if user is not None else None}
+        version = _write(conn, before, {**{k: values[k] for k in values if k in new}, **stamp}, lonlat)
+        if {"name", "address"} & set(new):
+            data.refresh_search_key(conn, establishment_id)
+        audit.record(conn, action="survey", entity_type="establishment", entity_id=establishment_id, user=user,
+                     before={**old, "verified_on": before["verified_on"], "version": before["version"]},
+                     after={**new, **stamp, "version": version}, note=note)
+        return {"version": version, "moved_m": new.get("moved_m")}
+
+
+def propose_establishment(
+    bind: db.Bind, ward_id: int, values: Mapping[str, Any], *, lon: float, lat: float, user: User | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Add an establishment found on the street: pinned where the officer stands (``exact``), verified by
+    them, and ``pending`` until a data officer reviews it (:func:`review_establishment`); not public
+    meanwhile. Returns {id, code, version}."""
+    values = _survey_changes(values, PROPOSED)
+    values.setdefault("business_type", "household")
+    require_survey(bind, user, ward_id)
+    if lon is None or lat is None:
+        raise ValidationError([("point", "Vị trí: bắt buộc (ghim vị trí cơ sở trước khi lưu)",
+                                "Location: required (pin the establishment before saving)")])
+    with db.transaction(bind) as conn:
+        extra = {"review_status": "pending", "location_quality": "exact",
+                 "verified_on": dt.datetime.now(dt.UTC), "verified_by": user.id if user is not None else None}
+        point = _point_problems(conn, ward_id, lon, lat)
+        name = search_key(nfc(str(values.get("name") or "")))
+        near = next((r for r in data.nearby(conn, ward_id, *point, DUPLICATE_RADIUS_M)
+                     if name and search_key(r["name"]) == name), None)
+        if near is not None:
+            raise ValidationError([("name", f"Đã có cơ sở '{near['name']}' ({near['code']}) cùng tên trong vòng "
+                                    f"{DUPLICATE_RADIUS_M} m; hãy khảo sát cơ sở đó thay vì thêm mới.",
+                                    f"'{near['name']}' ({near['code']}) of the same name is already recorded within "
+                                    f"{DUPLICATE_RADIUS_M} m; survey it instead of adding a new one.")])
+        made = _insert_new(conn, ward_id, values, lon, lat, user, extra=extra, action="survey_add")
+        if note:
+            audit.record(conn, action="survey_add", entity_type="establishment", entity_id=made["id"], user=user,
+                         note=note)
+        return made
+
+
+#: an establishment added on site with the name of one recorded this close is a duplicate
+DUPLICATE_RADIUS_M = 30
+
+
+def review_establishment(
+    bind: db.Bind, establishment_id: int, decision: str, *, expected_version: int, note: str | None = None,
+    user: User | None = None,
+) -> int:
+    """Approve (publish) or reject an establishment added on site; returns the new version."""
+    auth.require(user, "review_additions")
+    if decision not in ("approved", "rejected"):
+        raise ValidationError([("review_status", f"'{decision}' không hợp lệ (approved hoặc rejected)",
+                                f"'{decision}' is not valid (approved or rejected)")])
+    reason = _clean_text(note, "notes", _Problems(), multiline=True)
+    with db.transaction(bind) as conn:
+        before = _lock(conn, establishment_id, expected_version, user)
+        if before["review_status"] != "pending":
+            raise ValidationError([("review_status", f"Cơ sở '{before['name']}' không chờ duyệt (đang là "
+                                    f"'{before['review_status']}').", f"'{before['name']}' is not waiting for review "
+                                    f"(it is '{before['review_status']}').")])
+        if decision == "rejected" and not reason:
+            raise ValidationError([("notes", "Ghi chú: cần nêu lý do không duyệt", "Notes: give the reason for the "
+                                    "rejection")])
+        stamp = {"review_status": decision, "reviewed_by": user.id if user is not None else None,
+                 "reviewed_at": dt.datetime.now(dt.UTC)}
+        version = _write(conn, before, stamp)
+        audit.record(conn, action="review_approve" if decision == "approved" else "review_reject",
+                     entity_type="establishment", entity_id=establishment_id, user=user,
+                     before={"review_status": "pending", "version": before["version"]},
+                     after={**stamp, "version": version}, note=reason)
+        return version

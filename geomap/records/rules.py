@@ -16,16 +16,20 @@ from geomap.status import CERTIFICATE_YEARS
 
 __all__ = [
     "CERTIFICATE_YEARS", "DEFAULT_SEVERITY", "EARLIEST_DATE", "EDITABLE", "FOLLOW_UP_DAYS", "MAX_FOLLOW_UP_DAYS",
-    "MAX_YEARS_AHEAD", "add_years", "date_problem", "default_follow_up", "expiry_problems", "follow_up_problem",
-    "today",
+    "MAX_YEARS_AHEAD", "PROPOSED", "SURVEYED", "add_years", "date_problem", "default_follow_up", "expiry_problems",
+    "follow_up_problem", "today",
 ]
 
 #: establishment columns an editor may change (the point moves through :func:`geomap.records.edit.move_point`)
 EDITABLE = (
     "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
-    "residential_group_id", "market_id", "tax_code", "digital_payment", "opening_hours", "employees", "opened_on",
-    "owner_name", "owner_id_number", "phone", "email",
+    "residential_group_id", "market_id", "tax_code", "digital_payment", "digital_platforms", "opening_hours",
+    "employees", "opened_on", "owner_name", "owner_id_number", "phone", "email",
 )
+#: what a survey on site checks and may correct (field app, geomap.survey): never personal data
+SURVEYED = ("name", "house_number", "street", "address", "opening_hours", "digital_payment", "digital_platforms")
+#: fields an establishment added on site may carry (it waits for a data officer's review)
+PROPOSED = ("name", "business_type", "vsic_code", *SURVEYED[1:])
 
 #: earliest date accepted anywhere (older paper records are typed as their renewal)
 EARLIEST_DATE = dt.date(1950, 1, 1)

@@ -22,6 +22,7 @@ from geomap.errors import LocalizedError
 from geomap.map import view as mapview
 from geomap.models import (
     BUSINESS_TYPES,
+    DIGITAL_PLATFORMS,
     INSPECTION_KINDS,
     INSPECTION_RESULTS,
     LICENCE_KINDS,
@@ -247,6 +248,11 @@ def _inputs(ctx: Context, prefix: str, row: dict, choices: dict) -> dict[str, An
                                                        if m in PAYMENT_METHODS],
                                               format_func=lambda v: ctx.label("payment", v),
                                               placeholder=ctx.t("records.choose"), key=f"{prefix}.payment")
+    out["digital_platforms"] = right.multiselect(lab("digital_platforms", lang), DIGITAL_PLATFORMS,
+                                                 default=[p for p in row.get("digital_platforms") or []
+                                                          if p in DIGITAL_PLATFORMS],
+                                                 format_func=lambda v: ctx.label("platform", v),
+                                                 placeholder=ctx.t("records.choose"), key=f"{prefix}.platforms")
     out["employees"] = right.number_input(lab("employees", lang), min_value=0, max_value=100_000, step=1,
                                           value=row.get("employees"), key=f"{prefix}.employees")
     out["opened_on"] = left.date_input(lab("opened_on", lang), value=row.get("opened_on"),

@@ -40,9 +40,12 @@ def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
     return field_pages.message(request, problem.message(session.lang(request)), status=status)
 
 
-def survey_allowed(user: User) -> bool:
-    """May ``user`` open survey mode (the landing's link)? Data officers and whoever edits records."""
-    return auth.can(user, "edit_records")
+def survey_allowed(request: Request, user: User) -> bool:
+    """May ``user`` open survey mode (the landing's link)? Data officers, ward managers and admins; inspectors
+    where the ward's profile allows it (:func:`geomap.survey.worklist.may_survey`)."""
+    from geomap.survey import worklist
+
+    return worklist.may_survey(get_engine(request), user)
 
 
 @router.get("/field", include_in_schema=False)
@@ -53,7 +56,7 @@ def field_root() -> RedirectResponse:
 @router.get("/field/", include_in_schema=False)
 def landing(request: Request, user: User = Depends(session.require_user)) -> Response:
     return field_pages.render(request, "landing.html", today=auth.can(user, "record_inspection"),
-                              survey=survey_allowed(user))
+                              survey=survey_allowed(request, user))
 
 
 @router.get("/field/signin", include_in_schema=False)
