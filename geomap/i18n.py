@@ -104,6 +104,16 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "led_screen": ("Màn hình LED", "LED screen"),
         "wifi": ("Điểm wifi công cộng", "Public wifi"),
     },
+    "location_quality": {  # establishment.location_quality (0009), set by address placement (geomap/addresses)
+        "exact": ("Chính xác", "Exact"),
+        "address": ("Gần đúng: theo địa chỉ đã biết", "Approximate: at a known address"),
+        "street": ("Gần đúng: trên đường/kiệt", "Approximate: on the street or alley"),
+        "group": ("Gần đúng: trong tổ dân phố", "Approximate: inside the residential group"),
+    },
+    "street_kind": {
+        "street": ("Đường", "Street"),
+        "alley": ("Kiệt/hẻm", "Alley"),
+    },
     "condition": {
         "working": ("Hoạt động tốt", "Working"),
         "faulty": ("Hư hỏng", "Faulty"),
@@ -178,6 +188,8 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
 
 #: key prefix → the module whose ``STRINGS`` holds those keys (the longest matching prefix wins)
 CATALOGS: dict[str, str] = {
+    "addr.": "geomap.addresses.messages",
+    "import.addr.": "geomap.addresses.messages",
     "auth.": "geomap.ui.auth",
     "dash.": "geomap.ui.pages.dashboard",
     "dashboard.activity.": "geomap.dashboard.indicators",

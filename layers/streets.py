@@ -29,6 +29,8 @@ LAYER = Layer(
     attribution=OSM_ODBL,
     min_zoom=14,
     order=20,
-    description_vi="Đường và kiệt/hẻm có tên của phường (từ OpenStreetMap hoặc tệp của phường), dùng để định vị địa chỉ.",
-    description_en="The ward's named streets and alleys (from OpenStreetMap or the ward's own file), used to place addresses.",
+    description_vi="Đường và kiệt/hẻm có tên của phường (từ OpenStreetMap hoặc tệp của phường), "
+                   "dùng để định vị địa chỉ.",
+    description_en="The ward's named streets and alleys (from OpenStreetMap or the ward's own file), "
+                   "used to place addresses.",
 )
