@@ -31,7 +31,7 @@ from geomap.users import User
 from geomap.wards import data as ward_data
 
 __all__ = ["QUALITIES", "Gazetteer", "ParsedAddress", "Placement", "PlacementReport", "StreetPlan", "gazetteer",
-           "import_streets", "parse", "place_rows", "place_ward"]
+           "import_streets", "learn", "parse", "place_rows", "place_ward"]
 
 
 def _ward(bind: db.Bind, ward_id: int) -> dict[str, Any]:
@@ -119,6 +119,14 @@ def gazetteer(bind: db.Bind, ward_id: int) -> WardGazetteer:
               for r in data.groups(bind, ward_id)]
     return WardGazetteer(Gazetteer(ways, known, groups), grid, tuple(ward["boundary"].bounds), ward["name"],
                          ward.get("province") or "")
+
+
+def learn(wg: WardGazetteer, rows: list[dict[str, Any]]) -> None:
+    """Add rows with exact coordinates (``lon``/``lat``, e.g. other rows of the file being imported) to what the
+    gazetteer knows, so rows without coordinates can be placed at or between them."""
+    for row in rows:
+        x, y = wg.grid.to_local.transform(row["lon"], row["lat"])
+        wg.gazetteer.learn(Known(str(row.get("code") or ""), address_text(row), float(x), float(y)))
 
 
 def address_text(row: dict[str, Any]) -> str:

@@ -193,14 +193,6 @@ def parse(address: str | None) -> ParsedAddress:
             key = before
         if _PLACE.match(key):  # "Sạp 12", "Chợ Hòa Cường", "Lô A12": not a street
             continue
-        if street is None:
-            h, a, s = _way_part(seg)
-            if s:
-                house, alleys, street = h, a, s
-                continue
-            if h or a:  # "số 12" alone: the street comes in the next segment
-                house, alleys = house or h, alleys or a
-                continue
         m = _WARD.match(key)
         if m and ward is None:
             ward = _strip_former(_original_tail(seg, m.group(1) + (" " + m.group(2) if m.group(2) else "")))
@@ -211,6 +203,14 @@ def parse(address: str | None) -> ParsedAddress:
             continue
         if _CITY.match(key):
             continue
+        if street is None:
+            h, a, s = _way_part(seg)
+            if s:
+                house, alleys, street = h, a, s
+                continue
+            if h or a:  # "số 12" alone: the street comes in the next segment
+                house, alleys = house or h, alleys or a
+                continue
         if street is None and not re.match(r"^\d", key):
             street = _strip_display_prefix(seg)
     return ParsedAddress(raw=raw, house=house, alleys=alleys, street=street or None, group=group, ward=ward,

@@ -150,11 +150,12 @@ class Gazetteer:
         self.addresses: dict[str, list[Known]] = defaultdict(list)
         self.anchors: dict[str, list[_Anchor]] = defaultdict(list)
         for k in known:
-            self._learn(k)
+            self.learn(k)
 
     # --- what the ward already knows ------------------------------------------------------------
 
-    def _learn(self, k: Known) -> None:
+    def learn(self, k: Known) -> None:
+        """Take one exactly placed address into account (its point, and its number on its way)."""
         p = parse(k.address)
         key = p.address_key()
         if key:
