@@ -195,7 +195,7 @@ class Gazetteer:
         seed = seed or parsed.raw
         if self._at_known_address(parsed, out):
             return out
-        if parsed.street_key and self._on_way(parsed, out, seed):
+        if parsed.street_key and self.ways and self._on_way(parsed, out, seed):
             return out
         self._in_group(parsed, out, group_id, seed, former_ward or (parsed.ward if parsed.former_ward else None))
         if not out.placed and not any(k in ("addr.group_ambiguous",) for k, _ in out.notes):

@@ -408,7 +408,8 @@ def _place_from_addresses(bind: db.Bind, ward: WardInfo, rows: list[PlannedRow],
     for pr, p in zip(todo, addresses.place_rows(wg, seeds, addresses.configured_geocoder()), strict=True):
         if p.placed:
             pr.issues = [i for i in pr.issues if i.key != "geo.missing"]
-        pr.issues.extend(Issue(pr.row, column, "warning", key, params) for key, params in p.notes)
+        pr.issues.extend(Issue(pr.row, column, "warning", key, params) for key, params in p.notes
+                         if p.placed or key != "addr.no_match")  # "geo.missing" already says it stays off the map
         if not p.placed:
             continue
         pr.values["lon"], pr.values["lat"], pr.values["location_quality"] = p.lon, p.lat, p.quality
