@@ -473,3 +473,43 @@ def test_real_addresses_land_on_their_real_ways(real_gazetteer, address, way) ->
     assert p.quality == "street" and p.where == way
     found = next(w for w in gaz.ways.values() if w.name == way)
     assert shapely.distance(Point(p.x, p.y), found.geom) < 1e-6
+
+
+# --- showing the quality: map, QR page, exports ---------------------------------------------------------
+
+
+def test_approximate_points_are_drawn_hollow_with_a_legend_entry() -> None:
+    import geopandas as gpd
+
+    import layers
+    from geomap.map import view
+
+    layer = layers.get("establishments")
+    assert layer.field("location_quality").public  # exports and the public API carry it
+    frame = gpd.GeoDataFrame({"id": [1, 2, 3], "licence_status": ["valid"] * 3,
+                              "location_quality": ["exact", "street", "group"]},
+                             geometry=[Point(108.22, 16.04), Point(108.221, 16.04), Point(108.222, 16.04)],
+                             crs=4326)
+    rows = json.loads(view.point_layer(layer, frame).rows_json.replace("<\\/", "</"))
+    assert [len(r) for r in rows] == [4, 5, 5] and rows[1][4] == 1
+    legend = view.legend_html(layer, frame, lang="vi")
+    assert "Vị trí gần đúng" in legend and "(2)" in legend and "dashed" in legend
+    assert "gần đúng" not in view.legend_html(layer, frame.iloc[:1], lang="vi")
+
+
+def test_the_qr_page_says_approximate_location(conn, ward) -> None:
+    from geomap.web.routes import qr as qr_route
+    from qr import issue
+    from qr.lookup import lookup
+
+    exact = _placed(conn, ward, "QX-1", "10 Núi Thành", (ward.west.x, ward.west.y))
+    approx = _placed(conn, ward, "QX-2", "K12/5 Núi Thành", (ward.west.x + 0.001, ward.west.y))
+    conn.execute(sa.text("UPDATE establishment SET location_quality = 'street' WHERE id = :i"), {"i": approx})
+    pages = {}
+    for eid in (exact, approx):
+        token = issue.issue(conn, establishment_id=eid).token
+        result = lookup(conn, token)
+        assert result.data["establishment"]["location_quality"] == ("exact" if eid == exact else "street")
+        pages[eid] = {lang: qr_route.render(result, token, "html", lang)[1].decode() for lang in ("vi", "en")}
+    assert "Vị trí gần đúng" in pages[approx]["vi"] and "Approximate location" in pages[approx]["en"]
+    assert "gần đúng" not in pages[exact]["vi"]
