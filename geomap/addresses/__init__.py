@@ -131,26 +131,36 @@ def learn(wg: WardGazetteer, rows: list[dict[str, Any]]) -> None:
 
 def address_text(row: dict[str, Any]) -> str:
     """The address of a record: its address, else house number and street."""
+    return _address(row)[0]
+
+
+def _address(row: dict[str, Any]) -> tuple[str, ParsedAddress]:
     address = (row.get("address") or "").strip()
     if address:
         parsed = parse(address)
         if parsed.street or not row.get("street"):
-            return address
-    return " ".join(str(x) for x in (row.get("house_number"), row.get("street")) if x)
+            return address, parsed
+    text = " ".join(str(x) for x in (row.get("house_number"), row.get("street")) if x)
+    return text, parse(text)
 
 
 def place_rows(wg: WardGazetteer, rows: list[dict[str, Any]], geocoder=None) -> list[Placement]:
     """Place each row (``address``/``house_number``/``street``, ``residential_group_id``, ``code`` as seed);
     the placements carry ``lon``/``lat`` in WGS84."""
+    import numpy as np
+
     out = []
     for i, row in enumerate(rows):
         seed = str(row.get("code") or row.get("row") or i)
-        p = wg.gazetteer.place(address_text(row), group_id=row.get("residential_group_id"), seed=seed)
+        p = wg.gazetteer.place(_address(row)[1], group_id=row.get("residential_group_id"), seed=seed)
         if geocoder is not None and (not p.placed or p.quality == "group"):
             _geocode(wg, geocoder, p)
-        if p.placed:
-            p.lon, p.lat = wg.grid.lonlat(p.x, p.y)
         out.append(p)
+    placed = [p for p in out if p.placed]
+    if placed:
+        lon, lat = wg.grid.to_wgs.transform(np.array([p.x for p in placed]), np.array([p.y for p in placed]))
+        for p, a, b in zip(placed, np.atleast_1d(lon).tolist(), np.atleast_1d(lat).tolist(), strict=True):
+            p.lon, p.lat = a, b
     return out
 
 

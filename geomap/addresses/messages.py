@@ -17,6 +17,10 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
                                  "placed on it."),
     "addr.on_way_middle": ("Đặt trên {way} (đoạn giữa đường: chưa có địa chỉ nào có tọa độ trên đường này).",
                            "Placed on {way} (around its middle: no address on it is placed yet)."),
+    "addr.on_way_in_group": ("Đặt trên {way}, đoạn đi qua tổ dân phố của địa chỉ (chưa có số nhà nào có tọa độ "
+                             "để nội suy).",
+                             "Placed on {way}, on its stretch through the address's residential group (no placed "
+                             "number to interpolate from)."),
     "addr.alley_deeper": ("Kiệt/hẻm {alley} sâu hơn dữ liệu đường của phường: đặt trên {way} (cấp biết được: {known}).",
                           "Alley {alley} is deeper than the ward's streets know: placed on {way} "
                           "(deepest known level: {known})."),

@@ -18,6 +18,7 @@ a district and a city. Registers write the same place many ways:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -67,16 +68,16 @@ class ParsedAddress:
         """The leading integer of the house number (12 of "12A"), for interpolation."""
         return leading_int(self.house)
 
-    @property
+    @functools.cached_property
     def street_key(self) -> str:
         return street_key(self.street)
 
-    @property
+    @functools.cached_property
     def alley_key(self) -> str:
         """"12/5" for the chain ("12", "5"); "" on the street itself."""
         return alley_key(self.alleys)
 
-    @property
+    @functools.cached_property
     def way_key(self) -> str:
         """The key of the deepest way named: "hoang dieu" or "k242 hoang dieu" (see :func:`way_key`)."""
         return way_key(self.street_key, self.alley_key)
@@ -113,6 +114,7 @@ def _number(token: str) -> str:
     return token
 
 
+@functools.lru_cache(maxsize=65536)
 def street_key(name: str | None) -> str:
     """The folded name of a street, without "Đường"/"Phố": "Đường 2 Tháng 9" and "2-9" -> "2 thang 9"."""
     key = fold(name).strip(" ,.-")
@@ -225,7 +227,9 @@ def _strip_former(text: str) -> str:
 def _way_part(seg: str) -> tuple[str | None, tuple[str, ...], str | None]:
     """(house, alley chain, street) of one segment such as "K12/5 Núi Thành" or "số 3 ngách 5 ngõ 12 phố Huế"."""
     words = seg.split()
-    folded = [fold(w) for w in words]
+    folded = fold(seg).split()  # folding keeps the words (it drops marks, never spaces)
+    if len(folded) != len(words):
+        folded = [fold(w) for w in words]
     house: str | None = None
     levels: list[list[str]] = []  # alley levels as written, left to right (inner first in "Hẻm 2 Kiệt 64")
     i = 0

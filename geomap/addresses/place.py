@@ -19,9 +19,11 @@ and otherwise leaves the row unplaced. Every step says what it did as message ke
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +42,8 @@ QUALITIES = ("exact", "address", "street", "group")
 SAME_PLACE_M = 30.0
 #: how far from the middle of a way a row without a usable house number may land (fraction of the way)
 SPREAD = 0.15
+#: an interpolated point farther than this from the address's residential group is on a namesake stretch
+GROUP_SLACK_M = 150.0
 #: the largest number of candidates a message lists
 MAX_CANDIDATES = 6
 
@@ -127,6 +131,8 @@ class _Anchor:
     along: float
     side: float  # +1 left of the way's direction, -1 right
     offset: float
+    x: float
+    y: float
 
 
 class Gazetteer:
@@ -149,6 +155,9 @@ class Gazetteer:
             shapely.prepare(g.geom)
         self.addresses: dict[str, list[Known]] = defaultdict(list)
         self.anchors: dict[str, list[_Anchor]] = defaultdict(list)
+        #: (way, parity or None) -> sorted (number, x, y) of the placed numbers, built on first use
+        self._tables: dict[tuple[str, int | None], list[tuple[int, float, float]]] = {}
+        self._stretches: dict[tuple[str, int], tuple[float, float] | None] = {}
         for k in known:
             self.learn(k)
 
@@ -168,7 +177,22 @@ class Gazetteer:
         x, y, tx, ty = _tangent(way.geom, along)
         cross = tx * (k.y - y) - ty * (k.x - x)
         self.anchors[way.name_key].append(_Anchor(number, along, 1.0 if cross >= 0 else -1.0,
-                                                  math.hypot(k.x - x, k.y - y)))
+                                                  math.hypot(k.x - x, k.y - y), k.x, k.y))
+        self._tables.pop((way.name_key, None), None)
+        self._tables.pop((way.name_key, number % 2), None)
+
+    def _table(self, way: str, parity: int | None) -> list[tuple[int, float, float]]:
+        key = (way, parity)
+        table = self._tables.get(key)
+        if table is None:
+            by_number: dict[int, list[_Anchor]] = defaultdict(list)
+            for a in self.anchors.get(way, []):
+                if parity is None or a.number % 2 == parity:
+                    by_number[a.number].append(a)
+            table = self._tables[key] = sorted(
+                (n, statistics.median(a.x for a in v), statistics.median(a.y for a in v))
+                for n, v in by_number.items())
+        return table
 
     def find_street(self, key: str) -> tuple[str | None, list[str]]:
         """The street key matching ``key``: exact, else the only street whose name starts or ends with it
@@ -195,7 +219,8 @@ class Gazetteer:
         seed = seed or parsed.raw
         if self._at_known_address(parsed, out):
             return out
-        if parsed.street_key and self.ways and self._on_way(parsed, out, seed):
+        group = self._group(parsed, group_id, former_ward or (parsed.ward if parsed.former_ward else None), None)
+        if parsed.street_key and self.ways and self._on_way(parsed, out, seed, group):
             return out
         self._in_group(parsed, out, group_id, seed, former_ward or (parsed.ward if parsed.former_ward else None))
         if not out.placed and not any(k in ("addr.group_ambiguous",) for k, _ in out.notes):
@@ -217,7 +242,7 @@ class Gazetteer:
         out.notes.append(("addr.at_address", {"code": hits[0].code}))
         return True
 
-    def _on_way(self, parsed: ParsedAddress, out: Placement, seed: str) -> bool:
+    def _on_way(self, parsed: ParsedAddress, out: Placement, seed: str, group: Group | None = None) -> bool:
         street, close = self.find_street(parsed.street_key)
         if street is None:
             if close:
@@ -246,7 +271,7 @@ class Gazetteer:
             out.notes.append(("addr.alley_deeper", {"alley": "/".join(chain), "way": way.name,
                                                     "known": "/".join(chain[:depth]) or "-"}))
         number = (parsed.number if depth == len(chain) else leading_int(chain[depth])) if depth >= 0 else None
-        x, y, how = self._along(way, number, seed)
+        x, y, how = self._along(way, number, seed, group)
         out.quality, out.x, out.y, out.where = "street", x, y, way.name
         out.notes.append((how, {"way": way.name, "number": number if number is not None else "-"}))
         return True
@@ -256,18 +281,33 @@ class Gazetteer:
         main = next((w for w in ways if not w.alley), None)
         return main.name if main is not None else (ways[0].name if ways else street)
 
-    def _along(self, way: Way, number: int | None, seed: str) -> tuple[float, float, str]:
+    def _along(self, way: Way, number: int | None, seed: str, group: Group | None = None
+               ) -> tuple[float, float, str]:
         """A point on ``way`` for house ``number``: interpolated between the ward's placed numbers on it,
-        else a stable spot near the middle; set back to the number's side when the placed ones show it."""
+        else a stable spot near the middle (of the stretch inside the address's residential group, when
+        it names one the way crosses); set back to the number's side when the placed ones show it."""
         line = way.geom
         length = line.length
         anchors = self.anchors.get(way.name_key, [])
+        stretch = None
+        along = None
         if number is not None and anchors:
-            same = [a for a in anchors if a.number % 2 == number % 2]
-            use = same if len(same) >= 2 else anchors
-            along = _interpolate(use, number, length)
+            parity = number % 2 if len(self._table(way.name_key, number % 2)) >= 2 else None
+            along = line.project(Point(_interpolate(self._table(way.name_key, parity), number)))
             how = "addr.on_way_interpolated"
+            if group is not None:
+                px, py, _, _ = _tangent(line, along)
+                if group.geom.distance(Point(px, py)) > GROUP_SLACK_M:  # a namesake stretch elsewhere?
+                    stretch = self._stretch(way, group)
+                    if stretch is not None:
+                        along = None
         else:
+            stretch = self._stretch(way, group)
+        if along is None and stretch is not None:
+            a0, a1 = stretch
+            along = a0 + (a1 - a0) * (0.5 + 2 * SPREAD * (2 * _unit(seed, way.name_key) - 1))
+            how = "addr.on_way_in_group"
+        elif along is None:
             along = length * (0.5 + SPREAD * (2 * _unit(seed, way.name_key) - 1))
             how = "addr.on_way_middle"
         x, y, tx, ty = _tangent(line, along)
@@ -277,8 +317,30 @@ class Gazetteer:
                 x, y = x - ty * side * offset, y + tx * side * offset
         return x, y, how
 
-    def _in_group(self, parsed: ParsedAddress, out: Placement, group_id: int | None, seed: str,
-                  former_ward: str | None) -> None:
+    def _stretch(self, way: Way, group: Group | None) -> tuple[float, float] | None:
+        """The (start, end) distances along ``way`` of its longest stretch inside ``group`` (None: it does not
+        cross the group, or only the group is known)."""
+        if group is None:
+            return None
+        key = (way.name_key, group.id)
+        if key not in self._stretches:
+            self._stretches[key] = self._longest_inside(way, group)
+        return self._stretches[key]
+
+    @staticmethod
+    def _longest_inside(way: Way, group: Group) -> tuple[float, float] | None:
+        inside = way.geom.intersection(group.geom)
+        parts = [p for p in shapely.get_parts(inside) if p.geom_type == "LineString" and p.length > 1]
+        if not parts:
+            return None
+        best = max(parts, key=lambda p: p.length)
+        a, b = way.geom.project(Point(best.coords[0])), way.geom.project(Point(best.coords[-1]))
+        return (min(a, b), max(a, b))
+
+    def _group(self, parsed: ParsedAddress, group_id: int | None, former_ward: str | None,
+               out: Placement | None) -> Group | None:
+        """The residential group of the address: the one given, else the one it names (None: none, several or
+        unknown, said on ``out`` when given)."""
         group = self.groups_by_id.get(group_id) if group_id is not None else None
         if group is None and parsed.group:
             found = self.groups_by_number.get(parsed.group.lstrip("0").upper() or "0", [])
@@ -287,13 +349,17 @@ class Gazetteer:
                 found = [g for g in found if fold(g.former_ward) == fw or fw in fold(g.name)] or found
             if len(found) == 1:
                 group = found[0]
-            elif len(found) > 1:
+            elif out is not None and len(found) > 1:
                 out.candidates = [g.name for g in found][:MAX_CANDIDATES]
                 out.notes.append(("addr.group_ambiguous", {"group": parsed.group, "n": len(found),
                                                            "candidates": ", ".join(out.candidates)}))
-                return
-            else:
+            elif out is not None and not found:
                 out.notes.append(("addr.group_unknown", {"group": parsed.group}))
+        return group
+
+    def _in_group(self, parsed: ParsedAddress, out: Placement, group_id: int | None, seed: str,
+                  former_ward: str | None) -> None:
+        group = self._group(parsed, group_id, former_ward, out)
         if group is None:
             return
         x, y = spot_in(group.geom, seed)
@@ -301,25 +367,22 @@ class Gazetteer:
         out.notes.append(("addr.in_group", {"group": group.name}))
 
 
-def _interpolate(anchors: list[_Anchor], number: int, length: float) -> float:
-    """Distance along the way of ``number`` from the placed numbers: between the nearest below and above,
-    else extended from the two nearest on one side (kept on the way)."""
-    by_number: dict[int, list[float]] = defaultdict(list)
-    for a in anchors:
-        by_number[a.number].append(a.along)
-    pts = sorted((n, float(np.median(v))) for n, v in by_number.items())
-    if number in by_number:
-        return float(np.median(by_number[number]))
-    lower = [p for p in pts if p[0] < number]
-    upper = [p for p in pts if p[0] > number]
+def _interpolate(pts: list[tuple[int, float, float]], number: int) -> tuple[float, float]:
+    """Where ``number`` is from the placed numbers ``pts`` (sorted (number, x, y)): between the nearest below
+    and above, else extended from the two nearest on one side; the caller snaps it onto the way. Points rather
+    than distances along the way: a street's OpenStreetMap ways merge into parts in no particular order."""
+    i = bisect.bisect_left(pts, (number, -math.inf, -math.inf))
+    if i < len(pts) and pts[i][0] == number:
+        return pts[i][1], pts[i][2]
+    lower, upper = pts[:i], pts[i:]
     if lower and upper:
-        (n0, a0), (n1, a1) = lower[-1], upper[0]
+        (n0, x0, y0), (n1, x1, y1) = lower[-1], upper[0]
     elif len(pts) >= 2:
-        (n0, a0), (n1, a1) = (lower[-2], lower[-1]) if lower else (upper[0], upper[1])
+        (n0, x0, y0), (n1, x1, y1) = (lower[-2], lower[-1]) if lower else (upper[0], upper[1])
     else:
-        return pts[0][1]
-    along = a0 + (a1 - a0) * (number - n0) / (n1 - n0)
-    return min(max(along, 0.0), length)
+        return pts[0][1], pts[0][2]
+    f = (number - n0) / (n1 - n0)
+    return x0 + (x1 - x0) * f, y0 + (y1 - y0) * f
 
 
 def _side(anchors: list[_Anchor], number: int) -> tuple[float, float]:
