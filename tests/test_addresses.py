@@ -141,6 +141,18 @@ def test_without_placed_numbers_a_street_address_lands_near_the_middle_and_stays
     assert (a.x, a.y) == (b.x, b.y)
 
 
+def test_without_placed_numbers_the_group_picks_the_stretch_of_the_way() -> None:
+    crossing = Group(5, "TDP005", "Tổ dân phố 5", box(600, -50, 900, 50))
+    gaz = Gazetteer([NUI_THANH], (), [crossing])
+    p = gaz.place("120 Núi Thành", group_id=5, seed="HC-7")
+    assert p.quality == "street" and p.notes[-1][0] == "addr.on_way_in_group"
+    assert 600 <= p.x <= 900 and p.y == pytest.approx(0, abs=1e-6)
+    # an interpolated point on a namesake stretch far from the group gives way to the group's stretch
+    far = Gazetteer([NUI_THANH], [Known("A", "100 Núi Thành", 50.0, 0.0), Known("B", "140 Núi Thành", 90.0, 0.0)],
+                    [crossing]).place("120 Núi Thành", group_id=5, seed="HC-7")
+    assert 600 <= far.x <= 900
+
+
 def test_an_alley_address_lands_on_its_alley_way() -> None:
     p = _gaz().place("K12/5 Núi Thành")
     assert p.quality == "street" and p.where == "Kiệt 12 Núi Thành"
