@@ -273,6 +273,20 @@ def test_a_street_file_with_a_bad_feature_writes_nothing(conn, ward, tmp_path) -
     assert conn.execute(sa.text("SELECT count(*) FROM street WHERE ward_id = :w"), {"w": ward.id}).scalar() == 0
 
 
+def test_a_street_file_in_vn2000_metres_without_a_crs_is_read_in_the_ward_grid(conn, ward, tmp_path) -> None:
+    _, h = _street_file(tmp_path, ward)
+    x0, y0 = h["origin"]
+    feature = {"type": "Feature", "properties": {"ten_duong": "Đường Núi Thành"},
+               "geometry": {"type": "LineString", "coordinates": [[x0 - 100, y0], [x0 + 100, y0]]}}
+    path = tmp_path / "duong.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+    plan = addresses.import_streets(conn, path, ward_id=ward.id)
+    assert not plan.blocked and [r["name_key"] for r in plan.rows] == ["nui thanh"]
+    assert "VN-2000" in plan.issues[0].describe() and plan.rows[0]["length_m"] == pytest.approx(200, abs=0.5)
+    lon, lat = plan.rows[0]["geom"].geoms[0].coords[0]
+    assert _metres((lon, lat), tuple(h["ll"](-100, 0))) < 0.01
+
+
 def test_a_file_that_is_not_a_street_file_is_one_clear_sentence(conn, ward, tmp_path) -> None:
     from geomap.addresses.streets import StreetFileError
 

@@ -55,6 +55,10 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "addr.streets.no_name": ("Đường không có tên: bỏ qua.", "Unnamed way: skipped."),
     "addr.streets.none_in_ward": ("Tệp {file} không có đường có tên nào trong phường {ward}.",
                                   "The file {file} has no named street inside the ward {ward}."),
+    "addr.streets.vn2000": ("{n} đường có tọa độ mét, không ghi hệ tọa độ: đọc theo lưới VN-2000 của phường "
+                            "(EPSG:{srid}).",
+                            "{n} ways have coordinates in metres and no stated CRS: read in the ward's VN-2000 grid "
+                            "(EPSG:{srid})."),
     "addr.streets.summary": ("{read} đoạn đường đọc được, {named} có tên, {inside} trong phường: {streets} đường và "
                              "{alleys} kiệt/hẻm ({merged} đoạn cùng tên được gộp); {outside} đoạn ngoài phường.",
                              "{read} ways read, {named} named, {inside} inside the ward: {streets} streets and "

@@ -113,8 +113,13 @@ def plan_streets(ways: list[dict[str, Any]], boundary: BaseGeometry, local_srid:
     area = shapely.transform(shapely.transform(boundary, lambda xy: _xy(to_local, xy)).buffer(EDGE_M),
                              lambda xy: _xy(to_wgs, xy))
     shapely.prepare(area)
+    in_metres = 0
     for w in ways:
         geom = w["geom"]
+        if geom is not None and not geom.is_empty and max(abs(v) for v in geom.bounds) > 1000:
+            # metres without a stated CRS: the ward's own VN-2000 grid (a Shapefile without its .prj)
+            geom = w["geom"] = shapely.transform(geom, lambda xy: _xy(to_wgs, xy))
+            in_metres += 1
         if geom is None or geom.is_empty or geom.geom_type not in ("LineString", "MultiLineString"):
             issues.append(StreetIssue(w["row"], "error", "addr.streets.not_line",
                                       {"found": "EMPTY" if geom is None or geom.is_empty else geom.geom_type}))
@@ -151,6 +156,8 @@ def plan_streets(ways: list[dict[str, Any]], boundary: BaseGeometry, local_srid:
         counts["merged"] += len(members) - 1
     counts["streets"] = sum(r["kind"] == "street" for r in rows)
     counts["alleys"] = sum(r["kind"] == "alley" for r in rows)
+    if in_metres:
+        issues.append(StreetIssue(None, "warning", "addr.streets.vn2000", {"n": in_metres, "srid": local_srid}))
     if not rows and not any(i.level == "error" for i in issues):
         issues.append(StreetIssue(None, "error", "addr.streets.none_in_ward", {"file": filename, "ward": ward_name}))
     for k in ("named", "outside", "inside", "merged", "unnamed"):
