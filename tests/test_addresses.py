@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from import_fixtures import csv_bytes, establishment_row, make_ward
 from shapely.geometry import LineString, MultiLineString, Point, box
 
-from geomap import addresses, crs
+from geomap import addresses, crs, db
 from geomap.addresses.parse import parse, parse_way_name, street_key
 from geomap.addresses.place import Gazetteer, Group, Known, Way
 from geomap.addresses.streets import plan_streets, read_ways
@@ -539,3 +539,55 @@ def test_the_qr_page_says_approximate_location(conn, ward) -> None:
         pages[eid] = {lang: qr_route.render(result, token, "html", lang)[1].decode() for lang in ("vi", "en")}
     assert "Vị trí gần đúng" in pages[approx]["vi"] and "Approximate location" in pages[approx]["en"]
     assert "gần đúng" not in pages[exact]["vi"]
+
+
+# --- the command line, on the demo ward (which loads its synthetic streets and kiệt) ---------------------------
+
+
+@pytest.fixture
+def cli_db(monkeypatch, database_url, demo_ward):
+    from geomap import config
+
+    monkeypatch.setattr(config, "DATABASE_URL", database_url)
+    return demo_ward
+
+
+def test_places_and_import_streets_on_the_command_line(cli_db, tmp_path, capsys, engine) -> None:
+    from geomap import cli
+
+    ward = cli_db["id"]
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM street WHERE ward_id = :w AND kind = 'alley'"),
+                         {"w": ward}).scalar() > 100  # the demo's kiệt
+        picked = c.execute(sa.text(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM establishment WHERE ward_id = :w AND market_id IS NULL "
+            "AND geom IS NOT NULL ORDER BY id LIMIT 3"), {"w": ward}).all()
+    ids = [p[0] for p in picked]
+    with db.transaction(engine) as c:
+        c.execute(sa.text("UPDATE establishment SET geom = NULL WHERE id = ANY(:ids)"), {"ids": ids})
+    try:
+        assert cli.main(["places", "--ward", "hoa-cuong", "--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert "Kiểm tra thử (chưa ghi gì)" in out and "chưa định vị được 0" in out
+        assert cli.main(["places", "--ward", "hoa-cuong", "--lang", "en"]) == 0
+        assert "Placed 3" in capsys.readouterr().out
+        with engine.connect() as c:
+            got = c.execute(sa.text("SELECT location_quality FROM establishment WHERE id = ANY(:ids)"),
+                            {"ids": ids}).scalars().all()
+        assert len(got) == 3 and set(got) <= {"address", "street"}
+    finally:
+        with db.transaction(engine) as c:
+            for eid, x, y in picked:
+                c.execute(sa.text("UPDATE establishment SET geom = ST_SetSRID(ST_MakePoint(:x, :y), 4326), "
+                                  "location_quality = 'exact' WHERE id = :i"), {"i": eid, "x": x, "y": y})
+            c.execute(sa.text("DELETE FROM audit_log WHERE action = 'move' AND entity_id = ANY(:ids)"), {"ids": ids})
+    inside = Point(*picked[0][1:])
+    line = {"type": "Feature", "properties": {"name": "Đường Thử Nghiệm"},
+            "geometry": {"type": "LineString", "coordinates": [[inside.x, inside.y], [inside.x + 0.001, inside.y]]}}
+    path = tmp_path / "duong.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [line]}), encoding="utf-8")
+    assert cli.main(["import", "streets", str(path), "--ward", "hoa-cuong", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "1 đoạn đường đọc được" in out and "Kiểm tra thử" in out
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM street WHERE name = 'Đường Thử Nghiệm'")).scalar() == 0
