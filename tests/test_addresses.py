@@ -364,6 +364,10 @@ def test_places_puts_each_record_at_its_level_and_the_dry_run_writes_nothing(con
     # the overview (map, QR page, exports) carries the quality
     assert conn.execute(sa.text("SELECT location_quality FROM establishment_overview WHERE code = 'U-GROUP'")) \
         .scalar() == "group"
+    # a point placed from an address is no known address for the next one
+    _unplaced(conn, ward, "U-AGAIN", "K12/5 Núi Thành")
+    again = addresses.place_ward(conn, ward.id, dry_run=True)
+    assert {r["code"]: p.quality for r, p in again.rows}["U-AGAIN"] == "street"
 
 
 def test_the_import_places_rows_without_coordinates_in_the_same_run(conn, ward, tmp_path) -> None:
