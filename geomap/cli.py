@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "geomap.commands.export",
     "geomap.commands.apikey",
     "geomap.commands.importing",
+    "geomap.commands.places",
     "geomap.commands.template",
     "geomap.commands.dashboard",
     "geomap.commands.reports",

@@ -60,3 +60,7 @@ DATA_DIR: Path = PROJECT_DIR / "data"
 TILE_URL: str = os.environ.get("GEOMAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILE_ATTRIBUTION: str = os.environ.get("GEOMAP_TILE_ATTRIBUTION") or (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')
+
+#: A Nominatim-compatible geocoder (``https://…/search``) a ward may run or pay for; address placement
+#: asks it only when set, and only for addresses its own streets and groups cannot place. Off by default.
+GEOCODER_URL: str | None = os.environ.get("GEOMAP_GEOCODER_URL") or None

@@ -83,12 +83,6 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "approved": ("Đã duyệt", "Approved"),
         "rejected": ("Không duyệt", "Rejected"),
     },
-    "location_quality": {  # establishment.location_quality (0009_location_quality)
-        "exact": ("Vị trí chính xác", "Exact position"),
-        "address": ("Gần đúng theo số nhà", "Approximate: by house number"),
-        "street": ("Gần đúng theo tuyến đường", "Approximate: along the street"),
-        "group": ("Gần đúng theo tổ dân phố", "Approximate: within the residential group"),
-    },
     "licence_kind": {
         "business_registration": ("Giấy chứng nhận đăng ký kinh doanh", "Business registration"),
         "food_safety_certificate": ("Giấy chứng nhận cơ sở đủ điều kiện ATTP", "Food-safety certificate"),
@@ -126,6 +120,16 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "loudspeaker": ("Loa truyền thanh", "Loudspeaker"),
         "led_screen": ("Màn hình LED", "LED screen"),
         "wifi": ("Điểm wifi công cộng", "Public wifi"),
+    },
+    "location_quality": {  # establishment.location_quality (0009), set by address placement (geomap/addresses)
+        "exact": ("Chính xác", "Exact"),
+        "address": ("Gần đúng: theo địa chỉ đã biết", "Approximate: at a known address"),
+        "street": ("Gần đúng: trên đường/kiệt", "Approximate: on the street or alley"),
+        "group": ("Gần đúng: trong tổ dân phố", "Approximate: inside the residential group"),
+    },
+    "street_kind": {
+        "street": ("Đường", "Street"),
+        "alley": ("Kiệt/hẻm", "Alley"),
     },
     "condition": {
         "working": ("Hoạt động tốt", "Working"),
@@ -228,6 +232,8 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
 
 #: key prefix → the module whose ``STRINGS`` holds those keys (the longest matching prefix wins)
 CATALOGS: dict[str, str] = {
+    "addr.": "geomap.addresses.messages",
+    "import.addr.": "geomap.addresses.messages",
     "auth.": "geomap.ui.auth",
     "dash.": "geomap.ui.pages.dashboard",
     "dashboard.activity.": "geomap.dashboard.indicators",

@@ -98,6 +98,37 @@ class FormerWardZone(Base):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
 
 
+STREET_KINDS = ("street", "alley")
+
+
+class Street(Base):
+    """A named street or alley (kiệt/hẻm) of a ward: its ways merged into one MultiLineString (0013).
+
+    ``street_key``: the base street's folded name ("hoang dieu"); ``alley``: the alley chain below it
+    ("242", "64/2"; NULL for the street itself); ``name_key``: both ("k242 hoang dieu"), unique per ward.
+    """
+
+    __tablename__ = "street"
+    __table_args__ = (
+        sa.UniqueConstraint("ward_id", "name_key", name="uq_street_ward_name_key"),
+        _check_in("kind", STREET_KINDS, "ck_street_kind"),
+        sa.Index("ix_street_ward_street_key", "ward_id", "street_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(16), unique=True, server_default=sa.text(PUBLIC_ID_DEFAULT))
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.Text)
+    name_key: Mapped[str] = mapped_column(sa.Text)
+    street_key: Mapped[str] = mapped_column(sa.Text)
+    alley: Mapped[str | None] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    highway: Mapped[str | None] = mapped_column(sa.Text)
+    osm_ids: Mapped[list[int]] = mapped_column(ARRAY(sa.BigInteger), server_default="{}")
+    length_m: Mapped[float | None] = mapped_column(sa.Float)
+    source: Mapped[str | None] = mapped_column(sa.Text)
+    geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False)
+
+
 class ResidentialGroup(Base):
     """A residential group (tổ dân phố)."""
 

@@ -66,6 +66,15 @@ class Style:
     radius: int = 5
     weight: float = 1.0
     fill_opacity: float = 0.5
+    #: points whose ``hollow_field`` holds a value other than ``solid_values`` are drawn hollow and dashed
+    #: (establishments placed approximately from their address: ``location_quality`` not ``exact``)
+    hollow_field: str | None = None
+    solid_values: tuple[str, ...] = ()
+
+    def is_hollow(self, value: object) -> bool:
+        """Is a point with this ``hollow_field`` value drawn hollow (approximate)?"""
+        return self.hollow_field is not None and value is not None and value == value \
+            and str(value) not in self.solid_values
 
     def color_for(self, value: object, by: str | None = None) -> str:
         by = by or self.color_by
@@ -135,7 +144,8 @@ class Layer:
         unknown = [n for n in (*self.popup, *(f.field for f in self.filters)) if n not in names]
         if unknown:
             raise ValueError(f"layer {self.name!r}: popup/filter fields not declared: {unknown}")
-        styled = {*self.style.palettes, *([self.style.color_by] if self.style.color_by else [])}
+        styled = {*self.style.palettes, *([self.style.color_by] if self.style.color_by else []),
+                  *([self.style.hollow_field] if self.style.hollow_field else [])}
         if styled - set(names):
             raise ValueError(f"layer {self.name!r}: styled fields not declared: {styled - set(names)}")
         if len(set(names)) != len(names):

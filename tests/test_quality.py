@@ -6,6 +6,7 @@ import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
+import sqlalchemy as sa
 from import_fixtures import add_establishment, make_ward
 
 from geomap import links
@@ -50,8 +51,13 @@ def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
             licences=[(BR, "2024-01-01", None), (COM, "2024-01-01", None)],
             inspections=[("2026-11-10", "violation", "2026-12-10")]),
     }
+    # placed from its address (geomap.addresses): approximate, to pin on site
+    conn.execute(sa.text("UPDATE establishment SET location_quality = 'street' WHERE id = :i"),
+                 {"i": ids["violating_committed"]})
     found = quality.find(quality.load(conn, w.id), TODAY)
     got = {k: sorted(found[k]["id"]) for k in found}
+    assert got["approximate_location"] == [ids["violating_committed"]]
+    assert found["approximate_location"]["detail"].tolist() == ["Gần đúng: trên đường/kiệt"]
     assert got["outside_ward"] == [ids["outside"]]
     assert got["no_coordinates"] == [ids["nowhere"]]
     assert got["duplicates"] == sorted([ids["dup_a"], ids["tax_a"]])
@@ -70,7 +76,7 @@ def test_each_check_finds_exactly_its_records_with_a_fix_link(conn) -> None:
     assert food[ids["violating"]] == "chưa có GCN/cam kết, vi phạm chờ tái kiểm tra"
     summary = quality.summary(found)
     assert summary.set_index("key")["count"].to_dict() == {
-        "outside_ward": 1, "no_coordinates": 1, "duplicates": 2, "expired_licence": 1,
+        "outside_ward": 1, "no_coordinates": 1, "approximate_location": 1, "duplicates": 2, "expired_licence": 1,
         "food_without_certificate": 2, "stale": 1}
 
 

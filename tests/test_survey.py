@@ -438,7 +438,7 @@ def test_pages_worklist_pin_with_confirmation_csrf_and_conflict(web):
     c, csrf = _signed_in(web, "svw_data_officer")
     listing = c.get(f"/field/survey?lon={WX + 0.001}&lat={WY + 0.005}&acc=6", headers=PAGE)
     assert listing.status_code == 200 and listing.text.index(near["code"]) < listing.text.index(far["code"])
-    assert "Gần đúng theo tuyến đường" in listing.text and "no-store" in listing.headers["cache-control"]
+    assert "Gần đúng: trên đường/kiệt" in listing.text and "no-store" in listing.headers["cache-control"]
     form = c.get(f"/field/survey/{near['code']}", headers=PAGE)
     assert form.status_code == 200 and f'name="version" value="{near["version"]}"' in form.text
     post = {"version": str(near["version"]), "name": "Quán Web Gần", "opening_hours": "06:00-22:00",

@@ -16,9 +16,10 @@ from geomap.wards import data as ward_data
 def register(sub: argparse._SubParsersAction) -> None:
     from geomap.importing import KINDS
 
-    p = sub.add_parser("import", help="import establishments, licences, inspections or a base layer "
-                                      "(XLSX, CSV, GeoJSON, GPKG)")
-    p.add_argument("kind", choices=KINDS)
+    p = sub.add_parser("import", help="import establishments, licences, inspections, a base layer "
+                                      "(XLSX, CSV, GeoJSON, GPKG) or the ward's streets")
+    p.add_argument("kind", choices=[*KINDS, "streets"],
+                   help="streets: the ward's named streets from an OSM extract (.osm, .osm.pbf) or GeoJSON/GPKG/SHP")
     p.add_argument("file")
     p.add_argument("--dry-run", action="store_true", help="show what would change, row by row; write nothing")
     p.add_argument("--ward", default=None, help="ward slug (default: GEOMAP_WARD)")
@@ -51,6 +52,10 @@ def run_import(args: argparse.Namespace) -> int:
     engine = db.get_engine()
     ward = ward_data.ward_id(engine, args.ward or config.DEFAULT_WARD)
     user = _user(engine, args.user)
+    if args.kind == "streets":
+        from geomap.commands.places import import_streets
+
+        return import_streets(engine, args, ward, user, lang)
     if args.dry_run:
         plan = dry_run(engine, args.kind, args.file, ward_id=ward, user=user)
     else:

@@ -44,6 +44,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                      "deadline_at", "resolved_at", "establishment_id", "duplicate_of_id", "reporter_name",
                      "reporter_contact", "is_synthetic", "geom"),
     "field_report_update": ("report_id", "at", "status_from", "status_to", "note", "is_public"),
+    "street": ("ward_id", "name", "name_key", "street_key", "alley", "kind", "length_m", "source", "geom"),
 }
 #: reference column -> (table it points to, positional column in the frame)
 REFERENCES: dict[str, tuple[str, str]] = {

@@ -35,7 +35,7 @@ WGS84 = 4326
 TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh, no DST
 #: tables in the order they are written (parents first)
 TABLES = ("former_ward_zone", "residential_group", "market", "establishment", "stall", "licence", "inspection",
-          "land_parcel", "infrastructure", "public_facility", "field_report", "field_report_update")
+          "land_parcel", "infrastructure", "public_facility", "field_report", "field_report_update", "street")
 #: parcels at scale 1 (a subdivision of the street blocks, not a cadastral survey)
 PARCELS_AT_SCALE_1 = 5000
 #: a market does not grow without bound at city scale (the largest in Đà Nẵng have a few hundred stalls)
@@ -186,6 +186,7 @@ def generate(profile: WardProfile, scale: float = 1.0, today: dt.date | None = N
     groups_local, seeds = _residential_groups(data, local, rngs["groups"])
     main_names, secondary_names = voc.STREETS.get(profile.slug, voc.CITY_STREETS)
     net = terr.street_network(local, rngs["streets"], main_names, secondary_names)
+    t["street"] = _streets(net, srid)
 
     n_est = max(30, int(round(demo.get("establishments", 1000) * scale)))
     markets = list(demo.get("markets", ())) or [f"Chợ {profile.name.split(' ', 1)[-1]}"]
@@ -205,6 +206,32 @@ def generate(profile: WardProfile, scale: float = 1.0, today: dt.date | None = N
     for name in TABLES:
         t.setdefault(name, pd.DataFrame())
     return data
+
+
+def _streets(net: terr.Streets, srid: int) -> pd.DataFrame:
+    """The named streets and kiệt of the network, as the street import writes them (geomap.addresses):
+    the parts of one street merged in the order its house numbers run, each kiệt "Kiệt N <street>"."""
+    from geomap.addresses.parse import street_key, way_key
+
+    ways: dict[str, dict[str, Any]] = {}
+    order = np.lexsort((net.start_m, np.arange(len(net.lines))))
+    for i in order:
+        name = net.name[i]
+        alley = str(int(net.kiet[i])) if net.kind[i] == LANE else ""
+        key = way_key(street_key(name), alley)
+        entry = ways.setdefault(key, {"name": f"Kiệt {alley} {name}" if alley else name, "name_key": key,
+                                      "street_key": street_key(name), "alley": alley or None,
+                                      "kind": "alley" if alley else "street", "parts": []})
+        entry["parts"].append(net.lines[i])
+    rows = []
+    for entry in ways.values():
+        parts = entry.pop("parts")
+        geom = shapely.MultiLineString(parts)
+        rows.append({**entry, "length_m": round(float(geom.length), 1), "source": "demo", "geom": geom})
+    frame = pd.DataFrame(rows, columns=["name", "name_key", "street_key", "alley", "kind", "length_m", "source",
+                                        "geom"])
+    frame["geom"] = list(_to_wgs84(frame["geom"].to_numpy(), srid)) if len(frame) else []
+    return frame
 
 
 def _residential_groups(data: WardData, local, rng: np.random.Generator):

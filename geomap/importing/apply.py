@@ -150,6 +150,13 @@ def _apply_establishments(conn: Connection, plan: ImportPlan, result: ImportResu
         raise ConcurrentEdit(
             f"{len(updates) - done} establishments were changed by someone else since the file was checked; "
             "nothing was imported: run the import again.")
+    # rows placed from their address (geomap.addresses) carry how: the point written above is not exact
+    approximate = [(r.target_id, r.values["location_quality"]) for r in (*inserts, *updates)
+                   if r.values.get("location_quality") and r.values.get("lon") is not None]
+    if approximate:
+        from geomap.addresses import data as address_data
+
+        address_data.set_quality(conn, [i for i, _ in approximate], [q for _, q in approximate])
     planned = [(r.establishment_id, lic, f"row {r.row}") for r in plan.rows if r.action in ("insert", "update")
                for lic in r.licences]
     lic_ids = data.new_ids(conn, "licence", sum(1 for _, lic, _ in planned if lic.action == "insert"))

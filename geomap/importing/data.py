@@ -57,11 +57,12 @@ def residential_groups(bind: db.Bind, ward_id: int) -> list[tuple[int, str, str]
 
 
 def placed_addresses(bind: db.Bind, ward_id: int) -> list[tuple]:
-    """(address, house_number, street, code, lon, lat) of the ward's establishments with a point, by id."""
+    """(address, house_number, street, code, lon, lat) of the ward's establishments placed exactly, by id
+    (a point placed from an address is no known address for another)."""
     with db.read(bind) as conn:
         return [tuple(r) for r in conn.execute(sa.text(
             "SELECT address, house_number, street, code, ST_X(geom), ST_Y(geom) FROM establishment "
-            "WHERE ward_id = :w AND geom IS NOT NULL ORDER BY id"), {"w": ward_id})]
+            "WHERE ward_id = :w AND geom IS NOT NULL AND location_quality = 'exact' ORDER BY id"), {"w": ward_id})]
 
 
 def establishments(bind: db.Bind, ward_id: int, full: bool) -> list[dict[str, Any]]:

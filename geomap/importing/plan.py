@@ -131,6 +131,8 @@ class ImportPlan:
                 ("Messages" if en else "Ghi chú"): "\n".join(
                     (("⛔ " if i.level == "error" else "⚠ ") + (f"[{i.column}] " if i.column else "") + i.message(lang))
                     for i in r.issues),
+                ("Location" if en else "Vị trí"): i18n.code_label("location_quality", r.values.get(
+                    "location_quality") or ("exact" if r.values.get("lon") is not None else None), lang),
             })
         return pd.DataFrame.from_records(records)
 
@@ -269,6 +271,8 @@ def build_plan(bind: db.Bind, kind: str, table: RawTable, ward_id: int, filename
     try:
         checks = validate(kind, table, mapping, refs)
         plan.rows = planner(bind, ward, checks, mapping)
+        if kind == "establishments":
+            _place_from_addresses(bind, ward, plan.rows, mapping)
     finally:
         if was_enabled:
             gc.enable()
@@ -393,6 +397,36 @@ def _plan_establishments(bind: db.Bind, ward: WardInfo, checks: list[RowCheck],
         else:
             pr.action = "unchanged"
     return out
+
+
+def _place_from_addresses(bind: db.Bind, ward: WardInfo, rows: list[PlannedRow], mapping: ColumnMapping) -> None:
+    """Rows without coordinates (new, or matching a record without a point) placed from their address:
+    at a known address, on the street or alley, or in the residential group (:mod:`geomap.addresses`).
+    The placement and its quality are said on the row; a row placed nowhere keeps no point, as before."""
+    todo = [pr for pr in rows if pr.action != "reject" and pr.values.get("lon") is None
+            and (pr.existing is None or pr.existing.get("lon") is None)
+            and (pr.values.get("address") or pr.values.get("street") or pr.values.get("residential_group_id"))]
+    if not todo:
+        return
+    from geomap import addresses
+
+    wg = addresses.gazetteer(bind, ward.id)
+    addresses.learn(wg, [pr.values for pr in rows if pr.action != "reject" and pr.values.get("lon") is not None
+                         and not pr.values.get("location_quality")])  # the file's own exact points count too
+    seeds = [{**pr.values, "code": pr.values.get("code") or f"{pr.values.get('name')}|{pr.values.get('address')}"}
+             for pr in todo]
+    column = mapping.header_of("address") or mapping.header_of("street") or mapping.header_of("residential_group")
+    for pr, p in zip(todo, addresses.place_rows(wg, seeds, addresses.configured_geocoder()), strict=True):
+        if p.placed:
+            pr.issues = [i for i in pr.issues if i.key != "geo.missing"]
+        pr.issues.extend(Issue(pr.row, column, "warning", key, params) for key, params in p.notes
+                         if p.placed or key != "addr.no_match")  # "geo.missing" already says it stays off the map
+        if not p.placed:
+            continue
+        pr.values["lon"], pr.values["lat"], pr.values["location_quality"] = p.lon, p.lat, p.quality
+        if pr.action != "insert":
+            pr.changes["geom"] = (None, f"{p.lon:.7f}, {p.lat:.7f}")
+            pr.action = "update"
 
 
 def pr_ok(pr: PlannedRow) -> bool:

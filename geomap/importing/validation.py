@@ -326,6 +326,7 @@ def _point(values: dict[str, Any], rc: RowCheck, mapping: ColumnMapping, refs: R
             hit = refs.addresses.get(key)
             if hit:
                 values["lon"], values["lat"] = hit[0], hit[1]
+                values["location_quality"] = "address"  # at another record's point: approximate (0009)
                 rc.issues.append(Issue(rc.row, mapping.header_of("address"), "warning", "geo.from_address",
                                        {"code": hit[2]}))
                 return

@@ -64,7 +64,7 @@ def view_bbox(bounds: Mapping[str, Any] | None, pad: float = VIEW_PAD, grid: flo
 def map_columns(layer: Layer) -> list[str]:
     """Columns the map needs of ``layer``: popup, colouring, filters and the synthetic flag."""
     names = [*layer.popup, *layer.style.palettes, *([layer.style.color_by] if layer.style.color_by else []),
-             *(f.field for f in layer.filters)]
+             *(f.field for f in layer.filters), *([layer.style.hollow_field] if layer.style.hollow_field else [])]
     if any(f.name == "is_synthetic" for f in layer.fields):
         names.append("is_synthetic")
     return list(dict.fromkeys(names))

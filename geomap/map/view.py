@@ -92,6 +92,7 @@ _CLUSTER_OPTIONS = {
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "map.legend.count": ("{n} đối tượng", "{n} features"),
     "map.legend.other": ("Khác", "Other"),
+    "map.legend.approximate": ("Vị trí gần đúng (theo địa chỉ)", "Approximate location (from the address)"),
 }
 
 
@@ -209,8 +210,12 @@ class PointLayer(MacroElement):
             var markers = new Array(rows.length);
             for (var i = 0; i < rows.length; i++) {
                 var r = rows[i], c = pal[r[2]];
-                var m = L.circleMarker([r[0], r[1]], {radius: {{ this.radius }}, color: c, weight: 1,
-                    fillColor: c, fillOpacity: {{ this.fill_opacity }}});
+                // r[4]: placed approximately from the address: hollow, dashed outline
+                var m = L.circleMarker([r[0], r[1]], r[4] ?
+                    {radius: {{ this.radius }}, color: c, weight: 2, dashArray: '3 2', fillColor: c,
+                     fillOpacity: 0.15} :
+                    {radius: {{ this.radius }}, color: c, weight: 1, fillColor: c,
+                     fillOpacity: {{ this.fill_opacity }}});
                 {%- if this.with_popup %}
                 if (r[3]) { m.bindPopup(r[3]); }
                 {%- else %}
@@ -345,6 +350,15 @@ def status_counts(frame: pd.DataFrame, field: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def hollow_mask(layer: Layer, frame: pd.DataFrame) -> np.ndarray:
+    """True for the points drawn hollow (placed approximately, see :attr:`layers.base.Style.hollow_field`)."""
+    field = layer.style.hollow_field
+    if field is None or field not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    values = frame[field].astype(object)
+    return (values.notna() & ~values.astype(str).isin(layer.style.solid_values)).to_numpy()
+
+
 def legend_html(layer: Layer, frame: pd.DataFrame, color_by: str | None = None, lang: str = "vi") -> str:
     """The legend box of one layer: title, then a swatch, label and count per value."""
     by = color_field(layer, color_by)
@@ -361,6 +375,12 @@ def legend_html(layer: Layer, frame: pd.DataFrame, color_by: str | None = None, 
                 f'background:{e.color};margin-right:5px"></span>{html.escape(e.label)} ({e.count:,})</div>')
     else:
         parts.append(f'<div>{html.escape(i18n.t("map.legend.count", lang).format(n=f"{len(frame):,}"))}</div>')
+    approximate = int(hollow_mask(layer, frame).sum())
+    if approximate:
+        parts.append(
+            '<div><span style="display:inline-block;width:8px;height:8px;border-radius:50%;'
+            'border:2px dashed #555;margin-right:5px"></span>'
+            f'{html.escape(i18n.t("map.legend.approximate", lang))} ({approximate:,})</div>')
     parts.append("</details>")
     return "".join(parts)
 
@@ -444,6 +464,9 @@ def point_layer(layer: Layer, frame: gpd.GeoDataFrame, *, color_by: str | None =
     full = len(frame) <= popup_limit
     labels = _labels(layer, frame, lang, full=full)
     rows = [list(r) for r in zip(lat, lng, idx.tolist(), labels, strict=True)]
+    for row, hollow in zip(rows, hollow_mask(layer, frame).tolist(), strict=True):
+        if hollow:
+            row.append(1)
     cluster = layer.cluster or len(frame) >= CLUSTER_MIN
     return PointLayer(rows, palette, cluster=cluster, radius=layer.style.radius,
                       fill_opacity=layer.style.fill_opacity, with_popup=full)

@@ -156,7 +156,7 @@ def quality_frame(bind: db.Bind, ward_id: int) -> pd.DataFrame:
             "o.registration_issued_on, o.registration_expires_on, o.registration_revoked_on, "
             "o.fs_certificate_issued_on, o.fs_certificate_expires_on, o.fs_certificate_revoked_on, "
             "o.fs_commitment_issued_on, o.fs_commitment_revoked_on, o.last_inspection_result, o.updated_at, "
-            "o.geom IS NOT NULL AS has_point, ST_Covers(w.geom, o.geom) AS inside, "
+            "o.geom IS NOT NULL AS has_point, o.location_quality, ST_Covers(w.geom, o.geom) AS inside, "
             "ST_X(ST_Transform(o.geom, w.local_srid)) AS x, ST_Y(ST_Transform(o.geom, w.local_srid)) AS y "
             "FROM establishment_overview o JOIN ward w ON w.id = o.ward_id WHERE o.ward_id = :w ORDER BY o.id"),
             {"w": ward_id}))

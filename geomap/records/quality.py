@@ -1,11 +1,12 @@
 """Data quality: what in a ward's records needs attention, each with a link to fix it.
 
 "Đúng – đủ – sạch – sống" (correct, complete, clean, current): establishments outside the
-ward or without coordinates, probable duplicates (same folded name within 30 m, or the same
-tax code), active businesses whose licence expired, food businesses with neither a
-certificate nor a commitment in force (whatever their last inspection found), and records
-not updated for a year. The checks are pure functions of one frame (:func:`find`);
-:func:`load` reads the frame that feeds them (:func:`geomap.records.data.quality_frame`).
+ward, without coordinates or placed only approximately from their address (to pin on site),
+probable duplicates (same folded name within 30 m, or the same tax code), active businesses
+whose licence expired, food businesses with neither a certificate nor a commitment in force
+(whatever their last inspection found), and records not updated for a year. The checks are
+pure functions of one frame (:func:`find`); :func:`load` reads the frame that feeds them
+(:func:`geomap.records.data.quality_frame`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geomap import db, links, status
+from geomap import db, i18n, links, status
 from geomap.records import data
 from geomap.text import fold
 
@@ -46,6 +47,11 @@ CHECKS: tuple[Check, ...] = (
           "The point lies outside the ward boundary: check the coordinates or move the point."),
     Check("no_coordinates", "Chưa có tọa độ", "Without coordinates",
           "Chưa định vị được trên bản đồ: nhập tọa độ hoặc chọn vị trí.", "Not on the map: add the location."),
+    Check("approximate_location", "Vị trí gần đúng", "Approximate location",
+          "Định vị theo địa chỉ (tại địa chỉ đã biết, trên đường/kiệt hoặc trong tổ dân phố): ghim lại tại chỗ "
+          "khi khảo sát.",
+          "Placed from the address (at a known address, on the street or alley, or in the residential group): "
+          "pin it on site during the survey."),
     Check("duplicates", "Có thể trùng lặp", "Probable duplicates",
           "Cùng tên trong phạm vi 30 m hoặc cùng mã số thuế: gộp hoặc đóng bản ghi thừa.",
           "Same name within 30 m or same tax code: merge or close the extra record."),
@@ -113,6 +119,10 @@ def find(frame: pd.DataFrame, today: dt.date | None = None, lang: str = "vi",
 
     out["outside_ward"] = rows(has_point & ~frame["inside"].fillna(True).astype(bool), "")
     out["no_coordinates"] = rows(~has_point, "")
+    quality = frame["location_quality"] if "location_quality" in frame else pd.Series(None, index=frame.index)
+    approximate = has_point & quality.notna() & ~quality.isin(["exact"])
+    out["approximate_location"] = rows(approximate, quality.map(
+        lambda q: i18n.code_label("location_quality", q, lang) if isinstance(q, str) else ""))
     pairs = probable_duplicates(frame)
     if len(pairs):
         code = frame.set_index("id")["code"]

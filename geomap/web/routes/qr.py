@@ -108,6 +108,8 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "qr.no_inspection": ("Chưa có lần kiểm tra nào được ghi nhận.", "No inspection on record."),
     "qr.location": ("Vị trí", "Location"),
     "qr.open_map": ("Mở bản đồ", "Open a map"),
+    "qr.approximate": ("Vị trí gần đúng: định vị theo địa chỉ, chưa được ghim tại chỗ.",
+                       "Approximate location: placed from the address, not yet pinned on site."),
     "qr.map_alt": ("Vị trí cơ sở trong {context}", "Location within {context}"),
     "qr.report": ("Phản ánh vấn đề", "Report a problem"),
     "qr.sticker": ("Mã tem", "Sticker code"),
