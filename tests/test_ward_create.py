@@ -441,9 +441,71 @@ def test_setting_up_your_ward_from_the_boundary_file(cli_db, engine, tmp_path, c
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "paris.geojson" in err
         assert ward_data.ward_by_slug(engine, "xa") is None
+        _then_base_layers_establishments_and_the_first_map(engine, tmp_path, capsys)
     finally:
         with engine.begin() as c:
+            c.execute(sa.text("DELETE FROM establishment WHERE ward_id IN "
+                              "(SELECT id FROM ward WHERE slug = 'thach-khoi')"))
             c.execute(sa.text("DELETE FROM ward WHERE slug = 'thach-khoi'"))
+
+
+def _then_base_layers_establishments_and_the_first_map(engine, tmp_path, capsys):
+    """Steps 3–5 of "Setting up your ward" on files written here (not the demo generator): residential groups
+    as points (tiled inside the boundary), the ward's streets, establishments with addresses and no
+    coordinates, then the map's layer reads show them, each with its location quality."""
+    import csv
+
+    import layers
+    from geomap import layer_reader
+
+    ward_id = ward_data.ward_id(engine, "thach-khoi")
+    # 3a. residential groups: one point each; geomap tiles the boundary between them
+    points = [(LON0 + DLON * fx, LAT0 + DLAT * fy) for fx, fy in ((0.25, 0.25), (0.75, 0.25), (0.25, 0.75),
+                                                                  (0.75, 0.75))]
+    groups = tmp_path / "to-dan-pho.csv"
+    with groups.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Mã tổ", "Tên tổ", "Kinh độ", "Vĩ độ"])
+        for k, (x, y) in enumerate(points, 1):
+            w.writerow([f"TK{k:02d}", f"Tổ {k}", x, y])
+    assert cli.main(["import", "residential_groups", str(groups), "--ward", "thach-khoi", "--dry-run"]) == 0
+    assert cli.main(["import", "residential_groups", str(groups), "--ward", "thach-khoi"]) == 0
+    with engine.connect() as c:
+        tiled = c.execute(sa.text("SELECT count(*), sum(ST_Area(geom::geography)) FROM residential_group "
+                                  "WHERE ward_id = :w"), {"w": ward_id}).one()
+    assert tiled[0] == 4 and tiled[1] == pytest.approx(WARD.area * 111_000 ** 2 * math.cos(math.radians(20.92)),
+                                                       rel=0.02)  # the tiling covers the ward
+    # 3b. the ward's named streets (here a GeoJSON the ward drew; an OSM extract works the same)
+    main_street = LineString([(LON0 + 0.002, LAT0 + DLAT * 0.5), (LON0 + DLON - 0.002, LAT0 + DLAT * 0.5)])
+    alley = LineString([(LON0 + DLON * 0.4, LAT0 + DLAT * 0.5), (LON0 + DLON * 0.4, LAT0 + DLAT * 0.6)])
+    streets = _write(gpd.GeoDataFrame({"name": ["Nguyễn Lương Bằng", "Kiệt 90 Nguyễn Lương Bằng"]},
+                                      geometry=[main_street, alley], crs="EPSG:4326"),
+                     tmp_path / "duong-pho.geojson", "GeoJSON")
+    assert cli.main(["import", "streets", str(streets), "--ward", "thach-khoi"]) == 0
+    # 4. establishments from the ward's own list: addresses, no coordinates
+    shops = tmp_path / "co-so.csv"
+    with shops.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Mã cơ sở", "Tên cơ sở", "Loại hình", "Mã ngành VSIC", "Địa chỉ", "Tổ dân phố"])
+        w.writerow(["TKH-1", "Quán Bánh Đa Cua", "Hộ kinh doanh", "5610", "K90/3 Nguyễn Lương Bằng", "Tổ 1"])
+        w.writerow(["TKH-2", "Tạp hóa Hương", "Hộ kinh doanh", "4711", "25 Nguyễn Lương Bằng", "Tổ 2"])
+        w.writerow(["TKH-3", "Sửa xe Minh", "Hộ kinh doanh", "4520", "Ngõ vắng không tên", "Tổ 4"])
+    capsys.readouterr()
+    assert cli.main(["import", "establishments", str(shops), "--ward", "thach-khoi", "--dry-run"]) == 0
+    said = capsys.readouterr().out  # the dry run says how each row will be placed
+    assert "Đặt trên Kiệt 90 Nguyễn Lương Bằng" in said and "Đặt trong Tổ 4 (vị trí gần đúng)" in said
+    assert cli.main(["import", "establishments", str(shops), "--ward", "thach-khoi"]) == 0
+    with engine.connect() as c:
+        placed = dict(c.execute(sa.text("SELECT code, location_quality FROM establishment WHERE ward_id = :w"),
+                                {"w": ward_id}).all())
+    assert placed == {"TKH-1": "street", "TKH-2": "street", "TKH-3": "group"}
+    # 5. the first map: the layers read what was imported, with the quality shown as a public field
+    shown = layer_reader.read(engine, layers.get("establishments"), ward_id=ward_id, profile="public")
+    assert sorted(shown["code"]) == ["TKH-1", "TKH-2", "TKH-3"] and shown.geometry.notna().all()
+    assert set(shown["location_quality"]) == {"street", "group"}
+    assert shown.geometry.within(WARD).all()
+    groups_shown = layer_reader.read(engine, layers.get("residential_groups"), ward_id=ward_id, profile="public")
+    assert len(groups_shown) == 4
 
 
 def test_the_real_osm_boundaries_of_danang(engine, demo_ward):
