@@ -62,6 +62,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_quality": frozenset({"data_officer", "ward_manager", "admin"}),
     # the ward dashboard
     "view_dashboard": frozenset({"inspector", "data_officer", "ward_manager", "admin"}),
+    # decide what of a public report is published: its text (possibly edited), address and photos
+    "moderate_reports": frozenset({"data_officer", "ward_manager", "admin"}),
     # add, reset, disable staff accounts
     "manage_users": frozenset({"admin"}),
 }

@@ -53,6 +53,16 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "report.lat": ("Vĩ độ", "Latitude"),
     "report.lon": ("Kinh độ", "Longitude"),
     "report.contact": ("Liên hệ (không bắt buộc, không công khai)", "Contact (optional, never published)"),
+    "report.public_note": ("Công khai ngay: lĩnh vực, vị trí trên bản đồ và tiến độ xử lý. Nội dung, địa chỉ bạn ghi "
+                           "và ảnh chỉ được công khai sau khi cán bộ phường xem xét (có thể lược bỏ thông tin cá "
+                           "nhân). Họ tên và liên hệ của bạn không bao giờ công khai.",
+                           "Public at once: the category, the place on the map and the progress. Your description, "
+                           "the address you write and your photos become public only after ward staff review them "
+                           "(personal details may be taken out). Your name and contact are never published."),
+    "report.pending_text": ("Nội dung đang chờ phường xem xét trước khi công khai.",
+                            "The description is waiting for the ward's review before it is published."),
+    "report.withheld_text": ("Phường không công khai nội dung của phản ánh này.",
+                             "The ward does not publish the description of this report."),
     "report.name": ("Họ tên", "Name"),
     "report.phone": ("Điện thoại hoặc email", "Phone or e-mail"),
     "report.send": ("Gửi phản ánh", "Send report"),
