@@ -143,6 +143,7 @@ class SharedCounter:
         self._lock = threading.Lock()
         self._cleaned = -1  # the window whose predecessors this worker last deleted
         self.queries = 0  # round trips made (for the benchmark and the tests)
+        self._engine: Any = None
 
     def sync_every(self, limit: int) -> int:
         """Unsent hits a worker keeps per client before sending them: a tenth of the limit, 1 to 10."""
@@ -194,6 +195,15 @@ class SharedCounter:
             over = seen.known > limit
         return self._retry(window, now) if over else 0.0
 
+    def engine_for(self, database_url: str | None) -> Any:
+        """The counter's own engine (:func:`geomap.web.data.counter_engine`) for the app's database, made once."""
+        if self._engine is None:
+            from geomap import db
+            from geomap.web import data
+
+            self._engine = data.counter_engine(database_url or db.database_url())
+        return self._engine
+
     def send(self, engine: Any, name: str, key: str, window: int, hits: int) -> int | None:
         """One UPSERT (and, once per window per worker, the old windows deleted); None if the database failed."""
         from geomap.web import data
@@ -204,7 +214,7 @@ class SharedCounter:
         try:
             self.queries += 1
             return data.add_hits(engine, name, key, window, hits, forget_before=forget)
-        except _DB_FAILURES:
+        except (*_DB_FAILURES, sa.exc.DBAPIError):  # unreachable, or a statement cancelled: decide alone
             return None
 
     def reset(self) -> None:
@@ -300,12 +310,10 @@ class RateLimits:
         return await run_in_threadpool(self._finish, request, pending)
 
     def _finish(self, request: Request, pending: tuple) -> float:
-        from geomap.web.deps import get_engine
-
         name, key, limit, now, window, send = pending
         assert self.shared is not None
         try:
-            engine = get_engine(request)
+            engine = self.shared.engine_for(request.app.state.database_url)
         except _DB_FAILURES:
             engine = None
         total = self.shared.send(engine, name, key, window, send) if engine is not None else None
