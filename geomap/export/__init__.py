@@ -242,6 +242,10 @@ def export(
     if unsupported:
         raise ExportError(f"Lớp {', '.join(unsupported)} không xuất được sang {fmt}.",
                           f"Layer(s) {', '.join(unsupported)} cannot be exported as {fmt}.")
+    probe = "x" + FORMATS[fmt][1]
+    named = resolve_dest(dest, probe)
+    if named.name != probe:  # a file named by the caller: its name is checked before anything is read
+        check_name(named, fmt, len(chosen))
     now = now or dt.datetime.now(dt.UTC)
     with data.snapshot(bind) as conn:
         ward_row = resolve_ward(conn, ward)
