@@ -45,7 +45,7 @@ from geomap import i18n, links
 from geomap.errors import DatabaseUnavailable, LocalizedError
 from geomap.web import outage
 from geomap.web.deps import get_engine
-from geomap.web.ratelimit import retry_after_header
+from geomap.web.ratelimit import client_key, retry_after_header
 from qr import codes
 from qr import data as qr_data
 from qr.lookup import LOCAL_TZ, Lookup, LookupState, establishment_layer, lookup
@@ -389,7 +389,7 @@ def _unavailable(kind: str, lang: str) -> Response:
 
 async def _respond(request: Request, code: str, kind: str) -> Response:
     lang = negotiate_lang(request)
-    retry = await request.app.state.limits.hit_async(request, "qr")  # default 60/min, burst 30 per client
+    retry = await request.app.state.limits.hit_async(request, "qr", client_key(request))  # 60/min, burst 30
     if retry > 0:
         status, body, media = _notice(kind, lang, "qr.busy_title",
                                       i18n.t("qr.busy_body", lang).format(seconds=retry_after_header(retry)), 429)
