@@ -77,6 +77,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "survey_if_ward_allows": frozenset({"inspector"}),
     # approve or reject establishments added on site before they are published
     "review_additions": frozenset({"data_officer", "admin"}),
+    # decide what of a public report is published: its text (possibly edited), address and photos
+    "moderate_reports": frozenset({"data_officer", "ward_manager", "admin"}),
     # add, reset, disable staff accounts
     "manage_users": frozenset({"admin"}),
 }

@@ -20,6 +20,17 @@ DATABASE_URL: str | None = os.environ.get("GEOMAP_DATABASE_URL") or None
 #: Where the private cluster, backups and other local state live.
 STATE_DIR: Path = Path(os.environ.get("GEOMAP_STATE_DIR", PROJECT_DIR / ".geomap")).resolve()
 
+#: Seconds to wait for a database connection to open (an unreachable server otherwise holds a request for
+#: the system's TCP timeout, minutes), and for a free connection of the pool when all are busy.
+DB_CONNECT_TIMEOUT_S: int = int(os.environ.get("GEOMAP_DB_CONNECT_TIMEOUT", "5"))
+DB_POOL_TIMEOUT_S: float = float(os.environ.get("GEOMAP_DB_POOL_TIMEOUT", "10"))
+
+#: The public service's log (``geomap serve`` / ``geomap run``): a file rotated at ``LOG_MAX_BYTES`` with
+#: ``LOG_BACKUPS`` old files kept (public.log.1 ... .N), besides standard error.
+LOG_DIR: Path = Path(os.environ.get("GEOMAP_LOG_DIR", "") or STATE_DIR / "logs")
+LOG_MAX_BYTES: int = int(os.environ.get("GEOMAP_LOG_MAX_BYTES", str(10 * 1024 * 1024)))
+LOG_BACKUPS: int = int(os.environ.get("GEOMAP_LOG_BACKUPS", "5"))
+
 #: Name of the database inside the private cluster.
 DATABASE_NAME: str = os.environ.get("GEOMAP_DATABASE_NAME", "geomap")
 

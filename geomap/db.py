@@ -30,10 +30,20 @@ def database_url() -> str:
     return cluster.ensure_running().url()
 
 
+def connect_args(url: str) -> dict[str, Any]:
+    """What every connection is opened with: a connect timeout (``GEOMAP_DB_CONNECT_TIMEOUT``, seconds), so a
+    request meets an unreachable database within seconds instead of the system's TCP timeout (minutes),
+    unless the URL names its own ``connect_timeout``."""
+    if "connect_timeout" in url or config.DB_CONNECT_TIMEOUT_S <= 0:
+        return {}
+    return {"connect_timeout": config.DB_CONNECT_TIMEOUT_S}
+
+
 @functools.lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
     try:
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                pool_timeout=config.DB_POOL_TIMEOUT_S, connect_args=connect_args(url))
     except (ArgumentError, NoSuchModuleError) as exc:
         raise DatabaseUnavailable(
             f"The database URL is not valid ({exc}); use the form "

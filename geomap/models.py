@@ -41,6 +41,8 @@ REPORT_CHANNELS = ("qr", "web", "app", "hotline", "officer", "open311")
 REPORT_STATUSES = (
     "new", "received", "assigned", "in_progress", "resolved", "closed", "duplicate", "not_ward",
 )
+#: whether a report's description, free-text address and photos are public (0016_edge_limits)
+REPORT_MODERATION = ("pending", "approved", "withheld")
 #: the database default of ``public_id`` (migration 0007_public_ids): 16 random hex digits, not
 #: derived from the id, the public feature id of layers without a public code of their own
 PUBLIC_ID_DEFAULT = "left(replace(gen_random_uuid()::text, '-', ''), 16)"
@@ -466,6 +468,8 @@ class FieldReport(Base, TimestampMixin):
         sa.Index("ix_field_report_ward_status_deadline", "ward_id", "status", "deadline_at"),
         sa.Index("ix_field_report_ward_category_reported", "ward_id", "category", "reported_at"),
         sa.Index("ix_field_report_geog", sa.text("geography(geom)"), postgresql_using="gist"),
+        _check_in("moderation", REPORT_MODERATION, "ck_field_report_moderation"),  # 0016_edge_limits
+        sa.Index("ix_field_report_ward_moderation", "ward_id", "moderation"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
@@ -493,6 +497,14 @@ class FieldReport(Base, TimestampMixin):
     api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id", ondelete="SET NULL"))
     is_synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    # moderation (0016_edge_limits): description, address and photos are public only once approved
+    moderation: Mapped[str] = mapped_column(sa.String(16), server_default="pending")
+    #: the text the moderator published (the reporter's, perhaps with personal details taken out)
+    public_description: Mapped[str | None] = mapped_column(sa.Text)
+    photos_public: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    moderated_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    moderated_by: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app_user.id", ondelete="SET NULL", name="fk_field_report_moderated_by"))
 
 
 class FieldReportUpdate(Base):
@@ -630,3 +642,18 @@ class AuditLog(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# --- The public service's shared rate limits (0016_edge_limits) ----------------------------
+
+
+class RateHit(Base):
+    """Requests of one client to one limiter in one fixed window, summed across worker processes
+    (UNLOGGED: lost in a crash, which only forgives the current window)."""
+
+    __tablename__ = "rate_hit"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+    limiter: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    client: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    win: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(sa.Integer, server_default="0")

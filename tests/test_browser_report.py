@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from reports_fixtures import ensure_ward, inside_point
 
 from geomap import config
+from geomap.field_reports import workflow
 
 pytestmark = pytest.mark.browser
 
@@ -90,9 +91,14 @@ def test_submit_report_from_phone(service, phone, engine):
     page.click("#send")
     page.wait_for_url("**/report/track/PA-*")
     assert page.locator("#status").inner_text().startswith("Mới")
+    assert "chờ phường xem xét" in page.locator("#description-hidden").inner_text()  # public once moderated
+    public_id = page.locator("#public-id").inner_text()
+    with engine.connect() as c:
+        report_id = c.execute(sa.text("SELECT id FROM field_report WHERE public_id = :p"), {"p": public_id}).scalar()
+    workflow.moderate(engine, report_id, "approved", user=None)
+    page.reload()
     assert "<script>alert(1)</script>" in page.locator("#description").inner_text()  # shown as text
     page.screenshot(path=str(SHOTS / "report-track.png"), full_page=True)
-    public_id = page.locator("#public-id").inner_text()
     with engine.connect() as c:
         row = c.execute(sa.text("SELECT channel, reporter_contact, ST_Y(geom) lat FROM field_report "
                                 "WHERE public_id = :p"), {"p": public_id}).one()

@@ -135,6 +135,9 @@ def test_post_then_get_round_trip(client, api_key, engine):
     again = post(client, api_key, description="Open311 round trip <script>", address_string="K12 Núi Thành")
     assert again.status_code == 200 and again.json()[0]["service_request_id"] == rid
 
+    unmoderated = client.get(f"/open311/v2/requests/{rid}.json").json()[0]
+    assert unmoderated["description"] is None and unmoderated["address"] is None  # tests/test_moderation.py
+    workflow.moderate(engine, row.id, "approved", user=None)
     one = client.get(f"/open311/v2/requests/{rid}.json").json()
     assert isinstance(one, list) and len(one) == 1
     req = one[0]

@@ -26,10 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from geomap import logs
+
     db.get_engine()  # a clear message now rather than on the first request
-    print(f"Public service: http://{args.host}:{args.port}/health")
+    print(f"Public service: http://{args.host}:{args.port}/health   log: {logs.log_file()} (rotated)")
+    # the workers read it: with more than one, rate limits are counted in the database (geomap.web.ratelimit)
+    os.environ["GEOMAP_WORKERS"] = str(args.workers)
+    # forwarded headers are believed only from GEOMAP_TRUSTED_PROXIES (geomap.web.ratelimit), not by uvicorn
     uvicorn.run("geomap.web:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="warning", access_log=False)
+                workers=args.workers, log_level="warning", access_log=False, proxy_headers=False,
+                log_config=logs.uvicorn_log_config())
     return 0
 
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
+import shutil
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -35,12 +38,12 @@ from geomap.export.selection import (
     prepare,
     shapefile_names,
 )
-from geomap.export.writers import WRITERS, Bundle
+from geomap.export.writers import WRITERS, Bundle, write_csv_table
 from geomap.users import PROFILES, Profile, User
 from geomap.wards import data as ward_data
 
-__all__ = ["FORMATS", "PROFILES", "ExportError", "ExportResult", "export", "atomic_path", "resolve_dest",
-           "resolve_ward"]
+__all__ = ["FORMATS", "PROFILES", "ExportError", "ExportResult", "export", "atomic_path", "check_name",
+           "resolve_dest", "resolve_ward", "sweep"]
 
 #: format key → (label, file suffix)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -72,7 +75,8 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     except (FileExistsError, NotADirectoryError):  # a file stands where a folder on the way must be
         raise ExportError(f"Không tạo được thư mục '{dest.parent}': đã có một tệp cùng tên trên đường dẫn.",
                           f"Cannot create the folder '{dest.parent}': a file of that name is in the way.") from None
-    tmp = dest.with_name(f".partial-{uuid.uuid4().hex[:10]}-{dest.name}")
+    sweep(dest.parent)
+    tmp = dest.with_name(f".partial-{os.getpid()}-{uuid.uuid4().hex[:10]}-{dest.name}")
     try:
         yield tmp
         os.replace(tmp, dest)
@@ -81,6 +85,84 @@ def atomic_path(dest: Path) -> Iterator[Path]:
                          tmp.with_name(tmp.name + "-journal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+#: what an export writes before its file is complete: ``.partial-<pid>-<hex>-<name>`` (and SQLite's
+#: ``-journal``/``-wal``/``-shm`` beside it) and the zip writers' ``.export-<pid>-<random>`` folders;
+#: ``.partial-<hex>-<name>`` is the name before the process id was in it
+_LEFTOVER = re.compile(r"^\.(?:partial-(?:(?P<pid>\d+)-)?[0-9a-f]{10}-|export-(?P<dirpid>\d+)-)")
+#: a leftover of a process that still runs is another export in progress, unless it is this old
+#: (its process id reused by an unrelated process) or, without a process id in its name, older than
+_STALE_S, _STALE_UNNAMED_S = 24 * 3600.0, 15 * 60.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def sweep(folder: Path, *, now: float | None = None) -> list[Path]:
+    """Remove what a killed export left in ``folder`` (see :data:`_LEFTOVER`): the temporary files of
+    exports whose process is gone. Runs at the start of every export into that folder; returns what
+    it removed. An export running in another process keeps its files."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        m = _LEFTOVER.match(entry.name)
+        if m is None:
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue
+        pid = m.group("pid") or m.group("dirpid")
+        if pid is not None:
+            stale = int(pid) != os.getpid() and (not _alive(int(pid)) or age > _STALE_S)
+        else:
+            stale = age > _STALE_UNNAMED_S
+        if not stale:
+            continue
+        path = Path(entry.path)
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+            removed.append(path)
+    return removed
+
+
+def check_name(path: Path, fmt: str, n_layers: int) -> str:
+    """The writer for ``path``: a file's name says what it holds. A name with a suffix must end like the
+    format's (``.gpkg``, ``.xlsx``, ``.zip`` for the zipped formats), else :class:`ExportError`; except
+    ``--format csv --out x.csv`` with one layer, which writes that layer as one plain CSV file."""
+    name = path.name.lower()
+    suffix = FORMATS[fmt][1]
+    if not path.suffix or name.endswith(suffix) or name.endswith(Path("x" + suffix).suffix):
+        return fmt
+    if fmt == "csv" and name.endswith(".csv"):
+        if n_layers == 1:
+            return "csv_table"
+        raise ExportError(
+            f"'{path.name}' sẽ là một tệp ZIP gồm {n_layers} tệp CSV (mỗi lớp một tệp, kèm từ điển dữ liệu), không "
+            f"phải một tệp CSV: đặt tên kết thúc bằng {suffix}, hoặc chỉ chọn một lớp để có một tệp CSV.",
+            f"'{path.name}' would be a ZIP archive of {n_layers} CSV files (one per layer, with the data "
+            f"dictionary), not a CSV file: name it ending in {suffix}, or pick one layer to get one CSV file.")
+    label = FORMATS[fmt][0]
+    raise ExportError(
+        f"Tên tệp '{path.name}' không khớp với định dạng {label}: hãy đặt tên kết thúc bằng {suffix} "
+        "(hoặc chọn định dạng khớp với tên tệp).",
+        f"The file name '{path.name}' does not match the {label} format: name it ending in {suffix} "
+        "(or pick the format the name says).")
 
 
 def resolve_dest(dest: Path | str, file_name: str, suffixes: tuple[str, ...] | None = None) -> Path:
@@ -160,6 +242,10 @@ def export(
     if unsupported:
         raise ExportError(f"Lớp {', '.join(unsupported)} không xuất được sang {fmt}.",
                           f"Layer(s) {', '.join(unsupported)} cannot be exported as {fmt}.")
+    probe = "x" + FORMATS[fmt][1]
+    named = resolve_dest(dest, probe)
+    if named.name != probe:  # a file named by the caller: its name is checked before anything is read
+        check_name(named, fmt, len(chosen))
     now = now or dt.datetime.now(dt.UTC)
     with data.snapshot(bind) as conn:
         ward_row = resolve_ward(conn, ward)
@@ -190,9 +276,10 @@ def export(
         extracted_at=now,
     )
     path = resolve_dest(dest, default_name(ward_row, profile, target, fmt, now))
+    writer = WRITERS[fmt] if check_name(path, fmt, len(chosen)) == fmt else write_csv_table
     bundle = Bundle(layers=chosen, frames=frames, dictionary=dictionary, metadata=meta, srid=target)
     with atomic_path(path) as tmp:
-        WRITERS[fmt](tmp, bundle)
+        writer(tmp, bundle)
     _audit(bind, user, path, meta)
     return ExportResult(path=path, metadata=meta, dictionary=dictionary)
 

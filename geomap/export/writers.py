@@ -9,6 +9,7 @@ layer plus ``data_dictionary.csv`` and ``metadata.json`` (XLSX: extra sheets).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -98,7 +99,8 @@ def _gpkg_data_columns(path: Path, bundle: Bundle) -> None:
 
 def _zip(path: Path, build: Callable[[Path], None], bundle: Bundle) -> None:
     """Run ``build`` in a scratch folder next to ``path`` and zip what it wrote, with dictionary and metadata."""
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as scratch:
+    # named after this process: the next export in the folder removes it if a kill left it (export.sweep)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".export-{os.getpid()}-") as scratch:
         folder = Path(scratch)
         build(folder)
         bundle.dictionary.to_csv(folder / "data_dictionary.csv", index=False, encoding="utf-8-sig")
@@ -150,15 +152,24 @@ def write_shp(path: Path, bundle: Bundle) -> None:
     _zip(path, build, bundle)
 
 
+def _csv_table(bundle: Bundle, layer: Layer) -> pd.DataFrame:
+    frame = bundle.frames[layer.name]
+    return pd.concat([_datetimes_as_text(pd.DataFrame(frame.drop(columns="geometry"))),
+                      _coordinate_columns(frame, layer, bundle.srid)], axis=1)
+
+
 def write_csv(path: Path, bundle: Bundle) -> None:
     """One UTF-8 CSV per layer (with BOM, so Excel shows Vietnamese), WKT and lon/lat columns."""
     def build(folder: Path) -> None:
         for layer in bundle.layers:
-            frame = bundle.frames[layer.name]
-            table = pd.concat([_datetimes_as_text(pd.DataFrame(frame.drop(columns="geometry"))),
-                               _coordinate_columns(frame, layer, bundle.srid)], axis=1)
-            table.to_csv(folder / f"{layer.name}.csv", index=False, encoding="utf-8-sig")
+            _csv_table(bundle, layer).to_csv(folder / f"{layer.name}.csv", index=False, encoding="utf-8-sig")
     _zip(path, build, bundle)
+
+
+def write_csv_table(path: Path, bundle: Bundle) -> None:
+    """One layer as one plain CSV file (``--out x.csv`` with one layer): the table alone, no dictionary."""
+    (layer,) = bundle.layers
+    _csv_table(bundle, layer).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def write_xlsx(path: Path, bundle: Bundle) -> None:

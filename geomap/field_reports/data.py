@@ -207,8 +207,15 @@ def _given(where: list[str], params: dict[str, Any], clause: str, key: str, valu
 _LIST_COLUMNS = (
     "f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
     "f.resolved_at, f.assignee_id, u.full_name AS assignee_name, f.duplicate_of_id, f.establishment_id, "
-    "f.address, f.reporter_name, f.reporter_contact, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, f.updated_at"
+    "f.address, f.reporter_name, f.reporter_contact, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, f.updated_at, "
+    "f.moderation, f.public_description, f.photos_public, f.moderated_at"
 )
+#: what the public may read of a report's own words (0016_edge_limits): the moderator's text, the free-text
+#: address and the photos only once approved (FixMyStreet's practice); NULL / 0 before
+_PUBLIC_TEXT = ("CASE WHEN f.moderation = 'approved' THEN f.public_description END AS description, "
+                "CASE WHEN f.moderation = 'approved' THEN f.address END AS address, f.moderation, ")
+_PUBLIC_PHOTOS = ("CASE WHEN f.moderation = 'approved' AND f.photos_public THEN "
+                  "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) ELSE 0 END AS photos")
 
 
 def work_list(
@@ -226,6 +233,7 @@ def work_list(
     ids: Sequence[int] | None = None,
     limit: int = 1000,
     with_duplicates: bool = False,
+    moderation: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Reports of a ward, most urgent deadline first (see :func:`geomap.field_reports.reads.work_list`)."""
     where = ["f.ward_id = :w"]
@@ -239,6 +247,7 @@ def work_list(
         params.update(_similar_params())
     _one_of(where, params, "f.status", "st", statuses)
     _one_of(where, params, "f.category", "cat", categories)
+    _one_of(where, params, "f.moderation", "mod", moderation)
     _given(where, params, "f.assignee_id = :a", "a", assignee_id)
     if overdue_only or due_within_hours is not None:
         where.append("f.status = ANY(:open) AND f.deadline_at IS NOT NULL")
@@ -283,10 +292,9 @@ def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
     with db.read(bind) as c:
         view = db.row(
             c,
-            "SELECT f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
-            "f.resolved_at, f.updated_at, ST_X(f.geom) lon, ST_Y(f.geom) lat, w.name AS ward_name, "
-            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, "
-            "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos "
+            "SELECT f.id, f.public_id, f.category, f.status, f.channel, " + _PUBLIC_TEXT + "f.reported_at, "
+            "f.deadline_at, f.resolved_at, f.updated_at, ST_X(f.geom) lon, ST_Y(f.geom) lat, w.name AS ward_name, "
+            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, " + _PUBLIC_PHOTOS + " "
             "FROM field_report f JOIN ward w ON w.id = f.ward_id "
             "LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
             "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p", {"p": public_id})
@@ -297,13 +305,29 @@ def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
         return view
 
 
-def photo(bind: db.Bind, public_id: str, n: int) -> tuple[bytes, str] | None:
-    """The ``n``-th (1-based) photo of a report and its media type."""
+def photo(bind: db.Bind, public_id: str, n: int, *, public_only: bool = True) -> tuple[bytes, str] | None:
+    """The ``n``-th (1-based) photo of a report and its media type (``public_only``: only once a moderator
+    published the report's photos)."""
+    published = " AND f.moderation = 'approved' AND f.photos_public" if public_only else ""
     with db.read(bind) as c:
         row = c.execute(sa.text(
             "SELECT p.content, p.media_type FROM field_report_photo p JOIN field_report f ON f.id = p.report_id "
-            "WHERE f.public_id = :p ORDER BY p.id OFFSET :o LIMIT 1"), {"p": public_id, "o": max(n - 1, 0)}).first()
+            f"WHERE f.public_id = :p{published} ORDER BY p.id OFFSET :o LIMIT 1"),
+            {"p": public_id, "o": max(n - 1, 0)}).first()
     return (bytes(row.content), row.media_type) if row else None
+
+
+def lock_moderation(conn: Connection, report_id: int) -> dict[str, Any] | None:
+    """A report's text and moderation state, locked to the end of the transaction."""
+    return db.row(conn, "SELECT id, description, moderation, public_description, photos_public FROM field_report "
+                        "WHERE id = :id FOR UPDATE", {"id": report_id})
+
+
+def set_moderation(conn: Connection, report_id: int, moderation: str, public_description: str | None,
+                   photos_public: bool, user_id: int | None) -> None:
+    conn.execute(sa.text("UPDATE field_report SET moderation = :m, public_description = :d, photos_public = :ph, "
+                         "moderated_at = now(), moderated_by = :u, updated_at = now() WHERE id = :id"),
+                 {"m": moderation, "d": public_description, "ph": photos_public, "u": user_id, "id": report_id})
 
 
 # --- Open311 ------------------------------------------------------------------------------------------
@@ -334,10 +358,9 @@ def open311_requests(
         _one_of(where, params, "f.status", "st", statuses)
     _given(where, params, "f.ward_id = :w", "w", ward_id)
     sql = (
-        "SELECT f.public_id, f.category, f.status, f.description, f.reported_at, f.updated_at, f.deadline_at, "
-        "f.resolved_at, f.address, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, w.name AS ward_name, "
-        "d.public_id AS duplicate_of_public_id, "
-        "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos, "
+        "SELECT f.public_id, f.category, f.status, " + _PUBLIC_TEXT + "f.reported_at, f.updated_at, f.deadline_at, "
+        "f.resolved_at, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, w.name AS ward_name, "
+        "d.public_id AS duplicate_of_public_id, " + _PUBLIC_PHOTOS + ", "
         "(SELECT u.note FROM field_report_update u WHERE u.report_id = f.id AND u.is_public AND u.note IS NOT NULL "
         " ORDER BY u.id DESC LIMIT 1) AS last_note, "
         "(SELECT max(u.at) FROM field_report_update u WHERE u.report_id = f.id) AS last_update "

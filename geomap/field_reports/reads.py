@@ -86,7 +86,8 @@ def redact_for(report: Mapping[str, Any], user: User | None) -> dict[str, Any]:
 
 
 def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
-    """What the tracking page may show: status, deadline, public history; no personal data."""
+    """What the tracking page may show: status, deadline, public history; no personal data; the description
+    (the moderator's public text) and photos only once approved (``moderation`` says which)."""
     view = data.public_view(bind, public_id)
     if view is None:
         return None
@@ -95,8 +96,14 @@ def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
 
 
 def photo(bind: db.Bind, public_id: str, n: int) -> tuple[bytes, str] | None:
-    """The ``n``-th (1-based) photo of a report, EXIF already stripped at intake."""
+    """The ``n``-th (1-based) photo of a report as the public may see it: only once a moderator published
+    the report's photos (EXIF already stripped at intake)."""
     return data.photo(bind, public_id, n)
+
+
+def staff_photo(bind: db.Bind, public_id: str, n: int) -> tuple[bytes, str] | None:
+    """The ``n``-th (1-based) photo of a report for staff, published or not."""
+    return data.photo(bind, public_id, n, public_only=False)
 
 
 def staff(bind: db.Bind, ward_id: int | None = None) -> list[dict[str, Any]]:

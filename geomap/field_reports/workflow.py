@@ -1,5 +1,12 @@
 """The report workflow: status changes (:data:`geomap.field_reports.TRANSITIONS`), assignment,
-duplicate marking and notes.
+duplicate marking, notes and moderation.
+
+Moderation (:func:`moderate`, FixMyStreet's practice): what a reporter wrote (description, free-text
+address) and the photos are public, on the tracking page and in Open311, only once a member of staff
+holding ``moderate_reports`` approves them, possibly with the text edited (a name, a phone number or
+an accusation taken out); until then, or when withheld, the public sees the category, the location,
+the status and the public notes. Moderation is independent of the status: a report is worked on
+whether or not its text is published.
 
 Each function is one :func:`geomap.db.transaction`: it locks the report row, checks the move,
 writes the change, its history step(s) and the audit entry, and returns the new state. ``bind``
@@ -12,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from geomap import audit, db
+from geomap import audit, auth, db
 from geomap.accounts import data as accounts_data
 from geomap.field_reports import (
     DONE_STATUSES,
@@ -143,3 +150,40 @@ def add_note(bind: db.Bind, report_id: int, note: str, *, user: User | None,
         _lock(conn, report_id)
         _history(conn, report_id, user, None, None, note, public=public)
         audit.record(conn, action="note", entity_type="field_report", entity_id=report_id, user=user, note=note)
+
+
+def moderate(
+    bind: db.Bind,
+    report_id: int,
+    decision: str,
+    *,
+    user: User | None,
+    public_text: str | None = None,
+    photos: bool = True,
+) -> dict[str, Any]:
+    """Publish (``decision="approved"``) or withhold (``"withheld"``) a report's text and photos.
+
+    Approved: ``public_text`` (default: the reporter's description as it is) becomes the public text,
+    the free-text address is published, and its photos when ``photos``. Withheld: nothing of them is
+    public. A decision can be changed later (a withheld report approved, an approved one withheld).
+    Returns the new moderation state."""
+    auth.require(user, "moderate_reports")
+    if decision not in ("approved", "withheld"):
+        raise ReportError(f"Quyết định kiểm duyệt '{decision}' không hợp lệ (approved hoặc withheld).",
+                          f"Unknown moderation decision '{decision}' (approved or withheld).", "moderation")
+    with db.transaction(bind) as conn:
+        before = data.lock_moderation(conn, report_id)
+        if before is None:
+            raise NotFound(f"#{report_id}")
+        text = None
+        if decision == "approved":
+            text = clean_text(public_text if public_text is not None else before["description"])
+            if not text:
+                raise ReportError("Nội dung công khai đang trống; hãy nhập nội dung hoặc chọn 'không công khai'.",
+                                  "The public text is empty; write one or choose 'withhold'.", "public_text")
+        shown = decision == "approved" and photos
+        data.set_moderation(conn, report_id, decision, text, shown, user.id if user is not None else None)
+        after = {"moderation": decision, "public_description": text, "photos_public": shown}
+        audit.record(conn, action="moderate", entity_type="field_report", entity_id=report_id, user=user,
+                     before={k: before[k] for k in after}, after=after)
+        return {"id": report_id, **after}

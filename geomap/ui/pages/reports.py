@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import field_reports, i18n, links
+from geomap import auth, field_reports, i18n, links
 from geomap.field_reports import hotspot_links, intake, photos, reads, workflow
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
@@ -37,6 +37,23 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "rep.view_due": ("Sắp đến hạn (24 giờ)", "Due within 24 h"),
     "rep.view_mine": ("Được giao cho tôi", "Assigned to me"),
     "rep.view_all": ("Tất cả", "All"),
+    "rep.view_moderate": ("Chờ kiểm duyệt", "To moderate"),
+    "rep.moderation": ("Công khai", "Published"),
+    "rep.mod_pending": ("chờ duyệt", "to review"),
+    "rep.mod_approved": ("đã công khai", "published"),
+    "rep.mod_withheld": ("không công khai", "withheld"),
+    "rep.mod_title": ("Kiểm duyệt nội dung công khai", "Moderate what is public"),
+    "rep.mod_help": ("Nội dung, địa chỉ và ảnh của người phản ánh chỉ hiện trên trang theo dõi và Open311 sau khi "
+                     "được duyệt. Hãy lược bỏ họ tên, số điện thoại, biển số xe hay lời buộc tội cá nhân trước khi "
+                     "công khai.",
+                     "The reporter's description, address and photos appear on the tracking page and in Open311 "
+                     "only once approved. Take out names, phone numbers, number plates or personal accusations "
+                     "before publishing."),
+    "rep.mod_text": ("Nội dung công khai", "Public text"),
+    "rep.mod_photos": ("Công khai ảnh", "Publish the photos"),
+    "rep.mod_approve": ("Duyệt công khai", "Publish"),
+    "rep.mod_withhold": ("Không công khai", "Withhold"),
+    "rep.mod_state": ("Trạng thái công khai: {state}", "Publication: {state}"),
     "rep.categories": ("Lĩnh vực", "Categories"),
     "rep.cells": ("Đang lọc theo điểm nóng ({n} ô lưới).", "Filtered to a hotspot ({n} grid cells)."),
     "rep.clear_cells": ("Bỏ lọc điểm nóng", "Clear the hotspot filter"),
@@ -85,7 +102,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
                        "'{link}' in the sidebar."),
 }
 
-_VIEWS = ("open", "overdue", "due", "mine", "all")
+_VIEWS = ("open", "overdue", "due", "mine", "moderate", "all")
 
 
 def _fmt(value: Any) -> str:
@@ -115,6 +132,8 @@ def _list(ward_id: int, view: str, categories: tuple[str, ...], user_id: int | N
     elif view == "mine":
         kwargs["assignee_id"] = user_id if user_id is not None else -1
         kwargs["statuses"] = field_reports.OPEN_STATUSES
+    elif view == "moderate":
+        kwargs["moderation"] = ["pending"]
     return reads.work_list(engine, ward_id, **kwargs)
 
 
@@ -187,6 +206,7 @@ def _work_list(ctx: Context) -> None:
             if r["deadline_at"] is not None and r["status"] in field_reports.OPEN_STATUSES and r["deadline_at"] < now
             else "" for r in rows],
         i18n.t("rep.likely_dup", lang): ["⚑" if r.get("likely_duplicate") else "" for r in rows],
+        i18n.t("rep.moderation", lang): [i18n.t(f"rep.mod_{r['moderation']}", lang) for r in rows],
         i18n.t("rep.assignee", lang): [r["assignee_name"] or "" for r in rows],
         i18n.t("rep.reported", lang): [_fmt(r["reported_at"]) for r in rows],
         i18n.t("rep.description", lang): [r["description"][:120] for r in rows],
@@ -212,7 +232,7 @@ def _detail(ctx: Context, report_id: int) -> None:
     if r.get("reporter_name") or r.get("reporter_contact"):  # absent for roles without view_personal
         st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")
     for pid in range(1, len(r["photo_ids"]) + 1):
-        found = reads.photo(engine, r["public_id"], pid)
+        found = reads.staff_photo(engine, r["public_id"], pid)
         if found:
             st.image(found[0], width=320)
     with st.expander(i18n.t("rep.history", lang), expanded=False):
@@ -222,6 +242,8 @@ def _detail(ctx: Context, report_id: int) -> None:
             + ("" if h["is_public"] else f" ({i18n.t('rep.internal', lang)})"),
             i18n.t("rep.assignee", lang): h["by_name"] or "",
         } for h in r["history"]]), hide_index=True, width="stretch")
+
+    _moderation(ctx, engine, r)
 
     col1, col2 = st.columns(2)
     with col1.form(f"rep.move.{report_id}"):
@@ -251,6 +273,28 @@ def _detail(ctx: Context, report_id: int) -> None:
                                     format_func=lambda i: next(d["public_id"] for d in dups if d["id"] == i))
             if st.form_submit_button(i18n.t("rep.mark_dup", lang)):
                 _act(lambda: workflow.mark_duplicate(engine, report_id, original, user=ctx.user), lang)
+
+
+def _moderation(ctx: Context, engine: Any, r: dict[str, Any]) -> None:
+    """What of the report is public: approve (the text as edited here, photos or not) or withhold."""
+    lang = ctx.lang
+    state = i18n.t(f"rep.mod_{r['moderation']}", lang)
+    with st.expander(f"{i18n.t('rep.mod_title', lang)} — {state}", expanded=r["moderation"] == "pending"):
+        st.caption(i18n.t("rep.mod_help", lang))
+        if not auth.can(ctx.user, "moderate_reports"):
+            st.text(i18n.t("rep.mod_state", lang).format(state=state))
+            return
+        with st.form(f"rep.moderate.{r['id']}"):
+            text = st.text_area(i18n.t("rep.mod_text", lang), value=r["public_description"] or r["description"],
+                                max_chars=intake.DESCRIPTION_MAX)
+            show = st.checkbox(i18n.t("rep.mod_photos", lang), value=bool(r["photos_public"]) or
+                               r["moderation"] == "pending", disabled=not r["photo_ids"])
+            c1, c2 = st.columns(2)
+            if c1.form_submit_button(i18n.t("rep.mod_approve", lang), type="primary"):
+                _act(lambda: workflow.moderate(engine, r["id"], "approved", user=ctx.user, public_text=text,
+                                               photos=show), lang)
+            if c2.form_submit_button(i18n.t("rep.mod_withhold", lang)):
+                _act(lambda: workflow.moderate(engine, r["id"], "withheld", user=ctx.user), lang)
 
 
 def _duplicates(engine: Any, report_id: int, lang: str) -> list[dict[str, Any]]:

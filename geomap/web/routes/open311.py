@@ -165,7 +165,7 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
     key_id = apikeys.check(engine, args.get("api_key"), "open311")
     if key_id is None:
         return error(fmt, 403, "api_key is missing or invalid" if args.get("api_key") else "api_key is required")
-    retry = request.app.state.limits.open311.hit(f"key:{key_id}")  # default 120/min, burst 60 per key
+    retry = request.app.state.limits.hit(request, "open311", f"key:{key_id}")  # default 120/min, burst 60 per key
     if retry > 0:
         resp = error(fmt, 429, "too many requests for this api_key; retry later")
         resp.headers["Retry-After"] = retry_after_header(retry)

@@ -394,7 +394,7 @@ def _unavailable(kind: str, lang: str) -> Response:
 
 async def _respond(request: Request, code: str, kind: str) -> Response:
     lang = negotiate_lang(request)
-    retry = request.app.state.limits.qr.hit(client_key(request))  # default 60/min, burst 30 per address
+    retry = await request.app.state.limits.hit_async(request, "qr", client_key(request))  # 60/min, burst 30
     if retry > 0:
         status, body, media = _notice(kind, lang, "qr.busy_title",
                                       i18n.t("qr.busy_body", lang).format(seconds=retry_after_header(retry)), 429)

@@ -53,6 +53,16 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "report.lat": ("Vĩ độ", "Latitude"),
     "report.lon": ("Kinh độ", "Longitude"),
     "report.contact": ("Liên hệ (không bắt buộc, không công khai)", "Contact (optional, never published)"),
+    "report.public_note": ("Công khai ngay: lĩnh vực, vị trí trên bản đồ và tiến độ xử lý. Nội dung, địa chỉ bạn ghi "
+                           "và ảnh chỉ được công khai sau khi cán bộ phường xem xét (có thể lược bỏ thông tin cá "
+                           "nhân). Họ tên và liên hệ của bạn không bao giờ công khai.",
+                           "Public at once: the category, the place on the map and the progress. Your description, "
+                           "the address you write and your photos become public only after ward staff review them "
+                           "(personal details may be taken out). Your name and contact are never published."),
+    "report.pending_text": ("Nội dung đang chờ phường xem xét trước khi công khai.",
+                            "The description is waiting for the ward's review before it is published."),
+    "report.withheld_text": ("Phường không công khai nội dung của phản ánh này.",
+                             "The ward does not publish the description of this report."),
     "report.name": ("Họ tên", "Name"),
     "report.phone": ("Điện thoại hoặc email", "Phone or e-mail"),
     "report.send": ("Gửi phản ánh", "Send report"),
@@ -70,6 +80,8 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "report.too_many": ("Bạn gửi quá nhiều phản ánh; hãy thử lại sau ít phút.",
                         "Too many reports from your connection; try again in a few minutes."),
     "report.new": ("Gửi phản ánh khác", "Send another report"),
+    "report.busy": ("Bạn đã gửi quá nhiều yêu cầu; hãy thử lại sau {seconds} giây.",
+                    "Too many requests from your connection; try again in {seconds} seconds."),
     "report.synthetic": ("Dữ liệu mô phỏng", "Synthetic data"),
     "report.revoked_sticker": ("Phản ánh về tem QR đã thu hồi", "Report about a revoked QR sticker"),
     "report.revoked_hint": ("Hãy cho biết tem đang được dán ở đâu (dùng vị trí hiện tại của bạn).",
@@ -153,9 +165,13 @@ def _ward_svg(slug: str) -> dict[str, Any]:
     return {"w": width, "h": height, "path": "".join(parts), "bounds": json.dumps([minx, miny, maxx, maxy])}
 
 
+_UNREAD: Any = object()
+
+
 def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, Any], *, error: str | None = None,
-               field: str | None = None, status_code: int = 200) -> HTMLResponse:
-    est = intake.establishment_for_token(engine, token, include_revoked=True)
+               field: str | None = None, status_code: int = 200, est: Any = _UNREAD) -> HTMLResponse:
+    if est is _UNREAD:
+        est = intake.establishment_for_token(engine, token, include_revoked=True)
     # a revoked sticker may hang anywhere (copied, moved): its reporter's own position, not the business's
     if est and not est["revoked"] and not values.get("lat"):
         values = {**values, "lat": f"{est['lat']:.6f}" if est["lat"] is not None else "",
@@ -171,8 +187,32 @@ def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, A
 @router.get("/report", response_class=HTMLResponse)
 def report_form(request: Request, establishment: str | None = None,
                 engine: Engine = Depends(get_engine)) -> HTMLResponse:
-    """The public report form, optionally about the establishment of a QR token."""
-    return _form_page(request_lang(request), engine, establishment, {})
+    """The public report form, optionally about the establishment of a QR token (a code that does not
+    exist is a guess: limited, see :class:`geomap.web.ratelimit.RateLimits`)."""
+    lang = request_lang(request)
+    limits = request.app.state.limits
+    retry = limits.hit(request, "form") or (limits.peek(request, "guess") if establishment else 0.0)
+    if retry > 0:
+        return _busy(lang, retry)
+    est = intake.establishment_for_token(engine, establishment, include_revoked=True)
+    if establishment and est is None:
+        limits.hit(request, "guess")
+    return _form_page(lang, engine, establishment, {}, est=est)
+
+
+def _busy(lang: str, retry: float) -> HTMLResponse:
+    """429: this client asked too often (the form, tracking pages, or too many codes that do not exist)."""
+    resp = _render("message", lang, 429, title=i18n.t("report.error", lang),
+                   message=i18n.t("report.busy", lang).format(seconds=retry_after_header(retry)))
+    resp.headers["Retry-After"] = retry_after_header(retry)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _tracking_limited(request: Request) -> float:
+    """Seconds to wait before this client may open a tracking page or photo (0.0: now)."""
+    limits = request.app.state.limits
+    return limits.hit(request, "track") or limits.peek(request, "guess")
 
 
 @router.get("/report/form.js")
@@ -197,7 +237,7 @@ def report_submit(
     lang = request_lang(request)
     values = {"category": category, "description": description, "lat": lat, "lon": lon,
               "reporter_name": reporter_name, "reporter_contact": reporter_contact}
-    retry = request.app.state.limits.report.hit(client_key(request))  # default 6/min, burst 5 per address
+    retry = request.app.state.limits.hit(request, "report")  # default 6/min, burst 5 per client
     if retry > 0:
         resp = _form_page(lang, engine, establishment or None, values, error=i18n.t("report.too_many", lang),
                           status_code=429)
@@ -249,8 +289,12 @@ def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
 def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depends(get_engine)) -> HTMLResponse:
     """Status and public history of a report, by its unguessable code."""
     lang = request_lang(request)
+    retry = _tracking_limited(request)
+    if retry > 0:
+        return _busy(lang, retry)
     view = reads.public_view(engine, public_id[:32])
     if view is None:
+        request.app.state.limits.hit(request, "guess")
         return _render("message", lang, 404, title=i18n.t("report.track_title", lang),
                        message=i18n.t("report.not_found", lang))
     resp = _render("track", lang, title=f"{i18n.t('report.track_title', lang)} {view['public_id']}", r=view,
@@ -260,11 +304,16 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
 
 
 @router.get("/report/track/{public_id}/photo/{n}")
-def track_photo(public_id: str, n: int, engine: Engine = Depends(get_engine)) -> Response:
+def track_photo(request: Request, public_id: str, n: int, engine: Engine = Depends(get_engine)) -> Response:
+    retry = _tracking_limited(request)
+    if retry > 0:
+        return Response(status_code=429,
+                        headers={"Retry-After": retry_after_header(retry), "Cache-Control": "no-store"})
     if not 1 <= n <= photos.MAX_PHOTOS:  # no report has that photo (and 10**20 is no bigint): no query
         return Response(status_code=404)
     found = reads.photo(engine, public_id[:32], n)
     if found is None:
+        request.app.state.limits.hit(request, "guess")
         return Response(status_code=404)
     content, media_type = found
     return Response(content, media_type=media_type,
