@@ -68,7 +68,13 @@ DATA_DIR: Path = PROJECT_DIR / "data"
 #: Base-map tiles: an XYZ URL template (``{z}/{x}/{y}``; ``{s}`` for subdomains) and the attribution
 #: the tile source requires. Default: the public OpenStreetMap servers, whose tile usage policy asks
 #: for this attribution. A ward without internet access points these at its own tile server.
-TILE_URL: str = os.environ.get("GEOMAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+#: Or a local MBTiles file (``GEOMAP_TILE_MBTILES``, e.g. a ward's extract made with TileMaker, Maperitive or
+#: ``pmtiles convert x.pmtiles x.mbtiles``) that the public service serves itself at ``/basemap/{z}/{x}/{y}``:
+#: the maps then need no tile server and no internet at all.
+TILE_MBTILES: str | None = os.environ.get("GEOMAP_TILE_MBTILES") or None
+TILE_URL: str = os.environ.get("GEOMAP_TILE_URL") or (
+    f"{PUBLIC_BASE_URL}/basemap/{{z}}/{{x}}/{{y}}" if TILE_MBTILES
+    else "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 TILE_ATTRIBUTION: str = os.environ.get("GEOMAP_TILE_ATTRIBUTION") or (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')
 

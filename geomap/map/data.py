@@ -9,6 +9,7 @@ on a connection of its own it runs with JIT off (short OLTP reads).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,3 +143,29 @@ def establishment_rows(bind: db.Bind, layer: Layer, establishment_id: int, *, wi
         inspections = records_data.inspections_of(conn, establishment_id)
         history = audit.history(conn, ESTABLISHMENT_ENTITY, int(establishment_id)) if with_history else []
     return EstablishmentRows(record=frame.iloc[0], licences=licences, inspections=inspections, history=history)
+
+
+# --- the base map from a local MBTiles file (GEOMAP_TILE_MBTILES) ----------------------------------
+
+#: the tile formats an MBTiles file may declare, with the media type they are served as
+MBTILES_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def mbtiles_tile(path: str, z: int, x: int, y: int) -> bytes | None:
+    """The raster tile (z, x, y) of an MBTiles file (XYZ numbering; MBTiles stores TMS rows), or None.
+
+    Opened read-only for each call: SQLite opens in microseconds, and nothing is held between requests."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        row = con.execute("SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
+                          (z, x, (1 << z) - 1 - y)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def mbtiles_metadata(path: str) -> dict[str, str]:
+    """The ``metadata`` table of an MBTiles file (name, format, attribution, bounds, minzoom, maxzoom...)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        return dict(con.execute("SELECT name, value FROM metadata").fetchall())
