@@ -86,7 +86,11 @@ def test_search_pick_and_click_open_the_detail_panel(page):
     option.click()
     page.get_by_role("tab", name="Giấy phép", exact=False).wait_for()
     name = picked.split(" · ")[1]
-    assert name in page.inner_text("body")
+    body = page.inner_text("body")
+    assert name in body
+    # names, not internal ids; a link to the record itself
+    assert "Mã tổ dân phố" not in body and "Mã chợ" not in body
+    assert page.get_by_role("link", name="Mở hồ sơ cơ sở").get_attribute("href").startswith("records?id=")
     page.get_by_role("tab", name="Giấy phép", exact=False).click()
     page.get_by_role("tab", name="Kiểm tra", exact=False).click()
     page.screenshot(path="/tmp/geomap_map_detail.png", full_page=True)

@@ -217,6 +217,10 @@ def test_personal_fields_only_for_roles_that_may_see_them(conn, ward):
     assert d.history and d.history[0]["after"]["phone"] != "0905000111"  # redacted in the history too
     public = mapdetail.establishment_detail(conn, ward["pho"], user=None)
     assert all(f.public for f in public.fields) and public.history == []
+    # internal keys never show (their names do), and one language's industry name
+    vi = {f.name for f in mapdetail.establishment_detail(conn, ward["pho"], user=OFFICER, lang="vi").fields}
+    assert "residential_group_id" not in vi and "market_id" not in vi and "residential_group" in vi
+    assert "industry_name_vi" in vi and "industry_name_en" not in vi
 
 
 def test_map_of_the_loaded_demo_ward_is_small(engine, demo_ward):

@@ -33,20 +33,23 @@ class EstablishmentDetail:
     lng: float | None = None
 
 
-def detail_fields(layer: Layer, user: User | None) -> tuple:
+def detail_fields(layer: Layer, user: User | None, lang: str | None = None) -> tuple:
     """The one check of which fields the detail panel shows to ``user`` (personal data by role).
 
     Staff without ``view_personal`` (see :mod:`geomap.auth`) see every field but the personal
-    ones; the public (``user`` None) only public fields.
+    ones; the public (``user`` None) only public fields. Internal keys (``…_id``: the group's and
+    market's names are shown instead) never show; with ``lang``, only that language's industry name.
     """
-    return tuple(auth.visible_fields(layer, user))
+    other = {"vi": "industry_name_en", "en": "industry_name_vi"}.get(lang or "")
+    return tuple(f for f in auth.visible_fields(layer, user) if not f.name.endswith("_id") and f.name != other)
 
 
 def establishment_detail(bind: db.Bind, establishment_id: int, *, user: User | None,
-                         today: dt.date | None = None) -> EstablishmentDetail | None:
-    """The establishment's record, all its licences and inspections, and its change history."""
+                         today: dt.date | None = None, lang: str | None = None) -> EstablishmentDetail | None:
+    """The establishment's record, all its licences and inspections (each with its photos' ids), and its
+    change history."""
     layer = layer_registry.get(ESTABLISHMENT_LAYER)
-    visible = detail_fields(layer, user)
+    visible = detail_fields(layer, user, lang)
     rows = data.establishment_rows(bind, layer, int(establishment_id), with_history=auth.can(user, "view_history"))
     if rows is None:
         return None

@@ -16,6 +16,7 @@ from streamlit_folium import st_folium
 
 import layers
 from geomap import i18n, links
+from geomap.inspections import planning
 from geomap.map import data as mapdata
 from geomap.map import detail as mapdetail
 from geomap.map import features as mapfeatures
@@ -59,6 +60,8 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "map.detail.history": ("Lịch sử ({n})", "History ({n})"),
     "map.detail.none": ("Không có.", "None."),
     "map.detail.close": ("Đóng", "Close"),
+    "map.detail.open_record": ("Mở hồ sơ cơ sở", "Open the record"),
+    "map.detail.photos": ("Ảnh kiểm tra ngày {date}", "Inspection photos of {date}"),
     "map.detail.gone": ("Cơ sở này không còn trong dữ liệu.", "This establishment is no longer in the data."),
     "map.col.field": ("Trường", "Field"),
     "map.col.value": ("Giá trị", "Value"),
@@ -202,7 +205,8 @@ def render(ctx: Context) -> None:
         for name, found in results.items():
             _search_results(ctx, name, found)
         selected = _selected_from_click(ctx, view)
-        detail = mapdetail.establishment_detail(ctx.engine, selected, user=ctx.user) if selected else None
+        detail = mapdetail.establishment_detail(ctx.engine, selected, user=ctx.user, lang=ctx.lang) \
+            if selected else None
         if selected is None:
             st.caption(ctx.t("map.pick_hint"))
         elif detail is None:
@@ -295,6 +299,7 @@ def _detail_panel(ctx: Context, detail: mapdetail.EstablishmentDetail) -> None:
     head, close = st.columns([5, 1])
     head.markdown(f"**{plain(rec.get('name') or '')}**")
     head.caption(plain(rec.get("code") or ""))
+    head.markdown(f"[{ctx.t('map.detail.open_record')}]({links.record(detail.id, ctx.ward_slug)})")
     if close.button("✕", key="map.detail.close", help=ctx.t("map.detail.close")):
         st.session_state.pop(_state(ctx, "selected"), None)
         st.rerun()
@@ -323,6 +328,11 @@ def _detail_panel(ctx: Context, detail: mapdetail.EstablishmentDetail) -> None:
                                                    for v in (i["violations"] or [])),
             ctx.t("map.col.follow_up"): _date(i["follow_up_due"]),
         } for i in detail.inspections]))
+        for i in detail.inspections[:5]:  # the latest inspections' photos, as the inspector took them
+            photos = planning.inspection_photos(ctx.engine, i["id"])
+            if photos:
+                st.caption(ctx.t("map.detail.photos").format(date=_date(i["inspected_on"])))
+                st.image([p["content"] for p in photos], width=160)
     with tabs[3]:
         _table(ctx, pd.DataFrame([{
             ctx.t("map.col.at"): h["at"].strftime("%d/%m/%Y %H:%M") if h.get("at") else "",
