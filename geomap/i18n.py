@@ -266,6 +266,7 @@ CATALOGS: dict[str, str] = {
     "survey.review.": "geomap.ui.pages.quality",
     "routing.": "geomap.inspections.routing",
     "travel.": "geomap.inspections.travel",
+    "worklist.": "geomap.field_reports.worklist",
     "wardpage.": "geomap.ui.pages.wards",
     "wardsetup.": "geomap.wards.setup",
 }

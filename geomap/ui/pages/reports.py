@@ -13,19 +13,21 @@ roles holding ``view_personal`` (:func:`geomap.field_reports.reads.redact_for`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from geomap import auth, field_reports, i18n, links
-from geomap.field_reports import hotspot_links, intake, photos, reads, workflow
+from geomap.field_reports import hotspot_links, intake, photos, reads, workflow, worklist
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
 from geomap.ui import resources
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import Page
+from layers.palettes import REPORT_STATUS as REPORT_STATUS_COLOURS
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "rep.title": ("Phản ánh hiện trường", "Field reports"),
@@ -81,6 +83,15 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "rep.no_dups": ("Không có phản ánh tương tự gần đây.", "No similar report nearby."),
     "rep.mark_dup": ("Đánh dấu trùng với", "Mark as duplicate of"),
     "rep.done": ("Đã cập nhật.", "Updated."),
+    "rep.moved": ("Đã chuyển {code} sang “{status}”.", "{code} moved to “{status}”."),
+    "rep.assigned": ("Đã giao {code} cho {name}.", "{code} assigned to {name}."),
+    "rep.search": ("Tìm theo mã, địa chỉ hoặc nội dung (gõ không dấu cũng được)",
+                   "Search by code, address or text (diacritics optional)"),
+    "rep.left_list": ("Phản ánh đang chọn không còn trong danh sách này (đã đổi trạng thái hoặc bộ lọc); "
+                      "vẫn hiển thị bên dưới.",
+                      "The selected report is no longer in this list (its status or the filter changed); "
+                      "it stays shown below."),
+    "rep.map": ("Bản đồ danh sách ({n} điểm)", "Map of the list ({n} points)"),
     "rep.track": ("Trang theo dõi công khai", "Public tracking page"),
     "rep.intake_help": ("Ghi nhận phản ánh qua điện thoại, trực tiếp hoặc do cán bộ phát hiện.",
                         "Record a report taken by phone, in person or found by an officer."),
@@ -166,6 +177,9 @@ def _link_filter(lang: str, params: dict[str, str | None]) -> hotspot_links.Cell
 
 def _work_list(ctx: Context) -> None:
     lang = ctx.lang
+    flash = st.session_state.pop("rep.flash", None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
     params = {k: st.query_params.get(k) for k in _LINK_PARAMS}
     link = _link_filter(lang, params)
     cells = link.cells if link else ()
@@ -191,33 +205,67 @@ def _work_list(ctx: Context) -> None:
     user_id = ctx.user_id
     window = tuple((k, params[k]) for k in _WINDOW_PARAMS) if link else ()
     rows = [reads.redact_for(r, ctx.user) for r in _list(ctx.ward_id, view, tuple(cats), user_id, window)]
+    query = st.text_input(i18n.t("rep.search", lang), key="rep.q", max_chars=120)
+    rows = worklist.search(worklist.newest_first(rows), query)
     st.caption(i18n.t("rep.count", lang).format(n=len(rows)))
     if not rows:
         st.info(i18n.t("rep.none", lang))
-        return
+    else:
+        _list_map(ctx, rows)
     now = dt.datetime.now(dt.UTC)
     table = pd.DataFrame({
         i18n.t("rep.code", lang): [r["public_id"] for r in rows],
         i18n.t("rep.category", lang): [i18n.code_label("report_category", r["category"], lang) for r in rows],
         i18n.t("rep.status", lang): [i18n.code_label("report_status", r["status"], lang) for r in rows],
+        i18n.t("rep.reported", lang): [_fmt(r["reported_at"]) for r in rows],
         i18n.t("rep.deadline", lang): [_fmt(r["deadline_at"]) for r in rows],
-        i18n.t("rep.overdue_by", lang): [
-            f"{(now - r['deadline_at']).total_seconds() / 3600:.0f} h"
-            if r["deadline_at"] is not None and r["status"] in field_reports.OPEN_STATUSES and r["deadline_at"] < now
-            else "" for r in rows],
+        i18n.t("rep.overdue_by", lang): [worklist.overdue_text(r, now, lang) for r in rows],
         i18n.t("rep.likely_dup", lang): ["⚑" if r.get("likely_duplicate") else "" for r in rows],
         i18n.t("rep.moderation", lang): [i18n.t(f"rep.mod_{r['moderation']}", lang) for r in rows],
         i18n.t("rep.assignee", lang): [r["assignee_name"] or "" for r in rows],
-        i18n.t("rep.reported", lang): [_fmt(r["reported_at"]) for r in rows],
         i18n.t("rep.description", lang): [r["description"][:120] for r in rows],
     })
+    ids = [r["id"] for r in rows]
+    # the table's key names the rows it shows: when the list changes (a report left it after an action) the
+    # row selection starts afresh instead of pointing, by row number, at another report
+    table_key = "rep.table." + hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:12]
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
-                          selection_mode="single-row", key="rep.table")
+                          selection_mode="single-row", key=table_key) if rows else None
     sel = picked.selection.rows if picked and picked.selection else []
-    if not sel:
-        st.caption(i18n.t("rep.pick", lang))
+    if sel:
+        st.session_state["rep.selected"] = ids[sel[0]]
+    elif st.session_state.get("rep.table_key") == table_key:
+        st.session_state.pop("rep.selected", None)  # the same list, the row unticked: nothing selected
+    st.session_state["rep.table_key"] = table_key
+    selected = st.session_state.get("rep.selected")  # the selection follows the record, not the row
+    if selected is None:
+        if rows:
+            st.caption(i18n.t("rep.pick", lang))
         return
-    _detail(ctx, rows[sel[0]]["id"])
+    if selected not in ids:
+        st.info(i18n.t("rep.left_list", lang))
+    _detail(ctx, selected)
+
+
+def _list_map(ctx: Context, rows: list[dict[str, Any]]) -> None:
+    """The listed reports on a map (in a fold: the list is the work, the map its where)."""
+    with st.expander(i18n.t("rep.map", lang := ctx.lang).format(n=sum(r["lat"] is not None for r in rows))):
+        import folium
+        from streamlit_folium import st_folium
+
+        from geomap.map import view as mapview
+        from geomap.wards import data as ward_data
+
+        m = mapview.base_map(ward_data.ward_bounds(resources.engine(), ctx.ward_id),
+                             assets_url=resources.map_assets_url())
+        for r in rows:
+            if r["lat"] is None:
+                continue
+            folium.CircleMarker([r["lat"], r["lon"]], radius=6, weight=1, fill=True, fill_opacity=0.8,
+                                color=REPORT_STATUS_COLOURS.get(r["status"], "#616161"),
+                                tooltip=f"{r['public_id']} · {i18n.code_label('report_status', r['status'], lang)}"
+                                ).add_to(m)
+        st_folium(m, height=380, use_container_width=True, returned_objects=[], key="rep.map")
 
 
 def _detail(ctx: Context, report_id: int) -> None:
@@ -252,14 +300,17 @@ def _detail(ctx: Context, report_id: int) -> None:
                           format_func=lambda s: i18n.code_label("report_status", s, lang))
         note = st.text_area(i18n.t("rep.note", lang), max_chars=2000)
         if st.form_submit_button(i18n.t("rep.apply", lang)) and to:
-            _act(lambda: workflow.transition(engine, report_id, to, user=ctx.user, note=note), lang)
+            _act(lambda: workflow.transition(engine, report_id, to, user=ctx.user, note=note), lang,
+                 i18n.t("rep.moved", lang).format(code=r["public_id"],
+                                                  status=i18n.code_label("report_status", to, lang)))
     with col2.form(f"rep.assign.{report_id}"):
         people = reads.staff(engine, ctx.ward_id)
         if people:
             names = {p["id"]: f"{p['full_name']} ({i18n.code_label('role', p['role'], lang)})" for p in people}
             who = st.selectbox(i18n.t("rep.assign_to", lang), list(names), format_func=names.get)
             if st.form_submit_button(i18n.t("rep.assign", lang)):
-                _act(lambda: workflow.assign(engine, report_id, who, user=ctx.user), lang)
+                _act(lambda: workflow.assign(engine, report_id, who, user=ctx.user), lang,
+                     i18n.t("rep.assigned", lang).format(code=r["public_id"], name=names.get(who, "")))
         else:
             st.caption(i18n.t("rep.no_staff", lang))
             st.form_submit_button(i18n.t("rep.assign", lang), disabled=True)
@@ -314,14 +365,16 @@ def _duplicates(engine: Any, report_id: int, lang: str) -> list[dict[str, Any]]:
     return dups
 
 
-def _act(action, lang: str) -> None:
+def _act(action, lang: str, done: str | None = None) -> None:
+    """Run one workflow action; its confirmation is shown after the rerun (a message shown just before
+    ``st.rerun()`` flashes and disappears), at the top of the list, until the next action."""
     try:
         action()
     except field_reports.ReportError as exc:
         st.error(plain(exc.message(lang)))
         return
     _list.clear()
-    st.success(i18n.t("rep.done", lang))
+    st.session_state["rep.flash"] = done or i18n.t("rep.done", lang)
     st.rerun()
 
 
