@@ -267,6 +267,7 @@ CATALOGS: dict[str, str] = {
     "routing.": "geomap.inspections.routing",
     "travel.": "geomap.inspections.travel",
     "worklist.": "geomap.field_reports.worklist",
+    "mail.": "geomap.field_reports.mail",
     "wardpage.": "geomap.ui.pages.wards",
     "wardsetup.": "geomap.wards.setup",
 }

@@ -535,6 +535,23 @@ class FieldReportPhoto(Base):
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
+class ReportMail(Base):
+    """A message to a reporter about their report's new status: written with the change, sent after it
+    (migration 0020_report_mail; :mod:`geomap.field_reports.mail`)."""
+
+    __tablename__ = "report_mail"
+    __table_args__ = (sa.Index("ix_report_mail_pending", "id", postgresql_where=sa.text("sent_at IS NULL")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("field_report.id", ondelete="CASCADE"), index=True)
+    to_address: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
 # --- QR codes ---------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 
 from geomap import config, db, i18n
 from geomap.field_reports import reads
@@ -23,8 +24,9 @@ from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reports", help="field reports: overdue and due-soon lists, hotspots")
-    p.add_argument("action", choices=["overdue", "due-soon", "hotspots"])
+    p = sub.add_parser("reports", help="field reports: overdue and due-soon lists, hotspots, mail to reporters")
+    p.add_argument("action", choices=["overdue", "due-soon", "hotspots", "send-mail"],
+                   help="send-mail: send the status messages still waiting (GEOMAP_SMTP_HOST); for a scheduler")
     p.add_argument("--ward", default=config.DEFAULT_WARD, help="ward slug (default: GEOMAP_WARD)")
     p.add_argument("--hours", type=float, default=24, help="due-soon: deadlines within this many hours")
     p.add_argument("--days", type=int, default=90, help="hotspots: window length in days, ending now")
@@ -36,6 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     engine = db.get_engine()
+    if args.action == "send-mail":
+        from geomap.field_reports import mail
+
+        if not mail.SMTP_HOST:
+            print("GEOMAP_SMTP_HOST is not set: messages wait in report_mail.", file=sys.stderr)
+            return 1
+        sent, failed = mail.send_pending(engine, limit=1000)
+        print(f"{sent} sent, {failed} not accepted (kept for the next run)")
+        return 0 if not failed else 1
     ward = ward_data.ward_id(engine, args.ward)
     lang = args.lang
     if args.action in ("overdue", "due-soon"):

@@ -411,3 +411,29 @@ def places_near(bind: db.Bind, ward_id: int, points: Sequence[tuple[float, float
                  ORDER BY e.geom <-> p.g LIMIT 1) AS near_address
         FROM p ORDER BY p.n""", {"w": ward_id, "lons": [float(x) for x, _ in points],
                                  "lats": [float(y) for _, y in points]})
+
+
+# --- mail to reporters (0020_report_mail) ------------------------------------------------------------
+
+
+def reporter_of(conn: Connection, report_id: int) -> dict[str, Any] | None:
+    """What a status message needs: the tracking id, category and the reporter's contact."""
+    return db.row(conn, "SELECT public_id, category, reporter_contact FROM field_report WHERE id = :r",
+                  {"r": report_id})
+
+
+def queue_mail(conn: Connection, report_id: int, to_address: str, subject: str, body: str) -> None:
+    conn.execute(sa.text("INSERT INTO report_mail (report_id, to_address, subject, body) VALUES (:r, :t, :s, :b)"),
+                 {"r": report_id, "t": to_address, "s": subject, "b": body})
+
+
+def pending_mail(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    """Messages not sent yet, oldest first, locked so two senders never send one twice."""
+    return db.rows(conn, "SELECT id, to_address, subject, body FROM report_mail WHERE sent_at IS NULL "
+                   "AND attempts < 10 ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", {"n": limit})
+
+
+def mark_mail(conn: Connection, mail_id: int, error: str | None) -> None:
+    conn.execute(sa.text("UPDATE report_mail SET attempts = attempts + 1, last_error = :e, "
+                         "sent_at = CASE WHEN CAST(:e AS text) IS NULL THEN now() END WHERE id = :i"),
+                 {"i": mail_id, "e": error})

@@ -29,6 +29,7 @@ from geomap.field_reports import (
     NotFound,
     ReportError,
     data,
+    mail,
 )
 from geomap.models import REPORT_STATUSES
 from geomap.text import clean_text
@@ -44,8 +45,19 @@ def _lock(conn: Connection, report_id: int) -> dict[str, Any]:
 
 def _history(conn: Connection, report_id: int, user: User | None, status_from: str | None,
              status_to: str | None, note: str | None, *, public: bool = True) -> None:
+    """One step of the report's history; a change of status also writes the reporter's message
+    (:mod:`geomap.field_reports.mail`), in the same transaction."""
     user_id = user.id if user is not None else None
     data.add_history(conn, report_id, user_id, status_from, status_to, note, public=public)
+    if status_to is not None and status_to != status_from:
+        mail.queue_status_mail(conn, report_id, status_to, note, public=public)
+
+
+def _send_mail(bind: db.Bind) -> None:
+    """After a change committed on its own (``bind`` an Engine): send its message now. Inside a caller's
+    transaction the message waits for that commit and ``geomap reports send-mail``."""
+    if not isinstance(bind, Connection):
+        mail.send_pending(bind)
 
 
 def transition(
@@ -83,7 +95,9 @@ def transition(
         _history(conn, report_id, user, before["status"], to_status, note, public=public)
         audit.record(conn, action="status", entity_type="field_report", entity_id=report_id, user=user,
                      before={"status": before["status"]}, after={"status": to_status}, note=note)
-        return _lock(conn, report_id)
+        after = _lock(conn, report_id)
+    _send_mail(bind)
+    return after
 
 
 def assign(
@@ -108,7 +122,9 @@ def assign(
         audit.record(conn, action="assign", entity_type="field_report", entity_id=report_id, user=user,
                      before={"assignee_id": before["assignee_id"], "status": before["status"]},
                      after={"assignee_id": assignee_id, "status": to_status}, note=note)
-        return _lock(conn, report_id)
+        after = _lock(conn, report_id)
+    _send_mail(bind)
+    return after
 
 
 def mark_duplicate(
@@ -137,7 +153,9 @@ def mark_duplicate(
         audit.record(conn, action="duplicate", entity_type="field_report", entity_id=report_id, user=user,
                      before={"status": before["status"], "duplicate_of_id": before["duplicate_of_id"]},
                      after={"status": "duplicate", "duplicate_of_id": root["id"]}, note=note)
-        return _lock(conn, report_id)
+        after = _lock(conn, report_id)
+    _send_mail(bind)
+    return after
 
 
 def add_note(bind: db.Bind, report_id: int, note: str, *, user: User | None,
