@@ -34,7 +34,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard, outage
+from geomap.web import guard, openapi, outage
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -58,5 +58,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
         if hasattr(module, "refuse"):
             refusals.add(module.PREFIXES, module.refuse)
     guard.install(app, refusals)
+    openapi.install(app)
     outage.install(app)
     return app

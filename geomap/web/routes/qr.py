@@ -33,17 +33,18 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geomap import i18n, links
 from geomap.errors import DatabaseUnavailable, LocalizedError
-from geomap.web import outage
+from geomap.web import openapi, outage
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
 from qr import codes
@@ -426,7 +427,34 @@ async def qr_page(request: Request) -> Response:
 router.add_route("/q/{code:path}", qr_page, methods=["GET", "HEAD"], include_in_schema=False)
 
 
-@router.api_route("/api/q/{code:path}", methods=["GET", "HEAD"])
-async def qr_json(code: str, request: Request) -> Response:
+_REF = "#/components/schemas/"
+#: the QR family's error body for the OpenAPI document (:mod:`geomap.web.openapi`): the JSON notice
+OPENAPI_FAMILY = openapi.Family("qr", {"application/json": {"schema": {"$ref": _REF + "QRNotice"}}}, {
+    "QRNotice": {"type": "object", "required": ["status", "message", "lang"],
+                 "properties": {"status": {"enum": ["malformed", "rate_limited", "unavailable", "error"]},
+                                "message": {"type": "string"}, "lang": {"enum": list(i18n.LANGUAGES)}}},
+    "QRLookup": {"type": "object", "required": ["status", "lang"],
+                 "properties": {"status": {"enum": ["valid", "revoked", "unknown"]},
+                                "lang": {"enum": list(i18n.LANGUAGES)}, "message": {"type": "string"},
+                                "establishment": {"type": "object"}, "report_url": {"type": "string"}}},
+})
+_LOOKUP = {"application/json": {"schema": {"$ref": _REF + "QRLookup"}}}
+#: the sticker's token as the lookup reads it (:func:`qr.codes.normalize_token`: upper case accepted)
+QrCode = Annotated[str, PathParam(pattern=f"^[A-Za-z2-7]{{{codes.TOKEN_LENGTH}}}$",
+                             description="The sticker's token (base32, upper or lower case).",
+                             examples=["abcdefghijkmnpq2"])]
+_QR_JSON = {
+    "responses": OPENAPI_FAMILY.responses(
+        429, s200={"description": "A valid code: the establishment's public fields.", "content": _LOOKUP},
+        s304={"description": "Not modified (If-None-Match / If-Modified-Since)."},
+        s404={"description": "Unknown or forged code (the sticker may be fake).", "content": _LOOKUP},
+        s410={"description": "The code was revoked.", "content": _LOOKUP}),
+    "openapi_extra": {"x-database": True},
+}
+
+
+@router.get("/api/q/{code:path}", **_QR_JSON)
+@router.head("/api/q/{code:path}", **_QR_JSON)
+async def qr_json(code: QrCode, request: Request) -> Response:
     """The same lookup as JSON (registry-public fields, statuses as codes plus labels)."""
     return await _respond(request, code, "json")
