@@ -38,8 +38,8 @@ from geomap import crs, db
 from geomap.web import create_app
 from qr import issue
 
-#: examples per operation and phase (Hypothesis' max_examples)
-MAX_EXAMPLES = 25
+#: examples per operation and phase (Hypothesis' max_examples); GEOMAP_SCHEMATHESIS_EXAMPLES for a deeper run
+MAX_EXAMPLES = int(os.environ.get("GEOMAP_SCHEMATHESIS_EXAMPLES", "25"))
 LIMITED = ("QR", "REPORT", "OPEN311")
 #: collections with a time field (``datetime`` is refused on the others)
 TEMPORAL = {"establishments", "field_reports"}

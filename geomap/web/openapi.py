@@ -170,6 +170,19 @@ def refuse_controls(schema: Any, pattern: str, components: Mapping[str, Any], se
         refuse_controls(sub, pattern, components, seen)
 
 
+def _require(op: dict[str, Any], names: list[str] | None, components: Mapping[str, Any]) -> None:
+    """Mark form fields required that FastAPI reads with a default (an absent field is refused like an empty one)."""
+    if names and "requestBody" in op:
+        op["requestBody"]["required"] = True
+    for body in (op.get("requestBody", {}).get("content", {}) or {}).values() if names else ():
+        schema = body.get("schema", {})
+        ref = schema.get("$ref", "")
+        target = components.get(ref.rsplit("/", 1)[1], {}) if ref else schema
+        target["required"] = sorted(set(target.get("required", [])) | set(names or ()))
+        for name in names or ():
+            target.get("properties", {}).get(name, {}).pop("default", None)
+
+
 def _routes(app: FastAPI) -> list[Any]:
     """Every route of ``app`` as served (with its router's prefix), included routers flattened."""
     try:
@@ -205,6 +218,7 @@ def build(app: FastAPI) -> dict[str, Any]:
         declared = {str(k): v for k, v in (route.responses or {}).items()}
         for op in _operations(schema, route):
             op.pop("x-database", None)
+            _require(op, op.pop("x-required", None), components)
             if "parameters" in op:  # openapi_extra's declaration of a parameter replaces the signature's
                 by_key = {(p["name"], p["in"]): p for p in op["parameters"]}
                 op["parameters"] = [by_key[k] for k in dict.fromkeys((p["name"], p["in"]) for p in op["parameters"])]

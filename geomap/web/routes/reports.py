@@ -132,7 +132,8 @@ OPENAPI_FAMILY = openapi.Family("report", openapi.HTML)
 _PAGE = {"description": "The page (HTML).", "content": openapi.HTML}
 _IMAGES = {m: {"schema": {"type": "string", "format": "binary"}} for m in ("image/jpeg", "image/png", "image/webp")}
 #: a latitude or longitude as the form's text field holds it (a comma is read as the decimal point; empty: from
-#: a photo's GPS). The form's category, description, lat and lon are always sent (a browser sends empty ones).
+#: a photo's GPS). The form's category, description, lat and lon are always sent (a browser sends empty ones;
+#: a client that leaves one out gets the form back, 422, as for an empty one).
 #: the photo number of a tracking page (any other whole number: 404, no query)
 PhotoNumber = Annotated[int, PathParam(json_schema_extra={"minimum": 1, "maximum": photos.MAX_PHOTOS})]
 _DEGREES = r"^( *[-+]?[0-9]{1,3}([.,][0-9]+)? *)?$"
@@ -192,7 +193,8 @@ def form_js() -> Response:
     return Response(_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.post("/report", response_class=HTMLResponse, status_code=303, responses={
+@router.post("/report", response_class=HTMLResponse, status_code=303,
+             openapi_extra={"x-required": ["category", "description", "lat", "lon"]}, responses={
     303: {"description": "Stored (or a replay within a minute): Location is the tracking page.",
           "headers": {"Location": {"required": True, "schema": {"type": "string"}}}, "content": {}},
     422: {"description": "The form again, the field at fault named (a location outside the ward, no location "
@@ -200,11 +202,12 @@ def form_js() -> Response:
     **OPENAPI_FAMILY.responses(429)})
 def report_submit(
     request: Request,
-    category: str = Form(..., json_schema_extra={"enum": list(REPORT_CATEGORIES)}),
-    description: str = Form(..., json_schema_extra={"pattern": openapi.non_blank(), "maxLength": intake.DESCRIPTION_MAX}),
-    lat: str = Form(..., json_schema_extra={"pattern": _DEGREES, "description": "−90…90; inside the ward (or "
+    category: str = Form("", json_schema_extra={"enum": list(REPORT_CATEGORIES)}),
+    description: str = Form("", json_schema_extra={"pattern": openapi.non_blank(),
+                                                   "maxLength": intake.DESCRIPTION_MAX}),
+    lat: str = Form("", json_schema_extra={"pattern": _DEGREES, "description": "−90…90; inside the ward (or "
                                                                                   "from a photo's GPS when empty)"}),
-    lon: str = Form(..., json_schema_extra={"pattern": _DEGREES, "description": "−180…180; inside the ward"}),
+    lon: str = Form("", json_schema_extra={"pattern": _DEGREES, "description": "−180…180; inside the ward"}),
     reporter_name: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
     reporter_contact: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
     establishment: str = Form(""),
