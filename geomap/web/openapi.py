@@ -22,7 +22,9 @@ error list in JSON or XML, the QR notice, the report pages' HTML message page); 
 
 **Methods**: :func:`install` also answers a method a path does not offer with **405** and an ``Allow``
 header listing every method of every route on that path (Starlette lists only the first matching
-route's, so ``PUT /open311/v2/requests.json`` said ``Allow: POST``), in the family's shape.
+route's, so ``PUT /open311/v2/requests.json`` said ``Allow: POST``), in the family's shape; answers
+``HEAD`` wherever ``GET`` is (:class:`HeadAsGet`; FastAPI's GET routes answered HEAD 405); and a body
+the framework cannot parse (a multipart form without its boundary: 400) in the family's shape too.
 """
 
 from __future__ import annotations
@@ -248,29 +250,73 @@ def build(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of ``app`` offers on ``path``."""
+def allowed_methods(app: FastAPI, path: str, *, implicit_head: bool = True) -> list[str]:
+    """Every method some route of ``app`` offers on ``path`` (with HEAD wherever GET is: :class:`HeadAsGet`)."""
     methods: set[str] = set()
     for route in _routes(app):
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(path):
             methods |= set(getattr(route, "methods", None) or ())
+    if implicit_head and "GET" in methods:
+        methods.add("HEAD")
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
 
 
+class HeadAsGet:
+    """ASGI middleware: ``HEAD`` wherever ``GET`` is served (RFC 9110 9.3.2), the same headers and no body.
+
+    Starlette's plain routes answer HEAD by themselves; FastAPI's ``@router.get`` routes do not (405), so
+    a HEAD to a path that offers GET and no HEAD of its own is run as GET and its body dropped.
+    """
+
+    def __init__(self, app: Any, api: FastAPI) -> None:
+        self.app, self.api = app, api
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        methods = allowed_methods(self.api, scope.get("path", ""), implicit_head=False)
+        if "HEAD" in methods or "GET" not in methods:
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
+_HTTP_ERRORS = {
+    400: ("Yêu cầu bị từ chối: nội dung gửi lên không đọc được (biểu mẫu hỏng).",
+          "Request refused: the body cannot be read (a malformed form)."),
+    413: ("Yêu cầu quá lớn.", "Request too large."),
+    415: ("Kiểu nội dung không được hỗ trợ.", "Unsupported content type."),
+}
+
+
 def install(app: FastAPI) -> None:
-    """Serve :func:`build` at ``app.openapi_url``; answer 405 with the path's whole ``Allow``."""
+    """Serve :func:`build` at ``app.openapi_url``; answer 405 with the path's whole ``Allow``, HEAD wherever
+    GET is, and a malformed body (400) in the family's shape rather than FastAPI's ``{"detail": ...}``."""
     app.openapi = lambda: build(app)  # type: ignore[method-assign]
 
-    async def not_allowed(request: Request, exc: Exception) -> Response:
-        if not isinstance(exc, StarletteHTTPException) or exc.status_code != 405:
-            return await http_exception_handler(request, exc)  # type: ignore[arg-type]
-        allow = ", ".join(allowed_methods(app, request.url.path)) or "GET"
-        error = LocalizedError(f"Phương thức {request.method} không được hỗ trợ ở đường dẫn này (chỉ {allow}).",
-                               f"Method {request.method} is not allowed here (only {allow}).")
-        response = request.app.state.refusals.response(request, error, 405)
-        response.headers["Allow"] = allow
-        return response
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        if status == 405:
+            allow = ", ".join(allowed_methods(app, request.url.path)) or "GET"
+            error = LocalizedError(f"Phương thức {request.method} không được hỗ trợ ở đường dẫn này (chỉ {allow}).",
+                                   f"Method {request.method} is not allowed here (only {allow}).")
+            response = request.app.state.refusals.response(request, error, 405)
+            response.headers["Allow"] = allow
+            return response
+        if status in _HTTP_ERRORS:
+            return request.app.state.refusals.response(request, LocalizedError(*_HTTP_ERRORS[status]), status)
+        return await http_exception_handler(request, exc)  # type: ignore[arg-type]
 
-    app.add_exception_handler(StarletteHTTPException, not_allowed)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_middleware(HeadAsGet, api=app)
