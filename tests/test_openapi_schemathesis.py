@@ -89,6 +89,7 @@ def api_schema(app, engine, demo_ward):
     codes = _ids(engine, "SELECT code FROM establishment WHERE code IS NOT NULL ORDER BY id LIMIT 2")
     assert tokens and reports and codes
     _example(doc, "/api/q/{code}", "code", tokens)
+    _example(doc, "/q/{code}", "code", tokens)
     _example(doc, "/report/track/{public_id}", "public_id", reports)
     _example(doc, "/report/track/{public_id}/photo/{n}", "public_id", reports[:1])
     _example(doc, "/open311/v2/requests/{request_id}.{fmt}", "request_id", reports)

@@ -10,6 +10,8 @@ it true, from one place, so a new route gets the common answers without repeatin
 - an operation that reads the **database** (it depends on :func:`geomap.web.deps.get_engine`, or says
   so with ``openapi_extra={"x-database": True}``) can answer **503** with ``Retry-After`` while the
   database is down (:mod:`geomap.web.outage`);
+- a plain Starlette route (kept out of FastAPI for speed: the QR page) is described by its module's
+  ``OPENAPI_PATHS`` (path -> path item), written with the same family helpers;
 - what only some operations answer (404, 410, 429, 401, 403, 303...) each route declares in its
   decorator with its family's :meth:`Family.responses`; a status the route declares with content
   replaces FastAPI's guess (``application/json``) by the real content types (HTML pages,
@@ -29,6 +31,7 @@ the framework cannot parse (a multipart form without its boundary: 400) in the f
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -244,8 +247,21 @@ def build(app: FastAPI) -> dict[str, Any]:
                 if status.startswith(("4", "5")) and "content" not in responses[status]:
                     responses[status].update(family.response(int(status), responses[status].get("description")))
             op["responses"] = dict(sorted(responses.items()))
+    for route in _routes(app):  # plain Starlette routes a module describes itself (the QR page)
+        if isinstance(getattr(route, "original_route", route), APIRoute):
+            continue
+        module = sys.modules.get(getattr(getattr(route, "endpoint", None), "__module__", ""), None)
+        for path, item in (getattr(module, "OPENAPI_PATHS", None) or {}).items():
+            if path in schema["paths"]:
+                continue
+            schema["paths"][path] = item = copy.deepcopy(item)
+            components.update(family_of(route).schemas)
+            for op in item.values():
+                for param in op.get("parameters", []):
+                    refuse_controls(param.get("schema"), TEXT_PATTERN, components)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+    schema["paths"] = dict(sorted(schema["paths"].items()))
     app.openapi_schema = schema
     return schema
 

@@ -453,6 +453,27 @@ _QR_JSON = {
 }
 
 
+_LANG = {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "vi or en (another value is ignored: Accept-Language, then Vietnamese)."}
+_QR_JSON["openapi_extra"]["parameters"] = [_LANG]
+_CODE = {"name": "code", "in": "path", "required": True, "description": "The sticker's token.",
+         "schema": {"type": "string", "pattern": f"^[A-Za-z2-7]{{{codes.TOKEN_LENGTH}}}$"}}
+_PAGE = {"text/html": {"schema": {"type": "string"}}}
+_QR_PAGE = {
+    "summary": "The page a QR sticker opens", "parameters": [_CODE, _LANG],
+    "responses": {str(k): v for k, v in OPENAPI_FAMILY.responses(
+        400, 413, 429, 503, s200={"description": "A valid code: the establishment's public page.", "content": _PAGE},
+        s304={"description": "Not modified (If-None-Match / If-Modified-Since)."},
+        s404={"description": "Unknown or forged code: the sticker may be fake.", "content": _PAGE},
+        s410={"description": "The code was revoked.", "content": _PAGE}).items()},
+}
+for _status in ("400", "413", "429", "503"):  # the page's notices are HTML
+    _QR_PAGE["responses"][_status]["content"] = _PAGE
+#: the HTML page in the OpenAPI document (a plain Starlette route: FastAPI does not describe it)
+OPENAPI_PATHS = {"/q/{code}": {"get": {**_QR_PAGE, "operationId": "qr_page_get"},
+                               "head": {**_QR_PAGE, "operationId": "qr_page_head"}}}
+
+
 @router.get("/api/q/{code:path}", **_QR_JSON)
 @router.head("/api/q/{code:path}", **_QR_JSON)
 async def qr_json(code: QrCode, request: Request) -> Response:
