@@ -127,7 +127,8 @@ def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLRes
 
 #: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
 PREFIXES = ("/report",)
-#: the report pages' error body for the OpenAPI document (:mod:`geomap.web.openapi`): the HTML message page
+#: the report pages' error body for the OpenAPI document (:mod:`geomap.web.openapi`): the HTML message page.
+#: 429 on the form and tracking pages: their per-client limits (form, track, guess: the edge-limits branch)
 OPENAPI_FAMILY = openapi.Family("report", openapi.HTML)
 _PAGE = {"description": "The page (HTML).", "content": openapi.HTML}
 _IMAGES = {m: {"schema": {"type": "string", "format": "binary"}} for m in ("image/jpeg", "image/png", "image/webp")}
@@ -180,7 +181,7 @@ def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, A
                    max_len=intake.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
 
 
-@router.get("/report", response_class=HTMLResponse, responses={200: _PAGE})
+@router.get("/report", response_class=HTMLResponse, responses={200: _PAGE, **OPENAPI_FAMILY.responses(429)})
 def report_form(request: Request, establishment: str | None = None,
                 engine: Engine = Depends(get_engine)) -> HTMLResponse:
     """The public report form, optionally about the establishment of a QR token."""
@@ -268,7 +269,8 @@ def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
 
 
 @router.get("/report/track/{public_id}", response_class=HTMLResponse,
-            responses={200: _PAGE, 404: {"description": "No report has this code."}})
+            responses={200: _PAGE, 404: {"description": "No report has this code."},
+                       **OPENAPI_FAMILY.responses(429)})
 def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depends(get_engine)) -> HTMLResponse:
     """Status and public history of a report, by its unguessable code."""
     lang = request_lang(request)
@@ -284,7 +286,7 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
 
 @router.get("/report/track/{public_id}/photo/{n}", responses={
     200: {"description": "The photo (EXIF removed).", "content": _IMAGES},
-    404: {"description": "No such report or photo (no body).", "content": {}}})
+    404: {"description": "No such report or photo (no body).", "content": {}}, **OPENAPI_FAMILY.responses(429)})
 def track_photo(public_id: str, n: PhotoNumber, engine: Engine = Depends(get_engine)) -> Response:
     if not 1 <= n <= photos.MAX_PHOTOS:  # no report has that photo (and 10**20 is no bigint): no query
         return Response(status_code=404)
