@@ -103,7 +103,9 @@ ServiceCodes = Annotated[str | None, Query(pattern=f"^(({_CODES})(,({_CODES}))*)
                                            description="One or more service codes, comma-separated.")]
 Statuses = Annotated[str | None, Query(pattern="^((open|closed)(,(open|closed))*)?$",
                                        description="open, closed or both, comma-separated.")]
-_TEXT = {"type": "string", "maxLength": intake.CONTACT_MAX // 2 - 1}
+#: each at most 200 characters, and so first_name + last_name, and email + phone, together
+_TEXT = {"type": "string", "maxLength": intake.CONTACT_MAX,
+         "description": f"With its pair (first_name/last_name, email/phone) at most {intake.CONTACT_MAX} characters."}
 _POST_BODY = {"required": True, "content": {media: {"schema": {
     "type": "object", "required": ["api_key", "service_code", "lat", "long", "description"],
     "properties": {
@@ -114,8 +116,10 @@ _POST_BODY = {"required": True, "content": {media: {"schema": {
         "long": {"type": "number", "minimum": -180, "maximum": 180, "description": "Inside the ward."},
         "description": {"type": "string", "pattern": openapi.non_blank(), "maxLength": intake.DESCRIPTION_MAX},
         "address_string": {"type": "string", "maxLength": intake.CONTACT_MAX},
-        "jurisdiction_id": {"type": "string"}, "email": _TEXT, "phone": _TEXT, "first_name": _TEXT,
-        "last_name": _TEXT, "device_id": {"type": "string"}, "account_id": {"type": "string"}}}}
+        "jurisdiction_id": {"type": "string",
+                            "description": "A ward served here (its slug); default: the ward of the location."},
+        "email": _TEXT, "phone": _TEXT, "first_name": _TEXT, "last_name": _TEXT, "device_id": {"type": "string"},
+        "account_id": {"type": "string"}}}}
     for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
 
 
