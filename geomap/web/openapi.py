@@ -48,6 +48,7 @@ from starlette.responses import Response
 
 from geomap.errors import LocalizedError
 from geomap.web import guard
+from geomap.web.deps import get_engine
 
 TITLE = "geomap — dịch vụ công khai / public service"
 VERSION = "1.0"
@@ -77,9 +78,8 @@ REASONS: dict[int, str] = {
 
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
                                "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}}
-#: an HTML page, a JavaScript file, an image (no JSON Schema describes their bytes)
+#: an HTML page and an XML document (their bytes are not described by a JSON Schema)
 HTML = {"text/html": {"schema": {"type": "string"}}}
-JAVASCRIPT = {"application/javascript": {"schema": {"type": "string"}}}
 XML = {"text/xml": {"schema": {"type": "string"}}}
 
 DETAIL_SCHEMA = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
@@ -94,16 +94,18 @@ class Family:
     error_content: Mapping[str, Mapping[str, Any]]
     schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def response(self, status: int, description: str | None = None,
-                 content: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def response(self, status: int, description: str | None = None) -> dict[str, Any]:
+        """One error response: ``description`` (else :data:`REASONS`), this family's body, ``Retry-After``."""
         out: dict[str, Any] = {"description": description or REASONS.get(status, "Error."),
-                               "content": {k: dict(v) for k, v in (content or self.error_content).items()}}
+                               "content": {k: dict(v) for k, v in self.error_content.items()}}
         if status in (429, 503):
             out["headers"] = dict(RETRY_AFTER)
         return out
 
     def responses(self, *statuses: int, **overrides: Mapping[str, Any]) -> dict[int | str, dict[str, Any]]:
-        """``responses=`` for a route decorator: each status with this family's error body."""
+        """``responses=`` for a route decorator: each of ``statuses`` with this family's error body, and each
+        ``s<status>={...}`` as given (a success, or an answer with its own body: ``s404={"description": ...,
+        "content": ...}``)."""
         return {status: self.response(status) for status in statuses} | {
             int(k.removeprefix("s")): dict(v) for k, v in overrides.items()}
 
@@ -121,8 +123,6 @@ def family_of(route: Any) -> Family:
 
 def uses_database(route: Any) -> bool:
     """Does the route read the database (a ``get_engine`` dependency, or ``x-database`` in its extras)?"""
-    from geomap.web.deps import get_engine
-
     if (route.openapi_extra or {}).get("x-database"):
         return True
     stack = list(route.dependant.dependencies)
@@ -177,14 +177,15 @@ def refuse_controls(schema: Any, pattern: str, components: Mapping[str, Any], se
 
 def _require(op: dict[str, Any], names: list[str] | None, components: Mapping[str, Any]) -> None:
     """Mark form fields required that FastAPI reads with a default (an absent field is refused like an empty one)."""
-    if names and "requestBody" in op:
-        op["requestBody"]["required"] = True
-    for body in (op.get("requestBody", {}).get("content", {}) or {}).values() if names else ():
+    if not names or "requestBody" not in op:
+        return
+    op["requestBody"]["required"] = True
+    for body in op["requestBody"].get("content", {}).values():
         schema = body.get("schema", {})
         ref = schema.get("$ref", "")
         target = components.get(ref.rsplit("/", 1)[1], {}) if ref else schema
-        target["required"] = sorted(set(target.get("required", [])) | set(names or ()))
-        for name in names or ():
+        target["required"] = sorted({*target.get("required", []), *names})
+        for name in names:
             target.get("properties", {}).get(name, {}).pop("default", None)
 
 
@@ -259,6 +260,7 @@ def build(app: FastAPI) -> dict[str, Any]:
             for op in item.values():
                 for param in op.get("parameters", []):
                     refuse_controls(param.get("schema"), TEXT_PATTERN, components)
+                op["responses"] = dict(sorted(op["responses"].items()))
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     schema["paths"] = dict(sorted(schema["paths"].items()))

@@ -438,37 +438,32 @@ OPENAPI_FAMILY = openapi.Family("qr", {"application/json": {"schema": {"$ref": _
                                 "lang": {"enum": list(i18n.LANGUAGES)}, "message": {"type": "string"},
                                 "establishment": {"type": "object"}, "report_url": {"type": "string"}}},
 })
-_LOOKUP = {"application/json": {"schema": {"$ref": _REF + "QRLookup"}}}
+#: the page's notices (malformed, busy, unavailable) are HTML
+_PAGE_FAMILY = openapi.Family("qr-page", openapi.HTML)
 #: the sticker's token as the lookup reads it (:func:`qr.codes.normalize_token`: upper case accepted)
-QrCode = Annotated[str, PathParam(pattern=f"^[A-Za-z2-7]{{{codes.TOKEN_LENGTH}}}$",
-                             description="The sticker's token (base32, upper or lower case).",
-                             examples=["abcdefghijkmnpq2"])]
-_QR_JSON = {
-    "responses": OPENAPI_FAMILY.responses(
-        429, s200={"description": "A valid code: the establishment's public fields.", "content": _LOOKUP},
-        s304={"description": "Not modified (If-None-Match / If-Modified-Since)."},
-        s404={"description": "Unknown or forged code (the sticker may be fake).", "content": _LOOKUP},
-        s410={"description": "The code was revoked.", "content": _LOOKUP}),
-    "openapi_extra": {"x-database": True},
-}
-
-
+TOKEN_PATTERN = f"^[A-Za-z2-7]{{{codes.TOKEN_LENGTH}}}$"
+QrCode = Annotated[str, PathParam(pattern=TOKEN_PATTERN, description="The sticker's token (base32, any case).")]
 _LANG = {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
          "description": "vi or en (another value is ignored: Accept-Language, then Vietnamese)."}
-_QR_JSON["openapi_extra"]["parameters"] = [_LANG]
-_CODE = {"name": "code", "in": "path", "required": True, "description": "The sticker's token.",
-         "schema": {"type": "string", "pattern": f"^[A-Za-z2-7]{{{codes.TOKEN_LENGTH}}}$"}}
-_PAGE = {"text/html": {"schema": {"type": "string"}}}
-_QR_PAGE = {
-    "summary": "The page a QR sticker opens", "parameters": [_CODE, _LANG],
-    "responses": {str(k): v for k, v in OPENAPI_FAMILY.responses(
-        400, 413, 429, 503, s200={"description": "A valid code: the establishment's public page.", "content": _PAGE},
+
+
+def _lookup_responses(family: openapi.Family, content: dict[str, Any], what: str) -> dict[int | str, Any]:
+    return family.responses(
+        429, s200={"description": f"A valid code: the establishment's public {what}.", "content": content},
         s304={"description": "Not modified (If-None-Match / If-Modified-Since)."},
-        s404={"description": "Unknown or forged code: the sticker may be fake.", "content": _PAGE},
-        s410={"description": "The code was revoked.", "content": _PAGE}).items()},
+        s404={"description": "Unknown or forged code: the sticker may be fake.", "content": content},
+        s410={"description": "The code was revoked.", "content": content})
+
+
+_QR_JSON = {"responses": _lookup_responses(OPENAPI_FAMILY, {"application/json": {"schema": {
+    "$ref": _REF + "QRLookup"}}}, "fields"), "openapi_extra": {"x-database": True, "parameters": [_LANG]}}
+_QR_PAGE = {
+    "summary": "The page a QR sticker opens", "parameters": [
+        {"name": "code", "in": "path", "required": True, "description": "The sticker's token (base32, any case).",
+         "schema": {"type": "string", "pattern": TOKEN_PATTERN}}, _LANG],
+    "responses": {str(k): v for k, v in (_lookup_responses(_PAGE_FAMILY, openapi.HTML, "page")
+                                         | _PAGE_FAMILY.responses(400, 413, 503)).items()},
 }
-for _status in ("400", "413", "429", "503"):  # the page's notices are HTML
-    _QR_PAGE["responses"][_status]["content"] = _PAGE
 #: the HTML page in the OpenAPI document (a plain Starlette route: FastAPI does not describe it)
 OPENAPI_PATHS = {"/q/{code}": {"get": {**_QR_PAGE, "operationId": "qr_page_get"},
                                "head": {**_QR_PAGE, "operationId": "qr_page_head"}}}

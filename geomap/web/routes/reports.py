@@ -132,11 +132,11 @@ PREFIXES = ("/report",)
 OPENAPI_FAMILY = openapi.Family("report", openapi.HTML)
 _PAGE = {"description": "The page (HTML).", "content": openapi.HTML}
 _IMAGES = {m: {"schema": {"type": "string", "format": "binary"}} for m in ("image/jpeg", "image/png", "image/webp")}
+#: the photo number of a tracking page (any other whole number: 404, no query)
+PhotoNumber = Annotated[int, PathParam(json_schema_extra={"minimum": 1, "maximum": photos.MAX_PHOTOS})]
 #: a latitude or longitude as the form's text field holds it (a comma is read as the decimal point; empty: from
 #: a photo's GPS). The form's category, description, lat and lon are always sent (a browser sends empty ones;
 #: a client that leaves one out gets the form back, 422, as for an empty one).
-#: the photo number of a tracking page (any other whole number: 404, no query)
-PhotoNumber = Annotated[int, PathParam(json_schema_extra={"minimum": 1, "maximum": photos.MAX_PHOTOS})]
 _DEGREES = r"^( *[-+]?[0-9]{1,3}([.,][0-9]+)? *)?$"
 
 
