@@ -28,6 +28,7 @@ import contextlib
 import io
 import os
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -256,3 +257,36 @@ def test_a_method_the_path_does_not_offer_is_405_with_its_whole_allow(app, metho
 def test_rate_limits_were_raised_for_this_run_only(app):
     assert not app.state.limits.qr.enabled and not app.state.limits.report.enabled
     assert all(f"GEOMAP_{n}_RATE_PER_MINUTE" not in os.environ for n in LIMITED)
+
+
+#: a value of each path parameter (the database is down: nothing is looked up)
+_PATH_VALUES = {"code": "ABCDEFGHJKMNPQRS", "collection_id": "establishments", "feature_id": "TX-0001", "fmt": "json",
+                "public_id": "PA-AAAA-AAAA-AAAA", "request_id": "PA-AAAA-AAAA-AAAA", "n": "1"}
+
+
+def test_while_the_database_is_down_every_answer_is_one_the_document_declares():
+    """503 exactly where the document says the database is read, each answer's status and type declared."""
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        app = create_app(f"postgresql+psycopg://nobody@127.0.0.1:{free.getsockname()[1]}/nothing")
+    doc = app.openapi()
+    lon, lat = inside_point()
+    bodies = {"/report": {"category": "garbage", "description": "x", "lat": f"{lat}", "lon": f"{lon}"},
+              "/open311/v2/requests.{fmt}": {"api_key": "k", "service_code": "garbage", "lat": f"{lat}",
+                                            "long": f"{lon}", "description": "x"}}
+    seen = []
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                url = re.sub(r"\{(\w+)\}", lambda m: _PATH_VALUES[m.group(1)], path)
+                r = client.request(method.upper(), url, data=bodies.get(path) if method == "post" else None)
+                declared = op["responses"].get(str(r.status_code))
+                assert declared is not None, (method, path, r.status_code, r.text[:200])
+                media = r.headers.get("content-type", "").split(";")[0]
+                assert media in declared.get("content", {}) or (not declared.get("content") and not r.content), (
+                    method, path, r.status_code, media)
+                if r.status_code == 503:
+                    assert r.headers["retry-after"].isdigit()
+                seen.append((method, path, r.status_code, "503" in op["responses"]))
+    assert [s[:2] for s in seen if s[2] == 503] == [s[:2] for s in seen if s[3]]  # 503 exactly where declared
+    assert len(seen) >= 22
