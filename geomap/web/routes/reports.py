@@ -286,7 +286,8 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
 
 @router.get("/report/track/{public_id}/photo/{n}", responses={
     200: {"description": "The photo (EXIF removed).", "content": _IMAGES},
-    404: {"description": "No such report or photo (no body).", "content": {}}, **OPENAPI_FAMILY.responses(429)})
+    404: {"description": "No such report or photo (no body).", "content": {}},
+    429: {"description": openapi.REASONS[429] + " (no body)", "headers": openapi.RETRY_AFTER, "content": {}}})
 def track_photo(public_id: str, n: PhotoNumber, engine: Engine = Depends(get_engine)) -> Response:
     if not 1 <= n <= photos.MAX_PHOTOS:  # no report has that photo (and 10**20 is no bigint): no query
         return Response(status_code=404)
