@@ -39,8 +39,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard, outage
-from geomap.web.openapi import install as install_openapi
+from geomap.web import guard, openapi, outage
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -64,6 +63,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
         if hasattr(module, "refuse"):
             refusals.add(module.PREFIXES, module.refuse)
     guard.install(app, refusals)
-    install_openapi(app)
+    openapi.install(app)
     outage.install(app)
     return app
