@@ -201,7 +201,7 @@ def service_definition(code: ServiceCode, fmt: str = "json") -> Response:
 
 
 @router.post(PREFIX + "/requests.{fmt}", openapi_extra={"requestBody": _POST_BODY, **_FORMAT}, responses={
-    **_ok("A replay of a request already made: its id.", OPENAPI_FAMILY.schemas["Open311Requests"]),
+    **_ok("A replay of a request already made: its id.", {"$ref": _REF + "Open311Requests"}),
     201: {"description": "Created: the new request's id.",
           "content": {"application/json": {"schema": {"$ref": _REF + "Open311Requests"}}, **openapi.XML}},
     **OPENAPI_FAMILY.responses(403, 404, 429)})
