@@ -24,6 +24,8 @@ NUL = "\x00"
 ITEMS = "/ogc/collections/establishments/items"
 REPORTS = "/ogc/collections/field_reports/items"
 EPSG_5899 = "http://www.opengis.net/def/crs/EPSG/0/5899"
+EPSG_4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 TOKEN15 = "a" * 15
 #: placeholders filled by fixtures: a real tracking id, an Open311 key, an internal OGC key
 REAL, KEY, INTERNAL = "{real}", "{key}", "{internal}"
@@ -120,12 +122,14 @@ CASES: list[tuple[str, str, str, dict | None, dict | None, int, str]] = [
     ("ogc datetime 9999-12-31", "GET", ITEMS, {"datetime": "9999-12-31"}, None, 200, "geojson"),
     ("ogc datetime ../9999-12-31", "GET", ITEMS, {"datetime": "../9999-12-31"}, None, 200, "geojson"),
     ("ogc datetime 0001-01-01/..", "GET", ITEMS, {"datetime": "0001-01-01/.."}, None, 200, "geojson"),
-    ("ogc datetime past 9999 in UTC", "GET", ITEMS, {"datetime": "9999-12-31T23:00:00-05:00"}, None, 400, "ogc"),
+    # a valid RFC 3339 instant whose UTC time is past the calendar counts as its end (the document allows it)
+    ("ogc datetime past 9999 in UTC", "GET", ITEMS, {"datetime": "9999-12-31T23:00:00-05:00"}, None, 200,
+     "geojson"),
     ("ogc datetime before year 1 in UTC", "GET", ITEMS, {"datetime": "0001-01-01T00:00:00+01:00/.."}, None,
-     400, "ogc"),
+     200, "geojson"),
     ("ogc datetime year 10000", "GET", ITEMS, {"datetime": "10000-01-01"}, None, 400, "ogc"),
-    ("ogc datetime filter past 9999", "GET", REPORTS, {"reported_at": "9999-12-31T23:59:59-12:00"}, None, 400,
-     "ogc"),
+    ("ogc datetime filter past 9999", "GET", REPORTS, {"reported_at": "9999-12-31T23:59:59-12:00"}, None, 200,
+     "geojson"),
     ("ogc bbox 5899 far outside", "GET", ITEMS, {"bbox": "1e7,1e7,2e7,2e7", "bbox-crs": EPSG_5899}, None, 400,
      "ogc"),
     ("ogc bbox 5899 huge", "GET", ITEMS, {"bbox": "-1e9,-1e9,1e9,1e9", "bbox-crs": EPSG_5899}, None, 400, "ogc"),
@@ -160,6 +164,192 @@ CASES: list[tuple[str, str, str, dict | None, dict | None, int, str]] = [
     ("ogc bbox 4326 beyond the poles", "GET", ITEMS, {"bbox": "-500,-100,500,100"}, None, 200, "geojson"),
     # --- anything else --------------------------------------------------------------------------------
     ("health NUL query", "GET", "/health", {"x": NUL}, None, 400, "json"),
+    # --- control characters in every remaining place a client can put text (issue 18, second part) ---------
+    ("ogc NUL in bbox", "GET", ITEMS, {"bbox": "0,0,1,1" + NUL}, None, 400, "ogc"),
+    ("ogc NUL in bbox-crs", "GET", ITEMS, {"bbox": "0,0,1,1", "bbox-crs": EPSG_5899 + NUL}, None, 400, "ogc"),
+    ("ogc NUL in datetime", "GET", ITEMS, {"datetime": "2026-01-01" + NUL}, None, 400, "ogc"),
+    ("ogc NUL in limit", "GET", ITEMS, {"limit": "1" + NUL}, None, 400, "ogc"),
+    ("ogc NUL offset", "GET", ITEMS, {"offset": NUL}, None, 400, "ogc"),
+    ("ogc unit separator in f", "GET", "/ogc/conformance", {"f": "json\x1f"}, None, 400, "ogc"),
+    ("ogc NUL landing query", "GET", "/ogc/", {"x": NUL}, None, 400, "ogc"),
+    ("ogc NUL collection page", "GET", "/ogc/collections/establishments%00", None, None, 400, "ogc"),
+    ("ogc CR in item id", "GET", ITEMS + "/TX-0001%0d", None, None, 400, "ogc"),
+    ("ogc NUL item crs", "GET", ITEMS + "/TX-0001", {"crs": NUL}, None, 400, "ogc"),
+    ("311 discovery NUL format", "GET", "/open311/discovery.json%00", None, None, 400, "open311"),
+    ("311 services.xml NUL jurisdiction", "GET", "/open311/v2/services.xml", {"jurisdiction_id": NUL}, None, 400,
+     "open311xml"),
+    ("311 service definition xml NUL", "GET", "/open311/v2/services/garbage%00.xml", None, None, 400,
+     "open311xml"),
+    ("311 status NUL", "GET", "/open311/v2/requests.json", {"status": "open" + NUL}, None, 400, "open311"),
+    ("311 end_date NUL", "GET", "/open311/v2/requests.json", {"end_date": NUL}, None, 400, "open311"),
+    ("311 service_code ESC", "GET", "/open311/v2/requests.json", {"service_code": "garbage\x1b"}, None, 400,
+     "open311"),
+    ("311 POST NUL service_code", "POST", "/open311/v2/requests.json", None, _open311(service_code="garbage" + NUL),
+     400, "open311"),
+    ("311 POST NUL lat", "POST", "/open311/v2/requests.json", None, _open311(lat="16" + NUL), 400, "open311"),
+    ("311 POST NUL email", "POST", "/open311/v2/requests.json", None, _open311(email="a@b.vn" + NUL), 400,
+     "open311"),
+    ("311 POST multipart NUL field name", "POST", "/open311/v2/requests.json", {  # raw: httpx would send %00
+        "_headers": {"Content-Type": "multipart/form-data; boundary=b"},
+        "_content": "".join(f'--b\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                            for k, v in {**_open311(), "x" + NUL: "1"}.items()) + "--b--\r\n"}, None, 400,
+     "open311"),
+    ("report POST vertical tab", "POST", "/report", None, _report(description="Rác\x0bđọng"), 400, "report"),
+    ("report POST NUL lon", "POST", "/report", None, _report(lon="108" + NUL), 400, "report"),
+    ("report POST multipart NUL name", "POST", "/report", None, {**_report(reporter_name="Lê" + NUL),
+                                                                 "_multipart": "1"}, 400, "report"),
+    ("track NUL lang", "GET", f"/report/track/{REAL}", {"lang": NUL}, None, 400, "report"),
+    ("form.js NUL query", "GET", "/report/form.js", {"v": NUL}, None, 400, "report"),
+    ("q CR LF in code", "GET", f"/q/{TOKEN15}%0d%0a", None, None, 400, "qr"),
+    ("api/q NUL lang", "GET", "/api/q/" + "a" * 16, {"lang": NUL}, None, 400, "qrjson"),
+    ("health ESC in path", "GET", "/health%1b", None, None, 400, "json"),
+    # --- whole numbers beyond their column, and numbers that are not whole ----------------------------------
+    ("ogc limit 2**64", "GET", ITEMS, {"limit": str(2**64)}, None, 400, "ogc"),
+    ("ogc limit 0", "GET", ITEMS, {"limit": "0"}, None, 400, "ogc"),
+    ("ogc offset -1", "GET", ITEMS, {"offset": "-1"}, None, 400, "ogc"),
+    ("ogc offset 1.5", "GET", ITEMS, {"offset": "1.5"}, None, 400, "ogc"),
+    ("ogc offset at the bigint edge", "GET", ITEMS, {"offset": str(2**63 - 1)}, None, 200, "geojson"),
+    ("ogc internal after -1", "GET", ITEMS, {"after": "-1", "_key": INTERNAL}, None, 400, "ogc"),
+    ("ogc internal item id -1", "GET", ITEMS + "/-1", {"_key": INTERNAL}, None, 404, "ogc"),
+    ("ogc internal item id 2**63", "GET", ITEMS + f"/{2**63}", {"_key": INTERNAL}, None, 404, "ogc"),
+    ("ogc internal int filter 10**20", "GET", ITEMS, {"employees": str(10**20), "_key": INTERNAL}, None, 400,
+     "ogc"),
+    ("ogc internal int filter 1e3", "GET", ITEMS, {"employees": "1e3", "_key": INTERNAL}, None, 400, "ogc"),
+    ("track photo 2**64", "GET", f"/report/track/{REAL}/photo/{2**64}", None, None, 404, "none"),
+    ("track new 10**30", "GET", f"/report/track/{REAL}", {"new": str(10**30)}, None, 200, "page"),
+    ("311 POST lat 1e308", "POST", "/open311/v2/requests.json", None, _open311(lat="1e308"), 400, "open311"),
+    # --- the calendar's edges and the days it does not have ----------------------------------------------
+    ("ogc datetime year 0", "GET", ITEMS, {"datetime": "0000-01-01"}, None, 400, "ogc"),
+    ("ogc datetime 30 February", "GET", ITEMS, {"datetime": "2026-02-30"}, None, 400, "ogc"),
+    ("ogc datetime 29 February 2025", "GET", ITEMS, {"datetime": "2025-02-29"}, None, 400, "ogc"),
+    ("ogc datetime 29 February 2024", "GET", ITEMS, {"datetime": "2024-02-29"}, None, 200, "geojson"),
+    ("ogc datetime 29 February 1900", "GET", ITEMS, {"datetime": "1900-02-29"}, None, 400, "ogc"),
+    ("ogc datetime 29 February 2000", "GET", ITEMS, {"datetime": "2000-02-29"}, None, 200, "geojson"),
+    ("ogc datetime leap second", "GET", ITEMS, {"datetime": "2026-12-31T23:59:60Z"}, None, 400, "ogc"),
+    ("ogc datetime hour 24", "GET", ITEMS, {"datetime": "2026-01-01T24:00:00Z"}, None, 400, "ogc"),
+    ("ogc datetime without offset", "GET", ITEMS, {"datetime": "2026-01-01T08:00:00"}, None, 400, "ogc"),
+    ("ogc datetime reversed interval", "GET", ITEMS, {"datetime": "2026-02-01/2026-01-01"}, None, 400, "ogc"),
+    ("ogc datetime ../..", "GET", ITEMS, {"datetime": "../.."}, None, 400, "ogc"),
+    ("ogc datetime slash alone", "GET", ITEMS, {"datetime": "/"}, None, 400, "ogc"),
+    ("ogc datetime last microsecond", "GET", ITEMS, {"datetime": "9999-12-31T23:59:59.999999Z"}, None, 200,
+     "geojson"),
+    ("ogc datetime year 1 at +14:00", "GET", ITEMS, {"datetime": "0001-01-01T00:00:00+14:00/.."}, None, 200,
+     "geojson"),
+    ("ogc date filter 30 February", "GET", ITEMS, {"registration_issued_on": "2026-02-30"}, None, 400, "ogc"),
+    ("311 start_date 30 February", "GET", "/open311/v2/requests.json", {"start_date": "2026-02-30T00:00:00Z"},
+     None, 400, "open311"),
+    ("311 start_date without offset", "GET", "/open311/v2/requests.json", {"start_date": "2026-01-01T00:00:00"},
+     None, 400, "open311"),
+    ("311 end_date year 0", "GET", "/open311/v2/requests.xml", {"end_date": "0000-01-01T00:00:00Z"}, None, 400,
+     "open311xml"),
+    ("311 start_date leap day", "GET", "/open311/v2/requests.json", {"start_date": "2024-02-29T00:00:00+07:00"},
+     None, 200, "list"),
+    # --- bbox: outside the CRS's domain, malformed, in the wrong order -------------------------------------
+    ("ogc bbox 5899 easting 1e8", "GET", ITEMS, {"bbox": "1e8,0,2e8,1", "bbox-crs": EPSG_5899}, None, 400, "ogc"),
+    ("ogc bbox five numbers", "GET", ITEMS, {"bbox": "0,0,1,1,2"}, None, 400, "ogc"),
+    ("ogc bbox three numbers", "GET", ITEMS, {"bbox": "0,0,1"}, None, 400, "ogc"),
+    ("ogc bbox six numbers", "GET", ITEMS, {"bbox": "108,15,0,109,17,100"}, None, 200, "geojson"),
+    ("ogc bbox nan", "GET", ITEMS, {"bbox": "nan,0,1,1"}, None, 400, "ogc"),
+    ("ogc bbox minimum above maximum", "GET", ITEMS, {"bbox": "108,16,109,15"}, None, 400, "ogc"),
+    ("ogc bbox-crs without bbox", "GET", ITEMS, {"bbox-crs": CRS84}, None, 400, "ogc"),
+    ("ogc bbox empty", "GET", ITEMS, {"bbox": ""}, None, 400, "ogc"),
+    ("ogc bbox 4326 in lat/lon order", "GET", ITEMS, {"bbox": "15,108,17,109", "bbox-crs": EPSG_4326}, None, 200,
+     "geojson"),
+    # --- CRS URIs that are not offered or not CRS URIs ------------------------------------------------------
+    ("ogc crs unknown EPSG code", "GET", ITEMS, {"crs": "http://www.opengis.net/def/crs/EPSG/0/99999"}, None, 400,
+     "ogc"),
+    ("ogc crs not offered (3857)", "GET", ITEMS, {"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}, None,
+     400, "ogc"),
+    ("ogc crs on a foreign host", "GET", ITEMS, {"crs": "http://evil.example/def/crs/EPSG/0/5899"}, None, 400,
+     "ogc"),
+    ("ogc crs as URN", "GET", ITEMS, {"crs": "urn:ogc:def:crs:EPSG::5899"}, None, 200, "geojson"),
+    ("ogc crs overlong", "GET", ITEMS, {"crs": "EPSG:" + "9" * 5000}, None, 400, "ogc"),
+    ("ogc bbox-crs negative code", "GET", ITEMS, {"bbox": "0,0,1,1", "bbox-crs": "EPSG:-5899"}, None, 400, "ogc"),
+    ("ogc item crs not offered", "GET", ITEMS + "/TX-0001", {"crs": "EPSG:4979"}, None, 400, "ogc"),
+    # --- bodies beyond the limit (refused on Content-Length, before a byte is read) ------------------------
+    ("report POST Content-Length 1 TB", "POST", "/report", {"_headers": {"Content-Length": str(10**12)},
+                                                            "_content": b"x"}, None, 413, "report"),
+    ("311 POST Content-Length 1 TB", "POST", "/open311/v2/requests.json",
+     {"_headers": {"Content-Length": str(10**12)}, "_content": b"x"}, None, 413, "open311"),
+    ("health GET Content-Length 1 TB", "GET", "/health", {"_headers": {"Content-Length": str(10**12)},
+                                                          "_content": b"x"}, None, 413, "json"),
+    # --- wrong content types and malformed forms ----------------------------------------------------------
+    ("report POST JSON body", "POST", "/report", {"_headers": {"Content-Type": "application/json"},
+                                                  "_content": b'{"category": "garbage"}'}, None, 422, "report-form"),
+    ("report POST text/plain body", "POST", "/report", {"_headers": {"Content-Type": "text/plain"},
+                                                        "_content": b"category=garbage"}, None, 422,
+     "report-form"),
+    ("311 POST JSON body", "POST", "/open311/v2/requests.json", {"_headers": {"Content-Type": "application/json"},
+                                                                "_content": b'{"api_key": "x"}'}, None, 403,
+     "open311"),
+    ("report POST multipart without boundary", "POST", "/report", {
+        "_headers": {"Content-Type": "multipart/form-data"}, "_content": b"category=garbage"}, None, 400, "report"),
+    ("311 POST multipart with the wrong boundary", "POST", "/open311/v2/requests.json", {
+        "_headers": {"Content-Type": "multipart/form-data; boundary=zz"}, "_content": b"--yy\r\n\r\nx"}, None, 400,
+     "open311"),
+    ("report POST multipart cut short", "POST", "/report", {
+        "_headers": {"Content-Type": "multipart/form-data; boundary=b"},
+        "_content": b'--b\r\nContent-Disposition: form-data; name="category"\r\n\r\ngarb'}, None, 422,
+     "report-form"),
+    ("report POST bad percent-encoding", "POST", "/report", {
+        "_headers": {"Content-Type": "application/x-www-form-urlencoded"},
+        "_content": b"category=%ZZ&description=%FF%FE&lat=%"}, None, 422, "report-form"),
+    # --- paths that try to climb out -------------------------------------------------------------------------
+    ("photo path traversal in the id", "GET", "/report/track/..%2F..%2Fetc%2Fpasswd/photo/1", None, None, 404,
+     "json"),
+    ("photo id of dots", "GET", "/report/track/%2e%2e/photo/1", None, None, 404, "none"),
+    ("photo number traversal", "GET", f"/report/track/{REAL}/photo/..%2F1", None, None, 404, "json"),
+    ("q path traversal", "GET", "/q/..%2F..%2Fetc%2Fpasswd", None, None, 400, "qr"),
+    ("api/q path traversal", "GET", "/api/q/..%2F..%2Fetc%2Fpasswd", None, None, 400, "qrjson"),
+    ("ogc item id traversal", "GET", ITEMS + "/..%2F..%2Fetc%2Fpasswd", None, None, 404, "json"),
+    ("311 request id traversal", "GET", "/open311/v2/requests/..%2Fservices.json", None, None, 404, "json"),
+    # --- overlong strings --------------------------------------------------------------------------------------
+    ("api/q 5000 characters", "GET", "/api/q/" + "a" * 5000, None, None, 400, "qrjson"),
+    ("311 jurisdiction 5000 characters", "GET", "/open311/v2/requests.json", {"jurisdiction_id": "x" * 5000},
+     None, 404, "open311"),
+    ("report establishment 5000 characters", "GET", "/report", {"establishment": "a" * 5000}, None, 200, "page"),
+    ("ogc collection id 5000 characters", "GET", "/ogc/collections/" + "c" * 5000, None, None, 404, "ogc"),
+    ("311 service code 5000 characters", "GET", "/open311/v2/services/" + "g" * 5000 + ".json", None, None, 404,
+     "open311"),
+    ("report POST description 100,000 characters", "POST", "/report", None, _report(description="x" * 100_000),
+     422, "report-form"),
+    ("report POST name 5000 characters", "POST", "/report", None, _report(reporter_name="x" * 5000), 422,
+     "report-form"),
+    ("311 POST description 100,000 characters", "POST", "/open311/v2/requests.json", None,
+     _open311(description="x" * 100_000), 400, "open311"),
+    # --- invalid UTF-8 and percent-encoding ---------------------------------------------------------------------
+    ("q invalid UTF-8", "GET", "/q/%FF%FE%FD", None, None, 400, "qr"),
+    ("api/q invalid UTF-8", "GET", "/api/q/%C3%28", None, None, 400, "qrjson"),
+    ("ogc invalid UTF-8 filter", "GET", ITEMS + "?name=%FF", None, None, 200, "geojson"),
+    ("ogc invalid percent escape", "GET", ITEMS + "?name=%ZZ", None, None, 200, "geojson"),
+    ("311 overlong UTF-8 jurisdiction", "GET", "/open311/v2/requests.json?jurisdiction_id=%C0%AF", None, None,
+     404, "open311"),
+    ("track overlong UTF-8 id", "GET", "/report/track/%C0%AE%C0%AE", None, None, 404, "report-404"),
+    ("ogc invalid UTF-8 collection id", "GET", "/ogc/collections/%FF", None, None, 404, "ogc"),
+    # --- methods: HEAD wherever GET is, 405 + Allow elsewhere -------------------------------------------------
+    ("HEAD ogc items", "HEAD", ITEMS, None, None, 200, "empty"),
+    ("HEAD tracking page", "HEAD", f"/report/track/{REAL}", None, None, 200, "empty"),
+    ("HEAD open311 services", "HEAD", "/open311/v2/services.json", None, None, 200, "empty"),
+    ("OPTIONS report", "OPTIONS", "/report", None, None, 405, "report"),
+    ("PUT open311 requests", "PUT", "/open311/v2/requests.json", None, None, 405, "open311"),
+    ("DELETE api/q", "DELETE", "/api/q/" + "a" * 16, None, None, 405, "qrnotice"),
+    ("PATCH health", "PATCH", "/health", None, None, 405, "json"),
+    ("TRACE ogc collections", "TRACE", "/ogc/collections", None, None, 405, "ogc"),
+    ("POST ogc items", "POST", ITEMS, None, None, 405, "ogc"),
+    ("DELETE track photo", "DELETE", f"/report/track/{REAL}/photo/1", None, None, 405, "report"),
+    ("PUT q page", "PUT", "/q/" + "a" * 16, None, None, 405, "qr"),
+    # --- Accept and Accept-Language a client may send -------------------------------------------------------
+    ("ogc Accept XML", "GET", ITEMS, {"_headers": {"Accept": "application/xml"}}, None, 200, "geojson"),
+    ("ogc Accept garbage", "GET", ITEMS, {"_headers": {"Accept": "*/*;q=abc, ;;"}}, None, 200, "geojson"),
+    ("ogc Accept HTML", "GET", ITEMS, {"_headers": {"Accept": "text/html"}}, None, 200, "page"),
+    ("api/q Accept-Language garbage", "GET", "/api/q/" + "a" * 16,
+     {"_headers": {"Accept-Language": "vi;q=nan, en;q=inf, *;q=-1"}}, None, 404, "qrlookup"),
+    ("q Accept-Language 12,000 characters", "GET", "/q/" + "a" * 16, {"_headers": {"Accept-Language": "en," * 4000}},
+     None, 404, "qr"),
+    ("311 Accept XML on the JSON path", "GET", "/open311/v2/requests.json", {"_headers": {"Accept": "text/xml"}},
+     None, 200, "list"),
+    ("tracking page Accept image", "GET", f"/report/track/{REAL}", {"_headers": {"Accept": "image/png"}}, None,
+     200, "page"),
 ]
 
 
@@ -202,7 +392,7 @@ def _sub(value, fill):
     return value
 
 
-def _check_shape(r, shape: str) -> None:
+def _check_shape(r, shape: str, method: str) -> None:
     ctype = r.headers.get("content-type", "")
     if shape == "ogc":
         body = r.json()
@@ -230,6 +420,16 @@ def _check_shape(r, shape: str) -> None:
         assert isinstance(r.json(), list)
     elif shape == "json":
         assert "detail" in r.json()
+    elif shape == "page":
+        assert ctype.startswith("text/html") and "<html" in r.text.lower()
+    elif shape == "qrnotice":
+        assert set(r.json()) == {"status", "message", "lang"}
+    elif shape == "qrlookup":
+        assert r.json()["status"] == "unknown"
+    elif shape == "empty":
+        assert r.content == b""
+    if r.status_code == 405:
+        assert r.headers["allow"] and method not in r.headers["allow"].split(", ")
 
 
 @pytest.mark.parametrize(("method", "path", "params", "form", "status", "shape"),
@@ -238,10 +438,13 @@ def test_hostile_request(client, engine, fill, method, path, params, form, statu
     before = _counts(engine)
     path = _sub(path, fill)
     params = {k: _sub(v, fill) for k, v in (params or {}).items()}
-    headers = {}
+    headers = dict(params.pop("_headers", {}))
     if "_key" in params:
         headers["X-API-Key"] = params.pop("_key")
     kwargs: dict = {"params": params or None, "headers": headers}
+    if "_content" in params:
+        content = params.pop("_content")
+        kwargs["content"] = content.encode() if isinstance(content, str) else content
     if form is not None:
         form = {k: _sub(v, fill) for k, v in form.items()}
         if form.pop("_multipart", None):
@@ -250,12 +453,12 @@ def test_hostile_request(client, engine, fill, method, path, params, form, statu
             kwargs["data"] = form
     r = client.request(method, path, **kwargs)
     assert r.status_code == status, (r.status_code, r.text[:500])
-    _check_shape(r, shape)
+    _check_shape(r, shape, method)
     assert _counts(engine) == before, "a refused request changed the database"
 
 
-def test_at_least_forty_hostile_cases():
-    assert len(CASES) >= 40 and len({c[0] for c in CASES}) == len(CASES)
+def test_at_least_160_hostile_cases():
+    assert len(CASES) >= 160 and len({c[0] for c in CASES}) == len(CASES)
 
 
 def test_guard_lets_ordinary_text_through(client, engine):

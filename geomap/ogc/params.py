@@ -7,15 +7,18 @@ value, so a bad request is an OGC exception document (400), never FastAPI's 422.
 What the database cannot hold is refused here, before any query (control characters are refused
 earlier, by :mod:`geomap.web.guard`): whole numbers beyond 64 bits (``offset``, ``after``, integer
 filters; a feature id beyond them cannot exist: 404), non-finite numbers, instants outside years
-1..9999 in UTC (the calendar Python and PostgreSQL share; ``9999-12-31`` as a whole day is inside
-it), and a ``bbox`` whose corners the ``bbox-crs`` cannot carry to WGS 84 (outside the
-projection's domain, where PostGIS's ``ST_Transform`` would fail).
+1..9999 (the calendar Python and PostgreSQL share; ``9999-12-31`` as a whole day is inside it; a
+valid RFC 3339 instant whose offset carries it past either end in UTC counts as that end), and a
+``bbox`` whose corners the ``bbox-crs`` cannot carry to WGS 84 (outside the projection's domain,
+where PostGIS's ``ST_Transform`` would fail). The same rules are declared in the OpenAPI document
+(:func:`items_parameters`, :data:`DATETIME_PARAM_PATTERN`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -131,14 +134,17 @@ def _instant(text: str, end: bool) -> dt.datetime | None:
     except ValueError:
         raise OGCError(400, "InvalidParameterValue",
                        f"datetime: {text!r} is not an RFC 3339 date-time (e.g. 2026-01-31T08:00:00Z).") from None
-    except OverflowError:
-        raise OGCError(400, "InvalidParameterValue",
-                       f"datetime: {text!r} is outside the calendar served (years 1 to 9999, UTC).") from None
+    except OverflowError:  # a valid RFC 3339 instant whose UTC time falls before year 1 or after 9999
+        return dt.datetime.max.replace(tzinfo=dt.UTC) if moment.year > 1 else dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def datetime_param(raw: str | None) -> tuple[dt.datetime | None, dt.datetime | None] | None:
     if raw is None:
         return None
+    if not re.fullmatch(DATETIME_PARAM_PATTERN, raw):
+        raise OGCError(400, "InvalidParameterValue",
+                       f"datetime={raw[:60]!r} is not an RFC 3339 date-time, date or interval with one end at "
+                       f"least (e.g. 2026-01-31T08:00:00Z, 2026-01-01, 2026-01-01/..).")
     if "/" in raw:
         start, _, end = raw.partition("/")
         lo, hi = _instant(start, False), _instant(end, True)
@@ -223,3 +229,65 @@ def items_params(params: Mapping[str, str], layer: Layer, profile: Profile, offe
         "where": {k: [property_value(fields[k], v)] for k, v in params.items() if k in fields},
         "limit": limit, "offset": offset, "after": after,
     }
+
+
+# --- the same rules as OpenAPI parameters (geomap.web.openapi; the document shows what is enforced above) ------
+
+#: a year Python and PostgreSQL share (0001..9999)
+_YEAR = r"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+#: a calendar date: days each month has, 29 February only in leap years
+DATE_PATTERN = (
+    rf"({_YEAR}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+    r"|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)"
+)
+#: an RFC 3339 date-time (with its offset; fractions of a second allowed)
+DATETIME_PATTERN = (
+    rf"{DATE_PATTERN}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,9}})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+)
+_INSTANT = rf"({DATETIME_PATTERN}|{DATE_PATTERN})"
+#: ``datetime``: an instant, a date, or an interval with at least one end (``..`` or empty: open)
+DATETIME_PARAM_PATTERN = rf"^({_INSTANT}|{_INSTANT}/({_INSTANT}|\.\.)?|(\.\.)?/{_INSTANT})$"
+#: ``bbox``: four numbers, or six with heights (OGC API – Features Part 1, 7.15.3)
+BBOX_SCHEMA: dict[str, Any] = {
+    "type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"},
+    "not": {"minItems": 5, "maxItems": 5},
+}
+
+
+def crs_schema(srids: Sequence[int]) -> dict[str, Any]:
+    return {"type": "string", "format": "uri", "enum": crs_list(srids)}
+
+
+def output_format_parameter() -> dict[str, Any]:
+    return {"name": "f", "in": "query", "required": False,
+            "description": "Output format: json (default) or html (also chosen by a browser's Accept).",
+            "schema": {"type": "string", "enum": ["json", "html"]}}
+
+
+def items_parameters(srids: Sequence[int]) -> list[dict[str, Any]]:
+    """The standard parameters of ``/items`` as :func:`items_params` enforces them (``srids``: the CRSs offered)."""
+    return [
+        {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
+         "description": "minx,miny,maxx,maxy (or six numbers with heights) in bbox-crs (default CRS84); the "
+                        "minimum of each axis at most its maximum, and every corner inside the domain of "
+                        "bbox-crs.", "schema": BBOX_SCHEMA},
+        {"name": "bbox-crs", "in": "query", "required": False,
+         "description": "CRS of bbox (only with bbox).", "schema": crs_schema(srids)},
+        {"name": "crs", "in": "query", "required": False,
+         "description": "CRS of the geometries in the answer (OGC API – Features Part 2).",
+         "schema": crs_schema(srids)},
+        {"name": "datetime", "in": "query", "required": False,
+         "description": "An RFC 3339 date-time or date, or an interval start/end (open end: .. or empty), the "
+                        "start not after the end; only for collections with a time field. Instants beyond the "
+                        "years 1..9999 in UTC count as the calendar's first or last instant.",
+         "schema": {"type": "string", "pattern": DATETIME_PARAM_PATTERN}},
+        {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
+         "description": f"Number of features a page holds: 1..{MAX_LIMIT}, default {DEFAULT_LIMIT}.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+        {"name": "offset", "in": "query", "required": False, "style": "form", "explode": False,
+         "description": "Features to skip (prev links); next links page by key with 'after', fast at any depth.",
+         "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX, "default": 0}},
+        {"name": "after", "in": "query", "required": False,
+         "description": "Keyset paging: the last feature id of the previous page (next links).",
+         "schema": {"type": "string"}},
+    ]

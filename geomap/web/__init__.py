@@ -21,6 +21,11 @@ While the database cannot answer, every route answers 503 with ``Retry-After`` i
 logged once per failure class per minute (:mod:`geomap.web.outage`, ``app.state.outage_log``); a
 bug's 500 is sent ``Connection: close``.
 
+The OpenAPI document (``/api/openapi.json``) is built by :mod:`geomap.web.openapi` from the routes and
+their families (``OPENAPI_FAMILY``): every status each operation can answer, in its family's error shape,
+the real content types and the parameters' constraints. The same module answers HEAD wherever GET is and a
+method a path does not offer with 405 and the path's whole ``Allow``.
+
 Left process-wide on purpose: ``db.get_engine``'s engine per database URL (a connection pool, no
 data) and pure caches of files shipped with the code (a ward's outline from its boundary file).
 """
@@ -34,7 +39,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard, outage, session
+from geomap.web import guard, openapi, outage, session
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -58,6 +63,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         if hasattr(module, "refuse"):
             refusals.add(module.PREFIXES, module.refuse)
     guard.install(app, refusals)
+    openapi.install(app)
     outage.install(app)
     session.install(app)  # sign-in required (303 / 401 JSON), role refused and CSRF refused (403)
     return app

@@ -51,7 +51,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FORM_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: the largest request body accepted: the report form's photos at their largest, plus 1 MiB of text fields
 MAX_BODY_BYTES = photos.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class EdgeGuard:
         if problem is None:
             problem = check_text(request.query_params.multi_items(), "query")
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if problem is None and scope.get("method") in ("POST", "PUT", "PATCH") and ctype in _FORM_TYPES:
+        if problem is None and scope.get("method") in ("POST", "PUT", "PATCH") and ctype in FORM_TYPES:
             receive, problem, status = await self._check_form(scope, receive)
         if problem is not None:
             await self.refusals.response(request, problem, status)(scope, receive, send)

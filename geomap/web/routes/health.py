@@ -6,13 +6,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from geomap import db
-from geomap.web import outage
+from geomap.web import openapi, outage
 from geomap.web.deps import get_engine
 
 router = APIRouter()
 
 
-@router.get("/health")
+@router.get("/health", openapi_extra={"x-database": True}, responses={
+    200: {"description": "The service and its database answer.", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["status", "database"], "properties": {"status": {"const": "ok"}}}}}},
+    503: {"description": "The database does not answer.", "headers": openapi.RETRY_AFTER,
+          "content": {"application/json": {"schema": {
+              "type": "object", "required": ["status", "database"], "properties": {"status": {"const": "error"}}}}}}})
 def health(request: Request) -> JSONResponse:
     try:
         db.check(get_engine(request))  # PostGIS answers

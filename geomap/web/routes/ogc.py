@@ -38,17 +38,18 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
 
-from geomap import links
+from geomap import crs, links, profiles
 from geomap.accounts import apikeys
 from geomap.errors import LocalizedError
 from geomap.ogc import api
 from geomap.ogc.cache import OGCCaches
-from geomap.ogc.params import DEFAULT_LIMIT, INT64_MAX, MAX_LIMIT, OGCError, wants_html
+from geomap.ogc.params import OGCError, items_parameters, output_format_parameter, wants_html
 from geomap.users import Profile
+from geomap.web import openapi
 from geomap.web.deps import get_engine
 
 PREFIX = api.PREFIX
@@ -114,6 +115,56 @@ def _respond(request: Request, body: dict[str, Any], page: str, *, media: str = 
 #: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
 PREFIXES = (PREFIX,)
 
+_LINKS = {"type": "array", "items": {"type": "object", "required": ["href", "rel"],
+                                     "properties": {"href": {"type": "string"}, "rel": {"type": "string"},
+                                                    "type": {"type": "string"}, "title": {"type": "string"}}}}
+_FEATURE = {"type": "object", "required": ["type", "id", "geometry", "properties"],
+            "properties": {"type": {"const": "Feature"}, "id": {"type": ["string", "integer"]},
+                           "geometry": {"type": ["object", "null"]}, "properties": {"type": "object"},
+                           "links": _LINKS}}
+_REF = "#/components/schemas/"
+#: the OGC family's error document (``{"code", "description"}``) and its documents, for the OpenAPI document
+OPENAPI_FAMILY = openapi.Family("ogc", {"application/json": {"schema": {"$ref": _REF + "OGCException"}}}, {
+    "OGCException": {"type": "object", "required": ["code", "description"], "additionalProperties": False,
+                     "properties": {"code": {"type": "string"}, "description": {"type": "string"}}},
+    "OGCLanding": {"type": "object", "required": ["title", "links"], "properties": {"links": _LINKS}},
+    "OGCConformance": {"type": "object", "required": ["conformsTo"],
+                       "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}}},
+    "OGCCollection": {"type": "object", "required": ["id", "title", "links", "crs"],
+                      "properties": {"id": {"type": "string"}, "links": _LINKS,
+                                     "crs": {"type": "array", "items": {"type": "string"}}}},
+    "OGCCollections": {"type": "object", "required": ["collections", "links"],
+                       "properties": {"collections": {"type": "array", "items": {"$ref": _REF + "OGCCollection"}},
+                                      "links": _LINKS}},
+    "GeoJSONFeature": _FEATURE,
+    "GeoJSONFeatureCollection": {
+        "type": "object", "required": ["type", "features", "numberReturned", "links"],
+        "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array", "items": _FEATURE},
+                       "numberMatched": {"type": "integer", "minimum": 0},
+                       "numberReturned": {"type": "integer", "minimum": 0}, "links": _LINKS}},
+})
+
+
+def _ok(schema: str, media: str = "application/json") -> dict[int, dict[str, Any]]:
+    """A 200 in JSON (``media``) or HTML (``f=html`` or a browser's Accept)."""
+    return {200: {"description": "The document (HTML with f=html).",
+                  "content": {media: {"schema": {"$ref": _REF + schema}}, **openapi.HTML}}}
+
+
+#: CRSs named in the document: CRS84, WGS 84 and every ward profile's grid (what a loaded ward offers)
+_SRIDS = [crs.WGS84, *sorted({profiles.get(s).local_srid for s in profiles.available()} - {crs.WGS84})]
+_API_KEY = {"name": "X-API-Key", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "A key with scope ogc:internal opens the internal profile; leave it out for the public "
+                           "one (an unknown or revoked key: 401)."}
+_COLLECTION_ID = {"name": "collection_id", "in": "path", "required": True,
+                  "description": "A layer of the registry (the public profile serves the publishable ones).",
+                  "schema": {"type": "string", "enum": sorted(api.collections_for("internal"))}}
+
+
+def _params(*extra: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` naming the parameters a route reads from the query string itself."""
+    return {"parameters": [output_format_parameter(), *extra]}
+
 
 def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
     """Input the edge guard refuses, as an OGC exception document."""
@@ -132,63 +183,44 @@ def _guard(handler):
 
 
 @router.get("", include_in_schema=False)
-@router.get("/", summary="Landing page")
+@router.get("/", summary="Landing page", responses=_ok("OGCLanding"), openapi_extra=_params())
 @_guard
-def landing(request: Request, f: str | None = None) -> Response:
+def landing(request: Request) -> Response:
     return _respond(request, api.landing(_root(request), _url(request), request.query_params), "landing")
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get("/conformance", summary="Conformance classes", responses=_ok("OGCConformance"),
+            openapi_extra=_params())
 @_guard
-def conformance(request: Request, f: str | None = None) -> Response:
+def conformance(request: Request) -> Response:
     return _respond(request, api.conformance(), "conformance")
 
 
-@router.get("/collections", summary="Collections (the registry's layers)")
+@router.get("/collections", summary="Collections (the registry's layers)",
+            responses=_ok("OGCCollections") | OPENAPI_FAMILY.responses(401), openapi_extra=_params(_API_KEY))
 @_guard
-def collections(request: Request, f: str | None = None, engine: Engine = Depends(get_engine)) -> Response:
+def collections(request: Request, engine: Engine = Depends(get_engine)) -> Response:
     profile = profile_for(request, engine)
     body = api.collections(_root(request), _url(request), request.query_params, engine, profile, caches(request))
     return _respond(request, body, "collections")
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collection_id}", summary="One collection",
+            responses=_ok("OGCCollection") | OPENAPI_FAMILY.responses(401, 404),
+            openapi_extra=_params(_API_KEY, _COLLECTION_ID))
 @_guard
-def collection(collection_id: str, request: Request, f: str | None = None,
-               engine: Engine = Depends(get_engine)) -> Response:
+def collection(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
     layer = api.collection_layer(collection_id, profile_for(request, engine))
     body = api.collection(_root(request), engine, layer, api.offered_srids(engine), caches(request))
     return _respond(request, body, "collection")
 
 
-#: ``limit`` and ``offset`` as OpenAPI 3.0 integers with the service's bounds (OGC API – Features
-#: Part 1, 7.15.3). They are read from the query string by :func:`geomap.ogc.params.items_params`,
-#: which answers an out-of-range or malformed value with an OGC exception (400), not FastAPI's 422.
-_PAGING_PARAMETERS = [
-    {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-     "description": f"Number of features a page holds: 1..{MAX_LIMIT}, default {DEFAULT_LIMIT}.",
-     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-    {"name": "offset", "in": "query", "required": False, "style": "form", "explode": False,
-     "description": "Features to skip (prev links); next links page by key with 'after', fast at any depth.",
-     "schema": {"type": "integer", "minimum": 0, "maximum": INT64_MAX, "default": 0}},
-]
-
-
 @router.get("/collections/{collection_id}/items", summary="Features of a collection",
-            openapi_extra={"parameters": _PAGING_PARAMETERS})
+            responses=_ok("GeoJSONFeatureCollection", api.GEOJSON) | OPENAPI_FAMILY.responses(401, 404),
+            openapi_extra=_params(_API_KEY, _COLLECTION_ID, *items_parameters(_SRIDS)))
 @_guard
-def items(
-    collection_id: str,
-    request: Request,
-    engine: Engine = Depends(get_engine),
-    f: str | None = None,
-    bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs (default CRS84)"),
-    bbox_crs: str | None = Query(None, alias="bbox-crs"),
-    crs_: str | None = Query(None, alias="crs", description="output CRS, e.g. EPSG/0/5899"),
-    after: str | None = Query(None, description="keyset paging: the last feature id of the previous page "
-                                                "(next links)"),
-    datetime: str | None = Query(None, description="RFC 3339 instant or interval a/b (open: ..)"),
-) -> Response:
+def items(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+    """Property filters (``name=value`` for a field of the collection's profile) go with the parameters below."""
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
     body, headers = api.items(_root(request), _url(request), request.query_params, engine, layer, profile,
@@ -196,12 +228,12 @@ def items(
     return _respond(request, body, "items", media=api.GEOJSON, headers=headers)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+            responses=_ok("GeoJSONFeature", api.GEOJSON) | OPENAPI_FAMILY.responses(401, 404),
+            openapi_extra=_params(_API_KEY, _COLLECTION_ID, items_parameters(_SRIDS)[2]))
 @_guard
-def item(collection_id: str, feature_id: str, request: Request, f: str | None = None,
-         crs_: str | None = Query(None, alias="crs"), engine: Engine = Depends(get_engine)) -> Response:
+def item(collection_id: str, feature_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
     body, headers = api.item(_root(request), _url(request), request.query_params, engine, layer, profile, feature_id)
     return _respond(request, body, "item", media=api.GEOJSON, headers=headers)
-

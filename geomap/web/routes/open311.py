@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
@@ -25,6 +25,8 @@ from geomap.field_reports import ReportError, intake
 from geomap.field_reports import open311 as service_requests
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
+from geomap.ogc.params import DATETIME_PATTERN
+from geomap.web import openapi
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
 from geomap.web.routes.reports import request_lang
@@ -73,6 +75,53 @@ def error(fmt: str, status_code: int, description: str) -> Response:
 #: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
 PREFIXES = ("/open311",)
 
+_REF = "#/components/schemas/"
+#: Open311's error list (JSON, or ``<errors><error>`` in XML) for the OpenAPI document (:mod:`geomap.web.openapi`)
+OPENAPI_FAMILY = openapi.Family("open311", {"application/json": {"schema": {"$ref": _REF + "Open311Errors"}},
+                                            **openapi.XML}, {
+    "Open311Errors": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["code", "description"], "additionalProperties": False,
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}}},
+    "Open311Requests": {"type": "array", "items": {"type": "object", "required": ["service_request_id"]}},
+})
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+    return {200: {"description": description,
+                  "content": {"application/json": {"schema": schema or {}}, **openapi.XML}}}
+
+
+_CODES = "|".join(REPORT_CATEGORIES)
+#: ``.json`` or ``.xml`` (another extension: 404 in Open311's error list); the path without it answers JSON
+_FORMAT = {"parameters": [{"name": "fmt", "in": "path", "required": True, "description": "Response format.",
+                           "schema": {"type": "string", "enum": list(FORMATS)}}]}
+#: a service code (another: 404)
+ServiceCode = Annotated[str, Path(json_schema_extra={"enum": list(REPORT_CATEGORIES)})]
+#: a W3C (RFC 3339) date-time with its offset, as the spec's examples
+Instant = Annotated[str | None, Query(pattern=f"^{DATETIME_PATTERN}$")]
+ServiceCodes = Annotated[str | None, Query(pattern=f"^(({_CODES})(,({_CODES}))*)?$",
+                                           description="One or more service codes, comma-separated.")]
+Statuses = Annotated[str | None, Query(pattern="^((open|closed)(,(open|closed))*)?$",
+                                       description="open, closed or both, comma-separated.")]
+#: each at most 200 characters, and so first_name + last_name, and email + phone, together
+_TEXT = {"type": "string", "maxLength": intake.CONTACT_MAX,
+         "description": f"With its pair (first_name/last_name, email/phone) at most {intake.CONTACT_MAX} characters."}
+_POST_BODY = {"required": True, "content": {media: {"schema": {
+    "type": "object", "required": ["api_key", "service_code", "lat", "long", "description"],
+    "properties": {
+        "api_key": {"type": "string", "description": "A key with scope open311 (geomap apikey add NAME --scope "
+                                                     "open311)."},
+        "service_code": {"enum": list(REPORT_CATEGORIES)},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90, "description": "Inside the ward."},
+        "long": {"type": "number", "minimum": -180, "maximum": 180, "description": "Inside the ward."},
+        "description": {"type": "string", "pattern": openapi.non_blank(), "maxLength": intake.DESCRIPTION_MAX},
+        "address_string": {"type": "string", "maxLength": intake.CONTACT_MAX},
+        "jurisdiction_id": {"type": "string",
+                            "description": "A ward served here (its slug); default: the ward of the location."},
+        "email": _TEXT, "phone": _TEXT, "first_name": _TEXT, "last_name": _TEXT, "device_id": {"type": "string"},
+        "account_id": {"type": "string"}}}}
+    for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
+
 
 def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
     """Input the edge guard refuses, as the spec's error list (XML for a ``.xml`` path)."""
@@ -100,7 +149,8 @@ def _fmt(fmt: str) -> str | None:
 # --- endpoints ----------------------------------------------------------------------------------
 
 
-@router.get("/open311/discovery.{fmt}")
+@router.get("/open311/discovery.{fmt}", responses=_ok("Where the endpoints are.") | OPENAPI_FAMILY.responses(404),
+            openapi_extra=_FORMAT)
 def discovery(fmt: str) -> Response:
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
@@ -117,7 +167,8 @@ def discovery(fmt: str) -> Response:
     return JSONResponse(doc)
 
 
-@router.get(PREFIX + "/services.{fmt}")
+@router.get(PREFIX + "/services.{fmt}", responses=_ok("The services.") | OPENAPI_FAMILY.responses(404),
+            openapi_extra=_FORMAT)
 @router.get(PREFIX + "/services", include_in_schema=False)
 def services(request: Request, fmt: str = "json", jurisdiction_id: str | None = None,
              engine: Engine = Depends(get_engine)) -> Response:
@@ -132,8 +183,9 @@ def services(request: Request, fmt: str = "json", jurisdiction_id: str | None = 
 
 
 @router.get(PREFIX + "/services/{code}", include_in_schema=False)
-@router.get(PREFIX + "/services/{code}.{fmt}")  # registered first (bottom decorator)
-def service_definition(code: str, fmt: str = "json") -> Response:
+@router.get(PREFIX + "/services/{code}.{fmt}",  # registered first (bottom decorator)
+            responses=_ok("The service definition.") | OPENAPI_FAMILY.responses(404), openapi_extra=_FORMAT)
+def service_definition(code: ServiceCode, fmt: str = "json") -> Response:
     """A service definition; no service has extra attributes (metadata is false)."""
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
@@ -148,7 +200,11 @@ def service_definition(code: str, fmt: str = "json") -> Response:
     return JSONResponse(doc)
 
 
-@router.post(PREFIX + "/requests.{fmt}")
+@router.post(PREFIX + "/requests.{fmt}", openapi_extra={"requestBody": _POST_BODY, **_FORMAT}, responses={
+    **_ok("A replay of a request already made: its id.", {"$ref": _REF + "Open311Requests"}),
+    201: {"description": "Created: the new request's id.",
+          "content": {"application/json": {"schema": {"$ref": _REF + "Open311Requests"}}, **openapi.XML}},
+    **OPENAPI_FAMILY.responses(403, 404, 429)})
 @router.post(PREFIX + "/requests", include_in_schema=False)
 async def create_request(request: Request, fmt: str = "json", engine: Engine = Depends(get_engine)) -> Response:
     """Create a service request (form-encoded, as the spec says; multipart accepted too)."""
@@ -197,16 +253,17 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
     return _respond(fmt, "service_requests", "request", body, 201 if done.created else 200)
 
 
-@router.get(PREFIX + "/requests.{fmt}")
+@router.get(PREFIX + "/requests.{fmt}", responses=_ok("The requests, newest first (at most 1000).", {
+    "$ref": _REF + "Open311Requests"}) | OPENAPI_FAMILY.responses(404), openapi_extra=_FORMAT)
 @router.get(PREFIX + "/requests", include_in_schema=False)
 def list_requests(
     request: Request,
     fmt: str = "json",
     service_request_id: str | None = None,
-    service_code: str | None = None,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    status: str | None = None,
+    service_code: ServiceCodes = None,
+    start_date: Instant = None,
+    end_date: Instant = None,
+    status: Statuses = None,
     jurisdiction_id: str | None = None,
     engine: Engine = Depends(get_engine),
 ) -> Response:
@@ -242,7 +299,9 @@ def list_requests(
 
 
 @router.get(PREFIX + "/requests/{request_id}", include_in_schema=False)
-@router.get(PREFIX + "/requests/{request_id}.{fmt}")  # registered first (bottom decorator)
+@router.get(PREFIX + "/requests/{request_id}.{fmt}",  # registered first (bottom decorator)
+            responses=_ok("The request (a list of one).", {"$ref": _REF + "Open311Requests"})
+            | OPENAPI_FAMILY.responses(404), openapi_extra=_FORMAT)
 def get_request(request: Request, request_id: str, fmt: str = "json",
                 engine: Engine = Depends(get_engine)) -> Response:
     """One service request (a list of one, as the spec says)."""

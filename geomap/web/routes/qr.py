@@ -33,17 +33,18 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from geomap import i18n, links, text
 from geomap.errors import DatabaseUnavailable, LocalizedError
-from geomap.web import outage
+from geomap.web import openapi, outage
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
 from layers import palettes
@@ -431,7 +432,50 @@ async def qr_page(request: Request) -> Response:
 router.add_route("/q/{code:path}", qr_page, methods=["GET", "HEAD"], include_in_schema=False)
 
 
-@router.api_route("/api/q/{code:path}", methods=["GET", "HEAD"])
-async def qr_json(code: str, request: Request) -> Response:
+_REF = "#/components/schemas/"
+#: the QR family's error body for the OpenAPI document (:mod:`geomap.web.openapi`): the JSON notice
+OPENAPI_FAMILY = openapi.Family("qr", {"application/json": {"schema": {"$ref": _REF + "QRNotice"}}}, {
+    "QRNotice": {"type": "object", "required": ["status", "message", "lang"],
+                 "properties": {"status": {"enum": ["malformed", "rate_limited", "unavailable", "error"]},
+                                "message": {"type": "string"}, "lang": {"enum": list(i18n.LANGUAGES)}}},
+    "QRLookup": {"type": "object", "required": ["status", "lang"],
+                 "properties": {"status": {"enum": ["valid", "revoked", "unknown"]},
+                                "lang": {"enum": list(i18n.LANGUAGES)}, "message": {"type": "string"},
+                                "establishment": {"type": "object"}, "report_url": {"type": "string"}}},
+})
+#: the page's notices (malformed, busy, unavailable) are HTML
+_PAGE_FAMILY = openapi.Family("qr-page", openapi.HTML)
+#: the sticker's token as the lookup reads it (:func:`qr.codes.normalize_token`: upper case accepted)
+TOKEN_PATTERN = f"^[A-Za-z2-7]{{{codes.TOKEN_LENGTH}}}$"
+QrCode = Annotated[str, PathParam(pattern=TOKEN_PATTERN, description="The sticker's token (base32, any case).")]
+_LANG = {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "vi or en (another value is ignored: Accept-Language, then Vietnamese)."}
+
+
+def _lookup_responses(family: openapi.Family, content: dict[str, Any], what: str) -> dict[int | str, Any]:
+    return family.responses(
+        429, s200={"description": f"A valid code: the establishment's public {what}.", "content": content},
+        s304={"description": "Not modified (If-None-Match / If-Modified-Since)."},
+        s404={"description": "Unknown or forged code: the sticker may be fake.", "content": content},
+        s410={"description": "The code was revoked.", "content": content})
+
+
+_QR_JSON = {"responses": _lookup_responses(OPENAPI_FAMILY, {"application/json": {"schema": {
+    "$ref": _REF + "QRLookup"}}}, "fields"), "openapi_extra": {"x-database": True, "parameters": [_LANG]}}
+_QR_PAGE = {
+    "summary": "The page a QR sticker opens", "parameters": [
+        {"name": "code", "in": "path", "required": True, "description": "The sticker's token (base32, any case).",
+         "schema": {"type": "string", "pattern": TOKEN_PATTERN}}, _LANG],
+    "responses": {str(k): v for k, v in (_lookup_responses(_PAGE_FAMILY, openapi.HTML, "page")
+                                         | _PAGE_FAMILY.responses(400, 413, 503)).items()},
+}
+#: the HTML page in the OpenAPI document (a plain Starlette route: FastAPI does not describe it)
+OPENAPI_PATHS = {"/q/{code}": {"get": {**_QR_PAGE, "operationId": "qr_page_get"},
+                               "head": {**_QR_PAGE, "operationId": "qr_page_head"}}}
+
+
+@router.get("/api/q/{code:path}", **_QR_JSON)
+@router.head("/api/q/{code:path}", **_QR_JSON)
+async def qr_json(code: QrCode, request: Request) -> Response:
     """The same lookup as JSON (registry-public fields, statuses as codes plus labels)."""
     return await _respond(request, code, "json")

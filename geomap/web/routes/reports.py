@@ -21,9 +21,10 @@ import dataclasses
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
@@ -33,6 +34,7 @@ from geomap.errors import LocalizedError
 from geomap.field_reports import ReportError, intake, photos, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
+from geomap.web import openapi
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
 
@@ -137,6 +139,17 @@ def _render(name: str, lang: str, status_code: int = 200, **ctx: Any) -> HTMLRes
 
 #: the paths whose refused input (:mod:`geomap.web.guard`) is answered by :func:`refuse`
 PREFIXES = ("/report",)
+#: the report pages' error body for the OpenAPI document (:mod:`geomap.web.openapi`): the HTML message page.
+#: 429 on the form and tracking pages: their per-client limits (form, track, guess: the edge-limits branch)
+OPENAPI_FAMILY = openapi.Family("report", openapi.HTML)
+_PAGE = {"description": "The page (HTML).", "content": openapi.HTML}
+_IMAGES = {m: {"schema": {"type": "string", "format": "binary"}} for m in ("image/jpeg", "image/png", "image/webp")}
+#: the photo number of a tracking page (any other whole number: 404, no query)
+PhotoNumber = Annotated[int, PathParam(json_schema_extra={"minimum": 1, "maximum": photos.MAX_PHOTOS})]
+#: a latitude or longitude as the form's text field holds it (a comma is read as the decimal point; empty: from
+#: a photo's GPS). The form's category, description, lat and lon are always sent (a browser sends empty ones;
+#: a client that leaves one out gets the form back, 422, as for an empty one).
+_DEGREES = r"^( *[-+]?[0-9]{1,3}([.,][0-9]+)? *)?$"
 
 
 def refuse(request: Request, problem: LocalizedError, status: int) -> HTMLResponse:
@@ -184,7 +197,7 @@ def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, A
                    max_len=intake.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
 
 
-@router.get("/report", response_class=HTMLResponse)
+@router.get("/report", response_class=HTMLResponse, responses={200: _PAGE, **OPENAPI_FAMILY.responses(429)})
 def report_form(request: Request, establishment: str | None = None,
                 engine: Engine = Depends(get_engine)) -> HTMLResponse:
     """The public report form, optionally about the establishment of a QR token (a code that does not
@@ -215,22 +228,32 @@ def _tracking_limited(request: Request) -> float:
     return limits.hit(request, "track") or limits.peek(request, "guess")
 
 
-@router.get("/report/form.js")
+@router.get("/report/form.js", responses={200: {"description": "The form's script.", "content": {
+    "text/javascript": {"schema": {"type": "string"}}}}})
 def form_js() -> Response:
     return Response(_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.post("/report")
+@router.post("/report", response_class=HTMLResponse, status_code=303,
+             openapi_extra={"x-required": ["category", "description", "lat", "lon"]}, responses={
+    303: {"description": "Stored (or a replay within a minute): Location is the tracking page.",
+          "headers": {"Location": {"required": True, "schema": {"type": "string"}}}, "content": {}},
+    422: {"description": "The form again, the field at fault named (a location outside the ward, no location "
+                         "and no photo with GPS, a photo that is not an image...).", "content": openapi.HTML},
+    **OPENAPI_FAMILY.responses(429)})
 def report_submit(
     request: Request,
-    category: str = Form(""),
-    description: str = Form(""),
-    lat: str = Form(""),
-    lon: str = Form(""),
-    reporter_name: str = Form(""),
-    reporter_contact: str = Form(""),
+    category: str = Form("", json_schema_extra={"enum": list(REPORT_CATEGORIES)}),
+    description: str = Form("", json_schema_extra={"pattern": openapi.non_blank(),
+                                                   "maxLength": intake.DESCRIPTION_MAX}),
+    lat: str = Form("", json_schema_extra={"pattern": _DEGREES, "description": "−90…90; inside the ward (or "
+                                                                                  "from a photo's GPS when empty)"}),
+    lon: str = Form("", json_schema_extra={"pattern": _DEGREES, "description": "−180…180; inside the ward"}),
+    reporter_name: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
+    reporter_contact: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
     establishment: str = Form(""),
-    photos_: list[UploadFile | str] = File(default=[], alias="photos"),
+    photos_: list[UploadFile | str] = File(default=[], alias="photos", json_schema_extra={
+        "maxItems": photos.MAX_PHOTOS, "description": "JPEG, PNG or WebP images"}),
     engine: Engine = Depends(get_engine),
 ) -> Response:
     """Validate, store (one transaction) and redirect to the tracking page (303)."""
@@ -285,7 +308,9 @@ def _read_photos(uploads: list[UploadFile | str]) -> list[photos.Photo]:
     return out
 
 
-@router.get("/report/track/{public_id}", response_class=HTMLResponse)
+@router.get("/report/track/{public_id}", response_class=HTMLResponse,
+            responses={200: _PAGE, 404: {"description": "No report has this code."},
+                       **OPENAPI_FAMILY.responses(429)})
 def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depends(get_engine)) -> HTMLResponse:
     """Status and public history of a report, by its unguessable code."""
     lang = request_lang(request)
@@ -303,8 +328,11 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
     return resp
 
 
-@router.get("/report/track/{public_id}/photo/{n}")
-def track_photo(request: Request, public_id: str, n: int, engine: Engine = Depends(get_engine)) -> Response:
+@router.get("/report/track/{public_id}/photo/{n}", responses={
+    200: {"description": "The photo (EXIF removed).", "content": _IMAGES},
+    404: {"description": "No such report or photo (no body).", "content": {}},
+    429: {"description": openapi.REASONS[429] + " (no body)", "headers": openapi.RETRY_AFTER, "content": {}}})
+def track_photo(request: Request, public_id: str, n: PhotoNumber, engine: Engine = Depends(get_engine)) -> Response:
     retry = _tracking_limited(request)
     if retry > 0:
         return Response(status_code=429,
