@@ -83,6 +83,16 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "closed": ("Đã đóng cửa", "Closed"),
         "not_found": ("Không tìm thấy cơ sở", "Not found"),
     },
+    "inspection_made_via": {
+        "field_app": ("Ứng dụng hiện trường", "Field app"),
+        "staff_app": ("Ứng dụng cán bộ", "Staff app"),
+        "paper": ("Nhập lại từ biên bản giấy", "Entered from paper"),
+    },
+    "submission_status": {
+        "applied": ("Đã ghi", "Recorded"),
+        "conflict": ("Xung đột, chưa ghi", "Conflict, not recorded"),
+        "refused": ("Bị từ chối", "Refused"),
+    },
     "lives_inspection_type": {  # LIVES inspections.type (the open-data feed's own vocabulary)
         "initial": ("Kiểm tra lần đầu", "Initial"),
         "routine": ("Kiểm tra định kỳ hoặc đột xuất", "Routine"),
@@ -191,6 +201,7 @@ CATALOGS: dict[str, str] = {
     "import.file.": "geomap.importing.messages",
     "import.geo.": "geomap.importing.messages",
     "import.match.": "geomap.importing.messages",
+    "fv.": "geomap.web.routes.field_visits",
     "insp.": "geomap.ui.pages.inspections",
     "map.": "geomap.ui.pages.map",
     "map.legend.": "geomap.map.view",
@@ -204,6 +215,7 @@ CATALOGS: dict[str, str] = {
     "risk.": "geomap.inspections.risk",
     "route.": "geomap.inspections.route_files",
     "routing.": "geomap.inspections.routing",
+    "visit.": "geomap.inspections.field",
 }
 
 #: the strings of the app itself (prefix ``app.``)

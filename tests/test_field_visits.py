@@ -1,0 +1,241 @@
+"""The field app's visit service on a real PostGIS: applied once, conflicts kept, refusals, warnings, photos.
+
+Every submission goes through :func:`geomap.inspections.field.submit_visit` (the route is a thin
+adapter, checked at the end with CSRF); each test reads the rows back to see what was (and was
+not) written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from field_fixtures import drop_site, make_site
+from PIL import Image
+from test_photos import jpeg_with_gps
+
+from geomap.field_reports import photos
+from geomap.inspections import field, sketch
+from geomap.records import edit
+
+
+@pytest.fixture(scope="module")
+def site(engine):
+    s = make_site(engine, "fv-unit", 4)
+    yield s
+    drop_site(engine, s)
+
+
+def version(engine, est_id: int) -> int:
+    with engine.connect() as c:
+        return c.execute(sa.text("SELECT version FROM establishment WHERE id = :e"), {"e": est_id}).scalar_one()
+
+
+def payload(engine, site, est_id=None, **over):
+    est_id = est_id or site["ids"][0]
+    body = {"client_id": str(uuid.uuid4()), "establishment_id": est_id, "day": site["day"].isoformat(),
+            "version": version(engine, est_id), "result": "pass", "kind": "periodic", "violations": [],
+            "note": None, "position": {"lat": 16.2021, "lon": 108.3017, "accuracy": 12.5}, "position_error": None,
+            "phone_time": dt.datetime.now(dt.UTC).isoformat(), "sent_at": dt.datetime.now(dt.UTC).isoformat()}
+    body.update(over)
+    return body
+
+
+def counts(engine, client_id: str) -> tuple[int, int, int]:
+    """(inspections, submissions, audit entries) of ``client_id``."""
+    with engine.connect() as c:
+        return (c.execute(sa.text("SELECT count(*) FROM inspection WHERE client_id = CAST(:c AS uuid)"),
+                          {"c": client_id}).scalar_one(),
+                c.execute(sa.text("SELECT count(*) FROM field_submission WHERE client_id = CAST(:c AS uuid)"),
+                          {"c": client_id}).scalar_one(),
+                c.execute(sa.text("SELECT count(*) FROM audit_log WHERE action = 'record_inspection' "
+                                  "AND after->>'client_id' = :c"), {"c": client_id}).scalar_one())
+
+
+def test_a_visit_is_recorded_through_the_records_service(engine, site):
+    body = payload(engine, site, site["ids"][1], result="violation",
+                   violations=[{"code": "ATTP-03", "severity": 2, "note": "bếp bẩn"}, {"code": "KD-02"}],
+                   note="Nhắc chủ cơ sở")
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "applied" and not out.replay and out.inspection_id
+    assert out.follow_up_due == site["day"] + dt.timedelta(days=15)  # worst severity 2 → 15 days
+    assert "Đã ghi kết quả cho Quán Số 2." in out.message("vi")
+    with engine.connect() as c:
+        row = c.execute(sa.text(
+            "SELECT made_via, inspected_on, result, violations, inspector_id, ST_X(phone_geom) AS lon, "
+            "phone_accuracy_m, distance_m, phone_time FROM inspection WHERE id = :i"),
+            {"i": out.inspection_id}).mappings().one()
+        last = c.execute(sa.text("SELECT last_inspection_result FROM establishment_overview WHERE id = :e"),
+                         {"e": site["ids"][1]}).scalar_one()
+    assert row["made_via"] == "field_app" and row["inspected_on"] == site["day"]
+    assert row["inspector_id"] == site["inspector"].id
+    assert [v["code"] for v in row["violations"]] == ["ATTP-03", "KD-02"]
+    assert row["violations"][0]["text"].endswith("— bếp bẩn") and row["violations"][1]["severity"] == 1
+    assert row["lon"] == pytest.approx(108.3017) and row["phone_accuracy_m"] == 12.5
+    assert row["distance_m"] is not None and row["distance_m"] < 200 and row["phone_time"] is not None
+    assert counts(engine, body["client_id"]) == (1, 1, 1)
+    assert last == "violation"
+    assert edit.statuses(engine, [site["ids"][1]])[site["ids"][1]]["food_safety_status"] == "violation"
+
+
+def test_a_replay_is_applied_once_and_answers_the_first_result(engine, site):
+    body = payload(engine, site)
+    first = field.submit_visit(engine, site["inspector"], body)
+    again = field.submit_visit(engine, site["inspector"], dict(body, result="violation"))  # same id, other content
+    assert first.status == again.status == "applied"
+    assert again.replay and again.inspection_id == first.inspection_id
+    assert counts(engine, body["client_id"]) == (1, 1, 1)
+
+
+def test_a_stale_version_is_kept_as_a_conflict_not_applied(engine, site):
+    est = site["ids"][2]
+    body = payload(engine, site, est)
+    edit.update_establishment(engine, est, {"opening_hours": "07:00-21:00"}, expected_version=body["version"])
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "conflict" and out.inspection_id is None
+    assert "đã được sửa trên máy chủ" in out.message("vi") and "chưa ghi" in out.message("vi")
+    assert counts(engine, body["client_id"]) == (0, 1, 0)
+    with engine.connect() as c:
+        kept = c.execute(sa.text("SELECT status, payload, reasons FROM field_submission "
+                                 "WHERE client_id = CAST(:c AS uuid)"), {"c": body["client_id"]}).mappings().one()
+    assert kept["payload"]["result"] == "pass" and kept["reasons"][0]["code"] == "conflict"
+    sheet = field.day_sheet(engine, site["inspector"], site["day"])
+    assert any(o["client_id"] == body["client_id"] and o["status"] == "conflict" for o in sheet["open"])
+    # the replay of the conflict is still a conflict, and still not applied
+    assert field.submit_visit(engine, site["inspector"], body).status == "conflict"
+    assert counts(engine, body["client_id"]) == (0, 1, 0)
+
+
+def test_a_stop_not_on_the_plan_is_refused(engine, site):
+    body = payload(engine, site, site["off_plan_id"])
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "refused"
+    assert "không có trong lộ trình đã lưu của bạn" in out.message("vi")
+    assert counts(engine, body["client_id"]) == (0, 1, 0)
+
+
+def test_another_ward_is_refused(engine, site):
+    body = payload(engine, site, site["other_id"])
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "refused" and out.reasons[0]["code"] == "other_ward"
+    assert "thuộc phường khác" in out.message("vi")
+    assert counts(engine, body["client_id"]) == (0, 1, 0)
+
+
+def test_far_from_the_establishment_is_warned_with_the_distance(engine, site):
+    body = payload(engine, site, position={"lat": 16.2080, "lon": 108.3017, "accuracy": 8})
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "applied" and [w["code"] for w in out.warnings] == ["far"]
+    with engine.connect() as c:
+        distance = c.execute(sa.text("SELECT distance_m FROM inspection WHERE id = :i"),
+                             {"i": out.inspection_id}).scalar_one()
+    assert distance > 200 and f"{distance:.0f} m" in out.message("vi")
+
+
+def test_a_missing_position_is_saved_without_it_and_said(engine, site):
+    body = payload(engine, site, position=None, position_error="denied")
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "applied" and [w["code"] for w in out.warnings] == ["no_position"]
+    assert "không kèm vị trí" in out.message("vi") and "không cho phép" in out.message("vi")
+    with engine.connect() as c:
+        row = c.execute(sa.text("SELECT phone_geom, distance_m FROM inspection WHERE id = :i"),
+                        {"i": out.inspection_id}).mappings().one()
+    assert row["phone_geom"] is None and row["distance_m"] is None
+
+
+def test_a_phone_clock_far_off_keeps_the_servers_time(engine, site):
+    off = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
+    body = payload(engine, site, phone_time=off.isoformat(), sent_at=off.isoformat())
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "applied" and [w["code"] for w in out.warnings] == ["clock"]
+    assert "nhanh 180 phút" in out.message("vi")
+    with engine.connect() as c:
+        row = c.execute(sa.text("SELECT inspected_on, phone_time, created_at FROM inspection WHERE id = :i"),
+                        {"i": out.inspection_id}).mappings().one()
+    assert row["inspected_on"] == site["day"]
+    assert abs((row["phone_time"] - off).total_seconds()) < 1  # kept for the audit
+    assert abs((row["created_at"] - dt.datetime.now(dt.UTC)).total_seconds()) < 3600  # the server's time
+
+
+def _gif() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buf, "GIF")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("to.jpg", b"\xff\xd8" + b"0" * (photos.MAX_BYTES + 1), "quá lớn"),
+    ("anh.gif", _gif(), "chỉ nhận JPEG, PNG hoặc WebP"),
+    ("hoa-don.pdf", b"%PDF-1.4 not an image", "không phải là ảnh hợp lệ"),
+])
+def test_bad_photos_refuse_the_whole_visit(engine, site, name, content, words):
+    body = payload(engine, site, result="violation", violations=[{"code": "ATTP-01"}])
+    out = field.submit_visit(engine, site["inspector"], body, [("ok.jpg", jpeg_with_gps(size=(300, 200))),
+                                                              (name, content)])
+    assert out.status == "refused" and words in out.message("vi") and name in out.message("vi")
+    assert counts(engine, body["client_id"]) == (0, 1, 0)  # nothing half-applied: no inspection, no audit
+
+
+def test_more_than_five_photos_are_refused(engine, site):
+    body = payload(engine, site)
+    small = jpeg_with_gps(size=(40, 30))
+    out = field.submit_visit(engine, site["inspector"], body, [(f"{i}.jpg", small) for i in range(6)])
+    assert out.status == "refused" and "Tối đa 5 ảnh" in out.message("vi")
+    assert counts(engine, body["client_id"]) == (0, 1, 0)
+
+
+def test_photos_are_stored_without_exif(engine, site):
+    body = payload(engine, site)
+    original = jpeg_with_gps(size=(2400, 1600))
+    assert photos.has_metadata(original)
+    out = field.submit_visit(engine, site["inspector"], body, [("a.jpg", original), ("b.jpg", original)])
+    assert out.status == "applied"
+    with engine.connect() as c:
+        stored = c.execute(sa.text("SELECT content, width, height FROM inspection_photo WHERE inspection_id = :i "
+                                   "ORDER BY id"), {"i": out.inspection_id}).mappings().all()
+    assert len(stored) == 2
+    for p in stored:
+        assert not photos.has_metadata(bytes(p["content"])) and b"TestPhoneMaker" not in bytes(p["content"])
+        assert max(p["width"], p["height"]) <= photos.MAX_SIDE_PX
+
+
+@pytest.mark.parametrize("over, words", [
+    ({"result": "maybe"}, "Hãy chọn kết quả"),
+    ({"result": "violation", "violations": []}, "ít nhất một lỗi"),
+    ({"result": "violation", "violations": [{"code": "XX-99"}]}, "không có trong danh mục"),
+    ({"result": "violation", "violations": [{"code": "KD-01", "severity": 7}]}, "phải là 1, 2 hoặc 3"),
+    ({"version": "abc"}, "phiên bản hồ sơ"),
+    ({"day": (dt.date.today() - dt.timedelta(days=30)).isoformat()}, "không còn nhận kết quả"),
+])
+def test_bad_input_is_refused_with_one_sentence(engine, site, over, words):
+    body = payload(engine, site, **over)
+    out = field.submit_visit(engine, site["inspector"], body)
+    assert out.status == "refused" and words in out.message("vi")
+    assert counts(engine, body["client_id"])[0] == 0
+
+
+def test_no_client_id_is_refused_before_anything_is_stored(engine, site):
+    with pytest.raises(field.VisitRefused, match="mã gửi"):
+        field.submit_visit(engine, site["inspector"], payload(engine, site, client_id="not-a-uuid"))
+
+
+def test_the_day_sheet_shows_the_plan_without_personal_data(engine, site):
+    sheet = field.day_sheet(engine, site["inspector"], site["day"])
+    assert [s["establishment_id"] for s in sheet["stops"]] == site["ids"]
+    first = sheet["stops"][0]
+    assert first["time"] == "08:20" and first["version"] == version(engine, site["ids"][0])
+    assert first["nav_google"].startswith("https://www.google.com/maps/dir/?api=1")
+    assert first["nav_geo"].startswith("geo:")
+    text = repr(sheet)
+    assert "Chủ Bí Mật" not in text and "0905123456" not in text
+    assert sheet["sketch"]["outline"].startswith("M") and len(sheet["sketch"]["stops"]) == len(site["ids"])
+    assert any(c["code"] == "ATTP-01" and c["severity"] == 3 for c in sheet["codes"])
+
+
+def test_sketch_scales_points_inside_the_drawing():
+    out = sketch.route_svg(None, [(108.30, 16.20), (108.31, 16.21)], (108.305, 16.205))
+    xs = [p[0] for p in out["stops"]]
+    assert min(xs) >= 0 and max(xs) <= out["w"] and out["line"].count(",") == 4
