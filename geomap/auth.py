@@ -17,9 +17,16 @@ Passwords are hashed with Argon2id (argon2-cffi) and never logged or stored in c
 A sign-in session is a random token kept by the browser session; the database keeps only
 its SHA-256 (table ``user_session``, migration ``0002_accounts``). Sessions end after
 :data:`SESSION_IDLE_MINUTES` without activity, after :data:`SESSION_MAX_HOURS` in all, at
-sign-out, and when the account is disabled or its password reset. After
-:data:`MAX_FAILED_SIGN_INS` wrong passwords in a row an account is locked for
-:data:`LOCK_MINUTES`.
+sign-out, when the account is disabled or its password reset, and when an administrator ends
+them (:func:`end_sessions`). Each session also holds a CSRF secret (:class:`Session`) and the client
+address that opened it. The browser keeps the token in the ``geomap_session`` cookie
+(:mod:`geomap.web.session`), which the staff app reads too: one sign-in serves both apps.
+
+Sign-in answers ONE message for an unknown name, a wrong password and a locked account (no
+account enumeration); failures are held per client in PostgreSQL: a client that fails too often
+is not heard for a while (a neutral "thử lại sau HH:MM", Vietnam time), an account is locked for
+the client that guessed wrong :data:`MAX_FAILED_SIGN_INS` times in a row, and for everyone only
+after :data:`ACCOUNT_LOCK_FAILURES` (so one client cannot keep ``admin`` locked). See :func:`sign_in`.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import argon2
@@ -40,6 +48,7 @@ from geomap import audit, db
 from geomap.accounts import data
 from geomap.errors import LocalizedError
 from geomap.models import ROLES
+from geomap.status import ZONE
 from geomap.text import nfc
 from geomap.users import User
 
@@ -84,6 +93,11 @@ SESSION_MAX_HOURS: int = int(os.environ.get("GEOMAP_SESSION_MAX_HOURS", "12"))
 MAX_FAILED_SIGN_INS: int = 5
 #: how long a locked account stays locked
 LOCK_MINUTES: int = 15
+#: wrong passwords in a row, from any clients, before the account is locked for everyone
+ACCOUNT_LOCK_FAILURES: int = int(os.environ.get("GEOMAP_ACCOUNT_LOCK_FAILURES", "50"))
+#: failed sign-ins from one client (any names) within :data:`CLIENT_WINDOW_MINUTES` before it is not heard
+CLIENT_MAX_FAILURES: int = int(os.environ.get("GEOMAP_SIGN_IN_CLIENT_FAILURES", "10"))
+CLIENT_WINDOW_MINUTES: int = int(os.environ.get("GEOMAP_SIGN_IN_CLIENT_MINUTES", "15"))
 #: shortest password accepted
 MIN_PASSWORD_LENGTH: int = 8
 
@@ -351,67 +365,134 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_WRONG = ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong user name or password.")
+#: the one answer to an unknown name, a wrong password and a locked account (nothing tells which)
+_WRONG = (f"Tên đăng nhập hoặc mật khẩu không đúng (sai {MAX_FAILED_SIGN_INS} lần liên tiếp thì tài khoản tạm khóa "
+          f"{LOCK_MINUTES} phút).",
+          f"Wrong user name or password (after {MAX_FAILED_SIGN_INS} wrong passwords in a row the account is locked "
+          f"for {LOCK_MINUTES} minutes).")
 
 
-def sign_in(bind: db.Bind, username: str, password: str) -> tuple[User, str]:
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A live sign-in session: its user, its id and the CSRF secret its forms carry back."""
+
+    user: User
+    id: int
+    csrf_secret: str
+
+
+class SignInThrottled(SignInError):
+    """Too many failed sign-ins from one client: ``retry_after`` seconds until the next attempt is heard."""
+
+    def __init__(self, vi: str, en: str, retry_after: float) -> None:
+        super().__init__(vi, en, "username")
+        self.retry_after = retry_after
+
+
+def local_time(value: dt.datetime) -> str:
+    """``HH:MM`` of ``value`` in Vietnam time (Asia/Ho_Chi_Minh), whatever the server's zone."""
+    return value.astimezone(ZONE).strftime("%H:%M")
+
+
+def _throttled(times: list[dt.datetime], now: dt.datetime) -> SignInThrottled:
+    # the attempt is heard again once enough of the window's failures have aged out of it
+    free_at = times[len(times) - CLIENT_MAX_FAILURES] + dt.timedelta(minutes=CLIENT_WINDOW_MINUTES)
+    until = local_time(free_at)
+    return SignInThrottled(
+        f"Có quá nhiều lần đăng nhập không thành công từ thiết bị này; hãy thử lại sau {until} (giờ Việt Nam).",
+        f"Too many failed sign-ins from this device; try again after {until} (Vietnam time).",
+        max(1.0, (free_at - now).total_seconds()))
+
+
+def sign_in(bind: db.Bind, username: str, password: str, *, client: str | None = None) -> tuple[User, str]:
     """Check the password and open a session: returns (user, session token).
 
-    Raises :class:`SignInError` with the same message for an unknown user name and a wrong
-    password; failures are counted (and committed) before the error is raised.
+    ``client`` is the address the web layer sees (None: the command line or a test, not throttled).
+    Raises :class:`SignInError` with ONE message for an unknown user name, a wrong password and a
+    locked account, so the answer never tells which accounts exist; failures are counted (and
+    committed) before the error is raised. Locks, all held in PostgreSQL (every worker sees them):
+
+    - a client with :data:`CLIENT_MAX_FAILURES` failures within :data:`CLIENT_WINDOW_MINUTES`,
+      whatever the names tried, is not heard until the oldest of them ages out
+      (:class:`SignInThrottled`, a neutral "thử lại sau HH:MM", Vietnam time);
+    - an account with :data:`MAX_FAILED_SIGN_INS` wrong passwords in a row from one client is locked
+      for that client for :data:`LOCK_MINUTES` (others can still sign in: one client cannot keep
+      ``admin`` locked for everyone);
+    - an account with :data:`ACCOUNT_LOCK_FAILURES` wrong passwords in a row from any clients is
+      locked for everyone for :data:`LOCK_MINUTES` (a guessing attack spread over many addresses).
     """
     username = (nfc(username) or "").lower()
+    key = client or ""
     error: SignInError | None = None
     result: tuple[User, str] | None = None
     with db.transaction(bind) as conn:
-        row = data.user_for_sign_in(conn, username)
-        if row is None or not password:
-            _burn_time(password or "")
-            error = SignInError(*_WRONG, "password")
-        elif row["locked"]:
-            until = row["locked_until"].astimezone().strftime("%H:%M")
-            error = SignInError(
-                f"Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần; thử lại sau {until}.",
-                f"The account is locked after too many wrong passwords; try again after {until}.",
-                "password",
-            )
-        else:
-            try:
-                _hasher.verify(row["password_hash"], password)
-                ok = True
-            except argon2.exceptions.VerificationError:
-                ok = False
-            if not ok:
-                data.count_failed_sign_in(conn, row["id"], max_failures=MAX_FAILED_SIGN_INS,
-                                          lock_minutes=LOCK_MINUTES)
-                error = SignInError(*_WRONG, "password")
-            elif not row["is_active"]:
-                error = SignInError("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.",
-                                    "The account is disabled; ask the administrator.", "username")
-            else:
-                stored = row["password_hash"]
-                if _hasher.check_needs_rehash(stored):
-                    stored = _hasher.hash(password)
-                data.record_sign_in(conn, row["id"], stored)
-                token = secrets.token_urlsafe(32)
-                data.insert_session(conn, _token_hash(token), row["id"],
-                                    idle_minutes=min(SESSION_IDLE_MINUTES, SESSION_MAX_HOURS * 60))
-                purge_sessions(conn)  # housekeeping: the table never grows without bound
-                result = (User.from_row(row), token)
+        if client:
+            data.lock_client(conn, key)
+            times = data.client_failure_times(conn, key, CLIENT_WINDOW_MINUTES)
+            if len(times) >= CLIENT_MAX_FAILURES:
+                error = _throttled(times, data.database_now(conn))
+        if error is None:
+            error, result = _check_credentials(conn, username, password, key, client)
+        data.purge_sign_in_failures(conn, dt.timedelta(days=1))
     if error is not None:
         raise error
     assert result is not None
     return result
 
 
-def session_user(bind: db.Bind, token: str | None) -> User | None:
-    """The user of a live session (sliding its idle expiry), or None when it ended or expired."""
+def _check_credentials(conn: Connection, username: str, password: str, key: str,
+                       client: str | None) -> tuple[SignInError | None, tuple[User, str] | None]:
+    row = data.user_for_sign_in(conn, username)
+    if row is None or not password:
+        _burn_time(password or "")
+        data.insert_sign_in_failure(conn, key, username, row["id"] if row is not None else None)
+        return SignInError(*_WRONG, "password"), None
+    failures, _ = data.account_client_failures(conn, row["id"], key, LOCK_MINUTES)
+    if row["locked"] or failures >= MAX_FAILED_SIGN_INS:
+        # locked: the same answer, after the same work, as a wrong password (the hash is not even checked)
+        _burn_time(password)
+        return SignInError(*_WRONG, "password"), None
+    try:
+        _hasher.verify(row["password_hash"], password)
+        ok = True
+    except argon2.exceptions.VerificationError:
+        ok = False
+    if not ok:
+        data.count_failed_sign_in(conn, row["id"], max_failures=ACCOUNT_LOCK_FAILURES, lock_minutes=LOCK_MINUTES)
+        data.insert_sign_in_failure(conn, key, username, row["id"])
+        return SignInError(*_WRONG, "password"), None
+    if not row["is_active"]:
+        return SignInError("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.",
+                           "The account is disabled; ask the administrator.", "username"), None
+    stored = row["password_hash"]
+    if _hasher.check_needs_rehash(stored):
+        stored = _hasher.hash(password)
+    data.record_sign_in(conn, row["id"], stored)
+    data.clear_sign_in_failures(conn, row["id"], key)
+    token = secrets.token_urlsafe(32)
+    data.insert_session(conn, _token_hash(token), row["id"],
+                        idle_minutes=min(SESSION_IDLE_MINUTES, SESSION_MAX_HOURS * 60),
+                        csrf_secret=secrets.token_hex(32), client=client)
+    purge_sessions(conn)  # housekeeping: the table never grows without bound
+    return None, (User.from_row(row), token)
+
+
+def session(bind: db.Bind, token: str | None) -> Session | None:
+    """The live session of ``token`` (sliding its idle expiry), or None when it ended or expired."""
     if not token:
         return None
     with db.transaction(bind) as conn:
         row = data.touch_session(conn, _token_hash(token), max_hours=SESSION_MAX_HOURS,
                                  idle_minutes=SESSION_IDLE_MINUTES)
-    return User.from_row(row) if row is not None else None
+    if row is None:
+        return None
+    return Session(user=User.from_row(row), id=int(row["session_id"]), csrf_secret=row["csrf_secret"])
+
+
+def session_user(bind: db.Bind, token: str | None) -> User | None:
+    """The user of a live session (sliding its idle expiry), or None when it ended or expired."""
+    found = session(bind, token)
+    return found.user if found is not None else None
 
 
 def sign_out(bind: db.Bind, token: str | None) -> None:
@@ -420,6 +501,22 @@ def sign_out(bind: db.Bind, token: str | None) -> None:
         return
     with db.transaction(bind) as conn:
         data.end_session(conn, _token_hash(token))
+
+
+def live_sessions(bind: db.Bind, username: str | None = None) -> list[dict[str, Any]]:
+    """Live sessions (of ``username``, or everyone's), newest first: id, username, full_name, created_at,
+    last_seen_at, expires_at, client."""
+    return data.live_sessions(bind, (nfc(username) or "").lower() or None, max_hours=SESSION_MAX_HOURS)
+
+
+def end_sessions(conn: Connection, username: str, *, actor: User | None = None) -> int:
+    """End every open session of ``username`` (an admin's action, audit logged); how many were open."""
+    require(actor, "manage_users")
+    row = _user_row(conn, username)
+    ended = data.end_sessions_of(conn, row["id"])
+    audit.record(conn, action="end_sessions", entity_type="user", entity_id=row["id"], user=actor,
+                 after={"sessions_ended": ended})
+    return ended
 
 
 def purge_sessions(conn: Connection, older_than: dt.timedelta = dt.timedelta(days=30)) -> int:

@@ -34,6 +34,11 @@ PUBLIC_PORT: int = int(os.environ.get("GEOMAP_PUBLIC_PORT", "8000"))
 #: never the client's Host header). Default: this machine's public-service port.
 PUBLIC_BASE_URL: str = os.environ.get("GEOMAP_PUBLIC_BASE_URL", f"http://127.0.0.1:{PUBLIC_PORT}").rstrip("/")
 
+#: Base URL of the staff app (Streamlit), as a browser reaches it. The field app's sign-in may send
+#: the browser back there after signing in (``/field/signin?next=<this origin>/...``): the one origin
+#: besides the public service's own paths that ``next=`` accepts. Default: this machine's staff port.
+STAFF_BASE_URL: str = os.environ.get("GEOMAP_STAFF_BASE_URL", f"http://127.0.0.1:{STAFF_PORT}").rstrip("/")
+
 #: UI language by default: ``vi`` (Vietnamese) or ``en``.
 LANGUAGE: str = os.environ.get("GEOMAP_LANGUAGE", "vi")
 

@@ -194,6 +194,7 @@ CATALOGS: dict[str, str] = {
     "dashboard.trend.": "geomap.dashboard.indicators",
     "dashboard.report.": "geomap.dashboard.excel",
     "export.": "geomap.ui.pages.export",
+    "field.": "geomap.web.field_pages",
     "hot.": "geomap.ui.pages.hotspots",
     "import.": "geomap.ui.pages.importing",
     "import.action.": "geomap.importing.plan",
@@ -214,6 +215,7 @@ CATALOGS: dict[str, str] = {
     "report.": "geomap.web.routes.reports",
     "risk.": "geomap.inspections.risk",
     "route.": "geomap.inspections.route_files",
+    "session.": "geomap.web.session",
     "routing.": "geomap.inspections.routing",
     "visit.": "geomap.inspections.field",
 }

@@ -508,6 +508,24 @@ class UserSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
     expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: the per-session CSRF secret the field app's forms and fetches carry back (0010_web_sessions)
+    csrf_secret: Mapped[str] = mapped_column(sa.String(64), server_default=sa.text(
+        "replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')"))
+    #: the client address that opened the session (0010_web_sessions)
+    client: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SignInFailure(Base):
+    """One failed sign-in: the per-client throttle and the per-client account lock count these (0010_web_sessions)."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (sa.Index("ix_sign_in_failure_client_at", "client", "at"),
+                      sa.Index("ix_sign_in_failure_user_client_at", "user_id", "client", "at"))
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    client: Mapped[str] = mapped_column(sa.Text)
+    username: Mapped[str] = mapped_column(sa.Text)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class ApiKey(Base):

@@ -1,5 +1,5 @@
 """Every SQL statement of accounts: staff users (``app_user``), sign-in sessions (``user_session``),
-API keys (``api_key``) and the audit log (``audit_log``).
+failed sign-ins per client (``sign_in_failure``), API keys (``api_key``) and the audit log (``audit_log``).
 
 Writes take the Connection of the caller's :func:`geomap.db.transaction` (the services in
 :mod:`geomap.auth`, :mod:`geomap.accounts.apikeys` and :mod:`geomap.audit` decide and open it);
@@ -46,12 +46,13 @@ def insert_user(conn: Connection, *, username: str, full_name: str, role: str, p
 
 
 def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
-    """A new password: also unlocks the account (failed sign-ins reset)."""
+    """A new password: also unlocks the account (failed sign-ins reset, from every client)."""
     conn.execute(
         sa.text("UPDATE app_user SET password_hash = :h, failed_logins = 0, locked_until = NULL, "
                 "password_changed_at = now(), updated_at = now() WHERE id = :id"),
         {"h": password_hash, "id": user_id},
     )
+    clear_sign_in_failures(conn, user_id)
 
 
 def active_password_hash(conn: Connection, user_id: int) -> str | None:
@@ -112,24 +113,28 @@ def record_sign_in(conn: Connection, user_id: int, password_hash: str) -> None:
 
 # --- sessions -----------------------------------------------------------------------------------------
 
+#: the columns of a live session as :func:`touch_session` returns it (the user's and the session's)
+SESSION_COLUMNS = "u.id, u.username, u.full_name, u.role, u.ward_id, s.id AS session_id, s.csrf_secret"
 
-def insert_session(conn: Connection, token_hash: str, user_id: int, *, idle_minutes: int) -> None:
+
+def insert_session(conn: Connection, token_hash: str, user_id: int, *, idle_minutes: int, csrf_secret: str,
+                   client: str | None = None) -> None:
     conn.execute(sa.text(
-        "INSERT INTO user_session (token_hash, user_id, expires_at) VALUES "
-        "(:t, :u, now() + make_interval(mins => :idle))"),
-        {"t": token_hash, "u": user_id, "idle": idle_minutes})
+        "INSERT INTO user_session (token_hash, user_id, expires_at, csrf_secret, client) VALUES "
+        "(:t, :u, now() + make_interval(mins => :idle), :c, :cl)"),
+        {"t": token_hash, "u": user_id, "idle": idle_minutes, "c": csrf_secret, "cl": client})
 
 
 def touch_session(conn: Connection, token_hash: str, *, max_hours: int, idle_minutes: int) -> dict[str, Any] | None:
-    """The user of a live session, its idle expiry slid forward; None when it ended or expired."""
+    """The user of a live session with its id and CSRF secret, its idle expiry slid forward; None when it
+    ended or expired."""
     row = conn.execute(
         sa.text(
             "UPDATE user_session s SET last_seen_at = now(), expires_at = LEAST("
             "s.created_at + make_interval(hours => :max_h), now() + make_interval(mins => :idle)) "
             "FROM app_user u WHERE s.token_hash = :t AND s.ended_at IS NULL AND s.expires_at > now() "
             "AND s.created_at + make_interval(hours => :max_h) > now() "
-            "AND u.id = s.user_id AND u.is_active "
-            "RETURNING u.id, u.username, u.full_name, u.role, u.ward_id"
+            f"AND u.id = s.user_id AND u.is_active RETURNING {SESSION_COLUMNS}"
         ),
         {"t": token_hash, "max_h": max_hours, "idle": idle_minutes},
     ).mappings().first()
@@ -141,9 +146,20 @@ def end_session(conn: Connection, token_hash: str) -> None:
                  {"t": token_hash})
 
 
-def end_sessions_of(conn: Connection, user_id: int) -> None:
-    conn.execute(sa.text("UPDATE user_session SET ended_at = now() WHERE user_id = :u AND ended_at IS NULL"),
-                 {"u": user_id})
+def end_sessions_of(conn: Connection, user_id: int) -> int:
+    """End every open session of the account; how many were open."""
+    return conn.execute(sa.text("UPDATE user_session SET ended_at = now() WHERE user_id = :u AND ended_at IS NULL"),
+                        {"u": user_id}).rowcount
+
+
+def live_sessions(bind: db.Bind, username: str | None, *, max_hours: int) -> list[dict[str, Any]]:
+    """Sessions neither ended nor expired (of ``username``, or of everyone), newest first."""
+    return db.rows(bind, "SELECT s.id, u.username, u.full_name, s.created_at, s.last_seen_at, s.expires_at, s.client "
+                         "FROM user_session s JOIN app_user u ON u.id = s.user_id "
+                         "WHERE s.ended_at IS NULL AND s.expires_at > now() "
+                         "AND s.created_at + make_interval(hours => :max_h) > now() "
+                         "AND (CAST(:u AS text) IS NULL OR u.username = :u) ORDER BY s.created_at DESC, s.id DESC",
+                   {"u": username, "max_h": max_hours})
 
 
 def purge_sessions(conn: Connection, older_than: dt.timedelta) -> int:
@@ -151,6 +167,50 @@ def purge_sessions(conn: Connection, older_than: dt.timedelta) -> int:
     return conn.execute(
         sa.text("DELETE FROM user_session WHERE COALESCE(ended_at, expires_at) < now() - :age"), {"age": older_than}
     ).rowcount
+
+
+# --- sign-in failures per client ----------------------------------------------------------------------
+
+
+def database_now(conn: Connection) -> dt.datetime:
+    """The database's clock (the one every expiry and failure time is written with)."""
+    return conn.execute(sa.text("SELECT now()")).scalar_one()
+
+
+def lock_client(conn: Connection, client: str) -> None:
+    """Serialise the sign-ins of one client until the transaction ends (its counts stay exact across workers)."""
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('geomap.sign_in'), hashtext(:c))"), {"c": client})
+
+
+def client_failure_times(conn: Connection, client: str, minutes: int) -> list[dt.datetime]:
+    """When the failed sign-ins of ``client`` within the last ``minutes`` happened, oldest first."""
+    return list(conn.execute(sa.text(
+        "SELECT at FROM sign_in_failure WHERE client = :c AND at > now() - make_interval(mins => :m) ORDER BY at"),
+        {"c": client, "m": minutes}).scalars())
+
+
+def account_client_failures(conn: Connection, user_id: int, client: str,
+                            minutes: int) -> tuple[int, dt.datetime | None]:
+    """Failed sign-ins to one account from one client within ``minutes``: (count, the newest one's time)."""
+    row = conn.execute(sa.text(
+        "SELECT count(*) AS n, max(at) AS last FROM sign_in_failure WHERE user_id = :u AND client = :c "
+        "AND at > now() - make_interval(mins => :m)"), {"u": user_id, "c": client, "m": minutes}).mappings().one()
+    return int(row["n"]), row["last"]
+
+
+def insert_sign_in_failure(conn: Connection, client: str, username: str, user_id: int | None) -> None:
+    conn.execute(sa.text("INSERT INTO sign_in_failure (client, username, user_id) VALUES (:c, :n, :u)"),
+                 {"c": client, "n": username[:64], "u": user_id})
+
+
+def clear_sign_in_failures(conn: Connection, user_id: int, client: str | None = None) -> None:
+    """Forget the failures against one account (from one client, or from all: a new password)."""
+    conn.execute(sa.text("DELETE FROM sign_in_failure WHERE user_id = :u AND (CAST(:c AS text) IS NULL "
+                         "OR client = :c)"), {"u": user_id, "c": client})
+
+
+def purge_sign_in_failures(conn: Connection, older_than: dt.timedelta) -> int:
+    return conn.execute(sa.text("DELETE FROM sign_in_failure WHERE at < now() - :age"), {"age": older_than}).rowcount
 
 
 # --- API keys -----------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""``geomap user add|reset|disable|enable|list|demo``: staff accounts from the command line.
+"""``geomap user add|reset|disable|enable|list|demo|sessions|end-sessions``: staff accounts from the command line.
 
 Passwords are read from standard input (``--password-stdin``, first line) or typed twice at
 a hidden prompt; ``reset`` without either generates a random password and prints it once.
 Passwords are never echoed, logged or stored in clear. Every change is in the audit log
-(as the ``system`` user).
+(as the ``system`` user). ``sessions [USERNAME]`` lists the live sign-in sessions (started, last
+seen, expiry, client address; times in Vietnam time); ``end-sessions USERNAME`` ends them all, so
+the account's cookie stops working in both apps at the next request.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import sys
 
 from geomap import auth, db, i18n
 from geomap.errors import GeomapError
+from geomap.status import ZONE
 from geomap.wards import data as ward_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("user", help="staff accounts: add, reset, disable, enable, list, demo")
+    p = sub.add_parser("user", help="staff accounts: add, reset, disable, enable, list, demo, sessions, "
+                                    "end-sessions")
     actions = p.add_subparsers(dest="user_action", required=True)
 
     a = actions.add_parser("add", help="add a staff account")
@@ -45,6 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="list the accounts").set_defaults(func=run_list)
     actions.add_parser("demo", help=f"create one demo account per role (password '{auth.DEMO_PASSWORD}') "
                                     "when there is no account yet").set_defaults(func=run_demo)
+
+    s = actions.add_parser("sessions", help="list live sign-in sessions (of one account, or everyone's)")
+    s.add_argument("username", nargs="?", default=None)
+    s.set_defaults(func=run_sessions)
+    e = actions.add_parser("end-sessions", help="end every live session of an account (audit logged)")
+    e.add_argument("username")
+    e.set_defaults(func=run_end_sessions)
 
 
 def _password(from_stdin: bool) -> str:
@@ -92,9 +103,9 @@ def run_list(args: argparse.Namespace) -> int:
     if not users:
         print("No accounts yet: 'geomap user add NAME --role ROLE --name \"...\"' or 'geomap user demo'.")
         return 0
-    print(f"{'username':<20} {'role':<13} {'active':<7} {'last sign-in':<17} full name")
+    print(f"{'username':<20} {'role':<13} {'active':<7} {'last sign-in (VN)':<17} full name")
     for u in users:
-        last = u["last_login_at"].strftime("%Y-%m-%d %H:%M") if u["last_login_at"] else "-"
+        last = _vn(u["last_login_at"])
         print(f"{u['username']:<20} {u['role']:<13} {'yes' if u['is_active'] else 'no':<7} {last:<17} "
               f"{u['full_name']}")
     return 0
@@ -108,3 +119,27 @@ def run_demo(args: argparse.Namespace) -> int:
     else:
         print("Accounts already exist: no demo account added.")
     return 0
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    rows = auth.live_sessions(db.get_engine(), args.username)
+    if not rows:
+        print("No live session." if not args.username else f"No live session of {args.username}.")
+        return 0
+    print(f"{'username':<20} {'started (VN)':<17} {'last seen (VN)':<17} {'expires (VN)':<17} client")
+    for r in rows:
+        print(f"{r['username']:<20} {_vn(r['created_at']):<17} {_vn(r['last_seen_at']):<17} "
+              f"{_vn(r['expires_at']):<17} {r['client'] or '-'}")
+    return 0
+
+
+def run_end_sessions(args: argparse.Namespace) -> int:
+    with db.transaction() as conn:
+        ended = auth.end_sessions(conn, args.username)
+    print(f"{args.username}: {ended} session(s) ended.")
+    return 0
+
+
+def _vn(value) -> str:
+    """A time in Vietnam time (Asia/Ho_Chi_Minh), as every time shown to staff."""
+    return value.astimezone(ZONE).strftime("%d/%m/%Y %H:%M") if value is not None else "-"

@@ -34,7 +34,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard, outage
+from geomap.web import guard, outage, session
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -59,4 +59,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
             refusals.add(module.PREFIXES, module.refuse)
     guard.install(app, refusals)
     outage.install(app)
+    session.install(app)  # sign-in required (303 / 401 JSON), role refused and CSRF refused (403)
     return app
