@@ -239,3 +239,101 @@ def test_sketch_scales_points_inside_the_drawing():
     out = sketch.route_svg(None, [(108.30, 16.20), (108.31, 16.21)], (108.305, 16.205))
     xs = [p[0] for p in out["stops"]]
     assert min(xs) >= 0 and max(xs) <= out["w"] and out["line"].count(",") == 4
+
+
+# --- the routes: thin adapters over the service, behind the session and CSRF ---------------------------------
+
+JSON_FETCH = {"Accept": "application/json", "Sec-Fetch-Mode": "cors"}
+PAGE = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+
+
+@pytest.fixture(scope="module")
+def client(database_url, site):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from geomap.web import create_app
+
+    c = TestClient(create_app(database_url), follow_redirects=False, base_url="http://127.0.0.1",
+                   client=("203.0.113.50", 50000))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/field/signin", headers=PAGE).text).group(1)
+    r = c.post("/field/signin", data={"username": site["inspector"].username, "password": site["password"],
+                                      "csrf_token": token, "next": "/field/today"}, headers=PAGE)
+    assert r.status_code == 303, r.text
+    return c
+
+
+def _csrf(client) -> str:
+    return client.get("/field/visits/token", headers=JSON_FETCH).json()["csrf_token"]
+
+
+def _post(client, body, token: str | None, files=()):
+    headers = dict(JSON_FETCH, **({"X-CSRF-Token": token} if token else {}))
+    import json as _json
+    return client.post("/field/visits", data={"payload": _json.dumps(body)},
+                       files=[("photos", f) for f in files] or None, headers=headers)
+
+
+def test_today_page_lists_the_stops_without_personal_data(client, site):
+    r = client.get("/field/today", headers=PAGE)
+    assert r.status_code == 200
+    html = r.text
+    assert html.count('class="stop') >= len(site["ids"]) and 'id="visit-form"' in html
+    assert html.count('id="visit-form"') == 1  # one form, moved into the open stop
+    assert "Chủ Bí Mật" not in html and "0905123456" not in html
+    assert '<svg id="route-sketch"' in html and "/field/static/visit.js" in html
+    stop = client.get("/field/stop/2", headers=PAGE)
+    assert stop.status_code == 200 and "Quán Số 2" in stop.text
+    assert client.get("/field/stop/99", headers=PAGE).status_code == 404
+
+
+def test_the_service_worker_is_served_for_the_field_scope(client):
+    r = client.get("/field/sw.js")
+    assert r.status_code == 200 and r.headers["service-worker-allowed"] == "/field/"
+    assert "text/javascript" in r.headers["content-type"] and "geomap-field-v1" in r.text
+    assert client.get("/field/static/visit.js").status_code == 200
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing(client, engine, site):
+    body = payload(engine, site)
+    for token in (None, "not-the-token"):
+        r = _post(client, body, token)
+        assert r.status_code == 403, r.text
+        assert r.json()["message"]
+    assert counts(engine, body["client_id"]) == (0, 0, 0)
+    ok = _post(client, body, _csrf(client))
+    assert ok.status_code == 200 and ok.json()["status"] == "applied"
+    again = _post(client, body, _csrf(client))
+    assert again.json()["replay"] and again.json()["inspection_id"] == ok.json()["inspection_id"]
+    assert counts(engine, body["client_id"]) == (1, 1, 1)
+
+
+def test_a_photo_posted_through_the_route_is_stored_clean(client, engine, site):
+    body = payload(engine, site)
+    r = _post(client, body, _csrf(client), files=[("a.jpg", jpeg_with_gps(size=(800, 600)), "image/jpeg")])
+    assert r.status_code == 200 and r.json()["status"] == "applied", r.text
+    with engine.connect() as c:
+        content = c.execute(sa.text("SELECT content FROM inspection_photo WHERE inspection_id = :i"),
+                            {"i": r.json()["inspection_id"]}).scalar_one()
+    assert not photos.has_metadata(bytes(content))
+
+
+def test_without_a_session_a_fetch_gets_401_json_and_a_page_a_redirect(database_url, engine, site):
+    from fastapi.testclient import TestClient
+
+    from geomap.web import create_app
+
+    anon = TestClient(create_app(database_url), follow_redirects=False, base_url="http://127.0.0.1")
+    body = payload(engine, site)
+    r = _post(anon, body, "whatever")
+    assert r.status_code == 401 and r.json()["error"] == "session_expired"
+    assert anon.get("/field/visits/token", headers=JSON_FETCH).status_code == 401
+    page = anon.get("/field/today", headers=PAGE)
+    assert page.status_code == 303 and page.headers["location"].startswith("/field/signin")
+    assert counts(engine, body["client_id"]) == (0, 0, 0)
+
+
+def test_a_payload_without_client_id_is_422(client, engine, site):
+    r = _post(client, payload(engine, site, client_id=None), _csrf(client))
+    assert r.status_code == 422 and "mã gửi" in r.json()["message"]
