@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from geomap.records import edit
 
 pytestmark = pytest.mark.browser
 
+SHOTS = Path(os.environ.get("GEOMAP_SCREENSHOTS", "/tmp/geomap-screenshots"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
@@ -89,7 +91,8 @@ def _sign_in(page, url: str, site: dict) -> None:
     page.get_by_role("heading", name="Hôm nay", exact=False).wait_for()
 
 
-def _record(page, n: int, result: str, *, codes: tuple[str, ...] = (), photo: str | None = None) -> None:
+def _record(page, n: int, result: str, *, codes: tuple[str, ...] = (), photo: str | None = None,
+            shot: str | None = None) -> None:
     page.locator(f"#stop-{n} .stop-head").click()
     form = page.locator(f"#stop-{n} #visit-form")
     form.wait_for(state="visible")
@@ -98,8 +101,19 @@ def _record(page, n: int, result: str, *, codes: tuple[str, ...] = (), photo: st
         form.locator(f'input[name="v"][value="{code}"]').check()
     if photo:
         form.locator("#visit-photos").set_input_files(photo)
+    if shot:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / shot), full_page=True)
     form.locator("#visit-save").click()
-    page.locator("#visit-notice").get_by_text("Đã lưu vào điện thoại", exact=False).wait_for()
+    page.locator("#visit-notice").wait_for(state="visible")
+
+
+def _until(page, script: str, timeout_s: float = 60) -> None:
+    """Wait until ``script`` (an expression; a promise is awaited) is truthy in ``page``."""
+    end = time.monotonic() + timeout_s
+    while not page.evaluate(script):
+        assert time.monotonic() < end, f"still false after {timeout_s} s: {script}"
+        time.sleep(0.1)
 
 
 def _rows(engine, sql: str, **params):
@@ -128,17 +142,16 @@ def test_offline_outbox_sync_conflict_and_cache(chromium_path, service, site, en
             assert page.locator('#stop-1 a[href^="geo:"]').count() == 1
             assert "Chủ Bí Mật" not in page.content() and "0905123456" not in page.content()
             # the service worker holds the shell and the page is kept for offline use
-            page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null "
-                                   "|| navigator.serviceWorker.ready.then(() => true)")
-            page.wait_for_function("caches.open('geomap-field-v1').then(c => Promise.all(["
-                                   "c.match('/field/today'), c.match('/field/static/visit.js'), "
-                                   "c.match('/field/static/field.css')])).then(r => r.every(Boolean))")
+            _until(page, "navigator.serviceWorker.ready.then(() => Promise.all([caches.match('/field/today'), "
+                         "caches.match('/field/static/visit.js'), caches.match('/field/static/field.css')]))"
+                         ".then(r => r.every(Boolean))")
 
             context.set_offline(True)
             _record(page, 1, "Đạt")
-            _record(page, 2, "Vi phạm", codes=("ATTP-03", "KD-02"), photo=photo)
+            _record(page, 2, "Vi phạm", codes=("ATTP-03", "KD-02"), photo=photo, shot="field-stop-form.png")
             _record(page, 3, "Đã đóng cửa")
             page.get_by_text("3 kết quả chưa gửi").wait_for()
+            page.screenshot(path=str(SHOTS / "field-today-offline.png"), full_page=True)
             assert page.locator("#stop-1.queued, #stop-2.queued, #stop-3.queued").count() == 3
             assert not _rows(engine, "SELECT id FROM inspection WHERE made_via = 'field_app' AND establishment_id "
                                      "IN (:a, :b, :c)", a=ids[0], b=ids[1], c=ids[2])
@@ -173,6 +186,7 @@ def test_offline_outbox_sync_conflict_and_cache(chromium_path, service, site, en
             review = page.locator("#review-list li.conflict")
             review.first.wait_for()
             assert "đã được sửa trên máy chủ" in review.first.inner_text()
+            page.screenshot(path=str(SHOTS / "field-conflict.png"), full_page=True)
             assert not _rows(engine, "SELECT id FROM inspection WHERE establishment_id = :e AND made_via = 'field_app'",
                              e=ids[3])
             assert _rows(engine, "SELECT status FROM field_submission WHERE establishment_id = :e",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import uuid
 
 import pytest
@@ -249,8 +250,6 @@ PAGE = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
 
 @pytest.fixture(scope="module")
 def client(database_url, site):
-    import re
-
     from fastapi.testclient import TestClient
 
     from geomap.web import create_app
@@ -291,7 +290,8 @@ def test_today_page_lists_the_stops_without_personal_data(client, site):
 def test_the_service_worker_is_served_for_the_field_scope(client):
     r = client.get("/field/sw.js")
     assert r.status_code == 200 and r.headers["service-worker-allowed"] == "/field/"
-    assert "text/javascript" in r.headers["content-type"] and "geomap-field-v1" in r.text
+    assert "text/javascript" in r.headers["content-type"] and "geomap-field-v1" not in r.text
+    assert re.search(r'var CACHE = "geomap-field-[0-9a-f]{12}"', r.text)  # named after the assets' hash
     assert client.get("/field/static/visit.js").status_code == 200
 
 

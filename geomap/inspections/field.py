@@ -259,9 +259,10 @@ def submit_visit(bind: db.Bind, user: User, payload: Mapping[str, Any],
     """
     auth.require(user, "record_inspection", system_ok=False)
     client_id = client_id_of(payload)
-    stored = data.submission(bind, client_id)
-    if stored is not None:
-        return _replayed(stored, user)
+    if photo_files:  # a replay's photos are not processed again (without photos the claim below tells)
+        stored = data.submission(bind, client_id)
+        if stored is not None:
+            return _replayed(stored, user)
     kept = {k: v for k, v in payload.items() if k != "csrf_token"}
     kept["photos"] = [{"name": name, "bytes": len(content)} for name, content in photo_files]
     reasons: list[dict[str, str]] = []

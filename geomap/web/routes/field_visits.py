@@ -12,12 +12,13 @@ for offline use.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from geomap import auth, i18n
@@ -61,6 +62,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "fv.js.queued": ("Đã lưu vào điện thoại; sẽ gửi khi có mạng.", "Saved on the phone; it is sent when online."),
     "fv.js.sent": ("Đã gửi", "Sent"),
     "fv.js.pending": ("Chờ gửi", "Waiting to send"),
+    "fv.js.review": ("Cần xem lại", "Needs a look"),
     "fv.js.choose_result": ("Hãy chọn kết quả kiểm tra.", "Choose the result."),
     "fv.js.choose_violation": ("Kết quả vi phạm cần chọn ít nhất một lỗi.", "A violation needs at least one code."),
     "fv.js.too_many_photos": ("Tối đa 5 ảnh.", "At most 5 photos."),
@@ -153,9 +155,19 @@ async def submit(request: Request, user: User = Depends(session.require_csrf)) -
     return JSONResponse(outcome.as_json(lang), headers={"Cache-Control": "no-store"})
 
 
+def _service_worker_source() -> str:
+    """sw.js with its cache named after a hash of itself and the field assets (a changed asset: a new worker)."""
+    source = (field_pages.STATIC_DIR / "sw.js").read_text()
+    digest = hashlib.sha256(source.encode())
+    for path in sorted(field_pages.STATIC_DIR.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return source.replace('"geomap-field-v1"', f'"geomap-field-{digest.hexdigest()[:12]}"', 1)
+
+
 @router.get("/field/sw.js", include_in_schema=False)
-def service_worker() -> FileResponse:
+def service_worker() -> Response:
     """The service worker, at the top of the scope it serves (``/field/``)."""
-    return FileResponse(field_pages.STATIC_DIR / "sw.js", media_type="text/javascript; charset=utf-8",
-                        headers={"Service-Worker-Allowed": "/field/", "Cache-Control": "no-cache",
-                                 "X-Content-Type-Options": "nosniff"})
+    return Response(_service_worker_source(), media_type="text/javascript; charset=utf-8",
+                    headers={"Service-Worker-Allowed": "/field/", "Cache-Control": "no-cache",
+                             "X-Content-Type-Options": "nosniff"})

@@ -3,7 +3,6 @@
    No framework; the words come from the page's data block (Vietnamese or English). */
 (function () {
   "use strict";
-  var CACHE = "geomap-field-v1";
   var MAX_PHOTOS = 5, MAX_SIDE = 1600, QUALITY = 0.8, RETRY_MS = 15000;
   var dataEl = document.getElementById("field-data");
   if (!dataEl) return;
@@ -12,7 +11,7 @@
   var shell = window.geomapField || { setOutbox: function () {}, csrfToken: function () { return ""; } };
   var form = document.getElementById("visit-form");
   var notice = document.getElementById("visit-notice");
-  var syncing = false, retryTimer = null, openCard = null;
+  var syncing = false, retryTimer = null, openCard = null, lastSaved = null;
 
   /* --- IndexedDB: outbox (waiting to be sent) and results (what the server answered) --- */
   var dbPromise = null;
@@ -67,17 +66,21 @@
       shell.setOutbox(outbox.length);
       var queued = {};
       outbox.forEach(function (item) { queued[item.payload.establishment_id] = true; });
-      var sent = {};
-      results.forEach(function (r) { if (r.status === "applied") sent[r.establishment_id] = true; });
+      var sent = {}, review = {};
+      results.forEach(function (r) {
+        if (r.status === "applied") sent[r.establishment_id] = true;
+        else if (!r.seen) review[r.establishment_id] = true;
+      });
       DATA.stops.forEach(function (s) {
         var card = document.getElementById("stop-" + s.n), state = document.getElementById("state-" + s.n);
         if (!card) return;
         card.classList.toggle("queued", !!queued[s.establishment_id]);
         if (queued[s.establishment_id]) state.textContent = "⏳ " + S.pending;
-        else if (sent[s.establishment_id] && !s.recorded) {
+        else if (review[s.establishment_id]) state.textContent = "⚠ " + S.review;
+        else if (sent[s.establishment_id]) {
           card.classList.add("done");
-          state.textContent = "✓ " + S.sent;
-        }
+          if (!s.recorded || state.textContent.indexOf("⏳") === 0) state.textContent = "✓ " + S.sent;
+        } else if (state.textContent.indexOf("⏳") === 0) state.textContent = "";
       });
       var list = document.getElementById("review-list"), section = document.getElementById("review");
       if (!list) return;
@@ -132,6 +135,7 @@
       return response.json().then(function (answer) {
         answer.name = item.name;
         answer.establishment_id = item.payload.establishment_id;
+        if (item.client_id === lastSaved) say(answer.message);
         return put("results", answer).then(function () { return remove("outbox", item.client_id); })
           .then(function () { return "done"; });
       });
@@ -275,6 +279,7 @@
       };
       document.getElementById("visit-position").textContent = pos.position
         ? S.accuracy.replace("{m}", Math.round(pos.position.accuracy)) : S.no_position;
+      lastSaved = id;
       return put("outbox", item);
     }).then(function () {
       button.disabled = false;
@@ -308,10 +313,9 @@
 
   window.addEventListener("online", function () { sync(); });
   // keep this page for offline use (the service worker keeps it fresh after this first time)
-  if ("caches" in window && navigator.onLine) {
-    caches.open(CACHE).then(function (cache) {
-      var here = location.pathname + location.search;
-      return cache.match(here).then(function (hit) { return hit || cache.add(here); });
+  if ("serviceWorker" in navigator && navigator.onLine) {
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.active) reg.active.postMessage({ keep: location.pathname + location.search });
     }).catch(function () {});
   }
   window.geomapVisits = { sync: sync, refresh: refresh, outbox: function () { return all("outbox"); } };
