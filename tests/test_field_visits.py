@@ -337,3 +337,29 @@ def test_without_a_session_a_fetch_gets_401_json_and_a_page_a_redirect(database_
 def test_a_payload_without_client_id_is_422(client, engine, site):
     r = _post(client, payload(engine, site, client_id=None), _csrf(client))
     assert r.status_code == 422 and "mã gửi" in r.json()["message"]
+
+
+# --- how an inspection was made, for the city's digital-inspection target -------------------------------------
+
+
+def test_imports_are_paper_unless_a_column_says_otherwise_and_staff_forms_are_staff_app(conn):
+    from import_fixtures import add_establishment, csv_bytes, make_ward
+
+    from geomap.importing import run_import
+
+    ward = make_ward(conn, "fv-made-via")
+    add_establishment(conn, ward, "MV-1", "Quán Giấy")
+    est = add_establishment(conn, ward, "MV-2", "Quán Máy")
+    rows = csv_bytes([
+        {"Mã cơ sở": "MV-1", "Ngày kiểm tra": "15/10/2025", "Hình thức kiểm tra": "Định kỳ", "Kết quả": "Đạt"},
+        {"Mã cơ sở": "MV-2", "Ngày kiểm tra": "16/10/2025", "Hình thức kiểm tra": "Định kỳ", "Kết quả": "Đạt",
+         "Hình thức ghi": "Ứng dụng cán bộ"},
+    ])
+    run_import(conn, "inspections", rows, ward_id=ward.id)
+    edit.record_inspection(conn, est, dt.date.today(), "periodic", "pass")
+    got = conn.execute(sa.text("SELECT e.code, n.made_via FROM inspection n JOIN establishment e ON e.id = "
+                               "n.establishment_id WHERE e.ward_id = :w ORDER BY n.inspected_on"),
+                       {"w": ward.id}).all()
+    assert [tuple(r) for r in got] == [("MV-1", "paper"), ("MV-2", "staff_app"), ("MV-2", "staff_app")]
+    with pytest.raises(edit.ValidationError, match="made_via|Hình thức ghi"):
+        edit.record_inspection(conn, est, dt.date.today(), "periodic", "pass", made_via="fax")

@@ -3,7 +3,7 @@
    No framework; the words come from the page's data block (Vietnamese or English). */
 (function () {
   "use strict";
-  var MAX_PHOTOS = 5, MAX_SIDE = 1600, QUALITY = 0.8, RETRY_MS = 15000;
+  var MAX_PHOTOS = 5, MAX_SIDE = 1600, QUALITY = 0.8, RETRY_MS = 15000, PARALLEL = 4;
   var dataEl = document.getElementById("field-data");
   if (!dataEl) return;
   var DATA = JSON.parse(dataEl.textContent);
@@ -142,6 +142,39 @@
     });
   }
 
+  // send the outbox PARALLEL at a time, oldest first, never two results of one establishment at once
+  // (they arrive in the order they were made); stops at the first answer that is not "done"
+  function drain(items, token) {
+    return new Promise(function (resolve) {
+      var busy = {}, running = 0, stopped = null;
+      function next() {
+        if (stopped && running === 0) return resolve(stopped);
+        if (!items.length && running === 0) return resolve("done");
+        while (!stopped && running < PARALLEL) {
+          var k = -1;
+          for (var i = 0; i < items.length; i++) {
+            if (!busy[items[i].payload.establishment_id]) { k = i; break; }
+          }
+          if (k < 0) break;
+          start(items.splice(k, 1)[0]);
+        }
+      }
+      function start(item) {
+        var key = item.payload.establishment_id;
+        busy[key] = true;
+        running++;
+        send(item, token).then(function (state) { return state; }, function () { return "retry"; })
+          .then(function (state) {
+            running--;
+            busy[key] = false;
+            if (state !== "done" && !stopped) stopped = state;
+            next();
+          });
+      }
+      next();
+    });
+  }
+
   function sync() {
     if (syncing) return Promise.resolve();
     syncing = true;
@@ -153,12 +186,9 @@
           if (response.status === 401) return "expired";
           if (!response.ok) return "retry";
           return response.json().then(function (t) {
-            document.getElementById("session-expired").hidden = true;
-            var chain = Promise.resolve("done");
-            items.forEach(function (item) {
-              chain = chain.then(function (state) { return state === "done" ? send(item, t.csrf_token) : state; });
-            });
-            return chain;
+            var box = document.getElementById("session-expired");
+            if (box) box.hidden = true;
+            return drain(items, t.csrf_token);
           });
         });
     }).then(function (state) {
