@@ -282,6 +282,9 @@ def test_today_page_lists_the_stops_without_personal_data(client, site):
     assert html.count('id="visit-form"') == 1  # one form, moved into the open stop
     assert "Chủ Bí Mật" not in html and "0905123456" not in html
     assert '<svg id="route-sketch"' in html and "/field/static/visit.js" in html
+    english = client.get("/field/today?lang=en", headers=PAGE).text
+    assert "Save the result" in english and "Lưu kết quả" not in english
+    client.cookies.delete("geomap_lang")
     stop = client.get("/field/stop/2", headers=PAGE)
     assert stop.status_code == 200 and "Quán Số 2" in stop.text
     assert client.get("/field/stop/99", headers=PAGE).status_code == 404
