@@ -389,9 +389,9 @@ class SignInThrottled(SignInError):
         self.retry_after = retry_after
 
 
-def local_time(value: dt.datetime) -> str:
-    """``HH:MM`` of ``value`` in Vietnam time (Asia/Ho_Chi_Minh), whatever the server's zone."""
-    return value.astimezone(ZONE).strftime("%H:%M")
+def local_time(value: dt.datetime | None, fmt: str = "%H:%M", empty: str = "-") -> str:
+    """``value`` in Vietnam time (Asia/Ho_Chi_Minh), whatever the server's zone: every time shown to staff."""
+    return value.astimezone(ZONE).strftime(fmt) if value is not None else empty
 
 
 def _throttled(times: list[dt.datetime], now: dt.datetime) -> SignInThrottled:
@@ -445,7 +445,7 @@ def _check_credentials(conn: Connection, username: str, password: str, key: str,
     row = data.user_for_sign_in(conn, username)
     if row is None or not password:
         _burn_time(password or "")
-        data.insert_sign_in_failure(conn, key, username, row["id"] if row is not None else None)
+        data.insert_sign_in_failure(conn, key, row["id"] if row is not None else None)
         return SignInError(*_WRONG, "password"), None
     failures, _ = data.account_client_failures(conn, row["id"], key, LOCK_MINUTES)
     if row["locked"] or failures >= MAX_FAILED_SIGN_INS:
@@ -459,7 +459,7 @@ def _check_credentials(conn: Connection, username: str, password: str, key: str,
         ok = False
     if not ok:
         data.count_failed_sign_in(conn, row["id"], max_failures=ACCOUNT_LOCK_FAILURES, lock_minutes=LOCK_MINUTES)
-        data.insert_sign_in_failure(conn, key, username, row["id"])
+        data.insert_sign_in_failure(conn, key, row["id"])
         return SignInError(*_WRONG, "password"), None
     if not row["is_active"]:
         return SignInError("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.",

@@ -39,6 +39,12 @@ PUBLIC_BASE_URL: str = os.environ.get("GEOMAP_PUBLIC_BASE_URL", f"http://127.0.0
 #: besides the public service's own paths that ``next=`` accepts. Default: this machine's staff port.
 STAFF_BASE_URL: str = os.environ.get("GEOMAP_STAFF_BASE_URL", f"http://127.0.0.1:{STAFF_PORT}").rstrip("/")
 
+#: Domain attribute of the session cookie. Unset (the default): the cookie goes back only to the host that
+#: set it, on every port, so the public service and the staff app share it when served from one host name.
+#: When they have different host names under one domain (``field.phuong.vn``, ``canbo.phuong.vn``), set
+#: ``phuong.vn`` so both receive it.
+SESSION_COOKIE_DOMAIN: str | None = os.environ.get("GEOMAP_SESSION_COOKIE_DOMAIN") or None
+
 #: UI language by default: ``vi`` (Vietnamese) or ``en``.
 LANGUAGE: str = os.environ.get("GEOMAP_LANGUAGE", "vi")
 

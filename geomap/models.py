@@ -523,7 +523,6 @@ class SignInFailure(Base):
                       sa.Index("ix_sign_in_failure_user_client_at", "user_id", "client", "at"))
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     client: Mapped[str] = mapped_column(sa.Text)
-    username: Mapped[str] = mapped_column(sa.Text)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from geomap.ui.launch import staff_app
+from geomap import config
+from geomap.errors import GeomapError
+from geomap.ui.launch import free_port, staff_app
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -17,6 +24,49 @@ def running_app(database_url: str, ward_slug: str) -> Iterator[str]:
     env = {"GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": ward_slug, "GEOMAP_LANGUAGE": "vi"}
     with staff_app(env) as (url, _pid):
         yield url
+
+
+@contextmanager
+def public_service(env: Mapping[str, str], port: int | None = None, timeout_s: float = 120) -> Iterator[str]:
+    """The public service (uvicorn, one worker) with ``env`` added to the environment; yields its URL."""
+    port = port or free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            cwd=config.PROJECT_DIR, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None:
+                    raise GeomapError(f"The public service exited: {proc.stderr.read().decode()[-2000:]}") from None
+                if time.monotonic() > deadline:
+                    raise GeomapError(f"The public service did not answer within {timeout_s:.0f} s.") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def both_apps(database_url: str, ward_slug: str) -> Iterator[tuple[str, str]]:
+    """The public service and the staff app, each told the other's URL (one sign-in serves both);
+    yields (public URL, staff URL), both on 127.0.0.1 so the browser sends them the same cookies."""
+    public_port, staff_port = free_port(), free_port()
+    env = {"GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": ward_slug, "GEOMAP_LANGUAGE": "vi",
+           "GEOMAP_PUBLIC_BASE_URL": f"http://127.0.0.1:{public_port}",
+           "GEOMAP_STAFF_BASE_URL": f"http://127.0.0.1:{staff_port}"}
+    with public_service(env, port=public_port) as public, staff_app(env, port=staff_port) as (staff, _pid):
+        yield public, staff
 
 
 @contextmanager

@@ -198,9 +198,9 @@ def account_client_failures(conn: Connection, user_id: int, client: str,
     return int(row["n"]), row["last"]
 
 
-def insert_sign_in_failure(conn: Connection, client: str, username: str, user_id: int | None) -> None:
-    conn.execute(sa.text("INSERT INTO sign_in_failure (client, username, user_id) VALUES (:c, :n, :u)"),
-                 {"c": client, "n": username[:64], "u": user_id})
+def insert_sign_in_failure(conn: Connection, client: str, user_id: int | None) -> None:
+    """One failed sign-in of ``client`` (against the account ``user_id`` when the name exists)."""
+    conn.execute(sa.text("INSERT INTO sign_in_failure (client, user_id) VALUES (:c, :u)"), {"c": client, "u": user_id})
 
 
 def clear_sign_in_failures(conn: Connection, user_id: int, client: str | None = None) -> None:

@@ -17,7 +17,6 @@ import sys
 
 from geomap import auth, db, i18n
 from geomap.errors import GeomapError
-from geomap.status import ZONE
 from geomap.wards import data as ward_data
 
 
@@ -141,5 +140,4 @@ def run_end_sessions(args: argparse.Namespace) -> int:
 
 
 def _vn(value) -> str:
-    """A time in Vietnam time (Asia/Ho_Chi_Minh), as every time shown to staff."""
-    return value.astimezone(ZONE).strftime("%d/%m/%Y %H:%M") if value is not None else "-"
+    return auth.local_time(value, "%d/%m/%Y %H:%M")

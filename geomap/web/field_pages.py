@@ -27,8 +27,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from geomap import config, i18n
-from geomap.status import ZONE
+from geomap import auth, config, i18n
 from geomap.web import session
 
 #: the field app's own files (CSS, JS, icons), served at ``/field/static/<name>``
@@ -91,9 +90,7 @@ def static(name: str) -> str:
 
 def fmt_time(value: dt.datetime | None, fmt: str = "%H:%M %d/%m/%Y") -> str:
     """A time as shown to staff: Vietnam time (Asia/Ho_Chi_Minh), never the server's zone."""
-    if value is None:
-        return ""
-    return value.astimezone(ZONE).strftime(fmt)
+    return auth.local_time(value, fmt, empty="")
 
 
 def _lang_url(request: Request, code: str) -> str:

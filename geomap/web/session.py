@@ -3,7 +3,8 @@
 One session serves both apps. Signing in (``/field/signin``, :mod:`geomap.web.routes.field`)
 opens a row of the server-side session table (:func:`geomap.auth.sign_in`) and hands the browser
 its opaque token in the ``geomap_session`` cookie: ``HttpOnly``, ``SameSite=Lax``, ``Path=/``,
-``Secure`` when the configured public base URL is https, kept :data:`geomap.auth.SESSION_MAX_HOURS`.
+``Secure`` when the configured public base URL is https, kept :data:`geomap.auth.SESSION_MAX_HOURS`
+(``Domain`` only when ``GEOMAP_SESSION_COOKIE_DOMAIN`` is set).
 The staff app (Streamlit) reads the same cookie (:mod:`geomap.ui.auth`); cookies are per host, not
 per port, so both apps on one host see it. The database stays the judge: idle and absolute expiry,
 sign-out in either app, a disabled account, a password reset or an admin's ``geomap user
@@ -96,11 +97,12 @@ def secure_cookies() -> bool:
 
 def set_session_cookie(response: Response, token: str) -> None:
     response.set_cookie(COOKIE, token, max_age=auth.SESSION_MAX_HOURS * 3600, path="/", httponly=True,
-                        samesite="lax", secure=secure_cookies())
+                        samesite="lax", secure=secure_cookies(), domain=config.SESSION_COOKIE_DOMAIN)
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies())
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(),
+                           domain=config.SESSION_COOKIE_DOMAIN)
 
 
 def session_token(request: Request) -> str | None:
@@ -249,12 +251,12 @@ def signin_url(request: Request) -> str:
 
 
 def lang(request: Request) -> str:
-    """``?lang=`` first, then the ``geomap_lang`` cookie, then the browser's first language; Vietnamese by default."""
+    """``?lang=`` first, then the ``geomap_lang`` cookie (the switch remembers it), then the configured language
+    (Vietnamese): staff phones set to English still open the ward's app in Vietnamese until they switch."""
     for value in (request.query_params.get("lang"), request.cookies.get("geomap_lang")):
         if value in i18n.LANGUAGES:
             return value
-    accept = request.headers.get("accept-language", "").lower()
-    return "en" if accept[:2] == "en" else "vi"
+    return i18n.lang_or_default(config.LANGUAGE)
 
 
 def _problem(request: Request, status: int, error: str, key: str, page: Any, **extra: Any) -> Response:

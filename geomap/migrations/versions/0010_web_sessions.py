@@ -6,8 +6,8 @@ Revises: 0001
 - ``user_session.csrf_secret``: the per-session secret every form and fetch of the field app
   carries back (``X-CSRF-Token`` or the ``csrf_token`` field); filled for existing sessions.
 - ``user_session.client``: the client address that opened the session (the admin's session list).
-- ``sign_in_failure``: one row per failed sign-in (client address, the name tried, the account when
-  it exists). The per-client throttle (N failures in M minutes from one client, across all names)
+- ``sign_in_failure``: one row per failed sign-in (client address, the account when it exists; the
+  name typed is not kept: people type passwords into the name field). The per-client throttle (N failures in M minutes from one client, across all names)
   and the per-client account lock read it, in PostgreSQL so every worker of every app sees the
   same counts. Rows older than a day are purged at sign-in.
 """
@@ -33,7 +33,6 @@ def upgrade() -> None:
         "sign_in_failure",
         sa.Column("id", sa.BigInteger, primary_key=True),
         sa.Column("client", sa.Text, nullable=False),
-        sa.Column("username", sa.Text, nullable=False),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE")),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )

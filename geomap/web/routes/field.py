@@ -13,7 +13,7 @@ import json
 import re
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from geomap import auth, i18n
 from geomap.errors import LocalizedError
@@ -35,8 +35,6 @@ _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=ut
 def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
     """Input the edge guard refuses: JSON for a fetch, the message page otherwise."""
     if session.wants_json(request):
-        from fastapi.responses import JSONResponse
-
         return JSONResponse({"error": "bad_request", "message": problem.message(session.lang(request))},
                             status_code=status)
     return field_pages.message(request, problem.message(session.lang(request)), status=status)
