@@ -206,9 +206,14 @@ def test_offline_outbox_sync_conflict_and_cache(chromium_path, service, site, en
             _record(page, 1, "Đạt")
             page.locator("#session-expired").wait_for(state="visible")
             page.get_by_text("1 kết quả chưa gửi").wait_for()
+            # the worker's refresh of the cached page behind it also found the session ended (told the page);
+            # a person signs in again after it (its answer clears the stale cookie: before, it could race the
+            # new sign-in's cookie)
+            _until(page, "window.geomapVisits.refreshed && window.geomapVisits.refreshed.signedOut")
             assert len(_rows(engine, "SELECT id FROM inspection WHERE establishment_id = :e", e=ids[0])) == 1
             _sign_in(page, service, site)
-            page.locator("#outbox-count").wait_for(state="hidden", timeout=60_000)
+            _until(page, "window.geomapVisits && window.geomapVisits.outbox().then(o => o.length === 0)")
+            page.locator("#outbox-count").wait_for(state="hidden")
             assert len(_rows(engine, "SELECT id FROM inspection WHERE establishment_id = :e", e=ids[0])) == 2
         except Exception:
             page.screenshot(path=str(tmp_path / "field-failure.png"), full_page=True)

@@ -52,6 +52,16 @@ function refresh(request, cache) {
   });
 }
 
+// tell the open pages what a background refresh of a page found (signed out: the page says so at once)
+function told(url, response) {
+  // a page's request keeps its redirects to itself (an opaque redirect); the only redirect of a page is to sign in
+  var signedOut = !!(response && (response.type === "opaqueredirect" ||
+    (response.redirected && new URL(response.url).pathname === "/field/signin")));
+  return self.clients.matchAll({ type: "window" }).then(function (clients) {
+    clients.forEach(function (c) { c.postMessage({ refreshed: url.pathname, signedOut: signedOut }); });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
@@ -62,7 +72,8 @@ self.addEventListener("fetch", function (event) {
       if (hit) {
         if (isPage(url)) {
           event.waitUntil(new Promise(function (done) { setTimeout(done, REVALIDATE_AFTER_MS); })
-            .then(function () { return refresh(request, cache); }).catch(function () {}));
+            .then(function () { return refresh(request, cache); })
+            .then(function (response) { return told(url, response); }, function () { return told(url, null); }));
         }
         return hit;
       }

@@ -342,6 +342,15 @@
   }
 
   window.addEventListener("online", function () { sync(); });
+  // the service worker refreshed this page behind the cached copy: signed out means say so now
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      var d = event.data || {};
+      if (!d.refreshed) return;
+      window.geomapVisits.refreshed = d;
+      if (d.signedOut) expired();
+    });
+  }
   // keep this page for offline use (the service worker keeps it fresh after this first time)
   if ("serviceWorker" in navigator && navigator.onLine) {
     navigator.serviceWorker.ready.then(function (reg) {
