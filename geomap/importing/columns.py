@@ -179,6 +179,9 @@ _INSPECTION = (
          description_en="Violations found, separated by semicolons."),
     _col("notes", "Ghi chú", "Notes", width=30),
     _col("follow_up_due", "Hạn tái kiểm tra", "Follow-up due", kind="date"),
+    _col("made_via", "Hình thức ghi", "Recorded via", kind="code", codes="inspection_made_via", width=22,
+         description_vi="Kiểm tra được ghi bằng gì; để trống: nhập lại từ biên bản giấy.",
+         description_en="How the inspection was recorded; empty: entered from paper."),
 )
 
 
@@ -372,7 +375,8 @@ ESTABLISHMENT_FIELDS = (
     "owner_name", "owner_id_number", "phone", "email",
 )
 LICENCE_FIELDS = ("number", "issuer", "issued_on", "expires_on", "revoked_on", "note")
-INSPECTION_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due")
+INSPECTION_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due",
+                     "made_via")
 
 
 @dataclass

@@ -83,7 +83,7 @@ def licences(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
 def inspections(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
     """Every inspection of the ward's establishments, by id."""
     return db.rows(bind, "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, "
-                         "n.violations, n.notes, n.follow_up_due FROM inspection n "
+                         "n.violations, n.notes, n.follow_up_due, n.made_via FROM inspection n "
                          "JOIN establishment e ON e.id = n.establishment_id WHERE e.ward_id = :w ORDER BY n.id",
                    {"w": ward_id})
 
@@ -137,7 +137,7 @@ def template_rows(bind: db.Bind, ward_id: int) -> dict[str, list[dict[str, Any]]
             "inspections": db.rows(
                 conn,
                 "SELECT e.code AS establishment_code, n.inspected_on, n.kind, n.result, n.inspector_name, "
-                "n.violations, n.notes, n.follow_up_due FROM inspection n "
+                "n.violations, n.notes, n.follow_up_due, n.made_via FROM inspection n "
                 "JOIN establishment e ON e.id = n.establishment_id "
                 "WHERE e.ward_id = :w ORDER BY e.code, n.inspected_on, n.id", params),
         }
@@ -233,12 +233,13 @@ def merge_establishments(conn: Connection, ward_id: int, rows: Sequence[Sequence
 
 def merge_inspections(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
     """Insert the new inspections and update the others (an empty field keeps what is on file, except a
-    follow-up flagged ``clear_follow_up``)."""
+    follow-up flagged ``clear_follow_up``). An imported inspection was made on paper (``made_via``) unless
+    its row says otherwise."""
     if not rows:
         return
     _stage(conn, "_imp_ins", STAGED_INSPECTION, _INSPECTION_TYPES, rows)
     fields = INSPECTION_FIELDS
-    defaults = {"violations": "COALESCE(violations, '[]'::jsonb)"}
+    defaults = {"violations": "COALESCE(violations, '[]'::jsonb)", "made_via": "COALESCE(made_via, 'paper')"}
     conn.execute(sa.text(
         f"INSERT INTO inspection (id, establishment_id, {', '.join(fields)}) "
         f"SELECT id, establishment_id, {', '.join(defaults.get(f, f) for f in fields)} FROM _imp_ins WHERE is_new"))
