@@ -1,0 +1,83 @@
+"""The digital-platform fields the indicators read (issue 17): edited, imported, counted (real PostGIS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from conftest import staff_user
+from import_fixtures import csv_bytes, establishment_row, make_ward
+
+from geomap import dashboard, profiles
+from geomap.importing import dry_run, run_import
+from geomap.records import edit
+
+TODAY = dt.date(2026, 11, 22)
+
+
+@pytest.fixture
+def ward(conn):
+    return make_ward(conn)
+
+
+def _flags(conn, ward_id: int) -> dict[str, tuple]:
+    return {r.name: (r.uses_e_invoice, r.uses_sales_software, r.digital_platforms) for r in conn.execute(sa.text(
+        "SELECT name, uses_e_invoice, uses_sales_software, digital_platforms FROM establishment WHERE ward_id = :w"),
+        {"w": ward_id})}
+
+
+def test_import_takes_the_digital_tools_and_an_empty_cell_keeps_what_is_on_file(conn, ward) -> None:
+    rows = [
+        establishment_row("X-1", "Phở Hòa", ward.near(ward.west), **{
+            "Dùng hóa đơn điện tử": "Có", "Dùng phần mềm bán hàng/quản lý": "Không",
+            "Nền tảng thương mại điện tử": "GrabFood, ShopeeFood"}),
+        establishment_row("X-2", "Tạp hóa Bình", ward.near(ward.east), **{
+            "Mã ngành VSIC": "4719", "Dùng hóa đơn điện tử": "", "Dùng phần mềm bán hàng/quản lý": "Có",
+            "Nền tảng thương mại điện tử": ""}),
+    ]
+    run_import(conn, "establishments", csv_bytes(rows), ward_id=ward.id, filename="a.csv")
+    assert _flags(conn, ward.id) == {"Phở Hòa": (True, False, ["grabfood", "shopeefood"]),
+                                     "Tạp hóa Bình": (False, True, [])}
+    # a later file without the e-invoice answer keeps it; a "Không" clears the software
+    rows[0]["Dùng hóa đơn điện tử"] = ""
+    rows[1]["Dùng phần mềm bán hàng/quản lý"] = "Không"
+    plan = dry_run(conn, "establishments", csv_bytes(rows), ward_id=ward.id)
+    assert plan.counts["update"] == 1 and plan.counts["reject"] == 0
+    run_import(conn, "establishments", csv_bytes(rows), ward_id=ward.id)
+    assert _flags(conn, ward.id)["Phở Hòa"][0] is True and _flags(conn, ward.id)["Tạp hóa Bình"][1] is False
+    bad = dry_run(conn, "establishments", csv_bytes([establishment_row(None, "Quán C", ward.near(ward.west), **{
+        "Dùng hóa đơn điện tử": "có lẽ", "Nền tảng thương mại điện tử": "MySpace"})]), ward_id=ward.id)
+    assert bad.counts["reject"] == 1
+
+
+def test_editing_the_digital_tools_counts_them_in_the_indicator(conn, ward) -> None:
+    officer = staff_user("data_officer", ward_id=ward.id)
+    made = edit.create_establishment(conn, ward.id, {"name": "Cà phê Số", "business_type": "household",
+                                                     "vsic_code": "5630"},
+                                     lon=ward.near(ward.west)[0], lat=ward.near(ward.west)[1], user=officer)
+    frames = dashboard.load_frames(conn, ward.id)
+    before = dashboard.compute(frames, profiles.get("hoa-cuong"), TODAY, trend_periods=0).summary
+    assert (before.loc["digital_platform_share", "num"], before.loc["digital_platform_share", "den"]) == (0, 1)
+    with pytest.raises(edit.ValidationError) as err:
+        edit.update_establishment(conn, made["id"], {"uses_e_invoice": "yes"}, expected_version=1, user=officer)
+    assert {f for f, _, _ in err.value.problems} == {"uses_e_invoice"}
+    edit.update_establishment(conn, made["id"], {"uses_e_invoice": True}, expected_version=1, user=officer)
+    assert _flags(conn, ward.id)["Cà phê Số"] == (True, False, [])
+    after = dashboard.compute(dashboard.load_frames(conn, ward.id), profiles.get("hoa-cuong"), TODAY,
+                              trend_periods=0).summary
+    assert after.loc["digital_platform_share", "num"] == 1 and after.loc["digital_payment_share", "num"] == 0
+
+
+def test_made_via_is_checked_by_the_database(conn, ward) -> None:
+    officer = staff_user("data_officer", ward_id=ward.id)
+    made = edit.create_establishment(conn, ward.id, {"name": "Quán D", "business_type": "household",
+                                                     "vsic_code": "5610"},
+                                     lon=ward.near(ward.west)[0], lat=ward.near(ward.west)[1], user=officer)
+    conn.execute(sa.text("INSERT INTO inspection (establishment_id, inspected_on, kind, result) "
+                         "VALUES (:e, '2026-11-01', 'periodic', 'pass')"), {"e": made["id"]})
+    assert conn.execute(sa.text("SELECT made_via FROM inspection WHERE establishment_id = :e"),
+                        {"e": made["id"]}).scalar() == "staff_app"  # recorded in geomap unless said otherwise
+    with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+        conn.execute(sa.text("INSERT INTO inspection (establishment_id, inspected_on, kind, result, made_via) "
+                             "VALUES (:e, '2026-11-02', 'periodic', 'pass', 'fax')"), {"e": made["id"]})
