@@ -125,6 +125,14 @@ class Frames:
     stall_evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: when the audit log starts for this ward (the digital-payment trend cannot start earlier)
     tracking_since: pd.Timestamp | None = None
+    #: what the indicators derive from the frames once (group codes, flags), reused across periods
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def _memo(frames: Frames, key: str, fn: Callable[[], object]):
+    if key not in frames.cache:
+        frames.cache[key] = fn()
+    return frames.cache[key]
 
 
 # --- pure indicator functions --------------------------------------------------------------------
@@ -135,10 +143,17 @@ def _group(frame: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(col, errors="coerce").fillna(NO_GROUP).astype(int)
 
 
-def _parts(group: pd.Series, num: pd.Series, den: pd.Series) -> pd.DataFrame:
-    frame = pd.DataFrame({"group_id": group.to_numpy(), "num": num.astype(int).to_numpy(),
-                          "den": den.astype(int).to_numpy()})
-    return frame.groupby("group_id", as_index=True)[["num", "den"]].sum()
+def _sum_parts(frames: Frames, source: str, num: pd.Series | np.ndarray, den: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Numerator and denominator per residential group of ``frames.<source>`` (groups factorised once)."""
+    def factorise() -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(_group(getattr(frames, source)), sort=True)
+        return codes, np.asarray(uniques)
+
+    codes, uniques = _memo(frames, f"groups.{source}", factorise)
+    n = len(uniques)
+    nums = np.bincount(codes, weights=np.asarray(num, dtype=float), minlength=n)
+    dens = np.bincount(codes, weights=np.asarray(den, dtype=float), minlength=n)
+    return pd.DataFrame({"num": nums.astype(int), "den": dens.astype(int)}, index=pd.Index(uniques, name="group_id"))
 
 
 def _active(est: pd.DataFrame) -> pd.Series:
@@ -164,30 +179,44 @@ def digital_platform_flags(est: pd.DataFrame) -> pd.Series:
             | _has_any(est["digital_payment"]))
 
 
+def _est_active(frames: Frames) -> pd.Series:
+    return _memo(frames, "est.active", lambda: _active(frames.establishments))
+
+
 def digital_platform_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = frames.establishments
-    active = _active(est)
-    return _parts(_group(est), active & digital_platform_flags(est), active)
+    active = _est_active(frames)
+    flags = _memo(frames, "est.platform", lambda: digital_platform_flags(frames.establishments))
+    return _sum_parts(frames, "establishments", active & flags, active)
 
 
 def digital_payment_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = frames.establishments
-    active = _active(est)
-    return _parts(_group(est), active & _has_any(est["digital_payment"]), active)
+    active = _est_active(frames)
+    has = _memo(frames, "est.payment", lambda: _has_any(frames.establishments["digital_payment"]))
+    return _sum_parts(frames, "establishments", active & has, active)
+
+
+def _status_frame(frames: Frames) -> pd.DataFrame:
+    """The establishments with their date columns parsed once (the status rules parse them on every call)."""
+    def parsed() -> pd.DataFrame:
+        est = frames.establishments.copy()
+        for col in est.columns:
+            if col.endswith("_on"):
+                est[col] = pd.to_datetime(est[col], errors="coerce")
+        return est
+    return _memo(frames, "est.dates", parsed)
 
 
 def licensed_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = frames.establishments
-    active = _active(est)
-    ok = status.licence_status(est, today).isin(["valid", "expiring"])
-    return _parts(_group(est), active & ok, active)
+    active = _est_active(frames)
+    ok = status.licence_status(_status_frame(frames), today).isin(["valid", "expiring"])
+    return _sum_parts(frames, "establishments", active & ok, active)
 
 
 def food_safety_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
     est = frames.establishments
-    food = _active(est) & est["food_safety_applicable"].fillna(False).astype(bool)
-    ok = status.food_safety_status(est, today).isin(["certified", "expiring", "committed"])
-    return _parts(_group(est), food & ok, food)
+    food = _est_active(frames) & est["food_safety_applicable"].fillna(False).astype(bool)
+    ok = status.food_safety_status(_status_frame(frames), today).isin(["certified", "expiring", "committed"])
+    return _sum_parts(frames, "establishments", food & ok, food)
 
 
 def overdue_flags(est: pd.DataFrame, today: dt.date) -> pd.Series:
@@ -202,10 +231,10 @@ def overdue_flags(est: pd.DataFrame, today: dt.date) -> pd.Series:
 
 
 def overdue_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = frames.establishments
-    active = _active(est)
+    est = _status_frame(frames)
+    active = _est_active(frames)
     scope = active & (est["food_safety_applicable"].fillna(False).astype(bool) | est["last_follow_up_due"].notna())
-    return _parts(_group(est), overdue_flags(est, today), scope)
+    return _sum_parts(frames, "establishments", overdue_flags(est, today), scope)
 
 
 def _day_bounds(start: dt.date, today: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -221,13 +250,13 @@ def reports_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFram
         return _empty_parts()
     lo, hi = _day_bounds(start, today)
     counted = ~reports["status"].isin(["duplicate", "not_ward"])
-    deadline = pd.to_datetime(reports["deadline_at"], utc=True, errors="coerce")
-    resolved = pd.to_datetime(reports["resolved_at"], utc=True, errors="coerce")
+    deadline = _memo(frames, "rep.deadline", lambda: pd.to_datetime(reports["deadline_at"], utc=True, errors="coerce"))
+    resolved = _memo(frames, "rep.resolved", lambda: pd.to_datetime(reports["resolved_at"], utc=True, errors="coerce"))
     resolved_in = resolved.notna() & (resolved >= lo) & (resolved < hi)
     on_time = resolved_in & (deadline.isna() | (resolved <= deadline))
     fell_due = (deadline.notna() & (deadline >= lo) & (deadline < hi)
                 & ~(resolved.notna() & (resolved <= deadline)))
-    return _parts(_group(reports), counted & on_time, counted & (resolved_in | fell_due))
+    return _sum_parts(frames, "reports", counted & on_time, counted & (resolved_in | fell_due))
 
 
 def stall_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
@@ -240,20 +269,21 @@ def stall_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
     if ev is None or ev.empty:
         seen = pd.Series(False, index=stalls.index)
     else:
-        on = pd.to_datetime(ev["seen_on"], errors="coerce")
+        on = _memo(frames, "ev.seen", lambda: pd.to_datetime(ev["seen_on"], errors="coerce"))
         within = ev.loc[(on >= pd.Timestamp(start)) & (on <= pd.Timestamp(today)), "stall_id"]
         seen = stalls["id"].isin(set(within))
-    return _parts(_group(stalls), scope & seen, scope)
+    return _sum_parts(frames, "stalls", scope & seen, scope)
 
 
 def digital_inspection_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
     ins = frames.inspections
     if ins.empty:
         return _empty_parts()
-    on = pd.to_datetime(ins["inspected_on"], errors="coerce")
+    on = _memo(frames, "ins.on", lambda: pd.to_datetime(ins["inspected_on"], errors="coerce"))
     within = (on >= pd.Timestamp(start)) & (on <= pd.Timestamp(today))
-    via = ins["made_via"] if "made_via" in ins else pd.Series("staff_app", index=ins.index)
-    return _parts(_group(ins), within & via.isin(["field_app", "staff_app"]), within)
+    digital = _memo(frames, "ins.digital", lambda: ins["made_via"].isin(["field_app", "staff_app"])
+                    if "made_via" in ins else pd.Series(True, index=ins.index))
+    return _sum_parts(frames, "inspections", within & digital, within)
 
 
 PART_FUNCTIONS: dict[str, Callable[[Frames, dt.date, dt.date], pd.DataFrame]] = {

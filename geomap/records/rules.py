@@ -28,7 +28,8 @@ EDITABLE = (
     "owner_id_number", "phone", "email",
 )
 #: what a survey on site checks and may correct (field app, geomap.survey): never personal data
-SURVEYED = ("name", "house_number", "street", "address", "opening_hours", "digital_payment", "digital_platforms")
+SURVEYED = ("name", "house_number", "street", "address", "opening_hours", "digital_payment", "digital_platforms",
+            "uses_e_invoice", "uses_sales_software")
 #: fields an establishment added on site may carry (it waits for a data officer's review)
 PROPOSED = ("name", "business_type", "vsic_code", *SURVEYED[1:])
 
