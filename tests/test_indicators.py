@@ -81,3 +81,10 @@ def test_made_via_is_checked_by_the_database(conn, ward) -> None:
     with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
         conn.execute(sa.text("INSERT INTO inspection (establishment_id, inspected_on, kind, result, made_via) "
                              "VALUES (:e, '2026-11-02', 'periodic', 'pass', 'fax')"), {"e": made["id"]})
+
+
+def test_a_platform_label_with_a_comma_is_one_item(conn, ward) -> None:
+    rows = [establishment_row("X-3", "Quán E", ward.near(ward.west), **{
+        "Nền tảng thương mại điện tử": "Zalo (Zalo OA, cửa hàng Zalo), be (beFood, beMart); Shopee"})]
+    run_import(conn, "establishments", csv_bytes(rows), ward_id=ward.id, filename="a.csv")
+    assert _flags(conn, ward.id)["Quán E"][2] == ["zalo", "be", "shopee"]
