@@ -88,3 +88,37 @@ def test_a_platform_label_with_a_comma_is_one_item(conn, ward) -> None:
         "Nền tảng thương mại điện tử": "Zalo (Zalo OA, cửa hàng Zalo), be (beFood, beMart); Shopee"})]
     run_import(conn, "establishments", csv_bytes(rows), ward_id=ward.id, filename="a.csv")
     assert _flags(conn, ward.id)["Quán E"][2] == ["zalo", "be", "shopee"]
+
+
+def _dashboard_script(url: str, ward_id: int) -> None:
+    from geomap import db
+    from geomap.ui.context import Context
+    from geomap.ui.pages import dashboard as page
+    from geomap.users import User
+
+    user = User(id=None, username="test.manager", full_name="Cán bộ", role="ward_manager", ward_id=ward_id)
+    page.render(Context(engine=db.get_engine(url), lang="vi", ward_slug="hoa-cuong", ward_id=ward_id, user=user))
+
+
+def test_the_staff_page_takes_any_period(database_url, demo_ward, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from geomap import config, status
+    from geomap.dashboard import periods
+
+    monkeypatch.setattr(config, "DATABASE_URL", database_url)  # the page's cached frames use the default engine
+
+    at = AppTest.from_function(_dashboard_script, kwargs={"url": database_url, "ward_id": demo_ward["id"]},
+                               default_timeout=120)
+    at.run()
+    assert not at.exception
+    quarter = str(periods.containing(status.today(), "quarter"))
+    assert at.selectbox(key="dash.period").value == quarter  # the plan reports by quarter
+    options = at.selectbox(key="dash.period").options
+    assert quarter in options and f"{status.today().year}-H{(status.today().month - 1) // 6 + 1}" in options
+    labels = [m.label for m in at.metric]
+    assert "Cơ sở sử dụng nền tảng số" in labels and "Kiểm tra thực hiện qua hệ thống số" in labels
+    year = str(status.today().year)
+    at.selectbox(key="dash.period").set_value(year).run()
+    assert not at.exception and any(f"Kỳ {year}: từ 01/01/{year}" in c.value for c in at.caption)
+    assert any("hóa đơn điện tử" in m.value for m in at.markdown)  # the definitions are on the page
