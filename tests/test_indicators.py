@@ -122,3 +122,15 @@ def test_the_staff_page_takes_any_period(database_url, demo_ward, monkeypatch) -
     at.selectbox(key="dash.period").set_value(year).run()
     assert not at.exception and any(f"Kỳ {year}: từ 01/01/{year}" in c.value for c in at.caption)
     assert any("hóa đơn điện tử" in m.value for m in at.markdown)  # the definitions are on the page
+
+
+def test_imported_inspections_count_as_entered_from_paper(conn, ward) -> None:
+    run_import(conn, "establishments", csv_bytes([establishment_row("X-9", "Quán F", ward.near(ward.west))]),
+               ward_id=ward.id, filename="a.csv")
+    inspections = csv_bytes([{"Mã cơ sở": "X-9", "Ngày kiểm tra": "15/10/2026", "Hình thức kiểm tra": "Định kỳ",
+                              "Kết quả": "Đạt"}])
+    run_import(conn, "inspections", inspections, ward_id=ward.id, filename="b.csv")
+    assert conn.execute(sa.text("SELECT made_via FROM inspection i JOIN establishment e ON e.id = i.establishment_id "
+                                "WHERE e.code = 'X-9'")).scalar_one() == "paper"
+    s = dashboard.compute(dashboard.load_frames(conn, ward.id), None, TODAY, trend_periods=0).summary
+    assert (s.loc["digital_inspection_share", "num"], s.loc["digital_inspection_share", "den"]) == (0, 1)

@@ -237,16 +237,19 @@ def merge_establishments(conn: Connection, ward_id: int, rows: Sequence[Sequence
 
 
 def merge_inspections(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert the new inspections and update the others (an empty field keeps what is on file, except a
-    follow-up flagged ``clear_follow_up``)."""
+    """Insert the new inspections (``made_via`` 'paper') and update the others (an empty field keeps what is
+    on file, except a follow-up flagged ``clear_follow_up``)."""
     if not rows:
         return
     _stage(conn, "_imp_ins", STAGED_INSPECTION, _INSPECTION_TYPES, rows)
     fields = INSPECTION_FIELDS
     defaults = {"violations": "COALESCE(violations, '[]'::jsonb)"}
+    # an inspection typed in from a file was not recorded through geomap: the digital-inspection share
+    # (geomap.dashboard.indicators) counts it as entered from paper
     conn.execute(sa.text(
-        f"INSERT INTO inspection (id, establishment_id, {', '.join(fields)}) "
-        f"SELECT id, establishment_id, {', '.join(defaults.get(f, f) for f in fields)} FROM _imp_ins WHERE is_new"))
+        f"INSERT INTO inspection (id, establishment_id, {', '.join(fields)}, made_via) "
+        f"SELECT id, establishment_id, {', '.join(defaults.get(f, f) for f in fields)}, 'paper' FROM _imp_ins "
+        "WHERE is_new"))
     sets = ", ".join(f"{f} = COALESCE(t.{f}, n.{f})" for f in fields if f != "follow_up_due")
     sets += ", follow_up_due = CASE WHEN t.clear_follow_up THEN NULL ELSE COALESCE(t.follow_up_due, " \
             "n.follow_up_due) END"
