@@ -229,8 +229,12 @@ class Establishment(Base, TimestampMixin):
     #: how the point was obtained: exact | address | street | group; NULL without a point
     #: (kept with geom by a trigger, migration 0009_location_quality)
     location_quality: Mapped[str | None] = mapped_column(sa.String(16))
-    #: digital platforms it sells on (shopee, grabfood, zalo_shop, ...): the plan's ≥50 % target
+    #: e-commerce accounts it sells on (shopee, grabfood, zalo, ...): one of the four digital platforms
+    #: the plan's ≥50 % target counts (geomap.dashboard.indicators.digital_platform_parts)
     digital_platforms: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+    #: issues e-invoices; uses sales / management software (0017_indicators)
+    uses_e_invoice: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    uses_sales_software: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     #: last checked on site in survey mode, and by whom (0012_survey)
     verified_on: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     verified_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
@@ -313,8 +317,9 @@ class Inspection(Base, TimestampMixin):
     __table_args__ = (
         _check_in("kind", INSPECTION_KINDS, "ck_inspection_kind"),
         _check_in("result", INSPECTION_RESULTS, "ck_inspection_result"),
-        sa.Index("ix_inspection_establishment_date", "establishment_id", "inspected_on"),
         _check_in("made_via", INSPECTION_MADE_VIA, "ck_inspection_made_via"),
+        sa.Index("ix_inspection_made_via_date", "made_via", "inspected_on"),
+        sa.Index("ix_inspection_establishment_date", "establishment_id", "inspected_on"),
         sa.UniqueConstraint("client_id", name="uq_inspection_client_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -77,6 +77,8 @@ _LABELS = {
     "residential_group_id": ("Tổ dân phố", "Residential group"), "market_id": ("Chợ", "Market"),
     "tax_code": ("Mã số thuế", "Tax code"), "digital_payment": ("Thanh toán số", "Digital payment"),
     "digital_platforms": ("Nền tảng số", "Digital platforms"),
+    "uses_e_invoice": ("Dùng hóa đơn điện tử", "Issues e-invoices"),
+    "uses_sales_software": ("Dùng phần mềm bán hàng/quản lý", "Uses sales or management software"),
     "opening_hours": ("Giờ mở cửa", "Opening hours"), "employees": ("Số lao động", "Employees"),
     "opened_on": ("Ngày bắt đầu hoạt động", "Opened on"), "owner_name": ("Chủ cơ sở", "Owner"),
     "owner_id_number": ("Số CCCD", "ID number"), "phone": ("Điện thoại", "Phone"), "email": ("Thư điện tử", "E-mail"),
@@ -249,6 +251,12 @@ def _clean_establishment(conn: Connection, values: Mapping[str, Any], ward_id: i
             p.add("digital_platforms", f"không rõ: {', '.join(map(str, bad))}",
                   f"unknown: {', '.join(map(str, bad))}")
         out["digital_platforms"] = platforms
+    for flag in ("uses_e_invoice", "uses_sales_software"):
+        if flag in out:
+            if out[flag] is None or not isinstance(out[flag], bool):
+                p.add(flag, "phải là Có hoặc Không", "must be yes or no")
+            else:
+                out[flag] = bool(out[flag])
     if out.get("employees") is not None:
         try:
             out["employees"] = int(out["employees"])

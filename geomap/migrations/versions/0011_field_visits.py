@@ -33,9 +33,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("inspection", sa.Column("made_via", sa.String(16), server_default="staff_app", nullable=False))
-    op.create_check_constraint("ck_inspection_made_via", "inspection",
-                               "made_via IN ('field_app', 'staff_app', 'paper')")
+    # made_via is also added by 0017_indicators (which depends on this one): guarded, so a database that
+    # received 0017 first (a development copy) still upgrades
+    op.execute("ALTER TABLE inspection ADD COLUMN IF NOT EXISTS made_via varchar(16) NOT NULL DEFAULT 'staff_app'")
+    op.execute("""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'ck_inspection_made_via') THEN
+            ALTER TABLE inspection ADD CONSTRAINT ck_inspection_made_via
+              CHECK (made_via IN ('field_app', 'staff_app', 'paper'));
+          END IF;
+        END $$""")
     op.add_column("inspection", sa.Column("client_id", postgresql.UUID(as_uuid=True)))
     op.create_unique_constraint("uq_inspection_client_id", "inspection", ["client_id"])
     op.add_column("inspection", sa.Column("phone_geom", Geometry("POINT", srid=4326, spatial_index=False)))
