@@ -338,7 +338,7 @@ class Inspection(Base, TimestampMixin):
     #: the id the phone made for the submission; a replay is applied once
     client_id: Mapped[Any | None] = mapped_column(UUID(as_uuid=True))
     #: where the phone was when the result was saved, its accuracy, and how far that is from the establishment
-    phone_geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False), nullable=True)
+    phone_geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=True)
     phone_accuracy_m: Mapped[float | None] = mapped_column(sa.Float)
     distance_m: Mapped[float | None] = mapped_column(sa.Float)
     #: the phone's clock at saving (audit only; ``created_at``, the server's time, is the record)

@@ -243,7 +243,11 @@ def test_bad_input_is_refused_whole(conn, ward):
 def _public_codes(conn, ward_id) -> tuple[set[str], set[str], set[str]]:
     """Codes in the public OGC page, the public export read and the internal read."""
     layer = layers.get("establishments")
-    page = layer_reader.read_page(conn, layer, "public", limit=1000)
+    # the OGC page is city-wide: ask it for this ward's codes (another module may have loaded the demo ward,
+    # whose 6,000 establishments would fill a first page)
+    mine = [str(c) for c in conn.execute(sa.text("SELECT code FROM establishment WHERE ward_id = :w"),
+                                         {"w": ward_id}).scalars()]
+    page = layer_reader.read_page(conn, layer, "public", where={"code": mine}, limit=1000)
     exported = layer_reader.read(conn, layer, profile="public", ward_id=ward_id, geometry="bulk", sort="id")
     internal = layer_reader.read(conn, layer, profile="internal", ward_id=ward_id, geometry="bulk")
     return set(page.frame["code"]), set(exported["code"]), set(internal["code"])

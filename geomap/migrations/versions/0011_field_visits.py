@@ -46,6 +46,8 @@ def upgrade() -> None:
     op.add_column("inspection", sa.Column("client_id", postgresql.UUID(as_uuid=True)))
     op.create_unique_constraint("uq_inspection_client_id", "inspection", ["client_id"])
     op.add_column("inspection", sa.Column("phone_geom", Geometry("POINT", srid=4326, spatial_index=False)))
+    # every geometry column has its GiST index (tests/test_foundation_db.py): visits near a place, for audits
+    op.create_index("idx_inspection_phone_geom", "inspection", ["phone_geom"], postgresql_using="gist")
     op.add_column("inspection", sa.Column("phone_accuracy_m", sa.Float()))
     op.add_column("inspection", sa.Column("distance_m", sa.Float()))
     op.add_column("inspection", sa.Column("phone_time", sa.DateTime(timezone=True)))
@@ -71,9 +73,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("field_submission")
+    op.drop_index("idx_inspection_phone_geom", "inspection")
     for column in ("phone_time", "distance_m", "phone_accuracy_m", "phone_geom"):
         op.drop_column("inspection", column)
     op.drop_constraint("uq_inspection_client_id", "inspection")
     op.drop_column("inspection", "client_id")
-    op.drop_constraint("ck_inspection_made_via", "inspection")
-    op.drop_column("inspection", "made_via")
+    # made_via may already be gone with 0017_indicators' downgrade
+    op.execute("ALTER TABLE inspection DROP CONSTRAINT IF EXISTS ck_inspection_made_via")
+    op.execute("ALTER TABLE inspection DROP COLUMN IF EXISTS made_via")
