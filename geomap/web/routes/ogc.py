@@ -45,7 +45,7 @@ from sqlalchemy.engine import Engine
 from geomap import links
 from geomap.accounts import apikeys
 from geomap.errors import LocalizedError
-from geomap.ogc import api
+from geomap.ogc import api, tiles
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import DEFAULT_LIMIT, INT64_MAX, MAX_LIMIT, OGCError, wants_html
 from geomap.users import Profile
@@ -205,3 +205,113 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
     body, headers = api.item(_root(request), _url(request), request.query_params, engine, layer, profile, feature_id)
     return _respond(request, body, "item", media=api.GEOJSON, headers=headers)
 
+
+
+# --- OGC API – Tiles (vector tiles: geomap.ogc.tiles; documents and tiles built there) ----------------------
+
+_JSON_RESPONSE = {"content": {"application/json": {}}}
+_TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A Mapbox Vector Tile (empty body: nothing in the tile)",
+          "content": {tiles.MVT: {"schema": {"type": "string", "format": "binary"}}}},
+    304: {"description": "Not modified (If-None-Match matched the ETag)"},
+    400: {"description": "Malformed tile coordinates (OGC exception)", **_JSON_RESPONSE},
+    404: {"description": "Unknown collection, tile matrix set, tile matrix or tile (OGC exception)",
+          **_JSON_RESPONSE},
+}
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+def _tile_response(request: Request, engine: Engine, chosen: list, profile: Profile,
+                   tms: str, z: str, y: str, x: str) -> Response:
+    zi, yi, xi = tiles.tile_coords(tms, z, y, x)
+    body, etag = tiles.tile(engine, chosen, profile, zi, yi, xi, caches(request))
+    headers = tiles.headers(etag, profile)
+    if tiles.not_modified(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=tiles.MVT, headers=headers)
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets (WebMercatorQuad)", tags=["OGC API – Tiles"])
+@_guard
+def tile_matrix_sets(request: Request, f: str | None = None) -> Response:
+    tiles.params_checked(request.query_params)
+    return _json(tiles.tile_matrix_sets(_root(request)))
+
+
+@router.get("/tileMatrixSets/{tile_matrix_set_id}", summary="One tile matrix set", tags=["OGC API – Tiles"],
+            responses={404: {"description": "Unknown tile matrix set (OGC exception)", **_JSON_RESPONSE}})
+@_guard
+def tile_matrix_set(tile_matrix_set_id: str, request: Request, f: str | None = None) -> Response:
+    tiles.params_checked(request.query_params)
+    tiles.matrix_set(tile_matrix_set_id)
+    return _json(tiles.tile_matrix_set(_root(request)))
+
+
+@router.get("/tiles", summary="Vector tilesets of the dataset (all layers)", tags=["OGC API – Tiles"])
+@_guard
+def dataset_tilesets(request: Request, f: str | None = None, engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    profile = profile_for(request, engine)
+    return _json(tiles.tilesets(_root(request), tiles.dataset_layers(profile), profile, None))
+
+
+@router.get("/tiles/{tile_matrix_set_id}", summary="The dataset's vector tileset", tags=["OGC API – Tiles"],
+            responses={404: {"description": "Unknown tile matrix set (OGC exception)", **_JSON_RESPONSE}})
+@_guard
+def dataset_tileset(tile_matrix_set_id: str, request: Request, f: str | None = None,
+                    engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    tiles.matrix_set(tile_matrix_set_id)
+    profile = profile_for(request, engine)
+    return _json(tiles.tileset(_root(request), tiles.dataset_layers(profile), profile, None))
+
+
+@router.get("/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
+            summary="A vector tile of every layer", tags=["OGC API – Tiles"], response_class=Response,
+            responses=_TILE_RESPONSES)
+@_guard
+def dataset_tile(tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str, request: Request,
+                 engine: Engine = Depends(get_engine)) -> Response:
+    profile = profile_for(request, engine)
+    return _tile_response(request, engine, tiles.dataset_layers(profile), profile,
+                          tile_matrix_set_id, tile_matrix, tile_row, tile_col)
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection",
+            tags=["OGC API – Tiles"],
+            responses={404: {"description": "Unknown collection (OGC exception)", **_JSON_RESPONSE}})
+@_guard
+def collection_tilesets(collection_id: str, request: Request, f: str | None = None,
+                        engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    return _json(tiles.tilesets(_root(request), [layer], profile, layer.name))
+
+
+@router.get("/collections/{collection_id}/tiles/{tile_matrix_set_id}", summary="A collection's vector tileset",
+            tags=["OGC API – Tiles"],
+            responses={404: {"description": "Unknown collection or tile matrix set (OGC exception)",
+                             **_JSON_RESPONSE}})
+@_guard
+def collection_tileset(collection_id: str, tile_matrix_set_id: str, request: Request, f: str | None = None,
+                       engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    tiles.matrix_set(tile_matrix_set_id)
+    return _json(tiles.tileset(_root(request), [layer], profile, layer.name))
+
+
+@router.get("/collections/{collection_id}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
+            summary="A vector tile of a collection", tags=["OGC API – Tiles"], response_class=Response,
+            responses=_TILE_RESPONSES)
+@_guard
+def collection_tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str,
+                    request: Request, engine: Engine = Depends(get_engine)) -> Response:
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    return _tile_response(request, engine, [layer], profile, tile_matrix_set_id, tile_matrix, tile_row, tile_col)
