@@ -31,6 +31,7 @@ the view's per-row lookups only costs time) when the reader opened the connectio
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -469,8 +470,10 @@ def read_tile(
             and st.used | {ident, layer.id_field} <= columns_of(layer.count_source):
         st = _statement(layer, columns=columns, geometry="mvt", source=layer.count_source, **common)
     binds = {**st.binds, "tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name}
+    if layer.derive is not None and derived_names and not clustered:
+        return _derived_tile(bind, layer, binds, **common)
     join, joined = "", []
-    if layer.derive is not None and (st.derived or (derived_names and not clustered)):
+    if layer.derive is not None and st.derived:  # clusters of points filtered on a status
         frame = read(bind, layer, profile=profile, columns=[layer.id_field], ward_id=ward_id, bbox=bbox,
                      bbox_srid=crs.WEB_MERCATOR, where=where, geometry="bulk")
         joined = [] if clustered else derived_names
@@ -493,6 +496,61 @@ def read_tile(
     with db.read(bind) as conn:
         no_jit(bind, conn)
         tile = conn.execute(sa.text(sql), binds).scalar()
+    return bytes(tile or b"")
+
+
+#: SQL types of the fields' kinds in a derived tile's rows (what ST_AsMVT encodes: integers, floats, booleans;
+#: other types as their text, dates and times as PostgreSQL writes them, as in the other layers' tiles)
+_MVT_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "date": "date",
+              "datetime": "timestamptz", "list": "text[]"}
+
+
+def _plain(value: Any) -> Any:
+    """A value of a read row as JSON (None for SQL NULL and pandas' missing values)."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if not isinstance(value, (str, int, float, bool)):
+        return str(value)
+    return value
+
+
+def _derived_tile(bind: db.Bind, layer: Layer, binds: dict[str, Any], *, profile: Profile, **common: Any) -> bytes:
+    """A tile of a layer with derived fields: its rows read once (tile geometry made by ``ST_AsMVTGeom``),
+    the fields derived in Python, then encoded by ``ST_AsMVT`` from the rows handed back as JSON."""
+    fields = profile_fields(layer, profile)
+    stored = [f.name for f in fields if not f.derived]
+    inputs = [f.name for f in layer.stored_fields if not f.personal and f.name not in stored]
+    st = _statement(layer, columns=[*stored, *inputs], geometry="mvt", profile=profile, **common)
+    cols = ", ".join(f"s.{_q(c)}" for c in st.columns)
+    sql = f"SELECT {cols}, s.__fid, s.__mvt::text AS __g FROM ({st.select}) s WHERE s.__mvt IS NOT NULL"
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        frame = _bulk_frame(conn.execute(sa.text(sql), {**st.binds, **binds}))
+        if frame.empty:
+            return b""
+        frame = _filter_derived(layer.derive(frame), st.derived)
+        if frame.empty:
+            return b""
+        names = [f.name for f in fields if f.name != "id"]
+        keys = ["id", "__g", *names]
+        values = [frame["__fid"].tolist(), frame["__g"].tolist(),
+                  *(frame[n].tolist() if n in frame else [None] * len(frame) for n in names)]
+        records = [dict(zip(keys, (_plain(v) for v in row), strict=True)) for row in zip(*values, strict=True)]
+        text_id = feature_id(layer, profile)[1]
+        kinds = {f.name: f.kind for f in fields}
+        defs = ", ".join([f"id {'text' if text_id else 'bigint'}", "__g text",
+                          *(f"{_q(n)} {_MVT_TYPES.get(kinds[n], 'text')}" for n in names)])
+        props = ", ".join(["r.id", *(f"r.{_q(n)}" for n in names)])
+        tile = conn.execute(sa.text(
+            f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM (SELECT {props}, r.__g::geometry AS __mvt "
+            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({defs})) t"),
+            {"layer_name": layer.name, "rows": json.dumps(records, ensure_ascii=False)}).scalar()
     return bytes(tile or b"")
 
 
