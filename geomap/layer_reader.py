@@ -57,6 +57,8 @@ MVT_BUFFER = 64
 #: (``point_count``; ``id`` when the cell holds one point): at most (4096/64)² = 4,096 features a tile
 CLUSTER_BELOW_ZOOM = 15
 MVT_CELL = 64
+#: a point (or mixed-geometry) layer with more features than this in a tile is counted per cell at any zoom
+MAX_TILE_FEATURES = 1000
 #: half the width of EPSG:3857's square world, metres
 WEB_MERCATOR_HALF = 20037508.342789244
 Geometry = Literal["shapely", "bulk", "geojson", "mvt"]
@@ -450,8 +452,10 @@ def read_tile(
     (the profile's feature id, as in the OGC items) and the profile's fields, derived ones (statuses)
     included: they are computed in Python by the layer's ``derive`` (one :func:`read` of the tile's
     rows) and joined to the tile's statement by id. Below :data:`CLUSTER_BELOW_ZOOM` a point layer
-    gives one feature per :data:`MVT_CELL` cell (``point_count``, and ``id`` when alone), counted from
-    the layer's ``count_source`` table when it holds every column the read needs (``columns_of``).
+    gives one feature per :data:`MVT_CELL` cell (``point_count``, and ``id`` when alone; lines at their
+    centroid), counted from the layer's ``count_source`` table when it holds every column the read needs
+    (``columns_of``); so does a point or mixed layer with over :data:`MAX_TILE_FEATURES` features in the
+    tile at any zoom, which bounds a tile's size (at most (4096/64)² cells).
     Below the layer's ``min_zoom`` the tile is empty. Layers' tiles concatenate into one tile.
     """
     if z < layer.min_zoom:
@@ -460,16 +464,26 @@ def read_tile(
     bbox = tile_bounds(z, x, y, MVT_BUFFER / MVT_EXTENT)
     derived_names = [f.name for f in profile_fields(layer, profile) if f.derived]
     stored_names = [f.name for f in profile_fields(layer, profile) if not f.derived]
-    columns = [] if clustered else stored_names
     common = dict(profile=profile, ward_id=ward_id, bbox=bbox, bbox_srid=crs.WEB_MERCATOR, bbox_exact=False,
                   where=where, datetime_range=None, srid=crs.WGS84, lat_lon=False, repair=False, after=None,
                   fid=None, sort=None)
-    st = _statement(layer, columns=columns, geometry="mvt", **common)
-    ident = feature_id(layer, profile)[0]
-    if clustered and layer.count_source and columns_of is not None \
-            and st.used | {ident, layer.id_field} <= columns_of(layer.count_source):
-        st = _statement(layer, columns=columns, geometry="mvt", source=layer.count_source, **common)
-    binds = {**st.binds, "tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name}
+    tile_binds = {"tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name}
+    if layer.geometry_type in ("Point", "Geometry"):
+        # the id and geometry only, from the count_source table when it holds every column the read needs
+        light = _statement(layer, columns=[], geometry="mvt", **common)
+        ident = feature_id(layer, profile)[0]
+        if layer.count_source and columns_of is not None \
+                and light.used | {ident, layer.id_field} <= columns_of(layer.count_source):
+            light = _statement(layer, columns=[], geometry="mvt", source=layer.count_source, **common)
+        if not clustered:  # a crowded tile at any zoom: counted per cell too
+            with db.read(bind) as conn:
+                no_jit(bind, conn)
+                crowd = conn.execute(sa.text(
+                    f"SELECT count(*) FROM (SELECT 1 FROM ({light.select}) s WHERE s.__mvt IS NOT NULL "
+                    f"LIMIT :cap) c"), {**light.binds, **tile_binds, "cap": MAX_TILE_FEATURES + 1}).scalar()
+            clustered = crowd > MAX_TILE_FEATURES
+    st = light if clustered else _statement(layer, columns=stored_names, geometry="mvt", **common)
+    binds = {**st.binds, **tile_binds}
     if layer.derive is not None and derived_names and not clustered:
         return _derived_tile(bind, layer, binds, **common)
     join, joined = "", []

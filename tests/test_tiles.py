@@ -279,3 +279,17 @@ def test_a_tile_over_the_demo_ward_matches_the_database(client, engine, demo_war
     assert inside <= got <= in_envelope(engine, z, x, y, 0.02)
     assert len(got) == len(frame)  # each point once
 
+
+
+def test_a_crowded_tile_is_counted_per_cell_at_any_zoom(engine, ward, tmp_path, monkeypatch):
+    """Past MAX_TILE_FEATURES points in a tile, even at zoom 18, a tile holds cells (its size stays bounded)."""
+    import layers
+
+    z = 16
+    x, y = tile_of(ESTABLISHMENTS[0][3], ESTABLISHMENTS[0][4], z)
+    layer = layers.get("establishments")
+    full = decode(layer_reader.read_tile(engine, layer, "public", z, x, y), "establishments", z, x, y, tmp_path, "a")
+    assert "name" in full.columns and len(full) >= 2
+    monkeypatch.setattr(layer_reader, "MAX_TILE_FEATURES", len(full) - 1)
+    cells = decode(layer_reader.read_tile(engine, layer, "public", z, x, y), "establishments", z, x, y, tmp_path, "b")
+    assert "name" not in cells.columns and cells["point_count"].sum() == len(full)
