@@ -1,7 +1,8 @@
-"""Vector tiles (OGC API – Tiles): uncached and cached tiles over the demo ward, against GeoJSON pages.
+"""Vector tiles (OGC API – Tiles): uncached and cached tiles over the demo ward and city, against GeoJSON pages.
 
-Database ``geomap_bench_tiles`` of the private cluster, the demo ward loaded once (about 6,000
-establishments). Random tiles at zooms 12–18 (seeded) centred on random establishments of the ward:
+Databases ``geomap_bench_tiles`` (the demo ward, about 6,000 establishments) and
+``geomap_bench_tiles_city`` (``demo.load(scale=17)``: 15 wards, about 102,000) of the private cluster,
+loaded once and reused. Random tiles at zooms 12–18 (seeded) centred on random establishments:
 
 - uncached: the establishments collection's tile and the dataset tile (every public layer), made by
   PostGIS through :func:`geomap.ogc.tiles.tile` with the tile cache emptied before each one (the
@@ -30,6 +31,7 @@ from geomap.web import create_app
 
 WARD = "hoa-cuong"
 SEED = 14
+CITY_SCALE = 17
 N_TILES = 200
 N_GEOJSON = 40
 N_CACHED = 2000
@@ -56,11 +58,18 @@ def _lonlat(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 
 
 def run() -> dict:
-    url = _database("geomap_bench_tiles", WARD, 1)
+    figures = {"ward": _measure(_database("geomap_bench_tiles", WARD, 1), "demo ward")}
+    print()
+    figures["city"] = _measure(_database("geomap_bench_tiles_city", WARD, CITY_SCALE), "demo city (scale 17)")
+    return figures
+
+
+def _measure(url: str, title: str) -> dict:
+    print(f" {title}:")
     engine = db.get_engine(url)
     points = [(r["x"], r["y"]) for r in db.rows(engine, """
         SELECT ST_X(e.geom) x, ST_Y(e.geom) y FROM establishment e JOIN ward w ON w.id = e.ward_id
-        WHERE w.slug = :s AND e.geom IS NOT NULL""", {"s": WARD})]
+        WHERE (w.slug = :s OR :city) AND e.geom IS NOT NULL""", {"s": WARD, "city": "city" in title})]
     rng = random.Random(SEED)
     picks = []
     for _ in range(N_TILES):
@@ -71,7 +80,8 @@ def run() -> dict:
     establishments = [layers.get("establishments")]
     everything = list(api.collections_for("public").values())
     caches = OGCCaches()
-    figures: dict = {"establishments_in_ward": len(points), "tiles": N_TILES}
+    figures: dict = {"establishments": len(points), "tiles": N_TILES}
+    print(f"  {len(points)} establishments placed; {N_TILES} random tiles at zooms 12-18 centred on them")
     for label, chosen in (("establishments", establishments), ("dataset", everything)):
         tiles.tile(engine, chosen, "public", *picks[0], caches)  # warm: source tables, connections
         times, sizes, by_zoom = [], [], {}
