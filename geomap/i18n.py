@@ -100,6 +100,16 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "closed": ("Đã đóng cửa", "Closed"),
         "not_found": ("Không tìm thấy cơ sở", "Not found"),
     },
+    "inspection_made_via": {
+        "field_app": ("Ứng dụng hiện trường", "Field app"),
+        "staff_app": ("Ứng dụng cán bộ", "Staff app"),
+        "paper": ("Nhập lại từ biên bản giấy", "Entered from paper"),
+    },
+    "submission_status": {
+        "applied": ("Đã ghi", "Recorded"),
+        "conflict": ("Xung đột, chưa ghi", "Conflict, not recorded"),
+        "refused": ("Bị từ chối", "Refused"),
+    },
     "lives_inspection_type": {  # LIVES inspections.type (the open-data feed's own vocabulary)
         "initial": ("Kiểm tra lần đầu", "Initial"),
         "routine": ("Kiểm tra định kỳ hoặc đột xuất", "Routine"),
@@ -249,6 +259,7 @@ CATALOGS: dict[str, str] = {
     "import.geo.": "geomap.importing.messages",
     "import.match.": "geomap.importing.messages",
     "infra.": "geomap.ui.pages.infrastructure",
+    "fv.": "geomap.web.routes.field_visits",
     "insp.": "geomap.ui.pages.inspections",
     "map.": "geomap.ui.pages.map",
     "map.legend.": "geomap.map.view",
@@ -270,6 +281,7 @@ CATALOGS: dict[str, str] = {
     "mail.": "geomap.field_reports.mail",
     "wardpage.": "geomap.ui.pages.wards",
     "wardsetup.": "geomap.wards.setup",
+    "visit.": "geomap.inspections.field",
 }
 
 #: the strings of the app itself (prefix ``app.``)

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -27,6 +27,10 @@ OPERATING_STATUSES = ("active", "suspended", "closed")
 LICENCE_KINDS = ("business_registration", "food_safety_certificate", "food_safety_commitment", "other")
 INSPECTION_KINDS = ("periodic", "unannounced", "complaint", "follow_up")
 INSPECTION_RESULTS = ("pass", "violation", "closed", "not_found")
+#: how an inspection was recorded (0011_field_visits): the inspector's phone, the staff app, or later from paper
+INSPECTION_MADE_VIA = ("field_app", "staff_app", "paper")
+#: what became of a field-app submission (0011_field_visits); ``pending`` only inside the transaction applying it
+SUBMISSION_STATUSES = ("pending", "applied", "conflict", "refused")
 PAYMENT_METHODS = ("qr_bank", "pos_card", "e_wallet", "bank_transfer")
 #: digital platforms an establishment sells or takes orders on (``establishment.digital_platforms``)
 DIGITAL_PLATFORMS = ("shopee", "lazada", "tiktok_shop", "grabfood", "shopeefood", "be", "zalo", "facebook",
@@ -225,8 +229,12 @@ class Establishment(Base, TimestampMixin):
     #: how the point was obtained: exact | address | street | group; NULL without a point
     #: (kept with geom by a trigger, migration 0009_location_quality)
     location_quality: Mapped[str | None] = mapped_column(sa.String(16))
-    #: digital platforms it sells on (shopee, grabfood, zalo_shop, ...): the plan's ≥50 % target
+    #: e-commerce accounts it sells on (shopee, grabfood, zalo, ...): one of the four digital platforms
+    #: the plan's ≥50 % target counts (geomap.dashboard.indicators.digital_platform_parts)
     digital_platforms: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+    #: issues e-invoices; uses sales / management software (0017_indicators)
+    uses_e_invoice: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    uses_sales_software: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     #: last checked on site in survey mode, and by whom (0012_survey)
     verified_on: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     verified_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
@@ -309,7 +317,10 @@ class Inspection(Base, TimestampMixin):
     __table_args__ = (
         _check_in("kind", INSPECTION_KINDS, "ck_inspection_kind"),
         _check_in("result", INSPECTION_RESULTS, "ck_inspection_result"),
+        _check_in("made_via", INSPECTION_MADE_VIA, "ck_inspection_made_via"),
+        sa.Index("ix_inspection_made_via_date", "made_via", "inspected_on"),
         sa.Index("ix_inspection_establishment_date", "establishment_id", "inspected_on"),
+        sa.UniqueConstraint("client_id", name="uq_inspection_client_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     establishment_id: Mapped[int] = mapped_column(sa.ForeignKey("establishment.id", ondelete="CASCADE"))
@@ -322,7 +333,41 @@ class Inspection(Base, TimestampMixin):
     violations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     notes: Mapped[str | None] = mapped_column(sa.Text)
     follow_up_due: Mapped[dt.date | None] = mapped_column(sa.Date)
+    #: field_app | staff_app | paper (0011_field_visits)
+    made_via: Mapped[str] = mapped_column(sa.String(16), server_default="staff_app")
+    #: the id the phone made for the submission; a replay is applied once
+    client_id: Mapped[Any | None] = mapped_column(UUID(as_uuid=True))
+    #: where the phone was when the result was saved, its accuracy, and how far that is from the establishment
+    phone_geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False), nullable=True)
+    phone_accuracy_m: Mapped[float | None] = mapped_column(sa.Float)
+    distance_m: Mapped[float | None] = mapped_column(sa.Float)
+    #: the phone's clock at saving (audit only; ``created_at``, the server's time, is the record)
+    phone_time: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     establishment: Mapped[Establishment] = relationship(back_populates="inspections")
+
+
+class FieldSubmission(Base):
+    """A result the field app sent, whatever became of it: applied, conflict or refused (0011_field_visits)."""
+
+    __tablename__ = "field_submission"
+    __table_args__ = (
+        _check_in("status", SUBMISSION_STATUSES, "ck_field_submission_status"),
+        sa.Index("ix_field_submission_user_date", "user_id", "route_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[Any] = mapped_column(UUID(as_uuid=True), unique=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    ward_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
+    establishment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("establishment.id", ondelete="SET NULL"))
+    route_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    inspection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspection.id", ondelete="SET NULL"))
+    #: what the phone sent (photos summarised by name and size)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    #: why it was not applied: [{"code", "vi", "en"}]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    received_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class InspectionRoute(Base):

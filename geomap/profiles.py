@@ -26,6 +26,8 @@ from geomap.errors import BoundaryError, LocalizedError, UnknownWard
 #: inspections), used for every key a ward's own profile file leaves out
 PLAN_DEFAULTS: dict[str, Any] = {
     "targets": {
+        "digital_platform_share": {2026: 0.50, 2028: 0.70, 2030: 0.85},
+        # kept for ward files written before 0017: no indicator reads it (digital_platform_share is the plan's)
         "digital_payment_share": {2026: 0.50, 2028: 0.70, 2030: 0.85},
         "stall_qr_pos_share": {2026: 0.60, 2028: 0.80, 2030: 1.00},
         "digital_inspection_share": {2025: 0.50, 2030: 0.70},

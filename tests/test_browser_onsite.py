@@ -1,8 +1,8 @@
-"""The on-site page in headless Chromium at phone size: sign in as an inspector, record a violation.
+"""The retired on-site page and the planning page in headless Chromium.
 
 A committed ward with a ward office, two food businesses and a saved route for today; the
-inspector signs in on /onsite, records a violation at the first stop, and the page, the
-inspection history, the derived food-safety status and the map layer all show it.
+inspector signs in on /onsite and is sent to the field app (recording results on site is
+tests/test_browser_field.py); the planning page ranks and plans.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import pytest
 import sqlalchemy as sa
 from staff_app import browser_page, running_app, sign_in, sign_in_to_page
 
-import layers
-from geomap import auth, layer_reader
+from geomap import auth, config
 from geomap.inspections import planning, routing
 
 PASSWORD = "mật-khẩu-hiện-trường"
@@ -58,7 +57,8 @@ def app_url(database_url, site) -> Iterator[str]:
         yield url
 
 
-def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, engine):
+def test_onsite_page_links_to_the_field_app(chromium_path, app_url, site):
+    """The Streamlit on-site page is retired: it sends the inspector to the field app's "Today"."""
     with browser_page(chromium_path, width=390, height=844, is_mobile=True, has_touch=True) as page:
         sign_in(page, f"{app_url}/onsite", "os.kiemtra", PASSWORD)
         page.get_by_text("Đang đăng nhập", exact=False).first.wait_for(state="attached")
@@ -67,34 +67,12 @@ def test_inspector_records_a_violation_on_a_phone(chromium_path, app_url, site, 
             page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button') \
                 .first.click()
             page.locator('[data-testid="stSidebarNav"]').get_by_text("Kiểm tra tại chỗ", exact=True).click()
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            if sidebar.get_attribute("aria-expanded") == "true" or sidebar.get_attribute("data-collapsed") == "false":
-                page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
         page.get_by_role("heading", name="Kiểm tra tại hiện trường").wait_for()
-        page.get_by_text("Đã ghi 0/2 điểm").wait_for()
-        first = site["first"]
-        page.get_by_text(first.name, exact=False).first.wait_for()
-        links = page.locator('a[href^="https://www.google.com/maps/dir/?api=1"]')
-        links.first.wait_for()
-        assert links.count() >= 2
-        assert "travelmode=two-wheeler" in links.first.get_attribute("href")
-
-        form = page.locator('[data-testid="stForm"]').first
-        form.get_by_text("Vi phạm", exact=True).click()
-        form.get_by_label("Ghi chú").fill("Không có GCN ATTP; bếp <chưa> sạch")
-        form.get_by_role("button", name="Lưu kết quả").click()
-        follow = dt.date.today() + dt.timedelta(days=30)
-        page.get_by_text(f"Đã lưu; lịch tái kiểm tra: {follow.strftime('%d/%m/%Y')}.").wait_for()
-        page.get_by_text("Đã ghi 1/2 điểm").wait_for()
-
-    with engine.connect() as c:
-        row = c.execute(sa.text("SELECT result, notes, inspector_id, follow_up_due FROM inspection "
-                                "WHERE establishment_id = :e"), {"e": first.id}).mappings().one()
-        assert row["result"] == "violation" and row["inspector_id"] == site["inspector"].id
-        assert row["notes"] == "Không có GCN ATTP; bếp <chưa> sạch" and row["follow_up_due"] == follow
-        mapped = layer_reader.read(c, layers.registry()["establishments"], ward_id=site["ward_id"]).set_index("id")
-        assert mapped.loc[first.id, "food_safety_status"] == "violation"
-        assert mapped.loc[first.id, "last_inspection_result"] == "violation"
+        page.get_by_text("ứng dụng hiện trường", exact=False).first.wait_for()
+        link = page.locator('a[href$="/field/today"]')
+        link.first.wait_for()
+        assert link.first.get_attribute("href") == f"{config.PUBLIC_BASE_URL}/field/today"
+        assert page.locator('[data-testid="stForm"]').count() == 0  # no forms left on this page
 
 
 def test_planning_page_ranks_plans_and_offers_downloads(chromium_path, app_url, site):

@@ -59,14 +59,30 @@ def small(conn):
             "deadline_at, resolved_at, geom) VALUES (:w, :p, 'garbage', 'x', 'web', :s, '2026-10-01', "
             "CAST(:d AS timestamptz), CAST(:r AS timestamptz), ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"),
             {"w": w.id, "p": f"test-{i}", "s": status, "d": deadline, "r": resolved, "lon": lon, "lat": lat})
-    for code, pilot, accepts in (("MK1", True, [True, True, True, False]), ("MK2", False, [False, False])):
+    # stalls (accepts QR/POS, dates an officer saw a QR/POS payment): only evidence in the period counts
+    for code, pilot, stalls in (("MK1", True, [(True, ["2026-10-15", "2025-11-01"]), (True, ["2026-08-01"]),
+                                               (True, []), (False, [])]),
+                                ("MK2", False, [(True, ["2026-11-01"]), (False, [])])):
         mid = conn.execute(sa.text(
             "INSERT INTO market (ward_id, code, name, is_pilot_smart_market, geom) VALUES (:w, :c, :nm, :p, "
             "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id"),
             {"w": w.id, "c": f"TEST-{code}", "nm": f"Chợ {code}", "p": pilot, "lon": lon, "lat": lat}).scalar_one()
-        for n, ok in enumerate(accepts):
-            conn.execute(sa.text("INSERT INTO stall (market_id, stall_no, accepts_qr_pos) VALUES (:m, :n, :a)"),
-                         {"m": mid, "n": str(n), "a": ok})
+        for n, (ok, seen) in enumerate(stalls):
+            sid = conn.execute(sa.text("INSERT INTO stall (market_id, stall_no, accepts_qr_pos) VALUES (:m, :n, :a) "
+                                       "RETURNING id"), {"m": mid, "n": str(n), "a": ok}).scalar_one()
+            for day in seen:
+                conn.execute(sa.text("INSERT INTO stall_payment_evidence (stall_id, method, seen_on, seen_by) "
+                                     "VALUES (:s, 'qr_bank', CAST(:d AS date), 'Cán bộ thử')"), {"s": sid, "d": day})
+    # digital tools: E4 issues e-invoices, E8 uses sales software, E9 (suspended) both, E2 none of the four
+    for code, col in (("E4", "uses_e_invoice"), ("E8", "uses_sales_software"), ("E9", "uses_e_invoice")):
+        conn.execute(sa.text(f"UPDATE establishment SET {col} = true WHERE id = :i"), {"i": ids[code]})
+    conn.execute(sa.text("UPDATE establishment SET digital_platforms = ARRAY['shopee'] WHERE id = :i"),
+                 {"i": ids["E10"]})
+    # how inspections were recorded: E8's on the phone, E10's from paper, a paper one of E3 in November
+    conn.execute(sa.text("UPDATE inspection SET made_via = 'field_app' WHERE establishment_id = :i"), {"i": ids["E8"]})
+    conn.execute(sa.text("UPDATE inspection SET made_via = 'paper' WHERE establishment_id = :i"), {"i": ids["E10"]})
+    conn.execute(sa.text("INSERT INTO inspection (establishment_id, inspected_on, kind, result, made_via) "
+                         "VALUES (:i, '2026-11-05', 'periodic', 'pass', 'paper')"), {"i": ids["E3"]})
     # digital-payment history of E4: gained a method in September, lost it in October
     for at, before, after in (("2026-09-10", [], ["qr_bank"]), ("2026-10-20", ["qr_bank"], [])):
         conn.execute(sa.text(
@@ -83,20 +99,25 @@ def test_ward_indicators_match_the_hand_computed_values(conn, small) -> None:
     board = dashboard.compute(frames, profiles.get("hoa-cuong"), TODAY)
     s = board.summary
     got = {k: (int(s.loc[k, "num"]), int(s.loc[k, "den"])) for k in s.index}
+    assert board.period == dashboard.Period(2026, 10, "quarter")  # the quarter of the day by default
     assert got == {
+        "digital_platform_share": (7, 8),    # payment E1 E3 E6 E7 E10, e-invoice E4, software E8; not E2
         "digital_payment_share": (5, 8),     # E1 E3 E6 E7 E10 of 8 active
         "licensed_share": (6, 8),            # E2 expired, E4 missing; E3 expiring counts
         "food_safety_share": (3, 5),         # E1 certified, E2 and E10 committed; E6 expired, E8 violation
         "inspections_overdue": (3, 6),       # E2 never inspected, E6 > 12 months, E7 follow-up passed
         "reports_on_time": (2, 4),           # on time + no deadline; late, open past deadline; not due, dup
-        "stall_qr_pos_share": (3, 4),        # pilot market only
+        "stall_qr_pos_share": (1, 4),        # pilot market, evidence in Q4: stall 0 only (1: Q3; 2: flag only)
+        "digital_inspection_share": (1, 2),  # Q4: E8 on the phone, E3 from paper
     }
     assert s.loc["digital_payment_share", "value"] == pytest.approx(0.625)
-    assert s.loc["digital_payment_share", "target"] == 0.50 and s.loc["digital_payment_share", "met"] is True
-    assert s.loc["stall_qr_pos_share", "target"] == 0.60 and s.loc["stall_qr_pos_share", "met"] is True
+    assert s.loc["digital_platform_share", "target"] == 0.50 and s.loc["digital_platform_share", "met"] is True
+    assert pd.isna(s.loc["digital_payment_share", "target"])  # the plan's target is about digital platforms
+    assert s.loc["digital_inspection_share", "target"] == 0.70 and s.loc["digital_inspection_share", "met"] is False
+    assert s.loc["stall_qr_pos_share", "target"] == 0.60 and s.loc["stall_qr_pos_share", "met"] is False
     assert s.loc["inspections_overdue", "value"] == 3 and pd.isna(s.loc["licensed_share", "target"])
     assert indicators.summary(indicators.indicator_parts(frames, TODAY), profiles.get("hoa-cuong"), 2028) \
-        .loc["digital_payment_share", "target"] == 0.70
+        .loc["digital_platform_share", "target"] == 0.70
 
 
 def test_indicators_per_residential_group(conn, small) -> None:
@@ -139,11 +160,18 @@ def test_choropleth_and_excel_report_in_vietnamese(conn, small) -> None:
     buf = io.BytesIO()
     dashboard.write_report(frames, profiles.get("hoa-cuong"), "Phường Thử nghiệm", "2026-Q4", buf, today=TODAY)
     wb = load_workbook(io.BytesIO(buf.getvalue()))
-    assert wb.sheetnames == ["Tổng hợp", "Theo tổ dân phố", "Hoạt động trong kỳ", "Xu hướng theo tháng"]
+    assert wb.sheetnames == ["Tổng hợp", "Theo tổ dân phố", "Hoạt động trong kỳ", "Chỉ tiêu qua các kỳ",
+                             "Xu hướng theo tháng"]
+    trend = [r for r in wb["Chỉ tiêu qua các kỳ"].iter_rows(min_row=2, values_only=True)
+             if r[0] == "Quầy/sạp giao dịch QR/POS"]
+    assert [r[1] for r in trend][-3:] == ["2026-Q2", "2026-Q3", "2026-Q4"] and trend[-2][2:4] == (1, 4)
     rows = {r[0]: r for r in wb["Tổng hợp"].iter_rows(values_only=True) if r and r[0]}
-    assert rows["Cơ sở sử dụng thanh toán số"][1:6] == (5, 8, 0.625, 0.5, "Đạt")
+    assert rows["Cơ sở sử dụng nền tảng số"][1:6] == (7, 8, 0.875, 0.5, "Đạt")
+    assert rows["Cơ sở sử dụng thanh toán số"][1:6] == (5, 8, 0.625, None, None)
+    assert rows["Quầy/sạp giao dịch QR/POS"][1:6] == (1, 4, 0.25, 0.6, "Chưa đạt")
+    assert "hóa đơn điện tử" in rows["Cơ sở sử dụng nền tảng số"][6]  # the definition is in the report
     activity = {r[0]: r[1] for r in wb["Hoạt động trong kỳ"].iter_rows(min_row=2, values_only=True)}
-    assert activity["Phản ánh tiếp nhận"] == 6 and activity["Lượt kiểm tra"] == 1
+    assert activity["Phản ánh tiếp nhận"] == 6 and activity["Lượt kiểm tra"] == 2
     notice = i18n.t("app.synthetic_notice", "vi")
     assert notice not in rows  # real records carry no label
     month = io.BytesIO()
@@ -160,20 +188,58 @@ def test_choropleth_and_excel_report_in_vietnamese(conn, small) -> None:
     ("2026-10", (dt.date(2026, 10, 1), dt.date(2026, 10, 31))),
     ("2026-Q3", (dt.date(2026, 7, 1), dt.date(2026, 9, 30))),
     ("2024-02", (dt.date(2024, 2, 1), dt.date(2024, 2, 29))),
+    ("2026-H1", (dt.date(2026, 1, 1), dt.date(2026, 6, 30))),
+    ("2026-h2", (dt.date(2026, 7, 1), dt.date(2026, 12, 31))),
+    ("2026", (dt.date(2026, 1, 1), dt.date(2026, 12, 31))),
 ])
 def test_periods(period, expected) -> None:
     assert dashboard.parse_period(period) == expected
 
 
-@pytest.mark.parametrize("bad", ["2026-13", "2026-Q5", "Q3", "tháng 10"])
+@pytest.mark.parametrize("bad", ["2026-13", "2026-Q5", "2026-H3", "Q3", "tháng 10", "26"])
 def test_bad_periods_say_what_is_expected(bad) -> None:
     with pytest.raises(GeomapError, match="YYYY-MM"):
         dashboard.parse_period(bad)
 
 
+def test_every_kind_of_period_and_the_trend(conn, small) -> None:
+    w, _ = small
+    frames = dashboard.load_frames(conn, w.id)
+
+    def parts(period: str) -> dict[str, tuple[int, int]]:
+        s = dashboard.compute(frames, profiles.get("hoa-cuong"), TODAY, period=period, trend_periods=0).summary
+        return {k: (int(s.loc[k, "num"]), int(s.loc[k, "den"])) for k in s.index}
+
+    month, q3, h2, year = parts("2026-10"), parts("2026-Q3"), parts("2026-H2"), parts("2026")
+    assert month["reports_on_time"] == (1, 1)            # only the one closed on 5 October
+    assert month["digital_inspection_share"] == (1, 1)   # E8, on the phone
+    assert q3["stall_qr_pos_share"] == (1, 4) and q3["digital_inspection_share"] == (1, 1)  # E7 in September
+    assert h2["stall_qr_pos_share"] == (2, 4)            # stalls 0 and 1; stall 2 never proven
+    assert year["digital_inspection_share"] == (3, 5)    # E1 E7 E8 of E1 E3 E7 E8 E10
+    assert year["stall_qr_pos_share"] == (2, 4) and parts("2025")["stall_qr_pos_share"] == (1, 4)
+    assert parts("2026-H1")["reports_on_time"] == (0, 0)
+    board = dashboard.compute(frames, profiles.get("hoa-cuong"), TODAY, period="2026-Q4", trend_periods=4)
+    trend = board.trend.set_index(["key", "period"])
+    assert list(board.trend["period"].unique()) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert tuple(trend.loc[("digital_inspection_share", "2026-Q1"), ["num", "den"]]) == (0, 1)  # E10 on paper
+    assert tuple(trend.loc[("digital_inspection_share", "2026-Q2"), ["num", "den"]]) == (1, 1)
+    assert trend.loc[("stall_qr_pos_share", "2026-Q4"), "value"] == 0.25
+    wide = dashboard.trend_table(board.trend, "en")
+    assert list(wide.index) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert wide.loc["2026-Q3", "Inspections done digitally"] == 1.0
+    assert dashboard.compute(frames, None, TODAY, period="2026-11").today == TODAY  # a running period ends today
+    with pytest.raises(GeomapError):
+        dashboard.write_report(frames, profiles.get("hoa-cuong"), "x", "2027-H1", io.BytesIO(), today=TODAY)
+
+
 def test_the_demo_ward_dashboard_computes(conn, demo_ward) -> None:
     frames = dashboard.load_frames(conn, demo_ward["id"])
     board = dashboard.compute(frames, profiles.get("hoa-cuong"))
+    s = board.summary
     assert len(board.by_group) == 312
-    assert 0 < board.summary.loc["licensed_share", "value"] < 1
-    assert board.summary.loc["digital_payment_share", "den"] > 1000
+    assert 0 < s.loc["licensed_share", "value"] < 1
+    assert s.loc["digital_payment_share", "den"] > 1000
+    # every indicator the plan measures has something to count in the demo
+    assert s.loc["digital_payment_share", "value"] < s.loc["digital_platform_share", "value"] < 1
+    assert 0 < s.loc["stall_qr_pos_share", "value"] < 1
+    assert 0 < s.loc["digital_inspection_share", "value"] < 1

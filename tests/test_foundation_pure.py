@@ -36,9 +36,9 @@ def test_default_profile_is_hoa_cuong_with_vn2000_grid():
     assert p.name == "Phường Hòa Cường"
     assert p.local_srid == 5899
     assert pyproj.CRS.from_epsg(5899).name == "VN-2000 / TM-3 107-45"
-    assert p.target("digital_payment_share", 2026) == 0.50
-    assert p.target("digital_payment_share", 2027) == 0.70
-    assert p.target("digital_payment_share", 2031) is None
+    assert p.target("digital_platform_share", 2026) == 0.50
+    assert p.target("digital_platform_share", 2027) == 0.70
+    assert p.target("digital_platform_share", 2031) is None
     assert set(profiles.available()) >= {"hoa-cuong", "thanh-khe"}
 
 

@@ -66,6 +66,12 @@ def test_template_and_dashboard_report(cli_db, tmp_path) -> None:
     first = [r[0] for r in wb["Tổng hợp"].iter_rows(max_row=8, values_only=True)]
     assert i18n.t("app.synthetic_notice", "vi") in first  # the demo ward is synthetic, and the report says so
     assert cli.main(["dashboard", "report", str(tmp_path / "x.xlsx"), "--period", "2026-13"]) == 1
+    half = f"{dt.date.today().year}-H{(dt.date.today().month - 1) // 6 + 1}"
+    for period in (half, str(dt.date.today().year)):  # half-years and years too (issue 17)
+        assert cli.main(["dashboard", "report", str(tmp_path / f"{period}.xlsx"), "--period", period]) == 0
+        summary = {r[0]: r for r in load_workbook(tmp_path / f"{period}.xlsx")["Tổng hợp"].iter_rows(values_only=True)
+                   if r and r[0]}
+        assert summary["Kỳ báo cáo"][1] == period and summary["Quầy/sạp giao dịch QR/POS"][1] > 0
 
 
 def test_import_as_a_named_user_checks_rights_and_names_them(cli_db, tmp_path, capsys, database_url) -> None:

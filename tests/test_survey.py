@@ -177,11 +177,13 @@ def test_a_good_fix_pins_without_confirmation_and_the_check_saves_the_fields(con
     officer = ward["users"]["data_officer"]
     made = _make(conn, ward, "Tạp Hóa Cũ", AT["f"])
     changes = {"name": "Tạp Hóa Mới", "opening_hours": "06:00-21:00", "digital_payment": ["qr_bank", "e_wallet"],
-               "digital_platforms": ["shopee", "zalo"], "address": "12 Đường Thử"}
+               "digital_platforms": ["shopee", "zalo"], "address": "12 Đường Thử", "uses_e_invoice": True,
+               "uses_sales_software": False}
     saved = capture.check(conn, officer, made["code"], expected_version=made["version"], changes=changes,
                           here=Position(*AT["f"], 8), photo=_jpeg_with_exif(), photo_name="mat-tien.jpg")
-    row = conn.execute(sa.text("SELECT name, opening_hours, digital_payment, digital_platforms, address, search_key "
-                               "FROM establishment WHERE id = :i"), {"i": made["id"]}).mappings().one()
+    row = conn.execute(sa.text("SELECT name, opening_hours, digital_payment, digital_platforms, address, search_key, "
+                               "uses_e_invoice, uses_sales_software FROM establishment WHERE id = :i"),
+                       {"i": made["id"]}).mappings().one()
     assert dict(row) | {"search_key": None} == {**changes, "search_key": None}
     assert "tap hoa moi" in row["search_key"]
     stored = conn.execute(sa.text("SELECT content, taken_by FROM establishment_photo WHERE id = :p"),
@@ -441,6 +443,7 @@ def test_pages_worklist_pin_with_confirmation_csrf_and_conflict(web):
     assert "Gần đúng: trên đường/kiệt" in listing.text and "no-store" in listing.headers["cache-control"]
     form = c.get(f"/field/survey/{near['code']}", headers=PAGE)
     assert form.status_code == 200 and f'name="version" value="{near["version"]}"' in form.text
+    assert 'name="uses_e_invoice" value="1">' in form.text  # the digital tools are surveyed too, unticked here
     post = {"version": str(near["version"]), "name": "Quán Web Gần", "opening_hours": "06:00-22:00",
             "digital_payment": ["qr_bank"], "digital_platforms": ["grabfood", "zalo"], "lon": str(WX + 0.0021),
             "lat": str(WY + 0.005), "accuracy": "45", "pin": "1"}

@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("dashboard", help="the ward dashboard's Excel report")
     d.add_argument("action", choices=["report"])
     d.add_argument("file")
-    d.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter)")
+    d.add_argument("--period", required=True,
+                   help="YYYY-MM (month), YYYY-Qn (quarter), YYYY-Hn (half-year) or YYYY (year)")
     d.add_argument("--ward", default=None)
     d.add_argument("--lang", choices=["vi", "en"], default=None)
     d.set_defaults(func=run_dashboard)

@@ -19,6 +19,7 @@ def load_frames(bind: db.Bind, ward_id: int) -> Frames:
             return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
         est = q("SELECT o.id, o.code, o.name, o.residential_group_id, o.operating_status, o.digital_payment, "
+                "o.digital_platforms, e.uses_e_invoice, e.uses_sales_software, "
                 "o.food_safety_applicable, o.registration_issued_on, o.registration_expires_on, "
                 "o.registration_revoked_on, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
                 "o.fs_certificate_revoked_on, o.fs_commitment_issued_on, o.fs_commitment_revoked_on, "
@@ -29,6 +30,8 @@ def load_frames(bind: db.Bind, ward_id: int) -> Frames:
                     "g.id AS residential_group_id FROM field_report r LEFT JOIN LATERAL (SELECT id FROM "
                     "residential_group g WHERE g.ward_id = r.ward_id AND ST_Covers(g.geom, r.geom) ORDER BY id "
                     "LIMIT 1) g ON true WHERE r.ward_id = :w")
+        evidence = q("SELECT p.stall_id, p.seen_on FROM stall_payment_evidence p JOIN stall s ON s.id = p.stall_id "
+                     "JOIN market m ON m.id = s.market_id WHERE m.ward_id = :w")
         stalls = q("SELECT s.id, s.accepts_qr_pos, m.is_pilot_smart_market, "
                    "COALESCE(e.residential_group_id, g.id) AS residential_group_id FROM stall s "
                    "JOIN market m ON m.id = s.market_id LEFT JOIN establishment e ON e.id = s.establishment_id "
@@ -36,7 +39,7 @@ def load_frames(bind: db.Bind, ward_id: int) -> Frames:
                    "ST_Covers(g.geom, m.geom) ORDER BY id LIMIT 1) g ON true WHERE m.ward_id = :w")
         licences = q("SELECT l.kind, l.issued_on, e.residential_group_id FROM licence l "
                      "JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = :w")
-        inspections = q("SELECT n.inspected_on, n.result, n.kind, e.residential_group_id FROM inspection n "
+        inspections = q("SELECT n.inspected_on, n.result, n.kind, n.made_via, e.residential_group_id FROM inspection n "
                         "JOIN establishment e ON e.id = n.establishment_id WHERE e.ward_id = :w")
         groups = q("SELECT id, code, name, ST_AsBinary(ST_SimplifyPreserveTopology(geom, 0.00003)) AS wkb "
                    "FROM residential_group WHERE ward_id = :w ORDER BY code")
@@ -53,5 +56,5 @@ def load_frames(bind: db.Bind, ward_id: int) -> Frames:
             "WHERE a.entity_type = 'establishment' AND e.ward_id = :w"), {"w": ward_id}).scalar()
     geoms = shapely.from_wkb([bytes(b) for b in groups["wkb"]]) if len(groups) else []
     gdf = gpd.GeoDataFrame(groups.drop(columns="wkb"), geometry=list(geoms), crs="EPSG:4326")
-    return Frames(est, reports, stalls, licences, inspections, gdf, history,
-                  pd.Timestamp(since) if since is not None else None)
+    return Frames(est, reports, stalls, licences, inspections, gdf, payment_history=history,
+                  stall_evidence=evidence, tracking_since=pd.Timestamp(since) if since is not None else None)

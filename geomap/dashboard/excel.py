@@ -1,35 +1,18 @@
-"""The dashboard's monthly / quarterly Excel report (openpyxl), Vietnamese by default."""
+"""The dashboard's Excel report for a month, quarter, half-year or year (openpyxl), Vietnamese by default."""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import io
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from geomap import i18n, status
 from geomap.dashboard.indicators import ACTIVITY_LABELS, BY_KEY, INDICATORS, Frames, compute
+from geomap.dashboard.periods import parse
 from geomap.errors import GeomapError
 from geomap.profiles import WardProfile
-
-
-def parse_period(period: str) -> tuple[dt.date, dt.date]:
-    """``2026-10`` (a month) or ``2026-Q3`` (a quarter) -> (first day, last day)."""
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", period.strip())
-    if m:
-        y, mo = int(m[1]), int(m[2])
-        if not 1 <= mo <= 12:
-            raise GeomapError(f"The period '{period}' has no month {mo}; use YYYY-MM or YYYY-Qn.")
-        return dt.date(y, mo, 1), dt.date(y, mo, calendar.monthrange(y, mo)[1])
-    m = re.fullmatch(r"(\d{4})-[Qq]([1-4])", period.strip())
-    if m:
-        y, q = int(m[1]), int(m[2])
-        last = 3 * q
-        return dt.date(y, last - 2, 1), dt.date(y, last, calendar.monthrange(y, last)[1])
-    raise GeomapError(f"The period '{period}' is not understood; use YYYY-MM (e.g. 2026-10) or YYYY-Qn (2026-Q3).")
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "dashboard.report.title": ("BÁO CÁO CHỈ SỐ BẢN ĐỒ SỐ KINH DOANH", "BUSINESS DIGITAL MAP INDICATOR REPORT"),
@@ -44,6 +27,8 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "dashboard.report.met": ("Đánh giá", "Assessment"),
     "dashboard.report.met_yes": ("Đạt", "Met"),
     "dashboard.report.met_no": ("Chưa đạt", "Not met"),
+    "dashboard.report.definition": ("Cách tính", "Definition"),
+    "dashboard.report.indicator_trend_sheet": ("Chỉ tiêu qua các kỳ", "Indicators by period"),
     "dashboard.report.summary_sheet": ("Tổng hợp", "Summary"),
     "dashboard.report.groups_sheet": ("Theo tổ dân phố", "By residential group"),
     "dashboard.report.activity_sheet": ("Hoạt động trong kỳ", "Activity in period"),
@@ -51,10 +36,12 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "dashboard.report.group": ("Tổ dân phố", "Residential group"),
     "dashboard.report.month": ("Tháng", "Month"),
     "dashboard.report.note": (
-        "Trạng thái giấy phép và ATTP được tính theo hồ sơ hiện có tại ngày lập, đối chiếu với ngày cuối kỳ. "
+        "Trạng thái giấy phép, ATTP và nền tảng số được tính theo hồ sơ hiện có tại ngày lập, đối chiếu với ngày "
+        "cuối kỳ; quầy/sạp QR/POS, kiểm tra số và phản ánh tính theo sự việc ghi nhận trong kỳ. "
         "Xu hướng thanh toán số bắt đầu từ khi hệ thống ghi nhật ký thay đổi.",
-        "Licence and food-safety statuses are derived from the records held on the generation date, evaluated "
-        "at the period end. The digital-payment trend starts when change tracking started."),
+        "Licence, food-safety and digital-platform figures are derived from the records held on the generation "
+        "date, evaluated at the period end; stall QR/POS, digital inspections and reports count what was "
+        "recorded within the period. The digital-payment trend starts when change tracking started."),
     "dashboard.report.trend_starts": ("Theo dõi thanh toán số bắt đầu từ", "Digital-payment tracking starts"),
     "dashboard.report.no_tracking": ("Chưa có lịch sử thay đổi: xu hướng thanh toán số bắt đầu khi bắt đầu theo dõi.",
                            "No change history yet: the digital-payment trend starts when tracking starts."),
@@ -74,12 +61,13 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     def t(key: str) -> str:
         return i18n.t(key, lang)
 
-    start, end = parse_period(period)
+    chosen = parse(period)
+    period, start, end = str(chosen), chosen.start, chosen.end
     today = today or status.today()
     if start > today:
         raise GeomapError(f"The period {period} has not started yet.")
     as_of = min(end, today)
-    board = compute(frames, profile, as_of, lang, months=max(12, (as_of.year - start.year) * 12 + 12))
+    board = compute(frames, profile, today, lang, months=max(12, (as_of.year - start.year) * 12 + 12), period=chosen)
     head_font, head_fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1565C0")
 
     wb = Workbook()
@@ -97,15 +85,16 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     ws.append([])
     heads = [t("dashboard.report.indicator"), t("dashboard.report.num"), t("dashboard.report.den"),
              t("dashboard.report.value"),
-             f"{t('dashboard.report.target')} {as_of.year}", t("dashboard.report.met")]
+             f"{t('dashboard.report.target')} {as_of.year}", t("dashboard.report.met"),
+             t("dashboard.report.definition")]
     ws.append(heads)
     for c in ws[ws.max_row]:
         c.font, c.fill = head_font, head_fill
     for key, row in board.summary.iterrows():
         ind = BY_KEY[str(key)]
         met = "" if row["met"] is None else t("dashboard.report.met_yes" if row["met"] else "dashboard.report.met_no")
-        ws.append([ind.label(lang), row["num"], row["den"] if ind.kind == "share" else None, row["value"],
-                   row["target"], met])
+        ws.append([ind.label(lang), row["num"], row["den"], row["value"], row["target"], met,
+                   ind.description_en if lang == "en" else ind.description_vi])
         fmt = "0.0%" if ind.kind == "share" else "0"
         ws.cell(row=ws.max_row, column=4).number_format = fmt
         ws.cell(row=ws.max_row, column=5).number_format = "0%"
@@ -115,7 +104,7 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     for c in ("B", "C", "D"):
         ws[f"{c}4"].number_format = "DD/MM/YYYY"
         ws[f"{c}5"].number_format = "DD/MM/YYYY"
-    for letter, width in zip("ABCDEF", (48, 14, 14, 14, 14, 14), strict=True):
+    for letter, width in zip("ABCDEFG", (48, 14, 14, 14, 14, 14, 80), strict=True):
         ws.column_dimensions[letter].width = width
 
     gs = wb.create_sheet(t("dashboard.report.groups_sheet"))
@@ -139,6 +128,19 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
     for key, (vi, en) in ACTIVITY_LABELS.items():
         acts.append([en if lang == "en" else vi, int(in_period[key].sum()) if key in in_period else 0])
     acts.column_dimensions["A"].width = 44
+
+    its = wb.create_sheet(t("dashboard.report.indicator_trend_sheet"))
+    its.append([t("dashboard.report.indicator"), i18n.t("dashboard.trend.period", lang), t("dashboard.report.num"),
+                t("dashboard.report.den"), t("dashboard.report.value")])
+    for c in its[1]:
+        c.font, c.fill = head_font, head_fill
+    for _, row in board.trend.iterrows():
+        ind = BY_KEY[row["key"]]
+        its.append([ind.label(lang), row["period"], int(row["num"]), int(row["den"]),
+                    None if row["value"] is None or pd.isna(row["value"]) else float(row["value"])])
+        its.cell(row=its.max_row, column=5).number_format = "0.0%" if ind.kind == "share" else "0"
+    its.column_dimensions["A"].width = 44
+    its.freeze_panes = "A2"
 
     tr = wb.create_sheet(t("dashboard.report.trend_sheet"))
     cols = list(board.activity.columns)

@@ -1,20 +1,31 @@
 """The ward dashboard's indicators (pure): the figures the project documents name, against the ward's targets.
 
-Indicator functions take frames and a date and return, per residential group, a numerator and a
-denominator (``parts``); the ward figure is their sum, so the ward and group figures can never
-disagree. :func:`compute` turns the :class:`Frames` that :func:`geomap.dashboard.data.load_frames`
-reads into a :class:`Dashboard`; nothing here touches the database.
+Indicator functions take frames and a period (its first day and the day figures are taken at) and
+return, per residential group, a numerator and a denominator (``parts``); the ward figure is their
+sum, so the ward and group figures can never disagree. :func:`compute` turns the :class:`Frames`
+that :func:`geomap.dashboard.data.load_frames` reads into a :class:`Dashboard` for one period
+(:mod:`geomap.dashboard.periods`: month, quarter, half-year, year) with each indicator's trend over
+the periods before it; nothing here touches the database.
 
 Indicators (population: active establishments unless said otherwise)
+    ``digital_platform_share`` the plan's "businesses using digital platforms (management, sales,
+                               payment, e-invoice)": any of e-invoices, sales/management software,
+                               an e-commerce account (``digital_platforms``), a digital payment method;
     ``digital_payment_share``  at least one digital payment method recorded;
-    ``licensed_share``         business registration valid or expiring (``geomap.status``);
-    ``food_safety_share``      food businesses certified (incl. expiring) or committed;
+    ``licensed_share``         business registration valid or expiring (``geomap.status``) at the period end;
+    ``food_safety_share``      food businesses certified (incl. expiring) or committed at the period end;
     ``inspections_overdue``    follow-up due date passed without a later inspection, or a food
                                business not inspected for more than 12 months (never included);
-    ``reports_on_time``        field reports resolved by their deadline, among those resolved or
-                               past their deadline (duplicates and not-the-ward's excluded);
-    ``stall_qr_pos_share``     stalls accepting QR/POS, in pilot smart markets (all markets when
-                               the ward has no pilot market).
+    ``reports_on_time``        field reports resolved on time, among those resolved in the period or whose
+                               deadline passed in it unresolved (duplicates and not-the-ward's excluded);
+    ``stall_qr_pos_share``     stalls seen accepting and transacting by QR/POS (``stall_payment_evidence``
+                               dated within the period), in pilot smart markets (all markets when the
+                               ward has no pilot market);
+    ``digital_inspection_share`` inspections in the period recorded through geomap (field app or staff
+                               app), among all inspections in the period (the rest entered from paper).
+
+Establishment figures use the records on file, evaluated at the period end (the digital-payment
+trend alone is rebuilt from the audit log).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from geomap import status
+from geomap.dashboard import periods
 from geomap.profiles import WardProfile
 
 #: group id used for records outside every residential group
@@ -53,27 +65,47 @@ class Indicator:
 
 
 INDICATORS: tuple[Indicator, ...] = (
+    Indicator("digital_platform_share", "Cơ sở sử dụng nền tảng số", "Establishments using digital platforms",
+              target_key="digital_platform_share",
+              description_vi="Tỷ lệ cơ sở đang hoạt động dùng ít nhất một trong: hóa đơn điện tử, phần mềm bán hàng/"
+                             "quản lý, tài khoản thương mại điện tử, thanh toán không dùng tiền mặt.",
+              description_en="Share of active establishments using at least one of: e-invoices, sales/management "
+                             "software, an e-commerce account, cashless payment."),
     Indicator("digital_payment_share", "Cơ sở sử dụng thanh toán số", "Establishments using digital payment",
-              target_key="digital_payment_share",
               description_vi="Tỷ lệ cơ sở đang hoạt động có ít nhất một hình thức thanh toán không dùng tiền mặt.",
               description_en="Share of active establishments with at least one cashless payment method."),
     Indicator("licensed_share", "Cơ sở có giấy phép còn hiệu lực", "Establishments with a valid licence",
-              description_vi="Giấy chứng nhận đăng ký kinh doanh còn hiệu lực hoặc sắp hết hạn.",
-              description_en="Business registration valid or expiring soon."),
+              description_vi="Cơ sở đang hoạt động có giấy chứng nhận đăng ký kinh doanh còn hiệu lực hoặc sắp hết "
+                             "hạn vào cuối kỳ.",
+              description_en="Active establishments whose business registration is valid or expiring soon at the "
+                             "period end."),
     Indicator("food_safety_share", "Cơ sở thực phẩm có GCN/cam kết ATTP", "Food businesses certified or committed",
-              description_vi="Trong các cơ sở thuộc diện ATTP: có giấy chứng nhận còn hiệu lực hoặc bản cam kết.",
-              description_en="Among food businesses: a certificate in force or a signed commitment."),
+              description_vi="Trong các cơ sở thuộc diện ATTP: có giấy chứng nhận còn hiệu lực hoặc bản cam kết "
+                             "vào cuối kỳ.",
+              description_en="Among food businesses: a certificate in force or a signed commitment at the period end."),
     Indicator("inspections_overdue", "Cơ sở quá hạn kiểm tra", "Establishments overdue for inspection",
               kind="count", higher_is_better=False,
-              description_vi="Quá hạn tái kiểm tra, hoặc cơ sở thực phẩm chưa được kiểm tra trong 12 tháng.",
-              description_en="Follow-up overdue, or a food business not inspected for 12 months."),
+              description_vi="Quá hạn tái kiểm tra, hoặc cơ sở thực phẩm chưa được kiểm tra trong 12 tháng, tính "
+                             "vào cuối kỳ (mẫu số: cơ sở thực phẩm và cơ sở có hạn tái kiểm tra).",
+              description_en="Follow-up overdue, or a food business not inspected for 12 months, at the period end "
+                             "(denominator: food businesses and those with a follow-up due)."),
     Indicator("reports_on_time", "Phản ánh được xử lý đúng hạn", "Field reports handled on time",
-              description_vi="Phản ánh xử lý xong trước hạn, trong số đã xử lý hoặc đã quá hạn.",
-              description_en="Reports resolved by their deadline, among those resolved or past deadline."),
-    Indicator("stall_qr_pos_share", "Quầy/sạp chấp nhận QR/POS", "Stalls accepting QR/POS",
+              description_vi="Phản ánh xử lý xong đúng hạn, trong số phản ánh xử lý xong trong kỳ hoặc đến hạn "
+                             "trong kỳ mà chưa xong.",
+              description_en="Reports resolved by their deadline, among those resolved in the period or falling "
+                             "due in it unresolved."),
+    Indicator("stall_qr_pos_share", "Quầy/sạp giao dịch QR/POS", "Stalls transacting by QR/POS",
               target_key="stall_qr_pos_share",
-              description_vi="Tỷ lệ quầy/sạp tại chợ thí điểm chấp nhận thanh toán QR hoặc thẻ.",
-              description_en="Share of stalls in pilot markets accepting QR or card payment."),
+              description_vi="Tỷ lệ quầy/sạp tại chợ thí điểm có bằng chứng chấp nhận và giao dịch bằng QR hoặc thẻ "
+                             "(lần kiểm tra ghi nhận trong kỳ).",
+              description_en="Share of stalls in pilot markets seen accepting and transacting by QR or card "
+                             "(a check recorded within the period)."),
+    Indicator("digital_inspection_share", "Kiểm tra thực hiện qua hệ thống số", "Inspections done digitally",
+              target_key="digital_inspection_share",
+              description_vi="Lượt kiểm tra trong kỳ ghi nhận trên geomap (ứng dụng hiện trường hoặc ứng dụng cán "
+                             "bộ), trên tổng số lượt kiểm tra trong kỳ (còn lại nhập lại từ biên bản giấy).",
+              description_en="Inspections in the period recorded in geomap (field app or staff app), of all "
+                             "inspections in the period (the rest typed in from paper)."),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
 
@@ -89,8 +121,18 @@ class Frames:
     inspections: pd.DataFrame
     groups: gpd.GeoDataFrame
     payment_history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: ``stall_id``, ``seen_on``: QR/POS payments an officer saw at a stall (stall_payment_evidence)
+    stall_evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: when the audit log starts for this ward (the digital-payment trend cannot start earlier)
     tracking_since: pd.Timestamp | None = None
+    #: what the indicators derive from the frames once (group codes, flags), reused across periods
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def _memo(frames: Frames, key: str, fn: Callable[[], object]):
+    if key not in frames.cache:
+        frames.cache[key] = fn()
+    return frames.cache[key]
 
 
 # --- pure indicator functions --------------------------------------------------------------------
@@ -101,32 +143,80 @@ def _group(frame: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(col, errors="coerce").fillna(NO_GROUP).astype(int)
 
 
-def _parts(group: pd.Series, num: pd.Series, den: pd.Series) -> pd.DataFrame:
-    frame = pd.DataFrame({"group_id": group.to_numpy(), "num": num.astype(int).to_numpy(),
-                          "den": den.astype(int).to_numpy()})
-    return frame.groupby("group_id", as_index=True)[["num", "den"]].sum()
+def _sum_parts(frames: Frames, source: str, num: pd.Series | np.ndarray, den: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Numerator and denominator per residential group of ``frames.<source>`` (groups factorised once)."""
+    def factorise() -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(_group(getattr(frames, source)), sort=True)
+        return codes, np.asarray(uniques)
+
+    codes, uniques = _memo(frames, f"groups.{source}", factorise)
+    n = len(uniques)
+    nums = np.bincount(codes, weights=np.asarray(num, dtype=float), minlength=n)
+    dens = np.bincount(codes, weights=np.asarray(den, dtype=float), minlength=n)
+    return pd.DataFrame({"num": nums.astype(int), "den": dens.astype(int)}, index=pd.Index(uniques, name="group_id"))
 
 
 def _active(est: pd.DataFrame) -> pd.Series:
     return est["operating_status"].eq("active").fillna(False).astype(bool)
 
 
-def digital_payment_parts(est: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    active = _active(est)
-    has = est["digital_payment"].map(lambda v: v is not None and len(v) > 0).astype(bool)
-    return _parts(_group(est), active & has, active)
+def _empty_parts() -> pd.DataFrame:
+    return pd.DataFrame({"num": [], "den": []}, index=pd.Index([], name="group_id"), dtype=int)
 
 
-def licensed_parts(est: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    active = _active(est)
-    ok = status.licence_status(est, today).isin(["valid", "expiring"])
-    return _parts(_group(est), active & ok, active)
+def _has_any(col: pd.Series) -> pd.Series:
+    return col.map(lambda v: v is not None and len(v) > 0).astype(bool)
 
 
-def food_safety_parts(est: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    food = _active(est) & est["food_safety_applicable"].fillna(False).astype(bool)
-    ok = status.food_safety_status(est, today).isin(["certified", "expiring", "committed"])
-    return _parts(_group(est), food & ok, food)
+def _flag(est: pd.DataFrame, col: str) -> pd.Series:
+    return est[col].fillna(False).astype(bool) if col in est else pd.Series(False, index=est.index)
+
+
+def digital_platform_flags(est: pd.DataFrame) -> pd.Series:
+    """Any of e-invoices, sales/management software, an e-commerce account, a digital payment method."""
+    platforms = _has_any(est["digital_platforms"]) if "digital_platforms" in est else False
+    return (_flag(est, "uses_e_invoice") | _flag(est, "uses_sales_software") | platforms
+            | _has_any(est["digital_payment"]))
+
+
+def _est_active(frames: Frames) -> pd.Series:
+    return _memo(frames, "est.active", lambda: _active(frames.establishments))
+
+
+def digital_platform_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    active = _est_active(frames)
+    flags = _memo(frames, "est.platform", lambda: digital_platform_flags(frames.establishments))
+    return _sum_parts(frames, "establishments", active & flags, active)
+
+
+def digital_payment_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    active = _est_active(frames)
+    has = _memo(frames, "est.payment", lambda: _has_any(frames.establishments["digital_payment"]))
+    return _sum_parts(frames, "establishments", active & has, active)
+
+
+def _status_frame(frames: Frames) -> pd.DataFrame:
+    """The establishments with their date columns parsed once (the status rules parse them on every call)."""
+    def parsed() -> pd.DataFrame:
+        est = frames.establishments.copy()
+        for col in est.columns:
+            if col.endswith("_on"):
+                est[col] = pd.to_datetime(est[col], errors="coerce")
+        return est
+    return _memo(frames, "est.dates", parsed)
+
+
+def licensed_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    active = _est_active(frames)
+    ok = status.licence_status(_status_frame(frames), today).isin(["valid", "expiring"])
+    return _sum_parts(frames, "establishments", active & ok, active)
+
+
+def food_safety_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    est = frames.establishments
+    food = _est_active(frames) & est["food_safety_applicable"].fillna(False).astype(bool)
+    ok = status.food_safety_status(_status_frame(frames), today).isin(["certified", "expiring", "committed"])
+    return _sum_parts(frames, "establishments", food & ok, food)
 
 
 def overdue_flags(est: pd.DataFrame, today: dt.date) -> pd.Series:
@@ -140,46 +230,79 @@ def overdue_flags(est: pd.DataFrame, today: dt.date) -> pd.Series:
     return active & ((follow_up.notna() & (follow_up < today_ts)) | stale)
 
 
-def overdue_parts(est: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    active = _active(est)
+def overdue_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    est = _status_frame(frames)
+    active = _est_active(frames)
     scope = active & (est["food_safety_applicable"].fillna(False).astype(bool) | est["last_follow_up_due"].notna())
-    return _parts(_group(est), overdue_flags(est, today), scope)
+    return _sum_parts(frames, "establishments", overdue_flags(est, today), scope)
 
 
-def reports_parts(reports: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+def _day_bounds(start: dt.date, today: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[start 00:00, today 24:00) in Vietnam's time, as UTC timestamps."""
+    lo = pd.Timestamp(start, tz="Asia/Ho_Chi_Minh").tz_convert("UTC")
+    hi = pd.Timestamp(today + dt.timedelta(days=1), tz="Asia/Ho_Chi_Minh").tz_convert("UTC")
+    return lo, hi
+
+
+def reports_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    reports = frames.reports
     if reports.empty:
-        return pd.DataFrame({"num": [], "den": []}, index=pd.Index([], name="group_id"), dtype=int)
-    now = pd.Timestamp(dt.datetime.combine(today, dt.time.max), tz="UTC")
+        return _empty_parts()
+    lo, hi = _day_bounds(start, today)
     counted = ~reports["status"].isin(["duplicate", "not_ward"])
-    deadline = pd.to_datetime(reports["deadline_at"], utc=True, errors="coerce")
-    resolved = pd.to_datetime(reports["resolved_at"], utc=True, errors="coerce")
-    done = resolved.notna() & (resolved <= now)
-    due = deadline.notna() & (deadline < now)
-    on_time = done & (deadline.isna() | (resolved <= deadline))
-    return _parts(_group(reports), counted & on_time, counted & (done | due))
+    deadline = _memo(frames, "rep.deadline", lambda: pd.to_datetime(reports["deadline_at"], utc=True, errors="coerce"))
+    resolved = _memo(frames, "rep.resolved", lambda: pd.to_datetime(reports["resolved_at"], utc=True, errors="coerce"))
+    resolved_in = resolved.notna() & (resolved >= lo) & (resolved < hi)
+    on_time = resolved_in & (deadline.isna() | (resolved <= deadline))
+    fell_due = (deadline.notna() & (deadline >= lo) & (deadline < hi)
+                & ~(resolved.notna() & (resolved <= deadline)))
+    return _sum_parts(frames, "reports", counted & on_time, counted & (resolved_in | fell_due))
 
 
-def stall_parts(stalls: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+def stall_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    stalls = frames.stalls
     if stalls.empty:
-        return pd.DataFrame({"num": [], "den": []}, index=pd.Index([], name="group_id"), dtype=int)
+        return _empty_parts()
     pilot = stalls["is_pilot_smart_market"].fillna(False).astype(bool)
     scope = pilot if pilot.any() else pd.Series(True, index=stalls.index)
-    return _parts(_group(stalls), scope & stalls["accepts_qr_pos"].fillna(False).astype(bool), scope)
+    ev = frames.stall_evidence
+    if ev is None or ev.empty:
+        seen = pd.Series(False, index=stalls.index)
+    else:
+        on = _memo(frames, "ev.seen", lambda: pd.to_datetime(ev["seen_on"], errors="coerce"))
+        within = ev.loc[(on >= pd.Timestamp(start)) & (on <= pd.Timestamp(today)), "stall_id"]
+        seen = stalls["id"].isin(set(within))
+    return _sum_parts(frames, "stalls", scope & seen, scope)
 
 
-PART_FUNCTIONS: dict[str, tuple[str, Callable[[pd.DataFrame, dt.date], pd.DataFrame]]] = {
-    "digital_payment_share": ("establishments", digital_payment_parts),
-    "licensed_share": ("establishments", licensed_parts),
-    "food_safety_share": ("establishments", food_safety_parts),
-    "inspections_overdue": ("establishments", overdue_parts),
-    "reports_on_time": ("reports", reports_parts),
-    "stall_qr_pos_share": ("stalls", stall_parts),
+def digital_inspection_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    ins = frames.inspections
+    if ins.empty:
+        return _empty_parts()
+    on = _memo(frames, "ins.on", lambda: pd.to_datetime(ins["inspected_on"], errors="coerce"))
+    within = (on >= pd.Timestamp(start)) & (on <= pd.Timestamp(today))
+    digital = _memo(frames, "ins.digital", lambda: ins["made_via"].isin(["field_app", "staff_app"])
+                    if "made_via" in ins else pd.Series(True, index=ins.index))
+    return _sum_parts(frames, "inspections", within & digital, within)
+
+
+PART_FUNCTIONS: dict[str, Callable[[Frames, dt.date, dt.date], pd.DataFrame]] = {
+    "digital_platform_share": digital_platform_parts,
+    "digital_payment_share": digital_payment_parts,
+    "licensed_share": licensed_parts,
+    "food_safety_share": food_safety_parts,
+    "inspections_overdue": overdue_parts,
+    "reports_on_time": reports_parts,
+    "stall_qr_pos_share": stall_parts,
+    "digital_inspection_share": digital_inspection_parts,
 }
 
 
-def indicator_parts(frames: Frames, today: dt.date) -> dict[str, pd.DataFrame]:
-    """key -> per-group numerator/denominator frame."""
-    return {key: fn(getattr(frames, source), today) for key, (source, fn) in PART_FUNCTIONS.items()}
+def indicator_parts(frames: Frames, today: dt.date, start: dt.date | None = None) -> dict[str, pd.DataFrame]:
+    """key -> per-group numerator/denominator frame, for the period from ``start`` (default: the quarter of
+    ``today``) to ``today``."""
+    start = start or periods.containing(today, "quarter").start
+    return {key: fn(frames, start, today) for key, fn in PART_FUNCTIONS.items()}
 
 
 def _value(ind: Indicator, num: float, den: float) -> float | None:
@@ -302,9 +425,34 @@ def digital_payment_trend(frames: Frames, today: dt.date, months: int = 24) -> p
 
 
 
+def indicator_trend(frames: Frames, period: periods.Period, today: dt.date, n: int = 8) -> pd.DataFrame:
+    """Every indicator over the ``n`` periods of ``period``'s kind ending with it: one row per period and
+    indicator (``period``, ``key``, ``num``, ``den``, ``value``), each taken at its period's end (or ``today``).
+
+    Periods that had not started by ``today`` are left out."""
+    rows = []
+    for p in period.back(n):
+        if p.start > today:
+            continue
+        parts = indicator_parts(frames, min(p.end, today), p.start)
+        for ind in INDICATORS:
+            num, den = int(parts[ind.key]["num"].sum()), int(parts[ind.key]["den"].sum())
+            rows.append({"period": str(p), "key": ind.key, "num": num, "den": den, "value": _value(ind, num, den)})
+    return pd.DataFrame(rows, columns=["period", "key", "num", "den", "value"])
+
+
+def trend_table(trend: pd.DataFrame, lang: str = "vi") -> pd.DataFrame:
+    """:func:`indicator_trend` wide: one row per period (oldest first), one column per indicator label."""
+    if trend.empty:
+        return pd.DataFrame()
+    wide = trend.pivot(index="period", columns="key", values="value").astype(float)
+    wide = wide.reindex(index=list(dict.fromkeys(trend["period"])), columns=[i.key for i in INDICATORS])
+    return wide.rename(columns={i.key: i.label(lang) for i in INDICATORS})
+
+
 @dataclass
 class Dashboard:
-    """Computed indicators of one ward at one date."""
+    """Computed indicators of one ward for one period, taken at ``today`` (its end, or today if earlier)."""
 
     today: dt.date
     summary: pd.DataFrame
@@ -313,16 +461,26 @@ class Dashboard:
     payment_trend: pd.Series
     groups: gpd.GeoDataFrame
     tracking_since: pd.Timestamp | None
+    period: periods.Period | None = None
+    #: :func:`indicator_trend`: every indicator over the periods up to this one
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None = None,
-            lang: str = "vi", months: int = 24) -> Dashboard:
-    """All dashboard figures from ``frames`` (pure)."""
+            lang: str = "vi", months: int = 24, period: periods.Period | str | None = None,
+            trend_periods: int = 8) -> Dashboard:
+    """All dashboard figures from ``frames`` (pure) for ``period`` (default: the quarter of ``today``),
+    taken at the period's end or at ``today`` if that comes first."""
     today = today or status.today()
-    parts = indicator_parts(frames, today)
-    return Dashboard(today, summary(parts, profile, today.year, lang), by_group(parts, frames.groups),
-                     monthly_activity(frames, today, months), digital_payment_trend(frames, today, months),
-                     frames.groups, frames.tracking_since)
+    if isinstance(period, str):
+        period = periods.parse(period)
+    period = period or periods.containing(today, "quarter")
+    as_of = min(period.end, today)
+    parts = indicator_parts(frames, as_of, period.start)
+    return Dashboard(as_of, summary(parts, profile, as_of.year, lang), by_group(parts, frames.groups),
+                     monthly_activity(frames, as_of, months), digital_payment_trend(frames, as_of, months),
+                     frames.groups, frames.tracking_since, period,
+                     indicator_trend(frames, period, today, trend_periods) if trend_periods else pd.DataFrame())
 
 
 #: labels of :func:`monthly_activity`'s columns (the page's trend chart and the Excel report)
@@ -339,4 +497,5 @@ ACTIVITY_LABELS = {
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     **{f"dashboard.activity.{k}": v for k, v in ACTIVITY_LABELS.items()},
     "dashboard.trend.payment": ("Tỷ lệ thanh toán số", "Digital-payment share"),
+    "dashboard.trend.period": ("Kỳ", "Period"),
 }

@@ -30,12 +30,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "market": ("ward_id", "code", "name", "address", "is_pilot_smart_market", "is_synthetic", "geom", "footprint"),
     "establishment": ("ward_id", "code", "name", "search_key", "business_type", "vsic_code", "operating_status",
                       "house_number", "street", "address", "residential_group_id", "market_id", "tax_code",
-                      "digital_payment", "opening_hours", "employees", "opened_on", "closed_on", "owner_name",
-                      "owner_id_number", "phone", "email", "is_synthetic", "geom"),
+                      "digital_payment", "digital_platforms", "uses_e_invoice", "uses_sales_software", "opening_hours",
+                      "employees", "opened_on", "closed_on", "owner_name", "owner_id_number", "phone", "email",
+                      "is_synthetic", "geom"),
     "stall": ("market_id", "stall_no", "zone", "establishment_id", "accepts_qr_pos", "geom"),
     "licence": ("establishment_id", "kind", "number", "issuer", "issued_on", "expires_on", "revoked_on", "note"),
     "inspection": ("establishment_id", "inspected_on", "inspector_name", "kind", "result", "violations", "notes",
-                   "follow_up_due"),
+                   "follow_up_due", "made_via"),
     "land_parcel": ("ward_id", "map_sheet", "parcel_no", "land_use_code", "area_m2", "planning_zone",
                     "is_synthetic", "geom"),
     "infrastructure": ("ward_id", "kind", "code", "condition", "installed_on", "is_synthetic", "geom"),
@@ -45,6 +46,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                      "reporter_contact", "is_synthetic", "geom"),
     "field_report_update": ("report_id", "at", "status_from", "status_to", "note", "is_public"),
     "street": ("ward_id", "name", "name_key", "street_key", "alley", "kind", "length_m", "source", "geom"),
+    "stall_payment_evidence": ("stall_id", "method", "seen_on", "seen_by", "photo", "note"),
 }
 #: reference column -> (table it points to, positional column in the frame)
 REFERENCES: dict[str, tuple[str, str]] = {
@@ -53,6 +55,7 @@ REFERENCES: dict[str, tuple[str, str]] = {
     "establishment_id": ("establishment", "establishment_idx"),
     "duplicate_of_id": ("field_report", "duplicate_of_idx"),
     "report_id": ("field_report", "report_idx"),
+    "stall_id": ("stall", "stall_idx"),
 }
 GEOMETRY_COLUMNS = ("geom", "footprint")
 #: columns added by later migrations of other features: written when the database has them
@@ -147,7 +150,7 @@ def _write_ward(conn: Connection, data: WardData) -> dict[str, int]:
                 series.append([None if pd.isna(i) else int(target_ids[int(i)]) for i in idx])
             elif col in GEOMETRY_COLUMNS:
                 series.append(_ewkb(frame[col]))
-            elif col == "digital_payment":
+            elif col in ("digital_payment", "digital_platforms"):
                 series.append([_array_literal(v) for v in frame[col]])
             elif col == "violations":
                 series.append([json.dumps(v, ensure_ascii=False) for v in frame[col]])

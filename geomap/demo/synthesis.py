@@ -35,7 +35,8 @@ WGS84 = 4326
 TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Asia/Ho_Chi_Minh, no DST
 #: tables in the order they are written (parents first)
 TABLES = ("former_ward_zone", "residential_group", "market", "establishment", "stall", "licence", "inspection",
-          "land_parcel", "infrastructure", "public_facility", "field_report", "field_report_update", "street")
+          "land_parcel", "infrastructure", "public_facility", "field_report", "field_report_update", "street",
+          "stall_payment_evidence")
 #: parcels at scale 1 (a subdivision of the street blocks, not a cadastral survey)
 PARCELS_AT_SCALE_1 = 5000
 #: a market does not grow without bound at city scale (the largest in Đà Nẵng have a few hundred stalls)
@@ -102,7 +103,7 @@ def industries() -> pd.DataFrame:
 def _rngs(slug: str, scale: float) -> dict[str, np.random.Generator]:
     entropy = int.from_bytes(hashlib.sha256(slug.encode()).digest()[:8], "big")
     names = ("groups", "streets", "markets", "establishments", "licences", "inspections", "parcels",
-             "infrastructure", "facilities", "reports")
+             "infrastructure", "facilities", "reports", "digital")
     children = np.random.SeedSequence([entropy, int(round(scale * 1000))]).spawn(len(names))
     return {n: np.random.default_rng(s) for n, s in zip(names, children, strict=True)}
 
@@ -199,6 +200,7 @@ def generate(profile: WardProfile, scale: float = 1.0, today: dt.date | None = N
     n_reports = max(20, int(round(demo.get("field_reports", demo.get("establishments", 1000) / 2) * scale)))
     _field_reports(data, n_reports, net, inner, rngs["reports"], today)
     _inspections(data, rngs["inspections"], today)
+    _digital(data, rngs["digital"], today)
     target = int(round(PARCELS_AT_SCALE_1 * min(max(scale, 0.1), 1.0)))
     _parcels(data, local, net, footprints, target, rngs["parcels"])
     _infrastructure(data, net, inner, groups_local, rngs["infrastructure"], today)
@@ -640,6 +642,77 @@ def _inspections(data: WardData, rng: np.random.Generator, today: dt.date) -> No
                                         "violations", "notes", "follow_up_due"])
     data.tables["inspection"] = frame.sort_values(["establishment_idx", "inspected_on"], kind="stable",
                                                   ignore_index=True)
+
+
+#: e-invoice and sales/management-software adoption by business type (0017_indicators)
+E_INVOICE_ADOPTION = {"household": 0.22, "enterprise": 0.95, "cooperative": 0.7, "market_stall": 0.04}
+SOFTWARE_ADOPTION = {"household": 0.14, "enterprise": 0.6, "cooperative": 0.35, "market_stall": 0.03}
+#: e-commerce accounts: share with any, and the platforms by sector
+ECOMMERCE_ADOPTION = {"household": 0.18, "enterprise": 0.4, "cooperative": 0.2, "market_stall": 0.05}
+ECOMMERCE_PLATFORMS = {"food_service": ("grabfood", "shopeefood", "be"), "retail": ("shopee", "tiktok_shop", "lazada"),
+                       "food_retail": ("shopee", "zalo", "facebook")}
+#: how inspections were recorded: share entered from paper, three years ago and in the last year
+PAPER_SHARE_THEN, PAPER_SHARE_NOW = 0.75, 0.35
+#: a pilot-market stall that accepts QR/POS is checked (and seen transacting) in a quarter with this chance
+EVIDENCE_PER_QUARTER = 0.75
+
+
+def _digital(data: WardData, rng: np.random.Generator, today: dt.date) -> None:
+    """E-invoices, sales software and e-commerce accounts of establishments; how each inspection was
+    recorded (paper giving way to the field app); QR/POS evidence of stalls, one check a quarter.
+
+    Drawn from their own generator, so the rest of the demo is unchanged."""
+    est = data.tables["establishment"]
+    n = len(est)
+    btype = est["business_type"].to_numpy()
+    sector = est["sector"].to_numpy()
+    u = rng.random((n, 4))
+    est["uses_e_invoice"] = u[:, 0] < np.array([E_INVOICE_ADOPTION[b] for b in btype])
+    est["uses_sales_software"] = u[:, 1] < np.array([SOFTWARE_ADOPTION[b] for b in btype])
+    shop = u[:, 2] < np.array([ECOMMERCE_ADOPTION[b] for b in btype])
+    platforms = []
+    for i in range(n):
+        if not shop[i]:
+            platforms.append([])
+            continue
+        pool = ECOMMERCE_PLATFORMS.get(sector[i], ("facebook", "zalo", "website"))
+        k = 1 + int(u[i, 3] < 0.35)
+        platforms.append(sorted(rng.choice(pool, size=min(k, len(pool)), replace=False).tolist()))
+    est["digital_platforms"] = platforms
+
+    ins = data.tables["inspection"]
+    if len(ins):
+        ago = np.array([(today - d).days for d in ins["inspected_on"]], dtype=float)
+        paper_p = PAPER_SHARE_NOW + (PAPER_SHARE_THEN - PAPER_SHARE_NOW) * np.clip(ago / (3 * 365), 0, 1)
+        r = rng.random(len(ins))
+        field_p = np.clip(0.3 + 0.5 * (1 - ago / (3 * 365)), 0.3, 0.8)  # of the digital ones
+        ins["made_via"] = np.where(r < paper_p, "paper",
+                                   np.where(rng.random(len(ins)) < field_p, "field_app", "staff_app"))
+
+    stalls = data.tables["stall"]
+    markets = data.tables["market"]
+    rows: list[dict[str, Any]] = []
+    if len(stalls):
+        pilot = markets["is_pilot_smart_market"].to_numpy(dtype=bool)
+        in_scope = pilot[stalls["market_idx"].to_numpy(dtype=int)] if pilot.any() else np.ones(len(stalls), bool)
+        accepts = stalls["accepts_qr_pos"].to_numpy(dtype=bool)
+        payment = est["digital_payment"].to_numpy()[stalls["establishment_idx"].to_numpy(dtype=int)]
+        checkers = People(rng).draw(3)["name"]
+        quarters = pd.period_range(end=pd.Period(today, "Q"), periods=8, freq="Q")
+        for j in np.flatnonzero(accepts & in_scope):
+            methods = [m for m in payment[j] if m in ("qr_bank", "pos_card")] or ["qr_bank"]
+            for q in quarters:
+                if rng.random() >= EVIDENCE_PER_QUARTER:
+                    continue
+                first, last = q.start_time.date(), min(q.end_time.date(), today)
+                if last < first:
+                    continue
+                day = first + dt.timedelta(days=int(rng.integers(0, (last - first).days + 1)))
+                rows.append({"stall_idx": int(j), "method": methods[int(rng.integers(len(methods)))],
+                             "seen_on": day, "seen_by": checkers[int(rng.integers(3))], "photo": None,
+                             "note": None})
+    data.tables["stall_payment_evidence"] = pd.DataFrame(
+        rows, columns=["stall_idx", "method", "seen_on", "seen_by", "photo", "note"])
 
 
 def _facilities(data: WardData, net: terr.Streets, inner, footprints: list, seeds: np.ndarray,

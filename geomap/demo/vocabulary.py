@@ -7,6 +7,8 @@ shop names are plausible but made up by combining common parts.
 
 from __future__ import annotations
 
+from geomap.inspections import violations as _violations
+
 #: (family name, relative frequency): common Vietnamese family names, Central-region flavour
 FAMILY_NAMES: tuple[tuple[str, float], ...] = (
     ("Nguyễn", 36), ("Trần", 11), ("Lê", 9.5), ("Phạm", 6), ("Huỳnh", 5.5), ("Phan", 4.5), ("Võ", 5),
@@ -152,24 +154,11 @@ SCHOOL_NAMES = (
     ("Trường THCS", ("Trưng Vương", "Nguyễn Huệ", "Lý Tự Trọng", "Kim Đồng")),
 )
 
-#: food-safety and business-rule violations an inspection can record
-VIOLATIONS_FOOD: tuple[tuple[str, int, str], ...] = (
-    ("ATTP-01", 3, "Không có Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm"),
-    ("ATTP-02", 2, "Người trực tiếp chế biến chưa được khám sức khỏe định kỳ"),
-    ("ATTP-03", 2, "Khu vực chế biến không bảo đảm vệ sinh"),
-    ("ATTP-04", 1, "Không ghi chép kiểm thực ba bước, nguồn gốc nguyên liệu"),
-    ("ATTP-05", 3, "Sử dụng phụ gia thực phẩm ngoài danh mục được phép"),
-    ("ATTP-06", 1, "Không lưu mẫu thức ăn theo quy định"),
-    ("ATTP-07", 3, "Thực phẩm không rõ nguồn gốc, xuất xứ"),
-    ("ATTP-08", 1, "Không có dụng cụ ngăn côn trùng, động vật gây hại"),
-    ("ATTP-09", 1, "Người chế biến không mang trang phục bảo hộ"),
-)
-VIOLATIONS_GENERAL: tuple[tuple[str, int, str], ...] = (
-    ("KD-01", 2, "Kinh doanh không đúng ngành nghề đã đăng ký"),
-    ("KD-02", 1, "Không niêm yết giá hàng hóa, dịch vụ"),
-    ("TTĐT-01", 1, "Lấn chiếm vỉa hè để kinh doanh"),
-    ("PCCC-01", 2, "Không trang bị phương tiện phòng cháy, chữa cháy"),
-)
+#: food-safety and business-rule violations an inspection can record (the one list: geomap.inspections.violations)
+VIOLATIONS_FOOD: tuple[tuple[str, int, str], ...] = tuple(
+    (c.code, c.severity, c.vi) for c in _violations.CODES if c.food)
+VIOLATIONS_GENERAL: tuple[tuple[str, int, str], ...] = tuple(
+    (c.code, c.severity, c.vi) for c in _violations.CODES if not c.food)
 
 #: field-report descriptions per category; {addr} is a nearby address
 REPORT_TEXTS: dict[str, tuple[str, ...]] = {

@@ -123,6 +123,18 @@ _ESTABLISHMENT = (
          example="Mã QR ngân hàng, Ví điện tử",
          description_vi="Các hình thức thanh toán không dùng tiền mặt, cách nhau bằng dấu phẩy; để trống nếu không có.",
          description_en="Cashless payment methods, comma separated; empty if none."),
+    _col("digital_platforms", "Nền tảng thương mại điện tử", "E-commerce platforms", kind="list", width=24,
+         codes="platform", aliases=("Nền tảng số", "Digital platforms"),
+         example="Shopee, Zalo (Zalo OA, cửa hàng Zalo)",
+         description_vi="Các sàn/nền tảng cơ sở có tài khoản bán hàng, cách nhau bằng dấu phẩy; để trống nếu không có.",
+         description_en="Platforms the establishment has a selling account on, comma separated; empty if none."),
+    _col("uses_e_invoice", "Dùng hóa đơn điện tử", "Issues e-invoices", kind="bool", example="Có",
+         description_vi="Có/Không; để trống giữ giá trị đang có.",
+         description_en="Yes/No; empty keeps what is on file."),
+    _col("uses_sales_software", "Dùng phần mềm bán hàng/quản lý", "Uses sales or management software", kind="bool",
+         example="Không",
+         description_vi="Có/Không; để trống giữ giá trị đang có.",
+         description_en="Yes/No; empty keeps what is on file."),
     _col("opening_hours", "Giờ mở cửa", "Opening hours", example="06:00-22:00"),
     _col("employees", "Số lao động", "Employees", kind="int", example=3),
     _col("opened_on", "Ngày bắt đầu hoạt động", "Opened on", kind="date", past_only=True),
@@ -179,6 +191,9 @@ _INSPECTION = (
          description_en="Violations found, separated by semicolons."),
     _col("notes", "Ghi chú", "Notes", width=30),
     _col("follow_up_due", "Hạn tái kiểm tra", "Follow-up due", kind="date"),
+    _col("made_via", "Hình thức ghi", "Recorded via", kind="code", codes="inspection_made_via", width=22,
+         description_vi="Kiểm tra được ghi bằng gì; để trống: nhập lại từ biên bản giấy.",
+         description_en="How the inspection was recorded; empty: entered from paper."),
 )
 
 
@@ -368,11 +383,13 @@ ESTABLISHMENT_LICENCES: dict[str, tuple[str | None, str, str | None]] = {
 #: the database columns an import writes, per table (an empty cell keeps what is on file)
 ESTABLISHMENT_FIELDS = (
     "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
-    "residential_group_id", "tax_code", "digital_payment", "opening_hours", "employees", "opened_on",
+    "residential_group_id", "tax_code", "digital_payment", "digital_platforms", "uses_e_invoice",
+    "uses_sales_software", "opening_hours", "employees", "opened_on",
     "owner_name", "owner_id_number", "phone", "email",
 )
 LICENCE_FIELDS = ("number", "issuer", "issued_on", "expires_on", "revoked_on", "note")
-INSPECTION_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due")
+INSPECTION_FIELDS = ("inspected_on", "kind", "result", "inspector_name", "violations", "notes", "follow_up_due",
+                     "made_via")
 
 
 @dataclass

@@ -29,7 +29,9 @@ STAGED_LICENCE = ("id", "is_new", "establishment_id", "kind", *LICENCE_FIELDS)
 #: clear_follow_up: write NULL (only a violation has a follow-up); a NULL cell elsewhere keeps what is on file
 STAGED_INSPECTION = ("id", "is_new", "establishment_id", *INSPECTION_FIELDS, "clear_follow_up")
 _ESTABLISHMENT_TYPES = {"id": "int", "is_new": "boolean", "version": "int", "residential_group_id": "int",
-                        "digital_payment": "text[]", "employees": "int", "opened_on": "date", "lon": "float8",
+                        "digital_payment": "text[]", "digital_platforms": "text[]",
+                        "uses_e_invoice": "boolean", "uses_sales_software": "boolean", "employees": "int",
+                        "opened_on": "date", "lon": "float8",
                         "lat": "float8"}
 _LICENCE_TYPES = {"id": "int", "is_new": "boolean", "establishment_id": "int", "issued_on": "date",
                   "expires_on": "date", "revoked_on": "date"}
@@ -83,7 +85,7 @@ def licences(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
 def inspections(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
     """Every inspection of the ward's establishments, by id."""
     return db.rows(bind, "SELECT n.id, n.establishment_id, n.inspected_on, n.kind, n.result, n.inspector_name, "
-                         "n.violations, n.notes, n.follow_up_due FROM inspection n "
+                         "n.violations, n.notes, n.follow_up_due, n.made_via FROM inspection n "
                          "JOIN establishment e ON e.id = n.establishment_id WHERE e.ward_id = :w ORDER BY n.id",
                    {"w": ward_id})
 
@@ -123,11 +125,13 @@ def template_rows(bind: db.Bind, ward_id: int) -> dict[str, list[dict[str, Any]]
                 conn,
                 "SELECT o.code, o.name, o.business_type, o.vsic_code, o.operating_status, o.house_number, o.street, "
                 "o.address, rg.code AS residential_group, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, o.tax_code, "
-                "o.digital_payment, o.opening_hours, o.employees, o.opened_on, o.owner_name, o.owner_id_number, "
+                "o.digital_payment, o.digital_platforms, e.uses_e_invoice, e.uses_sales_software, o.opening_hours, "
+                "o.employees, o.opened_on, o.owner_name, o.owner_id_number, "
                 "o.phone, o.email, o.registration_number, o.registration_issued_on, o.registration_expires_on, "
                 "o.fs_certificate_number, o.fs_certificate_issued_on, o.fs_certificate_expires_on, "
                 "o.fs_commitment_number, o.fs_commitment_issued_on "
-                "FROM establishment_overview o LEFT JOIN residential_group rg ON rg.id = o.residential_group_id "
+                "FROM establishment_overview o JOIN establishment e ON e.id = o.id "
+                "LEFT JOIN residential_group rg ON rg.id = o.residential_group_id "
                 "WHERE o.ward_id = :w ORDER BY o.code", params),
             "licences": db.rows(
                 conn,
@@ -137,7 +141,7 @@ def template_rows(bind: db.Bind, ward_id: int) -> dict[str, list[dict[str, Any]]
             "inspections": db.rows(
                 conn,
                 "SELECT e.code AS establishment_code, n.inspected_on, n.kind, n.result, n.inspector_name, "
-                "n.violations, n.notes, n.follow_up_due FROM inspection n "
+                "n.violations, n.notes, n.follow_up_due, n.made_via FROM inspection n "
                 "JOIN establishment e ON e.id = n.establishment_id "
                 "WHERE e.ward_id = :w ORDER BY e.code, n.inspected_on, n.id", params),
         }
@@ -207,13 +211,14 @@ def merge_establishments(conn: Connection, ward_id: int, rows: Sequence[Sequence
     point = "ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326)"
     group = (f"(SELECT g.id FROM residential_group g WHERE g.ward_id = :w AND ST_Covers(g.geom, {point}) "
              "ORDER BY g.id LIMIT 1)")
-    fields = [f for f in ESTABLISHMENT_FIELDS if f not in ("operating_status", "digital_payment",
-                                                           "residential_group_id")]
+    defaults = {"digital_payment": "'{}'", "digital_platforms": "'{}'", "uses_e_invoice": "false",
+                "uses_sales_software": "false"}
+    fields = [f for f in ESTABLISHMENT_FIELDS if f not in ("operating_status", "residential_group_id", *defaults)]
     conn.execute(sa.text(
-        f"INSERT INTO establishment (id, ward_id, {', '.join(fields)}, operating_status, digital_payment, "
+        f"INSERT INTO establishment (id, ward_id, {', '.join(fields)}, operating_status, {', '.join(defaults)}, "
         "residential_group_id, closed_on, search_key, geom) "
         f"SELECT t.id, :w, {', '.join('t.' + f for f in fields)}, COALESCE(t.operating_status, 'active'), "
-        f"COALESCE(t.digital_payment, '{{}}'), "
+        f"{', '.join(f'COALESCE(t.{f}, {d})' for f, d in defaults.items())}, "
         f"COALESCE(t.residential_group_id, CASE WHEN t.lon IS NOT NULL THEN {group} END), "
         "CASE WHEN t.operating_status = 'closed' THEN current_date END, t.search_key, "
         f"CASE WHEN t.lon IS NOT NULL THEN {point} END FROM _imp_est t WHERE t.is_new"), {"w": ward_id})
@@ -233,12 +238,13 @@ def merge_establishments(conn: Connection, ward_id: int, rows: Sequence[Sequence
 
 def merge_inspections(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
     """Insert the new inspections and update the others (an empty field keeps what is on file, except a
-    follow-up flagged ``clear_follow_up``)."""
+    follow-up flagged ``clear_follow_up``). An imported inspection was made on paper (``made_via``) unless
+    its row says otherwise."""
     if not rows:
         return
     _stage(conn, "_imp_ins", STAGED_INSPECTION, _INSPECTION_TYPES, rows)
     fields = INSPECTION_FIELDS
-    defaults = {"violations": "COALESCE(violations, '[]'::jsonb)"}
+    defaults = {"violations": "COALESCE(violations, '[]'::jsonb)", "made_via": "COALESCE(made_via, 'paper')"}
     conn.execute(sa.text(
         f"INSERT INTO inspection (id, establishment_id, {', '.join(fields)}) "
         f"SELECT id, establishment_id, {', '.join(defaults.get(f, f) for f in fields)} FROM _imp_ins WHERE is_new"))

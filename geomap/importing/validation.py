@@ -207,7 +207,7 @@ def _parse_cell(col: Column, value: Any, refs: Refs, warnings: list[_Bad]) -> An
             return False
         raise _Bad("cell.bool_invalid", value=_display(value))
     if kind == "list":
-        parts = [p for p in re.split(r"[,;\n]", _as_text(value))]
+        parts = _split_list(_as_text(value))
         if all(fold(p).strip() in _EMPTY_LIST for p in parts):
             return []
         out: list[str] = []
@@ -487,3 +487,21 @@ _ROW_CHECKS = {
     "licences": _check_licence,
     "inspections": _check_inspection,
 }
+
+
+def _split_list(text: str) -> list[str]:
+    """A list cell's items: split at commas, semicolons and line breaks outside parentheses, so a label
+    such as "Zalo (Zalo OA, cửa hàng Zalo)" stays one item."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        if ch in ",;\n" and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts

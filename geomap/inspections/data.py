@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from geomap import db, status
 from geomap.inspections.risk import RiskWeights
@@ -173,3 +174,73 @@ def photos_of(bind: db.Bind, inspection_id: int) -> list[dict[str, Any]]:
     """An inspection's photos (id, media_type, width, height, content), in the order stored."""
     return db.rows(bind, "SELECT id, media_type, width, height, content FROM inspection_photo "
                        "WHERE inspection_id = :i ORDER BY id", {"i": inspection_id})
+
+
+# --- field app submissions (geomap.inspections.field) ----------------------------------------------
+
+
+def visit_target(bind: db.Bind, establishment_id: int, lon: float | None = None, lat: float | None = None,
+                 ) -> dict[str, Any] | None:
+    """id, ward_id, name, version, operating_status, food_safety_applicable of an establishment, and
+    ``distance_m`` (geodesic metres) from (``lon``, ``lat``) to its point (None without either); None
+    when there is no such establishment."""
+    return db.row(bind, (
+        "SELECT e.id, e.ward_id, e.name, e.version, e.operating_status, "
+        "COALESCE(v.food_safety_applicable, true) AS food_safety_applicable, "
+        "CASE WHEN e.geom IS NULL OR CAST(:lon AS float8) IS NULL OR CAST(:lat AS float8) IS NULL THEN NULL "
+        "ELSE ST_Distance(e.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) END "
+        "AS distance_m FROM establishment e LEFT JOIN industry v ON v.vsic_code = e.vsic_code WHERE e.id = :e"),
+        {"e": establishment_id, "lon": lon, "lat": lat})
+
+
+def claim_submission(conn: Connection, client_id: str, *, user_id: int | None, payload: Mapping[str, Any]
+                     ) -> int | None:
+    """Store a new submission as ``pending``; its id, or None when ``client_id`` was seen before (a replay).
+
+    A concurrent first send of the same id waits here until the other transaction ends.
+    """
+    return conn.execute(sa.text(
+        "INSERT INTO field_submission (client_id, user_id, status, payload) "
+        "VALUES (CAST(:c AS uuid), :u, 'pending', CAST(:p AS jsonb)) ON CONFLICT (client_id) DO NOTHING RETURNING id"),
+        {"c": client_id, "u": user_id, "p": json.dumps(dict(payload), ensure_ascii=False, default=str)}
+    ).scalar_one_or_none()
+
+
+def finish_submission(conn: Connection, submission_id: int, *, status: str, ward_id: int | None,
+                      establishment_id: int | None, route_date: dt.date | None, inspection_id: int | None,
+                      reasons: Sequence[Mapping[str, Any]], warnings: Sequence[Mapping[str, Any]]) -> None:
+    """Record what became of a claimed submission."""
+    conn.execute(sa.text(
+        "UPDATE field_submission SET status = :s, ward_id = :w, establishment_id = :e, route_date = :d, "
+        "inspection_id = :i, reasons = CAST(:r AS jsonb), warnings = CAST(:wa AS jsonb) WHERE id = :id"),
+        {"s": status, "w": ward_id, "e": establishment_id, "d": route_date, "i": inspection_id, "id": submission_id,
+         "r": json.dumps(list(reasons), ensure_ascii=False), "wa": json.dumps(list(warnings), ensure_ascii=False)})
+
+
+_SUBMISSION_COLUMNS = ("SELECT s.id, s.client_id::text AS client_id, s.user_id, s.ward_id, s.establishment_id, "
+                       "s.route_date, s.status, s.inspection_id, s.payload, s.reasons, s.warnings, s.received_at, "
+                       "n.follow_up_due, e.name AS establishment_name FROM field_submission s "
+                       "LEFT JOIN inspection n ON n.id = s.inspection_id "
+                       "LEFT JOIN establishment e ON e.id = s.establishment_id ")
+
+
+def submission(bind: db.Bind, client_id: str) -> dict[str, Any] | None:
+    """The stored submission of ``client_id`` (with its inspection's follow-up date), None when never seen."""
+    return db.row(bind, _SUBMISSION_COLUMNS + "WHERE s.client_id = CAST(:c AS uuid)", {"c": client_id})
+
+
+def submissions_of(bind: db.Bind, user_id: int, day: dt.date, statuses: Sequence[str]) -> list[dict[str, Any]]:
+    """A user's submissions for the plan of ``day`` in these statuses, newest first."""
+    stmt = sa.text(_SUBMISSION_COLUMNS + "WHERE s.user_id = :u AND s.route_date = :d AND s.status IN :st "
+                   "ORDER BY s.received_at DESC, s.id DESC").bindparams(sa.bindparam("st", expanding=True))
+    return db.rows(bind, stmt, {"u": user_id, "d": day, "st": list(statuses)})
+
+
+def versions_of(bind: db.Bind, establishment_ids: Iterable[int]) -> dict[int, int]:
+    """{establishment id: its current ``version``} (the version the phone downloads with the stop)."""
+    ids = sorted({int(i) for i in establishment_ids})
+    if not ids:
+        return {}
+    stmt = sa.text("SELECT id, version FROM establishment WHERE id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True))
+    return {int(r["id"]): int(r["version"]) for r in db.rows(bind, stmt, {"ids": ids})}

@@ -154,19 +154,21 @@ def routes_on(bind: db.Bind, ward_id: int, day: dt.date, *, inspector_id: int | 
 def record_visit(
     bind: db.Bind, establishment_id: int, result: str, *, day: dt.date | None = None, kind: str = "periodic",
     violations: Sequence[Mapping[str, Any]] | None = None, notes: str | None = None,
-    photo_files: Sequence[tuple[str, bytes]] = (), user: User | None = None,
+    photo_files: Sequence[tuple[str, bytes]] = (), user: User | None = None, made_via: str = "staff_app",
+    capture: Mapping[str, Any] | None = None, cleaned_photos: Sequence[photos.Photo] = (),
 ) -> int:
     """Record an on-site result with its photos in one unit of work; returns the inspection id.
 
     The inspection itself goes through :func:`geomap.records.edit.record_inspection` (validation,
-    follow-up date after a violation, audit); photos are cleaned of EXIF before storing.
-    A bad photo refuses the whole save, so nothing is half-written.
+    follow-up date after a violation, audit, ``made_via`` and the phone's ``capture``); photos are
+    cleaned of EXIF before storing (``cleaned_photos`` were already). A bad photo refuses the whole
+    save, so nothing is half-written.
     """
-    cleaned = [photos.process(content, name=name) for name, content in photo_files]
+    cleaned = [*cleaned_photos, *(photos.process(content, name=name) for name, content in photo_files)]
     with db.transaction(bind) as conn:
         inspection_id = edit.record_inspection(
             conn, establishment_id, day or status.today(), kind, result, violations=violations, notes=notes,
-            user=user)
+            user=user, made_via=made_via, capture=capture)
         for photo in cleaned:
             data.add_photo(conn, inspection_id, media_type=photo.media_type, width=photo.width, height=photo.height,
                            content=photo.content)

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 import layers as layer_registry
-from geomap import crs, layer_reader
+from geomap import crs, layer_reader, profiles
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError, crs_list, crs_param, feature_key, items_params
 from geomap.users import Profile
@@ -63,9 +63,16 @@ def collection_layer(collection_id: str, profile: Profile) -> Layer:
     return found
 
 
+def profile_srids() -> list[int]:
+    """CRS84/WGS84 and the grid of every shipped ward profile: what the OpenAPI document names (it is
+    written before any ward is read); every one of them is also offered (:func:`offered_srids`)."""
+    return [crs.WGS84, *sorted({profiles.get(s).local_srid for s in profiles.available()} - {crs.WGS84})]
+
+
 def offered_srids(engine: Engine) -> list[int]:
-    """CRS84/WGS84 and the local grid of every loaded ward (EPSG:5899 for Đà Nẵng)."""
-    return [crs.WGS84, *sorted(set(ward_data.local_srids(engine)) - {crs.WGS84})]
+    """CRS84/WGS84, the local grid of every loaded ward (EPSG:5899 for Đà Nẵng) and of every shipped
+    profile (EPSG:9209 for Thạch Khôi): a city may ask for any ward's layers in any of these grids."""
+    return [crs.WGS84, *sorted((set(ward_data.local_srids(engine)) | set(profile_srids())) - {crs.WGS84})]
 
 
 def link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:

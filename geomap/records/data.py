@@ -245,12 +245,20 @@ def revoke_licence(conn: Connection, licence_id: int, revoked_on: Any, note: str
 
 def insert_inspection(conn: Connection, establishment_id: int, values: Mapping[str, Any]) -> int:
     """Insert an inspection (``inspected_on``, ``inspector_id``, ``inspector_name``, ``kind``, ``result``,
-    ``violations`` (a list), ``notes``, ``follow_up_due``); its id."""
-    params = {**values, "e": establishment_id, "violations": json.dumps(values["violations"], ensure_ascii=False)}
+    ``violations`` (a list), ``notes``, ``follow_up_due``; optionally ``made_via`` (default ``staff_app``)
+    and what a phone adds: ``client_id``, ``phone_lon``/``phone_lat``, ``phone_accuracy_m``, ``distance_m``,
+    ``phone_time``); its id."""
+    params = {"made_via": "staff_app", "client_id": None, "phone_lon": None, "phone_lat": None,
+              "phone_accuracy_m": None, "distance_m": None, "phone_time": None, **values, "e": establishment_id,
+              "violations": json.dumps(values["violations"], ensure_ascii=False)}
     return int(conn.execute(sa.text(
         "INSERT INTO inspection (establishment_id, inspected_on, inspector_id, inspector_name, kind, result, "
-        "violations, notes, follow_up_due) VALUES (:e, :inspected_on, :inspector_id, :inspector_name, :kind, "
-        ":result, CAST(:violations AS jsonb), :notes, :follow_up_due) RETURNING id"), params).scalar_one())
+        "violations, notes, follow_up_due, made_via, client_id, phone_geom, phone_accuracy_m, distance_m, phone_time) "
+        "VALUES (:e, :inspected_on, :inspector_id, :inspector_name, :kind, :result, CAST(:violations AS jsonb), "
+        ":notes, :follow_up_due, :made_via, CAST(:client_id AS uuid), "
+        "CASE WHEN CAST(:phone_lon AS float8) IS NULL OR CAST(:phone_lat AS float8) IS NULL THEN NULL "
+        "ELSE ST_SetSRID(ST_MakePoint(:phone_lon, :phone_lat), 4326) END, "
+        ":phone_accuracy_m, :distance_m, :phone_time) RETURNING id"), params).scalar_one())
 
 
 # --- infrastructure (geomap/records/infrastructure.py) ----------------------------------------------

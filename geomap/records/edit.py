@@ -39,6 +39,7 @@ from geomap.models import (
     BUSINESS_TYPES,
     DIGITAL_PLATFORMS,
     INSPECTION_KINDS,
+    INSPECTION_MADE_VIA,
     INSPECTION_RESULTS,
     LICENCE_KINDS,
     OPERATING_STATUSES,
@@ -76,6 +77,8 @@ _LABELS = {
     "residential_group_id": ("Tổ dân phố", "Residential group"), "market_id": ("Chợ", "Market"),
     "tax_code": ("Mã số thuế", "Tax code"), "digital_payment": ("Thanh toán số", "Digital payment"),
     "digital_platforms": ("Nền tảng số", "Digital platforms"),
+    "uses_e_invoice": ("Dùng hóa đơn điện tử", "Issues e-invoices"),
+    "uses_sales_software": ("Dùng phần mềm bán hàng/quản lý", "Uses sales or management software"),
     "opening_hours": ("Giờ mở cửa", "Opening hours"), "employees": ("Số lao động", "Employees"),
     "opened_on": ("Ngày bắt đầu hoạt động", "Opened on"), "owner_name": ("Chủ cơ sở", "Owner"),
     "owner_id_number": ("Số CCCD", "ID number"), "phone": ("Điện thoại", "Phone"), "email": ("Thư điện tử", "E-mail"),
@@ -85,6 +88,7 @@ _LABELS = {
     "revoked_on": ("Ngày thu hồi", "Revoked on"), "inspected_on": ("Ngày kiểm tra", "Inspected on"),
     "result": ("Kết quả", "Result"), "violations": ("Lỗi vi phạm", "Violations"), "notes": ("Ghi chú", "Notes"),
     "follow_up_due": ("Hạn tái kiểm tra", "Follow-up due"),
+    "made_via": ("Hình thức ghi", "Recorded via"),
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -247,6 +251,12 @@ def _clean_establishment(conn: Connection, values: Mapping[str, Any], ward_id: i
             p.add("digital_platforms", f"không rõ: {', '.join(map(str, bad))}",
                   f"unknown: {', '.join(map(str, bad))}")
         out["digital_platforms"] = platforms
+    for flag in ("uses_e_invoice", "uses_sales_software"):
+        if flag in out:
+            if out[flag] is None or not isinstance(out[flag], bool):
+                p.add(flag, "phải là Có hoặc Không", "must be yes or no")
+            else:
+                out[flag] = bool(out[flag])
     if out.get("employees") is not None:
         try:
             out["employees"] = int(out["employees"])
@@ -727,11 +737,15 @@ def _clean_violations(items: Iterable[Any] | None, p: _Problems) -> list[dict[st
 def record_inspection(
     bind: db.Bind, establishment_id: int, inspected_on: Any, kind: str, result: str, *,
     violations: Iterable[Any] | None = None, notes: Any = None, follow_up_due: Any = None, user: User | None = None,
+    made_via: str = "staff_app", capture: Mapping[str, Any] | None = None,
 ) -> int:
     """Record an inspection; after a violation the follow-up is due in :data:`FOLLOW_UP_DAYS` by severity.
 
     The food-safety status before and after goes into the audit entry (a violation turns
-    the establishment red on the map until a follow-up inspection passes).
+    the establishment red on the map until a follow-up inspection passes). ``made_via`` says how
+    it was recorded (:data:`~geomap.models.INSPECTION_MADE_VIA`); ``capture`` is what the field app
+    adds (``client_id``, ``phone_lon``, ``phone_lat``, ``phone_accuracy_m``, ``distance_m``,
+    ``phone_time``), checked by :mod:`geomap.inspections.field` and kept with the inspection.
     """
     auth.require(user, "record_inspection")
     p = _Problems()
@@ -739,6 +753,8 @@ def record_inspection(
         p.add("kind", f"'{kind}' không hợp lệ", f"'{kind}' is not valid")
     if result not in INSPECTION_RESULTS:
         p.add("result", f"'{result}' không hợp lệ", f"'{result}' is not valid")
+    if made_via not in INSPECTION_MADE_VIA:
+        p.add("made_via", f"'{made_via}' không hợp lệ", f"'{made_via}' is not valid")
     day = _clean_date(inspected_on, "inspected_on", p)
     if day is None and not any(f == "inspected_on" for f, _, _ in p.items):
         p.add("inspected_on", "bắt buộc", "required")
@@ -764,14 +780,15 @@ def record_inspection(
         inspection_id = data.insert_inspection(conn, establishment_id, {
             "inspected_on": day, "inspector_id": user.id if user is not None else None,
             "inspector_name": user.full_name if user is not None else None, "kind": kind, "result": result,
-            "violations": items, "notes": notes_text, "follow_up_due": due})
+            "violations": items, "notes": notes_text, "follow_up_due": due, **dict(capture or {}),
+            "made_via": made_via})
         after = _statuses(conn, establishment_id)
         changed = before.get("food_safety_status") != after.get("food_safety_status")
         audit.record(
             conn, action="record_inspection", entity_type="establishment", entity_id=establishment_id, user=user,
             before=before,
             after={"inspection_id": inspection_id, "inspected_on": day, "kind": kind, "result": result,
-                   "violations": items, "follow_up_due": due, **after},
+                   "violations": items, "follow_up_due": due, "made_via": made_via, **dict(capture or {}), **after},
             note=(f"ATTP: {before.get('food_safety_status')} → {after.get('food_safety_status')}" if changed else None),
         )
         return inspection_id

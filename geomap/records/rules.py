@@ -23,11 +23,13 @@ __all__ = [
 #: establishment columns an editor may change (the point moves through :func:`geomap.records.edit.move_point`)
 EDITABLE = (
     "code", "name", "business_type", "vsic_code", "operating_status", "house_number", "street", "address",
-    "residential_group_id", "market_id", "tax_code", "digital_payment", "digital_platforms", "opening_hours",
-    "employees", "opened_on", "owner_name", "owner_id_number", "phone", "email",
+    "residential_group_id", "market_id", "tax_code", "digital_payment", "digital_platforms",
+    "uses_e_invoice", "uses_sales_software", "opening_hours", "employees", "opened_on", "owner_name",
+    "owner_id_number", "phone", "email",
 )
 #: what a survey on site checks and may correct (field app, geomap.survey): never personal data
-SURVEYED = ("name", "house_number", "street", "address", "opening_hours", "digital_payment", "digital_platforms")
+SURVEYED = ("name", "house_number", "street", "address", "opening_hours", "digital_payment", "digital_platforms",
+            "uses_e_invoice", "uses_sales_software")
 #: fields an establishment added on site may carry (it waits for a data officer's review)
 PROPOSED = ("name", "business_type", "vsic_code", *SURVEYED[1:])
 

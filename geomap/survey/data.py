@@ -15,7 +15,8 @@ from geomap import db
 
 #: what the survey shows of an establishment: never personal data (inspectors survey too)
 _FORM = ("e.id, e.code, e.name, e.house_number, e.street, e.address, e.opening_hours, e.digital_payment, "
-         "e.digital_platforms, e.location_quality, e.review_status, e.verified_on, e.version, e.operating_status, "
+         "e.digital_platforms, e.uses_e_invoice, e.uses_sales_software, e.location_quality, e.review_status, "
+         "e.verified_on, e.version, e.operating_status, "
          "e.vsic_code, i.name_vi AS industry_name_vi, i.name_en AS industry_name_en, "
          "rg.name AS residential_group, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat")
 _HERE = "ST_SetSRID(ST_MakePoint(CAST(:x AS float8), CAST(:y AS float8)), 4326)::geography"

@@ -55,6 +55,9 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "wardsetup.profile_defaults": ("mặc định của kế hoạch", "the plan's defaults"),
     "wardsetup.targets": ("Chỉ tiêu {indicator}: {milestones}", "Target {indicator}: {milestones}"),
     "wardsetup.unknown": ("chưa có", "not given"),
+    "wardsetup.ind.digital_platform_share": ("Tỷ lệ cơ sở dùng nền tảng số (quản lý, bán hàng, thanh toán, HĐĐT)",
+                                             "Share of businesses using digital platforms (management, sales, "
+                                             "payment, e-invoice)"),
     "wardsetup.ind.digital_payment_share": ("Tỷ lệ cơ sở dùng thanh toán số", "Share of businesses paying digitally"),
     "wardsetup.ind.stall_qr_pos_share": ("Tỷ lệ quầy chợ chấp nhận QR/POS", "Share of market stalls accepting QR/POS"),
     "wardsetup.ind.digital_inspection_share": ("Tỷ lệ kiểm tra qua hệ thống số",

@@ -280,10 +280,9 @@ def install(app: FastAPI) -> None:
         target = signin_url(request)
         if wants_json(request):
             return _problem(request, 401, "session_expired", "session.expired", message_page, signin=target)
-        response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
-        if session_token(request):
-            clear_session_cookie(response)
-        return response
+        # the dead cookie is left alone: the session already ended in the database, and an answer to a
+        # request sent before a new sign-in (a service worker's background refresh) must not delete the new one
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geomap import dashboard, i18n, profiles, status
+from geomap.dashboard import periods
 from geomap.errors import GeomapError
 from geomap.ui import resources
 from geomap.ui.context import Context
@@ -38,6 +39,9 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "dash.partial_month": ("Tháng {month} chưa hết nên chưa đưa vào biểu đồ (các tháng tính đủ đến {end}).",
                            "{month} is not over yet, so it is left out of the charts (full months up to {end})."),
     "dash.report_for": ("Báo cáo kỳ {period} đã sẵn sàng.", "The report for {period} is ready."),
+    "dash.period_caption": ("Kỳ {period}: từ {start} đến {end}.", "Period {period}: {start} to {end}."),
+    "dash.indicator_trend": ("Chỉ tiêu qua các kỳ", "Indicators by period"),
+    "dash.definitions": ("Cách tính các chỉ tiêu", "How each indicator is computed"),
 }
 
 
@@ -47,8 +51,8 @@ def _frames(db_key: str, ward_id: int) -> dashboard.Frames:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _board(db_key: str, ward_id: int, slug: str, today: dt.date, lang: str) -> dashboard.Dashboard:
-    return dashboard.compute(_frames(db_key, ward_id), _profile(slug), today, lang)
+def _board(db_key: str, ward_id: int, slug: str, today: dt.date, lang: str, period: str) -> dashboard.Dashboard:
+    return dashboard.compute(_frames(db_key, ward_id), _profile(slug), today, lang, period=period)
 
 
 def _profile(slug: str) -> profiles.WardProfile | None:
@@ -72,23 +76,23 @@ def _full_months(frame: pd.DataFrame | pd.Series, current: pd.Period) -> pd.Data
     return kept
 
 
-def _periods(today: dt.date) -> list[str]:
-    months = [str(p) for p in pd.period_range(end=pd.Period(today, "M"), periods=6, freq="M")][::-1]
-    quarters = [f"{p.year}-Q{p.quarter}" for p in pd.period_range(end=pd.Period(today, "Q"), periods=4, freq="Q")]
-    return months + quarters[::-1]
-
-
 def render(ctx: Context) -> None:
     lang, today = ctx.lang, status.today()
     st.title(ctx.t("dash.title"))
     db_key = ctx.engine.url.render_as_string(hide_password=True)
-    board = _board(db_key, ctx.ward_id, ctx.ward_slug, today, lang)
+    choices = periods.choices(today)
+    default = str(periods.containing(today, "quarter"))
+    period = st.selectbox(ctx.t("dash.period"), choices, index=choices.index(default), key="dash.period")
+    board = _board(db_key, ctx.ward_id, ctx.ward_slug, today, lang, period)
+    chosen = periods.parse(period)
+    st.caption(ctx.t("dash.period_caption").format(period=period, start=f"{chosen.start:%d/%m/%Y}",
+                                                   end=f"{board.today:%d/%m/%Y}"))
 
     cols = st.columns(3)
     for i, ind in enumerate(dashboard.INDICATORS):
         row = board.summary.loc[ind.key]
         target = row["target"]
-        caption = (ctx.t("dash.target").format(year=today.year, target=f"{target:.0%}")
+        caption = (ctx.t("dash.target").format(year=board.today.year, target=f"{target:.0%}")
                    if target is not None and not pd.isna(target) else ctx.t("dash.no_target"))
         delta = None
         if target is not None and not pd.isna(target) and row["value"] is not None and not pd.isna(row["value"]):
@@ -97,8 +101,7 @@ def render(ctx: Context) -> None:
         with cols[i % 3]:
             st.metric(ind.label(lang), _fmt(ind, row["value"]), delta=delta,
                       help=ind.description_en if lang == "en" else ind.description_vi)
-            st.caption(f"{caption} · " + ctx.t("dash.of").format(num=int(row["num"]), den=int(row["den"]))
-                       if ind.kind == "share" else caption)
+            st.caption(f"{caption} · " + ctx.t("dash.of").format(num=int(row["num"]), den=int(row["den"])))
 
     st.subheader(ctx.t("dash.map"))
     choice = st.selectbox(ctx.t("dash.map_indicator"), [i.key for i in dashboard.INDICATORS],
@@ -112,6 +115,18 @@ def render(ctx: Context) -> None:
     st.dataframe(table, hide_index=True, use_container_width=True, column_config={
         i.label(lang): st.column_config.NumberColumn(format="percent" if i.kind == "share" else "%d")
         for i in dashboard.INDICATORS})
+
+    st.subheader(ctx.t("dash.indicator_trend"))
+    shares = [i.label(lang) for i in dashboard.INDICATORS if i.kind == "share"]
+    wide = dashboard.trend_table(board.trend, lang)
+    if not wide.empty:
+        st.line_chart(wide[shares])
+        st.dataframe(wide, use_container_width=True, column_config={
+            i.label(lang): st.column_config.NumberColumn(format="percent" if i.kind == "share" else "%d")
+            for i in dashboard.INDICATORS})
+    with st.expander(ctx.t("dash.definitions")):
+        st.markdown("\n".join(f"- **{i.label(lang)}**: {i.description_en if lang == 'en' else i.description_vi}"
+                               for i in dashboard.INDICATORS))
 
     st.subheader(ctx.t("dash.trends"))
     current = pd.Period(today, "M")
@@ -127,7 +142,6 @@ def render(ctx: Context) -> None:
     st.caption(ctx.t("dash.partial_month").format(month=f"{current:%m/%Y}", end=f"{current - 1:%m/%Y}"))
 
     st.subheader(ctx.t("dash.report"))
-    period = st.selectbox(ctx.t("dash.period"), _periods(today), key="dash.period")
     if st.button(ctx.t("dash.make_report"), icon=":material/summarize:"):
         profile = _profile(ctx.ward_slug)
         if profile is None:

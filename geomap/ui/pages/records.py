@@ -253,6 +253,10 @@ def _inputs(ctx: Context, prefix: str, row: dict, choices: dict) -> dict[str, An
                                                           if p in DIGITAL_PLATFORMS],
                                                  format_func=lambda v: ctx.label("platform", v),
                                                  placeholder=ctx.t("records.choose"), key=f"{prefix}.platforms")
+    out["uses_e_invoice"] = left.checkbox(lab("uses_e_invoice", lang), value=bool(row.get("uses_e_invoice")),
+                                          key=f"{prefix}.e_invoice")
+    out["uses_sales_software"] = right.checkbox(lab("uses_sales_software", lang),
+                                                value=bool(row.get("uses_sales_software")), key=f"{prefix}.software")
     out["employees"] = right.number_input(lab("employees", lang), min_value=0, max_value=100_000, step=1,
                                           value=row.get("employees"), key=f"{prefix}.employees")
     out["opened_on"] = left.date_input(lab("opened_on", lang), value=row.get("opened_on"),

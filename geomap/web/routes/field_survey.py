@@ -76,6 +76,9 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "survey.opening_hours": ("Giờ mở cửa (ví dụ 06:00-22:00)", "Opening hours (e.g. 06:00-22:00)"),
     "survey.payment": ("Thanh toán số", "Digital payment"),
     "survey.platforms": ("Nền tảng số", "Digital platforms"),
+    "survey.tools": ("Công cụ số", "Digital tools"),
+    "survey.e_invoice": ("Dùng hóa đơn điện tử", "Issues e-invoices"),
+    "survey.sales_software": ("Dùng phần mềm bán hàng/quản lý", "Uses sales or management software"),
     "survey.industry": ("Ngành nghề (VSIC)", "Industry (VSIC)"),
     "survey.business_type": ("Loại hình", "Business type"),
     "survey.choose": ("— Chọn —", "— Choose —"),
@@ -180,12 +183,14 @@ def _new_page(request: Request, user: User, values: dict[str, Any], **ctx: Any) 
 async def add(request: Request, user: User = Depends(session.require_csrf), name: str = Form(""),
               vsic_code: str = Form(""), business_type: str = Form("household"), house_number: str = Form(""),
               street: str = Form(""), opening_hours: str = Form(""), digital_payment: list[str] = Form([]),
-              digital_platforms: list[str] = Form([]), lon: str = Form(""), lat: str = Form(""),
+              digital_platforms: list[str] = Form([]), uses_e_invoice: str = Form(""),
+              uses_sales_software: str = Form(""), lon: str = Form(""), lat: str = Form(""),
               accuracy: str = Form(""), confirm_accuracy: str = Form(""),
               photo: UploadFile | None = File(None)) -> Response:
     values = {"name": name, "vsic_code": vsic_code, "business_type": business_type or "household",
               "house_number": house_number, "street": street, "opening_hours": opening_hours,
-              "digital_payment": digital_payment, "digital_platforms": digital_platforms}
+              "digital_payment": digital_payment, "digital_platforms": digital_platforms,
+              "uses_e_invoice": bool(uses_e_invoice), "uses_sales_software": bool(uses_sales_software)}
     form = {**values, "lon": lon, "lat": lat, "accuracy": accuracy}
     try:
         content, filename = await _photo(photo)
@@ -236,11 +241,13 @@ def _check_page(request: Request, record: dict[str, Any], form: dict[str, Any], 
 async def check(request: Request, code: str, user: User = Depends(session.require_csrf), version: str = Form(""),
                 name: str = Form(""), address: str = Form(""), opening_hours: str = Form(""),
                 digital_payment: list[str] = Form([]), digital_platforms: list[str] = Form([]),
-                lon: str = Form(""), lat: str = Form(""), accuracy: str = Form(""), pin: str = Form(""),
+                uses_e_invoice: str = Form(""), uses_sales_software: str = Form(""), lon: str = Form(""),
+                lat: str = Form(""), accuracy: str = Form(""), pin: str = Form(""),
                 confirm_accuracy: str = Form(""), photo: UploadFile | None = File(None)) -> Response:
     engine = get_engine(request)
     changes = {"name": name, "address": address, "opening_hours": opening_hours, "digital_payment": digital_payment,
-               "digital_platforms": digital_platforms}
+               "digital_platforms": digital_platforms, "uses_e_invoice": bool(uses_e_invoice),
+               "uses_sales_software": bool(uses_sales_software)}
     form = {**changes, "lon": lon, "lat": lat, "accuracy": accuracy, "pin": pin}
     try:
         expected = int(version)

@@ -42,7 +42,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
 
-from geomap import crs, links, profiles
+from geomap import links
 from geomap.accounts import apikeys
 from geomap.errors import LocalizedError
 from geomap.ogc import api, tiles
@@ -152,7 +152,7 @@ def _ok(schema: str, media: str = "application/json") -> dict[int, dict[str, Any
 
 
 #: CRSs named in the document: CRS84, WGS 84 and every ward profile's grid (what a loaded ward offers)
-_SRIDS = [crs.WGS84, *sorted({profiles.get(s).local_srid for s in profiles.available()} - {crs.WGS84})]
+_SRIDS = api.profile_srids()
 _API_KEY = {"name": "X-API-Key", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "A key with scope ogc:internal opens the internal profile; leave it out for the public "
                            "one (an unknown or revoked key: 401)."}
