@@ -3,12 +3,14 @@
 Revision ID: 0019_tile_changes
 Revises: 0001
 
-The public service caches vector tiles (``geomap.tiles``) keyed on the layer's change count:
+The public service caches vector tiles (``geomap.ogc.tiles``) keyed on the layer's change count:
 the sum of ``tile_change.weight`` over the tables the layer's source reads (found through
 PostgreSQL's view dependencies). A statement-level trigger on every table of the schema adds
 one row per INSERT/UPDATE/DELETE/TRUNCATE statement, in the writer's transaction, so the count
 a reader sees changes exactly when a write it can see was committed (an insert-only log: no
-counter row that concurrent writers would queue on or deadlock over). Tables created later get
+counter row that concurrent writers would queue on or deadlock over). Bookkeeping tables no layer reads
+(sessions, sign-in failures, the audit log, API keys, rate limits...: :data:`SKIPPED`, and UNLOGGED ones)
+are not watched. Tables created later get
 the trigger from an event trigger (when the migrating role may create one: a superuser);
 the tile service does not cache a layer whose tables are not all watched.
 
@@ -24,7 +26,11 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-SKIPPED = ("tile_change", "alembic_version", "spatial_ref_sys")
+#: tables no layer reads and written on every request, sign-in or scan: watching them would only grow the log
+#: (UNLOGGED tables, e.g. the rate limits' ``rate_hit``, are skipped too). A layer reading a skipped table is
+#: simply not cached (the tile service checks every table of a layer's source is watched).
+SKIPPED = ("tile_change", "alembic_version", "spatial_ref_sys", "user_session", "sign_in_failure", "audit_log",
+           "api_key", "app_user", "qr_code", "qr_scan", "report_mail")
 
 
 def upgrade() -> None:
@@ -40,7 +46,8 @@ END $$""")
     op.execute(f"""
 CREATE FUNCTION tile_change_watch(t regclass) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF (SELECT relname FROM pg_class WHERE oid = t) IN ({", ".join(f"'{s}'" for s in SKIPPED)}) THEN
+    IF (SELECT relname IN ({", ".join(f"'{s}'" for s in SKIPPED)}) OR relpersistence <> 'p'
+        FROM pg_class WHERE oid = t) THEN
         RETURN;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = t AND tgname = 'tile_change') THEN
