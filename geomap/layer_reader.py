@@ -21,6 +21,10 @@ The staff map (:mod:`geomap.map.data`), the exports (:mod:`geomap.export`) and t
   page), one feature ``fid``, ordered by ``sort`` (default: the profile's feature id, a uniquely
   indexed column, so pages and single items are read through the index).
 
+:func:`read_tile` gives one Mapbox Vector Tile layer of a WebMercatorQuad tile for the same reads (profile,
+ward, filters), encoded by PostGIS (``ST_AsMVTGeom``/``ST_AsMVT``), points counted per cell at low zooms;
+:func:`source_tables` and :func:`change_count` give the tile cache its key (the ``tile_change`` log).
+
 :func:`read` returns a GeoDataFrame (or rows); :func:`read_page` adds what a web page needs:
 the number matched (counted in the same statement, from the layer's ``count_source`` table
 when the filters allow) and whether more rows follow. :func:`extent` and :func:`table_columns`
