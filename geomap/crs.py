@@ -24,6 +24,8 @@ from pyproj.transformer import TransformerGroup
 from geomap.errors import LocalizedError
 
 WGS84 = 4326
+#: WebMercatorQuad, the vector tiles' grid (OGC API – Tiles)
+WEB_MERCATOR = 3857
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
 _PATTERNS = (

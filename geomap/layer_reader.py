@@ -21,6 +21,10 @@ The staff map (:mod:`geomap.map.data`), the exports (:mod:`geomap.export`) and t
   page), one feature ``fid``, ordered by ``sort`` (default: the profile's feature id, a uniquely
   indexed column, so pages and single items are read through the index).
 
+:func:`read_tile` gives one Mapbox Vector Tile layer of a WebMercatorQuad tile for the same reads (profile,
+ward, filters), encoded by PostGIS (``ST_AsMVTGeom``/``ST_AsMVT``), points counted per cell at low zooms;
+:func:`source_tables` and :func:`change_count` give the tile cache its key (the ``tile_change`` log).
+
 :func:`read` returns a GeoDataFrame (or rows); :func:`read_page` adds what a web page needs:
 the number matched (counted in the same statement, from the layer's ``count_source`` table
 when the filters allow) and whether more rows follow. :func:`extent` and :func:`table_columns`
@@ -31,6 +35,7 @@ the view's per-row lookups only costs time) when the reader opened the connectio
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -48,7 +53,19 @@ from layers.base import Field, Layer
 
 #: (min_x, min_y, max_x, max_y), lon/lat in EPSG:4326 unless a ``bbox_srid`` says otherwise
 BBox = tuple[float, float, float, float]
-Geometry = Literal["shapely", "bulk", "geojson"]
+
+#: Mapbox Vector Tile grid: tile coordinates 0..MVT_EXTENT, geometry kept MVT_BUFFER units past the edge
+MVT_EXTENT = 4096
+MVT_BUFFER = 64
+#: below this zoom a point layer's tile holds one feature per MVT_CELL × MVT_CELL cell of the tile
+#: (``point_count``; ``id`` when the cell holds one point): at most (4096/64)² = 4,096 features a tile
+CLUSTER_BELOW_ZOOM = 15
+MVT_CELL = 64
+#: a point (or mixed-geometry) layer with more features than this in a tile is counted per cell at any zoom
+MAX_TILE_FEATURES = 1000
+#: half the width of EPSG:3857's square world, metres
+WEB_MERCATOR_HALF = 20037508.342789244
+Geometry = Literal["shapely", "bulk", "geojson", "mvt"]
 
 
 def profile_fields(layer: Layer, profile: Profile) -> tuple[Field, ...]:
@@ -107,6 +124,7 @@ def _statement(
     after: Any,
     fid: Any,
     sort: str | None,
+    source: str | None = None,
 ) -> _Statement:
     fields = profile_fields(layer, profile) if profile is not None else layer.fields
     stored = [f.name for f in fields if not f.derived]
@@ -186,9 +204,12 @@ def _statement(
     if geometry == "geojson":
         digits = 7 if srid == crs.WGS84 else 3
         shape = f"{ident_sql} AS __fid, ST_AsGeoJSON({geom}, {digits}, 0) AS __geometry"
+    elif geometry == "mvt":  # tile coordinates of tile :tz/:tx/:ty (binds added by read_tile)
+        shape = (f"{ident_sql} AS __fid, ST_AsMVTGeom(ST_Transform({geom}, {crs.WEB_MERCATOR}), "
+                 f"ST_TileEnvelope(:tz, :tx, :ty), {MVT_EXTENT}, {MVT_BUFFER}, true) AS __mvt")
     else:
         shape = f"ST_AsBinary({geom}) AS __wkb"
-    select = f"SELECT {cols}, {shape} FROM {_q(layer.source)} WHERE {' AND '.join(where_sql)}"
+    select = f"SELECT {cols}, {shape} FROM {_q(source or layer.source)} WHERE {' AND '.join(where_sql)}"
     return _Statement(select=select, matching=matching, binds=binds, used=used,
                       order=_q(sort) if sort else ident_sql, derived=derived, columns=names)
 
@@ -404,3 +425,172 @@ def table_columns(bind: db.Bind, table: str) -> frozenset[str]:
                                 "AND attnum > 0 AND NOT attisdropped", {"t": table}))
 
 
+
+
+def tile_bounds(z: int, x: int, y: int, margin: float = 0.0) -> BBox:
+    """The EPSG:3857 bounds of WebMercatorQuad tile ``z/x/y`` (column x, row y from the top), grown by
+    ``margin`` of its width on each side."""
+    size = 2 * WEB_MERCATOR_HALF / (1 << z)
+    pad = size * margin
+    x0, y1 = -WEB_MERCATOR_HALF + x * size, WEB_MERCATOR_HALF - y * size
+    return (x0 - pad, y1 - size - pad, x0 + size + pad, y1 + pad)
+
+
+def read_tile(
+    bind: db.Bind,
+    layer: Layer,
+    profile: Profile,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    ward_id: int | None = None,
+    where: Mapping[str, Iterable[Any]] | None = None,
+    columns_of: Callable[[str], frozenset[str]] | None = None,
+) -> bytes:
+    """One Mapbox Vector Tile layer (named as the layer) of WebMercatorQuad tile ``z/x/y``, encoded by
+    PostGIS (``ST_AsMVTGeom`` / ``ST_AsMVT``); empty bytes when nothing is in the tile.
+
+    The same read as :func:`read`: ``profile``'s fields only (public: never personal fields, only
+    public rows), one ward or the city, ``where`` filters. Each feature carries an ``id`` property
+    (the profile's feature id, as in the OGC items) and the profile's fields, derived ones (statuses)
+    included: they are computed in Python by the layer's ``derive`` (one :func:`read` of the tile's
+    rows) and joined to the tile's statement by id. Below :data:`CLUSTER_BELOW_ZOOM` a point layer
+    gives one feature per :data:`MVT_CELL` cell (``point_count``, and ``id`` when alone; lines at their
+    centroid), counted from the layer's ``count_source`` table when it holds every column the read needs
+    (``columns_of``); so does a point or mixed layer with over :data:`MAX_TILE_FEATURES` features in the
+    tile at any zoom, which bounds a tile's size (at most (4096/64)² cells).
+    Below the layer's ``min_zoom`` the tile is empty. Layers' tiles concatenate into one tile.
+    """
+    if z < layer.min_zoom:
+        return b""
+    clustered = layer.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM
+    bbox = tile_bounds(z, x, y, MVT_BUFFER / MVT_EXTENT)
+    derived_names = [f.name for f in profile_fields(layer, profile) if f.derived]
+    stored_names = [f.name for f in profile_fields(layer, profile) if not f.derived]
+    common = dict(profile=profile, ward_id=ward_id, bbox=bbox, bbox_srid=crs.WEB_MERCATOR, bbox_exact=False,
+                  where=where, datetime_range=None, srid=crs.WGS84, lat_lon=False, repair=False, after=None,
+                  fid=None, sort=None)
+    tile_binds = {"tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name}
+    if layer.geometry_type in ("Point", "Geometry"):
+        # the id and geometry only, from the count_source table when it holds every column the read needs
+        light = _statement(layer, columns=[], geometry="mvt", **common)
+        ident = feature_id(layer, profile)[0]
+        if layer.count_source and columns_of is not None \
+                and light.used | {ident, layer.id_field} <= columns_of(layer.count_source):
+            light = _statement(layer, columns=[], geometry="mvt", source=layer.count_source, **common)
+        if not clustered:  # a crowded tile at any zoom: counted per cell too
+            with db.read(bind) as conn:
+                no_jit(bind, conn)
+                crowd = conn.execute(sa.text(
+                    f"SELECT count(*) FROM (SELECT 1 FROM ({light.select}) s WHERE s.__mvt IS NOT NULL "
+                    f"LIMIT :cap) c"), {**light.binds, **tile_binds, "cap": MAX_TILE_FEATURES + 1}).scalar()
+            clustered = crowd > MAX_TILE_FEATURES
+    st = light if clustered else _statement(layer, columns=stored_names, geometry="mvt", **common)
+    binds = {**st.binds, **tile_binds}
+    if layer.derive is not None and derived_names and not clustered:
+        return _derived_tile(bind, layer, binds, **common)
+    join, joined = "", []
+    if layer.derive is not None and st.derived:  # clusters of points filtered on a status
+        frame = read(bind, layer, profile=profile, columns=[layer.id_field], ward_id=ward_id, bbox=bbox,
+                     bbox_srid=crs.WEB_MERCATOR, where=where, geometry="bulk")
+        joined = [] if clustered else derived_names
+        arrays = ["CAST(:d_id AS text[])", *(f"CAST(:d_{i} AS text[])" for i in range(len(joined)))]
+        binds["d_id"] = [str(v) for v in frame[layer.id_field]]
+        for i, name in enumerate(joined):
+            binds[f"d_{i}"] = [None if v is None or v != v else str(v) for v in frame[name]]
+        names = ", ".join(["__id", *(_q(n) for n in joined)])
+        join = f" JOIN unnest({', '.join(arrays)}) AS d({names}) ON d.__id = s.{_q(layer.id_field)}::text"
+    if clustered:
+        inner = (f"SELECT count(*)::int AS point_count, CASE WHEN count(*) = 1 THEN min(s.__fid) END AS id, "
+                 f"ST_SnapToGrid(ST_Centroid(ST_Collect(s.__mvt)), 1) AS __mvt "
+                 f"FROM ({st.select}) s{join} WHERE s.__mvt IS NOT NULL "
+                 f"GROUP BY ST_SnapToGrid(s.__mvt, {MVT_CELL})")
+    else:
+        props = ["s.__fid AS id", *(f"s.{_q(n)}" for n in stored_names if n != "id"),
+                 *(f"d.{_q(n)}" for n in joined)]
+        inner = f"SELECT {', '.join(props)}, s.__mvt FROM ({st.select}) s{join} WHERE s.__mvt IS NOT NULL"
+    sql = f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM ({inner}) t"
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        tile = conn.execute(sa.text(sql), binds).scalar()
+    return bytes(tile or b"")
+
+
+#: SQL types of the fields' kinds in a derived tile's rows (what ST_AsMVT encodes: integers, floats, booleans;
+#: other types as their text, dates and times as PostgreSQL writes them, as in the other layers' tiles)
+_MVT_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "date": "date",
+              "datetime": "timestamptz", "list": "text[]"}
+
+
+def _plain(value: Any) -> Any:
+    """A value of a read row as JSON (None for SQL NULL and pandas' missing values)."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if not isinstance(value, (str, int, float, bool)):
+        return str(value)
+    return value
+
+
+def _derived_tile(bind: db.Bind, layer: Layer, binds: dict[str, Any], *, profile: Profile, **common: Any) -> bytes:
+    """A tile of a layer with derived fields: its rows read once (tile geometry made by ``ST_AsMVTGeom``),
+    the fields derived in Python, then encoded by ``ST_AsMVT`` from the rows handed back as JSON."""
+    fields = profile_fields(layer, profile)
+    stored = [f.name for f in fields if not f.derived]
+    inputs = [f.name for f in layer.stored_fields if not f.personal and f.name not in stored]
+    st = _statement(layer, columns=[*stored, *inputs], geometry="mvt", profile=profile, **common)
+    cols = ", ".join(f"s.{_q(c)}" for c in st.columns)
+    sql = f"SELECT {cols}, s.__fid, s.__mvt::text AS __g FROM ({st.select}) s WHERE s.__mvt IS NOT NULL"
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        frame = _bulk_frame(conn.execute(sa.text(sql), {**st.binds, **binds}))
+        if frame.empty:
+            return b""
+        frame = _filter_derived(layer.derive(frame), st.derived)
+        if frame.empty:
+            return b""
+        names = [f.name for f in fields if f.name != "id"]
+        keys = ["id", "__g", *names]
+        values = [frame["__fid"].tolist(), frame["__g"].tolist(),
+                  *(frame[n].tolist() if n in frame else [None] * len(frame) for n in names)]
+        records = [dict(zip(keys, (_plain(v) for v in row), strict=True)) for row in zip(*values, strict=True)]
+        text_id = feature_id(layer, profile)[1]
+        kinds = {f.name: f.kind for f in fields}
+        defs = ", ".join([f"id {'text' if text_id else 'bigint'}", "__g text",
+                          *(f"{_q(n)} {_MVT_TYPES.get(kinds[n], 'text')}" for n in names)])
+        props = ", ".join(["r.id", *(f"r.{_q(n)}" for n in names)])
+        tile = conn.execute(sa.text(
+            f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM (SELECT {props}, r.__g::geometry AS __mvt "
+            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({defs})) t"),
+            {"layer_name": layer.name, "rows": json.dumps(records, ensure_ascii=False)}).scalar()
+    return bytes(tile or b"")
+
+
+def source_tables(bind: db.Bind, source: str) -> tuple[frozenset[str], bool]:
+    """The tables ``source`` (a table or a view) reads, through views' dependencies, and whether every one
+    of them is watched by the ``tile_change`` trigger (migration 0019)."""
+    rows = db.rows(bind, """
+WITH RECURSIVE deps(oid) AS (
+    SELECT to_regclass(:source)::oid
+    UNION
+    SELECT d.refobjid FROM deps JOIN pg_rewrite r ON r.ev_class = deps.oid
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> deps.oid
+)
+SELECT c.relname AS name,
+       EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'tile_change') AS watched
+FROM deps JOIN pg_class c ON c.oid = deps.oid WHERE c.relkind IN ('r', 'p')""", {"source": source})
+    return frozenset(r["name"] for r in rows), all(r["watched"] for r in rows) and bool(rows)
+
+
+def change_count(bind: db.Bind, tables: Iterable[str]) -> int:
+    """The number of writing statements committed on ``tables`` (the ``tile_change`` log): it changes
+    whenever a write to one of them becomes visible, the tile cache's key."""
+    return int(db.scalar(bind, "SELECT coalesce(sum(weight), 0) FROM tile_change WHERE table_name = ANY(:t)",
+                         {"t": sorted(tables)}) or 0)

@@ -719,3 +719,14 @@ class RateHit(Base):
     client: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     win: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     hits: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+
+
+class TileChange(Base):
+    """One writing statement on ``table_name`` (trigger ``tile_change``, migration 0019): the tile cache's
+    change count of a layer is the sum of ``weight`` over the tables its source reads."""
+
+    __tablename__ = "tile_change"
+    __table_args__ = (sa.Index("ix_tile_change_table", "table_name", postgresql_include=["weight"]),)
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.Text)
+    weight: Mapped[int] = mapped_column(sa.BigInteger, server_default="1")

@@ -261,7 +261,8 @@ def test_rate_limits_were_raised_for_this_run_only(app):
 
 #: a value of each path parameter (the database is down: nothing is looked up)
 _PATH_VALUES = {"code": "ABCDEFGHJKMNPQRS", "collection_id": "establishments", "feature_id": "TX-0001", "fmt": "json",
-                "public_id": "PA-AAAA-AAAA-AAAA", "request_id": "PA-AAAA-AAAA-AAAA", "n": "1"}
+                "public_id": "PA-AAAA-AAAA-AAAA", "request_id": "PA-AAAA-AAAA-AAAA", "n": "1",
+                "tile_matrix_set_id": "WebMercatorQuad", "tile_matrix": "3", "tile_row": "3", "tile_col": "6"}
 
 
 def test_while_the_database_is_down_every_answer_is_one_the_document_declares():

@@ -37,6 +37,17 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
+#: OGC API – Tiles 1.0 (vector tiles, :mod:`geomap.ogc.tiles`) and the tile matrix set standard 2.0
+TILES_CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+)
 
 
 def collections_for(profile: Profile) -> dict[str, Layer]:
@@ -117,6 +128,10 @@ def landing(root: str, url: str, params: Mapping[str, str]) -> dict[str, Any]:
             *self_links(url, params),
             link(f"{base}/conformance", "conformance", "application/json", "Conformance"),
             link(f"{base}/collections", "data", "application/json", "Collections"),
+            link(f"{base}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json",
+                 "Vector tiles (all layers)"),
+            link(f"{base}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                 "application/json", "Tile matrix sets"),
             link(root + "/api/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.1",
                  "OpenAPI"),
             link(root + "/api/docs", "service-doc", "text/html", "API docs"),
@@ -125,7 +140,7 @@ def landing(root: str, url: str, params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def conformance() -> dict[str, Any]:
-    return {"conformsTo": list(CONFORMANCE)}
+    return {"conformsTo": [*CONFORMANCE, *TILES_CONFORMANCE]}
 
 
 def extent(engine: Engine, layer: Layer, caches: OGCCaches) -> dict[str, Any]:
@@ -158,6 +173,8 @@ def collection(root: str, engine: Engine, layer: Layer, srids: Sequence[int], ca
             link(f"{base}?f=html", "alternate", "text/html"),
             link(f"{base}/items", "items", GEOJSON, layer.title_vi),
             link(f"{base}/items?f=html", "items", "text/html", layer.title_vi),
+            link(f"{base}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json",
+                 "Vector tiles"),
         ],
     }
 

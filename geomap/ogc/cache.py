@@ -19,6 +19,11 @@ V = TypeVar("V")
 EXTENT_TTL_S = 300.0
 COUNT_TTL_S = 300.0
 COLUMNS_TTL_S = 3600.0
+#: vector tiles: kept while the layers' change count (``tile_change``) and the day are unchanged
+TILE_TTL_S = 3600.0
+TILE_MAX_ENTRIES = 4096
+#: a layer's source tables (view dependencies): a migration may change a view
+SOURCES_TTL_S = 3600.0
 
 
 class TTLCache(Generic[V]):
@@ -66,15 +71,20 @@ class TTLCache(Generic[V]):
 
 
 class OGCCaches:
-    """The three caches of the OGC API: ``extents`` (collection → extent document), ``counts``
-    (filter → numberMatched) and ``columns`` (table → its column names)."""
+    """The caches of the OGC API: ``extents`` (collection → extent document), ``counts``
+    (filter → numberMatched), ``columns`` (table → its column names), ``tiles`` (vector tiles, keyed
+    on their layers' change count) and ``sources`` (layer source → the tables it reads)."""
 
     def __init__(self, extent_ttl_s: float = EXTENT_TTL_S, count_ttl_s: float = COUNT_TTL_S,
                  columns_ttl_s: float = COLUMNS_TTL_S):
         self.extents: TTLCache[dict[str, Any]] = TTLCache(extent_ttl_s)
         self.counts: TTLCache[int] = TTLCache(count_ttl_s)
         self.columns: TTLCache[frozenset[str]] = TTLCache(columns_ttl_s)
+        #: (database, profile, layers, z, x, y, change count, day) -> (tile bytes, ETag)
+        self.tiles: TTLCache[tuple[bytes, str]] = TTLCache(TILE_TTL_S, max_entries=TILE_MAX_ENTRIES)
+        #: (database, source) -> (tables the source reads, all watched by the tile_change trigger)
+        self.sources: TTLCache[tuple[frozenset[str], bool]] = TTLCache(SOURCES_TTL_S)
 
     def clear(self) -> None:
-        for cache in (self.extents, self.counts, self.columns):
+        for cache in (self.extents, self.counts, self.columns, self.tiles, self.sources):
             cache.clear()

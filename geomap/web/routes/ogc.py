@@ -45,7 +45,7 @@ from sqlalchemy.engine import Engine
 from geomap import links
 from geomap.accounts import apikeys
 from geomap.errors import LocalizedError
-from geomap.ogc import api
+from geomap.ogc import api, tiles
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError, items_parameters, output_format_parameter, wants_html
 from geomap.users import Profile
@@ -237,3 +237,133 @@ def item(collection_id: str, feature_id: str, request: Request, engine: Engine =
     layer = api.collection_layer(collection_id, profile)
     body, headers = api.item(_root(request), _url(request), request.query_params, engine, layer, profile, feature_id)
     return _respond(request, body, "item", media=api.GEOJSON, headers=headers)
+
+
+# --- OGC API – Tiles (vector tiles: geomap.ogc.tiles; documents and tiles built there) ----------------------
+
+_JSON_ONLY = {"name": "f", "in": "query", "required": False, "description": "Output format: json (the default).",
+              "schema": {"type": "string", "enum": ["json"]}}
+_TMS_ID = {"name": "tile_matrix_set_id", "in": "path", "required": True, "description": "The tile matrix set.",
+           "schema": {"type": "string", "enum": [tiles.TMS_ID]}}
+_TILE_COORDS = [
+    {"name": "tile_matrix", "in": "path", "required": True, "description": f"Zoom level, 0..{tiles.MAX_ZOOM}.",
+     "schema": {"type": "integer", "minimum": 0, "maximum": tiles.MAX_ZOOM}},
+    {"name": "tile_row", "in": "path", "required": True,
+     "description": "Row from the top, below 2^tile_matrix (a row or column outside the matrix: 404).",
+     "schema": {"type": "integer", "minimum": 0, "maximum": (1 << tiles.MAX_ZOOM) - 1}},
+    {"name": "tile_col", "in": "path", "required": True,
+     "description": "Column from the left, below 2^tile_matrix (a row or column outside the matrix: 404).",
+     "schema": {"type": "integer", "minimum": 0, "maximum": (1 << tiles.MAX_ZOOM) - 1}},
+]
+_DOC = {"type": "object"}
+_TILE_OK = {200: {"description": "A Mapbox Vector Tile (an empty body: nothing in the tile).",
+                  "headers": {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}},
+                  "content": {tiles.MVT: {"schema": {"type": "string", "format": "binary"}}}},
+            304: {"description": "Not modified: If-None-Match matched the tile's ETag."}}
+
+
+def _json_ok(description: str) -> dict[int, dict[str, Any]]:
+    return {200: {"description": description, "content": {"application/json": {"schema": _DOC}}}}
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+def _tile_response(request: Request, engine: Engine, chosen: list, profile: Profile,
+                   tms: str, z: str, y: str, x: str) -> Response:
+    zi, yi, xi = tiles.tile_coords(tms, z, y, x)
+    body, etag = tiles.tile(engine, chosen, profile, zi, yi, xi, caches(request))
+    headers = tiles.headers(etag, profile)
+    if tiles.not_modified(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=tiles.MVT, headers=headers)
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets (WebMercatorQuad)", tags=["OGC API – Tiles"],
+            responses=_json_ok("The tile matrix sets.") | OPENAPI_FAMILY.responses(400),
+            openapi_extra={"parameters": [_JSON_ONLY]})
+@_guard
+def tile_matrix_sets(request: Request) -> Response:
+    tiles.params_checked(request.query_params)
+    return _json(tiles.tile_matrix_sets(_root(request)))
+
+
+@router.get("/tileMatrixSets/{tile_matrix_set_id}", summary="One tile matrix set", tags=["OGC API – Tiles"],
+            responses=_json_ok("The tile matrix set (OGC TMS 2.0).") | OPENAPI_FAMILY.responses(400, 404),
+            openapi_extra={"parameters": [_JSON_ONLY, _TMS_ID]})
+@_guard
+def tile_matrix_set(tile_matrix_set_id: str, request: Request) -> Response:
+    tiles.params_checked(request.query_params)
+    tiles.matrix_set(tile_matrix_set_id)
+    return _json(tiles.tile_matrix_set(_root(request)))
+
+
+@router.get("/tiles", summary="Vector tilesets of the dataset (all layers)", tags=["OGC API – Tiles"],
+            responses=_json_ok("The tilesets list.") | OPENAPI_FAMILY.responses(400, 401),
+            openapi_extra={"parameters": [_JSON_ONLY, _API_KEY]})
+@_guard
+def dataset_tilesets(request: Request, engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    profile = profile_for(request, engine)
+    return _json(tiles.tilesets(_root(request), tiles.dataset_layers(profile), profile, None))
+
+
+@router.get("/tiles/{tile_matrix_set_id}", summary="The dataset's vector tileset", tags=["OGC API – Tiles"],
+            responses=_json_ok("The tileset.") | OPENAPI_FAMILY.responses(400, 401, 404),
+            openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _TMS_ID]})
+@_guard
+def dataset_tileset(tile_matrix_set_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    tiles.matrix_set(tile_matrix_set_id)
+    profile = profile_for(request, engine)
+    return _json(tiles.tileset(_root(request), tiles.dataset_layers(profile), profile, None))
+
+
+@router.get("/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
+            summary="A vector tile of every layer", tags=["OGC API – Tiles"], response_class=Response,
+            responses=_TILE_OK | OPENAPI_FAMILY.responses(400, 401, 404),
+            openapi_extra={"parameters": [_API_KEY, _TMS_ID, *_TILE_COORDS]})
+@_guard
+def dataset_tile(tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str, request: Request,
+                 engine: Engine = Depends(get_engine)) -> Response:
+    profile = profile_for(request, engine)
+    return _tile_response(request, engine, tiles.dataset_layers(profile), profile,
+                          tile_matrix_set_id, tile_matrix, tile_row, tile_col)
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection",
+            tags=["OGC API – Tiles"],
+            responses=_json_ok("The tilesets list.") | OPENAPI_FAMILY.responses(400, 401, 404),
+            openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _COLLECTION_ID]})
+@_guard
+def collection_tilesets(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    return _json(tiles.tilesets(_root(request), [layer], profile, layer.name))
+
+
+@router.get("/collections/{collection_id}/tiles/{tile_matrix_set_id}", summary="A collection's vector tileset",
+            tags=["OGC API – Tiles"], responses=_json_ok("The tileset.") | OPENAPI_FAMILY.responses(400, 401, 404),
+            openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _COLLECTION_ID, _TMS_ID]})
+@_guard
+def collection_tileset(collection_id: str, tile_matrix_set_id: str, request: Request,
+                       engine: Engine = Depends(get_engine)) -> Response:
+    tiles.params_checked(request.query_params)
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    tiles.matrix_set(tile_matrix_set_id)
+    return _json(tiles.tileset(_root(request), [layer], profile, layer.name))
+
+
+@router.get("/collections/{collection_id}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
+            summary="A vector tile of a collection", tags=["OGC API – Tiles"], response_class=Response,
+            responses=_TILE_OK | OPENAPI_FAMILY.responses(400, 401, 404),
+            openapi_extra={"parameters": [_API_KEY, _COLLECTION_ID, _TMS_ID, *_TILE_COORDS]})
+@_guard
+def collection_tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str,
+                    request: Request, engine: Engine = Depends(get_engine)) -> Response:
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    return _tile_response(request, engine, [layer], profile, tile_matrix_set_id, tile_matrix, tile_row, tile_col)
