@@ -45,7 +45,7 @@ from sqlalchemy.engine import Engine
 from geomap import links
 from geomap.accounts import apikeys
 from geomap.errors import LocalizedError
-from geomap.ogc import api
+from geomap.ogc import api, cql2
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import DEFAULT_LIMIT, INT64_MAX, MAX_LIMIT, OGCError, wants_html
 from geomap.users import Profile
@@ -205,3 +205,14 @@ def item(collection_id: str, feature_id: str, request: Request, f: str | None = 
     body, headers = api.item(_root(request), _url(request), request.query_params, engine, layer, profile, feature_id)
     return _respond(request, body, "item", media=api.GEOJSON, headers=headers)
 
+
+
+@router.get("/collections/{collection_id}/queryables", summary="What a filter may name (JSON Schema)")
+@_guard
+def queryables(collection_id: str, request: Request, f: str | None = None,
+               engine: Engine = Depends(get_engine)) -> Response:
+    """OGC API – Features Part 3: the collection's queryables for the caller's profile."""
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    body = cql2.queryables(_url(request), layer, profile)
+    return Response(json.dumps(body, ensure_ascii=False), media_type=cql2.SCHEMA_JSON)
