@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.geometry
-import shapely.ops
 import sqlalchemy as sa
 from pygeofilter import ast as cql_ast
 from pygeofilter import values as cql_values
@@ -558,7 +557,7 @@ class _Compiler:
         if shape.is_empty or not np.isfinite(shapely.get_coordinates(shape)).all():
             raise FilterError("the geometry is empty or has coordinates that are not finite numbers.")
         if self.lat_lon:
-            shape = shapely.ops.transform(lambda x, y, z=None: (y, x), shape)
+            shape = shapely.transform(shape, lambda xy: xy[:, ::-1])
         sql = f"ST_GeomFromText({self.bind(shape.wkt)}, {self.srid})"
         return sql if self.srid == crs.WGS84 else f"ST_Transform({sql}, {crs.WGS84})"
 

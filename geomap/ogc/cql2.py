@@ -62,6 +62,20 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 )
+#: the items route's filter parameters as OpenAPI declares them (read from the query string by
+#: :func:`filter_param`, which answers a bad value with an OGC exception, not FastAPI's 422)
+OPENAPI_PARAMETERS = [
+    {"name": "filter", "in": "query", "required": False, "style": "form", "explode": False,
+     "description": f"A CQL2 expression on the collection's queryables (see its /queryables), at most "
+                    f"{MAX_LENGTH:,} characters and {MAX_DEPTH} levels deep.",
+     "schema": {"type": "string", "maxLength": MAX_LENGTH}},
+    {"name": "filter-lang", "in": "query", "required": False, "style": "form", "explode": False,
+     "description": "The encoding of filter: cql2-text (default) or cql2-json.",
+     "schema": {"type": "string", "enum": list(LANGS), "default": "cql2-text"}},
+    {"name": "filter-crs", "in": "query", "required": False, "style": "form", "explode": False,
+     "description": "The CRS of the filter's geometries (default CRS84; the offered CRSs of /collections).",
+     "schema": {"type": "string", "format": "uri"}},
+]
 _SCHEMA_TYPES = {"text": {"type": "string"}, "int": {"type": "integer"}, "float": {"type": "number"},
                  "bool": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
                  "datetime": {"type": "string", "format": "date-time"},
@@ -183,6 +197,8 @@ def parse(raw: str, lang: str | None) -> Any:
         except json.JSONDecodeError as exc:
             raise _bad(lang, f"not JSON at character {exc.pos + 1} (line {exc.lineno}, column {exc.colno}): "
                              f"{exc.msg}.") from None
+        if not isinstance(document, dict):
+            raise _bad(lang, "the filter is a value, not a condition (a JSON object with 'op' and 'args').")
         if _json_depth(document) > 3 * MAX_DEPTH:  # JSON nests ~3 levels per expression level
             raise _bad(lang, f"nested deeper than {MAX_DEPTH} levels.")
         try:

@@ -175,7 +175,7 @@ _PAGING_PARAMETERS = [
 
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection",
-            openapi_extra={"parameters": _PAGING_PARAMETERS})
+            openapi_extra={"parameters": _PAGING_PARAMETERS + cql2.OPENAPI_PARAMETERS})
 @_guard
 def items(
     collection_id: str,
