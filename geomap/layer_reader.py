@@ -558,6 +558,15 @@ class _Compiler:
             raise FilterError("the geometry is empty or has coordinates that are not finite numbers.")
         if self.lat_lon:
             shape = shapely.transform(shape, lambda xy: xy[:, ::-1])
+        if self.srid != crs.WGS84:  # inside the projection's domain, or PostGIS's ST_Transform would fail
+            xy = shapely.get_coordinates(shape)
+            try:
+                lons, lats = crs.transformer(self.srid, crs.WGS84).transform(xy[:, 0], xy[:, 1], errcheck=True)
+                inside = bool(np.isfinite(lons).all() and np.isfinite(lats).all() and (np.abs(lats) <= 90).all())
+            except Exception:  # noqa: BLE001 (pyproj's ProjError, or a transformation PROJ cannot build)
+                inside = False
+            if not inside:
+                raise FilterError(f"the geometry lies outside the domain of {crs.uri(self.srid)}.")
         sql = f"ST_GeomFromText({self.bind(shape.wkt)}, {self.srid})"
         return sql if self.srid == crs.WGS84 else f"ST_Transform({sql}, {crs.WGS84})"
 

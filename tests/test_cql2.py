@@ -165,6 +165,9 @@ def test_filter_crs_carries_geometries_in_the_local_grid_and_lat_lon_order(clien
     lat_lon = f"S_INTERSECTS(geometry, {_box_polygon(BOX[1], BOX[0], BOX[3], BOX[2])})"
     assert _codes(client, {"filter": lat_lon, "filter-crs": EPSG_4326}) == {"TX-0003", "TX-0004"}
     assert _codes(client, {"filter": lat_lon, "filter-crs": crs.CRS84_URI}) == set()
+    far = "S_INTERSECTS(geometry, POINT(1e30 1e30))"
+    r = client.get(ITEMS, params={"filter": far, "filter-crs": EPSG_5899})
+    assert r.status_code == 400 and "outside the domain" in r.json()["description"]
     r = client.get(ITEMS, params={"filter": local, "filter-crs": "EPSG:3405"})
     assert r.status_code == 400 and "filter-crs" in r.json()["description"]
 
