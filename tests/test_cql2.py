@@ -245,6 +245,12 @@ def test_malformed_filters_say_where_they_fail(client, params, words):
     assert body["code"] == "InvalidParameterValue" and words in body["description"], body
 
 
+def test_quotes_inside_text_literals_are_doubled(client):
+    """CQL2 writes a quote inside a string as two (as GDAL and QGIS send it): read as one quote, bound as a value."""
+    assert _codes(client, {"filter": "name = 'O''Brien' OR name = 'Phở Hòa Cường — Bà Tư'"}) == {"TX-0001"}
+    assert _codes(client, {"filter": "name = 'x'' OR ''1''=''1'"}) == set()
+
+
 def test_injection_attempts_are_harmless(client, engine):
     with engine.connect() as c:
         before = c.execute(sa.text("SELECT count(*) FROM establishment")).scalar()

@@ -88,6 +88,7 @@ FILTER_PARAMS = {"filter", "filter-lang", "filter-crs"}
 #: the standard's function form of the temporal operators, added to pygeofilter's grammar
 _TEMPORAL_FUNCTIONS = """
 %extend temporal_predicate: _binary_temporal_predicate_func "(" expression "," expression ")" -> temporal_function
+%override SINGLE_QUOTED: "'" /(?:[^']|'')*/ "'"
 """
 
 
@@ -95,6 +96,9 @@ _TEMPORAL_FUNCTIONS = """
 class _Transformer(text_parser.CQLTransformer):
     def temporal_function(self, op: Any, lhs: Any, rhs: Any) -> Any:
         return TEMPORAL_PREDICATES_MAP[str(op).lower()](lhs, rhs)
+
+    def SINGLE_QUOTED(self, token: Any) -> str:  # noqa: N802 (the terminal's name)
+        return str(token)[1:-1].replace("''", "'")
 
 
 def _build_text_parser() -> lark.Lark:
