@@ -692,7 +692,8 @@ def _instant(raw: Any) -> dt.datetime:
     elif isinstance(raw, dt.date):
         moment = dt.datetime.combine(raw, dt.time())
     elif isinstance(raw, str):
-        moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        # a date alone (GDAL's OAPIF driver sends one as '2026-08-01T') is its first instant
+        moment = dt.datetime.fromisoformat(raw.strip().rstrip("Tt").replace("Z", "+00:00"))
     else:
         raise TypeError
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)

@@ -153,6 +153,7 @@ def collection(root: str, engine: Engine, layer: Layer, srids: Sequence[int], ca
             link(f"{base}/items", "items", GEOJSON, layer.title_vi),
             link(f"{base}/items?f=html", "items", "text/html", layer.title_vi),
             link(f"{base}/queryables", cql2.QUERYABLES_REL, cql2.SCHEMA_JSON, "Queryables"),
+            link(f"{base}/queryables", "queryables", cql2.SCHEMA_JSON, "Queryables"),  # GDAL's OAPIF driver
         ],
     }
 

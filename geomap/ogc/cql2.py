@@ -42,6 +42,8 @@ MAX_LENGTH = 4_000
 #: the deepest nesting read (NOT, parentheses, predicates in predicates; a chain of ANDs or ORs counts once)
 MAX_DEPTH = 20
 LANGS = ("cql2-text", "cql2-json")
+#: the drafts' names, still sent by GDAL's OAPIF driver (its expressions are valid CQL2 text)
+LANG_ALIASES = {"cql-text": "cql2-text"}
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 SCHEMA_JSON = "application/schema+json"
 #: OGC API – Features Part 3 and the CQL2 classes implemented; QGIS pushes a layer's filter to the
@@ -188,6 +190,7 @@ def _standard_json(node: Any) -> Any:
 def parse(raw: str, lang: str | None) -> Any:
     """A ``filter`` parameter as pygeofilter's AST, or an OGC exception (400) saying where it fails."""
     lang = (lang or "cql2-text").strip()
+    lang = LANG_ALIASES.get(lang, lang)
     if lang not in LANGS:
         raise OGCError(400, "InvalidParameterValue",
                        f"filter-lang={lang[:40]!r} is not offered; use cql2-text (the default) or cql2-json.")
@@ -272,4 +275,14 @@ def queryables(url: str, layer: Layer, profile: Profile) -> dict[str, Any]:
         "title": f"{layer.title_vi} / {layer.title_en}",
         "properties": props,
         "additionalProperties": False,
+        # the drafts' list, which GDAL's OAPIF driver reads (JSON Schema ignores a keyword it does not know)
+        "queryables": [{"id": name} for name in props if name != "geometry"],
     }
+
+
+def queryables_media_type(accept: str) -> str:
+    """``application/schema+json``, or ``application/json`` for a client that accepts only that (GDAL)."""
+    wanted = accept.lower()
+    if "application/json" in wanted and SCHEMA_JSON not in wanted:
+        return "application/json"
+    return SCHEMA_JSON

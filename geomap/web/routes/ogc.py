@@ -215,4 +215,5 @@ def queryables(collection_id: str, request: Request, f: str | None = None,
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
     body = cql2.queryables(_url(request), layer, profile)
-    return Response(json.dumps(body, ensure_ascii=False), media_type=cql2.SCHEMA_JSON)
+    return Response(json.dumps(body, ensure_ascii=False),
+                    media_type=cql2.queryables_media_type(request.headers.get("accept", "")))
