@@ -522,7 +522,7 @@ class _Compiler:
                     return raw
                 return dt.date.fromisoformat(str(raw))
             if kind == "datetime":
-                return _instant(raw)
+                return _cql_instant(raw)
         except (TypeError, ValueError, OverflowError):
             pass
         raise FilterError(f"{f.name}: {_show(raw)} is not a {f.kind} value.")
@@ -686,7 +686,7 @@ class _Compiler:
                           f"T_AFTER, T_EQUALS, T_DURING, T_INTERSECTS or T_DISJOINT.")
 
 
-def _instant(raw: Any) -> dt.datetime:
+def _cql_instant(raw: Any) -> dt.datetime:
     if isinstance(raw, dt.datetime):
         moment = raw
     elif isinstance(raw, dt.date):
