@@ -11,7 +11,9 @@ The staff map (:mod:`geomap.map.data`), the exports (:mod:`geomap.export`) and t
 - the **area**: one ward (``ward_id``) or the whole city (None), a ``bbox`` in ``bbox_srid``
   (``bbox_exact``: also ``ST_Intersects``, not only the index's ``&&``);
 - **filters**: ``where`` {field: values} on any declared field (stored ones in SQL, derived
-  ones, the statuses, after derivation) and a ``datetime_range`` on the layer's time field;
+  ones, the statuses, after derivation), a ``datetime_range`` on the layer's time field and a
+  CQL2 expression ``cql`` (:func:`compile_filter`: one parameterised clause on the profile's
+  queryable fields, see the end of this module);
 - the **output**: a ``srid`` (``ST_Transform`` in the database; ``lat_lon`` flips the axes),
   ``repair`` (invalid geometries made valid in the database) and the geometry encoding:
   ``"shapely"`` (a GeoDataFrame with pandas' type inference), ``"bulk"`` (a GeoDataFrame of
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -44,7 +47,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.geometry
 import sqlalchemy as sa
+from pygeofilter import ast as cql_ast
+from pygeofilter import values as cql_values
 from sqlalchemy.engine import Connection, Engine
 
 from geomap import crs, db
@@ -120,6 +126,7 @@ def _statement(
     srid: int,
     lat_lon: bool,
     repair: bool,
+    cql: Filter | None = None,
     geometry: Geometry,
     after: Any,
     fid: Any,
@@ -177,6 +184,10 @@ def _statement(
         if hi is not None:
             where_sql.append(f"{t} <= :t1")
             binds["t1"] = hi
+    if cql is not None:  # a CQL2 filter, compiled by :func:`compile_filter` (binds c0, c1...)
+        where_sql.append(f"({cql.sql})")
+        binds.update(cql.binds)
+        used.update(cql.used)
     derived: dict[str, list[Any]] = {}
     for i, (name, values) in enumerate((where or {}).items()):
         values = list(values)
@@ -261,6 +272,7 @@ def read(
     after: Any = None,
     fid: Any = None,
     sort: str | None = None,
+    cql: Filter | None = None,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Features of ``layer`` (see the module's docstring for each argument), derived fields added.
 
@@ -278,7 +290,7 @@ def read(
         columns = [*columns, *inputs]
     st = _statement(layer, profile=profile, columns=columns, ward_id=ward_id, bbox=bbox, bbox_srid=bbox_srid,
                     bbox_exact=bbox_exact, where=where, datetime_range=datetime_range, srid=srid, lat_lon=lat_lon,
-                    repair=repair, geometry=geometry, after=after, fid=fid, sort=sort)
+                    repair=repair, geometry=geometry, after=after, fid=fid, sort=sort, cql=cql)
     sql, binds = f"{st.select} ORDER BY {st.order}", dict(st.binds)
     if not st.derived and (limit is not None or offset):
         if limit is not None:
@@ -349,6 +361,7 @@ def read_page(
     counts: CountStore | None = None,
     columns_of: Callable[[str], frozenset[str]] | None = None,
     count_scope: Any = None,
+    cql: Filter | None = None,
 ) -> Page:
     """A page of GeoJSON rows of ``layer`` for ``profile`` in one statement, with the number matched.
 
@@ -364,7 +377,7 @@ def read_page(
     """
     st = _statement(layer, profile=profile, columns=None, ward_id=None, bbox=bbox, bbox_srid=bbox_srid,
                     bbox_exact=True, where=where, datetime_range=datetime_range, srid=srid, lat_lon=lat_lon,
-                    repair=True, geometry="geojson", after=after, fid=fid, sort=None)
+                    repair=True, geometry="geojson", after=after, fid=fid, sort=None, cql=cql)
     binds = dict(st.binds)
     count_key = (count_scope, layer.source, st.matching,
                  tuple(sorted((k, repr(v)) for k, v in binds.items() if k != "after")))
@@ -594,3 +607,305 @@ def change_count(bind: db.Bind, tables: Iterable[str]) -> int:
     whenever a write to one of them becomes visible, the tile cache's key."""
     return int(db.scalar(bind, "SELECT coalesce(sum(weight), 0) FROM tile_change WHERE table_name = ANY(:t)",
                          {"t": sorted(tables)}) or 0)
+# --------------------------------------------------------------------------------------------------
+# CQL2 filters (OGC API – Features Part 3): a parsed expression (pygeofilter's AST, parsed and
+# bounded in :mod:`geomap.ogc.cql2`) as one parameterised WHERE clause. Only the profile's stored
+# fields and the layer's geometry can be named; every identifier in the SQL comes from the layer
+# declaration, never from the filter's text, and every value is a bound parameter.
+
+class FilterError(ValueError):
+    """A filter the reader refuses (unknown or personal field, wrong type, unsupported operator)."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A compiled filter: the clause, its binds (named ``c0``, ``c1``...) and the columns it reads."""
+
+    sql: str
+    binds: dict[str, Any]
+    used: frozenset[str]
+
+
+#: the names a filter may give the layer's geometry (besides its column's own name)
+GEOMETRY_NAMES = ("geometry", "geom", "the_geom", "shape")
+_COMPARISONS = {"Equal": "=", "NotEqual": "<>", "LessThan": "<", "LessEqual": "<=", "GreaterThan": ">",
+                "GreaterEqual": ">="}
+_MIRRORED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_SPATIAL = {"GeometryIntersects": "ST_Intersects({g}, {x})", "GeometryDisjoint": "ST_Disjoint({g}, {x})",
+            "GeometryContains": "ST_Contains({g}, {x})", "GeometryWithin": "ST_Within({g}, {x})",
+            "GeometryTouches": "ST_Touches({g}, {x})", "GeometryCrosses": "ST_Crosses({g}, {x})",
+            "GeometryOverlaps": "ST_Overlaps({g}, {x})", "GeometryEquals": "ST_Equals({g}, {x})"}
+
+
+def queryable_fields(layer: Layer, profile: Profile) -> tuple[Field, ...]:
+    """The fields a filter may name for ``profile``: its stored fields (statuses are computed in Python)."""
+    return tuple(f for f in profile_fields(layer, profile) if not f.derived)
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", str(name)).strip().strip('"').strip().casefold()
+
+
+class _Compiler:
+    """Walks a pygeofilter AST (depth already bounded by the caller) into SQL with bound parameters."""
+
+    def __init__(self, layer: Layer, profile: Profile, srid: int, lat_lon: bool):
+        self.layer, self.profile, self.srid, self.lat_lon = layer, profile, int(srid), lat_lon
+        self.binds: dict[str, Any] = {}
+        self.used: set[str] = set()
+        self.allowed = {f.name: f for f in queryable_fields(layer, profile)}
+        self.every = {_folded(f.name): f for f in layer.fields}
+
+    # -- names and values --------------------------------------------------------------------------
+    def bind(self, value: Any) -> str:
+        key = f"c{len(self.binds)}"
+        self.binds[key] = value
+        return f":{key}"
+
+    def is_geometry(self, node: Any) -> bool:
+        return isinstance(node, cql_ast.Attribute) and _folded(node.name) in {
+            *GEOMETRY_NAMES, _folded(self.layer.geometry_column)}
+
+    def field(self, node: Any) -> Field:
+        if not isinstance(node, cql_ast.Attribute):
+            raise FilterError(f"expected a property name, found {_show(node)}.")
+        f = self.every.get(_folded(node.name))
+        if f is not None and f.personal and self.profile == "public":
+            raise FilterError(f"'{node.name}' is personal data: the public profile cannot filter on it.")
+        if f is None or f.name not in self.allowed:
+            if f is not None and f.derived and f.name in {g.name for g in profile_fields(self.layer, self.profile)}:
+                raise FilterError(f"'{node.name}' is computed, not stored: filter on it with {f.name}=value "
+                                  f"(a property filter) instead of CQL2.")
+            raise FilterError(f"'{node.name}' is not a queryable of '{self.layer.name}'; see its /queryables: "
+                              f"{', '.join(sorted(self.allowed))}.")
+        self.used.add(f.name)
+        return f
+
+    def value(self, f: Field, raw: Any) -> Any:
+        """A literal as ``f``'s type (refused when it cannot be one)."""
+        if isinstance(raw, cql_ast.Node) or isinstance(raw, list):
+            raise FilterError(f"{f.name}: expected a literal value, found {_show(raw)}.")
+        kind = "text" if f.kind == "list" else f.kind
+        try:
+            if kind == "text":
+                if not isinstance(raw, str):
+                    raise TypeError
+                return raw
+            if kind in ("int", "float"):
+                if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                    raise TypeError
+                if isinstance(raw, float) and not np.isfinite(raw):
+                    raise TypeError
+                if kind == "int" and isinstance(raw, int) and abs(raw) > 2**63 - 1:
+                    raise FilterError(f"{f.name}: {raw} is beyond a 64-bit whole number.")
+                return raw
+            if kind == "bool":
+                if not isinstance(raw, bool):
+                    raise TypeError
+                return raw
+            if kind == "date":
+                if isinstance(raw, dt.datetime):
+                    return raw.date()
+                if isinstance(raw, dt.date):
+                    return raw
+                return dt.date.fromisoformat(str(raw))
+            if kind == "datetime":
+                return _cql_instant(raw)
+        except (TypeError, ValueError, OverflowError):
+            pass
+        raise FilterError(f"{f.name}: {_show(raw)} is not a {f.kind} value.")
+
+    def operand(self, node: Any) -> tuple[str, Field]:
+        """A property (or CASEI of one) as SQL, with its field."""
+        if isinstance(node, cql_ast.Function) and node.name == "lower" and len(node.arguments) == 1:
+            f = self.field(node.arguments[0])
+            if f.kind != "text":
+                raise FilterError(f"CASEI applies to text; {f.name} is {f.kind}.")
+            return f"lower({_q(f.name)})", f
+        return _q(self.field(node).name), self.field(node)
+
+    def literal(self, f: Field, node: Any, casei: bool) -> str:
+        if isinstance(node, cql_ast.Function) and node.name == "lower" and len(node.arguments) == 1:
+            return f"lower({self.bind(self.value(f, node.arguments[0]))})"
+        return f"lower({self.bind(self.value(f, node))})" if casei else self.bind(self.value(f, node))
+
+    def geometry(self, node: Any) -> str:
+        """A geometry literal (GeoJSON/WKT, BBOX or ENVELOPE) in the filter's CRS, as SQL in EPSG:4326."""
+        try:
+            if isinstance(node, cql_ast.Function) and node.name == "bbox" and len(node.arguments) in (4, 6):
+                nums = [float(v) for v in node.arguments]
+                x1, y1, x2, y2 = nums if len(nums) == 4 else (nums[0], nums[1], nums[3], nums[4])
+                shape = shapely.box(x1, y1, x2, y2)
+            elif isinstance(node, (cql_values.Geometry, cql_values.Envelope)):
+                shape = shapely.geometry.shape(node.__geo_interface__)
+            else:
+                raise FilterError(f"expected a geometry, found {_show(node)}.")
+        except (TypeError, ValueError, KeyError, IndexError, shapely.errors.ShapelyError) as exc:
+            raise FilterError(f"the geometry cannot be read ({exc}).") from None
+        if shape.is_empty or not np.isfinite(shapely.get_coordinates(shape)).all():
+            raise FilterError("the geometry is empty or has coordinates that are not finite numbers.")
+        if self.lat_lon:
+            shape = shapely.transform(shape, lambda xy: xy[:, ::-1])
+        if self.srid != crs.WGS84:  # inside the projection's domain, or PostGIS's ST_Transform would fail
+            xy = shapely.get_coordinates(shape)
+            try:
+                lons, lats = crs.transformer(self.srid, crs.WGS84).transform(xy[:, 0], xy[:, 1], errcheck=True)
+                inside = bool(np.isfinite(lons).all() and np.isfinite(lats).all() and (np.abs(lats) <= 90).all())
+            except Exception:  # noqa: BLE001 (pyproj's ProjError, or a transformation PROJ cannot build)
+                inside = False
+            if not inside:
+                raise FilterError(f"the geometry lies outside the domain of {crs.uri(self.srid)}.")
+        sql = f"ST_GeomFromText({self.bind(shape.wkt)}, {self.srid})"
+        return sql if self.srid == crs.WGS84 else f"ST_Transform({sql}, {crs.WGS84})"
+
+    # -- the walk ----------------------------------------------------------------------------------
+    def sql(self, node: Any) -> str:  # noqa: C901 (one branch per operator family)
+        kind = type(node).__name__
+        if isinstance(node, (cql_ast.And, cql_ast.Or)):
+            return f"({self.sql(node.lhs)} {'AND' if isinstance(node, cql_ast.And) else 'OR'} {self.sql(node.rhs)})"
+        if isinstance(node, cql_ast.Not):
+            return f"(NOT {self.sql(node.sub_node)})"
+        if isinstance(node, cql_ast.Include):
+            return "FALSE" if node.not_ else "TRUE"
+        if kind in _COMPARISONS:
+            op, lhs, rhs = _COMPARISONS[kind], node.lhs, node.rhs
+            if not _is_property(lhs) and _is_property(rhs):
+                op, lhs, rhs = _MIRRORED[op], rhs, lhs
+            col, f = self.operand(lhs)
+            if _is_property(rhs):  # property against property: same kind only
+                other, g = self.operand(rhs)
+                if {f.kind, g.kind} - {"int", "float"} and f.kind != g.kind or "list" in (f.kind, g.kind):
+                    raise FilterError(f"{f.name} ({f.kind}) and {g.name} ({g.kind}) cannot be compared.")
+                return f"{col} {op} {other}"
+            if f.kind == "list":
+                if op not in ("=", "<>"):
+                    raise FilterError(f"{f.name} is a list: compare it with = or <> (holds / does not hold).")
+                held = f"{self.bind(self.value(f, rhs))} = ANY({col})"
+                return held if op == "=" else f"NOT coalesce({held}, FALSE)"
+            return f"{col} {op} {self.literal(f, rhs, col.startswith('lower('))}"
+        if isinstance(node, cql_ast.Between):
+            col, f = self.operand(node.lhs)
+            self.scalar(f)
+            return (f"{col} {'NOT ' if node.not_ else ''}BETWEEN {self.literal(f, node.low, False)} "
+                    f"AND {self.literal(f, node.high, False)}")
+        if isinstance(node, cql_ast.Like):
+            col, f = self.operand(node.lhs)
+            if f.kind != "text":
+                raise FilterError(f"LIKE applies to text; {f.name} is {f.kind}.")
+            pattern = node.pattern
+            if isinstance(pattern, cql_ast.Function) and pattern.name == "lower" and len(pattern.arguments) == 1:
+                pattern = pattern.arguments[0]  # CASEI('%phở%')
+            if not isinstance(pattern, str):
+                raise FilterError(f"LIKE needs a text pattern, found {_show(node.pattern)}.")
+            op = "ILIKE" if node.nocase else "LIKE"
+            return f"{col} {'NOT ' if node.not_ else ''}{op} {self.literal(f, pattern, col.startswith('lower('))}"
+        if isinstance(node, cql_ast.In):
+            col, f = self.operand(node.lhs)
+            self.scalar(f)
+            if not node.sub_nodes:
+                raise FilterError("IN needs at least one value.")
+            items = ", ".join(self.literal(f, v, col.startswith("lower(")) for v in node.sub_nodes)
+            return f"{col} {'NOT ' if node.not_ else ''}IN ({items})"
+        if isinstance(node, cql_ast.IsNull):
+            if self.is_geometry(node.lhs):
+                self.used.add(self.layer.geometry_column)
+                return f"{_q(self.layer.geometry_column)} IS {'NOT ' if node.not_ else ''}NULL"
+            col, _ = self.operand(node.lhs)
+            return f"{col} IS {'NOT ' if node.not_ else ''}NULL"
+        if kind in _SPATIAL or isinstance(node, cql_ast.BBox):
+            lhs, rhs = (node.lhs, node.rhs) if kind in _SPATIAL else (node.lhs, None)
+            if rhs is not None and not self.is_geometry(lhs) and self.is_geometry(rhs):
+                lhs, rhs = rhs, lhs
+                kind = {"GeometryContains": "GeometryWithin", "GeometryWithin": "GeometryContains"}.get(kind, kind)
+            if not self.is_geometry(lhs):
+                raise FilterError(f"spatial operators compare the layer's geometry ('geometry'), found {_show(lhs)}.")
+            if isinstance(node, cql_ast.BBox):
+                rhs = cql_ast.Function("bbox", [node.minx, node.miny, node.maxx, node.maxy])
+            self.used.add(self.layer.geometry_column)
+            template = _SPATIAL.get(kind, _SPATIAL["GeometryIntersects"])
+            return template.format(g=_q(self.layer.geometry_column), x=self.geometry(rhs))
+        if isinstance(node, cql_ast.TemporalPredicate):
+            return f"({self.temporal(node)})"
+        if not isinstance(node, cql_ast.Node) or isinstance(node, cql_ast.Attribute):
+            raise FilterError(f"expected a condition, found {_show(node)}.")
+        raise FilterError(f"{kind} is not offered by this service (see /ogc/conformance).")
+
+    def scalar(self, f: Field) -> None:
+        if f.kind == "list":
+            raise FilterError(f"{f.name} is a list: use = (holds) or IS NULL.")
+
+    def temporal(self, node: Any) -> str:
+        """Temporal operators on an instant field (date or date-time) against an instant or an interval."""
+        lhs, rhs = node.lhs, node.rhs
+        if not _is_property(lhs) and _is_property(rhs):
+            raise FilterError("put the property first in a temporal comparison.")
+        col, f = self.operand(lhs)
+        if f.kind not in ("date", "datetime"):
+            raise FilterError(f"temporal operators apply to dates and times; {f.name} is {f.kind}.")
+        if isinstance(rhs, cql_values.Interval):
+            lo, hi = rhs.start, rhs.end
+            if isinstance(lo, dt.timedelta) or isinstance(hi, dt.timedelta):
+                raise FilterError("intervals with durations are not offered; give both ends (or '..').")
+        elif isinstance(rhs, list) and len(rhs) == 2:
+            lo, hi = rhs
+        else:
+            lo = hi = rhs
+        start = None if lo in (None, "..") else self.bind(self.value(f, lo))
+        end = None if hi in (None, "..") else self.bind(self.value(f, hi))
+        inside = " AND ".join([*([f"{col} >= {start}"] if start else []), *([f"{col} <= {end}"] if end else [])])
+        inside = inside or f"{col} IS NOT NULL"
+        if isinstance(node, cql_ast.TimeBefore):
+            return f"{col} < {start}" if start else "FALSE"
+        if isinstance(node, cql_ast.TimeAfter):
+            return f"{col} > {end}" if end else "FALSE"
+        if isinstance(node, cql_ast.TimeEquals):
+            if lo is not hi:
+                raise FilterError(f"T_EQUALS compares {f.name}, an instant, with an instant, not an interval.")
+            return f"{col} = {start}"
+        # T_INTERSECTS (pygeofilter reads it as its overlaps) and T_DURING
+        if isinstance(node, (cql_ast.TimeOverlaps, cql_ast.TimeDuring)):
+            if isinstance(node, cql_ast.TimeDuring):
+                return " AND ".join([*([f"{col} > {start}"] if start else []), *([f"{col} < {end}"] if end else [])]) \
+                    or f"{col} IS NOT NULL"
+            return f"({inside})"
+        if isinstance(node, cql_ast.TimeDisjoint):
+            return f"NOT coalesce(({inside}), TRUE)"
+        raise FilterError(f"{node.op.value} does not apply to an instant such as {f.name}; use T_BEFORE, "
+                          f"T_AFTER, T_EQUALS, T_DURING, T_INTERSECTS or T_DISJOINT.")
+
+
+def _cql_instant(raw: Any) -> dt.datetime:
+    if isinstance(raw, dt.datetime):
+        moment = raw
+    elif isinstance(raw, dt.date):
+        moment = dt.datetime.combine(raw, dt.time())
+    elif isinstance(raw, str):
+        # a date alone (GDAL's OAPIF driver sends one as '2026-08-01T') is its first instant
+        moment = dt.datetime.fromisoformat(raw.strip().rstrip("Tt").replace("Z", "+00:00"))
+    else:
+        raise TypeError
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _is_property(node: Any) -> bool:
+    return isinstance(node, cql_ast.Attribute) or (isinstance(node, cql_ast.Function) and node.name == "lower"
+                                                  and len(node.arguments) == 1
+                                                  and isinstance(node.arguments[0], cql_ast.Attribute))
+
+
+def _show(node: Any) -> str:
+    text = repr(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def compile_filter(layer: Layer, profile: Profile, node: Any, *, srid: int = crs.WGS84,
+                   lat_lon: bool = False) -> Filter:
+    """A parsed CQL2 expression as a WHERE clause on ``layer``'s queryable fields for ``profile``.
+
+    ``srid``/``lat_lon``: the CRS of the filter's geometries (``filter-crs``). Raises
+    :class:`FilterError` for a personal field in the public profile (whatever its spelling: quotes,
+    case, Unicode compatibility forms), a field that is not queryable, a value of the wrong type or
+    an operator the service does not offer.
+    """
+    compiler = _Compiler(layer, profile, srid, lat_lon)
+    return Filter(sql=compiler.sql(node), binds=compiler.binds, used=frozenset(compiler.used))

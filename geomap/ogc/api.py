@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 import layers as layer_registry
 from geomap import crs, layer_reader, profiles
+from geomap.ogc import cql2
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError, crs_list, crs_param, feature_key, items_params
 from geomap.users import Profile
@@ -140,7 +141,7 @@ def landing(root: str, url: str, params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def conformance() -> dict[str, Any]:
-    return {"conformsTo": [*CONFORMANCE, *TILES_CONFORMANCE]}
+    return {"conformsTo": [*CONFORMANCE, *TILES_CONFORMANCE, *cql2.CONFORMANCE]}
 
 
 def extent(engine: Engine, layer: Layer, caches: OGCCaches) -> dict[str, Any]:
@@ -175,6 +176,8 @@ def collection(root: str, engine: Engine, layer: Layer, srids: Sequence[int], ca
             link(f"{base}/items?f=html", "items", "text/html", layer.title_vi),
             link(f"{base}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json",
                  "Vector tiles"),
+            link(f"{base}/queryables", cql2.QUERYABLES_REL, cql2.SCHEMA_JSON, "Queryables"),
+            link(f"{base}/queryables", "queryables", cql2.SCHEMA_JSON, "Queryables"),  # GDAL's OAPIF driver
         ],
     }
 
@@ -208,7 +211,9 @@ def content_crs(srid: int, lat_lon: bool) -> dict[str, str]:
 def items(root: str, url: str, params: Mapping[str, str], engine: Engine, layer: Layer, profile: Profile,
           caches: OGCCaches) -> tuple[dict[str, Any], dict[str, str]]:
     """The items page (a FeatureCollection with ``next``/``prev`` links) and its headers."""
-    args = items_params(params, layer, profile, offered_srids(engine))
+    offered = offered_srids(engine)
+    args = items_params(params, layer, profile, offered)
+    args["cql"] = cql2.filter_param(params, layer, profile, offered)
     page = layer_reader.read_page(
         engine, layer, profile, **args, counts=caches.counts, count_scope=str(engine.url),
         columns_of=lambda table: caches.columns.get_or_load((str(engine.url), table),

@@ -31,7 +31,8 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 #: the largest value of a PostgreSQL ``bigint`` (ids, ``OFFSET``)
 INT64_MAX = 2**63 - 1
-STANDARD_PARAMS = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "after"}
+STANDARD_PARAMS = {"f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "after",
+                   "filter", "filter-lang", "filter-crs"}  # the CQL2 ones: geomap.ogc.cql2
 
 
 class OGCError(Exception):

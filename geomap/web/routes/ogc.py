@@ -45,7 +45,7 @@ from sqlalchemy.engine import Engine
 from geomap import links
 from geomap.accounts import apikeys
 from geomap.errors import LocalizedError
-from geomap.ogc import api, tiles
+from geomap.ogc import api, cql2, tiles
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError, items_parameters, output_format_parameter, wants_html
 from geomap.users import Profile
@@ -217,7 +217,7 @@ def collection(collection_id: str, request: Request, engine: Engine = Depends(ge
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection",
             responses=_ok("GeoJSONFeatureCollection", api.GEOJSON) | OPENAPI_FAMILY.responses(401, 404),
-            openapi_extra=_params(_API_KEY, _COLLECTION_ID, *items_parameters(_SRIDS)))
+            openapi_extra=_params(_API_KEY, _COLLECTION_ID, *items_parameters(_SRIDS), *cql2.OPENAPI_PARAMETERS))
 @_guard
 def items(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
     """Property filters (``name=value`` for a field of the collection's profile) go with the parameters below."""
@@ -367,3 +367,17 @@ def collection_tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: st
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
     return _tile_response(request, engine, [layer], profile, tile_matrix_set_id, tile_matrix, tile_row, tile_col)
+
+@router.get("/collections/{collection_id}/queryables", summary="What a filter may name (JSON Schema)",
+            responses={200: {"description": "The collection's queryables for the caller's profile (JSON Schema).",
+                             "content": {cql2.SCHEMA_JSON: {"schema": _DOC}, "application/json": {"schema": _DOC}}}}
+            | OPENAPI_FAMILY.responses(400, 401, 404),
+            openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _COLLECTION_ID]})
+@_guard
+def queryables(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+    """OGC API – Features Part 3: the collection's queryables for the caller's profile."""
+    profile = profile_for(request, engine)
+    layer = api.collection_layer(collection_id, profile)
+    body = cql2.queryables(_url(request), layer, profile)
+    return Response(json.dumps(body, ensure_ascii=False),
+                    media_type=cql2.queryables_media_type(request.headers.get("accept", "")))
