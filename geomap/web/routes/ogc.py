@@ -376,6 +376,7 @@ def collection_tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: st
 @_guard
 def queryables(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
     """OGC API – Features Part 3: the collection's queryables for the caller's profile."""
+    tiles.params_checked(request.query_params)  # f=json or nothing, as for the tile documents
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
     body = cql2.queryables(_url(request), layer, profile)
