@@ -57,8 +57,16 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
     """At start-up, derive every establishment's statuses once in the background (see StatusMemo)."""
     gc.freeze()  # start-up objects (modules, templates, registry) leave the collector's generations: shorter pauses
     threading.Thread(target=_prime, args=(app,), daemon=True, name="qr-prime").start()
+    app.state.qr.scans.start(lambda: _count_engine(app))  # counted scans added to the database every minute
     yield
+    app.state.qr.scans.stop(lambda: _count_engine(app))  # and what is left at shutdown
     app.state.qr.close()
+
+
+def _count_engine(app: Any) -> sa.Engine:
+    from geomap import db
+
+    return db.get_engine(app.state.database_url)
 
 
 def _prime(app: Any) -> None:
@@ -401,10 +409,11 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
         return Response(body, status_code=status, media_type=media,
                         headers={"Retry-After": retry_after_header(retry), "Cache-Control": "no-store"})
     token = codes.normalize_token(code) if len(code) <= MAX_CODE_CHARS else None
+    state: LookupState = request.app.state.qr
     if token is None:
+        state.scans.count(None, "malformed")  # counted in memory; no text of the code is kept
         status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), 400)
         return _finish(_entry(status, body, media, CACHE_MALFORMED, None), request)
-    state: LookupState = request.app.state.qr
     key = (token, kind, lang)
     entry = state.pages.get(key)  # None when expired or the cache is off
     try:
@@ -419,6 +428,7 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
         entry = _entry(status, body, media, CACHE_VALID if status == 200 else CACHE_NOT_VALID, result.last_modified)
         entry.state = result.status
         state.pages.put(key, entry)
+    state.scans.count(token, entry.state)  # valid / revoked / unknown, in memory (qr.scans)
     return _finish(entry, request)
 
 
