@@ -172,3 +172,13 @@ def alerts(bind: db.Bind, ward_id: int, *, min_scans: int = ALERT_MIN_SCANS, day
     for r in rows:
         r["reports"] = [p for p in found if p["named"] in (r["code"], r["short_code"])]
     return rows
+
+
+def overview(bind: db.Bind, ward_id: int, days: int = 30, *, min_scans: int = ALERT_MIN_SCANS,
+             today: dt.date | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Everything the staff page and ``geomap qr scans`` show: ``per_day``, ``establishments``,
+    ``groups`` (over the last ``days`` days) and ``alerts`` (the last :data:`ALERT_DAYS` days)."""
+    return {"per_day": per_day(bind, ward_id, days, today=today),
+            "establishments": top_establishments(bind, ward_id, days, today=today),
+            "groups": per_group(bind, ward_id, days, today=today),
+            "alerts": alerts(bind, ward_id, min_scans=min_scans, today=today)}

@@ -195,7 +195,8 @@ def _scans(args: argparse.Namespace) -> int:
     engine, ward, slug = _ward(args)
     days = max(args.days, 1)
     min_scans = args.min_scans if args.min_scans is not None else scans.ALERT_MIN_SCANS
-    per_day = scans.per_day(engine, ward, days)
+    found = scans.overview(engine, ward, days, min_scans=min_scans)
+    per_day = found["per_day"]
     print(f"{slug}: QR scans, last {days} days (counts are added by the public service every minute)")
     by_day: dict = {}
     for r in per_day:
@@ -206,13 +207,13 @@ def _scans(args: argparse.Namespace) -> int:
     totals = {o: sum(c[o] for c in by_day.values()) for o in scans.OUTCOMES}
     print("total       " + "".join(f"{totals[o]:>10}" for o in scans.OUTCOMES))
     print("\ntop establishments (scans: valid + revoked codes)")
-    for r in scans.top_establishments(engine, ward, days):
+    for r in found["establishments"]:
         print(f"  {r['scans']:>7}  {r['establishment_code'] or '-':<14} {r['name']}"
               f"{'  [' + r['residential_group'] + ']' if r['residential_group'] else ''}")
     print("\nper residential group")
-    for r in scans.per_group(engine, ward, days):
+    for r in found["groups"]:
         print(f"  {r['scans']:>7}  {r['residential_group'] or '(none)'}")
-    alerts = scans.alerts(engine, ward, min_scans=min_scans)
+    alerts = found["alerts"]
     print(f"\nalert list: unknown or revoked codes scanned >= {min_scans} times in the last {scans.ALERT_DAYS} days"
           f" ({len(alerts)})")
     for a in alerts:
