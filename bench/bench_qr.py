@@ -16,6 +16,10 @@ Method
   ``qr.lookup`` call, the fields as markdown), against our page, both loaded in headless
   Chromium; we measure time from navigation until the establishment's name is rendered
   and the bytes transferred (all responses). The ratio is Streamlit / ours.
+- Scan counting (issue 17): the cold run repeated with ``GEOMAP_QR_SCAN_COUNT`` off and on, in
+  interleaved rounds of the same run (``GEOMAP_BENCH_QR_SCAN_ROUNDS``, default 2 each); the cost is
+  the drop of the median throughput, plus the service's CPU per request either way. Each "on"
+  round checks its scans reached ``qr_scan_day`` at the workers' shutdown.
 - Sticker sheets: ``qr.stickers.sheet`` for every active code of the ward (A4, 12 a page).
 """
 
@@ -182,17 +186,18 @@ def _load_httpx(base: str, tokens: list[str], seconds: int) -> dict:
             "non_2xx": len(bad)}
 
 
-def _serve(url: str, port: int, cache_s: str) -> _Server:
-    env = {"GEOMAP_DATABASE_URL": url, "GEOMAP_QR_CACHE_SECONDS": cache_s, "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+def _serve(url: str, port: int, cache_s: str, count_scans: bool = True) -> _Server:
+    env = {"GEOMAP_DATABASE_URL": url, "GEOMAP_QR_CACHE_SECONDS": cache_s, "FORWARDED_ALLOW_IPS": "127.0.0.1",
+           "GEOMAP_QR_SCAN_COUNT": "1" if count_scans else "0"}
     server = _Server([sys.executable, "-m", "uvicorn", "geomap.web:create_app", "--factory", "--host", "127.0.0.1",
                       "--port", str(port), "--workers", "2", "--log-level", "warning", "--no-access-log"], env)
     _wait_http(f"http://127.0.0.1:{port}/health")
     return server
 
 
-def _load_run(url: str, tokens: list[str], tokens_file: Path, cache_s: str) -> dict:
+def _load_run(url: str, tokens: list[str], tokens_file: Path, cache_s: str, count_scans: bool = True) -> dict:
     port = _free_port()
-    server = _serve(url, port, cache_s)
+    server = _serve(url, port, cache_s, count_scans)
     base = f"http://127.0.0.1:{port}"
     try:
         if cache_s == "0":
@@ -364,6 +369,40 @@ def _streamlit_ratio(url: str, tokens: list[str]) -> dict:
             "time_ratio": round(theirs["ms"] / ours["ms"], 1), "bytes_ratio": round(theirs["bytes"] / ours["bytes"], 1)}
 
 
+#: interleaved rounds of the scan-counting comparison (off, on, off, on, ...)
+SCAN_ROUNDS = int(os.environ.get("GEOMAP_BENCH_QR_SCAN_ROUNDS", "2"))
+
+
+def _scans_stored(url: str) -> int:
+    return int(db.scalar(db.get_engine(url), "SELECT COALESCE(sum(count), 0) FROM qr_scan_day") or 0)
+
+
+def _scan_counting(url: str, tokens: list[str], tokens_file: Path) -> dict:
+    """Lookups (no response cache: every request is a lookup) with scan counting off and on, in interleaved
+    rounds of the same run, so drift of the shared machine hits both alike. Each "on" round checks that its
+    scans reached ``qr_scan_day`` (flushed at the workers' shutdown)."""
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    stored_ok = True
+    for _ in range(max(SCAN_ROUNDS, 1)):
+        for mode in ("off", "on"):
+            before = _scans_stored(url)
+            out = _load_run(url, tokens, tokens_file, "0", count_scans=mode == "on")
+            added = _scans_stored(url) - before
+            if mode == "on":
+                stored_ok = stored_ok and added >= out["requests"]  # warm-up requests are counted too
+            elif added:
+                stored_ok = False
+            runs[mode].append(out)
+    rps = {m: statistics.median(r["rps"] for r in runs[m]) for m in runs}
+    cpu = {m: statistics.median(r["server_cpu_ms_per_request"] for r in runs[m]) for m in runs}
+    return {"rounds": len(runs["on"]), "rps_off": round(rps["off"]), "rps_on": round(rps["on"]),
+            "rps_each_off": [r["rps"] for r in runs["off"]], "rps_each_on": [r["rps"] for r in runs["on"]],
+            "throughput_cost_pct": round(100 * (rps["off"] - rps["on"]) / rps["off"], 1),
+            "cpu_ms_off": round(cpu["off"], 3), "cpu_ms_on": round(cpu["on"], 3),
+            "cpu_cost_pct": round(100 * (cpu["on"] - cpu["off"]) / cpu["off"], 1),
+            "scans_stored_as_counted": stored_ok}
+
+
 def _stickers(url: str, ward_id: int) -> dict:
     from qr import issue, stickers
 
@@ -389,6 +428,13 @@ def run() -> dict:
               f"{cold['rps']} req/s, p50 {cold['p50_ms']} ms, p99 {cold['p99_ms']} ms, non-2xx {cold['non_2xx']}; "
               f"service CPU {cold['server_cpu_ms_per_request']} ms/request (load average before "
               f"{cold['load_average_before']})", flush=True)
+        counting = _scan_counting(url, tokens, tokens_file)
+        print(f"scan counting off/on, no response cache ({counting['rounds']} interleaved rounds each): "
+              f"{counting['rps_off']} / {counting['rps_on']} req/s (each: {counting['rps_each_off']} / "
+              f"{counting['rps_each_on']}) -> throughput cost {counting['throughput_cost_pct']} % (target <= 5 %); "
+              f"service CPU {counting['cpu_ms_off']} / {counting['cpu_ms_on']} ms/request "
+              f"({counting['cpu_cost_pct']:+} %); scans stored as counted: {counting['scans_stored_as_counted']}",
+              flush=True)
         hot = random.sample(tokens, min(500, len(tokens)))
         hot_file = Path(tmp) / "hot.txt"
         hot_file.write_text("\n".join(hot) + "\n")
@@ -414,8 +460,10 @@ def run() -> dict:
     sheets = _stickers(url, ward_id)
     print(f"sticker sheets: {sheets['sticker_codes']} codes on {sheets['sticker_pages']} A4 pages, "
           f"{sheets['sticker_pdf_mb']} MB in {sheets['sticker_seconds']} s", flush=True)
-    return {"codes": len(tokens), "cold": cold, "warm": warm, **weight, "streamlit": ratio, **sheets,
-            "targets": {"rps": 1000, "p99_ms": 50, "page_bytes": 20_000, "sticker_seconds": 60}}
+    return {"codes": len(tokens), "cold": cold, "scan_counting": counting, "warm": warm, **weight,
+            "streamlit": ratio, **sheets,
+            "targets": {"rps": 1000, "p99_ms": 50, "page_bytes": 20_000, "sticker_seconds": 60,
+                        "scan_counting_cost_pct": 5}}
 
 
 if __name__ == "__main__":
