@@ -233,3 +233,21 @@ def test_a_failed_flush_keeps_the_counts(engine, ward):
     assert sum(counter.pending().values()) == 1
     counter.flush(engine)
     assert _stored(engine, ward["codes"][6].token) == {"valid": 1}
+
+
+def test_the_command_line_prints_the_statistics_and_the_alert_list(engine, ward, monkeypatch, capsys):
+    from geomap import cli, config
+
+    monkeypatch.setattr(config, "DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
+    counter, forged = scans.ScanCounter(), codes.new_token()
+    for _ in range(scans.ALERT_MIN_SCANS):
+        counter.count(forged, "unknown")
+    counter.count(ward["codes"][7].token, "valid")
+    counter.flush(engine)
+    assert cli.main(["qr", "scans", "--ward", "qr-scan-test", "--days", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "QS-8" in out and "Quán Quét 8" in out and "Tổ Quét 1" in out
+    alert_lines = out.split("alert list")[1]
+    assert forged in alert_lines and "unknown code" in alert_lines
+    assert cli.main(["qr", "scans", "--ward", "qr-scan-test", "--min-scans", "1000"]) == 0
+    assert forged not in capsys.readouterr().out.split("alert list")[1]

@@ -271,14 +271,14 @@ def _scans_section(ctx: Context) -> None:
     if not found["alerts"]:
         st.caption(ctx.t("qrpage.alerts_none"))
         return
-    st.dataframe(pd.DataFrame([{
+    st.table(pd.DataFrame([{  # a short list, as plain HTML (readable, copyable codes)
         ctx.t("qrpage.col.code"): a["short_code"] or a["code"],
         ctx.t("qrpage.col.outcome"): outcome[a["outcome"]],
         ctx.t("qrpage.col.name"): a["name"] or ctx.t("qrpage.forged"),
         ctx.t("qrpage.col.scans"): a["scans"], ctx.t("qrpage.col.first"): a["first_day"],
         ctx.t("qrpage.col.last"): a["last_day"],
         ctx.t("qrpage.col.reports"): "; ".join(_report_place(p) for p in a["reports"])}
-        for a in found["alerts"]]), hide_index=True, use_container_width=True)
+        for a in found["alerts"]]).set_index(ctx.t("qrpage.col.code")))
 
 
 def _report_place(report: dict) -> str:
