@@ -83,6 +83,7 @@ def test_scans_are_counted_by_outcome_after_a_flush_not_in_the_lookup(engine, da
             assert c.get(f"/q/{revoked.token}").status_code == 410
         assert c.get(f"/q/{forged}").status_code == 404
         assert c.get("/q/short").status_code == 400 and c.get("/api/q/" + "0" * 16).status_code == 400
+        assert c.get("/q/" + "a" * 15 + "%01").status_code == 400  # refused by the edge guard: counted too
         # counted in memory only: nothing in the table yet
         assert _stored(engine, valid.token) == {} and _stored(engine, forged) == {}
         assert app.state.qr.scans.flush(engine) >= 4
@@ -90,11 +91,11 @@ def test_scans_are_counted_by_outcome_after_a_flush_not_in_the_lookup(engine, da
         assert _stored(engine, valid.token) == {"valid": 4}
         assert _stored(engine, revoked.token) == {"revoked": 2}
         assert _stored(engine, forged) == {"unknown": 1}
-        assert _malformed_today(engine) - malformed_before == 2
+        assert _malformed_today(engine) - malformed_before == 3
         # the staff reads: per day, per establishment, per residential group
         today = {(r["outcome"]): r["scans"] for r in scans.per_day(engine, ward["id"], 30)
                  if r["day"] == dt.datetime.now(scans.LOCAL_TZ).date()}
-        assert today["valid"] >= 4 and today["revoked"] >= 2 and today["unknown"] >= 1 and today["malformed"] >= 2
+        assert today["valid"] >= 4 and today["revoked"] >= 2 and today["unknown"] >= 1 and today["malformed"] >= 3
         top = {r["establishment_code"]: r for r in scans.top_establishments(engine, ward["id"], 30)}
         assert top["QS-1"]["scans"] >= 4 and top["QS-1"]["residential_group"] == "Tổ Quét 1"
         assert top["QS-2"]["revoked"] >= 2

@@ -310,6 +310,7 @@ def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
     lang = negotiate_lang(request)
     if status == 503:  # the database cannot answer (geomap.web.outage)
         return _unavailable(kind, lang)
+    request.app.state.qr.scans.count(None, "malformed")  # a refused code is a malformed scan (no text kept)
     status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), status)
     return Response(body, status_code=status, media_type=media,
                     headers={"Cache-Control": "no-store", "Vary": "Accept-Language", **SECURITY_HEADERS})
