@@ -17,6 +17,11 @@ plain message, even for a page in the cache: its validity cannot be re-checked t
 page is server-rendered Vietnamese (English by ``Accept-Language`` or ``?lang=en``), needs no
 JavaScript, loads nothing external and stays well under 20 KB with its inline CSS and
 inline-SVG map.
+
+Every answered scan (not a 429 or a 503) is counted in memory by the app's
+:class:`qr.scans.ScanCounter` (``app.state.qr.scans``: day, normalised code or ``''`` when
+malformed, outcome; never the address or the user agent); the lifespan adds the counts to the
+database every minute and at shutdown, so a lookup itself writes nothing.
 """
 
 from __future__ import annotations
