@@ -255,3 +255,22 @@ def test_the_command_line_prints_the_statistics_and_the_alert_list(engine, ward,
     assert forged in alert_lines and "unknown code" in alert_lines
     assert cli.main(["qr", "scans", "--ward", "qr-scan-test", "--min-scans", "1000"]) == 0
     assert forged not in capsys.readouterr().out.split("alert list")[1]
+
+
+def test_the_background_thread_adds_the_counts_while_the_app_runs(engine):
+    """The periodic flush (every GEOMAP_QR_SCAN_FLUSH_SECONDS; here a twentieth of a second), before any shutdown."""
+    import time
+
+    counter, forged = scans.ScanCounter(flush_seconds=0.05), codes.new_token()
+    counter.start(lambda: engine)
+    try:
+        counter.count(forged, "unknown")
+        for _ in range(400):  # a wait for the thread, not a timing assertion
+            if _stored(engine, forged):
+                break
+            time.sleep(0.05)
+        assert _stored(engine, forged) == {"unknown": 1} and len(counter) == 0
+        counter.count(forged, "unknown")
+    finally:
+        counter.stop(lambda: engine)
+    assert _stored(engine, forged) == {"unknown": 2}  # and the rest at the stop
