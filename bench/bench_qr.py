@@ -16,6 +16,12 @@ Method
   ``qr.lookup`` call, the fields as markdown), against our page, both loaded in headless
   Chromium; we measure time from navigation until the establishment's name is rendered
   and the bytes transferred (all responses). The ratio is Streamlit / ours.
+- Scan counting (issue 17): two services side by side, one worker each, ``GEOMAP_QR_SCAN_COUNT``
+  off in one and on in the other, no response cache, each loaded by its own ``wrk`` at the same
+  time (so the shared machine's other load hits both alike), ``GEOMAP_BENCH_QR_SCAN_ROUNDS``
+  rounds (default 3); the cost is the median of 1 - on/off throughput, with the service CPU per
+  request either way and the in-process cost of one count. Each round checks the "on" service's
+  scans reached ``qr_scan_day`` at its shutdown.
 - Sticker sheets: ``qr.stickers.sheet`` for every active code of the ward (A4, 12 a page).
 """
 
@@ -182,10 +188,11 @@ def _load_httpx(base: str, tokens: list[str], seconds: int) -> dict:
             "non_2xx": len(bad)}
 
 
-def _serve(url: str, port: int, cache_s: str) -> _Server:
-    env = {"GEOMAP_DATABASE_URL": url, "GEOMAP_QR_CACHE_SECONDS": cache_s, "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+def _serve(url: str, port: int, cache_s: str, count_scans: bool = True, workers: int = 2) -> _Server:
+    env = {"GEOMAP_DATABASE_URL": url, "GEOMAP_QR_CACHE_SECONDS": cache_s, "FORWARDED_ALLOW_IPS": "127.0.0.1",
+           "GEOMAP_QR_SCAN_COUNT": "1" if count_scans else "0"}
     server = _Server([sys.executable, "-m", "uvicorn", "geomap.web:create_app", "--factory", "--host", "127.0.0.1",
-                      "--port", str(port), "--workers", "2", "--log-level", "warning", "--no-access-log"], env)
+                      "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"], env)
     _wait_http(f"http://127.0.0.1:{port}/health")
     return server
 
@@ -364,6 +371,105 @@ def _streamlit_ratio(url: str, tokens: list[str]) -> dict:
             "time_ratio": round(theirs["ms"] / ours["ms"], 1), "bytes_ratio": round(theirs["bytes"] / ours["bytes"], 1)}
 
 
+#: rounds of the scan-counting comparison (each: counting off and on side by side, loaded at the same time)
+SCAN_ROUNDS = int(os.environ.get("GEOMAP_BENCH_QR_SCAN_ROUNDS", "3"))
+
+
+def _scans_stored(url: str) -> int:
+    return int(db.scalar(db.get_engine(url), "SELECT COALESCE(sum(count), 0) FROM qr_scan_day") or 0)
+
+
+def _scan_counting(url: str, tokens: list[str], tokens_file: Path) -> dict:
+    """Lookups (no response cache: every request is a lookup) with scan counting off and on in the same run:
+    two services side by side (one worker each, so together they fill the 2 cores as the usual 2 workers do),
+    one with ``GEOMAP_QR_SCAN_COUNT=0``, both loaded by their own ``wrk`` at the same time, so whatever else
+    the shared machine runs hits both alike; repeated ``GEOMAP_BENCH_QR_SCAN_ROUNDS`` times (fresh services).
+    The cost is the median over rounds of 1 - on/off throughput. Each round checks that the "on" service's
+    scans reached ``qr_scan_day`` (flushed at the workers' shutdown) and the "off" one added none."""
+    rounds: list[dict] = []
+    stored_ok, discarded = True, 0
+    for _ in range(2 * max(SCAN_ROUNDS, 1)):
+        before = _scans_stored(url)
+        pair = _load_pair(url, tokens, tokens_file)
+        added = _scans_stored(url) - before
+        stored_ok = stored_ok and added >= pair["on"]["requests"]  # warm-up requests are counted too
+        if pair["on"]["non_2xx"] or pair["off"]["non_2xx"]:
+            # errors (503s when the shared database is overloaded) answer fast: such a round compares nothing
+            discarded += 1
+            continue
+        rounds.append(pair)
+        if len(rounds) == max(SCAN_ROUNDS, 1):
+            break
+    if not rounds:
+        return {"error": f"every round had non-2xx answers ({discarded} rounds)"}
+    cost = statistics.median(100 * (1 - r["on"]["rps"] / r["off"]["rps"]) for r in rounds)
+    cpu = {m: statistics.median(r[m]["server_cpu_ms_per_request"] for r in rounds) for m in ("off", "on")}
+    count_us = _count_cost_us()
+    return {"rounds": len(rounds), "rounds_discarded": discarded,
+            "rps_off": round(statistics.median(r["off"]["rps"] for r in rounds)),
+            "rps_on": round(statistics.median(r["on"]["rps"] for r in rounds)),
+            "rps_each_off": [r["off"]["rps"] for r in rounds], "rps_each_on": [r["on"]["rps"] for r in rounds],
+            "throughput_cost_pct": round(cost, 1),
+            "cpu_ms_off": round(cpu["off"], 3), "cpu_ms_on": round(cpu["on"], 3),
+            "cpu_cost_pct": round(100 * (cpu["on"] - cpu["off"]) / cpu["off"], 1),
+            "count_us_per_scan": round(count_us, 2),
+            "count_share_of_lookup_cpu_pct": round(100 * count_us / 1000 / cpu["off"], 2),
+            "scans_stored_as_counted": stored_ok}
+
+
+def _wait_idle(pgid: int, timeout: float = 180.0) -> None:
+    """Until the processes of ``pgid`` use under a tenth of a CPU second in a second (start-up work done)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _group_cpu_s(pgid)
+        time.sleep(1.0)
+        if _group_cpu_s(pgid) - before < 0.1:
+            return
+
+
+def _load_pair(url: str, tokens: list[str], tokens_file: Path) -> dict[str, dict]:
+    """One round of :func:`_scan_counting`: both services up, warmed, then loaded at the same time."""
+    import concurrent.futures
+
+    servers, bases = {}, {}
+    try:
+        for mode in ("off", "on"):
+            port = _free_port()
+            servers[mode] = _serve(url, port, "0", count_scans=mode == "on", workers=1)
+            bases[mode] = f"http://127.0.0.1:{port}"
+        for mode in servers:
+            _load_httpx(bases[mode], tokens, 1)  # connections, pools and template compile
+        for server in servers.values():  # the status memo primes in the background: both done before measuring
+            _wait_idle(server.proc.pid)
+        cpu0 = {m: _group_cpu_s(servers[m].proc.pid) for m in servers}
+        load = _load_wrk if shutil.which("wrk") else (lambda b, f, s: _load_httpx(b, tokens, s))
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            futures = {m: pool.submit(load, bases[m], tokens_file, DURATION_S) for m in servers}
+            out = {m: f.result() for m, f in futures.items()}
+        for m in servers:
+            cpu = _group_cpu_s(servers[m].proc.pid) - cpu0[m]
+            out[m]["server_cpu_ms_per_request"] = round(1000 * cpu / max(out[m]["requests"], 1), 3)
+        return out
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _count_cost_us(n: int = 200_000) -> float:
+    """Microseconds one ``ScanCounter.count`` takes in this process (5,000 distinct codes, as under load):
+    what counting adds to a lookup, independent of the machine's other load at the time of the HTTP runs."""
+    import itertools
+    import timeit
+
+    from qr import codes, scans
+
+    counter = scans.ScanCounter()
+    cycle = itertools.cycle([codes.new_token() for _ in range(5000)])
+    total = timeit.timeit(lambda: counter.count(next(cycle), "valid"), number=n)
+    empty = timeit.timeit(lambda: next(cycle), number=n)
+    return max(total - empty, 0.0) / n * 1e6
+
+
 def _stickers(url: str, ward_id: int) -> dict:
     from qr import issue, stickers
 
@@ -389,6 +495,17 @@ def run() -> dict:
               f"{cold['rps']} req/s, p50 {cold['p50_ms']} ms, p99 {cold['p99_ms']} ms, non-2xx {cold['non_2xx']}; "
               f"service CPU {cold['server_cpu_ms_per_request']} ms/request (load average before "
               f"{cold['load_average_before']})", flush=True)
+        counting = _scan_counting(url, tokens, tokens_file)
+        if "error" in counting:
+            print(f"scan counting off/on: {counting['error']}", flush=True)
+        else:
+            print(f"scan counting off/on, no response cache, two services side by side ({counting['rounds']} rounds, "
+                  f"{counting['rounds_discarded']} discarded for errors): {counting['rps_off']} / "
+                  f"{counting['rps_on']} req/s (each: {counting['rps_each_off']} / {counting['rps_each_on']}) -> "
+                  f"throughput cost {counting['throughput_cost_pct']} % (target <= 5 %); service CPU "
+                  f"{counting['cpu_ms_off']} / {counting['cpu_ms_on']} ms/request ({counting['cpu_cost_pct']:+} %); "
+                  f"one count {counting['count_us_per_scan']} us = {counting['count_share_of_lookup_cpu_pct']} % "
+                  f"of a lookup's CPU; scans stored as counted: {counting['scans_stored_as_counted']}", flush=True)
         hot = random.sample(tokens, min(500, len(tokens)))
         hot_file = Path(tmp) / "hot.txt"
         hot_file.write_text("\n".join(hot) + "\n")
@@ -414,8 +531,10 @@ def run() -> dict:
     sheets = _stickers(url, ward_id)
     print(f"sticker sheets: {sheets['sticker_codes']} codes on {sheets['sticker_pages']} A4 pages, "
           f"{sheets['sticker_pdf_mb']} MB in {sheets['sticker_seconds']} s", flush=True)
-    return {"codes": len(tokens), "cold": cold, "warm": warm, **weight, "streamlit": ratio, **sheets,
-            "targets": {"rps": 1000, "p99_ms": 50, "page_bytes": 20_000, "sticker_seconds": 60}}
+    return {"codes": len(tokens), "cold": cold, "scan_counting": counting, "warm": warm, **weight,
+            "streamlit": ratio, **sheets,
+            "targets": {"rps": 1000, "p99_ms": 50, "page_bytes": 20_000, "sticker_seconds": 60,
+                        "scan_counting_cost_pct": 5}}
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ REPORT_MODERATION = ("pending", "approved", "withheld")
 PUBLIC_ID_DEFAULT = "left(replace(gen_random_uuid()::text, '-', ''), 16)"
 ROLES = ("inspector", "data_officer", "ward_manager", "admin")
 QR_TARGETS = ("establishment", "stall")
+#: outcomes of a scan counted in qr_scan_day (0018_qr_scans)
+QR_SCAN_OUTCOMES = ("valid", "revoked", "unknown", "malformed")
 
 
 def _check_in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
@@ -624,6 +626,24 @@ class QrCode(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class QrScanDay(Base):
+    """Scans of QR codes counted per local day, code and outcome (0018_qr_scans); nothing about who scanned.
+
+    ``code``: the normalised token of a well-formed code (issued or not), ``''`` for a malformed one."""
+
+    __tablename__ = "qr_scan_day"
+    __table_args__ = (
+        _check_in("outcome", QR_SCAN_OUTCOMES, "ck_qr_scan_day_outcome"),
+        sa.CheckConstraint("code ~ '^[a-z2-7]{0,16}$'", name="ck_qr_scan_day_code"),
+        sa.CheckConstraint("count >= 0", name="ck_qr_scan_day_count"),
+        sa.Index("ix_qr_scan_day_code", "code", "day"),
+    )
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), primary_key=True, server_default="")
+    outcome: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")
 
 
 # --- Users, API keys, audit ------------------------------------------------------------------

@@ -6,6 +6,8 @@ Layout (pure rules first, I/O at the edges):
 - :mod:`qr.issue`    issue / reissue / revoke codes and select them for printing (services)
 - :mod:`qr.lookup`   the public lookup: one indexed query, registry-public fields only, and the
                      :class:`~qr.lookup.LookupState` the serving app owns (page cache, status memo)
+- :mod:`qr.scans`    scan statistics: counted in memory per app, added to ``qr_scan_day`` in aggregate;
+                     per day / establishment / residential group and the forged-or-revoked alert list
 - :mod:`qr.data`     all of their SQL (the lookup's query on the driver's cursor)
 - :mod:`qr.images`   PNG and SVG of one code
 - :mod:`qr.stickers` A4 PDF sticker sheets (reportlab, embedded font with Vietnamese glyphs)

@@ -327,3 +327,110 @@ def lookup_row(conn: Connection, token: str, source: str, columns: tuple[str, ..
         if raw.broken:
             conn.invalidate(exc)
         raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=raw.broken) from exc
+
+
+# --- scan statistics (qr.scans) ----------------------------------------------------------------------
+
+_ADD_SCANS_SQL = sa.text("""
+INSERT INTO qr_scan_day AS d (day, code, outcome, count)
+SELECT u.day, u.code, u.outcome, u.n
+FROM unnest(CAST(:days AS date[]), CAST(:codes AS text[]), CAST(:outcomes AS text[]), CAST(:counts AS bigint[]))
+     WITH ORDINALITY AS u(day, code, outcome, n, i)
+ORDER BY u.i
+ON CONFLICT (day, code, outcome) DO UPDATE SET count = d.count + EXCLUDED.count
+""")
+
+
+def add_scans(bind: db.Bind, rows: Sequence[tuple[Any, str, str, int]]) -> None:
+    """Add (day, code, outcome, count) rows to ``qr_scan_day`` (one statement; counts add up). Callers
+    sort the rows, so two workers flushing at once lock them in the same order (no deadlock)."""
+    if not rows:
+        return
+    params = {"days": [r[0] for r in rows], "codes": [r[1] for r in rows], "outcomes": [r[2] for r in rows],
+              "counts": [int(r[3]) for r in rows]}
+    with db.transaction(bind) as conn:
+        conn.execute(_ADD_SCANS_SQL, params)
+
+
+#: the code of a scan row joined to what it was issued for (the ward: the establishment's, or the stall's market's)
+_SCAN_TARGET = """
+FROM qr_scan_day d
+LEFT JOIN qr_code q ON q.token = d.code AND d.code <> ''
+LEFT JOIN establishment e ON e.id = q.establishment_id
+LEFT JOIN stall s ON s.id = q.stall_id
+LEFT JOIN market m ON m.id = s.market_id
+LEFT JOIN establishment te ON te.id = s.establishment_id
+LEFT JOIN residential_group rg ON rg.id = COALESCE(e.residential_group_id, te.residential_group_id)
+"""
+_OF_WARD = "COALESCE(e.ward_id, m.ward_id) = :ward"
+_TARGET_NAME = "COALESCE(e.name, te.name, concat_ws(' ', m.name, s.stall_no))"
+
+
+def scans_per_day(bind: db.Bind, ward_id: int, since: Any) -> list[dict[str, Any]]:
+    """(day, outcome, scans) from ``since``: the ward's valid and revoked codes, every unknown or malformed one."""
+    return db.rows(bind, f"""
+        SELECT d.day, d.outcome, sum(d.count)::bigint AS scans {_SCAN_TARGET}
+        WHERE d.day >= :since AND (d.outcome IN ('unknown', 'malformed') OR {_OF_WARD})
+        GROUP BY d.day, d.outcome ORDER BY d.day, d.outcome""", {"ward": ward_id, "since": since})
+
+
+def scans_per_establishment(bind: db.Bind, ward_id: int, since: Any, limit: int) -> list[dict[str, Any]]:
+    """The ward's establishments / stalls by scans of their codes (any version) from ``since``."""
+    return db.rows(bind, f"""
+        SELECT COALESCE(e.code, te.code) AS establishment_code, {_TARGET_NAME} AS name,
+               rg.name AS residential_group,
+               sum(d.count) FILTER (WHERE d.outcome = 'valid')::bigint AS valid,
+               COALESCE(sum(d.count) FILTER (WHERE d.outcome = 'revoked'), 0)::bigint AS revoked,
+               sum(d.count)::bigint AS scans
+        {_SCAN_TARGET}
+        WHERE d.day >= :since AND d.outcome IN ('valid', 'revoked') AND {_OF_WARD}
+        GROUP BY 1, 2, 3 ORDER BY scans DESC, name LIMIT :limit""",
+                   {"ward": ward_id, "since": since, "limit": int(limit)})
+
+
+def scans_per_group(bind: db.Bind, ward_id: int, since: Any) -> list[dict[str, Any]]:
+    """Scans of the ward's codes per residential group (code, name; None without one) from ``since``."""
+    return db.rows(bind, f"""
+        SELECT rg.code AS group_code, rg.name AS residential_group,
+               COALESCE(sum(d.count) FILTER (WHERE d.outcome = 'valid'), 0)::bigint AS valid,
+               COALESCE(sum(d.count) FILTER (WHERE d.outcome = 'revoked'), 0)::bigint AS revoked,
+               sum(d.count)::bigint AS scans
+        {_SCAN_TARGET}
+        WHERE d.day >= :since AND d.outcome IN ('valid', 'revoked') AND {_OF_WARD}
+        GROUP BY 1, 2 ORDER BY scans DESC, rg.code NULLS LAST""", {"ward": ward_id, "since": since})
+
+
+def scan_alerts(bind: db.Bind, ward_id: int, since: Any, min_scans: int) -> list[dict[str, Any]]:
+    """Unknown codes, and the ward's revoked codes, scanned at least ``min_scans`` times from ``since``."""
+    return db.rows(bind, f"""
+        SELECT d.code, d.outcome, sum(d.count)::bigint AS scans, min(d.day) AS first_day, max(d.day) AS last_day,
+               q.short_code, q.revoked_at, q.revoked_reason, COALESCE(e.code, te.code) AS establishment_code,
+               {_TARGET_NAME} AS name, rg.name AS residential_group
+        {_SCAN_TARGET}
+        WHERE d.day >= :since AND d.code <> ''
+          AND (d.outcome = 'unknown' OR (d.outcome = 'revoked' AND {_OF_WARD}))
+        GROUP BY d.code, d.outcome, q.short_code, q.revoked_at, q.revoked_reason, 9, 10, 11
+        HAVING sum(d.count) >= :n
+        ORDER BY scans DESC, d.code""", {"ward": ward_id, "since": since, "n": int(min_scans)})
+
+
+def reports_naming_codes(bind: db.Bind, tokens: Sequence[str], short_codes: Sequence[str | None],
+                         per_code: int = 10) -> list[dict[str, Any]]:
+    """Citizen reports whose text names one of the codes (token or short code, any case), the latest
+    ``per_code`` of each: ``named`` (the code as given), public id, date, status, category, the report's
+    place rounded to 4 decimals (about 10 m) and the residential group it lies in. No reporter data."""
+    names = sorted({n for n in [*tokens, *short_codes] if n})
+    if not names:
+        return []
+    return db.rows(bind, """
+        SELECT n.named, f.public_id, f.reported_at, f.status, f.category,
+               round(ST_Y(f.geom)::numeric, 4)::float AS lat, round(ST_X(f.geom)::numeric, 4)::float AS lon,
+               g.name AS residential_group
+        FROM unnest(CAST(:names AS text[])) AS n(named)
+        CROSS JOIN LATERAL (
+            SELECT * FROM field_report r
+            WHERE strpos(lower(r.description), lower(n.named)) > 0
+            ORDER BY r.reported_at DESC LIMIT :per_code) f
+        LEFT JOIN LATERAL (SELECT x.name FROM residential_group x
+                           WHERE x.ward_id = f.ward_id AND ST_Covers(x.geom, f.geom) ORDER BY x.code LIMIT 1) g ON true
+        ORDER BY n.named, f.reported_at DESC""", {"names": names, "per_code": int(per_code)})

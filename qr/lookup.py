@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 import layers
 from geomap import db, status
 from qr import codes, data
+from qr.scans import ScanCounter
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 #: the layer whose public fields a lookup shows, and the one for a stall's market
@@ -250,13 +251,16 @@ class LookupState:
     - the source's columns (:meth:`columns`), re-read every ``columns_ttl`` seconds (a migration
       that adds a public column shows without a restart);
     - ``pages``: the rendered responses (:class:`PageCache`, ``GEOMAP_QR_CACHE_SECONDS``);
-    - ``engine``: the lookup engine (:func:`qr.data.lookup_engine`), built by the adapter on first use.
+    - ``engine``: the lookup engine (:func:`qr.data.lookup_engine`), built by the adapter on first use;
+    - ``scans``: the scans counted and not yet added to the database (:class:`qr.scans.ScanCounter`,
+      ``GEOMAP_QR_SCAN_COUNT``, ``GEOMAP_QR_SCAN_FLUSH_SECONDS``; flushed by the app's lifespan).
 
-    :meth:`clear` forgets all of it (the engine is disposed by :meth:`close`).
+    :meth:`clear` forgets the caches (the engine is disposed by :meth:`close`; counts are not a cache).
     """
 
     def __init__(self, page_ttl: float = 30.0, *, max_pages: int = 50_000, columns_ttl: float = 600.0,
-                 max_statuses: int = 250_000) -> None:
+                 max_statuses: int = 250_000, scans: ScanCounter | None = None) -> None:
+        self.scans = scans if scans is not None else ScanCounter()
         self.statuses = StatusMemo(max_statuses)
         self.pages = PageCache(page_ttl, max_pages)
         self.columns_ttl = columns_ttl
@@ -266,7 +270,7 @@ class LookupState:
     @classmethod
     def from_env(cls) -> LookupState:
         """Settings from the environment: ``GEOMAP_QR_CACHE_SECONDS`` (default 30; 0 disables the page cache)."""
-        return cls(float(os.environ.get("GEOMAP_QR_CACHE_SECONDS", "30")))
+        return cls(float(os.environ.get("GEOMAP_QR_CACHE_SECONDS", "30")), scans=ScanCounter.from_env())
 
     def columns(self, bind: db.Bind, layer: layers.Layer) -> tuple[str, ...]:
         """:func:`stored_public_columns` of ``layer``, read at most once every ``columns_ttl`` seconds."""

@@ -81,3 +81,28 @@ def test_issue_reissue_and_sheet_in_chromium(chromium_path, app_url, engine, war
         page.get_by_role("button", name="Tạo tờ tem PDF (A4, 12 tem/trang)").click()
         page.get_by_role("button", name="Tải tờ tem PDF").wait_for()
         assert not errors, errors
+
+
+def test_scan_statistics_section_shows_the_alert_list(chromium_path, app_url, engine, ward):
+    """Scans flushed by the public service's counter show on the page: total and the forged code's alert."""
+    from qr import codes, issue, scans
+
+    with engine.begin() as c:
+        issue.issue_missing(c, ward["id"])
+        token = c.execute(sa.text("SELECT q.token FROM qr_code q JOIN establishment e ON e.id = q.establishment_id "
+                                  "WHERE e.code = 'QS-002' AND q.revoked_at IS NULL")).scalar_one()
+    counter, forged = scans.ScanCounter(), codes.new_token()
+    for _ in range(3):
+        counter.count(token, "valid")
+    for _ in range(scans.ALERT_MIN_SCANS + 1):
+        counter.count(forged, "unknown")
+    counter.flush(engine)
+    with browser_page(chromium_path, height=1100) as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        sign_in_to_page(page, app_url, "qr", "Mã QR và tem dán", "qr.dulieu", PASSWORD)
+        page.get_by_role("heading", name="Lượt quét mã QR").wait_for()
+        alerts = page.locator('[data-testid="stTable"]')
+        alerts.get_by_text(forged).wait_for()
+        assert "Mã không do phường cấp" in alerts.inner_text()
+        assert not errors, errors

@@ -7,6 +7,7 @@
     geomap qr list [--group G | --market M | --codes A,B] [--all]
     geomap qr png|svg REF -o FILE
     geomap qr sheet [--group G | --market M | --codes A,B] -o stickers.pdf
+    geomap qr scans [--days 30] [--min-scans 5]      scans per day, establishment and group; alert list
 
 REF is a short code (HC-7K3M-Q9), a token or an establishment code.
 """
@@ -63,6 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp = add("sheet", "A4 PDF sticker sheet (12 a page)", _sheet)
     scope(sp)
     sp.add_argument("-o", "--output", required=True)
+    sp = add("scans", "scan statistics: per day, establishment, residential group; forged/revoked codes", _scans)
+    sp.add_argument("--days", type=int, default=30, help="days back, today included (default 30)")
+    sp.add_argument("--min-scans", type=int, default=None,
+                    help="alert list: unknown or revoked codes scanned at least this often in the last 7 days "
+                         "(default 5)")
 
 
 def _ward(args: argparse.Namespace) -> tuple[object, int, str]:
@@ -180,4 +186,41 @@ def _sheet(args: argparse.Namespace) -> int:
     pages = (len(items) + stickers.PER_PAGE - 1) // stickers.PER_PAGE
     print(f"{len(items)} stickers on {pages} pages -> {args.output} ({len(pdf) / 1e6:.1f} MB, "
           f"{time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _scans(args: argparse.Namespace) -> int:
+    from qr import scans
+
+    engine, ward, slug = _ward(args)
+    days = max(args.days, 1)
+    min_scans = args.min_scans if args.min_scans is not None else scans.ALERT_MIN_SCANS
+    found = scans.overview(engine, ward, days, min_scans=min_scans)
+    per_day = found["per_day"]
+    print(f"{slug}: QR scans, last {days} days (counts are added by the public service every minute)")
+    by_day: dict = {}
+    for r in per_day:
+        by_day.setdefault(r["day"], dict.fromkeys(scans.OUTCOMES, 0))[r["outcome"]] = r["scans"]
+    print("day         " + "".join(f"{o:>10}" for o in scans.OUTCOMES))
+    for day, counts in sorted(by_day.items()):
+        print(f"{day}  " + "".join(f"{counts[o]:>10}" for o in scans.OUTCOMES))
+    totals = {o: sum(c[o] for c in by_day.values()) for o in scans.OUTCOMES}
+    print("total       " + "".join(f"{totals[o]:>10}" for o in scans.OUTCOMES))
+    print("\ntop establishments (scans: valid + revoked codes)")
+    for r in found["establishments"]:
+        print(f"  {r['scans']:>7}  {r['establishment_code'] or '-':<14} {r['name']}"
+              f"{'  [' + r['residential_group'] + ']' if r['residential_group'] else ''}")
+    print("\nper residential group")
+    for r in found["groups"]:
+        print(f"  {r['scans']:>7}  {r['residential_group'] or '(none)'}")
+    alerts = found["alerts"]
+    print(f"\nalert list: unknown or revoked codes scanned >= {min_scans} times in the last {scans.ALERT_DAYS} days"
+          f" ({len(alerts)})")
+    for a in alerts:
+        what = f"revoked {a['short_code']} ({a['revoked_reason'] or ''}) {a['name'] or ''}" \
+            if a["outcome"] == "revoked" else "unknown code (possibly forged)"
+        print(f"  {a['scans']:>7}  {a['code']}  {what.strip()}  {a['first_day']}..{a['last_day']}")
+        for p in a["reports"]:
+            print(f"           report {p['public_id']} {p['reported_at']:%Y-%m-%d} at {p['lat']}, {p['lon']}"
+                  f"{' (' + p['residential_group'] + ')' if p['residential_group'] else ''}")
     return 0

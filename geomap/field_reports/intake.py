@@ -263,3 +263,9 @@ def form_ward(bind: db.Bind, establishment: Mapping[str, Any] | None, *, default
 def revoked_sticker_note(short_code: str) -> str:
     """The line that opens a report sent from a revoked sticker's page, naming the sticker for the ward."""
     return f"[Phản ánh từ tem QR đã thu hồi {short_code} / reported from revoked QR sticker {short_code}]"
+
+
+def forged_sticker_note(token: str) -> str:
+    """The line that opens a report sent from the page of a code the ward never issued (a forged sticker),
+    naming the code (well-formed: :func:`qr.codes.normalize_token`) for the QR scan alert list."""
+    return f"[Phản ánh từ tem QR không hợp lệ {token} / reported from invalid QR sticker {token}]"

@@ -14,7 +14,7 @@ from geomap.errors import GeomapError
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
-from qr import images, issue, stickers
+from qr import images, issue, scans, stickers
 
 STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
     "qrpage.title": ("Mã QR và tem dán", "QR codes and stickers"),
@@ -65,6 +65,32 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "qrpage.col.status": ("Trạng thái", "Status"), "qrpage.col.type": ("Loại", "Type"),
     "qrpage.type.establishment": ("Cơ sở", "Establishment"), "qrpage.type.stall": ("Quầy chợ", "Stall"),
     "qrpage.url": ("Đường dẫn", "URL"),
+    "qrpage.scans": ("Lượt quét mã QR", "QR code scans"),
+    "qrpage.scans_intro": ("Số lượt quét theo ngày, cơ sở và tổ dân phố. Không lưu thông tin cá nhân hay địa chỉ "
+                           "IP: chỉ ngày, mã và kết quả. Dịch vụ tra cứu cộng dồn số lượt mỗi phút.",
+                           "Scans per day, establishment and residential group. No personal data or IP address is "
+                           "kept: only the day, the code and the outcome. The lookup service adds its counts every "
+                           "minute."),
+    "qrpage.scans_days": ("Số ngày gần nhất", "Last days"),
+    "qrpage.scans_none": ("Chưa có lượt quét nào trong khoảng này.", "No scans in this period."),
+    "qrpage.scans_total": ("Tổng lượt quét", "Total scans"),
+    "qrpage.outcome.valid": ("Hợp lệ", "Valid"),
+    "qrpage.outcome.revoked": ("Đã thu hồi", "Revoked"),
+    "qrpage.outcome.unknown": ("Không tồn tại (có thể giả)", "Unknown (possibly forged)"),
+    "qrpage.outcome.malformed": ("Sai định dạng", "Malformed"),
+    "qrpage.col.day": ("Ngày", "Day"), "qrpage.col.scans": ("Lượt quét", "Scans"),
+    "qrpage.col.group": ("Tổ dân phố", "Residential group"), "qrpage.col.outcome": ("Kết quả", "Outcome"),
+    "qrpage.col.first": ("Lần đầu", "First seen"), "qrpage.col.last": ("Lần cuối", "Last seen"),
+    "qrpage.col.reports": ("Phản ánh kèm theo (nơi báo)", "Reports that came with it (where)"),
+    "qrpage.col.est_code": ("Mã cơ sở", "Establishment code"),
+    "qrpage.scans_top": ("Cơ sở được quét nhiều nhất", "Most scanned establishments"),
+    "qrpage.scans_groups": ("Theo tổ dân phố", "Per residential group"),
+    "qrpage.no_group": ("(chưa thuộc tổ)", "(no group)"),
+    "qrpage.alerts": ("Cảnh báo: mã không tồn tại hoặc đã thu hồi vẫn bị quét",
+                      "Alert: codes that do not exist or were revoked but keep being scanned"),
+    "qrpage.alerts_min": ("Ngưỡng lượt quét trong {days} ngày", "Scans within {days} days at least"),
+    "qrpage.alerts_none": ("Không có mã nào vượt ngưỡng.", "No code over the threshold."),
+    "qrpage.forged": ("Mã không do phường cấp", "Code not issued by the ward"),
 }
 
 _SHEET = "geomap.qr.sheet"
@@ -211,12 +237,63 @@ def _one_code(ctx: Context) -> None:
         st.error(str(exc))
 
 
+def _scans_section(ctx: Context) -> None:
+    st.subheader(ctx.t("qrpage.scans"))
+    st.caption(ctx.t("qrpage.scans_intro"))
+    left, right = st.columns(2)
+    days = left.selectbox(ctx.t("qrpage.scans_days"), [7, 30, 90, 365], index=1, key="qr.scans.days")
+    min_scans = right.number_input(ctx.t("qrpage.alerts_min").format(days=scans.ALERT_DAYS), min_value=1,
+                                   value=scans.ALERT_MIN_SCANS, step=1, key="qr.scans.min")
+    found = scans.overview(ctx.engine, ctx.ward_id, int(days), min_scans=int(min_scans))
+    outcome = {o: ctx.t(f"qrpage.outcome.{o}") for o in scans.OUTCOMES}
+    if found["per_day"]:
+        frame = pd.DataFrame(found["per_day"])
+        chart = frame.pivot_table(index="day", columns="outcome", values="scans", aggfunc="sum", fill_value=0)
+        chart = chart.reindex(columns=[o for o in scans.OUTCOMES if o in chart.columns]).rename(columns=outcome)
+        st.metric(ctx.t("qrpage.scans_total"), f"{int(frame['scans'].sum()):,}".replace(",", "."))
+        st.bar_chart(chart, x_label=ctx.t("qrpage.col.day"), y_label=ctx.t("qrpage.col.scans"))
+    else:
+        st.info(ctx.t("qrpage.scans_none"))
+    top, groups = st.columns(2)
+    if found["establishments"]:
+        top.markdown(f"**{ctx.t('qrpage.scans_top')}**")
+        top.dataframe(pd.DataFrame([{
+            ctx.t("qrpage.col.est_code"): r["establishment_code"] or "", ctx.t("qrpage.col.name"): r["name"],
+            ctx.t("qrpage.col.group"): r["residential_group"] or "", ctx.t("qrpage.col.scans"): r["scans"]}
+            for r in found["establishments"]]), hide_index=True, use_container_width=True)
+    if found["groups"]:
+        groups.markdown(f"**{ctx.t('qrpage.scans_groups')}**")
+        groups.dataframe(pd.DataFrame([{
+            ctx.t("qrpage.col.group"): r["residential_group"] or ctx.t("qrpage.no_group"),
+            ctx.t("qrpage.col.scans"): r["scans"]} for r in found["groups"]]), hide_index=True,
+            use_container_width=True)
+    st.markdown(f"**{ctx.t('qrpage.alerts')}**")
+    if not found["alerts"]:
+        st.caption(ctx.t("qrpage.alerts_none"))
+        return
+    st.table(pd.DataFrame([{  # a short list, as plain HTML (readable, copyable codes)
+        ctx.t("qrpage.col.code"): a["short_code"] or a["code"],
+        ctx.t("qrpage.col.outcome"): outcome[a["outcome"]],
+        ctx.t("qrpage.col.name"): a["name"] or ctx.t("qrpage.forged"),
+        ctx.t("qrpage.col.scans"): a["scans"], ctx.t("qrpage.col.first"): a["first_day"],
+        ctx.t("qrpage.col.last"): a["last_day"],
+        ctx.t("qrpage.col.reports"): "; ".join(_report_place(p) for p in a["reports"])}
+        for a in found["alerts"]]).set_index(ctx.t("qrpage.col.code")))
+
+
+def _report_place(report: dict) -> str:
+    """A report that named an alerted code: its public id and where it was made (rounded, its group)."""
+    group = f", {report['residential_group']}" if report["residential_group"] else ""
+    return f"{report['public_id']} ({report['lat']}, {report['lon']}{group})"
+
+
 def render(ctx: Context) -> None:
     st.title(ctx.t("qrpage.title"))
     st.caption(ctx.t("qrpage.intro"))
     _summary(ctx)
     _print_section(ctx)
     _one_code(ctx)
+    _scans_section(ctx)
 
 
 # issuing, reissuing and revoking an establishment's or stall's code is keeping its record

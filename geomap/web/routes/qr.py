@@ -17,6 +17,11 @@ plain message, even for a page in the cache: its validity cannot be re-checked t
 page is server-rendered Vietnamese (English by ``Accept-Language`` or ``?lang=en``), needs no
 JavaScript, loads nothing external and stays well under 20 KB with its inline CSS and
 inline-SVG map.
+
+Every answered scan (not a 429 or a 503) is counted in memory by the app's
+:class:`qr.scans.ScanCounter` (``app.state.qr.scans``: day, normalised code or ``''`` when
+malformed, outcome; never the address or the user agent); the lifespan adds the counts to the
+database every minute and at shutdown, so a lookup itself writes nothing.
 """
 
 from __future__ import annotations
@@ -58,8 +63,16 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
     """At start-up, derive every establishment's statuses once in the background (see StatusMemo)."""
     gc.freeze()  # start-up objects (modules, templates, registry) leave the collector's generations: shorter pauses
     threading.Thread(target=_prime, args=(app,), daemon=True, name="qr-prime").start()
+    app.state.qr.scans.start(lambda: _count_engine(app))  # counted scans added to the database every minute
     yield
+    app.state.qr.scans.stop(lambda: _count_engine(app))  # and what is left at shutdown
     app.state.qr.close()
+
+
+def _count_engine(app: Any) -> sa.Engine:
+    from geomap import db
+
+    return db.get_engine(app.state.database_url)
 
 
 def _prime(app: Any) -> None:
@@ -303,6 +316,7 @@ def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
     lang = negotiate_lang(request)
     if status == 503:  # the database cannot answer (geomap.web.outage)
         return _unavailable(kind, lang)
+    request.app.state.qr.scans.count(None, "malformed")  # a refused code is a malformed scan (no text kept)
     status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), status)
     return Response(body, status_code=status, media_type=media,
                     headers={"Cache-Control": "no-store", "Vary": "Accept-Language", **SECURITY_HEADERS})
@@ -402,10 +416,11 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
         return Response(body, status_code=status, media_type=media,
                         headers={"Retry-After": retry_after_header(retry), "Cache-Control": "no-store"})
     token = codes.normalize_token(code) if len(code) <= MAX_CODE_CHARS else None
+    state: LookupState = request.app.state.qr
     if token is None:
+        state.scans.count(None, "malformed")  # counted in memory; no text of the code is kept
         status, body, media = _notice(kind, lang, "qr.malformed_title", i18n.t("qr.malformed_body", lang), 400)
         return _finish(_entry(status, body, media, CACHE_MALFORMED, None), request)
-    state: LookupState = request.app.state.qr
     key = (token, kind, lang)
     entry = state.pages.get(key)  # None when expired or the cache is off
     try:
@@ -420,6 +435,7 @@ async def _respond(request: Request, code: str, kind: str) -> Response:
         entry = _entry(status, body, media, CACHE_VALID if status == 200 else CACHE_NOT_VALID, result.last_modified)
         entry.state = result.status
         state.pages.put(key, entry)
+    state.scans.count(token, entry.state)  # valid / revoked / unknown, in memory (qr.scans)
     return _finish(entry, request)
 
 

@@ -37,6 +37,7 @@ from geomap.models import REPORT_CATEGORIES
 from geomap.web import openapi
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
+from qr import codes
 
 router = APIRouter()
 
@@ -191,9 +192,11 @@ def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, A
                   "lon": f"{est['lon']:.6f}" if est["lon"] is not None else ""}
     ward_name, slug = intake.form_ward(engine, est, default_slug=config.DEFAULT_WARD)
     categories = [(c, i18n.code_label("report_category", c, lang)) for c in REPORT_CATEGORIES]
-    extra = f"&establishment={token}" if est else ""
+    # a forged sticker's code (well-formed, never issued) rides along too: the ward's alert list names its reports
+    token = token if est else codes.normalize_token(token or "")
+    extra = f"&establishment={token}" if token else ""
     return _render("form", lang, status_code, title=i18n.t("report.title", lang), error=error, field=field,
-                   est=est, token=token if est else None, v=values, categories=categories,
+                   est=est, token=token, v=values, categories=categories,
                    max_len=intake.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
 
 
@@ -273,9 +276,13 @@ def report_submit(
                                  lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
                                  establishment_id=est["id"] if est else None, reporter_name=reporter_name,
                                  reporter_contact=reporter_contact, photos=cleaned)
+        forged = None if est else codes.normalize_token(establishment)
         if est and est["revoked"]:  # the ward learns which sticker is still out there
             report = dataclasses.replace(
                 report, description=f"{intake.revoked_sticker_note(est['short_code'])}\n{report.description}")
+        elif forged:  # a code never issued (the invalid sticker page's button): named for the QR alert list
+            report = dataclasses.replace(
+                report, channel="qr", description=f"{intake.forged_sticker_note(forged)}\n{report.description}")
         client = f"{client_key(request)}|{request.headers.get('user-agent', '')[:200]}"
         # the establishment's ward, else the default ward by slug: resolved when the report is stored
         done = intake.submit(engine, report, ward_id=est["ward_id"] if est else None,
