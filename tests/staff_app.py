@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from geomap import config
-from geomap.errors import GeomapError
-from geomap.ui.launch import free_port, staff_app
+from geomap.ui.launch import free_port, served, staff_app
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -30,31 +24,10 @@ def running_app(database_url: str, ward_slug: str) -> Iterator[str]:
 def public_service(env: Mapping[str, str], port: int | None = None, timeout_s: float = 120) -> Iterator[str]:
     """The public service (uvicorn, one worker) with ``env`` added to the environment; yields its URL."""
     port = port or free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=config.PROJECT_DIR, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    raise GeomapError(f"The public service exited: {proc.stderr.read().decode()[-2000:]}") from None
-                if time.monotonic() > deadline:
-                    raise GeomapError(f"The public service did not answer within {timeout_s:.0f} s.") from None
-                time.sleep(0.5)
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning"]
+    with served(cmd, "/health", "public service", env, port, timeout_s) as (url, _pid):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @contextmanager
