@@ -156,8 +156,9 @@ def test_revoking_for_closure_closes_the_record_and_bulk_issue_skips_it(conn, qr
                                    "AND entity_id = :i ORDER BY id DESC LIMIT 1"), {"i": pho}).scalar()
     assert actions == "close"
     # a stall revoked for closure is left out of bulk issue too; a damaged sticker is replaced
-    stalls = conn.execute(sa.text("SELECT stall_id FROM qr_code WHERE stall_id IS NOT NULL AND revoked_at IS NULL "
-                                  "ORDER BY stall_id")).scalars().all()
+    stalls = conn.execute(sa.text(
+        "SELECT q.stall_id FROM qr_code q JOIN stall s ON s.id = q.stall_id JOIN market m ON m.id = s.market_id "
+        "WHERE m.ward_id = :w AND q.revoked_at IS NULL ORDER BY q.stall_id"), {"w": qr_ward["id"]}).scalars().all()
     closed_stall, damaged_stall = stalls[:2]
     issue.revoke(conn, issue.active_for(conn, stall_id=closed_stall).token, reason="closed")
     issue.revoke(conn, issue.active_for(conn, stall_id=damaged_stall).token, reason="damaged")

@@ -83,7 +83,10 @@ def render(ctx: Context) -> None:
     with st.form("export.form"):
         profile = st.radio(ctx.t("export.profile"), profiles, format_func=lambda p: ctx.t(f"export.profile.{p}"),
                            horizontal=True)
-        names = st.multiselect(ctx.t("export.layers"), list(registry), default=list(registry),
+        # chosen by default: what may be published (the default profile is the public one); a layer kept
+        # for internal use (market stalls and their holders) is added by hand with the internal profile
+        names = st.multiselect(ctx.t("export.layers"), list(registry),
+                               default=[n for n, layer in registry.items() if layer.publishable],
                                format_func=lambda n: registry[n].title(ctx.lang))
         left, right = st.columns(2)
         fmt = left.selectbox(ctx.t("export.format"), list(export.FORMATS),

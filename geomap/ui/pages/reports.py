@@ -256,8 +256,8 @@ def _list_map(ctx: Context, rows: list[dict[str, Any]]) -> None:
         from geomap.map import view as mapview
         from geomap.wards import data as ward_data
 
-        m = mapview.base_map(ward_data.ward_bounds(resources.engine(), ctx.ward_id),
-                             assets_url=resources.map_assets_url())
+        bounds = ward_data.ward_bounds(resources.engine(), ctx.ward_id)
+        m = mapview.base_map(bounds, assets_url=resources.map_assets_url())
         for r in rows:
             if r["lat"] is None:
                 continue
