@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +18,10 @@ import pytest
 import sqlalchemy as sa
 from field_fixtures import drop_site, make_site
 from PIL import Image
+from staff_app import free_port, public_service
 
 import layers
-from geomap import auth, config, layer_reader
+from geomap import auth, layer_reader
 from geomap.records import edit
 
 pytestmark = pytest.mark.browser
@@ -32,12 +29,6 @@ pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("GEOMAP_SCREENSHOTS", "/tmp/geomap-screenshots"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,28 +40,10 @@ def site(engine) -> Iterator[dict]:
 
 @pytest.fixture(scope="module")
 def service(database_url, site) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                            cwd=config.PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"uvicorn exited: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("the public service did not start")
+    port = free_port()
+    env = {"GEOMAP_DATABASE_URL": database_url, "GEOMAP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    with public_service(env, port=port) as url:  # the one launcher (tests/staff_app.py)
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _photo(path) -> str:
