@@ -530,6 +530,12 @@ def read_tile(
     return bytes(tile or b"")
 
 
+def read_tiles(bind: db.Bind, chosen: Sequence[Layer], profile: Profile, z: int, x: int, y: int, *,
+               columns_of: Callable[[str], frozenset[str]] | None = None) -> bytes:
+    """One tile holding every ``chosen`` layer (one MVT layer each, :func:`read_tile`; MVT layers concatenate)."""
+    return b"".join(read_tile(bind, layer, profile, z, x, y, columns_of=columns_of) for layer in chosen)
+
+
 #: SQL types of the fields' kinds in a derived tile's rows (what ST_AsMVT encodes: integers, floats, booleans;
 #: other types as their text, dates and times as PostgreSQL writes them, as in the other layers' tiles)
 _MVT_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "date": "date",

@@ -10,7 +10,8 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
 - ``app.state.qr``: the QR lookup's :class:`qr.lookup.LookupState` (rendered pages kept
   ``GEOMAP_QR_CACHE_SECONDS``, the status memo, the source's columns, the lookup engine).
 - ``app.state.ogc``: the OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts,
-  table columns, each with its TTL).
+  table columns, vector tiles and their layers' change counts, each with its TTL). A public tile
+  already cached is answered by :mod:`geomap.web.fast_tiles` before any routing.
 - ``app.state.limits``: the rate limiters (:class:`geomap.web.ratelimit.RateLimits`: ``qr``,
   ``report``, ``open311``; token buckets, at most 100,000 clients each, ``clear()`` empties them).
 
@@ -39,7 +40,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard, openapi, outage, session
+from geomap.web import fast_tiles, guard, openapi, outage, session
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -66,4 +67,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     openapi.install(app)
     outage.install(app)
     session.install(app)  # sign-in required (303 / 401 JSON), role refused and CSRF refused (403)
+    app.add_middleware(fast_tiles.CachedTiles, api_app=app)  # added last: outermost, before the guard
     return app
