@@ -85,6 +85,23 @@ def _load() -> str:
     return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux /proc; 0 when it is gone or unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backends_cpu_s(engine) -> float:
+    """CPU seconds used so far by this database's server processes (the bench's pooled connections): with this
+    process's own CPU time, the work a tile costs whatever else the machine is doing."""
+    pids = db.scalars(engine, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                              "AND pid <> pg_backend_pid()")
+    return sum(_cpu_s(pid) for pid in pids)
+
+
 def run() -> dict:
     figures = {"ward": _measure(_database("geomap_bench_tiles", WARD, 1), "demo ward")}
     print()
@@ -130,6 +147,7 @@ def _measure(url: str, title: str) -> dict:
     for label, chosen in (("establishments", establishments), ("dataset", everything)):
         tiles.tile(engine, chosen, "public", *picks[0], caches)  # warm: source tables, connections
         times, sizes, by_zoom = [], [], {}
+        cpu0, db_cpu0 = time.process_time(), _backends_cpu_s(engine)
         for z, x, y in picks:
             caches.tiles.clear()
             started = time.perf_counter()
@@ -138,7 +156,10 @@ def _measure(url: str, title: str) -> dict:
             times.append(elapsed)
             sizes.append(len(body))
             by_zoom.setdefault(z, []).append(elapsed)
+        cpu, db_cpu = time.process_time() - cpu0, _backends_cpu_s(engine) - db_cpu0
         figures[label] = {
+            "cpu_ms_per_tile": {"python": round(1000 * cpu / len(picks), 2),
+                                "postgres": round(1000 * db_cpu / len(picks), 2)},
             "uncached_p50_ms": round(statistics.median(times) * 1000, 1),
             "uncached_p99_ms": round(_pct(times, 0.99) * 1000, 1),
             "uncached_max_ms": round(max(times) * 1000, 1),
@@ -150,7 +171,8 @@ def _measure(url: str, title: str) -> dict:
         print(f"  {label}: uncached p50 {f['uncached_p50_ms']} ms, p99 {f['uncached_p99_ms']} ms "
               f"(max {f['uncached_max_ms']} ms); largest tile {f['max_tile_bytes'] / 1000:.1f} kB "
               f"(median {f['median_tile_bytes'] / 1000:.1f} kB), {f['tiles_over_500kb']} over 500 kB")
-        print(f"    p50 by zoom (ms): {f['p50_ms_by_zoom']}")
+        print(f"    p50 by zoom (ms): {f['p50_ms_by_zoom']}; CPU a tile (mean): {f['cpu_ms_per_tile']['python']} ms "
+              f"Python + {f['cpu_ms_per_tile']['postgres']} ms PostgreSQL ({_load()})")
 
     for z, x, y in picks:  # the service function, cache filled: a dictionary lookup per tile
         tiles.tile(engine, establishments, "public", z, y, x, caches)
@@ -215,10 +237,13 @@ def _http(url: str, picks: list[tuple[int, int, int]], deep: list[tuple[int, int
                 found["server_cpu_ms_per_tile"] = round(
                     1000 * (_group_cpu_s(server.proc.pid) - cpu0) / max(found["requests"], 1), 3)
                 found["workers"], found["load"] = workers, _load()
+                per_tile = max(found["server_cpu_ms_per_tile"], 0.001)
+                found["capacity_tiles_per_s_2_cores_estimate"] = round(2000 / per_tile)
                 out[f"http_cached_{label}"] = found
                 print(f"  cached over HTTP ({label.replace('_', ' ')}; uvicorn, {workers} workers; wrk {CONNECTIONS} "
                       f"connections, {LOAD_S} s): {found['rps']} tiles/s, p50 {found['p50_ms']} ms, p99 "
-                      f"{found['p99_ms']} ms, server CPU {found['server_cpu_ms_per_tile']} ms a tile, "
+                      f"{found['p99_ms']} ms, server CPU {found['server_cpu_ms_per_tile']} ms a tile (2 cores: "
+                      f"~{found['capacity_tiles_per_s_2_cores_estimate']}/s), "
                       f"{found['non_2xx']} errors ({found['load']})")
     finally:
         server.stop()

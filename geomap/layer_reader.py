@@ -37,6 +37,7 @@ the view's per-row lookups only costs time) when the reader opened the connectio
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -472,63 +473,112 @@ def read_tile(
     index: the tile's envelope (grown by the MVT buffer) is transformed to the layer's EPSG:4326 once,
     never each row's geometry to the tile's CRS. Each feature carries an ``id`` property (the profile's
     feature id, as in the OGC items) and the profile's fields, derived ones (statuses) included: they are
-    computed in Python by the layer's ``derive`` (:func:`_derived_values`: one read of the tile's rows)
-    and joined to the tile's statement by id as arrays, so only the statuses travel back.
+    computed in Python by the layer's ``derive`` (:func:`_derived_values`: one read of the tile's rows,
+    no geometry) and joined to the tile's statement by id as arrays, so only the statuses travel back.
 
     Below :data:`CLUSTER_BELOW_ZOOM` a point layer gives one feature per :data:`MVT_CELL` cell
     (``point_count``, and ``id`` when alone); so does a point or mixed layer (lines at their centroid)
     with over :data:`MAX_TILE_FEATURES` features in the tile at any zoom, which bounds a tile's size (at
-    most (4096/64)² cells). Cells are a plain grid: each row's tile coordinates computed from its
-    longitude and latitude (the Web Mercator formula, no ``ST_Transform``), grouped by cell, one point
-    per cell at the mean of its members; read from the layer's ``count_source`` table when it holds every
-    column the read needs (``columns_of``). Below the layer's ``min_zoom`` the tile is empty.
+    most (4096/64)² cells). Cells are a plain grid (:func:`_cells_sql`), read from the layer's
+    ``count_source`` table when it holds every column the read needs (``columns_of``). Below the layer's
+    ``min_zoom`` the tile is empty.
     """
+    return read_tiles(bind, [layer], profile, z, x, y, ward_id=ward_id, where=where, columns_of=columns_of)
+
+
+def read_tiles(bind: db.Bind, chosen: Sequence[Layer], profile: Profile, z: int, x: int, y: int, *,
+               ward_id: int | None = None, where: Mapping[str, Iterable[Any]] | None = None,
+               columns_of: Callable[[str], frozenset[str]] | None = None) -> bytes:
+    """One tile holding every ``chosen`` layer (:func:`read_tile` each; MVT layers concatenate).
+
+    Few round trips whatever the number of layers: on one connection, the rows of a layer with derived
+    fields are read first (one statement, which also tells whether its tile is crowded), then one
+    statement makes every layer's MVT and concatenates them (whether a plain point layer's tile is
+    crowded is found inside that statement, and only the branch it needs runs).
+    """
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        parts: list[str] = []
+        binds: dict[str, Any] = {}
+        for i, layer in enumerate(chosen):
+            part = _tile_part(conn, layer, profile, z, x, y, ward_id=ward_id, where=where, columns_of=columns_of)
+            if part is not None:
+                sql, found = _prefixed(*part, prefix=f"l{i}_")
+                parts.append(f"coalesce(({sql}), ''::bytea)")
+                binds.update(found)
+        if not parts:
+            return b""
+        return bytes(conn.execute(sa.text(f"SELECT {' || '.join(parts)}"), binds).scalar() or b"")
+
+
+#: a bind parameter as ``sqlalchemy.text()`` finds them (``:name``, not ``::type``)
+_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+
+
+def _prefixed(sql: str, binds: Mapping[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
+    """``sql`` and ``binds`` with every bind renamed ``prefix`` + name (several layers in one statement)."""
+    return _BIND.sub(lambda m: f":{prefix}{m.group(1)}", sql), {prefix + k: v for k, v in binds.items()}
+
+
+def _tile_part(conn: Connection, layer: Layer, profile: Profile, z: int, x: int, y: int, *,
+               ward_id: int | None, where: Mapping[str, Iterable[Any]] | None,
+               columns_of: Callable[[str], frozenset[str]] | None) -> tuple[str, dict[str, Any]] | None:
+    """A scalar SQL expression giving ``layer``'s MVT bytes in tile ``z/x/y``, and its binds (None: nothing)."""
     if z < layer.min_zoom:
-        return b""
-    if isinstance(bind, Engine):  # every statement of the tile on one connection (one JIT setting)
-        with db.read(bind) as conn:
-            no_jit(bind, conn)
-            return read_tile(conn, layer, profile, z, x, y, ward_id=ward_id, where=where, columns_of=columns_of)
-    clustered = layer.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM
-    bbox = tile_bounds(z, x, y, MVT_BUFFER / MVT_EXTENT)
-    derived_names = [f.name for f in profile_fields(layer, profile) if f.derived]
-    stored_names = [f.name for f in profile_fields(layer, profile) if not f.derived]
-    common = dict(profile=profile, ward_id=ward_id, bbox=bbox, bbox_srid=crs.WEB_MERCATOR, bbox_exact=False,
-                  where=where, datetime_range=None, srid=crs.WGS84, lat_lon=False, repair=False, after=None,
-                  fid=None, sort=None)
-    binds: dict[str, Any] = {"tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name}
-    if layer.geometry_type in ("Point", "Geometry"):
-        # the id and geometry only, from the count_source table when it holds every column the read needs
+        return None
+    fields = profile_fields(layer, profile)
+    derived_names = [f.name for f in fields if f.derived]
+    stored_names = [f.name for f in fields if not f.derived]
+    common = dict(profile=profile, ward_id=ward_id, bbox=tile_bounds(z, x, y, MVT_BUFFER / MVT_EXTENT),
+                  bbox_srid=crs.WEB_MERCATOR, bbox_exact=False, where=where, datetime_range=None, srid=crs.WGS84,
+                  lat_lon=False, repair=False, after=None, fid=None, sort=None)
+    full = _statement(layer, columns=stored_names, geometry="mvt", **common)
+    binds: dict[str, Any] = {"tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name, **full.binds}
+    light = None
+    if layer.geometry_type in ("Point", "Geometry"):  # id and geometry, from count_source when it has the columns
         light = _statement(layer, columns=[], geometry="raw", **common)
         ident = feature_id(layer, profile)[0]
         if layer.count_source and columns_of is not None \
                 and light.used | {ident, layer.id_field} <= columns_of(layer.count_source):
             light = _statement(layer, columns=[], geometry="raw", source=layer.count_source, **common)
-        if not clustered:  # a crowded tile at any zoom: counted per cell too
-            crowd = db.scalar(bind, f"SELECT count(*) FROM ({light.select} LIMIT :cap) c",
-                              {**light.binds, "cap": MAX_TILE_FEATURES + 1})
-            clustered = crowd > MAX_TILE_FEATURES
-    st = light if clustered else _statement(layer, columns=stored_names, geometry="mvt", **common)
-    binds.update(st.binds)
-    join, joined = "", []
-    if layer.derive is not None and ((derived_names and not clustered) or st.derived):
-        joined = [] if clustered else derived_names
-        ids, values = _derived_values(bind, layer, profile, joined, common)
-        if not ids:
-            return b""
+    # True: cells; False: every feature; None (a plain point layer): decided by the statement
+    clustered: bool | None = None if light is not None else False
+    if layer.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM:
+        clustered = True
+    joined: list[str] = []
+    ids: list[str] | None = None
+    values: list[list[str | None]] = []
+    if layer.derive is not None and derived_names and not clustered:
+        # the rows' statuses; more rows than MAX_TILE_FEATURES: a crowded tile, counted per cell
+        read_n, ids, values = _derived_values(conn, layer, derived_names, common, limit=MAX_TILE_FEATURES + 1)
+        clustered = light is not None and read_n > MAX_TILE_FEATURES
+        if clustered:
+            ids = None
+        else:
+            joined = derived_names
+    if layer.derive is not None and full.derived and ids is None:  # cells of the rows a status filter keeps
+        _, ids, values = _derived_values(conn, layer, [], common)
+    if ids is not None and not ids:
+        return None
+    join = ""
+    if ids is not None:
         arrays = ["CAST(:d_id AS text[])", *(f"CAST(:d_{i} AS text[])" for i in range(len(joined)))]
         binds["d_id"] = ids
-        binds.update({f"d_{i}": column for i, column in enumerate(values)})
+        binds.update({f"d_{i}": column for i, column in enumerate(values[:len(joined)])})
         names = ", ".join(["__id", *(_q(n) for n in joined)])
         join = f" JOIN unnest({', '.join(arrays)}) AS d({names}) ON d.__id = s.{_q(layer.id_field)}::text"
+    mvt = f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM ({{}}) t"
+    props = ["s.__fid AS id", *(f"s.{_q(n)}" for n in stored_names if n != "id"), *(f"d.{_q(n)}" for n in joined)]
+    whole = mvt.format(f"SELECT {', '.join(props)}, s.__mvt FROM ({full.select}) s{join} WHERE s.__mvt IS NOT NULL")
+    if light is None or clustered is False:
+        return whole, binds
+    binds.update(light.binds)
+    cells = mvt.format(_cells_sql(layer, light.select, join, z, x, y, binds))
     if clustered:
-        inner = _cells_sql(layer, st.select, join, z, x, y, binds)
-    else:
-        props = ["s.__fid AS id", *(f"s.{_q(n)}" for n in stored_names if n != "id"),
-                 *(f"d.{_q(n)}" for n in joined)]
-        inner = f"SELECT {', '.join(props)}, s.__mvt FROM ({st.select}) s{join} WHERE s.__mvt IS NOT NULL"
-    tile = db.scalar(bind, f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM ({inner}) t", binds)
-    return bytes(tile or b"")
+        return cells, binds
+    binds["cap"] = MAX_TILE_FEATURES + 1
+    return (f"CASE WHEN (SELECT count(*) FROM ({light.select} LIMIT :cap) c) > {MAX_TILE_FEATURES} "
+            f"THEN ({cells}) ELSE ({whole}) END"), binds
 
 
 def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, binds: dict[str, Any]) -> str:
@@ -550,32 +600,27 @@ def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, bin
             f"GROUP BY floor(c.__px / {MVT_CELL}), floor(c.__py / {MVT_CELL})")
 
 
-def _derived_values(bind: db.Bind, layer: Layer, profile: Profile, names: Sequence[str],
-                    common: Mapping[str, Any]) -> tuple[list[str], list[list[str | None]]]:
-    """The ids of the tile's rows that pass its filters on derived fields and their derived ``names``
-    (as text), computed by the layer's ``derive`` from one read of the rows' stored fields (no geometry;
-    dates as ``datetime64`` columns, which the status rules read without parsing each value)."""
+def _derived_values(conn: Connection, layer: Layer, names: Sequence[str], common: Mapping[str, Any],
+                    limit: int | None = None) -> tuple[int, list[str], list[list[str | None]]]:
+    """The number of the tile's rows read (at most ``limit``), the ids of those that pass its filters on
+    derived fields and their derived ``names`` (as text), computed by the layer's ``derive`` from one read
+    of the rows' stored fields (no geometry; dates as ``datetime64`` columns, which the status rules read
+    without parsing each value)."""
     inputs = [f.name for f in layer.stored_fields if not f.personal]
     st = _statement(layer, columns=inputs, geometry="none", **common)
-    with db.read(bind) as conn:
-        frame = _bulk_frame(conn.execute(sa.text(st.select), st.binds))
+    sql, binds = st.select, dict(st.binds)
+    if limit is not None:
+        sql, binds["limit"] = f"{sql} LIMIT :limit", int(limit)
+    frame = _bulk_frame(conn.execute(sa.text(sql), binds))
     if frame.empty:
-        return [], []
+        return 0, [], []
     for f in layer.stored_fields:
         if f.kind == "date" and f.name in frame:
             frame[f.name] = np.asarray(frame[f.name].to_numpy(), dtype="datetime64[D]")
+    read_n = len(frame)
     frame = _filter_derived(layer.derive(frame), st.derived)
     ids = [str(v) for v in frame[layer.id_field]]
-    return ids, [[None if v is None or v != v else str(v) for v in frame[n]] for n in names]
-
-
-def read_tiles(bind: db.Bind, chosen: Sequence[Layer], profile: Profile, z: int, x: int, y: int, *,
-               columns_of: Callable[[str], frozenset[str]] | None = None) -> bytes:
-    """One tile holding every ``chosen`` layer (one MVT layer each, :func:`read_tile`; MVT layers concatenate),
-    read on one connection."""
-    with db.read(bind) as conn:
-        no_jit(bind, conn)
-        return b"".join(read_tile(conn, layer, profile, z, x, y, columns_of=columns_of) for layer in chosen)
+    return read_n, ids, [[None if v is None or v != v else str(v) for v in frame[n]] for n in names]
 
 
 def source_tables(bind: db.Bind, source: str) -> tuple[frozenset[str], bool]:
