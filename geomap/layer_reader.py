@@ -550,7 +550,7 @@ def _tile_part(conn: Connection, layer: Layer, profile: Profile, z: int, x: int,
     values: list[list[str | None]] = []
     if layer.derive is not None and derived_names and not clustered:
         # the rows' statuses; more rows than MAX_TILE_FEATURES: a crowded tile, counted per cell
-        read_n, ids, values = _derived_values(conn, layer, derived_names, common, limit=MAX_TILE_FEATURES + 1)
+        read_n, ids, values = _derived_values(conn, layer, derived_names, common, crowd=light)
         clustered = light is not None and read_n > MAX_TILE_FEATURES
         if clustered:
             ids = None
@@ -601,23 +601,33 @@ def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, bin
 
 
 def _derived_values(conn: Connection, layer: Layer, names: Sequence[str], common: Mapping[str, Any],
-                    limit: int | None = None) -> tuple[int, list[str], list[list[str | None]]]:
-    """The number of the tile's rows read (at most ``limit``), the ids of those that pass its filters on
-    derived fields and their derived ``names`` (as text), computed by the layer's ``derive`` from one read
-    of the rows' stored fields (no geometry; dates as ``datetime64`` columns, which the status rules read
-    without parsing each value)."""
+                    crowd: _Statement | None = None) -> tuple[int, list[str], list[list[str | None]]]:
+    """The ids of the tile's rows that pass its filters on derived fields and their derived ``names`` (as
+    text), computed by the layer's ``derive`` from one read of the rows' stored fields (no geometry; dates as
+    ``datetime64`` columns, which the status rules read without parsing each value).
+
+    With ``crowd`` (the layer's light statement) the same statement first counts the tile's rows, up to
+    :data:`MAX_TILE_FEATURES` + 1, and reads them only when there are no more than that: the count comes
+    first, then the ids and values (none for a crowded tile, whose rows are never read). Without it the
+    count is the number of rows read."""
     inputs = [f.name for f in layer.stored_fields if not f.personal]
     st = _statement(layer, columns=inputs, geometry="none", **common)
     sql, binds = st.select, dict(st.binds)
-    if limit is not None:
-        sql, binds["limit"] = f"{sql} LIMIT :limit", int(limit)
+    if crowd is not None:  # the rows are read only when the count (a one-time filter) lets them
+        binds.update(crowd.binds, cap=MAX_TILE_FEATURES + 1)
+        sql = (f"WITH c AS MATERIALIZED (SELECT count(*) AS n FROM ({crowd.select} LIMIT :cap) x) "
+               f"SELECT r.*, (SELECT n FROM c) AS __crowd FROM (SELECT 1) one LEFT JOIN "
+               f"(SELECT * FROM ({sql}) q WHERE (SELECT n FROM c) <= {MAX_TILE_FEATURES}) r ON true")
     frame = _bulk_frame(conn.execute(sa.text(sql), binds))
+    read_n = len(frame)
+    if crowd is not None:
+        read_n = int(frame["__crowd"].iloc[0])
+        frame = frame[frame["__fid"].notna()].drop(columns="__crowd")
     if frame.empty:
-        return 0, [], []
+        return read_n, [], []
     for f in layer.stored_fields:
         if f.kind == "date" and f.name in frame:
             frame[f.name] = np.asarray(frame[f.name].to_numpy(), dtype="datetime64[D]")
-    read_n = len(frame)
     frame = _filter_derived(layer.derive(frame), st.derived)
     ids = [str(v) for v in frame[layer.id_field]]
     return read_n, ids, [[None if v is None or v != v else str(v) for v in frame[n]] for n in names]
