@@ -229,8 +229,12 @@ def _http(url: str, picks: list[tuple[int, int, int]], deep: list[tuple[int, int
         with tempfile.TemporaryDirectory() as tmp:
             listed = Path(tmp) / "paths.txt"
             listed.write_text("\n".join(paths) + "\n")
-            _wrk(base, listed, "", 4)  # every worker makes and keeps every tile
-            _wrk(base, listed, "?via=route", 2)
+            previous = 0  # every worker makes and keeps every tile: warm until the rate stops rising
+            for _ in range(10):
+                rate = _wrk(base, listed, "", 3)["rps"]
+                if previous and rate < previous * 1.15:
+                    break
+                previous = rate
             for label, suffix in (("fast_path", ""), ("routed", "?via=route")):
                 cpu0 = _group_cpu_s(server.proc.pid)
                 found = _wrk(base, listed, suffix, LOAD_S)
