@@ -4,7 +4,15 @@ Nothing here is module-level: a new app (a test, a restart) starts empty. Every 
 expires: a collection's extent and a filter's count after :data:`EXTENT_TTL_S` /
 :data:`COUNT_TTL_S` (a page or two of the same filter skips its count), a table's column list
 (what a ``count_source`` can filter on) after :data:`COLUMNS_TTL_S` (a migration adds
-columns without a restart). :meth:`OGCCaches.clear` empties all three (e.g. after loading a ward).
+columns without a restart). :meth:`OGCCaches.clear` empties them all (e.g. after loading a ward).
+
+Vector tiles are kept under their layers' **change count** (the ``tile_change`` log, migration 0019),
+and that count is itself reused for :data:`CHANGE_POLL_S` seconds per set of tables (``changes``): a
+cached tile is answered from memory with no query, and an edit, import or revocation committed at
+time t shows in every tile asked after t + :data:`CHANGE_POLL_S` (plus the few milliseconds one count
+query takes). That bound is well below the tiles' HTTP ``max-age`` (:data:`geomap.ogc.tiles.MAX_AGE_S`,
+60 s), the staleness the service states anyway. Each worker process polls on its own: one indexed
+sum a second per set of tables, whatever the request rate.
 """
 
 from __future__ import annotations
