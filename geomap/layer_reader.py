@@ -603,14 +603,14 @@ def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, bin
 def _derived_values(conn: Connection, layer: Layer, names: Sequence[str], common: Mapping[str, Any],
                     crowd: _Statement | None = None) -> tuple[int, list[str], list[list[str | None]]]:
     """The ids of the tile's rows that pass its filters on derived fields and their derived ``names`` (as
-    text), computed by the layer's ``derive`` from one read of the rows' stored fields (no geometry; dates as
-    ``datetime64`` columns, which the status rules read without parsing each value).
+    text), computed by the layer's ``derive`` from one read of the rows' ``derive_inputs`` (no geometry; dates
+    as ``datetime64`` columns, which the status rules read without parsing each value).
 
     With ``crowd`` (the layer's light statement) the same statement first counts the tile's rows, up to
     :data:`MAX_TILE_FEATURES` + 1, and reads them only when there are no more than that: the count comes
     first, then the ids and values (none for a crowded tile, whose rows are never read). Without it the
     count is the number of rows read."""
-    inputs = [f.name for f in layer.stored_fields if not f.personal]
+    inputs = layer.derive_inputs or [f.name for f in layer.stored_fields if not f.personal]
     st = _statement(layer, columns=inputs, geometry="none", **common)
     sql, binds = st.select, dict(st.binds)
     if crowd is not None:  # the rows are read only when the count (a one-time filter) lets them
