@@ -7,7 +7,8 @@ Examples::
 
     geomap reports overdue --ward hoa-cuong
     geomap reports due-soon --hours 24
-    geomap reports hotspots --days 90 --category garbage
+    geomap reports hotspots --ward hoa-cuong --window 90   # analyse and store: the "hotspots" layer
+    geomap reports hotspots --days 90 --category garbage    # one category: printed, not stored
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="send-mail: send the status messages still waiting (GEOMAP_SMTP_HOST); for a scheduler")
     p.add_argument("--ward", default=config.DEFAULT_WARD, help="ward slug (default: GEOMAP_WARD)")
     p.add_argument("--hours", type=float, default=24, help="due-soon: deadlines within this many hours")
-    p.add_argument("--days", type=int, default=90, help="hotspots: window length in days, ending now")
+    p.add_argument("--window", "--days", dest="days", type=int, default=90,
+                   help="hotspots: window length in days, ending now; with no --category the analysis replaces "
+                        "the stored one of this ward and window (the 'hotspots' layer)")
     p.add_argument("--category", action="append", choices=REPORT_CATEGORIES, default=None,
                    help="hotspots: only these categories (repeatable)")
     p.add_argument("--lang", default=config.LANGUAGE, choices=list(i18n.LANGUAGES))
@@ -62,9 +65,17 @@ def run(args: argparse.Namespace) -> int:
                              r["assignee_name"] or "-"]))
         print(f"{len(rows)} report(s)")
         return 0
+    if args.days <= 0:
+        print("--window must be a positive number of days / --window phải là số ngày lớn hơn 0", file=sys.stderr)
+        return 2
     end = dt.datetime.now(dt.UTC)
-    analysis, _ = reads.hotspot_layers(engine, ward, start=end - dt.timedelta(days=args.days), end=end,
-                                       categories=args.category)
+    if args.category:
+        analysis, _ = reads.hotspot_layers(engine, ward, start=end - dt.timedelta(days=args.days), end=end,
+                                           categories=args.category)
+    else:
+        from geomap.field_reports import hotspot_store
+
+        analysis = hotspot_store.run(engine, ward, args.days, now=end)
     p = analysis.params
     print(f"{p['reports']} reports in {p['cells']} cells ({p['grid']}), Gi* {p['permutations']} permutations, "
           f"FDR {p['alpha']}; previous window: {p['previous_reports']} reports")
@@ -73,4 +84,6 @@ def run(args: argparse.Namespace) -> int:
               f"max z {h.max_z:.1f}\t{h.lat:.5f},{h.lon:.5f}")
     if analysis.hotspots.empty:
         print("no significant hotspot")
+    if not args.category:
+        print(f"stored as the 'hotspots' layer of {args.ward}, window {args.days} days ({p['cells']} cells)")
     return 0

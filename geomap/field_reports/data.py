@@ -437,3 +437,34 @@ def mark_mail(conn: Connection, mail_id: int, error: str | None) -> None:
     conn.execute(sa.text("UPDATE report_mail SET attempts = attempts + 1, last_error = :e, "
                          "sent_at = CASE WHEN CAST(:e AS text) IS NULL THEN now() END WHERE id = :i"),
                  {"i": mail_id, "e": error})
+
+
+# --- the stored hotspot layer (table hotspot_cell, 0025_hotspot_layer_ratings) -------------------------------
+
+_HOTSPOT_COLUMNS = ("public_id", "ward_id", "window_days", "window_start", "window_end", "grid", "cell",
+                    "report_count", "previous_count", "hotspot_class", "class_vi", "class_en", "trend", "z_score",
+                    "q_value")
+
+
+def replace_hotspot_cells(conn: Connection, ward_id: int, window_days: int, cells: Sequence[Mapping[str, Any]]) -> int:
+    """Replace the stored analysis of ``ward_id`` and ``window_days`` by ``cells`` (each with the columns of
+    ``hotspot_cell`` and ``wkt``, the polygon in EPSG:4326), in the caller's transaction. Two writers of the
+    same ward and window queue on an advisory lock, so the table never holds two analyses of one."""
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('hotspot_cell'), :w * 10000 + :d)"),
+                 {"w": int(ward_id), "d": int(window_days) % 10000})
+    conn.execute(sa.text("DELETE FROM hotspot_cell WHERE ward_id = :w AND window_days = :d"),
+                 {"w": int(ward_id), "d": int(window_days)})
+    if cells:
+        names = ", ".join(_HOTSPOT_COLUMNS)
+        values = ", ".join(f":{c}" for c in _HOTSPOT_COLUMNS)
+        conn.execute(sa.text(f"INSERT INTO hotspot_cell ({names}, geom) "
+                             f"VALUES ({values}, ST_GeomFromText(:wkt, 4326))"), [dict(c) for c in cells])
+    return len(cells)
+
+
+def stored_hotspot_windows(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
+    """The stored analyses of a ward: window length, window, when analysed, cells and hot cells."""
+    return db.rows(bind, "SELECT window_days, min(window_start) window_start, max(window_end) window_end, "
+                         "max(analysed_at) analysed_at, count(*) cells, count(*) FILTER (WHERE hotspot_class = 'hot') "
+                         "hot_cells FROM hotspot_cell WHERE ward_id = :w GROUP BY window_days ORDER BY window_days",
+                   {"w": int(ward_id)})
