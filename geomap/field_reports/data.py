@@ -294,7 +294,8 @@ def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
             c,
             "SELECT f.id, f.public_id, f.category, f.status, f.channel, " + _PUBLIC_TEXT + "f.reported_at, "
             "f.deadline_at, f.resolved_at, f.updated_at, ST_X(f.geom) lon, ST_Y(f.geom) lat, w.name AS ward_name, "
-            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, " + _PUBLIC_PHOTOS + " "
+            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, " + _PUBLIC_PHOTOS + ", "
+            "(SELECT satisfied FROM report_rating rr WHERE rr.report_id = f.id) AS rating "
             "FROM field_report f JOIN ward w ON w.id = f.ward_id "
             "LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
             "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p", {"p": public_id})
@@ -468,3 +469,73 @@ def stored_hotspot_windows(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
                          "max(analysed_at) analysed_at, count(*) cells, count(*) FILTER (WHERE hotspot_class = 'hot') "
                          "hot_cells FROM hotspot_cell WHERE ward_id = :w GROUP BY window_days ORDER BY window_days",
                    {"w": int(ward_id)})
+
+
+# --- the public transparency page and ratings (report_rating, 0025_hotspot_layer_ratings) ---------------------
+
+#: a report the page counts (duplicates and reports for another authority are set aside)
+_COUNTED = "f.status NOT IN ('duplicate', 'not_ward')"
+#: done in time: resolved (or closed) by the deadline, or with no deadline at all
+_DONE = "f.status IN ('resolved', 'closed')"
+_DONE_AT = "COALESCE(f.resolved_at, f.updated_at)"
+
+
+def outcomes_by_month(bind: db.Bind, ward_id: int, *, since: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:
+    """Per local month (``YYYY-MM``) of receipt and category, the ward's reports made since ``since``: received,
+    resolved on time, resolved late, still open past the deadline (as of ``now``) and open within it."""
+    return db.rows(bind, f"""
+SELECT to_char(f.reported_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') AS month, f.category,
+       count(*) AS received,
+       count(*) FILTER (WHERE {_DONE} AND (f.deadline_at IS NULL OR {_DONE_AT} <= f.deadline_at)) AS on_time,
+       count(*) FILTER (WHERE {_DONE} AND {_DONE_AT} > f.deadline_at) AS late,
+       count(*) FILTER (WHERE NOT {_DONE} AND f.deadline_at < :now) AS overdue,
+       count(*) FILTER (WHERE NOT {_DONE} AND (f.deadline_at IS NULL OR f.deadline_at >= :now)) AS open
+FROM field_report f WHERE f.ward_id = :w AND {_COUNTED} AND f.reported_at >= :since AND f.reported_at < :now
+GROUP BY 1, 2 ORDER BY 1 DESC, 2""", {"w": int(ward_id), "since": since, "now": now})
+
+
+def outcomes_by_area(bind: db.Bind, ward_id: int, *, since: dt.datetime, now: dt.datetime,
+                     tolerance_m: float = 10.0) -> dict[str, Any]:
+    """The ward's residential groups as SVG paths in the ward's local metric grid (y down, as ``ST_AsSVG``
+    writes it; simplified to ``tolerance_m``), each with its reports made since ``since`` that are resolved and
+    still open; ``outside``: reports in no group. Counts per area only: no report point leaves the database."""
+    with db.read(bind) as c:
+        ward = db.row(c, "SELECT w.name, ST_AsSVG(ST_SimplifyPreserveTopology(ST_Transform(w.geom, w.local_srid), "
+                         ":tol), 0, 0) AS path, ST_XMin(b) xmin, ST_YMin(b) ymin, ST_XMax(b) xmax, ST_YMax(b) ymax "
+                         "FROM ward w CROSS JOIN LATERAL ST_Transform(w.geom, w.local_srid) b WHERE w.id = :w",
+                      {"w": int(ward_id), "tol": tolerance_m})
+        if ward is None:
+            return {"ward": None, "areas": [], "outside": {"resolved": 0, "open": 0}}
+        areas = db.rows(c, f"""
+WITH r AS (
+    SELECT g.id AS group_id, {_DONE} AS done FROM field_report f
+    LEFT JOIN LATERAL (SELECT id FROM residential_group g WHERE g.ward_id = f.ward_id AND ST_Covers(g.geom, f.geom)
+                       ORDER BY id LIMIT 1) g ON true
+    WHERE f.ward_id = :w AND {_COUNTED} AND f.reported_at >= :since AND f.reported_at < :now
+), n AS (SELECT group_id, count(*) FILTER (WHERE done) resolved, count(*) FILTER (WHERE NOT done) open
+         FROM r GROUP BY group_id)
+SELECT g.id, g.code, g.name, ST_AsSVG(ST_SimplifyPreserveTopology(ST_Transform(g.geom, w.local_srid), :tol), 1, 0)
+       AS path, COALESCE(n.resolved, 0) AS resolved, COALESCE(n.open, 0) AS open
+FROM residential_group g JOIN ward w ON w.id = g.ward_id LEFT JOIN n ON n.group_id = g.id
+WHERE g.ward_id = :w ORDER BY g.code
+""", {"w": int(ward_id), "since": since, "now": now, "tol": tolerance_m})
+        outside = db.row(c, f"""
+SELECT count(*) FILTER (WHERE {_DONE}) AS resolved, count(*) FILTER (WHERE NOT {_DONE}) AS open
+FROM field_report f WHERE f.ward_id = :w AND {_COUNTED} AND f.reported_at >= :since AND f.reported_at < :now
+AND NOT EXISTS (SELECT 1 FROM residential_group g WHERE g.ward_id = f.ward_id AND ST_Covers(g.geom, f.geom))""",
+                         {"w": int(ward_id), "since": since, "now": now})
+    return {"ward": ward, "areas": areas, "outside": outside}
+
+
+def lock_report_for_rating(conn: Connection, public_id: str) -> dict[str, Any] | None:
+    """The report of a tracking code (id, status) and whether it is rated, locked for the rest of the
+    transaction (two taps at once queue here; the key of ``report_rating`` would refuse the second anyway)."""
+    return db.row(conn, "SELECT f.id, f.status, EXISTS (SELECT 1 FROM report_rating r WHERE r.report_id = f.id) "
+                        "AS rated FROM field_report f WHERE f.public_id = :p FOR UPDATE OF f", {"p": public_id})
+
+
+def insert_rating(conn: Connection, report_id: int, satisfied: bool) -> bool:
+    """Store a report's rating; False (and nothing changed) when it was rated already."""
+    return conn.execute(sa.text("INSERT INTO report_rating (report_id, satisfied) VALUES (:r, :s) "
+                                "ON CONFLICT (report_id) DO NOTHING RETURNING report_id"),
+                        {"r": report_id, "s": bool(satisfied)}).first() is not None
