@@ -13,6 +13,7 @@ tap changes nothing; the dashboard counts them (``geomap.dashboard.indicators``,
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from geomap import db
@@ -58,9 +59,12 @@ def monthly(bind: db.Bind, ward_id: int, *, months: int = MONTHS, now: dt.dateti
 
 
 def _area_class(total: int, top: int) -> int:
+    """0 for no report, else 1..4 on a square-root scale of ``total / top`` (a few busy groups would
+    otherwise leave every other group in the palest class)."""
     if total <= 0:
         return 0
-    return 1 + min(len(AREA_COLOURS) - 2, (len(AREA_COLOURS) - 1) * (total - 1) // max(top, 1))
+    steps = len(AREA_COLOURS) - 1
+    return 1 + min(steps - 1, int(math.sqrt(total / max(top, 1)) * steps))
 
 
 def area_map(bind: db.Bind, ward_id: int, *, months: int = MONTHS, now: dt.datetime | None = None
