@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -151,9 +152,24 @@ def test_ogc_serves_items_queryables_and_tiles(client, engine, stored, tmp_path:
 
 def test_cli_stores_the_window(engine, stored, database_url):
     env = {"GEOMAP_DATABASE_URL": database_url, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    import os
 
     bad = subprocess.run([sys.executable, "-m", "geomap.cli", "reports", "hotspots", "--ward", "hoa-cuong",
                           "--window", "0"], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
     assert bad.returncode != 0 and "--window" in bad.stderr
     assert len(_rows(engine, stored["ward"], WINDOW)) == len(stored["analysis"].cells)
+    try:
+        ok = subprocess.run([sys.executable, "-m", "geomap.cli", "reports", "hotspots", "--ward", "hoa-cuong",
+                             "--window", str(WINDOW + 2)], capture_output=True, text=True,
+                            env={**os.environ, **env}, timeout=300)
+        assert ok.returncode == 0, ok.stderr
+        assert f"window {WINDOW + 2} days" in ok.stdout
+        rows = _rows(engine, stored["ward"], WINDOW + 2)
+        assert len(rows) > 100 and sum(r["report_count"] for r in rows) > 0
+        only_garbage = subprocess.run([sys.executable, "-m", "geomap.cli", "reports", "hotspots", "--ward",
+                                       "hoa-cuong", "--window", str(WINDOW + 3), "--category", "garbage"],
+                                      capture_output=True, text=True, env={**os.environ, **env}, timeout=300)
+        # one category is printed, not stored
+        assert only_garbage.returncode == 0 and not _rows(engine, stored["ward"], WINDOW + 3)
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.text("DELETE FROM hotspot_cell WHERE window_days = :d"), {"d": WINDOW + 2})
