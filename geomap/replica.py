@@ -136,7 +136,7 @@ class ReadRouter:
 
     def status(self) -> dict[str, object]:
         """For ``/health``: where reads go and why."""
-        if self.replica_url is None:
+        if not self.use_replica() and self.replica_url is None:
             return {}
         found = self.last
         out: dict[str, object] = {"reads": "replica" if found.state == "replica" else "primary",

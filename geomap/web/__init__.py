@@ -53,8 +53,9 @@ from qr.lookup import LookupState
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.reads.start()  # the read replica's checks run while the app does (nothing without a replica)
     yield
-    app.state.reads.close()  # the read replica's checks stop with the app
+    app.state.reads.close()
 
 
 def create_app(database_url: str | None = None, read_database_url: str | None = None) -> FastAPI:
