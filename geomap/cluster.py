@@ -117,6 +117,11 @@ def default_cluster() -> Cluster:
     return Cluster(config.STATE_DIR)
 
 
+def replica_cluster() -> Cluster:
+    """Where ``geomap db replica`` keeps a read replica of the private cluster."""
+    return Cluster(config.STATE_DIR / "replica")
+
+
 def find_bindir() -> Path:
     """The newest PostgreSQL server binaries on this machine that also have PostGIS."""
     candidates: list[Path] = []

@@ -11,7 +11,10 @@ primary (the replica is read-only).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +26,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from reports_fixtures import inside_point
 
-from geomap import cluster, db, demo
+from geomap import cluster, config, db, demo
 from geomap.accounts import apikeys
 from geomap.errors import DatabaseUnavailable
 from geomap.replica import LagMeter, ReadRouter
@@ -85,6 +88,7 @@ def replay_paused(pair) -> Iterator[Callable[[], None]]:
         with pair.replica_engine.connect() as c:
             c.execute(sa.text(sql))
 
+    wait_for("the replica to catch up", lambda: _caught_up(pair))  # earlier tests' writes are not left behind
     run("SELECT pg_wal_replay_pause()")
     try:
         yield lambda: run("SELECT pg_wal_replay_resume()")
@@ -123,6 +127,11 @@ def _replica_has(pair, token: str) -> bool:
         return c.execute(sa.text("SELECT revoked_at IS NOT NULL FROM qr_code WHERE token = :t"), {"t": token}).scalar()
 
 
+def _caught_up(pair) -> bool:
+    """Whether the replica has replayed every transaction the primary has completed (both changes here)."""
+    return db.transactions_done(pair.replica_engine) >= db.transactions_done(pair.primary_engine)
+
+
 def test_public_reads_come_from_the_replica_and_writes_land_on_the_primary(pair, replay_paused):
     token = _active_tokens(pair, 1)[0]
     key = apikeys.create(pair.primary_engine, "Thử bản sao đọc", ["open311"])
@@ -148,7 +157,8 @@ def test_public_reads_come_from_the_replica_and_writes_land_on_the_primary(pair,
         # ... and the Open311 read does not see it yet (the replica has not replayed it)
         assert client.get(f"/open311/v2/requests/{rid}.json").status_code == 404
         replay_paused()  # resume: the replica catches up and the public reads show both changes
-        wait_for("the revocation on the replica", lambda: _replica_has(pair, token))
+        wait_for("the replica to catch up", lambda: _caught_up(pair))
+        assert _replica_has(pair, token)
         r = client.get(f"/api/q/{token}")
         assert r.status_code == 410 and r.json()["status"] == "revoked"
         assert client.get(f"/q/{token}").status_code == 410
@@ -237,3 +247,26 @@ def test_a_configured_replica_that_never_answers_is_not_read(pair, caplog):
         assert client.get("/health").json() | {"database": "ok"} == {
             "status": "ok", "database": "ok", "reads": "primary", "replica": "down"}
     assert sum("does not answer" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_geomap_db_replica_makes_a_replica_of_the_private_database(pair):
+    """``geomap db replica`` (here with the fixture's primary as the private database): a running standby."""
+    env = {**os.environ, "GEOMAP_STATE_DIR": str(pair.primary.state_dir), "PYTHONPATH": str(config.PROJECT_DIR)}
+    env.pop("GEOMAP_DATABASE_URL", None)
+    made = cluster.Cluster(pair.primary.state_dir / "replica")
+    try:
+        out = subprocess.run([sys.executable, "-m", "geomap.cli", "db", "replica"], env=env, capture_output=True,
+                             text=True, timeout=180)
+        assert out.returncode == 0, out.stderr
+        assert f"GEOMAP_READ_DATABASE_URL={made.url()}" in out.stdout
+        engine = sa.create_engine(made.url())
+        try:
+            assert db.is_standby(engine)
+            assert db.scalar(engine, "SELECT count(*) FROM qr_code") == db.scalar(pair.primary_engine,
+                                                                                 "SELECT count(*) FROM qr_code")
+        finally:
+            engine.dispose()
+    finally:
+        if made.info_file.exists():
+            cluster.stop(made)
+        shutil.rmtree(made.server_dir, ignore_errors=True)
