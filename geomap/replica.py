@@ -195,6 +195,9 @@ class ReadRouter:
                             server, found.reason)
         elif found.state == "behind":
             log.warning("read replica %s is %s: reading from the primary until it catches up", server, found.reason)
+        elif before.state == "replica":  # still read there; only whether its lag can be told changed
+            log.warning("read replica %s: %s; reading from it", server,
+                        found.reason or "the primary answers again, the lag is measured again")
         elif before.state == "unchecked":
             log.info("read replica %s answers: reading from it%s", server,
                      f" ({found.reason})" if found.reason else "")

@@ -270,3 +270,18 @@ def test_geomap_db_replica_makes_a_replica_of_the_private_database(pair):
         if made.info_file.exists():
             cluster.stop(made)
         shutil.rmtree(made.server_dir, ignore_errors=True)
+
+
+def test_while_the_primary_is_down_the_replica_keeps_serving_reads(pair, caplog):
+    """The lag cannot be told without the primary: reads stay on the replica (writes fail on the primary anyway)."""
+    caplog.set_level(logging.INFO, logger="geomap.replica")
+    dead = f"postgresql+psycopg://postgres@127.0.0.1:{cluster._free_port()}/geomap"
+    reads = ReadRouter(pair.replica_url, lambda: dead, max_lag_s=0.5)
+    try:
+        found = reads.check()
+        assert found.state == "replica" and found.lag_s is None and "lag unknown" in found.reason
+        assert reads.use_replica() and reads.status() == {"reads": "replica", "replica": "replica"}
+        reads.check()
+        assert sum("lag unknown" in r.getMessage() for r in caplog.records) == 1
+    finally:
+        reads.close()
