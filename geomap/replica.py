@@ -15,6 +15,9 @@ every ``GEOMAP_READ_CHECK_SECONDS`` (1 s; never a query per request):
   primary; one warning when the outage starts, one line when the replica answers again;
 - it is further behind than the bound: reads go to the primary; one warning, one line when it caught up.
 
+A read that fails on the replica because it went away, or because the replica cancelled it to replay the
+primary's changes ("conflict with recovery"), runs once more on the primary (:func:`fallback_reason`;
+the QR lookup in its adapter, OGC and Open311 reads through :func:`geomap.web.deps.replica_fallback`).
 Until the first check has answered, reads go to the primary.
 
 **Lag** is measured against the primary's own progress, not a clock: each check notes the primary's
@@ -24,7 +27,8 @@ the oldest noted primary horizon the replica has not reached (0 when it has repl
 primary had completed at the last check). So a replica whose replay is paused, or whose stream broke while
 the primary still takes writes, is seen falling behind, and a quiet primary raises no false alarm: neither
 ``now() - pg_last_xact_replay_timestamp()`` (after a quiet hour) nor WAL positions (an idle primary's last
-record may sit half-sent until the next flush) would do. The resolution is one check interval. While the
+record may sit half-sent until the next flush) would do. The resolution is one check interval; a long
+transaction that commits after later ones does not move the horizon, so its own delay is not seen. While the
 primary cannot be reached the lag is unknown: the replica keeps serving reads (the primary's writes fail
 anyway) and the log says so.
 """
@@ -98,11 +102,13 @@ class ReadRouter:
     """Which server the public service reads from now (the primary when no replica is configured)."""
 
     def __init__(self, replica_url: str | None, primary_url: Callable[[], str], *,
-                 max_lag_s: float = config.READ_MAX_LAG_S, check_s: float = config.READ_CHECK_S,
+                 max_lag_s: float | None = None, check_s: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.replica_url = replica_url
         self._primary_url = primary_url
-        self.max_lag_s, self.check_s, self.clock = max_lag_s, check_s, clock
+        self.max_lag_s = config.READ_MAX_LAG_S if max_lag_s is None else max_lag_s
+        self.check_s = config.READ_CHECK_S if check_s is None else check_s
+        self.clock = clock
         self.last = Check("unchecked", None)
         self._meter = LagMeter()
         self._probes: dict[str, Engine] = {}
@@ -136,8 +142,9 @@ class ReadRouter:
 
     def status(self) -> dict[str, object]:
         """For ``/health``: where reads go and why."""
-        if not self.use_replica() and self.replica_url is None:
+        if self.replica_url is None:
             return {}
+        self.use_replica()  # starts the checks if nothing has yet
         found = self.last
         out: dict[str, object] = {"reads": "replica" if found.state == "replica" else "primary",
                                   "replica": found.state}
