@@ -27,7 +27,7 @@ from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.ogc.params import DATETIME_PATTERN
 from geomap.web import openapi
-from geomap.web.deps import get_engine
+from geomap.web.deps import get_engine, get_read_engine, replica_fallback
 from geomap.web.ratelimit import client_key, retry_after_header
 from geomap.web.routes.reports import request_lang
 
@@ -170,8 +170,9 @@ def discovery(fmt: str) -> Response:
 @router.get(PREFIX + "/services.{fmt}", responses=_ok("The services.") | OPENAPI_FAMILY.responses(404),
             openapi_extra=_FORMAT)
 @router.get(PREFIX + "/services", include_in_schema=False)
+@replica_fallback
 def services(request: Request, fmt: str = "json", jurisdiction_id: str | None = None,
-             engine: Engine = Depends(get_engine)) -> Response:
+             engine: Engine = Depends(get_read_engine)) -> Response:
     """The list of services (report categories)."""
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
@@ -256,6 +257,7 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
 @router.get(PREFIX + "/requests.{fmt}", responses=_ok("The requests, newest first (at most 1000).", {
     "$ref": _REF + "Open311Requests"}) | OPENAPI_FAMILY.responses(404), openapi_extra=_FORMAT)
 @router.get(PREFIX + "/requests", include_in_schema=False)
+@replica_fallback
 def list_requests(
     request: Request,
     fmt: str = "json",
@@ -265,7 +267,7 @@ def list_requests(
     end_date: Instant = None,
     status: Statuses = None,
     jurisdiction_id: str | None = None,
-    engine: Engine = Depends(get_engine),
+    engine: Engine = Depends(get_read_engine),
 ) -> Response:
     """Service requests with the spec's filters; without dates, the last 90 days; at most 1000."""
     if not _fmt(fmt):
@@ -302,8 +304,9 @@ def list_requests(
 @router.get(PREFIX + "/requests/{request_id}.{fmt}",  # registered first (bottom decorator)
             responses=_ok("The request (a list of one).", {"$ref": _REF + "Open311Requests"})
             | OPENAPI_FAMILY.responses(404), openapi_extra=_FORMAT)
+@replica_fallback
 def get_request(request: Request, request_id: str, fmt: str = "json",
-                engine: Engine = Depends(get_engine)) -> Response:
+                engine: Engine = Depends(get_read_engine)) -> Response:
     """One service request (a list of one, as the spec says)."""
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
