@@ -106,7 +106,8 @@ def _purge_personal(engine, args: argparse.Namespace) -> int:
         what += [f"{r.photos} photo(s)"] * bool(r.photos) + [f"{r.mail_addresses} mail address(es)"] * bool(
             r.mail_addresses)
         print(f"{r.public_id}\t{r.status}\tclosed {closed}\t{verb}: {', '.join(what)}")
-    print(f"{len(done.reports)} report(s), {done.photos} photo(s), {done.mail_addresses} mail address(es) {verb}"
+    print(f"{len(done.reports)} report(s), {done.photos} photo(s), {done.mail_addresses} mail address(es) "
+          + ("would be erased (dry run: nothing changed)" if done.dry_run else "erased")
           + ("; photo table compacted" if done.compacted else "")
           + ("" if done.reports or done.dry_run else "; nothing left to erase"))
     return 0
