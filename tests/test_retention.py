@@ -360,7 +360,7 @@ def test_a_reporter_may_ask_for_erasure_of_an_open_report(engine, ward, cli_db, 
 # --- the staff page -------------------------------------------------------------------------------------
 
 
-def _personal_block(database_url: str, report_id: int, role: str, lang: str) -> None:
+def _personal_block(database_url: str, report_id: int, role: str, lang: str, slug: str) -> None:
     from conftest import staff_user
 
     from geomap import db
@@ -371,7 +371,7 @@ def _personal_block(database_url: str, report_id: int, role: str, lang: str) -> 
     engine = db.get_engine(database_url)
     user = staff_user(role)
     report = reads.redact_for(reads.get(engine, report_id), user)
-    reports._personal(Context(engine=engine, lang=lang, ward_slug="hoa-cuong", ward_id=0, user=user), report)
+    reports._personal(Context(engine=engine, lang=lang, ward_slug=slug, ward_id=0, user=user), report)
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -379,19 +379,40 @@ def test_staff_page_says_erased_instead_of_the_data(database_url, engine, ward, 
     erased = _report(engine, ward, closed_months_ago=13, seed=9)
     retention.purge_personal(engine, SLUG, compact=False)
     consenting = _report(engine, ward, closed_months_ago=1, seed=10)
-    shown = AppTest.from_function(_personal_block, args=(database_url, erased, "data_officer", lang),
+    shown = AppTest.from_function(_personal_block, args=(database_url, erased, "data_officer", lang, SLUG),
                                   default_timeout=60)
     shown.run()
     texts = " ".join(t.value for t in shown.text)
     label = i18n.t("privacy.erased.retention", lang)
     assert not shown.exception and texts.count(label) == 2  # the reporter and the photos
     assert ("đã xoá theo thời hạn lưu trữ" in texts) == (lang == "vi")
-    live = AppTest.from_function(_personal_block, args=(database_url, consenting, "data_officer", lang),
+    live = AppTest.from_function(_personal_block, args=(database_url, consenting, "data_officer", lang, SLUG),
                                  default_timeout=60)
     live.run()
     assert "lan@example.vn" in " ".join(t.value for t in live.text)
     assert retention.NOTICE_VERSION in " ".join(c.value for c in live.caption)
-    inspector = AppTest.from_function(_personal_block, args=(database_url, consenting, "inspector", lang),
+    inspector = AppTest.from_function(_personal_block, args=(database_url, consenting, "inspector", lang, SLUG),
                                       default_timeout=60)
     inspector.run()
     assert "lan@example.vn" not in " ".join(t.value for t in inspector.text)
+
+
+def test_a_ward_manager_erases_on_request_from_the_staff_page(database_url, engine, ward):
+    rid = _report(engine, ward, closed_months_ago=None, seed=11)
+    officer = AppTest.from_function(_personal_block, args=(database_url, rid, "data_officer", "vi", SLUG),
+                                    default_timeout=60)
+    officer.run()
+    assert not officer.exception and len(officer.button) == 0  # a data officer sees the contact, cannot erase
+    manager = AppTest.from_function(_personal_block, args=(database_url, rid, "ward_manager", "vi", SLUG),
+                                    default_timeout=60)
+    manager.run()
+    manager.button[0].click().run()  # without the confirmation: nothing happens
+    assert _state(engine, rid)["reporter_contact"] == "lan@example.vn"
+    manager.checkbox[0].check()
+    manager.button[0].click().run()
+    state = _state(engine, rid)
+    assert state["reporter_contact"] is None and state["photos"] == 0 and state["personal_erased_why"] == "request"
+    assert _audit(engine, "field_report", rid)[0]["username"] == "test.staff"
+    manager.run()
+    texts = " ".join(t.value for t in manager.text)
+    assert "đã xoá theo yêu cầu của người phản ánh" in texts and len(manager.button) == 0

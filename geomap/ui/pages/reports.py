@@ -110,6 +110,16 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "rep.no_consent": ("Không ghi nhận sự đồng ý (phản ánh trước khi có thông báo)",
                        "No consent recorded (reported before the notice)"),
     "rep.photos_erased": ("Ảnh ({n}): {erased} ({at})", "Photos ({n}): {erased} ({at})"),
+    "rep.erase_title": ("Xoá thông tin cá nhân theo yêu cầu của người phản ánh",
+                        "Erase personal details at the reporter's request"),
+    "rep.erase_help": ("Xoá ngay họ tên, liên hệ, ảnh và địa chỉ thư của phản ánh này (không khôi phục được); "
+                       "việc xoá được ghi nhật ký. Nội dung và tiến độ xử lý vẫn giữ.",
+                       "Erases this report's reporter name, contact, photos and mail addresses now (cannot be "
+                       "undone); the erasure is logged. The description and the handling stay."),
+    "rep.erase_confirm": ("Người phản ánh đã yêu cầu xoá", "The reporter asked for erasure"),
+    "rep.erase": ("Xoá thông tin cá nhân", "Erase personal details"),
+    "rep.erased_now": ("Đã xoá thông tin cá nhân của phản ánh {code}.",
+                       "Erased the personal details of report {code}."),
     "rep.save": ("Lưu phản ánh", "Save the report"),
     "rep.saved": ("Đã lưu phản ánh {code}; hạn xử lý {deadline}.", "Saved report {code}; deadline {deadline}."),
     "rep.replayed": ("Phản ánh này vừa được lưu ({code}).", "This report was just saved ({code})."),
@@ -349,6 +359,21 @@ def _personal(ctx: Context, r: dict[str, Any]) -> None:
         st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")
         st.caption(i18n.t("rep.consent_at", lang).format(version=r["consent_notice"], at=_fmt(r["contact_consent_at"]))
                    if r.get("contact_consent_at") else i18n.t("rep.no_consent", lang))
+    if auth.can(ctx.user, "erase_personal") and (r.get("reporter_name") or r.get("reporter_contact")
+                                                 or r.get("photo_ids")):
+        _erase_on_request(ctx, r)
+
+
+def _erase_on_request(ctx: Context, r: dict[str, Any]) -> None:
+    """Erase the report's personal data now because the reporter asked (confirmed, audited as a request)."""
+    lang = ctx.lang
+    with st.expander(i18n.t("rep.erase_title", lang)), st.form(f"rep.erase.{r['id']}"):
+        st.caption(i18n.t("rep.erase_help", lang))
+        sure = st.checkbox(i18n.t("rep.erase_confirm", lang))
+        if st.form_submit_button(i18n.t("rep.erase", lang)) and sure:
+            _act(lambda: retention.purge_personal(ctx.engine, ctx.ward_slug, public_ids=[r["public_id"]],
+                                                  user=ctx.user), lang,
+                 i18n.t("rep.erased_now", lang).format(code=r["public_id"]))
 
 
 def _moderation(ctx: Context, engine: Any, r: dict[str, Any]) -> None:
