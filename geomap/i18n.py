@@ -290,6 +290,7 @@ CATALOGS: dict[str, str] = {
     "travel.": "geomap.inspections.travel",
     "worklist.": "geomap.field_reports.worklist",
     "mail.": "geomap.field_reports.mail",
+    "privacy.": "geomap.field_reports.retention",
     "wardpage.": "geomap.ui.pages.wards",
     "wardsetup.": "geomap.wards.setup",
     "visit.": "geomap.inspections.field",

@@ -520,6 +520,7 @@ class FieldReport(Base, TimestampMixin):
         sa.Index("ix_field_report_geog", sa.text("geography(geom)"), postgresql_using="gist"),
         _check_in("moderation", REPORT_MODERATION, "ck_field_report_moderation"),  # 0016_edge_limits
         sa.Index("ix_field_report_ward_moderation", "ward_id", "moderation"),
+        _check_in("personal_erased_why", ("retention", "request"), "ck_field_report_personal_erased_why"),  # 0026
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
@@ -555,6 +556,16 @@ class FieldReport(Base, TimestampMixin):
     moderated_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     moderated_by: Mapped[int | None] = mapped_column(
         sa.ForeignKey("app_user.id", ondelete="SET NULL", name="fk_field_report_moderated_by"))
+    # reporter's consent and the retention limit (0026_report_retention; geomap.field_reports.retention)
+    #: when the reporter agreed to the purpose notice (set only when a name or contact was given)
+    contact_consent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: the version of the notice they agreed to (retention.NOTICE_VERSION)
+    consent_notice: Mapped[str | None] = mapped_column(sa.String(32))
+    #: when the name, contact, photos and mail addresses were erased after the retention period
+    personal_erased_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    photos_erased: Mapped[int] = mapped_column(sa.SmallInteger, server_default="0")
+    #: ``retention`` (the period ran out) or ``request`` (the reporter asked)
+    personal_erased_why: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class FieldReportUpdate(Base):
@@ -593,7 +604,8 @@ class ReportMail(Base):
     __table_args__ = (sa.Index("ix_report_mail_pending", "id", postgresql_where=sa.text("sent_at IS NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("field_report.id", ondelete="CASCADE"), index=True)
-    to_address: Mapped[str] = mapped_column(sa.Text)
+    #: NULL once erased after the retention period (0026_report_retention)
+    to_address: Mapped[str | None] = mapped_column(sa.Text)
     subject: Mapped[str] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from geomap import db
 from geomap.field_reports import DONE_STATUSES, DUPLICATE_DAYS, DUPLICATE_RADIUS_M, OPEN_STATUSES
@@ -59,10 +59,12 @@ def insert_report(conn: Connection, values: Mapping[str, Any]) -> int | None:
     submission (``h``) was stored since ``since`` (a replay)."""
     row = conn.execute(sa.text(
         "WITH ins AS (INSERT INTO field_report (ward_id, public_id, category, description, channel, status, "
-        " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, submission_hash, "
-        " api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, :description, :channel, 'new', "
+        " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, contact_consent_at, "
+        " consent_notice, submission_hash, api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, "
+        " :description, :channel, 'new', "
         " CAST(:at AS timestamptz), CAST(:deadline AS timestamptz), CAST(:establishment_id AS int), "
-        " :reporter_name, :reporter_contact, :address, CAST(:h AS varchar), CAST(:api_key_id AS int), "
+        " :reporter_name, :reporter_contact, :address, CAST(:consent_at AS timestamptz), "
+        " CAST(:notice AS varchar), CAST(:h AS varchar), CAST(:api_key_id AS int), "
         " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE CAST(:ward_id AS int) IS NOT NULL AND NOT EXISTS ("
         " SELECT 1 FROM field_report WHERE submission_hash = CAST(:h AS varchar) "
         " AND reported_at > CAST(:since AS timestamptz)) RETURNING id), "
@@ -208,7 +210,8 @@ _LIST_COLUMNS = (
     "f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
     "f.resolved_at, f.assignee_id, u.full_name AS assignee_name, f.duplicate_of_id, f.establishment_id, "
     "f.address, f.reporter_name, f.reporter_contact, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, f.updated_at, "
-    "f.moderation, f.public_description, f.photos_public, f.moderated_at"
+    "f.moderation, f.public_description, f.photos_public, f.moderated_at, f.contact_consent_at, f.consent_notice, "
+    "f.personal_erased_at, f.personal_erased_why, f.photos_erased"
 )
 #: what the public may read of a report's own words (0016_edge_limits): the moderator's text, the free-text
 #: address and the photos only once approved (FixMyStreet's practice); NULL / 0 before
@@ -431,7 +434,8 @@ def queue_mail(conn: Connection, report_id: int, to_address: str, subject: str, 
 def pending_mail(conn: Connection, limit: int) -> list[dict[str, Any]]:
     """Messages not sent yet, oldest first, locked so two senders never send one twice."""
     return db.rows(conn, "SELECT id, to_address, subject, body FROM report_mail WHERE sent_at IS NULL "
-                   "AND attempts < 10 ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", {"n": limit})
+                   "AND attempts < 10 AND to_address IS NOT NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
+                   {"n": limit})
 
 
 def mark_mail(conn: Connection, mail_id: int, error: str | None) -> None:
@@ -539,3 +543,68 @@ def insert_rating(conn: Connection, report_id: int, satisfied: bool) -> bool:
     return conn.execute(sa.text("INSERT INTO report_rating (report_id, satisfied) VALUES (:r, :s) "
                                 "ON CONFLICT (report_id) DO NOTHING RETURNING report_id"),
                         {"r": report_id, "s": bool(satisfied)}).first() is not None
+
+
+# --- retention of reporters' personal data (0026_report_retention) -----------------------------------
+
+
+def personal_data_due(conn: Connection, ward_id: int, *, cutoff: dt.datetime | None, open_statuses: Sequence[str],
+                      public_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Reports of a ward still holding a reporter's name or contact, photos or outbox addresses, locked
+    (FOR UPDATE) to the end of the transaction, oldest closure first: those closed (status not in
+    ``open_statuses``) before ``cutoff``, or, with ``public_ids``, those reports whatever their status.
+    A report's closing time is its latest status change (else its resolution, else its report time)."""
+    where = ["f.ward_id = :w"]
+    params: dict[str, Any] = {"w": ward_id}
+    if public_ids is not None:
+        where.append("f.public_id = ANY(:ids)")
+        params["ids"] = list(public_ids)
+    else:
+        where += ["f.status <> ALL(:open)", "c.closed_at < :cutoff"]
+        params.update(open=list(open_statuses), cutoff=cutoff)
+    return db.rows(conn, (
+        "SELECT f.id, f.public_id, f.status, c.closed_at, f.reporter_name IS NOT NULL AS has_name, "
+        " f.reporter_contact IS NOT NULL AS has_contact, "
+        " (SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos, "
+        " (SELECT count(*) FROM report_mail m WHERE m.report_id = f.id AND m.to_address IS NOT NULL) AS mail_addresses "
+        "FROM field_report f CROSS JOIN LATERAL (SELECT COALESCE((SELECT max(u.at) FROM field_report_update u "
+        " WHERE u.report_id = f.id AND u.status_to IS NOT NULL), f.resolved_at, f.reported_at) AS closed_at) c "
+        f"WHERE {' AND '.join(where)} AND (f.reporter_name IS NOT NULL OR f.reporter_contact IS NOT NULL "
+        " OR EXISTS (SELECT 1 FROM field_report_photo p WHERE p.report_id = f.id) "
+        " OR EXISTS (SELECT 1 FROM report_mail m WHERE m.report_id = f.id AND m.to_address IS NOT NULL)) "
+        "ORDER BY c.closed_at, f.id FOR UPDATE OF f"), params)
+
+
+def erase_personal(conn: Connection, report_ids: Sequence[int], *, at: dt.datetime, why: str) -> None:
+    """Erase the reporters' names and contacts, delete the photos and blank the outbox addresses of
+    ``report_ids``; each report records when and how many photos went."""
+    params = {"ids": list(report_ids), "at": at, "why": why}
+    conn.execute(sa.text(
+        "WITH gone AS (DELETE FROM field_report_photo WHERE report_id = ANY(:ids) RETURNING report_id), "
+        "n AS (SELECT report_id, count(*) AS photos FROM gone GROUP BY report_id) "
+        "UPDATE field_report f SET reporter_name = NULL, reporter_contact = NULL, personal_erased_at = :at, "
+        " personal_erased_why = :why, "
+        " photos_erased = f.photos_erased + COALESCE(n.photos, 0), photos_public = FALSE "
+        "FROM (SELECT unnest(CAST(:ids AS int[])) AS id) r LEFT JOIN n ON n.report_id = r.id "
+        "WHERE f.id = r.id"), params)
+    conn.execute(sa.text("UPDATE report_mail SET to_address = NULL WHERE report_id = ANY(:ids) "
+                         "AND to_address IS NOT NULL"), params)
+
+
+def compact_photos(engine: Engine) -> None:
+    """Rewrite the report photo table so deleted photos leave its files on disk (outside a transaction).
+
+    A plain ``VACUUM`` first removes the deleted rows (it does not wait for transactions in other databases
+    of the cluster); ``VACUUM FULL`` alone would copy them into the new files while any transaction older
+    than the deletion runs anywhere in the cluster, since its own snapshot counts them as still visible.
+    ``VACUUM FULL`` then writes the remaining rows to new files and empties the old ones (the table is locked
+    for the rewrite)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(sa.text("VACUUM field_report_photo"))
+        c.execute(sa.text("VACUUM FULL field_report_photo"))
+
+
+def public_ids_in_ward(bind: db.Bind, ward_id: int, public_ids: Sequence[str]) -> list[str]:
+    """Which of ``public_ids`` are reports of the ward."""
+    return db.scalars(bind, "SELECT public_id FROM field_report WHERE ward_id = :w AND public_id = ANY(:ids)",
+                      {"w": ward_id, "ids": list(public_ids)})

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from geomap import config, i18n, links, profiles
 from geomap.errors import LocalizedError
-from geomap.field_reports import DONE_STATUSES, ReportError, intake, outcomes, photos, reads
+from geomap.field_reports import DONE_STATUSES, ReportError, intake, outcomes, photos, reads, retention
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.wards import data as ward_data
@@ -238,13 +238,31 @@ def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, A
         values = {**values, "lat": f"{est['lat']:.6f}" if est["lat"] is not None else "",
                   "lon": f"{est['lon']:.6f}" if est["lon"] is not None else ""}
     ward_name, slug = intake.form_ward(engine, est, default_slug=config.DEFAULT_WARD)
+    notice = _notice(lang, engine, ward_name, slug)
     categories = [(c, i18n.code_label("report_category", c, lang)) for c in REPORT_CATEGORIES]
     # a forged sticker's code (well-formed, never issued) rides along too: the ward's alert list names its reports
     token = token if est else codes.normalize_token(token or "")
     extra = f"&establishment={token}" if token else ""
     return _render("form", lang, status_code, title=i18n.t("report.title", lang), error=error, field=field,
-                   est=est, token=token, v=values, categories=categories,
+                   est=est, token=token, v=values, categories=categories, notice=notice,
+                   notice_version=retention.NOTICE_VERSION,
                    max_len=intake.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
+
+
+def _notice(lang: str, engine: Engine, ward_name: str, slug: str) -> list[str]:
+    """The purpose notice for the form's ward, with the retention period of its profile."""
+    found = profiles.find(slug, engine)
+    return retention.notice(lang, ward_name, found.retention_months if found else profiles.RETENTION_MONTHS)
+
+
+@router.get("/report/privacy", response_class=HTMLResponse, responses={200: _PAGE})
+def privacy(request: Request, engine: Engine = Depends(get_engine)) -> HTMLResponse:
+    """The purpose notice for reporters' personal data (Decree 13/2023), with its version: what an Open311
+    client shows a reporter before sending ``consent=true``."""
+    lang = request_lang(request)
+    ward_name, slug = intake.form_ward(engine, None, default_slug=config.DEFAULT_WARD)
+    return _render("privacy", lang, title=i18n.t("privacy.title", lang), notice=_notice(lang, engine, ward_name, slug),
+                   notice_version=retention.NOTICE_VERSION)
 
 
 @router.get("/report", response_class=HTMLResponse, responses={200: _PAGE, **OPENAPI_FAMILY.responses(429)})
@@ -301,6 +319,9 @@ def report_submit(
     lon: str = Form("", json_schema_extra={"pattern": _DEGREES, "description": "−180…180; inside the ward"}),
     reporter_name: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
     reporter_contact: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
+    consent: str = Form("", json_schema_extra={
+        "enum": ["", "1"], "description": "1: the reporter agrees to the purpose notice (/report/privacy); "
+                                          "required when reporter_name or reporter_contact is given"}),
     establishment: str = Form(""),
     photos_: list[UploadFile | str] = File(default=[], alias="photos", json_schema_extra={
         "maxItems": photos.MAX_PHOTOS, "description": "JPEG, PNG or WebP images"}),
@@ -309,7 +330,7 @@ def report_submit(
     """Validate, store (one transaction) and redirect to the tracking page (303)."""
     lang = request_lang(request)
     values = {"category": category, "description": description, "lat": lat, "lon": lon,
-              "reporter_name": reporter_name, "reporter_contact": reporter_contact}
+              "reporter_name": reporter_name, "reporter_contact": reporter_contact, "consent": consent == "1"}
     retry = request.app.state.limits.hit(request, "report")  # default 6/min, burst 5 per client
     if retry > 0:
         resp = _form_page(lang, engine, establishment or None, values, error=i18n.t("report.too_many", lang),
@@ -322,7 +343,7 @@ def report_submit(
         report = intake.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
                                  lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
                                  establishment_id=est["id"] if est else None, reporter_name=reporter_name,
-                                 reporter_contact=reporter_contact, photos=cleaned)
+                                 reporter_contact=reporter_contact, photos=cleaned, consent=consent == "1")
         forged = None if est else codes.normalize_token(establishment)
         if est and est["revoked"]:  # the ward learns which sticker is still out there
             report = dataclasses.replace(
