@@ -38,7 +38,8 @@ def reports(engine, ward) -> Iterator[list[tuple[int, str]]]:
     for i in range(2):
         lon, lat = offset(inside_point(), 40 + 7 * i)
         data = intake.validate(category="sanitation", description=f"Cống bốc mùi (trình duyệt {i})", lat=lat,
-                               lon=lon, reporter_name=REPORTER, reporter_contact=CONTACT)
+                               lon=lon, reporter_name=REPORTER, reporter_contact=CONTACT,
+                               consent=True)
         done = intake.submit(engine, data, ward_id=ward, client=f"browser-outcomes-{i}",
                              at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
         workflow.transition(engine, done.id, "resolved", user=None)

@@ -35,7 +35,8 @@ def make(bind, ward: int, *, at: dt.datetime, east_m: float = 0.0, category: str
          contact: str | None = None) -> tuple[int, str]:
     lon, lat = offset(inside_point(), east_m)
     data = intake.validate(category=category, description=f"{MARK}: rác tồn đọng", lat=lat, lon=lon,
-                           reporter_name="Người Thử Minh Bạch" if contact else None, reporter_contact=contact)
+                           reporter_name="Người Thử Minh Bạch" if contact else None, reporter_contact=contact,
+                           consent=bool(contact))
     done = intake.submit(bind, data, ward_id=ward, client=f"outcomes-{at.isoformat()}-{east_m}", at=at)
     return done.id, done.public_id
 
