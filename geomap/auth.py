@@ -79,6 +79,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "review_additions": frozenset({"data_officer", "admin"}),
     # decide what of a public report is published: its text (possibly edited), address and photos
     "moderate_reports": frozenset({"data_officer", "ward_manager", "admin"}),
+    # erase a reporter's name, contact and photos now, when the reporter asks (Decree 13/2023; the retention
+    # period erases them anyway: geomap reports purge-personal)
+    "erase_personal": frozenset({"ward_manager", "admin"}),
     # add, reset, disable staff accounts
     "manage_users": frozenset({"admin"}),
 }

@@ -171,6 +171,17 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "duplicate": ("Trùng lặp", "Duplicate"),
         "not_ward": ("Không thuộc thẩm quyền phường", "Not the ward's responsibility"),
     },
+    "hotspot_class": {  # plain words first: the layer ``hotspots`` and the hotspot page
+        "hot": ("Điểm nóng nổi bật", "Notable hotspot"),
+        "cold": ("Điểm lạnh", "Cold spot"),
+        "not_significant": ("Không nổi bật", "Not notable"),
+    },
+    "hotspot_trend": {
+        "rising": ("↑ tăng", "↑ rising"),
+        "falling": ("↓ giảm", "↓ falling"),
+        "stable": ("→ ổn định", "→ stable"),
+        "new": ("mới xuất hiện", "new"),
+    },
     "report_channel": {
         "qr": ("Quét mã QR", "QR scan"),
         "web": ("Trang web", "Web"),
@@ -279,6 +290,7 @@ CATALOGS: dict[str, str] = {
     "travel.": "geomap.inspections.travel",
     "worklist.": "geomap.field_reports.worklist",
     "mail.": "geomap.field_reports.mail",
+    "privacy.": "geomap.field_reports.retention",
     "wardpage.": "geomap.ui.pages.wards",
     "wardsetup.": "geomap.wards.setup",
     "visit.": "geomap.inspections.field",

@@ -98,6 +98,16 @@ def report_track(public_id: str, **query: object) -> str:
     return f"{link}?{urlencode(query)}" if query else link
 
 
+def report_rating(public_id: str) -> str:
+    """Where the tracking page's one-tap rating is sent (relative)."""
+    return f"/report/track/{public_id}/rating"
+
+
+def report_outcomes(**query: object) -> str:
+    """The public transparency page: how reports were handled (relative); ``query`` (``ward=…``, ``lang=…``)."""
+    return f"/report/outcomes?{urlencode(query)}" if query else "/report/outcomes"
+
+
 def report_track_url(public_id: str, base_url: str | None = None) -> str:
     """The tracking page of one report on the public service, absolute: what the staff app links to (a
     relative link would resolve against the staff app and open a blank page) and what e-mails carry."""

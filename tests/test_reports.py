@@ -393,7 +393,7 @@ def test_reporter_identity_only_for_view_personal(conn, ward, inside, role, sees
     """The staff page's detail and list go through redact_for: inspectors (no view_personal) never get
     the reporter's name or contact; data officers do."""
     data = intake.validate(category="garbage", description="personal data probe", lat=inside[1], lon=inside[0],
-                           reporter_name="Trần Thị Riêng Tư", reporter_contact="0905 123 456")
+                           reporter_name="Trần Thị Riêng Tư", reporter_contact="0905 123 456", consent=True)
     done = intake.submit(conn, data, ward_id=ward, client="pd")
     user = staff_user(role)
     detail = reads.redact_for(reads.get(conn, done.id), user)

@@ -12,6 +12,9 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
 - ``app.state.ogc``: the OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts,
   table columns, vector tiles and their layers' change counts, each with its TTL). A public tile
   already cached is answered by :mod:`geomap.web.fast_tiles` before any routing.
+- ``app.state.reads``: where public reads go (:class:`geomap.replica.ReadRouter`: the read replica of
+  ``GEOMAP_READ_DATABASE_URL`` while it answers and keeps up, else the primary; its checks run in a thread
+  stopped at shutdown).
 - ``app.state.limits``: the rate limiters (:class:`geomap.web.ratelimit.RateLimits`: ``qr``,
   ``report``, ``open311``; token buckets, at most 100,000 clients each, ``clear()`` empties them).
 
@@ -33,22 +36,36 @@ data) and pure caches of files shipped with the code (a ward's outline from its 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from geomap import db
 from geomap.ogc.cache import OGCCaches
+from geomap.replica import ReadRouter
 from geomap.web import fast_tiles, guard, openapi, outage, session
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
-    """The public ASGI app. ``database_url`` overrides the configured database (tests)."""
-    app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json")
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.reads.start()  # the read replica's checks run while the app does (nothing without a replica)
+    yield
+    app.state.reads.close()
+
+
+def create_app(database_url: str | None = None, read_database_url: str | None = None) -> FastAPI:
+    """The public ASGI app. ``database_url`` overrides the configured database (tests), ``read_database_url``
+    the configured read replica (``GEOMAP_READ_DATABASE_URL``)."""
+    app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  lifespan=_lifespan)
     app.state.database_url = database_url
+    app.state.reads = ReadRouter.from_config(read_database_url, lambda: database_url or db.database_url())
     app.state.ogc = OGCCaches()
     app.state.qr = LookupState.from_env()
     app.state.limits = RateLimits.from_env()

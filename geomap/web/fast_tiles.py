@@ -66,7 +66,8 @@ class CachedTiles:
         if z > tiles.MAX_ZOOM or y >= 1 << z or x >= 1 << z:
             return None
         try:
-            hit = tiles.cached(deps.app_engine(self.api_app), chosen, "public", z, y, x, self.api_app.state.ogc)
+            engine = deps.app_read_engine(self.api_app)  # where the route would read it: the replica when usable
+            hit = tiles.cached(engine, chosen, "public", z, y, x, self.api_app.state.ogc)
         except Exception:  # noqa: BLE001 (the database cannot be asked: the route answers, 503 included)
             return None
         if hit is None:
