@@ -39,7 +39,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard, openapi, outage, session
+from geomap.web import guard, openapi, outage, session, staff_reads
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -66,4 +66,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     openapi.install(app)
     outage.install(app)
     session.install(app)  # sign-in required (303 / 401 JSON), role refused and CSRF refused (403)
+    staff_reads.install(app)  # the staff app's pages read /ogc with the user's cookie (CORS for its origin)
     return app
