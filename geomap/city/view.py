@@ -154,7 +154,7 @@ class VectorTiles(JSCSSMixin, MacroElement):
                 var styles = {};
                 styles[layer.name] = styleFor(layer);
                 var grid = L.vectorGrid.protobuf(layer.url, {
-                    pane: 'geomapTiles', rendererFactory: L.svg.tile, interactive: true, minZoom: 0,
+                    pane: 'geomapTiles', rendererFactory: L.svg.tile, interactive: true, minZoom: layer.minZoom,
                     maxNativeZoom: 22, vectorTileLayerStyles: styles,
                     fetchOptions: {credentials: 'include', mode: 'cors'},
                     getFeatureId: function (f) { return f.properties.id; }
