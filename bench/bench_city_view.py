@@ -8,7 +8,7 @@ Database ``geomap_bench_city_view`` of the private cluster (``demo.load(scale=17
   is not to the loopback answered by the bench (the page and the vendored scripts, as the staff app
   serves them) or aborted; time from navigation to the first features drawn from tiles (the page's
   own report, ``window.geomapCity.firstFeaturesMs``), with the service's tile cache cold, then warm
-  (a second page load), tiles fetched and features drawn at the opening view;
+  (a second page load), and the tiles and features drawn by then;
 - **GeoJSON** (the naive approach): the same base map with every establishment as one
   ``folium.GeoJson`` of circle markers on a canvas (what a folium user writes first); its HTML size
   and time from navigation to the first frame after the layer was added (``requestAnimationFrame``

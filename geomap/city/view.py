@@ -64,6 +64,7 @@ def _layer_config(layer: Layer, tiles_base: str, lang: str) -> dict[str, object]
         "colorBy": style.color_by, "palette": palette, "radius": style.radius, "weight": style.weight,
         "fillOpacity": style.fill_opacity, "title": layer.title_en if lang == "en" else layer.title_vi,
         "fields": [[f, layer.field(f).label(lang)] for f in popup],
+        "dates": [f for f in popup if layer.field(f).kind == "date"],
         "codes": {f: {k: v[1 if lang == "en" else 0] for k, v in i18n.CODES.get(layer.field(f).codes, {}).items()}
                   for f in popup if layer.field(f).codes},
     }
@@ -134,6 +135,9 @@ class VectorTiles(JSCSSMixin, MacroElement):
                     f = layer.fields[i][0]; v = props[f];
                     if (v === undefined || v === null || v === '') { continue; }
                     if (layer.codes[f]) { v = layer.codes[f][v] || v; }
+                    if (layer.dates.indexOf(f) >= 0 && /^\d{4}-\d\d-\d\d/.test(v)) {
+                        v = v.slice(8, 10) + '/' + v.slice(5, 7) + '/' + v.slice(0, 4);
+                    }
                     rows.push('<tr><th style="text-align:left;padding-right:6px">' + esc(layer.fields[i][1]) +
                               '</th><td>' + esc(v) + '</td></tr>');
                 }
@@ -150,10 +154,20 @@ class VectorTiles(JSCSSMixin, MacroElement):
                 }
                 return out + '</div>';
             }
+            // Leaflet 1.8+ asks a clicked point layer for its position (getLatLng); VectorGrid 1.3.0's points
+            // are drawn in tile pixels and have none, so a click threw. Without the method Leaflet takes
+            // the mouse position, which is where the point is.
+            var Grid = L.VectorGrid.Protobuf.extend({
+                _createLayer: function (feat, pxPerExtent, style) {
+                    var made = L.VectorGrid.Protobuf.prototype._createLayer.call(this, feat, pxPerExtent, style);
+                    if (feat.type === 1) { made.getLatLng = null; }
+                    return made;
+                }
+            });
             cfg.forEach(function (layer) {
                 var styles = {};
                 styles[layer.name] = styleFor(layer);
-                var grid = L.vectorGrid.protobuf(layer.url, {
+                var grid = new Grid(layer.url, {
                     pane: 'geomapTiles', rendererFactory: L.svg.tile, interactive: true, minZoom: layer.minZoom,
                     maxNativeZoom: 22, vectorTileLayerStyles: styles,
                     fetchOptions: {credentials: 'include', mode: 'cors'},
