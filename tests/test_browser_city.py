@@ -124,7 +124,8 @@ def test_city_officer_sees_features_from_tiles_and_opens_a_detail(chromium_path,
             "() => { const r = window.geomapCity.map.getContainer().getBoundingClientRect(),"
             " cx = r.left + r.width / 2, cy = r.top + r.height / 2; let best = -1, bd = 1e9;"
             " document.querySelectorAll('path.geomap-establishments').forEach((p, i) => {"
-            "  const b = p.getBoundingClientRect(), d = Math.hypot(b.left + b.width / 2 - cx, b.top + b.height / 2 - cy);"
+            "  const b = p.getBoundingClientRect(),"
+            "  d = Math.hypot(b.left + b.width / 2 - cx, b.top + b.height / 2 - cy);"
             "  if (d < bd) { bd = d; best = i; } }); return best; }")
         # points may overlap at this zoom: whichever is on top takes the click (checked against the database below)
         frame.locator("path.geomap-establishments").nth(nearest).click(force=True)

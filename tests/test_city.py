@@ -12,7 +12,6 @@ import io
 
 import pandas as pd
 import pytest
-from conftest import staff_user
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
@@ -154,7 +153,8 @@ def test_qr_codes_refuse_the_city_role(engine, wards, accounts):
 
 def test_report_workflow_refuses_the_city_role(engine, wards, accounts):
     user = accounts["city"]
-    report = db.row(engine, "SELECT id, status, assignee_id FROM field_report WHERE ward_id = :w ORDER BY id LIMIT 1", {"w": wards["hoa-cuong"]})
+    report = db.row(engine, "SELECT id, status, assignee_id FROM field_report WHERE ward_id = :w ORDER BY id "
+                            "LIMIT 1", {"w": wards["hoa-cuong"]})
     other = db.scalar(engine, "SELECT max(id) FROM field_report WHERE ward_id = :w", {"w": wards["hoa-cuong"]})
     history = db.scalar(engine, "SELECT count(*) FROM field_report_update")
     for write in (lambda: workflow.transition(engine, report["id"], "received", user=user),

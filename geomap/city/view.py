@@ -73,7 +73,7 @@ def _layer_config(layer: Layer, tiles_base: str, lang: str) -> dict[str, object]
 class VectorTiles(JSCSSMixin, MacroElement):
     """The registry layers of :data:`CITY_LAYERS` from vector tiles, the click detail and the drawing report."""
 
-    _template = Template("""
+    _template = Template(r"""
         {% macro script(this, kwargs) %}
         (function () {
             var map = {{ this._parent.get_name() }}, cfg = {{ this.config_json }};
