@@ -247,6 +247,7 @@ CATALOGS: dict[str, str] = {
     "import.addr.": "geomap.addresses.messages",
     "auth.": "geomap.ui.auth",
     "city.": "geomap.ui.pages.city",
+    "citymap.": "geomap.city.view",
     "dash.": "geomap.ui.pages.dashboard",
     "dashboard.activity.": "geomap.dashboard.indicators",
     "dashboard.trend.": "geomap.dashboard.indicators",

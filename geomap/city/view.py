@@ -45,6 +45,13 @@ from layers.base import Layer
 CITY_LAYERS = ("land_parcels", "establishments")
 #: the tile path of a collection (OGC API – Tiles); {z}/{y}/{x} are filled in by the browser
 TILE_PATH = "/ogc/collections/{name}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
+    "citymap.ward": ("Phường", "Ward"),
+    "citymap.cell": ("{n} cơ sở ở gần nhau", "{n} establishments close together"),
+    "citymap.zoom_in": ("Phóng to để xem từng cơ sở.", "Zoom in to see each one."),
+    "citymap.open_record": ("Mở hồ sơ cơ sở", "Open the record"),
+    "citymap.map_note": ("Điểm và thửa đất vẽ từ ô bản đồ vector", "Points and parcels drawn from vector tiles"),
+}
 #: ward outlines simplified to this many degrees (about 10 m): the page stays small
 OUTLINE_TOLERANCE_DEG = 0.0001
 
@@ -226,12 +233,12 @@ def city_map(outlines: gpd.GeoDataFrame, values: Mapping[str, float | None], ind
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#37474f", "weight": 1.2,
                                   "fillOpacity": 0.35},
         tooltip=folium.GeoJsonTooltip(fields=["name", "shown"],
-                                      aliases=[i18n.t("city.ward", lang), indicator.label(lang)]))
+                                      aliases=[i18n.t("citymap.ward", lang), indicator.label(lang)]))
     wards.add_to(fmap)
     registry = layer_registry.registry()
     config = [_layer_config(registry[name], tiles_base, lang) for name in CITY_LAYERS if name in registry]
-    text = {"ward": i18n.t("city.ward", lang), "cell": i18n.t("city.cell", lang),
-            "zoom_in": i18n.t("city.zoom_in", lang), "open_record": i18n.t("city.open_record", lang),
+    text = {"ward": i18n.t("citymap.ward", lang), "cell": i18n.t("citymap.cell", lang),
+            "zoom_in": i18n.t("citymap.zoom_in", lang), "open_record": i18n.t("citymap.open_record", lang),
             "record_url": staff_base.rstrip("/") + "/" + links.RECORDS_PAGE, "code_param": links.CODE_PARAM,
             "ward_param": links.WARD_PARAM}
     fmap.add_child(VectorTiles(config, text, wards.get_name()))
@@ -239,5 +246,5 @@ def city_map(outlines: gpd.GeoDataFrame, values: Mapping[str, float | None], ind
     fmap.get_root().html.add_child(folium.Element(
         f'<div class="geomap-city-note" style="position:absolute;top:10px;right:10px;z-index:1000;background:#fff;'
         f'padding:4px 8px;border-radius:4px;font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
-        f'{html.escape(i18n.t("city.map_note", lang))}</div>'))
+        f'{html.escape(i18n.t("citymap.map_note", lang))}</div>'))
     return fmap

@@ -25,12 +25,6 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
                    "phóng 17 thấy các thửa đất. Bấm vào một cơ sở để xem thông tin và mở hồ sơ.",
                    "Every loaded ward on one map (read only). Zoom in to see each establishment; parcels show "
                    "from zoom 17. Click an establishment for its details and a link to its record."),
-    "city.ward": ("Phường", "Ward"),
-    "city.wards": ("{n} phường", "{n} wards"),
-    "city.cell": ("{n} cơ sở ở gần nhau", "{n} establishments close together"),
-    "city.zoom_in": ("Phóng to để xem từng cơ sở.", "Zoom in to see each one."),
-    "city.open_record": ("Mở hồ sơ cơ sở", "Open the record"),
-    "city.map_note": ("Điểm và thửa đất vẽ từ ô bản đồ vector", "Points and parcels drawn from vector tiles"),
     "city.indicator": ("Chỉ tiêu tô màu các phường", "Indicator colouring the wards"),
     "city.period": ("Kỳ", "Period"),
     "city.table": ("Các chỉ tiêu của từng phường so với mục tiêu", "Each ward's indicators against the targets"),
@@ -57,7 +51,7 @@ def ward_table(figures: city.WardIndicators, lang: str, t) -> tuple[pd.DataFrame
     values, targets = figures.values(), figures.targets()
     names = figures.long.drop_duplicates("slug").set_index("slug")["ward"]
     met = figures.long.groupby("slug")["met"].apply(lambda s: int((s == True).sum()))  # noqa: E712
-    table = pd.DataFrame({t("city.ward"): names})
+    table = pd.DataFrame({t("citymap.ward"): names})
     formats = {}
     for ind in dashboard.INDICATORS:
         fmt = "percent" if ind.kind == "share" else "%d"
