@@ -120,9 +120,11 @@ class VectorTiles(JSCSSMixin, MacroElement):
                 return function (props, zoom) {
                     var c = layer.colorBy && layer.palette[props[layer.colorBy]] || layer.color;
                     if (layer.point) {
-                        if (props.point_count > 1) {
-                            return {radius: Math.min(4 + 2.2 * Math.sqrt(props.point_count), 22), fill: true,
-                                    fillColor: '#1565c0', fillOpacity: 0.55, color: '#0d47a1', weight: 1,
+                        if (props.point_count !== undefined) {  // a counted cell (below zoom 15)
+                            // cells are 4 px apart on screen (64 of the tile's 4096 units): a density of dots
+                            // that leaves the wards' colours readable, darker and larger where more are counted
+                            return {radius: Math.min(0.9 + 0.3 * Math.log2(1 + props.point_count), 2.4),
+                                    fill: true, fillColor: '#0d47a1', fillOpacity: 0.55, stroke: false, weight: 0,
                                     className: 'geomap-cell'};
                         }
                         return {radius: layer.radius, fill: true, fillColor: c, fillOpacity: layer.fillOpacity,
@@ -134,8 +136,9 @@ class VectorTiles(JSCSSMixin, MacroElement):
             }
             function detail(layer, props, latlng) {
                 var t = {{ this.text_json }};
-                if (props.point_count > 1) {
-                    return '<b>' + esc(t.cell.replace('{n}', props.point_count)) + '</b><br>' + esc(t.zoom_in);
+                if (props.point_count !== undefined) {  // a counted cell: how many, and zoom in
+                    return (props.point_count > 1 ? '<b>' + esc(t.cell.replace('{n}', props.point_count)) +
+                            '</b><br>' : '') + esc(t.zoom_in);
                 }
                 var ward = wardAt(latlng), rows = [], i, f, v;
                 for (i = 0; i < layer.fields.length; i++) {
@@ -190,7 +193,7 @@ class VectorTiles(JSCSSMixin, MacroElement):
                 grid.on('click', function (e) {
                     report.clicks += 1;
                     var props = e.layer && e.layer.properties || {};
-                    if (props.point_count > 1 && map.getZoom() < 15) {
+                    if (props.point_count !== undefined && map.getZoom() < 15) {
                         map.setView(e.latlng, Math.min(map.getZoom() + 2, 16));
                     }
                     L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(detail(layer, props, e.latlng))
@@ -231,7 +234,7 @@ def city_map(outlines: gpd.GeoDataFrame, values: Mapping[str, float | None], ind
     wards = folium.GeoJson(
         frame.to_json(na="null"), name="wards",
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#37474f", "weight": 1.2,
-                                  "fillOpacity": 0.35},
+                                  "fillOpacity": 0.5},
         tooltip=folium.GeoJsonTooltip(fields=["name", "shown"],
                                       aliases=[i18n.t("citymap.ward", lang), indicator.label(lang)]))
     wards.add_to(fmap)
