@@ -229,6 +229,7 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "inspector": ("Cán bộ kiểm tra", "Inspector"),
         "data_officer": ("Cán bộ dữ liệu", "Data officer"),
         "ward_manager": ("Lãnh đạo phường", "Ward manager"),
+        "city": ("Cán bộ thành phố (chỉ xem)", "City officer (read only)"),
         "admin": ("Quản trị hệ thống", "Administrator"),
     },
     "audit_action": {  # the history of a record (records page)
@@ -256,6 +257,8 @@ CATALOGS: dict[str, str] = {
     "addr.": "geomap.addresses.messages",
     "import.addr.": "geomap.addresses.messages",
     "auth.": "geomap.ui.auth",
+    "city.": "geomap.ui.pages.city",
+    "citymap.": "geomap.city.view",
     "dash.": "geomap.ui.pages.dashboard",
     "dashboard.activity.": "geomap.dashboard.indicators",
     "dashboard.trend.": "geomap.dashboard.indicators",
@@ -305,6 +308,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "app.language": ("Ngôn ngữ", "Language"),
     "app.ward": ("Phường", "Ward"),
+    "app.no_ward_of_account": ("Phường của tài khoản này chưa được nạp; liên hệ quản trị hệ thống.",
+                               "This account's ward is not loaded; ask the administrator."),
     "app.attribution": (
         "Ranh giới: © OpenStreetMap contributors (ODbL)",
         "Boundaries: © OpenStreetMap contributors (ODbL)",

@@ -25,6 +25,8 @@ WARD_PARAM = "ward"
 #: the staff-app page where records are kept, and the query parameter naming the establishment it opens
 RECORDS_PAGE = "records"
 RECORD_PARAM = "id"
+#: ... or by its establishment code (the city map's links: its tiles carry the public code, not the id)
+CODE_PARAM = "code"
 
 #: the staff page listing reports (``geomap.ui.pages.reports``) and the parameters of a hotspot link
 REPORTS_PAGE = "/reports"

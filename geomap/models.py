@@ -50,7 +50,8 @@ REPORT_MODERATION = ("pending", "approved", "withheld")
 #: the database default of ``public_id`` (migration 0007_public_ids): 16 random hex digits, not
 #: derived from the id, the public feature id of layers without a public code of their own
 PUBLIC_ID_DEFAULT = "left(replace(gen_random_uuid()::text, '-', ''), 16)"
-ROLES = ("inspector", "data_officer", "ward_manager", "admin")
+#: staff roles; "city" (migration 0022_city_role) reads every ward and changes nothing
+ROLES = ("inspector", "data_officer", "ward_manager", "admin", "city")
 QR_TARGETS = ("establishment", "stall")
 #: outcomes of a scan counted in qr_scan_day (0018_qr_scans)
 QR_SCAN_OUTCOMES = ("valid", "revoked", "unknown", "malformed")
@@ -712,7 +713,9 @@ class User(Base, TimestampMixin):
     """A staff account. The public has none."""
 
     __tablename__ = "app_user"
-    __table_args__ = (_check_in("role", ROLES, "ck_app_user_role"),)
+    __table_args__ = (_check_in("role", ROLES, "ck_app_user_role"),
+                      # a city account is bound to no ward (0022_city_role)
+                      sa.CheckConstraint("role <> 'city' OR ward_id IS NULL", name="ck_app_user_city_no_ward"))
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     full_name: Mapped[str] = mapped_column(sa.Text)

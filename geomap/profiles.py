@@ -98,9 +98,18 @@ class WardProfile:
 
     def target(self, indicator: str, year: int) -> float | None:
         """The target for ``indicator`` in force in ``year`` (the next milestone at or after it)."""
-        milestones = self.targets.get(indicator, {})
-        later = sorted(y for y in milestones if y >= year)
-        return milestones[later[0]] if later else None
+        return _in_force(self.targets.get(indicator, {}), year)
+
+
+def _in_force(milestones: dict[int, float], year: int) -> float | None:
+    """The milestone in force in ``year``: the first at or after it."""
+    later = sorted(y for y in milestones if y >= year)
+    return milestones[later[0]] if later else None
+
+
+def plan_target(indicator: str, year: int) -> float | None:
+    """The plan's own target for ``indicator`` in ``year`` (:data:`PLAN_DEFAULTS`), for a ward without a profile."""
+    return _in_force(PLAN_DEFAULTS["targets"].get(indicator, {}), year)
 
 
 def profiles_dir() -> Path:

@@ -70,6 +70,7 @@ def transition(
     public: bool = True,
 ) -> dict[str, Any]:
     """Move a report to ``to_status`` if :data:`TRANSITIONS` allows it; returns the new state."""
+    auth.require(user, "handle_reports")
     if to_status not in REPORT_STATUSES:
         raise ReportError(f"Trạng thái '{to_status}' không tồn tại.", f"Unknown status '{to_status}'.", "status")
     if to_status == "duplicate":
@@ -104,6 +105,7 @@ def assign(
     bind: db.Bind, report_id: int, assignee_id: int, *, user: User | None, note: str | None = None,
 ) -> dict[str, Any]:
     """Give a report to a staff member; an unassigned open report becomes ``assigned``."""
+    auth.require(user, "handle_reports")
     note = clean_text(note) or None
     with db.transaction(bind) as conn:
         before = _lock(conn, report_id)
@@ -131,6 +133,7 @@ def mark_duplicate(
     bind: db.Bind, report_id: int, original_id: int, *, user: User | None, note: str | None = None,
 ) -> dict[str, Any]:
     """Mark ``report_id`` a duplicate of ``original_id`` (followed to the root of its own chain)."""
+    auth.require(user, "handle_reports")
     note = clean_text(note) or None
     with db.transaction(bind) as conn:
         before = _lock(conn, report_id)
@@ -161,6 +164,7 @@ def mark_duplicate(
 def add_note(bind: db.Bind, report_id: int, note: str, *, user: User | None,
              public: bool = False) -> None:
     """A history entry without a status change (internal by default)."""
+    auth.require(user, "handle_reports")
     note = clean_text(note)
     if not note:
         raise ReportError("Ghi chú đang trống.", "The note is empty.", "note")

@@ -60,6 +60,8 @@ CLUSTER_MIN = 2_000
 LEAFLET_VERSION = "1.9.3"
 MARKERCLUSTER_VERSION = "1.1.0"
 LEAFLET_HEAT_VERSION = "0.2.0"
+#: Leaflet.VectorGrid (npm leaflet.vectorgrid, bundled build): draws the city map's vector tiles
+VECTORGRID_VERSION = "1.3.0"
 #: the app's ``static/`` folder (served by the staff app; see ``.streamlit/config.toml``)
 STATIC_DIR = config.PROJECT_DIR / "static"
 #: paths of the vendored copies under the app's ``static/`` folder
@@ -70,6 +72,7 @@ _LOCAL = {
     "markercluster_css": f"vendor/leaflet.markercluster-{MARKERCLUSTER_VERSION}/MarkerCluster.css",
     "markercluster_default_css": f"vendor/leaflet.markercluster-{MARKERCLUSTER_VERSION}/MarkerCluster.Default.css",
     "leaflet_heat": f"vendor/leaflet.heat-{LEAFLET_HEAT_VERSION}/leaflet-heat.js",
+    "vectorgrid": f"vendor/leaflet.vectorgrid-{VECTORGRID_VERSION}/Leaflet.VectorGrid.bundled.min.js",
 }
 #: folium's and its plugins' names for the assets geomap pins (folium.plugins.HeatMap: "leaflet-heat.js")
 _ALIASES = {"leaflet-heat.js": "leaflet_heat"}

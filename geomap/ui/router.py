@@ -32,6 +32,12 @@ def main() -> None:
         st.warning("Chưa có dữ liệu phường: chạy 'geomap demo load'." if lang == "vi"
                    else "No ward loaded yet: run 'geomap demo load'.")
         st.stop()
+    user = auth.require_user()
+    # an account bound to one ward sees that ward only; a city-wide account (no ward) picks any
+    wards = [w for w in wards if user.ward_id is None or w["id"] == user.ward_id]
+    if not wards:
+        st.warning(i18n.t("app.no_ward_of_account", lang))
+        st.stop()
     slugs = [w["slug"] for w in wards]
     asked = st.query_params.get(links.WARD_PARAM)  # a deep link names its ward
     default = slugs.index(asked) if asked in slugs else (
@@ -39,7 +45,6 @@ def main() -> None:
     slug = st.sidebar.selectbox(i18n.t("app.ward", lang), slugs, index=default,
                                 format_func=lambda s: next(w["name"] for w in wards if w["slug"] == s), key="ward")
     ward = next(w for w in wards if w["slug"] == slug)
-    user = auth.require_user()
     ctx = Context(engine=eng, lang=lang, ward_slug=slug, ward_id=ward["id"], user=user)
 
     allowed = [p for p in page_registry.discover() if user.role in p.roles]

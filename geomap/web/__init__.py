@@ -47,7 +47,7 @@ from fastapi import FastAPI
 from geomap import db
 from geomap.ogc.cache import OGCCaches
 from geomap.replica import ReadRouter
-from geomap.web import fast_tiles, guard, openapi, outage, session
+from geomap.web import fast_tiles, guard, openapi, outage, session, staff_reads
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
@@ -84,5 +84,6 @@ def create_app(database_url: str | None = None, read_database_url: str | None = 
     openapi.install(app)
     outage.install(app)
     session.install(app)  # sign-in required (303 / 401 JSON), role refused and CSRF refused (403)
-    app.add_middleware(fast_tiles.CachedTiles, api_app=app)  # added last: outermost, before the guard
+    app.add_middleware(fast_tiles.CachedTiles, api_app=app)  # before the guard: cached public tiles, no cookie
+    staff_reads.install(app)  # outermost: the staff app's pages read /ogc with the user's cookie (CORS for its origin)
     return app

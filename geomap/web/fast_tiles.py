@@ -6,7 +6,8 @@ a plain ASGI middleware, outermost, answers exactly one kind of request itself:
 
 - ``GET`` or ``HEAD`` of ``/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}`` or
   ``/ogc/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}`` (digits only, within the matrix),
-- with no query string and no ``X-API-Key`` (the public profile: nothing to check),
+- with no query string, no ``X-API-Key`` and no session cookie (the public profile: nothing to check; a
+  signed-in staff page's request goes to the route, which reads its session, :mod:`geomap.web.staff_reads`),
 - for a public collection (or the dataset) whose tile :func:`geomap.ogc.tiles.cached` finds in the cache
   under the layers' current change count,
 
@@ -25,7 +26,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geomap.ogc import api, tiles
-from geomap.web import deps
+from geomap.web import deps, session
 
 _TILE_PATH = re.compile(
     rf"^{re.escape(api.PREFIX)}(?:/collections/(?P<collection>[A-Za-z0-9_]+))?/tiles/{tiles.TMS_ID}"
@@ -60,7 +61,7 @@ class CachedTiles:
         if chosen is None:
             return None
         headers = dict(scope["headers"])
-        if b"x-api-key" in headers:
+        if b"x-api-key" in headers or session.COOKIE.encode() in headers.get(b"cookie", b""):
             return None
         z, y, x = int(match["z"]), int(match["y"]), int(match["x"])
         if z > tiles.MAX_ZOOM or y >= 1 << z or x >= 1 << z:

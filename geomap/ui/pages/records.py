@@ -110,7 +110,7 @@ def render(ctx: Context) -> None:
             _create_form(ctx, choices)
 
     linked = str(st.query_params.get(links.RECORD_PARAM) or "")
-    linked_id = int(linked) if linked.isdigit() else None
+    linked_id = int(linked) if linked.isdigit() else _by_code(ctx, str(st.query_params.get(links.CODE_PARAM) or ""))
     if linked_id is not None and linked_id != st.session_state.get("records.shown"):
         # arrived by a link (data-quality page, map): show that establishment, whatever was searched before
         st.session_state["records.query"] = ""
@@ -132,6 +132,15 @@ def render(ctx: Context) -> None:
         st.session_state["records.shown"] = selected
         st.query_params[links.RECORD_PARAM] = str(selected)
         _establishment(ctx, int(selected), choices)
+
+
+def _by_code(ctx: Context, code: str) -> int | None:
+    """The id of the ward's establishment with ``code`` (a link from the city map), or None."""
+    if not code:
+        return None
+    with ctx.engine.connect() as c:
+        found = edit.search(c, ctx.ward_id, code, limit=1)
+    return found[0]["id"] if found and found[0]["code"].lower() == code.strip().lower() else None
 
 
 # --- one establishment ----------------------------------------------------------------------
@@ -516,5 +525,5 @@ def _short(value: Any) -> str:
 
 PAGE = Page(
     key=links.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
-    roles=ALL_ROLES, order=30,
+    roles=(*ALL_ROLES, "city"), order=30,  # city: read only (the city map's links open records here)
 )

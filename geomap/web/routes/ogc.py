@@ -49,7 +49,7 @@ from geomap.ogc import api, cql2, tiles
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError, items_parameters, output_format_parameter, wants_html
 from geomap.users import Profile
-from geomap.web import openapi
+from geomap.web import openapi, staff_reads
 from geomap.web.deps import get_read_engine, replica_fallback
 
 PREFIX = api.PREFIX
@@ -67,10 +67,11 @@ def caches(request: Request) -> OGCCaches:
 
 
 def profile_for(request: Request, engine: Engine) -> Profile:
-    """``internal`` for a valid ``X-API-Key`` with scope ogc:internal, ``public`` without a key."""
+    """``internal`` for a valid ``X-API-Key`` with scope ogc:internal; without a key, what the staff
+    session's cookie opens (:func:`geomap.web.staff_reads.session_profile`: ``public`` without one)."""
     key = request.headers.get("x-api-key")
     if not key:
-        return "public"
+        return staff_reads.session_profile(request)
     if apikeys.check(engine, key, api.SCOPE_INTERNAL) is None:
         raise OGCError(401, "InvalidApiKey", "The X-API-Key is unknown, revoked or lacks the ogc:internal scope; "
                                              "leave it out for the public profile.")
