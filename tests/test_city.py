@@ -9,6 +9,7 @@ it) and open the profile the role allows; CORS answers only the staff app's orig
 from __future__ import annotations
 
 import io
+import math
 
 import pandas as pd
 import pytest
@@ -261,4 +262,20 @@ def test_tile_routes_answer_the_staff_origin_with_the_sessions_profile(engine, d
 
         tile = client.get(_tile_path(), headers={"Origin": staff})
         assert tile.status_code == 200 and tile.headers["access-control-allow-origin"] == staff
+
+        # a public tile already in the cache (answered before routing the second time) is never handed to a
+        # signed-in administrator, whose session opens the internal profile
+        lon, lat = public.json()["features"][0]["geometry"]["coordinates"]
+        z = 16
+        col = int((lon + 180) / 360 * (1 << z))
+        row = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * (1 << z))
+        path = _tile_path(z, col, row)
+        first, cached = client.get(path), client.get(path)
+        assert len(first.content) > 0  # the tile holds that establishment
+        assert first.status_code == cached.status_code == 200 and first.headers["etag"] == cached.headers["etag"]
+        client.cookies.set(session.COOKIE, signed["admin"])
+        internal = client.get(path, headers={"Origin": staff})
+        client.cookies.clear()
+        assert internal.status_code == 200 and internal.headers["etag"] != cached.headers["etag"]
+        assert internal.headers["cache-control"].startswith("private")
     assert staff == config.STAFF_BASE_URL.rstrip("/").lower()
