@@ -25,17 +25,18 @@ VIETNAMESE_LETTERS = frozenset(
     "àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ")
 
 #: English words (lower case) that make up a user interface and are no Vietnamese word, proper name or
-#: file format: Streamlit's own widget words, table and chart words, month and day names
+#: file format: Streamlit's own widget words, table and chart words, month and day names ("thu" is left
+#: out: it is Vietnamese too, "thu hồi")
 ENGLISH_UI_WORDS = frozenset("""
     choose option options select selected deselect upload uploads drag drop browse file files limit per
     result results match matches status none null nan undefined download downloads search searching data
     clear all show hide loading error warning sort ascending descending column columns row rows copy
     fullscreen add delete edit save cancel submit close open the of and with from for text at name date time
     type value count total start end true false yes page next previous back settings rerun running stop
-    week day days month months year years hour hours minute minutes second seconds today yesterday
+    week day days month months year years hour hours minute minutes second seconds today yesterday empty
     january february march april june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
-    monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri sat sun
+    monday tuesday wednesday thursday friday saturday sunday mon tue wed fri sat sun
     menu help more less view options settings print record screencast about theme
     """.split())
 
@@ -163,7 +164,16 @@ def data_values(conn: sa.Connection, lang: str) -> DataValues:
 #: JavaScript run in every frame: the text a user sees or hears there (the page's text, placeholders,
 #: accessible names and tooltips, SVG text, and what canvases drew: chart axes, table cells and headers)
 COLLECT_TEXT = """() => {
-    const out = [document.body ? document.body.innerText : ''];
+    const out = [];
+    const skip = '[data-testid="stIconMaterial"], [aria-hidden="true"], script, style, noscript, template';
+    const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        const text = node.textContent.trim();
+        if (!text || !el || el.closest(skip)) continue;
+        if (el.checkVisibility && !el.checkVisibility({visibilityProperty: true})) continue;
+        out.push(text);
+    }
     for (const el of document.querySelectorAll('[placeholder],[aria-label],[title],[alt],[aria-placeholder]')) {
         if (el.closest('[aria-hidden="true"]')) continue;
         for (const a of ['placeholder', 'aria-label', 'title', 'alt', 'aria-placeholder']) {
