@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from language_check import DataValues, foreign_words
 
@@ -62,3 +64,27 @@ def test_a_value_inside_a_longer_word_is_not_data():
     data = DataValues(["Hòa"])
     assert foreign_words("Hòang", "en", data)  # not the value "Hòa": still a Vietnamese word
     assert foreign_words("Hòa", "en", data) == []
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_widget_words_script_survives_the_sanitiser(lang):
+    """st.html drops a script whose text looks like markup (DOMPurify): no "<" between the tags."""
+    from geomap.ui import widgets
+
+    body = widgets.script(widgets.words_for(lang) | {"exact": {"a<b": "</script><b>"}})
+    inner = body.removeprefix("<script>").removesuffix("</script>")
+    assert body.startswith("<script>") and body.endswith("</script>") and "<" not in inner
+
+
+def test_every_builtin_word_has_both_languages():
+    from geomap import i18n
+    from geomap.ui import widgets
+
+    keys = set(widgets.BUILTIN.values()) | {k for _, k in widgets.BUILTIN_PATTERNS}
+    for key in keys:
+        vi, en = i18n.lookup(key)
+        assert vi and en and vi != key
+    # what a pattern's groups fill in is there in the Vietnamese too
+    for _, key in widgets.BUILTIN_PATTERNS:
+        vi, en = i18n.lookup(key)
+        assert set(re.findall(r"\{\d\}", vi)) == set(re.findall(r"\{\d\}", en)), key

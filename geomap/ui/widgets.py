@@ -135,7 +135,8 @@ _SCRIPT = """<script>
     if (Object.prototype.hasOwnProperty.call(W.exact, text)) return W.exact[text];
     for (const [re, out] of patterns) {
       const m = text.match(re);
-      // a part may itself be Streamlit's words ("day, <label> start date")
+      // a part may itself be Streamlit's words ("day, Từ ngày start date"); no less-than sign in this
+      // script: DOMPurify (st.html) drops a script whose text looks like markup
       if (m) {
         return out.replace(/\\{(\\d)\\}/g, (_, i) => {
           const part = m[Number(i)] || '';
@@ -206,13 +207,23 @@ _SCRIPT = """<script>
 
 def speak(lang: str) -> None:
     """Have Streamlit's own widgets speak ``lang`` (see the module's note); call once per run."""
+    st.html(script(words_for(lang)), unsafe_allow_javascript=True, width="content")
+
+
+def words_for(lang: str) -> dict[str, Any]:
+    """What :func:`speak` sends the page: Streamlit's English → ``lang`` (nothing for English, which puts
+    Streamlit's own words back)."""
     if lang == "en":
-        words: dict[str, Any] = {"lang": "en", "exact": {}, "patterns": []}
-    else:
-        words = {"lang": lang, "exact": {en: i18n.t(key, lang) for en, key in BUILTIN.items()},
-                 "patterns": [[re, i18n.t(key, lang)] for re, key in BUILTIN_PATTERNS]}
-    payload = json.dumps(json.dumps(words, ensure_ascii=False))
-    st.html(_SCRIPT % payload.replace("</", "<\\/"), unsafe_allow_javascript=True, width="content")
+        return {"lang": "en", "exact": {}, "patterns": []}
+    return {"lang": lang, "exact": {en: i18n.t(key, lang) for en, key in BUILTIN.items()},
+            "patterns": [[re, i18n.t(key, lang)] for re, key in BUILTIN_PATTERNS]}
+
+
+def script(words: dict[str, Any]) -> str:
+    """The ``<script>`` element that makes Streamlit's widgets say ``words``. Its text holds no "<" (written
+    as ``\\u003c`` inside the data): ``st.html`` sanitises with DOMPurify, which drops a script whose text
+    looks like markup."""
+    return _SCRIPT % json.dumps(json.dumps(words, ensure_ascii=False)).replace("<", "\\u003c")
 
 
 def dataframe(data: Any, *, where: Any = None, **kwargs: Any) -> Any:
