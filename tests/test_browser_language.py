@@ -30,6 +30,7 @@ from geomap.ui import pages as page_registry
 pytestmark = pytest.mark.browser
 
 ADMIN, PASSWORD = "ngon.ngu.quantri", "mật-khẩu-ngôn-ngữ-2026"
+SURVEYOR = "ngon.ngu.dulieu"
 LANGS = ("vi", "en")
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -46,10 +47,11 @@ def site(engine, demo_ward) -> Iterator[dict]:
 def apps(database_url, engine, demo_ward, site) -> Iterator[tuple[str, str]]:
     with engine.begin() as c:
         auth.create_user(c, ADMIN, "Quản Trị Ngôn Ngữ", "admin", PASSWORD)
+        auth.create_user(c, SURVEYOR, "Cán Bộ Dữ Liệu Ngôn Ngữ", "data_officer", PASSWORD, ward_id=demo_ward["id"])
     with both_apps(database_url, demo_ward["slug"]) as urls:
         yield urls
     with engine.begin() as c:
-        c.execute(sa.text("DELETE FROM app_user WHERE username = :u"), {"u": ADMIN})
+        c.execute(sa.text("DELETE FROM app_user WHERE username IN (:a, :b)"), {"a": ADMIN, "b": SURVEYOR})
 
 
 @pytest.fixture(scope="module")
@@ -168,4 +170,59 @@ def test_every_staff_page_speaks_one_language(apps, data, browser):
     report = "\n".join(f"{line}   [{', '.join(dict.fromkeys(where))}]" for line, where in problems.items())
     print(report, probed)
     assert probed["list"] >= 2 and probed["search"] >= 2, probed  # both families read in both languages
+    assert not problems, report
+
+
+def _public_pages(engine, demo_ward) -> dict[str, str]:
+    """The public pages to read, by name: path (a QR code, a report with a history, a survey record)."""
+    with engine.connect() as c:
+        token = c.execute(sa.text(
+            "SELECT q.token FROM qr_code q JOIN establishment e ON e.id = q.establishment_id "
+            "WHERE q.revoked_at IS NULL AND e.ward_id = :w AND e.operating_status = 'active' ORDER BY q.id LIMIT 1"),
+            {"w": demo_ward["id"]}).scalar_one()
+        report = c.execute(sa.text(
+            "SELECT r.public_id FROM field_report r JOIN field_report_update u ON u.report_id = r.id "
+            "WHERE r.ward_id = :w GROUP BY r.public_id ORDER BY count(*) DESC, r.public_id LIMIT 1"),
+            {"w": demo_ward["id"]}).scalar_one()
+        code = c.execute(sa.text(
+            "SELECT code FROM establishment WHERE ward_id = :w AND operating_status = 'active' "
+            "ORDER BY (location_quality = 'exact'), id LIMIT 1"), {"w": demo_ward["id"]}).scalar_one()
+    return {"qr": f"/q/{token}", "report form": links.report_form(), "tracking": links.report_track(report),
+            "survey list": "/field/survey", "survey record": f"/field/survey/{quote(code)}",
+            "survey new": "/field/survey/new"}
+
+
+def test_every_public_page_speaks_one_language(apps, data, browser, engine, demo_ward, site):
+    """The QR page, the report form and its tracking page, and the field app (sign-in, today, a stop, survey)."""
+    public, _ = apps
+    pages = _public_pages(engine, demo_ward)
+    problems: dict[str, list[str]] = {}
+    for lang in LANGS:
+        page = _new_page(browser, is_mobile=True, has_touch=True)
+        read: list[tuple[str, str]] = []
+
+        def visit(name: str, path: str) -> None:
+            page.goto(f"{public}{path}{'&' if '?' in path else '?'}{links.LANG_PARAM}={lang}")
+            page.wait_for_load_state("networkidle")
+            page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            read.append((name, page_text(page)))
+
+        for name in ("qr", "report form", "tracking"):
+            visit(name, pages[name])
+        visit("field sign-in", "/field/signin")
+        _sign_in(page, public, site["inspector"].username, site["password"], "/field/today")
+        page.wait_for_url("**/field/today")
+        visit("field today", "/field/today")
+        visit("field stop", "/field/stop/1")
+        page.context.clear_cookies()
+        _sign_in(page, public, SURVEYOR, PASSWORD, "/field/survey")
+        page.wait_for_url("**/field/survey**")
+        for name in ("survey list", "survey record", "survey new"):
+            visit(name, pages[name])
+        page.context.close()
+        for name, text in read:
+            for line in foreign_words(text, lang, data[lang]):
+                problems.setdefault(f"{lang}: {line}", []).append(name)
+    report = "\n".join(f"{line}   [{', '.join(dict.fromkeys(where))}]" for line, where in problems.items())
+    print(report)
     assert not problems, report

@@ -7,7 +7,8 @@ picker's "Choose date", the help icons' "Help for …", a missing value's "None"
 describe themselves to screen readers in English. Each family is fixed here, in one place:
 
 - what Streamlit lets an app set is set by the helpers below: :func:`dataframe` and :func:`table`
-  (a missing value is "—", not "None"), :func:`chart` (Vega-Lite with the language's month and day
+  (a missing value is "—", not "None"; an empty table is a sentence, not the grid's "empty"),
+  :func:`chart` (Vega-Lite with the language's month and day
   names, axis and tooltip titles, and no English self-description);
 - what it does not let an app set (its widgets' built-in text, accessible names and tooltips) is
   replaced in the browser by :func:`speak`, which the router calls on every run: a small script
@@ -87,6 +88,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "ui.st.empty": ("(trống)", "empty"),
     "ui.st.running": ("Đang chạy…", "Running..."),
     "ui.st.stop": ("Dừng", "Stop"),
+    "ui.table.empty": ("Chưa có dòng nào.", "No rows yet."),
     "ui.chart.value": ("Giá trị", "Value"),
     "ui.chart.series": ("Chỉ tiêu", "Series"),
 }
@@ -230,7 +232,15 @@ def dataframe(data: Any, *, where: Any = None, **kwargs: Any) -> Any:
     """``st.dataframe`` (in the container ``where``, default the page) with missing values shown as
     :data:`MISSING`, not Streamlit's "None"."""
     kwargs.setdefault("placeholder", MISSING)
+    if "on_select" not in kwargs and len(data) == 0:  # an empty grid says "empty", drawn where no script reaches
+        (where or st).caption(i18n.t("ui.table.empty", lang_of_page()))
+        return None
     return (where or st).dataframe(data, **kwargs)
+
+
+def lang_of_page() -> str:
+    """The language the router put the page in (the sidebar's switch, ``st.session_state["lang"]``)."""
+    return i18n.lang_or_default(st.session_state.get("lang"))
 
 
 def table(data: pd.DataFrame | list[dict[str, Any]]) -> None:
