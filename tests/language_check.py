@@ -145,6 +145,9 @@ DATA_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("field_report", "description", None), ("field_report", "public_description", None),
     ("field_report", "reporter_name", None), ("field_report", "reporter_contact", None),
     ("field_report", "address", None), ("field_report", "public_id", None),
+    # what an officer wrote in a report's history (the app writes no sentence there: it shows the status and
+    # a duplicate's original in the reader's language)
+    ("field_report_update", "note", None),
     ("app_user", "full_name", None), ("app_user", "username", None), ("api_key", "name", None),
     ("qr_code", "short_code", None), ("qr_code", "token", None),
 )
@@ -152,7 +155,9 @@ DATA_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
 
 def data_values(conn: sa.Connection, lang: str) -> DataValues:
     """The stored values of :data:`DATA_COLUMNS` for a page in ``lang``, plus :data:`PROPER_NAMES`."""
-    values: list[str] = list(PROPER_NAMES)
+    from geomap.inspections import violations
+
+    values: list[str] = list(PROPER_NAMES) + [v.code for v in violations.CODES]  # codes such as "TTĐT-01"
     for table, column, only in DATA_COLUMNS:
         if only not in (None, lang):
             continue

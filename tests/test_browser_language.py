@@ -44,6 +44,23 @@ def site(engine, demo_ward) -> Iterator[dict]:
 
 
 @pytest.fixture(scope="module")
+def qr_token(engine, demo_ward) -> Iterator[str]:
+    """One sticker of an active establishment in the demo ward (removed afterwards, with its scans)."""
+    from qr import issue
+
+    with engine.begin() as c:
+        est = c.execute(sa.text(
+            "SELECT e.id FROM establishment e WHERE e.ward_id = :w AND e.operating_status = 'active' AND NOT EXISTS "
+            "(SELECT 1 FROM qr_code q WHERE q.establishment_id = e.id AND q.revoked_at IS NULL) ORDER BY e.id LIMIT 1"),
+            {"w": demo_ward["id"]}).scalar_one()
+        rec = issue.issue(c, establishment_id=est)
+    yield rec.token
+    with engine.begin() as c:
+        c.execute(sa.text("DELETE FROM qr_scan_day WHERE code IN (:t, :s)"), {"t": rec.token, "s": rec.short_code})
+        c.execute(sa.text("DELETE FROM qr_code WHERE id = :i"), {"i": rec.id})
+
+
+@pytest.fixture(scope="module")
 def apps(database_url, engine, demo_ward, site) -> Iterator[tuple[str, str]]:
     with engine.begin() as c:
         auth.create_user(c, ADMIN, "Quản Trị Ngôn Ngữ", "admin", PASSWORD)
@@ -173,13 +190,9 @@ def test_every_staff_page_speaks_one_language(apps, data, browser):
     assert not problems, report
 
 
-def _public_pages(engine, demo_ward) -> dict[str, str]:
+def _public_pages(engine, demo_ward, qr_token: str) -> dict[str, str]:
     """The public pages to read, by name: path (a QR code, a report with a history, a survey record)."""
     with engine.connect() as c:
-        token = c.execute(sa.text(
-            "SELECT q.token FROM qr_code q JOIN establishment e ON e.id = q.establishment_id "
-            "WHERE q.revoked_at IS NULL AND e.ward_id = :w AND e.operating_status = 'active' ORDER BY q.id LIMIT 1"),
-            {"w": demo_ward["id"]}).scalar_one()
         report = c.execute(sa.text(
             "SELECT r.public_id FROM field_report r JOIN field_report_update u ON u.report_id = r.id "
             "WHERE r.ward_id = :w GROUP BY r.public_id ORDER BY count(*) DESC, r.public_id LIMIT 1"),
@@ -187,40 +200,40 @@ def _public_pages(engine, demo_ward) -> dict[str, str]:
         code = c.execute(sa.text(
             "SELECT code FROM establishment WHERE ward_id = :w AND operating_status = 'active' "
             "ORDER BY (location_quality = 'exact'), id LIMIT 1"), {"w": demo_ward["id"]}).scalar_one()
-    return {"qr": f"/q/{token}", "report form": links.report_form(), "tracking": links.report_track(report),
+    return {"qr": f"{links.QR_PATH}{qr_token}",
+            "report form": links.report_form(), "tracking": links.report_track(report),
             "survey list": "/field/survey", "survey record": f"/field/survey/{quote(code)}",
             "survey new": "/field/survey/new"}
 
 
-def test_every_public_page_speaks_one_language(apps, data, browser, engine, demo_ward, site):
+def _read(page, url: str, lang: str) -> str:
+    """The text of a server-rendered page in ``lang`` (its ``?lang=``), folds opened."""
+    page.goto(f"{url}{'&' if '?' in url else '?'}{links.LANG_PARAM}={lang}")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    return page_text(page)
+
+
+def test_every_public_page_speaks_one_language(apps, data, browser, engine, demo_ward, site, qr_token):
     """The QR page, the report form and its tracking page, and the field app (sign-in, today, a stop, survey)."""
     public, _ = apps
-    pages = _public_pages(engine, demo_ward)
+    pages = _public_pages(engine, demo_ward, qr_token)
     problems: dict[str, list[str]] = {}
     for lang in LANGS:
         page = _new_page(browser, is_mobile=True, has_touch=True)
-        read: list[tuple[str, str]] = []
-
-        def visit(name: str, path: str) -> None:
-            page.goto(f"{public}{path}{'&' if '?' in path else '?'}{links.LANG_PARAM}={lang}")
-            page.wait_for_load_state("networkidle")
-            page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
-            read.append((name, page_text(page)))
-
-        for name in ("qr", "report form", "tracking"):
-            visit(name, pages[name])
-        visit("field sign-in", "/field/signin")
+        read = {name: _read(page, public + pages[name], lang) for name in ("qr", "report form", "tracking")}
+        read["field sign-in"] = _read(page, f"{public}/field/signin", lang)
         _sign_in(page, public, site["inspector"].username, site["password"], "/field/today")
         page.wait_for_url("**/field/today")
-        visit("field today", "/field/today")
-        visit("field stop", "/field/stop/1")
+        read["field today"] = _read(page, f"{public}/field/today", lang)
+        read["field stop"] = _read(page, f"{public}/field/stop/1", lang)
         page.context.clear_cookies()
         _sign_in(page, public, SURVEYOR, PASSWORD, "/field/survey")
         page.wait_for_url("**/field/survey**")
-        for name in ("survey list", "survey record", "survey new"):
-            visit(name, pages[name])
+        read |= {name: _read(page, public + pages[name], lang) for name in ("survey list", "survey record",
+                                                                            "survey new")}
         page.context.close()
-        for name, text in read:
+        for name, text in read.items():
             for line in foreign_words(text, lang, data[lang]):
                 problems.setdefault(f"{lang}: {line}", []).append(name)
     report = "\n".join(f"{line}   [{', '.join(dict.fromkeys(where))}]" for line, where in problems.items())
