@@ -289,7 +289,8 @@ def chart(frame: pd.DataFrame, lang: str, *, kind: str = "line", x_title: str = 
         "mark": {"type": kind, "tooltip": True} | ({"point": True} if kind == "line" else {}),
         "encoding": {
             "x": x_enc, "y": y_enc,
-            "color": {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "bottom"}},
+            "color": {"field": "series", "type": "nominal", "title": None,
+                      "legend": {"orient": "bottom", "columns": 2, "labelLimit": 420}},
             "tooltip": [{"field": x, "type": x_enc["type"], "title": x_title or None,
                          **({"format": "%d/%m/%Y"} if temporal else {})},
                         {"field": "series", "type": "nominal", "title": series_title},
