@@ -140,8 +140,10 @@ def _walk_staff_page(page, probed: dict[str, int]) -> str:
             page.wait_for_timeout(150)
             texts.append(page_text(page))
     for box in main.locator('[data-testid="stMultiSelect"] input').all():
+        if not box.is_visible() or box.evaluate("e => !!e.closest('[inert]') || e.disabled"):
+            continue  # in a closed fold, or a form that is not active yet
         try:
-            box.click(timeout=2000)  # a widget of a form that is not active yet is inert: try the next
+            box.click(timeout=2000)
         except PlaywrightError:
             continue
         page.locator('[role="listbox"], [role="option"]').first.wait_for(timeout=5000)
