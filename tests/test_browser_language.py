@@ -185,6 +185,18 @@ def test_every_staff_page_speaks_one_language(apps, data, browser):
             for line in foreign_words(_walk_staff_page(page, probed), lang, data[lang]):
                 problems.setdefault(f"{lang}: {line}", []).append(p.key)
             timings.append((lang, p.key, round(time.monotonic() - started, 1)))
+    # switching in the sidebar, in the same session: Streamlit's words said in Vietnamese go back to English
+    page.goto(f"{staff}/{pages[-1].key}?{links.LANG_PARAM}=vi")
+    page.locator('[data-testid="stSidebarNav"]').wait_for()
+    _settle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(pages[0].title("en"), exact=True).wait_for()
+    _settle(page)
+    forget_canvas_text(page)  # what canvases drew while the old page faded out; a new size redraws them now
+    page.set_viewport_size({"width": 1360, "height": 1000})
+    page.wait_for_timeout(500)
+    for line in foreign_words(_walk_staff_page(page, probed), "en", data["en"]):
+        problems.setdefault(f"en after switching: {line}", []).append(pages[-1].key)
     print(timings)
     report = "\n".join(f"{line}   [{', '.join(dict.fromkeys(where))}]" for line, where in problems.items())
     print(report, probed)

@@ -191,12 +191,15 @@ _SCRIPT = """<script>
     for (let n = walker.nextNode(); n; n = walker.nextNode()) fixText(n);
   };
   const doc = document;
+  // the observer outlives this script (it is made once per page); each run hands it this run's words
+  window.__geomapFix = {fixText, fixAttrs, fix};
   if (!window.__geomapObserver) {
     window.__geomapObserver = new MutationObserver((records) => {
+      const F = window.__geomapFix;
       for (const r of records) {
-        if (r.type === 'characterData') fixText(r.target);
-        else if (r.type === 'attributes') fixAttrs(r.target);
-        else r.addedNodes.forEach(fix);
+        if (r.type === 'characterData') F.fixText(r.target);
+        else if (r.type === 'attributes') F.fixAttrs(r.target);
+        else r.addedNodes.forEach(F.fix);
       }
     });
     window.__geomapObserver.observe(doc.body, {subtree: true, childList: true, characterData: true,
