@@ -288,6 +288,7 @@ CATALOGS: dict[str, str] = {
     "route.": "geomap.inspections.route_files",
     "session.": "geomap.web.session",
     "survey.": "geomap.web.routes.field_survey",
+    "ui.": "geomap.ui.widgets",
     "survey.review.": "geomap.ui.pages.quality",
     "routing.": "geomap.inspections.routing",
     "travel.": "geomap.inspections.travel",

@@ -21,6 +21,8 @@ from geomap import config
 
 #: the ward a link is about (its slug); the router selects it in the sidebar
 WARD_PARAM = "ward"
+#: the language a link opens the staff app in ("vi" or "en"; the public service reads the same ``?lang=``)
+LANG_PARAM = "lang"
 
 #: the staff-app page where records are kept, and the query parameter naming the establishment it opens
 RECORDS_PAGE = "records"

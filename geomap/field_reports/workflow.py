@@ -151,8 +151,9 @@ def mark_duplicate(
             raise ReportError("Phản ánh gốc thuộc phường khác.", "The original report is in another ward.",
                               "duplicate_of")
         data.set_duplicate(conn, report_id, root["id"])
-        _history(conn, report_id, user, before["status"], "duplicate",
-                 f"Trùng với phản ánh {root['public_id']}" + (f" — {note}" if note else ""))
+        # the page shows "duplicate of <report>" in its reader's language (track.html); the history keeps
+        # only what the officer wrote, never a sentence of one language
+        _history(conn, report_id, user, before["status"], "duplicate", note)
         audit.record(conn, action="duplicate", entity_type="field_report", entity_id=report_id, user=user,
                      before={"status": before["status"], "duplicate_of_id": before["duplicate_of_id"]},
                      after={"status": "duplicate", "duplicate_of_id": root["id"]}, note=note)

@@ -163,12 +163,16 @@ class _Assets(JSCSSMixin, MacroElement):
 
     It also tells Leaflet where its marker images are: Leaflet guesses that from leaflet.css, which
     streamlit-folium may not have applied yet when the first marker is made, and the guess then
-    misses the ``images/`` folder (a broken marker icon).
+    misses the ``images/`` folder (a broken marker icon). And it makes Leaflet's credit a plain link:
+    Leaflet's own has an English tooltip ("A JavaScript library for interactive maps") on every map.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         L.Icon.Default.imagePath = {{ this.image_path_json }};
+        if ({{ this._parent.get_name() }}.attributionControl) {
+            {{ this._parent.get_name() }}.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+        }
         {% endmacro %}
     """)
 

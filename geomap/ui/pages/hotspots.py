@@ -25,7 +25,7 @@ from geomap.field_reports import hotspot_store, hotspots, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.map import view as mapview
 from geomap.models import REPORT_CATEGORIES
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
@@ -226,7 +226,7 @@ def render(ctx: Context) -> None:
         i18n.t("hot.on_map", lang): [links.map_at(lat, lon, ctx.ward_slug)
                                      for lat, lon in zip(ranked["lat"], ranked["lon"], strict=True)],
     })
-    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+    picked = widgets.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                           selection_mode="single-row", key="hot.table",
                           column_config={i18n.t("hot.link", lang): st.column_config.LinkColumn(
                               display_text=i18n.t("hot.link", lang)),
@@ -240,7 +240,7 @@ def render(ctx: Context) -> None:
     st.markdown(f"**{i18n.t('hot.reports_of', lang).format(rank=int(row['rank']))}**")
     rows = reads.reports_in_cells(resources.engine(), ctx.ward_id, list(row["cells"]), since=since, until=until,
                                   categories=list(cats) or None)
-    st.dataframe(pd.DataFrame({
+    widgets.dataframe(pd.DataFrame({
         "": [r["public_id"] for r in rows],
         i18n.t("hot.categories", lang).split(" (")[0]: [i18n.code_label("report_category", r["category"], lang)
                                                          for r in rows],

@@ -23,7 +23,7 @@ from geomap import auth, field_reports, i18n, links, profiles
 from geomap.field_reports import hotspot_links, intake, photos, reads, retention, workflow, worklist
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import Page
@@ -247,7 +247,7 @@ def _work_list(ctx: Context) -> None:
     # the table's key names the rows it shows: when the list changes (a report left it after an action) the
     # row selection starts afresh instead of pointing, by row number, at another report
     table_key = "rep.table." + hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:12]
-    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+    picked = widgets.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                           selection_mode="single-row", key=table_key) if rows else None
     sel = picked.selection.rows if picked and picked.selection else []
     if sel:
@@ -301,7 +301,7 @@ def _detail(ctx: Context, report_id: int) -> None:
         if found:
             st.image(found[0], width=320)
     with st.expander(i18n.t("rep.history", lang), expanded=False):
-        st.dataframe(pd.DataFrame([{
+        widgets.dataframe(pd.DataFrame([{
             "": _fmt(h["at"]), i18n.t("rep.status", lang): i18n.code_label("report_status", h["status_to"], lang),
             i18n.t("rep.note", lang): (h["note"] or "")
             + ("" if h["is_public"] else f" ({i18n.t('rep.internal', lang)})"),
@@ -405,7 +405,7 @@ def _duplicates(engine: Any, report_id: int, lang: str) -> list[dict[str, Any]]:
     if not dups:
         st.caption(i18n.t("rep.no_dups", lang))
         return dups
-    st.dataframe(pd.DataFrame({
+    widgets.dataframe(pd.DataFrame({
         i18n.t("rep.code", lang): [d["public_id"] for d in dups],
         "m": [round(d["distance_m"]) for d in dups],
         i18n.t("rep.status", lang): [i18n.code_label("report_status", d["status"], lang) for d in dups],
