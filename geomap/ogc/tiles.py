@@ -139,10 +139,14 @@ def tilesets(root: str, chosen: Sequence[Layer], profile: Profile, collection: s
             "links": [api.link(one["links"][0]["href"].rsplit("/", 1)[0], "self", "application/json")]}
 
 
-def _change_key(engine: Engine, chosen: Sequence[Layer], caches: OGCCaches) -> int | None:
+def _change_key(engine: Engine, chosen: Sequence[Layer], caches: OGCCaches, load: bool = True) -> int | None:
     """The chosen layers' change count (read at most every ``CHANGE_POLL_S``), or None when a source table
-    is not watched (do not cache)."""
+    is not watched (do not cache); with ``load=False`` only what memory holds (None when it would need a
+    query)."""
     names = tuple(layer.name for layer in chosen)
+    if not load:
+        known = caches.sources.get((engine.url, names))
+        return None if known is None or not known[1] else caches.changes.get((engine.url, known[0]))
     found, watched = caches.sources.get_or_load((engine.url, names), lambda: _tables(engine, chosen, caches))
     if not watched:
         return None
@@ -162,18 +166,21 @@ def _tables(engine: Engine, chosen: Sequence[Layer], caches: OGCCaches) -> tuple
 
 
 def _key(engine: Engine, chosen: Sequence[Layer], profile: Profile, z: int, y: int, x: int,
-         caches: OGCCaches) -> tuple | None:
-    """The tile's cache key, or None when it is not cached (a source table is not watched)."""
-    changes = _change_key(engine, chosen, caches)  # before the tile: a tile is never older than its key
+         caches: OGCCaches, load: bool = True) -> tuple | None:
+    """The tile's cache key, or None when it is not cached (a source table is not watched; with
+    ``load=False``, also when finding the change count would need a query)."""
+    changes = _change_key(engine, chosen, caches, load)  # before the tile: a tile is never older than its key
     if changes is None:
         return None
     return (engine.url, profile, tuple(layer.name for layer in chosen), z, x, y, changes, status.today())
 
 
 def cached(engine: Engine, chosen: Sequence[Layer], profile: Profile, z: int, y: int, x: int,
-           caches: OGCCaches) -> tuple[bytes, str] | None:
-    """The tile ``z/y/x`` and its ETag from the cache, or None when it must be made (:func:`tile`)."""
-    key = _key(engine, chosen, profile, z, y, x, caches)
+           caches: OGCCaches, load: bool = True) -> tuple[bytes, str] | None:
+    """The tile ``z/y/x`` and its ETag from the cache, or None when it must be made (:func:`tile`); with
+    ``load=False`` from memory alone, never a query (an event loop's caller: a change count older than
+    ``CHANGE_POLL_S`` is then None, and the route, in a thread, reads it again)."""
+    key = _key(engine, chosen, profile, z, y, x, caches, load)
     return None if key is None else caches.tiles.get(key)
 
 

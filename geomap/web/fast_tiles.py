@@ -14,8 +14,10 @@ a plain ASGI middleware, outermost, answers exactly one kind of request itself:
 with the same headers and bodies as the route (``ETag``, ``Cache-Control``, ``Vary``; 304 on a matching
 ``If-None-Match``). Everything else, a miss included, goes down the app's ordinary stack unchanged: the
 edge guard, the route (which makes the tile and keeps it) and the error and outage handlers. The fast
-path never answers an error: when the change count cannot be read it steps aside and the route answers
-(503 while the database is down).
+path never answers an error and never queries the database (it runs on the event loop, where a query
+would stall every request of the worker): it answers only when the layers' change count is in memory,
+read less than ``CHANGE_POLL_S`` ago; otherwise the route, in a thread, reads it again (about one request
+a second per set of tables) and answers (503 while the database is down).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class CachedTiles:
             return None
         try:
             engine = deps.app_read_engine(self.api_app)  # where the route would read it: the replica when usable
-            hit = tiles.cached(engine, chosen, "public", z, y, x, self.api_app.state.ogc)
+            hit = tiles.cached(engine, chosen, "public", z, y, x, self.api_app.state.ogc, load=False)
         except Exception:  # noqa: BLE001 (the database cannot be asked: the route answers, 503 included)
             return None
         if hit is None:
