@@ -54,7 +54,54 @@ def load_frames(bind: db.Bind, ward_id: int) -> Frames:
         since = conn.execute(sa.text(
             "SELECT min(a.at) FROM audit_log a JOIN establishment e ON e.id = a.entity_id "
             "WHERE a.entity_type = 'establishment' AND e.ward_id = :w"), {"w": ward_id}).scalar()
+        imported = group_values(conn, ward_id)
     geoms = shapely.from_wkb([bytes(b) for b in groups["wkb"]]) if len(groups) else []
     gdf = gpd.GeoDataFrame(groups.drop(columns="wkb"), geometry=list(geoms), crs="EPSG:4326")
     return Frames(est, reports, stalls, licences, inspections, gdf, payment_history=history,
-                  stall_evidence=evidence, tracking_since=pd.Timestamp(since) if since is not None else None)
+                  stall_evidence=evidence, tracking_since=pd.Timestamp(since) if since is not None else None,
+                  group_values=imported)
+
+
+# --- group-level indicators imported per period (geomap.dashboard.group_import) --------------------
+
+
+def group_codes(conn: db.Bind, ward_id: int) -> list[dict]:
+    """The ward's residential groups: id, code, name (ordered by code)."""
+    return db.rows(conn, "SELECT id, code, name FROM residential_group WHERE ward_id = :w ORDER BY code",
+                   {"w": ward_id})
+
+
+def count_group_values(conn: db.Bind, ward_id: int, period: str) -> int:
+    return int(db.scalar(conn, "SELECT count(*) FROM group_indicator_value WHERE ward_id = :w AND period = :p",
+                         {"w": ward_id, "p": period}) or 0)
+
+
+def group_values_of_period(conn: db.Bind, ward_id: int, period: str) -> list[dict]:
+    """The values of ``period`` on file (for the audit entry of a replacement)."""
+    return db.rows(conn, "SELECT v.residential_group_id AS group_id, g.code, v.indicator, v.numerator, v.denominator, "
+                   "v.value, v.source_file, v.imported_at, v.imported_by_name FROM group_indicator_value v "
+                   "JOIN residential_group g ON g.id = v.residential_group_id "
+                   "WHERE v.ward_id = :w AND v.period = :p ORDER BY g.code, v.indicator", {"w": ward_id, "p": period})
+
+
+def replace_group_values(conn, ward_id: int, period, values, source_file: str, user) -> None:
+    """Delete ``period``'s values of the ward and insert ``values`` ((group id, indicator, num, den, share))."""
+    conn.execute(sa.text("DELETE FROM group_indicator_value WHERE ward_id = :w AND period = :p"),
+                 {"w": ward_id, "p": str(period)})
+    if not values:
+        return
+    conn.execute(sa.text(
+        "INSERT INTO group_indicator_value (ward_id, residential_group_id, period, period_start, period_end, "
+        "indicator, numerator, denominator, value, source_file, imported_by, imported_by_name) "
+        "VALUES (:w, :g, :p, :s, :e, :k, :n, :d, :v, :f, :u, :un)"),
+        [{"w": ward_id, "g": g, "p": str(period), "s": period.start, "e": period.end, "k": k, "n": n, "d": d,
+          "v": v, "f": source_file, "u": user.id if user is not None else None,
+          "un": user.username if user is not None else "system"} for g, k, n, d, v in values])
+
+
+def group_values(conn: db.Bind, ward_id: int) -> pd.DataFrame:
+    """Every imported value of the ward (a few thousand rows: 312 groups x 4 indicators x periods)."""
+    res = conn.execute(sa.text(
+        "SELECT residential_group_id, indicator, period, period_start, period_end, numerator, denominator, value "
+        "FROM group_indicator_value WHERE ward_id = :w"), {"w": ward_id})
+    return pd.DataFrame(res.fetchall(), columns=list(res.keys()))

@@ -125,6 +125,8 @@ class Frames:
     stall_evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: when the audit log starts for this ward (the digital-payment trend cannot start earlier)
     tracking_since: pd.Timestamp | None = None
+    #: the group-level values the ward imported per period (:mod:`geomap.dashboard.group_indicators`)
+    group_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: what the indicators derive from the frames once (group codes, flags), reused across periods
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -464,6 +466,8 @@ class Dashboard:
     period: periods.Period | None = None
     #: :func:`indicator_trend`: every indicator over the periods up to this one
     trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the imported group-level indicators' ward figures (:func:`geomap.dashboard.group_indicators.compute`)
+    imported: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None = None,
@@ -477,10 +481,16 @@ def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None =
     period = period or periods.containing(today, "quarter")
     as_of = min(period.end, today)
     parts = indicator_parts(frames, as_of, period.start)
-    return Dashboard(as_of, summary(parts, profile, as_of.year, lang), by_group(parts, frames.groups),
+    from geomap.dashboard import group_indicators  # it builds on Indicator, defined here
+
+    imported, imported_by_group = group_indicators.compute(frames.group_values, frames.groups, period.start,
+                                                           period.end, profile, as_of.year, lang)
+    return Dashboard(as_of, summary(parts, profile, as_of.year, lang),
+                     by_group(parts, frames.groups).join(imported_by_group),
                      monthly_activity(frames, as_of, months), digital_payment_trend(frames, as_of, months),
                      frames.groups, frames.tracking_since, period,
-                     indicator_trend(frames, period, today, trend_periods) if trend_periods else pd.DataFrame())
+                     indicator_trend(frames, period, today, trend_periods) if trend_periods else pd.DataFrame(),
+                     imported)
 
 
 #: labels of :func:`monthly_activity`'s columns (the page's trend chart and the Excel report)
