@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from geomap import i18n, status
+from geomap.dashboard.group_indicators import GROUP_INDICATORS
 from geomap.dashboard.indicators import ACTIVITY_LABELS, BY_KEY, INDICATORS, Frames, compute
 from geomap.dashboard.periods import parse
 from geomap.errors import GeomapError
@@ -42,6 +43,9 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
         "Licence, food-safety and digital-platform figures are derived from the records held on the generation "
         "date, evaluated at the period end; stall QR/POS, digital inspections and reports count what was "
         "recorded within the period. The digital-payment trend starts when change tracking started."),
+    "dashboard.report.imported": ("Chỉ tiêu tổ dân phố (phường nhập theo kỳ)",
+                                  "Residential-group indicators (imported by the ward per period)"),
+    "dashboard.report.not_imported": ("chưa nhập số liệu kỳ này", "no figures imported for this period"),
     "dashboard.report.trend_starts": ("Theo dõi thanh toán số bắt đầu từ", "Digital-payment tracking starts"),
     "dashboard.report.no_tracking": ("Chưa có lịch sử thay đổi: xu hướng thanh toán số bắt đầu khi bắt đầu theo dõi.",
                            "No change history yet: the digital-payment trend starts when tracking starts."),
@@ -98,6 +102,18 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
         fmt = "0.0%" if ind.kind == "share" else "0"
         ws.cell(row=ws.max_row, column=4).number_format = fmt
         ws.cell(row=ws.max_row, column=5).number_format = "0%"
+    if not board.imported.empty:  # the group-level indicators the ward imported (latest assessment in the period)
+        ws.append([t("dashboard.report.imported")])
+        ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+        for ind in GROUP_INDICATORS:
+            row = board.imported.loc[ind.key]
+            met = ("" if row["met"] is None
+                   else t("dashboard.report.met_yes" if row["met"] else "dashboard.report.met_no"))
+            source = ", ".join(row["periods"]) or t("dashboard.report.not_imported")
+            ws.append([ind.label(lang), row["num"], row["den"], row["value"], row["target"], met,
+                       f"{ind.description_en if lang == 'en' else ind.description_vi} ({source})"])
+            ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
+            ws.cell(row=ws.max_row, column=5).number_format = "0%"
     ws.append([])
     ws.append([t("dashboard.report.note")])
     ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True)
@@ -108,13 +124,14 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
         ws.column_dimensions[letter].width = width
 
     gs = wb.create_sheet(t("dashboard.report.groups_sheet"))
-    gs.append([t("dashboard.report.group"), *(i.label(lang) for i in INDICATORS)])
+    shown = [*INDICATORS, *(i for i in GROUP_INDICATORS if i.key in board.by_group)]
+    gs.append([t("dashboard.report.group"), *(i.label(lang) for i in shown)])
     for c in gs[1]:
         c.font, c.fill = head_font, head_fill
         c.alignment = Alignment(wrap_text=True)
     for _, row in board.by_group.iterrows():
-        gs.append([row["name"], *(None if pd.isna(row[i.key]) else float(row[i.key]) for i in INDICATORS)])
-        for j, ind in enumerate(INDICATORS, start=2):
+        gs.append([row["name"], *(None if pd.isna(row[i.key]) else float(row[i.key]) for i in shown)])
+        for j, ind in enumerate(shown, start=2):
             gs.cell(row=gs.max_row, column=j).number_format = "0.0%" if ind.kind == "share" else "0"
     gs.column_dimensions["A"].width = 28
     gs.freeze_panes = "B2"

@@ -132,7 +132,7 @@ def check(table: RawTable, groups: dict[str, tuple[int, str, str]], period: peri
 def _fraction_columns(rows: list[RowCheck], marked: set[tuple[int, str]]) -> set[str]:
     """Share columns whose every value (without a "%") lies in [0, 1] and one is above 0: written 0–1."""
     out = set()
-    for num, den, share in COLUMNS.values():
+    for *_counts, share in COLUMNS.values():
         given = [rc.values[share] for rc in rows if rc.values.get(share) is not None
                  and (rc.index, share) not in marked]
         if given and all(0 <= v <= 1 for v in given) and any(v > 0 for v in given):

@@ -48,7 +48,8 @@ GROUP_INDICATORS: tuple[Indicator, ...] = (
                              "group's adults (imported per period)."),
     Indicator("digital_family", "Hộ đạt Gia đình số", "Households meeting “Digital family”",
               target_key="digital_family",
-              description_vi="Hộ đạt bộ tiêu chí “Gia đình số” trên tổng số hộ của tổ (đánh giá theo quý, nhập theo kỳ).",
+              description_vi="Hộ đạt bộ tiêu chí “Gia đình số” trên tổng số hộ của tổ (đánh giá theo quý, nhập "
+                             "theo kỳ).",
               description_en="Households meeting the “Digital family” criteria over the group's households "
                              "(assessed quarterly, imported per period)."),
     Indicator("digital_group", "Tổ dân phố đạt “Tổ dân phố số”", "Groups meeting “Digital residential group”",

@@ -11,6 +11,8 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
   ``GEOMAP_QR_CACHE_SECONDS``, the status memo, the source's columns, the lookup engine).
 - ``app.state.ogc``: the OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts,
   table columns, each with its TTL).
+- ``app.state.indicators``: the indicator API's frames per ward (:class:`geomap.dashboard.api.IndicatorCache`,
+  60 s).
 - ``app.state.limits``: the rate limiters (:class:`geomap.web.ratelimit.RateLimits`: ``qr``,
   ``report``, ``open311``; token buckets, at most 100,000 clients each, ``clear()`` empties them).
 
@@ -38,6 +40,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from geomap.dashboard.api import IndicatorCache
 from geomap.ogc.cache import OGCCaches
 from geomap.web import guard, openapi, outage, session
 from geomap.web.ratelimit import RateLimits
@@ -51,6 +54,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.ogc = OGCCaches()
     app.state.qr = LookupState.from_env()
     app.state.limits = RateLimits.from_env()
+    app.state.indicators = IndicatorCache()
     refusals = guard.Refusals()
     routes = Path(__file__).parent / "routes"
     for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):
