@@ -99,7 +99,7 @@ def _indicator(ind: Any, row: pd.Series, source: str, year: int) -> dict[str, An
            "numerator": _number(row["num"]), "denominator": _number(row["den"]),
            "value": None if row["value"] is None or pd.isna(row["value"]) else round(float(row["value"]), 6),
            "target": None if row["target"] is None or pd.isna(row["target"]) else float(row["target"]),
-           "target_year": year, "met": row["met"]}
+           "target_year": year, "met": None if row["met"] is None or pd.isna(row["met"]) else bool(row["met"])}
     if source == "imported":
         out["groups_reported"] = int(row["groups_reported"])
         out["assessments"] = list(row["periods"])
