@@ -24,7 +24,8 @@ from geomap.dashboard import group_import
 from geomap.dashboard.group_import import GroupImportRejected
 
 TODAY = dt.date(2026, 11, 22)
-HEAD = {"code": "Mã tổ", "pop": "Số nhân khẩu", "vneid": "Số người đã kích hoạt VNeID", "adults": "Số người trưởng thành",
+HEAD = {"code": "Mã tổ", "pop": "Số nhân khẩu", "vneid": "Số người đã kích hoạt VNeID",
+        "adults": "Số người trưởng thành",
         "skills": "Số người đạt phổ cập kỹ năng số", "skills_pct": "Tỷ lệ phổ cập kỹ năng số (%)", "hh": "Số hộ",
         "fam": "Số hộ đạt Gia đình số", "fam_pct": "Tỷ lệ hộ đạt Gia đình số (%)", "tdp": "Đạt Tổ dân phố số",
         "period": "Kỳ đánh giá", "name": "Tên tổ"}
@@ -41,8 +42,9 @@ def ward(conn):
 
 def _stored(conn, ward_id: int) -> dict[tuple[str, str, str], tuple]:
     return {(r.code, r.period, r.indicator): (r.numerator, r.denominator, round(r.value, 4)) for r in conn.execute(
-        sa.text("SELECT g.code, v.period, v.indicator, v.numerator, v.denominator, v.value FROM group_indicator_value v "
-                "JOIN residential_group g ON g.id = v.residential_group_id WHERE v.ward_id = :w"), {"w": ward_id})}
+        sa.text("SELECT g.code, v.period, v.indicator, v.numerator, v.denominator, v.value "
+                "FROM group_indicator_value v JOIN residential_group g ON g.id = v.residential_group_id "
+                "WHERE v.ward_id = :w"), {"w": ward_id})}
 
 
 def _import(conn, ward, rows, period="2026-Q3", **kw):
@@ -57,7 +59,8 @@ def test_counts_and_shares_are_stored_and_shown_per_group_and_for_the_ward(conn,
                      user=officer)
     assert counts["values"] == 8 and counts["groups"] == 2
     assert _stored(conn, ward.id) == {
-        ("T01", "2026-Q3", "vneid_activation"): (700, 1000, 0.7), ("T02", "2026-Q3", "vneid_activation"): (450, 500, 0.9),
+        ("T01", "2026-Q3", "vneid_activation"): (700, 1000, 0.7),
+        ("T02", "2026-Q3", "vneid_activation"): (450, 500, 0.9),
         ("T01", "2026-Q3", "digital_skills"): (400, 800, 0.5), ("T02", "2026-Q3", "digital_skills"): (None, None, 0.6),
         ("T01", "2026-Q3", "digital_family"): (200, 300, 0.6667), ("T02", "2026-Q3", "digital_family"): (50, 100, 0.5),
         ("T01", "2026-Q3", "digital_group"): (1, 1, 1.0), ("T02", "2026-Q3", "digital_group"): (0, 1, 0.0)}
