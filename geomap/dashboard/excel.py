@@ -37,12 +37,20 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "dashboard.report.group": ("Tổ dân phố", "Residential group"),
     "dashboard.report.month": ("Tháng", "Month"),
     "dashboard.report.note": (
-        "Trạng thái giấy phép, ATTP và nền tảng số được tính theo hồ sơ hiện có tại ngày lập, đối chiếu với ngày "
-        "cuối kỳ; quầy/sạp QR/POS, kiểm tra số và phản ánh tính theo sự việc ghi nhận trong kỳ. "
-        "Xu hướng thanh toán số bắt đầu từ khi hệ thống ghi nhật ký thay đổi.",
-        "Licence, food-safety and digital-platform figures are derived from the records held on the generation "
-        "date, evaluated at the period end; stall QR/POS, digital inspections and reports count what was "
-        "recorded within the period. The digital-payment trend starts when change tracking started."),
+        "Số liệu được tính như tại ngày cuối kỳ (hoặc hôm nay nếu kỳ chưa hết): giấy phép kinh doanh, GCN và cam kết "
+        "ATTP theo ngày cấp, hết hạn, thu hồi; lần kiểm tra gần nhất và hạn tái kiểm tra theo ngày kiểm tra; tình "
+        "trạng hoạt động, thanh toán số, hóa đơn điện tử, phần mềm bán hàng và sàn thương mại điện tử theo nhật ký "
+        "thay đổi và ngày bắt đầu/ngừng hoạt động; quầy/sạp QR/POS, kiểm tra số và phản ánh theo sự việc ghi nhận "
+        "trong kỳ; chỉ tiêu tổ dân phố theo số liệu phường nhập cho kỳ. Chưa có lịch sử nên lấy theo hồ sơ hiện tại: "
+        "ngành nghề (diện ATTP) và tổ dân phố của cơ sở; thay đổi trước khi hệ thống ghi nhật ký không dựng lại được.",
+        "Figures are taken as at the period's end (or today if the period is not over): business registrations, "
+        "food-safety certificates and commitments by their issue, expiry and revocation dates; the last inspection "
+        "and follow-up by inspection date; operating status, digital payment, e-invoices, sales software and "
+        "e-commerce platforms from the change log and the opening/closing dates; stall QR/POS, digital "
+        "inspections and reports count what was recorded within the period; group indicators are the ward's "
+        "imported figures for the period. Without history, today's records are used for: an establishment's "
+        "industry (whether it is a food business) and its residential group; changes made before change "
+        "tracking started cannot be rebuilt."),
     "dashboard.report.imported": ("Chỉ tiêu tổ dân phố (phường nhập theo kỳ)",
                                   "Residential-group indicators (imported by the ward per period)"),
     "dashboard.report.not_imported": ("chưa nhập số liệu kỳ này", "no figures imported for this period"),

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from geomap import status
-from geomap.dashboard import periods
+from geomap.dashboard import as_of, periods
 from geomap.profiles import WardProfile
 
 #: group id used for records outside every residential group
@@ -120,11 +120,12 @@ class Frames:
     licences: pd.DataFrame
     inspections: pd.DataFrame
     groups: gpd.GeoDataFrame
-    payment_history: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: ``stall_id``, ``seen_on``: QR/POS payments an officer saw at a stall (stall_payment_evidence)
     stall_evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: when the audit log starts for this ward (the digital-payment trend cannot start earlier)
     tracking_since: pd.Timestamp | None = None
+    #: the audit log's changes of the fields :mod:`geomap.dashboard.as_of` rebuilds (entity_id, at, key, before, after)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the group-level values the ward imported per period (:mod:`geomap.dashboard.group_indicators`)
     group_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: what the indicators derive from the frames once (group codes, flags), reused across periods
@@ -181,43 +182,44 @@ def digital_platform_flags(est: pd.DataFrame) -> pd.Series:
             | _has_any(est["digital_payment"]))
 
 
-def _est_active(frames: Frames) -> pd.Series:
-    return _memo(frames, "est.active", lambda: _active(frames.establishments))
-
-
-def digital_platform_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    active = _est_active(frames)
-    flags = _memo(frames, "est.platform", lambda: digital_platform_flags(frames.establishments))
-    return _sum_parts(frames, "establishments", active & flags, active)
-
-
-def digital_payment_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    active = _est_active(frames)
-    has = _memo(frames, "est.payment", lambda: _has_any(frames.establishments["digital_payment"]))
-    return _sum_parts(frames, "establishments", active & has, active)
-
-
-def _status_frame(frames: Frames) -> pd.DataFrame:
-    """The establishments with their date columns parsed once (the status rules parse them on every call)."""
-    def parsed() -> pd.DataFrame:
-        est = frames.establishments.copy()
+def _est_at(frames: Frames, day: dt.date) -> pd.DataFrame:
+    """The establishments as they were at the end of ``day`` (:mod:`geomap.dashboard.as_of`), dates parsed, kept
+    per day (the status rules parse dates on every call)."""
+    def build() -> pd.DataFrame:
+        est = as_of.establishments_at(frames.establishments, frames.licences, frames.inspections, frames.changes, day)
         for col in est.columns:
             if col.endswith("_on"):
                 est[col] = pd.to_datetime(est[col], errors="coerce")
         return est
-    return _memo(frames, "est.dates", parsed)
+    return _memo(frames, f"est.at.{day}", build)
+
+
+def _est_active(frames: Frames, day: dt.date) -> pd.Series:
+    return _memo(frames, f"est.active.{day}", lambda: _active(_est_at(frames, day)))
+
+
+def digital_platform_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    active = _est_active(frames, today)
+    flags = digital_platform_flags(_est_at(frames, today))
+    return _sum_parts(frames, "establishments", active & flags, active)
+
+
+def digital_payment_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    active = _est_active(frames, today)
+    has = _has_any(_est_at(frames, today)["digital_payment"])
+    return _sum_parts(frames, "establishments", active & has, active)
 
 
 def licensed_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    active = _est_active(frames)
-    ok = status.licence_status(_status_frame(frames), today).isin(["valid", "expiring"])
+    active = _est_active(frames, today)
+    ok = status.licence_status(_est_at(frames, today), today).isin(["valid", "expiring"])
     return _sum_parts(frames, "establishments", active & ok, active)
 
 
 def food_safety_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = frames.establishments
-    food = _est_active(frames) & est["food_safety_applicable"].fillna(False).astype(bool)
-    ok = status.food_safety_status(_status_frame(frames), today).isin(["certified", "expiring", "committed"])
+    est = _est_at(frames, today)
+    food = _est_active(frames, today) & est["food_safety_applicable"].fillna(False).astype(bool)
+    ok = status.food_safety_status(est, today).isin(["certified", "expiring", "committed"])
     return _sum_parts(frames, "establishments", food & ok, food)
 
 
@@ -233,8 +235,8 @@ def overdue_flags(est: pd.DataFrame, today: dt.date) -> pd.Series:
 
 
 def overdue_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = _status_frame(frames)
-    active = _est_active(frames)
+    est = _est_at(frames, today)
+    active = _est_active(frames, today)
     scope = active & (est["food_safety_applicable"].fillna(False).astype(bool) | est["last_follow_up_due"].notna())
     return _sum_parts(frames, "establishments", overdue_flags(est, today), scope)
 
@@ -399,26 +401,15 @@ def digital_payment_trend(frames: Frames, today: dt.date, months: int = 24) -> p
     out = pd.Series(np.nan, index=idx, name="digital_payment_share")
     if est.empty or frames.tracking_since is None:
         return out
-    hist = frames.payment_history
     created = pd.to_datetime(est["created_at"], utc=True, errors="coerce")
-    current = est["digital_payment"].map(lambda v: v is not None and len(v) > 0)
     since = pd.Timestamp(frames.tracking_since)
     since = since.tz_localize("UTC") if since.tzinfo is None else since
     for period in idx:
-        end = pd.Timestamp(period.end_time.date() + dt.timedelta(days=1), tz="Asia/Ho_Chi_Minh").tz_convert("UTC")
+        day = period.end_time.date()
+        end = as_of.end_of(day)
         if end <= since:
             continue
-        value = current.copy()
-        if not hist.empty:
-            at = pd.to_datetime(hist["at"], utc=True)
-            before_end = hist[at < end].sort_values("at").groupby("entity_id").last()
-            after_end = hist[at >= end].sort_values("at").groupby("entity_id").first()
-            known_after = before_end["after_has"].dropna()
-            known_before = after_end["before_has"].dropna()
-            ids = est["id"]
-            v_after = ids.map(known_after)
-            v_before = ids.map(known_before)
-            value = v_after.where(v_after.notna(), v_before.where(v_before.notna(), current))
+        value = _has_any(as_of.tracked_value(frames.changes, "digital_payment", est["id"], est["digital_payment"], day))
         exists = created.isna() | (created < end)
         active = _active(est) & exists
         den = int(active.sum())
