@@ -291,7 +291,8 @@ def test_a_past_period_counts_the_records_as_they_were_then(conn, small) -> None
     assert (then.loc["E2", "licence"], today.loc["E2", "licence"]) == ("expired", "valid")
     assert (then.loc["E1", "operating_status"], today.loc["E1", "operating_status"]) == ("active", "closed")
     assert (then.loc["E11", "operating_status"], today.loc["E11", "operating_status"]) == ("not_open", "active")
-    assert (list(then.loc["E4", "digital_payment"]), list(today.loc["E4", "digital_payment"])) == (["qr_bank"], ["e_wallet"])
+    payment = (list(then.loc["E4", "digital_payment"]), list(today.loc["E4", "digital_payment"]))
+    assert payment == (["qr_bank"], ["e_wallet"])
     assert str(then.loc["E6", "last_inspected_on"])[:10] == "2025-01-01"
     assert str(today.loc["E6", "last_inspected_on"])[:10] == "2026-11-10"
     assert q3_before["licensed_share"] == (6, 8)  # E2's registration had expired, E4 had none

@@ -269,3 +269,13 @@ def test_the_api_is_in_the_openapi_document(api) -> None:
     op = doc["paths"]["/api/indicators"]["get"]
     assert {"200", "400", "401", "403", "404", "503"} <= set(op["responses"])
     assert {p["name"] for p in op["parameters"]} == {"X-API-Key", "period", "ward", "group"}
+
+
+def test_an_empty_template_is_refused_rather_than_erasing_the_period(conn, ward) -> None:
+    _import(conn, ward, [row("T01", pop=100, vneid=50)])
+    blank = group_import.template(conn, ward.id, "2026-Q3")
+    with pytest.raises(GroupImportRejected) as refused:
+        group_import.run_import(conn, blank, ward_id=ward.id, period="2026-Q3", today=TODAY)
+    assert "Tệp không có số liệu chỉ tiêu nào" in refused.value.message("vi")
+    assert "2 dòng không có số liệu" in "; ".join(i.describe() for i in refused.value.plan.issues())
+    assert _stored(conn, ward.id) == {("T01", "2026-Q3", "vneid_activation"): (50, 100, 0.5)}

@@ -78,7 +78,7 @@ class GroupImportRejected(LocalizedError):
             if not plan.counts["reject"]:
                 head = "Tệp không nhập được, chưa ghi dữ liệu nào" if lang == "vi" else "The file cannot be imported"
             more = f" (+{len(errors) - 5})" if len(errors) > 5 else ""
-            return f"{head}: " + "; ".join(i.describe(lang) for i in errors[:5]) + more + "."
+            return f"{head}: " + "; ".join(i.describe(lang).rstrip(".") for i in errors[:5]) + more + "."
 
         super().__init__(text("vi"), text("en"))
 
@@ -124,8 +124,12 @@ def check(table: RawTable, groups: dict[str, tuple[int, str, str]], period: peri
         plan.file_issues.append(Issue(None, mapping.header_of(name), "warning", "group.pct_fraction",
                                       {"column": mapping.header_of(name)}))
     seen: dict[int, int] = {}
-    for rc in plan.rows:
-        _check_row(rc, mapping, groups, period, fraction, marked, seen, plan)
+    empty = [rc.row for rc in plan.rows if not _check_row(rc, mapping, groups, period, fraction, marked, seen, plan)]
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (", …" if len(empty) > 10 else "")
+        plan.file_issues.append(Issue(None, None, "warning", "group.rows_empty", {"n": len(empty), "rows": shown}))
+    if not plan.values and not plan.blocked:
+        plan.file_issues.append(Issue(None, None, "error", "group.no_values"))
     return plan
 
 
@@ -142,7 +146,8 @@ def _fraction_columns(rows: list[RowCheck], marked: set[tuple[int, str]]) -> set
 
 def _check_row(rc: RowCheck, mapping: ColumnMapping, groups: dict[str, tuple[int, str, str]],
                period: periods.Period, fraction: set[str], marked: set[tuple[int, str]], seen: dict[int, int],
-               plan: GroupImportPlan) -> None:
+               plan: GroupImportPlan) -> bool:
+    """Check one row, adding its values to ``plan``; False when the row holds no figure at all."""
     def error(name: str, key: str, **params: Any) -> None:
         rc.issues.append(Issue(rc.row, mapping.header_of(name), "error", key, params))
 
@@ -201,10 +206,9 @@ def _check_row(rc: RowCheck, mapping: ColumnMapping, groups: dict[str, tuple[int
     if v.get(GROUP_FLAG[0]) is not None:
         met = bool(v[GROUP_FLAG[0]])
         out.append(("digital_group", int(met), 1, float(met)))
-    if not out and rc.ok and found is not None:
-        rc.issues.append(Issue(rc.row, None, "warning", "group.no_values"))
     if rc.ok and found is not None:
         plan.values += [(found[0], key, num, den, share) for key, num, den, share in out]
+    return bool(out) or not rc.ok
 
 
 def _read(source: bytes | str | Path, filename: str, max_mb: float | None) -> tuple[RawTable, str]:

@@ -203,7 +203,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "1 percentage point."),
     "group.period_differs": ("Kỳ '{value}' khác kỳ đang nhập {period}.",
                              "The period '{value}' is not the period being imported, {period}."),
-    "group.no_values": ("Dòng không có số liệu chỉ tiêu nào.", "The row has no indicator figures."),
+    "group.rows_empty": ("{n} dòng không có số liệu chỉ tiêu nào, được bỏ qua (dòng {rows}).",
+                         "{n} rows have no indicator figures and are skipped (rows {rows})."),
+    "group.no_values": ("Tệp không có số liệu chỉ tiêu nào: chưa ghi gì (nhập một tệp trống sẽ xóa số liệu của kỳ).",
+                        "The file has no indicator figures: nothing is written (an empty file would erase the "
+                        "period's figures)."),
     "group.no_indicator_columns": ("Tệp không có cột chỉ tiêu nào (VNeID, kỹ năng số, Gia đình số, Tổ dân phố số): "
                                    "dùng tệp mẫu.",
                                    "The file has no indicator column (VNeID, digital skills, Digital family, Digital "
