@@ -19,6 +19,7 @@ be undone. The Excel report says so (``dashboard.report.note``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -39,12 +40,23 @@ def end_of(day: dt.date) -> pd.Timestamp:
     return pd.Timestamp(day + dt.timedelta(days=1), tz="Asia/Ho_Chi_Minh").tz_convert("UTC")
 
 
+def sort_history(frame: pd.DataFrame, date_col: str) -> pd.DataFrame:
+    """``frame`` (licences or inspections) with its ``*_on`` columns parsed and rows in time order (``_d``: the
+    date ``date_col``, then id): what :func:`establishments_at` needs, made once and reused for every day."""
+    out = frame.copy()
+    for col in out.columns:
+        if col.endswith("_on") or col == "follow_up_due":
+            out[col] = pd.to_datetime(out[col], errors="coerce")
+    out["_d"] = out[date_col]
+    return out.sort_values(["_d", "id"] if "id" in out else ["_d"], kind="stable")
+
+
 def _latest_by(frame: pd.DataFrame, date_col: str, day: dt.date) -> pd.DataFrame:
     """Per establishment, the row of ``frame`` with the latest ``date_col`` on or before ``day`` (then highest id)."""
-    dates = pd.to_datetime(frame[date_col], errors="coerce")
-    kept = frame[dates <= pd.Timestamp(day)].assign(_d=dates)
-    order = ["_d", "id"] if "id" in kept else ["_d"]
-    return kept.sort_values(order).groupby("establishment_id").last()
+    if "_d" not in frame:
+        frame = sort_history(frame, date_col)
+    kept = frame[frame["_d"] <= pd.Timestamp(day)]
+    return kept.drop_duplicates("establishment_id", keep="last").set_index("establishment_id")
 
 
 def _scalar(key: str, value: object) -> object:
@@ -82,17 +94,23 @@ def establishments_at(est: pd.DataFrame, licences: pd.DataFrame, inspections: pd
     """``est`` (``establishment_overview`` rows) as it was at the end of ``day`` (see the module docstring)."""
     out = est.copy()
     ids = out["id"]
+
+    def take(latest: pd.DataFrame, pairs: Iterable[tuple[str, str | None]]) -> None:
+        where = latest.index.get_indexer(ids)  # one lookup per establishment, reused for every column
+        missing = where < 0
+        for source, target in pairs:
+            if target is not None:
+                values = latest[source].to_numpy()[np.where(missing, 0, where)] if len(latest) else None
+                out[target] = pd.Series(values, index=out.index).mask(missing) if len(latest) else None
+
     if licences is not None and len(licences) and "establishment_id" in licences:
         for kind, cols in LICENCE_COLUMNS.items():
-            latest = _latest_by(licences[licences["kind"] == kind], "issued_on", day)
-            for source, target in zip(("issued_on", "expires_on", "revoked_on"), cols, strict=True):
-                if target is not None:
-                    out[target] = ids.map(latest[source]) if len(latest) else None
+            take(_latest_by(licences[licences["kind"] == kind], "issued_on", day),
+                 zip(("issued_on", "expires_on", "revoked_on"), cols, strict=True))
     if inspections is not None and len(inspections) and "establishment_id" in inspections:
-        last = _latest_by(inspections, "inspected_on", day)
-        for source, target in (("inspected_on", "last_inspected_on"), ("result", "last_inspection_result"),
-                               ("follow_up_due", "last_follow_up_due")):
-            out[target] = ids.map(last[source]) if len(last) else None
+        take(_latest_by(inspections, "inspected_on", day),
+             (("inspected_on", "last_inspected_on"), ("result", "last_inspection_result"),
+              ("follow_up_due", "last_follow_up_due")))
     for key in TRACKED:
         if key in out:
             out[key] = tracked_value(history, key, ids, out[key], day)

@@ -185,12 +185,19 @@ def digital_platform_flags(est: pd.DataFrame) -> pd.Series:
 def _est_at(frames: Frames, day: dt.date) -> pd.DataFrame:
     """The establishments as they were at the end of ``day`` (:mod:`geomap.dashboard.as_of`), dates parsed, kept
     per day (the status rules parse dates on every call)."""
-    def build() -> pd.DataFrame:
-        est = as_of.establishments_at(frames.establishments, frames.licences, frames.inspections, frames.changes, day)
+    def parsed() -> pd.DataFrame:
+        est = frames.establishments.copy()
         for col in est.columns:
-            if col.endswith("_on"):
+            if col.endswith("_on") or col == "last_follow_up_due":
                 est[col] = pd.to_datetime(est[col], errors="coerce")
         return est
+
+    def build() -> pd.DataFrame:
+        licences = _memo(frames, "lic.sorted", lambda: as_of.sort_history(frames.licences, "issued_on")
+                         if "establishment_id" in frames.licences else frames.licences)
+        inspections = _memo(frames, "ins.sorted", lambda: as_of.sort_history(frames.inspections, "inspected_on")
+                            if "establishment_id" in frames.inspections else frames.inspections)
+        return as_of.establishments_at(_memo(frames, "est.parsed", parsed), licences, inspections, frames.changes, day)
     return _memo(frames, f"est.at.{day}", build)
 
 
