@@ -19,7 +19,7 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -60,24 +60,35 @@ def period_problem(text: str) -> tuple[str, str] | None:
 
 
 class IndicatorCache:
-    """A ward's :class:`Frames`, read once per :data:`FRAMES_TTL_S` (owned by the app; ``clear()`` empties it)."""
+    """A ward's :class:`Frames` and the documents made from them, kept :data:`FRAMES_TTL_S` seconds (owned by
+    the app; ``clear()`` empties it). A document is for the whole ward; one group's is cut from it."""
 
     def __init__(self, ttl_s: float = FRAMES_TTL_S) -> None:
         self.ttl_s = ttl_s
-        self._frames: dict[tuple[str, int], tuple[float, Frames]] = {}
+        self._frames: dict[tuple[str, int], tuple[float, Frames, dict[tuple, Any]]] = {}
         self._lock = threading.Lock()
 
-    def frames(self, engine: Any, ward_id: int) -> Frames:
+    def _entry(self, engine: Any, ward_id: int) -> tuple[float, Frames, dict[tuple, Any]]:
         key = (str(getattr(engine, "url", "")), ward_id)
         now = time.monotonic()
         with self._lock:
             hit = self._frames.get(key)
         if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
-        frames = load_frames(engine, ward_id)
+            return hit
+        entry = (now, load_frames(engine, ward_id), {})
         with self._lock:
-            self._frames[key] = (now, frames)
-        return frames
+            self._frames[key] = entry
+        return entry
+
+    def frames(self, engine: Any, ward_id: int) -> Frames:
+        return self._entry(engine, ward_id)[1]
+
+    def document(self, engine: Any, ward_id: int, key: tuple, make: Callable[[Frames], Any]) -> Any:
+        """``make(frames)`` for ``key`` (period, day...), made once per frames read."""
+        _, frames, made = self._entry(engine, ward_id)
+        if key not in made:
+            made[key] = make(frames)
+        return made[key]
 
     def clear(self) -> None:
         with self._lock:
@@ -112,10 +123,16 @@ def _group_figures(table: pd.DataFrame, keys: list[str], gid: int) -> dict[str, 
                 "value": None if pd.isna(row.get(k)) else round(float(row[k]), 6)} for k in keys}
 
 
+def for_group(doc: dict[str, Any], code: str) -> dict[str, Any] | None:
+    """``doc`` with only the residential group ``code`` in ``groups``; None when the ward has no such group."""
+    found = [g for g in doc["groups"] if g["code"] == code]
+    return {**doc, "groups": found} if found else None
+
+
 def document(frames: Frames, profile: WardProfile | None, ward: dict[str, Any], period: periods.Period,
-             today: dt.date | None = None, group: str | None = None) -> dict[str, Any] | None:
-    """The indicators of ``ward`` for ``period`` (and per residential group, or only ``group``'s code);
-    None when ``group`` is not a group of the ward."""
+             today: dt.date | None = None) -> dict[str, Any]:
+    """The indicators of ``ward`` for ``period``, for the ward and per residential group (:func:`for_group`
+    cuts one group's)."""
     today = today or status.today()
     as_of = min(period.end, today)
     parts = indicator_parts(frames, as_of, period.start)
@@ -123,12 +140,7 @@ def document(frames: Frames, profile: WardProfile | None, ward: dict[str, Any], 
     imported, imported_groups = group_indicators.compute(frames.group_values, frames.groups, period.start,
                                                          period.end, profile, as_of.year)
     table = by_group(parts, frames.groups).join(imported_groups)
-    if group is not None:
-        ids = [int(i) for i, c in zip(frames.groups["id"], frames.groups["code"], strict=True) if c == group]
-        if not ids:
-            return None
-    else:
-        ids = [int(i) for i in frames.groups["id"]]
+    ids = [int(i) for i in frames.groups["id"]]
     keys = [i.key for i in INDICATORS] + [i.key for i in group_indicators.GROUP_INDICATORS]
     return {
         "ward": {"slug": ward["slug"], "name": ward["name"]},

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
 from geomap import config, profiles, status
@@ -100,9 +100,18 @@ def indicators(request: Request, engine: Engine = Depends(get_engine)) -> Any:
     if period.start > today:
         return _error(404, f"Kỳ {period} chưa bắt đầu: chưa có số liệu.", f"The period {period} has not started: "
                       "there are no figures yet.")
-    frames = request.app.state.indicators.frames(engine, int(ward["id"]))
-    doc = api.document(frames, profiles.find(slug, engine), ward, period, today, q.get("group"))
-    if doc is None:
-        return _error(404, f"Không có tổ dân phố '{q.get('group', '')[:32]}' trong phường.",
-                      f"There is no residential group '{q.get('group', '')[:32]}' in the ward.")
-    return JSONResponse(doc, headers={"Cache-Control": "private, max-age=60"})
+    headers = {"Cache-Control": "private, max-age=60"}
+    cache = request.app.state.indicators
+
+    def whole(frames: api.Frames) -> tuple[dict, bytes]:
+        doc = api.document(frames, profiles.find(slug, engine), ward, period, today)
+        return doc, JSONResponse(doc).body  # the ward's document, encoded once
+
+    doc, body = cache.document(engine, int(ward["id"]), (str(period), today), whole)
+    if "group" not in q:
+        return Response(body, media_type="application/json", headers=headers)
+    one = api.for_group(doc, q["group"])
+    if one is None:
+        return _error(404, f"Không có tổ dân phố '{q['group'][:32]}' trong phường.",
+                      f"There is no residential group '{q['group'][:32]}' in the ward.")
+    return JSONResponse(one, headers=headers)
