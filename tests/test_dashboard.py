@@ -308,3 +308,26 @@ def test_the_report_says_what_is_rebuilt_and_what_is_not(conn, small) -> None:
              for c in r if c is not None]
     note = next(c for c in cells if "như tại ngày cuối kỳ" in c)
     assert "ngành nghề" in note and "tổ dân phố" in note
+
+
+def test_the_records_as_of_today_are_the_records_on_file(conn, demo_ward) -> None:
+    """The rebuild of a day (as_of) picks, for today, exactly what establishment_overview shows."""
+    from geomap import status
+    from geomap.dashboard import as_of
+
+    f = dashboard.load_frames(conn, demo_ward["id"])
+    now = status.today()
+    rebuilt = as_of.establishments_at(f.establishments, f.licences, f.inspections, f.changes, now)
+    for col in ("registration_issued_on", "registration_expires_on", "fs_certificate_expires_on",
+                "fs_commitment_issued_on", "last_inspected_on", "last_follow_up_due", "last_inspection_result",
+                "operating_status"):
+        dates = col.endswith("_on") or col.endswith("_due")
+        a = pd.to_datetime(rebuilt[col], errors="coerce") if dates else rebuilt[col]
+        b = pd.to_datetime(f.establishments[col], errors="coerce") if dates else f.establishments[col]
+        assert ((a == b) | (a.isna() & b.isna())).all(), col
+    # and a day a year back differs for some (licences issued and inspections made since)
+    year_ago = as_of.establishments_at(f.establishments, f.licences, f.inspections, f.changes,
+                                       now - dt.timedelta(days=365))
+    then = pd.to_datetime(year_ago["last_inspected_on"]).dropna()
+    assert len(then) and (then < pd.Timestamp(now - dt.timedelta(days=364))).all()
+    assert then.size < pd.to_datetime(f.establishments["last_inspected_on"]).notna().sum()
