@@ -198,11 +198,16 @@ def render(ctx: Context) -> None:
 
 def _group_import(ctx: Context, today: dt.date) -> None:
     """Upload the ward's assessment of its residential groups for a period: template, check, import."""
-    with st.expander(ctx.t("dash.group_import"), icon=":material/upload_file:"):
+    done = st.session_state.pop("dash.group_done", None)
+    with st.expander(ctx.t("dash.group_import"), icon=":material/upload_file:", expanded=done is not None):
+        if done:
+            st.success(done)
         st.caption(ctx.t("dash.group_import_help"))
         choices = [str(p) for p in periods.containing(today, "quarter").back(8)][::-1]
         period = st.selectbox(ctx.t("dash.group_period"), choices, key="dash.group_period")
-        made = group_import.template(ctx.engine, ctx.ward_id, period, ctx.lang)
+        def made() -> bytes:  # made when clicked, not on every run of the page
+            return group_import.template(ctx.engine, ctx.ward_id, period, ctx.lang)
+
         st.download_button(ctx.t("dash.group_template"), made,
                            file_name=f"chi-tieu-to-dan-pho-{ctx.ward_slug}-{period}.xlsx", icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -218,9 +223,9 @@ def _group_import(ctx: Context, today: dt.date) -> None:
             return
         st.info(ctx.t("dash.group_checked").format(period=period, **plan.counts))
         issues = plan.issues()
-        if issues:
-            st.dataframe(pd.DataFrame([{"": "⛔" if i.level == "error" else "⚠️", "#": i.row, "…": i.describe(ctx.lang)}
-                                       for i in issues]), hide_index=True, use_container_width=True)
+        # plain text, never markdown: a cell of the file is quoted in the messages
+        st.text("\n".join(f"{'⛔' if i.level == 'error' else '⚠️'} {i.describe(ctx.lang)}" for i in issues[:100])
+                + (f"\n… +{len(issues) - 100}" if len(issues) > 100 else ""))
         if plan.blocked or not st.button(ctx.t("dash.group_apply"), type="primary", icon=":material/save:"):
             return
         try:
@@ -229,8 +234,10 @@ def _group_import(ctx: Context, today: dt.date) -> None:
         except GeomapError as exc:
             st.error(exc.message(ctx.lang) if hasattr(exc, "message") else str(exc))
             return
-        st.cache_data.clear()
-        st.success(ctx.t("dash.group_done").format(period=period, **counts))
+        st.cache_data.clear()  # the figures above are read again
+        st.session_state["dash.group_done"] = ctx.t("dash.group_done").format(period=period, **counts)
+        st.session_state.pop("dash.group_file", None)
+        st.rerun()
 
 
 PAGE = Page("dashboard", "Bảng điều hành", "Dashboard", render, icon=":material/monitoring:",
