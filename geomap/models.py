@@ -54,7 +54,7 @@ ROLES = ("inspector", "data_officer", "ward_manager", "admin")
 QR_TARGETS = ("establishment", "stall")
 #: outcomes of a scan counted in qr_scan_day (0018_qr_scans)
 QR_SCAN_OUTCOMES = ("valid", "revoked", "unknown", "malformed")
-#: group-level indicators the ward imports per period (geomap.group_indicators.catalog)
+#: group-level indicators the ward imports per period (geomap.dashboard.group_indicators)
 GROUP_INDICATORS = ("vneid_activation", "digital_skills", "digital_family", "digital_group")
 
 
