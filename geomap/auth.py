@@ -66,19 +66,27 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # export layers with internal (non-public) fields
     "export_internal": frozenset({"data_officer", "ward_manager", "admin"}),
     # read an establishment's change history
-    "view_history": frozenset({"inspector", "data_officer", "ward_manager", "admin"}),
+    "view_history": frozenset({"inspector", "data_officer", "ward_manager", "admin", "city"}),
     # the data-quality worklist
     "view_quality": frozenset({"data_officer", "ward_manager", "admin"}),
     # the ward dashboard
-    "view_dashboard": frozenset({"inspector", "data_officer", "ward_manager", "admin"}),
+    "view_dashboard": frozenset({"inspector", "data_officer", "ward_manager", "admin", "city"}),
+    # the city-wide view: every loaded ward on one map, the wards' indicators side by side
+    # (the "city" role holds only reading rights: it is named in no right that changes anything)
+    "view_city": frozenset({"city", "admin"}),
     # survey mode of the field app: check and pin establishments on site, add ones found on the street
     "survey": frozenset({"data_officer", "ward_manager", "admin"}),
     # ... the same for inspectors, where the ward's profile allows it (``survey_by_inspectors``)
     "survey_if_ward_allows": frozenset({"inspector"}),
     # approve or reject establishments added on site before they are published
     "review_additions": frozenset({"data_officer", "admin"}),
+    # work a field report: change its status, assign it, mark it a duplicate, add a note
+    "handle_reports": frozenset({"inspector", "data_officer", "ward_manager", "admin"}),
     # decide what of a public report is published: its text (possibly edited), address and photos
     "moderate_reports": frozenset({"data_officer", "ward_manager", "admin"}),
+    # erase a reporter's name, contact and photos now, when the reporter asks (Decree 13/2023; the retention
+    # period erases them anyway: geomap reports purge-personal)
+    "erase_personal": frozenset({"ward_manager", "admin"}),
     # add, reset, disable staff accounts
     "manage_users": frozenset({"admin"}),
 }
@@ -89,6 +97,7 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("dulieu", "data_officer", "Cán bộ dữ liệu (demo)"),
     ("kiemtra", "inspector", "Cán bộ kiểm tra (demo)"),
     ("admin", "admin", "Quản trị hệ thống (demo)"),
+    ("thanhpho", "city", "Cán bộ thành phố (demo)"),
 )
 #: the documented password of the demo accounts (demo data only; change it on a real ward)
 DEMO_PASSWORD = "geomap-demo"
@@ -284,6 +293,9 @@ def create_user(
     require(actor, "manage_users")
     username = _check_username(username)
     role = _check_role(role)
+    if role == "city" and ward_id is not None:
+        raise AccountError("Tài khoản cấp thành phố xem mọi phường: không gắn với một phường (bỏ --ward).",
+                           "A city account sees every ward: it is bound to no ward (leave out --ward).", "ward")
     full_name = nfc(full_name) or ""
     if not full_name:
         raise AccountError("Họ tên không được để trống.", "The full name must not be empty.", "full_name")

@@ -15,6 +15,8 @@ import pwd
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +117,11 @@ def default_cluster() -> Cluster:
     return Cluster(config.STATE_DIR)
 
 
+def replica_cluster() -> Cluster:
+    """Where ``geomap db replica`` keeps a read replica of the private cluster."""
+    return Cluster(config.STATE_DIR / "replica")
+
+
 def find_bindir() -> Path:
     """The newest PostgreSQL server binaries on this machine that also have PostGIS."""
     candidates: list[Path] = []
@@ -213,6 +220,7 @@ def init(cluster: Cluster) -> None:
         f"unix_socket_directories = '{cluster.socket_dir}'\n"
         "shared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"
         "synchronous_commit = off\nmax_connections = 100\n"
+        "wal_level = replica\nmax_wal_senders = 10\n"  # the defaults, said: a read replica can be made of it
     )
     with open(cluster.data_dir / "postgresql.conf", "a") as f:
         f.write(conf)
@@ -224,26 +232,63 @@ def start(cluster: Cluster | None = None) -> Cluster:
     cluster = cluster or default_cluster()
     init(cluster)
     if not is_running(cluster):
-        bindir = Path(json.loads(cluster.info_file.read_text())["bindir"])
-        if not (bindir / "pg_ctl").exists():
-            bindir = find_bindir()
-        log = cluster.log_file
-        log.touch(exist_ok=True)
-        _chown_to_owner(log)
-        _run(
-            [str(bindir / "pg_ctl"), "-D", str(cluster.data_dir), "-l", str(log), "-w", "-t", "60", "start"],
-            f"start the private database (see {log})",
-        )
+        _pg_ctl_start(cluster)
     ensure_database(cluster, config.DATABASE_NAME)
     return cluster
+
+
+def _bindir(cluster: Cluster) -> Path:
+    bindir = Path(json.loads(cluster.info_file.read_text())["bindir"])
+    return bindir if (bindir / "pg_ctl").exists() else find_bindir()
+
+
+def _pg_ctl_start(cluster: Cluster) -> None:
+    log = cluster.log_file
+    log.touch(exist_ok=True)
+    _chown_to_owner(log)
+    _run(
+        [str(_bindir(cluster) / "pg_ctl"), "-D", str(cluster.data_dir), "-l", str(log), "-w", "-t", "60", "start"],
+        f"start the database in {cluster.data_dir} (see {log})",
+    )
+
+
+def start_replica(primary: Cluster, replica: Cluster) -> Cluster:
+    """A streaming replica of the running ``primary`` in ``replica`` (made once, started unless it runs).
+
+    ``pg_basebackup -R`` copies the primary over the replication protocol (loopback, the ``replication``
+    line ``initdb`` writes in ``pg_hba.conf``) and writes ``standby.signal`` and ``primary_conninfo``;
+    the copy then listens on a port of its own and replays the primary's WAL as it streams in
+    (``hot_standby``: it answers read-only queries meanwhile). Used by the read-replica tests and bench
+    (:mod:`geomap.replica`); a production replica is made the same way on its own machine.
+    """
+    if not (replica.data_dir / "PG_VERSION").exists():
+        bindir = _bindir(primary)
+        replica.state_dir.mkdir(parents=True, exist_ok=True)
+        replica.server_dir.mkdir(parents=True, exist_ok=True)
+        for d in (replica.data_dir, replica.socket_dir):
+            d.mkdir(parents=True, exist_ok=True)
+            d.chmod(0o700)
+            _chown_to_owner(d)
+        _chown_to_owner(replica.server_dir)
+        _run([str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
+              "-D", str(replica.data_dir), "-R", "-X", "stream", "-c", "fast", "--no-sync"],
+             f"copy the database on port {primary.port} for a replica (pg_basebackup)")
+        port = _free_port()
+        with open(replica.data_dir / "postgresql.conf", "a") as f:  # later lines win over the primary's
+            f.write(f"\n# geomap read replica\nport = {port}\nunix_socket_directories = '{replica.socket_dir}'\n"
+                    "hot_standby = on\nwal_receiver_status_interval = 1s\n")
+        replica.info_file.write_text(json.dumps({"port": port, "bindir": str(bindir), "data": str(replica.data_dir),
+                                                 "replica_of": primary.port}))
+    if not is_running(replica):
+        _pg_ctl_start(replica)
+    return replica
 
 
 def stop(cluster: Cluster | None = None) -> None:
     cluster = cluster or default_cluster()
     if not is_running(cluster):
         return
-    bindir = Path(json.loads(cluster.info_file.read_text())["bindir"])
-    _run([str(bindir / "pg_ctl"), "-D", str(cluster.data_dir), "-m", "fast", "-w", "stop"],
+    _run([str(_bindir(cluster) / "pg_ctl"), "-D", str(cluster.data_dir), "-m", "fast", "-w", "stop"],
          "stop the private database")
 
 
@@ -264,3 +309,29 @@ def ensure_running() -> Cluster:
     if cluster.info_file.exists() and is_running(cluster):
         return cluster
     return start(cluster)
+
+
+@contextmanager
+def throwaway_pair(folder: Path, prepare: Callable[[str], object] | None = None
+                   ) -> Iterator[tuple[Cluster, Cluster]]:
+    """A primary (migrated ``geomap`` database, then ``prepare(its URL)``) and its streaming replica, both of
+    their own under ``folder``, stopped and removed at the end: for the read-replica tests and bench, which
+    pause replay and stop the replica, so they never copy or disturb the cluster other work runs on."""
+    from geomap import db
+
+    primary, replica = Cluster(folder / "primary"), Cluster(folder / "replica")
+    try:
+        start(primary)
+        db.migrate(primary.url())
+        if prepare is not None:
+            prepare(primary.url())
+        yield primary, start_replica(primary, replica)
+    finally:
+        for c in (replica, primary):
+            if c.info_file.exists():
+                try:
+                    stop(c)
+                except DatabaseUnavailable:
+                    pass
+            shutil.rmtree(c.server_dir, ignore_errors=True)
+            shutil.rmtree(c.state_dir, ignore_errors=True)

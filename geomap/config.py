@@ -17,6 +17,15 @@ PROJECT_DIR: Path = Path(__file__).resolve().parent.parent
 #: private cluster of its own under :data:`STATE_DIR` and starts nothing else.
 DATABASE_URL: str | None = os.environ.get("GEOMAP_DATABASE_URL") or None
 
+#: SQLAlchemy URL of a PostgreSQL streaming replica of that database (``pg_basebackup -R``). When set, the public
+#: service reads QR pages, Open311 requests and OGC features and tiles there, and writes only to the primary
+#: (:mod:`geomap.replica`). Reads go to the primary while the replica is down or further behind than
+#: :data:`READ_MAX_LAG_S` seconds.
+READ_DATABASE_URL: str | None = os.environ.get("GEOMAP_READ_DATABASE_URL") or None
+READ_MAX_LAG_S: float = float(os.environ.get("GEOMAP_READ_MAX_LAG_S", "5"))
+#: Seconds between two checks of the replica (is it up, how far behind): a background thread, never a request.
+READ_CHECK_S: float = float(os.environ.get("GEOMAP_READ_CHECK_SECONDS", "1"))
+
 #: Where the private cluster, backups and other local state live.
 STATE_DIR: Path = Path(os.environ.get("GEOMAP_STATE_DIR", PROJECT_DIR / ".geomap")).resolve()
 

@@ -37,7 +37,7 @@ the view's per-row lookups only costs time) when the reader opened the connectio
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +71,7 @@ MVT_CELL = 64
 MAX_TILE_FEATURES = 1000
 #: half the width of EPSG:3857's square world, metres
 WEB_MERCATOR_HALF = 20037508.342789244
-Geometry = Literal["shapely", "bulk", "geojson", "mvt"]
+Geometry = Literal["shapely", "bulk", "geojson", "mvt", "raw", "none"]
 
 
 def profile_fields(layer: Layer, profile: Profile) -> tuple[Field, ...]:
@@ -218,6 +218,10 @@ def _statement(
     elif geometry == "mvt":  # tile coordinates of tile :tz/:tx/:ty (binds added by read_tile)
         shape = (f"{ident_sql} AS __fid, ST_AsMVTGeom(ST_Transform({geom}, {crs.WEB_MERCATOR}), "
                  f"ST_TileEnvelope(:tz, :tx, :ty), {MVT_EXTENT}, {MVT_BUFFER}, true) AS __mvt")
+    elif geometry == "raw":  # the stored geometry itself (tile cells computed from its coordinates)
+        shape = f"{ident_sql} AS __fid, {g} AS __geom"
+    elif geometry == "none":
+        shape = f"{ident_sql} AS __fid"
     else:
         shape = f"ST_AsBinary({geom}) AS __wkb"
     select = f"SELECT {cols}, {shape} FROM {_q(source or layer.source)} WHERE {' AND '.join(where_sql)}"
@@ -465,124 +469,168 @@ def read_tile(
     PostGIS (``ST_AsMVTGeom`` / ``ST_AsMVT``); empty bytes when nothing is in the tile.
 
     The same read as :func:`read`: ``profile``'s fields only (public: never personal fields, only
-    public rows), one ward or the city, ``where`` filters. Each feature carries an ``id`` property
-    (the profile's feature id, as in the OGC items) and the profile's fields, derived ones (statuses)
-    included: they are computed in Python by the layer's ``derive`` (one :func:`read` of the tile's
-    rows) and joined to the tile's statement by id. Below :data:`CLUSTER_BELOW_ZOOM` a point layer
-    gives one feature per :data:`MVT_CELL` cell (``point_count``, and ``id`` when alone; lines at their
-    centroid), counted from the layer's ``count_source`` table when it holds every column the read needs
-    (``columns_of``); so does a point or mixed layer with over :data:`MAX_TILE_FEATURES` features in the
-    tile at any zoom, which bounds a tile's size (at most (4096/64)² cells).
-    Below the layer's ``min_zoom`` the tile is empty. Layers' tiles concatenate into one tile.
+    public rows), one ward or the city, ``where`` filters. Rows are found through the geometry's GiST
+    index: the tile's envelope (grown by the MVT buffer) is transformed to the layer's EPSG:4326 once,
+    never each row's geometry to the tile's CRS. Each feature carries an ``id`` property (the profile's
+    feature id, as in the OGC items) and the profile's fields, derived ones (statuses) included: they are
+    computed in Python by the layer's ``derive`` (:func:`_derived_values`: one read of the tile's rows,
+    no geometry) and joined to the tile's statement by id as arrays, so only the statuses travel back.
+
+    Below :data:`CLUSTER_BELOW_ZOOM` a point layer gives one feature per :data:`MVT_CELL` cell
+    (``point_count``, and ``id`` when alone); so does a point or mixed layer (lines at their centroid)
+    with over :data:`MAX_TILE_FEATURES` features in the tile at any zoom, which bounds a tile's size (at
+    most (4096/64)² cells). Cells are a plain grid (:func:`_cells_sql`), read from the layer's
+    ``count_source`` table when it holds every column the read needs (``columns_of``). Below the layer's
+    ``min_zoom`` the tile is empty.
     """
+    return read_tiles(bind, [layer], profile, z, x, y, ward_id=ward_id, where=where, columns_of=columns_of)
+
+
+def read_tiles(bind: db.Bind, chosen: Sequence[Layer], profile: Profile, z: int, x: int, y: int, *,
+               ward_id: int | None = None, where: Mapping[str, Iterable[Any]] | None = None,
+               columns_of: Callable[[str], frozenset[str]] | None = None) -> bytes:
+    """One tile holding every ``chosen`` layer (:func:`read_tile` each; MVT layers concatenate).
+
+    Few round trips whatever the number of layers: on one connection, the rows of a layer with derived
+    fields are read first (one statement, which also tells whether its tile is crowded), then one
+    statement makes every layer's MVT and concatenates them (whether a plain point layer's tile is
+    crowded is found inside that statement, and only the branch it needs runs).
+    """
+    with db.read(bind) as conn:
+        no_jit(bind, conn)
+        parts: list[str] = []
+        binds: dict[str, Any] = {}
+        for i, layer in enumerate(chosen):
+            part = _tile_part(conn, layer, profile, z, x, y, ward_id=ward_id, where=where, columns_of=columns_of)
+            if part is not None:
+                sql, found = _prefixed(*part, prefix=f"l{i}_")
+                parts.append(f"coalesce(({sql}), ''::bytea)")
+                binds.update(found)
+        if not parts:
+            return b""
+        return bytes(conn.execute(sa.text(f"SELECT {' || '.join(parts)}"), binds).scalar() or b"")
+
+
+#: a bind parameter as ``sqlalchemy.text()`` finds them (``:name``, not ``::type``)
+_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+
+
+def _prefixed(sql: str, binds: Mapping[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
+    """``sql`` and ``binds`` with every bind renamed ``prefix`` + name (several layers in one statement)."""
+    return _BIND.sub(lambda m: f":{prefix}{m.group(1)}", sql), {prefix + k: v for k, v in binds.items()}
+
+
+def _tile_part(conn: Connection, layer: Layer, profile: Profile, z: int, x: int, y: int, *,
+               ward_id: int | None, where: Mapping[str, Iterable[Any]] | None,
+               columns_of: Callable[[str], frozenset[str]] | None) -> tuple[str, dict[str, Any]] | None:
+    """A scalar SQL expression giving ``layer``'s MVT bytes in tile ``z/x/y``, and its binds (None: nothing)."""
     if z < layer.min_zoom:
-        return b""
-    clustered = layer.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM
-    bbox = tile_bounds(z, x, y, MVT_BUFFER / MVT_EXTENT)
-    derived_names = [f.name for f in profile_fields(layer, profile) if f.derived]
-    stored_names = [f.name for f in profile_fields(layer, profile) if not f.derived]
-    common = dict(profile=profile, ward_id=ward_id, bbox=bbox, bbox_srid=crs.WEB_MERCATOR, bbox_exact=False,
-                  where=where, datetime_range=None, srid=crs.WGS84, lat_lon=False, repair=False, after=None,
-                  fid=None, sort=None)
-    tile_binds = {"tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name}
-    if layer.geometry_type in ("Point", "Geometry"):
-        # the id and geometry only, from the count_source table when it holds every column the read needs
-        light = _statement(layer, columns=[], geometry="mvt", **common)
+        return None
+    fields = profile_fields(layer, profile)
+    derived_names = [f.name for f in fields if f.derived]
+    stored_names = [f.name for f in fields if not f.derived]
+    common = dict(profile=profile, ward_id=ward_id, bbox=tile_bounds(z, x, y, MVT_BUFFER / MVT_EXTENT),
+                  bbox_srid=crs.WEB_MERCATOR, bbox_exact=False, where=where, datetime_range=None, srid=crs.WGS84,
+                  lat_lon=False, repair=False, after=None, fid=None, sort=None)
+    full = _statement(layer, columns=stored_names, geometry="mvt", **common)
+    binds: dict[str, Any] = {"tz": int(z), "tx": int(x), "ty": int(y), "layer_name": layer.name, **full.binds}
+    light = None
+    if layer.geometry_type in ("Point", "Geometry"):  # id and geometry, from count_source when it has the columns
+        light = _statement(layer, columns=[], geometry="raw", **common)
         ident = feature_id(layer, profile)[0]
         if layer.count_source and columns_of is not None \
                 and light.used | {ident, layer.id_field} <= columns_of(layer.count_source):
-            light = _statement(layer, columns=[], geometry="mvt", source=layer.count_source, **common)
-        if not clustered:  # a crowded tile at any zoom: counted per cell too
-            with db.read(bind) as conn:
-                no_jit(bind, conn)
-                crowd = conn.execute(sa.text(
-                    f"SELECT count(*) FROM (SELECT 1 FROM ({light.select}) s WHERE s.__mvt IS NOT NULL "
-                    f"LIMIT :cap) c"), {**light.binds, **tile_binds, "cap": MAX_TILE_FEATURES + 1}).scalar()
-            clustered = crowd > MAX_TILE_FEATURES
-    st = light if clustered else _statement(layer, columns=stored_names, geometry="mvt", **common)
-    binds = {**st.binds, **tile_binds}
+            light = _statement(layer, columns=[], geometry="raw", source=layer.count_source, **common)
+    # True: cells; False: every feature; None (a plain point layer): decided by the statement
+    clustered: bool | None = None if light is not None else False
+    if layer.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM:
+        clustered = True
+    joined: list[str] = []
+    ids: list[str] | None = None
+    values: list[list[str | None]] = []
     if layer.derive is not None and derived_names and not clustered:
-        return _derived_tile(bind, layer, binds, **common)
-    join, joined = "", []
-    if layer.derive is not None and st.derived:  # clusters of points filtered on a status
-        frame = read(bind, layer, profile=profile, columns=[layer.id_field], ward_id=ward_id, bbox=bbox,
-                     bbox_srid=crs.WEB_MERCATOR, where=where, geometry="bulk")
-        joined = [] if clustered else derived_names
+        # the rows' statuses; more rows than MAX_TILE_FEATURES: a crowded tile, counted per cell
+        read_n, ids, values = _derived_values(conn, layer, derived_names, common, crowd=light)
+        clustered = light is not None and read_n > MAX_TILE_FEATURES
+        if clustered:
+            ids = None
+        else:
+            joined = derived_names
+    if layer.derive is not None and full.derived and ids is None:  # cells of the rows a status filter keeps
+        _, ids, values = _derived_values(conn, layer, [], common)
+    if ids is not None and not ids:
+        return None
+    join = ""
+    if ids is not None:
         arrays = ["CAST(:d_id AS text[])", *(f"CAST(:d_{i} AS text[])" for i in range(len(joined)))]
-        binds["d_id"] = [str(v) for v in frame[layer.id_field]]
-        for i, name in enumerate(joined):
-            binds[f"d_{i}"] = [None if v is None or v != v else str(v) for v in frame[name]]
+        binds["d_id"] = ids
+        binds.update({f"d_{i}": column for i, column in enumerate(values[:len(joined)])})
         names = ", ".join(["__id", *(_q(n) for n in joined)])
         join = f" JOIN unnest({', '.join(arrays)}) AS d({names}) ON d.__id = s.{_q(layer.id_field)}::text"
+    mvt = f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM ({{}}) t"
+    props = ["s.__fid AS id", *(f"s.{_q(n)}" for n in stored_names if n != "id"), *(f"d.{_q(n)}" for n in joined)]
+    whole = mvt.format(f"SELECT {', '.join(props)}, s.__mvt FROM ({full.select}) s{join} WHERE s.__mvt IS NOT NULL")
+    if light is None or clustered is False:
+        return whole, binds
+    binds.update(light.binds)
+    cells = mvt.format(_cells_sql(layer, light.select, join, z, x, y, binds))
     if clustered:
-        inner = (f"SELECT count(*)::int AS point_count, CASE WHEN count(*) = 1 THEN min(s.__fid) END AS id, "
-                 f"ST_SnapToGrid(ST_Centroid(ST_Collect(s.__mvt)), 1) AS __mvt "
-                 f"FROM ({st.select}) s{join} WHERE s.__mvt IS NOT NULL "
-                 f"GROUP BY ST_SnapToGrid(s.__mvt, {MVT_CELL})")
-    else:
-        props = ["s.__fid AS id", *(f"s.{_q(n)}" for n in stored_names if n != "id"),
-                 *(f"d.{_q(n)}" for n in joined)]
-        inner = f"SELECT {', '.join(props)}, s.__mvt FROM ({st.select}) s{join} WHERE s.__mvt IS NOT NULL"
-    sql = f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM ({inner}) t"
-    with db.read(bind) as conn:
-        no_jit(bind, conn)
-        tile = conn.execute(sa.text(sql), binds).scalar()
-    return bytes(tile or b"")
+        return cells, binds
+    binds["cap"] = MAX_TILE_FEATURES + 1
+    return (f"CASE WHEN (SELECT count(*) FROM ({light.select} LIMIT :cap) c) > {MAX_TILE_FEATURES} "
+            f"THEN ({cells}) ELSE ({whole}) END"), binds
 
 
-#: SQL types of the fields' kinds in a derived tile's rows (what ST_AsMVT encodes: integers, floats, booleans;
-#: other types as their text, dates and times as PostgreSQL writes them, as in the other layers' tiles)
-_MVT_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "date": "date",
-              "datetime": "timestamptz", "list": "text[]"}
+def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, binds: dict[str, Any]) -> str:
+    """The cells of a crowded or low-zoom tile: each row's tile coordinates from its lon/lat (Web Mercator,
+    EPSG:3857: x = R·λ, y = R·ln tan(π/4 + φ/2)) within the buffered envelope, one point per
+    :data:`MVT_CELL` cell at its members' mean, ``point_count`` and the ``id`` of a lone member."""
+    size = 2 * WEB_MERCATOR_HALF / (1 << z)
+    scale = MVT_EXTENT / size
+    radius = WEB_MERCATOR_HALF / np.pi
+    x0, y1 = -WEB_MERCATOR_HALF + x * size, WEB_MERCATOR_HALF - y * size
+    binds.update(ckx=radius * np.pi / 180 * scale, cox=-x0 * scale, cky=radius * scale, coy=y1 * scale)
+    point = "s.__geom" if layer.geometry_type == "Point" else "ST_Centroid(s.__geom)"
+    # OFFSET 0 keeps the subquery: each row's coordinates computed once, not again in GROUP BY and avg()
+    return (f"SELECT count(*)::int AS point_count, CASE WHEN count(*) = 1 THEN min(c.__fid) END AS id, "
+            f"ST_MakePoint(round(avg(c.__px)), round(avg(c.__py))) AS __mvt FROM ("
+            f"SELECT s.__fid, ST_X({point}) * :ckx + :cox AS __px, "
+            f":coy - ln(tan(pi() / 4 + radians(ST_Y({point})) / 2)) * :cky AS __py "
+            f"FROM ({select}) s{join} OFFSET 0) c "
+            f"GROUP BY floor(c.__px / {MVT_CELL}), floor(c.__py / {MVT_CELL})")
 
 
-def _plain(value: Any) -> Any:
-    """A value of a read row as JSON (None for SQL NULL and pandas' missing values)."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if not isinstance(value, (str, int, float, bool)):
-        return str(value)
-    return value
+def _derived_values(conn: Connection, layer: Layer, names: Sequence[str], common: Mapping[str, Any],
+                    crowd: _Statement | None = None) -> tuple[int, list[str], list[list[str | None]]]:
+    """The ids of the tile's rows that pass its filters on derived fields and their derived ``names`` (as
+    text), computed by the layer's ``derive`` from one read of the rows' ``derive_inputs`` (no geometry; dates
+    as ``datetime64`` columns, which the status rules read without parsing each value).
 
-
-def _derived_tile(bind: db.Bind, layer: Layer, binds: dict[str, Any], *, profile: Profile, **common: Any) -> bytes:
-    """A tile of a layer with derived fields: its rows read once (tile geometry made by ``ST_AsMVTGeom``),
-    the fields derived in Python, then encoded by ``ST_AsMVT`` from the rows handed back as JSON."""
-    fields = profile_fields(layer, profile)
-    stored = [f.name for f in fields if not f.derived]
-    inputs = [f.name for f in layer.stored_fields if not f.personal and f.name not in stored]
-    st = _statement(layer, columns=[*stored, *inputs], geometry="mvt", profile=profile, **common)
-    cols = ", ".join(f"s.{_q(c)}" for c in st.columns)
-    sql = f"SELECT {cols}, s.__fid, s.__mvt::text AS __g FROM ({st.select}) s WHERE s.__mvt IS NOT NULL"
-    with db.read(bind) as conn:
-        no_jit(bind, conn)
-        frame = _bulk_frame(conn.execute(sa.text(sql), {**st.binds, **binds}))
-        if frame.empty:
-            return b""
-        frame = _filter_derived(layer.derive(frame), st.derived)
-        if frame.empty:
-            return b""
-        names = [f.name for f in fields if f.name != "id"]
-        keys = ["id", "__g", *names]
-        values = [frame["__fid"].tolist(), frame["__g"].tolist(),
-                  *(frame[n].tolist() if n in frame else [None] * len(frame) for n in names)]
-        records = [dict(zip(keys, (_plain(v) for v in row), strict=True)) for row in zip(*values, strict=True)]
-        text_id = feature_id(layer, profile)[1]
-        kinds = {f.name: f.kind for f in fields}
-        defs = ", ".join([f"id {'text' if text_id else 'bigint'}", "__g text",
-                          *(f"{_q(n)} {_MVT_TYPES.get(kinds[n], 'text')}" for n in names)])
-        props = ", ".join(["r.id", *(f"r.{_q(n)}" for n in names)])
-        tile = conn.execute(sa.text(
-            f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM (SELECT {props}, r.__g::geometry AS __mvt "
-            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({defs})) t"),
-            {"layer_name": layer.name, "rows": json.dumps(records, ensure_ascii=False)}).scalar()
-    return bytes(tile or b"")
+    With ``crowd`` (the layer's light statement) the same statement first counts the tile's rows, up to
+    :data:`MAX_TILE_FEATURES` + 1, and reads them only when there are no more than that: the count comes
+    first, then the ids and values (none for a crowded tile, whose rows are never read). Without it the
+    count is the number of rows read."""
+    inputs = layer.derive_inputs or [f.name for f in layer.stored_fields if not f.personal]
+    st = _statement(layer, columns=inputs, geometry="none", **common)
+    sql, binds = st.select, dict(st.binds)
+    if crowd is not None:  # the rows are read only when the count (a one-time filter) lets them
+        binds.update(crowd.binds, cap=MAX_TILE_FEATURES + 1)
+        sql = (f"WITH c AS MATERIALIZED (SELECT count(*) AS n FROM ({crowd.select} LIMIT :cap) x) "
+               f"SELECT r.*, (SELECT n FROM c) AS __crowd FROM (SELECT 1) one LEFT JOIN "
+               f"(SELECT * FROM ({sql}) q WHERE (SELECT n FROM c) <= {MAX_TILE_FEATURES}) r ON true")
+    frame = _bulk_frame(conn.execute(sa.text(sql), binds))
+    read_n = len(frame)
+    if crowd is not None:
+        read_n = int(frame["__crowd"].iloc[0])
+        frame = frame[frame["__fid"].notna()].drop(columns="__crowd")
+    if frame.empty:
+        return read_n, [], []
+    for f in layer.stored_fields:
+        if f.kind == "date" and f.name in frame:
+            frame[f.name] = np.asarray(frame[f.name].to_numpy(), dtype="datetime64[D]")
+    frame = _filter_derived(layer.derive(frame), st.derived)
+    ids = [str(v) for v in frame[layer.id_field]]
+    return read_n, ids, [[None if v is None or v != v else str(v) for v in frame[n]] for n in names]
 
 
 def source_tables(bind: db.Bind, source: str) -> tuple[frozenset[str], bool]:

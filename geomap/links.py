@@ -21,10 +21,14 @@ from geomap import config
 
 #: the ward a link is about (its slug); the router selects it in the sidebar
 WARD_PARAM = "ward"
+#: the language a link opens the staff app in ("vi" or "en"; the public service reads the same ``?lang=``)
+LANG_PARAM = "lang"
 
 #: the staff-app page where records are kept, and the query parameter naming the establishment it opens
 RECORDS_PAGE = "records"
 RECORD_PARAM = "id"
+#: ... or by its establishment code (the city map's links: its tiles carry the public code, not the id)
+CODE_PARAM = "code"
 
 #: the staff page listing reports (``geomap.ui.pages.reports``) and the parameters of a hotspot link
 REPORTS_PAGE = "/reports"
@@ -96,6 +100,16 @@ def report_track(public_id: str, **query: object) -> str:
     """The tracking page of one report (relative), with ``query`` (``new=1``, ``lang=…``) in that order."""
     link = f"/report/track/{public_id}"
     return f"{link}?{urlencode(query)}" if query else link
+
+
+def report_rating(public_id: str) -> str:
+    """Where the tracking page's one-tap rating is sent (relative)."""
+    return f"/report/track/{public_id}/rating"
+
+
+def report_outcomes(**query: object) -> str:
+    """The public transparency page: how reports were handled (relative); ``query`` (``ward=…``, ``lang=…``)."""
+    return f"/report/outcomes?{urlencode(query)}" if query else "/report/outcomes"
 
 
 def report_track_url(public_id: str, base_url: str | None = None) -> str:

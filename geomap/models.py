@@ -50,10 +50,14 @@ REPORT_MODERATION = ("pending", "approved", "withheld")
 #: the database default of ``public_id`` (migration 0007_public_ids): 16 random hex digits, not
 #: derived from the id, the public feature id of layers without a public code of their own
 PUBLIC_ID_DEFAULT = "left(replace(gen_random_uuid()::text, '-', ''), 16)"
-ROLES = ("inspector", "data_officer", "ward_manager", "admin")
+#: staff roles; "city" (migration 0022_city_role) reads every ward and changes nothing
+ROLES = ("inspector", "data_officer", "ward_manager", "admin", "city")
 QR_TARGETS = ("establishment", "stall")
 #: outcomes of a scan counted in qr_scan_day (0018_qr_scans)
 QR_SCAN_OUTCOMES = ("valid", "revoked", "unknown", "malformed")
+#: a hotspot cell's class and trend (0025_hotspot_layer_ratings; :mod:`geomap.field_reports.hotspots`)
+HOTSPOT_CLASSES = ("hot", "cold", "not_significant")
+HOTSPOT_TRENDS = ("rising", "falling", "stable", "new")
 #: group-level indicators the ward imports per period (geomap.dashboard.group_indicators)
 GROUP_INDICATORS = ("vneid_activation", "digital_skills", "digital_family", "digital_group")
 
@@ -519,6 +523,7 @@ class FieldReport(Base, TimestampMixin):
         sa.Index("ix_field_report_geog", sa.text("geography(geom)"), postgresql_using="gist"),
         _check_in("moderation", REPORT_MODERATION, "ck_field_report_moderation"),  # 0016_edge_limits
         sa.Index("ix_field_report_ward_moderation", "ward_id", "moderation"),
+        _check_in("personal_erased_why", ("retention", "request"), "ck_field_report_personal_erased_why"),  # 0026
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
@@ -554,6 +559,16 @@ class FieldReport(Base, TimestampMixin):
     moderated_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     moderated_by: Mapped[int | None] = mapped_column(
         sa.ForeignKey("app_user.id", ondelete="SET NULL", name="fk_field_report_moderated_by"))
+    # reporter's consent and the retention limit (0026_report_retention; geomap.field_reports.retention)
+    #: when the reporter agreed to the purpose notice (set only when a name or contact was given)
+    contact_consent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: the version of the notice they agreed to (retention.NOTICE_VERSION)
+    consent_notice: Mapped[str | None] = mapped_column(sa.String(32))
+    #: when the name, contact, photos and mail addresses were erased after the retention period
+    personal_erased_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    photos_erased: Mapped[int] = mapped_column(sa.SmallInteger, server_default="0")
+    #: ``retention`` (the period ran out) or ``request`` (the reporter asked)
+    personal_erased_why: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class FieldReportUpdate(Base):
@@ -592,13 +607,58 @@ class ReportMail(Base):
     __table_args__ = (sa.Index("ix_report_mail_pending", "id", postgresql_where=sa.text("sent_at IS NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("field_report.id", ondelete="CASCADE"), index=True)
-    to_address: Mapped[str] = mapped_column(sa.Text)
+    #: NULL once erased after the retention period (0026_report_retention)
+    to_address: Mapped[str | None] = mapped_column(sa.Text)
     subject: Mapped[str] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
     sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ReportRating(Base):
+    """A citizen's one-tap rating of a resolved report on its tracking page: one per report (the key), so a
+    replay or a second tap counts nothing (migration 0025_hotspot_layer_ratings)."""
+
+    __tablename__ = "report_rating"
+    __table_args__ = (sa.Index("ix_report_rating_rated_at", "rated_at"),)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("field_report.id", ondelete="CASCADE"), primary_key=True)
+    satisfied: Mapped[bool] = mapped_column(sa.Boolean)
+    rated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
+class HotspotCell(Base):
+    """One cell of the latest hotspot analysis of a ward and window length (``window_days``): the ``hotspots``
+    layer (migration 0025_hotspot_layer_ratings). A new analysis of the same ward and window replaces the rows;
+    nothing about a report's text or its reporter is kept."""
+
+    __tablename__ = "hotspot_cell"
+    __table_args__ = (
+        _check_in("hotspot_class", HOTSPOT_CLASSES, "ck_hotspot_cell_class"),
+        _check_in("trend", HOTSPOT_TRENDS, "ck_hotspot_cell_trend"),
+        sa.CheckConstraint("window_days > 0", name="ck_hotspot_cell_window"),
+        sa.Index("ix_hotspot_cell_ward_window", "ward_id", "window_days"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``<cell>-<window>d-w<ward id>``: the public feature id (OGC API)
+    public_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
+    window_days: Mapped[int] = mapped_column(sa.Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    window_end: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    analysed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    grid: Mapped[str] = mapped_column(sa.Text)
+    cell: Mapped[str] = mapped_column(sa.String(40))
+    report_count: Mapped[int] = mapped_column(sa.Integer)
+    previous_count: Mapped[int] = mapped_column(sa.Integer)
+    hotspot_class: Mapped[str] = mapped_column(sa.String(16))
+    class_vi: Mapped[str] = mapped_column(sa.Text)
+    class_en: Mapped[str] = mapped_column(sa.Text)
+    trend: Mapped[str] = mapped_column(sa.String(8))
+    z_score: Mapped[float | None] = mapped_column(sa.Float)
+    q_value: Mapped[float | None] = mapped_column(sa.Float)
+    geom = mapped_column(Geometry("POLYGON", srid=SRID, spatial_index=True), nullable=False)
 
 
 # --- QR codes ---------------------------------------------------------------------------
@@ -686,7 +746,9 @@ class User(Base, TimestampMixin):
     """A staff account. The public has none."""
 
     __tablename__ = "app_user"
-    __table_args__ = (_check_in("role", ROLES, "ck_app_user_role"),)
+    __table_args__ = (_check_in("role", ROLES, "ck_app_user_role"),
+                      # a city account is bound to no ward (0022_city_role)
+                      sa.CheckConstraint("role <> 'city' OR ward_id IS NULL", name="ck_app_user_city_no_ward"))
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     full_name: Mapped[str] = mapped_column(sa.Text)

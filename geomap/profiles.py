@@ -42,10 +42,12 @@ PLAN_DEFAULTS: dict[str, Any] = {
                              "food_safety": 5, "other": 10},
     "risk_weights": {},
 }
+#: months a closed report keeps its reporter's name, contact and photos unless the ward's profile says otherwise
+RETENTION_MONTHS = 12
 #: keys a profile file may hold
 PROFILE_KEYS = {"slug", "name", "name_en", "province", "former_province", "boundary_name", "boundary_file",
                 "local_srid", "official_area_km2", "population", "residential_groups", "code_prefix",
-                "former_wards", "demo", "targets", "report_deadline_days", "risk_weights"}
+                "former_wards", "demo", "targets", "report_deadline_days", "risk_weights", "retention_months"}
 
 
 class ProfileFileError(LocalizedError):
@@ -79,6 +81,9 @@ class WardProfile:
     risk_weights: dict[str, Any] = field(default_factory=dict)
     #: inspectors may use the field app's survey mode here too (data officers always may)
     survey_by_inspectors: bool = False
+    #: months a closed report keeps its reporter's name, contact and photos (Decree 13/2023; geomap reports
+    #: purge-personal erases them after that)
+    retention_months: int = RETENTION_MONTHS
 
     @property
     def local_crs(self) -> str:
@@ -99,9 +104,18 @@ class WardProfile:
 
     def target(self, indicator: str, year: int) -> float | None:
         """The target for ``indicator`` in force in ``year`` (the next milestone at or after it)."""
-        milestones = self.targets.get(indicator, {})
-        later = sorted(y for y in milestones if y >= year)
-        return milestones[later[0]] if later else None
+        return _in_force(self.targets.get(indicator, {}), year)
+
+
+def _in_force(milestones: dict[int, float], year: int) -> float | None:
+    """The milestone in force in ``year``: the first at or after it."""
+    later = sorted(y for y in milestones if y >= year)
+    return milestones[later[0]] if later else None
+
+
+def plan_target(indicator: str, year: int) -> float | None:
+    """The plan's own target for ``indicator`` in ``year`` (:data:`PLAN_DEFAULTS`), for a ward without a profile."""
+    return _in_force(PLAN_DEFAULTS["targets"].get(indicator, {}), year)
 
 
 def profiles_dir() -> Path:
@@ -246,6 +260,9 @@ def read_profile_file(path: Path | str, display_name: str | None = None) -> dict
         except (ValueError, TypeError) as exc:
             raise _bad(shown, "risk_weights", str(exc), str(exc)) from None
     profile["risk_weights"] = weights
+    months = raw.get("retention_months", RETENTION_MONTHS)
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 120:
+        raise _bad(shown, "retention_months", "cần số tháng nguyên từ 1 đến 120", "a whole number of months, 1 to 120")
     for key in ("official_area_km2", "population", "residential_groups", "local_srid"):
         if key in raw and (not isinstance(raw[key], (int, float)) or raw[key] < 0):
             raise _bad(shown, key, "phải là một số không âm", "must be a non-negative number")

@@ -134,6 +134,9 @@ class Layer:
     public_rows: str | None = None
     #: adds the ``derived`` fields to a frame read from ``source``
     derive: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    #: the stored fields ``derive`` reads (None: every non-personal stored field): a tile reads only these
+    #: to compute its statuses
+    derive_inputs: tuple[str, ...] | None = None
     #: licence / attribution the data carries with it (exports, the map), e.g. :data:`OSM_ODBL`
     attribution: str | None = None
     description_vi: str = ""
@@ -141,9 +144,10 @@ class Layer:
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
-        unknown = [n for n in (*self.popup, *(f.field for f in self.filters)) if n not in names]
+        unknown = [n for n in (*self.popup, *(f.field for f in self.filters), *(self.derive_inputs or ()))
+                   if n not in names]
         if unknown:
-            raise ValueError(f"layer {self.name!r}: popup/filter fields not declared: {unknown}")
+            raise ValueError(f"layer {self.name!r}: popup/filter/derive input fields not declared: {unknown}")
         styled = {*self.style.palettes, *([self.style.color_by] if self.style.color_by else []),
                   *([self.style.hollow_field] if self.style.hollow_field else [])}
         if styled - set(names):

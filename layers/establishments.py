@@ -1,6 +1,6 @@
 """Business establishments (cơ sở kinh doanh), coloured by derived licence / food-safety status."""
 
-from geomap.status import with_statuses
+from geomap.status import INPUT_COLUMNS, with_statuses
 from layers.base import Field, Filter, Layer, Style
 from layers.palettes import FOOD_SAFETY_STATUS, LICENCE_STATUS
 
@@ -85,6 +85,7 @@ LAYER = Layer(
     cluster=True,
     order=50,
     derive=with_statuses,
+    derive_inputs=INPUT_COLUMNS,
     description_vi="Cơ sở sản xuất, kinh doanh trên địa bàn phường; trạng thái giấy phép và ATTP được tính từ hồ sơ.",
     description_en="Business establishments in the ward; licence and food-safety statuses derived from the records.",
 )

@@ -32,6 +32,13 @@ REPORT_STATUS = {
     "not_ward": "#9e9e9e",
 }
 
+#: hotspot cells (layer ``hotspots``): red hot, blue cold, grey for the rest
+HOTSPOT_CLASS = {
+    "hot": "#c62828",
+    "cold": "#1565c0",
+    "not_significant": "#757575",
+}
+
 
 def _luminance(colour: str) -> float:
     """WCAG 2.1 relative luminance of ``#rrggbb``."""

@@ -118,16 +118,20 @@ def code_of_establishment(bind: db.Bind, establishment_code: str) -> dict[str, A
 
 
 def mark_revoked(bind: db.Bind, code_id: int, reason: str) -> RowMapping | None:
-    """Revoke one active code now; its new row, or None when it was already revoked."""
+    """Revoke one active code now; its new row, or None when it was already revoked. The commit is synchronous
+    (:func:`geomap.db.commit_synchronously`): a revoked sticker must fail at once, on read replicas too."""
     with db.transaction(bind) as conn:
+        db.commit_synchronously(conn)
         return conn.execute(sa.text(
             f"UPDATE qr_code SET revoked_at = now(), revoked_reason = :r WHERE id = :i AND revoked_at IS NULL "
             f"RETURNING {_COLUMNS}"), {"r": reason, "i": code_id}).mappings().first()
 
 
 def revoke_closed(bind: db.Bind, ward_id: int) -> list[int]:
-    """Revoke (reason ``closed``) the active codes of the ward's closed establishments; their ids."""
+    """Revoke (reason ``closed``) the active codes of the ward's closed establishments; their ids (a synchronous
+    commit, as :func:`mark_revoked`)."""
     with db.transaction(bind) as conn:
+        db.commit_synchronously(conn)
         return list(conn.execute(sa.text(
             "UPDATE qr_code q SET revoked_at = now(), revoked_reason = 'closed' FROM establishment e "
             "WHERE e.id = q.establishment_id AND e.ward_id = :w AND e.operating_status = 'closed' "

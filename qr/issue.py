@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from geomap import audit, i18n, profiles
+from geomap import audit, auth, i18n, profiles
 from geomap.errors import GeomapError
 from geomap.users import User
 from geomap.wards import data as ward_data
@@ -108,6 +108,7 @@ def issue_missing(conn: Connection, ward_id: int, *, user: User | None = None) -
     A short-code collision (25 random bits per ward prefix) or a concurrent issue skips
     the row and the next round picks it up. Returns counts by target type.
     """
+    auth.require(user, "edit_records")  # the QR page's right; None: the command line
     prefix = ward_prefix(conn, ward_id)
     counts = {"establishment": 0, "stall": 0}
     for _ in range(_MAX_ROUNDS):
@@ -126,6 +127,7 @@ def issue_missing(conn: Connection, ward_id: int, *, user: User | None = None) -
 def issue(conn: Connection, *, establishment_id: int | None = None, stall_id: int | None = None,
           user: User | None = None) -> QrRecord:
     """Issue the first (or next, after a revocation) code of one target that has no active code."""
+    auth.require(user, "edit_records")
     if (establishment_id is None) == (stall_id is None):
         raise ValueError("give exactly one of establishment_id and stall_id")
     current = active_for(conn, establishment_id=establishment_id, stall_id=stall_id)
@@ -206,6 +208,7 @@ def _require(conn: Connection, ref: str | QrRecord) -> QrRecord:
 def revoke(conn: Connection, ref: str | QrRecord, *, reason: str, user: User | None = None,
            note: str | None = None) -> QrRecord:
     """Revoke one code (``reason`` from :data:`REVOKE_REASONS`); its sticker then shows as revoked."""
+    auth.require(user, "edit_records")
     if reason not in REVOKE_REASONS:
         raise GeomapError(f"Unknown revocation reason {reason!r}; use one of: {', '.join(REVOKE_REASONS)}.")
     rec = _require(conn, ref)
@@ -240,6 +243,7 @@ def reissue(conn: Connection, ref: str | QrRecord, *, user: User | None = None,
     ``ref`` may name an old, already revoked code of the target: the target then simply
     gets a new code (e.g. a business that reopened).
     """
+    auth.require(user, "edit_records")
     rec = _require(conn, ref)
     current = active_for(conn, establishment_id=rec.establishment_id, stall_id=rec.stall_id, lock=True)
     if current is not None:
@@ -249,6 +253,7 @@ def reissue(conn: Connection, ref: str | QrRecord, *, user: User | None = None,
 
 def revoke_closed(conn: Connection, ward_id: int, *, user: User | None = None) -> int:
     """Revoke (reason ``closed``) the active codes of the ward's closed establishments."""
+    auth.require(user, "edit_records")  # the QR page's right; None: the command line
     ids = data.revoke_closed(conn, ward_id)
     if ids:
         audit.record(conn, action="qr.revoke_closed", entity_type="ward", entity_id=ward_id, user=user,

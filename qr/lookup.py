@@ -252,6 +252,7 @@ class LookupState:
       that adds a public column shows without a restart);
     - ``pages``: the rendered responses (:class:`PageCache`, ``GEOMAP_QR_CACHE_SECONDS``);
     - ``engine``: the lookup engine (:func:`qr.data.lookup_engine`), built by the adapter on first use;
+      ``replica_engine`` the same on the read replica (:mod:`geomap.replica`) when reads go there;
     - ``scans``: the scans counted and not yet added to the database (:class:`qr.scans.ScanCounter`,
       ``GEOMAP_QR_SCAN_COUNT``, ``GEOMAP_QR_SCAN_FLUSH_SECONDS``; flushed by the app's lifespan).
 
@@ -266,6 +267,7 @@ class LookupState:
         self.columns_ttl = columns_ttl
         self._columns: dict[str, tuple[float, tuple[str, ...]]] = {}
         self.engine: Engine | None = None
+        self.replica_engine: Engine | None = None
 
     @classmethod
     def from_env(cls) -> LookupState:
@@ -294,9 +296,10 @@ class LookupState:
         self.statuses.clear()
 
     def close(self) -> None:
-        """Dispose of the lookup engine (the app's shutdown)."""
-        if self.engine is not None:
-            self.engine.dispose()
+        """Dispose of the lookup engines (the app's shutdown)."""
+        for engine in (self.engine, self.replica_engine):
+            if engine is not None:
+                engine.dispose()
 
 
 def _plain(value: Any) -> Any:

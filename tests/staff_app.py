@@ -31,13 +31,15 @@ def public_service(env: Mapping[str, str], port: int | None = None, timeout_s: f
 
 
 @contextmanager
-def both_apps(database_url: str, ward_slug: str) -> Iterator[tuple[str, str]]:
+def both_apps(database_url: str, ward_slug: str,
+              extra_env: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """The public service and the staff app, each told the other's URL (one sign-in serves both);
-    yields (public URL, staff URL), both on 127.0.0.1 so the browser sends them the same cookies."""
+    yields (public URL, staff URL), both on 127.0.0.1 so the browser sends them the same cookies.
+    ``extra_env`` goes to both (e.g. ``GEOMAP_TILE_MBTILES``)."""
     public_port, staff_port = free_port(), free_port()
     env = {"GEOMAP_DATABASE_URL": database_url, "GEOMAP_WARD": ward_slug, "GEOMAP_LANGUAGE": "vi",
            "GEOMAP_PUBLIC_BASE_URL": f"http://127.0.0.1:{public_port}",
-           "GEOMAP_STAFF_BASE_URL": f"http://127.0.0.1:{staff_port}"}
+           "GEOMAP_STAFF_BASE_URL": f"http://127.0.0.1:{staff_port}", **(extra_env or {})}
     with public_service(env, port=public_port) as public, staff_app(env, port=staff_port) as (staff, _pid):
         yield public, staff
 

@@ -149,10 +149,11 @@ def test_a_user_is_a_frozen_value_and_the_audit_records_it_as_before(conn, user)
 
 def test_demo_users_only_when_no_account_exists(conn):
     conn.execute(sa.text("DELETE FROM app_user"))
-    assert auth.ensure_demo_users(conn) == ["quanly", "dulieu", "kiemtra", "admin"]
+    assert auth.ensure_demo_users(conn) == ["quanly", "dulieu", "kiemtra", "admin", "thanhpho"]
     assert auth.ensure_demo_users(conn) == []
     roles = {u["username"]: u["role"] for u in auth.list_users(conn)}
-    assert roles == {"quanly": "ward_manager", "dulieu": "data_officer", "kiemtra": "inspector", "admin": "admin"}
+    assert roles == {"quanly": "ward_manager", "dulieu": "data_officer", "kiemtra": "inspector", "admin": "admin",
+                     "thanhpho": "city"}
     assert auth.sign_in(conn, "kiemtra", auth.DEMO_PASSWORD)[0].role == "inspector"
 
 

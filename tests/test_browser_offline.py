@@ -126,7 +126,7 @@ def test_map_page_offline(offline, app_url):
     _assert_local_tab_icon(offline.page)
 
 
-def test_hotspot_page_offline(offline, app_url):
+def test_hotspot_page_offline(offline, app_url, engine, demo_ward):
     sign_in(offline.page, f"{app_url}/hotspots", USERNAME, PASSWORD)
     offline.page.get_by_role("heading", name="Điểm nóng phản ánh").wait_for()
     frame = _map_frame(offline.page, "canvas.leaflet-heatmap-layer")
@@ -136,6 +136,12 @@ def test_hotspot_page_offline(offline, app_url):
     offline.page.get_by_text("Các điểm nóng nổi bật").wait_for()
     offline.page.get_by_text("Cách xác định điểm nóng").wait_for()
     assert "Gi*" not in offline.page.locator('[data-testid="stCaptionContainer"]').all_inner_texts().__str__()
+    # the default window (90 days up to today, all categories) became the ward's stored "hotspots" layer
+    offline.page.get_by_text("Kết quả này là lớp “Điểm nóng phản ánh” của phường cho khoảng 90 ngày").wait_for()
+    with engine.connect() as c:
+        stored = c.execute(sa.text("SELECT count(*) FROM hotspot_cell WHERE ward_id = :w AND window_days = 90"),
+                           {"w": demo_ward["id"]}).scalar()
+    assert stored > 100
     _assert_only_tiles_left(offline, frame)
     _assert_local_tab_icon(offline.page)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from reports_fixtures import ensure_ward, inside_point
 from staff_app import free_port, public_service
 
-from geomap.field_reports import workflow
+from geomap.field_reports import retention, workflow
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +58,12 @@ def test_submit_report_from_phone(service, phone, engine):
     lon, lat = inside_point()
     assert abs(float(page.input_value("#lat")) - lat) < 1e-5
     page.fill('input[name="reporter_contact"]', "0905 000 111")
+    assert "12 tháng" in page.locator("#privacy").inner_text()  # the purpose notice, beside the contact fields
+    page.click("#send")  # a contact without consent: refused, nothing stored, what was typed kept
+    page.wait_for_selector("#error")
+    assert "chưa đánh dấu ô đồng ý" in page.locator("#error").inner_text()
+    assert page.input_value('input[name="reporter_contact"]') == "0905 000 111"
+    page.check("#consent")
     page.screenshot(path=str(SHOTS / "report-form.png"), full_page=True)
     page.click("#send")
     page.wait_for_url("**/report/track/PA-*")
@@ -71,9 +77,10 @@ def test_submit_report_from_phone(service, phone, engine):
     assert "<script>alert(1)</script>" in page.locator("#description").inner_text()  # shown as text
     page.screenshot(path=str(SHOTS / "report-track.png"), full_page=True)
     with engine.connect() as c:
-        row = c.execute(sa.text("SELECT channel, reporter_contact, ST_Y(geom) lat FROM field_report "
+        row = c.execute(sa.text("SELECT channel, reporter_contact, consent_notice, ST_Y(geom) lat FROM field_report "
                                 "WHERE public_id = :p"), {"p": public_id}).one()
     assert row.channel == "web" and row.reporter_contact == "0905 000 111" and abs(row.lat - lat) < 1e-5
+    assert row.consent_notice == retention.NOTICE_VERSION
     assert "0905" not in page.content()  # contact never shown publicly
     assert external == []  # no request leaves the service
 

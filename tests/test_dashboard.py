@@ -107,6 +107,7 @@ def test_ward_indicators_match_the_hand_computed_values(conn, small) -> None:
         "food_safety_share": (3, 5),         # E1 certified, E2 and E10 committed; E6 expired, E8 violation
         "inspections_overdue": (3, 6),       # E2 never inspected, E6 > 12 months, E7 follow-up passed
         "reports_on_time": (2, 4),           # on time + no deadline; late, open past deadline; not due, dup
+        "report_satisfaction": (0, 0),       # no rating here (tests/test_report_outcomes.py rates reports)
         "stall_qr_pos_share": (1, 4),        # pilot market, evidence in Q4: stall 0 only (1: Q3; 2: flag only)
         "digital_inspection_share": (1, 2),  # Q4: E8 on the phone, E3 from paper
     }

@@ -63,15 +63,16 @@ def test_upload_shows_the_dry_run_row_by_row(page) -> None:
     page.screenshot(path="/tmp/geomap_import.png", full_page=True)
 
 
-def test_a_too_large_upload_gets_the_apps_own_message(page) -> None:
-    """Streamlit lets the file through (its limit is higher); the page refuses it in Vietnamese."""
+def test_a_too_large_upload_is_refused_in_vietnamese_with_the_real_limit(page) -> None:
+    """The uploader says the app's real limit and refuses a larger file at once, in Vietnamese."""
     from geomap.importing import MAX_UPLOAD_MB
 
     size_mb = int(MAX_UPLOAD_MB) + 1
     open_from_sidebar(page, "Nhập dữ liệu", "Nhập dữ liệu từ tệp")
+    page.get_by_text(f"tối đa {int(MAX_UPLOAD_MB)}MB mỗi tệp").wait_for()
     page.locator("input[type=file]").set_input_files(
         {"name": "lon.csv", "mimeType": "text/csv", "buffer": b"Ten co so\n" + b"x" * (size_mb * 1024 * 1024)})
-    page.get_by_text(re.compile(rf"Tệp lon\.csv nặng {size_mb}(\.0)? MB, vượt giới hạn")).wait_for()
+    page.get_by_text(re.compile(rf"Tệp vượt giới hạn {int(MAX_UPLOAD_MB)}(\.0)?\s?MB")).wait_for()
     assert page.get_by_text("or smaller", exact=False).count() == 0  # not Streamlit's English refusal
     assert page.get_by_role("button", name="Kiểm tra thử (chưa ghi)").count() == 0
 

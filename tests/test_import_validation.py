@@ -233,16 +233,18 @@ def test_import_applies_the_edit_forms_follow_up_rules() -> None:
                                               {"code": None, "severity": 1, "text": "Thiếu sổ"}]
 
 
-def test_streamlit_lets_through_what_the_app_refuses_with_its_own_message() -> None:
-    """Streamlit's upload limit stays above the app's, so a too-large file gets the app's Vietnamese message."""
+def test_the_uploader_says_the_real_limit_and_the_app_keeps_its_own_check() -> None:
+    """Streamlit's upload limit is the app's (the uploader shows the true "30MB"); the app still refuses a
+    larger file with its own message (the CLI, or a limit set by GEOMAP_IMPORT_MAX_MB below it)."""
+    import math
     import tomllib
     from pathlib import Path
 
     from geomap.importing import MAX_UPLOAD_MB
 
     config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
-    size_mb = max(50, int(MAX_UPLOAD_MB) + 1)  # the issue's 50 MB upload, or just over a raised limit
-    assert config["server"]["maxUploadSize"] > size_mb  # ... reaches the app instead of Streamlit's refusal
+    assert config["server"]["maxUploadSize"] == math.ceil(MAX_UPLOAD_MB)
+    size_mb = int(MAX_UPLOAD_MB) + 1
     with pytest.raises(ImportFileError) as err:
         read("establishments", b"PK\x03\x04" + b"\x00" * (size_mb * 1024 * 1024), "lon.xlsx")
     assert err.value.key == "file.too_large" and "vượt giới hạn" in err.value.message("vi")

@@ -47,7 +47,7 @@ def post(client, api_key, **kw):
     lon, lat = inside_point()
     data = {"api_key": api_key, "service_code": "garbage", "lat": str(lat), "long": str(lon),
             "description": "Rác đổ trộm dưới chân cầu", "first_name": "Lê", "last_name": "Văn Báo",
-            "email": "bao@example.vn", **kw}
+            "email": "bao@example.vn", "consent": "true", **kw}
     return client.post("/open311/v2/requests.json", data={k: v for k, v in data.items() if v is not None})
 
 

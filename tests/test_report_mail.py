@@ -61,7 +61,8 @@ MANAGER = User(id=None, username="quan.ly", full_name="Trần Văn Quản Lý", 
 def _report(engine, contact: str | None, text: str = "Đèn đường hỏng trước nhà văn hóa") -> int:
     lon, lat = inside_point()
     data = intake.validate(category="infrastructure", description=text, lat=f"{lat}", lon=f"{lon + 0.0007}",
-                           channel="web", reporter_name="Nguyễn Thị Hoa", reporter_contact=contact)
+                           channel="web", reporter_name="Nguyễn Thị Hoa", reporter_contact=contact,
+                           consent=True)
     return intake.submit(engine, data, ward_slug="hoa-cuong", client=f"mail-test-{contact}").id
 
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from geomap import db, layer_reader
 from geomap.accounts import apikeys
-from geomap.ogc import api, tiles
+from geomap.ogc import api, cache, tiles
 from geomap.web import create_app
 
 MVT_PATH = "/ogc/collections/{c}/tiles/WebMercatorQuad/{z}/{y}/{x}"
@@ -177,7 +177,26 @@ def test_points_are_counted_per_cell_below_zoom_15(client, engine, ward, tmp_pat
         assert singles["id"].notna().all()
 
 
-def test_etag_304_and_an_edit_changes_the_next_tile(client, engine, ward, tmp_path):
+@pytest.fixture
+def clock(client):
+    """The app's OGC caches on a clock the test moves (``clock.now += seconds``); the app's own ones after."""
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+        def past_the_bound(self) -> None:
+            self.now += cache.CHANGE_POLL_S + 0.001
+
+    moved = Clock()
+    kept = client.app.state.ogc
+    client.app.state.ogc = cache.OGCCaches(clock=moved)
+    yield moved
+    client.app.state.ogc = kept
+
+
+def test_etag_304_and_an_edit_shows_once_the_change_count_is_read_again(client, engine, ward, clock, tmp_path):
     z = 17
     x, y = tile_of(ESTABLISHMENTS[3][3], ESTABLISHMENTS[3][4], z)
     code = ESTABLISHMENTS[3][0]
@@ -199,27 +218,92 @@ def test_etag_304_and_an_edit_changes_the_next_tile(client, engine, ward, tmp_pa
         old_name = c.execute(sa.text("SELECT name FROM establishment WHERE code = :c"), {"c": code}).scalar_one()
         c.execute(sa.text("UPDATE establishment SET name = 'Bánh mì Ông Sáu (mới)' WHERE code = :c"), {"c": code})
     try:
+        # within the bound the change count is not read again: the cached tile is served, no query made
+        assert get_tile(client, "establishments", z, x, y).headers["etag"] == etag
+        clock.past_the_bound()
         edited = get_tile(client, "establishments", z, x, y)
         assert edited.headers["etag"] != etag
         assert record(edited.content, "edited")["name"] == "Bánh mì Ông Sáu (mới)"
         assert client.get(MVT_PATH.format(c="establishments", z=z, y=y, x=x),
                           headers={"If-None-Match": etag}).status_code == 200
-        # a revocation (another table: licence) changes the derived status in the next tile
+        # a revocation (another table: licence) changes the derived status in the next tile past the bound
         with engine.begin() as c:
             c.execute(sa.text(
                 "UPDATE licence SET revoked_on = DATE '2026-01-10' WHERE kind = 'business_registration' "
                 "AND establishment_id = (SELECT id FROM establishment WHERE code = :c)"), {"c": code})
+        clock.past_the_bound()
         revoked = record(get_tile(client, "establishments", z, x, y).content, "revoked")
         assert revoked["licence_status"] != before["licence_status"]
         items = client.get(f"/ogc/collections/establishments/items/{code}").json()
         assert revoked["licence_status"] == items["properties"]["licence_status"]
+        # the dataset tile (every layer) is invalidated by the same write
+        dataset = client.get(f"/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}")
+        frame = decode(dataset.content, "establishments", z, x, y, tmp_path, "dataset")
+        assert frame[frame["id"] == code].iloc[0]["licence_status"] == revoked["licence_status"]
     finally:
         with engine.begin() as c:
             c.execute(sa.text("UPDATE establishment SET name = :n WHERE code = :c"), {"n": old_name, "c": code})
             c.execute(sa.text(
                 "UPDATE licence SET revoked_on = NULL WHERE kind = 'business_registration' "
                 "AND establishment_id = (SELECT id FROM establishment WHERE code = :c)"), {"c": code})
+    clock.past_the_bound()
     assert record(get_tile(client, "establishments", z, x, y).content, "restored")["name"] == old_name
+
+
+def test_an_import_shows_in_the_cached_dataset_tile_past_the_bound(client, engine, ward, clock, tmp_path):
+    """A new row (as an import writes it) appears in a tile that was cached empty of it."""
+    z = 18
+    x, y = tile_of(ESTABLISHMENTS[1][3], ESTABLISHMENTS[1][4], z)
+    before = get_tile(client, "establishments", z, x, y)
+    codes = set(decode(before.content, "establishments", z, x, y, tmp_path, "b")["id"])
+    with engine.begin() as c:
+        c.execute(sa.text("""
+            INSERT INTO establishment (ward_id, code, name, business_type, vsic_code, operating_status, geom,
+                                       review_status)
+            SELECT ward_id, 'TILE-NEW-1', 'Cơ sở mới (nhập)', business_type, vsic_code, operating_status,
+                   ST_Translate(geom, 0.00001, 0), 'approved' FROM establishment WHERE code = :c"""),
+                  {"c": ESTABLISHMENTS[1][0]})
+    try:
+        assert get_tile(client, "establishments", z, x, y).content == before.content  # within the bound
+        clock.past_the_bound()
+        after = set(decode(get_tile(client, "establishments", z, x, y).content, "establishments", z, x, y,
+                           tmp_path, "a")["id"])
+        assert after == codes | {"TILE-NEW-1"}
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.text("DELETE FROM establishment WHERE code = 'TILE-NEW-1'"))
+    clock.past_the_bound()
+    gone = set(decode(get_tile(client, "establishments", z, x, y).content, "establishments", z, x, y, tmp_path,
+                      "g")["id"])
+    assert gone == codes
+
+
+def test_the_fast_path_answers_a_cached_tile_as_the_route_does(client, ward, clock, monkeypatch):
+    """The first request is made by the route, the next ones answered from the cache before routing: same
+    status, headers and body, HEAD and 304 included; a key, a query string or a miss go to the route."""
+    z = 17
+    x, y = tile_of(ESTABLISHMENTS[0][3], ESTABLISHMENTS[0][4], z)
+    path = MVT_PATH.format(c="establishments", z=z, y=y, x=x)
+    routed = client.get(path)
+    made = tiles.tile
+
+    def route_not_expected(*args, **kwargs):
+        raise AssertionError("the route made a tile the fast path had in its cache")
+    monkeypatch.setattr(tiles, "tile", route_not_expected)
+    fast = client.get(path)
+    keep = ("content-type", "content-length", "etag", "cache-control", "vary")
+    assert fast.status_code == routed.status_code == 200 and fast.content == routed.content
+    assert {k: fast.headers.get(k) for k in keep} == {k: routed.headers.get(k) for k in keep}
+    head = client.head(path)
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == routed.headers["etag"]
+    assert head.headers["content-length"] == routed.headers["content-length"]
+    not_modified = client.get(path, headers={"If-None-Match": routed.headers["etag"]})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == routed.headers["etag"]
+    # the route's own checks still apply to what the fast path leaves to it
+    monkeypatch.setattr(tiles, "tile", made)
+    assert client.get(path + "?f=xml").status_code == 200  # tile routes ignore other parameters
+    assert client.get(path, headers={"X-API-Key": "not-a-key"}).status_code == 401
 
 
 def test_every_watched_source_and_the_change_count(engine, ward):

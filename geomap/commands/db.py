@@ -1,4 +1,4 @@
-"""``geomap db start|stop|status|migrate|url``."""
+"""``geomap db start|stop|status|migrate|url|replica``."""
 
 from __future__ import annotations
 
@@ -10,14 +10,19 @@ from geomap import cluster, config, db
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("db", help="the database: start, stop, status, migrate, url")
-    p.add_argument("action", choices=["start", "stop", "status", "migrate", "url"])
+    p = sub.add_parser("db", help="the database: start, stop, status, migrate, url; replica: a read replica of "
+                                  "the private database on this machine (GEOMAP_READ_DATABASE_URL)")
+    p.add_argument("action", choices=["start", "stop", "status", "migrate", "url", "replica"])
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "stop" and config.DATABASE_URL:
         print("GEOMAP_DATABASE_URL is set: geomap uses that server and stops nothing.")
+        return 0
+    if args.action == "replica" and config.DATABASE_URL:
+        print("GEOMAP_DATABASE_URL is set: make the replica of that server on its own machine "
+              "(pg_basebackup -R), then set GEOMAP_READ_DATABASE_URL to it.")
         return 0
     if args.action == "start" and config.DATABASE_URL:
         db.migrate(config.DATABASE_URL)
@@ -28,7 +33,13 @@ def run(args: argparse.Namespace) -> int:
         c = cluster.start()
         db.migrate(c.url())
         print(f"Database running at {c.url()} (data in {c.data_dir}); schema up to date.")
+    elif args.action == "replica":
+        c = cluster.start_replica(cluster.start(), cluster.replica_cluster())
+        print(f"Read replica running at {c.url()} (data in {c.data_dir}), streaming from the private database.\n"
+              f"Serve reads from it: GEOMAP_READ_DATABASE_URL={c.url()}")
     elif args.action == "stop":
+        if cluster.replica_cluster().info_file.exists():
+            cluster.stop(cluster.replica_cluster())
         cluster.stop()
         print("Private database stopped.")
     elif args.action == "status":

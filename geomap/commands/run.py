@@ -10,12 +10,15 @@ import sys
 from geomap import config, db
 from geomap.ui import launch
 
+#: ``geomap serve``'s uvicorn worker processes unless told: one per core, at most 4
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the public service (QR pages, reports, APIs)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=config.PUBLIC_PORT)
-    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help="uvicorn worker processes (default: one per core, at most 4)")
     p.set_defaults(func=run_serve)
     p = sub.add_parser("run", help="run the public service and the staff app")

@@ -16,7 +16,6 @@ def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: s
     ``assets_url``: where Leaflet is served from (the staff app's own copies, see
     :func:`geomap.map.view.base_map`); the legend is plain HTML, so the map needs no CDN.
     """
-    import branca.colormap as cm
     import folium
 
     from geomap.map import view as mapview
@@ -26,10 +25,7 @@ def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: s
     values = board.by_group[indicator].reindex(gdf["id"].astype(int)).to_numpy() if len(gdf) else []
     gdf["value"] = values
     gdf["shown"] = [("—" if pd.isna(v) else (f"{v:.0%}" if ind.kind == "share" else f"{v:.0f}")) for v in values]
-    finite = [float(v) for v in values if not pd.isna(v)]
-    lo, hi = (0.0, 1.0) if ind.kind == "share" else (0.0, max(finite + [1.0]))
-    colours = ["#d73027", "#fee08b", "#1a9850"] if ind.higher_is_better else ["#1a9850", "#fee08b", "#d73027"]
-    scale = cm.LinearColormap(colours, vmin=lo, vmax=hi)
+    scale, lo, hi = colour_scale(ind, values)
     bounds = tuple(gdf.total_bounds) if len(gdf) else None
     fmap = mapview.base_map(bounds, assets_url=assets_url)
     if gdf.empty:
@@ -37,18 +33,33 @@ def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: s
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         v = feature["properties"]["value"]
-        return {"fillColor": "#bdbdbd" if v is None or pd.isna(v) else scale(v), "color": "#424242",
+        return {"fillColor": NO_DATA if v is None or pd.isna(v) else scale(v), "color": "#424242",
                 "weight": 0.6, "fillOpacity": 0.7}
 
     folium.GeoJson(gdf[["name", "shown", "value", "geometry"]].to_json(na="null"), style_function=style,
                    tooltip=folium.GeoJsonTooltip(fields=["name", "shown"],
                                                  aliases=["Tổ dân phố" if lang != "en" else "Group",
                                                           ind.label(lang)])).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend_html(ind, scale, lo, hi, lang)))
+    fmap.get_root().html.add_child(folium.Element(legend_html(ind, scale, lo, hi, lang)))
     return fmap
 
 
-def _legend_html(ind: Indicator, scale: Any, lo: float, hi: float, lang: str) -> str:
+#: the colour of an area without a figure
+NO_DATA = "#bdbdbd"
+
+
+def colour_scale(ind: Indicator, values: Any) -> tuple[Any, float, float]:
+    """The colour scale of ``ind`` over ``values`` (red = bad, green = good) and its range (lo, hi):
+    0–100 % for a share, 0 to the largest value for a count. Shared by the ward and city maps."""
+    import branca.colormap as cm
+
+    finite = [float(v) for v in values if not pd.isna(v)]
+    lo, hi = (0.0, 1.0) if ind.kind == "share" else (0.0, max(finite + [1.0]))
+    colours = ["#d73027", "#fee08b", "#1a9850"] if ind.higher_is_better else ["#1a9850", "#fee08b", "#d73027"]
+    return cm.LinearColormap(colours, vmin=lo, vmax=hi), lo, hi
+
+
+def legend_html(ind: Indicator, scale: Any, lo: float, hi: float, lang: str) -> str:
     import html
 
     steps = [lo + (hi - lo) * k / 4 for k in range(5)]
@@ -61,5 +72,5 @@ def _legend_html(ind: Indicator, scale: Any, lo: float, hi: float, lang: str) ->
         '<div class="geomap-legend" style="position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;'
         'padding:6px 8px;border-radius:4px;font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
         f"<b>{html.escape(ind.label(lang))}</b>{swatches}"
-        f'<div><span style="display:inline-block;width:14px;height:10px;background:#bdbdbd;margin-right:4px">'
+        f'<div><span style="display:inline-block;width:14px;height:10px;background:{NO_DATA};margin-right:4px">'
         f"</span>{none}</div></div>")

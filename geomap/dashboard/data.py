@@ -29,9 +29,10 @@ def load_frames(bind: db.Bind, ward_id: int) -> Frames:
                 "FROM establishment_overview o JOIN establishment e ON e.id = o.id WHERE o.ward_id = :w "
                 "AND e.review_status = 'approved'")  # added on site and not yet reviewed: not counted
         reports = q("SELECT r.id, r.category, r.status, r.reported_at, r.deadline_at, r.resolved_at, "
-                    "g.id AS residential_group_id FROM field_report r LEFT JOIN LATERAL (SELECT id FROM "
+                    "g.id AS residential_group_id, rt.satisfied, rt.rated_at FROM field_report r "
+                    "LEFT JOIN LATERAL (SELECT id FROM "
                     "residential_group g WHERE g.ward_id = r.ward_id AND ST_Covers(g.geom, r.geom) ORDER BY id "
-                    "LIMIT 1) g ON true WHERE r.ward_id = :w")
+                    "LIMIT 1) g ON true LEFT JOIN report_rating rt ON rt.report_id = r.id WHERE r.ward_id = :w")
         evidence = q("SELECT p.stall_id, p.seen_on FROM stall_payment_evidence p JOIN stall s ON s.id = p.stall_id "
                      "JOIN market m ON m.id = s.market_id WHERE m.ward_id = :w")
         stalls = q("SELECT s.id, s.accepts_qr_pos, m.is_pilot_smart_market, "

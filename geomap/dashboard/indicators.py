@@ -18,6 +18,8 @@ Indicators (population: active establishments unless said otherwise)
                                business not inspected for more than 12 months (never included);
     ``reports_on_time``        field reports resolved on time, among those resolved in the period or whose
                                deadline passed in it unresolved (duplicates and not-the-ward's excluded);
+    ``report_satisfaction``    citizens satisfied with how their report was handled, among the ratings
+                               made in the period (one tap per resolved report on its tracking page);
     ``stall_qr_pos_share``     stalls seen accepting and transacting by QR/POS (``stall_payment_evidence``
                                dated within the period), in pilot smart markets (all markets when the
                                ward has no pilot market);
@@ -94,6 +96,11 @@ INDICATORS: tuple[Indicator, ...] = (
                              "trong kỳ mà chưa xong.",
               description_en="Reports resolved by their deadline, among those resolved in the period or falling "
                              "due in it unresolved."),
+    Indicator("report_satisfaction", "Hài lòng với việc xử lý phản ánh", "Satisfaction with report handling",
+              description_vi="Số đánh giá “hài lòng” trên tổng số đánh giá người dân gửi trong kỳ (mỗi phản ánh đã "
+                             "xử lý được đánh giá một lần, trên trang theo dõi phản ánh).",
+              description_en="“Satisfied” ratings among all ratings citizens gave in the period (each resolved "
+                             "report rated once, on its tracking page)."),
     Indicator("stall_qr_pos_share", "Quầy/sạp giao dịch QR/POS", "Stalls transacting by QR/POS",
               target_key="stall_qr_pos_share",
               description_vi="Tỷ lệ quầy/sạp tại chợ thí điểm có bằng chứng chấp nhận và giao dịch bằng QR hoặc thẻ "
@@ -270,6 +277,17 @@ def reports_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFram
     return _sum_parts(frames, "reports", counted & on_time, counted & (resolved_in | fell_due))
 
 
+def satisfaction_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
+    reports = frames.reports
+    if reports.empty or "rated_at" not in reports:
+        return _empty_parts()
+    lo, hi = _day_bounds(start, today)
+    rated = _memo(frames, "rep.rated", lambda: pd.to_datetime(reports["rated_at"], utc=True, errors="coerce"))
+    within = rated.notna() & (rated >= lo) & (rated < hi)
+    satisfied = reports["satisfied"].eq(True)
+    return _sum_parts(frames, "reports", within & satisfied, within)
+
+
 def stall_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
     stalls = frames.stalls
     if stalls.empty:
@@ -304,6 +322,7 @@ PART_FUNCTIONS: dict[str, Callable[[Frames, dt.date, dt.date], pd.DataFrame]] = 
     "food_safety_share": food_safety_parts,
     "inspections_overdue": overdue_parts,
     "reports_on_time": reports_parts,
+    "report_satisfaction": satisfaction_parts,
     "stall_qr_pos_share": stall_parts,
     "digital_inspection_share": digital_inspection_parts,
 }

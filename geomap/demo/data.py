@@ -43,7 +43,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "public_facility": ("ward_id", "kind", "name", "address", "is_synthetic", "geom"),
     "field_report": ("ward_id", "public_id", "category", "description", "channel", "status", "reported_at",
                      "deadline_at", "resolved_at", "establishment_id", "duplicate_of_id", "reporter_name",
-                     "reporter_contact", "is_synthetic", "geom"),
+                     "reporter_contact", "contact_consent_at", "consent_notice", "is_synthetic", "geom"),
     "field_report_update": ("report_id", "at", "status_from", "status_to", "note", "is_public"),
     "street": ("ward_id", "name", "name_key", "street_key", "alley", "kind", "length_m", "source", "geom"),
     "stall_payment_evidence": ("stall_id", "method", "seen_on", "seen_by", "photo", "note"),

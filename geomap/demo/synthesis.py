@@ -28,7 +28,7 @@ from geomap import config, status, text
 from geomap.demo import territory as terr
 from geomap.demo import vocabulary as voc
 from geomap.demo.territory import LANE, MAIN, SECONDARY
-from geomap.field_reports import intake
+from geomap.field_reports import intake, retention
 from geomap.profiles import WardProfile
 
 WGS84 = 4326
@@ -878,6 +878,9 @@ def _field_reports(data: WardData, n: int, net: terr.Streets, inner, rng: np.ran
         "address": addresses,
         "reporter_name": [p if k else None for p, k in zip(people["name"], named, strict=True)],
         "reporter_contact": [p if k else None for p, k in zip(people["phone"], named, strict=True)],
+        # a named reporter agreed to the purpose notice when reporting (geomap.field_reports.retention)
+        "contact_consent_at": [r if k else None for r, k in zip(reported, named, strict=True)],
+        "consent_notice": [retention.NOTICE_VERSION if k else None for k in named],
         "is_synthetic": True, "geom": list(_points(xy, srid)),
     })
     _report_updates(data, rng, now)

@@ -12,6 +12,8 @@ Where things are:
 - :mod:`.hotspots`    Getis-Ord Gi* over grid cells (pure)
 - :mod:`.hotspot_links` the links from a hotspot to the report list (pure)
 - :mod:`.photos`      photo checks, resizing, EXIF stripping (pure)
+- :mod:`.retention`   reporters' personal data: the purpose notice, consent, erasure after the ward's
+                      retention period (``geomap reports purge-personal``)
 - :mod:`.data`        every SQL statement of the domain
 
 This module holds what they all share: the statuses, the workflow's allowed moves and the

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from geomap import db
 from geomap.field_reports import DONE_STATUSES, DUPLICATE_DAYS, DUPLICATE_RADIUS_M, OPEN_STATUSES
@@ -59,10 +59,12 @@ def insert_report(conn: Connection, values: Mapping[str, Any]) -> int | None:
     submission (``h``) was stored since ``since`` (a replay)."""
     row = conn.execute(sa.text(
         "WITH ins AS (INSERT INTO field_report (ward_id, public_id, category, description, channel, status, "
-        " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, submission_hash, "
-        " api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, :description, :channel, 'new', "
+        " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, contact_consent_at, "
+        " consent_notice, submission_hash, api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, "
+        " :description, :channel, 'new', "
         " CAST(:at AS timestamptz), CAST(:deadline AS timestamptz), CAST(:establishment_id AS int), "
-        " :reporter_name, :reporter_contact, :address, CAST(:h AS varchar), CAST(:api_key_id AS int), "
+        " :reporter_name, :reporter_contact, :address, CAST(:consent_at AS timestamptz), "
+        " CAST(:notice AS varchar), CAST(:h AS varchar), CAST(:api_key_id AS int), "
         " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE CAST(:ward_id AS int) IS NOT NULL AND NOT EXISTS ("
         " SELECT 1 FROM field_report WHERE submission_hash = CAST(:h AS varchar) "
         " AND reported_at > CAST(:since AS timestamptz)) RETURNING id), "
@@ -208,7 +210,8 @@ _LIST_COLUMNS = (
     "f.id, f.public_id, f.category, f.status, f.channel, f.description, f.reported_at, f.deadline_at, "
     "f.resolved_at, f.assignee_id, u.full_name AS assignee_name, f.duplicate_of_id, f.establishment_id, "
     "f.address, f.reporter_name, f.reporter_contact, ST_X(f.geom) AS lon, ST_Y(f.geom) AS lat, f.updated_at, "
-    "f.moderation, f.public_description, f.photos_public, f.moderated_at"
+    "f.moderation, f.public_description, f.photos_public, f.moderated_at, f.contact_consent_at, f.consent_notice, "
+    "f.personal_erased_at, f.personal_erased_why, f.photos_erased"
 )
 #: what the public may read of a report's own words (0016_edge_limits): the moderator's text, the free-text
 #: address and the photos only once approved (FixMyStreet's practice); NULL / 0 before
@@ -294,7 +297,8 @@ def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
             c,
             "SELECT f.id, f.public_id, f.category, f.status, f.channel, " + _PUBLIC_TEXT + "f.reported_at, "
             "f.deadline_at, f.resolved_at, f.updated_at, ST_X(f.geom) lon, ST_Y(f.geom) lat, w.name AS ward_name, "
-            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, " + _PUBLIC_PHOTOS + " "
+            "d.public_id AS duplicate_of_public_id, e.name AS establishment_name, " + _PUBLIC_PHOTOS + ", "
+            "(SELECT satisfied FROM report_rating rr WHERE rr.report_id = f.id) AS rating "
             "FROM field_report f JOIN ward w ON w.id = f.ward_id "
             "LEFT JOIN field_report d ON d.id = f.duplicate_of_id "
             "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p", {"p": public_id})
@@ -430,10 +434,177 @@ def queue_mail(conn: Connection, report_id: int, to_address: str, subject: str, 
 def pending_mail(conn: Connection, limit: int) -> list[dict[str, Any]]:
     """Messages not sent yet, oldest first, locked so two senders never send one twice."""
     return db.rows(conn, "SELECT id, to_address, subject, body FROM report_mail WHERE sent_at IS NULL "
-                   "AND attempts < 10 ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", {"n": limit})
+                   "AND attempts < 10 AND to_address IS NOT NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
+                   {"n": limit})
 
 
 def mark_mail(conn: Connection, mail_id: int, error: str | None) -> None:
     conn.execute(sa.text("UPDATE report_mail SET attempts = attempts + 1, last_error = :e, "
                          "sent_at = CASE WHEN CAST(:e AS text) IS NULL THEN now() END WHERE id = :i"),
                  {"i": mail_id, "e": error})
+
+
+# --- the stored hotspot layer (table hotspot_cell, 0025_hotspot_layer_ratings) -------------------------------
+
+_HOTSPOT_COLUMNS = ("public_id", "ward_id", "window_days", "window_start", "window_end", "grid", "cell",
+                    "report_count", "previous_count", "hotspot_class", "class_vi", "class_en", "trend", "z_score",
+                    "q_value")
+
+
+def replace_hotspot_cells(conn: Connection, ward_id: int, window_days: int, cells: Sequence[Mapping[str, Any]]) -> int:
+    """Replace the stored analysis of ``ward_id`` and ``window_days`` by ``cells`` (each with the columns of
+    ``hotspot_cell`` and ``wkt``, the polygon in EPSG:4326), in the caller's transaction. Two writers of the
+    same ward and window queue on an advisory lock, so the table never holds two analyses of one."""
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('hotspot_cell'), :w * 10000 + :d)"),
+                 {"w": int(ward_id), "d": int(window_days) % 10000})
+    conn.execute(sa.text("DELETE FROM hotspot_cell WHERE ward_id = :w AND window_days = :d"),
+                 {"w": int(ward_id), "d": int(window_days)})
+    if cells:
+        names = ", ".join(_HOTSPOT_COLUMNS)
+        values = ", ".join(f":{c}" for c in _HOTSPOT_COLUMNS)
+        conn.execute(sa.text(f"INSERT INTO hotspot_cell ({names}, geom) "
+                             f"VALUES ({values}, ST_GeomFromText(:wkt, 4326))"), [dict(c) for c in cells])
+    return len(cells)
+
+
+def stored_hotspot_windows(bind: db.Bind, ward_id: int) -> list[dict[str, Any]]:
+    """The stored analyses of a ward: window length, window, when analysed, cells and hot cells."""
+    return db.rows(bind, "SELECT window_days, min(window_start) window_start, max(window_end) window_end, "
+                         "max(analysed_at) analysed_at, count(*) cells, count(*) FILTER (WHERE hotspot_class = 'hot') "
+                         "hot_cells FROM hotspot_cell WHERE ward_id = :w GROUP BY window_days ORDER BY window_days",
+                   {"w": int(ward_id)})
+
+
+# --- the public transparency page and ratings (report_rating, 0025_hotspot_layer_ratings) ---------------------
+
+#: a report the page counts (duplicates and reports for another authority are set aside)
+_COUNTED = "f.status NOT IN ('duplicate', 'not_ward')"
+#: done in time: resolved (or closed) by the deadline, or with no deadline at all
+_DONE = "f.status IN ('resolved', 'closed')"
+_DONE_AT = "COALESCE(f.resolved_at, f.updated_at)"
+
+
+def outcomes_by_month(bind: db.Bind, ward_id: int, *, since: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:
+    """Per local month (``YYYY-MM``) of receipt and category, the ward's reports made since ``since``: received,
+    resolved on time, resolved late, still open past the deadline (as of ``now``) and open within it."""
+    return db.rows(bind, f"""
+SELECT to_char(f.reported_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') AS month, f.category,
+       count(*) AS received,
+       count(*) FILTER (WHERE {_DONE} AND (f.deadline_at IS NULL OR {_DONE_AT} <= f.deadline_at)) AS on_time,
+       count(*) FILTER (WHERE {_DONE} AND {_DONE_AT} > f.deadline_at) AS late,
+       count(*) FILTER (WHERE NOT {_DONE} AND f.deadline_at < :now) AS overdue,
+       count(*) FILTER (WHERE NOT {_DONE} AND (f.deadline_at IS NULL OR f.deadline_at >= :now)) AS open
+FROM field_report f WHERE f.ward_id = :w AND {_COUNTED} AND f.reported_at >= :since AND f.reported_at < :now
+GROUP BY 1, 2 ORDER BY 1 DESC, 2""", {"w": int(ward_id), "since": since, "now": now})
+
+
+def outcomes_by_area(bind: db.Bind, ward_id: int, *, since: dt.datetime, now: dt.datetime,
+                     tolerance_m: float = 10.0) -> dict[str, Any]:
+    """The ward's residential groups as SVG paths in the ward's local metric grid (y down, as ``ST_AsSVG``
+    writes it; simplified to ``tolerance_m``), each with its reports made since ``since`` that are resolved and
+    still open; ``outside``: reports in no group. Counts per area only: no report point leaves the database."""
+    with db.read(bind) as c:
+        ward = db.row(c, "SELECT w.name, ST_AsSVG(ST_SimplifyPreserveTopology(ST_Transform(w.geom, w.local_srid), "
+                         ":tol), 0, 0) AS path, ST_XMin(b) xmin, ST_YMin(b) ymin, ST_XMax(b) xmax, ST_YMax(b) ymax "
+                         "FROM ward w CROSS JOIN LATERAL ST_Transform(w.geom, w.local_srid) b WHERE w.id = :w",
+                      {"w": int(ward_id), "tol": tolerance_m})
+        if ward is None:
+            return {"ward": None, "areas": [], "outside": {"resolved": 0, "open": 0}}
+        areas = db.rows(c, f"""
+WITH r AS (
+    SELECT g.id AS group_id, {_DONE} AS done FROM field_report f
+    LEFT JOIN LATERAL (SELECT id FROM residential_group g WHERE g.ward_id = f.ward_id AND ST_Covers(g.geom, f.geom)
+                       ORDER BY id LIMIT 1) g ON true
+    WHERE f.ward_id = :w AND {_COUNTED} AND f.reported_at >= :since AND f.reported_at < :now
+), n AS (SELECT group_id, count(*) FILTER (WHERE done) resolved, count(*) FILTER (WHERE NOT done) open
+         FROM r GROUP BY group_id)
+SELECT g.id, g.code, g.name, ST_AsSVG(ST_SimplifyPreserveTopology(ST_Transform(g.geom, w.local_srid), :tol), 1, 0)
+       AS path, COALESCE(n.resolved, 0) AS resolved, COALESCE(n.open, 0) AS open
+FROM residential_group g JOIN ward w ON w.id = g.ward_id LEFT JOIN n ON n.group_id = g.id
+WHERE g.ward_id = :w ORDER BY g.code
+""", {"w": int(ward_id), "since": since, "now": now, "tol": tolerance_m})
+        outside = db.row(c, f"""
+SELECT count(*) FILTER (WHERE {_DONE}) AS resolved, count(*) FILTER (WHERE NOT {_DONE}) AS open
+FROM field_report f WHERE f.ward_id = :w AND {_COUNTED} AND f.reported_at >= :since AND f.reported_at < :now
+AND NOT EXISTS (SELECT 1 FROM residential_group g WHERE g.ward_id = f.ward_id AND ST_Covers(g.geom, f.geom))""",
+                         {"w": int(ward_id), "since": since, "now": now})
+    return {"ward": ward, "areas": areas, "outside": outside}
+
+
+def lock_report_for_rating(conn: Connection, public_id: str) -> dict[str, Any] | None:
+    """The report of a tracking code (id, status) and whether it is rated, locked for the rest of the
+    transaction (two taps at once queue here; the key of ``report_rating`` would refuse the second anyway)."""
+    return db.row(conn, "SELECT f.id, f.status, EXISTS (SELECT 1 FROM report_rating r WHERE r.report_id = f.id) "
+                        "AS rated FROM field_report f WHERE f.public_id = :p FOR UPDATE OF f", {"p": public_id})
+
+
+def insert_rating(conn: Connection, report_id: int, satisfied: bool) -> bool:
+    """Store a report's rating; False (and nothing changed) when it was rated already."""
+    return conn.execute(sa.text("INSERT INTO report_rating (report_id, satisfied) VALUES (:r, :s) "
+                                "ON CONFLICT (report_id) DO NOTHING RETURNING report_id"),
+                        {"r": report_id, "s": bool(satisfied)}).first() is not None
+
+
+# --- retention of reporters' personal data (0026_report_retention) -----------------------------------
+
+
+def personal_data_due(conn: Connection, ward_id: int, *, cutoff: dt.datetime | None, open_statuses: Sequence[str],
+                      public_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Reports of a ward still holding a reporter's name or contact, photos or outbox addresses, locked
+    (FOR UPDATE) to the end of the transaction, oldest closure first: those closed (status not in
+    ``open_statuses``) before ``cutoff``, or, with ``public_ids``, those reports whatever their status.
+    A report's closing time is its latest status change (else its resolution, else its report time)."""
+    where = ["f.ward_id = :w"]
+    params: dict[str, Any] = {"w": ward_id}
+    if public_ids is not None:
+        where.append("f.public_id = ANY(:ids)")
+        params["ids"] = list(public_ids)
+    else:
+        where += ["f.status <> ALL(:open)", "c.closed_at < :cutoff"]
+        params.update(open=list(open_statuses), cutoff=cutoff)
+    return db.rows(conn, (
+        "SELECT f.id, f.public_id, f.status, c.closed_at, f.reporter_name IS NOT NULL AS has_name, "
+        " f.reporter_contact IS NOT NULL AS has_contact, "
+        " (SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos, "
+        " (SELECT count(*) FROM report_mail m WHERE m.report_id = f.id AND m.to_address IS NOT NULL) AS mail_addresses "
+        "FROM field_report f CROSS JOIN LATERAL (SELECT COALESCE((SELECT max(u.at) FROM field_report_update u "
+        " WHERE u.report_id = f.id AND u.status_to IS NOT NULL), f.resolved_at, f.reported_at) AS closed_at) c "
+        f"WHERE {' AND '.join(where)} AND (f.reporter_name IS NOT NULL OR f.reporter_contact IS NOT NULL "
+        " OR EXISTS (SELECT 1 FROM field_report_photo p WHERE p.report_id = f.id) "
+        " OR EXISTS (SELECT 1 FROM report_mail m WHERE m.report_id = f.id AND m.to_address IS NOT NULL)) "
+        "ORDER BY c.closed_at, f.id FOR UPDATE OF f"), params)
+
+
+def erase_personal(conn: Connection, report_ids: Sequence[int], *, at: dt.datetime, why: str) -> None:
+    """Erase the reporters' names and contacts, delete the photos and blank the outbox addresses of
+    ``report_ids``; each report records when and how many photos went."""
+    params = {"ids": list(report_ids), "at": at, "why": why}
+    conn.execute(sa.text(
+        "WITH gone AS (DELETE FROM field_report_photo WHERE report_id = ANY(:ids) RETURNING report_id), "
+        "n AS (SELECT report_id, count(*) AS photos FROM gone GROUP BY report_id) "
+        "UPDATE field_report f SET reporter_name = NULL, reporter_contact = NULL, personal_erased_at = :at, "
+        " personal_erased_why = :why, "
+        " photos_erased = f.photos_erased + COALESCE(n.photos, 0), photos_public = FALSE "
+        "FROM (SELECT unnest(CAST(:ids AS int[])) AS id) r LEFT JOIN n ON n.report_id = r.id "
+        "WHERE f.id = r.id"), params)
+    conn.execute(sa.text("UPDATE report_mail SET to_address = NULL WHERE report_id = ANY(:ids) "
+                         "AND to_address IS NOT NULL"), params)
+
+
+def compact_photos(engine: Engine) -> None:
+    """Rewrite the report photo table so deleted photos leave its files on disk (outside a transaction).
+
+    A plain ``VACUUM`` first removes the deleted rows (it does not wait for transactions in other databases
+    of the cluster); ``VACUUM FULL`` alone would copy them into the new files while any transaction older
+    than the deletion runs anywhere in the cluster, since its own snapshot counts them as still visible.
+    ``VACUUM FULL`` then writes the remaining rows to new files and empties the old ones (the table is locked
+    for the rewrite)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(sa.text("VACUUM field_report_photo"))
+        c.execute(sa.text("VACUUM FULL field_report_photo"))
+
+
+def public_ids_in_ward(bind: db.Bind, ward_id: int, public_ids: Sequence[str]) -> list[str]:
+    """Which of ``public_ids`` are reports of the ward."""
+    return db.scalars(bind, "SELECT public_id FROM field_report WHERE ward_id = :w AND public_id = ANY(:ids)",
+                      {"w": ward_id, "ids": list(public_ids)})

@@ -21,7 +21,7 @@ import numpy as np
 
 from geomap import audit, db, profiles
 from geomap.errors import GeomapError
-from geomap.field_reports import DUPLICATE_DAYS, DUPLICATE_RADIUS_M, NotFound, ReportError, data
+from geomap.field_reports import DUPLICATE_DAYS, DUPLICATE_RADIUS_M, NotFound, ReportError, data, retention
 from geomap.field_reports.deadlines import deadline_for
 from geomap.field_reports.photos import MAX_PHOTOS, Photo
 from geomap.i18n import code_label
@@ -65,6 +65,8 @@ class ReportInput:
     reporter_contact: str | None = None
     address: str | None = None
     photos: tuple[Photo, ...] = field(default_factory=tuple)
+    #: the reporter agreed to the purpose notice (:mod:`.retention`); only when a name or contact is given
+    consent: bool = False
 
 
 def validate(
@@ -79,8 +81,12 @@ def validate(
     reporter_contact: str | None = None,
     address: str | None = None,
     photos: Sequence[Photo] = (),
+    consent: bool = False,
 ) -> ReportInput:
-    """Check a submission field by field; the first problem raises :class:`ReportError`."""
+    """Check a submission field by field; the first problem raises :class:`ReportError`.
+
+    A reporter name or contact needs ``consent`` (the reporter agreed to the purpose notice,
+    :func:`geomap.field_reports.retention.check_consent`); without either no consent is asked or kept."""
     category = (category or "").strip()
     if category not in REPORT_CATEGORIES:
         raise ReportError("Hãy chọn lĩnh vực phản ánh.", "Choose a report category.", "category")
@@ -120,8 +126,9 @@ def validate(
             raise ReportError(f"Trường '{name}' dài quá {CONTACT_MAX} ký tự.",
                               f"Field '{name}' is longer than {CONTACT_MAX} characters.", name)
         contact_fields[name] = value
+    agreed = retention.check_consent(contact_fields["reporter_name"], contact_fields["reporter_contact"], consent)
     return ReportInput(category=category, description=text, lat=lat_f, lon=lon_f, channel=channel,
-                       establishment_id=establishment_id, photos=tuple(photos), **contact_fields)
+                       establishment_id=establishment_id, photos=tuple(photos), consent=agreed, **contact_fields)
 
 
 def submission_hash(data: ReportInput, client: str | None) -> str:
@@ -180,7 +187,9 @@ def submit(
             "ward_id": found, "public_id": public_id, "category": report.category, "description": report.description,
             "channel": report.channel, "at": at, "deadline": deadline, "establishment_id": report.establishment_id,
             "reporter_name": report.reporter_name, "reporter_contact": report.reporter_contact,
-            "address": report.address, "h": digest, "api_key_id": api_key_id, "lon": report.lon, "lat": report.lat,
+            "address": report.address, "consent_at": at if report.consent else None,
+            "notice": retention.NOTICE_VERSION if report.consent else None, "h": digest, "api_key_id": api_key_id,
+            "lon": report.lon, "lat": report.lat,
             "since": since, "user_id": user.id if user is not None else None,
             "note": f"Tiếp nhận qua kênh: {code_label('report_channel', report.channel, 'vi')}"})
         if report_id is None:
@@ -199,6 +208,7 @@ def submit(
             data.insert_photos(conn, report_id, report.photos)
         audit.record(conn, action="create", entity_type="field_report", entity_id=report_id, user=user,
                      after={"public_id": public_id, "category": report.category, "channel": report.channel,
+                            "consent_notice": retention.NOTICE_VERSION if report.consent else None,
                             "lat": report.lat, "lon": report.lon, "photos": len(report.photos),
                             "deadline_at": deadline, "api_key_id": api_key_id})
     return Submitted(report_id, public_id, True, deadline, found)

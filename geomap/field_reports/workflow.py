@@ -70,6 +70,7 @@ def transition(
     public: bool = True,
 ) -> dict[str, Any]:
     """Move a report to ``to_status`` if :data:`TRANSITIONS` allows it; returns the new state."""
+    auth.require(user, "handle_reports")
     if to_status not in REPORT_STATUSES:
         raise ReportError(f"Trạng thái '{to_status}' không tồn tại.", f"Unknown status '{to_status}'.", "status")
     if to_status == "duplicate":
@@ -104,6 +105,7 @@ def assign(
     bind: db.Bind, report_id: int, assignee_id: int, *, user: User | None, note: str | None = None,
 ) -> dict[str, Any]:
     """Give a report to a staff member; an unassigned open report becomes ``assigned``."""
+    auth.require(user, "handle_reports")
     note = clean_text(note) or None
     with db.transaction(bind) as conn:
         before = _lock(conn, report_id)
@@ -131,6 +133,7 @@ def mark_duplicate(
     bind: db.Bind, report_id: int, original_id: int, *, user: User | None, note: str | None = None,
 ) -> dict[str, Any]:
     """Mark ``report_id`` a duplicate of ``original_id`` (followed to the root of its own chain)."""
+    auth.require(user, "handle_reports")
     note = clean_text(note) or None
     with db.transaction(bind) as conn:
         before = _lock(conn, report_id)
@@ -148,8 +151,9 @@ def mark_duplicate(
             raise ReportError("Phản ánh gốc thuộc phường khác.", "The original report is in another ward.",
                               "duplicate_of")
         data.set_duplicate(conn, report_id, root["id"])
-        _history(conn, report_id, user, before["status"], "duplicate",
-                 f"Trùng với phản ánh {root['public_id']}" + (f" — {note}" if note else ""))
+        # the page shows "duplicate of <report>" in its reader's language (track.html); the history keeps
+        # only what the officer wrote, never a sentence of one language
+        _history(conn, report_id, user, before["status"], "duplicate", note)
         audit.record(conn, action="duplicate", entity_type="field_report", entity_id=report_id, user=user,
                      before={"status": before["status"], "duplicate_of_id": before["duplicate_of_id"]},
                      after={"status": "duplicate", "duplicate_of_id": root["id"]}, note=note)
@@ -161,6 +165,7 @@ def mark_duplicate(
 def add_note(bind: db.Bind, report_id: int, note: str, *, user: User | None,
              public: bool = False) -> None:
     """A history entry without a status change (internal by default)."""
+    auth.require(user, "handle_reports")
     note = clean_text(note)
     if not note:
         raise ReportError("Ghi chú đang trống.", "The note is empty.", "note")

@@ -60,6 +60,8 @@ CLUSTER_MIN = 2_000
 LEAFLET_VERSION = "1.9.3"
 MARKERCLUSTER_VERSION = "1.1.0"
 LEAFLET_HEAT_VERSION = "0.2.0"
+#: Leaflet.VectorGrid (npm leaflet.vectorgrid, bundled build): draws the city map's vector tiles
+VECTORGRID_VERSION = "1.3.0"
 #: the app's ``static/`` folder (served by the staff app; see ``.streamlit/config.toml``)
 STATIC_DIR = config.PROJECT_DIR / "static"
 #: paths of the vendored copies under the app's ``static/`` folder
@@ -70,6 +72,7 @@ _LOCAL = {
     "markercluster_css": f"vendor/leaflet.markercluster-{MARKERCLUSTER_VERSION}/MarkerCluster.css",
     "markercluster_default_css": f"vendor/leaflet.markercluster-{MARKERCLUSTER_VERSION}/MarkerCluster.Default.css",
     "leaflet_heat": f"vendor/leaflet.heat-{LEAFLET_HEAT_VERSION}/leaflet-heat.js",
+    "vectorgrid": f"vendor/leaflet.vectorgrid-{VECTORGRID_VERSION}/Leaflet.VectorGrid.bundled.min.js",
 }
 #: folium's and its plugins' names for the assets geomap pins (folium.plugins.HeatMap: "leaflet-heat.js")
 _ALIASES = {"leaflet-heat.js": "leaflet_heat"}
@@ -160,12 +163,16 @@ class _Assets(JSCSSMixin, MacroElement):
 
     It also tells Leaflet where its marker images are: Leaflet guesses that from leaflet.css, which
     streamlit-folium may not have applied yet when the first marker is made, and the guess then
-    misses the ``images/`` folder (a broken marker icon).
+    misses the ``images/`` folder (a broken marker icon). And it makes Leaflet's credit a plain link:
+    Leaflet's own has an English tooltip ("A JavaScript library for interactive maps") on every map.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         L.Icon.Default.imagePath = {{ this.image_path_json }};
+        if ({{ this._parent.get_name() }}.attributionControl) {
+            {{ this._parent.get_name() }}.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+        }
         {% endmacro %}
     """)
 

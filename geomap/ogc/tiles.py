@@ -8,25 +8,29 @@ one feature per cell below zoom 15. A collection's tileset holds its layer; the 
 concatenate).
 
 Caching: tiles are kept in ``app.state.ogc.tiles`` keyed on the database, profile, layers, tile,
-the day (statuses change at midnight) and the layers' **change count**: the number of writing
-statements committed on the tables their sources read (``tile_change``, migration 0019), read
-before the tile (one indexed sum), so a tile is never older than its key and an edit, import or
-revocation, once committed, changes the next tile. A layer whose tables are not all watched is
-never cached. Responses carry an ``ETag`` (a hash of the bytes; ``If-None-Match`` gives 304) and
-``Cache-Control: max-age=``:data:`MAX_AGE_S` (``public`` without a key, ``private`` with one): a
-client or HTTP cache may show a tile up to that many seconds old, then revalidates.
+the day in Vietnam (statuses change at midnight there) and the layers' **change count**: the number
+of writing statements committed on the tables their sources read (``tile_change``, migration 0019).
+That count is read at most every :data:`geomap.ogc.cache.CHANGE_POLL_S` seconds (1 s) per set of
+tables, before the tile is made, so a cached tile costs a dictionary lookup and no query, and an edit,
+import or revocation committed at time t is in every tile asked after t + ``CHANGE_POLL_S`` (a tile
+made in between may already hold it; none is older than the count it is kept under). A layer whose
+tables are not all watched is never cached. Responses carry an ``ETag`` (a hash of the bytes;
+``If-None-Match`` gives 304) and ``Cache-Control: max-age=``:data:`MAX_AGE_S` (``public`` without a
+key, ``private`` with one): a client or HTTP cache may show a tile up to that many seconds old, then
+revalidates; the service itself adds at most ``CHANGE_POLL_S`` to that.
+:func:`cached` answers a tile from the cache only (``None`` on a miss): the service's fast path for
+tile requests (:mod:`geomap.web.fast_tiles`) calls it before any routing.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from geomap import layer_reader
+from geomap import layer_reader, status
 from geomap.ogc import api
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError
@@ -136,34 +140,57 @@ def tilesets(root: str, chosen: Sequence[Layer], profile: Profile, collection: s
 
 
 def _change_key(engine: Engine, chosen: Sequence[Layer], caches: OGCCaches) -> int | None:
-    """The chosen layers' change count, or None when a source table is not watched (do not cache)."""
+    """The chosen layers' change count (read at most every ``CHANGE_POLL_S``), or None when a source table
+    is not watched (do not cache)."""
+    names = tuple(layer.name for layer in chosen)
+    found, watched = caches.sources.get_or_load((engine.url, names), lambda: _tables(engine, chosen, caches))
+    if not watched:
+        return None
+    return caches.changes.get_or_load((engine.url, found), lambda: layer_reader.change_count(engine, found))
+
+
+def _tables(engine: Engine, chosen: Sequence[Layer], caches: OGCCaches) -> tuple[frozenset[str], bool]:
+    """The tables every chosen layer's source reads, and whether all are watched by ``tile_change``."""
     tables: set[str] = set()
     for layer in chosen:
         found, watched = caches.sources.get_or_load(
-            (str(engine.url), layer.source), lambda layer=layer: layer_reader.source_tables(engine, layer.source))
+            (engine.url, layer.source), lambda layer=layer: layer_reader.source_tables(engine, layer.source))
         if not watched:
-            return None
+            return frozenset(), False
         tables |= found
-    return layer_reader.change_count(engine, tables)
+    return frozenset(tables), True
+
+
+def _key(engine: Engine, chosen: Sequence[Layer], profile: Profile, z: int, y: int, x: int,
+         caches: OGCCaches) -> tuple | None:
+    """The tile's cache key, or None when it is not cached (a source table is not watched)."""
+    changes = _change_key(engine, chosen, caches)  # before the tile: a tile is never older than its key
+    if changes is None:
+        return None
+    return (engine.url, profile, tuple(layer.name for layer in chosen), z, x, y, changes, status.today())
+
+
+def cached(engine: Engine, chosen: Sequence[Layer], profile: Profile, z: int, y: int, x: int,
+           caches: OGCCaches) -> tuple[bytes, str] | None:
+    """The tile ``z/y/x`` and its ETag from the cache, or None when it must be made (:func:`tile`)."""
+    key = _key(engine, chosen, profile, z, y, x, caches)
+    return None if key is None else caches.tiles.get(key)
 
 
 def tile(engine: Engine, chosen: Sequence[Layer], profile: Profile, z: int, y: int, x: int,
          caches: OGCCaches) -> tuple[bytes, str]:
     """The tile ``z/y/x`` holding ``chosen`` layers (one MVT layer each) and its ETag, from the cache
-    when its layers are unchanged since it was made."""
-    changes = _change_key(engine, chosen, caches)  # before the tile: a tile is never older than its key
-    key = (str(engine.url), profile, tuple(layer.name for layer in chosen), z, x, y, changes,
-           dt.date.today().isoformat())
-    if changes is not None:
+    when its layers' change count is the one it was made under."""
+    key = _key(engine, chosen, profile, z, y, x, caches)
+    if key is not None:
         hit = caches.tiles.get(key)
         if hit is not None:
             return hit
     columns_of = lambda table: caches.columns.get_or_load(  # noqa: E731
         (str(engine.url), table), lambda: layer_reader.table_columns(engine, table))
-    body = b"".join(layer_reader.read_tile(engine, layer, profile, z, x, y, columns_of=columns_of)
-                    for layer in chosen)
+    body = layer_reader.read_tiles(engine, chosen, profile, z, x, y, columns_of=columns_of)
     made = (body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
-    if changes is not None:
+    if key is not None:
         caches.tiles.put(key, made)
     return made
 

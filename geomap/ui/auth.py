@@ -24,6 +24,7 @@ import streamlit as st
 
 from geomap import auth, config, db, i18n
 from geomap.errors import GeomapError, LocalizedError
+from geomap.ui import widgets
 from geomap.ui.resources import engine
 from geomap.users import User
 
@@ -195,7 +196,7 @@ def _sessions_admin(admin: User, lang: str) -> None:
     if not rows:
         st.caption(i18n.t("auth.sessions_none", lang))
         return
-    st.table([{i18n.t("auth.sessions_user", lang): r["username"],
+    widgets.table([{i18n.t("auth.sessions_user", lang): r["username"],
                    i18n.t("auth.sessions_started", lang): auth.local_time(r["created_at"], _DAY_TIME),
                    i18n.t("auth.sessions_seen", lang): auth.local_time(r["last_seen_at"], _DAY_TIME),
                    i18n.t("auth.sessions_client", lang): r["client"] or "—"} for r in rows])

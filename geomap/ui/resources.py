@@ -30,8 +30,20 @@ def map_assets_url() -> str | None:
     Serving them ourselves lets the map work on a ward network without internet access;
     it needs ``server.enableStaticServing`` (set in ``.streamlit/config.toml``).
     """
-    if not st.get_option("server.enableStaticServing"):
-        return None
-    if not all((STATIC_DIR / path).is_file() for path in mapview.vendored_files()):
-        return None
-    return _ASSETS_FROM_COMPONENT
+    return _ASSETS_FROM_COMPONENT if _static_served() else None
+
+
+#: the vendored assets as seen from a page's own HTML (``st.components.v1.html``: the app's origin)
+_ASSETS_FROM_PAGE = "/app/static"
+
+
+@st.cache_resource(show_spinner=False)
+def page_assets_url() -> str | None:
+    """Like :func:`map_assets_url`, for a map rendered as the page's own HTML (the city map)."""
+    return _ASSETS_FROM_PAGE if _static_served() else None
+
+
+def _static_served() -> bool:
+    """Does the app serve ``static/`` with every vendored map asset in it?"""
+    return bool(st.get_option("server.enableStaticServing")) and all(
+        (STATIC_DIR / path).is_file() for path in mapview.vendored_files())

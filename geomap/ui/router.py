@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geomap import config, db, i18n, links
 from geomap.errors import GeomapError
-from geomap.ui import auth, resources
+from geomap.ui import auth, resources, widgets
 from geomap.ui import pages as page_registry
 from geomap.ui.context import Context
 from geomap.ui.resources import engine
@@ -20,7 +20,7 @@ def main() -> None:
     st.set_page_config(page_title="Bản đồ số kinh doanh", page_icon=str(resources.FAVICON), layout="wide")
     lang = st.sidebar.radio(
         "Ngôn ngữ / Language", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, horizontal=True,
-        index=list(i18n.LANGUAGES).index(config.LANGUAGE), key="lang",
+        index=list(i18n.LANGUAGES).index(_first_language()), key="lang",
     )
     try:
         eng = engine()
@@ -32,6 +32,12 @@ def main() -> None:
         st.warning("Chưa có dữ liệu phường: chạy 'geomap demo load'." if lang == "vi"
                    else "No ward loaded yet: run 'geomap demo load'.")
         st.stop()
+    user = auth.require_user()
+    # an account bound to one ward sees that ward only; a city-wide account (no ward) picks any
+    wards = [w for w in wards if user.ward_id is None or w["id"] == user.ward_id]
+    if not wards:
+        st.warning(i18n.t("app.no_ward_of_account", lang))
+        st.stop()
     slugs = [w["slug"] for w in wards]
     asked = st.query_params.get(links.WARD_PARAM)  # a deep link names its ward
     default = slugs.index(asked) if asked in slugs else (
@@ -39,7 +45,6 @@ def main() -> None:
     slug = st.sidebar.selectbox(i18n.t("app.ward", lang), slugs, index=default,
                                 format_func=lambda s: next(w["name"] for w in wards if w["slug"] == s), key="ward")
     ward = next(w for w in wards if w["slug"] == slug)
-    user = auth.require_user()
     ctx = Context(engine=eng, lang=lang, ward_slug=slug, ward_id=ward["id"], user=user)
 
     allowed = [p for p in page_registry.discover() if user.role in p.roles]
@@ -51,7 +56,26 @@ def main() -> None:
             requested[0] != nav.url_path or requested[1] != st.query_params.to_dict()):
         st.switch_page(st_pages[requested[0]], query_params=requested[1])  # the link opened before sign-in
     st.sidebar.caption(i18n.t("app.attribution", lang))
+    with st.sidebar:
+        widgets.speak(lang)  # Streamlit's own widget words in the user's language
     nav.run()
+
+
+def _first_language() -> str:
+    """The language a new browser session starts in: the link's ``?lang=``, else the one last chosen in the
+    public service or the field app (its ``geomap_lang`` cookie, sent to both apps), else the configured one."""
+    try:
+        cookie = st.context.cookies.get(_LANG_COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (a script run outside a browser session)
+        cookie = None
+    for asked in (st.query_params.get(links.LANG_PARAM), cookie):
+        if asked in i18n.LANGUAGES:
+            return asked
+    return config.LANGUAGE
+
+
+#: the public service's language cookie (:mod:`geomap.web.field_pages`; not imported: no web here)
+_LANG_COOKIE = "geomap_lang"
 
 
 def _render(page: page_registry.Page, ctx: Context) -> None:

@@ -67,6 +67,13 @@ def ward_bounds(bind: db.Bind, ward: int) -> BBox:
     return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
+def ward_outlines(bind: db.Bind, tolerance_deg: float = 0.0001) -> list[dict[str, Any]]:
+    """Every loaded ward (id, slug, name) with its boundary simplified to ``tolerance_deg`` (about 10 m
+    at the default) as WKB in EPSG:4326, by name: the city map's choropleth and its ward look-up."""
+    return db.rows(bind, "SELECT id, slug, name, ST_AsBinary(ST_SimplifyPreserveTopology(geom, :tol)) AS wkb "
+                   "FROM ward WHERE geom IS NOT NULL ORDER BY name", {"tol": float(tolerance_deg)})
+
+
 def ward_is_synthetic(bind: db.Bind, ward_id: int) -> bool:
     """Does any registry layer of the ward hold synthetic rows? (pages then say so)."""
     with db.read(bind) as conn:

@@ -10,7 +10,11 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
 - ``app.state.qr``: the QR lookup's :class:`qr.lookup.LookupState` (rendered pages kept
   ``GEOMAP_QR_CACHE_SECONDS``, the status memo, the source's columns, the lookup engine).
 - ``app.state.ogc``: the OGC API's caches (:class:`geomap.ogc.cache.OGCCaches`: extents, counts,
-  table columns, each with its TTL).
+  table columns, vector tiles and their layers' change counts, each with its TTL). A public tile
+  already cached is answered by :mod:`geomap.web.fast_tiles` before any routing.
+- ``app.state.reads``: where public reads go (:class:`geomap.replica.ReadRouter`: the read replica of
+  ``GEOMAP_READ_DATABASE_URL`` while it answers and keeps up, else the primary; its checks run in a thread
+  stopped at shutdown).
 - ``app.state.indicators``: the indicator API's frames per ward (:class:`geomap.dashboard.api.IndicatorCache`,
   60 s).
 - ``app.state.limits``: the rate limiters (:class:`geomap.web.ratelimit.RateLimits`: ``qr``,
@@ -34,23 +38,37 @@ data) and pure caches of files shipped with the code (a ward's outline from its 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from geomap import db
 from geomap.dashboard.api import IndicatorCache
 from geomap.ogc.cache import OGCCaches
-from geomap.web import guard, openapi, outage, session
+from geomap.replica import ReadRouter
+from geomap.web import fast_tiles, guard, openapi, outage, session, staff_reads
 from geomap.web.ratelimit import RateLimits
 from qr.lookup import LookupState
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
-    """The public ASGI app. ``database_url`` overrides the configured database (tests)."""
-    app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json")
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.reads.start()  # the read replica's checks run while the app does (nothing without a replica)
+    yield
+    app.state.reads.close()
+
+
+def create_app(database_url: str | None = None, read_database_url: str | None = None) -> FastAPI:
+    """The public ASGI app. ``database_url`` overrides the configured database (tests), ``read_database_url``
+    the configured read replica (``GEOMAP_READ_DATABASE_URL``)."""
+    app = FastAPI(title="geomap — dịch vụ công khai", docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  lifespan=_lifespan)
     app.state.database_url = database_url
+    app.state.reads = ReadRouter.from_config(read_database_url, lambda: database_url or db.database_url())
     app.state.ogc = OGCCaches()
     app.state.qr = LookupState.from_env()
     app.state.limits = RateLimits.from_env()
@@ -70,4 +88,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     openapi.install(app)
     outage.install(app)
     session.install(app)  # sign-in required (303 / 401 JSON), role refused and CSRF refused (403)
+    app.add_middleware(fast_tiles.CachedTiles, api_app=app)  # before the guard: cached public tiles, no cookie
+    staff_reads.install(app)  # outermost: the staff app's pages read /ogc with the user's cookie (CORS for its origin)
     return app

@@ -48,7 +48,7 @@ from starlette.responses import Response
 
 from geomap.errors import LocalizedError
 from geomap.web import guard
-from geomap.web.deps import get_engine
+from geomap.web.deps import get_engine, get_read_engine
 
 TITLE = "geomap — dịch vụ công khai / public service"
 VERSION = "1.0"
@@ -122,13 +122,13 @@ def family_of(route: Any) -> Family:
 
 
 def uses_database(route: Any) -> bool:
-    """Does the route read the database (a ``get_engine`` dependency, or ``x-database`` in its extras)?"""
+    """Does the route read the database (a ``get_engine`` or ``get_read_engine`` dependency, or ``x-database``)?"""
     if (route.openapi_extra or {}).get("x-database"):
         return True
     stack = list(route.dependant.dependencies)
     while stack:
         dep = stack.pop()
-        if dep.call is get_engine:
+        if dep.call in (get_engine, get_read_engine):
             return True
         stack.extend(dep.dependencies)
     return False

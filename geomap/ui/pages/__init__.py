@@ -19,6 +19,7 @@ from pathlib import Path
 from geomap import auth
 from geomap.ui.context import Context
 
+#: the ward staff roles: the default of a page (the read-only "city" role is named by the pages it may open)
 ALL_ROLES = ("inspector", "data_officer", "ward_manager", "admin")
 
 
@@ -52,9 +53,9 @@ class Page:
 
 
 def roles_with(permission: str) -> tuple[str, ...]:
-    """The roles holding ``permission`` (in :data:`ALL_ROLES` order)."""
+    """The roles holding ``permission`` (in :data:`geomap.models.ROLES` order)."""
     holders = auth.PERMISSIONS[permission]
-    return tuple(r for r in ALL_ROLES if r in holders)
+    return tuple(r for r in auth.ROLES if r in holders)
 
 
 def discover() -> list[Page]:

@@ -13,7 +13,7 @@ from geomap import auth, dashboard, i18n, profiles, status
 from geomap.dashboard import group_import, periods
 from geomap.dashboard.group_indicators import GROUP_INDICATORS
 from geomap.errors import GeomapError
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
@@ -33,6 +33,8 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
                          "No change history yet: the digital-payment trend starts when tracking starts."),
     "dash.report": ("Báo cáo Excel", "Excel report"),
     "dash.period": ("Kỳ báo cáo", "Period"),
+    "dash.month": ("Tháng", "Month"),
+    "dash.count": ("Số lượng", "Count"),
     "dash.make_report": ("Tạo báo cáo", "Make the report"),
     "dash.download_report": ("Tải báo cáo", "Download the report"),
     "dash.group": ("Tổ dân phố", "Residential group"),
@@ -146,7 +148,7 @@ def render(ctx: Context) -> None:
     st.subheader(ctx.t("dash.groups"))
     table = board.by_group[["name", *shown]].rename(
         columns={"name": ctx.t("dash.group"), **{k: i.label(lang) for k, i in shown.items()}})
-    st.dataframe(table, hide_index=True, use_container_width=True, column_config={
+    widgets.dataframe(table, hide_index=True, use_container_width=True, column_config={
         i.label(lang): st.column_config.NumberColumn(format="percent" if i.kind == "share" else "%d")
         for i in shown.values()})
 
@@ -154,8 +156,8 @@ def render(ctx: Context) -> None:
     shares = [i.label(lang) for i in dashboard.INDICATORS if i.kind == "share"]
     wide = dashboard.trend_table(board.trend, lang)
     if not wide.empty:
-        st.line_chart(wide[shares])
-        st.dataframe(wide, use_container_width=True, column_config={
+        widgets.chart(wide[shares], lang, x_title=ctx.t("dash.period"), y_format=".0%")
+        widgets.dataframe(wide, use_container_width=True, column_config={
             i.label(lang): st.column_config.NumberColumn(format="percent" if i.kind == "share" else "%d")
             for i in dashboard.INDICATORS})
     with st.expander(ctx.t("dash.definitions")):
@@ -166,12 +168,13 @@ def render(ctx: Context) -> None:
     current = pd.Period(today, "M")
     activity = _full_months(board.activity, current)
     activity = activity.rename(columns={c: i18n.t(f"dashboard.activity.{c}", lang) for c in activity.columns})
-    st.line_chart(activity)
+    widgets.chart(activity, lang, x_title=ctx.t("dash.month"), y_title=ctx.t("dash.count"))
     trend = _full_months(board.payment_trend.dropna(), current)
     if trend.empty:
         st.info(ctx.t("dash.no_tracking"))
     else:
-        st.line_chart(trend.rename(ctx.t("dash.payment_trend")))
+        widgets.chart(trend.rename(ctx.t("dash.payment_trend")).to_frame(), lang, x_title=ctx.t("dash.month"),
+                      y_title=ctx.t("dash.payment_trend"), y_format=".0%")
         st.caption(ctx.t("dash.tracking_since").format(date=f"{board.tracking_since:%d/%m/%Y}"))
     st.caption(ctx.t("dash.partial_month").format(month=f"{current:%m/%Y}", end=f"{current - 1:%m/%Y}"))
 

@@ -17,6 +17,7 @@ import layers
 from geomap import auth, crs, export
 from geomap.errors import GeomapError, LocalizedError
 from geomap.export import lives
+from geomap.ui import widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
@@ -118,7 +119,7 @@ def render(ctx: Context) -> None:
                  ctx.t("export.col.fixed"): x["invalid_geometries_fixed"],
                  ctx.t("export.col.nogeom"): x["without_geometry"]} for x in meta["layers"]]
         st.caption(ctx.t("export.counts"))
-        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+        widgets.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
         if meta["crs"] != "EPSG:4326":
             st.caption(ctx.t("export.transformation").format(
                 text=crs.summary(crs.WGS84, int(meta["crs"].split(":")[1]))))

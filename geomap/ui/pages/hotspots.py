@@ -21,11 +21,11 @@ import streamlit as st
 from folium.plugins import HeatMap
 
 from geomap import i18n, links, status
-from geomap.field_reports import hotspots, reads
+from geomap.field_reports import hotspot_store, hotspots, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.map import view as mapview
 from geomap.models import REPORT_CATEGORIES
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
@@ -67,17 +67,14 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "hot.count": ("Số phản ánh", "Reports"),
     "hot.prev": ("Kỳ trước", "Previous"),
     "hot.trend": ("Xu hướng", "Trend"),
+    "hot.published": ("Kết quả này là lớp “Điểm nóng phản ánh” của phường cho khoảng {days} ngày "
+                      "(xuất dữ liệu, API cho thành phố).",
+                      "This result is the ward's “Report hotspots” layer for the {days}-day window "
+                      "(exports, the city's API)."),
     "hot.cells": ("Số ô", "Cells"),
     "hot.link": ("Danh sách phản ánh", "Reports list"),
     "hot.reports_of": ("Phản ánh thuộc điểm nóng #{rank}", "Reports in hotspot #{rank}"),
     "hot.pick": ("Chọn một điểm nóng để xem các phản ánh.", "Select a hotspot to see its reports."),
-    "hot.class.hot": ("Điểm nóng nổi bật", "Notable hotspot"),
-    "hot.class.cold": ("Điểm lạnh", "Cold spot"),
-    "hot.class.not_significant": ("Không nổi bật", "Not notable"),
-    "hot.trend.rising": ("↑ tăng", "↑ rising"),
-    "hot.trend.falling": ("↓ giảm", "↓ falling"),
-    "hot.trend.stable": ("→ ổn định", "→ stable"),
-    "hot.trend.new": ("mới xuất hiện", "new"),
 }
 
 _GRIDS = {"h3-10": hotspots.Grid("h3", resolution=10), "h3-9": hotspots.Grid("h3", resolution=9),
@@ -113,7 +110,7 @@ def _ward_srid(ward_id: int) -> int:
 
 def _cells_geojson(cells, lang: str, window=None, categories=(), ward: str | None = None) -> dict:
     frame = cells[["cell", "count", "prev_count", "z", "p_sim", "q", "hotspot_class", "geometry"]].copy()
-    frame["label"] = [i18n.t(f"hot.class.{c}", lang) for c in frame["hotspot_class"]]
+    frame["label"] = [i18n.code_label("hotspot_class", c, lang) for c in frame["hotspot_class"]]
     if window is not None:  # cells holding reports link to them (as the ranked list does), in ward ``ward``
         frame["link"] = [_cell_link(links.report_cells([c], ward=ward, since=window[0], until=window[1],
                                                        categories=categories), lang) if n else
@@ -167,6 +164,16 @@ def _place_text(place: dict, lang: str) -> str:
     return ", ".join(x for x in parts if x) or "—"
 
 
+def _publish(ward_id: int, analysis: hotspots.HotspotAnalysis, window_days: int, grid_key: str, lang: str) -> None:
+    """An analysis of all categories up to today becomes the ward's stored ``hotspots`` layer for its window
+    length (:mod:`geomap.field_reports.hotspot_store`); once per analysis, not on every rerun of the page."""
+    key = (ward_id, analysis.window, grid_key)
+    if st.session_state.get("hot.published") != key:
+        hotspot_store.store(resources.engine(), ward_id, analysis, window_days)
+        st.session_state["hot.published"] = key
+    st.caption(i18n.t("hot.published", lang).format(days=window_days))
+
+
 def render(ctx: Context) -> None:
     lang = ctx.lang
     st.title(i18n.t("hot.title", lang))
@@ -186,6 +193,8 @@ def render(ctx: Context) -> None:
                               format_func=lambda k: i18n.t(f"hot.{k}", lang), key="hot.layers"))
     with st.spinner("…"):
         analysis, points = _analysis(ctx.ward_id, start, end, tuple(cats), grid_key)
+    if not cats and end == today:
+        _publish(ctx.ward_id, analysis, (end - start).days + 1, grid_key, lang)
     p = analysis.params
     st.caption(i18n.t("hot.summary", lang).format(n=p["reports"], cells=p["cells"], grid=p["grid"],
                                                   prev=p["previous_reports"]))
@@ -210,14 +219,14 @@ def render(ctx: Context) -> None:
                                     reads.hotspot_places(resources.engine(), ctx.ward_id, ranked)],
         i18n.t("hot.count", lang): ranked["count"],
         i18n.t("hot.prev", lang): ranked["prev_count"],
-        i18n.t("hot.trend", lang): [i18n.t(f"hot.trend.{t}", lang) for t in ranked["trend"]],
+        i18n.t("hot.trend", lang): [i18n.code_label("hotspot_trend", t, lang) for t in ranked["trend"]],
         i18n.t("hot.cells", lang): ranked["n_cells"],
         i18n.t("hot.link", lang): [links.report_cells(c, ward=ctx.ward_slug, since=since, until=until,
                                                       categories=cats) for c in ranked["cells"]],
         i18n.t("hot.on_map", lang): [links.map_at(lat, lon, ctx.ward_slug)
                                      for lat, lon in zip(ranked["lat"], ranked["lon"], strict=True)],
     })
-    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+    picked = widgets.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                           selection_mode="single-row", key="hot.table",
                           column_config={i18n.t("hot.link", lang): st.column_config.LinkColumn(
                               display_text=i18n.t("hot.link", lang)),
@@ -231,7 +240,7 @@ def render(ctx: Context) -> None:
     st.markdown(f"**{i18n.t('hot.reports_of', lang).format(rank=int(row['rank']))}**")
     rows = reads.reports_in_cells(resources.engine(), ctx.ward_id, list(row["cells"]), since=since, until=until,
                                   categories=list(cats) or None)
-    st.dataframe(pd.DataFrame({
+    widgets.dataframe(pd.DataFrame({
         "": [r["public_id"] for r in rows],
         i18n.t("hot.categories", lang).split(" (")[0]: [i18n.code_label("report_category", r["category"], lang)
                                                          for r in rows],

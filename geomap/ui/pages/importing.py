@@ -9,6 +9,7 @@ re-checks the file inside its own transaction (all or nothing).
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 import streamlit as st
@@ -25,6 +26,7 @@ from geomap.importing import (
     run_import,
     template,
 )
+from geomap.ui import widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
@@ -104,7 +106,8 @@ def render(ctx: Context) -> None:
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     upload = st.file_uploader(ctx.t("import.file"), type=["xlsx", "csv", "txt", "geojson", "json", "gpkg"],
-                              help=ctx.t("import.limit").format(mb=f"{MAX_UPLOAD_MB:g}"), key="import.file")
+                              help=ctx.t("import.limit").format(mb=f"{MAX_UPLOAD_MB:g}"), key="import.file",
+                              max_upload_size=max(1, math.ceil(MAX_UPLOAD_MB)))  # the uploader says the real limit
     if upload is None:
         st.session_state.pop(_PLAN, None)
         return
@@ -165,7 +168,7 @@ def _show_plan(ctx: Context, plan: Any) -> None:
         return
     if st.toggle(ctx.t("import.only_messages"), value=len(frame) > 200, key="import.only"):
         frame = frame[(frame.iloc[:, 4] != "") | (frame.iloc[:, 5] != "")]
-    st.dataframe(frame, hide_index=True, use_container_width=True,
+    widgets.dataframe(frame, hide_index=True, use_container_width=True,
                  height=min(600, 38 + 35 * max(1, len(frame))))
 
 

@@ -15,6 +15,7 @@ from geomap.errors import GeomapError
 from geomap.models import CONDITIONS, INFRASTRUCTURE_KINDS
 from geomap.records import infrastructure
 from geomap.status import today
+from geomap.ui import widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
@@ -56,7 +57,7 @@ def render(ctx: Context) -> None:
     frame = pd.DataFrame(assets)
     frame["kind"] = [ctx.label("infrastructure_kind", k) for k in frame["kind"]]
     frame["condition"] = [ctx.label("condition", c) for c in frame["condition"]]
-    st.dataframe(frame.drop(columns="id"), hide_index=True, use_container_width=True, column_config={
+    widgets.dataframe(frame.drop(columns="id"), hide_index=True, use_container_width=True, column_config={
         "code": ctx.t("infra.col.code"), "kind": ctx.t("infra.kind"), "condition": ctx.t("infra.condition"),
         "checked_on": ctx.t("infra.checked_on"), "installed_on": ctx.t("infra.col.installed_on")})
     by_id = {a["id"]: a for a in assets}

@@ -20,6 +20,7 @@ import streamlit as st
 from geomap import auth, i18n, profiles, status
 from geomap.errors import GeomapError
 from geomap.inspections import planning, risk, route_files, routing, travel
+from geomap.ui import widgets
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
@@ -153,7 +154,7 @@ def _due_section(ctx: Context, frame: pd.DataFrame) -> pd.DataFrame:
                                          for d in pd.to_datetime(shown["last_inspected_on"])],
         i18n.t("insp.col.reasons", lang): [risk.reasons_text(r, lang) for r in shown["risk_reasons"]],
     })
-    st.dataframe(table, hide_index=True, use_container_width=True, height=min(360, 38 + 35 * max(1, len(table))),
+    widgets.dataframe(table, hide_index=True, use_container_width=True, height=min(360, 38 + 35 * max(1, len(table))),
                  column_config={i18n.t("insp.col.reasons", lang): st.column_config.TextColumn(width="large")})
     return shown
 
@@ -317,7 +318,7 @@ def _result_section(ctx: Context, plan: routing.Plan) -> None:
         # every leg, the return to the end point included: Google Maps directions and a geo: pin (the on-site
         # page's links, built by the same function)
         links = route_files.leg_links(route, lang=lang)
-        st.dataframe(pd.DataFrame({
+        widgets.dataframe(pd.DataFrame({
             i18n.t("insp.col.order", lang): [str(v.order) for v in route.visits] + ["↩"],
             i18n.t("insp.col.time", lang): [f"{routing.hhmm(v.start_s)}–{routing.hhmm(v.end_s)}"
                                              for v in route.visits] + [routing.hhmm(route.end_s)],

@@ -22,7 +22,7 @@ from geomap.map import detail as mapdetail
 from geomap.map import features as mapfeatures
 from geomap.map import view as mapview
 from geomap.text import fold
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
@@ -345,7 +345,7 @@ def _table(ctx: Context, frame: pd.DataFrame) -> None:
     if frame.empty:
         st.caption(ctx.t("map.detail.none"))
     else:
-        st.dataframe(frame, hide_index=True, use_container_width=True)
+        widgets.dataframe(frame, hide_index=True, use_container_width=True)
 
 
 def _changes(entry: dict) -> str:

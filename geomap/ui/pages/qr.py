@@ -11,6 +11,7 @@ import streamlit as st
 
 from geomap import db, links
 from geomap.errors import GeomapError
+from geomap.ui import widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import data as ward_data
@@ -153,7 +154,7 @@ def _print_section(ctx: Context) -> None:
         ctx.t("qrpage.col.code"): i.short_code, ctx.t("qrpage.col.type"): ctx.t(f"qrpage.type.{i.target_type}"),
         ctx.t("qrpage.col.name"): i.name, ctx.t("qrpage.col.address"): i.address,
         ctx.t("qrpage.col.version"): i.version} for i in items[:_TABLE_ROWS]])
-    st.dataframe(table, hide_index=True, use_container_width=True, height=260)
+    widgets.dataframe(table, hide_index=True, use_container_width=True, height=260)
     scope_key = (ctx.ward_id, kind, group, market, tuple(refs or ()))
     if st.button(ctx.t("qrpage.make_sheet"), icon=":material/picture_as_pdf:", disabled=not items):
         bar = st.progress(0.0, text=ctx.t("qrpage.sheet_progress").format(done=0, total=len(items)))
@@ -251,19 +252,20 @@ def _scans_section(ctx: Context) -> None:
         chart = frame.pivot_table(index="day", columns="outcome", values="scans", aggfunc="sum", fill_value=0)
         chart = chart.reindex(columns=[o for o in scans.OUTCOMES if o in chart.columns]).rename(columns=outcome)
         st.metric(ctx.t("qrpage.scans_total"), f"{int(frame['scans'].sum()):,}".replace(",", "."))
-        st.bar_chart(chart, x_label=ctx.t("qrpage.col.day"), y_label=ctx.t("qrpage.col.scans"))
+        widgets.chart(chart, ctx.lang, kind="bar", x_title=ctx.t("qrpage.col.day"), y_title=ctx.t("qrpage.col.scans"),
+                      series_title=ctx.t("qrpage.col.outcome"))
     else:
         st.info(ctx.t("qrpage.scans_none"))
     top, groups = st.columns(2)
     if found["establishments"]:
         top.markdown(f"**{ctx.t('qrpage.scans_top')}**")
-        top.dataframe(pd.DataFrame([{
+        widgets.dataframe(where=top, data=pd.DataFrame([{
             ctx.t("qrpage.col.est_code"): r["establishment_code"] or "", ctx.t("qrpage.col.name"): r["name"],
             ctx.t("qrpage.col.group"): r["residential_group"] or "", ctx.t("qrpage.col.scans"): r["scans"]}
             for r in found["establishments"]]), hide_index=True, use_container_width=True)
     if found["groups"]:
         groups.markdown(f"**{ctx.t('qrpage.scans_groups')}**")
-        groups.dataframe(pd.DataFrame([{
+        widgets.dataframe(where=groups, data=pd.DataFrame([{
             ctx.t("qrpage.col.group"): r["residential_group"] or ctx.t("qrpage.no_group"),
             ctx.t("qrpage.col.scans"): r["scans"]} for r in found["groups"]]), hide_index=True,
             use_container_width=True)
@@ -271,7 +273,7 @@ def _scans_section(ctx: Context) -> None:
     if not found["alerts"]:
         st.caption(ctx.t("qrpage.alerts_none"))
         return
-    st.table(pd.DataFrame([{  # a short list, as plain HTML (readable, copyable codes)
+    widgets.table(pd.DataFrame([{  # a short list, as plain HTML (readable, copyable codes)
         ctx.t("qrpage.col.code"): a["short_code"] or a["code"],
         ctx.t("qrpage.col.outcome"): outcome[a["outcome"]],
         ctx.t("qrpage.col.name"): a["name"] or ctx.t("qrpage.forged"),

@@ -9,7 +9,7 @@ from geomap import auth, i18n
 from geomap.errors import LocalizedError
 from geomap.records import quality
 from geomap.survey import capture, review
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
@@ -101,7 +101,7 @@ def render(ctx: Context) -> None:
             if rows.empty:
                 st.success(ctx.t("quality.none"))
                 continue
-            st.dataframe(
+            widgets.dataframe(
                 rows[["code", "name", "address", "detail", "link"]], hide_index=True, use_container_width=True,
                 column_config={
                     "code": ctx.t("quality.col.code"), "name": ctx.t("quality.col.name"),

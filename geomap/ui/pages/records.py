@@ -30,7 +30,7 @@ from geomap.models import (
     PAYMENT_METHODS,
 )
 from geomap.records import edit, rules
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import ALL_ROLES, Page
@@ -110,7 +110,7 @@ def render(ctx: Context) -> None:
             _create_form(ctx, choices)
 
     linked = str(st.query_params.get(links.RECORD_PARAM) or "")
-    linked_id = int(linked) if linked.isdigit() else None
+    linked_id = int(linked) if linked.isdigit() else _by_code(ctx, str(st.query_params.get(links.CODE_PARAM) or ""))
     if linked_id is not None and linked_id != st.session_state.get("records.shown"):
         # arrived by a link (data-quality page, map): show that establishment, whatever was searched before
         st.session_state["records.query"] = ""
@@ -132,6 +132,15 @@ def render(ctx: Context) -> None:
         st.session_state["records.shown"] = selected
         st.query_params[links.RECORD_PARAM] = str(selected)
         _establishment(ctx, int(selected), choices)
+
+
+def _by_code(ctx: Context, code: str) -> int | None:
+    """The id of the ward's establishment with ``code`` (a link from the city map), or None."""
+    if not code:
+        return None
+    with ctx.engine.connect() as c:
+        found = edit.search(c, ctx.ward_id, code, limit=1)
+    return found[0]["id"] if found and found[0]["code"].lower() == code.strip().lower() else None
 
 
 # --- one establishment ----------------------------------------------------------------------
@@ -194,7 +203,7 @@ def _read_only(ctx: Context, shown: dict) -> None:
     visible = auth.redact_record(shown, layer, ctx.user)
     rows = [(f.label(ctx.lang), _display(ctx, f.codes, visible.get(f.name)))
             for f in auth.visible_fields(layer, ctx.user) if f.name in visible]
-    st.table(pd.DataFrame(rows, columns=["", " "]).set_index(""))
+    widgets.table(pd.DataFrame(rows, columns=["", " "]).set_index(""))
 
 
 def _display(ctx: Context, codes: str | None, value: Any) -> str:
@@ -364,7 +373,7 @@ def _licences(ctx: Context, row: dict) -> None:
             edit.label("expires_on", lang): _display(ctx, None, i["expires_on"]),
             edit.label("revoked_on", lang): _display(ctx, None, i["revoked_on"]),
             edit.label("notes", lang): i["note"]} for i in items])
-        st.dataframe(frame, hide_index=True, width="stretch")
+        widgets.dataframe(frame, hide_index=True, width="stretch")
     else:
         st.caption(ctx.t("records.none"))
     if not auth.can(ctx.user, "edit_records"):
@@ -432,7 +441,7 @@ def _inspections(ctx: Context, row: dict) -> None:
                                                          for v in i["violations"] or []),
             edit.label("follow_up_due", lang): _display(ctx, None, i["follow_up_due"]),
             ctx.t("records.who"): i["inspector_name"], edit.label("notes", lang): i["notes"]} for i in items])
-        st.dataframe(frame, hide_index=True, width="stretch")
+        widgets.dataframe(frame, hide_index=True, width="stretch")
     else:
         st.caption(ctx.t("records.none"))
     if not auth.can(ctx.user, "record_inspection"):
@@ -506,7 +515,7 @@ def _history(ctx: Context, establishment_id: int) -> None:
                      ctx.t("records.who"): e["username"],
                      ctx.t("records.action"): ctx.label("audit_action", e["action"]),
                      ctx.t("records.changes"): changes + (f" ({e['note']})" if e.get("note") else "")})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    widgets.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 def _short(value: Any) -> str:
@@ -516,5 +525,5 @@ def _short(value: Any) -> str:
 
 PAGE = Page(
     key=links.RECORDS_PAGE, title_vi="Hồ sơ cơ sở", title_en="Records", render=render, icon=":material/edit_note:",
-    roles=ALL_ROLES, order=30,
+    roles=(*ALL_ROLES, "city"), order=30,  # city: read only (the city map's links open records here)
 )

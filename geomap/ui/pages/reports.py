@@ -19,11 +19,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geomap import auth, field_reports, i18n, links
-from geomap.field_reports import hotspot_links, intake, photos, reads, workflow, worklist
+from geomap import auth, field_reports, i18n, links, profiles
+from geomap.field_reports import hotspot_links, intake, photos, reads, retention, workflow, worklist
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES, REPORT_STATUSES
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.markdown import plain
 from geomap.ui.pages import Page
@@ -102,6 +102,24 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "rep.photos": ("Ảnh (tối đa 3)", "Photos (up to 3)"),
     "rep.reporter": ("Người phản ánh", "Reporter"),
     "rep.contact": ("Liên hệ", "Contact"),
+    "rep.consent": ("Người phản ánh đã nghe thông báo về thông tin cá nhân (dưới đây) và đồng ý; chỉ cần khi ghi họ "
+                    "tên hoặc liên hệ",
+                    "The reporter heard the notice on personal details (below) and agreed; needed only with a name "
+                    "or contact"),
+    "rep.consent_at": ("Đồng ý với thông báo {version} lúc {at}", "Agreed to notice {version} at {at}"),
+    "rep.no_consent": ("Không ghi nhận sự đồng ý (phản ánh trước khi có thông báo)",
+                       "No consent recorded (reported before the notice)"),
+    "rep.photos_erased": ("Ảnh ({n}): {erased} ({at})", "Photos ({n}): {erased} ({at})"),
+    "rep.erase_title": ("Xoá thông tin cá nhân theo yêu cầu của người phản ánh",
+                        "Erase personal details at the reporter's request"),
+    "rep.erase_help": ("Xoá ngay họ tên, liên hệ, ảnh và địa chỉ thư của phản ánh này (không khôi phục được); "
+                       "việc xoá được ghi nhật ký. Nội dung và tiến độ xử lý vẫn giữ.",
+                       "Erases this report's reporter name, contact, photos and mail addresses now (cannot be "
+                       "undone); the erasure is logged. The description and the handling stay."),
+    "rep.erase_confirm": ("Người phản ánh đã yêu cầu xoá", "The reporter asked for erasure"),
+    "rep.erase": ("Xoá thông tin cá nhân", "Erase personal details"),
+    "rep.erased_now": ("Đã xoá thông tin cá nhân của phản ánh {code}.",
+                       "Erased the personal details of report {code}."),
     "rep.save": ("Lưu phản ánh", "Save the report"),
     "rep.saved": ("Đã lưu phản ánh {code}; hạn xử lý {deadline}.", "Saved report {code}; deadline {deadline}."),
     "rep.replayed": ("Phản ánh này vừa được lưu ({code}).", "This report was just saved ({code})."),
@@ -229,7 +247,7 @@ def _work_list(ctx: Context) -> None:
     # the table's key names the rows it shows: when the list changes (a report left it after an action) the
     # row selection starts afresh instead of pointing, by row number, at another report
     table_key = "rep.table." + hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:12]
-    picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+    picked = widgets.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                           selection_mode="single-row", key=table_key) if rows else None
     sel = picked.selection.rows if picked and picked.selection else []
     if sel:
@@ -277,14 +295,13 @@ def _detail(ctx: Context, report_id: int) -> None:
                 f"**{i18n.t('rep.deadline', lang)}:** {_fmt(r['deadline_at'])} · "
                 f"[{i18n.t('rep.track', lang)}]({links.report_track_url(r['public_id'])})")
     st.text(r["description"])  # st.text: shown as text, never as markdown/HTML
-    if r.get("reporter_name") or r.get("reporter_contact"):  # absent for roles without view_personal
-        st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")
+    _personal(ctx, r)
     for pid in range(1, len(r["photo_ids"]) + 1):
         found = reads.staff_photo(engine, r["public_id"], pid)
         if found:
             st.image(found[0], width=320)
     with st.expander(i18n.t("rep.history", lang), expanded=False):
-        st.dataframe(pd.DataFrame([{
+        widgets.dataframe(pd.DataFrame([{
             "": _fmt(h["at"]), i18n.t("rep.status", lang): i18n.code_label("report_status", h["status_to"], lang),
             i18n.t("rep.note", lang): (h["note"] or "")
             + ("" if h["is_public"] else f" ({i18n.t('rep.internal', lang)})"),
@@ -326,6 +343,39 @@ def _detail(ctx: Context, report_id: int) -> None:
                 _act(lambda: workflow.mark_duplicate(engine, report_id, original, user=ctx.user), lang)
 
 
+def _personal(ctx: Context, r: dict[str, Any]) -> None:
+    """The reporter's name and contact with the consent recorded (only for roles holding ``view_personal``:
+    the fields are absent otherwise), or that they and the photos were erased, and why."""
+    lang = ctx.lang
+    if r.get("personal_erased_at"):
+        erased = i18n.t(f"privacy.erased.{r['personal_erased_why'] or 'retention'}", lang)
+        if "reporter_name" in r:
+            st.text(f"{i18n.t('rep.reporter', lang)}: {erased} ({_fmt(r['personal_erased_at'])})")
+        if r["photos_erased"]:
+            st.text(i18n.t("rep.photos_erased", lang).format(n=r["photos_erased"], erased=erased,
+                                                             at=_fmt(r["personal_erased_at"])))
+        return
+    if r.get("reporter_name") or r.get("reporter_contact"):
+        st.text(f"{i18n.t('rep.reporter', lang)}: {r.get('reporter_name') or ''} {r.get('reporter_contact') or ''}")
+        st.caption(i18n.t("rep.consent_at", lang).format(version=r["consent_notice"], at=_fmt(r["contact_consent_at"]))
+                   if r.get("contact_consent_at") else i18n.t("rep.no_consent", lang))
+    if auth.can(ctx.user, "erase_personal") and (r.get("reporter_name") or r.get("reporter_contact")
+                                                 or r.get("photo_ids")):
+        _erase_on_request(ctx, r)
+
+
+def _erase_on_request(ctx: Context, r: dict[str, Any]) -> None:
+    """Erase the report's personal data now because the reporter asked (confirmed, audited as a request)."""
+    lang = ctx.lang
+    with st.expander(i18n.t("rep.erase_title", lang)), st.form(f"rep.erase.{r['id']}"):
+        st.caption(i18n.t("rep.erase_help", lang))
+        sure = st.checkbox(i18n.t("rep.erase_confirm", lang))
+        if st.form_submit_button(i18n.t("rep.erase", lang)) and sure:
+            _act(lambda: retention.purge_personal(ctx.engine, ctx.ward_slug, public_ids=[r["public_id"]],
+                                                  user=ctx.user), lang,
+                 i18n.t("rep.erased_now", lang).format(code=r["public_id"]))
+
+
 def _moderation(ctx: Context, engine: Any, r: dict[str, Any]) -> None:
     """What of the report is public: approve (the text as edited here, photos or not) or withhold."""
     lang = ctx.lang
@@ -355,7 +405,7 @@ def _duplicates(engine: Any, report_id: int, lang: str) -> list[dict[str, Any]]:
     if not dups:
         st.caption(i18n.t("rep.no_dups", lang))
         return dups
-    st.dataframe(pd.DataFrame({
+    widgets.dataframe(pd.DataFrame({
         i18n.t("rep.code", lang): [d["public_id"] for d in dups],
         "m": [round(d["distance_m"]) for d in dups],
         i18n.t("rep.status", lang): [i18n.code_label("report_status", d["status"], lang) for d in dups],
@@ -396,13 +446,16 @@ def _intake(ctx: Context) -> None:
         c3, c4 = st.columns(2)
         name = c3.text_input(i18n.t("rep.reporter", lang))
         contact = c4.text_input(i18n.t("rep.contact", lang))
+        consent = st.checkbox(i18n.t("rep.consent", lang))
+        profile = profiles.get(ctx.ward_slug)
+        st.caption(" ".join(retention.notice(lang, profile.name, profile.retention_months)))
         if not st.form_submit_button(i18n.t("rep.save", lang)):
             return
     try:
         cleaned = [photos.process(f.getvalue(), name=f.name) for f in (files or [])]
         data = intake.validate(category=category, description=description, lat=lat.replace(",", "."),
                                lon=lon.replace(",", "."), channel=channel, reporter_name=name,
-                               reporter_contact=contact, address=address, photos=cleaned)
+                               reporter_contact=contact, address=address, photos=cleaned, consent=consent)
         done = intake.submit(resources.engine(), data, ward_id=ctx.ward_id, user=ctx.user,
                              client=f"staff:{ctx.user_id}")
     except field_reports.ReportError as exc:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from geomap.errors import GeomapError
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 from geomap.wards import grid, setup
@@ -141,8 +141,8 @@ def _loaded(ctx: Context) -> None:
     cols = {"slug": "wardpage.col.slug", "name": "wardpage.col.name", "province": "wardpage.col.province",
             "grid": "wardpage.col.grid", "area_km2": "wardpage.col.area", "official_area_km2": "wardpage.col.official",
             "from_files": "wardpage.col.source"}
-    st.dataframe(frame[list(cols)].rename(columns={k: ctx.t(v) for k, v in cols.items()}).round(2), hide_index=True,
-                 use_container_width=True)
+    widgets.dataframe(frame[list(cols)].rename(columns={k: ctx.t(v) for k, v in cols.items()}).round(2),
+                      hide_index=True, use_container_width=True)
 
 
 PAGE = Page("wards", "Thiết lập phường", "Ward setup", render, icon=":material/add_location_alt:", roles=("admin",),

@@ -24,4 +24,5 @@ def health(request: Request) -> JSONResponse:
     except Exception:  # the health check reports, it never raises
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503,
                             headers={"Retry-After": str(outage.RETRY_AFTER_S), "Cache-Control": "no-store"})
-    return JSONResponse({"status": "ok", "database": "ok"}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"status": "ok", "database": "ok", **request.app.state.reads.status()},
+                        headers={"Cache-Control": "no-store"})

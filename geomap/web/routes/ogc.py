@@ -49,8 +49,8 @@ from geomap.ogc import api, cql2, tiles
 from geomap.ogc.cache import OGCCaches
 from geomap.ogc.params import OGCError, items_parameters, output_format_parameter, wants_html
 from geomap.users import Profile
-from geomap.web import openapi
-from geomap.web.deps import get_engine
+from geomap.web import openapi, staff_reads
+from geomap.web.deps import get_read_engine, replica_fallback
 
 PREFIX = api.PREFIX
 router = APIRouter(prefix=PREFIX, tags=["OGC API – Features"])
@@ -67,10 +67,11 @@ def caches(request: Request) -> OGCCaches:
 
 
 def profile_for(request: Request, engine: Engine) -> Profile:
-    """``internal`` for a valid ``X-API-Key`` with scope ogc:internal, ``public`` without a key."""
+    """``internal`` for a valid ``X-API-Key`` with scope ogc:internal; without a key, what the staff
+    session's cookie opens (:func:`geomap.web.staff_reads.session_profile`: ``public`` without one)."""
     key = request.headers.get("x-api-key")
     if not key:
-        return "public"
+        return staff_reads.session_profile(request)
     if apikeys.check(engine, key, api.SCOPE_INTERNAL) is None:
         raise OGCError(401, "InvalidApiKey", "The X-API-Key is unknown, revoked or lacks the ogc:internal scope; "
                                              "leave it out for the public profile.")
@@ -172,7 +173,9 @@ def refuse(request: Request, problem: LocalizedError, status: int) -> Response:
 
 
 def _guard(handler):
-    """Turn :class:`OGCError` into an OGC exception document."""
+    """Turn :class:`OGCError` into an OGC exception document; a read the replica failed runs on the primary."""
+    handler = replica_fallback(handler)
+
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
@@ -199,7 +202,7 @@ def conformance(request: Request) -> Response:
 @router.get("/collections", summary="Collections (the registry's layers)",
             responses=_ok("OGCCollections") | OPENAPI_FAMILY.responses(401), openapi_extra=_params(_API_KEY))
 @_guard
-def collections(request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def collections(request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     profile = profile_for(request, engine)
     body = api.collections(_root(request), _url(request), request.query_params, engine, profile, caches(request))
     return _respond(request, body, "collections")
@@ -209,7 +212,7 @@ def collections(request: Request, engine: Engine = Depends(get_engine)) -> Respo
             responses=_ok("OGCCollection") | OPENAPI_FAMILY.responses(401, 404),
             openapi_extra=_params(_API_KEY, _COLLECTION_ID))
 @_guard
-def collection(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def collection(collection_id: str, request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     layer = api.collection_layer(collection_id, profile_for(request, engine))
     body = api.collection(_root(request), engine, layer, api.offered_srids(engine), caches(request))
     return _respond(request, body, "collection")
@@ -219,7 +222,7 @@ def collection(collection_id: str, request: Request, engine: Engine = Depends(ge
             responses=_ok("GeoJSONFeatureCollection", api.GEOJSON) | OPENAPI_FAMILY.responses(401, 404),
             openapi_extra=_params(_API_KEY, _COLLECTION_ID, *items_parameters(_SRIDS), *cql2.OPENAPI_PARAMETERS))
 @_guard
-def items(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def items(collection_id: str, request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     """Property filters (``name=value`` for a field of the collection's profile) go with the parameters below."""
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
@@ -232,7 +235,7 @@ def items(collection_id: str, request: Request, engine: Engine = Depends(get_eng
             responses=_ok("GeoJSONFeature", api.GEOJSON) | OPENAPI_FAMILY.responses(401, 404),
             openapi_extra=_params(_API_KEY, _COLLECTION_ID, items_parameters(_SRIDS)[2]))
 @_guard
-def item(collection_id: str, feature_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def item(collection_id: str, feature_id: str, request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
     body, headers = api.item(_root(request), _url(request), request.query_params, engine, layer, profile, feature_id)
@@ -303,7 +306,7 @@ def tile_matrix_set(tile_matrix_set_id: str, request: Request) -> Response:
             responses=_json_ok("The tilesets list.") | OPENAPI_FAMILY.responses(400, 401),
             openapi_extra={"parameters": [_JSON_ONLY, _API_KEY]})
 @_guard
-def dataset_tilesets(request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def dataset_tilesets(request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     tiles.params_checked(request.query_params)
     profile = profile_for(request, engine)
     return _json(tiles.tilesets(_root(request), tiles.dataset_layers(profile), profile, None))
@@ -313,7 +316,7 @@ def dataset_tilesets(request: Request, engine: Engine = Depends(get_engine)) -> 
             responses=_json_ok("The tileset.") | OPENAPI_FAMILY.responses(400, 401, 404),
             openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _TMS_ID]})
 @_guard
-def dataset_tileset(tile_matrix_set_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def dataset_tileset(tile_matrix_set_id: str, request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     tiles.params_checked(request.query_params)
     tiles.matrix_set(tile_matrix_set_id)
     profile = profile_for(request, engine)
@@ -326,7 +329,7 @@ def dataset_tileset(tile_matrix_set_id: str, request: Request, engine: Engine = 
             openapi_extra={"parameters": [_API_KEY, _TMS_ID, *_TILE_COORDS]})
 @_guard
 def dataset_tile(tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str, request: Request,
-                 engine: Engine = Depends(get_engine)) -> Response:
+                 engine: Engine = Depends(get_read_engine)) -> Response:
     profile = profile_for(request, engine)
     return _tile_response(request, engine, tiles.dataset_layers(profile), profile,
                           tile_matrix_set_id, tile_matrix, tile_row, tile_col)
@@ -337,7 +340,7 @@ def dataset_tile(tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_
             responses=_json_ok("The tilesets list.") | OPENAPI_FAMILY.responses(400, 401, 404),
             openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _COLLECTION_ID]})
 @_guard
-def collection_tilesets(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def collection_tilesets(collection_id: str, request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     tiles.params_checked(request.query_params)
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
@@ -349,7 +352,7 @@ def collection_tilesets(collection_id: str, request: Request, engine: Engine = D
             openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _COLLECTION_ID, _TMS_ID]})
 @_guard
 def collection_tileset(collection_id: str, tile_matrix_set_id: str, request: Request,
-                       engine: Engine = Depends(get_engine)) -> Response:
+                       engine: Engine = Depends(get_read_engine)) -> Response:
     tiles.params_checked(request.query_params)
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
@@ -363,7 +366,7 @@ def collection_tileset(collection_id: str, tile_matrix_set_id: str, request: Req
             openapi_extra={"parameters": [_API_KEY, _COLLECTION_ID, _TMS_ID, *_TILE_COORDS]})
 @_guard
 def collection_tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: str, tile_row: str, tile_col: str,
-                    request: Request, engine: Engine = Depends(get_engine)) -> Response:
+                    request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     profile = profile_for(request, engine)
     layer = api.collection_layer(collection_id, profile)
     return _tile_response(request, engine, [layer], profile, tile_matrix_set_id, tile_matrix, tile_row, tile_col)
@@ -374,7 +377,7 @@ def collection_tile(collection_id: str, tile_matrix_set_id: str, tile_matrix: st
             | OPENAPI_FAMILY.responses(400, 401, 404),
             openapi_extra={"parameters": [_JSON_ONLY, _API_KEY, _COLLECTION_ID]})
 @_guard
-def queryables(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
+def queryables(collection_id: str, request: Request, engine: Engine = Depends(get_read_engine)) -> Response:
     """OGC API – Features Part 3: the collection's queryables for the caller's profile."""
     tiles.params_checked(request.query_params)  # f=json or nothing, as for the tile documents
     profile = profile_for(request, engine)

@@ -6,6 +6,13 @@ internal status and the latest public note go in ``status_notes``, as FixMyStree
 POST needs an ``api_key`` with scope ``open311`` (``geomap apikey add NAME --scope open311``).
 Errors are ``[{"code": ..., "description": ...}]`` (``<errors><error>`` in XML) with the
 HTTP status in ``code``. Lat/long are required: this server does not geocode addresses.
+
+Personal data (Decree 13/2023): ``email``, ``phone``, ``first_name`` and ``last_name`` are kept only
+with ``consent=true``, by which the client says it showed the reporter the purpose notice
+(``GET /report/privacy``, the same text as the public form, its version named there) and the reporter
+agreed. Given without it, the request is refused (400, nothing stored); the report records the time and
+the notice version, and the data is erased after the ward's retention period
+(:mod:`geomap.field_reports.retention`).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
 from geomap.ogc.params import DATETIME_PATTERN
 from geomap.web import openapi
-from geomap.web.deps import get_engine
+from geomap.web.deps import get_engine, get_read_engine, replica_fallback
 from geomap.web.ratelimit import client_key, retry_after_header
 from geomap.web.routes.reports import request_lang
 
@@ -38,6 +45,9 @@ SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 DEFAULT_DAYS = service_requests.DEFAULT_DAYS
 MAX_RESULTS = service_requests.MAX_RESULTS
+#: the answer to contact details sent without the reporter's consent
+CONSENT_REQUIRED = ("consent: email, phone, first_name and last_name are kept only with consent=true, sent once the "
+                    "reporter was shown the purpose notice (GET /report/privacy) and agreed; nothing was stored")
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -118,7 +128,11 @@ _POST_BODY = {"required": True, "content": {media: {"schema": {
         "address_string": {"type": "string", "maxLength": intake.CONTACT_MAX},
         "jurisdiction_id": {"type": "string",
                             "description": "A ward served here (its slug); default: the ward of the location."},
-        "email": _TEXT, "phone": _TEXT, "first_name": _TEXT, "last_name": _TEXT, "device_id": {"type": "string"},
+        "email": _TEXT, "phone": _TEXT, "first_name": _TEXT, "last_name": _TEXT,
+        "consent": {"type": "string", "enum": ["true", "false"], "description": (
+            "true: the reporter was shown the purpose notice (GET /report/privacy) and agreed; required when "
+            "email, phone, first_name or last_name is given (400 otherwise, nothing stored)")},
+        "device_id": {"type": "string"},
         "account_id": {"type": "string"}}}}
     for media in ("application/x-www-form-urlencoded", "multipart/form-data")}}
 
@@ -170,8 +184,9 @@ def discovery(fmt: str) -> Response:
 @router.get(PREFIX + "/services.{fmt}", responses=_ok("The services.") | OPENAPI_FAMILY.responses(404),
             openapi_extra=_FORMAT)
 @router.get(PREFIX + "/services", include_in_schema=False)
+@replica_fallback
 def services(request: Request, fmt: str = "json", jurisdiction_id: str | None = None,
-             engine: Engine = Depends(get_engine)) -> Response:
+             engine: Engine = Depends(get_read_engine)) -> Response:
     """The list of services (report categories)."""
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")
@@ -242,10 +257,13 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
     try:
         data = intake.validate(category=code, description=args.get("description"), lat=args.get("lat"),
                                lon=args.get("long"), channel="open311", reporter_name=name,
-                               reporter_contact=contact, address=args.get("address_string"))
+                               reporter_contact=contact, address=args.get("address_string"),
+                               consent=args.get("consent", "").strip().lower() == "true")
         client = f"open311:{key_id}:{args.get('device_id') or args.get('account_id') or client_key(request)}"
         done = intake.submit(engine, data, ward_id=ward_id, client=client, api_key_id=key_id)
     except ReportError as exc:
+        if exc.field == "consent":
+            return error(fmt, 400, CONSENT_REQUIRED)
         field = {"location": "lat/long", "category": "service_code"}.get(exc.field or "", exc.field or "request")
         return error(fmt, 400, f"{field}: {exc.message('en')}")
     notice = (f"Expected by {service_requests.iso(done.deadline_at)}" if done.deadline_at else None)
@@ -256,6 +274,7 @@ def _create(request: Request, fmt: str, args: dict[str, str], engine: Engine) ->
 @router.get(PREFIX + "/requests.{fmt}", responses=_ok("The requests, newest first (at most 1000).", {
     "$ref": _REF + "Open311Requests"}) | OPENAPI_FAMILY.responses(404), openapi_extra=_FORMAT)
 @router.get(PREFIX + "/requests", include_in_schema=False)
+@replica_fallback
 def list_requests(
     request: Request,
     fmt: str = "json",
@@ -265,7 +284,7 @@ def list_requests(
     end_date: Instant = None,
     status: Statuses = None,
     jurisdiction_id: str | None = None,
-    engine: Engine = Depends(get_engine),
+    engine: Engine = Depends(get_read_engine),
 ) -> Response:
     """Service requests with the spec's filters; without dates, the last 90 days; at most 1000."""
     if not _fmt(fmt):
@@ -302,8 +321,9 @@ def list_requests(
 @router.get(PREFIX + "/requests/{request_id}.{fmt}",  # registered first (bottom decorator)
             responses=_ok("The request (a list of one).", {"$ref": _REF + "Open311Requests"})
             | OPENAPI_FAMILY.responses(404), openapi_extra=_FORMAT)
+@replica_fallback
 def get_request(request: Request, request_id: str, fmt: str = "json",
-                engine: Engine = Depends(get_engine)) -> Response:
+                engine: Engine = Depends(get_read_engine)) -> Response:
     """One service request (a list of one, as the spec says)."""
     if not _fmt(fmt):
         return error("json", 404, f"format '{fmt}' is not supported; use json or xml")

@@ -47,7 +47,7 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from geomap import i18n, links, text
+from geomap import i18n, links, replica, text
 from geomap.errors import DatabaseUnavailable, LocalizedError
 from geomap.web import openapi, outage
 from geomap.web.deps import get_engine
@@ -364,12 +364,17 @@ def _entry(status: int, body: bytes, media_type: str, cache_control: str,
     return _Rendered(status, body, media_type, cache_control, etag, lm)
 
 
-def _lookup_engine(request: Request) -> sa.Engine:
-    """The app's lookup engine (:func:`qr.data.lookup_engine`), built on first use.
+def _lookup_engine(request: Request, on_replica: bool = False) -> sa.Engine:
+    """The app's lookup engine (:func:`qr.data.lookup_engine`) on the primary, or on the read replica
+    (:mod:`geomap.replica`), built on first use.
 
     A connection the server dropped is invalidated on first use and the lookup retried once.
     """
     state: LookupState = request.app.state.qr
+    if on_replica:
+        if state.replica_engine is None:
+            state.replica_engine = qr_data.lookup_engine(request.app.state.reads.replica_engine().url)
+        return state.replica_engine
     if state.engine is None:
         # the shared dependency checked the database once (a clear error if it is down)
         state.engine = qr_data.lookup_engine(get_engine(request).url)
@@ -377,13 +382,21 @@ def _lookup_engine(request: Request) -> sa.Engine:
 
 
 def _query(request: Request, fn: Any, *args: Any) -> Any:
-    """``fn(conn, *args)`` on a lookup connection (retried once on a connection the server dropped)."""
-    engine = _lookup_engine(request)
+    """``fn(conn, *args)`` on a lookup connection of the read replica when reads go there, else of the primary;
+    retried once on a connection the server dropped, and on the primary when the replica failed
+    (:func:`geomap.replica.fallback_reason`)."""
+    on_replica = request.app.state.reads.use_replica()
+    engine = _lookup_engine(request, on_replica)
     for attempt in (1, 2):
         try:
             with engine.connect() as conn:
                 return fn(conn, *args)
         except sa.exc.DBAPIError as exc:
+            if on_replica and attempt == 1 and (why := replica.fallback_reason(exc)) is not None:
+                if why == "lost":
+                    request.app.state.reads.failed(exc)
+                engine = _lookup_engine(request)
+                continue
             if attempt == 2 or not exc.connection_invalidated:
                 raise
     raise AssertionError("unreachable")

@@ -18,8 +18,14 @@ load`` replaces a ward (a new id) while this service runs. A plain report names 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
+import gzip
+import hmac
 import json
+import re
+import secrets
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,10 +37,11 @@ from sqlalchemy.engine import Engine
 
 from geomap import config, i18n, links, profiles
 from geomap.errors import LocalizedError
-from geomap.field_reports import ReportError, intake, photos, reads
+from geomap.field_reports import DONE_STATUSES, ReportError, intake, outcomes, photos, reads, retention
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.models import REPORT_CATEGORIES
-from geomap.web import openapi
+from geomap.wards import data as ward_data
+from geomap.web import openapi, session
 from geomap.web.deps import get_engine
 from geomap.web.ratelimit import client_key, retry_after_header
 from qr import codes
@@ -87,6 +94,46 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
                     "Too many requests from your connection; try again in {seconds} seconds."),
     "report.synthetic": ("Dữ liệu mô phỏng", "Synthetic data"),
     "report.revoked_sticker": ("Phản ánh về tem QR đã thu hồi", "Report about a revoked QR sticker"),
+    "report.outcomes_title": ("Kết quả xử lý phản ánh", "How reports were handled"),
+    "report.outcomes_intro": ("Phản ánh người dân gửi đến {ward} trong 12 tháng gần đây và kết quả xử lý. Trang "
+                              "không công bố thông tin người phản ánh; bản đồ chỉ đếm số phản ánh theo tổ dân phố.",
+                              "Reports sent to {ward} over the last 12 months and how they were handled. Nothing "
+                              "about who reported is published; the map only counts reports per residential group."),
+    "report.outcomes_link": ("Kết quả xử lý phản ánh của phường", "How the ward handled reports"),
+    "report.by_month": ("Theo tháng và lĩnh vực", "By month and category"),
+    "report.col_month": ("Tháng", "Month"),
+    "report.col_received": ("Tiếp nhận", "Received"),
+    "report.col_on_time": ("Xử lý đúng hạn", "Resolved on time"),
+    "report.col_overdue": ("Quá hạn", "Overdue"),
+    "report.col_open": ("Đang xử lý, còn hạn", "Open, within the deadline"),
+    "report.month_total": ("Cả tháng", "Whole month"),
+    "report.overdue_note": ("Quá hạn: xử lý xong sau hạn, hoặc đã quá hạn mà chưa xong. Không tính phản ánh trùng "
+                            "lặp hoặc không thuộc thẩm quyền của phường.",
+                            "Overdue: resolved after the deadline, or past the deadline and not yet resolved. "
+                            "Duplicates and reports for another authority are not counted."),
+    "report.by_area": ("Theo tổ dân phố", "By residential group"),
+    "report.map_alt": ("Bản đồ số phản ánh theo tổ dân phố", "Map of reports per residential group"),
+    "report.area_counts": ("{name}: {resolved} đã xử lý, {open} đang xử lý",
+                           "{name}: {resolved} resolved, {open} open"),
+    "report.legend": ("Màu càng đậm, tổ càng có nhiều phản ánh (nhiều nhất: {top}).",
+                      "The darker the colour, the more reports in the group (most: {top})."),
+    "report.col_area": ("Tổ dân phố", "Residential group"),
+    "report.top_areas": ("Các tổ có nhiều phản ánh nhất", "The groups with the most reports"),
+    "report.col_resolved": ("Đã xử lý", "Resolved"),
+    "report.col_open_all": ("Đang xử lý", "Open"),
+    "report.outside": ("Ngoài các tổ dân phố", "Outside the residential groups"),
+    "report.no_reports": ("Chưa có phản ánh nào trong 12 tháng gần đây.", "No report in the last 12 months."),
+    "report.no_ward": ("Không có phường với mã này.", "No ward has this code."),
+    "report.updated": ("Số liệu lúc {time}, cập nhật vài phút một lần.",
+                       "Figures as of {time}, refreshed every few minutes."),
+    "report.rate_question": ("Bạn có hài lòng với kết quả xử lý phản ánh này không?",
+                             "Are you satisfied with how this report was handled?"),
+    "report.rate_yes": ("Hài lòng", "Satisfied"),
+    "report.rate_no": ("Chưa hài lòng", "Not satisfied"),
+    "report.rate_thanks": ("Cảm ơn bạn đã đánh giá kết quả xử lý.", "Thank you for rating how it was handled."),
+    "report.rate_refused": ("Chưa ghi nhận được đánh giá: hãy mở lại trang theo dõi rồi chạm lại.",
+                            "The rating was not recorded: open the tracking page again and tap once more."),
+    "report.rate_not_resolved": ("Chỉ đánh giá được phản ánh đã xử lý xong.", "Only a resolved report can be rated."),
     "report.revoked_hint": ("Hãy cho biết tem đang được dán ở đâu (dùng vị trí hiện tại của bạn).",
                             "Say where the sticker is displayed (use your current location)."),
 }
@@ -191,13 +238,31 @@ def _form_page(lang: str, engine: Engine, token: str | None, values: dict[str, A
         values = {**values, "lat": f"{est['lat']:.6f}" if est["lat"] is not None else "",
                   "lon": f"{est['lon']:.6f}" if est["lon"] is not None else ""}
     ward_name, slug = intake.form_ward(engine, est, default_slug=config.DEFAULT_WARD)
+    notice = _notice(lang, engine, ward_name, slug)
     categories = [(c, i18n.code_label("report_category", c, lang)) for c in REPORT_CATEGORIES]
     # a forged sticker's code (well-formed, never issued) rides along too: the ward's alert list names its reports
     token = token if est else codes.normalize_token(token or "")
     extra = f"&establishment={token}" if token else ""
     return _render("form", lang, status_code, title=i18n.t("report.title", lang), error=error, field=field,
-                   est=est, token=token, v=values, categories=categories,
+                   est=est, token=token, v=values, categories=categories, notice=notice,
+                   notice_version=retention.NOTICE_VERSION,
                    max_len=intake.DESCRIPTION_MAX, svg=_ward_svg(slug), ward_name=ward_name, lang_extra=extra)
+
+
+def _notice(lang: str, engine: Engine, ward_name: str, slug: str) -> list[str]:
+    """The purpose notice for the form's ward, with the retention period of its profile."""
+    found = profiles.find(slug, engine)
+    return retention.notice(lang, ward_name, found.retention_months if found else profiles.RETENTION_MONTHS)
+
+
+@router.get("/report/privacy", response_class=HTMLResponse, responses={200: _PAGE})
+def privacy(request: Request, engine: Engine = Depends(get_engine)) -> HTMLResponse:
+    """The purpose notice for reporters' personal data (Decree 13/2023), with its version: what an Open311
+    client shows a reporter before sending ``consent=true``."""
+    lang = request_lang(request)
+    ward_name, slug = intake.form_ward(engine, None, default_slug=config.DEFAULT_WARD)
+    return _render("privacy", lang, title=i18n.t("privacy.title", lang), notice=_notice(lang, engine, ward_name, slug),
+                   notice_version=retention.NOTICE_VERSION)
 
 
 @router.get("/report", response_class=HTMLResponse, responses={200: _PAGE, **OPENAPI_FAMILY.responses(429)})
@@ -254,6 +319,9 @@ def report_submit(
     lon: str = Form("", json_schema_extra={"pattern": _DEGREES, "description": "−180…180; inside the ward"}),
     reporter_name: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
     reporter_contact: str = Form("", json_schema_extra={"maxLength": intake.CONTACT_MAX}),
+    consent: str = Form("", json_schema_extra={
+        "enum": ["", "1"], "description": "1: the reporter agrees to the purpose notice (/report/privacy); "
+                                          "required when reporter_name or reporter_contact is given"}),
     establishment: str = Form(""),
     photos_: list[UploadFile | str] = File(default=[], alias="photos", json_schema_extra={
         "maxItems": photos.MAX_PHOTOS, "description": "JPEG, PNG or WebP images"}),
@@ -262,7 +330,7 @@ def report_submit(
     """Validate, store (one transaction) and redirect to the tracking page (303)."""
     lang = request_lang(request)
     values = {"category": category, "description": description, "lat": lat, "lon": lon,
-              "reporter_name": reporter_name, "reporter_contact": reporter_contact}
+              "reporter_name": reporter_name, "reporter_contact": reporter_contact, "consent": consent == "1"}
     retry = request.app.state.limits.hit(request, "report")  # default 6/min, burst 5 per client
     if retry > 0:
         resp = _form_page(lang, engine, establishment or None, values, error=i18n.t("report.too_many", lang),
@@ -275,7 +343,7 @@ def report_submit(
         report = intake.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
                                  lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
                                  establishment_id=est["id"] if est else None, reporter_name=reporter_name,
-                                 reporter_contact=reporter_contact, photos=cleaned)
+                                 reporter_contact=reporter_contact, photos=cleaned, consent=consent == "1")
         forged = None if est else codes.normalize_token(establishment)
         if est and est["revoked"]:  # the ward learns which sticker is still out there
             report = dataclasses.replace(
@@ -329,8 +397,13 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
         request.app.state.limits.hit(request, "guess")
         return _render("message", lang, 404, title=i18n.t("report.track_title", lang),
                        message=i18n.t("report.not_found", lang))
+    rateable = view["status"] in DONE_STATUSES and view["rating"] is None
+    token = _rating_token(request) if rateable else ""
     resp = _render("track", lang, title=f"{i18n.t('report.track_title', lang)} {view['public_id']}", r=view,
-                   new=bool(new))
+                   new=bool(new), rateable=rateable, rate_token=token)
+    if rateable and token != request.cookies.get(RATE_COOKIE):
+        resp.set_cookie(RATE_COOKIE, token, path=links.report_track(view["public_id"]), max_age=86400,
+                        httponly=True, samesite="strict", secure=session.secure_cookies())
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -353,3 +426,112 @@ def track_photo(request: Request, public_id: str, n: PhotoNumber, engine: Engine
     content, media_type = found
     return Response(content, media_type=media_type,
                     headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+# --- the one-tap rating of a resolved report ----------------------------------------------------------------
+
+#: the rating form's double-submit token: a cookie (SameSite=Strict, on this report's tracking path only) and
+#: the same value in the form, so a page of another site cannot rate a report in the reader's name
+RATE_COOKIE = "geomap_rate"
+RATE_FIELD = "rate_token"
+
+
+def _rating_token(request: Request) -> str:
+    """The token of the tracking page's rating form: the cookie's, or a new one (the page then sets it)."""
+    token = request.cookies.get(RATE_COOKIE) or ""
+    return token if len(token) >= 32 else secrets.token_urlsafe(32)
+
+
+@router.post("/report/track/{public_id}/rating", response_class=HTMLResponse, status_code=303, responses={
+    303: {"description": "Rated (or rated already: a replay counts nothing): Location is the tracking page.",
+          "headers": {"Location": {"required": True, "schema": {"type": "string"}}}, "content": {}},
+    403: {"description": "The form's token does not match (open the tracking page again).", "content": openapi.HTML},
+    404: {"description": "No report has this code.", "content": openapi.HTML},
+    409: {"description": "The report is not resolved yet.", "content": openapi.HTML},
+    **OPENAPI_FAMILY.responses(429)})
+def rate_report(request: Request, public_id: str,
+                satisfied: str = Form("", json_schema_extra={"enum": ["yes", "no"]}),
+                rate_token: str = Form("", json_schema_extra={"maxLength": 64}),
+                engine: Engine = Depends(get_engine)) -> Response:
+    """A citizen's one tap on a resolved report's tracking page: satisfied or not, once per report."""
+    lang = request_lang(request)
+    limits = request.app.state.limits
+    retry = limits.hit(request, "report") or limits.peek(request, "guess")
+    if retry > 0:
+        return _busy(lang, retry)
+    title = i18n.t("report.track_title", lang)
+    sent, kept = rate_token.encode(), request.cookies.get(RATE_COOKIE, "").encode()
+    if satisfied not in ("yes", "no") or len(kept) < 32 or not hmac.compare_digest(sent, kept):
+        return _render("message", lang, 403, title=title, message=i18n.t("report.rate_refused", lang))
+    result = outcomes.rate(engine, public_id[:32], satisfied == "yes")
+    if result == outcomes.NOT_FOUND:
+        limits.hit(request, "guess")
+        return _render("message", lang, 404, title=title, message=i18n.t("report.not_found", lang))
+    if result == outcomes.NOT_RESOLVED:
+        return _render("message", lang, 409, title=title, message=i18n.t("report.rate_not_resolved", lang))
+    return RedirectResponse(links.report_track(public_id[:32], lang=lang), status_code=303)
+
+
+# --- the public transparency page ---------------------------------------------------------------------------
+
+#: seconds a rendered transparency page is reused (per app, ward and language), and browsers may keep it
+OUTCOMES_TTL_S = 300
+#: groups listed under the map (the map's tooltips give every group's counts)
+TOP_AREAS = 10
+_WARD_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+@dataclasses.dataclass
+class _Page:
+    body: bytes
+    made: float
+    gz: bytes | None = None
+
+
+def _outcomes_page(request: Request, engine: Engine, ward: dict[str, Any], lang: str) -> _Page:
+    """The rendered page, from the app's cache while it is younger than :data:`OUTCOMES_TTL_S`."""
+    cache: dict[tuple[int, str], _Page] = request.app.state.__dict__.setdefault("report_outcomes", {})
+    key = (int(ward["id"]), lang)
+    found = cache.get(key)
+    if found is not None and time.monotonic() - found.made < OUTCOMES_TTL_S:
+        return found
+    now = dt.datetime.now(dt.UTC)
+    months = outcomes.monthly(engine, ward["id"], now=now)
+    area_map = outcomes.area_map(engine, ward["id"], now=now)
+    areas = sorted((a for a in (area_map or {}).get("areas", []) if a["resolved"] + a["open"]),
+                   key=lambda a: (-(a["resolved"] + a["open"]), a["code"]))[:TOP_AREAS]
+    html = _ENV.get_template("report/outcomes.html").render(
+        lang=lang, t=lambda k: i18n.t(k, lang), label=lambda c, v: i18n.code_label(c, v, lang), links=links,
+        title=i18n.t("report.outcomes_title", lang), ward=ward, months=months, m=area_map, areas=areas,
+        now=_fmt_time(now), lang_extra=f"&ward={ward['slug']}")
+    page = _Page(html.encode(), time.monotonic())
+    if len(cache) > 256:
+        cache.clear()
+    cache[key] = page
+    return page
+
+
+@router.get("/report/outcomes", response_class=HTMLResponse, responses={
+    200: _PAGE, 404: {"description": "No ward has this slug.", "content": openapi.HTML},
+    **OPENAPI_FAMILY.responses(429)})
+def report_outcomes(request: Request, ward: str | None = None, engine: Engine = Depends(get_engine)) -> Response:
+    """How the ward's reports were handled: per month and category (received, resolved on time, overdue) and
+    per residential group on a small inline map; no reporter data, no report point. Cached for a few minutes."""
+    lang = request_lang(request)
+    retry = request.app.state.limits.hit(request, "form")
+    if retry > 0:
+        return _busy(lang, retry)
+    slug = (ward or config.DEFAULT_WARD).strip()
+    found = ward_data.ward_by_slug(engine, slug) if _WARD_SLUG.fullmatch(slug) else None
+    if found is None:
+        return _render("message", lang, 404, title=i18n.t("report.outcomes_title", lang),
+                       message=i18n.t("report.no_ward", lang))
+    page = _outcomes_page(request, engine, found, lang)
+    headers = {**_SECURITY_HEADERS, "Cache-Control": f"public, max-age={OUTCOMES_TTL_S}",
+               "Vary": "Accept-Language, Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        if page.gz is None:
+            page.gz = gzip.compress(page.body, 6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+        return Response(page.gz, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(page.body, media_type="text/html; charset=utf-8", headers=headers)
