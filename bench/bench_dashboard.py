@@ -12,8 +12,17 @@ residential group and indicator source (312 groups), as a per-group loop would d
 
 Targets: ≤ 1 s warm, ≤ 2 s cold for any period (issue 17).
 
-Runs in its own database (``geomap_bench_dashboard``, the demo loaded on first use), so the
-migrations of this branch never touch another benchmark's database.
+**The city's largest ward** (``demo.load(scale=17)`` in ``geomap_bench_dashboard_city``: 15 wards, the largest
+with about 10,000 establishments): the same cold dashboard for every kind of period, target ≤ 3 s.
+
+**The indicator API** (``GET /api/indicators``, through FastAPI's TestClient with a real key, on both
+databases): per call for the current quarter and a past year, the whole ward with its 312 groups and one
+group; warm (the app keeps the ward's frames :data:`geomap.dashboard.api.FRAMES_TTL_S`) and cold (the frames
+read again: the first call after they expire). Target ≤ 200 ms per call. The naive way in the same run: each
+call reads the frames and computes the whole dashboard (the staff page's :func:`~geomap.dashboard.compute`
+with its trends), as an endpoint wrapping the page's service would.
+
+Runs in its own databases, so the migrations of this branch never touch another benchmark's database.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pickle
+import statistics
 import time
 
 import sqlalchemy as sa
@@ -32,7 +42,9 @@ from geomap.wards import data as ward_data
 
 WARD = "hoa-cuong"
 DATABASE = "geomap_bench_dashboard"
-TARGET_WARM_S, TARGET_COLD_S = 1.0, 2.0
+CITY_DATABASE, CITY_SCALE = "geomap_bench_dashboard_city", 17
+TARGET_WARM_S, TARGET_COLD_S, TARGET_CITY_COLD_S, TARGET_API_S = 1.0, 2.0, 3.0, 0.200
+API_CALLS = 20
 
 
 def _database() -> str:
@@ -46,12 +58,13 @@ def _database() -> str:
     return url
 
 
-def _cold(url: str, period: str, today: dt.date, profile: profiles.WardProfile) -> tuple[float, float, object]:
+def _cold(url: str, period: str, today: dt.date, profile: profiles.WardProfile,
+          ward: str = WARD) -> tuple[float, float, object]:
     """A fresh engine, the frames, the board for ``period`` and its map: (seconds, of which queries, board)."""
     db._engine_for.cache_clear()
     started = time.perf_counter()
     engine = db.get_engine(url)
-    ward_id = ward_data.ward_id(engine, WARD)
+    ward_id = ward_data.ward_id(engine, ward)
     t_load = time.perf_counter()
     frames = dashboard.load_frames(engine, ward_id)
     load_s = time.perf_counter() - t_load
@@ -133,4 +146,93 @@ def run() -> dict:
     print(f"  naive per-group queries: {naive_s:.2f} s = {naive_s / cold_s:.1f}x the cold dashboard")
     print(f"  targets (warm ≤{TARGET_WARM_S:.0f} s, cold ≤{TARGET_COLD_S:.0f} s): "
           f"{'met' if figures['meets_targets'] else 'MISSED'}")
+    figures["api_ward"] = _api(url, WARD, today, "demo ward")
+    figures["city"] = _city(today)
     return figures
+
+
+def _largest_ward(url: str) -> tuple[str, int]:
+    with db.get_engine(url).connect() as c:
+        slug, n = c.execute(sa.text("SELECT w.slug, count(*) FROM establishment e JOIN ward w ON w.id = e.ward_id "
+                                    "GROUP BY w.slug ORDER BY count(*) DESC LIMIT 1")).one()
+    return str(slug), int(n)
+
+
+def _city(today: dt.date) -> dict:
+    from bench.bench_map import _database as city_database
+
+    url = city_database(CITY_DATABASE, WARD, CITY_SCALE)
+    slug, n = _largest_ward(url)
+    profile = profiles.find(slug)
+    by_period = {}
+    for _ in range(3):
+        for kind in periods.KINDS:
+            period = str(periods.containing(today, kind))
+            by_period.setdefault(period, []).append(_cold(url, period, today, profile, slug)[0])
+    median = {p: statistics.median(v) for p, v in by_period.items()}
+    cold_s = max(median.values())
+    print(f"  city's largest ward ({slug}, {n} establishments), cold by period (median of 3): "
+          + ", ".join(f"{p} {v:.2f} s" for p, v in median.items())
+          + f"; target ≤{TARGET_CITY_COLD_S:.0f} s: {'met' if cold_s <= TARGET_CITY_COLD_S else 'MISSED'}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    return {"ward": slug, "establishments": n, "cold_by_period_s": {p: round(v, 3) for p, v in median.items()},
+            "cold_s": round(cold_s, 3), "meets_target": cold_s <= TARGET_CITY_COLD_S,
+            "api": _api(url, slug, today, f"city's largest ward ({slug})")}
+
+
+def _api(url: str, slug: str, today: dt.date, title: str) -> dict:
+    """``GET /api/indicators`` per call, warm and cold, against the naive per-call dashboard (module docstring)."""
+    from fastapi.testclient import TestClient
+
+    from geomap.accounts import apikeys
+    from geomap.web import create_app
+
+    db._engine_for.cache_clear()
+    engine = db.get_engine(url)
+    key = apikeys.create(engine, "bench indicators", ["indicators"])
+    app = create_app(url)
+    quarter, year = str(periods.containing(today, "quarter")), str(today.year - 1)
+    cases = {"quarter, every group": {"period": quarter, "ward": slug},
+             "last year, every group": {"period": year, "ward": slug},
+             "quarter, one group": {"period": quarter, "ward": slug, "group": _first_group(engine, slug)}}
+    out: dict = {}
+    with TestClient(app) as client:
+        def call(params: dict) -> tuple[float, int]:
+            started = time.perf_counter()
+            r = client.get("/api/indicators", params=params, headers={"X-API-Key": key})
+            assert r.status_code == 200, r.text[:200]
+            return time.perf_counter() - started, len(r.content)
+        for name, params in cases.items():
+            call(params)  # the frames read once
+            warm = [call(params) for _ in range(API_CALLS)]
+            cold = []
+            for _ in range(3):
+                app.state.indicators.clear()
+                cold.append(call(params)[0])
+            out[name] = {"warm_p50_ms": round(1000 * statistics.median(t for t, _ in warm), 1),
+                         "warm_max_ms": round(1000 * max(t for t, _ in warm), 1),
+                         "cold_median_ms": round(1000 * statistics.median(cold), 1),
+                         "bytes": warm[0][1]}
+    ward_id = ward_data.ward_id(engine, slug)
+    profile = profiles.find(slug)
+    naive = []
+    for _ in range(3):
+        started = time.perf_counter()
+        dashboard.compute(dashboard.load_frames(engine, ward_id), profile, today, period=quarter)
+        naive.append(time.perf_counter() - started)
+    naive_ms = round(1000 * statistics.median(naive), 1)
+    warm_worst = max(v["warm_p50_ms"] for v in out.values())
+    print(f"  indicator API, {title}: " + "; ".join(
+        f"{n}: warm p50 {v['warm_p50_ms']:.0f} ms (max {v['warm_max_ms']:.0f}), cold {v['cold_median_ms']:.0f} ms, "
+        f"{v['bytes'] / 1024:.0f} KB" for n, v in out.items()))
+    print(f"    naive (frames read and the whole dashboard computed per call): {naive_ms:.0f} ms = "
+          f"{naive_ms / max(warm_worst, 0.1):.1f}x the warm call; target ≤{TARGET_API_S * 1000:.0f} ms per warm call: "
+          f"{'met' if warm_worst <= TARGET_API_S * 1000 else 'MISSED'}; load average {os.getloadavg()[0]:.1f}")
+    apikeys.revoke(engine, int(apikeys.check(engine, key, "indicators")))
+    return {"calls": out, "naive_per_call_ms": naive_ms, "meets_target": warm_worst <= TARGET_API_S * 1000}
+
+
+def _first_group(engine: sa.Engine, slug: str) -> str:
+    with engine.connect() as c:
+        return str(c.execute(sa.text("SELECT g.code FROM residential_group g JOIN ward w ON w.id = g.ward_id "
+                                     "WHERE w.slug = :s ORDER BY g.code LIMIT 1"), {"s": slug}).scalar())

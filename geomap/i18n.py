@@ -271,6 +271,7 @@ CATALOGS: dict[str, str] = {
     "import.cell.": "geomap.importing.messages",
     "import.file.": "geomap.importing.messages",
     "import.geo.": "geomap.importing.messages",
+    "import.group.": "geomap.importing.messages",
     "import.match.": "geomap.importing.messages",
     "infra.": "geomap.ui.pages.infrastructure",
     "fv.": "geomap.web.routes.field_visits",

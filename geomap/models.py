@@ -58,6 +58,8 @@ QR_SCAN_OUTCOMES = ("valid", "revoked", "unknown", "malformed")
 #: a hotspot cell's class and trend (0025_hotspot_layer_ratings; :mod:`geomap.field_reports.hotspots`)
 HOTSPOT_CLASSES = ("hot", "cold", "not_significant")
 HOTSPOT_TRENDS = ("rising", "falling", "stable", "new")
+#: group-level indicators the ward imports per period (geomap.dashboard.group_indicators)
+GROUP_INDICATORS = ("vneid_activation", "digital_skills", "digital_family", "digital_group")
 
 
 def _check_in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
@@ -686,6 +688,37 @@ class QrCode(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class GroupIndicatorValue(Base):
+    """One residential group's value of an imported indicator for one period (0024_group_indicators):
+    a numerator and denominator, or a share alone; re-importing the period replaces it (audited)."""
+
+    __tablename__ = "group_indicator_value"
+    __table_args__ = (
+        sa.UniqueConstraint("residential_group_id", "period", "indicator", name="uq_group_indicator_value"),
+        _check_in("indicator", GROUP_INDICATORS, "ck_group_indicator_value_indicator"),
+        sa.CheckConstraint("value >= 0 AND value <= 1", name="ck_group_indicator_value_value"),
+        sa.CheckConstraint("(numerator IS NULL) = (denominator IS NULL)", name="ck_group_indicator_value_pair"),
+        sa.CheckConstraint("numerator >= 0 AND denominator > 0 AND numerator <= denominator",
+                           name="ck_group_indicator_value_counts"),
+        sa.CheckConstraint("period_start <= period_end", name="ck_group_indicator_value_period"),
+        sa.Index("ix_group_indicator_value_ward_end", "ward_id", "period_end"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ward_id: Mapped[int] = mapped_column(sa.ForeignKey("ward.id", ondelete="CASCADE"))
+    residential_group_id: Mapped[int] = mapped_column(sa.ForeignKey("residential_group.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(sa.String(8))
+    period_start: Mapped[dt.date] = mapped_column(sa.Date)
+    period_end: Mapped[dt.date] = mapped_column(sa.Date)
+    indicator: Mapped[str] = mapped_column(sa.String(32))
+    numerator: Mapped[int | None] = mapped_column(sa.Integer)
+    denominator: Mapped[int | None] = mapped_column(sa.Integer)
+    value: Mapped[float] = mapped_column(sa.Float)
+    source_file: Mapped[str | None] = mapped_column(sa.Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    imported_by: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id", ondelete="SET NULL"))
+    imported_by_name: Mapped[str] = mapped_column(sa.Text, server_default="system")
 
 
 class QrScanDay(Base):

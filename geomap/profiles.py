@@ -31,6 +31,12 @@ PLAN_DEFAULTS: dict[str, Any] = {
         "digital_payment_share": {2026: 0.50, 2028: 0.70, 2030: 0.85},
         "stall_qr_pos_share": {2026: 0.60, 2028: 0.80, 2030: 1.00},
         "digital_inspection_share": {2025: 0.50, 2030: 0.70},
+        # Appendix 1 II (social): imported per group and period (geomap.dashboard.group_indicators); "Tổ dân phố
+        # số" has no figure for 2026 ("pilot, form the model")
+        "vneid_activation": {2026: 0.70, 2028: 0.85, 2030: 0.90},
+        "digital_skills": {2026: 0.60, 2028: 0.70, 2030: 0.90},
+        "digital_family": {2026: 0.60, 2028: 0.75, 2030: 0.90},
+        "digital_group": {2028: 0.60, 2030: 1.00},
     },
     "report_deadline_days": {"garbage": 2, "infrastructure": 7, "urban_order": 3, "sanitation": 3,
                              "food_safety": 5, "other": 10},

@@ -244,3 +244,91 @@ def test_the_demo_ward_dashboard_computes(conn, demo_ward) -> None:
     assert s.loc["digital_payment_share", "value"] < s.loc["digital_platform_share", "value"] < 1
     assert 0 < s.loc["stall_qr_pos_share", "value"] < 1
     assert 0 < s.loc["digital_inspection_share", "value"] < 1
+
+
+def test_a_past_period_counts_the_records_as_they_were_then(conn, small) -> None:
+    """Issue 17: the report for a past period does not move when records change after it (as_of)."""
+    from conftest import staff_user
+
+    from geomap import status
+    from geomap.records import edit
+
+    w, ids = small
+    profile = profiles.get("hoa-cuong")
+    now = status.today()
+
+    def figures(period: str) -> dict[str, tuple[int, int]]:
+        s = dashboard.compute(dashboard.load_frames(conn, w.id), profile, now, period=period, trend_periods=0).summary
+        return {k: (int(s.loc[k, "num"]), int(s.loc[k, "den"])) for k in s.index}
+
+    def version(code: str) -> int:
+        return conn.execute(sa.text("SELECT version FROM establishment WHERE id = :i"), {"i": ids[code]}).scalar()
+
+    q3_before, q2_before = figures("2026-Q3"), figures("2026-Q2")
+    officer = staff_user("data_officer", ward_id=w.id)
+    # after the quarter: E2 renews its registration, E6 is inspected, E4 takes e-wallets (logged now), E1 closes
+    # (logged now, closed on 15/11) and a shop that opened on 01/11 is added
+    conn.execute(sa.text("INSERT INTO licence (establishment_id, kind, number, issued_on, expires_on) VALUES "
+                         "(:e, 'business_registration', 'BR-NEW', '2026-11-01', '2031-11-01')"), {"e": ids["E2"]})
+    conn.execute(sa.text("INSERT INTO inspection (establishment_id, inspected_on, kind, result, made_via) "
+                         "VALUES (:e, '2026-11-10', 'periodic', 'pass', 'staff_app')"), {"e": ids["E6"]})
+    edit.update_establishment(conn, ids["E4"], {"digital_payment": ["e_wallet"]}, expected_version=version("E4"),
+                              user=officer)
+    edit.close_establishment(conn, ids["E1"], expected_version=version("E1"), closed_on="2026-11-15", user=officer)
+    new = add_establishment(conn, w, "E11", "Quán mới 11", payment=["qr_bank"], licences=[(BR, "2026-11-01", None)])
+    conn.execute(sa.text("UPDATE establishment SET opened_on = '2026-11-01' WHERE id = :i"), {"i": new})
+
+    assert figures("2026-Q3") == q3_before and figures("2026-Q2") == q2_before
+    # while the records as of today see every change
+    from geomap.dashboard import as_of
+
+    frames = dashboard.load_frames(conn, w.id)
+
+    def at(day: dt.date) -> pd.DataFrame:
+        est = as_of.establishments_at(frames.establishments, frames.licences, frames.inspections, frames.changes, day)
+        return est.set_index("code").assign(licence=lambda e: status.licence_status(e, day))
+
+    then, today = at(dt.date(2026, 9, 30)), at(now)
+    assert (then.loc["E2", "licence"], today.loc["E2", "licence"]) == ("expired", "valid")
+    assert (then.loc["E1", "operating_status"], today.loc["E1", "operating_status"]) == ("active", "closed")
+    assert (then.loc["E11", "operating_status"], today.loc["E11", "operating_status"]) == ("not_open", "active")
+    payment = (list(then.loc["E4", "digital_payment"]), list(today.loc["E4", "digital_payment"]))
+    assert payment == (["qr_bank"], ["e_wallet"])
+    assert str(then.loc["E6", "last_inspected_on"])[:10] == "2025-01-01"
+    assert str(today.loc["E6", "last_inspected_on"])[:10] == "2026-11-10"
+    assert q3_before["licensed_share"] == (6, 8)  # E2's registration had expired, E4 had none
+    assert q3_before["digital_payment_share"] == (6, 8)  # E4 took QR payments from 10/09 to 20/10 (audit log)
+
+
+def test_the_report_says_what_is_rebuilt_and_what_is_not(conn, small) -> None:
+    w, _ = small
+    buf = io.BytesIO()
+    dashboard.write_report(dashboard.load_frames(conn, w.id), profiles.get("hoa-cuong"), "Phường Thử", "2026-Q3",
+                           buf, today=TODAY)
+    cells = [str(c) for r in load_workbook(io.BytesIO(buf.getvalue()))["Tổng hợp"].iter_rows(values_only=True)
+             for c in r if c is not None]
+    note = next(c for c in cells if "như tại ngày cuối kỳ" in c)
+    assert "ngành nghề" in note and "tổ dân phố" in note
+
+
+def test_the_records_as_of_today_are_the_records_on_file(conn, demo_ward) -> None:
+    """The rebuild of a day (as_of) picks, for today, exactly what establishment_overview shows."""
+    from geomap import status
+    from geomap.dashboard import as_of
+
+    f = dashboard.load_frames(conn, demo_ward["id"])
+    now = status.today()
+    rebuilt = as_of.establishments_at(f.establishments, f.licences, f.inspections, f.changes, now)
+    for col in ("registration_issued_on", "registration_expires_on", "fs_certificate_expires_on",
+                "fs_commitment_issued_on", "last_inspected_on", "last_follow_up_due", "last_inspection_result",
+                "operating_status"):
+        dates = col.endswith("_on") or col.endswith("_due")
+        a = pd.to_datetime(rebuilt[col], errors="coerce") if dates else rebuilt[col]
+        b = pd.to_datetime(f.establishments[col], errors="coerce") if dates else f.establishments[col]
+        assert ((a == b) | (a.isna() & b.isna())).all(), col
+    # and a day a year back differs for some (licences issued and inspections made since)
+    year_ago = as_of.establishments_at(f.establishments, f.licences, f.inspections, f.changes,
+                                       now - dt.timedelta(days=365))
+    then = pd.to_datetime(year_ago["last_inspected_on"]).dropna()
+    assert len(then) and (then < pd.Timestamp(now - dt.timedelta(days=364))).all()
+    assert then.size < pd.to_datetime(f.establishments["last_inspected_on"]).notna().sum()

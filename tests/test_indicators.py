@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from conftest import staff_user
 from import_fixtures import csv_bytes, establishment_row, make_ward
 
-from geomap import dashboard, profiles
+from geomap import dashboard, profiles, status
 from geomap.importing import dry_run, run_import
 from geomap.records import edit
 
@@ -57,14 +57,15 @@ def test_editing_the_digital_tools_counts_them_in_the_indicator(conn, ward) -> N
                                                      "vsic_code": "5630"},
                                      lon=ward.near(ward.west)[0], lat=ward.near(ward.west)[1], user=officer)
     frames = dashboard.load_frames(conn, ward.id)
-    before = dashboard.compute(frames, profiles.get("hoa-cuong"), TODAY, trend_periods=0).summary
+    now = status.today()  # the edits are logged now: a figure as of an earlier day must not see them (as_of)
+    before = dashboard.compute(frames, profiles.get("hoa-cuong"), now, trend_periods=0).summary
     assert (before.loc["digital_platform_share", "num"], before.loc["digital_platform_share", "den"]) == (0, 1)
     with pytest.raises(edit.ValidationError) as err:
         edit.update_establishment(conn, made["id"], {"uses_e_invoice": "yes"}, expected_version=1, user=officer)
     assert {f for f, _, _ in err.value.problems} == {"uses_e_invoice"}
     edit.update_establishment(conn, made["id"], {"uses_e_invoice": True}, expected_version=1, user=officer)
     assert _flags(conn, ward.id)["Cà phê Số"] == (True, False, [])
-    after = dashboard.compute(dashboard.load_frames(conn, ward.id), profiles.get("hoa-cuong"), TODAY,
+    after = dashboard.compute(dashboard.load_frames(conn, ward.id), profiles.get("hoa-cuong"), now,
                               trend_periods=0).summary
     assert after.loc["digital_platform_share", "num"] == 1 and after.loc["digital_payment_share", "num"] == 0
 

@@ -5,7 +5,7 @@ loaded, its QR codes issued and a report with a photo made; rate limits are off 
 (``GEOMAP_*_RATE_PER_MINUTE=0`` read when the app is built). The identifiers an operation needs
 are supplied as OpenAPI ``examples`` of the loaded document: real sticker tokens, tracking ids,
 feature ids (collection ids and service codes are enumerations in the document itself), and an Open311
-``api_key`` in every POST that sends one.
+``api_key`` in every POST that sends one and an ``X-API-Key`` of the indicator API.
 
 Every phase Schemathesis runs under pytest (explicit examples, coverage, fuzzing; positive and
 negative data) and every check (server errors, status codes, content types, response schemas and
@@ -123,6 +123,8 @@ def api_schema(app, engine, demo_ward):
     _example(doc, "/open311/v2/requests/{request_id}.{fmt}", "request_id", reports)
     _example(doc, "/ogc/collections/{collection_id}/items/{feature_id}", "feature_id", codes)
     KEYS["open311"] = apikeys.create(engine, "Schemathesis (test)", ["open311"])
+    KEYS["indicators"] = apikeys.create(engine, "Schemathesis indicators (test)", ["indicators"])
+    _example(doc, "/api/indicators", "X-API-Key", [KEYS["indicators"]])
     config = SchemathesisConfig.from_dict({"generation": {"max-examples": MAX_EXAMPLES}})
     schema = schemathesis.openapi.from_dict(doc, config=config)
     schema.app = app

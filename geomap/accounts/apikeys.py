@@ -48,6 +48,13 @@ def check(bind: db.Bind, key: str | None, scope: str) -> int | None:
     return data.api_key_id(bind, _key_hash(key), scope)
 
 
+def scopes(bind: db.Bind, key: str | None) -> list[str] | None:
+    """The scopes of an unrevoked key; None for a missing, unknown or revoked one."""
+    if not key or len(key) > 200:
+        return None
+    return data.api_key_scopes(bind, _key_hash(key))
+
+
 def revoke(bind: db.Bind, key_id: int, *, user: User | None = None) -> None:
     with db.transaction(bind) as conn:
         if not data.revoke_api_key(conn, key_id):

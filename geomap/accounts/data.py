@@ -229,6 +229,12 @@ def api_key_id(bind: db.Bind, key_hash: str, scope: str) -> int | None:
     return int(found) if found is not None else None
 
 
+def api_key_scopes(bind: db.Bind, key_hash: str) -> list[str] | None:
+    """The scopes of the unrevoked key with ``key_hash``; None when there is none."""
+    found = db.row(bind, "SELECT scopes FROM api_key WHERE key_hash = :h AND revoked_at IS NULL", {"h": key_hash})
+    return None if found is None else list(found["scopes"] or [])
+
+
 def revoke_api_key(conn: Connection, key_id: int) -> bool:
     """Revoke the active key ``key_id``; False when there is none."""
     return bool(conn.execute(sa.text(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from geomap.dashboard import group_indicators
 from geomap.dashboard.indicators import BY_KEY, Dashboard, Indicator
 
 
@@ -19,7 +20,7 @@ def choropleth(board: Dashboard, indicator: str, lang: str = "vi", assets_url: s
 
     from geomap.map import view as mapview
 
-    ind = BY_KEY[indicator]
+    ind = BY_KEY.get(indicator) or group_indicators.BY_KEY[indicator]
     gdf = board.groups.copy()
     values = board.by_group[indicator].reindex(gdf["id"].astype(int)).to_numpy() if len(gdf) else []
     gdf["value"] = values

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from geomap import i18n, status
+from geomap.dashboard.group_indicators import GROUP_INDICATORS
 from geomap.dashboard.indicators import ACTIVITY_LABELS, BY_KEY, INDICATORS, Frames, compute
 from geomap.dashboard.periods import parse
 from geomap.errors import GeomapError
@@ -36,12 +37,23 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "dashboard.report.group": ("Tổ dân phố", "Residential group"),
     "dashboard.report.month": ("Tháng", "Month"),
     "dashboard.report.note": (
-        "Trạng thái giấy phép, ATTP và nền tảng số được tính theo hồ sơ hiện có tại ngày lập, đối chiếu với ngày "
-        "cuối kỳ; quầy/sạp QR/POS, kiểm tra số và phản ánh tính theo sự việc ghi nhận trong kỳ. "
-        "Xu hướng thanh toán số bắt đầu từ khi hệ thống ghi nhật ký thay đổi.",
-        "Licence, food-safety and digital-platform figures are derived from the records held on the generation "
-        "date, evaluated at the period end; stall QR/POS, digital inspections and reports count what was "
-        "recorded within the period. The digital-payment trend starts when change tracking started."),
+        "Số liệu được tính như tại ngày cuối kỳ (hoặc hôm nay nếu kỳ chưa hết): giấy phép kinh doanh, GCN và cam kết "
+        "ATTP theo ngày cấp, hết hạn, thu hồi; lần kiểm tra gần nhất và hạn tái kiểm tra theo ngày kiểm tra; tình "
+        "trạng hoạt động, thanh toán số, hóa đơn điện tử, phần mềm bán hàng và sàn thương mại điện tử theo nhật ký "
+        "thay đổi và ngày bắt đầu/ngừng hoạt động; quầy/sạp QR/POS, kiểm tra số và phản ánh theo sự việc ghi nhận "
+        "trong kỳ; chỉ tiêu tổ dân phố theo số liệu phường nhập cho kỳ. Chưa có lịch sử nên lấy theo hồ sơ hiện tại: "
+        "ngành nghề (diện ATTP) và tổ dân phố của cơ sở; thay đổi trước khi hệ thống ghi nhật ký không dựng lại được.",
+        "Figures are taken as at the period's end (or today if the period is not over): business registrations, "
+        "food-safety certificates and commitments by their issue, expiry and revocation dates; the last inspection "
+        "and follow-up by inspection date; operating status, digital payment, e-invoices, sales software and "
+        "e-commerce platforms from the change log and the opening/closing dates; stall QR/POS, digital "
+        "inspections and reports count what was recorded within the period; group indicators are the ward's "
+        "imported figures for the period. Without history, today's records are used for: an establishment's "
+        "industry (whether it is a food business) and its residential group; changes made before change "
+        "tracking started cannot be rebuilt."),
+    "dashboard.report.imported": ("Chỉ tiêu tổ dân phố (phường nhập theo kỳ)",
+                                  "Residential-group indicators (imported by the ward per period)"),
+    "dashboard.report.not_imported": ("chưa nhập số liệu kỳ này", "no figures imported for this period"),
     "dashboard.report.trend_starts": ("Theo dõi thanh toán số bắt đầu từ", "Digital-payment tracking starts"),
     "dashboard.report.no_tracking": ("Chưa có lịch sử thay đổi: xu hướng thanh toán số bắt đầu khi bắt đầu theo dõi.",
                            "No change history yet: the digital-payment trend starts when tracking starts."),
@@ -98,6 +110,18 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
         fmt = "0.0%" if ind.kind == "share" else "0"
         ws.cell(row=ws.max_row, column=4).number_format = fmt
         ws.cell(row=ws.max_row, column=5).number_format = "0%"
+    if not board.imported.empty:  # the group-level indicators the ward imported (latest assessment in the period)
+        ws.append([t("dashboard.report.imported")])
+        ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+        for ind in GROUP_INDICATORS:
+            row = board.imported.loc[ind.key]
+            met = ("" if row["met"] is None
+                   else t("dashboard.report.met_yes" if row["met"] else "dashboard.report.met_no"))
+            source = ", ".join(row["periods"]) or t("dashboard.report.not_imported")
+            ws.append([ind.label(lang), row["num"], row["den"], row["value"], row["target"], met,
+                       f"{ind.description_en if lang == 'en' else ind.description_vi} ({source})"])
+            ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
+            ws.cell(row=ws.max_row, column=5).number_format = "0%"
     ws.append([])
     ws.append([t("dashboard.report.note")])
     ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True)
@@ -108,13 +132,14 @@ def write_report(frames: Frames, profile: WardProfile, ward_name: str, period: s
         ws.column_dimensions[letter].width = width
 
     gs = wb.create_sheet(t("dashboard.report.groups_sheet"))
-    gs.append([t("dashboard.report.group"), *(i.label(lang) for i in INDICATORS)])
+    shown = [*INDICATORS, *(i for i in GROUP_INDICATORS if i.key in board.by_group)]
+    gs.append([t("dashboard.report.group"), *(i.label(lang) for i in shown)])
     for c in gs[1]:
         c.font, c.fill = head_font, head_fill
         c.alignment = Alignment(wrap_text=True)
     for _, row in board.by_group.iterrows():
-        gs.append([row["name"], *(None if pd.isna(row[i.key]) else float(row[i.key]) for i in INDICATORS)])
-        for j, ind in enumerate(INDICATORS, start=2):
+        gs.append([row["name"], *(None if pd.isna(row[i.key]) else float(row[i.key]) for i in shown)])
+        for j, ind in enumerate(shown, start=2):
             gs.cell(row=gs.max_row, column=j).number_format = "0.0%" if ind.kind == "share" else "0"
     gs.column_dimensions["A"].width = 28
     gs.freeze_panes = "B2"

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from geomap import status
-from geomap.dashboard import periods
+from geomap.dashboard import as_of, periods
 from geomap.profiles import WardProfile
 
 #: group id used for records outside every residential group
@@ -127,11 +127,14 @@ class Frames:
     licences: pd.DataFrame
     inspections: pd.DataFrame
     groups: gpd.GeoDataFrame
-    payment_history: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: ``stall_id``, ``seen_on``: QR/POS payments an officer saw at a stall (stall_payment_evidence)
     stall_evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: when the audit log starts for this ward (the digital-payment trend cannot start earlier)
     tracking_since: pd.Timestamp | None = None
+    #: the audit log's changes of the fields :mod:`geomap.dashboard.as_of` rebuilds (entity_id, at, key, before, after)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the group-level values the ward imported per period (:mod:`geomap.dashboard.group_indicators`)
+    group_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: what the indicators derive from the frames once (group codes, flags), reused across periods
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -186,43 +189,51 @@ def digital_platform_flags(est: pd.DataFrame) -> pd.Series:
             | _has_any(est["digital_payment"]))
 
 
-def _est_active(frames: Frames) -> pd.Series:
-    return _memo(frames, "est.active", lambda: _active(frames.establishments))
+def _est_at(frames: Frames, day: dt.date) -> pd.DataFrame:
+    """The establishments as they were at the end of ``day`` (:mod:`geomap.dashboard.as_of`), dates parsed, kept
+    per day (the status rules parse dates on every call)."""
+    def parsed() -> pd.DataFrame:
+        est = frames.establishments.copy()
+        for col in est.columns:
+            if col.endswith("_on") or col == "last_follow_up_due":
+                est[col] = pd.to_datetime(est[col], errors="coerce")
+        return est
+
+    def build() -> pd.DataFrame:
+        licences = _memo(frames, "lic.sorted", lambda: as_of.sort_history(frames.licences, "issued_on")
+                         if "establishment_id" in frames.licences else frames.licences)
+        inspections = _memo(frames, "ins.sorted", lambda: as_of.sort_history(frames.inspections, "inspected_on")
+                            if "establishment_id" in frames.inspections else frames.inspections)
+        return as_of.establishments_at(_memo(frames, "est.parsed", parsed), licences, inspections, frames.changes, day)
+    return _memo(frames, f"est.at.{day}", build)
+
+
+def _est_active(frames: Frames, day: dt.date) -> pd.Series:
+    return _memo(frames, f"est.active.{day}", lambda: _active(_est_at(frames, day)))
 
 
 def digital_platform_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    active = _est_active(frames)
-    flags = _memo(frames, "est.platform", lambda: digital_platform_flags(frames.establishments))
+    active = _est_active(frames, today)
+    flags = digital_platform_flags(_est_at(frames, today))
     return _sum_parts(frames, "establishments", active & flags, active)
 
 
 def digital_payment_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    active = _est_active(frames)
-    has = _memo(frames, "est.payment", lambda: _has_any(frames.establishments["digital_payment"]))
+    active = _est_active(frames, today)
+    has = _has_any(_est_at(frames, today)["digital_payment"])
     return _sum_parts(frames, "establishments", active & has, active)
 
 
-def _status_frame(frames: Frames) -> pd.DataFrame:
-    """The establishments with their date columns parsed once (the status rules parse them on every call)."""
-    def parsed() -> pd.DataFrame:
-        est = frames.establishments.copy()
-        for col in est.columns:
-            if col.endswith("_on"):
-                est[col] = pd.to_datetime(est[col], errors="coerce")
-        return est
-    return _memo(frames, "est.dates", parsed)
-
-
 def licensed_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    active = _est_active(frames)
-    ok = status.licence_status(_status_frame(frames), today).isin(["valid", "expiring"])
+    active = _est_active(frames, today)
+    ok = status.licence_status(_est_at(frames, today), today).isin(["valid", "expiring"])
     return _sum_parts(frames, "establishments", active & ok, active)
 
 
 def food_safety_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = frames.establishments
-    food = _est_active(frames) & est["food_safety_applicable"].fillna(False).astype(bool)
-    ok = status.food_safety_status(_status_frame(frames), today).isin(["certified", "expiring", "committed"])
+    est = _est_at(frames, today)
+    food = _est_active(frames, today) & est["food_safety_applicable"].fillna(False).astype(bool)
+    ok = status.food_safety_status(est, today).isin(["certified", "expiring", "committed"])
     return _sum_parts(frames, "establishments", food & ok, food)
 
 
@@ -238,8 +249,8 @@ def overdue_flags(est: pd.DataFrame, today: dt.date) -> pd.Series:
 
 
 def overdue_parts(frames: Frames, start: dt.date, today: dt.date) -> pd.DataFrame:
-    est = _status_frame(frames)
-    active = _est_active(frames)
+    est = _est_at(frames, today)
+    active = _est_active(frames, today)
     scope = active & (est["food_safety_applicable"].fillna(False).astype(bool) | est["last_follow_up_due"].notna())
     return _sum_parts(frames, "establishments", overdue_flags(est, today), scope)
 
@@ -416,26 +427,15 @@ def digital_payment_trend(frames: Frames, today: dt.date, months: int = 24) -> p
     out = pd.Series(np.nan, index=idx, name="digital_payment_share")
     if est.empty or frames.tracking_since is None:
         return out
-    hist = frames.payment_history
     created = pd.to_datetime(est["created_at"], utc=True, errors="coerce")
-    current = est["digital_payment"].map(lambda v: v is not None and len(v) > 0)
     since = pd.Timestamp(frames.tracking_since)
     since = since.tz_localize("UTC") if since.tzinfo is None else since
     for period in idx:
-        end = pd.Timestamp(period.end_time.date() + dt.timedelta(days=1), tz="Asia/Ho_Chi_Minh").tz_convert("UTC")
+        day = period.end_time.date()
+        end = as_of.end_of(day)
         if end <= since:
             continue
-        value = current.copy()
-        if not hist.empty:
-            at = pd.to_datetime(hist["at"], utc=True)
-            before_end = hist[at < end].sort_values("at").groupby("entity_id").last()
-            after_end = hist[at >= end].sort_values("at").groupby("entity_id").first()
-            known_after = before_end["after_has"].dropna()
-            known_before = after_end["before_has"].dropna()
-            ids = est["id"]
-            v_after = ids.map(known_after)
-            v_before = ids.map(known_before)
-            value = v_after.where(v_after.notna(), v_before.where(v_before.notna(), current))
+        value = _has_any(as_of.tracked_value(frames.changes, "digital_payment", est["id"], est["digital_payment"], day))
         exists = created.isna() | (created < end)
         active = _active(est) & exists
         den = int(active.sum())
@@ -483,6 +483,8 @@ class Dashboard:
     period: periods.Period | None = None
     #: :func:`indicator_trend`: every indicator over the periods up to this one
     trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the imported group-level indicators' ward figures (:func:`geomap.dashboard.group_indicators.compute`)
+    imported: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None = None,
@@ -496,10 +498,16 @@ def compute(frames: Frames, profile: WardProfile | None, today: dt.date | None =
     period = period or periods.containing(today, "quarter")
     as_of = min(period.end, today)
     parts = indicator_parts(frames, as_of, period.start)
-    return Dashboard(as_of, summary(parts, profile, as_of.year, lang), by_group(parts, frames.groups),
+    from geomap.dashboard import group_indicators  # it builds on Indicator, defined here
+
+    imported, imported_by_group = group_indicators.compute(frames.group_values, frames.groups, period.start,
+                                                           period.end, profile, as_of.year, lang)
+    return Dashboard(as_of, summary(parts, profile, as_of.year, lang),
+                     by_group(parts, frames.groups).join(imported_by_group),
                      monthly_activity(frames, as_of, months), digital_payment_trend(frames, as_of, months),
                      frames.groups, frames.tracking_since, period,
-                     indicator_trend(frames, period, today, trend_periods) if trend_periods else pd.DataFrame())
+                     indicator_trend(frames, period, today, trend_periods) if trend_periods else pd.DataFrame(),
+                     imported)
 
 
 #: labels of :func:`monthly_activity`'s columns (the page's trend chart and the Excel report)

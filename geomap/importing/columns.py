@@ -356,8 +356,57 @@ LAYER_COLUMNS: dict[str, tuple[Column, ...]] = {
     "stalls": _STALL,
     "commercial_streets": _COMMERCIAL_STREET,
 }
+#: the ward's quarterly assessment of each residential group (geomap.group_indicators): one row per group,
+#: counts or a percentage per indicator; the period is chosen on import (a "Kỳ" column is checked against it)
+GROUP_INDICATOR_KIND = "group_indicators"
+_PCT_VI = ("Tỷ lệ trong khoảng 0–100 (75 hoặc 75%); thay cho cặp số đếm khi tổ chỉ báo tỷ lệ. Cả cột ghi dạng "
+           "0–1 (ô Excel định dạng %) cũng được nhận và được báo lại.")
+_PCT_EN = ("A share from 0 to 100 (75 or 75%), instead of the two counts when the group reports only a share. A "
+           "whole column written 0–1 (Excel percentage cells) is accepted too, and said so.")
+_GROUP_INDICATOR = (
+    Column("group_code", "Mã tổ", "Group code", required=True, max_len=32, example="T24",
+           aliases=("Mã tổ dân phố", "Tổ dân phố", "Tổ", "residential_group", "group"),
+           description_vi="Mã tổ dân phố như trên bản đồ (lớp Tổ dân phố).",
+           description_en="The residential group's code as on the map (Residential groups layer)."),
+    Column("group_name", "Tên tổ", "Group name", max_len=200, example="Tổ 24", aliases=("Tên tổ dân phố",),
+           description_vi="Chỉ để đối chiếu; khác tên trên bản đồ thì được báo lại.",
+           description_en="For checking only; a name different from the map's is pointed out."),
+    Column("period", "Kỳ đánh giá", "Period", max_len=16, example="2026-Q3", aliases=("Kỳ", "Quý"),
+           description_vi="Kỳ của số liệu (2026-Q3); phải trùng kỳ đang nhập.",
+           description_en="The figures' period (2026-Q3); must be the period being imported."),
+    Column("population", "Số nhân khẩu", "Population", kind="int", example=1200, aliases=("Dân số", "Số dân"),
+           description_vi="Mẫu số của tỷ lệ VNeID.", description_en="Denominator of the VNeID share."),
+    Column("vneid_activated", "Số người đã kích hoạt VNeID", "People with VNeID activated", kind="int", example=870,
+           aliases=("VNeID", "Số người có VNeID"), width=20,
+           description_vi="Số người có tài khoản định danh điện tử VNeID đã kích hoạt, sử dụng.",
+           description_en="People whose VNeID electronic identity account is activated and used."),
+    Column("vneid_pct", "Tỷ lệ kích hoạt VNeID (%)", "VNeID activation (%)", kind="float", example=None,
+           aliases=("Tỷ lệ VNeID",), description_vi=_PCT_VI, description_en=_PCT_EN),
+    Column("adults", "Số người trưởng thành", "Adults", kind="int", example=930,
+           description_vi="Mẫu số của tỷ lệ phổ cập kỹ năng số.",
+           description_en="Denominator of the digital-skills share."),
+    Column("digital_skills", "Số người đạt phổ cập kỹ năng số", "Adults certified in digital skills", kind="int",
+           example=560, aliases=("Kỹ năng số",), width=20,
+           description_vi="Người trưởng thành được xác nhận đạt phổ cập tri thức, kỹ năng số trên nền tảng VNeID.",
+           description_en="Adults confirmed on VNeID as having the basic digital knowledge and skills."),
+    Column("digital_skills_pct", "Tỷ lệ phổ cập kỹ năng số (%)", "Digital skills (%)", kind="float", example=None,
+           description_vi=_PCT_VI, description_en=_PCT_EN),
+    Column("households", "Số hộ", "Households", kind="int", example=310, aliases=("Tổng số hộ",),
+           description_vi="Mẫu số của tỷ lệ Gia đình số.", description_en="Denominator of the Digital family share."),
+    Column("digital_families", "Số hộ đạt Gia đình số", "Households meeting Digital family", kind="int",
+           example=190, aliases=("Gia đình số",), width=20,
+           description_vi="Hộ đạt bộ tiêu chí “Gia đình số”.",
+           description_en="Households meeting the “Digital family” criteria."),
+    Column("digital_families_pct", "Tỷ lệ hộ đạt Gia đình số (%)", "Digital families (%)", kind="float", example=None,
+           description_vi=_PCT_VI, description_en=_PCT_EN),
+    Column("digital_group", "Đạt Tổ dân phố số", "Meets Digital residential group", kind="bool", example="Không",
+           aliases=("Tổ dân phố số", "TDP số"),
+           description_vi="Có hoặc Không: tổ đạt bộ tiêu chí “Tổ dân phố số” trong kỳ.",
+           description_en="Yes or no: the group meets the “Digital residential group” criteria in the period."),
+)
+
 #: every kind's columns
-ALL_COLUMNS: dict[str, tuple[Column, ...]] = {**COLUMNS, **LAYER_COLUMNS}
+ALL_COLUMNS: dict[str, tuple[Column, ...]] = {**COLUMNS, **LAYER_COLUMNS, GROUP_INDICATOR_KIND: _GROUP_INDICATOR}
 
 #: the sheet of the template holding each kind (the importer looks for it first)
 SHEETS: dict[str, tuple[str, str]] = {
@@ -371,6 +420,7 @@ SHEETS: dict[str, tuple[str, str]] = {
     "markets": ("Chợ", "Markets"),
     "stalls": ("Quầy sạp", "Stalls"),
     "commercial_streets": ("Tuyến phố thương mại", "Commercial streets"),
+    GROUP_INDICATOR_KIND: ("Chỉ tiêu tổ dân phố", "Group indicators"),
 }
 
 #: licence columns carried on an establishment row: kind -> (number, issued, expires) column names

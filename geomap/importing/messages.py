@@ -177,6 +177,43 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "Accepts QR/POS but without evidence (date seen, by whom): not counted toward the pilot "
                           "target."),
     "match.evidence_on_file": ("Bằng chứng ngày {day} đã có.", "Evidence of {day} is already on file."),
+    # group-level indicators (geomap/dashboard/group_import.py)
+    "group.unknown": ("Không có tổ dân phố mã '{value}' trong phường (xem lớp Tổ dân phố hoặc tải tệp mẫu).",
+                      "There is no residential group coded '{value}' in the ward (see the Residential groups layer "
+                      "or download the template)."),
+    "group.name_differs": ("Tên '{value}' khác tên trên bản đồ '{name}' của tổ {code}: số liệu vẫn nhập cho tổ {code}.",
+                           "The name '{value}' differs from the map's '{name}' for group {code}: the figures still go "
+                           "to group {code}."),
+    "group.duplicate": ("Tổ {code} có ở cả dòng {first} và dòng {second} của tệp: mỗi tổ một dòng.",
+                        "Group {code} is on both row {first} and row {second} of the file: one row per group."),
+    "group.num_over_den": ("{num} lớn hơn {den} ({what}): tử số không được vượt mẫu số.",
+                           "{num} is more than {den} ({what}): the numerator cannot exceed the denominator."),
+    "group.num_without_den": ("Có '{column}' nhưng thiếu '{den_column}' (mẫu số).",
+                              "'{column}' is given but '{den_column}' (the denominator) is missing."),
+    "group.zero_den": ("Mẫu số '{column}' bằng 0 trong khi có '{num_column}'.",
+                       "The denominator '{column}' is 0 while '{num_column}' is given."),
+    "group.pct_range": ("Tỷ lệ {value} nằm ngoài 0–100.", "The share {value} is outside 0–100."),
+    "group.pct_fraction": ("Cột '{column}' ghi tỷ lệ dạng 0–1 (ví dụ 0,75): đã hiểu là 0–100% (0,75 = 75%).",
+                           "Column '{column}' holds shares as 0–1 (e.g. 0.75): read as 0–100% (0.75 = 75%)."),
+    "group.pct_small": ("Tỷ lệ {value} được hiểu là {value}% (cột ghi theo 0–100); nếu là {pct}% hãy ghi {pct}.",
+                        "The share {value} is read as {value}% (the column is 0–100); if it means {pct}%, write "
+                        "{pct}."),
+    "group.pct_mismatch": ("Tỷ lệ ghi {given}% khác tỷ lệ tính từ số đếm {computed}% ({num}/{den}) quá 1 điểm %.",
+                           "The stated share {given}% differs from the counts' {computed}% ({num}/{den}) by more than "
+                           "1 percentage point."),
+    "group.period_differs": ("Kỳ '{value}' khác kỳ đang nhập {period}.",
+                             "The period '{value}' is not the period being imported, {period}."),
+    "group.rows_empty": ("{n} dòng không có số liệu chỉ tiêu nào, được bỏ qua (dòng {rows}).",
+                         "{n} rows have no indicator figures and are skipped (rows {rows})."),
+    "group.no_values": ("Tệp không có số liệu chỉ tiêu nào: chưa ghi gì (nhập một tệp trống sẽ xóa số liệu của kỳ).",
+                        "The file has no indicator figures: nothing is written (an empty file would erase the "
+                        "period's figures)."),
+    "group.no_indicator_columns": ("Tệp không có cột chỉ tiêu nào (VNeID, kỹ năng số, Gia đình số, Tổ dân phố số): "
+                                   "dùng tệp mẫu.",
+                                   "The file has no indicator column (VNeID, digital skills, Digital family, Digital "
+                                   "residential group): use the template."),
+    "group.period_future": ("Kỳ {period} chưa bắt đầu: chưa nhập được số liệu của kỳ này.",
+                            "The period {period} has not started: its figures cannot be imported yet."),
     "match.no_establishment": ("Không tìm thấy cơ sở '{value}' trong phường.",
                                "No establishment '{value}' in this ward."),
 }

@@ -15,6 +15,8 @@ lifetimes and a ``clear()``; nothing is process-wide, so a fresh app starts fres
 - ``app.state.reads``: where public reads go (:class:`geomap.replica.ReadRouter`: the read replica of
   ``GEOMAP_READ_DATABASE_URL`` while it answers and keeps up, else the primary; its checks run in a thread
   stopped at shutdown).
+- ``app.state.indicators``: the indicator API's frames per ward (:class:`geomap.dashboard.api.IndicatorCache`,
+  60 s).
 - ``app.state.limits``: the rate limiters (:class:`geomap.web.ratelimit.RateLimits`: ``qr``,
   ``report``, ``open311``; token buckets, at most 100,000 clients each, ``clear()`` empties them).
 
@@ -45,6 +47,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from geomap import db
+from geomap.dashboard.api import IndicatorCache
 from geomap.ogc.cache import OGCCaches
 from geomap.replica import ReadRouter
 from geomap.web import fast_tiles, guard, openapi, outage, session, staff_reads
@@ -69,6 +72,7 @@ def create_app(database_url: str | None = None, read_database_url: str | None = 
     app.state.ogc = OGCCaches()
     app.state.qr = LookupState.from_env()
     app.state.limits = RateLimits.from_env()
+    app.state.indicators = IndicatorCache()
     refusals = guard.Refusals()
     routes = Path(__file__).parent / "routes"
     for info in sorted(pkgutil.iter_modules([str(routes)]), key=lambda i: i.name):

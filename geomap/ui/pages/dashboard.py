@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geomap import dashboard, i18n, profiles, status
-from geomap.dashboard import periods
+from geomap import auth, dashboard, i18n, profiles, status
+from geomap.dashboard import group_import, periods
+from geomap.dashboard.group_indicators import GROUP_INDICATORS
 from geomap.errors import GeomapError
 from geomap.ui import resources, widgets
 from geomap.ui.context import Context
@@ -44,6 +45,28 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "dash.period_caption": ("Kỳ {period}: từ {start} đến {end}.", "Period {period}: {start} to {end}."),
     "dash.indicator_trend": ("Chỉ tiêu qua các kỳ", "Indicators by period"),
     "dash.definitions": ("Cách tính các chỉ tiêu", "How each indicator is computed"),
+    "dash.imported": ("Chỉ tiêu tổ dân phố (phường nhập theo kỳ)",
+                      "Residential-group indicators (imported per period)"),
+    "dash.imported_from": ("Số liệu kỳ {periods}, {n} tổ báo cáo", "Figures of {periods}, {n} groups reporting"),
+    "dash.imported_none": ("Chưa nhập số liệu cho kỳ này", "No figures imported for this period"),
+    "dash.group_import": ("Nhập số liệu tổ dân phố", "Import residential-group figures"),
+    "dash.group_import_help": (
+        "Một dòng cho mỗi tổ (mã tổ). Có thể ghi cặp số đếm (tử số, mẫu số) hoặc tỷ lệ 0–100 (75 hoặc 75%); cả cột "
+        "ghi 0–1 được hiểu là 0–100% và được báo lại. Nhập lại cùng kỳ sẽ thay toàn bộ số liệu kỳ đó.",
+        "One row per group (its code). Give the two counts (numerator, denominator) or a share 0–100 (75 or 75%); "
+        "a whole column written 0–1 is read as 0–100% and said so. Importing a period again replaces all of its "
+        "figures."),
+    "dash.group_period": ("Kỳ của số liệu", "Period of the figures"),
+    "dash.group_template": ("Tải tệp mẫu (các tổ của phường)", "Download the template (the ward's groups)"),
+    "dash.group_file": ("Tệp XLSX hoặc CSV", "XLSX or CSV file"),
+    "dash.group_check": ("Kiểm tra tệp", "Check the file"),
+    "dash.group_apply": ("Nhập số liệu", "Import the figures"),
+    "dash.group_checked": ("{values} số liệu của {groups} tổ; {reject} dòng bị từ chối; thay {replaced} số liệu đã có "
+                           "của kỳ {period}.",
+                           "{values} figures of {groups} groups; {reject} rows rejected; replaces {replaced} figures "
+                           "on file for {period}."),
+    "dash.group_done": ("Đã nhập {values} số liệu của {groups} tổ cho kỳ {period}.",
+                        "Imported {values} figures of {groups} groups for {period}."),
 }
 
 
@@ -105,18 +128,29 @@ def render(ctx: Context) -> None:
                       help=ind.description_en if lang == "en" else ind.description_vi)
             st.caption(f"{caption} · " + ctx.t("dash.of").format(num=int(row["num"]), den=int(row["den"])))
 
+    st.subheader(ctx.t("dash.imported"))
+    cols = st.columns(4)
+    for i, ind in enumerate(GROUP_INDICATORS):
+        row = board.imported.loc[ind.key]
+        with cols[i % 4]:
+            st.metric(ind.label(lang), _fmt(ind, row["value"]),
+                      help=ind.description_en if lang == "en" else ind.description_vi)
+            st.caption(ctx.t("dash.imported_from").format(periods=", ".join(row["periods"]), n=row["groups_reported"])
+                       if row["periods"] else ctx.t("dash.imported_none"))
+
     st.subheader(ctx.t("dash.map"))
-    choice = st.selectbox(ctx.t("dash.map_indicator"), [i.key for i in dashboard.INDICATORS],
-                          format_func=lambda k: dashboard.BY_KEY[k].label(lang), key="dash.indicator")
+    shown = {i.key: i for i in (*dashboard.INDICATORS, *GROUP_INDICATORS)}
+    choice = st.selectbox(ctx.t("dash.map_indicator"), list(shown),
+                          format_func=lambda k: shown[k].label(lang), key="dash.indicator")
     fmap = dashboard.choropleth(board, choice, lang, assets_url=resources.map_assets_url())
     st_folium(fmap, key=f"dash.map.{choice}", height=460, use_container_width=True, returned_objects=[])
 
     st.subheader(ctx.t("dash.groups"))
-    table = board.by_group[["name", *(i.key for i in dashboard.INDICATORS)]].rename(
-        columns={"name": ctx.t("dash.group"), **{i.key: i.label(lang) for i in dashboard.INDICATORS}})
+    table = board.by_group[["name", *shown]].rename(
+        columns={"name": ctx.t("dash.group"), **{k: i.label(lang) for k, i in shown.items()}})
     widgets.dataframe(table, hide_index=True, use_container_width=True, column_config={
         i.label(lang): st.column_config.NumberColumn(format="percent" if i.kind == "share" else "%d")
-        for i in dashboard.INDICATORS})
+        for i in shown.values()})
 
     st.subheader(ctx.t("dash.indicator_trend"))
     shares = [i.label(lang) for i in dashboard.INDICATORS if i.kind == "share"]
@@ -144,6 +178,9 @@ def render(ctx: Context) -> None:
         st.caption(ctx.t("dash.tracking_since").format(date=f"{board.tracking_since:%d/%m/%Y}"))
     st.caption(ctx.t("dash.partial_month").format(month=f"{current:%m/%Y}", end=f"{current - 1:%m/%Y}"))
 
+    if auth.can(ctx.user, "import_records"):
+        _group_import(ctx, today)
+
     st.subheader(ctx.t("dash.report"))
     if st.button(ctx.t("dash.make_report"), icon=":material/summarize:"):
         profile = _profile(ctx.ward_slug)
@@ -160,6 +197,50 @@ def render(ctx: Context) -> None:
         st.download_button(ctx.t("dash.download_report"), made[1], file_name=f"bao-cao-{ctx.ward_slug}-{made[0]}.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:")
+
+
+def _group_import(ctx: Context, today: dt.date) -> None:
+    """Upload the ward's assessment of its residential groups for a period: template, check, import."""
+    done = st.session_state.pop("dash.group_done", None)
+    with st.expander(ctx.t("dash.group_import"), icon=":material/upload_file:", expanded=done is not None):
+        if done:
+            st.success(done)
+        st.caption(ctx.t("dash.group_import_help"))
+        choices = [str(p) for p in periods.containing(today, "quarter").back(8)][::-1]
+        period = st.selectbox(ctx.t("dash.group_period"), choices, key="dash.group_period")
+        def made() -> bytes:  # made when clicked, not on every run of the page
+            return group_import.template(ctx.engine, ctx.ward_id, period, ctx.lang)
+
+        st.download_button(ctx.t("dash.group_template"), made,
+                           file_name=f"chi-tieu-to-dan-pho-{ctx.ward_slug}-{period}.xlsx", icon=":material/download:",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        upload = st.file_uploader(ctx.t("dash.group_file"), type=["xlsx", "csv", "txt"], key="dash.group_file")
+        if upload is None:
+            return
+        data = upload.getvalue()
+        try:
+            plan = group_import.dry_run(ctx.engine, data, ward_id=ctx.ward_id, period=period,
+                                        filename=upload.name, user=ctx.user)
+        except GeomapError as exc:
+            st.error(exc.message(ctx.lang) if hasattr(exc, "message") else str(exc))
+            return
+        st.info(ctx.t("dash.group_checked").format(period=period, **plan.counts))
+        issues = plan.issues()
+        # plain text, never markdown: a cell of the file is quoted in the messages
+        st.text("\n".join(f"{'⛔' if i.level == 'error' else '⚠️'} {i.describe(ctx.lang)}" for i in issues[:100])
+                + (f"\n… +{len(issues) - 100}" if len(issues) > 100 else ""))
+        if plan.blocked or not st.button(ctx.t("dash.group_apply"), type="primary", icon=":material/save:"):
+            return
+        try:
+            counts = group_import.run_import(ctx.engine, data, ward_id=ctx.ward_id, period=period,
+                                             filename=upload.name, user=ctx.user)
+        except GeomapError as exc:
+            st.error(exc.message(ctx.lang) if hasattr(exc, "message") else str(exc))
+            return
+        st.cache_data.clear()  # the figures above are read again
+        st.session_state["dash.group_done"] = ctx.t("dash.group_done").format(period=period, **counts)
+        st.session_state.pop("dash.group_file", None)
+        st.rerun()
 
 
 PAGE = Page("dashboard", "Bảng điều hành", "Dashboard", render, icon=":material/monitoring:",
