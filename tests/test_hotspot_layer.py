@@ -33,7 +33,8 @@ def stored(request, engine):
     analysis = hotspot_store.run(engine, ward, WINDOW, now=now, permutations=PERMUTATIONS)
     yield {"ward": ward, "analysis": analysis, "now": now}
     with engine.begin() as c:
-        c.execute(sa.text("DELETE FROM hotspot_cell WHERE window_days IN (:w, :w2)"), {"w": WINDOW, "w2": WINDOW + 1})
+        c.execute(sa.text("DELETE FROM hotspot_cell WHERE window_days IN (:w, :w2, :w3)"),
+                  {"w": WINDOW, "w2": WINDOW + 1, "w3": WINDOW + 2})
 
 
 def _rows(engine, ward: int, window: int) -> list[dict]:
@@ -173,3 +174,22 @@ def test_cli_stores_the_window(engine, stored, database_url):
     finally:
         with engine.begin() as c:
             c.execute(sa.text("DELETE FROM hotspot_cell WHERE window_days = :d"), {"d": WINDOW + 2})
+
+
+def test_publishing_is_for_those_who_decide_what_is_published(engine, stored):
+    """Viewing the hotspot page publishes nothing; the staff app's "publish" runs the service with the user,
+    and roles without ``moderate_reports`` (an inspector, the read-only city officer) are refused."""
+    from geomap.auth import PermissionDenied
+    from geomap.users import User
+
+    ward = stored["ward"]
+    before = hotspot_store.stored(engine, ward)
+    for role in ("inspector", "city"):
+        with pytest.raises(PermissionDenied):
+            hotspot_store.run(engine, ward, WINDOW + 2, now=stored["now"], permutations=PERMUTATIONS,
+                              user=User(id=0, username=role, full_name=role, role=role, ward_id=None))
+    assert hotspot_store.stored(engine, ward) == before
+    officer = User(id=0, username="lan", full_name="Lan", role="data_officer", ward_id=ward)
+    hotspot_store.run(engine, ward, WINDOW + 2, now=stored["now"], permutations=PERMUTATIONS, user=officer)
+    assert {w["window_days"] for w in hotspot_store.stored(engine, ward)} == \
+        {w["window_days"] for w in before} | {WINDOW + 2}

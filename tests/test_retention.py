@@ -92,7 +92,8 @@ def _state(engine, rid: int) -> dict:
             "SELECT public_id, reporter_name, reporter_contact, personal_erased_at, personal_erased_why, "
             "photos_erased, contact_consent_at, consent_notice, "
             "(SELECT count(*) FROM field_report_photo p WHERE p.report_id = f.id) AS photos, "
-            "(SELECT count(*) FROM report_mail m WHERE m.report_id = f.id AND m.to_address IS NOT NULL) AS addressed, "
+            "(SELECT count(*) FROM report_mail m WHERE m.report_id = f.id "
+            " AND (m.to_address IS NOT NULL OR m.last_error LIKE '%@%')) AS addressed, "
             "(SELECT count(*) FROM report_mail m WHERE m.report_id = f.id) AS mails "
             "FROM field_report f WHERE id = :r"), {"r": rid}).mappings().one()
     return dict(row)
@@ -258,6 +259,10 @@ def test_purge_erases_what_is_past_retention_and_keeps_the_rest(engine, ward, cl
     still_open = _report(engine, ward, closed_months_ago=None, seed=3)  # open for two years: kept
     set_aside = _report(engine, ward, closed_months_ago=13, seed=4, status="not_ward")  # set aside: erased
     nothing = _report(engine, ward, closed_months_ago=13, contact=None, n_photos=0, seed=5)  # nothing to erase
+    with engine.begin() as c:  # a mail server's refusal names the recipient (SMTPRecipientsRefused)
+        c.execute(sa.text("UPDATE report_mail SET last_error = "
+                          "'{''lan@example.vn'': (550, b''mailbox unavailable'')}' WHERE id = "
+                          "(SELECT min(id) FROM report_mail WHERE report_id = :r)"), {"r": old})
     before = {rid: _state(engine, rid) for rid in (kept, old, still_open, set_aside, nothing)}
     assert before[old]["reporter_contact"] == "lan@example.vn" and before[old]["photos"] == 2
     assert before[old]["addressed"] == 2 and before[old]["consent_notice"] == retention.NOTICE_VERSION
@@ -355,6 +360,22 @@ def test_a_reporter_may_ask_for_erasure_of_an_open_report(engine, ward, cli_db, 
     assert state["reporter_contact"] is None and state["photos"] == 0 and state["personal_erased_why"] == "request"
     assert cli.main(["reports", "purge-personal", "--ward", SLUG, "--report", "PA-KHNG-C0-MA"]) == 1
     assert "PA-KHNG-C0-MA" in capsys.readouterr().err
+
+
+def test_erasure_on_request_needs_the_right_in_the_service(engine, ward):
+    """The service itself refuses roles without ``erase_personal`` (not only the staff page's button)."""
+    from conftest import staff_user
+
+    from geomap.auth import PermissionDenied
+
+    rid = _report(engine, ward, closed_months_ago=None, seed=9)
+    code = _state(engine, rid)["public_id"]
+    for role in ("inspector", "data_officer", "city"):
+        with pytest.raises(PermissionDenied):
+            retention.purge_personal(engine, SLUG, public_ids=[code], user=staff_user(role), compact=False)
+    assert _state(engine, rid)["reporter_contact"] is not None
+    retention.purge_personal(engine, SLUG, public_ids=[code], user=staff_user("ward_manager"), compact=False)
+    assert _state(engine, rid)["reporter_contact"] is None
 
 
 # --- the staff page -------------------------------------------------------------------------------------

@@ -125,18 +125,26 @@ def insert_session(conn: Connection, token_hash: str, user_id: int, *, idle_minu
         {"t": token_hash, "u": user_id, "idle": idle_minutes, "c": csrf_secret, "cl": client})
 
 
+#: a session's idle expiry is slid forward at most this often (seconds): a map's dozens of tile requests a
+#: second, each carrying the cookie, then write the session row about once a minute, not once each
+TOUCH_EVERY_S = 60
+
+
 def touch_session(conn: Connection, token_hash: str, *, max_hours: int, idle_minutes: int) -> dict[str, Any] | None:
-    """The user of a live session with its id and CSRF secret, its idle expiry slid forward; None when it
-    ended or expired."""
+    """The user of a live session with its id and CSRF secret, its idle expiry slid forward when it was
+    last slid more than :data:`TOUCH_EVERY_S` ago (so idle expiry may come up to that much early); None when
+    it ended or expired."""
     row = conn.execute(
         sa.text(
-            "UPDATE user_session s SET last_seen_at = now(), expires_at = LEAST("
+            f"WITH live AS (SELECT {SESSION_COLUMNS}, s.last_seen_at FROM user_session s "
+            "JOIN app_user u ON u.id = s.user_id WHERE s.token_hash = :t AND s.ended_at IS NULL "
+            "AND s.expires_at > now() AND s.created_at + make_interval(hours => :max_h) > now() AND u.is_active), "
+            "touched AS (UPDATE user_session s SET last_seen_at = now(), expires_at = LEAST("
             "s.created_at + make_interval(hours => :max_h), now() + make_interval(mins => :idle)) "
-            "FROM app_user u WHERE s.token_hash = :t AND s.ended_at IS NULL AND s.expires_at > now() "
-            "AND s.created_at + make_interval(hours => :max_h) > now() "
-            f"AND u.id = s.user_id AND u.is_active RETURNING {SESSION_COLUMNS}"
+            "FROM live WHERE s.id = live.session_id AND live.last_seen_at < now() - make_interval(secs => :every)) "
+            "SELECT id, username, full_name, role, ward_id, session_id, csrf_secret FROM live"
         ),
-        {"t": token_hash, "max_h": max_hours, "idle": idle_minutes},
+        {"t": token_hash, "max_h": max_hours, "idle": idle_minutes, "every": TOUCH_EVERY_S},
     ).mappings().first()
     return dict(row) if row else None
 

@@ -587,8 +587,8 @@ def erase_personal(conn: Connection, report_ids: Sequence[int], *, at: dt.dateti
         " photos_erased = f.photos_erased + COALESCE(n.photos, 0), photos_public = FALSE "
         "FROM (SELECT unnest(CAST(:ids AS int[])) AS id) r LEFT JOIN n ON n.report_id = r.id "
         "WHERE f.id = r.id"), params)
-    conn.execute(sa.text("UPDATE report_mail SET to_address = NULL WHERE report_id = ANY(:ids) "
-                         "AND to_address IS NOT NULL"), params)
+    conn.execute(sa.text("UPDATE report_mail SET to_address = NULL, last_error = NULL WHERE report_id = ANY(:ids) "
+                         "AND (to_address IS NOT NULL OR last_error IS NOT NULL)"), params)
 
 
 def compact_photos(engine: Engine) -> None:

@@ -13,11 +13,12 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
-from geomap import db, i18n
+from geomap import auth, db, i18n
 from geomap.field_reports import data, reads
 
 if TYPE_CHECKING:
     from geomap.field_reports import hotspots
+    from geomap.users import User
 
 #: the window lengths a ward usually publishes (the page's default and the plan's quarterly look)
 DEFAULT_WINDOW_DAYS = 90
@@ -56,8 +57,11 @@ def store(bind: db.Bind, ward_id: int, analysis: hotspots.HotspotAnalysis, windo
 
 
 def run(bind: db.Bind, ward_id: int, window_days: int = DEFAULT_WINDOW_DAYS, *, now: dt.datetime | None = None,
-        permutations: int | None = None, seed: int | None = 0) -> hotspots.HotspotAnalysis:
-    """Analyse the ``window_days`` days up to ``now`` (all categories, the default grid) and store it."""
+        permutations: int | None = None, seed: int | None = 0, user: User | None = None) -> hotspots.HotspotAnalysis:
+    """Analyse the ``window_days`` days up to ``now`` (all categories, the default grid) and store it: the
+    ward's published layer. ``user`` (None: the command line) needs ``moderate_reports``, the right to decide
+    what of the reports is published."""
+    auth.require(user, "moderate_reports")
     if window_days <= 0:
         raise ValueError("window_days must be positive")
     end = now or dt.datetime.now(dt.UTC)

@@ -121,6 +121,7 @@ def send_pending(bind: db.Bind | None = None, *, limit: int = 50) -> tuple[int, 
                     data.mark_mail(conn, m["id"], None)
                     sent += 1
                 except smtplib.SMTPException as exc:
-                    data.mark_mail(conn, m["id"], str(exc)[:500])
+                    # the server's refusal names the recipient: the log keeps the reason, not the address
+                    data.mark_mail(conn, m["id"], str(exc).replace(m["to_address"], "<người nhận>")[:500])
                     failed += 1
     return sent, failed

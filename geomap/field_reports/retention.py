@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from geomap import audit, db, profiles
+from geomap import audit, auth, db, profiles
 from geomap.field_reports import OPEN_STATUSES, ReportError, data
 from geomap.users import User
 from geomap.wards import data as ward_data
@@ -170,6 +170,8 @@ def purge_personal(
     transaction for the run; then, when photos were deleted, ``compact`` rewrites the photo table (needs
     ``bind`` to be an Engine: inside a caller's transaction the table cannot be rewritten).
     """
+    if public_ids is not None:  # an erasure asked for now; the scheduled run (no ids) is the command line's
+        auth.require(user, "erase_personal")
     now = now or dt.datetime.now(dt.UTC)
     months = profiles.get(ward_slug, bind).retention_months
     cutoff = months_before(now, months)

@@ -27,7 +27,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geomap import auth
+from geomap import auth, db
+from geomap.errors import DatabaseUnavailable
 from geomap.users import Profile
 from geomap.web import session
 
@@ -40,7 +41,14 @@ def session_profile(request: Request) -> Profile:
     ``view_city``; ``public`` for any other session and without one."""
     if not session.session_token(request):
         return "public"
-    user = session.current_user(request)
+    try:
+        user = session.current_user(request)
+    except Exception as exc:
+        if not isinstance(db.readable_error(exc), DatabaseUnavailable):
+            raise
+        # the sessions live on the primary: while it is down a cookie opens what no cookie opens, and the
+        # route's read (on the replica, when one is in use) goes on; the replica is not blamed for it
+        return "public"
     if user is not None and user.ward_id is None and auth.can(user, "view_personal") and auth.can(user, "view_city"):
         return "internal"
     return "public"

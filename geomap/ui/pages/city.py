@@ -15,7 +15,7 @@ import streamlit.components.v1 as components
 
 from geomap import city, config, dashboard, status
 from geomap.dashboard import periods
-from geomap.ui import resources
+from geomap.ui import resources, widgets
 from geomap.ui.context import Context
 from geomap.ui.pages import Page
 
@@ -92,7 +92,7 @@ def render(ctx: Context) -> None:
 
     st.subheader(ctx.t("city.table"))
     table, formats = ward_table(figures, lang, ctx.t)
-    st.dataframe(table, hide_index=True, use_container_width=True,
+    widgets.dataframe(table, hide_index=True, use_container_width=True,
                  column_config={c: st.column_config.NumberColumn(format=f) for c, f in formats.items()})
     st.caption(ctx.t("city.computed").format(n=len(table), s=figures.seconds, period=period,
                                              date=f"{figures.as_of:%d/%m/%Y}"))

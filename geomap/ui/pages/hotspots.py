@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 from folium.plugins import HeatMap
 
-from geomap import i18n, links, status
+from geomap import auth, i18n, links, status
 from geomap.field_reports import hotspot_store, hotspots, reads
 from geomap.field_reports.deadlines import LOCAL_TZ
 from geomap.map import view as mapview
@@ -67,10 +67,12 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "hot.count": ("Số phản ánh", "Reports"),
     "hot.prev": ("Kỳ trước", "Previous"),
     "hot.trend": ("Xu hướng", "Trend"),
-    "hot.published": ("Kết quả này là lớp “Điểm nóng phản ánh” của phường cho khoảng {days} ngày "
-                      "(xuất dữ liệu, API cho thành phố).",
-                      "This result is the ward's “Report hotspots” layer for the {days}-day window "
-                      "(exports, the city's API)."),
+    "hot.published": ("Lớp “Điểm nóng phản ánh” mà phường công bố (xuất dữ liệu, API cho thành phố): {days} ngày "
+                      "gần nhất, phân tích lúc {at}.",
+                      "The ward's published “Report hotspots” layer (exports, the city's API): the last {days} "
+                      "days, analysed at {at}."),
+    "hot.never": ("chưa có", "never"),
+    "hot.publish": ("Phân tích và công bố lại ({days} ngày gần nhất)", "Analyse and publish again (last {days} days)"),
     "hot.cells": ("Số ô", "Cells"),
     "hot.link": ("Danh sách phản ánh", "Reports list"),
     "hot.reports_of": ("Phản ánh thuộc điểm nóng #{rank}", "Reports in hotspot #{rank}"),
@@ -164,14 +166,20 @@ def _place_text(place: dict, lang: str) -> str:
     return ", ".join(x for x in parts if x) or "—"
 
 
-def _publish(ward_id: int, analysis: hotspots.HotspotAnalysis, window_days: int, grid_key: str, lang: str) -> None:
-    """An analysis of all categories up to today becomes the ward's stored ``hotspots`` layer for its window
-    length (:mod:`geomap.field_reports.hotspot_store`); once per analysis, not on every rerun of the page."""
-    key = (ward_id, analysis.window, grid_key)
-    if st.session_state.get("hot.published") != key:
-        hotspot_store.store(resources.engine(), ward_id, analysis, window_days)
-        st.session_state["hot.published"] = key
-    st.caption(i18n.t("hot.published", lang).format(days=window_days))
+def _publish(ctx: Context, lang: str) -> None:
+    """What the ward publishes as its ``hotspots`` layer (:mod:`geomap.field_reports.hotspot_store`): the stored
+    windows, and for those who decide what of the reports is published, a button that analyses the default
+    window up to now on the default grid (as ``geomap reports hotspots`` does), whatever this page shows."""
+    days = hotspot_store.DEFAULT_WINDOW_DAYS
+    stored = {w["window_days"]: w for w in hotspot_store.stored(resources.engine(), ctx.ward_id)}
+    when = stored.get(days, {}).get("analysed_at")
+    st.caption(i18n.t("hot.published", lang).format(
+        days=days, at=when.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M") if when else i18n.t("hot.never", lang)))
+    if auth.can(ctx.user, "moderate_reports") and st.button(i18n.t("hot.publish", lang).format(days=days),
+                                                           key="hot.publish"):
+        with st.spinner("…"):
+            hotspot_store.run(resources.engine(), ctx.ward_id, days, user=ctx.user)
+        st.rerun()
 
 
 def render(ctx: Context) -> None:
@@ -193,13 +201,12 @@ def render(ctx: Context) -> None:
                               format_func=lambda k: i18n.t(f"hot.{k}", lang), key="hot.layers"))
     with st.spinner("…"):
         analysis, points = _analysis(ctx.ward_id, start, end, tuple(cats), grid_key)
-    if not cats and end == today:
-        _publish(ctx.ward_id, analysis, (end - start).days + 1, grid_key, lang)
     p = analysis.params
     st.caption(i18n.t("hot.summary", lang).format(n=p["reports"], cells=p["cells"], grid=p["grid"],
                                                   prev=p["previous_reports"]))
     with st.expander(i18n.t("hot.method", lang)):
         st.markdown(i18n.t("hot.method.text", lang).format(perm=p["permutations"], alpha=p["alpha"]))
+    _publish(ctx, lang)
     from streamlit_folium import st_folium
 
     bounds = ward_data.ward_bounds(resources.engine(), ctx.ward_id)
