@@ -279,3 +279,37 @@ def test_an_empty_template_is_refused_rather_than_erasing_the_period(conn, ward)
     assert "Tệp không có số liệu chỉ tiêu nào" in refused.value.message("vi")
     assert "2 dòng không có số liệu" in "; ".join(i.describe() for i in refused.value.plan.issues())
     assert _stored(conn, ward.id) == {("T01", "2026-Q3", "vneid_activation"): (50, 100, 0.5)}
+
+
+def test_the_indicator_cache_answers_old_frames_while_it_reads_them_again(monkeypatch):
+    """Past its time to live a ward's frames are answered at once while one background read replaces them;
+    past the stale limit the call reads them itself."""
+    import threading
+    import time
+
+    from geomap.dashboard import api as indicator_api
+
+    reads, release = [], threading.Event()
+
+    def load(engine, ward_id):
+        reads.append(ward_id)
+        if len(reads) > 1:
+            release.wait(5)  # a slow read: the caller must not wait for it
+        return f"frames {len(reads)}"
+    monkeypatch.setattr(indicator_api, "load_frames", load)
+    cache = indicator_api.IndicatorCache(ttl_s=0.05, stale_s=60)
+    assert cache.frames(None, 7) == "frames 1"
+    time.sleep(0.06)
+    assert cache.frames(None, 7) == "frames 1"  # old frames at once, a read started
+    assert cache.frames(None, 7) == "frames 1" and len(reads) == 2  # one read at a time
+    release.set()
+    for _ in range(100):
+        if cache.frames(None, 7) == "frames 2":
+            break
+        time.sleep(0.02)
+    assert cache.frames(None, 7) == "frames 2"
+    stale = indicator_api.IndicatorCache(ttl_s=0.01, stale_s=0.02)
+    stale.frames(None, 8)
+    time.sleep(0.03)
+    stale.frames(None, 8)
+    assert reads.count(8) == 2  # too old to answer: read before answering

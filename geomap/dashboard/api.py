@@ -10,12 +10,17 @@ Keys (``geomap apikey add NAME --scope ...``): scope ``indicators`` reads every 
 ``indicators:<ward slug>`` reads that ward only (a ward's operations centre).
 
 The frames of a ward are read once and kept :data:`FRAMES_TTL_S` seconds by :class:`IndicatorCache`, which
-the app owns (``app.state.indicators``); a call then costs the computation of one period.
+the app owns (``app.state.indicators``); a call then costs the computation of one period. Past that age,
+and up to :data:`STALE_S`, a call gets the frames it has while one background thread reads them again
+(stale-while-revalidate), so only a ward's first call, or one after :data:`STALE_S` of silence, waits for
+the read: figures are at most :data:`FRAMES_TTL_S` old for a ward asked every minute, and at most
+:data:`STALE_S` for one asked rarely.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 import time
@@ -33,6 +38,9 @@ from geomap.profiles import WardProfile
 SCOPE = "indicators"
 #: how long a ward's frames are reused (an edit shows in the API within this time)
 FRAMES_TTL_S = 60.0
+log = logging.getLogger(__name__)
+#: how old frames may be answered while a background read replaces them (older ones are read first)
+STALE_S = 600.0
 #: the periods the API takes: exactly what :func:`geomap.dashboard.periods.parse` reads, written strictly
 PERIOD_PATTERN = r"^(19|20)[0-9]{2}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -63,22 +71,45 @@ class IndicatorCache:
     """A ward's :class:`Frames` and the documents made from them, kept :data:`FRAMES_TTL_S` seconds (owned by
     the app; ``clear()`` empties it). A document is for the whole ward; one group's is cut from it."""
 
-    def __init__(self, ttl_s: float = FRAMES_TTL_S) -> None:
-        self.ttl_s = ttl_s
+    def __init__(self, ttl_s: float = FRAMES_TTL_S, stale_s: float = STALE_S) -> None:
+        self.ttl_s, self.stale_s = ttl_s, stale_s
         self._frames: dict[tuple[str, int], tuple[float, Frames, dict[tuple, Any]]] = {}
+        self._reading: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
 
-    def _entry(self, engine: Any, ward_id: int) -> tuple[float, Frames, dict[tuple, Any]]:
-        key = (str(getattr(engine, "url", "")), ward_id)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._frames.get(key)
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit
-        entry = (now, load_frames(engine, ward_id), {})
+    def _read(self, engine: Any, ward_id: int, key: tuple[str, int]) -> tuple[float, Frames, dict[tuple, Any]]:
+        entry = (time.monotonic(), load_frames(engine, ward_id), {})  # its age counts from before the read
         with self._lock:
             self._frames[key] = entry
         return entry
+
+    def _read_in_background(self, engine: Any, ward_id: int, key: tuple[str, int]) -> None:
+        with self._lock:
+            if key in self._reading:
+                return
+            self._reading.add(key)
+
+        def read() -> None:
+            try:
+                self._read(engine, ward_id, key)
+            except Exception:  # noqa: BLE001 (the old frames stay; the next call past STALE_S reads itself)
+                log.warning("indicator frames of ward %s could not be read again", ward_id, exc_info=True)
+            finally:
+                with self._lock:
+                    self._reading.discard(key)
+        threading.Thread(target=read, name=f"indicators-{ward_id}", daemon=True).start()
+
+    def _entry(self, engine: Any, ward_id: int) -> tuple[float, Frames, dict[tuple, Any]]:
+        key = (str(getattr(engine, "url", "")), ward_id)
+        with self._lock:
+            hit = self._frames.get(key)
+        age = None if hit is None else time.monotonic() - hit[0]
+        if age is not None and age < self.ttl_s:
+            return hit
+        if age is not None and age < self.stale_s:
+            self._read_in_background(engine, ward_id, key)
+            return hit
+        return self._read(engine, ward_id, key)
 
     def frames(self, engine: Any, ward_id: int) -> Frames:
         return self._entry(engine, ward_id)[1]
