@@ -9,6 +9,7 @@ exist, as a ward's tile server is to this machine: the tiles fail, the features 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -136,8 +137,11 @@ def test_hotspot_page_offline(offline, app_url, engine, demo_ward):
     offline.page.get_by_text("Các điểm nóng nổi bật").wait_for()
     offline.page.get_by_text("Cách xác định điểm nóng").wait_for()
     assert "Gi*" not in offline.page.locator('[data-testid="stCaptionContainer"]').all_inner_texts().__str__()
-    # the default window (90 days up to today, all categories) became the ward's stored "hotspots" layer
-    offline.page.get_by_text("Kết quả này là lớp “Điểm nóng phản ánh” của phường cho khoảng 90 ngày").wait_for()
+    # viewing publishes nothing; the button publishes the default window (90 days up to now, all categories)
+    # as the ward's stored "hotspots" layer, and the page says when it was analysed
+    offline.page.get_by_text("Lớp “Điểm nóng phản ánh” mà phường công bố").wait_for()
+    offline.page.get_by_role("button", name="Phân tích và công bố lại (90 ngày gần nhất)").click()
+    offline.page.get_by_text(re.compile(r"90 ngày gần nhất, phân tích lúc \d\d/\d\d/\d{4}")).wait_for()
     with engine.connect() as c:
         stored = c.execute(sa.text("SELECT count(*) FROM hotspot_cell WHERE ward_id = :w AND window_days = 90"),
                            {"w": demo_ward["id"]}).scalar()
