@@ -39,7 +39,7 @@ _APPLY = f"""
 WITH d AS (
     SELECT review_status = 'approved' AS public, tile_cell_x(ST_X(geom)) AS gx, tile_cell_y(ST_Y(geom)) AS gy,
            %s AS s, ST_X(geom) AS lon, ln(tan(pi() / 4 + radians(ST_Y(geom)) / 2)) AS t, id
-    FROM %s
+    FROM %s WHERE geom IS NOT NULL
 ), f AS (
     SELECT public, gx, gy, sum(s) AS n, sum(s * lon) AS sx, sum(s * t) AS sy, sum(s * id) AS sid
     FROM d GROUP BY public, gx, gy
@@ -70,7 +70,7 @@ CREATE TABLE establishment_cell (
     # written with establishment, read by no layer's source: not watched by the tile cache's change log
     op.execute("DROP TRIGGER IF EXISTS tile_change ON establishment_cell")
     op.execute(f"""
-CREATE FUNCTION establishment_cell_note() RETURNS trigger LANGUAGE plpgsql AS $f$
+CREATE OR REPLACE FUNCTION establishment_cell_note() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM establishment_cell;
