@@ -480,8 +480,10 @@ def read_tile(
     (``point_count``, and ``id`` when alone); so does a point or mixed layer (lines at their centroid)
     with over :data:`MAX_TILE_FEATURES` features in the tile at any zoom, which bounds a tile's size (at
     most (4096/64)² cells). Cells are a plain grid (:func:`_cells_sql`), read from the layer's
-    ``count_source`` table when it holds every column the read needs (``columns_of``). Below the layer's
-    ``min_zoom`` the tile is empty.
+    ``count_source`` table when it holds every column the read needs (``columns_of``); below zoom 15, for the
+    whole city with no filter, a layer declaring :attr:`Layer.cells` reads its per-cell counts kept by triggers
+    instead (:func:`_stored_cells_sql`: the same features, at most 66 × 66 rows whatever the number of points).
+    Below the layer's ``min_zoom`` the tile is empty.
     """
     return read_tiles(bind, [layer], profile, z, x, y, ward_id=ward_id, where=where, columns_of=columns_of)
 
