@@ -17,6 +17,9 @@ random establishments:
   and bytes;
 - the reference tool: GDAL's ``ogr2ogr -f MVT`` writing the same tile from the same view and public
   fields (a process per tile, its start included; no statuses, no cells) for a few of those tiles;
+- clustered tiles (zoom < 15): read from the stored per-cell counts (migration 0027) against counting
+  every point of the tile, the way before (each pair decoded by GDAL and checked equal); and what the
+  cells' triggers add to a write (moving :data:`N_MOVED` establishments, rolled back);
 - cached: the same tiles asked again by ``wrk`` (another process; C, event-driven) for
   :data:`LOAD_S` seconds: tiles per second through the fast path (public, no query string) and through
   the routed path (a query string sends the request through FastAPI's routing; the tile still comes
@@ -25,6 +28,7 @@ random establishments:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -60,6 +64,8 @@ N_CACHED = 5000
 LOAD_S = 10
 CONNECTIONS = 32
 MAX_TILE_B = 500_000
+N_CLUSTERED = 40
+N_MOVED = 1000
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -174,6 +180,9 @@ def _measure(url: str, title: str) -> dict:
         print(f"    p50 by zoom (ms): {f['p50_ms_by_zoom']}; CPU a tile (mean): {f['cpu_ms_per_tile']['python']} ms "
               f"Python + {f['cpu_ms_per_tile']['postgres']} ms PostgreSQL ({_load()})")
 
+    figures["clustered"] = _clustered(engine, [p for p in picks if p[0] < layer_reader.CLUSTER_BELOW_ZOOM])
+    figures["cell_upkeep"] = _cell_upkeep(engine)
+
     for z, x, y in picks:  # the service function, cache filled: a dictionary lookup per tile
         tiles.tile(engine, establishments, "public", z, y, x, caches)
     started = time.perf_counter()
@@ -186,6 +195,66 @@ def _measure(url: str, title: str) -> dict:
     figures.update(_http(url, picks, deep))
     print(f"  cached, service function alone: {figures['cached_service_tiles_per_s']} tiles/s (one thread)")
     return figures
+
+
+def _clustered(engine, low: list[tuple[int, int, int]]) -> dict:
+    """Clustered (zoom < 15) establishments tiles, uncached, read from the stored per-cell counts
+    (``establishment_cell``, migration 0027) against counting every point of the tile (the same layer
+    without ``cells``, the way before), in turns; each pair checked equal."""
+    stored = layers.get("establishments")
+    counted = dataclasses.replace(stored, cells=None)
+    times: dict[str, list[float]] = {"stored": [], "counted": []}
+    for z, x, y in low[:N_CLUSTERED]:
+        bodies = []
+        for label, layer in (("stored", stored), ("counted", counted)):
+            started = time.perf_counter()
+            bodies.append(layer_reader.read_tile(engine, layer, "public", z, x, y))
+            times[label].append(time.perf_counter() - started)
+        if _cells(bodies[0]) != _cells(bodies[1]):
+            raise AssertionError(f"tile {z}/{x}/{y}: the stored cells differ from the counted ones")
+    out = {label: {"p50_ms": round(statistics.median(v) * 1000, 1), "p99_ms": round(_pct(v, 0.99) * 1000, 1)}
+           for label, v in times.items() if v}
+    if out:
+        print(f"  clustered tiles (zoom < 15, {len(times['stored'])} of them, each pair equal): from stored cells "
+              f"p50 {out['stored']['p50_ms']} / p99 {out['stored']['p99_ms']} ms; counting every point "
+              f"p50 {out['counted']['p50_ms']} / p99 {out['counted']['p99_ms']} ms ({_load()})")
+    return out
+
+
+def _cells(body: bytes) -> list[tuple]:
+    """A clustered tile's features as GDAL reads them (tile units: no X/Y/Z given), sorted."""
+    import pyogrio
+
+    if not body:
+        return []
+    with tempfile.NamedTemporaryFile(suffix=".mvt") as f:
+        f.write(body)
+        f.flush()
+        frame = pyogrio.read_dataframe(f.name, layer="establishments")
+    ids = frame["id"] if "id" in frame else [None] * len(frame)
+    return sorted((round(p.x, 3), round(p.y, 3), int(n), None if i is None or i != i else str(i))
+                  for p, n, i in zip(frame.geometry, frame["point_count"], ids, strict=True))
+
+
+def _cell_upkeep(engine) -> dict:
+    """What the cells' triggers add to a write: moving N_MOVED establishments in one statement with the triggers
+    and with them disabled (both rolled back)."""
+    out = {}
+    sql = sa.text("UPDATE establishment SET geom = ST_Translate(geom, 0.0001, 0) WHERE id IN "
+                  "(SELECT id FROM establishment ORDER BY id LIMIT :n)")
+    for label, disable in (("with_triggers", False), ("without", True)):
+        with engine.connect() as c:
+            tx = c.begin()
+            if disable:
+                for event in ("insert", "update", "delete"):
+                    c.execute(sa.text(f"ALTER TABLE establishment DISABLE TRIGGER establishment_cell_{event}"))
+            started = time.perf_counter()
+            c.execute(sql, {"n": N_MOVED})
+            out[label + "_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            tx.rollback()
+    print(f"  moving {N_MOVED} establishments in one statement: {out['with_triggers_ms']} ms with the cells' "
+          f"triggers, {out['without_ms']} ms without ({_load()})")
+    return out
 
 
 def _http(url: str, picks: list[tuple[int, int, int]], deep: list[tuple[int, int, int]]) -> dict:

@@ -480,8 +480,10 @@ def read_tile(
     (``point_count``, and ``id`` when alone); so does a point or mixed layer (lines at their centroid)
     with over :data:`MAX_TILE_FEATURES` features in the tile at any zoom, which bounds a tile's size (at
     most (4096/64)² cells). Cells are a plain grid (:func:`_cells_sql`), read from the layer's
-    ``count_source`` table when it holds every column the read needs (``columns_of``). Below the layer's
-    ``min_zoom`` the tile is empty.
+    ``count_source`` table when it holds every column the read needs (``columns_of``); below zoom 15, for the
+    whole city with no filter, a layer declaring :attr:`Layer.cells` reads its per-cell counts kept by triggers
+    instead (:func:`_stored_cells_sql`: the same features, at most 66 × 66 rows whatever the number of points).
+    Below the layer's ``min_zoom`` the tile is empty.
     """
     return read_tiles(bind, [layer], profile, z, x, y, ward_id=ward_id, where=where, columns_of=columns_of)
 
@@ -526,6 +528,8 @@ def _tile_part(conn: Connection, layer: Layer, profile: Profile, z: int, x: int,
     """A scalar SQL expression giving ``layer``'s MVT bytes in tile ``z/x/y``, and its binds (None: nothing)."""
     if z < layer.min_zoom:
         return None
+    if layer.cells and layer.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM and ward_id is None and not where:
+        return _stored_cells_sql(layer, profile, z, x, y)
     fields = profile_fields(layer, profile)
     derived_names = [f.name for f in fields if f.derived]
     stored_names = [f.name for f in fields if not f.derived]
@@ -581,15 +585,46 @@ def _tile_part(conn: Connection, layer: Layer, profile: Profile, z: int, x: int,
             f"THEN ({cells}) ELSE ({whole}) END"), binds
 
 
-def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, binds: dict[str, Any]) -> str:
-    """The cells of a crowded or low-zoom tile: each row's tile coordinates from its lon/lat (Web Mercator,
-    EPSG:3857: x = R·λ, y = R·ln tan(π/4 + φ/2)) within the buffered envelope, one point per
-    :data:`MVT_CELL` cell at its members' mean, ``point_count`` and the ``id`` of a lone member."""
+def _tile_scale(z: int, x: int, y: int) -> dict[str, float]:
+    """Binds turning a longitude λ (degrees) and a Mercator ordinate t = ln tan(π/4 + φ/2) into tile ``z/x/y``'s
+    coordinates: px = λ·ckx + cox, py = coy − t·cky (Web Mercator, EPSG:3857: x = R·λ, y = R·t)."""
     size = 2 * WEB_MERCATOR_HALF / (1 << z)
     scale = MVT_EXTENT / size
     radius = WEB_MERCATOR_HALF / np.pi
     x0, y1 = -WEB_MERCATOR_HALF + x * size, WEB_MERCATOR_HALF - y * size
-    binds.update(ckx=radius * np.pi / 180 * scale, cox=-x0 * scale, cky=radius * scale, coy=y1 * scale)
+    return {"ckx": radius * np.pi / 180 * scale, "cox": -x0 * scale, "cky": radius * scale, "coy": y1 * scale}
+
+
+def _stored_cells_sql(layer: Layer, profile: Profile, z: int, x: int, y: int) -> tuple[str, dict[str, Any]]:
+    """A clustered tile from the layer's per-cell counts (:attr:`Layer.cells`, kept by triggers, migration 0027):
+    the same features as :func:`_cells_sql` (``point_count``, the ``id`` of a lone member, the point at the
+    members' mean) from at most 66 × 66 stored cells (the tile's 64 a side and one cell of buffer around:
+    :data:`MVT_BUFFER` is one :data:`MVT_CELL`), whatever the number of points. A lone member's id is the
+    stored sum of ids, turned into the profile's feature id by one primary-key lookup."""
+    per_tile = MVT_EXTENT // MVT_CELL
+    ident = _q(feature_id(layer, profile)[0])
+    table = _q(layer.count_source or layer.source)
+    public = " AND public" if profile == "public" else ""
+    binds: dict[str, Any] = {"layer_name": layer.name, "cz": int(z), **_tile_scale(z, x, y),
+                             "cgx": list(range(x * per_tile - 1, (x + 1) * per_tile + 1)),
+                             "cgy0": y * per_tile - 1, "cgy1": (y + 1) * per_tile}
+    sql = (f"SELECT ST_AsMVT(t, :layer_name, {MVT_EXTENT}, '__mvt') FROM ("
+           f"SELECT g.n AS point_count, CASE WHEN g.n = 1 THEN (SELECT {ident} FROM {table} "
+           f"WHERE {_q(layer.id_field)} = g.sid) END AS id, "
+           f"ST_MakePoint(round(g.sx / g.n * :ckx + :cox), round(:coy - g.sy / g.n * :cky)) AS __mvt FROM ("
+           f"SELECT sum(n)::int AS n, sum(sx) AS sx, sum(sy) AS sy, sum(sid)::bigint AS sid FROM {_q(layer.cells)} "
+           f"WHERE z = :cz AND gx = ANY(:cgx) AND gy BETWEEN :cgy0 AND :cgy1{public} GROUP BY gx, gy) g "
+           f"WHERE g.n > 0) t")
+    return sql, binds
+
+
+def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, binds: dict[str, Any]) -> str:
+    """The cells of a crowded or low-zoom tile: each row's tile coordinates from its lon/lat (Web Mercator,
+    EPSG:3857: x = R·λ, y = R·ln tan(π/4 + φ/2)) within the buffered envelope (:data:`MVT_BUFFER` units past
+    each edge, no further: the cells −1..64 a side that :func:`_stored_cells_sql` reads too), one point per
+    :data:`MVT_CELL` cell at its members' mean, ``point_count`` and the ``id`` of a lone member."""
+    binds.update(_tile_scale(z, x, y))
+    lo, hi = -MVT_BUFFER, MVT_EXTENT + MVT_BUFFER  # the index's boxes (float4, rounded outwards) let a few more in
     point = "s.__geom" if layer.geometry_type == "Point" else "ST_Centroid(s.__geom)"
     # OFFSET 0 keeps the subquery: each row's coordinates computed once, not again in GROUP BY and avg()
     return (f"SELECT count(*)::int AS point_count, CASE WHEN count(*) = 1 THEN min(c.__fid) END AS id, "
@@ -597,6 +632,7 @@ def _cells_sql(layer: Layer, select: str, join: str, z: int, x: int, y: int, bin
             f"SELECT s.__fid, ST_X({point}) * :ckx + :cox AS __px, "
             f":coy - ln(tan(pi() / 4 + radians(ST_Y({point})) / 2)) * :cky AS __py "
             f"FROM ({select}) s{join} OFFSET 0) c "
+            f"WHERE c.__px >= {lo} AND c.__px < {hi} AND c.__py >= {lo} AND c.__py < {hi} "
             f"GROUP BY floor(c.__px / {MVT_CELL}), floor(c.__py / {MVT_CELL})")
 
 

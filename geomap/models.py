@@ -836,6 +836,23 @@ class RateHit(Base):
     hits: Mapped[int] = mapped_column(sa.Integer, server_default="0")
 
 
+class EstablishmentCell(Base):
+    """Establishments counted per vector-tile cell (zoom ``z`` 0..14, cell ``gx``/``gy`` of that zoom's global grid
+    of 64·2^z cells a side, published rows or not): number, sums of longitude, of Mercator ordinate and of ids.
+    Kept by the ``establishment_cell_*`` triggers on ``establishment`` (migration 0027); read by
+    :func:`geomap.layer_reader.read_tile` for clustered tiles."""
+
+    __tablename__ = "establishment_cell"
+    z: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    gx: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    gy: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    public: Mapped[bool] = mapped_column(sa.Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer)
+    sx: Mapped[float] = mapped_column(sa.Double)
+    sy: Mapped[float] = mapped_column(sa.Double)
+    sid: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class TileChange(Base):
     """One writing statement on ``table_name`` (trigger ``tile_change``, migration 0019): the tile cache's
     change count of a layer is the sum of ``weight`` over the tables its source reads."""

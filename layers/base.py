@@ -123,6 +123,10 @@ class Layer:
     min_zoom: int = 0
     #: cluster points on the map
     cluster: bool = False
+    #: a table counting the point layer's ``count_source`` rows per vector-tile cell at every clustered zoom,
+    #: kept by triggers (columns z, gx, gy, public, n, sx, sy, sid: migration 0027, ``establishment_cell``;
+    #: ``public`` must be exactly :attr:`public_rows`): clustered tiles read it instead of every point
+    cells: str | None = None
     default_visible: bool = True
     #: drawing order, low first (polygons under points)
     order: int = 100

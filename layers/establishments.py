@@ -12,6 +12,8 @@ LAYER = Layer(
     geometry_type="Point",
     public_id_field="code",
     count_source="establishment",
+    # per-cell counts for clustered tiles (0027_tile_cells); its ``public`` is review_status = 'approved'
+    cells="establishment_cell",
     # added on site in survey mode: public only once a data officer approved it (0012_survey)
     public_rows="{id} NOT IN (SELECT id FROM establishment WHERE review_status <> 'approved')",
     fields=(

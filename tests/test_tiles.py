@@ -392,3 +392,68 @@ def test_a_crowded_tile_is_counted_per_cell_at_any_zoom(engine, ward, tmp_path, 
     monkeypatch.setattr(layer_reader, "MAX_TILE_FEATURES", len(full) - 1)
     cells = decode(layer_reader.read_tile(engine, layer, "public", z, x, y), "establishments", z, x, y, tmp_path, "b")
     assert "name" not in cells.columns and cells["point_count"].sum() == len(full)
+
+
+def cell_features(bind, layer, profile: str, z: int, x: int, y: int, tmp_path: Path, name: str) -> list[tuple]:
+    """A clustered tile as GDAL reads it: sorted (column, row in tile units, point_count, id) of each cell."""
+    frame = decode(layer_reader.read_tile(bind, layer, profile, z, x, y), "establishments", z, x, y, tmp_path, name)
+    if frame is None:
+        return []
+    size = 2 * layer_reader.WEB_MERCATOR_HALF / (1 << z)
+    x0, y1 = -layer_reader.WEB_MERCATOR_HALF + x * size, layer_reader.WEB_MERCATOR_HALF - y * size
+    ids = frame["id"] if "id" in frame else [None] * len(frame)
+    unit = layer_reader.MVT_EXTENT / size
+    return sorted((round((p.x - x0) * unit), round((y1 - p.y) * unit), int(n), None if i is None or i != i else str(i))
+                  for p, n, i in zip(frame.geometry, frame["point_count"], ids, strict=True))
+
+
+def test_clustered_tiles_from_the_stored_cells_are_the_counted_ones_after_every_kind_of_write(conn, ward, tmp_path):
+    """Zoom < 15 tiles read ``establishment_cell`` (kept by triggers, migration 0027); counting the rows as before
+    gives the same features (GDAL-decoded: place, count, lone member's id), public and internal, before and after
+    inserts, moves, (un)publishing and deletes; the stored cells equal a recount of the table at every zoom."""
+    import dataclasses
+
+    import layers
+
+    stored = layers.get("establishments")
+    counted = dataclasses.replace(stored, cells=None)
+    assert stored.cells == "establishment_cell"
+    conn.execute(sa.text("SELECT setseed(0.14)"))
+    conn.execute(sa.text("""
+        INSERT INTO establishment SELECT (jsonb_populate_record(NULL::establishment, to_jsonb(t) || jsonb_build_object(
+            'id', nextval(pg_get_serial_sequence('establishment', 'id')), 'code', 'LZ-' || g,
+            'geom', format('SRID=4326;POINT(%s %s)', 108.50 + random() * 0.05, 15.62 + random() * 0.05),
+            'review_status', CASE WHEN random() < 0.1 THEN 'pending' ELSE 'approved' END))).*
+        FROM establishment t, generate_series(1, 3000) g WHERE t.code = 'TX-0001'"""))
+
+    def same_everywhere(step: str) -> None:
+        recount = conn.execute(sa.text("""
+            WITH r AS (SELECT review_status = 'approved' AS public, tile_cell_x(ST_X(geom)) gx,
+                              tile_cell_y(ST_Y(geom)) gy, id FROM establishment WHERE geom IS NOT NULL),
+            f AS (SELECT z, gx >> (14 - z) gx, gy >> (14 - z) gy, public, count(*) n, sum(id) sid
+                  FROM r, generate_series(0, 14) z GROUP BY 1, 2, 3, 4),
+            c AS (SELECT z::int z, gx, gy, public, n, sid FROM establishment_cell WHERE n > 0)
+            SELECT count(*) FROM f FULL JOIN c USING (z, gx, gy, public)
+            WHERE f.n IS DISTINCT FROM c.n OR f.sid IS DISTINCT FROM c.sid""")).scalar()
+        assert recount == 0, step
+        compared = 0
+        for lon, lat in ((108.5201, 15.6402), (108.51, 15.63), (108.545, 15.665)):
+            for z in (9, 11, 12, 13, 14):
+                x, y = tile_of(lon, lat, z)
+                for profile in ("public", "internal"):
+                    new = cell_features(conn, stored, profile, z, x, y, tmp_path, f"s{step}")
+                    old = cell_features(conn, counted, profile, z, x, y, tmp_path, f"c{step}")
+                    assert new == old, (step, z, x, y, profile)
+                    compared += len(new)
+        assert compared > 1000, step
+
+    same_everywhere("insert")
+    conn.execute(sa.text("""UPDATE establishment SET geom = ST_Translate(geom, 0.003, -0.002)
+                            WHERE code LIKE 'LZ-%' AND id % 7 = 0"""))
+    conn.execute(sa.text("""UPDATE establishment SET review_status = CASE review_status WHEN 'approved' THEN 'pending'
+                            ELSE 'approved' END WHERE code LIKE 'LZ-%' AND id % 11 = 0"""))
+    conn.execute(sa.text("UPDATE establishment SET name = name || ' (sửa)' WHERE code LIKE 'LZ-%' AND id % 5 = 0"))
+    conn.execute(sa.text("UPDATE establishment SET geom = NULL WHERE code LIKE 'LZ-%' AND id % 13 = 0"))  # unplaced
+    same_everywhere("update")
+    conn.execute(sa.text("DELETE FROM establishment WHERE code LIKE 'LZ-%' AND id % 3 = 0"))
+    same_everywhere("delete")

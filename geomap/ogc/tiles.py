@@ -3,9 +3,10 @@
 Tiles follow the WebMercatorQuad tile matrix set (OGC 17-083r4, EPSG:3857, 256-pixel tiles, zoom
 0..:data:`MAX_ZOOM`); each is made by PostGIS through the one layer reader
 (:func:`geomap.layer_reader.read_tile`): the profile's fields only (public without a key), points
-one feature per cell below zoom 15. A collection's tileset holds its layer; the dataset tileset
-(``/ogc/tiles/WebMercatorQuad``) every layer of the profile, one MVT layer each (PostGIS tiles
-concatenate).
+one feature per cell below zoom 15 (establishments: from per-cell counts kept by triggers, migration 0027, so
+a low-zoom tile costs the same for a ward or a city of a million). A collection's tileset holds its
+layer; the dataset tileset (``/ogc/tiles/WebMercatorQuad``) every layer of the profile, one MVT layer each
+(PostGIS tiles concatenate).
 
 Caching: tiles are kept in ``app.state.ogc.tiles`` keyed on the database, profile, layers, tile,
 the day in Vietnam (statuses change at midnight there) and the layers' **change count**: the number
