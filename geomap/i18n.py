@@ -268,6 +268,7 @@ CATALOGS: dict[str, str] = {
     "hot.": "geomap.ui.pages.hotspots",
     "import.": "geomap.ui.pages.importing",
     "import.action.": "geomap.importing.plan",
+    "import.change.": "geomap.importing.plan",
     "import.cell.": "geomap.importing.messages",
     "import.file.": "geomap.importing.messages",
     "import.geo.": "geomap.importing.messages",
