@@ -25,8 +25,8 @@ from geomap import db, i18n, status
 from geomap.errors import UnknownWard
 from geomap.importing import data
 from geomap.importing.columns import (
-    ESTABLISHMENT_FIELDS,
     ALL_COLUMNS,
+    ESTABLISHMENT_FIELDS,
     ESTABLISHMENT_LICENCES,
     INSPECTION_FIELDS,
     LICENCE_FIELDS,
