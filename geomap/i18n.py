@@ -285,6 +285,7 @@ CATALOGS: dict[str, str] = {
     "quality.": "geomap.ui.pages.quality",
     "records.": "geomap.ui.pages.records",
     "rep.": "geomap.ui.pages.reports",
+    "rep.step.": "geomap.field_reports.reads",
     "report.": "geomap.web.routes.reports",
     "risk.": "geomap.inspections.risk",
     "route.": "geomap.inspections.route_files",

@@ -584,6 +584,9 @@ class FieldReportUpdate(Base):
     status_to: Mapped[str | None] = mapped_column(sa.String(16))
     note: Mapped[str | None] = mapped_column(sa.Text)
     is_public: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    #: an assignment step: who the report was given to (the pages name them in the reader's language)
+    assignee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app_user.id", ondelete="SET NULL", name="fk_field_report_update_assignee_id"))
 
 
 class FieldReportPhoto(Base):

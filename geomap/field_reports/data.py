@@ -90,11 +90,13 @@ def insert_photos(conn: Connection, report_id: int, photos: Sequence[Any]) -> No
 
 
 def add_history(conn: Connection, report_id: int, user_id: int | None, status_from: str | None,
-                status_to: str | None, note: str | None, *, public: bool = True, at: dt.datetime | None = None) -> None:
+                status_to: str | None, note: str | None, *, public: bool = True, at: dt.datetime | None = None,
+                assignee_id: int | None = None) -> None:
     conn.execute(sa.text(
-        "INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, is_public) "
-        "VALUES (:r, COALESCE(:at, clock_timestamp()), :u, :f, :t, :n, :p)"),
-        {"r": report_id, "at": at, "u": user_id, "f": status_from, "t": status_to, "n": note, "p": public})
+        "INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, is_public, "
+        "assignee_id) VALUES (:r, COALESCE(:at, clock_timestamp()), :u, :f, :t, :n, :p, :a)"),
+        {"r": report_id, "at": at, "u": user_id, "f": status_from, "t": status_to, "n": note, "p": public,
+         "a": assignee_id})
 
 
 # --- workflow -------------------------------------------------------------------------------------
@@ -275,10 +277,17 @@ def ward_of(bind: db.Bind, report_id: int) -> int | None:
     return int(w) if w is not None else None
 
 
+#: the channel a report came in by, on its first step (the pages say "received via …" in the reader's language)
+_STEP_CHANNEL = "CASE WHEN h.status_from IS NULL AND h.status_to = 'new' THEN f.channel END AS channel "
+
+
 def history(bind: db.Bind, report_id: int) -> list[dict[str, Any]]:
-    """The report's full (internal) history, oldest first, with who made each step."""
-    return db.rows(bind, "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name "
-                   "FROM field_report_update h LEFT JOIN app_user u ON u.id = h.user_id "
+    """The report's full (internal) history, oldest first, with who made each step and, for an assignment,
+    who the report was given to (``assignee_id``, ``assignee_name``)."""
+    return db.rows(bind, "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name, "
+                   "h.assignee_id, a.full_name AS assignee_name, " + _STEP_CHANNEL +
+                   "FROM field_report_update h JOIN field_report f ON f.id = h.report_id "
+                   "LEFT JOIN app_user u ON u.id = h.user_id LEFT JOIN app_user a ON a.id = h.assignee_id "
                    "WHERE h.report_id = :r ORDER BY h.id", {"r": report_id})
 
 
@@ -304,8 +313,9 @@ def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
             "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p", {"p": public_id})
         if view is None:
             return None
-        view["history"] = db.rows(c, "SELECT at, status_from, status_to, note FROM field_report_update "
-                                     "WHERE report_id = :r AND is_public ORDER BY id", {"r": view["id"]})
+        view["history"] = db.rows(c, "SELECT h.at, h.status_from, h.status_to, h.note, " + _STEP_CHANNEL +
+                                     "FROM field_report_update h JOIN field_report f ON f.id = h.report_id "
+                                     "WHERE h.report_id = :r AND h.is_public ORDER BY h.id", {"r": view["id"]})
         return view
 
 

@@ -24,7 +24,6 @@ from geomap.errors import GeomapError
 from geomap.field_reports import DUPLICATE_DAYS, DUPLICATE_RADIUS_M, NotFound, ReportError, data, retention
 from geomap.field_reports.deadlines import deadline_for
 from geomap.field_reports.photos import MAX_PHOTOS, Photo
-from geomap.i18n import code_label
 from geomap.models import REPORT_CATEGORIES, REPORT_CHANNELS
 from geomap.text import clean_text
 from geomap.users import User
@@ -191,7 +190,7 @@ def submit(
             "notice": retention.NOTICE_VERSION if report.consent else None, "h": digest, "api_key_id": api_key_id,
             "lon": report.lon, "lat": report.lat,
             "since": since, "user_id": user.id if user is not None else None,
-            "note": f"Tiếp nhận qua kênh: {code_label('report_channel', report.channel, 'vi')}"})
+            "note": None})  # the channel is told from the report's own column, in the reader's language
         if report_id is None:
             earlier = data.earlier_submission(conn, digest, since)
             if earlier is not None:

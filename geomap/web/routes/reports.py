@@ -397,6 +397,8 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
         request.app.state.limits.hit(request, "guess")
         return _render("message", lang, 404, title=i18n.t("report.track_title", lang),
                        message=i18n.t("report.not_found", lang))
+    for step in view["history"]:
+        step["said"] = reads.step_note(step, lang)
     rateable = view["status"] in DONE_STATUSES and view["rating"] is None
     token = _rating_token(request) if rateable else ""
     resp = _render("track", lang, title=f"{i18n.t('report.track_title', lang)} {view['public_id']}", r=view,
