@@ -569,6 +569,8 @@ class FieldReport(Base, TimestampMixin):
     photos_erased: Mapped[int] = mapped_column(sa.SmallInteger, server_default="0")
     #: ``retention`` (the period ran out) or ``request`` (the reporter asked)
     personal_erased_why: Mapped[str | None] = mapped_column(sa.String(16))
+    #: the language the reporter used on the form (``vi``/``en``; 0028): their status mails are written in it
+    reporter_lang: Mapped[str | None] = mapped_column(sa.String(2))
 
 
 class FieldReportUpdate(Base):

@@ -60,11 +60,12 @@ def insert_report(conn: Connection, values: Mapping[str, Any]) -> int | None:
     row = conn.execute(sa.text(
         "WITH ins AS (INSERT INTO field_report (ward_id, public_id, category, description, channel, status, "
         " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, contact_consent_at, "
-        " consent_notice, submission_hash, api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, "
+        " consent_notice, submission_hash, api_key_id, reporter_lang, geom) "
+        "SELECT CAST(:ward_id AS int), :public_id, :category, "
         " :description, :channel, 'new', "
         " CAST(:at AS timestamptz), CAST(:deadline AS timestamptz), CAST(:establishment_id AS int), "
         " :reporter_name, :reporter_contact, :address, CAST(:consent_at AS timestamptz), "
-        " CAST(:notice AS varchar), CAST(:h AS varchar), CAST(:api_key_id AS int), "
+        " CAST(:notice AS varchar), CAST(:h AS varchar), CAST(:api_key_id AS int), CAST(:lang AS varchar), "
         " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE CAST(:ward_id AS int) IS NOT NULL AND NOT EXISTS ("
         " SELECT 1 FROM field_report WHERE submission_hash = CAST(:h AS varchar) "
         " AND reported_at > CAST(:since AS timestamptz)) RETURNING id), "
@@ -431,8 +432,8 @@ def places_near(bind: db.Bind, ward_id: int, points: Sequence[tuple[float, float
 
 
 def reporter_of(conn: Connection, report_id: int) -> dict[str, Any] | None:
-    """What a status message needs: the tracking id, category and the reporter's contact."""
-    return db.row(conn, "SELECT public_id, category, reporter_contact FROM field_report WHERE id = :r",
+    """What a status message needs: the tracking id, category, the reporter's contact and language."""
+    return db.row(conn, "SELECT public_id, category, reporter_contact, reporter_lang FROM field_report WHERE id = :r",
                   {"r": report_id})
 
 
@@ -443,8 +444,10 @@ def queue_mail(conn: Connection, report_id: int, to_address: str, subject: str, 
 
 def pending_mail(conn: Connection, limit: int) -> list[dict[str, Any]]:
     """Messages not sent yet, oldest first, locked so two senders never send one twice."""
-    return db.rows(conn, "SELECT id, to_address, subject, body FROM report_mail WHERE sent_at IS NULL "
-                   "AND attempts < 10 AND to_address IS NOT NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
+    return db.rows(conn, "SELECT m.id, m.to_address, m.subject, m.body, f.reporter_lang FROM report_mail m "
+                   "LEFT JOIN field_report f ON f.id = m.report_id WHERE m.sent_at IS NULL "
+                   "AND m.attempts < 10 AND m.to_address IS NOT NULL ORDER BY m.id LIMIT :n "
+                   "FOR UPDATE OF m SKIP LOCKED",
                    {"n": limit})
 
 

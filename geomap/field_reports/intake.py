@@ -66,6 +66,9 @@ class ReportInput:
     photos: tuple[Photo, ...] = field(default_factory=tuple)
     #: the reporter agreed to the purpose notice (:mod:`.retention`); only when a name or contact is given
     consent: bool = False
+    #: the language the reporter used on the form (``vi``/``en``); None from other channels (the staff form,
+    #: Open311): their status mails are then in the configured language
+    lang: str | None = None
 
 
 def validate(
@@ -81,6 +84,7 @@ def validate(
     address: str | None = None,
     photos: Sequence[Photo] = (),
     consent: bool = False,
+    lang: str | None = None,
 ) -> ReportInput:
     """Check a submission field by field; the first problem raises :class:`ReportError`.
 
@@ -127,7 +131,8 @@ def validate(
         contact_fields[name] = value
     agreed = retention.check_consent(contact_fields["reporter_name"], contact_fields["reporter_contact"], consent)
     return ReportInput(category=category, description=text, lat=lat_f, lon=lon_f, channel=channel,
-                       establishment_id=establishment_id, photos=tuple(photos), consent=agreed, **contact_fields)
+                       establishment_id=establishment_id, photos=tuple(photos), consent=agreed,
+                       lang=lang if lang in ("vi", "en") else None, **contact_fields)
 
 
 def submission_hash(data: ReportInput, client: str | None) -> str:
@@ -188,7 +193,7 @@ def submit(
             "reporter_name": report.reporter_name, "reporter_contact": report.reporter_contact,
             "address": report.address, "consent_at": at if report.consent else None,
             "notice": retention.NOTICE_VERSION if report.consent else None, "h": digest, "api_key_id": api_key_id,
-            "lon": report.lon, "lat": report.lat,
+            "lon": report.lon, "lat": report.lat, "lang": report.lang,
             "since": since, "user_id": user.id if user is not None else None,
             "note": None})  # the channel is told from the report's own column, in the reader's language
         if report_id is None:

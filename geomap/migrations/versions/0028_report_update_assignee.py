@@ -1,4 +1,8 @@
-"""A report's assignment step names its assignee by id, not in a Vietnamese sentence
+"""A report's assignment step names its assignee by id, not in a Vietnamese sentence; the reporter's language
+
+``field_report.reporter_lang`` (``vi``/``en``) keeps the language the reporter used on the public form,
+so the status mails (:mod:`geomap.field_reports.mail`) are written in it alone; reports from other
+channels and existing reports have none, and are written to in the configured language (Vietnamese).
 
 Revision ID: 0028_report_update_assignee
 Revises: 0001
@@ -32,6 +36,7 @@ RECEIVED_VIA = "Tiếp nhận qua kênh: "
 
 
 def upgrade() -> None:
+    op.add_column("field_report", sa.Column("reporter_lang", sa.String(2)))
     op.add_column("field_report_update", sa.Column(
         "assignee_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="SET NULL",
                                                  name="fk_field_report_update_assignee_id")))
@@ -49,3 +54,4 @@ def downgrade() -> None:
         "UPDATE field_report_update h SET note = :p || u.full_name FROM app_user u "
         "WHERE h.assignee_id = u.id AND h.note IS NULL").bindparams(p=ASSIGNED_NOTE))
     op.drop_column("field_report_update", "assignee_id")
+    op.drop_column("field_report", "reporter_lang")

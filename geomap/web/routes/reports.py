@@ -343,7 +343,8 @@ def report_submit(
         report = intake.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
                                  lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
                                  establishment_id=est["id"] if est else None, reporter_name=reporter_name,
-                                 reporter_contact=reporter_contact, photos=cleaned, consent=consent == "1")
+                                 reporter_contact=reporter_contact, photos=cleaned, consent=consent == "1",
+                                 lang=lang)
         forged = None if est else codes.normalize_token(establishment)
         if est and est["revoked"]:  # the ward learns which sticker is still out there
             report = dataclasses.replace(
