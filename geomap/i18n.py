@@ -282,6 +282,7 @@ CATALOGS: dict[str, str] = {
     "onsite.": "geomap.ui.pages.onsite",
     "qr.": "geomap.web.routes.qr",
     "qrpage.": "geomap.ui.pages.qr",
+    "sticker.": "qr.stickers",
     "quality.": "geomap.ui.pages.quality",
     "records.": "geomap.ui.pages.records",
     "rep.": "geomap.ui.pages.reports",
