@@ -569,6 +569,8 @@ class FieldReport(Base, TimestampMixin):
     photos_erased: Mapped[int] = mapped_column(sa.SmallInteger, server_default="0")
     #: ``retention`` (the period ran out) or ``request`` (the reporter asked)
     personal_erased_why: Mapped[str | None] = mapped_column(sa.String(16))
+    #: the language the reporter used on the form (``vi``/``en``; 0028): their status mails are written in it
+    reporter_lang: Mapped[str | None] = mapped_column(sa.String(2))
 
 
 class FieldReportUpdate(Base):
@@ -584,6 +586,9 @@ class FieldReportUpdate(Base):
     status_to: Mapped[str | None] = mapped_column(sa.String(16))
     note: Mapped[str | None] = mapped_column(sa.Text)
     is_public: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    #: an assignment step: who the report was given to (the pages name them in the reader's language)
+    assignee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("app_user.id", ondelete="SET NULL", name="fk_field_report_update_assignee_id"))
 
 
 class FieldReportPhoto(Base):

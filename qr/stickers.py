@@ -22,7 +22,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from geomap import status
+from geomap import i18n, status
 from geomap.errors import GeomapError
 from qr import images
 from qr.issue import StickerItem
@@ -95,7 +95,7 @@ def _draw_qr(c: canvas.Canvas, modules: list[list[bool]], x: float, y: float, si
 
 
 def _draw_sticker(c: canvas.Canvas, item: StickerItem, x: float, y: float, base_url: str | None,
-                  fonts: tuple[str, str], scan_hint: str) -> None:
+                  fonts: tuple[str, str], scan_hint: str, lang: str) -> None:
     regular, bold = fonts
     c.setStrokeGray(0.8)
     c.setLineWidth(0.4)
@@ -116,12 +116,13 @@ def _draw_sticker(c: canvas.Canvas, item: StickerItem, x: float, y: float, base_
     c.setFont(regular, 6.5)
     address = printable(item.address)
     if item.stall_no and item.target_type == "establishment":
-        address = f"{address} · Quầy {printable(item.stall_no)}" if address else f"Quầy {printable(item.stall_no)}"
+        stall = i18n.t("sticker.stall", lang).format(stall=printable(item.stall_no))
+        address = f"{address} · {stall}" if address else stall
     for line in _lines(address, regular, 6.5, inner, 2):
         ty -= 2.9 * mm
         c.drawCentredString(x + CELL_W / 2, ty, line)
     c.setFont(bold, 10)
-    c.drawCentredString(x + CELL_W / 2, y + 6.5 * mm, f"Mã: {item.short_code}")
+    c.drawCentredString(x + CELL_W / 2, y + 6.5 * mm, i18n.t("sticker.code", lang).format(code=item.short_code))
     size = 5.5
     while size > 4 and pdfmetrics.stringWidth(scan_hint, regular, size) > inner:
         size -= 0.25
@@ -131,14 +132,25 @@ def _draw_sticker(c: canvas.Canvas, item: StickerItem, x: float, y: float, base_
     c.setFillGray(0)
 
 
-#: printed on every sticker and page of a synthetic (demo) ward: never mistaken for a real sticker
-SYNTHETIC_MARK = "MẪU · DỮ LIỆU MÔ PHỎNG"
-SYNTHETIC_FOOTER = "Dữ liệu mô phỏng phục vụ trình diễn, không dán ra thực tế · Synthetic demo data, do not post"
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
+    "sticker.title": ("Tem mã QR", "QR stickers"),
+    "sticker.scan_hint": ("Quét mã để tra cứu giấy phép, ATTP", "Scan to check the licences and food safety"),
+    "sticker.code": ("Mã: {code}", "Code: {code}"),
+    "sticker.stall": ("Quầy {stall}", "Stall {stall}"),
+    "sticker.printed": ("In ngày {date}", "Printed on {date}"),
+    "sticker.page": ("Trang {page}/{pages}", "Page {page}/{pages}"),
+    # printed on every sticker and page of a synthetic (demo) ward: never mistaken for a real sticker
+    "sticker.synthetic_mark": ("MẪU · DỮ LIỆU MÔ PHỎNG", "SAMPLE · SYNTHETIC DATA"),
+    "sticker.synthetic_footer": ("Dữ liệu mô phỏng phục vụ trình diễn, không dán ra thực tế",
+                                 "Synthetic demonstration data: do not post"),
+}
 
 
 def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: str = "", synthetic: bool = False,
-          progress: Callable[[int, int], None] | None = None) -> bytes:
-    """The PDF (A4, 3 × 4 stickers a page) for ``items`` in the given order.
+          progress: Callable[[int, int], None] | None = None, lang: str = "vi") -> bytes:
+    """The PDF (A4, 3 × 4 stickers a page) for ``items`` in the given order, every word in ``lang`` (the
+    sticker's face too: Vietnamese by default, the language of the street it is posted in; the page it
+    opens offers both).
 
     ``synthetic`` (:func:`geomap.wards.data.ward_is_synthetic`) marks every sticker and page as demo
     data. ``progress(done, total)`` is called after each page (a whole ward is ~500 pages).
@@ -148,32 +160,35 @@ def sheet(items: Sequence[StickerItem], *, base_url: str | None = None, title: s
     fonts = register_fonts()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
-    c.setTitle(title or "Tem mã QR")
-    c.setAuthor("geomap — Bản đồ số kinh doanh")
+    c.setTitle(title or i18n.t("sticker.title", lang))
+    c.setAuthor("geomap")
     page_w, page_h = A4
     left = (page_w - COLUMNS * CELL_W) / 2
     bottom = (page_h - ROWS * CELL_H) / 2 + 3 * mm
     pages = (len(items) + PER_PAGE - 1) // PER_PAGE
-    hint = "Quét mã để tra cứu giấy phép, ATTP · Scan to verify"
+    hint = i18n.t("sticker.scan_hint", lang)
+    mark, footer = i18n.t("sticker.synthetic_mark", lang), i18n.t("sticker.synthetic_footer", lang)
     printed = status.today().strftime("%d/%m/%Y")
     for p in range(pages):
         for i, item in enumerate(items[p * PER_PAGE:(p + 1) * PER_PAGE]):
             col, row = i % COLUMNS, i // COLUMNS
-            _draw_sticker(c, item, left + col * CELL_W, bottom + (ROWS - 1 - row) * CELL_H, base_url, fonts, hint)
+            _draw_sticker(c, item, left + col * CELL_W, bottom + (ROWS - 1 - row) * CELL_H, base_url, fonts, hint,
+                          lang)
             if synthetic:
                 c.setFont(fonts[1], 6)
                 c.setFillColorRGB(0.75, 0.1, 0.1)
                 c.drawCentredString(left + col * CELL_W + CELL_W / 2,
-                                    bottom + (ROWS - 1 - row) * CELL_H + CELL_H - 2.8 * mm, SYNTHETIC_MARK)
+                                    bottom + (ROWS - 1 - row) * CELL_H + CELL_H - 2.8 * mm, mark)
                 c.setFillGray(0)
         if synthetic:
             c.setFont(fonts[1], 7.5)
             c.setFillColorRGB(0.75, 0.1, 0.1)
-            c.drawCentredString(page_w / 2, 2.5 * mm, SYNTHETIC_FOOTER)
+            c.drawCentredString(page_w / 2, 2.5 * mm, footer)
         c.setFont(fonts[0], 7)
         c.setFillGray(0.4)
-        c.drawString(left, 6 * mm, printable(f"{title} · in ngày {printed}" if title else f"In ngày {printed}"))
-        c.drawRightString(page_w - left, 6 * mm, f"Trang {p + 1}/{pages}")
+        when = i18n.t("sticker.printed", lang).format(date=printed)
+        c.drawString(left, 6 * mm, printable(f"{title} · {when}" if title else when))
+        c.drawRightString(page_w - left, 6 * mm, i18n.t("sticker.page", lang).format(page=p + 1, pages=pages))
         c.setFillGray(0)
         c.showPage()
         if progress is not None:

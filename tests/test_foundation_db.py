@@ -268,3 +268,43 @@ def test_old_import_audit_entries_move_to_their_establishments_history(empty_dat
     assert by_change[False, False]["after"] == {"inspection_id": ins, "result": "pass"}
     # the orphan keeps its old place; entries other than imports are not touched
     assert [tuple(r) for r in left] == [("import", "licence", 987654), ("other", "licence", lic)]
+
+
+def test_old_report_steps_written_as_vietnamese_sentences_become_structured(empty_database_url):
+    """0028_report_update_assignee: "Phân công cho <name>" becomes the assignee's id, the stored "Đã phân công
+    cán bộ xử lý" and "Tiếp nhận qua kênh: …" go (the status and the channel say them in the reader's
+    language); an officer's own note and a sentence naming no user stay as written."""
+    url = empty_database_url
+    db.migrate(url, "0001")
+    eng = sa.create_engine(url)
+    try:
+        with eng.begin() as c:
+            ward = c.execute(sa.text(
+                "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('cu', 'Phường Cũ', 'Đà Nẵng', "
+                "5899, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((108 16,108.01 16,108.01 16.01,108 16)))')) "
+                "RETURNING id")).scalar_one()
+            officer = c.execute(sa.text(
+                "INSERT INTO app_user (username, full_name, role, password_hash) "
+                "VALUES ('cu.xu.ly', 'Trần Thị Xử Lý', 'inspector', 'x') RETURNING id")).scalar_one()
+            report = c.execute(sa.text(
+                "INSERT INTO field_report (ward_id, public_id, category, description, channel, geom) "
+                "VALUES (:w, 'PA-CU', 'garbage', 'rác', 'web', ST_SetSRID(ST_MakePoint(108.005, 16.005), 4326)) "
+                "RETURNING id"), {"w": ward}).scalar_one()
+            steps = [(None, "new", "Tiếp nhận qua kênh: Trang web", True),
+                     (None, None, "Phân công cho Trần Thị Xử Lý", False),
+                     ("new", "assigned", "Đã phân công cán bộ xử lý", True),
+                     (None, None, "Phân công cho Người Đã Xóa", False),
+                     ("assigned", "in_progress", "Đang xử lý tại chỗ", True)]
+            for status_from, status_to, note, public in steps:
+                c.execute(sa.text(
+                    "INSERT INTO field_report_update (report_id, status_from, status_to, note, is_public) "
+                    "VALUES (:r, :f, :t, :n, :p)"), {"r": report, "f": status_from, "t": status_to, "n": note,
+                                                      "p": public})
+        db.migrate(url)
+        with eng.connect() as c:
+            after = c.execute(sa.text("SELECT assignee_id, note FROM field_report_update WHERE report_id = :r "
+                                      "ORDER BY id"), {"r": report}).all()
+    finally:
+        eng.dispose()
+    assert [tuple(r) for r in after] == [(None, None), (officer, None), (None, None),
+                                         (None, "Phân công cho Người Đã Xóa"), (None, "Đang xử lý tại chỗ")]

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import staff_user
 from import_fixtures import csv_bytes, establishment_row, make_ward
+from language_check import data_values, foreign_words
 from shapely.geometry import Point
 
-from geomap import auth
+from geomap import auth, i18n
 from geomap.errors import ConcurrentEdit
 from geomap.importing import ImportRejected, dry_run, read, run_import
 from geomap.importing.apply import apply_plan
@@ -83,6 +84,26 @@ def test_real_run_then_reimport_updates_and_never_duplicates(conn, ward) -> None
     assert _count(conn, ward.id) == 3 and _count(conn, ward.id, "licence") == 3
     binh = conn.execute(sa.text("SELECT name, version, search_key FROM establishment WHERE code = 'X-0002'")).one()
     assert binh.name == "Tạp hóa Bình An" and binh.version == 2 and "binh an" in binh.search_key
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_dry_run_names_changes_in_the_users_words(conn, ward, lang) -> None:
+    """The "Changes" column names each changed field by its template header and a licence by its kind,
+    never by an internal name ("food_safety_certificate:+")."""
+    run_import(conn, "establishments", csv_bytes(_rows(ward)), ward_id=ward.id)
+    edited = _rows(ward)
+    edited[1]["Tên cơ sở"] = "Tạp hóa Bình An"
+    edited[1]["Mã ngành VSIC"] = "4711"
+    edited[0]["Ngày hết hạn GCN ATTP"] = "01/02/2027"
+    edited[2].update({"Số GCN ATTP": "ATTP-09", "Ngày cấp GCN ATTP": "01/03/2024",
+                      "Ngày hết hạn GCN ATTP": "01/03/2027"})
+    frame = dry_run(conn, "establishments", csv_bytes(edited), ward_id=ward.id).frame(lang)
+    changes = list(frame["Changes" if lang == "en" else "Thay đổi"])
+    text = "\n".join([*frame.columns, *changes])
+    assert foreign_words(text, lang, data_values(conn, lang)) == []
+    assert ("Name" if lang == "en" else "Tên cơ sở") in changes[1]
+    certificate = i18n.code_label("licence_kind", "food_safety_certificate", lang)
+    assert certificate in changes[0] and certificate in changes[2], changes
 
 
 def test_matching_by_tax_code_then_name_within_30_m(conn, ward) -> None:
@@ -324,7 +345,7 @@ def test_reimporting_a_violation_as_a_pass_clears_its_follow_up(conn, ward) -> N
     note = next(i for i in plan.rows[0].issues if i.key == "cell.follow_up_cleared")
     assert (note.column, note.level) == ("Hạn tái kiểm tra", "warning")
     assert "15/11/2025" in note.message("vi") and "15/11/2025" in note.message("en")
-    assert "follow_up_due" in plan.frame("vi").iloc[0]["Thay đổi"]
+    assert "Hạn tái kiểm tra" in plan.frame("vi").iloc[0]["Thay đổi"]
 
     run_import(conn, "inspections", passed, ward_id=ward.id)
     stored = conn.execute(sa.text(

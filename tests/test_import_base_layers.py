@@ -489,7 +489,7 @@ def test_each_layer_template_has_its_sheet_dictionary_and_lists() -> None:
                 assert col.header_en == layer.field(col.name).label_en or col.name == "code", (kind, col.name)
     en = load_workbook(io.BytesIO(template.to_bytes(template.build_template("en", kinds=("land_parcels",)))))
     assert "Land parcels" in en.sheetnames
-    lists = [c.value for c in en["Danh mục"]["A"]]
+    lists = [c.value for c in en["Lists"]["A"]]
     assert "Urban residential land" in lists
 
 

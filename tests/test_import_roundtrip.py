@@ -4,11 +4,47 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import sqlalchemy as sa
 from import_fixtures import csv_bytes, establishment_row, make_ward
+from language_check import DataValues, data_values, foreign_words
 from openpyxl import load_workbook
 
-from geomap.importing import COLUMNS, SHEETS, dry_run, run_import, template
+from geomap.importing import BASE_KINDS, COLUMNS, RECORD_KINDS, SHEETS, dry_run, run_import, template
+from geomap.importing.columns import ALL_COLUMNS
+
+#: the dictionary sheet's column giving each header in the other language, on purpose (a file may use either)
+_OTHER_LANGUAGE_HEADER = {"vi": "Tên cột (tiếng Anh)", "en": "Header (Vietnamese)"}
+
+
+def _workbook_text(wb, lang: str) -> str:
+    """Every text of the workbook a user reads: sheet names, cells, header notes, drop-down error messages."""
+    lines = list(wb.sheetnames)
+    for ws in wb.worksheets:
+        heads = [c.value for c in ws[1]]
+        skip = heads.index(_OTHER_LANGUAGE_HEADER[lang]) if _OTHER_LANGUAGE_HEADER[lang] in heads else None
+        for row in ws.iter_rows():
+            lines += [str(c.value) for j, c in enumerate(row) if c.value is not None and j != skip]
+            lines += [c.comment.text for c in row if c.comment]
+        for dv in ws.data_validations.dataValidation:
+            lines += [dv.errorTitle or "", dv.error or ""]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_template_speaks_the_users_language(conn, lang) -> None:
+    """No Vietnamese word of the template's own in the English template (sheet names, headers, the lists'
+    headings, notes, error messages) and no English one or raw code list name in the Vietnamese template;
+    the data it quotes (industry names in that language, example names of streets, markets, people) may stay."""
+    examples = [str(c.example) for cols in ALL_COLUMNS.values() for c in cols
+                if c.example is not None and c.kind == "text"]  # names: data, never translated
+    data = data_values(conn, lang)
+    found = []
+    for kinds in (RECORD_KINDS, *((k,) for k in BASE_KINDS)):
+        wb = load_workbook(io.BytesIO(template.to_bytes(template.build_template(lang, conn, kinds))))
+        text = data.blank(_workbook_text(wb, lang))
+        found += [f"{kinds[0]}: {line}" for line in foreign_words(text, lang, DataValues(examples))]
+    assert found == []
 
 
 def test_empty_template_has_vietnamese_headers_lists_dictionary_and_guide() -> None:

@@ -18,7 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from language_check import DataValues, foreign_words
 
+from geomap import i18n
 from geomap.errors import GeomapError
 from qr import codes, images, stickers
 from qr.issue import StickerItem
@@ -130,12 +132,28 @@ def test_a_synthetic_wards_sheet_says_so_on_every_sticker_and_reports_progress(t
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
-    assert text.count(stickers.SYNTHETIC_MARK) == len(items)
+    mark = i18n.t("sticker.synthetic_mark", "vi")
+    assert text.count(mark) == len(items)
     assert text.count("không dán ra thực tế") == 2  # once a page
     assert seen == [(12, 14), (14, 14)]
     real = subprocess.run(["pdftotext", "-", "-"], input=stickers.sheet(items, base_url=BASE), capture_output=True,
                           check=True).stdout.decode()
-    assert stickers.SYNTHETIC_MARK not in real
+    assert mark not in real
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_sticker_sheet_speaks_one_language(tmp_path: Path, poppler, lang):
+    """Every word of the sheet (stickers and page margins, read back with pdftotext) in ``lang``, none of the
+    other ("Quét mã … · Scan to verify" mixed both); a synthetic ward's label in that language."""
+    items = _items(3)
+    text = subprocess.run(["pdftotext", "-", "-"], capture_output=True, check=True, input=stickers.sheet(
+        items, base_url=BASE, title="Phường Hòa Cường", synthetic=True, lang=lang)).stdout.decode()
+    data = DataValues([*(v for i in items for v in (i.name, i.address, i.ward_name, i.short_code) if v),
+                       "Phường Hòa Cường"])
+    assert foreign_words(text, lang, data) == []
+    assert text.count(i18n.t("sticker.synthetic_mark", lang)) == len(items)
+    assert i18n.t("sticker.synthetic_footer", lang) in text
+    assert i18n.t("sticker.scan_hint", lang) in " ".join(text.split())
 
 
 def test_sheet_without_codes_says_what_to_do():

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from language_check import data_values, foreign_words
 from reports_fixtures import ensure_ward, inside_point
 
 from geomap import i18n, links
@@ -58,11 +59,12 @@ def inbox(monkeypatch):
 MANAGER = User(id=None, username="quan.ly", full_name="Trần Văn Quản Lý", role="ward_manager", ward_id=None)
 
 
-def _report(engine, contact: str | None, text: str = "Đèn đường hỏng trước nhà văn hóa") -> int:
+def _report(engine, contact: str | None, text: str = "Đèn đường hỏng trước nhà văn hóa",
+            lang: str | None = None) -> int:
     lon, lat = inside_point()
     data = intake.validate(category="infrastructure", description=text, lat=f"{lat}", lon=f"{lon + 0.0007}",
                            channel="web", reporter_name="Nguyễn Thị Hoa", reporter_contact=contact,
-                           consent=True)
+                           consent=True, lang=lang)
     return intake.submit(engine, data, ward_slug="hoa-cuong", client=f"mail-test-{contact}").id
 
 
@@ -84,7 +86,8 @@ def test_a_status_change_mails_the_reporter_with_the_tracking_link(engine, inbox
     msg = inbox.messages[0]
     assert msg["To"] == "hoa.nguyen@example.vn" and public_id in msg["Subject"]
     body = msg.get_content()
-    assert "Đã xử lý" in body and "Resolved" in body  # Vietnamese first, English after
+    # the report records no language (not sent from the form in a language): Vietnamese, the configured one
+    assert "Đã xử lý" in body and "Resolved" not in body
     assert "Đã thay bóng đèn" in body and links.report_track_url(public_id) in body
     # never a staff member's name, never the reporter's own details back, never another report
     for absent in ("Trần Văn Quản Lý", "quan.ly", "Nguyễn Thị Hoa", "ban.khac@example.vn", "Rác ứ đọng"):
@@ -124,6 +127,22 @@ def test_a_change_rolled_back_sends_nothing_and_a_refused_message_waits(engine, 
     monkeypatch.setattr(mail, "SMTP_PORT", inbox.port)
     assert mail.send_pending(engine) == (1, 0)
     assert len(inbox.messages) == 1
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_mail_speaks_the_language_the_reporter_used_on_the_form(engine, inbox, reports, lang):
+    rid = _report(engine, "hoa.nguyen@example.vn", "Cây đổ chắn lối đi", lang=lang)
+    reports.append(rid)
+    public_id = workflow.transition(engine, rid, "in_progress", user=MANAGER, note="Đã báo đội cây xanh")["public_id"]
+    msg = inbox.messages[-1]
+    text = "\n".join([msg["Subject"], str(msg["From"]), msg.get_content()])
+    with engine.connect() as c:
+        found = foreign_words(text, lang, data_values(c, lang))
+    assert found == []
+    status = i18n.code_label("report_status", "in_progress", lang)
+    assert status in msg["Subject"] and links.report_track(public_id, lang=lang) in text
+    assert i18n.t("mail.sender", lang) in str(msg["From"])
+    assert "Đã báo đội cây xanh" in text  # the officer's words, as written
 
 
 def test_compose_and_address_rules():

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from conftest import staff_user
+from language_check import data_values, foreign_words
 from reports_fixtures import ensure_ward, inside_point, offset
 
-from geomap import field_reports, links, profiles
+from geomap import field_reports, i18n, links, profiles
 from geomap.field_reports import ReportError, deadlines, hotspot_links, hotspots, intake, reads, workflow
 from geomap.models import REPORT_STATUSES
 from geomap.users import User
@@ -209,6 +210,33 @@ def test_full_workflow_with_history(conn, ward, inside, officer):
 
 
 #: the workflow's rules, written out: every status change the workflow must refuse (the
+def done_channel(conn, report_id: int) -> str:
+    return conn.execute(sa.text("SELECT channel FROM field_report WHERE id = :i"), {"i": report_id}).scalar()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_assignment_is_stored_as_its_assignee_and_told_in_the_readers_language(conn, ward, inside, officer, lang):
+    """The assignment step keeps the assignee's id, not a Vietnamese sentence; the staff history says it in
+    the reader's language; the public history never names staff."""
+    done = make(conn, ward, inside, text="assign words")
+    workflow.transition(conn, done.id, "received", user=officer)
+    workflow.assign(conn, done.id, officer.id, user=officer)
+    history = reads.get(conn, done.id)["history"]
+    step = next(h for h in history if h["status_to"] is None)
+    assert step["assignee_id"] == officer.id and step["note"] is None and not step["is_public"]
+    assert [h["note"] for h in history] == [None] * 4  # the app stores no sentence of its own
+    told = [reads.step_note(h, lang) for h in history]
+    assert ("Assigned to" if lang == "en" else "Phân công cho") + " Nguyễn Văn Xử Lý" in told
+    assert told[0] == i18n.t("rep.step.received_via", lang).format(
+        channel=i18n.code_label("report_channel", done_channel(conn, done.id), lang))
+    assert foreign_words("\n".join(told), lang, data_values(conn, lang)) == []
+    view = reads.public_view(conn, done.public_id)
+    assert [h["status_to"] for h in view["history"]] == ["new", "received", "assigned"]
+    assert foreign_words("\n".join(reads.step_note(h, lang) for h in view["history"]), lang,
+                         data_values(conn, lang)) == []
+    assert "Nguyễn Văn Xử Lý" not in repr(view) and "assignee" not in repr(view)
+
+
 #: complement of the allowed changes in the issue: new → received → assigned → in progress →
 #: resolved → closed; duplicate / not the ward's from any open status; reopening)
 FORBIDDEN: dict[str, set[str]] = {

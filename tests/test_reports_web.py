@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from language_check import data_values, foreign_words
 from reports_fixtures import assert_not_sequential, assert_public_id_hides_row_id, ensure_ward, inside_point
 from test_photos import jpeg_with_gps
 
-from geomap import config, profiles
+from geomap import config, i18n, links, profiles
 from geomap.field_reports import intake, photos, workflow
 from geomap.web import create_app
 from qr import issue
@@ -42,6 +43,24 @@ def test_form_renders_in_vietnamese_and_english(client):
     en = client.get("/report", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "Report a problem" in en.text and "Garbage" in en.text
     assert "Report a problem" in client.get("/report?lang=en").text
+
+
+def test_a_report_keeps_the_language_of_its_form_and_its_history_speaks_the_readers(client, engine):
+    """The form's language is stored (the status mails use it); the tracking page tells the first step's
+    channel in the reader's language (no stored "Tiếp nhận qua kênh" on an English page)."""
+    r = client.post("/report?lang=en", data=form(description="Lamp post broken", category="infrastructure",
+                                                 reporter_contact="reader@example.com", consent="1"))
+    public_id = re.search(r"/report/track/(PA-[A-Z0-9-]+)", r.headers["location"]).group(1)
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT reporter_lang FROM field_report WHERE public_id = :p"),
+                         {"p": public_id}).scalar() == "en"
+        data = {lang: data_values(c, lang) for lang in ("vi", "en")}
+    for lang in ("vi", "en"):
+        page = client.get(links.report_track(public_id, lang=lang)).text
+        history = re.search(r'<ol id="history">(.*?)</ol>', page, re.S).group(1)
+        said = i18n.t("rep.step.received_via", lang).format(channel=i18n.code_label("report_channel", "web", lang))
+        assert said in html.unescape(history)
+        assert foreign_words(re.sub(r"<[^>]+>", "\n", html.unescape(history)), lang, data[lang]) == []
 
 
 def test_submit_redirects_to_tracking_page(client, engine):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlparse
 
+import folium
 import gpxpy
 import pytest
+from language_check import PROPER_NAMES, DataValues, foreign_words
 
 from geomap.inspections import route_files, routing
 from geomap.inspections.routing import DaySettings, Inspector, Stop
@@ -132,3 +135,40 @@ def test_distinct_end_point_gets_the_return_leg_links():
     parsed = gpxpy.parse(route_files.to_gpx(plan))
     last = parsed.routes[0].points[-1]
     assert (last.latitude, last.longitude) == pytest.approx((home[1], home[0]))
+
+
+def _pdf_text(pdf: bytes) -> str:
+    if not shutil.which("pdftotext"):
+        pytest.fail("poppler-utils is missing: run 'make test'")
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def _route_data(plan) -> DataValues:
+    """The plan's data (stop names and addresses, inspectors, the ward): shown as they are in either language."""
+    return DataValues([*(v.stop.name for r in plan.routes for v in r.visits),
+                       *(v.stop.address for r in plan.routes for v in r.visits if v.stop.address),
+                       *(d.stop.name for d in plan.dropped), *(r.inspector.name for r in plan.routes),
+                       "Phường Hòa Cường", *PROPER_NAMES])
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_route_sheet_and_route_map_speak_one_language(plan, lang):
+    """The printed sheet (text read back with pdftotext) and the planning map's tooltips carry no word of the
+    other language ("xuất phát / start"), and the sheet of a synthetic ward carries the label in its language."""
+    from geomap import i18n
+    from geomap.ui.pages.inspections import route_map
+
+    text = _pdf_text(route_files.to_pdf(plan, ward_name="Phường Hòa Cường", lang=lang, synthetic=True))
+    assert foreign_words(text, lang, _route_data(plan)) == []
+    label = i18n.t("app.synthetic_notice", lang)
+    assert " ".join(label.split()[:4]) in " ".join(text.split())
+    tooltips = []
+    pending = [route_map(plan.routes, lang)]
+    while pending:
+        element = pending.pop()
+        pending.extend(element._children.values())
+        if isinstance(element, folium.Tooltip):
+            tooltips.append(html.unescape(element.text))
+    assert len(tooltips) >= len(plan.routes) * 2
+    assert foreign_words("\n".join(tooltips), lang, _route_data(plan)) == []
+    assert any(i18n.t("route.start", lang) in t for t in tooltips)

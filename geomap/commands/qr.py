@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from geomap import config, db, links
+from geomap import config, db, i18n, links
 from geomap.errors import GeomapError
 from geomap.wards import data as ward_data
 
@@ -64,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp = add("sheet", "A4 PDF sticker sheet (12 a page)", _sheet)
     scope(sp)
     sp.add_argument("-o", "--output", required=True)
+    sp.add_argument("--lang", choices=("vi", "en"), default=None,
+                    help="language of the stickers and the page (default: GEOMAP_LANGUAGE, vi)")
     sp = add("scans", "scan statistics: per day, establishment, residential group; forged/revoked codes", _scans)
     sp.add_argument("--days", type=int, default=30, help="days back, today included (default 30)")
     sp.add_argument("--min-scans", type=int, default=None,
@@ -181,7 +183,8 @@ def _sheet(args: argparse.Namespace) -> int:
             shown[0] = tenth
             print(f"  {done}/{total} stickers ({done * 100 // total} %)", file=sys.stderr, flush=True)
 
-    pdf = stickers.sheet(items, title=title, synthetic=ward_data.ward_is_synthetic(engine, ward), progress=progress)
+    pdf = stickers.sheet(items, title=title, synthetic=ward_data.ward_is_synthetic(engine, ward), progress=progress,
+                         lang=i18n.lang_or_default(args.lang))
     Path(args.output).write_bytes(pdf)
     pages = (len(items) + stickers.PER_PAGE - 1) // stickers.PER_PAGE
     print(f"{len(items)} stickers on {pages} pages -> {args.output} ({len(pdf) / 1e6:.1f} MB, "

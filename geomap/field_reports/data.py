@@ -60,11 +60,12 @@ def insert_report(conn: Connection, values: Mapping[str, Any]) -> int | None:
     row = conn.execute(sa.text(
         "WITH ins AS (INSERT INTO field_report (ward_id, public_id, category, description, channel, status, "
         " reported_at, deadline_at, establishment_id, reporter_name, reporter_contact, address, contact_consent_at, "
-        " consent_notice, submission_hash, api_key_id, geom) SELECT CAST(:ward_id AS int), :public_id, :category, "
+        " consent_notice, submission_hash, api_key_id, reporter_lang, geom) "
+        "SELECT CAST(:ward_id AS int), :public_id, :category, "
         " :description, :channel, 'new', "
         " CAST(:at AS timestamptz), CAST(:deadline AS timestamptz), CAST(:establishment_id AS int), "
         " :reporter_name, :reporter_contact, :address, CAST(:consent_at AS timestamptz), "
-        " CAST(:notice AS varchar), CAST(:h AS varchar), CAST(:api_key_id AS int), "
+        " CAST(:notice AS varchar), CAST(:h AS varchar), CAST(:api_key_id AS int), CAST(:lang AS varchar), "
         " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE CAST(:ward_id AS int) IS NOT NULL AND NOT EXISTS ("
         " SELECT 1 FROM field_report WHERE submission_hash = CAST(:h AS varchar) "
         " AND reported_at > CAST(:since AS timestamptz)) RETURNING id), "
@@ -90,11 +91,13 @@ def insert_photos(conn: Connection, report_id: int, photos: Sequence[Any]) -> No
 
 
 def add_history(conn: Connection, report_id: int, user_id: int | None, status_from: str | None,
-                status_to: str | None, note: str | None, *, public: bool = True, at: dt.datetime | None = None) -> None:
+                status_to: str | None, note: str | None, *, public: bool = True, at: dt.datetime | None = None,
+                assignee_id: int | None = None) -> None:
     conn.execute(sa.text(
-        "INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, is_public) "
-        "VALUES (:r, COALESCE(:at, clock_timestamp()), :u, :f, :t, :n, :p)"),
-        {"r": report_id, "at": at, "u": user_id, "f": status_from, "t": status_to, "n": note, "p": public})
+        "INSERT INTO field_report_update (report_id, at, user_id, status_from, status_to, note, is_public, "
+        "assignee_id) VALUES (:r, COALESCE(:at, clock_timestamp()), :u, :f, :t, :n, :p, :a)"),
+        {"r": report_id, "at": at, "u": user_id, "f": status_from, "t": status_to, "n": note, "p": public,
+         "a": assignee_id})
 
 
 # --- workflow -------------------------------------------------------------------------------------
@@ -275,10 +278,17 @@ def ward_of(bind: db.Bind, report_id: int) -> int | None:
     return int(w) if w is not None else None
 
 
+#: the channel a report came in by, on its first step (the pages say "received via …" in the reader's language)
+_STEP_CHANNEL = "CASE WHEN h.status_from IS NULL AND h.status_to = 'new' THEN f.channel END AS channel "
+
+
 def history(bind: db.Bind, report_id: int) -> list[dict[str, Any]]:
-    """The report's full (internal) history, oldest first, with who made each step."""
-    return db.rows(bind, "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name "
-                   "FROM field_report_update h LEFT JOIN app_user u ON u.id = h.user_id "
+    """The report's full (internal) history, oldest first, with who made each step and, for an assignment,
+    who the report was given to (``assignee_id``, ``assignee_name``)."""
+    return db.rows(bind, "SELECT h.at, h.status_from, h.status_to, h.note, h.is_public, u.full_name AS by_name, "
+                   "h.assignee_id, a.full_name AS assignee_name, " + _STEP_CHANNEL +
+                   "FROM field_report_update h JOIN field_report f ON f.id = h.report_id "
+                   "LEFT JOIN app_user u ON u.id = h.user_id LEFT JOIN app_user a ON a.id = h.assignee_id "
                    "WHERE h.report_id = :r ORDER BY h.id", {"r": report_id})
 
 
@@ -304,8 +314,9 @@ def public_view(bind: db.Bind, public_id: str) -> dict[str, Any] | None:
             "LEFT JOIN establishment e ON e.id = f.establishment_id WHERE f.public_id = :p", {"p": public_id})
         if view is None:
             return None
-        view["history"] = db.rows(c, "SELECT at, status_from, status_to, note FROM field_report_update "
-                                     "WHERE report_id = :r AND is_public ORDER BY id", {"r": view["id"]})
+        view["history"] = db.rows(c, "SELECT h.at, h.status_from, h.status_to, h.note, " + _STEP_CHANNEL +
+                                     "FROM field_report_update h JOIN field_report f ON f.id = h.report_id "
+                                     "WHERE h.report_id = :r AND h.is_public ORDER BY h.id", {"r": view["id"]})
         return view
 
 
@@ -421,8 +432,8 @@ def places_near(bind: db.Bind, ward_id: int, points: Sequence[tuple[float, float
 
 
 def reporter_of(conn: Connection, report_id: int) -> dict[str, Any] | None:
-    """What a status message needs: the tracking id, category and the reporter's contact."""
-    return db.row(conn, "SELECT public_id, category, reporter_contact FROM field_report WHERE id = :r",
+    """What a status message needs: the tracking id, category, the reporter's contact and language."""
+    return db.row(conn, "SELECT public_id, category, reporter_contact, reporter_lang FROM field_report WHERE id = :r",
                   {"r": report_id})
 
 
@@ -433,8 +444,10 @@ def queue_mail(conn: Connection, report_id: int, to_address: str, subject: str, 
 
 def pending_mail(conn: Connection, limit: int) -> list[dict[str, Any]]:
     """Messages not sent yet, oldest first, locked so two senders never send one twice."""
-    return db.rows(conn, "SELECT id, to_address, subject, body FROM report_mail WHERE sent_at IS NULL "
-                   "AND attempts < 10 AND to_address IS NOT NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED",
+    return db.rows(conn, "SELECT m.id, m.to_address, m.subject, m.body, f.reporter_lang FROM report_mail m "
+                   "LEFT JOIN field_report f ON f.id = m.report_id WHERE m.sent_at IS NULL "
+                   "AND m.attempts < 10 AND m.to_address IS NOT NULL ORDER BY m.id LIMIT :n "
+                   "FOR UPDATE OF m SKIP LOCKED",
                    {"n": limit})
 
 

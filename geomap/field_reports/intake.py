@@ -24,7 +24,6 @@ from geomap.errors import GeomapError
 from geomap.field_reports import DUPLICATE_DAYS, DUPLICATE_RADIUS_M, NotFound, ReportError, data, retention
 from geomap.field_reports.deadlines import deadline_for
 from geomap.field_reports.photos import MAX_PHOTOS, Photo
-from geomap.i18n import code_label
 from geomap.models import REPORT_CATEGORIES, REPORT_CHANNELS
 from geomap.text import clean_text
 from geomap.users import User
@@ -67,6 +66,9 @@ class ReportInput:
     photos: tuple[Photo, ...] = field(default_factory=tuple)
     #: the reporter agreed to the purpose notice (:mod:`.retention`); only when a name or contact is given
     consent: bool = False
+    #: the language the reporter used on the form (``vi``/``en``); None from other channels (the staff form,
+    #: Open311): their status mails are then in the configured language
+    lang: str | None = None
 
 
 def validate(
@@ -82,6 +84,7 @@ def validate(
     address: str | None = None,
     photos: Sequence[Photo] = (),
     consent: bool = False,
+    lang: str | None = None,
 ) -> ReportInput:
     """Check a submission field by field; the first problem raises :class:`ReportError`.
 
@@ -128,7 +131,8 @@ def validate(
         contact_fields[name] = value
     agreed = retention.check_consent(contact_fields["reporter_name"], contact_fields["reporter_contact"], consent)
     return ReportInput(category=category, description=text, lat=lat_f, lon=lon_f, channel=channel,
-                       establishment_id=establishment_id, photos=tuple(photos), consent=agreed, **contact_fields)
+                       establishment_id=establishment_id, photos=tuple(photos), consent=agreed,
+                       lang=lang if lang in ("vi", "en") else None, **contact_fields)
 
 
 def submission_hash(data: ReportInput, client: str | None) -> str:
@@ -189,9 +193,9 @@ def submit(
             "reporter_name": report.reporter_name, "reporter_contact": report.reporter_contact,
             "address": report.address, "consent_at": at if report.consent else None,
             "notice": retention.NOTICE_VERSION if report.consent else None, "h": digest, "api_key_id": api_key_id,
-            "lon": report.lon, "lat": report.lat,
+            "lon": report.lon, "lat": report.lat, "lang": report.lang,
             "since": since, "user_id": user.id if user is not None else None,
-            "note": f"Tiếp nhận qua kênh: {code_label('report_channel', report.channel, 'vi')}"})
+            "note": None})  # the channel is told from the report's own column, in the reader's language
         if report_id is None:
             earlier = data.earlier_submission(conn, digest, since)
             if earlier is not None:

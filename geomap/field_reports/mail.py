@@ -1,9 +1,11 @@
 """Telling reporters when their report changes status, by e-mail (issue 13).
 
-A reporter who left an e-mail address as contact gets one message per status change: the new
-status in Vietnamese and English, the ward's public note when there is one, and the tracking link
-(:func:`geomap.links.report_track_url`). Never a staff member's name, never another report's data,
-never an internal note.
+A reporter who left an e-mail address as contact gets one message per status change, in the
+language they used on the form (``field_report.reporter_lang``; a report from another channel, or
+from before that was recorded, has none: the configured language, ``GEOMAP_LANGUAGE``, Vietnamese by
+default, is assumed): the new status, the ward's public note when there is one (the officer's words,
+as written), and the tracking link in that language (:func:`geomap.links.report_track`). Never a
+staff member's name, never another report's data, never an internal note.
 
 The message is written to ``report_mail`` in the transaction that changes the status
 (:func:`queue_status_mail`, called by the workflow), and sent after the commit
@@ -46,6 +48,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
                   "Your report {code} ({category}) is now: {status}."),
     "mail.note": ("Phường ghi chú: {note}", "The ward's note: {note}"),
     "mail.track": ("Theo dõi phản ánh: {url}", "Follow your report: {url}"),
+    "mail.sender": ("Phường — phản ánh hiện trường", "Ward — field reports"),
     "mail.why": ("Bạn nhận thư này vì đã để lại địa chỉ thư khi gửi phản ánh. Đây là thư tự động, xin đừng trả lời.",
                  "You receive this because you left this address with your report. Automatic message: "
                  "please do not reply."),
@@ -58,21 +61,21 @@ def email_address(contact: str | None) -> str | None:
     return value if _EMAIL.match(value) else None
 
 
-def compose(public_id: str, category: str, status: str, note: str | None) -> tuple[str, str]:
-    """(subject, body): Vietnamese first, then English; only what the tracking page also shows."""
-    parts = []
-    for lang in ("vi", "en"):
-        label = i18n.code_label("report_status", status, lang)
-        lines = [i18n.t("mail.body", lang).format(code=public_id, status=label,
-                                                   category=i18n.code_label("report_category", category, lang))]
-        if note:
-            lines.append(i18n.t("mail.note", lang).format(note=note))
-        lines.append(i18n.t("mail.track", lang).format(url=links.report_track_url(public_id)))
-        lines.append(i18n.t("mail.why", lang))
-        parts.append("\n\n".join(lines))
-    subject = i18n.t("mail.subject", "vi").format(code=public_id,
-                                                  status=i18n.code_label("report_status", status, "vi"))
-    return subject, "\n\n— — —\n\n".join(parts) + "\n"
+def compose(public_id: str, category: str, status: str, note: str | None,
+            lang: str | None = None) -> tuple[str, str]:
+    """(subject, body) in ``lang`` alone (default: the configured language); only what the tracking page
+    also shows, whose link opens in that language."""
+    lang = i18n.lang_or_default(lang)
+    label = i18n.code_label("report_status", status, lang)
+    lines = [i18n.t("mail.body", lang).format(code=public_id, status=label,
+                                               category=i18n.code_label("report_category", category, lang))]
+    if note:
+        lines.append(i18n.t("mail.note", lang).format(note=note))
+    track = links.public_url(links.report_track(public_id, lang=lang))
+    lines.append(i18n.t("mail.track", lang).format(url=track))
+    lines.append(i18n.t("mail.why", lang))
+    subject = i18n.t("mail.subject", lang).format(code=public_id, status=label)
+    return subject, "\n\n".join(lines) + "\n"
 
 
 def queue_status_mail(conn: Connection, report_id: int, status: str, note: str | None, *, public: bool) -> bool:
@@ -82,7 +85,8 @@ def queue_status_mail(conn: Connection, report_id: int, status: str, note: str |
     to = email_address(report and report["reporter_contact"])
     if to is None:
         return False
-    subject, body = compose(report["public_id"], report["category"], status, note if public else None)
+    subject, body = compose(report["public_id"], report["category"], status, note if public else None,
+                            report["reporter_lang"])
     data.queue_mail(conn, report_id, to, subject, body)
     return True
 
@@ -111,7 +115,7 @@ def send_pending(bind: db.Bind | None = None, *, limit: int = 50) -> tuple[int, 
                 server.login(SMTP_USER, SMTP_PASSWORD or "")
             for m in pending:
                 msg = EmailMessage()
-                msg["From"] = formataddr(("Phường — phản ánh hiện trường", SMTP_FROM))
+                msg["From"] = formataddr((i18n.t("mail.sender", i18n.lang_or_default(m["reporter_lang"])), SMTP_FROM))
                 msg["To"] = m["to_address"]
                 msg["Subject"] = m["subject"]
                 msg["Message-ID"] = make_msgid(domain=SMTP_FROM.rsplit("@", 1)[-1])

@@ -14,13 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from geomap import db
+from geomap import db, i18n
 from geomap.accounts import data as accounts_data
 from geomap.errors import UnknownWard
 from geomap.field_reports import SET_ASIDE_STATUSES, NotFound, data
 from geomap.field_reports.hotspot_links import one_grid
+from geomap.i18n import code_label
 from geomap.users import User
 from geomap.wards import data as ward_data
+
+STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i18n.CATALOGS)
+    "rep.step.assigned": ("Phân công cho {name}", "Assigned to {name}"),
+    "rep.step.received_via": ("Tiếp nhận qua kênh: {channel}", "Received via: {channel}"),
+}
 
 if TYPE_CHECKING:  # imported when used: scipy and geopandas stay out of the public service
     from geomap.field_reports import hotspots
@@ -65,6 +71,20 @@ def get(bind: db.Bind, report_id: int) -> dict[str, Any]:
         if report["duplicate_of_id"]:
             report["duplicate_of_public_id"] = data.public_id_of(c, report["duplicate_of_id"])
         return report
+
+
+def step_note(step: Mapping[str, Any], lang: str = "vi") -> str:
+    """What a step of a report's history says in ``lang``: the first step the channel the report came in by
+    ("Tiếp nhận qua kênh …" / "Received via …"), an assignment (staff history only) its assignee ("Phân
+    công cho …" / "Assigned to …"), each followed by what the officer wrote; any other step is its note."""
+    note = step.get("note") or ""
+    if step.get("assignee_name"):
+        said = i18n.t("rep.step.assigned", lang).format(name=step["assignee_name"])
+    elif step.get("channel"):
+        said = i18n.t("rep.step.received_via", lang).format(channel=code_label("report_channel", step["channel"], lang))
+    else:
+        return note
+    return f"{said}: {note}" if note else said
 
 
 def hidden_fields(user: User | None) -> frozenset[str]:

@@ -44,11 +44,13 @@ def _lock(conn: Connection, report_id: int) -> dict[str, Any]:
 
 
 def _history(conn: Connection, report_id: int, user: User | None, status_from: str | None,
-             status_to: str | None, note: str | None, *, public: bool = True) -> None:
+             status_to: str | None, note: str | None, *, public: bool = True, assignee_id: int | None = None) -> None:
     """One step of the report's history; a change of status also writes the reporter's message
-    (:mod:`geomap.field_reports.mail`), in the same transaction."""
+    (:mod:`geomap.field_reports.mail`), in the same transaction. The app writes no sentence of its own
+    into ``note`` (it is what an officer wrote): a step is told by its status or its assignee, in the
+    reader's language (:func:`geomap.field_reports.reads.step_note`)."""
     user_id = user.id if user is not None else None
-    data.add_history(conn, report_id, user_id, status_from, status_to, note, public=public)
+    data.add_history(conn, report_id, user_id, status_from, status_to, note, public=public, assignee_id=assignee_id)
     if status_to is not None and status_to != status_from:
         mail.queue_status_mail(conn, report_id, status_to, note, public=public)
 
@@ -118,9 +120,9 @@ def assign(
                               f"Staff user #{assignee_id} does not exist or is disabled.", "assignee")
         to_status = "assigned" if before["status"] in ("new", "received") else before["status"]
         data.set_assignee(conn, report_id, assignee_id, to_status)
-        _history(conn, report_id, user, None, None, note or f"Phân công cho {person['full_name']}", public=False)
+        _history(conn, report_id, user, None, None, note, public=False, assignee_id=assignee_id)
         if to_status != before["status"]:
-            _history(conn, report_id, user, before["status"], to_status, "Đã phân công cán bộ xử lý", public=True)
+            _history(conn, report_id, user, before["status"], to_status, None, public=True)
         audit.record(conn, action="assign", entity_type="field_report", entity_id=report_id, user=user,
                      before={"assignee_id": before["assignee_id"], "status": before["status"]},
                      after={"assignee_id": assignee_id, "status": to_status}, note=note)

@@ -25,6 +25,7 @@ from geomap import db, i18n, status
 from geomap.errors import UnknownWard
 from geomap.importing import data
 from geomap.importing.columns import (
+    ALL_COLUMNS,
     ESTABLISHMENT_FIELDS,
     ESTABLISHMENT_LICENCES,
     INSPECTION_FIELDS,
@@ -49,7 +50,23 @@ STRINGS: dict[str, tuple[str, str]] = {  # loaded by geomap.i18n on first use (i
     "import.action.update": ("Cập nhật", "Update"),
     "import.action.unchanged": ("Không đổi", "No change"),
     "import.action.reject": ("Từ chối", "Reject"),
+    # the "Changes" column names each changed field by its column header; these fields have none of their own
+    "import.change.geom": ("Vị trí", "Location"),
+    "import.change.footprint": ("Hình dạng", "Shape"),
+    "import.change.licence_new": ("{kind} (mới)", "{kind} (new)"),
+    "import.change.licence_edit": ("{kind} (sửa)", "{kind} (edited)"),
 }
+#: changed fields shown under another column's header (the column the value was read from)
+_CHANGE_COLUMN = {"residential_group_id": "residential_group", "evidence": "seen_on"}
+
+
+def change_label(kind: str, name: str, lang: str = "vi") -> str:
+    """A changed field of a ``kind`` row in the user's words: the header of its column in the template."""
+    column = _CHANGE_COLUMN.get(name, name)
+    for col in ALL_COLUMNS[kind]:
+        if col.name == column:
+            return col.header(lang)
+    return i18n.t(f"import.change.{name}", lang)
 
 
 @dataclass
@@ -120,8 +137,10 @@ class ImportPlan:
         records_kind = self.kind in RECORD_KINDS
         records = []
         for r in self.rows:
-            changed = [k for k in r.changes] + [f"{lic.kind}:{'+' if lic.action == 'insert' else '~'}"
-                                                 for lic in r.licences if lic.action != "unchanged"]
+            changed = [change_label(self.kind, k, lang) for k in r.changes] + [
+                i18n.t("import.change.licence_new" if lic.action == "insert" else "import.change.licence_edit",
+                       lang).format(kind=i18n.code_label("licence_kind", lic.kind, lang))
+                for lic in r.licences if lic.action != "unchanged"]
             records.append({
                 ("Row" if en else "Dòng"): r.row,
                 ("Action" if en else "Thao tác"): i18n.t(f"import.action.{r.action}", lang),

@@ -26,9 +26,10 @@ from geomap import config, db, i18n
 from geomap.importing import data
 from geomap.importing.columns import ALL_COLUMNS, RECORD_KINDS, SHEETS, Column
 
-GUIDE_SHEET = "Hướng dẫn"
-DICTIONARY_SHEET = "Từ điển dữ liệu"
-LISTS_SHEET = "Danh mục"
+#: the sheets around the data sheets, named in the template's language (the importer reads only data sheets)
+GUIDE_SHEET = {"vi": "Hướng dẫn", "en": "Guide"}
+DICTIONARY_SHEET = {"vi": "Từ điển dữ liệu", "en": "Data dictionary"}
+LISTS_SHEET = {"vi": "Danh mục", "en": "Lists"}
 #: rows that carry drop-down lists and formats (Excel applies them lazily, so this costs nothing)
 VALIDATED_ROWS = 20_000
 
@@ -89,12 +90,13 @@ GUIDE_LAYER_EN = (
     "are accepted too.",
     "3. Importing the same file again updates, never duplicates. Empty cells keep the value on record.",
     "4. Always run the dry run first. The real run writes the whole file or nothing.",
+    "",
+    "The 'Data dictionary' sheet describes each column; the 'Lists' sheet lists the allowed values.",
 )
 GUIDE_EN = (
     "IMPORT TEMPLATE — BUSINESS DIGITAL MAP",
     "",
-    "1. Each of the sheets 'Cơ sở kinh doanh' (establishments), 'Giấy phép' (licences), 'Kiểm tra' (inspections) "
-    "is imported on its own.",
+    "1. Each of the sheets 'Establishments', 'Licences', 'Inspections' is one kind of record, imported on its own.",
     "2. Keep the header row. Columns marked * are required. Hover a header for its description.",
     "3. Dates as dd/mm/yyyy. Enter tax codes and phone numbers as text to keep leading zeros.",
     "4. Coordinates: WGS84 longitude/latitude, or POINT(lon lat) in the WKT column. VN-2000 metres and swapped "
@@ -104,6 +106,10 @@ GUIDE_EN = (
     "6. Importing the same file again updates, never duplicates (code, then tax code, then same name within 30 m). "
     "Empty cells keep the value on record.",
     "7. Always run the dry run first. The real run writes the whole file or nothing.",
+    "8. Owners, ID numbers, phone numbers and e-mail addresses are personal data: never published.",
+    "",
+    "The 'Data dictionary' sheet describes each column; the 'Lists' sheet lists the VSIC industry codes and the "
+    "allowed values.",
 )
 
 
@@ -120,6 +126,22 @@ def _industries(bind: db.Bind | None) -> list[tuple[str, str, str]]:
         return [(r["vsic_code"], r["name_vi"], r["name_en"]) for r in csv.DictReader(fh)]
 
 
+def _example(col: Column, lang: str) -> object:
+    """The column's example in ``lang``: a code list's label or yes/no in the user's words (written in
+    Vietnamese in :mod:`geomap.importing.columns`); a name stays as it is (data)."""
+    if col.kind == "bool":
+        return _YES_NO["en" if lang == "en" else "vi"][0 if col.example == _YES_NO["vi"][0] else 1]
+    if col.codes:
+        labels = dict(i18n.CODES.get(col.codes, {}).values())  # Vietnamese label -> English label
+        if lang != "en" or col.kind != "list":
+            return labels.get(col.example, col.example) if lang == "en" else col.example
+        text = str(col.example)  # a comma list of labels (a label may hold a comma itself)
+        for vi in sorted(labels, key=len, reverse=True):
+            text = text.replace(vi, labels[vi])
+        return text
+    return col.example
+
+
 def _header_text(col: Column, lang: str) -> str:
     return col.header(lang) + (" *" if col.required else "")
 
@@ -134,14 +156,16 @@ def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> An
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         text = col.description_en if lang == "en" else col.description_vi
         if text or col.example is not None:
-            example = f"\n{'Example' if lang == 'en' else 'Ví dụ'}: {col.example}" if col.example is not None else ""
+            example = (f"\n{'Example' if lang == 'en' else 'Ví dụ'}: {_example(col, lang)}"
+                       if col.example is not None else "")
             cell.comment = Comment(f"{text}{example}".strip(), "geomap", width=300, height=120)
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = col.width
         rng = f"{letter}2:{letter}{VALIDATED_ROWS}"
         if col.kind == "date":
             dv = DataValidation(type="date", operator="between", formula1="DATE(1900,1,1)", formula2="DATE(2100,12,31)",
-                                allow_blank=True, showErrorMessage=True, errorTitle="Ngày không hợp lệ",
+                                allow_blank=True, showErrorMessage=True,
+                                errorTitle="Invalid date" if lang == "en" else "Ngày không hợp lệ",
                                 error="Nhập ngày dạng dd/mm/yyyy." if lang != "en" else "Enter a date dd/mm/yyyy.")
             dv.add(rng)
             ws.add_data_validation(dv)
@@ -151,7 +175,8 @@ def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> An
             ws.add_data_validation(dv)
         elif col.kind in ("code", "vsic") and (col.codes or col.kind) in lists:
             dv = DataValidation(type="list", formula1=lists[col.codes or col.kind], allow_blank=True,
-                                showErrorMessage=col.kind == "code", errorTitle="Giá trị không hợp lệ",
+                                showErrorMessage=col.kind == "code",
+                                errorTitle="Invalid value" if lang == "en" else "Giá trị không hợp lệ",
                                 error="Chọn một giá trị trong danh sách." if lang != "en" else "Pick from the list.")
             dv.add(rng)
             ws.add_data_validation(dv)
@@ -163,8 +188,10 @@ def _data_sheet(wb: Workbook, kind: str, lang: str, lists: dict[str, str]) -> An
 
 def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str,
                  kinds: Sequence[str] = RECORD_KINDS) -> dict[str, str]:
-    """The 'Danh mục' sheet; returns code list -> range formula for drop-downs."""
-    ws = wb.create_sheet(LISTS_SHEET)
+    """The lists sheet ('Danh mục'); returns code list -> range formula for drop-downs. Each list is headed by
+    the header of the column it serves, in the template's language."""
+    sheet = LISTS_SHEET["en" if lang == "en" else "vi"]
+    ws = wb.create_sheet(sheet)
     refs: dict[str, str] = {}
     cols = [c for k in kinds for c in ALL_COLUMNS[k]]
     codes = list(_RECORD_CODES) if set(kinds) & set(RECORD_KINDS) else []
@@ -177,10 +204,10 @@ def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str,
     for codes_name in codes:
         labels = list(_YES_NO[lang if lang == "en" else "vi"]) if codes_name == "bool" else _labels(codes_name, lang)
         letter = get_column_letter(col)
-        ws.cell(row=1, column=col, value=codes_name).font = Font(bold=True)
+        ws.cell(row=1, column=col, value=_list_title(codes_name, cols, lang)).font = Font(bold=True)
         for i, label in enumerate(labels, start=2):
             ws.cell(row=i, column=col, value=label)
-        refs[codes_name] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
+        refs[codes_name] = f"'{sheet}'!${letter}$2:${letter}${len(labels) + 1}"
         ws.column_dimensions[letter].width = 34
         col += 1
     if not any(c.kind == "vsic" for c in cols):
@@ -192,15 +219,26 @@ def _lists_sheet(wb: Workbook, bind: db.Bind | None, lang: str,
     for i, (code, vi, en) in enumerate(industries, start=2):
         ws.cell(row=i, column=col, value=code)
         ws.cell(row=i, column=col + 1, value=en if lang == "en" else vi)
-    refs["vsic"] = f"'{LISTS_SHEET}'!$A$2:$A${len(industries) + 1}"
+    refs["vsic"] = f"'{sheet}'!$A$2:$A${len(industries) + 1}"
     ws.column_dimensions["A"].width = 14
     ws.column_dimensions["B"].width = 60
     return refs
 
 
+def _list_title(codes: str, cols: Sequence[Column], lang: str) -> str:
+    """A code list's heading: the header of the first column using it (the record codes' own columns
+    are in the establishments, licences and inspections sheets)."""
+    if codes == "bool":
+        return "/".join(_YES_NO["en" if lang == "en" else "vi"])
+    for col in (*cols, *(c for k in RECORD_KINDS for c in ALL_COLUMNS[k])):
+        if col.codes == codes:
+            return col.header(lang)
+    return codes
+
+
 def _dictionary_sheet(wb: Workbook, lang: str, kinds: Sequence[str] = RECORD_KINDS) -> None:
-    ws = wb.create_sheet(DICTIONARY_SHEET)
     en = lang == "en"
+    ws = wb.create_sheet(DICTIONARY_SHEET["en" if en else "vi"])
     heads = (("Sheet", "Header", "Header (Vietnamese)", "Required", "Type", "Description", "Allowed values",
               "Example") if en else
              ("Trang", "Tên cột", "Tên cột (tiếng Anh)", "Bắt buộc", "Kiểu dữ liệu", "Mô tả", "Giá trị cho phép",
@@ -215,11 +253,11 @@ def _dictionary_sheet(wb: Workbook, lang: str, kinds: Sequence[str] = RECORD_KIN
             if col.kind == "bool":
                 allowed = ", ".join(_YES_NO["en" if en else "vi"])
             if col.kind == "vsic":
-                allowed = f"'{LISTS_SHEET}'"
+                allowed = f"'{LISTS_SHEET['en' if en else 'vi']}'"
             ws.append((SHEETS[kind][1 if en else 0], col.header(lang), col.header("vi" if en else "en"),
                        ("Yes" if en else "Có") if col.required else "", _KIND_LABEL[col.kind][1 if en else 0],
                        col.description_en if en else col.description_vi, allowed,
-                       "" if col.example is None else str(col.example)))
+                       "" if col.example is None else str(_example(col, lang))))
             r += 1
     for letter, width in zip("ABCDEFGH", (18, 24, 26, 9, 22, 70, 50, 24), strict=True):
         ws.column_dimensions[letter].width = width
@@ -235,7 +273,7 @@ def build_template(lang: str = "vi", bind: db.Bind | None = None,
     base layer); the industry list from the database ``bind`` when given, else from data/."""
     wb = Workbook()
     guide = wb.active
-    guide.title = GUIDE_SHEET
+    guide.title = GUIDE_SHEET["en" if lang == "en" else "vi"]
     if set(kinds) <= set(RECORD_KINDS):
         lines = GUIDE_EN if lang == "en" else GUIDE_VI
     else:
@@ -249,7 +287,7 @@ def build_template(lang: str = "vi", bind: db.Bind | None = None,
     for kind in kinds:
         _data_sheet(wb, kind, lang, lists)
     _dictionary_sheet(wb, lang, kinds)
-    wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames))
+    wb.move_sheet(LISTS_SHEET["en" if lang == "en" else "vi"], offset=len(wb.sheetnames))
     return wb
 
 

@@ -61,7 +61,7 @@ def leg_links(route: Route, *, lang: str | None = None) -> list[dict[str, str]]:
 def to_gpx(plan: Plan, *, lang: str = "vi") -> str:
     """GPX 1.1 XML of ``plan``: one ``rte`` per inspector, stops also as ``wpt``."""
     gpx = gpxpy.gpx.GPX()
-    gpx.creator = "geomap — Bản đồ số kinh doanh"
+    gpx.creator = "geomap"
     gpx.name = i18n.t("route.gpx_name", lang).format(date=plan.date.isoformat() if plan.date else "")
     for route in plan.routes:
         rte = gpxpy.gpx.GPXRoute(name=route.inspector.name)

@@ -308,7 +308,7 @@ def _result_section(ctx: Context, plan: routing.Plan) -> None:
             km=f"{route.distance_m / 1000:.1f}", travel=round(route.travel_s / 60)))
     from streamlit_folium import st_folium
 
-    st_folium(route_map(plan.routes), height=480, use_container_width=True, returned_objects=[],
+    st_folium(route_map(plan.routes, lang), height=480, use_container_width=True, returned_objects=[],
               key="insp.map")
     for route in plan.routes:
         st.markdown(f"**{plain(route.inspector.name)}**")
@@ -352,8 +352,9 @@ def _result_section(ctx: Context, plan: routing.Plan) -> None:
             st.success(i18n.t("insp.saved", lang).format(n=len(ids), date=plan.date.strftime("%d/%m/%Y")))
 
 
-def route_map(routes: Any) -> folium.Map:
-    """A folium map of routes: numbered stops with their times, the legs as lines, the start as a ring.
+def route_map(routes: Any, lang: str = "vi") -> folium.Map:
+    """A folium map of routes: numbered stops with their times, the legs as lines, the start as a ring
+    (its tooltip in ``lang``).
 
     ``routes``: :class:`geomap.inspections.routing.Route` objects, or saved routes (dicts with ``stops``
     and ``summary``) from :func:`geomap.inspections.planning.routes_on`. Built on the staff map's base
@@ -378,10 +379,10 @@ def route_map(routes: Any) -> folium.Map:
         line = [(start[1], start[0])] + [(lat, lon) for _, lon, lat, *_ in stops] + [(end[1], end[0])]
         folium.PolyLine(line, color=color, weight=3, opacity=0.8, tooltip=html.escape(who)).add_to(fmap)
         folium.CircleMarker((start[1], start[0]), radius=9, color=color, weight=4, fill=True, fill_color="#fff",
-                            fill_opacity=1, tooltip=html.escape(f"{who}: xuất phát / start")).add_to(fmap)
+                            fill_opacity=1, tooltip=html.escape(f"{who}: {i18n.t('route.start', lang)}")).add_to(fmap)
         if tuple(end) != tuple(start):
             folium.CircleMarker((end[1], end[0]), radius=7, color=color, weight=4, fill=True, fill_color=color,
-                                fill_opacity=1, tooltip=html.escape(f"{who}: kết thúc / end")).add_to(fmap)
+                                fill_opacity=1, tooltip=html.escape(f"{who}: {i18n.t('route.end', lang)}")).add_to(fmap)
         for order, lon, lat, name, begin, finish in stops:
             icon = folium.DivIcon(html=(
                 f"<div style='background:{color};color:#fff;border-radius:50%;width:22px;height:22px;"

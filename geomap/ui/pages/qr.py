@@ -161,7 +161,7 @@ def _print_section(ctx: Context) -> None:
         try:
             pdf = stickers.sheet(
                 items, title=" · ".join(x for x in (items[0].ward_name, group or market) if x),
-                synthetic=ward_data.ward_is_synthetic(ctx.engine, ctx.ward_id),
+                synthetic=ward_data.ward_is_synthetic(ctx.engine, ctx.ward_id), lang=ctx.lang,
                 progress=lambda done, total: bar.progress(
                     done / total, text=ctx.t("qrpage.sheet_progress").format(done=done, total=total)))
         except GeomapError as exc:

@@ -303,7 +303,7 @@ def _detail(ctx: Context, report_id: int) -> None:
     with st.expander(i18n.t("rep.history", lang), expanded=False):
         widgets.dataframe(pd.DataFrame([{
             "": _fmt(h["at"]), i18n.t("rep.status", lang): i18n.code_label("report_status", h["status_to"], lang),
-            i18n.t("rep.note", lang): (h["note"] or "")
+            i18n.t("rep.note", lang): reads.step_note(h, lang)
             + ("" if h["is_public"] else f" ({i18n.t('rep.internal', lang)})"),
             i18n.t("rep.assignee", lang): h["by_name"] or "",
         } for h in r["history"]]), hide_index=True, width="stretch")

@@ -343,7 +343,8 @@ def report_submit(
         report = intake.validate(category=category, description=description, lat=lat.replace(",", ".").strip(),
                                  lon=lon.replace(",", ".").strip(), channel="qr" if est else "web",
                                  establishment_id=est["id"] if est else None, reporter_name=reporter_name,
-                                 reporter_contact=reporter_contact, photos=cleaned, consent=consent == "1")
+                                 reporter_contact=reporter_contact, photos=cleaned, consent=consent == "1",
+                                 lang=lang)
         forged = None if est else codes.normalize_token(establishment)
         if est and est["revoked"]:  # the ward learns which sticker is still out there
             report = dataclasses.replace(
@@ -397,6 +398,8 @@ def track(request: Request, public_id: str, new: int = 0, engine: Engine = Depen
         request.app.state.limits.hit(request, "guess")
         return _render("message", lang, 404, title=i18n.t("report.track_title", lang),
                        message=i18n.t("report.not_found", lang))
+    for step in view["history"]:
+        step["said"] = reads.step_note(step, lang)
     rateable = view["status"] in DONE_STATUSES and view["rating"] is None
     token = _rating_token(request) if rateable else ""
     resp = _render("track", lang, title=f"{i18n.t('report.track_title', lang)} {view['public_id']}", r=view,
