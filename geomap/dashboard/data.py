@@ -20,8 +20,8 @@ from geomap.dashboard.indicators import Frames
 WARD = "_ward"
 
 
-#: what the indicators read, one query per frame of :class:`Frames`: every row says its ward (:data:`WARD`)
-#: and ``:w`` is the list of wards read
+#: what the indicators read, one query per frame of :class:`Frames`: every row says its ward (:data:`WARD`);
+#: run on the driver's (psycopg) cursor: ``%(w)s`` is the list of wards read, ``%(keys)s`` :data:`as_of.TRACKED`
 QUERIES = {
     # today's licences and last inspection are not read here: geomap.dashboard.as_of puts in those of the day
     # the indicators ask for, from the licences and inspections below (establishment_overview's five look-ups
@@ -30,51 +30,51 @@ QUERIES = {
         "SELECT e.ward_id AS _ward, e.id, e.code, e.name, e.residential_group_id, e.operating_status, "
         "e.digital_payment, e.digital_platforms, e.uses_e_invoice, e.uses_sales_software, "
         "i.food_safety_applicable, e.created_at, e.opened_on, e.closed_on "
-        "FROM establishment e JOIN industry i ON i.vsic_code = e.vsic_code WHERE e.ward_id = ANY(:w) "
+        "FROM establishment e JOIN industry i ON i.vsic_code = e.vsic_code WHERE e.ward_id = ANY(%(w)s) "
         "AND e.review_status = 'approved'"),  # added on site and not yet reviewed: not counted
     "reports": (
         "SELECT r.ward_id AS _ward, r.id, r.category, r.status, r.reported_at, r.deadline_at, "
         "r.resolved_at, g.id AS residential_group_id, rt.satisfied, rt.rated_at FROM field_report r "
         "LEFT JOIN LATERAL (SELECT id FROM "
         "residential_group g WHERE g.ward_id = r.ward_id AND ST_Covers(g.geom, r.geom) ORDER BY id "
-        "LIMIT 1) g ON true LEFT JOIN report_rating rt ON rt.report_id = r.id WHERE r.ward_id = ANY(:w)"),
+        "LIMIT 1) g ON true LEFT JOIN report_rating rt ON rt.report_id = r.id WHERE r.ward_id = ANY(%(w)s)"),
     "stall_evidence": (
         "SELECT m.ward_id AS _ward, p.stall_id, p.seen_on FROM stall_payment_evidence p "
-        "JOIN stall s ON s.id = p.stall_id JOIN market m ON m.id = s.market_id WHERE m.ward_id = ANY(:w)"),
+        "JOIN stall s ON s.id = p.stall_id JOIN market m ON m.id = s.market_id WHERE m.ward_id = ANY(%(w)s)"),
     "stalls": (
         "SELECT m.ward_id AS _ward, s.id, s.accepts_qr_pos, m.is_pilot_smart_market, "
         "COALESCE(e.residential_group_id, g.id) AS residential_group_id FROM stall s "
         "JOIN market m ON m.id = s.market_id LEFT JOIN establishment e ON e.id = s.establishment_id "
         "LEFT JOIN LATERAL (SELECT id FROM residential_group g WHERE g.ward_id = m.ward_id AND "
-        "ST_Covers(g.geom, m.geom) ORDER BY id LIMIT 1) g ON true WHERE m.ward_id = ANY(:w)"),
+        "ST_Covers(g.geom, m.geom) ORDER BY id LIMIT 1) g ON true WHERE m.ward_id = ANY(%(w)s)"),
     "licences": (
         "SELECT e.ward_id AS _ward, l.id, l.establishment_id, l.kind, l.issued_on, l.expires_on, "
         "l.revoked_on, e.residential_group_id FROM licence l "
-        "JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = ANY(:w)"),
+        "JOIN establishment e ON e.id = l.establishment_id WHERE e.ward_id = ANY(%(w)s)"),
     "inspections": (
         "SELECT e.ward_id AS _ward, n.id, n.establishment_id, n.inspected_on, n.result, n.kind, "
         "n.made_via, n.follow_up_due, e.residential_group_id FROM inspection n "
-        "JOIN establishment e ON e.id = n.establishment_id WHERE e.ward_id = ANY(:w)"),
+        "JOIN establishment e ON e.id = n.establishment_id WHERE e.ward_id = ANY(%(w)s)"),
     "groups": (
         "SELECT ward_id AS _ward, id, code, name, "
         "ST_AsBinary(ST_SimplifyPreserveTopology(geom, 0.00003)) AS wkb "
-        "FROM residential_group WHERE ward_id = ANY(:w) ORDER BY code"),
+        "FROM residential_group WHERE ward_id = ANY(%(w)s) ORDER BY code"),
     # every logged change of a field the indicators read (geomap.dashboard.as_of rebuilds a past day)
     "changes": (
         "SELECT e.ward_id AS _ward, a.entity_id, a.at, k.key, a.before -> k.key AS before, "
         "a.after -> k.key AS after "
         "FROM audit_log a JOIN establishment e ON e.id = a.entity_id "
-        "CROSS JOIN unnest(CAST(:keys AS text[])) AS k(key) "
-        "WHERE a.entity_type = 'establishment' AND e.ward_id = ANY(:w) "
+        "CROSS JOIN unnest(CAST(%(keys)s AS text[])) AS k(key) "
+        "WHERE a.entity_type = 'establishment' AND e.ward_id = ANY(%(w)s) "
         "AND (a.before ? k.key OR a.after ? k.key)"),
     # when the audit log starts for each ward
     "tracking_since": (
         "SELECT e.ward_id AS _ward, min(a.at) AS since FROM audit_log a JOIN establishment e ON e.id = a.entity_id "
-        "WHERE a.entity_type = 'establishment' AND e.ward_id = ANY(:w) GROUP BY e.ward_id"),
+        "WHERE a.entity_type = 'establishment' AND e.ward_id = ANY(%(w)s) GROUP BY e.ward_id"),
     # the group-level values the ward imported per period (geomap.dashboard.group_import)
     "group_values": (
         "SELECT ward_id AS _ward, residential_group_id, indicator, period, period_start, period_end, "
-        "numerator, denominator, value FROM group_indicator_value WHERE ward_id = ANY(:w)"),
+        "numerator, denominator, value FROM group_indicator_value WHERE ward_id = ANY(%(w)s)"),
 }
 #: the queries of :data:`QUERIES` read side by side on their own connections when several wards are read from an
 #: engine (the server answers one batch while this process builds another's frames); on the demo city each of
@@ -121,11 +121,13 @@ def _read(bind: db.Bind, names: tuple[str, ...], wards: list[int]) -> dict[str, 
         # planned in a few ms; compiling them (JIT) would cost ~0.4 s per read for nothing (SET LOCAL: this
         # transaction only)
         conn.execute(sa.text("SET LOCAL jit = off"))
-        for name in names:
-            res = conn.execute(sa.text(QUERIES[name]), {"w": wards, "keys": list(as_of.TRACKED)})
-            # plain tuples: pandas probes each Row for namedtuple fields (a failed attribute lookup per row:
-            # 2.7 s instead of 0.2 s for the city's 102,001 establishments)
-            out[name] = pd.DataFrame.from_records([tuple(r) for r in res.fetchall()], columns=list(res.keys()))
+        # the driver's own cursor on the same connection and transaction: its rows are plain tuples, which pandas
+        # takes as they are (SQLAlchemy's Row objects cost a Row each and a failed namedtuple probe by pandas:
+        # 2.7 s instead of 0.2 s for the city's 102,001 establishments)
+        with conn.connection.driver_connection.cursor() as cur:
+            for name in names:
+                cur.execute(QUERIES[name], {"w": wards, "keys": list(as_of.TRACKED)})
+                out[name] = pd.DataFrame.from_records(cur.fetchall(), columns=[c.name for c in cur.description])
     return out
 
 
