@@ -107,7 +107,7 @@ def load_wards_frames(bind: db.Bind, ward_ids: Iterable[int]) -> dict[int, Frame
     geoms = shapely.from_wkb([bytes(b) for b in groups["wkb"]]) if len(groups) else []
     read["groups"] = gpd.GeoDataFrame(groups.drop(columns="wkb"), geometry=list(geoms), crs="EPSG:4326")
     started = read.pop("tracking_since")
-    since = dict(zip(started[WARD].astype(int), started["since"], strict=True))
+    since = dict(zip(started[WARD].astype(int).tolist(), started["since"], strict=True))
     split = {name: by_ward(frame, wards) for name, frame in read.items()}
     return {w: Frames(**{name: frames[w] for name, frames in split.items()},
                       tracking_since=pd.Timestamp(since[w]) if since.get(w) is not None else None)
