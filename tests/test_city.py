@@ -185,21 +185,55 @@ def test_a_ward_account_cannot_write_in_another_ward(engine, wards, accounts):
 # --- the city view's figures and map ----------------------------------------------------------------
 
 
-def test_ward_indicators_match_each_wards_dashboard(engine, wards):
+@pytest.mark.parametrize("period", ["2026-Q4", "2026-Q2"])  # this quarter (as of today), a past one (as of its end)
+def test_ward_indicators_match_each_wards_dashboard(engine, wards, period):
     today = pd.Timestamp("2026-11-20").date()
-    figures = city.ward_indicators(engine, today, "2026-Q4")
+    figures = city.ward_indicators(engine, today, period)
     assert set(figures.long["slug"]) >= set(wards)
     assert len(figures.long) == len(set(figures.long["slug"])) * len(dashboard.INDICATORS)
     for slug, ward_id in wards.items():
-        board = dashboard.compute(dashboard.load_frames(engine, ward_id), None, today, period="2026-Q4",
+        board = dashboard.compute(dashboard.load_frames(engine, ward_id), None, today, period=period,
                                   trend_periods=0)
         mine = figures.long[figures.long["slug"] == slug].set_index("key")
+        assert (mine["den"] > 0).sum() >= 5, slug
         for ind in dashboard.INDICATORS:
             assert mine.loc[ind.key, "num"] == board.summary.loc[ind.key, "num"]
             assert mine.loc[ind.key, "den"] == board.summary.loc[ind.key, "den"]
     # the plan's 2026 digital-platform target (50 %) holds every ward to it
     assert set(figures.targets().loc[list(wards), "digital_platform_share"]) == {0.5}
-    assert figures.period == periods.parse("2026-Q4")
+    assert figures.period == periods.parse(period)
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+def test_wards_read_in_one_pass_get_the_frames_each_ward_reads_alone(engine, wards):
+    """The city's one read per table, split by ward, gives each ward exactly its own frames (a ward without
+    any rows gets empty frames with the same columns)."""
+    from geomap.dashboard.data import load_wards_frames
+
+    nowhere = int(db.scalar(engine, "SELECT max(id) FROM ward")) + 1000
+    together = load_wards_frames(engine, [*wards.values(), nowhere])
+    assert set(together) == {*wards.values(), nowhere}
+    for slug, ward_id in wards.items():
+        alone = dashboard.load_frames(engine, ward_id)
+        assert len(alone.establishments) > 100 and len(alone.licences) > 100, slug
+        for name in ("establishments", "reports", "stalls", "licences", "inspections", "groups", "stall_evidence",
+                     "changes", "group_values"):
+            a, b = getattr(together[ward_id], name), getattr(alone, name)
+            assert list(a.columns) == list(b.columns), (slug, name)
+            key = [c for c in ("id", "stall_id", "seen_on", "entity_id", "at", "key") if c in a.columns]
+            key = key or list(a.columns)[:3]
+            a, b = a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+            assert len(a) == len(b), (slug, name)
+            for col in a.columns:  # the same values (a column's dtype may differ: more wards, other missing values)
+                assert all(_missing(u) and _missing(v) or u == v for u, v in zip(a[col], b[col], strict=True)), \
+                    (slug, name, col)
+        assert together[ward_id].tracking_since == alone.tracking_since
+    empty = together[nowhere]
+    assert empty.establishments.empty and list(empty.establishments.columns) == list(alone.establishments.columns)
+    assert empty.groups.empty and empty.tracking_since is None
 
 
 def test_city_map_page_is_small_and_pinned(engine, wards):

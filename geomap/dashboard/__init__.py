@@ -1,7 +1,8 @@
 """The ward dashboard: indicators against the ward's targets, by residential group, map, Excel report.
 
 - :mod:`~geomap.dashboard.indicators`  the indicators and trends, pure (frames and a date in, figures out)
-- :mod:`~geomap.dashboard.data`        all of its SQL: :func:`load_frames` (a handful of set-based queries)
+- :mod:`~geomap.dashboard.data`        all of its SQL: :func:`load_frames` (a handful of set-based queries),
+  :func:`~geomap.dashboard.data.load_wards_frames` the same for many wards in one pass (the city table)
 - :mod:`~geomap.dashboard.choropleth`  the Folium map of residential groups coloured by one indicator
 - :mod:`~geomap.dashboard.periods`     reporting periods: month, quarter, half-year, year
 - :mod:`~geomap.dashboard.excel`       the Excel report for any period

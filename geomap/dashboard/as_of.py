@@ -91,7 +91,8 @@ def tracked_value(history: pd.DataFrame, key: str, ids: pd.Series, current: pd.S
 
 def establishments_at(est: pd.DataFrame, licences: pd.DataFrame, inspections: pd.DataFrame,
                       history: pd.DataFrame | None, day: dt.date) -> pd.DataFrame:
-    """``est`` (``establishment_overview`` rows) as it was at the end of ``day`` (see the module docstring)."""
+    """``est`` (the establishments) as they were at the end of ``day`` (see the module docstring): their licence
+    and last-inspection columns are put in from ``licences`` and ``inspections`` (empty when there are none)."""
     out = est.copy()
     ids = out["id"]
 
@@ -103,11 +104,11 @@ def establishments_at(est: pd.DataFrame, licences: pd.DataFrame, inspections: pd
                 values = latest[source].to_numpy()[np.where(missing, 0, where)] if len(latest) else None
                 out[target] = pd.Series(values, index=out.index).mask(missing) if len(latest) else None
 
-    if licences is not None and len(licences) and "establishment_id" in licences:
+    if licences is not None and "establishment_id" in licences:  # none on file: the columns are empty
         for kind, cols in LICENCE_COLUMNS.items():
             take(_latest_by(licences[licences["kind"] == kind], "issued_on", day),
                  zip(("issued_on", "expires_on", "revoked_on"), cols, strict=True))
-    if inspections is not None and len(inspections) and "establishment_id" in inspections:
+    if inspections is not None and "establishment_id" in inspections:
         take(_latest_by(inspections, "inspected_on", day),
              (("inspected_on", "last_inspected_on"), ("result", "last_inspection_result"),
               ("follow_up_due", "last_follow_up_due")))
