@@ -206,6 +206,14 @@ def test_models_describe_exactly_what_the_migrations_create(engine):
     assert diff == []
 
 
+def _old_ward(c) -> int:
+    """A ward 'cu' in a database at revision 0001, for the data migrations' tests."""
+    return c.execute(sa.text(
+        "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('cu', 'Phường Cũ', 'Đà Nẵng', "
+        "5899, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((108 16,108.01 16,108.01 16.01,108 16)))')) "
+        "RETURNING id")).scalar_one()
+
+
 def test_old_import_audit_entries_move_to_their_establishments_history(empty_database_url):
     """0008_import_audit: licence and inspection entries an import filed under themselves are re-filed."""
     import json
@@ -217,10 +225,7 @@ def test_old_import_audit_entries_move_to_their_establishments_history(empty_dat
     eng = sa.create_engine(url)
     try:
         with eng.begin() as c:
-            ward = c.execute(sa.text(
-                "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('cu', 'Phường Cũ', 'Đà Nẵng', "
-                "5899, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((108 16,108.01 16,108.01 16.01,108 16)))')) "
-                "RETURNING id")).scalar_one()
+            ward = _old_ward(c)
             vsic = c.execute(sa.text("SELECT vsic_code FROM industry ORDER BY vsic_code LIMIT 1")).scalar_one()
             est = c.execute(sa.text(
                 "INSERT INTO establishment (ward_id, code, name, business_type, vsic_code) "
@@ -279,10 +284,7 @@ def test_old_report_steps_written_as_vietnamese_sentences_become_structured(empt
     eng = sa.create_engine(url)
     try:
         with eng.begin() as c:
-            ward = c.execute(sa.text(
-                "INSERT INTO ward (slug, name, province, local_srid, geom) VALUES ('cu', 'Phường Cũ', 'Đà Nẵng', "
-                "5899, ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((108 16,108.01 16,108.01 16.01,108 16)))')) "
-                "RETURNING id")).scalar_one()
+            ward = _old_ward(c)
             officer = c.execute(sa.text(
                 "INSERT INTO app_user (username, full_name, role, password_hash) "
                 "VALUES ('cu.xu.ly', 'Trần Thị Xử Lý', 'inspector', 'x') RETURNING id")).scalar_one()
