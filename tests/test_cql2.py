@@ -11,19 +11,19 @@ import sys
 import time
 
 import httpx
+import ogc_fixtures
 import pyogrio
 import pyproj
 import pytest
 import sqlalchemy as sa
 from export_fixtures import BBOX, ESTABLISHMENTS, OWNER, PERSONAL_VALUES
-from export_fixtures import loaded as loaded_fixture
-from fastapi.testclient import TestClient
 from test_ogc import _free_port
 
 from geomap import crs, layer_reader
-from geomap.accounts import apikeys
 from geomap.ogc import cql2
-from geomap.web import create_app
+
+# the OGC tests' module fixtures: the test ward, a client of the public service, an internal key
+ward, client, internal_key = ogc_fixtures.ward, ogc_fixtures.client, ogc_fixtures.internal_key
 
 ITEMS = "/ogc/collections/establishments/items"
 HERE = ",".join(map(str, BBOX))  # only the test ward's features
@@ -106,21 +106,6 @@ TABLE = [
                             {"op": "=", "args": [_prop("code"), "TX-0002"]}]}, {"TX-0002"}),
 ]
 
-
-@pytest.fixture(scope="module")
-def ward(engine):
-    yield from loaded_fixture(engine)
-
-
-@pytest.fixture(scope="module")
-def client(database_url, ward):
-    with TestClient(create_app(database_url)) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def internal_key(engine):
-    return apikeys.create(engine, "Sở TTTT Đà Nẵng (CQL2 test)", ["ogc:internal"])
 
 
 def _codes(client, params, headers=None):

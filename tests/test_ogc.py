@@ -12,11 +12,11 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import ogc_fixtures
 import pyogrio
 import pytest
 import sqlalchemy as sa
 from export_fixtures import BBOX, ESTABLISHMENTS, HOSTILE, OWNER, PERSONAL_VALUES
-from export_fixtures import loaded as loaded_fixture
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from test_export import assert_same_features
@@ -29,26 +29,14 @@ from geomap.ogc import cache as ogc_cache
 from geomap.ogc import params as ogc_params
 from geomap.web import create_app
 
+# the OGC tests' module fixtures: the test ward, a client of the public service, an internal key
+ward, client, internal_key = ogc_fixtures.ward, ogc_fixtures.client, ogc_fixtures.internal_key
+
 EPSG_5899 = "http://www.opengis.net/def/crs/EPSG/0/5899"
 EPSG_4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 ITEMS = "/ogc/collections/establishments/items"
 HERE = ",".join(map(str, BBOX))  # only the test ward's features
 
-
-@pytest.fixture(scope="module")
-def ward(engine):
-    yield from loaded_fixture(engine)
-
-
-@pytest.fixture(scope="module")
-def client(database_url, ward):
-    with TestClient(create_app(database_url)) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def internal_key(engine):
-    return apikeys.create(engine, "Sở TTTT Đà Nẵng (test)", ["ogc:internal"])
 
 
 def _ours(features):

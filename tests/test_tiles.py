@@ -10,35 +10,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import ogc_fixtures
 import pyogrio
 import pytest
 import sqlalchemy as sa
 from export_fixtures import ESTABLISHMENTS, OWNER, PERSONAL_VALUES
-from export_fixtures import loaded as loaded_fixture
-from fastapi.testclient import TestClient
 
 from geomap import db, layer_reader
-from geomap.accounts import apikeys
 from geomap.ogc import api, cache, tiles
-from geomap.web import create_app
+
+# the OGC tests' module fixtures: the test ward, a client of the public service, an internal key
+ward, client, internal_key = ogc_fixtures.ward, ogc_fixtures.client, ogc_fixtures.internal_key
 
 MVT_PATH = "/ogc/collections/{c}/tiles/WebMercatorQuad/{z}/{y}/{x}"
 
-
-@pytest.fixture(scope="module")
-def ward(engine):
-    yield from loaded_fixture(engine)
-
-
-@pytest.fixture(scope="module")
-def client(database_url, ward):
-    with TestClient(create_app(database_url)) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def internal_key(engine):
-    return apikeys.create(engine, "Sở TTTT Đà Nẵng (tiles test)", ["ogc:internal"])
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
