@@ -53,7 +53,7 @@ def test_data_officer_exports_a_vn2000_geopackage(page, app_url, accounts, engin
     page.get_by_text("Nội bộ (có dữ liệu cá nhân", exact=False).wait_for()  # this role may export internally
     page.get_by_role("button", name="Tạo tệp").click()
     page.get_by_text("Đã tạo geomap_thu-nghiem-xuat_public_epsg5899_", exact=False).wait_for()
-    page.get_by_role("button", name="Tải về").wait_for()
+    page.get_by_role("button", name="Tải về", exact=True).wait_for()
     page.get_by_text("Phép chuyển đổi tọa độ:", exact=False).wait_for()
     assert "6960" in page.content()
     with engine.connect() as c:

@@ -42,7 +42,9 @@ def test_template_speaks_the_users_language(conn, lang) -> None:
     found = []
     for kinds in (RECORD_KINDS, *((k,) for k in BASE_KINDS)):
         wb = load_workbook(io.BytesIO(template.to_bytes(template.build_template(lang, conn, kinds))))
-        text = data.blank(_workbook_text(wb, lang))
+        # the template's own examples first: a stored value inside one ("2 Núi Thành" in "12 Núi Thành, Hòa
+        # Cường", left by another test) must not cut the example in two
+        text = data.blank(DataValues(examples).blank(_workbook_text(wb, lang)))
         found += [f"{kinds[0]}: {line}" for line in foreign_words(text, lang, DataValues(examples))]
     assert found == []
 
