@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 
 import sqlalchemy as sa
 
-from geomap import cluster, db
+from geomap import cluster, db, demo
 
 
 def bench_database(name: str, fresh: bool = False) -> str:
@@ -26,6 +27,21 @@ def bench_database(name: str, fresh: bool = False) -> str:
     admin.dispose()
     url = server.set(database=name).render_as_string(hide_password=False)
     db.migrate(url)
+    return url
+
+
+def demo_database(name: str, ward: str, scale: float = 1) -> str:
+    """URL of bench database ``name`` with the demo loaded at ``scale`` (created and loaded once)."""
+    url = bench_database(name)
+    engine = db.get_engine(url)
+    with engine.connect() as c:
+        n = c.execute(sa.text("SELECT count(*) FROM establishment")).scalar()
+        loaded = c.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": ward}).first()
+    expected = 100_000 if scale > 1 else 5_000
+    if not loaded or n < expected or (scale > 1 and n > 130_000):  # a larger, older city load is replaced
+        started = time.perf_counter()
+        demo.load(engine, ward=ward, scale=scale)
+        print(f"  loaded the demo (scale {scale}) into {name} in {time.perf_counter() - started:.0f} s")
     return url
 
 

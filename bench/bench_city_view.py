@@ -41,7 +41,7 @@ import folium
 import pandas as pd
 
 import layers
-from bench.bench_map import _database
+from bench._support import demo_database
 from geomap import city, dashboard, layer_reader, status
 from geomap.city import indicators as city_indicators
 from geomap.map import view as mapview
@@ -178,7 +178,7 @@ def run() -> dict:
     from geomap import db
 
     print(f"  load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
-    url = _database(DATABASE, WARD, CITY_SCALE)
+    url = demo_database(DATABASE, WARD, CITY_SCALE)
     engine = db.get_engine(url)
     n_est = db.scalar(engine, "SELECT count(*) FROM establishment")
     outlines = city.ward_outlines(engine)

@@ -35,8 +35,8 @@ import time
 
 import sqlalchemy as sa
 
-from bench._support import bench_database
-from geomap import dashboard, db, demo, profiles, status
+from bench._support import demo_database
+from geomap import dashboard, db, profiles, status
 from geomap.dashboard import periods
 from geomap.wards import data as ward_data
 
@@ -48,14 +48,7 @@ API_CALLS = 20
 
 
 def _database() -> str:
-    url = bench_database(DATABASE)
-    engine = db.get_engine(url)
-    with engine.connect() as c:
-        loaded = c.execute(sa.text("SELECT count(*) FROM establishment e JOIN ward w ON w.id = e.ward_id "
-                                   "WHERE w.slug = :s"), {"s": WARD}).scalar()
-    if loaded < 1000:
-        demo.load(engine, ward=WARD)
-    return url
+    return demo_database(DATABASE, WARD)
 
 
 def _cold(url: str, period: str, today: dt.date, profile: profiles.WardProfile,
@@ -159,9 +152,8 @@ def _largest_ward(url: str) -> tuple[str, int]:
 
 
 def _city(today: dt.date) -> dict:
-    from bench.bench_map import _database as city_database
 
-    url = city_database(CITY_DATABASE, WARD, CITY_SCALE)
+    url = demo_database(CITY_DATABASE, WARD, CITY_SCALE)
     slug, n = _largest_ward(url)
     profile = profiles.find(slug)
     by_period = {}

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench._support import bench_database
-from geomap import db, demo, profiles
+from bench._support import demo_database
+from geomap import db, profiles
 from geomap.wards import data as ward_data
 
 WARD = "hoa-cuong"
@@ -37,14 +37,8 @@ PREFIX = "BENCH-"
 
 
 def _database() -> str:
-    url = bench_database(DATABASE)
-    engine = db.get_engine(url)
-    with engine.connect() as c:
-        loaded = c.execute(sa.text("SELECT count(*) FROM establishment e JOIN ward w ON w.id = e.ward_id "
-                                   "WHERE w.slug = :s"), {"s": WARD}).scalar()
-    if loaded < 1000:
-        demo.load(engine, ward=WARD)
-    _clean(engine)
+    url = demo_database(DATABASE, WARD)
+    _clean(db.get_engine(url))
     return url
 
 
@@ -143,30 +137,34 @@ def _orm_row_by_row(url: str, path: Path, sample: int) -> float:
     from openpyxl import load_workbook
     from sqlalchemy.orm import Session
 
+    from geomap.importing import COLUMNS
     from geomap.models import Establishment, Licence
 
+    names = [c.name for c in COLUMNS["establishments"]]  # the file's columns, in the template's order
     ws = load_workbook(path, read_only=True)["Cơ sở kinh doanh"]
     rows = []
     for i, r in enumerate(ws.iter_rows(min_row=2, values_only=True)):
         if i >= sample:
             break
-        rows.append(tuple(r) + (None,) * (29 - len(r)))
+        rows.append(dict(zip(names, r, strict=False)))  # trailing empty cells may be left out
     engine = db.get_engine(url)
     ward = ward_data.ward_id(engine, WARD)
     with Session(engine) as s:
         s.begin()
         started = time.perf_counter()
         for r in rows:
-            e = Establishment(ward_id=ward, code=r[0], name=r[1], business_type="household", vsic_code=r[3],
-                              operating_status="active", house_number=r[5], street=r[6], address=r[7],
-                              tax_code=r[12], phone=r[19], owner_name=r[17], search_key=r[1].lower(),
-                              geom=WKTElement(f"POINT({r[9]} {r[10]})", srid=4326))
+            e = Establishment(ward_id=ward, code=r["code"], name=r["name"], business_type="household",
+                              vsic_code=r["vsic_code"], operating_status="active", house_number=r["house_number"],
+                              street=r["street"], address=r["address"], tax_code=r["tax_code"], phone=r["phone"],
+                              owner_name=r["owner_name"], search_key=r["name"].lower(),
+                              geom=WKTElement(f"POINT({r['lon']} {r['lat']})", srid=4326))
             s.add(e)
             s.flush()
-            s.add(Licence(establishment_id=e.id, kind="business_registration", number=r[21], issued_on=r[22]))
-            if r[24]:
-                s.add(Licence(establishment_id=e.id, kind="food_safety_certificate", number=r[24], issued_on=r[25],
-                              expires_on=r[26]))
+            s.add(Licence(establishment_id=e.id, kind="business_registration", number=r["registration_number"],
+                          issued_on=r["registration_issued_on"]))
+            if r.get("fs_certificate_number"):
+                s.add(Licence(establishment_id=e.id, kind="food_safety_certificate", number=r["fs_certificate_number"],
+                              issued_on=r["fs_certificate_issued_on"], expires_on=r["fs_certificate_expires_on"]))
             s.flush()
         per_row = (time.perf_counter() - started) / len(rows)
         s.rollback()

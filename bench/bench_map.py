@@ -27,8 +27,8 @@ import folium
 import sqlalchemy as sa
 
 import layers
-from bench._support import bench_database
-from geomap import auth, db, demo
+from bench._support import demo_database
+from geomap import auth, db
 from geomap.map import data as mapdata
 from geomap.map import features as mapfeatures
 from geomap.map import view as mapview
@@ -42,21 +42,6 @@ TARGET_PAYLOAD_B = 2_000_000
 TARGET_FILTER_S = 0.5
 TARGET_RSS_MB = 600
 BENCH_USER, BENCH_PASSWORD = "bench.map", "bench-map-mat-khau"
-
-
-def _database(name: str, ward: str, scale: float) -> str:
-    """URL of bench database ``name`` with the demo loaded at ``scale`` (created and loaded once)."""
-    url = bench_database(name)
-    engine = db.get_engine(url)
-    with engine.connect() as c:
-        n = c.execute(sa.text("SELECT count(*) FROM establishment")).scalar()
-        loaded = c.execute(sa.text("SELECT 1 FROM ward WHERE slug = :s"), {"s": ward}).first()
-    expected = 100_000 if scale > 1 else 5_000
-    if not loaded or n < expected or (scale > 1 and n > 130_000):  # a larger, older city load is replaced
-        started = time.perf_counter()
-        demo.load(engine, ward=ward, scale=scale)
-        print(f"  loaded the demo (scale {scale}) into {name} in {time.perf_counter() - started:.0f} s")
-    return url
 
 
 def _read(engine, ward_id: int, bbox=None) -> dict:
@@ -220,10 +205,10 @@ def _city_wards(url: str) -> tuple[str, str]:
 
 
 def run() -> dict:
-    ward_url = _database("geomap_bench_map", WARD, 1)
+    ward_url = demo_database("geomap_bench_map", WARD)
     figures = {"ward": _scenario("Demo ward", ward_url, WARD)}
     if os.environ.get("GEOMAP_BENCH_SKIP_CITY") != "1":
-        city_url = _database("geomap_bench_city", WARD, CITY_SCALE)
+        city_url = demo_database("geomap_bench_city", WARD, CITY_SCALE)
         typical, densest = _city_wards(city_url)
         figures["city_ward"] = _scenario(f"A typical ward ({typical}) of the scale-{CITY_SCALE} city", city_url,
                                          typical)

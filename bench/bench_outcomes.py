@@ -25,8 +25,8 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from bench._support import bench_database
-from geomap import db, demo
+from bench._support import demo_database
+from geomap import db
 from geomap.field_reports import hotspot_store, outcomes
 from geomap.wards import data as ward_data
 
@@ -35,14 +35,7 @@ DATABASE = "geomap_bench_outcomes"
 
 
 def _database() -> str:
-    url = bench_database(DATABASE)
-    engine = db.get_engine(url)
-    with engine.connect() as c:
-        loaded = c.execute(sa.text("SELECT count(*) FROM field_report f JOIN ward w ON w.id = f.ward_id "
-                                   "WHERE w.slug = :s"), {"s": WARD}).scalar()
-    if loaded < 1000:
-        demo.load(engine, ward=WARD)
-    return url
+    return demo_database(DATABASE, WARD)
 
 
 def _naive(engine, ward_id: int, now: dt.datetime) -> tuple[dict, dict]:

@@ -45,8 +45,7 @@ import httpx
 import sqlalchemy as sa
 
 import layers
-from bench._support import bench_database
-from bench.bench_map import _database
+from bench._support import bench_database, demo_database
 from bench.bench_qr import _free_port, _group_cpu_s, _parse_ms, _Server, _wait_http
 from geomap import db, demo, layer_reader
 from geomap.commands import run as serve_command
@@ -109,9 +108,9 @@ def _backends_cpu_s(engine) -> float:
 
 
 def run() -> dict:
-    figures = {"ward": _measure(_database("geomap_bench_tiles", WARD, 1), "demo ward")}
+    figures = {"ward": _measure(demo_database("geomap_bench_tiles", WARD, 1), "demo ward")}
     print()
-    figures["city"] = _measure(_database("geomap_bench_tiles_city", WARD, CITY_SCALE), "demo city (scale 17)")
+    figures["city"] = _measure(demo_database("geomap_bench_tiles_city", WARD, CITY_SCALE), "demo city (scale 17)")
     if os.environ.get("GEOMAP_BENCH_TILES_BIG") == "1":
         print()
         figures["city_x10"] = _measure(_big_city(), f"demo city ×10 (scale {BIG_SCALE})")

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import ogc_fixtures
 import pyogrio
 import pytest
@@ -19,6 +14,7 @@ import sqlalchemy as sa
 from export_fixtures import BBOX, ESTABLISHMENTS, HOSTILE, OWNER, PERSONAL_VALUES
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from staff_app import free_port, public_service
 from test_export import assert_same_features
 
 import layers
@@ -415,34 +411,14 @@ def test_caches_belong_to_the_app_and_every_entry_expires():
     assert cache.get("d") is None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(database_url, ward):
-    """A real uvicorn serving the test database, for GDAL."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    """A real uvicorn serving the test database, for GDAL (the one launcher of the tests)."""
+    port = free_port()
     # links are built on the configured public base URL, which is this server here
-    env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_PUBLIC_BASE_URL": base}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "geomap.web:create_app", "--host",
-                             "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/ogc", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("uvicorn did not start")
+    env = {"GEOMAP_DATABASE_URL": database_url, "GEOMAP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    with public_service(env, port=port) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_gdal_oapif_lists_and_reads_collections(server):
