@@ -17,7 +17,7 @@ import pyproj
 import pytest
 import sqlalchemy as sa
 from export_fixtures import BBOX, ESTABLISHMENTS, OWNER, PERSONAL_VALUES
-from test_ogc import _free_port
+from staff_app import free_port
 
 from geomap import crs, layer_reader
 from geomap.ogc import cql2
@@ -334,7 +334,7 @@ def test_conformance_lists_the_filter_classes(client):
 @pytest.fixture(scope="module")
 def logged_server(database_url, ward, tmp_path_factory):
     """A real uvicorn with its access log in a file: which requests did GDAL send?"""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("cql2") / "access.log"
     env = {**os.environ, "GEOMAP_DATABASE_URL": database_url, "GEOMAP_PUBLIC_BASE_URL": base}
